@@ -1,0 +1,2 @@
+// The public surface of @swarmcast/origin (see README.md beside this folder).
+export {};

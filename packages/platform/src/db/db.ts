@@ -1,0 +1,27 @@
+/**
+ * Relational storage: PGlite under the data dir by default, PostgreSQL with DATABASE_URL.
+ * Same SQL and the same migrations on both; parts write plain parameterised SQL ($1, $2).
+ */
+export interface QueryResult<R> {
+  rows: R[];
+  /** Rows changed by INSERT/UPDATE/DELETE. */
+  affectedRows: number;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface Db extends Queryable {
+  readonly engine: 'pglite' | 'postgres';
+  /** Runs fn in one transaction; rolls back if it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** One versioned schema change of one part. Applied once, in order, recorded by id. */
+export interface Migration {
+  /** Unique and never reused, e.g. "catalog/0001-shows". Sorted within a part. */
+  id: string;
+  sql: string;
+}

@@ -1,0 +1,9 @@
+export {
+  type Prerequisite,
+  requireBinaries,
+  requireServices,
+  type Service,
+  serviceUrl,
+  which,
+} from './prerequisites.ts';
+export { freePort, scratchDir, waitFor } from './scratch.ts';

@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The arrows of docs/architecture.md, enforced: a part may import only parts of a lower
+ * layer, `bittorrent` imports nothing of Swarmcast, and browser code (the bittorrent core
+ * and the player) imports no `node:` module. Adapters for Node live in `bittorrent/src/node/`.
+ */
+const layer: Record<string, number> = {
+  bittorrent: 0,
+  platform: 0,
+  testkit: 0,
+  tracker: 1,
+  origin: 1,
+  player: 1,
+  catalog: 2,
+  ads: 3,
+  ledger: 3,
+  measure: 4,
+  web: 5,
+  cli: 6,
+};
+
+const root = join(import.meta.dirname, '..');
+const packagesDir = join(root, 'packages');
+
+function sourceFiles(dir: string): string[] {
+  let out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out = out.concat(sourceFiles(path));
+    else if (/\.(ts|tsx|js|mjs)$/.test(name) && !name.endsWith('.min.js')) out.push(path);
+  }
+  return out;
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found: string[] = [];
+  for (const m of text.matchAll(
+    /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+  )) {
+    found.push((m[1] ?? m[2]) as string);
+  }
+  return found;
+}
+
+const parts = readdirSync(packagesDir).filter((p) => statSync(join(packagesDir, p)).isDirectory());
+
+describe('layering', () => {
+  it('knows the layer of every part', () => {
+    expect(parts.filter((p) => !(p in layer))).toEqual([]);
+  });
+
+  for (const part of parts) {
+    it(`${part}: declares and imports only lower parts`, () => {
+      const pkg = JSON.parse(readFileSync(join(packagesDir, part, 'package.json'), 'utf8'));
+      const declared = Object.keys(pkg.dependencies ?? {})
+        .filter((d) => d.startsWith('@swarmcast/'))
+        .map((d) => d.slice('@swarmcast/'.length));
+      const wrong = declared.filter((d) => d === 'testkit' || (layer[d] ?? 99) >= (layer[part] ?? -1));
+      expect(wrong, `${part} may not depend on ${wrong.join(', ')}`).toEqual([]);
+
+      const srcDir = join(packagesDir, part, 'src');
+      const undeclared: string[] = [];
+      for (const file of sourceFiles(srcDir)) {
+        for (const spec of importsOf(file)) {
+          const m = /^@swarmcast\/([^/]+)/.exec(spec);
+          if (m && m[1] !== part && !declared.includes(m[1] as string)) {
+            undeclared.push(`${relative(root, file)} -> ${spec}`);
+          }
+        }
+      }
+      expect(undeclared).toEqual([]);
+    });
+  }
+
+  it('browser code imports no node: module', () => {
+    const browserDirs = [join(packagesDir, 'player', 'src'), join(packagesDir, 'bittorrent', 'src')];
+    const offenders: string[] = [];
+    for (const dir of browserDirs) {
+      for (const file of sourceFiles(dir)) {
+        if (file.includes(`${join('bittorrent', 'src', 'node')}`)) continue;
+        for (const spec of importsOf(file)) {
+          if (
+            spec.startsWith('node:') ||
+            ['fs', 'net', 'dgram', 'crypto', 'worker_threads', 'path'].includes(spec)
+          ) {
+            offenders.push(`${relative(root, file)} -> ${spec}`);
+          }
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});
