@@ -1,2 +1,6 @@
-// The public surface of @swarmcast/ads (see README.md beside this folder).
-export {};
+export {
+  type DecisionClaims,
+  type TrackingEvent,
+  trackingEvents,
+  trackingPathPrefix,
+} from './tracking-contract.ts';

@@ -1,2 +1,1 @@
-// The public surface of @swarmcast/catalog (see README.md beside this folder).
-export {};
+export type { AdBreak, BreakPosition, EpisodeForAds } from './ad-breaks.ts';
