@@ -1,0 +1,32 @@
+/**
+ * The ad server's coded errors (prefix `ADS_`). Codes are never reused; each is listed in
+ * docs/errors.md (checked by test/errors.test.ts). Expected failures travel as values
+ * carrying one of these codes; HTTP handlers map them to the status given here.
+ */
+export const adsErrors = {
+  ADS_TOKEN_MALFORMED: {
+    status: 400,
+    message: 'decision token is not two base64url parts with valid claims',
+  },
+  ADS_TOKEN_UNKNOWN_KEY: { status: 401, message: 'decision token names a signing key we do not know' },
+  ADS_TOKEN_FORGED: { status: 401, message: 'decision token signature does not match its claims' },
+  ADS_TOKEN_EXPIRED: { status: 401, message: 'decision token is past its expiry' },
+  ADS_BAD_REQUEST: { status: 400, message: 'malformed request parameters' },
+  ADS_NOT_FOUND: { status: 404, message: 'no such advertiser, campaign, line item or creative' },
+  ADS_CREATIVE_TOO_LARGE: { status: 413, message: 'creative file is larger than the limit' },
+  ADS_CREATIVE_NOT_MEDIA: { status: 415, message: 'creative file is not an audio or video file we accept' },
+  ADS_FORBIDDEN: { status: 403, message: 'this action needs the admin token' },
+} as const;
+
+export type AdsErrorCode = keyof typeof adsErrors;
+
+/** An expected failure as a value. */
+export interface AdsError {
+  code: AdsErrorCode;
+  message: string;
+}
+
+export function adsError(code: AdsErrorCode, detail?: string): AdsError {
+  const base = adsErrors[code].message;
+  return { code, message: detail ? `${base}: ${detail}` : base };
+}

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type DecisionClaims,
+  dropRetiredBefore,
+  exportPublicKey,
+  exportSigningKey,
+  generateSigningKey,
+  importPublicKeys,
+  importSigningKey,
+  keyRing,
+  publicKeysOf,
+  rotateKey,
+  signDecision,
+  verifyDecisionToken,
+} from '../src/index.ts';
+
+const claims: Omit<DecisionClaims, 'keyId'> = {
+  v: 1,
+  decisionId: 'd-1',
+  adId: 'cr-1',
+  lineItemId: 'li-1',
+  campaignId: 'c-1',
+  advertiserId: 'a-1',
+  episodeId: 'ep-1',
+  showId: 'show-1',
+  creatorId: 'creator-1',
+  breakId: 'pre',
+  position: 'pre',
+  podSequence: 1,
+  creativeDurationMs: 15_000,
+  cpmMicros: 20_000_000,
+  listenerId: 'l-123',
+  issuedAt: 1_000,
+  expiresAt: 2_000,
+};
+
+const key = generateSigningKey('k1');
+const other = generateSigningKey('k2');
+const keys = publicKeysOf(keyRing(key));
+
+function reencode(token: string, edit: (c: Record<string, unknown>) => void): string {
+  const [body, sig] = token.split('.') as [string, string];
+  const c = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  edit(c);
+  return `${Buffer.from(JSON.stringify(c)).toString('base64url')}.${sig}`;
+}
+
+describe('decision tokens', () => {
+  const good = signDecision(claims, key);
+
+  it('round-trips the claims and stamps the signing keyId', () => {
+    const r = verifyDecisionToken(good, keys, 1_500);
+    expect(r).toEqual({ ok: true, claims: { ...claims, keyId: 'k1' } });
+  });
+
+  it('replaces a keyId in the claims with the signing key', () => {
+    const t = signDecision({ ...claims, keyId: 'k2' } as DecisionClaims, key);
+    const r = verifyDecisionToken(t, keys, 1_500);
+    expect(r.ok && r.claims.keyId).toBe('k1');
+  });
+
+  const [body, sig] = good.split('.') as [string, string];
+  const flipped = `${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
+  // The last of 86 characters carries 2 spare bits: another spelling of the same bytes.
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = sig[sig.length - 1] as string;
+  const sibling = alphabet[alphabet.indexOf(last) ^ 1] as string;
+  const nonCanonical = `${body}.${sig.slice(0, -1)}${sibling}`;
+
+  const cases: Array<[string, string, number, string | null]> = [
+    ['valid', good, 1_999, null],
+    ['expired at the instant', good, 2_000, 'ADS_TOKEN_EXPIRED'],
+    ['expired later', good, 9_999_999, 'ADS_TOKEN_EXPIRED'],
+    ['edited cpm', reencode(good, (c) => (c.cpmMicros = 1)), 1_500, 'ADS_TOKEN_FORGED'],
+    ['edited expiry', reencode(good, (c) => (c.expiresAt = 9e12)), 1_500, 'ADS_TOKEN_FORGED'],
+    ['signature flipped', `${body}.${flipped}`, 1_500, 'ADS_TOKEN_FORGED'],
+    ['non-canonical signature', nonCanonical, 1_500, 'ADS_TOKEN_MALFORMED'],
+    [
+      'signed by another key claiming k1',
+      signDecision(claims, { ...other, keyId: 'k1' }),
+      1_500,
+      'ADS_TOKEN_FORGED',
+    ],
+    ['unknown key', signDecision(claims, other), 1_500, 'ADS_TOKEN_UNKNOWN_KEY'],
+    ['empty', '', 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['one part', body, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['three parts', `${good}.x`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['padding', `${body}.${sig}==`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['not json', `${Buffer.from('{nope').toString('base64url')}.${sig}`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['json array', `${Buffer.from('[1]').toString('base64url')}.${sig}`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['wrong version', reencode(good, (c) => (c.v = 2)), 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['missing field', reencode(good, (c) => delete c.decisionId), 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['bad position', reencode(good, (c) => (c.position = 'side')), 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['fractional cpm', reencode(good, (c) => (c.cpmMicros = 1.5)), 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['listener number', reencode(good, (c) => (c.listenerId = 7)), 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['huge', `${'A'.repeat(5000)}.${sig}`, 1_500, 'ADS_TOKEN_MALFORMED'],
+  ];
+  it.each(cases)('%s', (_name, token, now, code) => {
+    const r = verifyDecisionToken(token, keys, now);
+    if (code === null) expect(r.ok).toBe(true);
+    else expect(r.ok ? 'ok' : r.error.code).toBe(code);
+  });
+
+  it('accepts a null listener id (withheld)', () => {
+    const t = signDecision({ ...claims, listenerId: null }, key);
+    expect(verifyDecisionToken(t, keys, 1_500).ok).toBe(true);
+  });
+
+  it('rejects every single-character edit of a token (seeded sweep)', () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/';
+    for (let i = 0; i < 300; i++) {
+      const pos = Math.floor(rand() * good.length);
+      const ch = alpha[Math.floor(rand() * alpha.length)] as string;
+      if (good[pos] === ch) continue;
+      const t = good.slice(0, pos) + ch + good.slice(pos + 1);
+      const r = verifyDecisionToken(t, keys, 1_500);
+      expect(r.ok, `seed 12345 iteration ${i}: edit at ${pos} to ${ch} verified`).toBe(false);
+    }
+  });
+});
+
+describe('key rotation', () => {
+  it('keeps verifying tokens of a retired key until dropped', () => {
+    const k1 = generateSigningKey('k1');
+    const k2 = generateSigningKey('k2');
+    const t1 = signDecision(claims, k1);
+    let ring = keyRing(k1);
+    ring = rotateKey(ring, k2, 5_000);
+    const t2 = signDecision(claims, ring.active);
+    expect(verifyDecisionToken(t1, publicKeysOf(ring), 1_500).ok).toBe(true);
+    expect(verifyDecisionToken(t2, publicKeysOf(ring), 1_500).ok).toBe(true);
+    const dropped = dropRetiredBefore(ring, 6_000);
+    const r = verifyDecisionToken(t1, publicKeysOf(dropped), 1_500);
+    expect(r.ok ? 'ok' : r.error.code).toBe('ADS_TOKEN_UNKNOWN_KEY');
+    expect(() => rotateKey(ring, generateSigningKey('k1'), 7_000)).toThrow();
+  });
+
+  it('persists keys as JWK and verifies with imported public keys', () => {
+    const k = generateSigningKey('k-jwk');
+    const restored = importSigningKey(JSON.parse(JSON.stringify(exportSigningKey(k))));
+    const t = signDecision(claims, restored);
+    const pubs = importPublicKeys([exportPublicKey(k.keyId, k.publicKey)]);
+    expect(verifyDecisionToken(t, pubs, 1_500).ok).toBe(true);
+    expect(exportPublicKey(k.keyId, k.publicKey)).not.toHaveProperty('d');
+  });
+
+  it('refuses keyIds that cannot travel in a token', () => {
+    expect(() => generateSigningKey('')).toThrow();
+    expect(() => generateSigningKey('a b')).toThrow();
+  });
+});
