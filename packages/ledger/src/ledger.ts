@@ -1,0 +1,195 @@
+import type { Queryable } from '@swarmcast/platform';
+import { type LedgerError, ledgerError } from './errors.ts';
+import {
+  type AccountId,
+  accountKind,
+  accounts,
+  checkEntry,
+  type JournalEntry,
+  type JournalLine,
+  refundEntry,
+} from './journal.ts';
+import type { Micros } from './money.ts';
+
+/** What a post did: written, or already there (posting is idempotent by entry id). */
+export type PostResult = { ok: true; written: boolean } | { ok: false; error: LedgerError };
+
+/** A creator's statement for one calendar month (UTC). */
+export interface CreatorStatement {
+  creatorId: string;
+  /** "YYYY-MM". */
+  month: string;
+  opening: Micros;
+  earned: Micros;
+  refunded: Micros;
+  paidOut: Micros;
+  closing: Micros;
+  /** Impressions charged in the month, minus those refunded in it. */
+  netImpressions: number;
+}
+
+function monthBounds(month: string): [number, number] {
+  const m = /^(\d{4})-(\d{2})$/.exec(month);
+  if (!m) throw new RangeError(`month must be YYYY-MM, got ${month}`);
+  const y = Number(m[1]);
+  const mo = Number(m[2]) - 1;
+  return [Date.UTC(y, mo, 1), Date.UTC(y, mo + 1, 1)];
+}
+
+const num = (v: unknown): number => Number(v ?? 0);
+
+/**
+ * The ledger over any Queryable (a Db, or a transaction so that counting and charging
+ * commit together). Entries are immutable; corrections are new entries.
+ */
+export class Ledger {
+  constructor(private readonly db: Queryable) {}
+
+  /** Posts an entry once; a second post of the same id is a no-op returning written=false. */
+  async post(entry: JournalEntry): Promise<PostResult> {
+    const bad = checkEntry(entry);
+    if (bad) return { ok: false, error: bad };
+    const ins = await this.db.query(
+      'INSERT INTO ledger_entries (id, kind, ref, time) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
+      [entry.id, entry.kind, entry.ref, entry.time],
+    );
+    if (ins.affectedRows === 0) return { ok: true, written: false };
+    const accountIds = [...new Set(entry.lines.map((l) => l.account))];
+    for (const id of accountIds) {
+      await this.db.query(
+        'INSERT INTO ledger_accounts (id, kind) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING',
+        [id, accountKind(id)],
+      );
+    }
+    const values: string[] = [];
+    const params: unknown[] = [];
+    entry.lines.forEach((l, i) => {
+      values.push(
+        `($${params.length + 1}, $${params.length + 2}, $${params.length + 3}, $${params.length + 4})`,
+      );
+      params.push(entry.id, i, l.account, l.amount);
+    });
+    await this.db.query(
+      `INSERT INTO ledger_lines (entry_id, line, account_id, amount) VALUES ${values.join(', ')}`,
+      params,
+    );
+    return { ok: true, written: true };
+  }
+
+  async entry(id: string): Promise<JournalEntry | null> {
+    const e = await this.db.query<{ id: string; kind: JournalEntry['kind']; ref: string; time: unknown }>(
+      'SELECT id, kind, ref, time FROM ledger_entries WHERE id = $1',
+      [id],
+    );
+    const row = e.rows[0];
+    if (!row) return null;
+    const lines = await this.db.query<{ account_id: string; amount: unknown }>(
+      'SELECT account_id, amount FROM ledger_lines WHERE entry_id = $1 ORDER BY line',
+      [id],
+    );
+    return {
+      id: row.id,
+      kind: row.kind,
+      ref: row.ref,
+      time: num(row.time),
+      lines: lines.rows.map((l): JournalLine => ({ account: l.account_id, amount: num(l.amount) })),
+    };
+  }
+
+  /**
+   * Refunds the impression of a decision judged invalid after it was charged. No-op when
+   * it was never charged or already refunded.
+   */
+  async refundImpression(decisionId: string, time: number): Promise<PostResult> {
+    const original = await this.entry(`imp:${decisionId}`);
+    if (!original) return { ok: true, written: false };
+    return this.post(refundEntry(original, time));
+  }
+
+  async balance(account: AccountId): Promise<Micros> {
+    const r = await this.db.query<{ s: unknown }>(
+      'SELECT coalesce(sum(amount), 0)::text AS s FROM ledger_lines WHERE account_id = $1',
+      [account],
+    );
+    return num(r.rows[0]?.s);
+  }
+
+  async balances(): Promise<Map<AccountId, Micros>> {
+    const r = await this.db.query<{ account_id: string; s: unknown }>(
+      'SELECT account_id, sum(amount)::text AS s FROM ledger_lines GROUP BY account_id ORDER BY account_id',
+    );
+    return new Map(r.rows.map((row) => [row.account_id, num(row.s)]));
+  }
+
+  /**
+   * The books check: every entry sums to zero and so does the whole journal. Returns the
+   * unbalanced entries (empty when all is well); the SQL trigger should make this always
+   * empty, and this check proves it independently.
+   */
+  async check(): Promise<{
+    balanced: boolean;
+    total: Micros;
+    unbalancedEntries: string[];
+    error?: LedgerError;
+  }> {
+    const r = await this.db.query<{ entry_id: string }>(
+      'SELECT entry_id FROM ledger_lines GROUP BY entry_id HAVING sum(amount) <> 0 ORDER BY entry_id',
+    );
+    const t = await this.db.query<{ s: unknown }>(
+      'SELECT coalesce(sum(amount), 0)::text AS s FROM ledger_lines',
+    );
+    const total = num(t.rows[0]?.s);
+    const unbalancedEntries = r.rows.map((x) => x.entry_id);
+    const balanced = total === 0 && unbalancedEntries.length === 0;
+    return balanced
+      ? { balanced, total, unbalancedEntries }
+      : { balanced, total, unbalancedEntries, error: ledgerError('LED_BOOKS_UNBALANCED', `total ${total}`) };
+  }
+
+  /** A creator's monthly statement (UTC month). */
+  async statement(creatorId: string, month: string): Promise<CreatorStatement> {
+    const [from, to] = monthBounds(month);
+    const account = accounts.creator(creatorId);
+    const r = await this.db.query<{ kind: string; before: unknown; s: unknown; n: unknown }>(
+      `SELECT e.kind, (e.time < $2) AS before, sum(l.amount)::text AS s, count(DISTINCT e.id) AS n
+         FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
+        WHERE l.account_id = $1 AND e.time < $3
+        GROUP BY e.kind, (e.time < $2)`,
+      [account, from, to],
+    );
+    const s: CreatorStatement = {
+      creatorId,
+      month,
+      opening: 0,
+      earned: 0,
+      refunded: 0,
+      paidOut: 0,
+      closing: 0,
+      netImpressions: 0,
+    };
+    for (const row of r.rows) {
+      const amount = num(row.s);
+      if (row.before === true || row.before === 't') {
+        s.opening += amount;
+        continue;
+      }
+      if (row.kind === 'impression') {
+        s.earned += amount;
+        s.netImpressions += num(row.n);
+      } else if (row.kind === 'refund') {
+        s.refunded += -amount;
+        s.netImpressions -= num(row.n);
+      } else if (row.kind === 'payout') s.paidOut += -amount;
+    }
+    s.closing = s.opening + s.earned - s.refunded - s.paidOut;
+    return s;
+  }
+
+  /** Creators with any journal line up to the end of the month. */
+  async creators(): Promise<string[]> {
+    const r = await this.db.query<{ id: string }>(
+      "SELECT id FROM ledger_accounts WHERE kind = 'creator' ORDER BY id",
+    );
+    return r.rows.map((x) => x.id.slice('creator:'.length));
+  }
+}
