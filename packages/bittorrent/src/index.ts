@@ -1,5 +1,6 @@
 // The public surface of @swarmcast/bittorrent (see README.md beside this folder).
 
+export { type MemoryTransportOptions, memoryTransportPair } from './memory-transport.ts';
 export {
   type FileEntry,
   type FileSpan,
@@ -13,3 +14,23 @@ export {
 } from './storage/layout.ts';
 export { MemoryStorage } from './storage/memory-storage.ts';
 export { type Storage, StorageError, type StorageFactory } from './storage/storage.ts';
+export {
+  type Clock,
+  type Random,
+  seededRandom,
+  systemClock,
+  systemTimers,
+  type TimerHandle,
+  type Timers,
+} from './timers.ts';
+export {
+  type CodedError,
+  codedError,
+  type Dialer,
+  type DialResult,
+  type PeerAddress,
+  type RemoteInfo,
+  type Transport,
+  type TransportHandler,
+} from './transport.ts';
+export * from './wire/index.ts';
