@@ -1,3 +1,4 @@
+export { scratchPostgres } from './postgres.ts';
 export {
   type Prerequisite,
   requireBinaries,

@@ -1,6 +1,11 @@
 /**
  * Relational storage: PGlite under the data dir by default, PostgreSQL with DATABASE_URL.
  * Same SQL and the same migrations on both; parts write plain parameterised SQL ($1, $2).
+ *
+ * Values come back the same on both engines: int2/int4/int8 and count(*) as JS numbers
+ * (int8 beyond 2^53 throws rather than rounding), numeric as a string, timestamptz and
+ * date as Date (date at UTC midnight), json/jsonb parsed, bytea as Uint8Array (a Buffer
+ * on PostgreSQL, which is a Uint8Array).
  */
 export interface QueryResult<R> {
   rows: R[];
@@ -9,7 +14,10 @@ export interface QueryResult<R> {
 }
 
 export interface Queryable {
+  /** One statement, parameters as $1, $2, ... */
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /** Several statements separated by semicolons, no parameters (schema scripts). */
+  exec(sql: string): Promise<void>;
 }
 
 export interface Db extends Queryable {

@@ -1,0 +1,86 @@
+import pg from 'pg';
+import { PlatformError } from '../errors.ts';
+import type { Db, Queryable, QueryResult } from './db.ts';
+import { sharedParsers } from './value-parsers.ts';
+
+interface PgLike {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+function wrap(target: PgLike): Queryable {
+  return {
+    async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+      const r = await target.query(sql, params);
+      return { rows: r.rows as R[], affectedRows: r.rowCount ?? 0 };
+    },
+    async exec(sql: string): Promise<void> {
+      // No parameters: pg uses the simple protocol, which accepts several statements.
+      await target.query(sql);
+    },
+  };
+}
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    const own = sharedParsers[oid];
+    if (own && format !== 'binary') return own;
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export interface PostgresOptions {
+  /** Connections in the pool (default 10). */
+  max?: number;
+}
+
+/** PostgreSQL through a pg Pool; each transaction takes one pooled client. */
+export async function openPostgresDb(url: string, options: PostgresOptions = {}): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
+  // An idle client losing its server connection must not crash the process.
+  pool.on('error', () => {});
+  // Fail at open, with the server's reason, rather than at the first query.
+  const probe = await pool.connect().catch(async (err) => {
+    await pool.end().catch(() => {});
+    throw err;
+  });
+  probe.release();
+  const outer = wrap(pool as unknown as PgLike);
+  let closed = false;
+  const guard = () => {
+    if (closed) throw new PlatformError('PLT_DB_CLOSED', 'PostgreSQL database used after close()');
+  };
+  return {
+    engine: 'postgres',
+    async query(sql, params) {
+      guard();
+      return outer.query(sql, params);
+    },
+    async exec(sql) {
+      guard();
+      return outer.exec(sql);
+    },
+    async transaction(fn) {
+      guard();
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client as unknown as PgLike));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
