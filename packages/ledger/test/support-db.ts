@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import type { Db, Migration, Queryable } from '@swarmcast/platform';
+import type { Db, Migration, Transaction } from '@swarmcast/platform';
 
 /**
  * An in-memory PGlite as a Db, for tests until the platform's openDb is on main.
@@ -8,10 +8,13 @@ import type { Db, Migration, Queryable } from '@swarmcast/platform';
 export async function memoryDb(migrations: Migration[]): Promise<Db> {
   const pg = new PGlite();
   for (const m of migrations) await pg.exec(m.sql);
-  const wrap = (q: { query: PGlite['query'] }): Queryable => ({
+  const wrap = (q: { query: PGlite['query']; exec: PGlite['exec'] }): Transaction => ({
     async query<R>(sql: string, params?: unknown[]) {
       const r = await q.query<R>(sql, params as unknown[]);
       return { rows: r.rows, affectedRows: r.affectedRows ?? 0 };
+    },
+    async exec(sql: string) {
+      await q.exec(sql);
     },
   });
   return {

@@ -1,5 +1,5 @@
 export { type Clock, ManualClock, systemClock } from './clock.ts';
-export type { Db, Migration, Queryable, QueryResult } from './db/db.ts';
+export type { Db, Migration, Queryable, QueryResult, Transaction } from './db/db.ts';
 export { type MigrateResult, migrate } from './db/migrate.ts';
 export { type OpenDbOptions, openDb } from './db/open-db.ts';
 export { PlatformError, type PlatformErrorCode, platformErrors } from './errors.ts';

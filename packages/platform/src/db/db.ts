@@ -13,17 +13,22 @@ export interface QueryResult<R> {
   affectedRows: number;
 }
 
+/** What code that only reads and writes rows needs (a Db, or a transaction). */
 export interface Queryable {
   /** One statement, parameters as $1, $2, ... */
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+}
+
+/** A Queryable that also runs scripts: a Db or an open transaction. */
+export interface Transaction extends Queryable {
   /** Several statements separated by semicolons, no parameters (schema scripts). */
   exec(sql: string): Promise<void>;
 }
 
-export interface Db extends Queryable {
+export interface Db extends Transaction {
   readonly engine: 'pglite' | 'postgres';
   /** Runs fn in one transaction; rolls back if it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
 import { PlatformError } from '../errors.ts';
-import type { Db, Queryable, QueryResult } from './db.ts';
+import type { Db, QueryResult, Transaction } from './db.ts';
 import { acquireDirLock } from './dir-lock.ts';
 import { sharedParsers } from './value-parsers.ts';
 
-function wrap(target: PGlite | Transaction): Queryable {
+function wrap(target: PGlite | PgliteTransaction): Transaction {
   return {
     async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
       const r = await target.query<R>(sql, params);

@@ -1,13 +1,13 @@
 import pg from 'pg';
 import { PlatformError } from '../errors.ts';
-import type { Db, Queryable, QueryResult } from './db.ts';
+import type { Db, QueryResult, Transaction } from './db.ts';
 import { sharedParsers } from './value-parsers.ts';
 
 interface PgLike {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
-function wrap(target: PgLike): Queryable {
+function wrap(target: PgLike): Transaction {
   return {
     async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
       const r = await target.query(sql, params);
