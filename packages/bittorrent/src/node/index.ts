@@ -1,2 +1,10 @@
 // Node adapters of @swarmcast/bittorrent (files, TCP, worker threads): "@swarmcast/bittorrent/node".
 export { FileStorage, type FileStorageOptions } from './file-storage.ts';
+export {
+  type DialOptions,
+  dialTcp,
+  type ListenOptions,
+  listenTcp,
+  type TcpListener,
+  TcpTransport,
+} from './tcp-transport.ts';

@@ -1,0 +1,200 @@
+import { createConnection, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import {
+  type CodedError,
+  codedError,
+  type RemoteInfo,
+  type Transport,
+  type TransportHandler,
+} from '../transport.ts';
+
+/** Send buffer above which `write` asks the caller to wait for `drain` (a few fast-link RTTs). */
+const HIGH_WATER = 1024 * 1024;
+
+/**
+ * A TCP connection as a {@link Transport}. Nagle is off (requests and haves are small and
+ * latency-sensitive); reads are paused until `start`, so no byte is lost between accept and
+ * the peer logic attaching.
+ */
+export class TcpTransport implements Transport {
+  readonly remote: RemoteInfo;
+  private handler: TransportHandler | null = null;
+  private closeReason: CodedError | undefined;
+  private closedFlag = false;
+  private notified = false;
+
+  constructor(
+    private readonly socket: Socket,
+    outgoing: boolean,
+  ) {
+    socket.pause();
+    socket.setNoDelay(true);
+    const address = socket.remoteAddress;
+    this.remote = {
+      kind: 'tcp',
+      outgoing,
+      ...(address ? { address: unmapV4(address), family: isIPv6(unmapV4(address)) ? 'ipv6' : 'ipv4' } : {}),
+      ...(socket.remotePort ? { port: socket.remotePort } : {}),
+    };
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.closeReason ??= codedError('BT_TCP_IO', `tcp ${err.code ?? ''} ${err.message}`.trim(), err);
+    });
+    socket.on('close', () => {
+      this.closedFlag = true;
+      this.notify();
+    });
+  }
+
+  get closed(): boolean {
+    return this.closedFlag || this.socket.destroyed;
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  start(handler: TransportHandler): void {
+    if (this.handler) throw new Error('TcpTransport.start called twice');
+    this.handler = handler;
+    this.socket.on('data', (chunk: Buffer) => handler.data(chunk));
+    this.socket.on('drain', () => handler.drain());
+    if (this.closed) {
+      this.notify();
+      return;
+    }
+    this.socket.resume();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.closed) return true;
+    this.socket.write(chunk);
+    return this.socket.writableLength < HIGH_WATER;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.handler) this.socket.resume();
+  }
+
+  close(reason?: CodedError): void {
+    if (reason) this.closeReason ??= reason;
+    this.closedFlag = true;
+    this.socket.destroy();
+    this.notify();
+  }
+
+  private notify(): void {
+    if (this.notified || !this.handler) return;
+    this.notified = true;
+    const h = this.handler;
+    const reason = this.closeReason;
+    // Deliver close after any data events already queued in this tick.
+    queueMicrotask(() => h.close(reason));
+  }
+}
+
+/** "::ffff:1.2.3.4" (an IPv4 peer on a dual-stack socket) as "1.2.3.4". */
+function unmapV4(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+export interface DialOptions {
+  signal?: AbortSignal;
+  /** Give up connecting after this long (default 10 s). */
+  timeoutMs?: number;
+  /** Local address to dial from. */
+  localAddress?: string;
+}
+
+/** Connects to a peer; an unreachable peer is a value, not an exception. */
+export function dialTcp(
+  host: string,
+  port: number,
+  options: DialOptions = {},
+): Promise<{ ok: true; transport: TcpTransport } | { ok: false; error: CodedError }> {
+  return new Promise((resolve) => {
+    if (options.signal?.aborted) {
+      resolve({ ok: false, error: codedError('BT_TCP_DIAL', 'aborted') });
+      return;
+    }
+    const socket = createConnection({
+      host,
+      port,
+      noDelay: true,
+      writableHighWaterMark: HIGH_WATER,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    } as Parameters<typeof createConnection>[0]);
+    const finish = (r: { ok: true; transport: TcpTransport } | { ok: false; error: CodedError }) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.off('error', onError);
+      resolve(r);
+    };
+    const onError = (err: NodeJS.ErrnoException) => {
+      socket.destroy();
+      finish({
+        ok: false,
+        error: codedError('BT_TCP_DIAL', `dial ${host}:${port}: ${err.code ?? err.message}`, err),
+      });
+    };
+    const onAbort = () => {
+      socket.destroy();
+      finish({ ok: false, error: codedError('BT_TCP_DIAL', `dial ${host}:${port}: aborted`) });
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      finish({ ok: false, error: codedError('BT_TCP_DIAL', `dial ${host}:${port}: timed out`) });
+    }, options.timeoutMs ?? 10_000);
+    socket.once('error', onError);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => finish({ ok: true, transport: new TcpTransport(socket, true) }));
+  });
+}
+
+export interface TcpListener {
+  readonly port: number;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  /** Default "::" (every IPv6 and IPv4 address on a dual-stack host). */
+  host?: string;
+  /** 0 for any free port. */
+  port?: number;
+  onConnection(transport: TcpTransport): void;
+  /** Connections held at most; more are refused at once. */
+  maxConnections?: number;
+}
+
+/** Accepts peers on a TCP port. */
+export function listenTcp(options: ListenOptions): Promise<TcpListener> {
+  const server: Server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: HIGH_WATER });
+  if (options.maxConnections) server.maxConnections = options.maxConnections;
+  server.on('connection', (socket) => options.onConnection(new TcpTransport(socket, false)));
+  return new Promise((resolve, reject) => {
+    const host = options.host ?? '::';
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      // A host without IPv6: fall back to every IPv4 address.
+      if (options.host === undefined && (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL')) {
+        listenTcp({ ...options, host: '0.0.0.0' }).then(resolve, reject);
+      } else reject(err);
+    });
+    server.listen(options.port ?? 0, host, () => {
+      server.removeAllListeners('error');
+      server.on('error', () => {});
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      resolve({
+        port,
+        host,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
