@@ -1,4 +1,4 @@
-import { createConnection, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, isIPv6, type NetConnectOpts, type Server, type Socket } from 'node:net';
 import {
   type CodedError,
   codedError,
@@ -125,7 +125,7 @@ export function dialTcp(
       noDelay: true,
       writableHighWaterMark: HIGH_WATER,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-    } as Parameters<typeof createConnection>[0]);
+    } as NetConnectOpts);
     const finish = (r: { ok: true; transport: TcpTransport } | { ok: false; error: CodedError }) => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
