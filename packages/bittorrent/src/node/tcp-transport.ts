@@ -1,4 +1,11 @@
-import { createConnection, createServer, isIPv6, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import {
+  createConnection,
+  createServer,
+  isIPv6,
+  type NetConnectOpts,
+  type Server,
+  type Socket,
+} from 'node:net';
 import {
   type CodedError,
   codedError,
