@@ -1,2 +1,47 @@
 // The public surface of @swarmcast/measure (see README.md beside this folder).
-export {};
+export type {
+  AdBeaconEvent,
+  AdOpportunityEvent,
+  EdgeInfo,
+  PlayBeacon,
+  PlayBeaconEvent,
+  PlayEvent,
+} from './beacon-types.ts';
+export { playEvents, subjects } from './beacon-types.ts';
+export {
+  type AdDelivery,
+  type AdEventRow,
+  adDelivery,
+  type BreakFill,
+  fillRates,
+} from './rules/ad-metrics.ts';
+export {
+  type AdRuleReason,
+  type DecisionState,
+  defaultAdTimingRules,
+  judgeAdBeacon,
+} from './rules/ad-sequence.ts';
+export { type ByteRange, coveredBytes, mergeRanges } from './rules/byte-coverage.ts';
+export {
+  countDownloads,
+  type DownloadCount,
+  type DownloadFilterReason,
+  type DownloadRules,
+  defaultDownloadRules,
+  filterDownload,
+  isRangeProbe,
+  type QualifiedDownload,
+} from './rules/downloads.ts';
+export { downloadThreshold, type EpisodeMedia } from './rules/episode-media.ts';
+export { defaultIvtRules, type IvtReason, ivtReason } from './rules/ivt.ts';
+export {
+  corroborated,
+  type Evidence,
+  listenThrough,
+  type PlayRow,
+  p2pOffload,
+  uniqueListeners,
+} from './rules/play-metrics.ts';
+export { judgePlayBeacon, type PlayRuleReason, type PlaySession } from './rules/play-sequence.ts';
+export { defaultK, suppress } from './rules/suppress.ts';
+export { countedTimes, type WindowKind, windowKinds } from './rules/windows.ts';

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import type { PlayBeacon } from '../src/beacon-types.ts';
+import {
+  corroborated,
+  listenThrough,
+  type PlayRow,
+  p2pOffload,
+  periodStart,
+  uniqueListeners,
+} from '../src/rules/play-metrics.ts';
+import { judgePlayBeacon, type PlaySession } from '../src/rules/play-sequence.ts';
+import { suppress } from '../src/rules/suppress.ts';
+import { key } from './support/facts.ts';
+
+const t = Date.UTC(2026, 10, 4, 10);
+const b = (over: Partial<PlayBeacon>): PlayBeacon => ({
+  v: 1,
+  sessionId: 's',
+  seq: 0,
+  listenerId: 'L',
+  episodeId: 'ep1',
+  event: 'start',
+  positionMs: 0,
+  durationMs: 600_000,
+  listenedMs: 0,
+  bytesFromPeers: 0,
+  bytesFromWebSeed: 0,
+  ...over,
+});
+
+function run(beacons: [Partial<PlayBeacon>, number][], ivt: (string | null)[] = []) {
+  let s: PlaySession | null = null;
+  return beacons.map(([over, at], i) => {
+    const j = judgePlayBeacon(s, b(over), at, 600_000, ivt[i] ?? null);
+    s = j.session;
+    return j;
+  });
+}
+
+describe('judgePlayBeacon: one test per rule', () => {
+  it('a real session: start, progress every 10 s, complete', () => {
+    const r = run([
+      [{}, t],
+      [
+        {
+          seq: 1,
+          event: 'progress',
+          positionMs: 10_000,
+          listenedMs: 10_000,
+          bytesFromPeers: 5,
+          bytesFromWebSeed: 1,
+        },
+        t + 10_000,
+      ],
+      [
+        {
+          seq: 2,
+          event: 'complete',
+          positionMs: 600_000,
+          listenedMs: 600_000,
+          bytesFromPeers: 50,
+          bytesFromWebSeed: 9,
+        },
+        t + 600_000,
+      ],
+    ]);
+    expect(r.map((j) => j.reason)).toEqual([null, null, null]);
+    expect(r[2]?.session).toMatchObject({ completed: true, maxPositionMs: 600_000, bytesFromPeers: 50 });
+  });
+  it('2 duplicate seq', () => {
+    expect(
+      run([
+        [{}, t],
+        [{ seq: 0, event: 'progress' }, t + 1],
+      ])[1]?.reason,
+    ).toBe('duplicate');
+  });
+  it('3 out-of-order: progress before start, or a second start', () => {
+    expect(run([[{ event: 'progress' }, t]])[0]?.reason).toBe('out-of-order');
+    expect(
+      run([
+        [{}, t],
+        [{ seq: 1 }, t + 1],
+      ])[1]?.reason,
+    ).toBe('out-of-order');
+  });
+  it('4 unknown episode', () => {
+    expect(judgePlayBeacon(null, b({}), t, null, null).reason).toBe('unknown-episode');
+  });
+  it('5 contradiction: position past the end, wrong duration, counters backwards, early complete', () => {
+    expect(run([[{ positionMs: 700_000 }, t]])[0]?.reason).toBe('contradiction');
+    expect(run([[{ durationMs: 300_000 }, t]])[0]?.reason).toBe('contradiction');
+    expect(
+      run([
+        [{ bytesFromPeers: 10 }, t],
+        [{ seq: 1, event: 'progress', bytesFromPeers: 5 }, t + 10_000],
+      ])[1]?.reason,
+    ).toBe('contradiction');
+    expect(
+      run([
+        [{}, t],
+        [{ seq: 1, event: 'complete', positionMs: 100_000 }, t + 600_000],
+      ])[1]?.reason,
+    ).toBe('contradiction');
+  });
+  it('6 too-fast: ten minutes listened 20 s after start', () => {
+    const r = run([
+      [{}, t],
+      [{ seq: 1, event: 'complete', positionMs: 600_000, listenedMs: 600_000 }, t + 20_000],
+      [{ seq: 2, event: 'stop' }, t + 30_000],
+    ]);
+    expect(r[1]?.reason).toBe('too-fast');
+    expect(r[2]?.reason).toBe('session-invalid');
+  });
+  it('IVT opens an invalid session', () => {
+    const r = run(
+      [
+        [{}, t],
+        [{ seq: 1, event: 'progress' }, t + 10_000],
+      ],
+      ['bot'],
+    );
+    expect(r.map((j) => j.reason)).toEqual(['bot', 'session-invalid']);
+  });
+});
+
+const row = (over: Partial<PlayRow>): PlayRow => ({
+  sessionId: 's',
+  episodeId: 'ep1',
+  audienceKey: key('k1'),
+  listenerId: null,
+  startedAt: t,
+  maxPositionMs: 0,
+  durationMs: 100,
+  completed: false,
+  bytesFromPeers: 0,
+  bytesFromWebSeed: 0,
+  invalid: null,
+  ...over,
+});
+
+describe('play metrics', () => {
+  it('listen-through: share of valid plays reaching each decile', () => {
+    const plays = [
+      row({ maxPositionMs: 100, completed: true }),
+      row({ maxPositionMs: 50 }),
+      row({ maxPositionMs: 5 }),
+      row({ invalid: 'bot', maxPositionMs: 100 }),
+    ];
+    const c = listenThrough(plays);
+    expect(c[0]).toBe(1);
+    expect(c[1]).toBeCloseTo(2 / 3);
+    expect(c[5]).toBeCloseTo(2 / 3);
+    expect(c[6]).toBeCloseTo(1 / 3);
+    expect(c[10]).toBeCloseTo(1 / 3);
+  });
+  it('corroboration: same key, same episode, within 24 h', () => {
+    const plays = [
+      row({ sessionId: 'a' }),
+      row({ sessionId: 'b', audienceKey: key('k2') }),
+      row({ sessionId: 'c', episodeId: 'ep2' }),
+    ];
+    const s = corroborated(plays, [
+      { episodeId: 'ep1', audienceKey: key('k1'), time: t - 3_600_000 },
+      { episodeId: 'ep1', audienceKey: key('k2'), time: t + 90_000_000 },
+    ]);
+    expect([...s]).toEqual(['a']);
+  });
+  it('unique listeners per day, week (Monday) and month, exact', () => {
+    const plays = [
+      row({ listenerId: 'A' }),
+      row({ listenerId: 'A', startedAt: t + 86_400_000 }),
+      row({ listenerId: 'B' }),
+      row({ audienceKey: key('k7') }),
+      row({ listenerId: 'Z', invalid: 'bot' }),
+    ];
+    expect([...uniqueListeners(plays, 'day').values()]).toEqual([3, 1]);
+    expect([...uniqueListeners(plays, 'week').values()]).toEqual([3]);
+    expect([...uniqueListeners(plays, 'month').keys()]).toEqual([Date.UTC(2026, 10, 1)]);
+    expect(periodStart(t, 'week')).toBe(Date.UTC(2026, 10, 2));
+  });
+  it('P2P offload counts valid plays only', () => {
+    expect(
+      p2pOffload([
+        row({ bytesFromPeers: 3, bytesFromWebSeed: 1 }),
+        row({ bytesFromPeers: 100, invalid: 'rate' }),
+      ]),
+    ).toEqual({
+      peers: 3,
+      webSeed: 1,
+      share: 0.75,
+    });
+  });
+  it('k = 5 suppression', () => {
+    expect(suppress(42, 4)).toBeNull();
+    expect(suppress(42, 5)).toBe(42);
+  });
+});
