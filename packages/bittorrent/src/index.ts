@@ -1,6 +1,8 @@
 // The public surface of @swarmcast/bittorrent (see README.md beside this folder).
 
+export * from './choker/index.ts';
 export { type MemoryTransportOptions, memoryTransportPair } from './memory-transport.ts';
+export * from './picker/index.ts';
 export {
   type FileEntry,
   type FileSpan,
