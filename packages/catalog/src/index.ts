@@ -1,1 +1,45 @@
+// The public surface of @swarmcast/catalog (see README.md beside this folder).
+export {
+  type Account,
+  authenticate,
+  checkPassword,
+  createAccount,
+  createApiToken,
+  createSession,
+  type Role,
+  revokeCredential,
+  type SignupInput,
+} from './accounts.ts';
+export { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-rules.ts';
 export type { AdBreak, BreakPosition, EpisodeForAds } from './ad-breaks.ts';
+export type { CatalogContext, MadeTorrent, TorrentTools } from './context.ts';
+export {
+  countView,
+  type Episode,
+  type EpisodeDetail,
+  episodeForAds,
+  episodesOfShow,
+  getEpisode,
+  latestEpisodes,
+  type MediaFile,
+  setAdBreaks,
+  type TorrentInfo,
+  torrentFile,
+} from './episodes.ts';
+export { type CatalogErrorCode, catalogErrors, type Failure, type Result } from './errors.ts';
+export { escapeXml, type FeedUrls, podcastGuid, renderChapters, renderFeed } from './feed.ts';
+export { type Probe, probeMedia } from './media/probe.ts';
+export { catalogMigrations } from './migrations.ts';
+export { getUpload, type PublishInput, publishEpisode, storeUpload, type Upload } from './publish.ts';
+export { type SearchHit, search } from './search.ts';
+export {
+  createShow,
+  getShow,
+  getShowById,
+  popularShows,
+  type Show,
+  type ShowInput,
+  showForEditing,
+  showsOf,
+} from './shows.ts';
+export { isSlug, slugify } from './slug.ts';

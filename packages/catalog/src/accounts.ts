@@ -1,0 +1,123 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Clock, Queryable } from '@swarmcast/platform';
+import { fail, ok, type Result } from './errors.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+
+export type Role = 'creator' | 'advertiser' | 'admin';
+
+export interface Account {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+}
+
+export interface SignupInput {
+  email: string;
+  name: string;
+  password: string;
+  role?: Role;
+}
+
+/** Web sessions last 30 days; API tokens until revoked. */
+const sessionMs = 30 * 24 * 3600 * 1000;
+const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
+
+function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Checks the fields of a sign-up; a pure function over the input. */
+export function validateSignup(input: SignupInput): Result<Required<SignupInput>> {
+  const email = String(input.email ?? '')
+    .trim()
+    .toLowerCase();
+  const name = String(input.name ?? '').trim();
+  const password = String(input.password ?? '');
+  const role = input.role ?? 'creator';
+  if (!emailPattern.test(email))
+    return fail('CAT_BAD_INPUT', 'email: enter an address like name@example.org');
+  if (name.length < 1 || name.length > 80) return fail('CAT_BAD_INPUT', 'name: 1 to 80 characters');
+  if (password.length < 10 || password.length > 200) {
+    return fail('CAT_BAD_INPUT', 'password: 10 to 200 characters');
+  }
+  if (!['creator', 'advertiser', 'admin'].includes(role)) return fail('CAT_BAD_INPUT', 'role: unknown');
+  return ok({ email, name, password, role });
+}
+
+export async function createAccount(db: Queryable, input: SignupInput): Promise<Result<Account>> {
+  const v = validateSignup(input);
+  if (!v.ok) return v;
+  const { email, name, password, role } = v.value;
+  const passwordHash = await hashPassword(password);
+  const id = randomUUID();
+  const r = await db.query(
+    `insert into catalog_accounts (id, email, name, role, password_hash) values ($1, $2, $3, $4, $5)
+     on conflict (email) do nothing`,
+    [id, email, name, role, passwordHash],
+  );
+  if (r.affectedRows === 0) return fail('CAT_EMAIL_TAKEN', 'an account with this email already exists');
+  return ok({ id, email, name, role });
+}
+
+export async function checkPassword(
+  db: Queryable,
+  email: string,
+  password: string,
+): Promise<Result<Account>> {
+  const r = await db.query<Account & { password_hash: string }>(
+    'select id, email, name, role, password_hash from catalog_accounts where email = $1',
+    [
+      String(email ?? '')
+        .trim()
+        .toLowerCase(),
+    ],
+  );
+  const row = r.rows[0];
+  // Verify against a dummy hash when there is no such account, so timing does not tell.
+  const good = await verifyPassword(String(password ?? ''), row?.password_hash ?? dummyHash);
+  if (!row || !good) return fail('CAT_BAD_CREDENTIALS', 'the email or password is wrong');
+  return ok({ id: row.id, email: row.email, name: row.name, role: row.role });
+}
+
+const dummyHash = 'scrypt$32768$8$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+/** A new web session; returns the cookie value (only its hash is stored). */
+export async function createSession(db: Queryable, accountId: string, clock: Clock): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await db.query(
+    `insert into catalog_credentials (token_hash, account_id, kind, expires_at) values ($1, $2, 'web', $3)`,
+    [tokenHash(token), accountId, new Date(clock.now() + sessionMs)],
+  );
+  return token;
+}
+
+/** A new API token for scripts (`Authorization: Bearer <token>`); shown once. */
+export async function createApiToken(db: Queryable, accountId: string, label: string): Promise<string> {
+  const token = `sc_${randomBytes(32).toString('base64url')}`;
+  await db.query(
+    `insert into catalog_credentials (token_hash, account_id, kind, label) values ($1, $2, 'api', $3)`,
+    [tokenHash(token), accountId, label.slice(0, 80)],
+  );
+  return token;
+}
+
+/** The account behind a session cookie or API token, or null when it is unknown or expired. */
+export async function authenticate(
+  db: Queryable,
+  token: string,
+  kind: 'web' | 'api',
+  clock: Clock,
+): Promise<Account | null> {
+  if (!token || token.length > 200) return null;
+  const r = await db.query<Account>(
+    `select a.id, a.email, a.name, a.role from catalog_credentials c join catalog_accounts a on a.id = c.account_id
+     where c.token_hash = $1 and c.kind = $2 and (c.expires_at is null or c.expires_at > $3)`,
+    [tokenHash(token), kind, new Date(clock.now())],
+  );
+  return r.rows[0] ?? null;
+}
+
+export async function revokeCredential(db: Queryable, token: string): Promise<void> {
+  await db.query('delete from catalog_credentials where token_hash = $1', [tokenHash(token)]);
+}

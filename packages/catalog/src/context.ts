@@ -1,0 +1,42 @@
+import type { Clock, Db } from '@swarmcast/platform';
+
+/** A torrent made for a published file. */
+export interface MadeTorrent {
+  torrent: Uint8Array;
+  infoHashV1: string;
+  infoHashV2: string | null;
+  magnet: string;
+}
+
+/**
+ * The BitTorrent side of publishing, supplied by the node that runs the catalog (the
+ * torrent maker and the seeding engine of @swarmcast/bittorrent). Absent in a catalog-only
+ * process: episodes are then published on HTTP only and get their torrent later.
+ */
+export interface TorrentTools {
+  /** Makes a hybrid (v1+v2) torrent of one file with these trackers and web seeds. */
+  make(
+    file: { path: string; name: string },
+    o: { announce: string[]; webSeeds: string[] },
+  ): Promise<MadeTorrent>;
+  /** Starts seeding `path` as `torrent`; resolves once the node serves it. */
+  seed(torrent: Uint8Array, path: string): Promise<void>;
+}
+
+/** Everything the catalog needs from the node it runs in. */
+export interface CatalogContext {
+  db: Db;
+  clock: Clock;
+  /** Published files live here, under "<show-slug>/...". The origin serves this folder. */
+  mediaDir: string;
+  /** Uploads wait here until they are published or dropped. */
+  uploadsDir: string;
+  maxUploadBytes: number;
+  /** The public URL of a published file (the origin's URL for it). */
+  mediaUrl(path: string): string;
+  /** This node's public base URL, e.g. "http://127.0.0.1:8080" (no trailing slash). */
+  publicUrl(): string;
+  /** This node's tracker announce URLs (HTTP, UDP, WebSocket). */
+  trackers(): string[];
+  torrents: TorrentTools | null;
+}

@@ -1,0 +1,181 @@
+import type { Queryable } from '@swarmcast/platform';
+import type { Account } from './accounts.ts';
+import { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-rules.ts';
+import type { AdBreak, EpisodeForAds } from './ad-breaks.ts';
+import { fail, ok, type Result } from './errors.ts';
+import type { Show } from './shows.ts';
+
+export interface MediaFile {
+  /** Path under the media root, e.g. "my-show/2f1c...-first-episode.mp3". */
+  path: string;
+  size: number;
+  mime: string;
+  container: string;
+  codecs: string[];
+  bitrate: number | null;
+  /** MP4 only: the moov box comes before mdat, so playback can start before the end arrives. */
+  fastStart: boolean | null;
+}
+
+export interface TorrentInfo {
+  infoHashV1: string;
+  infoHashV2: string | null;
+  magnet: string;
+}
+
+export interface Episode {
+  id: string;
+  showId: string;
+  guid: string;
+  title: string;
+  description: string;
+  publishedAt: Date;
+  durationMs: number;
+  mediaKind: 'audio' | 'video';
+  adBreaks: AdBreak[];
+  chapters: Chapter[];
+  views: number;
+}
+
+/** An episode with what a page or a feed needs beside it. */
+export interface EpisodeDetail extends Episode {
+  show: Pick<Show, 'id' | 'slug' | 'title' | 'ownerId' | 'language' | 'categories' | 'author'>;
+  media: MediaFile | null;
+  torrent: TorrentInfo | null;
+}
+
+const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.published_at as "publishedAt",
+  e.duration_ms as "durationMs", e.media_kind as "mediaKind", e.ad_breaks as "adBreaks", e.chapters, e.views,
+  s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author,
+  m.path, m.size, m.mime, m.container, m.codecs, m.bitrate, m.fast_start as "fastStart",
+  t.info_hash_v1 as "infoHashV1", t.info_hash_v2 as "infoHashV2", t.magnet`;
+
+const from = `from catalog_episodes e join catalog_shows s on s.id = e.show_id
+  left join catalog_media m on m.episode_id = e.id left join catalog_torrents t on t.episode_id = e.id`;
+
+type Row = Episode &
+  Partial<MediaFile> &
+  Partial<TorrentInfo> & {
+    showSlug: string;
+    showTitle: string;
+    ownerId: string;
+    language: string;
+    categories: string[];
+    author: string;
+  };
+
+function toDetail(r: Row): EpisodeDetail {
+  return {
+    id: r.id,
+    showId: r.showId,
+    guid: r.guid,
+    title: r.title,
+    description: r.description,
+    publishedAt: r.publishedAt,
+    durationMs: r.durationMs,
+    mediaKind: r.mediaKind,
+    adBreaks: r.adBreaks,
+    chapters: r.chapters,
+    views: r.views,
+    show: {
+      id: r.showId,
+      slug: r.showSlug,
+      title: r.showTitle,
+      ownerId: r.ownerId,
+      language: r.language,
+      categories: r.categories,
+      author: r.author,
+    },
+    media: r.path
+      ? {
+          path: r.path,
+          size: Number(r.size),
+          mime: r.mime as string,
+          container: r.container as string,
+          codecs: r.codecs ?? [],
+          bitrate: r.bitrate ?? null,
+          fastStart: r.fastStart ?? null,
+        }
+      : null,
+    torrent: r.infoHashV1
+      ? { infoHashV1: r.infoHashV1, infoHashV2: r.infoHashV2 ?? null, magnet: r.magnet as string }
+      : null,
+  };
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export async function getEpisode(db: Queryable, id: string): Promise<EpisodeDetail | null> {
+  if (!uuidPattern.test(String(id))) return null;
+  const r = await db.query<Row>(`select ${columns} ${from} where e.id = $1`, [id]);
+  return r.rows[0] ? toDetail(r.rows[0]) : null;
+}
+
+export async function latestEpisodes(db: Queryable, limit: number): Promise<EpisodeDetail[]> {
+  const r = await db.query<Row>(`select ${columns} ${from} order by e.published_at desc limit $1`, [limit]);
+  return r.rows.map(toDetail);
+}
+
+export async function episodesOfShow(db: Queryable, showId: string, limit = 500): Promise<EpisodeDetail[]> {
+  const r = await db.query<Row>(
+    `select ${columns} ${from} where e.show_id = $1 order by e.published_at desc limit $2`,
+    [showId, limit],
+  );
+  return r.rows.map(toDetail);
+}
+
+/** Counts a page view (the portal's "popular" ranking; not the IAB download count). */
+export async function countView(db: Queryable, id: string): Promise<void> {
+  await db.query('update catalog_episodes set views = views + 1 where id = $1', [id]);
+}
+
+/** The creator's ad breaks for an episode they own; replaces the previous set. */
+export async function setAdBreaks(
+  db: Queryable,
+  who: Account,
+  episodeId: string,
+  inputs: AdBreakInput[],
+): Promise<Result<AdBreak[]>> {
+  const ep = await getEpisode(db, episodeId);
+  if (!ep) return fail('CAT_NOT_FOUND', 'no such episode');
+  if (ep.show.ownerId !== who.id && who.role !== 'admin') {
+    return fail('CAT_FORBIDDEN', 'this episode belongs to another creator');
+  }
+  const breaks = normalizeAdBreaks(inputs, ep.durationMs, ep.chapters);
+  if (!breaks.ok) return breaks;
+  await db.query('update catalog_episodes set ad_breaks = $2 where id = $1', [
+    episodeId,
+    JSON.stringify(breaks.value),
+  ]);
+  return ok(breaks.value);
+}
+
+/**
+ * The episode as the ad server sees it (the contract in ad-breaks.ts), or null when there is
+ * no such episode. This is the function the ad server calls.
+ */
+export async function episodeForAds(db: Queryable, episodeId: string): Promise<EpisodeForAds | null> {
+  const ep = await getEpisode(db, episodeId);
+  if (!ep) return null;
+  return {
+    id: ep.id,
+    showId: ep.showId,
+    creatorId: ep.show.ownerId,
+    title: ep.title,
+    durationMs: ep.durationMs,
+    language: ep.show.language,
+    categories: ep.show.categories,
+    mediaKind: ep.mediaKind,
+    adBreaks: ep.adBreaks,
+  };
+}
+
+/** The .torrent bytes of a published episode. */
+export async function torrentFile(db: Queryable, episodeId: string): Promise<Uint8Array | null> {
+  if (!uuidPattern.test(String(episodeId))) return null;
+  const r = await db.query<{ torrent: Uint8Array }>(
+    'select torrent from catalog_torrents where episode_id = $1',
+    [episodeId],
+  );
+  return r.rows[0]?.torrent ?? null;
+}

@@ -1,0 +1,102 @@
+import type { Migration } from '@swarmcast/platform';
+
+/**
+ * The catalog's schema. Ids are random text (UUIDs); times are timestamptz; search vectors
+ * are generated columns so that they can never drift from the text they index. The
+ * 'english' configuration exists in PostgreSQL and in PGlite alike.
+ */
+export const catalogMigrations: Migration[] = [
+  {
+    id: 'catalog/0001-accounts',
+    sql: `
+create table catalog_accounts (
+  id text primary key,
+  email text not null unique,
+  name text not null,
+  role text not null check (role in ('creator', 'advertiser', 'admin')),
+  password_hash text not null,
+  created_at timestamptz not null default now()
+);
+create table catalog_credentials (
+  token_hash text primary key,
+  account_id text not null references catalog_accounts(id) on delete cascade,
+  kind text not null check (kind in ('web', 'api')),
+  label text not null default '',
+  created_at timestamptz not null default now(),
+  expires_at timestamptz
+);
+create index catalog_credentials_account on catalog_credentials(account_id);
+`,
+  },
+  {
+    id: 'catalog/0002-shows-episodes',
+    sql: `
+create table catalog_shows (
+  id text primary key,
+  slug text not null unique,
+  owner_id text not null references catalog_accounts(id),
+  title text not null,
+  description text not null default '',
+  author text not null default '',
+  language text not null default 'en',
+  categories jsonb not null default '[]',
+  explicit boolean not null default false,
+  created_at timestamptz not null default now(),
+  search tsvector generated always as (
+    setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', description), 'B')
+  ) stored
+);
+create index catalog_shows_search on catalog_shows using gin(search);
+create index catalog_shows_owner on catalog_shows(owner_id);
+
+create table catalog_uploads (
+  id text primary key,
+  account_id text not null references catalog_accounts(id) on delete cascade,
+  original_name text not null,
+  path text not null,
+  size bigint not null,
+  probe jsonb not null,
+  created_at timestamptz not null default now()
+);
+
+create table catalog_episodes (
+  id text primary key,
+  show_id text not null references catalog_shows(id) on delete cascade,
+  guid text not null unique,
+  title text not null,
+  description text not null default '',
+  published_at timestamptz not null,
+  duration_ms integer not null,
+  media_kind text not null check (media_kind in ('audio', 'video')),
+  ad_breaks jsonb not null default '[]',
+  chapters jsonb not null default '[]',
+  views integer not null default 0,
+  search tsvector generated always as (
+    setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', description), 'B')
+  ) stored
+);
+create index catalog_episodes_search on catalog_episodes using gin(search);
+create index catalog_episodes_show on catalog_episodes(show_id, published_at desc);
+create index catalog_episodes_latest on catalog_episodes(published_at desc);
+
+create table catalog_media (
+  episode_id text primary key references catalog_episodes(id) on delete cascade,
+  path text not null unique,
+  size bigint not null,
+  mime text not null,
+  container text not null,
+  codecs jsonb not null default '[]',
+  bitrate integer,
+  fast_start boolean
+);
+
+create table catalog_torrents (
+  episode_id text primary key references catalog_episodes(id) on delete cascade,
+  info_hash_v1 text not null,
+  info_hash_v2 text,
+  magnet text not null,
+  torrent bytea not null
+);
+`,
+  },
+];
