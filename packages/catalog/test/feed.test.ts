@@ -33,7 +33,15 @@ function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
     adBreaks: [],
     chapters: [],
     views: 0,
-    show: { id: 's1', slug: 'demo', title: show.title, ownerId: 'a1', language: 'en', categories: [], author: '' },
+    show: {
+      id: 's1',
+      slug: 'demo',
+      title: show.title,
+      ownerId: 'a1',
+      language: 'en',
+      categories: [],
+      author: '',
+    },
     media: {
       path: `demo/ep-${n}.mp3`,
       size: 1234 * n,
@@ -77,16 +85,24 @@ describe('renderFeed', () => {
     expect(feed.items).toHaveLength(2);
     const [first, second] = feed.items;
     expect(first?.title).toBe(`Episode 2 <script>alert("x")</script> & 'quotes' ]]> `);
-    expect(first?.enclosure).toEqual({ url: urls.media('demo/ep-2.mp3'), length: '2468', type: 'audio/mpeg' });
+    expect(first?.enclosure).toEqual({
+      url: urls.media('demo/ep-2.mp3'),
+      length: '2468',
+      type: 'audio/mpeg',
+    });
     expect(first?.guid).toBe(episodes[0]?.guid);
-    expect(first?.itunes?.duration).toBe('01:02:03');
+    expect(first?.['itunes:duration']).toBe('01:02:03');
     expect(new Date(first?.pubDate as string).toISOString()).toBe('2026-01-02T12:00:00.000Z');
     expect(second?.enclosure?.url).toBe(urls.media('demo/ep-1.mp3'));
     expect(feed.itunes?.categories).toEqual(['Technology', 'Society & Culture']);
   });
 
   it('follows the RSS 2.0, iTunes and Podcasting 2.0 rules we rely on', () => {
-    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false }).parse(xml);
+    const doc = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '@',
+      parseTagValue: false,
+    }).parse(xml);
     const rss = doc.rss;
     expect(rss['@version']).toBe('2.0');
     expect(rss['@xmlns:itunes']).toBe('http://www.itunes.com/dtds/podcast-1.0.dtd');
@@ -96,7 +112,10 @@ describe('renderFeed', () => {
     expect(ch['atom:link']['@rel']).toBe('self');
     expect(ch['atom:link']['@href']).toBe(urls.feed);
     expect(ch['itunes:explicit']).toBe('false');
-    expect(ch['podcast:guid']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(ch['podcast:guid']).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    // biome-ignore lint/suspicious/noExplicitAny: a parsed XML tree
     const items = ch.item as Array<Record<string, any>>;
     for (const it of items) {
       // Every item has a title or description, a unique non-permalink guid and one enclosure.
@@ -109,11 +128,17 @@ describe('renderFeed', () => {
     expect(alt['@type']).toBe('audio/mpeg');
     expect(alt['@default']).toBe('true');
     const sources = alt['podcast:source'].map((s: Record<string, string>) => s['@uri']);
-    expect(sources).toEqual([urls.media('demo/ep-2.mp3'), urls.torrent(episodes[0]!.id), episodes[0]!.torrent!.magnet]);
+    expect(sources).toEqual([
+      urls.media('demo/ep-2.mp3'),
+      urls.torrent(episodes[0]!.id),
+      episodes[0]!.torrent!.magnet,
+    ]);
     expect(alt['podcast:source'][1]['@contentType']).toBe('application/x-bittorrent');
     expect(items[0]?.['podcast:chapters']['@type']).toBe('application/json+chapters');
     // Without a torrent, only the HTTP source; without chapters, no chapters tag.
-    expect(items[1]?.['podcast:alternateEnclosure']['podcast:source']['@uri']).toBe(urls.media('demo/ep-1.mp3'));
+    expect(items[1]?.['podcast:alternateEnclosure']['podcast:source']['@uri']).toBe(
+      urls.media('demo/ep-1.mp3'),
+    );
     expect(items[1]?.['podcast:chapters']).toBeUndefined();
   });
 });
@@ -121,7 +146,9 @@ describe('renderFeed', () => {
 describe('podcastGuid', () => {
   it('matches the Podcasting 2.0 spec example', () => {
     // From the podcast:guid documentation: podcastindex.org/namespace/1.0#guid
-    expect(podcastGuid('https://mp3s.nashownotes.com/pc20rss.xml')).toBe('917393e3-1b1e-5cef-ace4-edaa54e1f810');
+    expect(podcastGuid('https://mp3s.nashownotes.com/pc20rss.xml')).toBe(
+      '917393e3-1b1e-5cef-ace4-edaa54e1f810',
+    );
   });
 });
 

@@ -17,7 +17,12 @@ describe('probeMedia', () => {
     const r = await probeMedia(join(demo, 'welcome.mp3'));
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.value).toMatchObject({ mediaKind: 'audio', mime: 'audio/mpeg', extension: 'mp3', bitrate: 32000 });
+    expect(r.value).toMatchObject({
+      mediaKind: 'audio',
+      mime: 'audio/mpeg',
+      extension: 'mp3',
+      bitrate: 32000,
+    });
     expect(r.value.durationMs).toBeGreaterThan(10_000);
     expect(r.value.codecs.join()).toMatch(/Layer 3/);
     expect(r.value.chapters.map((c) => c.title)).toEqual(['Welcome', 'Ad breaks']);
@@ -45,10 +50,19 @@ describe('probeMedia', () => {
   });
 
   it.each([
-    ['random bytes named .mp3', () => Buffer.from(Array.from({ length: 40_000 }, (_, i) => (i * 7919) % 251))],
+    [
+      'random bytes named .mp3',
+      () => Buffer.from(Array.from({ length: 40_000 }, (_, i) => (i * 7919) % 251)),
+    ],
     ['a text file', () => Buffer.from('<html><script>alert(1)</script></html>\n'.repeat(100))],
-    ['a PNG header', () => Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(500)])],
-    ['an empty ID3 tag and nothing else', () => Buffer.from('4944330300000000000a00000000000000000000', 'hex')],
+    [
+      'a PNG header',
+      () => Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(500)]),
+    ],
+    [
+      'an empty ID3 tag and nothing else',
+      () => Buffer.from('4944330300000000000a00000000000000000000', 'hex'),
+    ],
   ])('refuses %s with CAT_NOT_MEDIA', async (_name, make) => {
     const path = join(dir.path, 'fake.mp3');
     await writeFile(path, make());
