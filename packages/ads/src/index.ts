@@ -1,4 +1,13 @@
 // The public surface of @swarmcast/ads (see README.md beside this folder).
+
+export {
+  type BreakAnswer,
+  type BreakRequest,
+  type DecideDeps,
+  decideBreak,
+  type EpisodeLookup,
+  findBreak,
+} from './decide.ts';
 export {
   type PublicKeys,
   type SigningKey,
@@ -7,6 +16,41 @@ export {
   verifyDecisionToken,
 } from './decision-token.ts';
 export { type AdsError, type AdsErrorCode, adsErrors } from './errors.ts';
+export { capsAllow } from './frequency-caps.ts';
+export {
+  breakPositionMacro,
+  clockTime,
+  expandMacros,
+  type MacroValue,
+  macroValue,
+  withheld,
+} from './macros.ts';
+export type {
+  Advertiser,
+  ApprovalState,
+  Campaign,
+  CampaignSpend,
+  Companion,
+  Creative,
+  DayPart,
+  DeviceClass,
+  FrequencyCap,
+  Goal,
+  LineItem,
+  LineItemDelivery,
+  PriorityClass,
+  Targeting,
+} from './model.ts';
+export { type Pace, type PaceSettings, type PaceStatus, pace, plannedAt } from './pacing.ts';
+export {
+  type Candidate,
+  eligibility,
+  type Ineligible,
+  type PodRequest,
+  type PodSlot,
+  type PodView,
+  selectPod,
+} from './select-pod.ts';
 export {
   dropRetiredBefore,
   exportPublicKey,
@@ -20,9 +64,15 @@ export {
   rotateKey,
   type SigningKeyJwk,
 } from './signing-keys.ts';
+export { AdsStore, type HourDelivery } from './store.ts';
+export { inDayPart, matchesTargeting, type TargetingContext } from './targeting.ts';
+export { formatTimeOffset, parseTimeOffset, type TimeOffset, type TimeOffsetForm } from './time-offset.ts';
 export {
   type DecisionClaims,
   type TrackingEvent,
   trackingEvents,
   trackingPathPrefix,
 } from './tracking-contract.ts';
+export { trackingUrl } from './tracking-urls.ts';
+export { renderVast, type VastAd } from './vast.ts';
+export { renderVmap, vastTagUrl } from './vmap.ts';

@@ -1,0 +1,101 @@
+/**
+ * One ad request end to end: find the break, fill it (select-pod.ts), sign one decision per
+ * ad, count it, and render VAST. Unknown episodes or breaks, and breaks nobody fills, give
+ * the empty VAST: a player always gets a valid document.
+ */
+import type { AdBreak, EpisodeForAds } from '@swarmcast/catalog';
+import { type SigningKey, signDecision } from './decision-token.ts';
+import type { DeviceClass } from './model.ts';
+import type { PaceSettings } from './pacing.ts';
+import { selectPod } from './select-pod.ts';
+import type { AdsStore } from './store.ts';
+import type { DecisionClaims } from './tracking-contract.ts';
+import { renderVast } from './vast.ts';
+
+/** The catalog port: the node wires the catalog's implementation in. */
+export type EpisodeLookup = (episodeId: string) => EpisodeForAds | null | Promise<EpisodeForAds | null>;
+
+export interface DecideDeps {
+  store: AdsStore;
+  signingKey: () => SigningKey;
+  collector: string;
+  /** A fresh unique id per decision (AdServingId). */
+  newId: () => string;
+  tokenTtlMs: number;
+  adSystemVersion: string;
+  pace?: PaceSettings;
+}
+
+export interface BreakRequest {
+  episode: EpisodeForAds | null;
+  breakId: string;
+  listenerId: string | null;
+  country: string | null;
+  device: DeviceClass;
+  now: number;
+}
+
+export interface BreakAnswer {
+  vast: string;
+  decisions: DecisionClaims[];
+}
+
+export function findBreak(episode: EpisodeForAds, breakId: string): AdBreak | null {
+  return episode.adBreaks.find((b) => b.id === breakId) ?? null;
+}
+
+export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
+  const opts = { collector: deps.collector, adSystem: 'Swarmcast', adSystemVersion: deps.adSystemVersion };
+  const episode = req.episode;
+  const adBreak = episode ? findBreak(episode, req.breakId) : null;
+  if (!episode || !adBreak) return { vast: renderVast([], opts), decisions: [] };
+  const store = deps.store;
+  const pod = selectPod(
+    store,
+    {
+      episode,
+      adBreak,
+      listenerId: req.listenerId,
+      country: req.country,
+      device: req.device,
+      now: req.now,
+    },
+    deps.pace,
+  );
+  const key = deps.signingKey();
+  const decisions: DecisionClaims[] = [];
+  const ads = pod.map((slot) => {
+    const { lineItem, campaign } = slot.candidate;
+    const decisionId = deps.newId();
+    const claims: Omit<DecisionClaims, 'keyId'> = {
+      v: 1,
+      decisionId,
+      adId: slot.creative.id,
+      lineItemId: lineItem.id,
+      campaignId: campaign.id,
+      advertiserId: campaign.advertiserId,
+      episodeId: episode.id,
+      showId: episode.showId,
+      creatorId: episode.creatorId,
+      breakId: adBreak.id,
+      position: adBreak.position,
+      podSequence: slot.sequence,
+      creativeDurationMs: slot.creative.durationMs,
+      cpmMicros: lineItem.cpmMicros,
+      listenerId: req.listenerId,
+      issuedAt: req.now,
+      expiresAt: req.now + deps.tokenTtlMs,
+    };
+    const token = signDecision(claims, key);
+    decisions.push({ ...claims, keyId: key.keyId });
+    store.recordImpression(lineItem.id, req.listenerId, req.now);
+    return {
+      creative: slot.creative,
+      sequence: slot.sequence,
+      adServingId: decisionId,
+      advertiserName: store.advertisers.get(campaign.advertiserId)?.name ?? campaign.advertiserId,
+      token,
+    };
+  });
+  return { vast: renderVast(ads, opts), decisions };
+}

@@ -1,0 +1,174 @@
+/**
+ * The decision policy: which ads fill one break. Pure; the caller supplies the read-only
+ * view of the inventory, the request and the clock reading.
+ *
+ * 1. Eligibility, per line item: not paused (nor its campaign); inside both flights;
+ *    targeting admits the request; frequency caps allow this listener; the campaign's total
+ *    and daily budgets and a spend goal have room for one more impression at its price;
+ *    pacing allows one more (see pacing.ts); at least one approved creative of the
+ *    episode's media kind exists.
+ * 2. Order: priority class (sponsorship > standard > house), then pacing urgency (furthest
+ *    behind plan first), then price (higher CPM first), then id (deterministic).
+ * 3. Pod: walk that order, taking a line item when one of its creatives fits the time left
+ *    in the break, the pod has fewer than `maxAds`, no ad in the pod shares a competitive
+ *    category with it, and its campaign is not already in the pod.
+ */
+import type { AdBreak, EpisodeForAds } from '@swarmcast/catalog';
+import { capsAllow } from './frequency-caps.ts';
+import {
+  type Campaign,
+  type CampaignSpend,
+  type Creative,
+  type DeviceClass,
+  epochDay,
+  type LineItem,
+  type LineItemDelivery,
+  priorityRank,
+} from './model.ts';
+import { defaultPaceSettings, type PaceSettings, pace } from './pacing.ts';
+import { matchesTargeting } from './targeting.ts';
+
+/** A line item with everything the policy needs to judge it. */
+export interface Candidate {
+  lineItem: LineItem;
+  campaign: Campaign;
+  /** The line item's creatives (any approval state; the policy filters). */
+  creatives: readonly Creative[];
+  delivery: LineItemDelivery;
+  campaignSpend: CampaignSpend;
+}
+
+export interface PodRequest {
+  episode: EpisodeForAds;
+  adBreak: AdBreak;
+  listenerId: string | null;
+  country: string | null;
+  device: DeviceClass;
+  now: number;
+}
+
+export interface PodSlot {
+  candidate: Candidate;
+  creative: Creative;
+  /** 1-based. */
+  sequence: number;
+}
+
+export interface PodView {
+  candidates(): readonly Candidate[];
+  /** The listener's earlier impression times of a line item. */
+  seen(listenerId: string, lineItemId: string): readonly number[];
+}
+
+/** Why a candidate was not eligible; for the dashboard's "why not serving" and for tests. */
+export type Ineligible = 'paused' | 'flight' | 'targeting' | 'cap' | 'budget' | 'pacing' | 'no-creative';
+
+export function eligibility(
+  c: Candidate,
+  req: PodRequest,
+  view: PodView,
+  settings: PaceSettings = defaultPaceSettings,
+): Ineligible | null {
+  const li = c.lineItem;
+  const now = req.now;
+  if (li.paused || c.campaign.paused) return 'paused';
+  const flight = flightOf(c);
+  if (now < flight.startsAt || now >= flight.endsAt) return 'flight';
+  const ctx = {
+    showId: req.episode.showId,
+    categories: req.episode.categories,
+    language: req.episode.language,
+    position: req.adBreak.position,
+    country: req.country,
+    device: req.device,
+    now,
+  };
+  if (!matchesTargeting(li.targeting, ctx)) return 'targeting';
+  if (!capsAllow(li.caps, req.listenerId, req.listenerId ? view.seen(req.listenerId, li.id) : [], now)) {
+    return 'cap';
+  }
+  if (!budgetAllows(c, now)) return 'budget';
+  if (!pace(li.goal, c.delivery, flight, li.pacing, now, settings).eligible) return 'pacing';
+  if (!c.creatives.some((cr) => playable(cr, req))) return 'no-creative';
+  return null;
+}
+
+/** The line item's own flight clipped to its campaign's. */
+export function flightOf(c: Candidate): { startsAt: number; endsAt: number } {
+  return {
+    startsAt: Math.max(c.campaign.startsAt, c.lineItem.startsAt ?? c.campaign.startsAt),
+    endsAt: Math.min(c.campaign.endsAt, c.lineItem.endsAt ?? c.campaign.endsAt),
+  };
+}
+
+/** Room for one more impression at the line item's price in every budget that applies. */
+export function budgetAllows(c: Candidate, now: number): boolean {
+  const price = c.lineItem.cpmMicros;
+  const s = c.campaignSpend;
+  if (s.spendMilliMicros + price > c.campaign.totalBudgetMicros * 1000) return false;
+  if (c.campaign.dailyBudgetMicros > 0) {
+    const today = s.today.day === epochDay(now) ? s.today.spendMilliMicros : 0;
+    if (today + price > c.campaign.dailyBudgetMicros * 1000) return false;
+  }
+  const g = c.lineItem.goal;
+  if (g.kind === 'spend' && c.delivery.spendMilliMicros + price > g.micros * 1000) return false;
+  return true;
+}
+
+function playable(cr: Creative, req: PodRequest): boolean {
+  return (
+    cr.approval === 'approved' &&
+    cr.mediaKind === req.episode.mediaKind &&
+    cr.durationMs <= req.adBreak.maxDurationMs
+  );
+}
+
+/** Fills one break; an empty array is a valid answer (no ad). */
+export function selectPod(
+  view: PodView,
+  req: PodRequest,
+  settings: PaceSettings = defaultPaceSettings,
+): PodSlot[] {
+  const ranked: Array<{ c: Candidate; rank: number; urgency: number }> = [];
+  for (const c of view.candidates()) {
+    if (eligibility(c, req, view, settings) !== null) continue;
+    const p = pace(c.lineItem.goal, c.delivery, flightOf(c), c.lineItem.pacing, req.now, settings);
+    ranked.push({ c, rank: priorityRank[c.lineItem.priority], urgency: p.urgency });
+  }
+  ranked.sort(
+    (a, b) =>
+      b.rank - a.rank ||
+      b.urgency - a.urgency ||
+      b.c.lineItem.cpmMicros - a.c.lineItem.cpmMicros ||
+      (a.c.lineItem.id < b.c.lineItem.id ? -1 : a.c.lineItem.id > b.c.lineItem.id ? 1 : 0),
+  );
+  const pod: PodSlot[] = [];
+  let timeLeft = req.adBreak.maxDurationMs;
+  const categories = new Set<string>();
+  const campaigns = new Set<string>();
+  for (const { c } of ranked) {
+    if (pod.length >= req.adBreak.maxAds || timeLeft <= 0) break;
+    if (campaigns.has(c.campaign.id)) continue;
+    if (c.lineItem.exclusionCategories.some((cat) => categories.has(cat.toLowerCase()))) continue;
+    const creative = pickCreative(c.creatives, req, timeLeft);
+    if (!creative) continue;
+    pod.push({ candidate: c, creative, sequence: pod.length + 1 });
+    timeLeft -= creative.durationMs;
+    campaigns.add(c.campaign.id);
+    for (const cat of c.lineItem.exclusionCategories) categories.add(cat.toLowerCase());
+  }
+  return pod;
+}
+
+/**
+ * The longest approved creative that fits, so a break is filled with fewer, fuller ads;
+ * ties go to the first listed (the advertiser's order).
+ */
+function pickCreative(creatives: readonly Creative[], req: PodRequest, timeLeft: number): Creative | null {
+  let best: Creative | null = null;
+  for (const cr of creatives) {
+    if (!playable(cr, req) || cr.durationMs > timeLeft) continue;
+    if (!best || cr.durationMs > best.durationMs) best = cr;
+  }
+  return best;
+}

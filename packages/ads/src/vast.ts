@@ -1,0 +1,120 @@
+/**
+ * VAST 4.3 documents (element order follows the IAB 4.2 XSD, which 4.3 documents validate
+ * against; namespace http://www.iab.com/VAST). An empty `<VAST/>` is the no-ad answer.
+ *
+ * Each ad carries: Ad@id/@sequence(pods)/@adType, AdSystem, Error, the torrent Extension
+ * (only when the creative is published as a torrent), Impression, AdServingId, AdTitle,
+ * Advertiser, and Creatives: one Linear (Duration, TrackingEvents with every event and
+ * progress offsets, MediaFiles, VideoClicks) and, if any, one CompanionAds; each Creative
+ * has its UniversalAdId. Every tracking URL carries the decision token.
+ */
+import { clockTime } from './macros.ts';
+import type { Creative } from './model.ts';
+import { trackingUrl } from './tracking-urls.ts';
+import { xmlEscape as x } from './xml.ts';
+
+export interface VastAd {
+  creative: Creative;
+  /** 1-based place in the pod; the attribute is written only for pods of two or more. */
+  sequence: number;
+  adServingId: string;
+  advertiserName: string;
+  token: string;
+}
+
+export interface VastOptions {
+  /** Base URL of the beacon collector, e.g. "https://node.example". */
+  collector: string;
+  adSystem: string;
+  adSystemVersion: string;
+}
+
+/** Progress events at these offsets, when the ad is longer. */
+const progressOffsetsMs = [5_000, 15_000, 30_000];
+
+const linearEvents = [
+  'loaded',
+  'start',
+  'firstQuartile',
+  'midpoint',
+  'thirdQuartile',
+  'complete',
+  'skip',
+  'pause',
+  'resume',
+  'mute',
+  'unmute',
+  'closeLinear',
+] as const;
+
+export function renderVast(ads: readonly VastAd[], o: VastOptions): string {
+  const head = '<?xml version="1.0" encoding="UTF-8"?>\n';
+  if (ads.length === 0) return `${head}<VAST version="4.3" xmlns="http://www.iab.com/VAST"/>\n`;
+  const pod = ads.length > 1;
+  return `${head}<VAST version="4.3" xmlns="http://www.iab.com/VAST">\n${ads.map((a) => renderAd(a, pod, o)).join('')}</VAST>\n`;
+}
+
+function renderAd(a: VastAd, pod: boolean, o: VastOptions): string {
+  const c = a.creative;
+  const t = (event: Parameters<typeof trackingUrl>[1], extra?: { offsetMs?: number }) =>
+    x(trackingUrl(o.collector, event, a.token, extra));
+  const seq = pod ? ` sequence="${a.sequence}"` : '';
+  const uid = `<UniversalAdId idRegistry="${x(c.universalAdId.registry)}">${x(c.universalAdId.value)}</UniversalAdId>`;
+  const tracking = [
+    ...linearEvents.map((e) => `<Tracking event="${e}">${t(e)}</Tracking>`),
+    ...progressOffsetsMs
+      .filter((ms) => ms < c.durationMs)
+      .map(
+        (ms) =>
+          `<Tracking event="progress" offset="${clockTime(ms)}">${t('progress', { offsetMs: ms })}</Tracking>`,
+      ),
+  ];
+  const media = [
+    { url: c.mediaUrl, mimeType: c.mimeType, bitrateKbps: c.bitrateKbps, width: c.width, height: c.height },
+    ...c.alternates,
+  ]
+    .map(
+      (m, i) =>
+        `<MediaFile id="${x(c.id)}-${i}" delivery="progressive" type="${x(m.mimeType)}" width="${m.width}" height="${m.height}"${m.bitrateKbps ? ` bitrate="${m.bitrateKbps}"` : ''}${i === 0 ? ` fileSize="${c.bytes}"` : ''}>${x(m.url)}</MediaFile>`,
+    )
+    .join('\n');
+  const clicks = `<VideoClicks><ClickTracking id="${x(c.id)}">${t('click')}</ClickTracking>${c.clickThroughUrl ? `<ClickThrough>${x(c.clickThroughUrl)}</ClickThrough>` : ''}</VideoClicks>`;
+  const ext = c.torrent
+    ? `<Extensions><Extension type="swarmcast-torrent"><Torrent infoHash="${x(c.torrent.infoHash)}" url="${x(c.torrent.torrentUrl)}">${x(c.torrent.magnetUri)}</Torrent></Extension></Extensions>\n`
+    : '';
+  const companion = c.companion ? renderCompanion(c, uid) : '';
+  return (
+    `<Ad id="${x(c.id)}"${seq} adType="${c.mediaKind}">\n<InLine>\n` +
+    `<AdSystem version="${x(o.adSystemVersion)}">${x(o.adSystem)}</AdSystem>\n` +
+    `<Error>${t('error')}</Error>\n${ext}` +
+    `<Impression id="${x(a.adServingId)}">${t('impression')}</Impression>\n` +
+    `<AdServingId>${x(a.adServingId)}</AdServingId>\n<AdTitle>${x(c.name)}</AdTitle>\n` +
+    `<Advertiser>${x(a.advertiserName)}</Advertiser>\n<Creatives>\n` +
+    `<Creative id="${x(c.id)}-linear" adId="${x(c.id)}" sequence="1">\n<Linear>\n<TrackingEvents>\n${tracking.join('\n')}\n</TrackingEvents>\n` +
+    `<Duration>${clockTime(c.durationMs)}</Duration>\n<MediaFiles>\n${media}\n</MediaFiles>\n${clicks}\n</Linear>\n${uid}\n</Creative>\n` +
+    `${companion}</Creatives>\n</InLine>\n</Ad>\n`
+  );
+}
+
+function renderCompanion(c: Creative, uid: string): string {
+  const comp = c.companion!;
+  const resources: string[] = [];
+  if (comp.imageUrl) {
+    resources.push(
+      `<StaticResource creativeType="${x(comp.imageType ?? 'image/png')}">${x(comp.imageUrl)}</StaticResource>`,
+    );
+  }
+  if (comp.text && !comp.imageUrl) {
+    // Text-only companions travel as escaped HTML; the player renders it as text.
+    resources.unshift(`<HTMLResource>${x(`<p>${x(comp.text)}</p>`)}</HTMLResource>`);
+  }
+  const alt = comp.text ? `<AltText>${x(comp.text)}</AltText>` : '';
+  const click = c.clickThroughUrl
+    ? `<CompanionClickThrough>${x(c.clickThroughUrl)}</CompanionClickThrough>`
+    : '';
+  return (
+    `<Creative id="${x(c.id)}-companion" adId="${x(c.id)}">\n<CompanionAds>\n` +
+    `<Companion id="${x(c.id)}-companion" width="${comp.width}" height="${comp.height}">${resources.join('')}${alt}${click}</Companion>\n` +
+    `</CompanionAds>\n${uid}\n</Creative>\n`
+  );
+}

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { AdsStore, eligibility, type LineItem, type PodRequest, selectPod } from '../src/index.ts';
+import { campaign, creative, episode, lineItem, t0 } from './helpers.ts';
+
+function world(items: Array<Partial<LineItem> & { id: string }>, creativeMs: Record<string, number> = {}) {
+  const s = new AdsStore();
+  for (const it of items) {
+    const cid = it.campaignId ?? `c-${it.id}`;
+    if (!s.campaigns.has(cid)) s.putCampaign(campaign(cid));
+    s.putCreative(creative(`cr-${it.id}`, { durationMs: creativeMs[it.id] ?? 15_000 }));
+    s.putLineItem(lineItem(it.id, cid, it));
+  }
+  return s;
+}
+
+const ep = episode();
+const req = (breakId: string, over: Partial<PodRequest> = {}): PodRequest => ({
+  episode: ep,
+  adBreak: ep.adBreaks.find((b) => b.id === breakId)!,
+  listenerId: 'listener-1',
+  country: 'DE',
+  device: 'phone',
+  now: t0 + 3_600_000,
+  ...over,
+});
+const ids = (s: AdsStore, r: PodRequest) => selectPod(s, r).map((p) => p.candidate.lineItem.id);
+
+describe('selectPod', () => {
+  it('priority class beats price', () => {
+    const s = world([
+      { id: 'house', priority: 'house', cpmMicros: 90_000_000 },
+      { id: 'std', priority: 'standard', cpmMicros: 10_000_000 },
+      { id: 'spon', priority: 'sponsorship', cpmMicros: 1_000_000 },
+    ]);
+    expect(ids(s, req('mid-1'))).toEqual(['spon', 'std', 'house']);
+    expect(ids(s, req('pre'))).toEqual(['spon']);
+  });
+
+  it('within a class: furthest behind plan first, then price', () => {
+    const s = world([
+      { id: 'cheap', cpmMicros: 5_000_000, pacing: 'even', goal: { kind: 'impressions', impressions: 1000 } },
+      { id: 'dear', cpmMicros: 50_000_000, pacing: 'even', goal: { kind: 'impressions', impressions: 1000 } },
+      {
+        id: 'dear2',
+        cpmMicros: 50_000_000,
+        pacing: 'even',
+        goal: { kind: 'impressions', impressions: 1000 },
+      },
+    ]);
+    // dear is on plan (1000/24 ~ 41.7 at 01:00): last despite its price; dear2 and cheap are
+    // equally behind, so price orders them.
+    for (let i = 0; i < 41; i++) s.recordImpression('dear', null, t0 + 1000);
+    expect(ids(s, req('mid-1'))).toEqual(['dear2', 'cheap', 'dear']);
+  });
+
+  it('fills a pod within the break length and ad count', () => {
+    const s = world([{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }], {
+      a: 60_000,
+      b: 45_000,
+      c: 30_000,
+      d: 20_000,
+    });
+    // mid-1: 90 s, 3 ads; ordered by price ties -> id: a(60) fits, b(45) does not, c(30) fits -> 90 s.
+    const pod = selectPod(s, req('mid-1'));
+    expect(pod.map((p) => p.candidate.lineItem.id)).toEqual(['a', 'c']);
+    expect(pod.reduce((n, p) => n + p.creative.durationMs, 0)).toBeLessThanOrEqual(90_000);
+    expect(pod.map((p) => p.sequence)).toEqual([1, 2]);
+  });
+
+  it('keeps competitors apart and one ad per campaign', () => {
+    const s = world([
+      { id: 'car1', exclusionCategories: ['Auto'] },
+      { id: 'car2', exclusionCategories: ['auto'] },
+      { id: 'tel', exclusionCategories: ['telecom'] },
+      { id: 'tel2', campaignId: 'c-tel' },
+    ]);
+    expect(ids(s, req('mid-1'))).toEqual(['car1', 'tel']);
+  });
+
+  it('answers nothing when targeting matches nothing', () => {
+    const s = world([
+      { id: 'a', targeting: { countries: ['FR'] } },
+      { id: 'b', targeting: { languages: ['ja'] } },
+    ]);
+    expect(ids(s, req('mid-1'))).toEqual([]);
+  });
+
+  it('holds total and daily budgets to the last impression', () => {
+    const s = new AdsStore();
+    s.putCampaign(campaign('c', { totalBudgetMicros: 100_000, dailyBudgetMicros: 60_000 }));
+    s.putCreative(creative('cr-x'));
+    s.putLineItem(lineItem('x', 'c', { cpmMicros: 20_000_000 })); // 20,000 micros per impression
+    const served = (now: number) => {
+      let n = 0;
+      for (let i = 0; i < 10; i++) {
+        const pod = selectPod(s, req('pre', { now, listenerId: null }));
+        if (pod.length === 0) break;
+        s.recordImpression('x', null, now);
+        n++;
+      }
+      return n;
+    };
+    expect(served(t0 + 1000)).toBe(3); // daily 60,000
+    expect(served(t0 + 1000 + 86_400_000 - 2000)).toBe(0); // same day
+    s.putCampaign(
+      campaign('c', { totalBudgetMicros: 100_000, dailyBudgetMicros: 60_000, endsAt: t0 + 3 * 86_400_000 }),
+    );
+    expect(served(t0 + 86_400_000 + 1000)).toBe(2); // total 100,000
+  });
+
+  const reasons: Array<[string, Partial<LineItem>, Partial<PodRequest>, string | null]> = [
+    ['eligible', {}, {}, null],
+    ['paused', { paused: true }, {}, 'paused'],
+    ['line flight not begun', { startsAt: t0 + 7_200_000 }, {}, 'flight'],
+    ['campaign flight over', {}, { now: t0 + 2 * 86_400_000 }, 'flight'],
+    ['targeting', { targeting: { devices: ['tv'] } }, {}, 'targeting'],
+    ['cap with withheld listener', { caps: [{ max: 3, periodMs: 3_600_000 }] }, { listenerId: null }, 'cap'],
+    ['video creative for audio episode', { creativeIds: ['cr-video'] }, {}, 'no-creative'],
+    ['creative not approved', { creativeIds: ['cr-pending'] }, {}, 'no-creative'],
+    ['creative longer than the break', { creativeIds: ['cr-long'] }, {}, 'no-creative'],
+  ];
+  it.each(reasons)('eligibility: %s', (_n, over, rover, want) => {
+    const s = world([{ id: 'li', ...over }]);
+    s.putCreative(
+      creative('cr-video', { mediaKind: 'video', mimeType: 'video/mp4', width: 1280, height: 720 }),
+    );
+    s.putCreative(creative('cr-pending', { approval: 'pending' }));
+    s.putCreative(creative('cr-long', { durationMs: 31_000 }));
+    const c = s.candidates()[0]!;
+    expect(eligibility(c, req('pre', rover), s)).toBe(want);
+  });
+
+  it('caps hold per listener', () => {
+    const s = world([{ id: 'capped', caps: [{ max: 2, periodMs: 3_600_000 }] }]);
+    const r = req('pre');
+    for (let i = 0; i < 2; i++) {
+      expect(ids(s, r)).toEqual(['capped']);
+      s.recordImpression('capped', 'listener-1', r.now);
+    }
+    expect(ids(s, r)).toEqual([]);
+    expect(ids(s, req('pre', { listenerId: 'listener-2' }))).toEqual(['capped']);
+    expect(ids(s, req('pre', { now: r.now + 3_600_000 }))).toEqual(['capped']);
+  });
+});
