@@ -1,7 +1,53 @@
 // The public surface of @swarmcast/bittorrent (see README.md beside this folder).
 
+// Browser-safe: nothing here imports a node: module (test/browser-bundle.test.ts).
+export {
+  type BDict,
+  type BEncodable,
+  type BencodeLimits,
+  type BValue,
+  type Decoded,
+  decodeBencode,
+  decodeBencodePrefix,
+  defaultBencodeLimits,
+  encodeBencode,
+  isBytes,
+  isDict,
+  isInt,
+  isList,
+  type ScanReport,
+  type Span,
+  scanBencode,
+} from './bencode.ts';
+export { bytesEqual, concatBytes, fromBase32, fromHex, fromUtf8, toBase32, toHex, utf8 } from './bytes.ts';
 export * from './choker/index.ts';
+export { type BtError, type BtErrorCode, fail, ok, type Result } from './errors.ts';
+export { type Hasher, type SubtleDigest, subtleHasher } from './hasher.ts';
+export { formatMagnet, type Magnet, parseMagnet } from './magnet.ts';
 export { type MemoryTransportOptions, memoryTransportPair } from './memory-transport.ts';
+export {
+  BLOCK_SIZE,
+  blockHashes,
+  merkleRoot,
+  nextPowerOfTwo,
+  padHash,
+  rootFromPieceLayer,
+  rootOfSmallFile,
+  splitHashes,
+  v2PieceHash,
+} from './merkle.ts';
+export {
+  type FileSlice,
+  type Metainfo,
+  pieceHashV1,
+  pieceLengthAt,
+  pieceSlices,
+  slicesOf,
+  type TorrentFile,
+  type TorrentVersion,
+} from './metainfo/model.ts';
+export { parseInfoDict, parseTorrent } from './metainfo/parse.ts';
+export { type V2Target, v2Target, verifyPiece } from './metainfo/verify.ts';
 export * from './picker/index.ts';
 export {
   type FileEntry,
@@ -35,4 +81,17 @@ export {
   type Transport,
   type TransportHandler,
 } from './transport.ts';
+export {
+  asByteCount,
+  asInfoHashV1,
+  asInfoHashV2,
+  asPieceIndex,
+  type Brand,
+  type ByteCount,
+  type InfoHashes,
+  type InfoHashV1,
+  type InfoHashV2,
+  type PieceIndex,
+  truncatedV2,
+} from './types.ts';
 export * from './wire/index.ts';

@@ -1,5 +1,6 @@
 // Node adapters of @swarmcast/bittorrent (files, TCP, worker threads): "@swarmcast/bittorrent/node".
 export { FileStorage, type FileStorageOptions } from './file-storage.ts';
+export { nodeHasher, sha1Sync, sha256Sync } from './hasher.ts';
 export {
   type DialOptions,
   dialTcp,
