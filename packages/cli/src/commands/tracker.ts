@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util';
+import { runStandaloneTracker } from '@swarmcast/tracker';
+import { type Command, UsageError } from '../command.ts';
+
+const usage = `
+swarmcast tracker --port N [--host H] [--redis URL] [--private] [options]
+
+Runs the BitTorrent tracker alone: HTTP announce/scrape and WebSocket (WebTorrent) on TCP
+port N, UDP (BEP 15) on UDP port N. Announce at /announce, scrape at /scrape, per-torrent
+counts at /stats, Prometheus metrics at /metrics.
+
+options (environment variable in brackets; a flag wins over the variable):
+  --port N            TCP and UDP port                                  [TRACKER_PORT]
+  --host H            address to bind (default 0.0.0.0)                 [TRACKER_HOST]
+  --redis URL         share swarms with other tracker processes         [REDIS_URL]
+  --private           passkeys in the URL path (/<passkey>/announce),   [TRACKER_PRIVATE=1]
+                      only registered torrents, ratios kept per account
+  --access-file F     private mode without Redis: JSON lists            [TRACKER_ACCESS_FILE]
+                      {"passkeys": {"<key>": "<account>"}, "torrents": ["<hex>"]}
+  --rate-limit R      announces per second per address, 0 = off         [TRACKER_RATE_LIMIT]
+                      (default 20, bursts of 10x)
+  --interval S        seconds between announces (default 600)           [TRACKER_INTERVAL]
+`;
+
+function number(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${name} must be an integer in ${min}..${max}`);
+  return n;
+}
+
+const command: Command = {
+  summary: 'run the tracker alone (HTTP, UDP and WebSocket on one port)',
+  usage,
+  async run(argv, io) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        redis: { type: 'string' },
+        private: { type: 'boolean' },
+        'access-file': { type: 'string' },
+        'rate-limit': { type: 'string' },
+        interval: { type: 'string' },
+      },
+      strict: true,
+    });
+    const env = io.env;
+    const port = number(values.port ?? env.TRACKER_PORT, '--port', 0, 65535);
+    if (port === undefined) throw new UsageError('--port (or TRACKER_PORT) is required');
+    const rate = number(values['rate-limit'] ?? env.TRACKER_RATE_LIMIT, '--rate-limit', 0, 1_000_000);
+    const interval = number(values.interval ?? env.TRACKER_INTERVAL, '--interval', 10, 86_400);
+    const privateMode =
+      values.private ?? ['1', 'true', 'yes'].includes((env.TRACKER_PRIVATE ?? '').toLowerCase());
+    const running = await runStandaloneTracker({
+      port,
+      host: values.host ?? env.TRACKER_HOST ?? '0.0.0.0',
+      redisUrl: values.redis ?? env.REDIS_URL ?? null,
+      private: privateMode,
+      accessFile: values['access-file'] ?? env.TRACKER_ACCESS_FILE ?? null,
+      rateLimit: rate === undefined ? undefined : { perSecond: rate, burst: rate * 10 },
+      intervals:
+        interval === undefined
+          ? undefined
+          : { interval, minInterval: Math.min(60, interval), peerTtlMs: interval * 2_100 },
+    });
+    const host = values.host ?? env.TRACKER_HOST ?? '0.0.0.0';
+    io.stdout.write(
+      `tracker listening on ${host}:${running.port} (http, ws, udp)${privateMode ? ', private' : ''}` +
+        `${(values.redis ?? env.REDIS_URL) ? ', swarms in redis' : ''}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      if (io.signal.aborted) resolve();
+      else io.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await running.close();
+    return 0;
+  },
+};
+export default command;

@@ -1,0 +1,99 @@
+/**
+ * The UDP tracker (BEP 15) on a dgram socket. Connection ids are stateless (see
+ * codec/connection-id.ts). Packets too short to carry a transaction id are dropped in
+ * silence; every other bad packet gets an error packet no larger than itself plus a few
+ * bytes, so the tracker cannot be used to amplify a spoofed flood.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { normalizeIp } from '../codec/address.ts';
+import {
+  decodeUdpPacket,
+  encodeUdpAnnounce,
+  encodeUdpConnect,
+  encodeUdpError,
+  encodeUdpScrape,
+} from '../codec/udp.ts';
+import { isTrackerError, trackerError } from '../errors.ts';
+import type { Tracker } from '../tracker.ts';
+
+export interface UdpTrackerOptions {
+  port: number;
+  /** Address to bind; "::" binds dual-stack. */
+  host?: string;
+  /** Receive buffer in bytes (the default 208 KiB drops packets under ~256 in flight). */
+  receiveBufferSize?: number;
+}
+
+export interface UdpTracker {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Answers one datagram; exported for tests that drive it without a socket. */
+export async function answerUdp(
+  tracker: Tracker,
+  packet: Uint8Array,
+  rinfo: { address: string; port: number },
+): Promise<Buffer | null> {
+  const ip = normalizeIp(rinfo.address);
+  const msg = decodeUdpPacket(packet, ip, tracker.limits);
+  if (!msg) return null;
+  const now = tracker.clock.now();
+  switch (msg.kind) {
+    case 'connect':
+      tracker.metrics.udpConnects.count++;
+      return encodeUdpConnect(msg.transactionId, tracker.connectionIds.issue(ip, rinfo.port, now));
+    case 'error':
+      tracker.metrics.error(msg.error.error);
+      return encodeUdpError(msg.transactionId, msg.error);
+    case 'announce': {
+      if (!tracker.connectionIds.verify(msg.connectionId, ip, rinfo.port, now)) {
+        tracker.metrics.error('TRK_BAD_CONNECTION_ID');
+        return encodeUdpError(msg.transactionId, trackerError('TRK_BAD_CONNECTION_ID'));
+      }
+      const result = await tracker.core.announce(msg.request);
+      if (isTrackerError(result)) return encodeUdpError(msg.transactionId, result);
+      return encodeUdpAnnounce(msg.transactionId, result, ip.includes(':'));
+    }
+    case 'scrape': {
+      if (!tracker.connectionIds.verify(msg.connectionId, ip, rinfo.port, now)) {
+        tracker.metrics.error('TRK_BAD_CONNECTION_ID');
+        return encodeUdpError(msg.transactionId, trackerError('TRK_BAD_CONNECTION_ID'));
+      }
+      const result = await tracker.core.scrape(msg.request);
+      if (isTrackerError(result)) return encodeUdpError(msg.transactionId, result);
+      return encodeUdpScrape(msg.transactionId, msg.request, result);
+    }
+  }
+}
+
+/** Binds the UDP tracker; resolves once listening. */
+export function startUdpTracker(tracker: Tracker, options: UdpTrackerOptions): Promise<UdpTracker> {
+  const host = options.host ?? '0.0.0.0';
+  const socket: Socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+  const onMessage = (packet: Buffer, rinfo: RemoteInfo) => {
+    answerUdp(tracker, packet, rinfo).then(
+      (reply) => {
+        if (reply) socket.send(reply, rinfo.port, rinfo.address);
+      },
+      () => undefined,
+    );
+  };
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(options.port, host, () => {
+      socket.off('error', reject);
+      socket.on('error', () => undefined);
+      try {
+        socket.setRecvBufferSize(options.receiveBufferSize ?? 4 * 1024 * 1024);
+      } catch {
+        // The kernel caps it (net.core.rmem_max); the default still works, with more drops.
+      }
+      socket.on('message', onMessage);
+      resolve({
+        port: socket.address().port,
+        close: () => new Promise<void>((r) => socket.close(() => r())),
+      });
+    });
+  });
+}

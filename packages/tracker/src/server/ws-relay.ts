@@ -1,0 +1,168 @@
+/**
+ * The WebSocket side: WebTorrent browser peers announce here, and WebRTC offers and answers
+ * are relayed between peers of one swarm. Announces go through the same core as HTTP and UDP
+ * (so browser peers are counted in the same swarm); relaying needs the live socket, so it
+ * reaches the peers connected to this process. With several processes behind a load
+ * balancer, browsers of one swarm should be routed to one process (hash on info-hash) or
+ * relaying only reaches the local share; counts are shared through the store either way.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { normalizeIp } from '../codec/address.ts';
+import { toHex } from '../codec/numbers.ts';
+import {
+  decodeWsMessage,
+  encodeWsAnnounceReply,
+  encodeWsAnswer,
+  encodeWsFailure,
+  encodeWsOffer,
+  encodeWsScrape,
+} from '../codec/websocket.ts';
+import { isTrackerError } from '../errors.ts';
+import type { Tracker } from '../tracker.ts';
+import type { AnnounceRequest, InfoHash } from '../types.ts';
+
+interface SocketState {
+  ip: string;
+  port: number;
+  userAgent: string | null;
+  /** The peer id this socket announced with (one per connection, as WebTorrent does). */
+  peerId: string | null;
+  /** Last announce per swarm, replayed as `stopped` when the socket closes. */
+  swarms: Map<InfoHash, AnnounceRequest>;
+}
+
+export interface WsRelayOptions {
+  /** Most open sockets; further upgrades are refused with 503. */
+  maxSockets?: number;
+  /** Largest frame accepted. */
+  maxPayload?: number;
+}
+
+export class WsRelay {
+  private readonly server: WebSocketServer;
+  private readonly byPeerId = new Map<string, WebSocket>();
+  private readonly states = new Map<WebSocket, SocketState>();
+  private readonly maxSockets: number;
+
+  constructor(
+    private readonly tracker: Tracker,
+    options: WsRelayOptions = {},
+  ) {
+    this.maxSockets = options.maxSockets ?? 20_000;
+    this.server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 64 * 1024 });
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
+
+  /** For an http.Server 'upgrade' event. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.states.size >= this.maxSockets) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.server.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const state: SocketState = {
+      ip: normalizeIp(req.socket.remoteAddress ?? ''),
+      port: req.socket.remotePort ?? 0,
+      userAgent: req.headers['user-agent'] ?? null,
+      peerId: null,
+      swarms: new Map(),
+    };
+    this.states.set(ws, state);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      this.onMessage(ws, state, String(data)).catch(() => ws.terminate());
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      this.onClose(ws, state).catch(() => undefined);
+    });
+  }
+
+  private send(ws: WebSocket, text: string): void {
+    if (ws.readyState === WebSocket.OPEN) ws.send(text);
+  }
+
+  private async onMessage(ws: WebSocket, state: SocketState, text: string): Promise<void> {
+    const msg = decodeWsMessage(
+      text,
+      { ip: state.ip, port: state.port, userAgent: state.userAgent },
+      this.tracker.limits,
+    );
+    if (isTrackerError(msg)) {
+      this.tracker.metrics.error(msg.error);
+      this.send(ws, encodeWsFailure(msg));
+      return;
+    }
+    if (msg.kind === 'scrape') {
+      const result = await this.tracker.core.scrape(msg.request);
+      this.send(ws, isTrackerError(result) ? encodeWsFailure(result) : encodeWsScrape(result));
+      return;
+    }
+    if (msg.kind === 'answer') {
+      // Only from the peer id this socket announced with, to a peer of a swarm it is in.
+      if (msg.peerId !== state.peerId || !state.swarms.has(msg.infoHash)) return;
+      const target = this.byPeerId.get(msg.toPeerId);
+      if (!target) return;
+      this.tracker.metrics.relays.answers++;
+      this.send(target, encodeWsAnswer(msg.infoHash, msg.peerId, msg.answer, msg.offerId));
+      return;
+    }
+    const request = msg.request;
+    const peerIdHex = toHex(request.peerId);
+    if (state.peerId !== null && state.peerId !== peerIdHex) {
+      this.send(
+        ws,
+        encodeWsFailure(
+          { error: 'TRK_BAD_PEER_ID', message: 'one peer id per connection' },
+          request.infoHash,
+        ),
+      );
+      return;
+    }
+    if (state.peerId === null) {
+      const other = this.byPeerId.get(peerIdHex);
+      if (other && other !== ws) other.terminate();
+      state.peerId = peerIdHex;
+      this.byPeerId.set(peerIdHex, ws);
+    }
+    const result = await this.tracker.core.announce(request);
+    if (isTrackerError(result)) {
+      this.send(ws, encodeWsFailure(result, request.infoHash));
+      return;
+    }
+    if (request.event === 'stopped') state.swarms.delete(request.infoHash);
+    else state.swarms.set(request.infoHash, request);
+    this.send(ws, encodeWsAnnounceReply(request.infoHash, result, result.interval));
+    let i = 0;
+    for (const peer of result.peers) {
+      if (i >= msg.offers.length) break;
+      const target = this.byPeerId.get(toHex(peer.peerId));
+      if (!target || target === ws) continue;
+      this.send(target, encodeWsOffer(request.infoHash, peerIdHex, msg.offers[i]!));
+      this.tracker.metrics.relays.offers++;
+      i++;
+    }
+  }
+
+  private async onClose(ws: WebSocket, state: SocketState): Promise<void> {
+    this.states.delete(ws);
+    if (state.peerId && this.byPeerId.get(state.peerId) === ws) this.byPeerId.delete(state.peerId);
+    for (const request of state.swarms.values()) {
+      await this.tracker.core.leave({ ...request, event: 'stopped', numwant: 0 });
+    }
+    state.swarms.clear();
+  }
+
+  close(): void {
+    for (const ws of this.states.keys()) ws.terminate();
+    this.server.close();
+  }
+}

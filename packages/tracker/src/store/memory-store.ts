@@ -1,0 +1,221 @@
+/**
+ * The in-memory swarm store. Each swarm keeps its peers in a Map (identity -> entry) and,
+ * per kind, a dense array for O(1) random sampling; removal swaps the last entry into the
+ * hole. Counts are maintained incrementally, so scrape and stats cost O(1) per torrent.
+ *
+ * Bounds (memory stays bounded whatever clients send): at most `maxTorrents` swarms,
+ * `maxPeersPerSwarm` peers per swarm and `maxPeers` in total; an announce that would
+ * exceed one gets TRK_FULL. Peers expire by `sweep()`, which the caller runs on a timer.
+ */
+import { type TrackerError, trackerError } from '../errors.ts';
+import type { InfoHash, PeerKind, PeerRecord, SwarmCounts } from '../types.ts';
+import type {
+  StoreAnnounce,
+  StoreAnnounceResult,
+  StoreStats,
+  SwarmStore,
+  TorrentStats,
+} from './swarm-store.ts';
+
+interface Entry {
+  key: string;
+  peer: PeerRecord;
+  seeder: boolean;
+  uploaded: number;
+  downloaded: number;
+  lastSeen: number;
+  /** Position in the swarm's array for this kind. */
+  index: number;
+}
+
+class Swarm {
+  readonly peers = new Map<string, Entry>();
+  readonly tcp: Entry[] = [];
+  readonly ws: Entry[] = [];
+  complete = 0;
+  incomplete = 0;
+  downloaded = 0;
+
+  list(kind: PeerKind): Entry[] {
+    return kind === 'tcp' ? this.tcp : this.ws;
+  }
+
+  add(e: Entry): void {
+    const list = this.list(e.peer.kind);
+    e.index = list.length;
+    list.push(e);
+    this.peers.set(e.key, e);
+    if (e.seeder) this.complete++;
+    else this.incomplete++;
+  }
+
+  remove(e: Entry): void {
+    const list = this.list(e.peer.kind);
+    const last = list.pop()!;
+    if (last !== e) {
+      list[e.index] = last;
+      last.index = e.index;
+    }
+    this.peers.delete(e.key);
+    if (e.seeder) this.complete--;
+    else this.incomplete--;
+  }
+
+  counts(): SwarmCounts {
+    return { complete: this.complete, incomplete: this.incomplete, downloaded: this.downloaded };
+  }
+}
+
+export interface MemoryStoreOptions {
+  maxTorrents?: number;
+  maxPeersPerSwarm?: number;
+  maxPeers?: number;
+  /** Uniform in [0, 1); injected so tests are deterministic. */
+  random?: () => number;
+}
+
+export class MemorySwarmStore implements SwarmStore {
+  private readonly swarms = new Map<InfoHash, Swarm>();
+  private peerCount = 0;
+  private readonly maxTorrents: number;
+  private readonly maxPeersPerSwarm: number;
+  private readonly maxPeers: number;
+  private readonly random: () => number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.maxTorrents = options.maxTorrents ?? 1_000_000;
+    this.maxPeersPerSwarm = options.maxPeersPerSwarm ?? 100_000;
+    this.maxPeers = options.maxPeers ?? 5_000_000;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** The synchronous core of announce, for callers that can skip a promise. */
+  announceNow(a: StoreAnnounce): StoreAnnounceResult | TrackerError {
+    let swarm = this.swarms.get(a.infoHash);
+    const existing = swarm?.peers.get(a.peerKey);
+    if (a.event === 'stopped') {
+      if (swarm && existing) {
+        swarm.remove(existing);
+        this.peerCount--;
+      }
+      const counts = swarm ? swarm.counts() : { complete: 0, incomplete: 0, downloaded: 0 };
+      const previous = existing ? { uploaded: existing.uploaded, downloaded: existing.downloaded } : null;
+      return { ...counts, peers: [], previous };
+    }
+    if (!swarm) {
+      if (this.swarms.size >= this.maxTorrents) return trackerError('TRK_FULL');
+      swarm = new Swarm();
+      this.swarms.set(a.infoHash, swarm);
+    }
+    let previous: StoreAnnounceResult['previous'] = null;
+    if (existing) {
+      previous = { uploaded: existing.uploaded, downloaded: existing.downloaded };
+      if (a.event === 'completed' && !existing.seeder && a.seeder) swarm.downloaded++;
+      if (existing.peer.kind !== a.peer.kind) {
+        swarm.remove(existing);
+        existing.peer = a.peer;
+        existing.seeder = a.seeder;
+        swarm.add(existing);
+      } else if (existing.seeder !== a.seeder) {
+        if (a.seeder) {
+          swarm.complete++;
+          swarm.incomplete--;
+        } else {
+          swarm.complete--;
+          swarm.incomplete++;
+        }
+        existing.seeder = a.seeder;
+      }
+      existing.peer = a.peer;
+      existing.uploaded = a.uploaded;
+      existing.downloaded = a.downloaded;
+      existing.lastSeen = a.now;
+    } else {
+      if (swarm.peers.size >= this.maxPeersPerSwarm || this.peerCount >= this.maxPeers) {
+        if (swarm.peers.size === 0) this.swarms.delete(a.infoHash);
+        return trackerError('TRK_FULL');
+      }
+      if (a.event === 'completed' && a.seeder) swarm.downloaded++;
+      swarm.add({
+        key: a.peerKey,
+        peer: a.peer,
+        seeder: a.seeder,
+        uploaded: a.uploaded,
+        downloaded: a.downloaded,
+        lastSeen: a.now,
+        index: 0,
+      });
+      this.peerCount++;
+    }
+    return { ...swarm.counts(), peers: this.pick(swarm, a), previous };
+  }
+
+  /**
+   * Up to numwant peers of the announcer's kind, from a random starting point in the dense
+   * array (a contiguous run is as good as a shuffle for peer discovery, and O(numwant)).
+   * A seeder gets no seeders: they have nothing to exchange.
+   */
+  private pick(swarm: Swarm, a: StoreAnnounce): PeerRecord[] {
+    const list = swarm.list(a.peer.kind);
+    const n = list.length;
+    if (a.numwant <= 0 || n <= 1) return [];
+    const out: PeerRecord[] = [];
+    const start = Math.floor(this.random() * n);
+    for (let i = 0; i < n && out.length < a.numwant; i++) {
+      const e = list[(start + i) % n]!;
+      if (e.key === a.peerKey) continue;
+      if (a.seeder && e.seeder) continue;
+      out.push(e.peer);
+    }
+    return out;
+  }
+
+  async announce(a: StoreAnnounce): Promise<StoreAnnounceResult | TrackerError> {
+    return this.announceNow(a);
+  }
+
+  scrapeNow(infoHashes: InfoHash[]): Map<InfoHash, SwarmCounts> {
+    const out = new Map<InfoHash, SwarmCounts>();
+    for (const h of infoHashes) {
+      const s = this.swarms.get(h);
+      out.set(h, s ? s.counts() : { complete: 0, incomplete: 0, downloaded: 0 });
+    }
+    return out;
+  }
+
+  async scrape(infoHashes: InfoHash[]): Promise<Map<InfoHash, SwarmCounts>> {
+    return this.scrapeNow(infoHashes);
+  }
+
+  async torrents(limit: number): Promise<TorrentStats[]> {
+    const all: TorrentStats[] = [];
+    for (const [infoHash, s] of this.swarms) all.push({ infoHash, ...s.counts() });
+    all.sort((x, y) => y.complete + y.incomplete - (x.complete + x.incomplete));
+    return all.slice(0, limit);
+  }
+
+  async stats(): Promise<StoreStats> {
+    return { torrents: this.swarms.size, peers: this.peerCount };
+  }
+
+  async sweep(now: number, ttlMs: number): Promise<number> {
+    const cutoff = now - ttlMs;
+    let removed = 0;
+    for (const [hash, swarm] of this.swarms) {
+      for (const e of swarm.peers.values()) {
+        if (e.lastSeen < cutoff) {
+          swarm.remove(e);
+          removed++;
+        }
+      }
+      if (swarm.peers.size === 0) this.swarms.delete(hash);
+    }
+    this.peerCount -= removed;
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    this.swarms.clear();
+    this.peerCount = 0;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Where swarms live. One interface, two engines: in memory (the default, one process) and
+ * Redis (REDIS_URL, shared by every tracker process). One swarm per info-hash whatever the
+ * dialect: TCP peers (HTTP and UDP clients) and WebRTC peers (WebSocket) are counted
+ * together; a request is only handed peers of its own kind, since a browser cannot dial TCP.
+ */
+import type { AnnounceEvent } from '@swarmcast/platform';
+import type { TrackerError } from '../errors.ts';
+import type { InfoHash, PeerRecord, SwarmCounts } from '../types.ts';
+
+export interface StoreAnnounce {
+  infoHash: InfoHash;
+  /** Identity of the peer inside the swarm: "ip:port" for TCP peers, hex peer id for WebRTC. */
+  peerKey: string;
+  peer: PeerRecord;
+  seeder: boolean;
+  event: AnnounceEvent;
+  uploaded: number;
+  downloaded: number;
+  /** Peers wanted back (of the announcer's kind, never the announcer itself). */
+  numwant: number;
+  now: number;
+  /** A peer not heard from for this long is gone. */
+  ttlMs: number;
+}
+
+export interface StoreAnnounceResult extends SwarmCounts {
+  peers: PeerRecord[];
+  /** The counters of this peer's previous announce in the swarm, for deltas; null if new. */
+  previous: { uploaded: number; downloaded: number } | null;
+}
+
+export interface TorrentStats extends SwarmCounts {
+  infoHash: InfoHash;
+}
+
+export interface StoreStats {
+  torrents: number;
+  peers: number;
+}
+
+export interface SwarmStore {
+  /** Records the announce and picks peers; TRK_FULL when a bound would be exceeded. */
+  announce(a: StoreAnnounce): Promise<StoreAnnounceResult | TrackerError>;
+  scrape(infoHashes: InfoHash[]): Promise<Map<InfoHash, SwarmCounts>>;
+  /** Up to `limit` torrents with their counts, busiest first. */
+  torrents(limit: number): Promise<TorrentStats[]>;
+  stats(): Promise<StoreStats>;
+  /** Removes peers silent since before now - ttl and empty swarms; resolves to peers removed. */
+  sweep(now: number, ttlMs: number): Promise<number>;
+  close(): Promise<void>;
+}
