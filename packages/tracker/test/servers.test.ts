@@ -60,8 +60,16 @@ describe('standalone tracker on real sockets', () => {
     ['an empty query', '', 'invalid info_hash (must be 20 bytes)'],
     ['garbage', '&&&===%%%', 'invalid info_hash (must be 20 bytes)'],
     ['a broken escape', `info_hash=%G1${'a'.repeat(18)}`, 'invalid info_hash (must be 20 bytes)'],
-    ['a 19-byte hash', announceQuery({ infoHash: new Uint8Array(19) }), 'invalid info_hash (must be 20 bytes)'],
-    ['a 40-byte hash', announceQuery({ infoHash: new Uint8Array(40) }), 'invalid info_hash (must be 20 bytes)'],
+    [
+      'a 19-byte hash',
+      announceQuery({ infoHash: new Uint8Array(19) }),
+      'invalid info_hash (must be 20 bytes)',
+    ],
+    [
+      'a 40-byte hash',
+      announceQuery({ infoHash: new Uint8Array(40) }),
+      'invalid info_hash (must be 20 bytes)',
+    ],
     ['an unknown event', announceQuery({ event: 'boom' }), 'invalid event'],
     ['a 10 kB query', `${announceQuery({})}&x=${'y'.repeat(10_000)}`, null],
   ])('answers %s with a failure reason, not a crash', async (_n, query, reason) => {
