@@ -49,6 +49,15 @@ export {
 export { parseInfoDict, parseTorrent } from './metainfo/parse.ts';
 export { type V2Target, v2Target, verifyPiece } from './metainfo/verify.ts';
 export * from './picker/index.ts';
+export type { PeerInfo, PeerLink, PeerLinkEvents } from './session/peer-link.ts';
+export type { VerifyPiece } from './session/piece-verification.ts';
+export { findVerifiedPieces } from './session/resume.ts';
+export {
+  type SessionEvents,
+  type SessionStats,
+  TorrentSession,
+  type TorrentSessionOptions,
+} from './session/torrent-session.ts';
 export {
   type FileEntry,
   type FileSpan,

@@ -1,0 +1,60 @@
+import type { CodedError, RemoteInfo } from '../transport.ts';
+
+/**
+ * What the session needs from one connected peer: the seam between the engine and wire's
+ * PeerConnection (which owns the handshake, the codec and per-peer protocol checks). The
+ * session never sees bytes of the wire protocol, only these events and commands.
+ */
+export interface PeerLink {
+  readonly remote: RemoteInfo;
+  /** Attaches the session's handler; events start flowing. */
+  start(events: PeerLinkEvents): void;
+  request(index: number, begin: number, length: number): void;
+  cancel(index: number, begin: number, length: number): void;
+  /** Sends a block we hold. Returns false when the send buffer is full (wait for `drain`). */
+  sendBlock(index: number, begin: number, bytes: Uint8Array): boolean;
+  /** Declines a request (BEP 6 reject when the peer speaks fast, else silence). */
+  reject(index: number, begin: number, length: number): void;
+  have(index: number): void;
+  /** Our pieces at start (sent as bitfield / have-all / have-none as the peer understands). */
+  announcePieces(bits: Uint8Array, count: number): void;
+  choke(choked: boolean): void;
+  interested(interested: boolean): void;
+  /** Bytes queued to send. */
+  readonly bufferedAmount: number;
+  close(reason?: CodedError): void;
+}
+
+export interface PeerLinkEvents {
+  /** The handshake (and extension handshake, if any) is done. */
+  ready(info: PeerInfo): void;
+  have(index: number): void;
+  /** Remote's full set of pieces; `undefined` bits means have-all. */
+  bitfield(bits: Uint8Array | undefined): void;
+  /** The remote chokes (true) or unchokes (false) us. */
+  choked(choked: boolean): void;
+  /** The remote is (or no longer is) interested in our pieces. */
+  interested(interested: boolean): void;
+  block(index: number, begin: number, bytes: Uint8Array): void;
+  rejected(index: number, begin: number, length: number): void;
+  request(index: number, begin: number, length: number): void;
+  cancel(index: number, begin: number, length: number): void;
+  /** Peers learnt from PEX (BEP 11). */
+  peers(found: readonly PeerAddress[]): void;
+  /** The send buffer drained. */
+  drain(): void;
+  closed(reason?: CodedError): void;
+}
+
+export interface PeerInfo {
+  readonly peerId: Uint8Array;
+  readonly fast: boolean;
+  /** The port the peer listens on (extension handshake `p`), if it said. */
+  readonly listenPort?: number;
+  readonly client?: string;
+}
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}

@@ -1,0 +1,463 @@
+import { type ChokerState, INITIAL_CHOKER_STATE, unchokeOrder } from '../choker/unchoke-order.ts';
+import type { StorageLayout } from '../storage/layout.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { Clock, Random, TimerHandle, Timers } from '../timers.ts';
+import { type CodedError, codedError, type Dialer, type PeerAddress, type Transport } from '../transport.ts';
+import { newBits, setBit } from './bits.ts';
+import { CodecPeerLink } from './codec-peer-link.ts';
+import { Downloader } from './downloader.ts';
+import { Emitter } from './emitter.ts';
+import type { PeerLink } from './peer-link.ts';
+import { addressKey, defaultPeerSetLimits, PeerSet, type PeerSetLimits } from './peer-set.ts';
+import { PieceVerification, type VerifyPiece } from './piece-verification.ts';
+import { findVerifiedPieces } from './resume.ts';
+import { SwarmPeer } from './swarm-peer.ts';
+import { Uploader } from './uploader.ts';
+
+export interface TorrentSessionOptions {
+  /** The 20-byte id of the torrent on the wire (v1 info-hash, or truncated v2). */
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly layout: StorageLayout;
+  readonly storage: Storage;
+  readonly verifyPiece: VerifyPiece;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly random: Random;
+  readonly dialer: Dialer;
+  /** Pieces to download (file selection); default all. */
+  readonly wanted?: (piece: number) => boolean;
+  readonly limits?: Partial<PeerSetLimits>;
+  /** Upload slots of the choker (default 4). */
+  readonly uploadSlots?: number;
+  /** Wraps a transport into a peer link (default: the codec link). The simulator may pass its own. */
+  readonly linkFactory?: (transport: Transport) => PeerLink;
+}
+
+export interface SessionEvents {
+  /** A piece verified and was stored. */
+  piece(index: number): void;
+  /** Every wanted piece is verified and stored. */
+  done(): void;
+  peerConnected(key: string): void;
+  peerClosed(key: string, reason?: CodedError): void;
+  /** A peer sent bad data or broke the protocol badly; it was dropped and banned. */
+  peerBanned(key: string, reason: CodedError): void;
+  /** Something failed that the session survived (disk error on one piece, a dial...). */
+  warning(error: CodedError): void;
+}
+
+export interface SessionStats {
+  readonly pieces: number;
+  readonly wantedPieces: number;
+  readonly verifiedBytes: number;
+  readonly downloaded: number;
+  readonly uploaded: number;
+  readonly downloadRate: number;
+  readonly uploadRate: number;
+  readonly peers: number;
+  readonly banned: number;
+}
+
+const TICK_MS = 1000;
+const RECHOKE_EVERY = 10;
+
+/**
+ * One torrent in a swarm: connects peers, downloads and verifies pieces, uploads to others.
+ * Everything from the environment is injected (clock, timers, random, dialer, storage), so the
+ * simulation drives it in virtual time. The parts live beside it: `Downloader` (requests),
+ * `Uploader` (serving), `PieceVerification` (blame), `PeerSet` (whom to dial, bans).
+ */
+export class TorrentSession extends Emitter<SessionEvents> {
+  private readonly peers = new Map<string, SwarmPeer>();
+  private readonly peerSet: PeerSet;
+  private readonly downloader: Downloader;
+  private readonly uploader: Uploader;
+  private readonly verification: PieceVerification;
+  private readonly haveBits: Uint8Array;
+  private haveCount = 0;
+  private wantedCount = 0;
+  private verifiedBytes = 0;
+  private downloadedBytes = 0;
+  private uploadedBytes = 0;
+  private timer: TimerHandle | undefined;
+  private ticks = 0;
+  private chokerState: ChokerState = INITIAL_CHOKER_STATE;
+  private started = false;
+  private closed = false;
+  private finished = false;
+  private nextPeerNo = 0;
+  private readonly abort = new AbortController();
+  private readonly wanted: (piece: number) => boolean;
+
+  constructor(private readonly options: TorrentSessionOptions) {
+    super();
+    const { layout } = options;
+    this.wanted = options.wanted ?? (() => true);
+    this.peerSet = new PeerSet({ ...defaultPeerSetLimits, ...options.limits });
+    this.haveBits = newBits(layout.pieceCount);
+    this.verification = new PieceVerification(options.verifyPiece);
+    this.downloader = new Downloader(layout, {
+      random: options.random,
+      onPieceComplete: (index, data, from) => void this.completePiece(index, data, from),
+      onViolation: (peer, code, message) => this.dropPeer(peer, codedError(code, message), false),
+    });
+    this.uploader = new Uploader(layout, () => this.options.storage, {
+      have: (i) => this.downloader.state.hasPiece(i),
+      now: () => this.options.clock.now(),
+      onViolation: (peer, code, message) => this.dropPeer(peer, codedError(code, message), false),
+      onError: (err) =>
+        this.emit('warning', codedError('BT_STORAGE_IO', `upload read failed: ${String(err)}`, err)),
+    });
+  }
+
+  /**
+   * Checks what is already in storage (resume), then starts connecting and transferring.
+   * Resolves once the resume check is done.
+   */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('TorrentSession.start called twice');
+    this.started = true;
+    const { layout, storage } = this.options;
+    const state = this.downloader.state;
+    for (let p = 0; p < layout.pieceCount; p++) {
+      if (!this.wanted(p)) state.setWanted(p, false);
+      else this.wantedCount++;
+    }
+    await storage.open();
+    const found = await findVerifiedPieces(layout, storage, this.options.verifyPiece, {
+      signal: this.abort.signal,
+    });
+    for (const p of found) this.markVerified(p, false);
+    if (this.closed) return;
+    this.timer = this.options.timers.setInterval(() => this.tick(), TICK_MS);
+    this.checkDone();
+    this.tick();
+  }
+
+  /** Addresses to try (tracker, DHT, PEX, the user). */
+  addPeers(addresses: readonly PeerAddress[]): void {
+    this.peerSet.add(addresses, this.options.clock.now());
+    if (this.started && !this.closed) this.dialSome();
+  }
+
+  /** An incoming connection for this torrent (the handshake not read yet). */
+  addIncoming(transport: Transport): void {
+    if (this.closed) {
+      transport.close(codedError('BT_SESSION_CLOSED', 'session closed'));
+      return;
+    }
+    this.attach(transport);
+  }
+
+  /** True when piece `index` is verified and stored. */
+  hasPiece(index: number): boolean {
+    return this.downloader.state.hasPiece(index);
+  }
+
+  /**
+   * Streaming: asks for `piece` before the others, soonest deadline first (milliseconds on
+   * the session clock); `undefined` clears it.
+   */
+  setDeadline(piece: number, deadline: number | undefined): void {
+    this.downloader.state.setDeadline(piece, deadline);
+  }
+
+  get isDone(): boolean {
+    return this.finished;
+  }
+
+  get layout(): StorageLayout {
+    return this.options.layout;
+  }
+
+  get storage(): Storage {
+    return this.options.storage;
+  }
+
+  stats(): SessionStats {
+    const now = this.options.clock.now();
+    let down = 0;
+    let up = 0;
+    for (const p of this.peers.values()) {
+      down += p.down.rate(now);
+      up += p.up.rate(now);
+    }
+    return {
+      pieces: this.haveCount,
+      wantedPieces: this.wantedCount,
+      verifiedBytes: this.verifiedBytes,
+      downloaded: this.downloadedBytes,
+      uploaded: this.uploadedBytes,
+      downloadRate: down,
+      uploadRate: up,
+      peers: this.peers.size,
+      banned: this.peerSet.bannedCount,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort();
+    this.timer?.cancel();
+    for (const p of [...this.peers.values()]) p.link.close(codedError('BT_SESSION_CLOSED', 'session closed'));
+    this.peers.clear();
+    await this.options.storage.flush().catch(() => {});
+    await this.options.storage.close().catch(() => {});
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = this.options.clock.now();
+    this.ticks++;
+    for (const peer of this.peers.values()) {
+      this.downloader.expire(peer, now);
+      this.updateInterest(peer);
+      this.downloader.fill(peer, now);
+    }
+    if (this.ticks % RECHOKE_EVERY === 1) this.rechoke(now);
+    this.dialSome();
+  }
+
+  private dialSome(): void {
+    const now = this.options.clock.now();
+    for (const address of this.peerSet.nextDials(now, this.peers.size)) {
+      void this.options.dialer.dial(address, this.abort.signal).then((r) => {
+        if (!r.ok) {
+          this.peerSet.dialFailed(address, this.options.clock.now());
+          return;
+        }
+        if (this.closed) {
+          r.transport.close(codedError('BT_SESSION_CLOSED', 'session closed'));
+          return;
+        }
+        this.attach(r.transport, address);
+      });
+    }
+  }
+
+  private attach(transport: Transport, dialed?: PeerAddress): void {
+    const remote =
+      dialed ??
+      (transport.remote.address && transport.remote.port
+        ? { host: transport.remote.address, port: transport.remote.port }
+        : undefined);
+    if (!this.peerSet.connectedTo(remote)) {
+      transport.close(codedError('BT_PEER_REFUSED', 'banned or already connected'));
+      return;
+    }
+    const link =
+      this.options.linkFactory?.(transport) ??
+      new CodecPeerLink(transport, {
+        infoHash: this.options.infoHash,
+        peerId: this.options.peerId,
+        pieceCount: this.options.layout.pieceCount,
+      });
+    const key = remote ? addressKey(remote) : `peer-${this.nextPeerNo++}`;
+    const peer = new SwarmPeer(key, link, this.options.layout.pieceCount, this.options.clock.now());
+    const address = remote;
+    this.peers.set(key, peer);
+    link.start({
+      ready: (info) => {
+        if (equalId(info.peerId, this.options.peerId)) {
+          this.dropPeer(peer, codedError('BT_PEER_SELF', 'connected to ourselves'), false, false);
+          return;
+        }
+        peer.info = info;
+        link.announcePieces(this.haveBits, this.options.layout.pieceCount);
+        this.emit('peerConnected', key);
+      },
+      have: (index) => {
+        if (index < 0 || index >= this.options.layout.pieceCount) {
+          this.dropPeer(peer, codedError('BT_PEER_BAD_HAVE', `have ${index} out of range`), false);
+          return;
+        }
+        this.downloader.peerHas(peer, index);
+        if (!peer.amInterested && this.downloader.state.wants(index)) this.setInterested(peer, true);
+      },
+      bitfield: (bits) => {
+        this.downloader.peerBitfield(peer, bits);
+        this.updateInterest(peer);
+      },
+      choked: (choked) => {
+        peer.peerChoking = choked;
+        if (choked) this.downloader.choked(peer);
+        else this.downloader.fill(peer, this.options.clock.now());
+      },
+      interested: (interested) => {
+        const was = peer.peerInterested;
+        peer.peerInterested = interested;
+        // A newcomer should not wait up to 10 s for a slot while slots are free.
+        if (interested && !was) this.rechokeSoon();
+      },
+      block: (index, begin, bytes) => {
+        const now = this.options.clock.now();
+        this.downloadedBytes += bytes.length;
+        this.downloader.block(peer, index, begin, bytes, now, this.peers.values());
+        if (!this.closed && this.peers.has(key)) this.downloader.fill(peer, now);
+      },
+      rejected: (index, begin) => {
+        this.downloader.rejected(peer, index, begin);
+      },
+      request: (index, begin, length) => this.uploader.request(peer, index, begin, length),
+      cancel: (index, begin, length) => this.uploader.cancel(peer, index, begin, length),
+      peers: (found) => this.addPeers(found),
+      drain: () => this.uploader.pump(peer),
+      closed: (reason) => this.removePeer(peer, address, reason),
+    });
+  }
+
+  private updateInterest(peer: SwarmPeer): void {
+    const want = !this.finished && this.downloader.wantsFrom(peer);
+    if (want !== peer.amInterested) this.setInterested(peer, want);
+  }
+
+  private setInterested(peer: SwarmPeer, interested: boolean): void {
+    peer.amInterested = interested;
+    peer.link.interested(interested);
+    if (interested) this.downloader.fill(peer, this.options.clock.now());
+  }
+
+  private rechokePending = false;
+
+  private rechokeSoon(): void {
+    if (this.rechokePending) return;
+    this.rechokePending = true;
+    this.options.timers.setTimeout(() => {
+      this.rechokePending = false;
+      if (!this.closed) this.rechoke(this.options.clock.now());
+    }, 0);
+  }
+
+  private rechoke(now: number): void {
+    const list = [...this.peers.values()].filter((p) => p.info);
+    const decision = unchokeOrder(
+      list.map((p) => ({
+        id: p.key,
+        interested: p.peerInterested,
+        downloadRate: p.down.rate(now),
+        uploadRate: p.up.rate(now),
+        connectedAt: p.connectedAt,
+        ...(Number.isFinite(p.optimisticAt) ? { lastOptimisticAt: p.optimisticAt } : {}),
+      })),
+      now,
+      { seeding: this.finished, slots: this.options.uploadSlots ?? 4 },
+      this.chokerState,
+    );
+    this.chokerState = decision.state;
+    const unchoke = new Set(decision.unchoke);
+    for (const id of decision.optimistic) {
+      const p = this.peers.get(id);
+      if (p) p.optimisticAt = now;
+    }
+    for (const p of list) {
+      const choke = !unchoke.has(p.key);
+      if (choke === p.amChoking) continue;
+      p.amChoking = choke;
+      p.link.choke(choke);
+      if (choke) this.uploader.choked(p);
+      else this.uploader.pump(p);
+    }
+  }
+
+  private async completePiece(
+    index: number,
+    data: Uint8Array,
+    from: readonly (string | undefined)[],
+  ): Promise<void> {
+    const verdict = await this.verification.check(index, data, from);
+    if (this.closed) return;
+    for (const key of verdict.ban) {
+      const p = this.peers.get(key);
+      const reason = codedError('BT_PEER_BAD_DATA', `sent data that failed the hash of piece ${index}`);
+      if (p) this.dropPeer(p, reason, true);
+      else this.peerSet.ban(parseKey(key));
+      this.emit('peerBanned', key, reason);
+    }
+    for (const key of verdict.suspects) {
+      const p = this.peers.get(key);
+      if (p && ++p.strikes >= 3) {
+        const reason = codedError('BT_PEER_BAD_DATA', 'took part in three pieces that failed their hash');
+        this.dropPeer(p, reason, true);
+        this.emit('peerBanned', key, reason);
+      }
+    }
+    if (!verdict.ok) {
+      this.downloader.failed(index);
+      return;
+    }
+    try {
+      await this.options.storage.write(index * this.options.layout.pieceLength, data);
+    } catch (err) {
+      this.downloader.failed(index);
+      this.emit(
+        'warning',
+        codedError('BT_STORAGE_IO', `could not store piece ${index}: ${(err as Error).message}`, err),
+      );
+      return;
+    }
+    if (this.closed) return;
+    this.markVerified(index, true);
+    this.checkDone();
+  }
+
+  private markVerified(index: number, announce: boolean): void {
+    if (this.downloader.state.hasPiece(index)) return;
+    this.downloader.state.verified(index);
+    setBit(this.haveBits, index);
+    this.haveCount++;
+    this.verifiedBytes += Math.min(
+      this.options.layout.pieceLength,
+      this.options.layout.totalLength - index * this.options.layout.pieceLength,
+    );
+    if (!announce) return;
+    for (const p of this.peers.values()) if (p.info) p.link.have(index);
+    this.emit('piece', index);
+  }
+
+  private checkDone(): void {
+    if (this.finished) return;
+    for (let p = 0; p < this.options.layout.pieceCount; p++) if (this.downloader.state.wants(p)) return;
+    this.finished = true;
+    for (const p of this.peers.values()) if (p.amInterested) this.setInterested(p, false);
+    void this.options.storage.flush().then(
+      () => this.emit('done'),
+      (err) =>
+        this.emit('warning', codedError('BT_STORAGE_IO', `flush failed: ${(err as Error).message}`, err)),
+    );
+  }
+
+  private dropPeer(peer: SwarmPeer, reason: CodedError, ban: boolean, redial = false): void {
+    if (ban) this.peerSet.ban(parseKey(peer.key));
+    if (!redial) this.noRedial.add(peer.key);
+    peer.link.close(reason);
+    // `closed` from the link finishes the bookkeeping; do it now too in case it never comes.
+    this.removePeer(peer, parseKey(peer.key), reason);
+  }
+
+  private readonly noRedial = new Set<string>();
+
+  private removePeer(peer: SwarmPeer, address: PeerAddress | undefined, reason?: CodedError): void {
+    if (this.peers.get(peer.key) !== peer) return;
+    this.peers.delete(peer.key);
+    this.downloader.removed(peer);
+    peer.uploads = [];
+    const redial = !this.noRedial.delete(peer.key) && peer.link.remote.outgoing && !this.closed;
+    this.peerSet.disconnected(address, this.options.clock.now(), redial);
+    this.emit('peerClosed', peer.key, reason);
+    if (peer.amChoking === false) this.rechokeSoon();
+  }
+}
+
+function equalId(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The address back from a peer key made by `addressKey`. */
+function parseKey(key: string): PeerAddress | undefined {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(key);
+  return m ? { host: m[1]!, port: Number(m[2]) } : undefined;
+}

@@ -1,0 +1,115 @@
+import { pieceSize, type StorageLayout } from '../storage/layout.ts';
+import type { Storage } from '../storage/storage.ts';
+import { MAX_REQUEST_LENGTH } from '../wire/messages.ts';
+import type { SwarmPeer } from './swarm-peer.ts';
+
+export interface UploaderOptions {
+  /** True when we hold verified piece `index`. */
+  readonly have: (index: number) => boolean;
+  readonly now: () => number;
+  readonly onViolation: (peer: SwarmPeer, code: string, message: string) => void;
+  readonly onError: (err: unknown) => void;
+  /** Requests a peer may queue; more is a flood (default 2000, libtorrent's max_allowed_in_request_queue). */
+  readonly maxQueued?: number;
+  /** Keep at most this many bytes in a peer's send buffer (default 1 MiB). */
+  readonly sendBuffer?: number;
+}
+
+/**
+ * The serving side: answers requests from unchoked peers out of storage. Whole pieces are read
+ * once and kept in a small cache, so serving 16 KiB blocks is large sequential reads; a peer's
+ * queue is drained only while its send buffer is low (transport backpressure).
+ */
+export class Uploader {
+  private readonly cache = new Map<number, Promise<Uint8Array>>();
+  private readonly cacheSize = 8;
+
+  constructor(
+    private readonly layout: StorageLayout,
+    private readonly storage: () => Storage | undefined,
+    private readonly options: UploaderOptions,
+  ) {}
+
+  /** A request arrived; returns after queueing (serving is asynchronous). */
+  request(peer: SwarmPeer, index: number, begin: number, length: number): void {
+    const size = index >= 0 && index < this.layout.pieceCount ? pieceSize(this.layout, index) : 0;
+    if (size === 0 || length <= 0 || length > MAX_REQUEST_LENGTH || begin < 0 || begin + length > size) {
+      this.options.onViolation(
+        peer,
+        'BT_PEER_BAD_REQUEST',
+        `request ${index}/${begin}+${length} out of range`,
+      );
+      return;
+    }
+    if (peer.amChoking || !this.options.have(index)) {
+      peer.link.reject(index, begin, length);
+      return;
+    }
+    if (peer.uploads.length >= (this.options.maxQueued ?? 2000)) {
+      this.options.onViolation(
+        peer,
+        'BT_PEER_FLOOD',
+        `more than ${this.options.maxQueued ?? 2000} requests queued`,
+      );
+      return;
+    }
+    peer.uploads.push({ index, begin, length });
+    this.pump(peer);
+  }
+
+  cancel(peer: SwarmPeer, index: number, begin: number, length: number): void {
+    peer.uploads = peer.uploads.filter((r) => r.index !== index || r.begin !== begin || r.length !== length);
+  }
+
+  /** We choked the peer: its queue is dropped (fast peers get explicit rejects). */
+  choked(peer: SwarmPeer): void {
+    for (const r of peer.uploads) peer.link.reject(r.index, r.begin, r.length);
+    peer.uploads = [];
+  }
+
+  /** Sends queued blocks while the peer's send buffer has room. */
+  pump(peer: SwarmPeer): void {
+    if (pumping.has(peer)) return;
+    pumping.add(peer);
+    void this.drain(peer)
+      .catch(this.options.onError)
+      .finally(() => pumping.delete(peer));
+  }
+
+  /** A piece we hold changed (verified): nothing cached can be stale, but keep the cache small. */
+  forget(index: number): void {
+    this.cache.delete(index);
+  }
+
+  private async drain(peer: SwarmPeer): Promise<void> {
+    const limit = this.options.sendBuffer ?? 1024 * 1024;
+    while (peer.uploads.length > 0 && peer.link.bufferedAmount < limit && !peer.amChoking) {
+      const r = peer.uploads.shift()!;
+      const piece = await this.piece(r.index);
+      if (!piece) return;
+      // The peer may have cancelled or been choked while we read.
+      if (peer.amChoking) return;
+      peer.link.sendBlock(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
+      peer.up.add(r.length, this.options.now());
+    }
+  }
+
+  private piece(index: number): Promise<Uint8Array | undefined> {
+    const storage = this.storage();
+    if (!storage) return Promise.resolve(undefined);
+    let p = this.cache.get(index);
+    if (p) {
+      this.cache.delete(index);
+      this.cache.set(index, p);
+      return p;
+    }
+    p = storage.read(index * this.layout.pieceLength, pieceSize(this.layout, index));
+    this.cache.set(index, p);
+    p.catch(() => this.cache.delete(index));
+    while (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    return p;
+  }
+}
+
+/** Peers with a drain loop running (one loop per peer at a time). */
+const pumping = new WeakSet<SwarmPeer>();

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { memoryTransportPair } from '../src/memory-transport.ts';
+import { TorrentSession } from '../src/session/torrent-session.ts';
+import { MemoryStorage } from '../src/storage/memory-storage.ts';
+import { seededRandom, systemClock, systemTimers } from '../src/timers.ts';
+import type { Dialer, PeerAddress } from '../src/transport.ts';
+import { fullStorage, peerId, testTorrent } from './session-helpers.ts';
+
+/** Sessions reachable by "127.0.0.1:port" over in-memory transports. */
+function memoryNet() {
+  const nodes = new Map<number, TorrentSession>();
+  const dialerFor = (fromPort: number): Dialer => ({
+    async dial(address: PeerAddress) {
+      const target = nodes.get(address.port);
+      if (!target) return { ok: false, error: { code: 'BT_TEST_DIAL', message: 'no such node' } };
+      const [a, b] = memoryTransportPair();
+      // Let both ends know who is on the other side (the memory pair reports kind only).
+      Object.assign(a.remote, { address: '127.0.0.1', port: address.port, outgoing: true });
+      Object.assign(b.remote, { address: '127.0.0.1', port: fromPort + 10000, outgoing: false });
+      target.addIncoming(b);
+      return { ok: true, transport: a };
+    },
+  });
+  return { nodes, dialerFor };
+}
+
+describe('torrent session over memory transports', () => {
+  it('a leecher downloads a multi-file torrent from a seed, byte for byte', async () => {
+    const t = testTorrent(0, 32 * 1024, [100_000, 1, 300_000, 77_777]);
+    const net = memoryNet();
+    const seed = new TorrentSession({
+      infoHash: t.infoHash,
+      peerId: peerId(1),
+      layout: t.layout,
+      storage: await fullStorage(t),
+      verifyPiece: t.verify,
+      clock: systemClock,
+      timers: systemTimers,
+      random: seededRandom(1),
+      dialer: net.dialerFor(1),
+    });
+    const storage = new MemoryStorage(t.layout);
+    const leech = new TorrentSession({
+      infoHash: t.infoHash,
+      peerId: peerId(2),
+      layout: t.layout,
+      storage,
+      verifyPiece: t.verify,
+      clock: systemClock,
+      timers: systemTimers,
+      random: seededRandom(2),
+      dialer: net.dialerFor(2),
+    });
+    net.nodes.set(1, seed);
+    net.nodes.set(2, leech);
+    await seed.start();
+    expect(seed.isDone).toBe(true);
+    await leech.start();
+    const done = new Promise<void>((r) => leech.on('done', r));
+    leech.addPeers([{ host: '127.0.0.1', port: 1 }]);
+    await done;
+    expect(await storage.read(0, t.layout.totalLength)).toEqual(t.content);
+    expect(leech.stats().pieces).toBe(t.layout.pieceCount);
+    await leech.close();
+    await seed.close();
+  });
+});
