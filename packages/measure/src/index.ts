@@ -9,6 +9,25 @@ export type {
 } from './beacon-types.ts';
 export { playEvents, subjects } from './beacon-types.ts';
 export {
+  type CollectorOptions,
+  type CollectorStats,
+  collectorRoutes,
+  type EdgeClassifier,
+  playBeaconPath,
+} from './collect/collector.ts';
+export { GroupCommit } from './collect/group-commit.ts';
+export { type AdBeaconQuery, parseAdBeacon, parsePlayBeacon } from './collect/parse-beacons.ts';
+export { type MeasureErrorCode, measureErrors } from './errors.ts';
+export { measureMigrations } from './pipeline/migrations.ts';
+export {
+  invalidateDecision,
+  type PipelineStats,
+  pipelineGroup,
+  registerEpisode,
+  startPipeline,
+} from './pipeline/pipeline.ts';
+export { type BatchResult, type PipelineOptions, processBatch } from './pipeline/process-batch.ts';
+export {
   type AdDelivery,
   type AdEventRow,
   adDelivery,

@@ -1,0 +1,163 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Clock, EventStream } from '@swarmcast/platform';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type AdBeaconEvent, type EdgeInfo, type PlayBeaconEvent, subjects } from '../beacon-types.ts';
+import { GroupCommit } from './group-commit.ts';
+import { parseAdBeacon, parsePlayBeacon } from './parse-beacons.ts';
+
+/** Classifies the sender at the edge; the raw IP and user agent go no further. */
+export type EdgeClassifier = (ip: string, userAgent: string, now: number) => EdgeInfo;
+
+export interface CollectorOptions {
+  stream: EventStream;
+  edge: EdgeClassifier;
+  clock: Clock;
+  /** Most beacons waiting to become durable at once (default 50,000); beyond: 503. */
+  maxPending?: number;
+  /** Largest group-commit batch (default 1000). */
+  maxBatch?: number;
+}
+
+/** What the collector did, for the admin report and tests. */
+export interface CollectorStats {
+  accepted: number;
+  /** Requests refused before the stream, by reason (unparseable, oversized...). */
+  rejected: Record<string, number>;
+  /** Requests answered 503 because too many beacons were waiting or the stream failed. */
+  unavailable: number;
+}
+
+export const playBeaconPath = '/beacon/play';
+const maxPlayBody = 4096;
+const maxUrl = 8192;
+// The classic 43-byte transparent 1x1 GIF.
+const gif = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+/**
+ * The beacon collector: ad tracking beacons (`GET /beacon/ad/<event>?t=...`) and content
+ * play beacons (`POST /beacon/play`). An ad beacon is always answered 204 (a 1x1 GIF for
+ * `impression`) whatever is decided about it, so a player never learns what was filtered;
+ * the answer is sent only after the beacon is durable on the stream. A play beacon gets 204
+ * when durable, 400 with a coded error when malformed, 413 when too large. Either gets 503
+ * when the collector is overloaded (nothing was stored; the client should retry).
+ */
+export function collectorRoutes(
+  app: FastifyInstance,
+  o: CollectorOptions,
+): { stats: CollectorStats; close(): Promise<void> } {
+  const stats: CollectorStats = { accepted: 0, rejected: {}, unavailable: 0 };
+  const commit = new GroupCommit(o.stream, o.maxBatch ?? 1000, o.maxPending ?? 50_000);
+  const reject = (reason: string) => {
+    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1;
+  };
+  const edgeOf = (req: FastifyRequest, now: number) =>
+    o.edge(req.ip, String(req.headers['user-agent'] ?? '').slice(0, 1024), now);
+
+  async function durable(event: AdBeaconEvent | PlayBeaconEvent, subject: string): Promise<boolean> {
+    const pending = commit.add({ id: event.id, subject, data: event });
+    if (pending === false) return false;
+    try {
+      await pending;
+      stats.accepted++;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  app.get<{ Params: { event: string } }>('/beacon/ad/:event', async (req, reply) => {
+    const answer = (r: FastifyReply) => {
+      r.header('cache-control', 'no-store');
+      return req.params.event === 'impression' ? r.code(200).type('image/gif').send(gif) : r.code(204).send();
+    };
+    if (req.url.length > maxUrl) {
+      reject('oversized');
+      return answer(reply);
+    }
+    const parsed = parseAdBeacon(req.params.event, req.query);
+    if (!parsed.ok) {
+      reject(parsed.reason);
+      return answer(reply);
+    }
+    const now = o.clock.now();
+    const b = parsed.value;
+    // A retried request (same cache-buster) gets the same id and is folded by the stream's
+    // idempotency; a replay with a new cache-buster is a new event, judged a duplicate.
+    const id = `ad:${createHash('sha256')
+      .update(
+        `${b.token}\u0000${b.event}\u0000${b.offsetMs}\u0000${b.cacheBuster ?? `${now}:${randomUUID()}`}`,
+      )
+      .digest('base64url')
+      .slice(0, 32)}`;
+    const event: AdBeaconEvent = {
+      kind: 'ad',
+      id,
+      receivedAt: now,
+      event: b.event,
+      token: b.token,
+      ts: b.ts,
+      adPlayheadMs: b.adPlayheadMs,
+      offsetMs: b.offsetMs,
+      errorCode: b.errorCode,
+      ...edgeOf(req, now),
+    };
+    if (!(await durable(event, subjects.adBeacon))) {
+      stats.unavailable++;
+      return reply.code(503).header('retry-after', '1').send();
+    }
+    return answer(reply);
+  });
+
+  // Browsers send navigator.sendBeacon bodies as text/plain to avoid a CORS preflight.
+  app.addContentTypeParser(
+    'text/plain',
+    { parseAs: 'string', bodyLimit: maxPlayBody },
+    (_req, body, done) => {
+      try {
+        done(null, JSON.parse(body as string));
+      } catch {
+        done(null, { malformedJson: true });
+      }
+    },
+  );
+
+  app.options(playBeaconPath, async (_req, reply) =>
+    reply
+      .code(204)
+      .header('access-control-allow-origin', '*')
+      .header('access-control-allow-methods', 'POST')
+      .header('access-control-allow-headers', 'content-type')
+      .header('access-control-max-age', '86400')
+      .send(),
+  );
+
+  app.post(playBeaconPath, { bodyLimit: maxPlayBody }, async (req, reply) => {
+    reply.header('access-control-allow-origin', '*').header('cache-control', 'no-store');
+    const parsed = parsePlayBeacon(req.body);
+    if (!parsed.ok) {
+      reject(`play-${parsed.reason}`);
+      return reply
+        .code(400)
+        .send({ code: 'MEA_BAD_BEACON', message: `play beacon rejected: ${parsed.reason}` });
+    }
+    const now = o.clock.now();
+    const b = parsed.value;
+    const event: PlayBeaconEvent = {
+      kind: 'play',
+      id: `play:${b.sessionId}:${b.seq}`,
+      receivedAt: now,
+      beacon: b,
+      ...edgeOf(req, now),
+    };
+    if (!(await durable(event, subjects.playBeacon))) {
+      stats.unavailable++;
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ code: 'MEA_OVERLOADED', message: 'the collector is busy; retry' });
+    }
+    return reply.code(204).send();
+  });
+
+  return { stats, close: () => commit.close() };
+}

@@ -1,0 +1,12 @@
+/** Coded errors of measurement (listed in docs/errors.md; codes are never reused). */
+export const measureErrors = {
+  MEA_BAD_BEACON: { status: 400, message: 'play beacon rejected (malformed, wrong version or out of range)' },
+  MEA_OVERLOADED: {
+    status: 503,
+    message: 'the collector is busy or the stream is unavailable; nothing was stored',
+  },
+  MEA_BAD_REQUEST: { status: 400, message: 'malformed report parameters' },
+  MEA_NOT_FOUND: { status: 404, message: 'unknown show, episode, campaign or creator' },
+} as const;
+
+export type MeasureErrorCode = keyof typeof measureErrors;

@@ -1,0 +1,125 @@
+import type { Migration } from '@swarmcast/platform';
+
+/**
+ * Measurement tables. No raw IP address or user agent anywhere: only audience keys (daily
+ * salted hashes) and client classes. `measure_events` holds the id of every event ever
+ * processed, which makes the pipeline idempotent under redelivery, and the reason it was
+ * filtered, so invalid traffic is kept and counted, never dropped.
+ */
+export const measureMigrations: Migration[] = [
+  {
+    id: 'measure/0001-events-facts-beacons',
+    sql: `
+CREATE TABLE measure_episodes (
+  episode_id text PRIMARY KEY,
+  show_id text NOT NULL,
+  creator_id text NOT NULL,
+  title text NOT NULL DEFAULT '',
+  path text NOT NULL UNIQUE,
+  info_hash text,
+  file_size bigint NOT NULL,
+  header_bytes bigint NOT NULL,
+  duration_ms bigint NOT NULL
+);
+CREATE INDEX measure_episodes_hash ON measure_episodes (info_hash);
+
+CREATE TABLE measure_events (
+  id text PRIMARY KEY,
+  subject text NOT NULL,
+  received_at bigint NOT NULL,
+  reason text
+);
+CREATE INDEX measure_events_reason ON measure_events (subject, reason);
+
+CREATE TABLE measure_downloads (
+  id text PRIMARY KEY,
+  time bigint NOT NULL,
+  audience_key text NOT NULL,
+  path text NOT NULL,
+  fact jsonb NOT NULL
+);
+CREATE INDEX measure_downloads_path ON measure_downloads (path, time);
+
+CREATE TABLE measure_announces (
+  id text PRIMARY KEY,
+  time bigint NOT NULL,
+  audience_key text NOT NULL,
+  info_hash text NOT NULL,
+  event text NOT NULL,
+  left_bytes bigint NOT NULL,
+  fact jsonb NOT NULL
+);
+CREATE INDEX measure_announces_hash ON measure_announces (info_hash, time);
+
+CREATE TABLE measure_decisions (
+  decision_id text PRIMARY KEY,
+  campaign_id text NOT NULL,
+  line_item_id text NOT NULL,
+  advertiser_id text NOT NULL,
+  ad_id text NOT NULL,
+  creator_id text NOT NULL,
+  show_id text NOT NULL,
+  episode_id text NOT NULL,
+  break_id text NOT NULL,
+  cpm_micros bigint NOT NULL,
+  creative_duration_ms bigint NOT NULL,
+  listener_id text,
+  seen jsonb NOT NULL,
+  invalid text,
+  impression_at bigint
+);
+CREATE INDEX measure_decisions_campaign ON measure_decisions (campaign_id);
+
+CREATE TABLE measure_ad_events (
+  event_id text PRIMARY KEY,
+  decision_id text,
+  event text NOT NULL,
+  reason text,
+  received_at bigint NOT NULL,
+  audience_key text NOT NULL
+);
+CREATE INDEX measure_ad_events_decision ON measure_ad_events (decision_id);
+
+CREATE TABLE measure_play_sessions (
+  session_id text PRIMARY KEY,
+  episode_id text NOT NULL,
+  audience_key text NOT NULL,
+  listener_id text,
+  started_at bigint NOT NULL,
+  last_seq integer NOT NULL,
+  max_position_ms bigint NOT NULL,
+  listened_ms bigint NOT NULL,
+  duration_ms bigint NOT NULL,
+  completed boolean NOT NULL,
+  bytes_from_peers bigint NOT NULL,
+  bytes_from_web_seed bigint NOT NULL,
+  invalid text
+);
+CREATE INDEX measure_play_sessions_episode ON measure_play_sessions (episode_id, started_at);
+
+CREATE TABLE measure_play_events (
+  event_id text PRIMARY KEY,
+  session_id text NOT NULL,
+  event text NOT NULL,
+  reason text,
+  received_at bigint NOT NULL
+);
+
+CREATE TABLE measure_rates (
+  audience_key text NOT NULL,
+  hour bigint NOT NULL,
+  n integer NOT NULL,
+  PRIMARY KEY (audience_key, hour)
+);
+
+CREATE TABLE measure_opportunities (
+  id text PRIMARY KEY,
+  time bigint NOT NULL,
+  episode_id text NOT NULL,
+  break_id text NOT NULL,
+  slots integer NOT NULL,
+  filled integer NOT NULL
+);
+`,
+  },
+];

@@ -1,0 +1,87 @@
+import { Ledger } from '@swarmcast/ledger';
+import type { Consumer, Db, EventStream } from '@swarmcast/platform';
+import type { EpisodeMedia } from '../rules/episode-media.ts';
+import { type BatchResult, type PipelineOptions, processBatch } from './process-batch.ts';
+
+/** The consumer group every measurement pipeline process joins (they share the work). */
+export const pipelineGroup = 'measure-pipeline';
+
+export interface PipelineStats {
+  batches: number;
+  totals: BatchResult;
+}
+
+/**
+ * Runs the pipeline as a member of the stream's consumer group: each batch is processed in
+ * one transaction and acknowledged only after it commits, so a crash redelivers it and the
+ * id gate makes the replay harmless. Returns the consumer (its `pending()` is the lag).
+ */
+export async function startPipeline(
+  stream: EventStream,
+  db: Db,
+  options: PipelineOptions & { batchSize?: number; signal?: AbortSignal },
+): Promise<{ consumer: Consumer; stats: PipelineStats }> {
+  const stats: PipelineStats = {
+    batches: 0,
+    totals: { processed: 0, redelivered: 0, impressionsCharged: 0, refunds: 0 },
+  };
+  const consumer = await stream.consume(
+    pipelineGroup,
+    async (events) => {
+      const r = await db.transaction((tx) => processBatch(tx, events, options));
+      stats.batches++;
+      for (const k of Object.keys(r) as (keyof BatchResult)[]) stats.totals[k] += r[k];
+    },
+    {
+      batchSize: options.batchSize ?? 500,
+      subjects: ['beacon.', 'fact.', 'ads.'],
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+  return { consumer, stats };
+}
+
+/**
+ * Registers (or updates) a published episode file so downloads, torrents and plays can be
+ * attributed to it. The catalog calls this on publish (or a test inserts through it).
+ */
+export async function registerEpisode(db: Db, e: EpisodeMedia & { title?: string }): Promise<void> {
+  await db.query(
+    `INSERT INTO measure_episodes (episode_id, show_id, creator_id, title, path, info_hash, file_size, header_bytes, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (episode_id) DO UPDATE SET show_id = EXCLUDED.show_id, creator_id = EXCLUDED.creator_id,
+       title = EXCLUDED.title, path = EXCLUDED.path, info_hash = EXCLUDED.info_hash, file_size = EXCLUDED.file_size,
+       header_bytes = EXCLUDED.header_bytes, duration_ms = EXCLUDED.duration_ms`,
+    [
+      e.episodeId,
+      e.showId,
+      e.creatorId,
+      e.title ?? '',
+      e.path,
+      e.infoHash,
+      e.fileSize,
+      e.headerBytes,
+      e.durationMs,
+    ],
+  );
+}
+
+/**
+ * Judges a decision invalid after the fact (an operator's finding, a later fraud signal):
+ * its beacons stop counting and its charged impression, if any, is refunded. Idempotent.
+ */
+export async function invalidateDecision(
+  db: Db,
+  decisionId: string,
+  reason: string,
+  time: number,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query(
+      'UPDATE measure_decisions SET invalid = $2 WHERE decision_id = $1 AND invalid IS NULL',
+      [decisionId, reason],
+    );
+    const refund = await new Ledger(tx).refundImpression(decisionId, time);
+    return r.affectedRows > 0 || (refund.ok && refund.written);
+  });
+}

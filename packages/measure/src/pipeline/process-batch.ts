@@ -1,0 +1,377 @@
+import { type DecisionClaims, type PublicKeys, verifyDecisionToken } from '@swarmcast/ads';
+import { type BasisPoints, defaultCreatorShareBps, impressionEntry, Ledger } from '@swarmcast/ledger';
+import type { AnnounceFact, DownloadFact, StreamEvent, Transaction } from '@swarmcast/platform';
+import {
+  type AdBeaconEvent,
+  type AdOpportunityEvent,
+  type EdgeInfo,
+  type PlayBeaconEvent,
+  subjects,
+} from '../beacon-types.ts';
+import {
+  type AdTimingRules,
+  type DecisionState,
+  defaultAdTimingRules,
+  judgeAdBeacon,
+} from '../rules/ad-sequence.ts';
+import { defaultIvtRules, hourMs, type IvtRules, ivtReason } from '../rules/ivt.ts';
+import {
+  defaultPlayRules,
+  judgePlayBeacon,
+  type PlayRules,
+  type PlaySession,
+} from '../rules/play-sequence.ts';
+
+export interface PipelineOptions {
+  /** Public keys of the ad server's decision signers (called per batch: keys rotate). */
+  publicKeys: () => PublicKeys;
+  /** The creator's share of each impression's price; default 7000 bps (70 %). */
+  creatorShareBps?: BasisPoints;
+  ivtRules?: IvtRules;
+  adTiming?: AdTimingRules;
+  playRules?: PlayRules;
+}
+
+export interface BatchResult {
+  /** Events seen for the first time (the rest were redeliveries, skipped). */
+  processed: number;
+  redelivered: number;
+  impressionsCharged: number;
+  refunds: number;
+}
+
+const tokenReason: Record<string, string> = {
+  ADS_TOKEN_FORGED: 'forged',
+  ADS_TOKEN_EXPIRED: 'expired',
+  ADS_TOKEN_MALFORMED: 'malformed',
+  ADS_TOKEN_UNKNOWN_KEY: 'unknown-key',
+};
+
+function receivedAt(e: StreamEvent): number {
+  const d = e.data as { receivedAt?: number; time?: number };
+  return d.receivedAt ?? d.time ?? 0;
+}
+
+interface DecisionRow extends DecisionState {
+  claims: DecisionClaims;
+  impressionAt: number | null;
+  exists: boolean;
+}
+
+/**
+ * Processes one batch from the stream inside one transaction: either every effect of the
+ * batch (rows, ledger entries, the processed-id marks) commits, or none does and the
+ * stream redelivers it. Events whose id was processed before are skipped, so a redelivered
+ * batch never double counts.
+ */
+export async function processBatch(
+  tx: Transaction,
+  events: StreamEvent[],
+  o: PipelineOptions,
+): Promise<BatchResult> {
+  const result: BatchResult = { processed: 0, redelivered: 0, impressionsCharged: 0, refunds: 0 };
+  const unique = [...new Map(events.map((e) => [e.id, e])).values()];
+  const gate = await tx.query<{ id: string }>(
+    `INSERT INTO measure_events (id, subject, received_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [unique.map((e) => e.id), unique.map((e) => e.subject), unique.map(receivedAt)],
+  );
+  const fresh = new Set(gate.rows.map((r) => r.id));
+  const todo = unique.filter((e) => fresh.has(e.id));
+  result.processed = todo.length;
+  result.redelivered = events.length - todo.length;
+  if (todo.length === 0) return result;
+
+  const keys = o.publicKeys();
+  const shareBps = o.creatorShareBps ?? defaultCreatorShareBps;
+  const ledger = new Ledger(tx);
+  const reasons = new Map<string, string>();
+  const rates = await loadRates(tx, todo);
+  const decisions = new Map<string, DecisionRow>();
+  const sessions = new Map<string, { session: PlaySession | null; row: PlayBeaconEvent; exists: boolean }>();
+  const episodes = new Map<string, number | null>();
+  const adRows: [string, string | null, string, string | null, number, string][] = [];
+  const playRows: [string, string, string, string | null, number][] = [];
+
+  const ivtFor = (edge: EdgeInfo, at: number) => {
+    const k = `${edge.audienceKey}\u0000${Math.floor(at / hourMs)}`;
+    const n = (rates.get(k) ?? 0) + 1;
+    rates.set(k, n);
+    return ivtReason(edge, n, o.ivtRules ?? defaultIvtRules);
+  };
+
+  for (const e of todo) {
+    switch (e.subject) {
+      case subjects.download: {
+        const f = e.data as DownloadFact;
+        await tx.query(
+          'INSERT INTO measure_downloads (id, time, audience_key, path, fact) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+          [e.id, f.time, f.audienceKey, f.path, JSON.stringify(f)],
+        );
+        break;
+      }
+      case subjects.announce: {
+        const f = e.data as AnnounceFact;
+        await tx.query(
+          `INSERT INTO measure_announces (id, time, audience_key, info_hash, event, left_bytes, fact)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+          [e.id, f.time, f.audienceKey, f.infoHash, f.event, f.left, JSON.stringify(f)],
+        );
+        break;
+      }
+      case subjects.opportunity: {
+        const f = e.data as AdOpportunityEvent;
+        await tx.query(
+          `INSERT INTO measure_opportunities (id, time, episode_id, break_id, slots, filled)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+          [e.id, f.time, f.episodeId, f.breakId, f.slots, f.filled],
+        );
+        break;
+      }
+      case subjects.adBeacon: {
+        const b = e.data as AdBeaconEvent;
+        const verified = verifyDecisionToken(b.token, keys, b.receivedAt);
+        if (!verified.ok) {
+          const reason = tokenReason[verified.error.code] ?? 'malformed';
+          reasons.set(e.id, reason);
+          adRows.push([e.id, null, b.event, reason, b.receivedAt, b.audienceKey]);
+          break;
+        }
+        const claims = verified.claims;
+        let d = decisions.get(claims.decisionId);
+        if (!d) {
+          d = await loadDecision(tx, claims);
+          decisions.set(claims.decisionId, d);
+        }
+        const ivt = ivtFor(b, b.receivedAt);
+        const j = judgeAdBeacon(d, b, claims, ivt, o.adTiming ?? defaultAdTimingRules);
+        d.seen = j.state.seen;
+        d.invalid = j.state.invalid;
+        if (j.reason) reasons.set(e.id, j.reason);
+        adRows.push([e.id, claims.decisionId, b.event, j.reason, b.receivedAt, b.audienceKey]);
+        if (j.countImpression) {
+          d.impressionAt = b.receivedAt;
+          const posted = await ledger.post(
+            impressionEntry(
+              {
+                decisionId: claims.decisionId,
+                advertiserId: claims.advertiserId,
+                creatorId: claims.creatorId,
+                cpmMicros: claims.cpmMicros,
+                time: b.receivedAt,
+              },
+              shareBps,
+            ),
+          );
+          if (posted.ok && posted.written) result.impressionsCharged++;
+        }
+        if (j.invalidateDecision) {
+          const refunded = await ledger.refundImpression(claims.decisionId, b.receivedAt);
+          if (refunded.ok && refunded.written) result.refunds++;
+        }
+        break;
+      }
+      case subjects.playBeacon: {
+        const p = e.data as PlayBeaconEvent;
+        const b = p.beacon;
+        if (!episodes.has(b.episodeId)) {
+          const r = await tx.query<{ duration_ms: number }>(
+            'SELECT duration_ms FROM measure_episodes WHERE episode_id = $1',
+            [b.episodeId],
+          );
+          episodes.set(b.episodeId, r.rows[0] ? Number(r.rows[0].duration_ms) : null);
+        }
+        let s = sessions.get(b.sessionId);
+        if (!s) {
+          const session = await loadSession(tx, b.sessionId);
+          s = { session, row: p, exists: session !== null };
+          sessions.set(b.sessionId, s);
+        }
+        // A session belongs to the episode it started on: a beacon naming another is a lie.
+        const ivt = ivtFor(p, p.receivedAt);
+        const mismatch = s.session !== null && s.session.episodeId !== b.episodeId;
+        const j = mismatch
+          ? { reason: 'contradiction', session: s.session }
+          : judgePlayBeacon(
+              s.session,
+              b,
+              p.receivedAt,
+              episodes.get(b.episodeId) ?? null,
+              ivt,
+              o.playRules ?? defaultPlayRules,
+            );
+        if (j.reason) reasons.set(e.id, j.reason);
+        if (j.session && !s.session) s.row = p;
+        s.session = j.session;
+        playRows.push([e.id, b.sessionId, b.event, j.reason, p.receivedAt]);
+        break;
+      }
+      default:
+        reasons.set(e.id, 'unknown-subject');
+    }
+  }
+
+  await saveDecisions(tx, decisions);
+  await saveSessions(tx, sessions);
+  if (adRows.length > 0) {
+    await tx.query(
+      `INSERT INTO measure_ad_events (event_id, decision_id, event, reason, received_at, audience_key)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])`,
+      [0, 1, 2, 3, 4, 5].map((i) => adRows.map((r) => r[i])),
+    );
+  }
+  if (playRows.length > 0) {
+    await tx.query(
+      `INSERT INTO measure_play_events (event_id, session_id, event, reason, received_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])`,
+      [0, 1, 2, 3, 4].map((i) => playRows.map((r) => r[i])),
+    );
+  }
+  if (reasons.size > 0) {
+    await tx.query(
+      `UPDATE measure_events m SET reason = u.reason FROM unnest($1::text[], $2::text[]) AS u(id, reason)
+       WHERE m.id = u.id`,
+      [[...reasons.keys()], [...reasons.values()]],
+    );
+  }
+  await saveRates(tx, rates);
+  return result;
+}
+
+async function loadRates(tx: Transaction, events: StreamEvent[]): Promise<Map<string, number>> {
+  const keys = new Set<string>();
+  for (const e of events) {
+    const d = e.data as Partial<EdgeInfo>;
+    if ((e.subject === subjects.adBeacon || e.subject === subjects.playBeacon) && d.audienceKey)
+      keys.add(d.audienceKey);
+  }
+  const out = new Map<string, number>();
+  if (keys.size === 0) return out;
+  const r = await tx.query<{ audience_key: string; hour: number; n: number }>(
+    'SELECT audience_key, hour, n FROM measure_rates WHERE audience_key = ANY($1::text[])',
+    [[...keys]],
+  );
+  for (const row of r.rows) out.set(`${row.audience_key}\u0000${Number(row.hour)}`, Number(row.n));
+  return out;
+}
+
+async function saveRates(tx: Transaction, rates: Map<string, number>): Promise<void> {
+  if (rates.size === 0) return;
+  const ks: string[] = [];
+  const hs: number[] = [];
+  const ns: number[] = [];
+  for (const [k, n] of rates) {
+    const [key, hour] = k.split('\u0000') as [string, string];
+    ks.push(key);
+    hs.push(Number(hour));
+    ns.push(n);
+  }
+  await tx.query(
+    `INSERT INTO measure_rates (audience_key, hour, n) SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[])
+     ON CONFLICT (audience_key, hour) DO UPDATE SET n = EXCLUDED.n`,
+    [ks, hs, ns],
+  );
+}
+
+async function loadDecision(tx: Transaction, claims: DecisionClaims): Promise<DecisionRow> {
+  const r = await tx.query<{
+    seen: DecisionState['seen'];
+    invalid: string | null;
+    impression_at: number | null;
+  }>('SELECT seen, invalid, impression_at FROM measure_decisions WHERE decision_id = $1', [
+    claims.decisionId,
+  ]);
+  const row = r.rows[0];
+  return {
+    decisionId: claims.decisionId,
+    claims,
+    seen: row?.seen ?? {},
+    invalid: row?.invalid ?? null,
+    impressionAt: row?.impression_at == null ? null : Number(row.impression_at),
+    exists: row !== undefined,
+  };
+}
+
+async function saveDecisions(tx: Transaction, decisions: Map<string, DecisionRow>): Promise<void> {
+  for (const d of decisions.values()) {
+    const c = d.claims;
+    await tx.query(
+      `INSERT INTO measure_decisions (decision_id, campaign_id, line_item_id, advertiser_id, ad_id, creator_id,
+         show_id, episode_id, break_id, cpm_micros, creative_duration_ms, listener_id, seen, invalid, impression_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       ON CONFLICT (decision_id) DO UPDATE SET seen = EXCLUDED.seen, invalid = EXCLUDED.invalid,
+         impression_at = EXCLUDED.impression_at`,
+      [
+        c.decisionId,
+        c.campaignId,
+        c.lineItemId,
+        c.advertiserId,
+        c.adId,
+        c.creatorId,
+        c.showId,
+        c.episodeId,
+        c.breakId,
+        c.cpmMicros,
+        c.creativeDurationMs,
+        c.listenerId,
+        JSON.stringify(d.seen),
+        d.invalid,
+        d.impressionAt,
+      ],
+    );
+  }
+}
+
+async function loadSession(tx: Transaction, sessionId: string): Promise<PlaySession | null> {
+  const r = await tx.query<Record<string, unknown>>(
+    'SELECT * FROM measure_play_sessions WHERE session_id = $1',
+    [sessionId],
+  );
+  const row = r.rows[0];
+  if (!row) return null;
+  return {
+    sessionId,
+    episodeId: String(row.episode_id),
+    startedAt: Number(row.started_at),
+    lastSeq: Number(row.last_seq),
+    maxPositionMs: Number(row.max_position_ms),
+    listenedMs: Number(row.listened_ms),
+    durationMs: Number(row.duration_ms),
+    completed: row.completed === true,
+    bytesFromPeers: Number(row.bytes_from_peers),
+    bytesFromWebSeed: Number(row.bytes_from_web_seed),
+    invalid: (row.invalid as string | null) ?? null,
+  };
+}
+
+async function saveSessions(
+  tx: Transaction,
+  sessions: Map<string, { session: PlaySession | null; row: PlayBeaconEvent }>,
+): Promise<void> {
+  for (const { session: s, row } of sessions.values()) {
+    if (!s) continue;
+    await tx.query(
+      `INSERT INTO measure_play_sessions (session_id, episode_id, audience_key, listener_id, started_at, last_seq,
+         max_position_ms, listened_ms, duration_ms, completed, bytes_from_peers, bytes_from_web_seed, invalid)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (session_id) DO UPDATE SET last_seq = EXCLUDED.last_seq, max_position_ms = EXCLUDED.max_position_ms,
+         listened_ms = EXCLUDED.listened_ms, completed = EXCLUDED.completed, bytes_from_peers = EXCLUDED.bytes_from_peers,
+         bytes_from_web_seed = EXCLUDED.bytes_from_web_seed, invalid = EXCLUDED.invalid`,
+      [
+        s.sessionId,
+        s.episodeId,
+        row.audienceKey,
+        row.beacon.listenerId,
+        s.startedAt,
+        s.lastSeq,
+        s.maxPositionMs,
+        s.listenedMs,
+        s.durationMs,
+        s.completed,
+        s.bytesFromPeers,
+        s.bytesFromWebSeed,
+        s.invalid,
+      ],
+    );
+  }
+}

@@ -1,0 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { measureErrors } from '../src/errors.ts';
+
+it('every MEA_ code is listed in docs/errors.md', () => {
+  const doc = readFileSync(join(import.meta.dirname, '../../../docs/errors.md'), 'utf8');
+  const missing = Object.keys(measureErrors).filter((c) => !new RegExp(`\\|\\s*${c}\\s*\\|`).test(doc));
+  expect(missing).toEqual([]);
+});

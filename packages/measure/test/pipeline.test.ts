@@ -1,0 +1,134 @@
+import { signDecision } from '@swarmcast/ads';
+import { Ledger } from '@swarmcast/ledger';
+import type { Db } from '@swarmcast/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invalidateDecision, registerEpisode } from '../src/pipeline/pipeline.ts';
+import { processBatch } from '../src/pipeline/process-batch.ts';
+import { ep1 } from './support/facts.ts';
+import { adEvent, crawler, measureDb, playEvent, publicKeys, signer, token } from './support/world.ts';
+
+let db: Db;
+beforeAll(async () => {
+  db = await measureDb();
+  await registerEpisode(db, ep1);
+});
+afterAll(async () => {
+  await db.close();
+});
+
+const t = Date.UTC(2026, 10, 4, 9);
+const run = (events: Parameters<typeof processBatch>[1]) =>
+  db.transaction((tx) => processBatch(tx, events, { publicKeys: () => publicKeys }));
+const reasonOf = async (id: string) =>
+  (await db.query<{ reason: string | null }>('SELECT reason FROM measure_events WHERE id = $1', [id])).rows[0]
+    ?.reason;
+
+describe('processBatch', () => {
+  it('charges one impression per decision, and a redelivered batch changes nothing', async () => {
+    const tok = token({ decisionId: 'good' });
+    const batch = [
+      adEvent('impression', tok, t),
+      adEvent('start', tok, t),
+      adEvent('complete', tok, t + 30_000),
+      adEvent('impression', tok, t + 31_000),
+    ];
+    const first = await run(batch);
+    expect(first).toMatchObject({ processed: 4, redelivered: 0, impressionsCharged: 1 });
+    const again = await run(batch);
+    expect(again).toMatchObject({ processed: 0, redelivered: 4, impressionsCharged: 0 });
+    expect(await reasonOf(batch[3]!.id)).toBe('duplicate');
+    const ledger = new Ledger(db);
+    expect(await ledger.balance('advertiser:adv-1')).toBe(-25_000);
+    expect(await ledger.balance('creator:creator')).toBe(17_500);
+  });
+
+  it('keeps forged, expired and malformed tokens with their reason', async () => {
+    const tok = token({ decisionId: 'forged' });
+    const [body, sig] = tok.split('.') as [string, string];
+    const decoded = JSON.parse(Buffer.from(body, 'base64url').toString());
+    // The same signature over edited claims (a cheaper CPM): a forgery.
+    const forged = `${Buffer.from(JSON.stringify({ ...decoded, cpmMicros: 1 })).toString('base64url')}.${sig}`;
+    const expired = signDecision({ ...decoded, expiresAt: t - 1 }, signer);
+    const events = [
+      adEvent('impression', forged, t),
+      adEvent('impression', expired, t),
+      adEvent('impression', 'junk', t),
+    ];
+    await run(events);
+    expect(await Promise.all(events.map((e) => reasonOf(e.id)))).toEqual(['forged', 'expired', 'malformed']);
+  });
+
+  it('bots are kept as IVT and never charged', async () => {
+    const tok = token({ decisionId: 'botty' });
+    const events = [adEvent('impression', tok, t, { client: crawler }), adEvent('start', tok, t)];
+    const r = await run(events);
+    expect(r.impressionsCharged).toBe(0);
+    expect(await Promise.all(events.map((e) => reasonOf(e.id)))).toEqual(['bot', 'decision-invalid']);
+  });
+
+  it('a faster-than-media complete refunds the charged impression', async () => {
+    const tok = token({ decisionId: 'fast', advertiserId: 'adv-2', creatorId: 'c2' });
+    await run([adEvent('impression', tok, t), adEvent('start', tok, t)]);
+    const ledger = new Ledger(db);
+    expect(await ledger.balance('creator:c2')).toBe(17_500);
+    const r = await run([adEvent('complete', tok, t + 5_000)]);
+    expect(r.refunds).toBe(1);
+    expect(await ledger.balance('creator:c2')).toBe(0);
+    expect(await ledger.balance('advertiser:adv-2')).toBe(0);
+    expect((await ledger.check()).balanced).toBe(true);
+  });
+
+  it('an operator can invalidate a decision later: refund once', async () => {
+    const tok = token({ decisionId: 'later', creatorId: 'c3' });
+    await run([adEvent('impression', tok, t)]);
+    expect(await invalidateDecision(db, 'later', 'manual', t + 1)).toBe(true);
+    expect(await invalidateDecision(db, 'later', 'manual', t + 2)).toBe(false);
+    expect(await new Ledger(db).balance('creator:c3')).toBe(0);
+  });
+
+  it('play sessions are built from beacons; a replay under a new id is a duplicate', async () => {
+    const events = [
+      playEvent({}, t),
+      playEvent(
+        {
+          seq: 1,
+          event: 'progress',
+          positionMs: 10_000,
+          listenedMs: 10_000,
+          bytesFromPeers: 100,
+          bytesFromWebSeed: 50,
+        },
+        t + 10_000,
+      ),
+    ];
+    await run(events);
+    const replay = playEvent(
+      { seq: 1, event: 'progress', positionMs: 10_000, listenedMs: 10_000 },
+      t + 11_000,
+    );
+    await run([{ ...replay, id: 'replayed' }]);
+    expect(await reasonOf('replayed')).toBe('duplicate');
+    const s = await db.query<Record<string, unknown>>(
+      'SELECT * FROM measure_play_sessions WHERE session_id = $1',
+      ['s1'],
+    );
+    expect(s.rows[0]).toMatchObject({
+      max_position_ms: 10_000,
+      bytes_from_peers: 100,
+      bytes_from_web_seed: 50,
+      invalid: null,
+    });
+  });
+
+  it('abnormal beacon rates from one key become IVT', async () => {
+    const tok = token({ decisionId: 'flood' });
+    const events = Array.from({ length: 30 }, (_, i) =>
+      adEvent('pause', tok, t + i, { audienceKey: 'flood-key' as never }),
+    );
+    await db.transaction((tx) =>
+      processBatch(tx, events, { publicKeys: () => publicKeys, ivtRules: { maxBeaconsPerKeyHour: 20 } }),
+    );
+    const reasons = await Promise.all(events.map((e) => reasonOf(e.id)));
+    expect(reasons.filter((r) => r === 'rate')).toHaveLength(10);
+  });
+});
