@@ -17,6 +17,9 @@ export {
 } from './decision-token.ts';
 export { type AdsError, type AdsErrorCode, adsErrors } from './errors.ts';
 export { capsAllow } from './frequency-caps.ts';
+export type { PublishCreative } from './http/context.ts';
+export { type AdsPluginDeps, adsPlugin } from './http/plugin.ts';
+export { deviceFromUserAgent, parseCountry, parseListenerId } from './http/request-context.ts';
 export {
   breakPositionMacro,
   clockTime,
@@ -25,6 +28,7 @@ export {
   macroValue,
   withheld,
 } from './macros.ts';
+export { checkMedia, type SniffedMedia, sniffMedia } from './media-sniff.ts';
 export type {
   Advertiser,
   ApprovalState,
@@ -42,6 +46,7 @@ export type {
   Targeting,
 } from './model.ts';
 export { type Pace, type PaceSettings, type PaceStatus, pace, plannedAt } from './pacing.ts';
+export { type CampaignReport, campaignReport, type DayRow, type LineItemReport } from './report.ts';
 export {
   type Candidate,
   eligibility,
@@ -75,4 +80,4 @@ export {
 } from './tracking-contract.ts';
 export { trackingUrl } from './tracking-urls.ts';
 export { renderVast, type VastAd } from './vast.ts';
-export { renderVmap, vastTagUrl } from './vmap.ts';
+export { renderEmptyVmap, renderVmap, vastTagUrl } from './vmap.ts';

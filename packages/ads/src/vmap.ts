@@ -48,3 +48,8 @@ export function renderVmap(episode: EpisodeForAds, o: VmapOptions): string {
 function order(b: { position: 'pre' | 'mid' | 'post' }): number {
   return b.position === 'pre' ? 0 : b.position === 'mid' ? 1 : 2;
 }
+
+/** A VMAP with no breaks: the answer for an unknown episode or a malformed request. */
+export function renderEmptyVmap(): string {
+  return '<?xml version="1.0" encoding="UTF-8"?>\n<vmap:VMAP xmlns:vmap="http://www.iab.net/videosuite/vmap" version="1.0"/>\n';
+}

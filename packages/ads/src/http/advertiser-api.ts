@@ -1,0 +1,229 @@
+/**
+ * The advertiser API (JSON under /ads/api): advertisers, campaigns, line items, creative
+ * approval, and delivery reports. Shapes are checked by JSON schema (-> 400 ADS_BAD_REQUEST),
+ * references and flights by hand (-> 400 / 404). Admin actions need `Bearer <adminToken>`.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type AdsErrorCode, adsError, adsErrors } from '../errors.ts';
+import type { Campaign, LineItem } from '../model.ts';
+import { campaignReport } from '../report.ts';
+import type { AdsContext } from './context.ts';
+
+export function fail(reply: FastifyReply, code: AdsErrorCode, detail?: string) {
+  return reply.code(adsErrors[code].status).send(adsError(code, detail));
+}
+
+export function isAdmin(req: FastifyRequest, ctx: AdsContext): boolean {
+  const got = Buffer.from(String(req.headers.authorization ?? ''));
+  const want = Buffer.from(`Bearer ${ctx.adminToken}`);
+  return ctx.adminToken.length > 0 && got.length === want.length && timingSafeEqual(got, want);
+}
+
+const id = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' } as const;
+const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const micros = { type: 'integer', minimum: 0, maximum: 1e15 } as const;
+const time = { type: 'integer', minimum: 0, maximum: 1e14 } as const;
+const strings = {
+  type: 'array',
+  maxItems: 500,
+  items: { type: 'string', minLength: 1, maxLength: 100 },
+} as const;
+
+const campaignBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['advertiserId', 'name', 'startsAt', 'endsAt', 'currency', 'totalBudgetMicros'],
+  properties: {
+    advertiserId: id,
+    name,
+    startsAt: time,
+    endsAt: time,
+    currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+    totalBudgetMicros: micros,
+    dailyBudgetMicros: micros,
+    paused: { type: 'boolean' },
+  },
+} as const;
+
+const lineItemBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['campaignId', 'name', 'priority', 'goal', 'cpmMicros'],
+  properties: {
+    campaignId: id,
+    name,
+    priority: { enum: ['sponsorship', 'standard', 'house'] },
+    goal: {
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'impressions'],
+          properties: {
+            kind: { const: 'impressions' },
+            impressions: { type: 'integer', minimum: 1, maximum: 1e12 },
+          },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['kind', 'micros'],
+          properties: { kind: { const: 'spend' }, micros: { type: 'integer', minimum: 1, maximum: 1e15 } },
+        },
+      ],
+    },
+    cpmMicros: micros,
+    startsAt: time,
+    endsAt: time,
+    pacing: { enum: ['even', 'asap'] },
+    targeting: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        showIds: strings,
+        categories: strings,
+        languages: strings,
+        positions: { type: 'array', items: { enum: ['pre', 'mid', 'post'] } },
+        countries: { type: 'array', maxItems: 300, items: { type: 'string', pattern: '^[A-Z]{2}$' } },
+        devices: {
+          type: 'array',
+          items: { enum: ['phone', 'tablet', 'computer', 'watch', 'speaker', 'tv', 'car', 'unknown'] },
+        },
+        dayParts: {
+          type: 'array',
+          maxItems: 50,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['days', 'fromHour', 'toHour'],
+            properties: {
+              days: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 6 } },
+              fromHour: { type: 'integer', minimum: 0, maximum: 23 },
+              toHour: { type: 'integer', minimum: 0, maximum: 24 },
+            },
+          },
+        },
+      },
+    },
+    caps: {
+      type: 'array',
+      maxItems: 10,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['max', 'periodMs'],
+        properties: {
+          max: { type: 'integer', minimum: 1, maximum: 1e6 },
+          periodMs: { type: 'integer', minimum: 1000, maximum: 366 * 86_400_000 },
+        },
+      },
+    },
+    exclusionCategories: strings,
+    creativeIds: { type: 'array', maxItems: 100, items: id },
+    paused: { type: 'boolean' },
+  },
+} as const;
+
+export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
+  const { store } = ctx;
+
+  app.post('/ads/api/advertisers', {
+    schema: {
+      body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name } },
+    },
+    handler: async (req, reply) => {
+      const a = { id: ctx.newId(), name: (req.body as { name: string }).name };
+      store.putAdvertiser(a);
+      return reply.code(201).send(a);
+    },
+  });
+
+  app.post('/ads/api/campaigns', {
+    schema: { body: campaignBody },
+    handler: async (req, reply) => {
+      const b = req.body as Omit<Campaign, 'id' | 'dailyBudgetMicros' | 'paused'> & Partial<Campaign>;
+      if (!store.advertisers.has(b.advertiserId))
+        return fail(reply, 'ADS_NOT_FOUND', `advertiser ${b.advertiserId}`);
+      if (b.endsAt <= b.startsAt) return fail(reply, 'ADS_BAD_REQUEST', 'endsAt must be after startsAt');
+      const c: Campaign = { dailyBudgetMicros: 0, paused: false, ...b, id: ctx.newId() };
+      store.putCampaign(c);
+      return reply.code(201).send(c);
+    },
+  });
+
+  app.post('/ads/api/line-items', {
+    schema: { body: lineItemBody },
+    handler: async (req, reply) => {
+      const b = req.body as Pick<LineItem, 'campaignId' | 'name' | 'priority' | 'goal' | 'cpmMicros'> &
+        Partial<LineItem>;
+      const campaign = store.campaigns.get(b.campaignId);
+      if (!campaign) return fail(reply, 'ADS_NOT_FOUND', `campaign ${b.campaignId}`);
+      for (const cid of b.creativeIds ?? []) {
+        const cr = store.creatives.get(cid);
+        if (!cr || cr.advertiserId !== campaign.advertiserId)
+          return fail(reply, 'ADS_NOT_FOUND', `creative ${cid}`);
+      }
+      if (b.startsAt !== undefined && b.endsAt !== undefined && b.endsAt <= b.startsAt) {
+        return fail(reply, 'ADS_BAD_REQUEST', 'endsAt must be after startsAt');
+      }
+      const li: LineItem = {
+        targeting: {},
+        caps: [],
+        pacing: b.priority === 'house' ? 'asap' : 'even',
+        exclusionCategories: [],
+        creativeIds: [],
+        paused: false,
+        ...b,
+        id: ctx.newId(),
+      };
+      store.putLineItem(li);
+      return reply.code(201).send(li);
+    },
+  });
+
+  app.post('/ads/api/line-items/:id/state', {
+    schema: {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['paused'],
+        properties: { paused: { type: 'boolean' } },
+      },
+    },
+    handler: async (req, reply) => {
+      const li = store.lineItems.get((req.params as { id: string }).id);
+      if (!li) return fail(reply, 'ADS_NOT_FOUND');
+      const next = { ...li, paused: (req.body as { paused: boolean }).paused };
+      store.putLineItem(next);
+      return next;
+    },
+  });
+
+  app.post('/ads/api/creatives/:id/approval', {
+    schema: {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['state'],
+        properties: { state: { enum: ['approved', 'rejected', 'pending'] } },
+      },
+    },
+    handler: async (req, reply) => {
+      if (!isAdmin(req, ctx)) return fail(reply, 'ADS_FORBIDDEN');
+      const cr = store.creatives.get((req.params as { id: string }).id);
+      if (!cr) return fail(reply, 'ADS_NOT_FOUND');
+      const next = { ...cr, approval: (req.body as { state: 'approved' | 'rejected' | 'pending' }).state };
+      store.putCreative(next);
+      return next;
+    },
+  });
+
+  app.get('/ads/api/campaigns', async () => ({ campaigns: [...store.campaigns.values()] }));
+  app.get('/ads/api/creatives', async () => ({ creatives: [...store.creatives.values()] }));
+
+  app.get('/ads/api/campaigns/:id/report', async (req, reply) => {
+    const r = campaignReport(store, (req.params as { id: string }).id, ctx.clock.now());
+    return r ?? fail(reply, 'ADS_NOT_FOUND');
+  });
+}

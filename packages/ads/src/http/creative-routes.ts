@@ -1,0 +1,143 @@
+/**
+ * Creative upload and media serving. `POST /ads/api/creatives?advertiser=&name=&...` with the
+ * file as the raw body and its Content-Type. Checks, in order: size (413, enforced while
+ * reading), a media Content-Type (415), bytes that really are that media (415), a readable
+ * duration (415). The file lands in the media folder under a fresh id, is served at
+ * `/ads/media/<id>.<ext>` (ranges supported), and is published as a torrent when the node
+ * provides a publisher. New creatives wait for an admin's approval.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { parseBuffer } from 'music-metadata';
+import { checkMedia } from '../media-sniff.ts';
+import type { Creative } from '../model.ts';
+import { fail } from './advertiser-api.ts';
+import type { AdsContext } from './context.ts';
+
+const mediaTypes = /^(audio|video)\/[a-z0-9.+-]+$/i;
+
+export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
+  app.register(async (scope) => {
+    // Raw bodies only in this scope, bounded by the creative size limit.
+    scope.addContentTypeParser(
+      mediaTypes,
+      { parseAs: 'buffer', bodyLimit: ctx.maxCreativeBytes },
+      (_req, body, done) => done(null, body),
+    );
+    scope.post('/ads/api/creatives', { bodyLimit: ctx.maxCreativeBytes }, async (req, reply) => {
+      const q = req.query as Record<string, string | undefined>;
+      const advertiser = q.advertiser ? ctx.store.advertisers.get(q.advertiser) : undefined;
+      if (!advertiser) return fail(reply, 'ADS_NOT_FOUND', 'advertiser');
+      const nameOk = typeof q.name === 'string' && q.name.length > 0 && q.name.length <= 200;
+      const click = q.clickThrough;
+      if (!nameOk) return fail(reply, 'ADS_BAD_REQUEST', 'name');
+      if (click !== undefined && !isHttpUrl(click))
+        return fail(reply, 'ADS_BAD_REQUEST', 'clickThrough must be http(s)');
+      if (q.companionImage !== undefined && !isHttpUrl(q.companionImage)) {
+        return fail(reply, 'ADS_BAD_REQUEST', 'companionImage must be http(s)');
+      }
+      const body = req.body;
+      if (!Buffer.isBuffer(body) || body.length === 0)
+        return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'empty body');
+      const media = checkMedia(body, String(req.headers['content-type'] ?? ''));
+      if (!media) return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'bytes are not the declared audio/video type');
+      let durationMs = 0;
+      let bitrateKbps: number | undefined;
+      try {
+        const meta = await parseBuffer(
+          body,
+          { mimeType: media.mimeType, size: body.length },
+          { duration: true },
+        );
+        durationMs = Math.round((meta.format.duration ?? 0) * 1000);
+        bitrateKbps = meta.format.bitrate ? Math.round(meta.format.bitrate / 1000) : undefined;
+      } catch {
+        durationMs = 0;
+      }
+      if (!(durationMs > 0 && durationMs <= 180_000)) {
+        return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'no readable duration up to 3 minutes');
+      }
+      const width = media.mediaKind === 'video' ? Number(q.width) : 0;
+      const height = media.mediaKind === 'video' ? Number(q.height) : 0;
+      if (media.mediaKind === 'video' && !(isDim(width) && isDim(height))) {
+        return fail(reply, 'ADS_BAD_REQUEST', 'video creatives need width and height');
+      }
+      const id = ctx.newId();
+      const fileName = `${id}.${media.ext}`;
+      await mkdir(ctx.mediaDir, { recursive: true });
+      const path = join(ctx.mediaDir, fileName);
+      await writeFile(path, body);
+      const mediaUrl = `${ctx.publicUrl}/ads/media/${fileName}`;
+      const companionText = q.companionText?.slice(0, 500);
+      const creative: Creative = {
+        id,
+        advertiserId: advertiser.id,
+        name: q.name!,
+        mediaKind: media.mediaKind,
+        mimeType: media.mimeType,
+        durationMs,
+        bytes: body.length,
+        bitrateKbps,
+        width,
+        height,
+        mediaUrl,
+        alternates: [],
+        clickThroughUrl: click,
+        companion:
+          companionText || q.companionImage
+            ? { text: companionText, imageUrl: q.companionImage, width: 300, height: 250 }
+            : undefined,
+        universalAdId: { registry: 'swarmcast', value: id },
+        approval: 'pending',
+      };
+      if (ctx.publishCreative) {
+        const torrent = await ctx.publishCreative({ path, url: mediaUrl, name: fileName });
+        if (torrent) creative.torrent = torrent;
+      }
+      ctx.store.putCreative(creative);
+      return reply.code(201).send(creative);
+    });
+  });
+
+  app.get('/ads/media/:file', async (req, reply) => {
+    const file = (req.params as { file: string }).file;
+    const m = /^([A-Za-z0-9._-]{1,128})\.(mp3|m4a|mp4|ogg|webm)$/.exec(file);
+    const cr = m ? ctx.store.creatives.get(m[1]!) : undefined;
+    if (!m || !cr?.mediaUrl.endsWith(`/${file}`)) return fail(reply, 'ADS_NOT_FOUND');
+    const path = join(ctx.mediaDir, file);
+    const size = (await stat(path)).size;
+    reply
+      .header('content-type', cr.mimeType)
+      .header('accept-ranges', 'bytes')
+      .header('cache-control', 'public, max-age=86400');
+    const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ''));
+    if (range && (range[1] || range[2])) {
+      const start = range[1] ? Number(range[1]) : Math.max(0, size - Number(range[2]));
+      const end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+      if (start > end || start >= size)
+        return reply.code(416).header('content-range', `bytes */${size}`).send();
+      reply
+        .code(206)
+        .header('content-range', `bytes ${start}-${end}/${size}`)
+        .header('content-length', end - start + 1);
+      return reply.send(createReadStream(path, { start, end }));
+    }
+    reply.header('content-length', size);
+    return reply.send(createReadStream(path));
+  });
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && s.length <= 2000;
+  } catch {
+    return false;
+  }
+}
+
+function isDim(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && n <= 8192;
+}

@@ -1,0 +1,76 @@
+/**
+ * Server-rendered dashboard pages: campaigns with spend and pacing, one campaign's delivery
+ * per day against plan, and creatives waiting for approval. Every value is escaped.
+ */
+import type { FastifyInstance } from 'fastify';
+import { campaignReport } from '../report.ts';
+import type { AdsContext } from './context.ts';
+import { h, page } from './html.ts';
+
+const money = (micros: number, cur: string) => `${(micros / 1e6).toFixed(2)} ${cur}`;
+
+export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
+  const html = 'text/html; charset=utf-8';
+
+  app.get('/ads/dashboard', async (_req, reply) => {
+    const now = ctx.clock.now();
+    const rows = [...ctx.store.campaigns.values()]
+      .map((c) => {
+        const r = campaignReport(ctx.store, c.id, now)!;
+        const statuses = [...new Set(r.lineItems.map((l) => l.pacing.status))].join(', ');
+        const adv = ctx.store.advertisers.get(c.advertiserId)?.name ?? c.advertiserId;
+        return `<tr><td><a href="/ads/dashboard/campaigns/${encodeURIComponent(c.id)}">${h(c.name)}</a></td><td>${h(adv)}</td><td>${h(new Date(c.startsAt).toISOString().slice(0, 10))} – ${h(new Date(c.endsAt).toISOString().slice(0, 10))}</td><td>${h(money(r.spendMicros, c.currency))} / ${h(money(c.totalBudgetMicros, c.currency))}</td><td>${h(statuses)}</td></tr>`;
+      })
+      .join('');
+    const pending = [...ctx.store.creatives.values()].filter((c) => c.approval === 'pending').length;
+    return reply
+      .type(html)
+      .send(
+        page(
+          'Ads',
+          `<h1>Campaigns</h1><table><tr><th>Campaign</th><th>Advertiser</th><th>Flight</th><th>Spend / budget</th><th>Pacing</th></tr>${rows}</table><p><a href="/ads/dashboard/creatives">Creatives</a> (${pending} waiting for approval)</p>`,
+        ),
+      );
+  });
+
+  app.get('/ads/dashboard/campaigns/:id', async (req, reply) => {
+    const r = campaignReport(ctx.store, (req.params as { id: string }).id, ctx.clock.now());
+    if (!r) return reply.code(404).type(html).send(page('Not found', '<h1>No such campaign</h1>'));
+    const items = r.lineItems
+      .map((l) => {
+        const days = l.days
+          .map(
+            (d) =>
+              `<tr><td>${h(d.date)}</td><td>${h(d.delivered)}</td><td>${h(d.planned)}</td><td>${h(d.impressions)}</td><td>${h(money(d.spendMicros, r.currency))}</td></tr>`,
+          )
+          .join('');
+        return `<h2>${h(l.name)} <small>(${h(l.priority)}, goal ${h(l.goal.amount)} ${h(l.goal.kind)})</small></h2><p class="${h(l.pacing.status)}">Pacing: ${h(l.pacing.status)}, delivered ${h(l.pacing.delivered)} of ${h(l.pacing.planned)} planned so far</p><table><tr><th>Day</th><th>Delivered</th><th>Planned</th><th>Impressions</th><th>Spend</th></tr>${days}</table>`;
+      })
+      .join('');
+    return reply
+      .type(html)
+      .send(
+        page(
+          r.name,
+          `<p><a href="/ads/dashboard">All campaigns</a></p><h1>${h(r.name)}</h1><p>Spend ${h(money(r.spendMicros, r.currency))} of ${h(money(r.totalBudgetMicros, r.currency))}${r.dailyBudgetMicros ? `, daily limit ${h(money(r.dailyBudgetMicros, r.currency))}` : ''}</p>${items}`,
+        ),
+      );
+  });
+
+  app.get('/ads/dashboard/creatives', async (_req, reply) => {
+    const rows = [...ctx.store.creatives.values()]
+      .map(
+        (c) =>
+          `<tr><td>${h(c.name)}</td><td>${h(c.mediaKind)} ${h(c.mimeType)}</td><td>${h((c.durationMs / 1000).toFixed(1))} s</td><td>${h(c.approval)}</td><td><a href="${h(c.mediaUrl)}">media</a></td><td><code>${h(c.id)}</code></td></tr>`,
+      )
+      .join('');
+    return reply
+      .type(html)
+      .send(
+        page(
+          'Creatives',
+          `<p><a href="/ads/dashboard">All campaigns</a></p><h1>Creatives</h1><p>Admins approve with <code>POST /ads/api/creatives/&lt;id&gt;/approval</code>.</p><table><tr><th>Name</th><th>Media</th><th>Length</th><th>Approval</th><th></th><th>Id</th></tr>${rows}</table>`,
+        ),
+      );
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * `adsPlugin(app, deps)`: the ad server as one Fastify plugin. Mount it with
+ * `app.register(adsPlugin, deps)`; it adds `/ads/vast`, `/ads/vmap`, `/ads/keys`, the
+ * advertiser API under `/ads/api`, media under `/ads/media` and pages under `/ads/dashboard`.
+ * Nothing starts in the background; all state is in `deps.store` (created if absent).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '@swarmcast/platform';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import type { EpisodeLookup } from '../decide.ts';
+import { adsError, adsErrors } from '../errors.ts';
+import type { PaceSettings } from '../pacing.ts';
+import type { KeyRing } from '../signing-keys.ts';
+import { AdsStore } from '../store.ts';
+import { advertiserApi } from './advertiser-api.ts';
+import type { AdsContext, PublishCreative } from './context.ts';
+import { creativeRoutes } from './creative-routes.ts';
+import { dashboardRoutes } from './dashboard.ts';
+import { decisionRoutes } from './decision-routes.ts';
+
+export interface AdsPluginDeps {
+  /** The catalog port: episode id -> what the ad server needs, or null. */
+  episodes: EpisodeLookup;
+  /** The signing keys; a function so the node can rotate them while running. */
+  keys: () => KeyRing;
+  clock: Clock;
+  /** Public base URL of this node, e.g. "https://node.example" (VMAP tag and media URLs). */
+  publicUrl: string;
+  /** Base URL of the beacon collector; default publicUrl. */
+  collectorUrl?: string;
+  /** Where uploaded creatives are stored. */
+  mediaDir: string;
+  /** Bearer token for admin actions (creative approval). Empty disables them. */
+  adminToken: string;
+  store?: AdsStore;
+  /** Header the operator's proxy sets with the listener's country; default "x-swarmcast-country". */
+  countryHeader?: string;
+  /** Default 50 MB. */
+  maxCreativeBytes?: number;
+  /** Lifetime of decision tokens; default 6 hours. */
+  tokenTtlMs?: number;
+  newId?: () => string;
+  publishCreative?: PublishCreative;
+  pace?: PaceSettings;
+}
+
+export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Promise<void> {
+  const store = deps.store ?? new AdsStore();
+  const publicUrl = deps.publicUrl.replace(/\/+$/, '');
+  const collector = (deps.collectorUrl ?? publicUrl).replace(/\/+$/, '');
+  const newId = deps.newId ?? (() => randomUUID());
+  const version = '0.1.0';
+  const ctx: AdsContext = {
+    store,
+    episodes: deps.episodes,
+    keys: deps.keys,
+    clock: deps.clock,
+    publicUrl,
+    collector,
+    countryHeader: (deps.countryHeader ?? 'x-swarmcast-country').toLowerCase(),
+    adminToken: deps.adminToken,
+    mediaDir: deps.mediaDir,
+    maxCreativeBytes: deps.maxCreativeBytes ?? 50 * 1024 * 1024,
+    newId,
+    version,
+    publishCreative: deps.publishCreative,
+    decide: {
+      store,
+      signingKey: () => deps.keys().active,
+      collector,
+      newId,
+      tokenTtlMs: deps.tokenTtlMs ?? 6 * 3_600_000,
+      adSystemVersion: version,
+      pace: deps.pace,
+    },
+  };
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+      return reply.code(413).send(adsError('ADS_CREATIVE_TOO_LARGE'));
+    }
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.statusCode === 415) {
+      return reply
+        .code(415)
+        .send(adsError('ADS_CREATIVE_NOT_MEDIA', 'Content-Type must be audio/* or video/*'));
+    }
+    if (err.validation || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)) {
+      return reply.code(adsErrors.ADS_BAD_REQUEST.status).send(adsError('ADS_BAD_REQUEST', err.message));
+    }
+    throw err;
+  });
+  decisionRoutes(app, ctx);
+  advertiserApi(app, ctx);
+  creativeRoutes(app, ctx);
+  dashboardRoutes(app, ctx);
+}
