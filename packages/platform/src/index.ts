@@ -19,3 +19,4 @@ export type {
   EventStream,
   StreamEvent,
 } from './stream/event-stream.ts';
+export { type OpenEventStreamOptions, openEventStream } from './stream/open-event-stream.ts';

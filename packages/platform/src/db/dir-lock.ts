@@ -15,7 +15,10 @@ function alive(pid: number): boolean {
  * SIGKILL) is taken over; one held by a live process is a PLT_DB_LOCKED error. Returns the
  * release function.
  */
-export async function acquireDirLock(path: string): Promise<() => Promise<void>> {
+export async function acquireDirLock(
+  path: string,
+  code: 'PLT_DB_LOCKED' | 'PLT_STREAM_LOCKED' = 'PLT_DB_LOCKED',
+): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fh = await open(path, 'wx');
@@ -28,13 +31,13 @@ export async function acquireDirLock(path: string): Promise<() => Promise<void>>
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new PlatformError('PLT_DB_LOCKED', `${path} is held by live process ${pid}`);
+        throw new PlatformError(code, `${path} is held by live process ${pid}`);
       }
       if (pid === process.pid) {
-        throw new PlatformError('PLT_DB_LOCKED', `${path} is already open in this process`);
+        throw new PlatformError(code, `${path} is already open in this process`);
       }
       await unlink(path).catch(() => {});
     }
   }
-  throw new PlatformError('PLT_DB_LOCKED', `could not take ${path}`);
+  throw new PlatformError(code, `could not take ${path}`);
 }

@@ -1,0 +1,185 @@
+import {
+  AckPolicy,
+  connect,
+  DeliverPolicy,
+  type JsMsg,
+  type NatsConnection,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+} from 'nats';
+import { PlatformError } from '../errors.ts';
+import type { BatchHandler, ConsumeOptions, Consumer, EventStream, StreamEvent } from './event-stream.ts';
+import { subjectMatcher } from './subjects.ts';
+import { checkEvents, checkGroup } from './validate.ts';
+
+export interface NatsStreamOptions {
+  natsUrl: string;
+  /** JetStream stream name (default "SWARMCAST"); tests use a fresh one per run. */
+  streamName?: string;
+  /** Every subject is published as `<prefix>.<subject>` (default "swarmcast"). */
+  subjectPrefix?: string;
+  /** Unacknowledged deliveries are redelivered after this long (default 30 s). */
+  ackWaitMs?: number;
+  /** Events are kept this long whatever their acks (default 7 days). */
+  maxAgeMs?: number;
+  /** Pause before a failed batch is redelivered (default 200 ms). */
+  redeliveryDelayMs?: number;
+}
+
+/**
+ * The production event stream on NATS JetStream: one file-backed stream over
+ * `<prefix>.>`, Nats-Msg-Id = event id (JetStream drops a duplicate publish within its
+ * window), one durable pull consumer per group shared by the group's consumers, explicit
+ * acks, redelivery after `ackWaitMs` or at once when a handler fails.
+ */
+export async function openNatsStream(options: NatsStreamOptions): Promise<EventStream> {
+  const nc = await connect({ servers: options.natsUrl, name: 'swarmcast' });
+  try {
+    const stream = options.streamName ?? 'SWARMCAST';
+    const prefix = options.subjectPrefix ?? 'swarmcast';
+    const jsm = await nc.jetstreamManager();
+    const config = {
+      name: stream,
+      subjects: [`${prefix}.>`],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      max_age: nanos(options.maxAgeMs ?? 7 * 24 * 3600_000),
+      duplicate_window: nanos(120_000),
+    };
+    try {
+      await jsm.streams.info(stream);
+    } catch {
+      await jsm.streams.add(config);
+    }
+    return new NatsStream(nc, stream, prefix, options);
+  } catch (err) {
+    await nc.close().catch(() => {});
+    throw err;
+  }
+}
+
+class NatsStream implements EventStream {
+  private closed = false;
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly stream: string,
+    private readonly prefix: string,
+    private readonly options: NatsStreamOptions,
+  ) {}
+
+  async publish(events: StreamEvent[]): Promise<void> {
+    if (this.closed) throw new PlatformError('PLT_STREAM_CLOSED', 'publish after close()');
+    checkEvents(events);
+    const js = this.nc.jetstream();
+    const enc = new TextEncoder();
+    await Promise.all(
+      events.map((e) =>
+        js.publish(`${this.prefix}.${e.subject}`, enc.encode(JSON.stringify({ i: e.id, d: e.data })), {
+          msgID: e.id,
+        }),
+      ),
+    );
+  }
+
+  async consume(group: string, handler: BatchHandler, options: ConsumeOptions = {}): Promise<Consumer> {
+    if (this.closed) throw new PlatformError('PLT_STREAM_CLOSED', 'consume after close()');
+    checkGroup(group);
+    const jsm = await this.nc.jetstreamManager();
+    const subjects = options.subjects ?? [];
+    const only = subjects.length === 1 ? subjects[0]! : undefined;
+    try {
+      await jsm.consumers.info(this.stream, group);
+    } catch {
+      await jsm.consumers.add(this.stream, {
+        durable_name: group,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(this.options.ackWaitMs ?? 30_000),
+        max_ack_pending: 20_000,
+        // NATS 2.9 filters on one subject only; several are filtered here instead.
+        ...(only
+          ? { filter_subject: only.endsWith('.') ? `${this.prefix}.${only}>` : `${this.prefix}.${only}` }
+          : {}),
+      });
+    }
+    const matches = subjectMatcher(subjects);
+    const batchSize = Math.max(1, options.batchSize ?? 100);
+    const js = this.nc.jetstream();
+    const c = await js.consumers.get(this.stream, group);
+    const messages = await c.consume({ max_messages: Math.max(batchSize * 2, 256) });
+    const dec = new TextDecoder();
+    const cut = this.prefix.length + 1;
+    let current: JsMsg[] = [];
+    let stopped = false;
+    const delay = this.options.redeliveryDelayMs ?? 200;
+
+    const runBatch = async (batch: JsMsg[]) => {
+      const events: StreamEvent[] = [];
+      for (const m of batch) {
+        const subject = m.subject.slice(cut);
+        if (!matches(subject)) {
+          m.ack();
+          continue;
+        }
+        const o = JSON.parse(dec.decode(m.data)) as { i: string; d: unknown };
+        events.push({ id: o.i, subject, data: o.d });
+      }
+      if (events.length === 0) return;
+      current = batch;
+      try {
+        await handler(events);
+        if (!stopped) for (const m of batch) m.ack();
+      } catch {
+        for (const m of batch) m.nak(delay);
+      } finally {
+        current = [];
+      }
+    };
+
+    const loop = (async () => {
+      let batch: JsMsg[] = [];
+      for await (const m of messages) {
+        if (stopped) {
+          m.nak();
+          continue;
+        }
+        batch.push(m);
+        if (batch.length >= batchSize || messages.getPending() === 0) {
+          const b = batch;
+          batch = [];
+          await runBatch(b);
+        }
+      }
+      for (const m of batch) m.nak();
+    })().catch(() => {});
+
+    const consumer: Consumer = {
+      pending: async () => {
+        const info = await jsm.consumers.info(this.stream, group);
+        return info.num_pending + info.num_ack_pending;
+      },
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        // Hand an unfinished batch back at once rather than after ack_wait.
+        for (const m of current) m.nak();
+        messages.stop();
+        this.consumers.delete(consumer);
+        await Promise.race([loop, new Promise((r) => setTimeout(r, 100))]);
+      },
+    };
+    this.consumers.add(consumer);
+    options.signal?.addEventListener('abort', () => void consumer.stop(), { once: true });
+    return consumer;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await this.nc.drain().catch(() => {});
+  }
+}

@@ -1,0 +1,55 @@
+import { crc32 } from 'node:zlib';
+import type { StreamEvent } from './event-stream.ts';
+
+/**
+ * Write-ahead segment format. A segment is `seg-<base seq, 20 digits>.log`, holding records
+ * back to back; record k of a segment is event number base + k. A record is
+ *
+ *   u32 BE payload length | u32 BE crc32(payload) | payload (UTF-8 JSON {i, s, d})
+ *
+ * A crash can leave a torn record at the tail of the newest segment (length or crc wrong,
+ * or short); recovery truncates it. Such a record was never acknowledged, because
+ * publish() resolves only after the fsync that covers it.
+ */
+export const HEADER_BYTES = 8;
+/** A larger event is refused: facts and beacons are small, a huge one is a bug or an attack. */
+export const MAX_RECORD_BYTES = 1 << 20;
+
+export function segmentName(base: number): string {
+  return `seg-${String(base).padStart(20, '0')}.log`;
+}
+
+export function parseSegmentName(name: string): number | null {
+  const m = /^seg-(\d{20})\.log$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+export function encodeRecord(event: StreamEvent): Buffer {
+  const payload = Buffer.from(JSON.stringify({ i: event.id, s: event.subject, d: event.data }), 'utf8');
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  header.writeUInt32BE(payload.length, 0);
+  header.writeUInt32BE(crc32(payload), 4);
+  return Buffer.concat([header, payload]);
+}
+
+export type DecodeStep =
+  | { kind: 'record'; event: StreamEvent; bytes: number }
+  /** Not enough bytes yet for the record starting here (needs this many in all). */
+  | { kind: 'short'; need: number }
+  | { kind: 'corrupt'; why: string };
+
+/** Decodes the record at `pos` of `buf`. */
+export function decodeRecord(buf: Buffer, pos: number): DecodeStep {
+  if (pos < 0 || buf.length - pos < HEADER_BYTES) return { kind: 'short', need: HEADER_BYTES };
+  const len = buf.readUInt32BE(pos);
+  if (len === 0 || len > MAX_RECORD_BYTES) return { kind: 'corrupt', why: `record length ${len}` };
+  if (buf.length - pos < HEADER_BYTES + len) return { kind: 'short', need: HEADER_BYTES + len };
+  const payload = buf.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len);
+  if (crc32(payload) !== buf.readUInt32BE(pos + 4)) return { kind: 'corrupt', why: 'crc mismatch' };
+  try {
+    const o = JSON.parse(payload.toString('utf8')) as { i: string; s: string; d: unknown };
+    return { kind: 'record', event: { id: o.i, subject: o.s, data: o.d }, bytes: HEADER_BYTES + len };
+  } catch {
+    return { kind: 'corrupt', why: 'payload is not JSON' };
+  }
+}

@@ -1,0 +1,95 @@
+import { appendFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scratchDir, waitFor } from '@swarmcast/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openEventStream, type PlatformError, type StreamEvent } from '../src/index.ts';
+
+/** What only the embedded engine promises: its files (torn tails, retention, the lock). */
+describe('embedded event stream files', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  beforeEach(async () => {
+    dir = await scratchDir('swarmcast-wal-');
+  });
+  afterEach(async () => {
+    await dir.remove();
+  });
+  const logDir = () => join(dir.path, 'stream', 'log');
+  const segments = async () => (await readdir(logDir())).filter((f) => f.endsWith('.log')).sort();
+  const events = (n: number, from = 0): StreamEvent[] =>
+    Array.from({ length: n }, (_, i) => ({ id: `e${from + i}`, subject: 'fact.x', data: { n: from + i } }));
+
+  it('truncates a torn record at the tail and carries on numbering after it', async () => {
+    let s = await openEventStream({ dataDir: dir.path });
+    await s.publish(events(10));
+    await s.close();
+    const seg = (await segments()).at(-1)!;
+    // A crash mid-write: a header promising 100 bytes and 3 bytes of payload.
+    await appendFile(join(logDir(), seg), Buffer.from([0, 0, 0, 100, 1, 2, 3, 4, 9, 9, 9]));
+    s = await openEventStream({ dataDir: dir.path });
+    await s.publish(events(1, 10));
+    const seen: string[] = [];
+    const c = await s.consume('torn', async (b) => {
+      for (const e of b) seen.push(e.id);
+    });
+    await waitFor(() => seen.length === 11, 10_000, '11 events');
+    expect(seen).toEqual(events(11).map((e) => e.id));
+    await c.stop();
+    await s.close();
+  });
+
+  it('removes old segments once every group has acknowledged them, and not before', async () => {
+    const s = await openEventStream({ dataDir: dir.path, segmentBytes: 4096 });
+    let fastCount = 0;
+    const fast = await s.consume('fast', async (b) => {
+      fastCount += b.length;
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow = await s.consume('slow', async () => gate);
+    for (let k = 0; k < 20; k++) await s.publish(events(50, k * 50));
+    await waitFor(() => fastCount === 1000, 10_000, 'the fast group to ack everything');
+    const before = (await segments()).length;
+    expect(before).toBeGreaterThan(5);
+    await new Promise((r) => setTimeout(r, 300));
+    // The slow group has acked nothing: every segment must still be there.
+    expect((await segments()).length).toBe(before);
+    release();
+    await waitFor(async () => (await segments()).length <= 2, 10_000, 'old segments removed');
+    await Promise.all([fast.stop(), slow.stop()]);
+    await s.close();
+  });
+
+  it('lets one process own a stream directory at a time', async () => {
+    const s = await openEventStream({ dataDir: dir.path });
+    const err = await openEventStream({ dataDir: dir.path }).catch((e: unknown) => e);
+    expect((err as PlatformError).code).toBe('PLT_STREAM_LOCKED');
+    await s.close();
+    const again = await openEventStream({ dataDir: dir.path });
+    await again.close();
+  });
+
+  it('resumes a group from its persisted floor after a clean restart', async () => {
+    let s = await openEventStream({ dataDir: dir.path });
+    await s.publish(events(100));
+    const first: string[] = [];
+    const c = await s.consume('resume', async (b) => {
+      for (const e of b) first.push(e.id);
+    });
+    await waitFor(() => first.length === 100, 10_000, 'first pass');
+    await c.stop();
+    await s.close();
+    s = await openEventStream({ dataDir: dir.path });
+    await s.publish(events(5, 100));
+    const second: string[] = [];
+    const c2 = await s.consume('resume', async (b) => {
+      for (const e of b) second.push(e.id);
+    });
+    await waitFor(() => second.length === 5, 10_000, 'only the new events');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(second).toEqual(events(5, 100).map((e) => e.id));
+    await c2.stop();
+    await s.close();
+  });
+});
