@@ -6,3 +6,8 @@ declare module 'bencode' {
   };
   export default bencode;
 }
+
+// Dev-only clients used by the tests and the benchmark; typed loosely on purpose.
+declare module 'webtorrent';
+declare module 'bittorrent-tracker';
+declare module 'create-torrent';

@@ -19,18 +19,25 @@ import {
   encodeWsOffer,
   encodeWsScrape,
 } from '../codec/websocket.ts';
-import { isTrackerError } from '../errors.ts';
+import { isTrackerError, trackerError } from '../errors.ts';
 import type { Tracker } from '../tracker.ts';
 import type { AnnounceRequest, InfoHash } from '../types.ts';
+
+/** Bounds per socket, so one connection cannot grow the relay's memory without limit. */
+const maxPeerIdsPerSocket = 64;
+const maxSwarmsPerSocket = 1024;
 
 interface SocketState {
   ip: string;
   port: number;
   userAgent: string | null;
-  /** The peer id this socket announced with (one per connection, as WebTorrent does). */
-  peerId: string | null;
-  /** Last announce per swarm, replayed as `stopped` when the socket closes. */
-  swarms: Map<InfoHash, AnnounceRequest>;
+  /**
+   * Peer ids announced on this socket. More than one is normal: bittorrent-tracker's client
+   * pools one socket per tracker URL for every torrent client in the page or process.
+   */
+  peerIds: Set<string>;
+  /** Last announce per (info-hash, peer id), replayed as `stopped` when the socket closes. */
+  swarms: Map<string, AnnounceRequest>;
 }
 
 export interface WsRelayOptions {
@@ -72,7 +79,7 @@ export class WsRelay {
       ip: normalizeIp(req.socket.remoteAddress ?? ''),
       port: req.socket.remotePort ?? 0,
       userAgent: req.headers['user-agent'] ?? null,
-      peerId: null,
+      peerIds: new Set(),
       swarms: new Map(),
     };
     this.states.set(ws, state);
@@ -107,8 +114,8 @@ export class WsRelay {
       return;
     }
     if (msg.kind === 'answer') {
-      // Only from the peer id this socket announced with, to a peer of a swarm it is in.
-      if (msg.peerId !== state.peerId || !state.swarms.has(msg.infoHash)) return;
+      // Only from a peer id this socket announced with, in a swarm it is in.
+      if (!state.swarms.has(`${msg.infoHash}:${msg.peerId}`)) return;
       const target = this.byPeerId.get(msg.toPeerId);
       if (!target) return;
       this.tracker.metrics.relays.answers++;
@@ -117,20 +124,14 @@ export class WsRelay {
     }
     const request = msg.request;
     const peerIdHex = toHex(request.peerId);
-    if (state.peerId !== null && state.peerId !== peerIdHex) {
-      this.send(
-        ws,
-        encodeWsFailure(
-          { error: 'TRK_BAD_PEER_ID', message: 'one peer id per connection' },
-          request.infoHash,
-        ),
-      );
-      return;
-    }
-    if (state.peerId === null) {
-      const other = this.byPeerId.get(peerIdHex);
-      if (other && other !== ws) other.terminate();
-      state.peerId = peerIdHex;
+    if (!state.peerIds.has(peerIdHex)) {
+      if (state.peerIds.size >= maxPeerIdsPerSocket) {
+        this.tracker.metrics.error('TRK_FULL');
+        this.send(ws, encodeWsFailure(trackerError('TRK_FULL'), request.infoHash));
+        return;
+      }
+      state.peerIds.add(peerIdHex);
+      // The newest socket of a peer id wins (a reconnecting browser).
       this.byPeerId.set(peerIdHex, ws);
     }
     const result = await this.tracker.core.announce(request);
@@ -138,14 +139,16 @@ export class WsRelay {
       this.send(ws, encodeWsFailure(result, request.infoHash));
       return;
     }
-    if (request.event === 'stopped') state.swarms.delete(request.infoHash);
-    else state.swarms.set(request.infoHash, request);
+    const swarmKey = `${request.infoHash}:${peerIdHex}`;
+    if (request.event === 'stopped') state.swarms.delete(swarmKey);
+    else if (state.swarms.has(swarmKey) || state.swarms.size < maxSwarmsPerSocket)
+      state.swarms.set(swarmKey, request);
     this.send(ws, encodeWsAnnounceReply(request.infoHash, result, result.interval));
     let i = 0;
     for (const peer of result.peers) {
       if (i >= msg.offers.length) break;
       const target = this.byPeerId.get(toHex(peer.peerId));
-      if (!target || target === ws) continue;
+      if (!target) continue;
       this.send(target, encodeWsOffer(request.infoHash, peerIdHex, msg.offers[i]!));
       this.tracker.metrics.relays.offers++;
       i++;
@@ -154,7 +157,7 @@ export class WsRelay {
 
   private async onClose(ws: WebSocket, state: SocketState): Promise<void> {
     this.states.delete(ws);
-    if (state.peerId && this.byPeerId.get(state.peerId) === ws) this.byPeerId.delete(state.peerId);
+    for (const id of state.peerIds) if (this.byPeerId.get(id) === ws) this.byPeerId.delete(id);
     for (const request of state.swarms.values()) {
       await this.tracker.core.leave({ ...request, event: 'stopped', numwant: 0 });
     }
