@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Clock, Queryable } from '@swarmcast/platform';
 import { fail, ok, type Result } from './errors.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
+import { cleanText } from './slug.ts';
 
 export type Role = 'creator' | 'advertiser' | 'admin';
 
@@ -32,7 +33,7 @@ export function validateSignup(input: SignupInput): Result<Required<SignupInput>
   const email = String(input.email ?? '')
     .trim()
     .toLowerCase();
-  const name = String(input.name ?? '').trim();
+  const name = cleanText(input.name);
   const password = String(input.password ?? '');
   const role = input.role ?? 'creator';
   if (!emailPattern.test(email))

@@ -13,6 +13,7 @@ export {
 export { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-rules.ts';
 export type { AdBreak, BreakPosition, EpisodeForAds } from './ad-breaks.ts';
 export type { CatalogContext, MadeTorrent, TorrentTools } from './context.ts';
+export { demoMediaDir, seedDemo } from './demo.ts';
 export {
   countView,
   type Episode,

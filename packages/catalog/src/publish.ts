@@ -11,7 +11,7 @@ import { fail, ok, type Result } from './errors.ts';
 import { type Probe, probeMedia } from './media/probe.ts';
 import { receiveUpload } from './media/receive-upload.ts';
 import { showForEditing } from './shows.ts';
-import { slugify } from './slug.ts';
+import { cleanText, slugify } from './slug.ts';
 
 export interface Upload {
   id: string;
@@ -100,8 +100,8 @@ export function validateEpisodeText(
   title: unknown,
   description: unknown,
 ): Result<{ title: string; description: string }> {
-  const t = String(title ?? '').trim();
-  const d = String(description ?? '').trim();
+  const t = cleanText(title);
+  const d = cleanText(description);
   if (t.length < 1 || t.length > 200) return fail('CAT_BAD_INPUT', 'title: 1 to 200 characters');
   if (d.length > 10_000) return fail('CAT_BAD_INPUT', 'description: at most 10000 characters');
   return ok({ title: t, description: d });

@@ -1,4 +1,5 @@
 import type { Queryable } from '@swarmcast/platform';
+import { cleanText } from './slug.ts';
 
 export interface SearchHit {
   kind: 'show' | 'episode';
@@ -17,9 +18,7 @@ export interface SearchHit {
  * fails on syntax, and the text is a bound parameter, so quotes and semicolons are just text.
  */
 export async function search(db: Queryable, text: string, limit = 30): Promise<SearchHit[]> {
-  const q = String(text ?? '')
-    .slice(0, 200)
-    .trim();
+  const q = cleanText(text).slice(0, 200);
   if (!q) return [];
   const r = await db.query<SearchHit>(
     `with q as (select websearch_to_tsquery('english', $1) as q)

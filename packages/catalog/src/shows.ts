@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@swarmcast/platform';
 import type { Account } from './accounts.ts';
 import { fail, ok, type Result } from './errors.ts';
-import { isSlug } from './slug.ts';
+import { cleanText, isSlug } from './slug.ts';
 
 export interface Show {
   id: string;
@@ -34,19 +34,19 @@ export const showColumns = `s.id, s.slug, s.owner_id as "ownerId", s.title, s.de
 
 /** Checks a show's fields; a pure function. */
 export function validateShow(input: ShowInput): Result<Required<ShowInput>> {
-  const title = String(input.title ?? '').trim();
-  const description = String(input.description ?? '').trim();
+  const title = cleanText(input.title);
+  const description = cleanText(input.description);
   if (!isSlug(input.slug)) return fail('CAT_BAD_INPUT', 'slug: lower-case letters, digits and dashes, 1-64');
   if (title.length < 1 || title.length > 200) return fail('CAT_BAD_INPUT', 'title: 1 to 200 characters');
   if (description.length > 4000) return fail('CAT_BAD_INPUT', 'description: at most 4000 characters');
   const language = String(input.language ?? 'en');
   if (!languagePattern.test(language))
     return fail('CAT_BAD_INPUT', 'language: a BCP 47 tag such as en or de-CH');
-  const categories = (input.categories ?? []).map((c) => String(c).trim().toLowerCase()).filter(Boolean);
+  const categories = (Array.isArray(input.categories) ? input.categories : []).map((c) => cleanText(c).toLowerCase()).filter(Boolean);
   if (categories.length > 5 || categories.some((c) => c.length > 60)) {
     return fail('CAT_BAD_INPUT', 'categories: at most 5, each at most 60 characters');
   }
-  const author = String(input.author ?? '').trim();
+  const author = cleanText(input.author);
   if (author.length > 200) return fail('CAT_BAD_INPUT', 'author: at most 200 characters');
   return ok({
     slug: input.slug,

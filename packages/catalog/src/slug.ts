@@ -17,3 +17,14 @@ export function slugify(title: string): string {
     .replace(/-+$/g, '');
   return s || 'untitled';
 }
+
+/**
+ * Text from outside as we store it: NFC, without control characters other than tab and
+ * newline (PostgreSQL refuses NUL outright, and XML 1.0 forbids most of the rest).
+ */
+export function cleanText(text: unknown): string {
+  return String(text ?? '')
+    .normalize('NFC')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f\ufffe\uffff]/g, '')
+    .trim();
+}

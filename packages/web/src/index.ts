@@ -1,3 +1,5 @@
 // The public surface of @swarmcast/web (see README.md beside this folder).
 export { escapeHtml, Html, html, raw } from './html.ts';
+export { type NodeOptions, type RunningNode, startNode } from './node.ts';
 export { createNodeServer, type NodeServerOptions } from './server.ts';
+export { type SiteUrls, siteUrls } from './urls.ts';

@@ -1,28 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { CatalogContext } from '@swarmcast/catalog';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { html } from './html.ts';
-import { page } from './layout.ts';
+import { apiRoutes } from './api/routes.ts';
+import { accountRoutes } from './dashboard/account-routes.ts';
+import { parseForm } from './dashboard/form.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
+import { portalRoutes } from './portal/routes.ts';
+import { siteUrls } from './urls.ts';
 
 /** What `swarmcast up` hands the web server: the node's shared pieces. */
 export interface NodeServerOptions {
-  /** The folder all of this node's state lives under. */
-  dataDir: string;
+  catalog: CatalogContext;
   /** Fastify's logger (off in tests). */
   logger?: boolean;
+  /**
+   * Serve the media folder at /media/ here. A stopgap until the origin part (the web seed
+   * with ranges and download facts) is mounted in its place.
+   */
+  serveMedia?: boolean;
 }
 
 /**
- * The one Fastify server of a node: portal, API and the other parts' plugins mounted on it.
- * Nothing listens until the caller calls `listen()`.
+ * The one Fastify server of a node: portal, dashboards, API and the other parts' plugins
+ * mounted on it. Nothing listens until the caller calls `listen()`.
  */
 export async function createNodeServer(opts: NodeServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false });
-  app.get('/', async (_req, reply) => {
-    reply.type('text/html; charset=utf-8');
-    return page(
-      { title: 'Home' },
-      html`<h1>Swarmcast</h1><p>This node is running. Shows and episodes appear here once published.</p>`,
-    );
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1_000_000 });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 100_000 },
+    (_req, body, done) => done(null, parseForm(body as string)),
+  );
+  const ctx = opts.catalog;
+  const urls = siteUrls(ctx.publicUrl);
+  const dashboardJs = await readFile(join(import.meta.dirname, 'assets', 'dashboard.js'));
+
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'same-origin');
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+      reply.header('x-frame-options', 'DENY');
+    }
   });
+  app.get('/assets/dashboard.js', async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').send(dashboardJs),
+  );
   app.get('/healthz', async () => ({ ok: true }));
+  if (opts.serveMedia) {
+    await app.register(fastifyStatic, {
+      root: ctx.mediaDir,
+      prefix: '/media/',
+      decorateReply: false,
+      index: false,
+    });
+  }
+  portalRoutes(app, ctx, urls);
+  accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));
+  dashboardRoutes(app, ctx);
+  apiRoutes(app, ctx);
   return app;
 }

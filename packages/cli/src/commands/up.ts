@@ -1,7 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createNodeServer } from '@swarmcast/web';
+import { type RunningNode, startNode } from '@swarmcast/web';
 import { type Command, exitCode, UsageError } from '../command.ts';
 
 const usage = `swarmcast up [--port N] [--host H] [--data DIR]
@@ -12,7 +11,12 @@ media files, unless DATABASE_URL points at PostgreSQL.
 
   --port N     TCP and UDP port (default $PORT or 8080; 0 picks a free one)
   --host H     address to listen on (default 127.0.0.1)
-  --data DIR   data directory (default ./.data)`;
+  --data DIR   data directory (default ./.data)
+  --public-url URL   the address others reach this node at (default http://HOST:PORT);
+                     it goes into torrents and feeds ($SWARMCAST_PUBLIC_URL)
+  --no-demo    do not publish the demo show on first start
+
+Environment: DATABASE_URL (PostgreSQL), SWARMCAST_MAX_UPLOAD_MB (default 2048).`;
 
 function parsePort(text: string): number {
   const n = Number(text);
@@ -30,32 +34,45 @@ const command: Command = {
         port: { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
         data: { type: 'string', default: './.data' },
+        'public-url': { type: 'string' },
+        'no-demo': { type: 'boolean', default: false },
       },
       strict: true,
     });
     const port = parsePort(values.port ?? io.env.PORT ?? '8080');
     const dataDir = resolve(values.data);
-    await mkdir(dataDir, { recursive: true });
-    const app = await createNodeServer({ dataDir, logger: false });
+    let node: RunningNode;
     try {
-      await app.listen({ port, host: values.host });
+      node = await startNode({
+        port,
+        host: values.host,
+        dataDir,
+        databaseUrl: io.env.DATABASE_URL,
+        publicUrl: values['public-url'] ?? io.env.SWARMCAST_PUBLIC_URL,
+        demo: !values['no-demo'],
+        maxUploadBytes: io.env.SWARMCAST_MAX_UPLOAD_MB
+          ? Number(io.env.SWARMCAST_MAX_UPLOAD_MB) * 1024 * 1024
+          : undefined,
+      });
     } catch (err) {
-      await app.close();
       const code = (err as { code?: string }).code;
       if (code === 'EADDRINUSE' || code === 'EACCES') {
         io.stderr.write(`swarmcast up: cannot listen on ${values.host}:${port} (${code}); try --port\n`);
         return exitCode.failure;
       }
+      if (code === 'PLT_DB_LOCKED') {
+        io.stderr.write(
+          `swarmcast up: another node is already running on ${dataDir}; stop it or use --data\n`,
+        );
+        return exitCode.failure;
+      }
       throw err;
     }
-    const address = app.server.address();
-    const actual = typeof address === 'object' && address ? address.port : port;
-    const shownHost = values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host;
-    io.stdout.write(`Swarmcast node up at http://${shownHost}:${actual}/ (data in ${dataDir})\n`);
+    io.stdout.write(`Swarmcast node up at ${node.url} (data in ${dataDir}, database ${node.db.engine})\n`);
     if (!io.signal.aborted) {
       await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
     }
-    await app.close();
+    await node.close();
     io.stdout.write('Swarmcast node stopped\n');
     return exitCode.ok;
   },

@@ -1,0 +1,145 @@
+import type { Readable } from 'node:stream';
+import {
+  type Account,
+  type AdBreakInput,
+  type CatalogContext,
+  createApiToken,
+  createShow,
+  episodeForAds,
+  episodesOfShow,
+  getEpisode,
+  getShow,
+  publishEpisode,
+  type ShowInput,
+  search,
+  setAdBreaks,
+  storeUpload,
+} from '@swarmcast/catalog';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sameOrigin, sendFailure, whoIs } from '../auth.ts';
+
+type Json = Record<string, unknown>;
+
+/** The account behind the request, or a 401/403 already sent (then null). */
+async function caller(
+  ctx: CatalogContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Account | null> {
+  if (req.method !== 'GET' && !sameOrigin(req)) {
+    await sendFailure(reply, { code: 'CAT_FORBIDDEN', message: 'cross-site request refused', status: 403 });
+    return null;
+  }
+  const who = await whoIs(ctx, req);
+  if (!who) {
+    await sendFailure(reply, {
+      code: 'CAT_UNAUTHENTICATED',
+      message: 'log in or send an API token',
+      status: 401,
+    });
+    return null;
+  }
+  return who;
+}
+
+function body(req: FastifyRequest): Json {
+  return req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Json) : {};
+}
+
+/**
+ * The JSON API for scripts and the dashboard (`Authorization: Bearer <token>` or the
+ * session cookie). Every failure is `{ error: { code, message } }` with a 4xx status.
+ */
+export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
+  app.get<{ Querystring: { q?: string } }>('/api/search', async (req) => {
+    const q = typeof req.query.q === 'string' ? req.query.q : '';
+    return { hits: await search(ctx.db, q, 40) };
+  });
+
+  app.get<{ Params: { slug: string } }>('/api/shows/:slug', async (req, reply) => {
+    const show = await getShow(ctx.db, req.params.slug);
+    if (!show) return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such show', status: 404 });
+    return { show, episodes: await episodesOfShow(ctx.db, show.id) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/episodes/:id', async (req, reply) => {
+    const e = await getEpisode(ctx.db, req.params.id);
+    if (!e) return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such episode', status: 404 });
+    return e;
+  });
+
+  /** What the ad server needs about an episode (EpisodeForAds). */
+  app.get<{ Params: { id: string } }>('/api/episodes/:id/for-ads', async (req, reply) => {
+    const e = await episodeForAds(ctx.db, req.params.id);
+    if (!e) return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such episode', status: 404 });
+    return e;
+  });
+
+  app.post('/api/tokens', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const label = String(body(req).label ?? 'script');
+    return reply.code(201).send({ token: await createApiToken(ctx.db, who.id, label) });
+  });
+
+  app.post('/api/shows', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const r = await createShow(ctx.db, who, body(req) as unknown as ShowInput);
+    return r.ok ? reply.code(201).send(r.value) : sendFailure(reply, r);
+  });
+
+  app.post<{ Params: { slug: string } }>('/api/shows/:slug/episodes', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const b = body(req);
+    const r = await publishEpisode(ctx, who, {
+      showSlug: req.params.slug,
+      uploadId: String(b.uploadId ?? ''),
+      title: String(b.title ?? ''),
+      description: String(b.description ?? ''),
+      adBreaks: (b.adBreaks ?? []) as AdBreakInput[],
+    });
+    return r.ok ? reply.code(201).send(r.value) : sendFailure(reply, r);
+  });
+
+  app.put<{ Params: { id: string } }>('/api/episodes/:id/ad-breaks', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const r = await setAdBreaks(ctx.db, who, req.params.id, (body(req).adBreaks ?? []) as AdBreakInput[]);
+    return r.ok ? { adBreaks: r.value } : sendFailure(reply, r);
+  });
+
+  // Uploads are raw bodies (no multipart): streamed straight to disk with a size bound.
+  app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    raw.post('/api/uploads', async (req, reply) => {
+      const who = await caller(ctx, req, reply);
+      if (!who) {
+        req.raw.resume();
+        return reply;
+      }
+      const declared = req.headers['content-length'];
+      const name = req.headers['x-file-name'];
+      const r = await storeUpload(ctx, who, req.body as Readable, {
+        originalName: typeof name === 'string' ? safeDecode(name) : null,
+        declaredBytes: declared !== undefined ? Number(declared) : null,
+      });
+      if (!r.ok) {
+        // The rest of an oversized body is not worth reading: close after answering.
+        if (r.code === 'CAT_UPLOAD_TOO_LARGE') reply.header('connection', 'close');
+        return sendFailure(reply, r);
+      }
+      return reply.code(201).send(r.value);
+    });
+  });
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

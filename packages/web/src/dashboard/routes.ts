@@ -1,0 +1,277 @@
+import {
+  type Account,
+  type CatalogContext,
+  createApiToken,
+  createShow,
+  type EpisodeDetail,
+  episodesOfShow,
+  getEpisode,
+  publishEpisode,
+  type Show,
+  setAdBreaks,
+  showForEditing,
+  showsOf,
+} from '@swarmcast/catalog';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sameOrigin, whoIs } from '../auth.ts';
+import { type Html, html } from '../html.ts';
+import { page } from '../layout.ts';
+import { duration, enc } from '../portal/fragments.ts';
+import { adBreaksFromForm, type FormBody, one } from './form.ts';
+
+function send(reply: FastifyReply, body: string, status = 200) {
+  return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+}
+
+const alert = (error: string | null) => (error ? html`<p class="error" role="alert">${error}</p>` : '');
+
+function breaksFields(e: EpisodeDetail | null): Html {
+  const has = (id: string) => !!e?.adBreaks.some((b) => b.id === id);
+  const mids =
+    e?.adBreaks.filter((b) => b.position === 'mid' && !e.chapters.some((c) => c.startMs === b.offsetMs)) ??
+    [];
+  return html`<fieldset><legend>Ad breaks</legend>
+<label><input type="checkbox" name="pre" value="1" ${has('pre') ? 'checked' : ''}> Pre-roll (before the episode)</label>
+<label>Mid-rolls at <input name="mids" placeholder="e.g. 0:30, 12:00" value="${mids.map((b) => duration(b.offsetMs)).join(', ')}">
+<span class="hint">Times into the episode, separated by commas.</span></label>
+<div id="chapter-breaks">${
+    e?.chapters.length
+      ? html`<p class="hint">Or at the start of a chapter:</p>${e.chapters.map(
+          (c, i) =>
+            html`<label><input type="checkbox" name="chapter" value="${i}" ${e.adBreaks.some((b) => b.position === 'mid' && b.offsetMs === c.startMs && c.startMs > 0) ? 'checked' : ''} ${c.startMs === 0 ? 'disabled' : ''}> ${duration(c.startMs)} ${c.title}</label>`,
+        )}`
+      : ''
+  }</div>
+<label><input type="checkbox" name="post" value="1" ${has('post') ? 'checked' : ''}> Post-roll (after the episode)</label>
+</fieldset>`;
+}
+
+/** The creator dashboard: shows, upload with progress, publish, ad breaks, API tokens. */
+export function dashboardRoutes(app: FastifyInstance, ctx: CatalogContext): void {
+  const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<Account | null> => {
+    if (req.method === 'POST' && !sameOrigin(req)) {
+      await reply.code(403).type('text/plain').send('cross-site form refused');
+      return null;
+    }
+    const who = await whoIs(ctx, req);
+    if (!who) {
+      await reply.redirect('/login', 303);
+      return null;
+    }
+    return who;
+  };
+
+  const home = async (
+    who: Account,
+    reply: FastifyReply,
+    o: { error?: string; token?: string; status?: number } = {},
+  ) => {
+    const shows = await showsOf(ctx.db, who.id);
+    const isCreator = who.role === 'creator' || who.role === 'admin';
+    return send(
+      reply,
+      page(
+        { title: 'Dashboard', viewer: who },
+        html`<h1>Dashboard</h1>${alert(o.error ?? null)}
+${o.token ? html`<p class="ok" role="status">Your new API token (shown once): <code>${o.token}</code></p>` : ''}
+${
+  isCreator
+    ? html`<section aria-labelledby="shows-h"><h2 id="shows-h">Your shows</h2>
+${shows.length ? html`<ul class="list">${shows.map((s) => html`<li><a href="/dashboard/shows/${enc(s.slug)}"><strong>${s.title}</strong></a> <span class="meta">/${s.slug}</span></li>`)}</ul>` : html`<p>No shows yet: create the first one below.</p>`}
+</section>
+<section aria-labelledby="new-h"><h2 id="new-h">New show</h2>
+<form class="stack" method="post" action="/dashboard/shows">
+<label>Title <input name="title" required maxlength="200"></label>
+<label>Address <input name="slug" required pattern="[a-z0-9](?:[a-z0-9\\-]{0,62}[a-z0-9])?" maxlength="64"><span class="hint">Lower-case letters, digits and dashes: /shows/<em>address</em></span></label>
+<label>Description <textarea name="description" rows="3" maxlength="4000"></textarea></label>
+<label>Category <input name="category" placeholder="e.g. technology" maxlength="60"></label>
+<label>Language <input name="language" value="en" maxlength="20"></label>
+<div><button type="submit">Create show</button></div>
+</form></section>`
+    : html`<p>Advertiser tools live in the ads dashboard.</p>`
+}
+<section aria-labelledby="tok-h"><h2 id="tok-h">API token</h2>
+<p>For <code>swarmcast publish</code> and scripts (<code>Authorization: Bearer …</code>).</p>
+<form method="post" action="/dashboard/tokens"><button type="submit" class="secondary">Create an API token</button></form>
+</section>`,
+      ),
+      o.status,
+    );
+  };
+
+  app.get('/dashboard', async (req, reply) => {
+    const who = await guard(req, reply);
+    return who ? home(who, reply) : reply;
+  });
+
+  app.post<{ Body: FormBody }>('/dashboard/shows', async (req, reply) => {
+    const who = await guard(req, reply);
+    if (!who) return reply;
+    const f = req.body ?? {};
+    const category = one(f, 'category').trim();
+    const r = await createShow(ctx.db, who, {
+      slug: one(f, 'slug'),
+      title: one(f, 'title'),
+      description: one(f, 'description'),
+      language: one(f, 'language') || 'en',
+      categories: category ? [category] : [],
+    });
+    if (!r.ok) return home(who, reply, { error: r.message, status: r.status });
+    return reply.redirect(`/dashboard/shows/${enc(r.value.slug)}`, 303);
+  });
+
+  app.post('/dashboard/tokens', async (req, reply) => {
+    const who = await guard(req, reply);
+    if (!who) return reply;
+    return home(who, reply, { token: await createApiToken(ctx.db, who.id, 'dashboard') });
+  });
+
+  const showPage = async (
+    who: Account,
+    show: Show,
+    reply: FastifyReply,
+    error: string | null = null,
+    status = 200,
+  ) => {
+    const episodes = await episodesOfShow(ctx.db, show.id);
+    return send(
+      reply,
+      page(
+        {
+          title: `${show.title} · Dashboard`,
+          viewer: who,
+          head: html`<script src="/assets/dashboard.js" defer></script>`,
+        },
+        html`<p class="meta"><a href="/dashboard">Dashboard</a> › ${show.title}</p>
+<h1>${show.title}</h1>
+<p><a href="/shows/${enc(show.slug)}">Public page</a> · <a href="/shows/${enc(show.slug)}/feed.xml">RSS feed</a></p>
+${alert(error)}
+<section aria-labelledby="up-h"><h2 id="up-h">Publish an episode</h2>
+<form class="stack" id="upload-form" data-upload-url="/api/uploads">
+<label>Media file <input type="file" id="media-file" accept="audio/*,video/*" required>
+<span class="hint">MP3, M4A, MP4, Ogg, WebM, FLAC or WAV.</span></label>
+<div><button type="submit" id="upload-button">Upload</button></div>
+<progress id="upload-progress" max="100" value="0" hidden aria-label="Upload progress"></progress>
+<p id="upload-status" role="status" aria-live="polite"></p>
+</form>
+<form class="stack" id="publish-form" method="post" action="/dashboard/shows/${enc(show.slug)}/publish" hidden>
+<input type="hidden" name="uploadId" id="upload-id">
+<label>Episode title <input name="title" id="episode-title" required maxlength="200"></label>
+<label>Description <textarea name="description" rows="4" maxlength="10000"></textarea></label>
+${breaksFields(null)}
+<div><button type="submit" id="publish-button">Publish</button></div>
+</form></section>
+<section aria-labelledby="eps-h"><h2 id="eps-h">Episodes</h2>
+${
+  episodes.length
+    ? html`<table><thead><tr><th scope="col">Title</th><th scope="col">Length</th><th scope="col">Ad breaks</th><th scope="col">Views</th></tr></thead><tbody>
+${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td>${duration(e.durationMs)}</td><td><a href="/dashboard/episodes/${enc(e.id)}">${e.adBreaks.length ? e.adBreaks.map((b) => b.id).join(', ') : 'none'}</a></td><td>${e.views}</td></tr>`)}
+</tbody></table>`
+    : html`<p>No episodes yet.</p>`
+}</section>`,
+      ),
+      status,
+    );
+  };
+
+  app.get<{ Params: { slug: string } }>('/dashboard/shows/:slug', async (req, reply) => {
+    const who = await guard(req, reply);
+    if (!who) return reply;
+    const show = await showForEditing(ctx.db, who, req.params.slug);
+    if (!show.ok)
+      return send(
+        reply,
+        page({ title: 'Not yours', viewer: who }, html`<h1>${show.message}</h1>`),
+        show.status,
+      );
+    return showPage(who, show.value, reply);
+  });
+
+  app.post<{ Params: { slug: string }; Body: FormBody }>(
+    '/dashboard/shows/:slug/publish',
+    async (req, reply) => {
+      const who = await guard(req, reply);
+      if (!who) return reply;
+      const show = await showForEditing(ctx.db, who, req.params.slug);
+      if (!show.ok)
+        return send(
+          reply,
+          page({ title: 'Not yours', viewer: who }, html`<h1>${show.message}</h1>`),
+          show.status,
+        );
+      const f = req.body ?? {};
+      const breaks = adBreaksFromForm(f);
+      if (!breaks.ok) return showPage(who, show.value, reply, breaks.message, 422);
+      const r = await publishEpisode(ctx, who, {
+        showSlug: show.value.slug,
+        uploadId: one(f, 'uploadId'),
+        title: one(f, 'title'),
+        description: one(f, 'description'),
+        adBreaks: breaks.value,
+      });
+      if (!r.ok) return showPage(who, show.value, reply, r.message, r.status);
+      return reply.redirect(`/episodes/${enc(r.value.id)}`, 303);
+    },
+  );
+
+  const breaksPage = (
+    who: Account,
+    e: EpisodeDetail,
+    reply: FastifyReply,
+    error: string | null,
+    status = 200,
+    saved = false,
+  ) =>
+    send(
+      reply,
+      page(
+        { title: `Ad breaks · ${e.title}`, viewer: who },
+        html`<p class="meta"><a href="/dashboard">Dashboard</a> › <a href="/dashboard/shows/${enc(e.show.slug)}">${e.show.title}</a></p>
+<h1>Ad breaks: ${e.title}</h1>${alert(error)}${saved ? html`<p class="ok" role="status">Saved.</p>` : ''}
+<p class="meta">Length ${duration(e.durationMs)}</p>
+<form class="stack" method="post" action="/dashboard/episodes/${enc(e.id)}/ad-breaks">
+${breaksFields(e)}
+<div><button type="submit">Save ad breaks</button></div></form>`,
+      ),
+      status,
+    );
+
+  const ownEpisode = async (who: Account, id: string, reply: FastifyReply) => {
+    const e = await getEpisode(ctx.db, id);
+    if (!e) {
+      await send(reply, page({ title: 'Not found', viewer: who }, html`<h1>No such episode</h1>`), 404);
+      return null;
+    }
+    if (e.show.ownerId !== who.id && who.role !== 'admin') {
+      await send(
+        reply,
+        page({ title: 'Not yours', viewer: who }, html`<h1>This episode belongs to another creator</h1>`),
+        403,
+      );
+      return null;
+    }
+    return e;
+  };
+
+  app.get<{ Params: { id: string } }>('/dashboard/episodes/:id', async (req, reply) => {
+    const who = await guard(req, reply);
+    if (!who) return reply;
+    const e = await ownEpisode(who, req.params.id, reply);
+    return e ? breaksPage(who, e, reply, null) : reply;
+  });
+
+  app.post<{ Params: { id: string }; Body: FormBody }>(
+    '/dashboard/episodes/:id/ad-breaks',
+    async (req, reply) => {
+      const who = await guard(req, reply);
+      if (!who) return reply;
+      const e = await ownEpisode(who, req.params.id, reply);
+      if (!e) return reply;
+      const breaks = adBreaksFromForm(req.body ?? {});
+      if (!breaks.ok) return breaksPage(who, e, reply, breaks.message, 422);
+      const r = await setAdBreaks(ctx.db, who, e.id, breaks.value);
+      if (!r.ok) return breaksPage(who, e, reply, r.message, r.status);
+      return breaksPage(who, { ...e, adBreaks: r.value }, reply, null, 200, true);
+    },
+  );
+}

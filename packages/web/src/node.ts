@@ -1,0 +1,80 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type CatalogContext, catalogMigrations, seedDemo } from '@swarmcast/catalog';
+import { type Clock, type Db, migrate, openDb, systemClock } from '@swarmcast/platform';
+import type { FastifyInstance } from 'fastify';
+import { createNodeServer } from './server.ts';
+import { siteUrls } from './urls.ts';
+
+export interface NodeOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** PostgreSQL instead of PGlite under the data dir. */
+  databaseUrl?: string | undefined;
+  /** The URL the world reaches this node at; default http://<host>:<port>. */
+  publicUrl?: string | undefined;
+  /** Publish the demo show on first start (default true). */
+  demo?: boolean;
+  maxUploadBytes?: number;
+  clock?: Clock;
+  logger?: boolean;
+}
+
+export interface RunningNode {
+  url: string;
+  app: FastifyInstance;
+  db: Db;
+  catalog: CatalogContext;
+  close(): Promise<void>;
+}
+
+/**
+ * One whole node: opens and migrates the database, builds the server with every part
+ * mounted, listens, and publishes the demo show on first start. `close()` undoes it all.
+ */
+export async function startNode(o: NodeOptions): Promise<RunningNode> {
+  await mkdir(o.dataDir, { recursive: true });
+  const db = await openDb({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
+  let app: FastifyInstance | undefined;
+  try {
+    await migrate(db, catalogMigrations);
+    let base = o.publicUrl?.replace(/\/+$/, '') ?? '';
+    const urls = siteUrls(() => base);
+    const catalog: CatalogContext = {
+      db,
+      clock: o.clock ?? systemClock,
+      mediaDir: join(o.dataDir, 'media'),
+      uploadsDir: join(o.dataDir, 'uploads'),
+      maxUploadBytes: o.maxUploadBytes ?? 2 * 1024 ** 3,
+      mediaUrl: urls.media,
+      publicUrl: () => base,
+      trackers: () => [`${base}/announce`],
+      torrents: null,
+    };
+    await mkdir(catalog.mediaDir, { recursive: true });
+    app = await createNodeServer({ catalog, logger: o.logger ?? false, serveMedia: true });
+    await app.listen({ port: o.port, host: o.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : o.port;
+    const shownHost =
+      o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
+    if (!base) base = `http://${shownHost}:${port}`;
+    if (o.demo ?? true) await seedDemo(catalog);
+    const running = app;
+    return {
+      url: `${base}/`,
+      app: running,
+      db,
+      catalog,
+      async close() {
+        await running.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await app?.close();
+    await db.close();
+    throw err;
+  }
+}

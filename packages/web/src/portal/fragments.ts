@@ -1,0 +1,48 @@
+import type { EpisodeDetail, SearchHit, Show } from '@swarmcast/catalog';
+import { type Html, html } from '../html.ts';
+
+export function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+export function day(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+export const enc = encodeURIComponent;
+
+export function episodeCard(e: EpisodeDetail, withShow = true): Html {
+  return html`<li class="card">
+<h3><a href="/episodes/${enc(e.id)}">${e.title}</a></h3>
+${withShow ? html`<div class="meta">from <a href="/shows/${enc(e.show.slug)}">${e.show.title}</a></div>` : ''}
+<div class="meta">${e.mediaKind === 'video' ? 'Video' : 'Audio'} · ${duration(e.durationMs)} · <time datetime="${e.publishedAt.toISOString()}">${day(e.publishedAt)}</time></div>
+</li>`;
+}
+
+export function showCard(s: Show & { episodes?: number }): Html {
+  return html`<li class="card">
+<h3><a href="/shows/${enc(s.slug)}">${s.title}</a></h3>
+<div class="meta">${s.author}${s.episodes !== undefined ? html` · ${s.episodes} episode${s.episodes === 1 ? '' : 's'}` : ''}</div>
+<p>${s.description.length > 160 ? `${s.description.slice(0, 157)}…` : s.description}</p>
+</li>`;
+}
+
+export function searchHit(h: SearchHit): Html {
+  const href = h.kind === 'show' ? `/shows/${enc(h.slug)}` : `/episodes/${enc(h.id)}`;
+  return html`<li>
+<a href="${href}"><strong>${h.title}</strong></a>
+<div class="meta">${h.kind === 'show' ? 'Show' : html`Episode of ${h.showTitle}`}</div>
+<p>${h.description.length > 200 ? `${h.description.slice(0, 197)}…` : h.description}</p>
+</li>`;
+}

@@ -1,0 +1,156 @@
+import {
+  type CatalogContext,
+  countView,
+  episodesOfShow,
+  getEpisode,
+  getShow,
+  latestEpisodes,
+  popularShows,
+  renderChapters,
+  renderFeed,
+  search,
+  torrentFile,
+} from '@swarmcast/catalog';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { whoIs } from '../auth.ts';
+import { html } from '../html.ts';
+import { page } from '../layout.ts';
+import type { SiteUrls } from '../urls.ts';
+import { bytes, day, duration, enc, episodeCard, searchHit, showCard } from './fragments.ts';
+
+function sendPage(reply: FastifyReply, body: string, status = 200) {
+  return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+}
+
+/** The public portal: home, search, show and episode pages, feeds and torrents. */
+export function portalRoutes(app: FastifyInstance, ctx: CatalogContext, urls: SiteUrls): void {
+  const notFound = async (reply: FastifyReply, viewer: Awaited<ReturnType<typeof whoIs>>, what: string) =>
+    sendPage(
+      reply,
+      page({ title: 'Not found', viewer }, html`<h1>Not found</h1><p>${what}</p><p><a href="/">Home</a></p>`),
+      404,
+    );
+
+  app.get('/', async (req, reply) => {
+    const viewer = await whoIs(ctx, req);
+    const [latest, popular] = await Promise.all([latestEpisodes(ctx.db, 12), popularShows(ctx.db, 8)]);
+    return sendPage(
+      reply,
+      page(
+        { title: 'Home', viewer },
+        html`<h1>Listen and watch, peer to peer</h1>
+<section aria-labelledby="latest-h"><h2 id="latest-h">Latest episodes</h2>
+${latest.length ? html`<ul class="grid">${latest.map((e) => episodeCard(e))}</ul>` : html`<p>Nothing published yet. <a href="/signup">Sign up</a> to publish the first show.</p>`}
+</section>
+<section aria-labelledby="popular-h"><h2 id="popular-h">Popular shows</h2>
+${popular.length ? html`<ul class="grid">${popular.map((s) => showCard(s))}</ul>` : html`<p>No shows yet.</p>`}
+</section>`,
+      ),
+    );
+  });
+
+  app.get<{ Querystring: { q?: string } }>('/search', async (req, reply) => {
+    const viewer = await whoIs(ctx, req);
+    const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : '';
+    const hits = q ? await search(ctx.db, q, 40) : [];
+    return sendPage(
+      reply,
+      page(
+        { title: q ? `Search: ${q}` : 'Search', viewer, query: q },
+        html`<h1>Search</h1>
+${q ? html`<p role="status">${hits.length} result${hits.length === 1 ? '' : 's'} for “${q}”</p>` : html`<p>Type words from a show or episode title or description.</p>`}
+<ul class="list">${hits.map(searchHit)}</ul>`,
+      ),
+    );
+  });
+
+  app.get<{ Params: { slug: string } }>('/shows/:slug', async (req, reply) => {
+    const viewer = await whoIs(ctx, req);
+    const show = await getShow(ctx.db, req.params.slug);
+    if (!show) return notFound(reply, viewer, 'There is no show at this address.');
+    const episodes = await episodesOfShow(ctx.db, show.id);
+    const feed = urls.feed(show.slug);
+    return sendPage(
+      reply,
+      page(
+        {
+          title: show.title,
+          viewer,
+          head: html`<link rel="alternate" type="application/rss+xml" title="${show.title}" href="${feed}">`,
+        },
+        html`<h1>${show.title}</h1>
+<p class="meta">${show.author}${show.categories.length ? ` · ${show.categories.join(', ')}` : ''} · ${show.language}</p>
+<p>${show.description}</p>
+<p><a class="button" href="${feed}">RSS feed</a> <span class="hint">Paste it into any podcast app: <code>${feed}</code></span></p>
+<h2>Episodes</h2>
+${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, false))}</ul>` : html`<p>No episodes yet.</p>`}`,
+      ),
+    );
+  });
+
+  app.get<{ Params: { slug: string } }>('/shows/:slug/feed.xml', async (req, reply) => {
+    const show = await getShow(ctx.db, req.params.slug);
+    if (!show) return reply.code(404).type('text/plain').send('no such show');
+    const episodes = await episodesOfShow(ctx.db, show.id, 1000);
+    return reply
+      .type('application/rss+xml; charset=utf-8')
+      .send(renderFeed(show, episodes, urls.forFeed(show.slug)));
+  });
+
+  app.get<{ Params: { id: string } }>('/episodes/:id', async (req, reply) => {
+    const viewer = await whoIs(ctx, req);
+    const raw = req.params.id;
+    if (raw.endsWith('.torrent')) {
+      const bytes = await torrentFile(ctx.db, raw.slice(0, -'.torrent'.length));
+      if (!bytes) return reply.code(404).type('text/plain').send('no torrent for this episode');
+      return reply
+        .type('application/x-bittorrent')
+        .header('content-disposition', `attachment; filename="${raw}"`)
+        .send(Buffer.from(bytes));
+    }
+    const e = await getEpisode(ctx.db, raw);
+    if (!e) return notFound(reply, viewer, 'There is no episode at this address.');
+    await countView(ctx.db, e.id);
+    const src = e.media ? urls.media(e.media.path) : null;
+    const player = !src
+      ? html`<p>The media file is not available.</p>`
+      : e.mediaKind === 'video'
+        ? html`<video controls preload="metadata" src="${src}" aria-label="Play ${e.title}"></video>`
+        : html`<audio controls preload="metadata" src="${src}" aria-label="Play ${e.title}"></audio>`;
+    return sendPage(
+      reply,
+      page(
+        { title: e.title, viewer },
+        html`<p class="meta"><a href="/shows/${enc(e.show.slug)}">${e.show.title}</a></p>
+<h1>${e.title}</h1>
+<p class="meta">${duration(e.durationMs)} · <time datetime="${e.publishedAt.toISOString()}">${day(e.publishedAt)}</time>${e.media ? ` · ${bytes(e.media.size)} · ${e.media.codecs.join(', ')}` : ''}</p>
+${player}
+<p>${e.description}</p>
+${
+  e.chapters.length
+    ? html`<h2>Chapters</h2><ol>${e.chapters.map((c) => html`<li><span class="mono">${duration(c.startMs)}</span> ${c.title}</li>`)}</ol>`
+    : ''
+}
+<h2>Download</h2>
+<ul class="list">
+${src ? html`<li><a href="${src}" download>Direct download (HTTP)</a></li>` : ''}
+${
+  e.torrent
+    ? html`<li><a href="/episodes/${enc(e.id)}.torrent">Torrent file</a> · <a href="${e.torrent.magnet}">Magnet link</a>
+<div class="meta">Info-hash v1 <code>${e.torrent.infoHashV1}</code>${e.torrent.infoHashV2 ? html`, v2 <code>${e.torrent.infoHashV2}</code>` : ''}</div>
+<label class="hint" for="magnet-text">Magnet (copy into any BitTorrent client)</label>
+<input id="magnet-text" class="mono" style="width:100%" readonly value="${e.torrent.magnet}"></li>`
+    : html`<li>The torrent is being prepared.</li>`
+}
+</ul>
+${e.adBreaks.length ? html`<p class="meta">Ad breaks: ${e.adBreaks.map((b) => `${b.id} at ${duration(b.offsetMs)}`).join(', ')}</p>` : ''}`,
+      ),
+    );
+  });
+
+  app.get<{ Params: { id: string } }>('/episodes/:id/chapters.json', async (req, reply) => {
+    const e = await getEpisode(ctx.db, req.params.id);
+    if (!e) return reply.code(404).send({ error: { code: 'CAT_NOT_FOUND', message: 'no such episode' } });
+    return reply.type('application/json+chapters').send(renderChapters(e));
+  });
+}

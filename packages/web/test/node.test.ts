@@ -1,0 +1,177 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { demoMediaDir } from '@swarmcast/catalog';
+import { scratchDir } from '@swarmcast/testkit';
+import Parser from 'rss-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningNode, startNode } from '../src/index.ts';
+
+/** A whole node on a real socket: the portal, API, feeds and demo as a user meets them. */
+describe('a node', () => {
+  let node: RunningNode;
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let ada: string;
+  let bob: string;
+  const url = (p: string) => new URL(p, node.url).toString();
+
+  async function signup(email: string, name: string): Promise<string> {
+    const res = await fetch(url('/signup'), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(node.url).origin },
+      body: new URLSearchParams({ email, name, password: 'a long enough password' }),
+    });
+    expect(res.status).toBe(303);
+    const cookie = res.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    const tokenRes = await fetch(url('/api/tokens'), {
+      method: 'POST',
+      headers: {
+        cookie: cookie.split(';')[0] as string,
+        'content-type': 'application/json',
+        origin: new URL(node.url).origin,
+      },
+      body: '{}',
+    });
+    expect(tokenRes.status).toBe(201);
+    return ((await tokenRes.json()) as { token: string }).token;
+  }
+
+  const api = (token: string, path: string, init: RequestInit = {}) =>
+    fetch(url(path), {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) },
+    });
+  const json = (token: string, path: string, body: unknown, method = 'POST') =>
+    api(token, path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  async function upload(token: string, file: string, name = file) {
+    const bytes = await readFile(join(demoMediaDir, file));
+    return api(token, '/api/uploads', {
+      method: 'POST',
+      body: bytes,
+      headers: { 'x-file-name': name, 'content-type': 'audio/mpeg' },
+    });
+  }
+
+  beforeAll(async () => {
+    dir = await scratchDir();
+    node = await startNode({ port: 0, host: '127.0.0.1', dataDir: dir.path, maxUploadBytes: 300_000 });
+    ada = await signup('ada@example.org', 'Ada');
+    bob = await signup('bob@example.org', 'Bob');
+  });
+  afterAll(async () => {
+    await node?.close();
+    await dir?.remove();
+  });
+
+  it('publishes the demo show on first start, with a feed a podcast app can read', async () => {
+    const home = await (await fetch(node.url)).text();
+    expect(home).toContain('The Swarmcast Demo');
+    const feed = await new Parser().parseURL(url('/shows/swarmcast-demo/feed.xml'));
+    expect(feed.items.map((i) => i.title)).toEqual([
+      'Welcome to Swarmcast',
+      'A short video episode',
+      'How the swarm works',
+    ]);
+    for (const item of feed.items) {
+      const res = await fetch(item.enclosure!.url);
+      expect(res.status).toBe(200);
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(body.length).toBe(Number(item.enclosure!.length));
+    }
+  });
+
+  it('publishes through the API; the episode page escapes the title and plays from the origin', async () => {
+    expect(
+      (
+        await json(ada, '/api/shows', {
+          slug: 'ada-talks',
+          title: 'Ada <b>talks</b>',
+          categories: ['technology'],
+        })
+      ).status,
+    ).toBe(201);
+    const up = await upload(ada, 'welcome.mp3', '../../evil.mp3');
+    expect(up.status).toBe(201);
+    const { id: uploadId, probe } = (await up.json()) as { id: string; probe: { durationMs: number } };
+    const pub = await json(ada, '/api/shows/ada-talks/episodes', {
+      uploadId,
+      title: '<script>alert("pwned")</script> Episode',
+      description: 'Notes & more',
+      adBreaks: [{ position: 'pre' }, { position: 'mid', atMs: Math.floor(probe.durationMs / 2) }],
+    });
+    expect(pub.status).toBe(201);
+    const ep = (await pub.json()) as { id: string; media: { path: string } };
+    expect(ep.media.path.startsWith('ada-talks/')).toBe(true);
+    const page = await (await fetch(url(`/episodes/${ep.id}`))).text();
+    expect(page).not.toContain('<script>alert');
+    expect(page).toContain('&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; Episode');
+    expect(page).toMatch(/<audio controls[^>]+src="http:\/\/127\.0\.0\.1:\d+\/media\/ada-talks\//);
+    const forAds = (await (await fetch(url(`/api/episodes/${ep.id}/for-ads`))).json()) as {
+      adBreaks: Array<{ id: string }>;
+    };
+    expect(forAds.adBreaks.map((b) => b.id)).toEqual(['pre', 'mid-1']);
+    const hits = (await (await fetch(url(`/api/search?q=${encodeURIComponent('episode')}`))).json()) as {
+      hits: Array<{ id: string }>;
+    };
+    expect(hits.hits.map((h) => h.id)).toContain(ep.id);
+  });
+
+  it("refuses another creator's show, another's upload and cross-site forms, with 4xx and nothing written", async () => {
+    const before = await readdir(join(dir.path, 'media'), { recursive: true });
+    const up = await upload(bob, 'swarm.mp3');
+    const { id } = (await up.json()) as { id: string };
+    const r = await json(bob, '/api/shows/ada-talks/episodes', { uploadId: id, title: 'Hijack' });
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('CAT_FORBIDDEN');
+    const stolen = await json(ada, '/api/shows/ada-talks/episodes', { uploadId: id, title: 'Stolen' });
+    expect(stolen.status).toBe(404);
+    const [latest] = (
+      (await (await fetch(url('/api/shows/ada-talks'))).json()) as { episodes: Array<{ id: string }> }
+    ).episodes;
+    expect((await json(bob, `/api/episodes/${latest!.id}/ad-breaks`, { adBreaks: [] }, 'PUT')).status).toBe(
+      403,
+    );
+    expect(await readdir(join(dir.path, 'media'), { recursive: true })).toEqual(before);
+    const anon = await fetch(url('/api/shows'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"slug":"x","title":"x"}',
+    });
+    expect(anon.status).toBe(401);
+    const crossSite = await fetch(url('/signup'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' },
+      body: 'email=x%40y.z&name=x&password=0123456789abc',
+    });
+    expect(crossSite.status).toBe(403);
+  });
+
+  it('refuses oversized, truncated and fake uploads, leaving no file', async () => {
+    const big = await api(ada, '/api/uploads', { method: 'POST', body: Buffer.alloc(400_000) });
+    expect(big.status).toBe(413);
+    const fake = await api(ada, '/api/uploads', {
+      method: 'POST',
+      body: Buffer.from('<?php system($_GET["c"]); ?>'.repeat(100)),
+      headers: { 'x-file-name': 'shell.mp3' },
+    });
+    expect(fake.status).toBe(415);
+    expect(((await fake.json()) as { error: { message: string } }).error.message).toMatch(
+      /not audio or video/,
+    );
+    expect(await readdir(join(dir.path, 'uploads'))).toHaveLength(1); // Bob's pending upload only
+  });
+
+  it('answers SQL metacharacters in search with a page, and unknown ids with 404', async () => {
+    for (const q of ["' OR 1=1 --", '"; drop table catalog_shows; --', '<script>', '\u0000']) {
+      const res = await fetch(url(`/search?q=${encodeURIComponent(q)}`));
+      expect(res.status).toBe(200);
+      expect(await res.text()).not.toContain('<script>"');
+    }
+    expect((await fetch(url('/episodes/..%2F..%2Fetc%2Fpasswd'))).status).toBe(404);
+    expect((await fetch(url('/shows/..%2Fetc'))).status).toBe(404);
+    expect((await fetch(url('/media/..%2F..%2Fdb%2Fpostmaster.pid'))).status).toBe(404);
+  });
+});
