@@ -42,7 +42,9 @@ export function validateShow(input: ShowInput): Result<Required<ShowInput>> {
   const language = String(input.language ?? 'en');
   if (!languagePattern.test(language))
     return fail('CAT_BAD_INPUT', 'language: a BCP 47 tag such as en or de-CH');
-  const categories = (Array.isArray(input.categories) ? input.categories : []).map((c) => cleanText(c).toLowerCase()).filter(Boolean);
+  const categories = (Array.isArray(input.categories) ? input.categories : [])
+    .map((c) => cleanText(c).toLowerCase())
+    .filter(Boolean);
   if (categories.length > 5 || categories.some((c) => c.length > 60)) {
     return fail('CAT_BAD_INPUT', 'categories: at most 5, each at most 60 characters');
   }
