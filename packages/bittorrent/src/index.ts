@@ -21,6 +21,16 @@ export {
 } from './bencode.ts';
 export { bytesEqual, concatBytes, fromBase32, fromHex, fromUtf8, toBase32, toHex, utf8 } from './bytes.ts';
 export * from './choker/index.ts';
+export { assembleTorrent, type BuiltTorrent, type TorrentMeta } from './create/assemble.ts';
+export {
+  type CreateOptions,
+  createTorrentFromMemory,
+  type MemoryFile,
+  planFromOptions,
+} from './create/create.ts';
+export { hashPiece, type PieceHashes, pieceRange } from './create/hash-piece.ts';
+export { autoPieceLength, validPieceLength } from './create/piece-length.ts';
+export { planTorrent, type SourceFile, type TorrentPlan } from './create/plan.ts';
 export { type BtError, type BtErrorCode, fail, ok, type Result } from './errors.ts';
 export { type Hasher, type SubtleDigest, subtleHasher } from './hasher.ts';
 export { formatMagnet, type Magnet, parseMagnet } from './magnet.ts';

@@ -1,5 +1,8 @@
 // Node adapters of @swarmcast/bittorrent (files, TCP, worker threads): "@swarmcast/bittorrent/node".
+
+export { type CreatedTorrent, createTorrent } from './create-torrent.ts';
 export { FileStorage, type FileStorageOptions } from './file-storage.ts';
+export { type HashPoolOptions, type HashProgress, hashPlan } from './hash-pool.ts';
 export { nodeHasher, sha1Sync, sha256Sync } from './hasher.ts';
 export {
   type DialOptions,
@@ -9,3 +12,4 @@ export {
   type TcpListener,
   TcpTransport,
 } from './tcp-transport.ts';
+export { type DiskFile, type DiskSource, listSource } from './walk.ts';
