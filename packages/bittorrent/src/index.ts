@@ -68,6 +68,8 @@ export {
   TorrentSession,
   type TorrentSessionOptions,
 } from './session/torrent-session.ts';
+export * from './peer/index.ts';
+export { VirtualTime } from './sim/virtual-time.ts';
 export {
   type FileEntry,
   type FileSpan,

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PeerErrorCode } from '../src/peer/index.ts';
 import { WireErrorCode } from '../src/wire/index.ts';
 
-const catalogues: Record<string, Record<string, string>> = { WireErrorCode };
+const catalogues: Record<string, Record<string, string>> = { WireErrorCode, PeerErrorCode };
 
 describe('wire and peer error codes', () => {
   const doc = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'errors.md'), 'utf8');

@@ -1,0 +1,704 @@
+import type { Clock, TimerHandle, Timers } from '../timers.ts';
+import { type CodedError, codedError, type Transport, type TransportHandler } from '../transport.ts';
+import { WireDecoder } from '../wire/decoder.ts';
+import { encodeHandshake } from '../wire/handshake.ts';
+import { MessageWriter } from '../wire/message-writer.ts';
+import {
+  CHOKE,
+  HAVE_ALL,
+  HAVE_NONE,
+  type Handshake,
+  INTERESTED,
+  KEEP_ALIVE,
+  NOT_INTERESTED,
+  UNCHOKE,
+  type WireMessage,
+} from '../wire/messages.ts';
+import { WireErrorCode } from '../wire/wire-errors.ts';
+import { PeerErrorCode } from './peer-errors.ts';
+import type { PeerEvents, RequestEndReason } from './peer-events.ts';
+import { RateMeter } from './rate-meter.ts';
+
+/** The torrent shape a connection checks indices and lengths against. */
+export interface PieceLayout {
+  readonly pieceCount: number;
+  pieceSize(piece: number): number;
+}
+
+/** Options of a {@link PeerConnection}; every timeout and limit in milliseconds or counts. */
+export interface PeerConnectionOptions {
+  /**
+   * Our torrent's info-hash (20 bytes). For an incoming connection not yet routed, a function
+   * that accepts or refuses the remote's info-hash (we answer with theirs if accepted).
+   */
+  readonly infoHash: Uint8Array | ((theirs: Uint8Array) => boolean);
+  /** Our peer id (20 bytes). */
+  readonly peerId: Uint8Array;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  /** Known once we have the metadata (see {@link PeerConnection.setLayout}). */
+  readonly layout?: PieceLayout;
+  /** Advertise and use BEP 6 (default true). */
+  readonly fast?: boolean;
+  /** Advertise BEP 10 (default true). */
+  readonly extended?: boolean;
+  /** Advertise a DHT node (default false). */
+  readonly dht?: boolean;
+  /** Requests we keep queued from the peer before refusing (our `reqq`, default 500). */
+  readonly maxIncomingRequests?: number;
+  /** Our own outstanding requests to the peer, at most (default 500). */
+  readonly maxOutstandingRequests?: number;
+  /** No piece data for this long while requests are outstanding: they time out (default 30 s). */
+  readonly requestTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+  /** Nothing received for this long closes the connection (default 150 s). */
+  readonly idleTimeoutMs?: number;
+  /** We send a keep-alive after this long without sending (default 60 s). */
+  readonly keepAliveMs?: number;
+  /** Runs the write flush later in the same turn (default queueMicrotask; the simulator's own). */
+  readonly defer?: (fn: () => void) => void;
+}
+
+/** One block request, ours or the peer's. */
+export interface BlockRequest {
+  readonly index: number;
+  readonly begin: number;
+  readonly length: number;
+}
+
+interface Outstanding extends BlockRequest {
+  readonly at: number;
+}
+
+// Keys of (index, begin): exact while index < 2^21 pieces.
+const key = (index: number, begin: number) => index * 4294967296 + begin;
+const LIMIT_REFUSALS = 2000;
+const LIMIT_DUP_HAVES = 10000;
+const LIMIT_UNKNOWN = 100;
+const RECENT_CANCELS = 4096;
+
+/**
+ * The per-peer state machine over a {@link Transport}: handshake, choke/interest both ways,
+ * the remote's pieces, our request pipeline and the peer's request queue, keep-alives,
+ * timeouts, rates, and protocol policing (violations close with a coded reason). It emits
+ * facts to one {@link PeerEvents} object and never touches storage or the picker.
+ */
+export class PeerConnection {
+  private readonly decoder: WireDecoder;
+  private readonly writer: MessageWriter;
+  private readonly opt: Required<Omit<PeerConnectionOptions, 'layout' | 'infoHash'>>;
+  private events: PeerEvents | undefined;
+  private layout: PieceLayout | undefined;
+  private ourInfoHash: Uint8Array | undefined;
+  private timer: TimerHandle | undefined;
+  private flushScheduled = false;
+  private readonly flushBound = () => this.flushNow();
+  /** One handler object per connection: the transport's events, kept apart from our commands. */
+  private readonly transportHandler: TransportHandler = {
+    data: (chunk) => this.onData(chunk),
+    drain: () => {
+      if (!this.closed) this.events?.drain(this);
+    },
+    close: (reason) => this.finish(reason),
+  };
+
+  /** The remote handshake once received. */
+  remoteHandshake: Handshake | undefined;
+  amChoking = true;
+  amInterested = false;
+  peerChoking = true;
+  peerInterested = false;
+  /** Remote has every piece (have-all, or a full bitfield / haves). */
+  private remoteAll = false;
+  private remoteBits: Uint8Array | undefined;
+  private remoteCount = 0;
+  private firstMessage = true;
+  /** Pieces the peer lets us request while it chokes us (BEP 6). */
+  readonly allowedFastFromPeer = new Set<number>();
+  /** Pieces we let the peer request while we choke it. */
+  private readonly allowedFastToPeer = new Set<number>();
+  private readonly outstanding = new Map<number, Outstanding>();
+  private readonly incoming = new Map<number, BlockRequest>();
+  private readonly recentlyCancelled = new Set<number>();
+  private remoteReqq = 250;
+  private refusals = 0;
+  private dupHaves = 0;
+  private unknownMessages = 0;
+  private lastReceivedAt = 0;
+  private lastSentAt = 0;
+  private lastPieceAt = 0;
+  readonly connectedAt: number;
+  readonly download = new RateMeter();
+  readonly upload = new RateMeter();
+  closed = false;
+  closeReason: CodedError | undefined;
+
+  constructor(
+    readonly transport: Transport,
+    options: PeerConnectionOptions,
+  ) {
+    this.opt = {
+      peerId: options.peerId,
+      clock: options.clock,
+      timers: options.timers,
+      fast: options.fast ?? true,
+      extended: options.extended ?? true,
+      dht: options.dht ?? false,
+      maxIncomingRequests: options.maxIncomingRequests ?? 500,
+      maxOutstandingRequests: options.maxOutstandingRequests ?? 500,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 20_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 150_000,
+      keepAliveMs: options.keepAliveMs ?? 60_000,
+      defer: options.defer ?? ((fn) => queueMicrotask(fn)),
+    };
+    this.infoHashOption = options.infoHash;
+    if (options.infoHash instanceof Uint8Array) this.ourInfoHash = options.infoHash;
+    this.layout = options.layout;
+    this.decoder = new WireDecoder({ pieceCount: options.layout?.pieceCount });
+    this.writer = new MessageWriter(transport);
+    this.connectedAt = options.clock.now();
+  }
+
+  private readonly infoHashOption: PeerConnectionOptions['infoHash'];
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  /** Attaches `events`, starts the transport and timers, and sends our handshake when we know the torrent. */
+  start(events: PeerEvents): void {
+    if (this.events) throw new Error('PeerConnection.start called twice');
+    this.events = events;
+    const now = this.opt.clock.now();
+    this.lastReceivedAt = now;
+    this.lastSentAt = now;
+    this.timer = this.opt.timers.setInterval(() => this.tick(), 1000);
+    if (this.ourInfoHash) this.sendHandshake();
+    this.transport.start(this.transportHandler);
+  }
+
+  /** Routes the connection's events elsewhere (an incoming connection handed to its torrent). */
+  setEvents(events: PeerEvents): void {
+    this.events = events;
+  }
+
+  /** Sets the torrent shape once known (magnet links learn it from the metadata). */
+  setLayout(layout: PieceLayout): void {
+    this.layout = layout;
+    this.decoder.pieceCount = layout.pieceCount;
+    if (this.remoteBits && this.remoteBits.length !== Math.ceil(layout.pieceCount / 8)) {
+      this.violation(WireErrorCode.badBitfield, 'bitfield size does not match the metadata');
+      return;
+    }
+    if (this.remoteBits) this.remoteCount = countBits(this.remoteBits, layout.pieceCount);
+  }
+
+  /** The peer's `reqq` from its extension handshake caps our pipeline to it. */
+  setRemoteRequestQueue(reqq: number): void {
+    if (Number.isSafeInteger(reqq) && reqq > 0) this.remoteReqq = Math.min(reqq, 5000);
+  }
+
+  /** Closes with a reason; outstanding requests end with reason 'closed'. Idempotent. */
+  close(reason: CodedError = codedError(PeerErrorCode.closedByUs, 'closed')): void {
+    if (this.closed) return;
+    this.flushNow();
+    this.transport.close(reason);
+    this.finish(reason);
+  }
+
+  private finish(reason: CodedError | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.timer?.cancel();
+    const ended = [...this.outstanding.values()];
+    this.outstanding.clear();
+    this.incoming.clear();
+    for (const r of ended) this.events?.requestEnded(this, r.index, r.begin, r.length, 'closed');
+    this.events?.closed(this, reason);
+  }
+
+  private violation(code: string, message: string): void {
+    this.close(codedError(code, message));
+  }
+
+  // ---- state for the session -------------------------------------------------------------
+
+  get peerId(): Uint8Array | undefined {
+    return this.remoteHandshake?.peerId;
+  }
+
+  get supportsFast(): boolean {
+    return this.opt.fast && (this.remoteHandshake?.fast ?? false);
+  }
+
+  get supportsExtended(): boolean {
+    return this.opt.extended && (this.remoteHandshake?.extended ?? false);
+  }
+
+  /** True when the remote has `piece`. */
+  peerHas(piece: number): boolean {
+    if (this.remoteAll) return true;
+    const bits = this.remoteBits;
+    return bits !== undefined && (((bits[piece >> 3] as number) >> (7 - (piece & 7))) & 1) === 1;
+  }
+
+  /** True when the remote has every piece (known only once the layout is). */
+  get peerIsSeed(): boolean {
+    return this.remoteAll || (this.layout !== undefined && this.remoteCount === this.layout.pieceCount);
+  }
+
+  /** Pieces the remote has (pieceCount for a seed). */
+  get peerPieceCount(): number {
+    return this.remoteAll ? (this.layout?.pieceCount ?? 0) : this.remoteCount;
+  }
+
+  /** Our requests awaiting data. */
+  get outstandingCount(): number {
+    return this.outstanding.size;
+  }
+
+  /** How many more requests we may send now (pipeline depth minus outstanding). */
+  get requestSlots(): number {
+    return Math.max(0, Math.min(this.opt.maxOutstandingRequests, this.remoteReqq) - this.outstanding.size);
+  }
+
+  /** True when we have an outstanding request for this block. */
+  isRequested(index: number, begin: number): boolean {
+    return this.outstanding.has(key(index, begin));
+  }
+
+  /** True when we may request `piece` now (unchoked, or allowed-fast while choked). */
+  canRequest(piece: number): boolean {
+    return !this.peerChoking || (this.supportsFast && this.allowedFastFromPeer.has(piece));
+  }
+
+  /** The peer's queued requests we have not served yet. */
+  get pendingIncoming(): number {
+    return this.incoming.size;
+  }
+
+  downloadRate(): number {
+    return this.download.rate(this.opt.clock.now());
+  }
+
+  uploadRate(): number {
+    return this.upload.rate(this.opt.clock.now());
+  }
+
+  /** Bytes queued in the transport (serve more blocks only while this is low). */
+  get sendBuffered(): number {
+    return this.transport.bufferedAmount + this.writer.pending;
+  }
+
+  // ---- commands --------------------------------------------------------------------------
+
+  private send(msg: WireMessage): void {
+    if (this.closed) return;
+    this.writer.write(msg);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.opt.defer(this.flushBound);
+  }
+
+  /** Hands batched messages to the transport now; false when it asks for backpressure. */
+  flushNow(): boolean {
+    this.flushScheduled = false;
+    if (this.writer.pending > 0) this.lastSentAt = this.opt.clock.now();
+    return this.writer.flush();
+  }
+
+  private sendHandshake(): void {
+    this.writer.writeRaw(
+      encodeHandshake({
+        infoHash: this.ourInfoHash as Uint8Array,
+        peerId: this.opt.peerId,
+        fast: this.opt.fast,
+        extended: this.opt.extended,
+        dht: this.opt.dht,
+      }),
+    );
+  }
+
+  /** Announces our pieces (the first message after the handshake). */
+  sendBitfield(bits: Uint8Array, count: number, pieceCount: number): void {
+    if (this.supportsFast && count === 0) this.send(HAVE_NONE);
+    else if (this.supportsFast && count === pieceCount) this.send(HAVE_ALL);
+    else if (count > 0) this.send({ type: 'bitfield', bits });
+  }
+
+  have(index: number): void {
+    this.send({ type: 'have', index });
+  }
+
+  choke(): void {
+    if (this.amChoking) return;
+    this.amChoking = true;
+    this.send(CHOKE);
+    // BEP 6: every queued request not allowed-fast is rejected explicitly; BEP 3: dropped.
+    for (const [k, r] of this.incoming) {
+      if (this.allowedFastToPeer.has(r.index)) continue;
+      this.incoming.delete(k);
+      if (this.supportsFast) this.send({ type: 'reject', index: r.index, begin: r.begin, length: r.length });
+    }
+  }
+
+  unchoke(): void {
+    if (!this.amChoking) return;
+    this.amChoking = false;
+    this.refusals = 0;
+    this.send(UNCHOKE);
+  }
+
+  interested(yes: boolean): void {
+    if (this.amInterested === yes) return;
+    this.amInterested = yes;
+    this.send(yes ? INTERESTED : NOT_INTERESTED);
+  }
+
+  /** BEP 6: lets the peer request `piece` while we choke it. */
+  allowFast(piece: number): void {
+    if (!this.supportsFast || this.allowedFastToPeer.has(piece)) return;
+    this.allowedFastToPeer.add(piece);
+    this.send({ type: 'allowed-fast', index: piece });
+  }
+
+  suggest(piece: number): void {
+    if (this.supportsFast) this.send({ type: 'suggest', index: piece });
+  }
+
+  /**
+   * Requests a block. Returns false (and sends nothing) when the pipeline is full, the peer
+   * chokes us (and the piece is not allowed-fast), or the block is already requested from it.
+   */
+  request(index: number, begin: number, length: number): boolean {
+    if (this.closed || this.requestSlots === 0 || !this.canRequest(index)) return false;
+    const k = key(index, begin);
+    if (this.outstanding.has(k)) return false;
+    this.outstanding.set(k, { index, begin, length, at: this.opt.clock.now() });
+    if (this.outstanding.size === 1) this.lastPieceAt = this.opt.clock.now();
+    this.send({ type: 'request', index, begin, length });
+    return true;
+  }
+
+  /** Cancels an outstanding request (endgame); a late arrival is then accepted quietly. */
+  cancel(index: number, begin: number, length: number): void {
+    const k = key(index, begin);
+    if (!this.outstanding.delete(k)) return;
+    this.rememberCancelled(k);
+    this.send({ type: 'cancel', index, begin, length });
+  }
+
+  private rememberCancelled(k: number): void {
+    if (this.recentlyCancelled.size >= RECENT_CANCELS) this.recentlyCancelled.clear();
+    this.recentlyCancelled.add(k);
+  }
+
+  /**
+   * Serves a block the peer requested (after the session read it from storage). Dropped when
+   * the request was cancelled or choked away meanwhile. Returns false when the transport
+   * wants backpressure (serve the next block on `drain`).
+   */
+  sendPiece(index: number, begin: number, block: Uint8Array): boolean {
+    if (this.closed) return false;
+    const k = key(index, begin);
+    const r = this.incoming.get(k);
+    if (!r || r.length !== block.length) return true;
+    this.incoming.delete(k);
+    this.writer.writePiece(index, begin, block);
+    this.upload.add(block.length, this.opt.clock.now());
+    return this.flushNow();
+  }
+
+  /** Refuses a queued request (storage failure, piece not there): reject under BEP 6. */
+  rejectRequest(index: number, begin: number, length: number): void {
+    if (!this.incoming.delete(key(index, begin))) return;
+    if (this.supportsFast) this.send({ type: 'reject', index, begin, length });
+  }
+
+  sendExtended(extId: number, payload: Uint8Array): void {
+    this.send({ type: 'extended', extId, payload });
+  }
+
+  sendPort(port: number): void {
+    this.send({ type: 'port', port });
+  }
+
+  // ---- transport events ------------------------------------------------------------------
+
+  private onData(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.lastReceivedAt = this.opt.clock.now();
+    this.decoder.push(chunk);
+    for (let m = this.decoder.next(); m !== undefined && !this.closed; m = this.decoder.next()) {
+      if (m.type === 'error') {
+        if (m.error.code === WireErrorCode.unknownMessage && ++this.unknownMessages <= LIMIT_UNKNOWN)
+          continue;
+        this.close(m.error);
+        break;
+      }
+      if (m.type === 'handshake') this.onHandshake(m);
+      else this.onMessage(m);
+    }
+    if (!this.closed) this.flushNow();
+  }
+
+  private onHandshake(hs: Handshake): void {
+    const option = this.infoHashOption;
+    if (typeof option === 'function') {
+      if (!option(hs.infoHash)) {
+        this.violation(PeerErrorCode.infoHashMismatch, 'torrent not served here');
+        return;
+      }
+      this.ourInfoHash = hs.infoHash;
+      this.remoteHandshake = hs;
+      this.sendHandshake();
+    } else {
+      if (!bytesEqual(hs.infoHash, option)) {
+        this.violation(PeerErrorCode.infoHashMismatch, 'remote handshake names another torrent');
+        return;
+      }
+      this.remoteHandshake = hs;
+    }
+    if (bytesEqual(hs.peerId, this.opt.peerId)) {
+      this.violation(PeerErrorCode.self, 'connected to ourselves');
+      return;
+    }
+    this.events?.handshake(this, hs);
+  }
+
+  private onMessage(m: WireMessage): void {
+    const ev = this.events;
+    if (!ev) return;
+    const first = this.firstMessage;
+    if (m.type !== 'keep-alive') this.firstMessage = false;
+    switch (m.type) {
+      case 'keep-alive':
+        return;
+      case 'choke':
+        if (this.peerChoking) return;
+        this.peerChoking = true;
+        if (!this.supportsFast) this.endAll('choked');
+        ev.choked(this);
+        return;
+      case 'unchoke':
+        if (!this.peerChoking) return;
+        this.peerChoking = false;
+        ev.unchoked(this);
+        return;
+      case 'interested':
+        if (this.peerInterested) return;
+        this.peerInterested = true;
+        ev.interest(this, true);
+        return;
+      case 'not-interested':
+        if (!this.peerInterested) return;
+        this.peerInterested = false;
+        ev.interest(this, false);
+        return;
+      case 'have': {
+        this.onHave(m.index);
+        return;
+      }
+      case 'bitfield':
+      case 'have-all':
+      case 'have-none': {
+        this.onPieceSet(m.type, m.type === 'bitfield' ? m.bits : undefined, first);
+        return;
+      }
+      case 'request': {
+        this.onRequest(m.index, m.begin, m.length);
+        return;
+      }
+      case 'cancel':
+        this.incoming.delete(key(m.index, m.begin));
+        return;
+      case 'piece': {
+        this.onPiece(m.index, m.begin, m.block);
+        return;
+      }
+      case 'reject':
+        if (!this.requireFast()) return;
+        {
+          this.onReject(m.index, m.begin, m.length);
+          return;
+        }
+      case 'allowed-fast':
+        if (!this.requireFast()) return;
+        if (this.allowedFastFromPeer.size >= 256) return;
+        this.allowedFastFromPeer.add(m.index);
+        ev.allowedFast(this, m.index);
+        return;
+      case 'suggest':
+        if (!this.requireFast()) return;
+        ev.suggest(this, m.index);
+        return;
+      case 'port':
+        ev.port(this, m.port);
+        return;
+      case 'extended':
+        if (!this.opt.extended) {
+          this.violation(PeerErrorCode.protocol, 'extended message not negotiated');
+          return;
+        }
+        ev.extended(this, m.extId, m.payload);
+        return;
+      case 'hash-request':
+      case 'hashes':
+      case 'hash-reject':
+        return;
+    }
+  }
+
+  private requireFast(): boolean {
+    if (this.supportsFast) return true;
+    this.violation(PeerErrorCode.protocol, 'fast-extension message without BEP 6');
+    return false;
+  }
+
+  private onHave(index: number): void {
+    if (this.peerHas(index)) {
+      if (++this.dupHaves > LIMIT_DUP_HAVES)
+        this.violation(PeerErrorCode.haveFlood, 'endless duplicate haves');
+      return;
+    }
+    if (this.layout === undefined && index >= 1 << 24) {
+      this.violation(WireErrorCode.indexOutOfRange, 'have index beyond any torrent');
+      return;
+    }
+    const need = (index >> 3) + 1;
+    if (!this.remoteBits || this.remoteBits.length < need) {
+      const grown = new Uint8Array(this.layout ? Math.ceil(this.layout.pieceCount / 8) : need);
+      if (this.remoteBits) grown.set(this.remoteBits);
+      this.remoteBits = grown;
+    }
+    this.remoteBits[index >> 3] = (this.remoteBits[index >> 3] as number) | (0x80 >> (index & 7));
+    this.remoteCount++;
+    this.events?.have(this, index);
+  }
+
+  private onPieceSet(
+    type: 'bitfield' | 'have-all' | 'have-none',
+    bits: Uint8Array | undefined,
+    first: boolean,
+  ): void {
+    if (type !== 'bitfield' && !this.requireFast()) return;
+    if (!first) {
+      this.violation(PeerErrorCode.protocol, `${type} after the first message`);
+      return;
+    }
+    if (type === 'have-all') {
+      this.remoteAll = true;
+    } else if (type === 'bitfield' && bits) {
+      this.remoteBits = bits.slice();
+      this.remoteCount = countBits(this.remoteBits, this.layout?.pieceCount ?? this.remoteBits.length * 8);
+    }
+    this.events?.pieces(this);
+  }
+
+  private onRequest(index: number, begin: number, length: number): void {
+    const layout = this.layout;
+    if (!layout) {
+      this.violation(PeerErrorCode.protocol, 'request before we have the metadata');
+      return;
+    }
+    if (begin + length > layout.pieceSize(index)) {
+      this.violation(PeerErrorCode.badRequest, `request ${index}:${begin}+${length} outside the piece`);
+      return;
+    }
+    const k = key(index, begin);
+    const refuse =
+      (this.amChoking && !this.allowedFastToPeer.has(index)) ||
+      this.incoming.size >= this.opt.maxIncomingRequests ||
+      this.incoming.has(k) ||
+      !this.events?.hasPiece(this, index);
+    if (refuse) {
+      if (this.supportsFast) this.send({ type: 'reject', index, begin, length });
+      if (++this.refusals > LIMIT_REFUSALS)
+        this.violation(PeerErrorCode.requestFlood, 'flood of refused requests');
+      return;
+    }
+    this.incoming.set(k, { index, begin, length });
+    this.events?.request(this, index, begin, length);
+  }
+
+  private onPiece(index: number, begin: number, block: Uint8Array): void {
+    const now = this.opt.clock.now();
+    this.download.add(block.length, now);
+    const k = key(index, begin);
+    const r = this.outstanding.get(k);
+    if (!r) {
+      // A reply to a request we cancelled or timed out is fine; anything else is not.
+      if (this.recentlyCancelled.delete(k)) return;
+      this.violation(PeerErrorCode.unrequestedData, `piece ${index}:${begin} never requested`);
+      return;
+    }
+    if (r.length !== block.length) {
+      this.violation(PeerErrorCode.unrequestedData, `piece ${index}:${begin} of the wrong length`);
+      return;
+    }
+    this.outstanding.delete(k);
+    this.lastPieceAt = now;
+    this.events?.block(this, index, begin, block);
+  }
+
+  private onReject(index: number, begin: number, length: number): void {
+    const k = key(index, begin);
+    const r = this.outstanding.get(k);
+    if (!r) {
+      if (this.recentlyCancelled.delete(k)) return;
+      if (++this.refusals > LIMIT_REFUSALS) this.violation(PeerErrorCode.protocol, 'flood of stray rejects');
+      return;
+    }
+    this.outstanding.delete(k);
+    this.events?.requestEnded(this, index, begin, length, 'rejected');
+  }
+
+  private endAll(reason: RequestEndReason): void {
+    const ended = [...this.outstanding.values()];
+    this.outstanding.clear();
+    for (const r of ended) this.events?.requestEnded(this, r.index, r.begin, r.length, reason);
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = this.opt.clock.now();
+    if (!this.remoteHandshake && now - this.connectedAt >= this.opt.handshakeTimeoutMs) {
+      this.violation(PeerErrorCode.handshakeTimeout, 'no handshake');
+      return;
+    }
+    if (now - this.lastReceivedAt >= this.opt.idleTimeoutMs) {
+      this.violation(PeerErrorCode.idle, `nothing received for ${now - this.lastReceivedAt} ms`);
+      return;
+    }
+    if (this.outstanding.size > 0 && now - this.lastPieceAt >= this.opt.requestTimeoutMs) {
+      // Snubbed: hand the blocks back to the picker and cancel them on the wire.
+      const timedOut = [...this.outstanding.values()];
+      for (const r of timedOut) this.cancel(r.index, r.begin, r.length);
+      for (const r of timedOut) this.events?.requestEnded(this, r.index, r.begin, r.length, 'timeout');
+      this.lastPieceAt = now;
+    }
+    if (this.remoteHandshake && now - this.lastSentAt >= this.opt.keepAliveMs) this.send(KEEP_ALIVE);
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function countBits(bits: Uint8Array, max: number): number {
+  let n = 0;
+  for (let i = 0; i < bits.length; i++) {
+    let v = bits[i] as number;
+    while (v) {
+      v &= v - 1;
+      n++;
+    }
+  }
+  return Math.min(n, max);
+}
