@@ -58,6 +58,7 @@ export {
 } from './metainfo/model.ts';
 export { parseInfoDict, parseTorrent } from './metainfo/parse.ts';
 export { type V2Target, v2Target, verifyPiece } from './metainfo/verify.ts';
+export * from './peer/index.ts';
 export * from './picker/index.ts';
 export type { PeerInfo, PeerLink, PeerLinkEvents } from './session/peer-link.ts';
 export type { VerifyPiece } from './session/piece-verification.ts';
@@ -68,7 +69,6 @@ export {
   TorrentSession,
   type TorrentSessionOptions,
 } from './session/torrent-session.ts';
-export * from './peer/index.ts';
 export { VirtualTime } from './sim/virtual-time.ts';
 export {
   type FileEntry,
