@@ -47,7 +47,7 @@ export function campaignReport(store: AdsStore, campaignId: string, now: number)
     if (c.campaign.id !== campaignId) continue;
     const li = c.lineItem;
     const flight = flightOf(c);
-    const p = pace(li.goal, c.delivery, flight, li.pacing, now);
+    const p = pace(li.goal, c.delivery, flight, li.pacing, now, undefined, li.targeting.dayParts);
     const spendGoal = li.goal.kind === 'spend';
     const goalUnits = spendGoal
       ? (li.goal as { micros: number }).micros
@@ -64,8 +64,8 @@ export function campaignReport(store: AdsStore, campaignId: string, now: number)
     for (let day = epochDay(flight.startsAt); day <= epochDay(Math.min(now, flight.endsAt - 1)); day++) {
       const d = byDay.get(day) ?? { impressions: 0, spendMilliMicros: 0 };
       const planned =
-        plannedAt(goalUnits, flight.startsAt, flight.endsAt, (day + 1) * dayMs) -
-        plannedAt(goalUnits, flight.startsAt, flight.endsAt, day * dayMs);
+        plannedAt(goalUnits, flight.startsAt, flight.endsAt, (day + 1) * dayMs, li.targeting.dayParts) -
+        plannedAt(goalUnits, flight.startsAt, flight.endsAt, day * dayMs, li.targeting.dayParts);
       days.push({
         date: new Date(day * dayMs).toISOString().slice(0, 10),
         impressions: d.impressions,

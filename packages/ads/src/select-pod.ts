@@ -25,8 +25,8 @@ import {
   type LineItemDelivery,
   priorityRank,
 } from './model.ts';
-import { defaultPaceSettings, type PaceSettings, pace } from './pacing.ts';
-import { matchesTargeting } from './targeting.ts';
+import { defaultPaceSettings, type PaceSettings, pace, paceUrgency } from './pacing.ts';
+import { matchesTargeting, type TargetingContext } from './targeting.ts';
 
 /** A line item with everything the policy needs to judge it. */
 export interface Candidate {
@@ -88,7 +88,8 @@ export function eligibility(
     return 'cap';
   }
   if (!budgetAllows(c, now)) return 'budget';
-  if (!pace(li.goal, c.delivery, flight, li.pacing, now, settings).eligible) return 'pacing';
+  if (!pace(li.goal, c.delivery, flight, li.pacing, now, settings, li.targeting.dayParts).eligible)
+    return 'pacing';
   if (!c.creatives.some((cr) => playable(cr, req))) return 'no-creative';
   return null;
 }
@@ -123,25 +124,91 @@ function playable(cr: Creative, req: PodRequest): boolean {
   );
 }
 
-/** Fills one break; an empty array is a valid answer (no ad). */
+/**
+ * Fills one break; an empty array is a valid answer (no ad). This is the hot path (every
+ * ad request walks every active line item), so it applies the same rules as `eligibility`
+ * inline, cheapest test first, without allocating per candidate.
+ */
 export function selectPod(
   view: PodView,
   req: PodRequest,
   settings: PaceSettings = defaultPaceSettings,
 ): PodSlot[] {
-  const ranked: Array<{ c: Candidate; rank: number; urgency: number }> = [];
+  const now = req.now;
+  const ctx: TargetingContext = {
+    showId: req.episode.showId,
+    categories: req.episode.categories,
+    language: req.episode.language,
+    position: req.adBreak.position,
+    country: req.country,
+    device: req.device,
+    now,
+  };
+  const all: Ranked[] = [];
+  const top: Ranked[] = [];
+  const keep = req.adBreak.maxAds * 3 + 2;
   for (const c of view.candidates()) {
-    if (eligibility(c, req, view, settings) !== null) continue;
-    const p = pace(c.lineItem.goal, c.delivery, flightOf(c), c.lineItem.pacing, req.now, settings);
-    ranked.push({ c, rank: priorityRank[c.lineItem.priority], urgency: p.urgency });
+    const li = c.lineItem;
+    if (li.paused || c.campaign.paused) continue;
+    const startsAt = Math.max(c.campaign.startsAt, li.startsAt ?? c.campaign.startsAt);
+    const endsAt = Math.min(c.campaign.endsAt, li.endsAt ?? c.campaign.endsAt);
+    if (now < startsAt || now >= endsAt) continue;
+    if (!matchesTargeting(li.targeting, ctx)) continue;
+    if (li.caps.length > 0) {
+      if (
+        req.listenerId === null ||
+        !capsAllow(li.caps, req.listenerId, view.seen(req.listenerId, li.id), now)
+      )
+        continue;
+    }
+    if (!budgetAllows(c, now)) continue;
+    const urgency = paceUrgency(
+      li.goal,
+      c.delivery,
+      startsAt,
+      endsAt,
+      li.pacing,
+      now,
+      settings,
+      li.targeting.dayParts,
+    );
+    if (Number.isNaN(urgency)) continue;
+    if (!c.creatives.some((cr) => playable(cr, req))) continue;
+    const r = { c, rank: priorityRank[li.priority], urgency };
+    all.push(r);
+    // Keep the best few in order as we go: a pod rarely needs more than these.
+    if (top.length < keep || before(r, top[top.length - 1]!)) {
+      let i = top.length < keep ? top.length : top.length - 1;
+      while (i > 0 && before(r, top[i - 1]!)) {
+        top[i] = top[i - 1]!;
+        i--;
+      }
+      top[i] = r;
+    }
   }
-  ranked.sort(
-    (a, b) =>
-      b.rank - a.rank ||
-      b.urgency - a.urgency ||
-      b.c.lineItem.cpmMicros - a.c.lineItem.cpmMicros ||
-      (a.c.lineItem.id < b.c.lineItem.id ? -1 : a.c.lineItem.id > b.c.lineItem.id ? 1 : 0),
+  const first = fillPod(top, req);
+  // Exclusions or long creatives can leave the pod short with only the best few; then use the full order.
+  if (first.length >= req.adBreak.maxAds || all.length <= top.length) return first;
+  return fillPod(
+    all.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)),
+    req,
   );
+}
+
+type Ranked = { c: Candidate; rank: number; urgency: number };
+
+/** Priority class, then urgency, then price, then id. */
+function before(a: Ranked, b: Ranked): boolean {
+  if (a.rank !== b.rank) return a.rank > b.rank;
+  if (a.urgency !== b.urgency) return a.urgency > b.urgency;
+  const pa = a.c.lineItem.cpmMicros;
+  const pb = b.c.lineItem.cpmMicros;
+  if (pa !== pb) return pa > pb;
+  return a.c.lineItem.id < b.c.lineItem.id;
+}
+
+/** Walks ranked candidates, taking what fits (see the rules in this file's header). */
+function fillPod(ranked: readonly Ranked[], req: PodRequest): PodSlot[] {
   const pod: PodSlot[] = [];
   let timeLeft = req.adBreak.maxDurationMs;
   const categories = new Set<string>();

@@ -28,16 +28,20 @@ const some = <T>(list: readonly T[] | undefined): list is readonly T[] =>
 
 export function matchesTargeting(t: Targeting, ctx: TargetingContext): boolean {
   if (some(t.showIds) && !t.showIds.includes(ctx.showId)) return false;
-  if (some(t.categories)) {
-    const wanted = t.categories.map((c) => c.toLowerCase());
-    if (!ctx.categories.some((c) => wanted.includes(c.toLowerCase()))) return false;
-  }
+  if (some(t.categories) && !anyCategory(t.categories, ctx.categories)) return false;
   if (some(t.languages) && !t.languages.some((l) => languageMatches(l, ctx.language))) return false;
   if (some(t.positions) && !t.positions.includes(ctx.position)) return false;
   if (some(t.countries) && (ctx.country === null || !t.countries.includes(ctx.country))) return false;
   if (some(t.devices) && !t.devices.includes(ctx.device)) return false;
   if (some(t.dayParts) && !t.dayParts.some((d) => inDayPart(d, ctx.now))) return false;
   return true;
+}
+
+function anyCategory(wanted: readonly string[], have: readonly string[]): boolean {
+  for (const w of wanted) {
+    for (const h of have) if (w === h || w.toLowerCase() === h.toLowerCase()) return true;
+  }
+  return false;
 }
 
 function languageMatches(wanted: string, language: string): boolean {

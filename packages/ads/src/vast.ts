@@ -51,14 +51,71 @@ export function renderVast(ads: readonly VastAd[], o: VastOptions): string {
   const head = '<?xml version="1.0" encoding="UTF-8"?>\n';
   if (ads.length === 0) return `${head}<VAST version="4.3" xmlns="http://www.iab.com/VAST"/>\n`;
   const pod = ads.length > 1;
-  return `${head}<VAST version="4.3" xmlns="http://www.iab.com/VAST">\n${ads.map((a) => renderAd(a, pod, o)).join('')}</VAST>\n`;
+  let body = '';
+  for (const a of ads) body += fill(templateOf(a.creative, o), a, pod);
+  return `${head}<VAST version="4.3" xmlns="http://www.iab.com/VAST">\n${body}</VAST>\n`;
 }
 
-function renderAd(a: VastAd, pod: boolean, o: VastOptions): string {
-  const c = a.creative;
+// Rendering an ad is mostly the same text for every decision of one creative: only the
+// token, the serving id, the pod sequence and the advertiser name change. So each creative's
+// ad is rendered once with placeholders (U+E000 marks, which xmlEscape strips from data)
+// and later decisions only fill them in. Creatives are immutable records: a changed
+// creative is a new object and gets a new template.
+const mark = '\ue000';
+const slots = {
+  token: `${mark}T${mark}`,
+  id: `${mark}I${mark}`,
+  seq: `${mark}S${mark}`,
+  adv: `${mark}A${mark}`,
+};
+type Template = { parts: string[]; kinds: string[] };
+const templates = new WeakMap<Creative, Map<string, Template>>();
+
+function templateOf(c: Creative, o: VastOptions): Template {
+  const key = `${o.collector}\n${o.adSystem}\n${o.adSystemVersion}`;
+  let byOpts = templates.get(c);
+  if (!byOpts) {
+    byOpts = new Map();
+    templates.set(c, byOpts);
+  }
+  let t = byOpts.get(key);
+  if (!t) {
+    const xml = renderAd(c, slots, o);
+    const parts: string[] = [];
+    const kinds: string[] = [];
+    const re = new RegExp(`${mark}([TISA])${mark}`, 'g');
+    let last = 0;
+    for (const m of xml.matchAll(re)) {
+      parts.push(xml.slice(last, m.index));
+      kinds.push(m[1]!);
+      last = m.index! + m[0].length;
+    }
+    parts.push(xml.slice(last));
+    t = { parts, kinds };
+    byOpts.set(key, t);
+  }
+  return t;
+}
+
+function fill(t: Template, a: VastAd, pod: boolean): string {
+  const values: Record<string, string> = {
+    T: x(a.token),
+    I: x(a.adServingId),
+    S: pod ? ` sequence="${a.sequence}"` : '',
+    A: x(a.advertiserName),
+  };
+  let out = t.parts[0]!;
+  for (let i = 0; i < t.kinds.length; i++) out += values[t.kinds[i]!]! + t.parts[i + 1]!;
+  return out;
+}
+
+/** The ad with placeholder slots for what differs per decision (see `templateOf`). */
+function renderAd(c: Creative, s: typeof slots, o: VastOptions): string {
+  const a = { token: s.token, adServingId: s.id, advertiserName: s.adv };
+  // Slots go in raw (xmlEscape would strip their marks); they are escaped when filled.
   const t = (event: Parameters<typeof trackingUrl>[1], extra?: { offsetMs?: number }) =>
-    x(trackingUrl(o.collector, event, a.token, extra));
-  const seq = pod ? ` sequence="${a.sequence}"` : '';
+    x(trackingUrl(o.collector, event, 'tokenslot', extra)).replace('?t=tokenslot&amp;', `?t=${a.token}&amp;`);
+  const seq = s.seq;
   const uid = `<UniversalAdId idRegistry="${x(c.universalAdId.registry)}">${x(c.universalAdId.value)}</UniversalAdId>`;
   const tracking = [
     ...linearEvents.map((e) => `<Tracking event="${e}">${t(e)}</Tracking>`),
@@ -87,9 +144,9 @@ function renderAd(a: VastAd, pod: boolean, o: VastOptions): string {
     `<Ad id="${x(c.id)}"${seq} adType="${c.mediaKind}">\n<InLine>\n` +
     `<AdSystem version="${x(o.adSystemVersion)}">${x(o.adSystem)}</AdSystem>\n` +
     `<Error>${t('error')}</Error>\n${ext}` +
-    `<Impression id="${x(a.adServingId)}">${t('impression')}</Impression>\n` +
-    `<AdServingId>${x(a.adServingId)}</AdServingId>\n<AdTitle>${x(c.name)}</AdTitle>\n` +
-    `<Advertiser>${x(a.advertiserName)}</Advertiser>\n<Creatives>\n` +
+    `<Impression id="${a.adServingId}">${t('impression')}</Impression>\n` +
+    `<AdServingId>${a.adServingId}</AdServingId>\n<AdTitle>${x(c.name)}</AdTitle>\n` +
+    `<Advertiser>${a.advertiserName}</Advertiser>\n<Creatives>\n` +
     `<Creative id="${x(c.id)}-linear" adId="${x(c.id)}" sequence="1">\n<Linear>\n<TrackingEvents>\n${tracking.join('\n')}\n</TrackingEvents>\n` +
     `<Duration>${clockTime(c.durationMs)}</Duration>\n<MediaFiles>\n${media}\n</MediaFiles>\n${clicks}\n</Linear>\n${uid}\n</Creative>\n` +
     `${companion}</Creatives>\n</InLine>\n</Ad>\n`

@@ -9,6 +9,7 @@ import {
   matchesTargeting,
   pace,
   parseTimeOffset,
+  plannedAt,
   type Targeting,
   type TargetingContext,
   type TimeOffset,
@@ -197,5 +198,26 @@ describe('store', () => {
     expect(s.seen('l1', 'li')).toEqual([5000]);
     s.pruneSeen(10_000);
     expect(s.seen('l1', 'li')).toEqual([]);
+  });
+});
+
+describe('pacing with day-parts', () => {
+  const flight = { startsAt: t0, endsAt: t0 + 2 * 86_400_000 }; // Monday and Tuesday
+  const morning = [{ days: [1, 2], fromHour: 6, toHour: 10 }]; // 8 open hours in the flight
+  const at = (h: number) => t0 + h * 3_600_000;
+  const cases: Array<[string, number, number]> = [
+    ['before the first window', at(5), 0],
+    ['half way through the first window', at(8), 200],
+    ['between windows the plan stands still', at(20), 400],
+    ['end of the second window', at(34), 800],
+    ['after the last window', at(47), 800],
+  ];
+  it.each(cases)('%s', (_n, t, want) => {
+    expect(plannedAt(800, flight.startsAt, flight.endsAt, t, morning)).toBeCloseTo(want, 6);
+  });
+  it('plans nothing when no window falls in the flight', () => {
+    expect(
+      plannedAt(800, flight.startsAt, flight.endsAt, at(30), [{ days: [5], fromHour: 1, toHour: 2 }]),
+    ).toBe(0);
   });
 });

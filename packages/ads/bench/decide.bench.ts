@@ -1,0 +1,185 @@
+/**
+ * VAST decisions per second and latency with many active line items, beside the ceiling: a
+ * minimal static-XML endpoint on Fastify, measured in the same run by the same load
+ * generator (autocannon in a worker thread of this process, over 127.0.0.1).
+ *
+ * Two phases per side: (1) saturation with N connections -> requests/s and the ratio
+ * ours/ceiling; (2) a fixed rate (default 1,000 req/s) -> p50/p99 latency.
+ * Env: ADS_BENCH_LINE_ITEMS (1000), ADS_BENCH_SECONDS (10), ADS_BENCH_CONNECTIONS (10),
+ * ADS_BENCH_RATE (1000). The machine is shared: quote medians of several runs.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EpisodeForAds } from '@swarmcast/catalog';
+import { systemClock } from '@swarmcast/platform';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { AdsStore, adsPlugin, generateSigningKey, keyRing, renderVast } from '../src/index.ts';
+
+const lineItems = Number(process.env.ADS_BENCH_LINE_ITEMS ?? 1000);
+const seconds = Number(process.env.ADS_BENCH_SECONDS ?? 10);
+const connections = Number(process.env.ADS_BENCH_CONNECTIONS ?? 10);
+const rate = Number(process.env.ADS_BENCH_RATE ?? 1000);
+
+const now = Date.now();
+const countries = ['DE', 'US', 'FR', 'GB', 'CH', 'AT', 'NL', 'SE'];
+const categories = ['technology', 'news', 'sports', 'business', 'comedy', 'science'];
+const episodes: EpisodeForAds[] = Array.from({ length: 20 }, (_, i) => ({
+  id: `ep-${i}`,
+  showId: `show-${i % 10}`,
+  creatorId: `creator-${i % 10}`,
+  title: `Episode ${i}`,
+  durationMs: 3_600_000,
+  language: i % 3 === 0 ? 'de' : 'en',
+  categories: [categories[i % categories.length]!],
+  mediaKind: 'audio',
+  adBreaks: [
+    { id: 'pre', position: 'pre', offsetMs: 0, maxDurationMs: 30_000, maxAds: 1 },
+    { id: 'mid-1', position: 'mid', offsetMs: 1_200_000, maxDurationMs: 90_000, maxAds: 3 },
+    { id: 'post', position: 'post', offsetMs: 3_600_000, maxDurationMs: 30_000, maxAds: 1 },
+  ],
+}));
+const byId = new Map(episodes.map((e) => [e.id, e]));
+
+function buildStore(): AdsStore {
+  const store = new AdsStore();
+  store.putAdvertiser({ id: 'adv', name: 'Bench advertiser' });
+  for (let i = 0; i < lineItems; i++) {
+    const cid = `c-${i % 200}`;
+    if (!store.campaigns.has(cid)) {
+      store.putCampaign({
+        id: cid,
+        advertiserId: 'adv',
+        name: cid,
+        startsAt: now - 86_400_000,
+        endsAt: now + 30 * 86_400_000,
+        currency: 'EUR',
+        totalBudgetMicros: 1e13,
+        dailyBudgetMicros: 0,
+        paused: false,
+      });
+    }
+    store.putCreative({
+      id: `cr-${i}`,
+      advertiserId: 'adv',
+      name: `Creative ${i}`,
+      mediaKind: 'audio',
+      mimeType: 'audio/mpeg',
+      durationMs: [15_000, 20_000, 30_000][i % 3]!,
+      bytes: 300_000,
+      bitrateKbps: 128,
+      width: 0,
+      height: 0,
+      mediaUrl: `https://node.example/ads/media/cr-${i}.mp3`,
+      alternates: [],
+      clickThroughUrl: 'https://advertiser.example/',
+      universalAdId: { registry: 'swarmcast', value: `cr-${i}` },
+      approval: 'approved',
+    });
+    store.putLineItem({
+      id: `li-${i}`,
+      campaignId: cid,
+      name: `Line ${i}`,
+      priority: i % 50 === 0 ? 'sponsorship' : i % 10 === 0 ? 'house' : 'standard',
+      goal: { kind: 'impressions', impressions: 1e9 },
+      cpmMicros: 1_000_000 + (i % 40) * 500_000,
+      pacing: i % 10 === 0 ? 'asap' : 'even',
+      targeting:
+        i % 4 === 0
+          ? {}
+          : i % 4 === 1
+            ? { countries: [countries[i % countries.length]!] }
+            : i % 4 === 2
+              ? { categories: [categories[i % categories.length]!], positions: ['mid'] }
+              : { languages: [i % 2 ? 'en' : 'de'], devices: ['phone', 'computer'] },
+      caps: i % 5 === 0 ? [{ max: 3, periodMs: 3_600_000 }] : [],
+      exclusionCategories: [`cat-${i % 30}`],
+      creativeIds: [`cr-${i}`],
+      paused: false,
+    });
+  }
+  return store;
+}
+
+async function load(url: string, opts: { rate?: number; duration: number; requests?: autocannon.Request[] }) {
+  return autocannon({
+    url,
+    connections: opts.rate ? Math.max(connections, 20) : connections,
+    duration: opts.duration,
+    overallRate: opts.rate,
+    requests: opts.requests,
+    headers: { 'x-swarmcast-country': 'DE', 'user-agent': 'Mozilla/5.0 (iPhone)' },
+    // The load generator runs in a worker thread, so it does not share the server's event loop.
+    workers: 1,
+  });
+}
+
+async function main() {
+  const app = Fastify();
+  const ring = keyRing(generateSigningKey('bench'));
+  const store = buildStore();
+  await app.register(adsPlugin, {
+    episodes: (id) => byId.get(id) ?? null,
+    keys: () => ring,
+    clock: systemClock,
+    publicUrl: 'https://node.example',
+    mediaDir: join(tmpdir(), 'ads-bench-media'),
+    adminToken: '',
+    store,
+  });
+  // The ceiling: the same framework answering a fixed VAST-sized document.
+  const fixed = renderVast([], {
+    collector: 'https://node.example',
+    adSystem: 'Swarmcast',
+    adSystemVersion: 'x',
+  });
+  const staticXml = fixed.repeat(1).padEnd(6_000, ' ');
+  app.get('/static.xml', async (_req, reply) => reply.type('application/xml').send(staticXml));
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+
+  // Many listeners and breaks, so caps, targeting and pods are exercised as in traffic.
+  const requests: autocannon.Request[] = Array.from({ length: 500 }, (_, i) => ({
+    method: 'GET',
+    path: `/ads/vast?episode=ep-${i % 20}&break=${['pre', 'mid-1', 'post'][i % 3]}&lid=listener-${String(i).padStart(6, '0')}`,
+  }));
+  const sample = await app.inject({ url: requests[1]!.path! });
+  const ads = (sample.body.match(/<Ad /g) ?? []).length;
+  console.log(
+    `line items: ${lineItems}; sample mid-roll pod: ${ads} ads, ${sample.body.length} bytes; static doc ${staticXml.length} bytes`,
+  );
+
+  await load(`${base}/static.xml`, { duration: 2 }); // warm-up
+  await load(`${base}/ads/vast`, { duration: 2, requests });
+  const ceilSat = await load(`${base}/static.xml`, { duration: seconds });
+  const oursSat = await load(`${base}/ads/vast`, { duration: seconds, requests });
+  const ceilRate = await load(`${base}/static.xml`, { duration: seconds, rate });
+  const oursRate = await load(`${base}/ads/vast`, { duration: seconds, rate, requests });
+  await app.close();
+
+  const row = (name: string, sat: autocannon.Result, fixedRate: autocannon.Result) => ({
+    name,
+    saturatedReqPerSec: Math.round(sat.requests.average),
+    saturatedP50Ms: sat.latency.p50,
+    saturatedP99Ms: sat.latency.p99,
+    atRateReqPerSec: Math.round(fixedRate.requests.average),
+    atRateP50Ms: fixedRate.latency.p50,
+    atRateP99Ms: fixedRate.latency.p99,
+    errors: sat.errors + sat.non2xx + fixedRate.errors + fixedRate.non2xx,
+  });
+  const ours = row('ads /ads/vast', oursSat, oursRate);
+  const ceiling = row('static XML (ceiling)', ceilSat, ceilRate);
+  console.table([ours, ceiling]);
+  const ratio = ours.saturatedReqPerSec / ceiling.saturatedReqPerSec;
+  console.log(
+    `ours/ceiling throughput: ${(ratio * 100).toFixed(1)}% (goal >= 50%); p99 at ${rate} req/s: ${ours.atRateP99Ms} ms (goal < 10 ms)`,
+  );
+  const dir = join(import.meta.dirname, '../../../bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'ads-decide.json'),
+    `${JSON.stringify({ at: new Date().toISOString(), lineItems, seconds, connections, rate, ours, ceiling, ratio }, null, 2)}\n`,
+  );
+}
+
+await main();
