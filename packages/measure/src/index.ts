@@ -27,6 +27,14 @@ export {
   startPipeline,
 } from './pipeline/pipeline.ts';
 export { type BatchResult, type PipelineOptions, processBatch } from './pipeline/process-batch.ts';
+export { type MeasureDeps, type MeasureHandle, measurePlugin } from './plugin.ts';
+export type { AdvertiserReport, CampaignFigures } from './reports/advertiser-report.ts';
+export { buildCreatorReport, type CreatorReport, type EpisodeFigures } from './reports/creator-report.ts';
+export { adminCsv, advertiserCsv, creatorCsv, csvField } from './reports/csv.ts';
+export { esc } from './reports/html.ts';
+export type { Period } from './reports/load.ts';
+export { type AdminReport, Reports } from './reports/reports.ts';
+export { parsePeriod, type ReportAuthorizer, type ReportScope, reportRoutes } from './reports/routes.ts';
 export {
   type AdDelivery,
   type AdEventRow,

@@ -1,0 +1,85 @@
+import type { PublicKeys } from '@swarmcast/ads';
+import type { BasisPoints } from '@swarmcast/ledger';
+import { type Clock, type Consumer, type Db, type EventStream, systemClock } from '@swarmcast/platform';
+import type { FastifyInstance } from 'fastify';
+import { type CollectorStats, collectorRoutes, type EdgeClassifier } from './collect/collector.ts';
+import { type PipelineStats, startPipeline } from './pipeline/pipeline.ts';
+import { Reports } from './reports/reports.ts';
+import { type ReportAuthorizer, reportRoutes } from './reports/routes.ts';
+import type { AdTimingRules } from './rules/ad-sequence.ts';
+import type { IvtRules } from './rules/ivt.ts';
+
+export interface MeasureDeps {
+  /** Migrated with `[...ledgerMigrations, ...measureMigrations]` (after lower parts'). */
+  db: Db;
+  stream: EventStream;
+  /** Edge classification: audience key (daily salted HMAC), client class, data-centre flag. */
+  edge: EdgeClassifier;
+  /** The ad server's decision-signing public keys (called per batch; keys rotate). */
+  publicKeys: () => PublicKeys;
+  clock?: Clock;
+  /** Creator share of ad revenue in basis points (default 7000 = 70 %). */
+  creatorShareBps?: BasisPoints;
+  /** Run the pipeline consumer in this process (default true); several processes share the work. */
+  runPipeline?: boolean;
+  /** Who may read which report (default: everyone; the portal passes its session check). */
+  authorize?: ReportAuthorizer;
+  /** Suppression threshold (default 5). */
+  k?: number;
+  ivtRules?: IvtRules;
+  adTiming?: AdTimingRules;
+  maxPending?: number;
+}
+
+/** Handles the plugin exposes on the Fastify instance as `app.measure`. */
+export interface MeasureHandle {
+  collector: CollectorStats;
+  pipeline: PipelineStats | null;
+  lag(): Promise<number>;
+}
+
+/**
+ * Measurement as one Fastify plugin: the beacon collector, the report API and dashboard
+ * pages; and, unless `runPipeline` is false, the pipeline consumer, started when the
+ * server is ready and stopped (after in-flight beacons are durable) when it closes.
+ * Register it without encapsulation concerns: `await measurePlugin(app, deps)`.
+ */
+export async function measurePlugin(app: FastifyInstance, deps: MeasureDeps): Promise<MeasureHandle> {
+  const clock = deps.clock ?? systemClock;
+  const collector = collectorRoutes(app, {
+    stream: deps.stream,
+    edge: deps.edge,
+    clock,
+    ...(deps.maxPending ? { maxPending: deps.maxPending } : {}),
+  });
+  let consumer: Consumer | null = null;
+  const handle: MeasureHandle = {
+    collector: collector.stats,
+    pipeline: null,
+    lag: async () => (consumer ? consumer.pending() : 0),
+  };
+  const reports = new Reports(deps.db, {
+    ...(deps.k ? { k: deps.k } : {}),
+    lag: () => handle.lag(),
+    collectorStats: () => collector.stats,
+  });
+  reportRoutes(app, reports, clock, deps.authorize);
+
+  if (deps.runPipeline !== false) {
+    app.addHook('onReady', async () => {
+      const started = await startPipeline(deps.stream, deps.db, {
+        publicKeys: deps.publicKeys,
+        ...(deps.creatorShareBps !== undefined ? { creatorShareBps: deps.creatorShareBps } : {}),
+        ...(deps.ivtRules ? { ivtRules: deps.ivtRules } : {}),
+        ...(deps.adTiming ? { adTiming: deps.adTiming } : {}),
+      });
+      consumer = started.consumer;
+      handle.pipeline = started.stats;
+    });
+  }
+  app.addHook('onClose', async () => {
+    await collector.close();
+    await consumer?.stop();
+  });
+  return handle;
+}

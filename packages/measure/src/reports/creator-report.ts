@@ -1,0 +1,189 @@
+import type { AnnounceFact, DownloadFact } from '@swarmcast/platform';
+import {
+  type AdDelivery,
+  type AdEventRow,
+  adDelivery,
+  type BreakFill,
+  fillRates,
+  type OpportunityRow,
+} from '../rules/ad-metrics.ts';
+import { countDownloads, type DownloadFilterReason } from '../rules/downloads.ts';
+import {
+  corroborated,
+  type Evidence,
+  listenThrough,
+  type PlayRow,
+  p2pOffload,
+  uniqueListeners,
+} from '../rules/play-metrics.ts';
+import { defaultK, type Suppressed, suppress } from '../rules/suppress.ts';
+import { dayMs, utcDay, type WindowKind } from '../rules/windows.ts';
+import type { EpisodeInfo, Period } from './load.ts';
+
+/** One day's figure; null when suppressed (fewer than k listeners behind it). */
+export interface DayCell {
+  /** Start of the UTC day, ms. */
+  day: number;
+  value: Suppressed<number>;
+}
+
+export interface EpisodeFigures {
+  episodeId: string;
+  showId: string;
+  title: string;
+  downloads: Suppressed<number>;
+  downloadsByDay: DayCell[];
+  plays: Suppressed<number>;
+  /** Share of valid plays corroborated by transport evidence. */
+  corroboratedShare: Suppressed<number>;
+  listenThrough: Suppressed<number[]>;
+  listeners: { day: DayCell[]; week: DayCell[]; month: DayCell[] };
+  p2p: { peers: number; webSeed: number; share: number };
+  swarm: { day: number; seeders: number; leechers: number }[];
+  revenueMicros: number;
+  revenueByDay: { day: number; micros: number }[];
+  ads: AdDelivery;
+  fill: BreakFill[];
+}
+
+export interface CreatorReport {
+  creatorId: string;
+  period: Period;
+  /** The de-duplication window the download figures use (IAB v2.3 5.5.1). */
+  window: WindowKind;
+  k: number;
+  episodes: EpisodeFigures[];
+  totals: { downloads: Suppressed<number>; plays: Suppressed<number>; revenueMicros: number };
+  /** Requests left out of the download count, by reason. */
+  filtered: Record<DownloadFilterReason, number>;
+  /** Play beacons kept as invalid, by reason. */
+  invalidPlays: Record<string, number>;
+}
+
+export interface CreatorData {
+  creatorId: string;
+  period: Period;
+  window: WindowKind;
+  episodes: readonly EpisodeInfo[];
+  downloads: readonly DownloadFact[];
+  announces: readonly AnnounceFact[];
+  plays: readonly PlayRow[];
+  adEvents: readonly AdEventRow[];
+  opportunities: readonly OpportunityRow[];
+  revenue: readonly { group: string; day: number; micros: number }[];
+  k?: number;
+}
+
+const inPeriod = (t: number, p: Period) => t >= p.from && t < p.to;
+
+/** Distinct-key cells per UTC day, suppressed below k. */
+function dayCells(items: readonly { time: number; who: string }[], k: number): DayCell[] {
+  const by = new Map<number, { n: number; who: Set<string> }>();
+  for (const it of items) {
+    const d = utcDay(it.time) * dayMs;
+    const c = by.get(d) ?? { n: 0, who: new Set() };
+    c.n++;
+    c.who.add(it.who);
+    by.set(d, c);
+  }
+  return [...by]
+    .sort((a, b) => a[0] - b[0])
+    .map(([day, c]) => ({ day, value: suppress(c.n, c.who.size, k) }));
+}
+
+/** Swarm health per day: distinct peers that reported `left = 0` (seeders) or more (leechers). */
+function swarmByDay(announces: readonly AnnounceFact[]) {
+  const by = new Map<number, { seeders: Set<string>; leechers: Set<string> }>();
+  for (const a of announces) {
+    if (a.event === 'stopped') continue;
+    const d = utcDay(a.time) * dayMs;
+    const c = by.get(d) ?? { seeders: new Set(), leechers: new Set() };
+    (a.left === 0 ? c.seeders : c.leechers).add(a.audienceKey);
+    by.set(d, c);
+  }
+  return [...by]
+    .sort((a, b) => a[0] - b[0])
+    .map(([day, c]) => ({ day, seeders: c.seeders.size, leechers: c.leechers.size }));
+}
+
+/** Assembles the creator report. Pure: the same rows give the same report. */
+export function buildCreatorReport(data: CreatorData): CreatorReport {
+  const k = data.k ?? defaultK;
+  const { period } = data;
+  const counted = countDownloads({
+    downloads: data.downloads,
+    announces: data.announces,
+    episodes: data.episodes,
+  });
+  const downloadsIn = counted.counted[data.window].filter((q) => inPeriod(q.time, period));
+
+  const byPath = new Map(data.episodes.map((e) => [e.path, e.episodeId]));
+  const byHash = new Map(
+    data.episodes.filter((e) => e.infoHash).map((e) => [e.infoHash as string, e.episodeId]),
+  );
+  const evidence: Evidence[] = [
+    ...data.downloads
+      .filter((f) => byPath.has(f.path) && f.method === 'GET')
+      .map((f) => ({ episodeId: byPath.get(f.path)!, audienceKey: f.audienceKey, time: f.time })),
+    ...data.announces
+      .filter((a) => byHash.has(a.infoHash))
+      .map((a) => ({ episodeId: byHash.get(a.infoHash)!, audienceKey: a.audienceKey, time: a.time })),
+  ];
+  const corroboratedIds = corroborated(data.plays, evidence);
+  const invalidPlays: Record<string, number> = {};
+  for (const p of data.plays) if (p.invalid) invalidPlays[p.invalid] = (invalidPlays[p.invalid] ?? 0) + 1;
+
+  const episodes = data.episodes.map((e): EpisodeFigures => {
+    const dls = downloadsIn.filter((q) => q.episodeId === e.episodeId);
+    const plays = data.plays.filter((p) => p.episodeId === e.episodeId);
+    const valid = plays.filter((p) => !p.invalid);
+    const who = new Set(valid.map((p) => p.listenerId ?? p.audienceKey)).size;
+    const cells = (period: 'day' | 'week' | 'month') =>
+      [...uniqueListeners(plays, period)].map(([day, n]) => ({ day, value: suppress(n, n, k) }));
+    const revenue = data.revenue.filter((r) => r.group === e.episodeId);
+    const adRows = data.adEvents.filter((r) => r.episodeId === e.episodeId);
+    return {
+      episodeId: e.episodeId,
+      showId: e.showId,
+      title: e.title,
+      downloads: suppress(dls.length, new Set(dls.map((q) => q.audienceKey)).size, k),
+      downloadsByDay: dayCells(
+        dls.map((q) => ({ time: q.time, who: q.audienceKey })),
+        k,
+      ),
+      plays: suppress(valid.length, who, k),
+      corroboratedShare: suppress(
+        valid.length === 0 ? 0 : valid.filter((p) => corroboratedIds.has(p.sessionId)).length / valid.length,
+        who,
+        k,
+      ),
+      listenThrough: suppress(listenThrough(plays), who, k),
+      listeners: { day: cells('day'), week: cells('week'), month: cells('month') },
+      p2p: p2pOffload(plays),
+      swarm: swarmByDay(data.announces.filter((a) => a.infoHash === e.infoHash && inPeriod(a.time, period))),
+      revenueMicros: revenue.reduce((s, r) => s + r.micros, 0),
+      revenueByDay: revenue.map((r) => ({ day: r.day * dayMs, micros: r.micros })),
+      ads: adDelivery(adRows),
+      fill: fillRates(
+        data.opportunities.filter((o) => o.episodeId === e.episodeId),
+        adRows,
+      ),
+    };
+  });
+
+  const allValid = data.plays.filter((p) => !p.invalid);
+  return {
+    creatorId: data.creatorId,
+    period,
+    window: data.window,
+    k,
+    episodes,
+    totals: {
+      downloads: suppress(downloadsIn.length, new Set(downloadsIn.map((q) => q.audienceKey)).size, k),
+      plays: suppress(allValid.length, new Set(allValid.map((p) => p.listenerId ?? p.audienceKey)).size, k),
+      revenueMicros: episodes.reduce((s, e) => s + e.revenueMicros, 0),
+    },
+    filtered: counted.filtered,
+    invalidPlays,
+  };
+}

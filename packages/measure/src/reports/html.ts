@@ -1,0 +1,232 @@
+import { formatMicros } from '@swarmcast/ledger';
+import type { AdvertiserReport } from './advertiser-report.ts';
+import type { CreatorReport } from './creator-report.ts';
+import type { AdminReport } from './reports.ts';
+
+/**
+ * Server-rendered dashboard pages. Every outside string goes through `esc`; chart data
+ * travels as JSON in a `<script type="application/json">` with `<` escaped, read by a
+ * small inline script that draws it with uPlot (served from /measure/assets/).
+ * Suppressed cells (fewer than k listeners) are shown as "<k" and as gaps in charts.
+ */
+export function esc(s: unknown): string {
+  return String(s).replace(
+    /[&<>"'`]/g,
+    (c) =>
+      ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c] as string,
+  );
+}
+
+export interface ChartSpec {
+  id: string;
+  title: string;
+  /** "time": x is ms since the epoch; "linear": x is a plain number. */
+  x: 'time' | 'linear';
+  xs: number[];
+  series: { label: string; values: (number | null)[] }[];
+}
+
+const jsonForScript = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+
+function cell(v: number | null, k: number): string {
+  return v === null ? `<span title="suppressed: fewer than ${k} listeners">&lt;${k}</span>` : esc(v);
+}
+
+const pct = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 10);
+
+function page(title: string, body: string, charts: ChartSpec[], csvHref: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<link rel="stylesheet" href="/measure/assets/uPlot.min.css">
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222;max-width:70rem}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+th:first-child,td:first-child{text-align:left}.chart{margin:1rem 0}.note{color:#555;font-size:.9rem}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<p class="note"><a href="${esc(csvHref)}">Download CSV</a></p>
+${body}
+<div id="charts"></div>
+<script type="application/json" id="chart-data">${jsonForScript(charts)}</script>
+<script src="/measure/assets/uPlot.iife.min.js"></script>
+<script>
+(function () {
+  var specs = JSON.parse(document.getElementById('chart-data').textContent);
+  var colors = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+  specs.forEach(function (s) {
+    var div = document.createElement('div');
+    div.className = 'chart';
+    div.id = s.id;
+    document.getElementById('charts').appendChild(div);
+    var xs = s.x === 'time' ? s.xs.map(function (x) { return x / 1000; }) : s.xs;
+    var data = [xs].concat(s.series.map(function (x) { return x.values; }));
+    new uPlot({
+      title: s.title, width: Math.min(900, window.innerWidth - 40), height: 260,
+      scales: { x: { time: s.x === 'time' } },
+      series: [{}].concat(s.series.map(function (x, i) {
+        return { label: x.label, stroke: colors[i % colors.length], width: 2, spanGaps: false };
+      }))
+    }, data, div);
+  });
+})();
+</script>
+</body></html>`;
+}
+
+/** Union of the days in several day-keyed lists, sorted. */
+function days(...lists: { day: number }[][]): number[] {
+  return [...new Set(lists.flat().map((d) => d.day))].sort((a, b) => a - b);
+}
+
+export function creatorPage(r: CreatorReport, csvHref: string): string {
+  const k = r.k;
+  const rows = r.episodes
+    .map(
+      (e) => `<tr><td>${esc(e.showId)} / ${esc(e.title || e.episodeId)}</td><td>${cell(e.downloads, k)}</td>
+<td>${cell(e.plays, k)}</td><td>${cell(pct(e.corroboratedShare), k)}</td><td>${esc(pct(e.p2p.share))}</td>
+<td>${esc(e.ads.impressions)}</td><td>${esc(formatMicros(e.revenueMicros))}</td></tr>`,
+    )
+    .join('\n');
+  const allDays = days(...r.episodes.map((e) => e.downloadsByDay), ...r.episodes.map((e) => e.revenueByDay));
+  const charts: ChartSpec[] = [
+    {
+      id: 'downloads',
+      title: `Downloads per day (IAB v2.3, ${r.window} window)`,
+      x: 'time',
+      xs: allDays,
+      series: r.episodes.map((e) => ({
+        label: e.title || e.episodeId,
+        values: allDays.map((d) => {
+          const c = e.downloadsByDay.find((x) => x.day === d);
+          return c ? c.value : 0;
+        }),
+      })),
+    },
+    {
+      id: 'listeners',
+      title: 'Unique listeners per day',
+      x: 'time',
+      xs: days(...r.episodes.map((e) => e.listeners.day)),
+      series: r.episodes.map((e) => {
+        const xs = days(...r.episodes.map((x) => x.listeners.day));
+        return {
+          label: e.title || e.episodeId,
+          values: xs.map((d) => e.listeners.day.find((c) => c.day === d)?.value ?? 0),
+        };
+      }),
+    },
+    {
+      id: 'listen-through',
+      title: 'Listen-through: share of plays reaching each 10 % of the episode',
+      x: 'linear',
+      xs: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+      series: r.episodes.map((e) => ({
+        label: e.title || e.episodeId,
+        values: e.listenThrough
+          ? e.listenThrough.map((x) => Math.round(x * 1000) / 10)
+          : new Array(11).fill(null),
+      })),
+    },
+    {
+      id: 'swarm',
+      title: 'Swarm health: distinct seeders and leechers per day',
+      x: 'time',
+      xs: days(...r.episodes.map((e) => e.swarm)),
+      series: [
+        {
+          label: 'seeders',
+          values: days(...r.episodes.map((e) => e.swarm)).map((d) =>
+            r.episodes.reduce((s, e) => s + (e.swarm.find((x) => x.day === d)?.seeders ?? 0), 0),
+          ),
+        },
+        {
+          label: 'leechers',
+          values: days(...r.episodes.map((e) => e.swarm)).map((d) =>
+            r.episodes.reduce((s, e) => s + (e.swarm.find((x) => x.day === d)?.leechers ?? 0), 0),
+          ),
+        },
+      ],
+    },
+    {
+      id: 'revenue',
+      title: 'Ad revenue per day (units)',
+      x: 'time',
+      xs: allDays,
+      series: r.episodes.map((e) => ({
+        label: e.title || e.episodeId,
+        values: allDays.map(
+          (d) => e.revenueByDay.filter((x) => x.day === d).reduce((s, x) => s + x.micros, 0) / 1e6,
+        ),
+      })),
+    },
+  ];
+  const body = `<p class="note">Period ${esc(new Date(r.period.from).toISOString())} to ${esc(new Date(r.period.to).toISOString())}.
+Downloads use the <strong>${esc(r.window)}</strong> de-duplication window (IAB Podcast Measurement Technical Guidelines v2.3, 5.5.1).
+Cells behind fewer than ${esc(k)} listeners are suppressed.</p>
+<table><thead><tr><th>episode</th><th>downloads</th><th>plays</th><th>corroborated %</th><th>P2P offload %</th><th>ad impressions</th><th>revenue</th></tr></thead>
+<tbody>${rows}</tbody>
+<tfoot><tr><th>total</th><th>${cell(r.totals.downloads, k)}</th><th>${cell(r.totals.plays, k)}</th><th></th><th></th><th></th><th>${esc(formatMicros(r.totals.revenueMicros))}</th></tr></tfoot></table>
+<h2>Left out of the download count</h2>
+<table><tbody>${Object.entries(r.filtered)
+    .map(([reason, n]) => `<tr><td>${esc(reason)}</td><td>${esc(n)}</td></tr>`)
+    .join('')}</tbody></table>`;
+  return page(`Creator dashboard: ${r.creatorId}`, body, charts, csvHref);
+}
+
+export function advertiserPage(r: AdvertiserReport, csvHref: string): string {
+  const k = r.k;
+  const rows = r.campaigns
+    .map((c) => {
+      const d = c.delivery;
+      return `<tr><td>${esc(c.campaignId)}</td><td>${esc(d.impressions)}</td><td>${esc(d.starts)}</td><td>${esc(d.firstQuartile)}</td>
+<td>${esc(d.midpoint)}</td><td>${esc(d.thirdQuartile)}</td><td>${esc(d.complete)}</td><td>${esc(pct(d.completionRate))}</td>
+<td>${esc(d.clicks)}</td><td>${cell(d.reach, k)}</td><td>${cell(d.frequency === null ? null : Math.round(d.frequency * 100) / 100, k)}</td>
+<td>${esc(formatMicros(c.spendMicros))}</td><td>${esc(pct(d.ivtShare))}</td></tr>`;
+    })
+    .join('\n');
+  const xs = days(...r.campaigns.map((c) => c.impressionsByDay), ...r.campaigns.map((c) => c.spendByDay));
+  const charts: ChartSpec[] = [
+    {
+      id: 'delivery',
+      title: 'Counted impressions per day',
+      x: 'time',
+      xs,
+      series: r.campaigns.map((c) => ({
+        label: c.campaignId,
+        values: xs.map((d) => c.impressionsByDay.find((x) => x.day === d)?.impressions ?? 0),
+      })),
+    },
+    {
+      id: 'spend',
+      title: 'Spend per day (units)',
+      x: 'time',
+      xs,
+      series: r.campaigns.map((c) => ({
+        label: c.campaignId,
+        values: xs.map(
+          (d) => c.spendByDay.filter((x) => x.day === d).reduce((s, x) => s + x.micros, 0) / 1e6,
+        ),
+      })),
+    },
+  ];
+  const body = `<p class="note">An impression counts once per signed decision, when its beacon is genuine, in order, in time and not invalid traffic. IVT share is the share of beacons kept as invalid.</p>
+<table><thead><tr><th>campaign</th><th>impressions</th><th>starts</th><th>25 %</th><th>50 %</th><th>75 %</th><th>complete</th><th>completion %</th><th>clicks</th><th>reach</th><th>frequency</th><th>spend</th><th>IVT %</th></tr></thead>
+<tbody>${rows}</tbody></table>`;
+  return page(`Advertiser dashboard: ${r.advertiserId}`, body, charts, csvHref);
+}
+
+export function adminPage(r: AdminReport, csvHref: string): string {
+  const body = `<p>Stream lag: <strong>${esc(r.streamLag ?? 'unknown')}</strong> events waiting.
+Books: <strong>${r.books.balanced ? 'balanced' : 'NOT BALANCED'}</strong> (total ${esc(r.books.total)}).</p>
+<h2>Events by reason</h2>
+<table><thead><tr><th>subject</th><th>reason</th><th>events</th></tr></thead><tbody>${r.events
+    .map((e) => `<tr><td>${esc(e.subject)}</td><td>${esc(e.reason)}</td><td>${esc(e.count)}</td></tr>`)
+    .join('')}</tbody></table>
+<h2>Origin requests left out of downloads</h2>
+<table><tbody>${Object.entries(r.downloadFilters)
+    .map(([reason, n]) => `<tr><td>${esc(reason)}</td><td>${esc(n)}</td></tr>`)
+    .join('')}</tbody></table>
+<h2>Collector</h2><pre>${esc(JSON.stringify(r.collector, null, 2))}</pre>`;
+  return page('Measurement admin', body, [], csvHref);
+}

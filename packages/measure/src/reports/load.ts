@@ -1,0 +1,145 @@
+import type { AnnounceFact, AudienceKey, DownloadFact, Queryable } from '@swarmcast/platform';
+import type { AdEventRow, OpportunityRow } from '../rules/ad-metrics.ts';
+import type { EpisodeMedia } from '../rules/episode-media.ts';
+import type { PlayRow } from '../rules/play-metrics.ts';
+
+/**
+ * Loaders: rows from the measurement tables into the shapes the pure rules take. Reports
+ * are computed from the kept events on each request (exact, no sketches); at the embedded
+ * scale this is milliseconds, and a rollup table is the step for larger deployments.
+ */
+export interface Period {
+  from: number;
+  to: number;
+}
+
+export type EpisodeInfo = EpisodeMedia & { title: string };
+
+export async function loadEpisodes(db: Queryable, where: { creatorId?: string; showId?: string } = {}) {
+  const r = await db.query<Record<string, unknown>>(
+    `SELECT * FROM measure_episodes WHERE ($1::text IS NULL OR creator_id = $1) AND ($2::text IS NULL OR show_id = $2)
+     ORDER BY show_id, episode_id`,
+    [where.creatorId ?? null, where.showId ?? null],
+  );
+  return r.rows.map(
+    (row): EpisodeInfo => ({
+      episodeId: String(row.episode_id),
+      showId: String(row.show_id),
+      creatorId: String(row.creator_id),
+      title: String(row.title ?? ''),
+      path: String(row.path),
+      infoHash: (row.info_hash as string | null) ?? null,
+      fileSize: Number(row.file_size),
+      headerBytes: Number(row.header_bytes),
+      durationMs: Number(row.duration_ms),
+    }),
+  );
+}
+
+/**
+ * Origin and tracker facts for these episodes. The window reaches one day before `from`
+ * so that de-duplication windows open before the period are honoured at its start.
+ */
+export async function loadFacts(db: Queryable, episodes: readonly EpisodeMedia[], p: Period) {
+  const paths = episodes.map((e) => e.path);
+  const hashes = episodes.map((e) => e.infoHash).filter((h): h is string => h !== null);
+  const d = await db.query<{ fact: DownloadFact }>(
+    'SELECT fact FROM measure_downloads WHERE path = ANY($1::text[]) AND time >= $2 AND time < $3 ORDER BY time, id',
+    [paths, p.from - 86_400_000, p.to],
+  );
+  const a = await db.query<{ fact: AnnounceFact }>(
+    'SELECT fact FROM measure_announces WHERE info_hash = ANY($1::text[]) AND time >= $2 AND time < $3 ORDER BY time, id',
+    [hashes, p.from - 86_400_000, p.to],
+  );
+  return { downloads: d.rows.map((r) => r.fact), announces: a.rows.map((r) => r.fact) };
+}
+
+export async function loadPlays(db: Queryable, episodeIds: readonly string[], p: Period): Promise<PlayRow[]> {
+  const r = await db.query<Record<string, unknown>>(
+    `SELECT * FROM measure_play_sessions WHERE episode_id = ANY($1::text[]) AND started_at >= $2 AND started_at < $3
+     ORDER BY started_at, session_id`,
+    [episodeIds, p.from, p.to],
+  );
+  return r.rows.map((row) => ({
+    sessionId: String(row.session_id),
+    episodeId: String(row.episode_id),
+    audienceKey: String(row.audience_key) as AudienceKey,
+    listenerId: (row.listener_id as string | null) ?? null,
+    startedAt: Number(row.started_at),
+    maxPositionMs: Number(row.max_position_ms),
+    durationMs: Number(row.duration_ms),
+    completed: row.completed === true,
+    bytesFromPeers: Number(row.bytes_from_peers),
+    bytesFromWebSeed: Number(row.bytes_from_web_seed),
+    invalid: (row.invalid as string | null) ?? null,
+  }));
+}
+
+export interface AdRowFilter {
+  advertiserId?: string;
+  creatorId?: string;
+}
+
+/** Judged ad beacons with their decision (beacons whose token failed have no decision). */
+export async function loadAdEvents(db: Queryable, f: AdRowFilter, p: Period): Promise<AdEventRow[]> {
+  const r = await db.query<Record<string, unknown>>(
+    `SELECT e.event_id, e.decision_id, e.event, e.reason, e.received_at, e.audience_key, d.listener_id, d.campaign_id,
+            d.line_item_id, d.ad_id, d.break_id, d.episode_id, d.invalid
+       FROM measure_ad_events e JOIN measure_decisions d ON d.decision_id = e.decision_id
+      WHERE ($1::text IS NULL OR d.advertiser_id = $1) AND ($2::text IS NULL OR d.creator_id = $2)
+        AND e.received_at >= $3 AND e.received_at < $4
+      ORDER BY e.received_at, e.event_id`,
+    [f.advertiserId ?? null, f.creatorId ?? null, p.from, p.to],
+  );
+  return r.rows.map((row) => ({
+    eventId: String(row.event_id),
+    decisionId: String(row.decision_id),
+    event: row.event as AdEventRow['event'],
+    reason: (row.reason as string | null) ?? null,
+    receivedAt: Number(row.received_at),
+    audienceKey: String(row.audience_key) as AudienceKey,
+    listenerId: (row.listener_id as string | null) ?? null,
+    campaignId: String(row.campaign_id),
+    lineItemId: String(row.line_item_id),
+    adId: String(row.ad_id),
+    breakId: String(row.break_id),
+    episodeId: String(row.episode_id),
+    // A decision invalidated by an IVT impression is not "invalidated later": its beacons
+    // already carry their own reasons. Only a later judgement flags the rest.
+    decisionInvalid: row.invalid !== null && row.invalid !== undefined,
+  }));
+}
+
+export async function loadOpportunities(db: Queryable, episodeIds: readonly string[] | null, p: Period) {
+  const r = await db.query<{ break_id: string; episode_id: string; slots: number; filled: number }>(
+    `SELECT break_id, episode_id, slots, filled FROM measure_opportunities
+      WHERE ($1::text[] IS NULL OR episode_id = ANY($1::text[])) AND time >= $2 AND time < $3`,
+    [episodeIds, p.from, p.to],
+  );
+  return r.rows.map(
+    (row): OpportunityRow => ({
+      breakId: row.break_id,
+      episodeId: row.episode_id,
+      slots: Number(row.slots),
+      filled: Number(row.filled),
+    }),
+  );
+}
+
+/** Money per (group, day) from the ledger, attributed through the decisions. */
+export async function loadMoney(
+  db: Queryable,
+  account: string,
+  groupBy: 'episode_id' | 'campaign_id',
+  p: Period,
+): Promise<{ group: string; day: number; micros: number }[]> {
+  const r = await db.query<{ g: string; day: number; s: string }>(
+    `SELECT d.${groupBy} AS g, floor(e.time / 86400000)::bigint AS day, sum(l.amount)::text AS s
+       FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
+       JOIN measure_decisions d ON d.decision_id = e.ref
+      WHERE l.account_id = $1 AND e.kind IN ('impression', 'refund') AND e.time >= $2 AND e.time < $3
+      GROUP BY 1, 2 ORDER BY 1, 2`,
+    [account, p.from, p.to],
+  );
+  return r.rows.map((row) => ({ group: row.g, day: Number(row.day), micros: Number(row.s) }));
+}

@@ -1,0 +1,92 @@
+import { Ledger } from '@swarmcast/ledger';
+import type { Queryable } from '@swarmcast/platform';
+import { countDownloads, type DownloadFilterReason } from '../rules/downloads.ts';
+import type { WindowKind } from '../rules/windows.ts';
+import { type AdvertiserReport, buildAdvertiserReport } from './advertiser-report.ts';
+import { buildCreatorReport, type CreatorReport } from './creator-report.ts';
+import {
+  loadAdEvents,
+  loadEpisodes,
+  loadFacts,
+  loadMoney,
+  loadOpportunities,
+  loadPlays,
+  type Period,
+} from './load.ts';
+
+export interface AdminReport {
+  period: Period;
+  /** Every event processed, by subject and reason ("valid" when kept as valid). */
+  events: { subject: string; reason: string; count: number }[];
+  /** Origin requests left out of download counts, by reason, over every episode. */
+  downloadFilters: Record<DownloadFilterReason, number>;
+  /** Events published but not yet processed by the pipeline (null when unknown here). */
+  streamLag: number | null;
+  collector: unknown;
+  books: { balanced: boolean; total: number; unbalancedEntries: string[] };
+}
+
+export interface ReportsOptions {
+  k?: number;
+  /** The pipeline consumer's lag, for the admin report. */
+  lag?: () => Promise<number>;
+  /** Collector counters, for the admin report. */
+  collectorStats?: () => unknown;
+}
+
+/** Loads rows and assembles reports (the rules are in ../rules, pure). */
+export class Reports {
+  constructor(
+    private readonly db: Queryable,
+    private readonly options: ReportsOptions = {},
+  ) {}
+
+  /** Null when the creator has no registered episode. */
+  async creator(creatorId: string, period: Period, window: WindowKind): Promise<CreatorReport | null> {
+    const episodes = await loadEpisodes(this.db, { creatorId });
+    if (episodes.length === 0) return null;
+    const ids = episodes.map((e) => e.episodeId);
+    const facts = await loadFacts(this.db, episodes, period);
+    return buildCreatorReport({
+      creatorId,
+      period,
+      window,
+      episodes,
+      ...facts,
+      plays: await loadPlays(this.db, ids, period),
+      adEvents: await loadAdEvents(this.db, { creatorId }, period),
+      opportunities: await loadOpportunities(this.db, ids, period),
+      revenue: await loadMoney(this.db, `creator:${creatorId}`, 'episode_id', period),
+      ...(this.options.k ? { k: this.options.k } : {}),
+    });
+  }
+
+  async advertiser(advertiserId: string, period: Period): Promise<AdvertiserReport> {
+    return buildAdvertiserReport({
+      advertiserId,
+      period,
+      adEvents: await loadAdEvents(this.db, { advertiserId }, period),
+      spend: await loadMoney(this.db, `advertiser:${advertiserId}`, 'campaign_id', period),
+      ...(this.options.k ? { k: this.options.k } : {}),
+    });
+  }
+
+  async admin(period: Period): Promise<AdminReport> {
+    const r = await this.db.query<{ subject: string; reason: string; n: number }>(
+      `SELECT subject, coalesce(reason, 'valid') AS reason, count(*) AS n FROM measure_events
+        WHERE received_at >= $1 AND received_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`,
+      [period.from, period.to],
+    );
+    const episodes = await loadEpisodes(this.db);
+    const facts = await loadFacts(this.db, episodes, period);
+    const books = await new Ledger(this.db).check();
+    return {
+      period,
+      events: r.rows.map((x) => ({ subject: x.subject, reason: x.reason, count: Number(x.n) })),
+      downloadFilters: countDownloads({ ...facts, episodes }).filtered,
+      streamLag: this.options.lag ? await this.options.lag() : null,
+      collector: this.options.collectorStats?.() ?? null,
+      books: { balanced: books.balanced, total: books.total, unbalancedEntries: books.unbalancedEntries },
+    };
+  }
+}

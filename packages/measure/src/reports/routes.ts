@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Clock } from '@swarmcast/platform';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { measureErrors } from '../errors.ts';
+import { type WindowKind, windowKinds } from '../rules/windows.ts';
+import { adminCsv, advertiserCsv, creatorCsv } from './csv.ts';
+import { adminPage, advertiserPage, creatorPage } from './html.ts';
+import type { Period } from './load.ts';
+import type { Reports } from './reports.ts';
+
+export type ReportScope = { kind: 'creator' | 'advertiser'; id: string } | { kind: 'admin' };
+
+/** Decides whether a request may read a report; the portal supplies its own. */
+export type ReportAuthorizer = (req: FastifyRequest, scope: ReportScope) => boolean | Promise<boolean>;
+
+const dayMs = 86_400_000;
+
+/** `from`/`to` as YYYY-MM-DD (UTC) or ms; default the 30 days up to now. */
+export function parsePeriod(q: Record<string, unknown>, now: number): Period | null {
+  const at = (v: unknown, fallback: number): number | null => {
+    if (v === undefined || v === '') return fallback;
+    if (typeof v !== 'string') return null;
+    if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
+      const t = Date.parse(`${v}T00:00:00Z`);
+      return Number.isNaN(t) ? null : t;
+    }
+    return /^\d{1,15}$/.test(v) ? Number(v) : null;
+  };
+  const to = at(q.to, Math.ceil(now / dayMs) * dayMs);
+  const from = at(q.from, (to ?? now) - 30 * dayMs);
+  if (from === null || to === null || from >= to || to - from > 400 * dayMs) return null;
+  return { from, to };
+}
+
+function fail(reply: FastifyReply, code: keyof typeof measureErrors) {
+  const e = measureErrors[code];
+  return reply.code(e.status).send({ code, message: e.message });
+}
+
+const assetFiles: Record<string, string> = {
+  'uPlot.iife.min.js': 'application/javascript; charset=utf-8',
+  'uPlot.min.css': 'text/css; charset=utf-8',
+};
+
+/**
+ * Report routes. JSON: `/api/measure/{creator,advertiser}/:id` and `/api/measure/admin`
+ * (`?format=csv` for CSV; `from`, `to`, and `window` = calendar | firstTouch | lastTouch).
+ * Pages: `/measure/creator/:id`, `/measure/advertiser/:id`, `/measure/admin`.
+ */
+export function reportRoutes(
+  app: FastifyInstance,
+  reports: Reports,
+  clock: Clock,
+  authorize: ReportAuthorizer = () => true,
+): void {
+  const require = createRequire(import.meta.url);
+  const assets = new Map<string, Buffer>();
+  for (const name of Object.keys(assetFiles)) {
+    assets.set(name, readFileSync(require.resolve(`uplot/dist/${name}`)));
+  }
+  app.get<{ Params: { name: string } }>('/measure/assets/:name', async (req, reply) => {
+    const body = assets.get(req.params.name);
+    if (!body) return fail(reply, 'MEA_NOT_FOUND');
+    return reply
+      .type(assetFiles[req.params.name] as string)
+      .header('cache-control', 'public, max-age=86400')
+      .send(body);
+  });
+
+  type Req = FastifyRequest<{ Params: { id?: string }; Querystring: Record<string, unknown> }>;
+  const common = async (req: Req, reply: FastifyReply, scope: ReportScope) => {
+    if (!(await authorize(req, scope))) {
+      reply.code(403).send({ code: 'MEA_FORBIDDEN', message: 'not allowed to read this report' });
+      return null;
+    }
+    const period = parsePeriod(req.query, clock.now());
+    const window = (req.query.window ?? 'calendar') as WindowKind;
+    if (!period || !windowKinds.includes(window)) {
+      fail(reply, 'MEA_BAD_REQUEST');
+      return null;
+    }
+    return { period, window };
+  };
+  const html = (reply: FastifyReply, body: string) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header(
+        'content-security-policy',
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'",
+      )
+      .send(body);
+  const csvHref = (req: Req) => {
+    const u = new URL(req.url, 'http://x');
+    u.searchParams.set('format', 'csv');
+    return `${u.pathname.replace(/^\/measure\//, '/api/measure/')}${u.search}`;
+  };
+
+  for (const kind of ['creator', 'advertiser'] as const) {
+    const load = async (req: Req, reply: FastifyReply) => {
+      const id = req.params.id ?? '';
+      const c = await common(req, reply, { kind, id });
+      if (!c) return null;
+      const r =
+        kind === 'creator'
+          ? await reports.creator(id, c.period, c.window)
+          : await reports.advertiser(id, c.period);
+      if (!r) {
+        fail(reply, 'MEA_NOT_FOUND');
+        return null;
+      }
+      return r;
+    };
+    app.get(`/api/measure/${kind}/:id`, async (req: Req, reply) => {
+      const r = await load(req, reply);
+      if (!r) return reply;
+      if (req.query.format === 'csv') {
+        const body = 'creatorId' in r ? creatorCsv(r) : advertiserCsv(r);
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${kind}-report.csv"`)
+          .send(body);
+      }
+      return r;
+    });
+    app.get(`/measure/${kind}/:id`, async (req: Req, reply) => {
+      const r = await load(req, reply);
+      if (!r) return reply;
+      return html(reply, 'creatorId' in r ? creatorPage(r, csvHref(req)) : advertiserPage(r, csvHref(req)));
+    });
+  }
+
+  const admin = async (req: Req, reply: FastifyReply) => {
+    const c = await common(req, reply, { kind: 'admin' });
+    return c ? reports.admin(c.period) : null;
+  };
+  app.get('/api/measure/admin', async (req: Req, reply) => {
+    const r = await admin(req, reply);
+    if (!r) return reply;
+    return req.query.format === 'csv' ? reply.type('text/csv; charset=utf-8').send(adminCsv(r)) : r;
+  });
+  app.get('/measure/admin', async (req: Req, reply) => {
+    const r = await admin(req, reply);
+    if (!r) return reply;
+    return html(reply, adminPage(r, csvHref(req)));
+  });
+}
