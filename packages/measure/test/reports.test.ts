@@ -1,0 +1,156 @@
+import { Ledger } from '@swarmcast/ledger';
+import type { Db } from '@swarmcast/platform';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerEpisode } from '../src/pipeline/pipeline.ts';
+import { processBatch } from '../src/pipeline/process-batch.ts';
+import { Reports } from '../src/reports/reports.ts';
+import { reportRoutes } from '../src/reports/routes.ts';
+import { day, episode1, episode2, scenarioEvents } from './support/scenario.ts';
+import { measureDb, publicKeys } from './support/world.ts';
+
+let db: Db;
+const period = { from: day, to: day + 86_400_000 };
+beforeAll(async () => {
+  db = await measureDb();
+  await registerEpisode(db, episode1);
+  await registerEpisode(db, episode2);
+  const events = scenarioEvents();
+  // In batches of 7, then the whole day redelivered: nothing may count twice.
+  for (let i = 0; i < events.length; i += 7) {
+    await db.transaction((tx) => processBatch(tx, events.slice(i, i + 7), { publicKeys: () => publicKeys }));
+  }
+  const again = await db.transaction((tx) => processBatch(tx, events, { publicKeys: () => publicKeys }));
+  expect(again.processed).toBe(0);
+});
+afterAll(async () => {
+  await db.close();
+});
+
+describe('reports over a realistic day (figures worked out by hand)', () => {
+  it('creator report: downloads the IAB way, plays, listeners, listen-through, offload, swarm, revenue', async () => {
+    const r = (await new Reports(db).creator('creator', period, 'calendar'))!;
+    const [e1, e2] = r.episodes;
+    expect(r.window).toBe('calendar');
+    expect(e1!.downloads).toBe(7);
+    expect(e1!.downloadsByDay).toEqual([{ day, value: 7 }]);
+    expect(e2!.downloads).toBeNull(); // 2 listeners < k = 5
+    expect(e2!.downloadsByDay).toEqual([{ day, value: null }]);
+    expect(r.totals.downloads).toBe(9);
+    expect(r.filtered).toEqual({
+      bot: 3,
+      datacenter: 2,
+      head: 1,
+      'not-modified': 1,
+      status: 0,
+      probe: 2,
+      'apple-watch': 1,
+      'unknown-episode': 0,
+      'below-threshold': 1,
+      rate: 0,
+    });
+    expect(e1!.plays).toBe(7);
+    expect(e1!.corroboratedShare).toBeCloseTo(6 / 7, 12);
+    expect(e1!.listeners.day).toEqual([{ day, value: 7 }]);
+    expect(e1!.listenThrough).toEqual([7, 6, 5, 5, 4, 4, 3, 2, 2, 1, 1].map((n) => n / 7));
+    expect(e1!.p2p).toEqual({ peers: 12_600_000, webSeed: 1_500_000, share: 12_600_000 / 14_100_000 });
+    expect(e1!.swarm).toEqual([{ day, seeders: 2, leechers: 1 }]);
+    expect(r.invalidPlays).toEqual({ bot: 1, 'too-fast': 1 });
+    expect(e1!.revenueMicros).toBe(105_000);
+    expect(e1!.ads).toMatchObject({ impressions: 6, complete: 5, clicks: 1, reach: 6 });
+    expect(e1!.fill).toEqual([
+      { breakId: 'ep1-pre', slots: 8, filled: 7, fillRate: 0.875, deliveredRate: 0.75 },
+    ]);
+  });
+
+  it('the first-touch and last-touch windows fold listener 1 the same way on one day', async () => {
+    for (const w of ['firstTouch', 'lastTouch'] as const) {
+      const r = (await new Reports(db).creator('creator', period, w))!;
+      expect(r.window).toBe(w);
+      expect(r.totals.downloads).toBe(9);
+    }
+  });
+
+  it('advertiser report: delivery, quartiles, completion, reach and frequency, spend, IVT share', async () => {
+    const r = await new Reports(db).advertiser('adv-1', period);
+    expect(r.campaigns).toHaveLength(1);
+    const c = r.campaigns[0]!;
+    expect(c.delivery).toEqual({
+      impressions: 6,
+      starts: 6,
+      firstQuartile: 5,
+      midpoint: 5,
+      thirdQuartile: 5,
+      complete: 5,
+      completionRate: 5 / 6,
+      clicks: 1,
+      reach: 6,
+      frequency: 1,
+      invalidByReason: { duplicate: 1, bot: 1, 'decision-invalid': 2, 'too-fast': 1 },
+      ivtShare: 5 / 38,
+    });
+    expect(c.spendMicros).toBe(150_000);
+    expect(c.impressionsByDay).toEqual([{ day, impressions: 6 }]);
+  });
+
+  it('the books: 7 charged, 1 refunded, balanced', async () => {
+    const ledger = new Ledger(db);
+    expect(await ledger.balance('advertiser:adv-1')).toBe(-150_000);
+    expect(await ledger.balance('creator:creator')).toBe(105_000);
+    expect(await ledger.balance('platform')).toBe(45_000);
+    expect(await ledger.balance('revenue')).toBe(0);
+    expect((await ledger.check()).balanced).toBe(true);
+    const s = await ledger.statement('creator', '2026-12');
+    expect(s).toMatchObject({ earned: 122_500, refunded: 17_500, closing: 105_000, netImpressions: 6 });
+  });
+
+  it('admin report: every filtered beacon is kept with its reason', async () => {
+    const r = await new Reports(db).admin(period);
+    const n = (subject: string, reason: string) =>
+      r.events.find((e) => e.subject === subject && e.reason === reason)?.count ?? 0;
+    expect(n('beacon.ad', 'forged')).toBe(1);
+    expect(n('beacon.ad', 'expired')).toBe(1);
+    expect(n('beacon.ad', 'bot')).toBe(1);
+    expect(n('beacon.ad', 'duplicate')).toBe(1);
+    expect(n('beacon.ad', 'too-fast')).toBe(1);
+    expect(n('beacon.play', 'bot')).toBe(1);
+    expect(n('beacon.play', 'too-fast')).toBe(1);
+    expect(r.books.balanced).toBe(true);
+  });
+
+  it('HTTP: JSON, CSV and an escaped dashboard page with charts', async () => {
+    const app = Fastify();
+    reportRoutes(app, new Reports(db), { now: () => period.to });
+    const json = await app.inject(
+      `/api/measure/creator/creator?from=2026-12-02&to=2026-12-03&window=firstTouch`,
+    );
+    expect(json.statusCode).toBe(200);
+    expect(json.json()).toMatchObject({ window: 'firstTouch', totals: { downloads: 9 } });
+    const csv = await app.inject('/api/measure/creator/creator?from=2026-12-02&to=2026-12-03&format=csv');
+    expect(csv.headers['content-type']).toMatch(/text\/csv/);
+    expect(csv.body.split('\r\n')).toEqual([
+      'date,show,episode,title,downloads_calendar,revenue_micros',
+      '2026-12-02,show,ep1,"Episode <1> & ""friends""",7,105000',
+      '2026-12-02,show,ep2,Short,,0',
+      '',
+    ]);
+    const page = await app.inject('/measure/creator/creator?from=2026-12-02&to=2026-12-03');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Episode &lt;1&gt; &amp; &quot;friends&quot;');
+    expect(page.body).not.toContain('Episode <1>');
+    expect(page.body).toContain('/measure/assets/uPlot.iife.min.js');
+    const asset = await app.inject('/measure/assets/uPlot.iife.min.js');
+    expect(asset.statusCode).toBe(200);
+    expect((await app.inject('/measure/assets/..%2fpackage.json')).statusCode).toBe(404);
+    expect((await app.inject('/api/measure/creator/nobody')).statusCode).toBe(404);
+    expect((await app.inject('/api/measure/creator/creator?from=junk')).json()).toMatchObject({
+      code: 'MEA_BAD_REQUEST',
+    });
+    expect((await app.inject('/api/measure/creator/creator?window=weekly')).statusCode).toBe(400);
+    const adv = await app.inject('/measure/advertiser/adv-1?from=2026-12-02&to=2026-12-03');
+    expect(adv.body).toContain('camp-1');
+    const admin = await app.inject('/api/measure/admin?from=2026-12-02&to=2026-12-03&format=csv');
+    expect(admin.body).toContain('beacon.ad,forged,1');
+    await app.close();
+  });
+});
