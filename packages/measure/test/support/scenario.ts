@@ -167,7 +167,9 @@ export function scenarioEvents(): StreamEvent[] {
     const tok = token({ decisionId: `d${i}`, listenerId: `lid-${i}`, breakId: 'ep1-pre', episodeId: 'ep1' });
     const start = at(13, i * 2);
     const sequence = i === 6 ? full.slice(0, 2) : full; // listener 6 leaves after start
-    sequence.forEach((ev, j) => events.push(adEvent(ev, tok, start + offsets[j]!, { audienceKey: k(i) })));
+    sequence.forEach((ev, j) => {
+      events.push(adEvent(ev, tok, start + offsets[j]!, { audienceKey: k(i) }));
+    });
     if (i === 1) {
       events.push(adEvent('click', tok, start + 31_000, { audienceKey: k(1) }));
       events.push(adEvent('impression', tok, start + 40_000, { audienceKey: k(1) })); // replay
