@@ -13,6 +13,7 @@ options (environment variable in brackets; a flag wins over the variable):
   --port N            TCP and UDP port                                  [TRACKER_PORT]
   --host H            address to bind (default 0.0.0.0)                 [TRACKER_HOST]
   --redis URL         share swarms with other tracker processes         [REDIS_URL]
+                      (keys under TRACKER_REDIS_PREFIX, default swarmcast:trk:)
   --private           passkeys in the URL path (/<passkey>/announce),   [TRACKER_PRIVATE=1]
                       only registered torrents, ratios kept per account
   --access-file F     private mode without Redis: JSON lists            [TRACKER_ACCESS_FILE]
@@ -58,6 +59,7 @@ const command: Command = {
       port,
       host: values.host ?? env.TRACKER_HOST ?? '0.0.0.0',
       redisUrl: values.redis ?? env.REDIS_URL ?? null,
+      redisPrefix: env.TRACKER_REDIS_PREFIX || undefined,
       private: privateMode,
       accessFile: values['access-file'] ?? env.TRACKER_ACCESS_FILE ?? null,
       rateLimit: rate === undefined ? undefined : { perSecond: rate, burst: rate * 10 },
