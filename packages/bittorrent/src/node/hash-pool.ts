@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PieceHashes } from '../create/hash-piece.ts';
 import type { TorrentPlan } from '../create/plan.ts';
-import type { ChunkJob, WorkerInput, WorkerReply } from './hash-worker.ts';
+import { ChunkHasher, type ChunkHashes, type ChunkJob } from './hash-chunk.ts';
+import type { WorkerInput, WorkerReply } from './hash-worker.ts';
 
 /** Progress of hashing, reported after each chunk. */
 export interface HashProgress {
@@ -22,81 +23,117 @@ export interface HashPoolOptions {
 }
 
 /**
- * Worker code is TypeScript run through tsx, but a worker does not get the loader its parent
- * got from `tsx` or from the test runner. `execArgv: ['--import', tsx]` does not help on
- * Node 20 (the worker's entry is resolved before the imported hooks apply: measured on
- * 20.20), so the worker starts from a tiny ESM bootstrap that registers tsx's loader through
- * its API and then imports the real worker. Works under tsx, plain node and vitest alike.
+ * Worker code is TypeScript. Starting tsx inside each worker costs about 0.2 s of CPU (more
+ * than hashing 100 MiB), and `execArgv: ['--import', tsx]` does not apply to a worker's entry
+ * on Node 20 (measured on 20.20). So the worker is bundled once per process with esbuild
+ * (which tsx itself runs on, so it is always installed beside it) into plain CommonJS and
+ * started from that text: a worker is then ready in ~20 ms, under tsx, plain node and vitest.
  */
-function bootstrap(): string {
-  const tsxApi = createRequire(import.meta.url)
-    .resolve('tsx/package.json')
-    .replace(/package\.json$/, 'dist/esm/api/index.mjs');
-  const api = JSON.stringify(pathToFileURL(tsxApi).href);
-  const worker = JSON.stringify(new URL('./hash-worker.ts', import.meta.url).href);
-  return `import(${api}).then((tsx) => { tsx.register(); return import(${worker}); });`;
+let workerSource: Promise<string> | undefined;
+function bundleWorker(): Promise<string> {
+  workerSource ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const esbuild = require(require.resolve('esbuild', { paths: [require.resolve('tsx/package.json')] })) as {
+      build(options: object): Promise<{ outputFiles: { text: string }[] }>;
+    };
+    const out = await esbuild.build({
+      entryPoints: [fileURLToPath(new URL('./hash-worker.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+    });
+    return out.outputFiles[0]!.text;
+  })();
+  return workerSource;
 }
 
 /**
- * Hashes every piece of a plan with worker threads. Each worker reads chunks of pieces with
- * large sequential reads and keeps two chunks in flight, so reading overlaps hashing.
+ * Hashes every piece of a plan on `threads` threads: the calling thread starts at once, and
+ * `threads - 1` worker threads join as soon as they have loaded (which hides their start-up
+ * start-up). Chunks are handed out one at a time, so a slow thread never holds back the rest.
  */
-export function hashPlan(
+export async function hashPlan(
   plan: TorrentPlan,
   paths: readonly (string | null)[],
   options: HashPoolOptions = {},
 ): Promise<PieceHashes[]> {
   const perChunk = Math.max(1, Math.floor((options.chunkBytes ?? 16 * 1024 * 1024) / plan.pieceLength));
   const chunks: ChunkJob[] = [];
-  for (let first = 0; first < plan.pieceCount; first += perChunk)
+  for (let first = 0; first < plan.pieceCount; first += perChunk) {
     chunks.push({ first, count: Math.min(perChunk, plan.pieceCount - first) });
+  }
   const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), chunks.length));
   const hashes: PieceHashes[] = new Array(plan.pieceCount);
   const workers: Worker[] = [];
   let next = 0;
   let doneChunks = 0;
   let hashedBytes = 0;
-  return new Promise<PieceHashes[]>((resolve, reject) => {
-    let settled = false;
-    const finish = (err: unknown) => {
-      if (settled) return;
-      settled = true;
-      options.signal?.removeEventListener('abort', onAbort);
-      for (const w of workers) void w.terminate();
-      if (err) reject(err instanceof Error ? err : new Error(String(err)));
-      else resolve(hashes);
-    };
-    const onAbort = () =>
-      finish(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const input: WorkerInput = { plan, paths };
-    for (let t = 0; t < threads; t++) {
-      const w = new Worker(bootstrap(), { eval: true, workerData: input });
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const take = (): ChunkJob | undefined => (failure ? undefined : chunks[next++]);
+  const record = (reply: ChunkHashes) => {
+    for (let k = 0; k < reply.count; k++) {
+      const v1 = reply.v1.length > 0 ? reply.v1.slice(k * 20, k * 20 + 20) : undefined;
+      const v2 = reply.hasV2[k] ? reply.v2.slice(k * 32, k * 32 + 32) : undefined;
+      hashes[reply.first + k] = { ...(v1 ? { v1 } : {}), ...(v2 ? { v2 } : {}) };
+    }
+    hashedBytes +=
+      Math.min(plan.length, (reply.first + reply.count) * plan.pieceLength) - reply.first * plan.pieceLength;
+    doneChunks++;
+    options.onProgress?.({ hashedBytes, totalBytes: plan.length });
+    wake?.();
+  };
+  const fail = (err: unknown) => {
+    failure ??= err instanceof Error ? err : new Error(String(err));
+    wake?.();
+  };
+  const onAbort = () =>
+    fail(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const input: WorkerInput = { plan, paths };
+  const startWorkers = (source: string) => {
+    for (let t = 1; t < threads && !failure && next < chunks.length; t++) {
+      const w = new Worker(source, { eval: true, workerData: input });
       workers.push(w);
       const feed = () => {
-        if (next < chunks.length) w.postMessage(chunks[next++]);
+        const job = take();
+        if (job) w.postMessage(job);
       };
       w.on('message', (reply: WorkerReply) => {
-        if ('error' in reply) return finish(new Error(reply.error));
-        for (let k = 0; k < reply.count; k++) {
-          const v1 = reply.v1.length > 0 ? reply.v1.slice(k * 20, k * 20 + 20) : undefined;
-          const v2 = reply.hasV2[k] ? reply.v2.slice(k * 32, k * 32 + 32) : undefined;
-          hashes[reply.first + k] = { ...(v1 ? { v1 } : {}), ...(v2 ? { v2 } : {}) };
-        }
-        hashedBytes +=
-          Math.min(plan.length, (reply.first + reply.count) * plan.pieceLength) -
-          reply.first * plan.pieceLength;
-        options.onProgress?.({ hashedBytes, totalBytes: plan.length });
-        if (++doneChunks === chunks.length) finish(null);
-        else feed();
+        if ('error' in reply) return fail(new Error(reply.error));
+        record(reply);
+        feed();
       });
-      w.on('error', (err) => finish(err));
+      w.on('error', fail);
       w.on('exit', (code) => {
-        if (code !== 0 && !settled) finish(new Error(`hash worker exited with code ${code}`));
+        if (code !== 0 && doneChunks < chunks.length) fail(new Error(`hash worker exited with code ${code}`));
       });
-      feed();
       feed();
     }
-  });
+  };
+  // the bundle builds in esbuild's service while this thread already hashes
+  const starting = threads > 1 ? bundleWorker().then(startWorkers, fail) : Promise.resolve();
+  const local = new ChunkHasher(plan, paths);
+  try {
+    // the calling thread hashes too, yielding between chunks so workers' replies are handled
+    for (let job = take(); job; job = take()) {
+      record(await local.hashChunk(job));
+      await new Promise((r) => setImmediate(r));
+    }
+    while (!failure && doneChunks < chunks.length) await new Promise<void>((r) => (wake = r));
+  } catch (err) {
+    fail(err);
+  } finally {
+    wake = null;
+    options.signal?.removeEventListener('abort', onAbort);
+    local.close();
+    await starting;
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  if (failure) throw failure;
+  return hashes;
 }
