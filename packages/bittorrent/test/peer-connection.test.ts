@@ -49,6 +49,9 @@ class Recorder implements PeerEvents {
     this.log.push(`request ${i}:${b}:${l}`);
     this.serve?.(c, i, b, l);
   }
+  cancelled(_c: PeerConnection, i: number, b: number): void {
+    this.log.push(`cancelled ${i}:${b}`);
+  }
   block(_c: PeerConnection, i: number, b: number, data: Uint8Array): void {
     this.log.push(`block ${i}:${b}:${data.length}`);
     this.blocks.push(data);
@@ -412,6 +415,7 @@ describe('PeerConnection against a hostile peer', () => {
     ]);
     h.send({ type: 'cancel', index: 0, begin: 0, length: 16384 });
     expect(h.conn.pendingIncoming).toBe(1);
+    expect(h.rec.log.at(-1)).toBe('cancelled 0:0');
     expect(h.conn.closed).toBe(false);
   });
 });

@@ -242,6 +242,12 @@ export class PeerConnection {
     return bits !== undefined && (((bits[piece >> 3] as number) >> (7 - (piece & 7))) & 1) === 1;
   }
 
+  /** The remote's pieces as a bitfield; `undefined` after have-all (it has everything). */
+  remotePieces(): Uint8Array | undefined {
+    if (this.remoteAll) return undefined;
+    return this.remoteBits ?? new Uint8Array(Math.ceil((this.layout?.pieceCount ?? 0) / 8));
+  }
+
   /** True when the remote has every piece (known only once the layout is). */
   get peerIsSeed(): boolean {
     return this.remoteAll || (this.layout !== undefined && this.remoteCount === this.layout.pieceCount);
@@ -514,7 +520,7 @@ export class PeerConnection {
         return;
       }
       case 'cancel':
-        this.incoming.delete(key(m.index, m.begin));
+        if (this.incoming.delete(key(m.index, m.begin))) ev.cancelled(this, m.index, m.begin, m.length);
         return;
       case 'piece': {
         this.onPiece(m.index, m.begin, m.block);

@@ -28,6 +28,8 @@ export interface PeerEvents {
   hasPiece(conn: PeerConnection, index: number): boolean;
   /** A valid request to serve: read the block and call `conn.sendPiece`. */
   request(conn: PeerConnection, index: number, begin: number, length: number): void;
+  /** The peer cancelled a queued request (a later `sendPiece` for it is dropped anyway). */
+  cancelled(conn: PeerConnection, index: number, begin: number, length: number): void;
   /** Data for one of our outstanding requests (a view into the received bytes). */
   block(conn: PeerConnection, index: number, begin: number, data: Uint8Array): void;
   /** One of our requests ended without data: give the block back to the picker. */

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { memoryTransportPair } from '../src/memory-transport.ts';
+import { PeerConnectionLink } from '../src/peer/peer-connection-link.ts';
+import { TorrentSession } from '../src/session/torrent-session.ts';
+import { pieceSize } from '../src/storage/layout.ts';
+import { MemoryStorage } from '../src/storage/memory-storage.ts';
+import { seededRandom, systemClock, systemTimers } from '../src/timers.ts';
+import type { Dialer, PeerAddress, Transport } from '../src/transport.ts';
+import { fullStorage, peerId, type TestTorrent, testTorrent } from './session-helpers.ts';
+
+/** The engine's TorrentSession with PeerConnection (through PeerConnectionLink) on every peer. */
+describe('TorrentSession over PeerConnectionLink', () => {
+  it('a leecher downloads from a seed byte for byte', async () => {
+    const t = testTorrent(0, 32 * 1024, [100_000, 1, 300_000, 77_777]);
+    const nodes = new Map<number, TorrentSession>();
+    const dialerFor = (): Dialer => ({
+      async dial(address: PeerAddress) {
+        const target = nodes.get(address.port);
+        if (!target) return { ok: false, error: { code: 'BT_TEST_DIAL', message: 'no such node' } };
+        const [a, b] = memoryTransportPair();
+        target.addIncoming(b);
+        return { ok: true, transport: a };
+      },
+    });
+    const linkFactory = (t: TestTorrent, id: Uint8Array) => (transport: Transport) =>
+      new PeerConnectionLink(transport, {
+        infoHash: t.infoHash,
+        peerId: id,
+        clock: systemClock,
+        timers: systemTimers,
+        layout: { pieceCount: t.layout.pieceCount, pieceSize: (i) => pieceSize(t.layout, i) },
+      });
+    const session = (n: number, storage: MemoryStorage) =>
+      new TorrentSession({
+        infoHash: t.infoHash,
+        peerId: peerId(n),
+        layout: t.layout,
+        storage,
+        verifyPiece: t.verify,
+        clock: systemClock,
+        timers: systemTimers,
+        random: seededRandom(n),
+        dialer: dialerFor(),
+        linkFactory: linkFactory(t, peerId(n)),
+      });
+    const seed = session(1, await fullStorage(t));
+    const storage = new MemoryStorage(t.layout);
+    const leech = session(2, storage);
+    nodes.set(1, seed);
+    nodes.set(2, leech);
+    await seed.start();
+    await leech.start();
+    const done = new Promise<void>((r) => leech.on('done', r));
+    leech.addPeers([{ host: '127.0.0.1', port: 1 }]);
+    await done;
+    expect(await storage.read(0, t.layout.totalLength)).toEqual(t.content);
+    expect(leech.stats().downloaded).toBeGreaterThanOrEqual(t.layout.totalLength);
+    await leech.close();
+    await seed.close();
+  });
+});
