@@ -2,6 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CatalogContext, catalogMigrations, seedDemo } from '@swarmcast/catalog';
 import { type Clock, type Db, migrate, openDb, systemClock } from '@swarmcast/platform';
+import {
+  MemorySwarmStore,
+  RedisSwarmStore,
+  startUdpTracker,
+  Tracker,
+  trackerPlugin,
+  type UdpTracker,
+} from '@swarmcast/tracker';
 import type { FastifyInstance } from 'fastify';
 import { createNodeServer } from './server.ts';
 import { siteUrls } from './urls.ts';
@@ -12,6 +20,8 @@ export interface NodeOptions {
   dataDir: string;
   /** PostgreSQL instead of PGlite under the data dir. */
   databaseUrl?: string | undefined;
+  /** Redis for the tracker's swarm state instead of memory. */
+  redisUrl?: string | undefined;
   /** The URL the world reaches this node at; default http://<host>:<port>. */
   publicUrl?: string | undefined;
   /** Publish the demo show on first start (default true). */
@@ -37,8 +47,19 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   await mkdir(o.dataDir, { recursive: true });
   const db = await openDb({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
   let app: FastifyInstance | undefined;
+  let udp: UdpTracker | undefined;
+  let store: MemorySwarmStore | RedisSwarmStore = new MemorySwarmStore();
+  if (o.redisUrl) {
+    store = new RedisSwarmStore({ url: o.redisUrl });
+    await store.redis.connect();
+  }
+  const tracker = new Tracker({
+    store,
+    ...(o.clock ? { clock: o.clock } : {}),
+  });
   try {
     await migrate(db, catalogMigrations);
+    const trackerUrls: string[] = [];
     let base = o.publicUrl?.replace(/\/+$/, '') ?? '';
     const urls = siteUrls(() => base);
     const catalog: CatalogContext = {
@@ -49,17 +70,27 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       maxUploadBytes: o.maxUploadBytes ?? 2 * 1024 ** 3,
       mediaUrl: urls.media,
       publicUrl: () => base,
-      trackers: () => [`${base}/announce`],
+      trackers: () => trackerUrls,
       torrents: null,
     };
     await mkdir(catalog.mediaDir, { recursive: true });
     app = await createNodeServer({ catalog, logger: o.logger ?? false, serveMedia: true });
+    await trackerPlugin(app, { tracker });
     await app.listen({ port: o.port, host: o.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : o.port;
+    // The UDP tracker answers on the same port number as the TCP server.
+    udp = await startUdpTracker(tracker, { port, host: o.host });
+    tracker.start();
     const shownHost =
       o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
     if (!base) base = `http://${shownHost}:${port}`;
+    const publicHost = new URL(base).hostname;
+    trackerUrls.push(
+      `${base}/announce`,
+      `udp://${publicHost}:${port}/announce`,
+      `${base.replace(/^http/, 'ws')}/announce`,
+    );
     if (o.demo ?? true) await seedDemo(catalog);
     const running = app;
     return {
@@ -68,12 +99,16 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       db,
       catalog,
       async close() {
+        await udp?.close();
         await running.close();
+        await tracker.close();
         await db.close();
       },
     };
   } catch (err) {
+    await udp?.close();
     await app?.close();
+    await tracker.close();
     await db.close();
     throw err;
   }

@@ -175,3 +175,47 @@ describe('a node', () => {
     expect((await fetch(url('/media/..%2F..%2Fdb%2Fpostmaster.pid'))).status).toBe(404);
   });
 });
+
+describe('the node tracker', () => {
+  it('answers HTTP announces on the node port and UDP connects on the same port number', async () => {
+    const dir = await scratchDir();
+    const node = await startNode({ port: 0, host: '127.0.0.1', dataDir: dir.path, demo: false });
+    try {
+      const hash = '%AA'.repeat(20);
+      const res = await fetch(
+        new URL(
+          `/announce?info_hash=${hash}&peer_id=${'-XX0001-'.padEnd(20, 'x')}&port=6881&uploaded=0&downloaded=0&left=0&compact=1`,
+          node.url,
+        ),
+      );
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).toString('latin1')).toMatch(/^d.*8:intervali\d+e/);
+      const { createSocket } = await import('node:dgram');
+      const sock = createSocket('udp4');
+      const port = Number(new URL(node.url).port);
+      const reply = await new Promise<Buffer>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no UDP reply')), 5000);
+        sock.once('message', (m) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+        const connect = Buffer.alloc(16);
+        connect.writeBigUInt64BE(0x41727101980n, 0);
+        connect.writeUInt32BE(0, 8);
+        connect.writeUInt32BE(1234, 12);
+        sock.send(connect, port, '127.0.0.1');
+      });
+      sock.close();
+      expect(reply.readUInt32BE(0)).toBe(0);
+      expect(reply.readUInt32BE(4)).toBe(1234);
+      expect(node.catalog.trackers()).toEqual([
+        `${node.url}announce`,
+        `udp://127.0.0.1:${port}/announce`,
+        `${node.url.replace('http', 'ws')}announce`,
+      ]);
+    } finally {
+      await node.close();
+      await dir.remove();
+    }
+  });
+});
