@@ -38,9 +38,13 @@ export async function receiveUpload(body: Readable, o: ReceiveOptions): Promise<
       yield chunk;
     }
   };
+  const file = createWriteStream(o.path, { flags: 'wx' });
   try {
-    await pipeline(body, counter, createWriteStream(o.path, { flags: 'wx' }), { signal: o.signal });
+    await pipeline(body, counter, file, { signal: o.signal });
   } catch (err) {
+    // The file may still be opening when the pipeline fails; remove it only once it is closed,
+    // or the late open would leave an empty file behind.
+    if (!file.closed) await new Promise((done) => file.once('close', done));
     await rm(o.path, { force: true });
     if (tooLarge) return fail('CAT_UPLOAD_TOO_LARGE', `the upload is larger than ${o.maxBytes} bytes`);
     return fail(
