@@ -46,6 +46,15 @@ export type {
   Targeting,
 } from './model.ts';
 export { type Pace, type PaceSettings, type PaceStatus, pace, plannedAt } from './pacing.ts';
+export {
+  adsMigrations,
+  loadStore,
+  saveAdvertiser,
+  saveCampaign,
+  saveCreative,
+  saveDelivery,
+  saveLineItem,
+} from './persistence.ts';
 export { type CampaignReport, campaignReport, type DayRow, type LineItemReport } from './report.ts';
 export {
   type Candidate,

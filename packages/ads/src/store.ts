@@ -141,6 +141,29 @@ export class AdsStore implements PodView {
     }
   }
 
+  /** Puts back one hour of delivery read from storage (see persistence.ts). */
+  restoreHour(lineItemId: string, hour: number, d: HourDelivery, now: number): void {
+    const li = this.lineItems.get(lineItemId);
+    if (!li) return;
+    let hours = this.hourly.get(li.id);
+    if (!hours) {
+      hours = new Map();
+      this.hourly.set(li.id, hours);
+    }
+    const prev = hours.get(hour) ?? { impressions: 0, spendMilliMicros: 0 };
+    hours.set(hour, d);
+    const del = this.deliveryOf(li.id);
+    del.impressions += d.impressions - prev.impressions;
+    del.spendMilliMicros += d.spendMilliMicros - prev.spendMilliMicros;
+    const s = this.spendOf(li.campaignId);
+    s.spendMilliMicros += d.spendMilliMicros - prev.spendMilliMicros;
+    const today = epochDay(now);
+    if (epochDay(hour * hourMs) === today) {
+      if (s.today.day !== today) s.today = { day: today, spendMilliMicros: 0 };
+      s.today.spendMilliMicros += d.spendMilliMicros - prev.spendMilliMicros;
+    }
+  }
+
   /** Drops impression times no cap can need any more (call now and then). */
   pruneSeen(now: number): void {
     for (const [listener, byItem] of this.seenBy) {

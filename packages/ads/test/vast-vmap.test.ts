@@ -187,7 +187,7 @@ describe('VAST', () => {
     expect(empty.decisions).toEqual([]);
   });
 
-  const lint = requireBinaries('xmllint');
+  const lint = requireBinaries('VAST XSD validation', 'xmllint');
   // libxml2 checks xs:anyURI strictly and rejects the square brackets of VAST macros, which
   // the VAST spec itself puts in URLs ("[TIMESTAMP]"). So: the document as served may fail
   // only on macro-bearing URIs, and with the macros filled in as a player would, it validates.

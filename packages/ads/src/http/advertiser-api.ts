@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AdsErrorCode, adsError, adsErrors } from '../errors.ts';
 import type { Campaign, LineItem } from '../model.ts';
+import { saveAdvertiser, saveCampaign, saveCreative, saveLineItem } from '../persistence.ts';
 import { campaignReport } from '../report.ts';
 import type { AdsContext } from './context.ts';
 
@@ -134,6 +135,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
     },
     handler: async (req, reply) => {
       const a = { id: ctx.newId(), name: (req.body as { name: string }).name };
+      if (ctx.db) await saveAdvertiser(ctx.db, a);
       store.putAdvertiser(a);
       return reply.code(201).send(a);
     },
@@ -147,6 +149,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
         return fail(reply, 'ADS_NOT_FOUND', `advertiser ${b.advertiserId}`);
       if (b.endsAt <= b.startsAt) return fail(reply, 'ADS_BAD_REQUEST', 'endsAt must be after startsAt');
       const c: Campaign = { dailyBudgetMicros: 0, paused: false, ...b, id: ctx.newId() };
+      if (ctx.db) await saveCampaign(ctx.db, c);
       store.putCampaign(c);
       return reply.code(201).send(c);
     },
@@ -177,6 +180,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
         ...b,
         id: ctx.newId(),
       };
+      if (ctx.db) await saveLineItem(ctx.db, li);
       store.putLineItem(li);
       return reply.code(201).send(li);
     },
@@ -195,6 +199,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       const li = store.lineItems.get((req.params as { id: string }).id);
       if (!li) return fail(reply, 'ADS_NOT_FOUND');
       const next = { ...li, paused: (req.body as { paused: boolean }).paused };
+      if (ctx.db) await saveLineItem(ctx.db, next);
       store.putLineItem(next);
       return next;
     },
@@ -214,6 +219,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       const cr = store.creatives.get((req.params as { id: string }).id);
       if (!cr) return fail(reply, 'ADS_NOT_FOUND');
       const next = { ...cr, approval: (req.body as { state: 'approved' | 'rejected' | 'pending' }).state };
+      if (ctx.db) await saveCreative(ctx.db, next);
       store.putCreative(next);
       return next;
     },

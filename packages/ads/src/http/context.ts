@@ -1,5 +1,5 @@
 /** What the ads routes share: the store, the ports, and settings, resolved once by the plugin. */
-import type { Clock } from '@swarmcast/platform';
+import type { Clock, Db } from '@swarmcast/platform';
 import type { DecideDeps, EpisodeLookup } from '../decide.ts';
 import type { Creative } from '../model.ts';
 import type { KeyRing } from '../signing-keys.ts';
@@ -27,4 +27,5 @@ export interface AdsContext {
   version: string;
   decide: DecideDeps;
   publishCreative?: PublishCreative;
+  db?: Db;
 }

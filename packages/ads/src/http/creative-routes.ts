@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseBuffer } from 'music-metadata';
 import { checkMedia } from '../media-sniff.ts';
 import type { Creative } from '../model.ts';
+import { saveCreative } from '../persistence.ts';
 import { fail } from './advertiser-api.ts';
 import type { AdsContext } from './context.ts';
 
@@ -96,6 +97,7 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
         const torrent = await ctx.publishCreative({ path, url: mediaUrl, name: fileName });
         if (torrent) creative.torrent = torrent;
       }
+      if (ctx.db) await saveCreative(ctx.db, creative);
       ctx.store.putCreative(creative);
       return reply.code(201).send(creative);
     });

@@ -5,11 +5,12 @@
  * Nothing starts in the background; all state is in `deps.store` (created if absent).
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '@swarmcast/platform';
+import type { Clock, Db } from '@swarmcast/platform';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { EpisodeLookup } from '../decide.ts';
 import { adsError, adsErrors } from '../errors.ts';
 import type { PaceSettings } from '../pacing.ts';
+import { saveDelivery } from '../persistence.ts';
 import type { KeyRing } from '../signing-keys.ts';
 import { AdsStore } from '../store.ts';
 import { advertiserApi } from './advertiser-api.ts';
@@ -42,6 +43,12 @@ export interface AdsPluginDeps {
   newId?: () => string;
   publishCreative?: PublishCreative;
   pace?: PaceSettings;
+  /**
+   * When given (migrated with `adsMigrations`), API changes are written through and delivery
+   * counters are flushed on close; load the store with `loadStore(db, now)` and pass it as
+   * `store`. The node may also call `saveDelivery(db, store)` on its own interval.
+   */
+  db?: Db;
 }
 
 export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Promise<void> {
@@ -64,6 +71,7 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     newId,
     version,
     publishCreative: deps.publishCreative,
+    db: deps.db,
     decide: {
       store,
       signingKey: () => deps.keys().active,
@@ -88,6 +96,12 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     }
     throw err;
   });
+  if (deps.db) {
+    const db = deps.db;
+    app.addHook('onClose', async () => {
+      await saveDelivery(db, store);
+    });
+  }
   decisionRoutes(app, ctx);
   advertiserApi(app, ctx);
   creativeRoutes(app, ctx);

@@ -1,0 +1,262 @@
+/**
+ * The ad server's tables (migrations "ads/0001-...") and moving the in-memory store to and
+ * from them. Model rows are written when the API changes them; delivery counters are
+ * written as absolute per-hour values, so a flush is idempotent and the node may run it as
+ * often as it likes (on an interval it owns, and on close). Frequency-cap memory is not
+ * persisted: listener ids rotate, and a restart can at worst allow one extra capped ad.
+ */
+import type { Db, Migration, Queryable } from '@swarmcast/platform';
+import type { Advertiser, Campaign, Creative, LineItem } from './model.ts';
+import { AdsStore } from './store.ts';
+
+export const adsMigrations: Migration[] = [
+  {
+    id: 'ads/0001-campaigns-line-items-creatives-delivery',
+    sql: `
+CREATE TABLE ads_advertisers (
+  id text PRIMARY KEY,
+  name text NOT NULL
+);
+CREATE TABLE ads_campaigns (
+  id text PRIMARY KEY,
+  advertiser_id text NOT NULL REFERENCES ads_advertisers(id),
+  name text NOT NULL,
+  starts_at bigint NOT NULL,
+  ends_at bigint NOT NULL CHECK (ends_at > starts_at),
+  currency char(3) NOT NULL,
+  total_budget_micros bigint NOT NULL CHECK (total_budget_micros >= 0),
+  daily_budget_micros bigint NOT NULL DEFAULT 0 CHECK (daily_budget_micros >= 0),
+  paused boolean NOT NULL DEFAULT false
+);
+CREATE TABLE ads_creatives (
+  id text PRIMARY KEY,
+  advertiser_id text NOT NULL REFERENCES ads_advertisers(id),
+  name text NOT NULL,
+  media_kind text NOT NULL CHECK (media_kind IN ('audio','video')),
+  mime_type text NOT NULL,
+  duration_ms integer NOT NULL CHECK (duration_ms > 0),
+  bytes bigint NOT NULL,
+  approval text NOT NULL CHECK (approval IN ('pending','approved','rejected')),
+  -- media URLs, alternates, companion, click-through, torrent, universal ad id
+  doc jsonb NOT NULL
+);
+CREATE TABLE ads_line_items (
+  id text PRIMARY KEY,
+  campaign_id text NOT NULL REFERENCES ads_campaigns(id),
+  name text NOT NULL,
+  priority text NOT NULL CHECK (priority IN ('sponsorship','standard','house')),
+  pacing text NOT NULL CHECK (pacing IN ('even','asap')),
+  cpm_micros bigint NOT NULL CHECK (cpm_micros >= 0),
+  goal jsonb NOT NULL,
+  starts_at bigint,
+  ends_at bigint,
+  targeting jsonb NOT NULL,
+  caps jsonb NOT NULL,
+  exclusion_categories jsonb NOT NULL,
+  creative_ids jsonb NOT NULL,
+  paused boolean NOT NULL DEFAULT false
+);
+CREATE INDEX ads_line_items_campaign ON ads_line_items (campaign_id);
+CREATE TABLE ads_delivery_hourly (
+  line_item_id text NOT NULL REFERENCES ads_line_items(id),
+  hour bigint NOT NULL,
+  impressions bigint NOT NULL CHECK (impressions >= 0),
+  spend_milli_micros bigint NOT NULL CHECK (spend_milli_micros >= 0),
+  PRIMARY KEY (line_item_id, hour)
+);
+`,
+  },
+];
+
+export async function saveAdvertiser(db: Queryable, a: Advertiser): Promise<void> {
+  await db.query(
+    'INSERT INTO ads_advertisers (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name',
+    [a.id, a.name],
+  );
+}
+
+export async function saveCampaign(db: Queryable, c: Campaign): Promise<void> {
+  await db.query(
+    `INSERT INTO ads_campaigns (id, advertiser_id, name, starts_at, ends_at, currency, total_budget_micros, daily_budget_micros, paused)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+     ON CONFLICT (id) DO UPDATE SET advertiser_id = EXCLUDED.advertiser_id, name = EXCLUDED.name,
+       starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, currency = EXCLUDED.currency,
+       total_budget_micros = EXCLUDED.total_budget_micros, daily_budget_micros = EXCLUDED.daily_budget_micros,
+       paused = EXCLUDED.paused`,
+    [
+      c.id,
+      c.advertiserId,
+      c.name,
+      c.startsAt,
+      c.endsAt,
+      c.currency,
+      c.totalBudgetMicros,
+      c.dailyBudgetMicros,
+      c.paused,
+    ],
+  );
+}
+
+export async function saveCreative(db: Queryable, c: Creative): Promise<void> {
+  const { id, advertiserId, name, mediaKind, mimeType, durationMs, bytes, approval, ...doc } = c;
+  await db.query(
+    `INSERT INTO ads_creatives (id, advertiser_id, name, media_kind, mime_type, duration_ms, bytes, approval, doc)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+     ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, media_kind = EXCLUDED.media_kind,
+       mime_type = EXCLUDED.mime_type, duration_ms = EXCLUDED.duration_ms, bytes = EXCLUDED.bytes,
+       approval = EXCLUDED.approval, doc = EXCLUDED.doc`,
+    [id, advertiserId, name, mediaKind, mimeType, durationMs, bytes, approval, JSON.stringify(doc)],
+  );
+}
+
+export async function saveLineItem(db: Queryable, li: LineItem): Promise<void> {
+  await db.query(
+    `INSERT INTO ads_line_items (id, campaign_id, name, priority, pacing, cpm_micros, goal, starts_at, ends_at,
+       targeting, caps, exclusion_categories, creative_ids, paused)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+     ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, priority = EXCLUDED.priority, pacing = EXCLUDED.pacing,
+       cpm_micros = EXCLUDED.cpm_micros, goal = EXCLUDED.goal, starts_at = EXCLUDED.starts_at,
+       ends_at = EXCLUDED.ends_at, targeting = EXCLUDED.targeting, caps = EXCLUDED.caps,
+       exclusion_categories = EXCLUDED.exclusion_categories, creative_ids = EXCLUDED.creative_ids,
+       paused = EXCLUDED.paused`,
+    [
+      li.id,
+      li.campaignId,
+      li.name,
+      li.priority,
+      li.pacing,
+      li.cpmMicros,
+      JSON.stringify(li.goal),
+      li.startsAt ?? null,
+      li.endsAt ?? null,
+      JSON.stringify(li.targeting),
+      JSON.stringify(li.caps),
+      JSON.stringify(li.exclusionCategories),
+      JSON.stringify(li.creativeIds),
+      li.paused,
+    ],
+  );
+}
+
+/** Writes every hour's delivery counters (absolute values: idempotent). */
+export async function saveDelivery(db: Db, store: AdsStore): Promise<number> {
+  let rows = 0;
+  await db.transaction(async (tx) => {
+    for (const li of store.lineItems.values()) {
+      for (const [hour, d] of store.hourlyOf(li.id)) {
+        await tx.query(
+          `INSERT INTO ads_delivery_hourly (line_item_id, hour, impressions, spend_milli_micros) VALUES ($1,$2,$3,$4)
+           ON CONFLICT (line_item_id, hour) DO UPDATE SET impressions = EXCLUDED.impressions,
+             spend_milli_micros = EXCLUDED.spend_milli_micros`,
+          [li.id, hour, d.impressions, d.spendMilliMicros],
+        );
+        rows++;
+      }
+    }
+  });
+  return rows;
+}
+
+/** Rebuilds the store (model and counters) from the tables. */
+export async function loadStore(db: Queryable, now: number): Promise<AdsStore> {
+  const store = new AdsStore();
+  for (const r of (await db.query<{ id: string; name: string }>('SELECT id, name FROM ads_advertisers'))
+    .rows) {
+    store.putAdvertiser(r);
+  }
+  type CampaignRow = {
+    id: string;
+    advertiser_id: string;
+    name: string;
+    starts_at: number;
+    ends_at: number;
+    currency: string;
+    total_budget_micros: number;
+    daily_budget_micros: number;
+    paused: boolean;
+  };
+  for (const r of (await db.query<CampaignRow>('SELECT * FROM ads_campaigns')).rows) {
+    store.putCampaign({
+      id: r.id,
+      advertiserId: r.advertiser_id,
+      name: r.name,
+      startsAt: r.starts_at,
+      endsAt: r.ends_at,
+      currency: r.currency.trim(),
+      totalBudgetMicros: r.total_budget_micros,
+      dailyBudgetMicros: r.daily_budget_micros,
+      paused: r.paused,
+    });
+  }
+  type CreativeRow = {
+    id: string;
+    advertiser_id: string;
+    name: string;
+    media_kind: 'audio' | 'video';
+    mime_type: string;
+    duration_ms: number;
+    bytes: number;
+    approval: Creative['approval'];
+    doc: Omit<
+      Creative,
+      'id' | 'advertiserId' | 'name' | 'mediaKind' | 'mimeType' | 'durationMs' | 'bytes' | 'approval'
+    >;
+  };
+  for (const r of (await db.query<CreativeRow>('SELECT * FROM ads_creatives')).rows) {
+    store.putCreative({
+      ...r.doc,
+      id: r.id,
+      advertiserId: r.advertiser_id,
+      name: r.name,
+      mediaKind: r.media_kind,
+      mimeType: r.mime_type,
+      durationMs: r.duration_ms,
+      bytes: r.bytes,
+      approval: r.approval,
+    });
+  }
+  type LineItemRow = {
+    id: string;
+    campaign_id: string;
+    name: string;
+    priority: LineItem['priority'];
+    pacing: LineItem['pacing'];
+    cpm_micros: number;
+    goal: LineItem['goal'];
+    starts_at: number | null;
+    ends_at: number | null;
+    targeting: LineItem['targeting'];
+    caps: LineItem['caps'];
+    exclusion_categories: string[];
+    creative_ids: string[];
+    paused: boolean;
+  };
+  for (const r of (await db.query<LineItemRow>('SELECT * FROM ads_line_items')).rows) {
+    store.putLineItem({
+      id: r.id,
+      campaignId: r.campaign_id,
+      name: r.name,
+      priority: r.priority,
+      pacing: r.pacing,
+      cpmMicros: r.cpm_micros,
+      goal: r.goal,
+      ...(r.starts_at !== null ? { startsAt: r.starts_at } : {}),
+      ...(r.ends_at !== null ? { endsAt: r.ends_at } : {}),
+      targeting: r.targeting,
+      caps: r.caps,
+      exclusionCategories: r.exclusion_categories,
+      creativeIds: r.creative_ids,
+      paused: r.paused,
+    });
+  }
+  type HourRow = { line_item_id: string; hour: number; impressions: number; spend_milli_micros: number };
+  for (const r of (await db.query<HourRow>('SELECT * FROM ads_delivery_hourly ORDER BY hour')).rows) {
+    store.restoreHour(
+      r.line_item_id,
+      r.hour,
+      { impressions: r.impressions, spendMilliMicros: r.spend_milli_micros },
+      now,
+    );
+  }
+  return store;
+}

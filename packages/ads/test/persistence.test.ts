@@ -1,0 +1,143 @@
+/**
+ * The ads tables on both engines (PGlite, and the real PostgreSQL when reachable): what the
+ * API writes and what decisions count comes back after a restart.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Db, ManualClock, migrate, openDb } from '@swarmcast/platform';
+import { requireServices, scratchDir, scratchPostgres } from '@swarmcast/testkit';
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
+import {
+  AdsStore,
+  adsMigrations,
+  adsPlugin,
+  campaignReport,
+  generateSigningKey,
+  keyRing,
+  loadStore,
+  saveDelivery,
+} from '../src/index.ts';
+import { episode, episodeLookup, t0 } from './helpers.ts';
+
+const mp3 = readFileSync(join(import.meta.dirname, 'fixtures/ad-15s.mp3'));
+const pg = await requireServices('ads tables on PostgreSQL', 'postgres');
+
+const engines: Array<{
+  name: string;
+  skip: boolean;
+  open: () => Promise<{ db: Db; done: () => Promise<void> }>;
+}> = [
+  {
+    name: 'pglite',
+    skip: false,
+    open: async () => {
+      const db = await openDb({ inMemory: true });
+      return { db, done: () => db.close() };
+    },
+  },
+  {
+    name: 'postgres',
+    skip: pg.skip,
+    open: async () => {
+      const scratch = await scratchPostgres('swarmcast_ads');
+      const db = await openDb({ databaseUrl: scratch.url });
+      return {
+        db,
+        done: async () => {
+          await db.close();
+          await scratch.drop();
+        },
+      };
+    },
+  },
+];
+
+describe.each(engines)('ads persistence on $name', (engine) => {
+  it.skipIf(engine.skip)('round-trips the model and delivery through a restart', async () => {
+    const { db, done } = await engine.open();
+    const media = await scratchDir('ads-persist-');
+    try {
+      expect((await migrate(db, adsMigrations)).applied).toEqual([
+        'ads/0001-campaigns-line-items-creatives-delivery',
+      ]);
+      const clock = new ManualClock(t0 + 2 * 3_600_000);
+      const ring = keyRing(generateSigningKey('k'));
+      let n = 0;
+      const deps = {
+        episodes: episodeLookup([episode()]),
+        keys: () => ring,
+        clock,
+        publicUrl: 'http://127.0.0.1',
+        mediaDir: media.path,
+        adminToken: 'adm',
+        newId: () => `id-${++n}`,
+        db,
+      };
+      const store = new AdsStore();
+      const app = Fastify();
+      await app.register(adsPlugin, { ...deps, store });
+      const post = async (url: string, payload: object) =>
+        (await app.inject({ method: 'POST', url, payload })).json();
+      const adv = await post('/ads/api/advertisers', { name: "O'Brien & Co" });
+      const up = await app.inject({
+        method: 'POST',
+        url: `/ads/api/creatives?advertiser=${adv.id}&name=spot&companionText=hi`,
+        headers: { 'content-type': 'audio/mpeg' },
+        payload: mp3,
+      });
+      const cr = up.json();
+      await app.inject({
+        method: 'POST',
+        url: `/ads/api/creatives/${cr.id}/approval`,
+        payload: { state: 'approved' },
+        headers: { authorization: 'Bearer adm' },
+      });
+      const camp = await post('/ads/api/campaigns', {
+        advertiserId: adv.id,
+        name: 'c',
+        startsAt: t0,
+        endsAt: t0 + 86_400_000,
+        currency: 'EUR',
+        totalBudgetMicros: 9_000_000,
+        dailyBudgetMicros: 5_000_000,
+      });
+      await post('/ads/api/line-items', {
+        campaignId: camp.id,
+        name: 'li',
+        priority: 'standard',
+        goal: { kind: 'impressions', impressions: 100_000 },
+        cpmMicros: 1_000_000_000, // 1,000 EUR CPM: 1 EUR an impression, so budgets bind fast
+        pacing: 'asap',
+        targeting: { positions: ['pre', 'post'] },
+        caps: [{ max: 100, periodMs: 60_000 }],
+        creativeIds: [cr.id],
+      });
+      for (let i = 0; i < 3; i++)
+        await app.inject({ url: `/ads/vast?episode=ep-1&break=pre&lid=listener-${i}abcdef` });
+      clock.advance(3_600_000);
+      for (let i = 0; i < 9; i++)
+        await app.inject({ url: `/ads/vast?episode=ep-1&break=post&lid=listener-${i}abcdef` });
+      const before = campaignReport(store, camp.id, clock.now())!;
+      expect(before.spendMicros).toBe(5_000_000); // the daily budget bound
+      await app.close(); // flushes delivery
+
+      const restored = await loadStore(db, clock.now());
+      expect([...restored.creatives.values()]).toEqual([...store.creatives.values()]);
+      expect([...restored.lineItems.values()]).toEqual([...store.lineItems.values()]);
+      expect([...restored.campaigns.values()]).toEqual([...store.campaigns.values()]);
+      expect(restored.advertisers.get(adv.id)?.name).toBe("O'Brien & Co");
+      expect(campaignReport(restored, camp.id, clock.now())).toEqual(before);
+      // The restored counters keep holding the daily budget after a restart.
+      const again = Fastify();
+      await again.register(adsPlugin, { ...deps, store: restored });
+      const r = await again.inject({ url: '/ads/vast?episode=ep-1&break=pre&lid=listener-x1234567' });
+      expect(r.body).not.toContain('<Ad ');
+      await again.close();
+      expect(await saveDelivery(db, restored)).toBe(2); // idempotent: the same two hours
+    } finally {
+      await media.remove();
+      await done();
+    }
+  });
+});
