@@ -1,0 +1,121 @@
+/**
+ * Turns each accepted announce into an AnnounceFact on the measurement event stream.
+ *
+ * Privacy: the raw address, user agent and peer id are used here, in memory, to derive the
+ * audience key (a keyed hash with a daily salt), the data-centre flag and the client family;
+ * only those leave the process. Throughput: announces are answered at once, and facts are
+ * published in batches (group commit) so one fsync or JetStream ack covers hundreds of them.
+ * The backlog is bounded: past `maxBacklog` facts are dropped and counted in /metrics,
+ * because an announce must not wait on measurement. Publication is at least once (a failed
+ * batch is retried); ids are `<process nonce>-<sequence>`, stable across retries.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AnnounceFact, AudienceKey, EventStream, StreamEvent } from '@swarmcast/platform';
+import type { TrackerMetrics } from '../core/metrics.ts';
+import type { AnnounceObservation, AnnounceObserver } from '../core/tracker-core.ts';
+
+export const announceSubject = 'fact.announce';
+
+export interface AnnounceFactDeps {
+  stream: EventStream;
+  /** Keyed hash of (address prefix, user agent) under the day's salt (platform's audience keys). */
+  audienceKey(ip: string, userAgent: string, now: number): Promise<AudienceKey> | AudienceKey;
+  /** Client family from the peer id prefix (platform's clientFamilyFromPeerId). */
+  clientFamily(peerId: Uint8Array): string;
+  /** Whether the address is in an operator-listed data-centre range. */
+  isDatacenter?(ip: string): boolean;
+  metrics?: TrackerMetrics;
+  batchSize?: number;
+  flushEveryMs?: number;
+  maxBacklog?: number;
+}
+
+export class AnnounceFactPublisher implements AnnounceObserver {
+  private backlog: AnnounceObservation[] = [];
+  private retry: StreamEvent<AnnounceFact>[] = [];
+  private readonly nonce = randomBytes(6).toString('hex');
+  private seq = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private readonly batchSize: number;
+  private readonly maxBacklog: number;
+  /** Counts kept even without a TrackerMetrics, for tests and callers. */
+  readonly counts = { published: 0, dropped: 0, failedBatches: 0 };
+
+  constructor(private readonly deps: AnnounceFactDeps) {
+    this.batchSize = deps.batchSize ?? 500;
+    this.maxBacklog = deps.maxBacklog ?? 100_000;
+  }
+
+  observe(o: AnnounceObservation): void {
+    if (this.backlog.length + this.retry.length >= this.maxBacklog) {
+      this.counts.dropped++;
+      if (this.deps.metrics) this.deps.metrics.facts.dropped++;
+      return;
+    }
+    this.backlog.push(o);
+    if (this.backlog.length >= this.batchSize) void this.flush();
+  }
+
+  /** Starts the periodic flush. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.flush(), this.deps.flushEveryMs ?? 200);
+    this.timer.unref();
+  }
+
+  private async toEvent(o: AnnounceObservation): Promise<StreamEvent<AnnounceFact>> {
+    const r = o.request;
+    const fact: AnnounceFact = {
+      kind: 'announce',
+      id: `${this.nonce}-${(this.seq++).toString(36)}`,
+      time: o.time,
+      audienceKey: await this.deps.audienceKey(r.ip, r.userAgent ?? '', o.time),
+      datacenter: this.deps.isDatacenter?.(r.ip) ?? false,
+      infoHash: r.infoHash,
+      event: r.event,
+      left: r.left,
+      uploadedDelta: o.uploadedDelta,
+      downloadedDelta: o.downloadedDelta,
+      clientFamily: this.deps.clientFamily(r.peerId),
+      transport: r.transport,
+    };
+    return { id: fact.id, subject: announceSubject, data: fact };
+  }
+
+  /** Publishes what is pending (one batch at a time); resolves when this round is done. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = (async () => {
+      try {
+        while (this.retry.length > 0 || this.backlog.length > 0) {
+          let events = this.retry.splice(0, this.batchSize);
+          if (events.length === 0) {
+            const batch = this.backlog.splice(0, this.batchSize);
+            events = await Promise.all(batch.map((o) => this.toEvent(o)));
+          }
+          try {
+            await this.deps.stream.publish(events);
+            this.counts.published += events.length;
+            if (this.deps.metrics) this.deps.metrics.facts.published += events.length;
+          } catch {
+            this.counts.failedBatches++;
+            if (this.deps.metrics) this.deps.metrics.facts.failedBatches++;
+            this.retry.unshift(...events);
+            return;
+          }
+        }
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** Stops the timer and publishes everything pending. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}
