@@ -1,4 +1,15 @@
+export {
+  type AddressClassifier,
+  ipv4ToNumber,
+  ipv6ToBigInt,
+  loadAddressList,
+  parseAddressList,
+  unmapIPv4,
+} from './classify/addresses.ts';
+export { clientFamilyFromPeerId } from './classify/peer-id.ts';
+export { classifyUserAgent } from './classify/user-agent.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
+export { type Config, type Env, loadConfig } from './config.ts';
 export type { Db, Migration, Queryable, QueryResult, Transaction } from './db/db.ts';
 export { type MigrateResult, migrate } from './db/migrate.ts';
 export { type OpenDbOptions, openDb } from './db/open-db.ts';
@@ -12,6 +23,21 @@ export type {
   Fact,
   FactBase,
 } from './facts.ts';
+export {
+  type AudienceKeys,
+  addressPrefix,
+  audienceKeyWithSalt,
+  createAudienceKeys,
+  utcDay,
+} from './privacy/audience-key.ts';
+export {
+  dayBefore,
+  dbSaltStore,
+  memorySaltStore,
+  privacyMigrations,
+  type RandomBytes,
+  type SaltStore,
+} from './privacy/salt-store.ts';
 export type {
   BatchHandler,
   ConsumeOptions,

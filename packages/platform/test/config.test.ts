@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, type PlatformError } from '../src/index.ts';
+
+describe('loadConfig', () => {
+  it('has embedded defaults', () => {
+    const c = loadConfig({}, {}, '/srv/node');
+    expect(c).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: '/srv/node/data',
+      mediaDir: '/srv/node/data/media',
+      publicUrl: 'http://127.0.0.1:8080',
+      databaseUrl: null,
+      redisUrl: null,
+      natsUrl: null,
+      datacenterRanges: null,
+      creatorSharePercent: 70,
+    });
+  });
+
+  it('switches engines on URLs, and overrides win over the environment', () => {
+    const c = loadConfig(
+      {
+        PORT: '9000',
+        DATABASE_URL: 'postgres://u@db:5432/sc',
+        REDIS_URL: 'redis://r:6379',
+        NATS_URL: 'nats://n:4222',
+        SWARMCAST_DATA: '/var/sc',
+        PUBLIC_URL: 'https://cast.example/',
+        DATACENTER_RANGES: 'dc.txt',
+      },
+      { PORT: '9100', HOST: '0.0.0.0' },
+      '/etc/sc',
+    );
+    expect(c.port).toBe(9100);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.databaseUrl).toBe('postgres://u@db:5432/sc');
+    expect(c.redisUrl).toBe('redis://r:6379');
+    expect(c.natsUrl).toBe('nats://n:4222');
+    expect(c.dataDir).toBe('/var/sc');
+    expect(c.publicUrl).toBe('https://cast.example');
+    expect(c.datacenterRanges).toBe('/etc/sc/dc.txt');
+  });
+
+  it('shows a wildcard host as loopback in the default public URL, brackets IPv6', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '81' }).publicUrl).toBe('http://127.0.0.1:81');
+    expect(loadConfig({ HOST: '::1', PORT: '81' }).publicUrl).toBe('http://[::1]:81');
+  });
+
+  const bad: [Record<string, string>, string][] = [
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: '-1' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ REDIS_URL: 'http://r' }, 'REDIS_URL'],
+    [{ NATS_URL: 'x' }, 'NATS_URL'],
+    [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
+    [{ HOST: 'bad host; rm -rf' }, 'HOST'],
+    [{ CREATOR_SHARE_PERCENT: '101' }, 'CREATOR_SHARE_PERCENT'],
+  ];
+  for (const [env, name] of bad) {
+    it(`refuses ${JSON.stringify(env)} naming ${name}`, () => {
+      let err: PlatformError | undefined;
+      try {
+        loadConfig(env);
+      } catch (e) {
+        err = e as PlatformError;
+      }
+      expect(err?.code).toBe('PLT_CONFIG_INVALID');
+      expect(err?.message).toContain(name);
+    });
+  }
+});
