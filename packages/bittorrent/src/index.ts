@@ -32,6 +32,7 @@ export { hashPiece, type PieceHashes, pieceRange } from './create/hash-piece.ts'
 export { autoPieceLength, validPieceLength } from './create/piece-length.ts';
 export { planTorrent, type SourceFile, type TorrentPlan } from './create/plan.ts';
 export { type BtError, type BtErrorCode, fail, ok, type Result } from './errors.ts';
+export * from './extensions/index.ts';
 export { type Hasher, type SubtleDigest, subtleHasher } from './hasher.ts';
 export { formatMagnet, type Magnet, parseMagnet } from './magnet.ts';
 export { type MemoryTransportOptions, memoryTransportPair } from './memory-transport.ts';
