@@ -61,6 +61,8 @@ export { parseInfoDict, parseTorrent } from './metainfo/parse.ts';
 export { type V2Target, v2Target, verifyPiece } from './metainfo/verify.ts';
 export * from './peer/index.ts';
 export * from './picker/index.ts';
+export { layoutOf, verifierOf, wireInfoHash } from './session/from-metainfo.ts';
+export { routeIncoming } from './session/handshake-router.ts';
 export type { PeerInfo, PeerLink, PeerLinkEvents } from './session/peer-link.ts';
 export type { VerifyPiece } from './session/piece-verification.ts';
 export { findVerifiedPieces } from './session/resume.ts';

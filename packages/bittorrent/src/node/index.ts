@@ -1,9 +1,18 @@
 // Node adapters of @swarmcast/bittorrent (files, TCP, worker threads): "@swarmcast/bittorrent/node".
 
 export { type CreatedTorrent, createTorrent } from './create-torrent.ts';
+export {
+  type DownloadOptions,
+  downloadTorrent,
+  loadTorrent,
+  type SeedOptions,
+  seedTorrent,
+  type TorrentHandle,
+} from './api.ts';
 export { FileStorage, type FileStorageOptions } from './file-storage.ts';
 export { type HashPoolOptions, type HashProgress, hashPlan } from './hash-pool.ts';
 export { nodeHasher, sha1Sync, sha256Sync } from './hasher.ts';
+export { type AddTorrentOptions, SwarmNode, type SwarmNodeOptions } from './swarm-node.ts';
 export {
   type DialOptions,
   dialTcp,

@@ -180,7 +180,12 @@ export interface ListenOptions {
 export function listenTcp(options: ListenOptions): Promise<TcpListener> {
   const server: Server = createServer({ noDelay: true, pauseOnConnect: true, highWaterMark: HIGH_WATER });
   if (options.maxConnections) server.maxConnections = options.maxConnections;
-  server.on('connection', (socket) => options.onConnection(new TcpTransport(socket, false)));
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    options.onConnection(new TcpTransport(socket, false));
+  });
   return new Promise((resolve, reject) => {
     const host = options.host ?? '::';
     server.once('error', (err: NodeJS.ErrnoException) => {
@@ -200,6 +205,7 @@ export function listenTcp(options: ListenOptions): Promise<TcpListener> {
         close: () =>
           new Promise<void>((r) => {
             server.close(() => r());
+            for (const s of sockets) s.destroy();
           }),
       });
     });

@@ -1,5 +1,5 @@
+import { bytesEqual as equalBytes } from '../bytes.ts';
 import { BLOCK_SIZE } from '../wire/messages.ts';
-import { equalBytes } from './bytes-equal.ts';
 
 /** Checks one whole piece against the torrent's hashes (v1 SHA-1 or v2 merkle). */
 export type VerifyPiece = (index: number, data: Uint8Array) => Promise<boolean>;

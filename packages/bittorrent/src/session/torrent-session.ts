@@ -163,6 +163,11 @@ export class TorrentSession extends Emitter<SessionEvents> {
     this.downloader.state.setDeadline(piece, deadline);
   }
 
+  /** The 20-byte id of the torrent on the wire. */
+  get infoHash(): Uint8Array {
+    return this.options.infoHash;
+  }
+
   get isDone(): boolean {
     return this.finished;
   }

@@ -1,0 +1,167 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { toHex } from '../bytes.ts';
+import type { Metainfo } from '../metainfo/model.ts';
+import { parseTorrent } from '../metainfo/parse.ts';
+import { layoutOf } from '../session/from-metainfo.ts';
+import type { SessionStats, TorrentSession } from '../session/torrent-session.ts';
+import type { PeerAddress } from '../transport.ts';
+import { FileStorage } from './file-storage.ts';
+import { nodeHasher } from './hasher.ts';
+import { SwarmNode } from './swarm-node.ts';
+
+/** A running seed or download. */
+export interface TorrentHandle {
+  readonly session: TorrentSession;
+  readonly node: SwarmNode;
+  readonly meta: Metainfo;
+  /** Hex of the 20-byte id peers and trackers know the torrent by. */
+  readonly infoHash: string;
+  /** TCP port peers reach us on. */
+  readonly port: number;
+  stats(): SessionStats;
+  /** Stops the session (and the node, when the handle made its own). */
+  close(): Promise<void>;
+}
+
+export interface SeedOptions {
+  /** The .torrent bytes, a parsed Metainfo, or the path of a .torrent file. */
+  readonly torrent: Uint8Array | Metainfo | string;
+  /**
+   * Where the data is: for a single-file torrent the file itself or the folder holding it; for
+   * a multi-file torrent the torrent's folder or the folder holding it.
+   */
+  readonly dataPath: string;
+  /** TCP port (default any free port); ignored when `node` is given. */
+  readonly port?: number;
+  readonly host?: string;
+  /** Peers to dial (e.g. a client that cannot dial us, such as Transmission on loopback). */
+  readonly peers?: readonly PeerAddress[];
+  /** Share one node (one port) between many seeds. */
+  readonly node?: SwarmNode;
+}
+
+/**
+ * Seeds a torrent from data on disk: every piece is verified first (pieces that fail are not
+ * offered), then peers are served. Resolves once the check is done and peers are accepted.
+ */
+export async function seedTorrent(options: SeedOptions): Promise<TorrentHandle> {
+  const meta = await loadTorrent(options.torrent);
+  const storage = await storageForData(meta, options.dataPath);
+  return start(meta, storage, options);
+}
+
+export interface DownloadOptions {
+  /** The .torrent bytes, a parsed Metainfo, or the path of a .torrent file. */
+  readonly torrent: Uint8Array | Metainfo | string;
+  /** Folder to download into (the torrent's name is created inside it). */
+  readonly dir: string;
+  readonly port?: number;
+  readonly host?: string;
+  readonly peers?: readonly PeerAddress[];
+  /** File indices to download (default all). */
+  readonly files?: readonly number[];
+  readonly node?: SwarmNode;
+}
+
+/** Starts downloading; `session.on('done')` fires when every selected piece is verified on disk. */
+export async function downloadTorrent(options: DownloadOptions): Promise<TorrentHandle> {
+  const meta = await loadTorrent(options.torrent);
+  const storage = new FileStorage(layoutFor(meta), { dir: options.dir });
+  await storage.createEmptyFiles();
+  let wanted: ((piece: number) => boolean) | undefined;
+  if (options.files) {
+    const layout = storage.layout;
+    const set = new Set(options.files);
+    const pieces = new Uint8Array(layout.pieceCount);
+    layout.files.forEach((f, i) => {
+      if (!set.has(i) || f.pad || f.length === 0) return;
+      for (
+        let p = Math.floor(f.offset / layout.pieceLength);
+        p * layout.pieceLength < f.offset + f.length;
+        p++
+      )
+        pieces[p] = 1;
+    });
+    wanted = (p) => pieces[p] === 1;
+  }
+  return start(meta, storage, { ...options, ...(wanted ? { wanted } : {}) });
+}
+
+async function start(
+  meta: Metainfo,
+  storage: FileStorage,
+  options: {
+    port?: number;
+    host?: string;
+    peers?: readonly PeerAddress[];
+    node?: SwarmNode;
+    wanted?: (p: number) => boolean;
+  },
+): Promise<TorrentHandle> {
+  const own = !options.node;
+  const node =
+    options.node ??
+    new SwarmNode({
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.host ? { host: options.host } : {}),
+    });
+  if (own) await node.start();
+  try {
+    const session = await node.add(meta, {
+      storage,
+      ...(options.peers ? { peers: options.peers } : {}),
+      ...(options.wanted ? { wanted: options.wanted } : {}),
+    });
+    return {
+      session,
+      node,
+      meta,
+      infoHash: toHex(session.infoHash),
+      port: node.port,
+      stats: () => session.stats(),
+      close: async () => {
+        await node.remove(session);
+        if (own) await node.close();
+      },
+    };
+  } catch (err) {
+    if (own) await node.close();
+    throw err;
+  }
+}
+
+/** Reads and parses a torrent; a bad torrent throws an Error with the BT_ code in `code`. */
+export async function loadTorrent(torrent: Uint8Array | Metainfo | string): Promise<Metainfo> {
+  if (!(torrent instanceof Uint8Array) && typeof torrent !== 'string') return torrent;
+  const bytes = typeof torrent === 'string' ? new Uint8Array(await readFile(torrent)) : torrent;
+  const parsed = await parseTorrent(bytes, nodeHasher);
+  if (!parsed.ok) throw Object.assign(new Error(parsed.error.message), { code: parsed.error.code });
+  return parsed.value;
+}
+
+function layoutFor(meta: Metainfo) {
+  return layoutOf(meta);
+}
+
+/** Storage over existing data, accepting the data path forms `seed` documents. */
+async function storageForData(meta: Metainfo, dataPath: string): Promise<FileStorage> {
+  const layout = layoutFor(meta);
+  const st = await stat(dataPath);
+  if (meta.singleFile && st.isFile()) {
+    return new FileStorage(layout, { dir: dirname(dataPath), readOnly: true, pathOf: () => dataPath });
+  }
+  // A folder: either the torrent's own folder (or file's folder), or the one holding it.
+  const inside = await stat(`${dataPath}/${meta.name}`).then(
+    () => true,
+    () => false,
+  );
+  if (meta.singleFile) return new FileStorage(layout, { dir: dataPath, readOnly: true });
+  // Multi-file: the folder given is the torrent's folder, whatever its name.
+  const root = inside ? join(dataPath, meta.name) : dataPath;
+  return new FileStorage(layout, {
+    dir: root,
+    readOnly: true,
+    pathOf: (f) => join(root, ...f.path.slice(1)),
+  });
+}

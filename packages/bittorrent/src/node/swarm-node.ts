@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { bytesEqual, toHex } from '../bytes.ts';
+import type { Metainfo } from '../metainfo/model.ts';
+import { layoutOf, verifierOf, wireInfoHash } from '../session/from-metainfo.ts';
+import { routeIncoming } from '../session/handshake-router.ts';
+import { TorrentSession } from '../session/torrent-session.ts';
+import type { Storage } from '../storage/storage.ts';
+import { seededRandom, systemClock, systemTimers } from '../timers.ts';
+import type { Dialer, PeerAddress } from '../transport.ts';
+import { nodeHasher } from './hasher.ts';
+import { dialTcp, listenTcp, type TcpListener } from './tcp-transport.ts';
+
+export interface SwarmNodeOptions {
+  /** TCP port to accept peers on (0: any free port). */
+  readonly port?: number;
+  /** Address to listen on (default every IPv6 and IPv4 address). */
+  readonly host?: string;
+  /** Our 20-byte peer id (default "-SC0001-" and 12 random bytes). */
+  readonly peerId?: Uint8Array;
+}
+
+export interface AddTorrentOptions {
+  readonly storage: Storage;
+  /** Pieces to download (file selection); default all. */
+  readonly wanted?: (piece: number) => boolean;
+  /** Peers to dial at once. */
+  readonly peers?: readonly PeerAddress[];
+}
+
+/**
+ * The Node host of torrent sessions: one TCP listener shared by every torrent (incoming
+ * connections are routed by the info-hash in their handshake), a TCP dialer, the real clock
+ * and OpenSSL hashing. `seedTorrent` / `downloadTorrent` (api.ts) are built on it.
+ */
+export class SwarmNode {
+  readonly peerId: Uint8Array;
+  private readonly sessions = new Map<string, TorrentSession>();
+  private listener: TcpListener | undefined;
+  private readonly dialer: Dialer = {
+    dial: async (address, signal) => {
+      const r = await dialTcp(address.host, address.port, signal ? { signal } : {});
+      return r.ok ? { ok: true, transport: r.transport } : r;
+    },
+  };
+
+  constructor(private readonly options: SwarmNodeOptions = {}) {
+    this.peerId = options.peerId ?? makePeerId();
+  }
+
+  /** Starts listening. */
+  async start(): Promise<void> {
+    this.listener = await listenTcp({
+      ...(this.options.host ? { host: this.options.host } : {}),
+      port: this.options.port ?? 0,
+      onConnection: (transport) =>
+        routeIncoming(
+          transport,
+          (hash) => {
+            const s = this.sessions.get(toHex(hash));
+            return s ? (t) => s.addIncoming(t) : undefined;
+          },
+          systemTimers,
+        ),
+    });
+  }
+
+  /** The TCP port peers reach us on. */
+  get port(): number {
+    return this.listener?.port ?? 0;
+  }
+
+  /** Starts a session for a torrent; resolves after its resume check. */
+  async add(meta: Metainfo, options: AddTorrentOptions): Promise<TorrentSession> {
+    const infoHash = wireInfoHash(meta);
+    const key = toHex(infoHash);
+    if (this.sessions.has(key)) throw new Error(`torrent ${key} is already in this node`);
+    const session = new TorrentSession({
+      infoHash,
+      peerId: this.peerId,
+      layout: layoutOf(meta),
+      storage: options.storage,
+      verifyPiece: verifierOf(meta, nodeHasher),
+      clock: systemClock,
+      timers: systemTimers,
+      random: seededRandom(randomBytes(4).readUInt32LE(0)),
+      dialer: this.dialer,
+      ...(options.wanted ? { wanted: options.wanted } : {}),
+    });
+    this.sessions.set(key, session);
+    await session.start();
+    if (options.peers?.length) session.addPeers(options.peers);
+    return session;
+  }
+
+  /** Closes a session and forgets it. */
+  async remove(session: TorrentSession): Promise<void> {
+    for (const [k, s] of this.sessions) if (s === session) this.sessions.delete(k);
+    await session.close();
+  }
+
+  /** The session of an info-hash, if any. */
+  get(infoHash: Uint8Array): TorrentSession | undefined {
+    for (const [k, s] of this.sessions) if (bytesEqual(Buffer.from(k, 'hex'), infoHash)) return s;
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((s) => s.close()));
+    await this.listener?.close();
+  }
+}
+
+function makePeerId(): Uint8Array {
+  const id = new Uint8Array(20);
+  id.set(new TextEncoder().encode('-SC0001-'));
+  id.set(randomBytes(12), 8);
+  return id;
+}
