@@ -67,7 +67,7 @@ describe('sessions over TCP with files on disk', () => {
     // Damage one piece on disk: the restart re-downloads just that piece.
     const c = join(out, 'album', 'c.bin');
     const bytes = await readFile(c);
-    bytes[100_000] ^= 0xff;
+    bytes[100_000] = (bytes[100_000] ?? 0) ^ 0xff;
     await writeFile(c, bytes);
     const repair = await downloadTorrent({
       torrent: t.torrent,
