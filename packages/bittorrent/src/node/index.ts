@@ -1,6 +1,5 @@
 // Node adapters of @swarmcast/bittorrent (files, TCP, worker threads): "@swarmcast/bittorrent/node".
 
-export { type CreatedTorrent, createTorrent } from './create-torrent.ts';
 export {
   type DownloadOptions,
   downloadTorrent,
@@ -9,6 +8,7 @@ export {
   seedTorrent,
   type TorrentHandle,
 } from './api.ts';
+export { type CreatedTorrent, createTorrent } from './create-torrent.ts';
 export { FileStorage, type FileStorageOptions } from './file-storage.ts';
 export { type HashPoolOptions, type HashProgress, hashPlan } from './hash-pool.ts';
 export { nodeHasher, sha1Sync, sha256Sync } from './hasher.ts';
