@@ -6,7 +6,7 @@ import { GroupCommit } from './group-commit.ts';
 import { parseAdBeacon, parsePlayBeacon } from './parse-beacons.ts';
 
 /** Classifies the sender at the edge; the raw IP and user agent go no further. */
-export type EdgeClassifier = (ip: string, userAgent: string, now: number) => EdgeInfo;
+export type EdgeClassifier = (ip: string, userAgent: string, now: number) => EdgeInfo | Promise<EdgeInfo>;
 
 export interface CollectorOptions {
   stream: EventStream;
@@ -99,7 +99,7 @@ export function collectorRoutes(
       adPlayheadMs: b.adPlayheadMs,
       offsetMs: b.offsetMs,
       errorCode: b.errorCode,
-      ...edgeOf(req, now),
+      ...(await edgeOf(req, now)),
     };
     if (!(await durable(event, subjects.adBeacon))) {
       stats.unavailable++;
@@ -147,7 +147,7 @@ export function collectorRoutes(
       id: `play:${b.sessionId}:${b.seq}`,
       receivedAt: now,
       beacon: b,
-      ...edgeOf(req, now),
+      ...(await edgeOf(req, now)),
     };
     if (!(await durable(event, subjects.playBeacon))) {
       stats.unavailable++;
