@@ -124,7 +124,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-const unescape = (s: string) => s.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+const xmlText = (s: string) => s.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 
 /** Asks the ad server for the pre-roll as a player would: VMAP, then the VAST it points to. */
 async function requestAd(listener: number, ua: string): Promise<Record<string, string>> {
@@ -134,15 +134,15 @@ async function requestAd(listener: number, ua: string): Promise<Record<string, s
   expect(vmap.statusCode).toBe(200);
   const tag = /<vmap:AdTagURI[^>]*>([^<]+)<\/vmap:AdTagURI>/.exec(vmap.body)?.[1];
   expect(tag).toBeDefined();
-  const vastUrl = new URL(unescape(tag!));
+  const vastUrl = new URL(xmlText(tag!));
   const vast = await app.inject({ url: vastUrl.pathname + vastUrl.search, headers, remoteAddress });
   const urls: Record<string, string> = {};
   const impression = /<Impression[^>]*>([^<]+)<\/Impression>/.exec(vast.body);
   expect(impression, vast.body).not.toBeNull();
-  urls.impression = unescape(impression![1]!);
+  urls.impression = xmlText(impression![1]!);
   for (const m of vast.body.matchAll(/<Tracking event="(\w+)">([^<]+)<\/Tracking>/g))
-    urls[m[1]!] = unescape(m[2]!);
-  urls.click = unescape(/<ClickTracking[^>]*>([^<]+)<\/ClickTracking>/.exec(vast.body)![1]!);
+    urls[m[1]!] = xmlText(m[2]!);
+  urls.click = xmlText(/<ClickTracking[^>]*>([^<]+)<\/ClickTracking>/.exec(vast.body)![1]!);
   return urls;
 }
 
