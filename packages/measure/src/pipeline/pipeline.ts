@@ -9,6 +9,9 @@ export const pipelineGroup = 'measure-pipeline';
 export interface PipelineStats {
   batches: number;
   totals: BatchResult;
+  /** Batches that failed (and were left for redelivery), and the last error. */
+  failures: number;
+  lastError: string | null;
 }
 
 /**
@@ -19,21 +22,34 @@ export interface PipelineStats {
 export async function startPipeline(
   stream: EventStream,
   db: Db,
-  options: PipelineOptions & { batchSize?: number; signal?: AbortSignal },
+  options: PipelineOptions & { batchSize?: number; signal?: AbortSignal; onError?: (err: unknown) => void },
 ): Promise<{ consumer: Consumer; stats: PipelineStats }> {
   const stats: PipelineStats = {
     batches: 0,
     totals: { processed: 0, redelivered: 0, impressionsCharged: 0, refunds: 0 },
+    failures: 0,
+    lastError: null,
   };
   const consumer = await stream.consume(
     pipelineGroup,
     async (events) => {
-      const r = await db.transaction((tx) => processBatch(tx, events, options));
+      let r: BatchResult;
+      try {
+        r = await db.transaction((tx) => processBatch(tx, events, options));
+      } catch (err) {
+        // Left unacknowledged: the stream redelivers the batch, and the admin page shows why.
+        stats.failures++;
+        stats.lastError = String(err);
+        options.onError?.(err);
+        throw err;
+      }
       stats.batches++;
       for (const k of Object.keys(r) as (keyof BatchResult)[]) stats.totals[k] += r[k];
     },
     {
-      batchSize: options.batchSize ?? 500,
+      // 100: with JetStream, a larger batch than one pull delivers at once can stall the
+      // platform's consumer (see notes/measure.md); 100 keeps a transaction short anyway.
+      batchSize: options.batchSize ?? 100,
       subjects: ['beacon.', 'fact.', 'ads.'],
       ...(options.signal ? { signal: options.signal } : {}),
     },

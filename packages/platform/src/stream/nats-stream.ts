@@ -147,7 +147,9 @@ class NatsStream implements EventStream {
           continue;
         }
         batch.push(m);
-        if (batch.length >= batchSize || messages.getPending() === 0) {
+        // getPending() counts the message being handled here too (nats.js counts a yielded
+        // message as in flight until the loop body returns), so 1 means "nothing else queued".
+        if (batch.length >= batchSize || messages.getPending() <= 1) {
           const b = batch;
           batch = [];
           await runBatch(b);
