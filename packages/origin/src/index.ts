@@ -1,2 +1,7 @@
-// The public surface of @swarmcast/origin (see README.md beside this folder).
-export {};
+export { etagOf, httpDate, notModified, rangeStillValid } from './conditional.ts';
+export { contentTypeOf } from './content-type.ts';
+export { type OriginErrorCode, originErrors } from './errors.ts';
+export { type FactSink, memoryFactSink, type StreamFactSinkOptions, streamFactSink } from './fact-sink.ts';
+export { type OriginOptions, originPlugin } from './plugin.ts';
+export { decideRange, type RangeDecision } from './range.ts';
+export { checkMediaPath, type PathCheck } from './safe-path.ts';

@@ -1,0 +1,289 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Fixture, originFixture, settle } from './support.ts';
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await originFixture();
+});
+afterAll(async () => {
+  await f.close();
+});
+beforeEach(() => {
+  f.facts.facts.length = 0;
+});
+
+const ua = 'Podcasts/1410.53 CFNetwork/1111 Darwin/19.0.0';
+const get = (url: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') =>
+  f.app.inject({ method, url, headers: { 'user-agent': ua, ...headers }, remoteAddress: '203.0.113.7' });
+
+describe('origin: whole files', () => {
+  it('serves a file with its type, length, validators, ranges support and CORS', async () => {
+    const r = await get('/media/episode.mp3');
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.equals(f.files['episode.mp3']!)).toBe(true);
+    expect(r.headers['content-type']).toBe('audio/mpeg');
+    expect(r.headers['content-length']).toBe('100000');
+    expect(r.headers['accept-ranges']).toBe('bytes');
+    expect(r.headers.etag).toMatch(/^"[0-9a-f]+-[0-9a-f]+"$/);
+    expect(new Date(r.headers['last-modified'] as string).getTime()).toBeGreaterThan(0);
+    expect(r.headers['access-control-allow-origin']).toBe('*');
+    expect(r.headers['access-control-expose-headers']).toContain('Content-Range');
+  });
+
+  it('answers HEAD with the headers of GET and no body', async () => {
+    const r = await get('/media/episode.mp3', {}, 'HEAD');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-length']).toBe('100000');
+    expect(r.rawPayload.length).toBe(0);
+  });
+
+  it('serves nested names with spaces, percent-encoded', async () => {
+    const r = await get('/media/show/season%201/ep%201.m4a');
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.equals(f.files['show/season 1/ep 1.m4a']!)).toBe(true);
+    expect(r.headers['content-type']).toBe('audio/mp4');
+  });
+
+  it('serves an empty file', async () => {
+    const r = await get('/media/empty.ogg');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-length']).toBe('0');
+    expect(r.headers['content-type']).toBe('audio/ogg');
+  });
+
+  it('follows a symlink that stays inside the root', async () => {
+    const r = await get('/media/alias.mp3');
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.equals(f.files['episode.mp3']!)).toBe(true);
+  });
+
+  const types: [string, string][] = [
+    ['/media/video.mp4', 'video/mp4'],
+    ['/media/show/ep.torrent', 'application/x-bittorrent'],
+    ['/media/episode.mp3', 'audio/mpeg'],
+  ];
+  for (const [url, type] of types) {
+    it(`types ${url} as ${type}`, async () => {
+      expect((await get(url)).headers['content-type']).toBe(type);
+    });
+  }
+
+  it('answers a CORS preflight', async () => {
+    const r = await f.app.inject({
+      method: 'OPTIONS',
+      url: '/media/episode.mp3',
+      headers: { origin: 'https://player.example', 'access-control-request-headers': 'range' },
+    });
+    expect(r.statusCode).toBe(204);
+    expect(r.headers['access-control-allow-origin']).toBe('*');
+    expect(r.headers['access-control-allow-headers']).toContain('Range');
+    expect(r.headers['access-control-allow-methods']).toContain('GET');
+  });
+});
+
+describe('origin: byte ranges', () => {
+  const size = 100_000;
+  const cases: [string, number, [number, number] | null][] = [
+    ['bytes=0-99', 206, [0, 99]],
+    ['bytes=0-1', 206, [0, 1]],
+    ['bytes=99990-', 206, [99990, 99999]],
+    ['bytes=-50', 206, [99950, 99999]],
+    ['bytes=-200000', 206, [0, 99999]],
+    ['bytes=500-99999999', 206, [500, 99999]],
+    ['bytes=99999-99999', 206, [99999, 99999]],
+    ['BYTES = 10-19', 206, [10, 19]],
+    ['bytes=100000-', 416, null],
+    ['bytes=200000-300000', 416, null],
+    ['bytes=-0', 416, null],
+    ['bytes=0-0,5-9', 200, [0, 99999]],
+    ['bytes=9-5', 200, [0, 99999]],
+    ['bytes=abc', 200, [0, 99999]],
+    ['bytes=', 200, [0, 99999]],
+    ['items=0-5', 200, [0, 99999]],
+    ['bytes=99999999999999999999-', 200, [0, 99999]],
+    [`bytes=${'0-1,'.repeat(2000)}0-1`, 200, [0, 99999]],
+  ];
+  for (const [range, status, span] of cases) {
+    it(`${range.slice(0, 40)} -> ${status}`, async () => {
+      const r = await get('/media/episode.mp3', { range });
+      expect(r.statusCode).toBe(status);
+      if (status === 416) {
+        expect(r.headers['content-range']).toBe(`bytes */${size}`);
+        return;
+      }
+      const [s, e] = span!;
+      expect(r.rawPayload.equals(f.files['episode.mp3']!.subarray(s, e + 1))).toBe(true);
+      expect(r.headers['content-length']).toBe(String(e - s + 1));
+      if (status === 206) expect(r.headers['content-range']).toBe(`bytes ${s}-${e}/${size}`);
+      else expect(r.headers['content-range']).toBeUndefined();
+    });
+  }
+
+  it('answers any range on an empty file with 416', async () => {
+    const r = await get('/media/empty.ogg', { range: 'bytes=0-' });
+    expect(r.statusCode).toBe(416);
+    expect(r.headers['content-range']).toBe('bytes */0');
+  });
+});
+
+describe('origin: conditional requests', () => {
+  let etag: string;
+  let lastModified: string;
+  beforeAll(async () => {
+    const r = await get('/media/episode.mp3', {}, 'HEAD');
+    etag = r.headers.etag as string;
+    lastModified = r.headers['last-modified'] as string;
+  });
+
+  it('304 on a matching If-None-Match (also weak, also in a list, also *)', async () => {
+    for (const inm of [etag, `W/${etag}`, `"nope", ${etag}`, '*']) {
+      const r = await get('/media/episode.mp3', { 'if-none-match': inm });
+      expect(r.statusCode, inm).toBe(304);
+      expect(r.rawPayload.length).toBe(0);
+      expect(r.headers.etag).toBe(etag);
+    }
+  });
+
+  it('200 when If-None-Match does not match, even with a matching If-Modified-Since', async () => {
+    const r = await get('/media/episode.mp3', {
+      'if-none-match': '"other"',
+      'if-modified-since': lastModified,
+    });
+    expect(r.statusCode).toBe(200);
+  });
+
+  it('304 when not modified since, 200 when modified since, garbage ignored', async () => {
+    expect((await get('/media/episode.mp3', { 'if-modified-since': lastModified })).statusCode).toBe(304);
+    const before = new Date(Date.parse(lastModified) - 10_000).toUTCString();
+    expect((await get('/media/episode.mp3', { 'if-modified-since': before })).statusCode).toBe(200);
+    expect((await get('/media/episode.mp3', { 'if-modified-since': 'yesterday-ish' })).statusCode).toBe(200);
+  });
+
+  it('honours a Range under If-Range only while the validator is current', async () => {
+    expect((await get('/media/episode.mp3', { range: 'bytes=0-9', 'if-range': etag })).statusCode).toBe(206);
+    expect(
+      (await get('/media/episode.mp3', { range: 'bytes=0-9', 'if-range': lastModified })).statusCode,
+    ).toBe(206);
+    const stale = await get('/media/episode.mp3', { range: 'bytes=0-9', 'if-range': '"stale"' });
+    expect(stale.statusCode).toBe(200);
+    expect(stale.rawPayload.length).toBe(100_000);
+    expect(
+      (await get('/media/episode.mp3', { range: 'bytes=0-9', 'if-range': `W/${etag}` })).statusCode,
+    ).toBe(200);
+  });
+});
+
+describe('origin: hostile paths and headers', () => {
+  // Paths with dot segments are tested over a real socket (origin-sockets.test.ts):
+  // inject() parses the URL like a browser and removes them before the server sees them.
+  const cases: [string, number][] = [
+    ['/media/episode.mp3%00.txt', 400],
+    ['/media/show%2fep.torrent', 400],
+    ['/media/show%5cep.torrent', 400],
+    ['/media//episode.mp3', 400],
+    ['/media/%zz', 400],
+    ['/media/%c0%ae%c0%ae/outside.mp3', 400],
+    [`/media/${'a'.repeat(300)}.mp3`, 400],
+    [`/media/${'a/'.repeat(40)}x.mp3`, 400],
+    ['/media/.secret', 404],
+    ['/media/show/.hidden', 404],
+    ['/media/escape.mp3', 404],
+    ['/media/show', 404],
+    ['/media/missing.mp3', 404],
+  ];
+  for (const [url, status] of cases) {
+    it(`${url.slice(0, 60)} -> ${status}`, async () => {
+      const r = await get(url);
+      expect(r.statusCode).toBe(status);
+      expect(r.body).not.toContain('outside the root');
+      expect(r.body).not.toContain('do not serve');
+    });
+  }
+
+  it('survives absurd header values', async () => {
+    const headers: Record<string, string>[] = [
+      { range: `bytes=${'9'.repeat(5000)}-` },
+      { 'if-none-match': `"${'x'.repeat(10_000)}"` },
+      { 'if-modified-since': 'x'.repeat(10_000) },
+      { 'if-range': '\u00ff\u00fe' },
+      { 'user-agent': 'U'.repeat(50_000) },
+    ];
+    for (const h of headers) {
+      const r = await get('/media/video.mp4', h);
+      expect([200, 206, 304]).toContain(r.statusCode);
+    }
+  });
+
+  it('refuses methods other than GET, HEAD and OPTIONS', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE'] as const) {
+      const r = await f.app.inject({ method, url: '/media/episode.mp3' });
+      expect(r.statusCode).toBeGreaterThanOrEqual(400);
+      expect(r.statusCode).toBeLessThan(500);
+    }
+  });
+});
+
+describe('origin: download facts', () => {
+  it('records a whole download with its bytes, key and classes, and nothing raw', async () => {
+    await get('/media/episode.mp3');
+    await settle();
+    expect(f.facts.facts).toHaveLength(1);
+    const fact = f.facts.facts[0]!;
+    expect(fact).toMatchObject({
+      kind: 'download',
+      path: 'episode.mp3',
+      method: 'GET',
+      status: 200,
+      fileSize: 100_000,
+      rangeStart: 0,
+      rangeEnd: 99_999,
+      rangeHeader: null,
+      bytesSent: 100_000,
+      datacenter: false,
+      time: Date.parse('2026-03-04T10:00:00Z'),
+    });
+    expect(fact.audienceKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(fact.client).toMatchObject({ app: 'Apple Podcasts', bot: false });
+    const json = JSON.stringify(fact);
+    expect(json).not.toContain('203.0.113');
+    expect(json).not.toContain('CFNetwork');
+  });
+
+  it('records ranges, probes, HEAD, 304 and 416, and nothing for paths that are not files', async () => {
+    const head = await get('/media/episode.mp3', {}, 'HEAD');
+    await get('/media/episode.mp3', { range: 'bytes=0-1' });
+    await get('/media/episode.mp3', { range: 'bytes=1000-1999' });
+    await get('/media/episode.mp3', { 'if-none-match': head.headers.etag as string });
+    await get('/media/episode.mp3', { range: 'bytes=999999-' });
+    await get('/media/missing.mp3');
+    await get('/media/../etc/passwd');
+    await settle();
+    const got = f.facts.facts.map((x) => [
+      x.method,
+      x.status,
+      x.rangeStart,
+      x.rangeEnd,
+      x.bytesSent,
+      x.rangeHeader,
+    ]);
+    expect(got).toEqual([
+      ['HEAD', 200, null, null, 0, null],
+      ['GET', 206, 0, 1, 2, 'bytes=0-1'],
+      ['GET', 206, 1000, 1999, 1000, 'bytes=1000-1999'],
+      ['GET', 304, null, null, 0, null],
+      ['GET', 416, null, null, 0, 'bytes=999999-'],
+    ]);
+    expect(new Set(f.facts.facts.map((x) => x.id)).size).toBe(5);
+    expect(new Set(f.facts.facts.map((x) => x.audienceKey)).size).toBe(1);
+  });
+
+  it('flags data-centre addresses and bots', async () => {
+    await f.app.inject({
+      url: '/media/video.mp4',
+      headers: { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' },
+      remoteAddress: '192.0.2.44',
+    });
+    await settle();
+    expect(f.facts.facts[0]).toMatchObject({ datacenter: true, client: { bot: true, app: 'Googlebot' } });
+  });
+});
