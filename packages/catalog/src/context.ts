@@ -19,8 +19,11 @@ export interface TorrentTools {
     file: { path: string; name: string },
     o: { announce: string[]; webSeeds: string[] },
   ): Promise<MadeTorrent>;
-  /** Starts seeding `path` as `torrent`; resolves once the node serves it. */
-  seed(torrent: Uint8Array, path: string): Promise<void>;
+  /**
+   * Starts seeding `path` as `torrent`; resolves once the node serves it. Absent while the
+   * node has no engine: the web seed alone then serves torrent clients.
+   */
+  seed?(torrent: Uint8Array, path: string): Promise<void>;
 }
 
 /** Everything the catalog needs from the node it runs in. */

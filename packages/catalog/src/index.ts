@@ -44,3 +44,4 @@ export {
   showsOf,
 } from './shows.ts';
 export { isSlug, slugify } from './slug.ts';
+export { makeHybridTorrent } from './torrent-maker.ts';

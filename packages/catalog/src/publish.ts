@@ -187,7 +187,7 @@ export async function publishEpisode(
     await rename(finalPath, upload.value.path).catch(() => rm(finalPath, { force: true }));
     return fail('CAT_TORRENT_FAILED', `publishing failed: ${(err as Error).message}`);
   }
-  if (made && ctx.torrents) {
+  if (made && ctx.torrents?.seed) {
     try {
       await ctx.torrents.seed(made.torrent, finalPath);
     } catch (err) {

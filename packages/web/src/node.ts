@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CatalogContext, catalogMigrations, seedDemo } from '@swarmcast/catalog';
+import { type CatalogContext, catalogMigrations, makeHybridTorrent, seedDemo } from '@swarmcast/catalog';
 import { type Clock, type Db, migrate, openDb, systemClock } from '@swarmcast/platform';
 import {
   MemorySwarmStore,
@@ -71,7 +71,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       mediaUrl: urls.media,
       publicUrl: () => base,
       trackers: () => trackerUrls,
-      torrents: null,
+      torrents: { make: makeHybridTorrent },
     };
     await mkdir(catalog.mediaDir, { recursive: true });
     app = await createNodeServer({ catalog, logger: o.logger ?? false, serveMedia: true });

@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseTorrent, toHex } from '@swarmcast/bittorrent';
+import { nodeHasher } from '@swarmcast/bittorrent/node';
+import { demoMediaDir } from '@swarmcast/catalog';
+import { requireBinaries, scratchDir } from '@swarmcast/testkit';
+import Parser from 'rss-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningNode, startNode } from '../src/index.ts';
+
+const demoFiles: Record<string, string> = {
+  'Welcome to Swarmcast': 'welcome.mp3',
+  'A short video episode': 'video.mp4',
+  'How the swarm works': 'swarm.mp3',
+};
+
+type Item = Parser.Item & {
+  alternate?: { 'podcast:source': Array<{ $: { uri: string; contentType?: string } }> };
+};
+
+/** What a podcast app does: read the feed, fetch the enclosure; and what a BitTorrent client does. */
+describe('a podcast app and a BitTorrent client against a node', () => {
+  let node: RunningNode;
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let items: Item[];
+  const children: Array<ReturnType<typeof spawn>> = [];
+
+  beforeAll(async () => {
+    dir = await scratchDir();
+    node = await startNode({ port: 0, host: '127.0.0.1', dataDir: join(dir.path, 'node') });
+    const parser = new Parser<object, Item>({
+      customFields: { item: [['podcast:alternateEnclosure', 'alternate']] },
+    });
+    items = (await parser.parseURL(new URL('/shows/swarmcast-demo/feed.xml', node.url).toString())).items;
+  });
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await node?.close();
+    await dir?.remove();
+  });
+
+  it('follows every enclosure over HTTP and gets the published bytes', async () => {
+    expect(items).toHaveLength(3);
+    for (const item of items) {
+      const original = await readFile(join(demoMediaDir, demoFiles[item.title as string] as string));
+      const res = await fetch(item.enclosure!.url);
+      expect(res.headers.get('content-type')).toBe(item.enclosure!.type);
+      expect(Buffer.from(await res.arrayBuffer()).equals(original)).toBe(true);
+    }
+  });
+
+  it('offers a hybrid .torrent whose web seed is the enclosure and whose trackers are this node', async () => {
+    for (const item of items) {
+      const sources = item.alternate!['podcast:source'].map((s) => s.$);
+      const torrentUrl = sources.find((s) => s.contentType === 'application/x-bittorrent')!.uri;
+      const magnet = sources.find((s) => s.uri.startsWith('magnet:'))!.uri;
+      const bytes = new Uint8Array(await (await fetch(torrentUrl)).arrayBuffer());
+      const meta = await parseTorrent(bytes, nodeHasher);
+      expect(meta.ok).toBe(true);
+      if (!meta.ok) return;
+      expect(meta.value.infoHash.v1 && meta.value.infoHash.v2).toBeTruthy();
+      expect(magnet).toContain(`xt=urn:btih:${toHex(meta.value.infoHash.v1!)}`);
+      expect(magnet).toContain(`xt=urn:btmh:1220${toHex(meta.value.infoHash.v2!)}`);
+      expect(JSON.stringify(meta.value)).toContain(item.enclosure!.url);
+    }
+  });
+
+  const aria = requireBinaries('aria2c from the web seed', 'aria2c');
+  it.skipIf(aria.skip)(
+    'aria2c fetches the .torrent from the web seed alone, with identical bytes',
+    async () => {
+      const item = items.find((i) => i.title === 'Welcome to Swarmcast')!;
+      const torrentUrl = item.alternate!['podcast:source'].find((s) => s.$.contentType)!.$.uri;
+      const torrentPath = join(dir.path, 'ep.torrent');
+      await writeFile(torrentPath, Buffer.from(await (await fetch(torrentUrl)).arrayBuffer()));
+      const out = join(dir.path, 'aria');
+      const child = spawn(
+        'aria2c',
+        [
+          '--dir',
+          out,
+          '--seed-time=0',
+          '--enable-dht=false',
+          '--enable-dht6=false',
+          '--bt-enable-lpd=false',
+          '--enable-peer-exchange=false',
+          '--interface=127.0.0.1',
+          '--console-log-level=warn',
+          '--summary-interval=0',
+          '--bt-stop-timeout=60',
+          '--file-allocation=none',
+          torrentPath,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(child);
+      let log = '';
+      child.stdout?.on('data', (c) => (log += c));
+      child.stderr?.on('data', (c) => (log += c));
+      const code = await new Promise<number | null>((resolve) => {
+        const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.once('exit', (c) => {
+          clearTimeout(t);
+          resolve(c);
+        });
+      });
+      expect(code, log).toBe(0);
+      const name = decodeURIComponent(new URL(item.enclosure!.url).pathname.split('/').pop()!);
+      const got = await readFile(join(out, name));
+      expect(got.equals(await readFile(join(demoMediaDir, 'welcome.mp3')))).toBe(true);
+    },
+  );
+});
