@@ -1,0 +1,314 @@
+/**
+ * Beacons per second into the collector with zero loss, beside the raw ceiling of the same
+ * store in the same run:
+ *
+ * 1. collector -> stream: autocannon (a worker thread, 127.0.0.1) fires ad beacons at the
+ *    collector for MEASURE_BENCH_SECONDS; every 204 means durable. Reported: beacons/s,
+ *    p50/p99 acknowledge latency, and loss = acknowledged beacons missing from the stream
+ *    (counted back by a consumer; must be 0). Ceiling: `stream.publish` of the same events
+ *    in batches of 1000 from this process, no HTTP.
+ * 2. pipeline -> database: the first MEASURE_BENCH_PIPELINE events through processBatch,
+ *    beside a raw multi-row INSERT of as many rows into a plain table of the same database.
+ *
+ * Engines: the embedded write-ahead stream + PGlite, and NATS JetStream + PostgreSQL when
+ * they answer on 127.0.0.1 (skipped with a reason otherwise). Env: MEASURE_BENCH_SECONDS (10),
+ * MEASURE_BENCH_CONNECTIONS (64), MEASURE_BENCH_PIPELINE (5000). The machine is shared:
+ * quote medians of several runs.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSigningKey, signDecision } from '@swarmcast/ads';
+import { ledgerMigrations } from '@swarmcast/ledger';
+import {
+  type AudienceKey,
+  type Db,
+  type EventStream,
+  migrate,
+  openDb,
+  openEventStream,
+  type StreamEvent,
+  systemClock,
+} from '@swarmcast/platform';
+import { requireServices, scratchPostgres, serviceUrl } from '@swarmcast/testkit';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { connect } from 'nats';
+import { collectorRoutes } from '../src/collect/collector.ts';
+import { measureMigrations } from '../src/pipeline/migrations.ts';
+import { processBatch } from '../src/pipeline/process-batch.ts';
+
+const seconds = Number(process.env.MEASURE_BENCH_SECONDS ?? 10);
+const connections = Number(process.env.MEASURE_BENCH_CONNECTIONS ?? 64);
+const pipelineEvents = Number(process.env.MEASURE_BENCH_PIPELINE ?? 5000);
+
+const key = generateSigningKey('bench');
+const token = signDecision(
+  {
+    v: 1,
+    decisionId: 'bench-decision',
+    adId: 'ad',
+    lineItemId: 'li',
+    campaignId: 'camp',
+    advertiserId: 'adv',
+    episodeId: 'ep',
+    showId: 'show',
+    creatorId: 'creator',
+    breakId: 'pre',
+    position: 'pre',
+    podSequence: 1,
+    creativeDurationMs: 30_000,
+    cpmMicros: 20_000_000,
+    listenerId: 'bench-listener',
+    issuedAt: 0,
+    expiresAt: 8.64e15,
+  },
+  key,
+);
+const edge = () => ({
+  audienceKey: 'a'.repeat(64) as AudienceKey,
+  client: { app: 'Bench', device: 'computer', os: 'Linux', bot: false },
+  datacenter: false,
+});
+
+/** An event shaped like what the collector publishes. */
+const beaconEvent = (id: string): StreamEvent => ({
+  id,
+  subject: 'beacon.ad',
+  data: {
+    kind: 'ad',
+    id,
+    receivedAt: Date.now(),
+    event: 'pause',
+    token,
+    ts: null,
+    adPlayheadMs: 12_000,
+    offsetMs: null,
+    errorCode: null,
+    ...edge(),
+  },
+});
+
+async function ceiling(stream: EventStream, tag: string): Promise<number> {
+  const end = Date.now() + seconds * 1000;
+  let n = 0;
+  const started = Date.now();
+  while (Date.now() < end) {
+    await stream.publish(Array.from({ length: 1000 }, (_, i) => beaconEvent(`${tag}-${n + i}`)));
+    n += 1000;
+  }
+  return n / ((Date.now() - started) / 1000);
+}
+
+/** Counts the events a fresh group receives until nothing new comes for a second. */
+async function countStored(stream: EventStream, group: string, subjects: string[]): Promise<StreamEvent[]> {
+  const got: StreamEvent[] = [];
+  const c = await stream.consume(
+    group,
+    async (events) => {
+      for (const e of events) got.push(e);
+    },
+    { subjects, batchSize: 100 },
+  );
+  let last = -1;
+  const deadline = Date.now() + 120_000;
+  while (got.length !== last && Date.now() < deadline) {
+    last = got.length;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await c.stop();
+  return got;
+}
+
+async function collectorRun(stream: EventStream) {
+  const app = Fastify();
+  const collector = collectorRoutes(app, { stream, edge, clock: systemClock });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  // Warm up (JIT, connection pools) before measuring; those beacons are stored too.
+  const warm = (await autocannon({
+    url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`,
+    connections,
+    duration: 2,
+    workers: 1,
+  })) as autocannon.Result & Record<string, number>;
+  const r = (await autocannon({
+    url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`,
+    connections,
+    duration: seconds,
+    workers: 1,
+  })) as autocannon.Result & Record<string, number>;
+  await app.close();
+  await collector.close();
+  return {
+    beaconsPerSecond: r.requests.average,
+    acknowledged: r['2xx'] ?? 0,
+    warmupAcknowledged: warm['2xx'] ?? 0,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    latencyP50Ms: r.latency.p50,
+    latencyP99Ms: r.latency.p99,
+  };
+}
+
+async function dbCeiling(db: Db, rows: number): Promise<number> {
+  await db.query(
+    'CREATE TABLE IF NOT EXISTS bench_raw (id text PRIMARY KEY, subject text, received_at bigint, data jsonb)',
+  );
+  const started = Date.now();
+  for (let i = 0; i < rows; i += 100) {
+    const ids = Array.from({ length: Math.min(100, rows - i) }, (_, j) => `raw-${i + j}`);
+    await db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO bench_raw SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[])`,
+        [
+          ids,
+          ids.map(() => 'beacon.ad'),
+          ids.map(() => Date.now()),
+          ids.map((id) => JSON.stringify(beaconEvent(id).data)),
+        ],
+      );
+    });
+  }
+  return rows / ((Date.now() - started) / 1000);
+}
+
+async function pipelineRun(db: Db, events: StreamEvent[]): Promise<number> {
+  const publicKeys = new Map([[key.keyId, key.publicKey]]);
+  const started = Date.now();
+  for (let i = 0; i < events.length; i += 100) {
+    const batch = events.slice(i, i + 100);
+    await db.transaction((tx) => processBatch(tx, batch, { publicKeys: () => publicKeys }));
+  }
+  return events.length / ((Date.now() - started) / 1000);
+}
+
+interface EngineResult {
+  engine: string;
+  collector?: Awaited<ReturnType<typeof collectorRun>>;
+  stored?: number;
+  lost?: number;
+  streamCeilingPerSecond?: number;
+  collectorToCeiling?: number;
+  pipelinePerSecond?: number;
+  dbInsertCeilingPerSecond?: number;
+  pipelineToCeiling?: number;
+  skipped?: string;
+}
+
+async function runEngine(
+  engine: string,
+  open: () => Promise<EventStream>,
+  openDatabase: () => Promise<{ db: Db; drop(): Promise<void> }>,
+): Promise<EngineResult> {
+  const stream = await open();
+  const out: EngineResult = { engine };
+  try {
+    out.streamCeilingPerSecond = await ceiling(stream, `ceiling-${engine}`);
+    out.collector = await collectorRun(stream);
+    const stored = (await countStored(stream, `bench-${Date.now()}`, ['beacon.ad'])).filter(
+      (e) => !e.id.startsWith('ceiling-'),
+    );
+    out.stored = stored.length;
+    out.lost = Math.max(0, out.collector.acknowledged + out.collector.warmupAcknowledged - stored.length);
+    out.collectorToCeiling = out.collector.beaconsPerSecond / out.streamCeilingPerSecond;
+    const { db, drop } = await openDatabase();
+    try {
+      await migrate(db, [...ledgerMigrations, ...measureMigrations]);
+      const sample = stored.slice(0, pipelineEvents);
+      out.pipelinePerSecond = await pipelineRun(db, sample);
+      out.dbInsertCeilingPerSecond = await dbCeiling(db, sample.length);
+      out.pipelineToCeiling = out.pipelinePerSecond / out.dbInsertCeilingPerSecond;
+    } finally {
+      await db.close();
+      await drop();
+    }
+  } finally {
+    await stream.close();
+  }
+  return out;
+}
+
+async function main() {
+  const results: EngineResult[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'measure-bench-'));
+  try {
+    results.push(
+      await runEngine(
+        'embedded stream + PGlite',
+        () => openEventStream({ dataDir: dir }),
+        async () => ({ db: await openDb({ inMemory: true }), drop: async () => {} }),
+      ),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const services = await requireServices('measure bench on JetStream + PostgreSQL', 'nats', 'postgres');
+  if (services.skip) results.push({ engine: 'NATS JetStream + PostgreSQL', skipped: services.reason });
+  else {
+    const tag = `BENCH${Date.now().toString(36).toUpperCase()}`;
+    const options = {
+      natsUrl: serviceUrl('nats'),
+      streamName: `SC_${tag}`,
+      subjectPrefix: `sc${tag.toLowerCase()}`,
+    };
+    try {
+      results.push(
+        await runEngine(
+          'NATS JetStream + PostgreSQL',
+          () => openEventStream(options),
+          async () => {
+            const pg = await scratchPostgres('measure_bench');
+            return { db: await openDb({ databaseUrl: pg.url }), drop: () => pg.drop() };
+          },
+        ),
+      );
+    } finally {
+      const nc = await connect({ servers: options.natsUrl });
+      await (await nc.jetstreamManager()).streams.delete(options.streamName).catch(() => {});
+      await nc.close();
+    }
+  }
+
+  const f = (x: number | undefined, d = 0) => (x === undefined ? '-' : x.toFixed(d));
+  console.log(
+    `\nmeasure beacons: ${seconds} s per run, ${connections} connections (shared machine: noisy, quote medians)`,
+  );
+  console.log(
+    'engine                       | beacons/s | p50 ms | p99 ms | acked  | lost | stream ceiling/s | ratio | pipeline/s | db insert/s | ratio',
+  );
+  for (const r of results) {
+    if (r.skipped) {
+      console.log(`${r.engine.padEnd(28)} | skipped: ${r.skipped}`);
+      continue;
+    }
+    console.log(
+      [
+        r.engine.padEnd(28),
+        f(r.collector?.beaconsPerSecond).padStart(9),
+        f(r.collector?.latencyP50Ms, 1).padStart(6),
+        f(r.collector?.latencyP99Ms, 1).padStart(6),
+        String((r.collector?.acknowledged ?? 0) + (r.collector?.warmupAcknowledged ?? 0)).padStart(6),
+        String(r.lost).padStart(4),
+        f(r.streamCeilingPerSecond).padStart(16),
+        f(r.collectorToCeiling, 2).padStart(5),
+        f(r.pipelinePerSecond).padStart(10),
+        f(r.dbInsertCeilingPerSecond).padStart(11),
+        f(r.pipelineToCeiling, 2).padStart(5),
+      ].join(' | '),
+    );
+  }
+  const outDir = join(import.meta.dirname, '../../../bench/results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(
+    join(outDir, 'measure-beacons.json'),
+    JSON.stringify({ seconds, connections, results }, null, 2),
+  );
+  if (results.some((r) => (r.lost ?? 0) > 0)) {
+    console.error('LOSS: acknowledged beacons missing from the stream');
+    process.exitCode = 1;
+  }
+}
+
+await main();
