@@ -31,6 +31,7 @@ export {
 export { hashPiece, type PieceHashes, pieceRange } from './create/hash-piece.ts';
 export { autoPieceLength, validPieceLength } from './create/piece-length.ts';
 export { planTorrent, type SourceFile, type TorrentPlan } from './create/plan.ts';
+export type { PeerSource, PeerSourceHandler, TransferStats } from './discovery/peer-source.ts';
 export { type BtError, type BtErrorCode, fail, ok, type Result } from './errors.ts';
 export * from './extensions/index.ts';
 export { type Hasher, type SubtleDigest, subtleHasher } from './hasher.ts';
@@ -95,6 +96,39 @@ export {
   type TimerHandle,
   type Timers,
 } from './timers.ts';
+export {
+  decodeCompactPeers,
+  decodeCompactPeers6,
+  encodeCompactPeers,
+} from './tracker-client/compact-peers.ts';
+export { parseAnnounceReply, parseScrapeReply } from './tracker-client/http-response.ts';
+export {
+  announceUrl,
+  type FetchLike,
+  HttpTracker,
+  percentBytes,
+  scrapeUrl,
+} from './tracker-client/http-tracker.ts';
+export {
+  nextAnnounceDelay,
+  TrackerPeerSource,
+  type TrackerSourceOptions,
+} from './tracker-client/tracker-source.ts';
+export type {
+  AnnounceEvent,
+  AnnounceParams,
+  AnnounceReply,
+  Announcer,
+  ScrapeEntry,
+} from './tracker-client/types.ts';
+export {
+  decodeUdpResponse,
+  encodeAnnounce,
+  encodeConnect,
+  encodeScrape,
+  type UdpResponse,
+  udpTimeoutMs,
+} from './tracker-client/udp-codec.ts';
 export {
   type CodedError,
   codedError,

@@ -21,4 +21,6 @@ export {
   type TcpListener,
   TcpTransport,
 } from './tcp-transport.ts';
+export { trackerSources } from './tracker-sources.ts';
+export { UdpTracker, type UdpTrackerOptions } from './udp-tracker.ts';
 export { type DiskFile, type DiskSource, listSource } from './walk.ts';
