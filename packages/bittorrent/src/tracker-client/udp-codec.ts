@@ -46,7 +46,9 @@ export function encodeScrape(
   v.setBigUint64(0, connectionId);
   v.setUint32(8, ACTION.scrape);
   v.setUint32(12, transactionId >>> 0);
-  hashes.forEach((h, i) => b.set(h.subarray(0, 20), 16 + 20 * i));
+  hashes.forEach((h, i) => {
+    b.set(h.subarray(0, 20), 16 + 20 * i);
+  });
   return b;
 }
 
