@@ -73,7 +73,7 @@ export {
   TorrentSession,
   type TorrentSessionOptions,
 } from './session/torrent-session.ts';
-export { VirtualTime } from './sim/virtual-time.ts';
+export * from './sim/index.ts';
 export {
   type FileEntry,
   type FileSpan,

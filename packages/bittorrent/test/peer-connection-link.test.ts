@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { memoryTransportPair } from '../src/memory-transport.ts';
 import { PeerConnectionLink } from '../src/peer/peer-connection-link.ts';
+import type { PeerLinkEvents } from '../src/session/peer-link.ts';
 import { TorrentSession } from '../src/session/torrent-session.ts';
+import { VirtualTime } from '../src/sim/virtual-time.ts';
 import { pieceSize } from '../src/storage/layout.ts';
 import { MemoryStorage } from '../src/storage/memory-storage.ts';
 import { seededRandom, systemClock, systemTimers } from '../src/timers.ts';
@@ -57,5 +59,49 @@ describe('TorrentSession over PeerConnectionLink', () => {
     expect(leech.stats().downloaded).toBeGreaterThanOrEqual(t.layout.totalLength);
     await leech.close();
     await seed.close();
+  });
+});
+
+describe('PeerConnectionLink with BEP 10 extensions', () => {
+  it('exchanges extension handshakes and passes PEX peers to the session', () => {
+    const vt = new VirtualTime();
+    const [ta, tb] = memoryTransportPair({ schedule: vt.defer });
+    const infoHash = new Uint8Array(20).fill(5);
+    const opts = (id: number) => ({
+      infoHash,
+      peerId: new Uint8Array(20).fill(id),
+      clock: vt,
+      timers: vt,
+      defer: vt.defer,
+      layout: { pieceCount: 4, pieceSize: () => 32768 },
+    });
+    const a = new PeerConnectionLink(ta, opts(1), undefined, {
+      info: () => undefined,
+      pex: true,
+      pexPeers: () => [{ host: '10.1.2.3', port: 4567 }],
+    });
+    const b = new PeerConnectionLink(tb, opts(2), undefined, { info: () => undefined, pex: true });
+    const found: string[] = [];
+    const events = (): PeerLinkEvents => ({
+      ready: () => {},
+      have: () => {},
+      bitfield: () => {},
+      choked: () => {},
+      interested: () => {},
+      block: () => {},
+      rejected: () => {},
+      request: () => {},
+      cancel: () => {},
+      peers: (list) => found.push(...list.map((p) => `${p.host}:${p.port}`)),
+      drain: () => {},
+      closed: () => {},
+    });
+    a.start(events());
+    b.start(events());
+    vt.runFor(61_000);
+    expect(b.extensions?.remote?.m.ut_pex).toBeGreaterThan(0);
+    expect(found).toEqual(['10.1.2.3:4567']);
+    a.close();
+    vt.runFor(100);
   });
 });

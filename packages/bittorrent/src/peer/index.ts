@@ -1,10 +1,6 @@
-export {
-  type BlockRequest,
-  PeerConnection,
-  type PeerConnectionOptions,
-  type PieceLayout,
-} from './peer-connection.ts';
-export { PeerConnectionLink } from './peer-connection-link.ts';
+export { PeerConnection } from './peer-connection.ts';
+export { type LinkExtensionOptions, PeerConnectionLink } from './peer-connection-link.ts';
 export { PeerErrorCode } from './peer-errors.ts';
 export type { PeerEvents, RequestEndReason } from './peer-events.ts';
+export type { BlockRequest, PeerConnectionOptions, PieceLayout } from './peer-options.ts';
 export { RateMeter } from './rate-meter.ts';

@@ -1,7 +1,23 @@
+import { PeerExtensions } from '../extensions/peer-extensions.ts';
+import { PEX_INTERVAL_MS } from '../extensions/ut-pex.ts';
 import type { PeerLink, PeerLinkEvents } from '../session/peer-link.ts';
-import type { CodedError, Transport } from '../transport.ts';
-import { PeerConnection, type PeerConnectionOptions } from './peer-connection.ts';
+import type { TimerHandle } from '../timers.ts';
+import type { CodedError, PeerAddress, Transport } from '../transport.ts';
+import { PeerConnection } from './peer-connection.ts';
 import type { PeerEvents } from './peer-events.ts';
+import type { PeerConnectionOptions } from './peer-options.ts';
+
+/** BEP 10 extensions for a {@link PeerConnectionLink}. */
+export interface LinkExtensionOptions {
+  /** Our info dictionary when we have it (served over ut_metadata). */
+  readonly info: () => Uint8Array | undefined;
+  /** Exchange peers (false for private torrents). */
+  readonly pex: boolean;
+  /** The peers we are connected to, for PEX (asked once a minute). */
+  readonly pexPeers?: () => readonly PeerAddress[];
+  readonly client?: string;
+  readonly listenPort?: number;
+}
 
 /**
  * The engine's {@link PeerLink} seam over a {@link PeerConnection}. The session keeps its own
@@ -16,17 +32,52 @@ export class PeerConnectionLink implements PeerLink {
   private refused: Array<[number, number, number]> = [];
   private readonly flushRefusedBound = () => this.flushRefused();
   private readonly handlers: PeerEvents;
+  /** BEP 10 state of this peer, when extensions are on. */
+  readonly extensions: PeerExtensions | undefined;
+  private pexTimer: TimerHandle | undefined;
+  private startPex: (() => void) | undefined;
 
   constructor(
     transport: Transport,
     options: PeerConnectionOptions,
     hasPiece: (index: number) => boolean = () => true,
+    ext?: LinkExtensionOptions,
   ) {
     this.conn = new PeerConnection(transport, options);
     this.defer = options.defer ?? ((fn) => queueMicrotask(fn));
     const ev = () => this.events;
+    const x = ext
+      ? new PeerExtensions(
+          this.conn,
+          {
+            info: ext.info,
+            pex: ext.pex,
+            client: ext.client,
+            listenPort: ext.listenPort,
+            reqq: options.maxIncomingRequests ?? 500,
+            now: () => options.clock.now(),
+          },
+          {
+            handshake: () => {},
+            metadata: () => {},
+            metadataRejected: () => {},
+            pex: (_c, msg) => ev()?.peers(msg.added.map((p) => ({ host: p.host, port: p.port }))),
+          },
+        )
+      : undefined;
+    this.extensions = x;
+    if (x && ext?.pex && ext.pexPeers) {
+      const peers = ext.pexPeers;
+      const timers = options.timers;
+      this.startPex = () => {
+        this.pexTimer = timers.setInterval(() => x.sendPex(peers()), PEX_INTERVAL_MS);
+      };
+    }
     this.handlers = {
-      handshake: (c, hs) => ev()?.ready({ peerId: hs.peerId.slice(), fast: c.supportsFast }),
+      handshake: (c, hs) => {
+        x?.sendHandshake();
+        ev()?.ready({ peerId: hs.peerId.slice(), fast: c.supportsFast });
+      },
       pieces: (c) => ev()?.bitfield(c.remotePieces()),
       have: (_c, i) => ev()?.have(i),
       choked: () => ev()?.choked(true),
@@ -42,9 +93,12 @@ export class PeerConnectionLink implements PeerLink {
       allowedFast: () => {},
       suggest: () => {},
       port: () => {},
-      extended: () => {},
+      extended: (_c, id, payload) => x?.onExtended(id, payload),
       drain: () => ev()?.drain(),
-      closed: (_c, reason) => ev()?.closed(reason),
+      closed: (_c, reason) => {
+        this.pexTimer?.cancel();
+        ev()?.closed(reason);
+      },
     };
   }
 
@@ -59,6 +113,7 @@ export class PeerConnectionLink implements PeerLink {
   start(events: PeerLinkEvents): void {
     this.events = events;
     this.conn.start(this.handlers);
+    this.startPex?.();
   }
 
   request(index: number, begin: number, length: number): void {

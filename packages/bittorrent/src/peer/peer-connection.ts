@@ -1,4 +1,5 @@
-import type { Clock, TimerHandle, Timers } from '../timers.ts';
+import { bytesEqual } from '../bytes.ts';
+import type { TimerHandle } from '../timers.ts';
 import { type CodedError, codedError, type Transport, type TransportHandler } from '../transport.ts';
 import { WireDecoder } from '../wire/decoder.ts';
 import { encodeHandshake } from '../wire/handshake.ts';
@@ -17,54 +18,15 @@ import {
 import { WireErrorCode } from '../wire/wire-errors.ts';
 import { PeerErrorCode } from './peer-errors.ts';
 import type { PeerEvents, RequestEndReason } from './peer-events.ts';
+import {
+  type BlockRequest,
+  type PeerConnectionOptions,
+  type PieceLayout,
+  type ResolvedPeerOptions,
+  resolvePeerOptions,
+} from './peer-options.ts';
 import { RateMeter } from './rate-meter.ts';
-
-/** The torrent shape a connection checks indices and lengths against. */
-export interface PieceLayout {
-  readonly pieceCount: number;
-  pieceSize(piece: number): number;
-}
-
-/** Options of a {@link PeerConnection}; every timeout and limit in milliseconds or counts. */
-export interface PeerConnectionOptions {
-  /**
-   * Our torrent's info-hash (20 bytes). For an incoming connection not yet routed, a function
-   * that accepts or refuses the remote's info-hash (we answer with theirs if accepted).
-   */
-  readonly infoHash: Uint8Array | ((theirs: Uint8Array) => boolean);
-  /** Our peer id (20 bytes). */
-  readonly peerId: Uint8Array;
-  readonly clock: Clock;
-  readonly timers: Timers;
-  /** Known once we have the metadata (see {@link PeerConnection.setLayout}). */
-  readonly layout?: PieceLayout;
-  /** Advertise and use BEP 6 (default true). */
-  readonly fast?: boolean;
-  /** Advertise BEP 10 (default true). */
-  readonly extended?: boolean;
-  /** Advertise a DHT node (default false). */
-  readonly dht?: boolean;
-  /** Requests we keep queued from the peer before refusing (our `reqq`, default 500). */
-  readonly maxIncomingRequests?: number;
-  /** Our own outstanding requests to the peer, at most (default 500). */
-  readonly maxOutstandingRequests?: number;
-  /** No piece data for this long while requests are outstanding: they time out (default 30 s). */
-  readonly requestTimeoutMs?: number;
-  readonly handshakeTimeoutMs?: number;
-  /** Nothing received for this long closes the connection (default 150 s). */
-  readonly idleTimeoutMs?: number;
-  /** We send a keep-alive after this long without sending (default 60 s). */
-  readonly keepAliveMs?: number;
-  /** Runs the write flush later in the same turn (default queueMicrotask; the simulator's own). */
-  readonly defer?: (fn: () => void) => void;
-}
-
-/** One block request, ours or the peer's. */
-export interface BlockRequest {
-  readonly index: number;
-  readonly begin: number;
-  readonly length: number;
-}
+import { RemotePieces } from './remote-pieces.ts';
 
 interface Outstanding extends BlockRequest {
   readonly at: number;
@@ -86,7 +48,7 @@ const RECENT_CANCELS = 4096;
 export class PeerConnection {
   private readonly decoder: WireDecoder;
   private readonly writer: MessageWriter;
-  private readonly opt: Required<Omit<PeerConnectionOptions, 'layout' | 'infoHash'>>;
+  private readonly opt: ResolvedPeerOptions;
   private events: PeerEvents | undefined;
   private layout: PieceLayout | undefined;
   private ourInfoHash: Uint8Array | undefined;
@@ -108,10 +70,7 @@ export class PeerConnection {
   amInterested = false;
   peerChoking = true;
   peerInterested = false;
-  /** Remote has every piece (have-all, or a full bitfield / haves). */
-  private remoteAll = false;
-  private remoteBits: Uint8Array | undefined;
-  private remoteCount = 0;
+  private readonly remoteSet = new RemotePieces();
   private firstMessage = true;
   /** Pieces the peer lets us request while it chokes us (BEP 6). */
   readonly allowedFastFromPeer = new Set<number>();
@@ -137,21 +96,7 @@ export class PeerConnection {
     readonly transport: Transport,
     options: PeerConnectionOptions,
   ) {
-    this.opt = {
-      peerId: options.peerId,
-      clock: options.clock,
-      timers: options.timers,
-      fast: options.fast ?? true,
-      extended: options.extended ?? true,
-      dht: options.dht ?? false,
-      maxIncomingRequests: options.maxIncomingRequests ?? 500,
-      maxOutstandingRequests: options.maxOutstandingRequests ?? 500,
-      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
-      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 20_000,
-      idleTimeoutMs: options.idleTimeoutMs ?? 150_000,
-      keepAliveMs: options.keepAliveMs ?? 60_000,
-      defer: options.defer ?? ((fn) => queueMicrotask(fn)),
-    };
+    this.opt = resolvePeerOptions(options);
     this.infoHashOption = options.infoHash;
     if (options.infoHash instanceof Uint8Array) this.ourInfoHash = options.infoHash;
     this.layout = options.layout;
@@ -185,11 +130,9 @@ export class PeerConnection {
   setLayout(layout: PieceLayout): void {
     this.layout = layout;
     this.decoder.pieceCount = layout.pieceCount;
-    if (this.remoteBits && this.remoteBits.length !== Math.ceil(layout.pieceCount / 8)) {
+    if (!this.remoteSet.fitsPieceCount(layout.pieceCount)) {
       this.violation(WireErrorCode.badBitfield, 'bitfield size does not match the metadata');
-      return;
     }
-    if (this.remoteBits) this.remoteCount = countBits(this.remoteBits, layout.pieceCount);
   }
 
   /** The peer's `reqq` from its extension handshake caps our pipeline to it. */
@@ -237,25 +180,22 @@ export class PeerConnection {
 
   /** True when the remote has `piece`. */
   peerHas(piece: number): boolean {
-    if (this.remoteAll) return true;
-    const bits = this.remoteBits;
-    return bits !== undefined && (((bits[piece >> 3] as number) >> (7 - (piece & 7))) & 1) === 1;
+    return this.remoteSet.has(piece);
   }
 
   /** The remote's pieces as a bitfield; `undefined` after have-all (it has everything). */
   remotePieces(): Uint8Array | undefined {
-    if (this.remoteAll) return undefined;
-    return this.remoteBits ?? new Uint8Array(Math.ceil((this.layout?.pieceCount ?? 0) / 8));
+    return this.remoteSet.bitfield(this.layout?.pieceCount);
   }
 
   /** True when the remote has every piece (known only once the layout is). */
   get peerIsSeed(): boolean {
-    return this.remoteAll || (this.layout !== undefined && this.remoteCount === this.layout.pieceCount);
+    return this.remoteSet.isSeed(this.layout?.pieceCount);
   }
 
   /** Pieces the remote has (pieceCount for a seed). */
   get peerPieceCount(): number {
-    return this.remoteAll ? (this.layout?.pieceCount ?? 0) : this.remoteCount;
+    return this.remoteSet.count(this.layout?.pieceCount);
   }
 
   /** Our requests awaiting data. */
@@ -566,23 +506,15 @@ export class PeerConnection {
   }
 
   private onHave(index: number): void {
-    if (this.peerHas(index)) {
-      if (++this.dupHaves > LIMIT_DUP_HAVES)
-        this.violation(PeerErrorCode.haveFlood, 'endless duplicate haves');
-      return;
-    }
     if (this.layout === undefined && index >= 1 << 24) {
       this.violation(WireErrorCode.indexOutOfRange, 'have index beyond any torrent');
       return;
     }
-    const need = (index >> 3) + 1;
-    if (!this.remoteBits || this.remoteBits.length < need) {
-      const grown = new Uint8Array(this.layout ? Math.ceil(this.layout.pieceCount / 8) : need);
-      if (this.remoteBits) grown.set(this.remoteBits);
-      this.remoteBits = grown;
+    if (!this.remoteSet.add(index, this.layout?.pieceCount)) {
+      if (++this.dupHaves > LIMIT_DUP_HAVES)
+        this.violation(PeerErrorCode.haveFlood, 'endless duplicate haves');
+      return;
     }
-    this.remoteBits[index >> 3] = (this.remoteBits[index >> 3] as number) | (0x80 >> (index & 7));
-    this.remoteCount++;
     this.events?.have(this, index);
   }
 
@@ -596,12 +528,8 @@ export class PeerConnection {
       this.violation(PeerErrorCode.protocol, `${type} after the first message`);
       return;
     }
-    if (type === 'have-all') {
-      this.remoteAll = true;
-    } else if (type === 'bitfield' && bits) {
-      this.remoteBits = bits.slice();
-      this.remoteCount = countBits(this.remoteBits, this.layout?.pieceCount ?? this.remoteBits.length * 8);
-    }
+    if (type === 'have-all') this.remoteSet.setAll();
+    else if (type === 'bitfield' && bits) this.remoteSet.setBitfield(bits, this.layout?.pieceCount);
     this.events?.pieces(this);
   }
 
@@ -689,22 +617,4 @@ export class PeerConnection {
     }
     if (this.remoteHandshake && now - this.lastSentAt >= this.opt.keepAliveMs) this.send(KEEP_ALIVE);
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function countBits(bits: Uint8Array, max: number): number {
-  let n = 0;
-  for (let i = 0; i < bits.length; i++) {
-    let v = bits[i] as number;
-    while (v) {
-      v &= v - 1;
-      n++;
-    }
-  }
-  return Math.min(n, max);
 }

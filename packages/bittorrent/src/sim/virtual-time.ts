@@ -83,6 +83,50 @@ export class VirtualTime implements Clock, Timers {
     return done();
   }
 
+  /**
+   * Like {@link runUntil} for code that also awaits promises (storage, hashing): after the
+   * tasks of each virtual instant it lets real promises settle (`settle`, by default one
+   * macrotask turn) before time moves on. Returns true when `done()` held.
+   */
+  async runUntilAsync(
+    done: () => boolean,
+    ms: number,
+    settle: () => Promise<void> = macrotask,
+    maxTasks = 10_000_000,
+  ): Promise<boolean> {
+    const end = this.current + ms;
+    let budget = maxTasks;
+    await settle();
+    while (!done()) {
+      const next = this.heap[0];
+      if (next === undefined || next.at > end) {
+        // Promises may still schedule work at the current instant; give them one more turn.
+        await settle();
+        const again = this.heap[0];
+        if (again === undefined || again.at > end) break;
+        continue;
+      }
+      const instant = Math.max(this.current, next.at);
+      this.current = instant;
+      while (this.heap.length > 0 && (this.heap[0] as Task).at <= instant) {
+        const task = this.pop();
+        if (task.cancelled) continue;
+        if (task.every > 0) {
+          task.at += task.every;
+          task.seq = this.seq++;
+          this.insert(task);
+        }
+        this.executed++;
+        task.fn();
+        if (--budget <= 0) throw new Error(`virtual time: more than ${maxTasks} tasks (livelock?)`);
+      }
+      await settle();
+    }
+    if (done()) return true;
+    this.current = Math.max(this.current, end);
+    return false;
+  }
+
   private less(a: Task, b: Task): boolean {
     return a.at < b.at || (a.at === b.at && a.seq < b.seq);
   }
@@ -119,4 +163,13 @@ export class VirtualTime implements Clock, Timers {
     }
     return top;
   }
+}
+
+/** One macrotask turn: every pending promise continuation runs before it resolves. */
+function macrotask(): Promise<void> {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  return new Promise((resolve) => {
+    if (g.setImmediate) g.setImmediate(resolve);
+    else globalThis.setTimeout(resolve, 0);
+  });
 }

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import type { SimTorrent } from '../src/sim/index.ts';
+import { makeLayout } from '../src/storage/layout.ts';
+import { seededRandom } from '../src/timers.ts';
+
+/** A deterministic v1 torrent of `size` bytes for the simulator (content from the seed). */
+export function simTorrent(size: number, pieceLength: number, seed: number): SimTorrent {
+  const layout = makeLayout(pieceLength, [{ path: ['sim', 'episode.bin'], length: size }]);
+  const rnd = seededRandom(seed);
+  const content = new Uint8Array(size);
+  for (let i = 0; i < size; i++) content[i] = (rnd() * 256) | 0;
+  const hashes: Buffer[] = [];
+  for (let p = 0; p < layout.pieceCount; p++) {
+    hashes.push(
+      createHash('sha1')
+        .update(content.subarray(p * pieceLength, (p + 1) * pieceLength))
+        .digest(),
+    );
+  }
+  const infoHash = new Uint8Array(createHash('sha1').update(Buffer.concat(hashes)).digest());
+  return {
+    infoHash,
+    layout,
+    content,
+    verifyPiece: async (index, data) =>
+      createHash('sha1')
+        .update(data)
+        .digest()
+        .equals(hashes[index] as Buffer),
+  };
+}
+
+/** Runs `fn` and, when it throws, says which seed to replay. */
+export async function withSeed(seed: number, fn: (seed: number) => Promise<void>): Promise<void> {
+  try {
+    await fn(seed);
+  } catch (err) {
+    throw new Error(`simulation failed with SIM_SEED=${seed}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export const simSeed = (): number => Number(process.env.SIM_SEED ?? Date.now() % 100_000);
