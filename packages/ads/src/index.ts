@@ -1,5 +1,6 @@
 // The public surface of @swarmcast/ads (see README.md beside this folder).
 
+export { type CreativeTorrentOptions, creativeTorrentPublisher } from './creative-torrent.ts';
 export {
   type BreakAnswer,
   type BreakRequest,

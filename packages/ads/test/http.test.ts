@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VASTParser } from '@dailymotion/vast-client';
+import { parseMagnet, parseTorrent, toHex } from '@swarmcast/bittorrent';
+import { nodeHasher } from '@swarmcast/bittorrent/node';
 import { ManualClock } from '@swarmcast/platform';
 import { scratchDir } from '@swarmcast/testkit';
 import { DOMParser } from '@xmldom/xmldom';
@@ -81,6 +83,25 @@ describe('advertiser flow', () => {
     expect(cr.durationMs).toBeLessThan(15_500);
   });
 
+  it('publishes the creative as a torrent whose web seed is the media URL', async () => {
+    const cr = (await app.inject({ url: '/ads/api/creatives' }))
+      .json()
+      .creatives.find((c: { id: string }) => c.id === creativeId);
+    const mediaUrl = `https://node.example/ads/media/${creativeId}.mp3`;
+    expect(cr.torrent.torrentUrl).toBe(`${mediaUrl}.torrent`);
+    const file = await app.inject({ url: `/ads/media/${creativeId}.mp3.torrent` });
+    expect(file.statusCode).toBe(200);
+    expect(file.headers['content-type']).toContain('application/x-bittorrent');
+    const meta = await parseTorrent(file.rawPayload, nodeHasher);
+    expect(meta.ok).toBe(true);
+    if (!meta.ok) return;
+    expect(meta.value.urlList).toEqual([mediaUrl]);
+    expect(meta.value.files.map((f) => f.length)).toEqual([mp3.length]);
+    expect(toHex(meta.value.infoHash.v1!)).toBe(cr.torrent.infoHash);
+    const magnet = parseMagnet(cr.torrent.magnetUri);
+    expect(magnet.ok && magnet.value.webSeeds).toEqual([mediaUrl]);
+  });
+
   it('only an admin approves', async () => {
     const no = await post(`/ads/api/creatives/${creativeId}/approval`, { state: 'approved' });
     expect(no.statusCode).toBe(403);
@@ -142,6 +163,10 @@ describe('advertiser flow', () => {
     const linear = parsed.ads[0].creatives.find((x: { type: string }) => x.type === 'linear');
     const media = linear.mediaFiles[0];
     expect(media.fileURL).toBe(`https://node.example/ads/media/${creativeId}.mp3`);
+    const ext = parsed.ads[0].extensions.find(
+      (e: { attributes: { type: string } }) => e.attributes.type === 'swarmcast-torrent',
+    );
+    expect(ext.children[0].attributes.url).toBe(`https://node.example/ads/media/${creativeId}.mp3.torrent`);
     const token = new URL(expandMacros(parsed.ads[0].impressionURLTemplates[0].url, {})).searchParams.get(
       't',
     )!;

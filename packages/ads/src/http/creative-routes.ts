@@ -7,7 +7,7 @@
  * provides a publisher. New creatives wait for an admin's approval.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parseBuffer } from 'music-metadata';
@@ -105,9 +105,17 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
 
   app.get('/ads/media/:file', async (req, reply) => {
     const file = (req.params as { file: string }).file;
-    const m = /^([A-Za-z0-9._-]{1,128})\.(mp3|m4a|mp4|ogg|webm)$/.exec(file);
+    const m = /^([A-Za-z0-9._-]{1,128})\.(mp3|m4a|mp4|ogg|webm)(\.torrent)?$/.exec(file);
     const cr = m ? ctx.store.creatives.get(m[1]!) : undefined;
-    if (!m || !cr?.mediaUrl.endsWith(`/${file}`)) return fail(reply, 'ADS_NOT_FOUND');
+    const mediaFile = m ? file.replace(/\.torrent$/, '') : '';
+    if (!m || !cr?.mediaUrl.endsWith(`/${mediaFile}`)) return fail(reply, 'ADS_NOT_FOUND');
+    if (m[3]) {
+      if (!cr.torrent) return fail(reply, 'ADS_NOT_FOUND');
+      return reply
+        .type('application/x-bittorrent')
+        .header('cache-control', 'public, max-age=86400')
+        .send(await readFile(join(ctx.mediaDir, file)));
+    }
     const path = join(ctx.mediaDir, file);
     const size = (await stat(path)).size;
     reply

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, Db } from '@swarmcast/platform';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { creativeTorrentPublisher } from '../creative-torrent.ts';
 import type { EpisodeLookup } from '../decide.ts';
 import { adsError, adsErrors } from '../errors.ts';
 import type { PaceSettings } from '../pacing.ts';
@@ -41,7 +42,13 @@ export interface AdsPluginDeps {
   /** Lifetime of decision tokens; default 6 hours. */
   tokenTtlMs?: number;
   newId?: () => string;
-  publishCreative?: PublishCreative;
+  /**
+   * Publishes uploaded creatives as torrents (web seed = our media URL). Default: a v1
+   * torrent made with @swarmcast/bittorrent announcing to `announce`; `false` turns it off.
+   */
+  publishCreative?: PublishCreative | false;
+  /** Tracker announce URLs for creative torrents (default none: web seed only). */
+  announce?: readonly string[];
   pace?: PaceSettings;
   /**
    * When given (migrated with `adsMigrations`), API changes are written through and delivery
@@ -70,7 +77,10 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     maxCreativeBytes: deps.maxCreativeBytes ?? 50 * 1024 * 1024,
     newId,
     version,
-    publishCreative: deps.publishCreative,
+    publishCreative:
+      deps.publishCreative === false
+        ? undefined
+        : (deps.publishCreative ?? creativeTorrentPublisher({ announce: deps.announce ?? [] })),
     db: deps.db,
     decide: {
       store,

@@ -1,0 +1,38 @@
+/**
+ * Creatives are published like episodes: a v1 torrent of the media file whose web seed is
+ * our own media URL (BEP 19), so a player that speaks BitTorrent can fetch a popular ad from
+ * peers and fall back to HTTP. The .torrent is written beside the file and served at
+ * `<media URL>.torrent`; VAST carries both in the swarmcast-torrent Extension.
+ */
+import { stat, writeFile } from 'node:fs/promises';
+import { formatMagnet, toHex } from '@swarmcast/bittorrent';
+import { createTorrent } from '@swarmcast/bittorrent/node';
+import type { PublishCreative } from './http/context.ts';
+
+export interface CreativeTorrentOptions {
+  /** Tracker announce URLs (one tier); empty for trackerless (web seed and DHT only). */
+  announce: readonly string[];
+}
+
+export function creativeTorrentPublisher(o: CreativeTorrentOptions): PublishCreative {
+  return async ({ path, url, name }) => {
+    const made = await createTorrent(path, {
+      name,
+      webSeeds: [url],
+      ...(o.announce.length > 0 ? { announce: [o.announce] } : {}),
+      createdBy: 'Swarmcast ads',
+    });
+    if (!made.ok || !made.value.infoHash.v1) return null;
+    await writeFile(`${path}.torrent`, made.value.torrent);
+    const length = (await stat(path)).size;
+    const magnetUri = formatMagnet({
+      infoHash: made.value.infoHash,
+      name,
+      trackers: o.announce,
+      webSeeds: [url],
+      length,
+      peers: [],
+    });
+    return { infoHash: toHex(made.value.infoHash.v1), magnetUri, torrentUrl: `${url}.torrent` };
+  };
+}
