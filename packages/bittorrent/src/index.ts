@@ -152,4 +152,5 @@ export {
   type PieceIndex,
   truncatedV2,
 } from './types.ts';
+export { type WebFetch, WebSeed, type WebSeedOptions, webSeedFileUrl } from './webseed.ts';
 export * from './wire/index.ts';
