@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ChokerPeer, INITIAL_CHOKER_STATE, unchokeOrder } from '../src/choker/index.ts';
+import { seededRandom } from '../src/timers.ts';
 
 /** `p('a', 50, 10)`: peer a, interested, 50 B/s from it, 10 B/s to it, connected at 0. */
 function p(id: string, down: number, up = 0, extra: Partial<ChokerPeer> = {}): ChokerPeer {
@@ -70,6 +71,20 @@ describe('unchokeOrder', () => {
     const d = unchokeOrder(c.peers, 1000, { seeding: c.seeding, slots: c.slots });
     expect(d.unchoke).toEqual(c.unchoke);
     expect(new Set(d.unchoke).size).toBe(d.unchoke.length);
+  });
+
+  it('with a random source, equal rates are ordered at random (nodes do not all favour the same peers)', () => {
+    const peers = Array.from({ length: 12 }, (_, i) => p(`p${String(i).padStart(2, '0')}`, 0));
+    const firsts = new Set<string>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const d = unchokeOrder(peers, 0, { seeding: false, random: seededRandom(seed) });
+      expect(d.unchoke.length).toBe(5);
+      firsts.add(d.unchoke.slice(0, 4).join(','));
+    }
+    expect(firsts.size).toBeGreaterThan(10);
+    // Rates still come first: a faster peer is never behind a slower one.
+    const mixed = [...peers.slice(0, 6), p('fast', 100)];
+    expect(unchokeOrder(mixed, 0, { seeding: false, random: seededRandom(3) }).unchoke[0]).toBe('fast');
   });
 
   it('keeps the optimistic peer for 30 s, then rotates it', () => {

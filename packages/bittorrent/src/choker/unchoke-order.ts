@@ -24,6 +24,11 @@ export interface ChokerSettings {
   readonly optimisticSlots?: number;
   /** How long the optimistic unchoke lasts before it rotates (default 30 s). */
   readonly optimisticIntervalMs?: number;
+  /**
+   * Breaks ties between equal rates (every rate is 0 when a swarm starts). Without it ties go
+   * by id, and every node of a swarm would favour the same few peers.
+   */
+  readonly random?: () => number;
 }
 
 /** The choker's memory between rounds: who holds the optimistic slot(s) and since when. */
@@ -51,7 +56,7 @@ export interface UnchokeDecision {
  * One choking round (run it every 10 s and when peers come or go). Rules:
  * 1. only interested peers get slots;
  * 2. regular slots go to the fastest peers: by download rate from them while leeching
- *    (tit-for-tat), by upload rate to them while seeding; ties by id for determinism;
+ *    (tit-for-tat), by upload rate to them while seeding; ties at random when `settings.random` is given (all rates are 0 when a swarm starts), else by id;
  * 3. one optimistic slot goes to an interested peer outside the regular set, and is kept for
  *    `optimisticIntervalMs` while its holder stays interested and outside the regular set;
  * 4. when it rotates, peers never optimistically unchoked come first (new peers get a chance
@@ -69,8 +74,13 @@ export function unchokeOrder(
   const interested = peers.filter((p) => p.interested);
   const rate = settings.seeding ? (p: ChokerPeer) => p.uploadRate : (p: ChokerPeer) => p.downloadRate;
 
+  const salt = new Map<string, number>();
+  if (settings.random) for (const p of interested) salt.set(p.id, settings.random());
   const ranked = [...interested].sort(
-    (a, b) => rate(b) - rate(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    (a, b) =>
+      rate(b) - rate(a) ||
+      (salt.get(a.id) ?? 0) - (salt.get(b.id) ?? 0) ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
   const regular = ranked.slice(0, slots).map((p) => p.id);
   const regularSet = new Set(regular);
