@@ -1,7 +1,19 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CatalogContext, catalogMigrations, makeHybridTorrent, seedDemo } from '@swarmcast/catalog';
-import { type Clock, type Db, migrate, openDb, systemClock } from '@swarmcast/platform';
+import { originPlugin, streamFactSink } from '@swarmcast/origin';
+import {
+  type Clock,
+  createAudienceKeys,
+  type Db,
+  dbSaltStore,
+  type EventStream,
+  migrate,
+  openDb,
+  openEventStream,
+  privacyMigrations,
+  systemClock,
+} from '@swarmcast/platform';
 import {
   MemorySwarmStore,
   RedisSwarmStore,
@@ -20,6 +32,8 @@ export interface NodeOptions {
   dataDir: string;
   /** PostgreSQL instead of PGlite under the data dir. */
   databaseUrl?: string | undefined;
+  /** NATS JetStream for the measurement stream instead of the embedded one. */
+  natsUrl?: string | undefined;
   /** Redis for the tracker's swarm state instead of memory. */
   redisUrl?: string | undefined;
   /** The URL the world reaches this node at; default http://<host>:<port>. */
@@ -48,6 +62,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const db = await openDb({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
   let app: FastifyInstance | undefined;
   let udp: UdpTracker | undefined;
+  let stream: EventStream | undefined;
+  let facts: ReturnType<typeof streamFactSink> | undefined;
   let store: MemorySwarmStore | RedisSwarmStore = new MemorySwarmStore();
   if (o.redisUrl) {
     store = new RedisSwarmStore({ url: o.redisUrl });
@@ -58,7 +74,9 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     ...(o.clock ? { clock: o.clock } : {}),
   });
   try {
-    await migrate(db, catalogMigrations);
+    await migrate(db, [...privacyMigrations, ...catalogMigrations]);
+    stream = await openEventStream({ natsUrl: o.natsUrl, dataDir: o.dataDir });
+    facts = streamFactSink(stream);
     const trackerUrls: string[] = [];
     let base = o.publicUrl?.replace(/\/+$/, '') ?? '';
     const urls = siteUrls(() => base);
@@ -74,7 +92,15 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       torrents: { make: makeHybridTorrent },
     };
     await mkdir(catalog.mediaDir, { recursive: true });
-    app = await createNodeServer({ catalog, logger: o.logger ?? false, serveMedia: true });
+    app = await createNodeServer({ catalog, logger: o.logger ?? false });
+    // The origin: web seed and podcast enclosure, each request a download fact on the stream.
+    await app.register(originPlugin, {
+      prefix: '/media',
+      mediaRoot: catalog.mediaDir,
+      facts,
+      audienceKeys: createAudienceKeys(dbSaltStore(db)),
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
     await trackerPlugin(app, { tracker });
     await app.listen({ port: o.port, host: o.host });
     const address = app.server.address();
@@ -102,6 +128,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         await udp?.close();
         await running.close();
         await tracker.close();
+        await facts?.close();
+        await stream?.close();
         await db.close();
       },
     };
@@ -109,6 +137,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await udp?.close();
     await app?.close();
     await tracker.close();
+    await facts?.close();
+    await stream?.close();
     await db.close();
     throw err;
   }

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import fastifyStatic from '@fastify/static';
 import type { CatalogContext } from '@swarmcast/catalog';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api/routes.ts';
@@ -15,11 +14,6 @@ export interface NodeServerOptions {
   catalog: CatalogContext;
   /** Fastify's logger (off in tests). */
   logger?: boolean;
-  /**
-   * Serve the media folder at /media/ here. A stopgap until the origin part (the web seed
-   * with ranges and download facts) is mounted in its place.
-   */
-  serveMedia?: boolean;
 }
 
 /**
@@ -48,14 +42,6 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
     reply.type('text/javascript; charset=utf-8').send(dashboardJs),
   );
   app.get('/healthz', async () => ({ ok: true }));
-  if (opts.serveMedia) {
-    await app.register(fastifyStatic, {
-      root: ctx.mediaDir,
-      prefix: '/media/',
-      decorateReply: false,
-      index: false,
-    });
-  }
   portalRoutes(app, ctx, urls);
   accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));
   dashboardRoutes(app, ctx);

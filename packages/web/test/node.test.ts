@@ -172,7 +172,7 @@ describe('a node', () => {
     }
     expect((await fetch(url('/episodes/..%2F..%2Fetc%2Fpasswd'))).status).toBe(404);
     expect((await fetch(url('/shows/..%2Fetc'))).status).toBe(404);
-    expect((await fetch(url('/media/..%2F..%2Fdb%2Fpostmaster.pid'))).status).toBe(404);
+    expect([400, 403, 404]).toContain((await fetch(url('/media/..%2F..%2Fdb%2Fpostmaster.pid'))).status);
   });
 });
 

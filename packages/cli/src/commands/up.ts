@@ -16,7 +16,7 @@ media files, unless DATABASE_URL points at PostgreSQL.
                      it goes into torrents and feeds ($SWARMCAST_PUBLIC_URL)
   --no-demo    do not publish the demo show on first start
 
-Environment: DATABASE_URL (PostgreSQL), REDIS_URL (tracker swarm state), SWARMCAST_MAX_UPLOAD_MB (default 2048).`;
+Environment: DATABASE_URL (PostgreSQL), REDIS_URL (tracker swarm state), NATS_URL (measurement stream), SWARMCAST_MAX_UPLOAD_MB (default 2048).`;
 
 function parsePort(text: string): number {
   const n = Number(text);
@@ -49,6 +49,7 @@ const command: Command = {
         dataDir,
         databaseUrl: io.env.DATABASE_URL,
         redisUrl: io.env.REDIS_URL,
+        natsUrl: io.env.NATS_URL,
         publicUrl: values['public-url'] ?? io.env.SWARMCAST_PUBLIC_URL,
         demo: !values['no-demo'],
         maxUploadBytes: io.env.SWARMCAST_MAX_UPLOAD_MB
