@@ -125,6 +125,16 @@ for (const engine of [embedded(), nats()]) {
       expect(first).toBe('b-7');
     });
 
+    it('hands over a partial batch at once rather than waiting to fill it', async () => {
+      const c = collector();
+      const consumer = await stream.consume('partial', c.handler, { subjects: ['partial.'], batchSize: 500 });
+      await stream.publish(events('p', 30, 'partial.x'));
+      await stream.publish(events('q', 3, 'partial.x'));
+      // Far below the JetStream pull expiry (30 s) that once held a tail batch back.
+      await waitFor(() => c.ids().size === 33, 5_000, 'the 33 events of two small publishes');
+      await consumer.stop();
+    });
+
     it('redelivers a batch whose handler threw', async () => {
       let failures = 0;
       const c = collector();

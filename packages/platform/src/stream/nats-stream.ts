@@ -139,23 +139,42 @@ class NatsStream implements EventStream {
       }
     };
 
-    const loop = (async () => {
-      let batch: JsMsg[] = [];
+    // The iterator only feeds a buffer; a worker hands the handler whatever has arrived, up
+    // to batchSize, after a 2 ms gather pause. Deciding "end of batch" inside the iterator
+    // (getPending) held the last partial batch until the pull expired (30 s): nats.js
+    // queues its refill pull in the same iterator, so pending never drops to zero there.
+    const buffer: JsMsg[] = [];
+    let wake: (() => void) | undefined;
+    let ended = false;
+    const pump = (async () => {
       for await (const m of messages) {
         if (stopped) {
           m.nak();
           continue;
         }
-        batch.push(m);
-        // getPending() counts the message being handled here too (nats.js counts a yielded
-        // message as in flight until the loop body returns), so 1 means "nothing else queued".
-        if (batch.length >= batchSize || messages.getPending() <= 1) {
-          const b = batch;
-          batch = [];
-          await runBatch(b);
-        }
+        buffer.push(m);
+        wake?.();
       }
-      for (const m of batch) m.nak();
+    })()
+      .catch(() => {})
+      .finally(() => {
+        ended = true;
+        wake?.();
+      });
+    const loop = (async () => {
+      while (!stopped && !(ended && buffer.length === 0)) {
+        if (buffer.length === 0) {
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+          wake = undefined;
+          continue;
+        }
+        if (buffer.length < batchSize) await new Promise((r) => setTimeout(r, 2));
+        await runBatch(buffer.splice(0, batchSize));
+      }
+      for (const m of buffer.splice(0)) m.nak();
+      await pump;
     })().catch(() => {});
 
     const consumer: Consumer = {
@@ -169,6 +188,7 @@ class NatsStream implements EventStream {
         // Hand an unfinished batch back at once rather than after ack_wait.
         for (const m of current) m.nak();
         messages.stop();
+        wake?.();
         this.consumers.delete(consumer);
         await Promise.race([loop, new Promise((r) => setTimeout(r, 100))]);
       },
