@@ -152,5 +152,6 @@ export {
   type PieceIndex,
   truncatedV2,
 } from './types.ts';
+export * from './webrtc/index.ts';
 export { type WebFetch, WebSeed, type WebSeedOptions, webSeedFileUrl } from './webseed.ts';
 export * from './wire/index.ts';
