@@ -12,7 +12,13 @@ import { nodeRtcFactory, nodeWebSocket } from '../src/node/index.ts';
  */
 const signalling = { factory: nodeRtcFactory({ bindAddress: '127.0.0.1' }), timers: systemTimers };
 
-function client(url: string, infoHash: Uint8Array, peerId: Uint8Array, onTransport: (t: Transport) => void) {
+function client(
+  url: string,
+  infoHash: Uint8Array,
+  peerId: Uint8Array,
+  onTransport: (t: Transport) => void,
+  onEvent?: (e: WsTrackerEvent) => void,
+) {
   return new WebSocketTrackerClient({
     url,
     infoHash,
@@ -23,6 +29,7 @@ function client(url: string, infoHash: Uint8Array, peerId: Uint8Array, onTranspo
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     stats: () => ({ uploaded: 0, downloaded: 0, left: 1000 }),
     onTransport: (t) => onTransport(t),
+    onEvent,
     offers: 2,
   });
 }
