@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import TrackerClient, { Server } from 'bittorrent-tracker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemTimers, type Transport, utf8, WebSocketTrackerClient } from '../src/index.ts';
+import {
+  systemTimers,
+  type Transport,
+  utf8,
+  WebSocketTrackerClient,
+  type WsTrackerEvent,
+} from '../src/index.ts';
 import { nodeRtcFactory, nodeWebSocket } from '../src/node/index.ts';
 
 /**
