@@ -9,6 +9,7 @@ export {
   type TorrentHandle,
 } from './api.ts';
 export { type CreatedTorrent, createTorrent } from './create-torrent.ts';
+export { DhtNode, type DhtNodeOptions, type DhtSourceOptions, PUBLIC_DHT_BOOTSTRAP } from './dht.ts';
 export { FileStorage, type FileStorageOptions } from './file-storage.ts';
 export { type HashPoolOptions, type HashProgress, hashPlan } from './hash-pool.ts';
 export { nodeHasher, sha1Sync, sha256Sync } from './hasher.ts';
