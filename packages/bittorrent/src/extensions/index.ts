@@ -5,6 +5,7 @@ export {
   LOCAL_EXTENSION_IDS,
   MAX_METADATA_SIZE,
 } from './extension-handshake.ts';
+export { type FetchMetadataOptions, MetadataFetcher } from './fetch-metadata.ts';
 export { type PeerExtensionEvents, PeerExtensions, type PeerExtensionsOptions } from './peer-extensions.ts';
 export {
   decodeMetadataMessage,

@@ -1,0 +1,245 @@
+import { fail, ok, type Result } from '../errors.ts';
+import { PeerConnection } from '../peer/peer-connection.ts';
+import type { PeerEvents } from '../peer/peer-events.ts';
+import type { Clock, TimerHandle, Timers } from '../timers.ts';
+import { codedError, type Dialer, type PeerAddress, type Transport } from '../transport.ts';
+import type { ExtensionHandshake } from './extension-handshake.ts';
+import { PeerExtensions } from './peer-extensions.ts';
+import { MetadataAssembler } from './ut-metadata.ts';
+
+/** Options of {@link MetadataFetcher}. */
+export interface FetchMetadataOptions {
+  /** The 20-byte info-hash of the handshake (v1, or the truncated v2 hash). */
+  readonly infoHash: Uint8Array;
+  /** What `hash(info)` must start with (default `infoHash`; the full 32 bytes for v2). */
+  readonly expectedHash?: Uint8Array;
+  /** SHA-1 for v1, SHA-256 for v2 (injected: the core has no crypto of its own). */
+  readonly hash: (data: Uint8Array) => Promise<Uint8Array>;
+  readonly peerId: Uint8Array;
+  readonly dialer: Dialer;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly defer?: (fn: () => void) => void;
+  /** Connections at once (default 4). */
+  readonly maxConnections?: number;
+  /** A peer that has not delivered every piece in this long is dropped (default 15 s). */
+  readonly peerTimeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+interface Candidate {
+  readonly conn: PeerConnection;
+  readonly ext: PeerExtensions;
+  /** Pieces asked of this peer and not yet answered. */
+  readonly asked: Set<number>;
+  startedAt: number;
+}
+
+/**
+ * Fetches a torrent's info dictionary from peers (BEP 9), for a bare magnet link. Blame is
+ * kept simple and certain: all pieces are asked of one peer at a time (metadata is a few
+ * 16 KiB pieces), so a hash mismatch convicts that peer. Peers learnt by PEX are tried too.
+ * Start with `start()`, feed addresses with `addPeers`, await `result`.
+ */
+export class MetadataFetcher {
+  /** Resolves once with the verified info dictionary, or an error (aborted). */
+  readonly result: Promise<Result<Uint8Array>>;
+  private resolve!: (r: Result<Uint8Array>) => void;
+  private readonly queue: PeerAddress[] = [];
+  private readonly seen = new Set<string>();
+  private readonly conns = new Set<PeerConnection>();
+  private readonly ready: Candidate[] = [];
+  private active: Candidate | undefined;
+  private assembler: MetadataAssembler | undefined;
+  private dialing = 0;
+  private timer: TimerHandle | undefined;
+  private finished = false;
+  private readonly events: PeerEvents;
+
+  constructor(private readonly options: FetchMetadataOptions) {
+    this.result = new Promise((r) => {
+      this.resolve = r;
+    });
+    const noop = () => {};
+    this.events = {
+      handshake: (conn) => {
+        if (!conn.supportsExtended) {
+          conn.close(codedError('BT_METADATA_REFUSED', 'peer does not speak the extension protocol'));
+          return;
+        }
+        // BEP 6 wants a piece set first; we have nothing.
+        conn.sendBitfield(new Uint8Array(0), 0, 0);
+        this.extOf(conn)?.sendHandshake();
+      },
+      extended: (conn, id, payload) => this.extOf(conn)?.onExtended(id, payload),
+      closed: (conn) => this.dropped(conn),
+      hasPiece: () => false,
+      pieces: noop,
+      have: noop,
+      choked: noop,
+      unchoked: noop,
+      interest: noop,
+      request: noop,
+      cancelled: noop,
+      block: noop,
+      requestEnded: noop,
+      allowedFast: noop,
+      suggest: noop,
+      port: noop,
+      drain: noop,
+    };
+  }
+
+  private readonly exts = new Map<PeerConnection, PeerExtensions>();
+  private extOf(conn: PeerConnection): PeerExtensions | undefined {
+    return this.exts.get(conn);
+  }
+
+  start(): void {
+    this.options.signal?.addEventListener(
+      'abort',
+      () => this.finish(fail('BT_METADATA_ABORTED', 'aborted')),
+      {
+        once: true,
+      },
+    );
+    this.timer = this.options.timers.setInterval(() => this.tick(), 1000);
+    this.dialMore();
+  }
+
+  /** More addresses to try (tracker, DHT, the magnet's `x.pe`). */
+  addPeers(addresses: readonly PeerAddress[]): void {
+    for (const a of addresses) {
+      const k = `${a.host}|${a.port}`;
+      if (this.seen.has(k)) continue;
+      this.seen.add(k);
+      this.queue.push(a);
+    }
+    this.dialMore();
+  }
+
+  close(): void {
+    this.finish(fail('BT_METADATA_ABORTED', 'closed'));
+  }
+
+  private dialMore(): void {
+    const max = this.options.maxConnections ?? 4;
+    while (!this.finished && this.queue.length > 0 && this.conns.size + this.dialing < max) {
+      const address = this.queue.shift() as PeerAddress;
+      this.dialing++;
+      void this.options.dialer.dial(address, this.options.signal).then((r) => {
+        this.dialing--;
+        if (!r.ok) this.dialMore();
+        else if (this.finished) r.transport.close(codedError('BT_METADATA_ABORTED', 'done'));
+        else this.connect(r);
+      });
+    }
+  }
+
+  private connect(r: { transport: Transport }): void {
+    const o = this.options;
+    const conn = new PeerConnection(r.transport, {
+      infoHash: o.infoHash,
+      peerId: o.peerId,
+      clock: o.clock,
+      timers: o.timers,
+      defer: o.defer,
+    });
+    const ext = new PeerExtensions(
+      conn,
+      { info: () => undefined, pex: true, now: () => o.clock.now() },
+      {
+        handshake: (c, h) => this.offered(c, h),
+        metadata: (c, piece, total, data) => this.received(c, piece, total, data),
+        metadataRejected: (c) => c.close(codedError('BT_METADATA_REFUSED', 'peer refused a metadata piece')),
+        pex: (_c, msg) => this.addPeers(msg.added),
+      },
+    );
+    this.exts.set(conn, ext);
+    this.conns.add(conn);
+    conn.start(this.events);
+  }
+
+  /** A peer's extension handshake: usable if it serves ut_metadata of a plausible size. */
+  private offered(conn: PeerConnection, h: ExtensionHandshake): void {
+    const ext = this.exts.get(conn);
+    if (!ext) return;
+    if (!h.metadataSize || !h.m.ut_metadata || (this.assembler && this.assembler.size !== h.metadataSize)) {
+      // Free the slot for a peer that can serve it.
+      conn.close(codedError('BT_METADATA_REFUSED', 'peer does not serve this metadata'));
+      return;
+    }
+    this.ready.push({ conn, ext, asked: new Set(), startedAt: 0 });
+    this.next();
+  }
+
+  /** Asks the next ready peer for every piece. */
+  private next(): void {
+    if (this.finished || this.active) return;
+    const c = this.ready.shift();
+    if (!c) return;
+    const size = c.ext.remoteMetadataSize as number;
+    if (!this.assembler)
+      this.assembler = new MetadataAssembler(
+        size,
+        this.options.expectedHash ?? this.options.infoHash,
+        this.options.hash,
+      );
+    if (this.assembler.size !== size) {
+      this.next();
+      return;
+    }
+    this.active = c;
+    c.startedAt = this.options.clock.now();
+    for (let p = this.assembler.nextRequest(); p !== undefined; p = this.assembler.nextRequest()) {
+      c.asked.add(p);
+      c.ext.requestMetadata(p);
+    }
+  }
+
+  private received(conn: PeerConnection, piece: number, total: number, data: Uint8Array): void {
+    const c = this.active;
+    const asm = this.assembler;
+    if (!c || c.conn !== conn || !asm || !c.asked.delete(piece)) return;
+    const added = asm.add(piece, total, data);
+    if (!added.ok) {
+      conn.close(added.error);
+      return;
+    }
+    if (!asm.complete) return;
+    void asm.verify().then((v) => {
+      if (v.ok) this.finish(v);
+      // Every piece came from this peer: it lied.
+      else conn.close(v.error);
+    });
+  }
+
+  private dropped(conn: PeerConnection): void {
+    this.conns.delete(conn);
+    this.exts.delete(conn);
+    const i = this.ready.findIndex((c) => c.conn === conn);
+    if (i >= 0) this.ready.splice(i, 1);
+    if (this.active?.conn === conn) {
+      // Start over with the next peer: keeping this one's pieces would blur the blame.
+      this.assembler = undefined;
+      this.active = undefined;
+      this.next();
+    }
+    this.dialMore();
+  }
+
+  private tick(): void {
+    const c = this.active;
+    if (c && this.options.clock.now() - c.startedAt >= (this.options.peerTimeoutMs ?? 15_000)) {
+      c.conn.close(codedError('BT_METADATA_TIMEOUT', 'peer did not send the metadata in time'));
+    }
+  }
+
+  private finish(r: Result<Uint8Array>): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.timer?.cancel();
+    for (const conn of [...this.conns]) conn.close();
+    this.resolve(r.ok ? ok(r.value) : r);
+  }
+}
