@@ -22,6 +22,7 @@ import { episode, episodeLookup, t0 } from './helpers.ts';
 const fixtures = join(import.meta.dirname, 'fixtures');
 const mp3 = readFileSync(join(fixtures, 'ad-15s.mp3'));
 const mp4 = readFileSync(join(fixtures, 'ad-6s.mp4'));
+const m4a = readFileSync(join(fixtures, 'ad-15s.m4a'));
 const admin = { authorization: 'Bearer s3cret-admin' };
 const parseVast = (xml: string) =>
   new VASTParser().parseVAST(new DOMParser().parseFromString(xml, 'text/xml') as unknown as Document);
@@ -102,6 +103,34 @@ describe('advertiser flow', () => {
     expect(magnet.ok && magnet.value.webSeeds).toEqual([mediaUrl]);
   });
 
+  it('takes another encoding of the same ad as an alternate', async () => {
+    const alt = await app.inject({
+      method: 'POST',
+      url: `/ads/api/creatives/${creativeId}/alternates`,
+      headers: { 'content-type': 'audio/mp4' },
+      payload: m4a,
+    });
+    expect(alt.statusCode, alt.body).toBe(201);
+    expect(alt.json().alternates).toEqual([
+      expect.objectContaining({
+        url: `https://node.example/ads/media/${creativeId}-alt1.m4a`,
+        mimeType: 'audio/mp4',
+      }),
+    ]);
+    const served = await app.inject({ url: `/ads/media/${creativeId}-alt1.m4a` });
+    expect(served.statusCode).toBe(200);
+    expect(served.headers['content-type']).toBe('audio/mp4');
+    expect(served.rawPayload.equals(m4a)).toBe(true);
+    const wrong = await app.inject({
+      method: 'POST',
+      url: `/ads/api/creatives/${creativeId}/alternates`,
+      headers: { 'content-type': 'video/mp4' },
+      payload: mp4,
+    });
+    expect([wrong.statusCode, wrong.json().code]).toEqual([400, 'ADS_BAD_REQUEST']);
+    expect((await app.inject({ url: `/ads/media/${creativeId}-alt2.m4a` })).statusCode).toBe(404);
+  });
+
   it('only an admin approves', async () => {
     const no = await post(`/ads/api/creatives/${creativeId}/approval`, { state: 'approved' });
     expect(no.statusCode).toBe(403);
@@ -163,6 +192,10 @@ describe('advertiser flow', () => {
     const linear = parsed.ads[0].creatives.find((x: { type: string }) => x.type === 'linear');
     const media = linear.mediaFiles[0];
     expect(media.fileURL).toBe(`https://node.example/ads/media/${creativeId}.mp3`);
+    expect(linear.mediaFiles.map((m: { mimeType: string }) => m.mimeType)).toEqual([
+      'audio/mpeg',
+      'audio/mp4',
+    ]);
     const ext = parsed.ads[0].extensions.find(
       (e: { attributes: { type: string } }) => e.attributes.type === 'swarmcast-torrent',
     );

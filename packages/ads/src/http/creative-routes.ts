@@ -11,7 +11,8 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parseBuffer } from 'music-metadata';
-import { checkMedia } from '../media-sniff.ts';
+import { type AdsError, adsError } from '../errors.ts';
+import { checkMedia, type SniffedMedia } from '../media-sniff.ts';
 import type { Creative } from '../model.ts';
 import { saveCreative } from '../persistence.ts';
 import { fail } from './advertiser-api.ts';
@@ -42,24 +43,9 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
       const body = req.body;
       if (!Buffer.isBuffer(body) || body.length === 0)
         return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'empty body');
-      const media = checkMedia(body, String(req.headers['content-type'] ?? ''));
-      if (!media) return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'bytes are not the declared audio/video type');
-      let durationMs = 0;
-      let bitrateKbps: number | undefined;
-      try {
-        const meta = await parseBuffer(
-          body,
-          { mimeType: media.mimeType, size: body.length },
-          { duration: true },
-        );
-        durationMs = Math.round((meta.format.duration ?? 0) * 1000);
-        bitrateKbps = meta.format.bitrate ? Math.round(meta.format.bitrate / 1000) : undefined;
-      } catch {
-        durationMs = 0;
-      }
-      if (!(durationMs > 0 && durationMs <= 180_000)) {
-        return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'no readable duration up to 3 minutes');
-      }
+      const inspected = await inspectMedia(body, String(req.headers['content-type'] ?? ''));
+      if ('code' in inspected) return fail(reply, inspected.code, inspected.message);
+      const { media, durationMs, bitrateKbps } = inspected;
       const width = media.mediaKind === 'video' ? Number(q.width) : 0;
       const height = media.mediaKind === 'video' ? Number(q.height) : 0;
       if (media.mediaKind === 'video' && !(isDim(width) && isDim(height))) {
@@ -101,15 +87,65 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
       ctx.store.putCreative(creative);
       return reply.code(201).send(creative);
     });
+
+    // Another encoding of the same ad (another MediaFile in VAST): same kind, same length.
+    scope.post(
+      '/ads/api/creatives/:id/alternates',
+      { bodyLimit: ctx.maxCreativeBytes },
+      async (req, reply) => {
+        const cr = ctx.store.creatives.get((req.params as { id: string }).id);
+        if (!cr) return fail(reply, 'ADS_NOT_FOUND');
+        if (cr.alternates.length >= 8) return fail(reply, 'ADS_BAD_REQUEST', 'at most 8 alternates');
+        const body = req.body;
+        if (!Buffer.isBuffer(body) || body.length === 0)
+          return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'empty body');
+        const inspected = await inspectMedia(body, String(req.headers['content-type'] ?? ''));
+        if ('code' in inspected) return fail(reply, inspected.code, inspected.message);
+        if (
+          inspected.media.mediaKind !== cr.mediaKind ||
+          Math.abs(inspected.durationMs - cr.durationMs) > 500
+        ) {
+          return fail(
+            reply,
+            'ADS_BAD_REQUEST',
+            'an alternate must be the same kind and length as the creative',
+          );
+        }
+        const fileName = `${cr.id}-alt${cr.alternates.length + 1}.${inspected.media.ext}`;
+        await writeFile(join(ctx.mediaDir, fileName), body);
+        const next: Creative = {
+          ...cr,
+          alternates: [
+            ...cr.alternates,
+            {
+              url: `${ctx.publicUrl}/ads/media/${fileName}`,
+              mimeType: inspected.media.mimeType,
+              bitrateKbps: inspected.bitrateKbps,
+              width: cr.width,
+              height: cr.height,
+            },
+          ],
+        };
+        if (ctx.db) await saveCreative(ctx.db, next);
+        ctx.store.putCreative(next);
+        return reply.code(201).send(next);
+      },
+    );
   });
 
   app.get('/ads/media/:file', async (req, reply) => {
     const file = (req.params as { file: string }).file;
-    const m = /^([A-Za-z0-9._-]{1,128})\.(mp3|m4a|mp4|ogg|webm)(\.torrent)?$/.exec(file);
+    const m = /^([A-Za-z0-9._-]{1,128}?)(-alt\d{1,2})?\.(mp3|m4a|mp4|ogg|webm)(\.torrent)?$/.exec(file);
     const cr = m ? ctx.store.creatives.get(m[1]!) : undefined;
     const mediaFile = m ? file.replace(/\.torrent$/, '') : '';
-    if (!m || !cr?.mediaUrl.endsWith(`/${mediaFile}`)) return fail(reply, 'ADS_NOT_FOUND');
-    if (m[3]) {
+    const served = cr
+      ? [cr.mediaUrl, ...cr.alternates.map((a) => a.url)].find((u) => u.endsWith(`/${mediaFile}`))
+      : undefined;
+    if (!m || !cr || !served) return fail(reply, 'ADS_NOT_FOUND');
+    const mimeType =
+      served === cr.mediaUrl ? cr.mimeType : cr.alternates.find((a) => a.url === served)!.mimeType;
+    if (m[4]) {
+      if (served !== cr.mediaUrl) return fail(reply, 'ADS_NOT_FOUND');
       if (!cr.torrent) return fail(reply, 'ADS_NOT_FOUND');
       return reply
         .type('application/x-bittorrent')
@@ -119,7 +155,7 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
     const path = join(ctx.mediaDir, file);
     const size = (await stat(path)).size;
     reply
-      .header('content-type', cr.mimeType)
+      .header('content-type', mimeType)
       .header('accept-ranges', 'bytes')
       .header('cache-control', 'public, max-age=86400');
     const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ''));
@@ -150,4 +186,26 @@ function isHttpUrl(s: string): boolean {
 
 function isDim(n: number): boolean {
   return Number.isInteger(n) && n > 0 && n <= 8192;
+}
+
+/** Size is enforced while reading; this checks the bytes are the declared media and reads its length. */
+async function inspectMedia(
+  body: Buffer,
+  contentType: string,
+): Promise<{ media: SniffedMedia; durationMs: number; bitrateKbps?: number } | AdsError> {
+  const media = checkMedia(body, contentType);
+  if (!media) return adsError('ADS_CREATIVE_NOT_MEDIA', 'bytes are not the declared audio/video type');
+  let durationMs = 0;
+  let bitrateKbps: number | undefined;
+  try {
+    const meta = await parseBuffer(body, { mimeType: media.mimeType, size: body.length }, { duration: true });
+    durationMs = Math.round((meta.format.duration ?? 0) * 1000);
+    bitrateKbps = meta.format.bitrate ? Math.round(meta.format.bitrate / 1000) : undefined;
+  } catch {
+    durationMs = 0;
+  }
+  if (!(durationMs > 0 && durationMs <= 180_000)) {
+    return adsError('ADS_CREATIVE_NOT_MEDIA', 'no readable duration up to 3 minutes');
+  }
+  return { media, durationMs, bitrateKbps };
 }
