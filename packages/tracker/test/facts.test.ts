@@ -138,6 +138,35 @@ describe.each(engines)('announce facts on the $name', (engine) => {
 });
 
 describe('fact backlog', () => {
+  it('still publishes after a flush that found nothing to do', async () => {
+    const published: StreamEvent[] = [];
+    const stream = {
+      async publish(events: StreamEvent[]) {
+        published.push(...events);
+      },
+      consume: async () => ({ pending: async () => 0, stop: async () => undefined }),
+      close: async () => undefined,
+    };
+    const p = new AnnounceFactPublisher({ stream, ...deps });
+    await p.flush();
+    p.observe({
+      time: 1,
+      uploadedDelta: 0,
+      downloadedDelta: 0,
+      request: {
+        ip: '192.0.2.1',
+        userAgent: 'x',
+        infoHash: 'a'.repeat(40),
+        peerId: new Uint8Array(20),
+        event: 'started',
+        left: 0,
+        transport: 'http',
+      },
+    } as unknown as Parameters<AnnounceFactPublisher['observe']>[0]);
+    await p.flush();
+    expect(published).toHaveLength(1);
+  });
+
   it('drops past its bound and retries a failed batch', async () => {
     let fail = true;
     const published: StreamEvent[] = [];

@@ -86,6 +86,11 @@ export class AnnounceFactPublisher implements AnnounceObserver {
   /** Publishes what is pending (one batch at a time); resolves when this round is done. */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
+    // With nothing pending the body below would run to its `finally` synchronously, before
+    // `this.flushing` is assigned, leaving a settled promise there for good: every later
+    // flush would return it and publish nothing (seen under load, when a tick found the
+    // backlog empty).
+    if (this.retry.length === 0 && this.backlog.length === 0) return Promise.resolve();
     this.flushing = (async () => {
       try {
         while (this.retry.length > 0 || this.backlog.length > 0) {
