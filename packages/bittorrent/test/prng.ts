@@ -1,14 +1,7 @@
-/** A small seeded PRNG (mulberry32) for property and fuzz tests: failures print their seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../src/index.ts';
+
+/** The seeded PRNG of the core (mulberry32), for property and fuzz tests: failures print their seed. */
+export const prng = seededRandom;
 
 /** The seed for this run: SEED from the environment, else a fresh one (printed by the test). */
 export function testSeed(): number {

@@ -1,5 +1,5 @@
+import { alignFiles } from '../metainfo/align.ts';
 import type { TorrentFile, TorrentVersion } from '../metainfo/model.ts';
-import { asByteCount } from '../types.ts';
 
 /** A file to put in a torrent: its path under the torrent's name, and its size. */
 export interface SourceFile {
@@ -62,37 +62,22 @@ export function planTorrent(
   singleFile: boolean,
 ): TorrentPlan {
   const sorted = [...sources].sort(version === 'v1' ? byFullPath : byComponents);
-  const files: TorrentFile[] = [];
-  let offset = 0;
-  sorted.forEach((f, i) => {
-    files.push({
-      path: f.path,
-      length: asByteCount(f.length),
-      offset: asByteCount(offset),
-      pad: false,
-      attr: '',
-    });
-    offset += f.length;
-    const gap = (pieceLength - (f.length % pieceLength)) % pieceLength;
-    const padHere = version === 'hybrid' ? !singleFile : version === 'v2' && i < sorted.length - 1;
-    if (gap > 0 && f.length > 0 && padHere) {
-      files.push({
-        path: ['.pad', String(gap)],
-        length: asByteCount(gap),
-        offset: asByteCount(offset),
-        pad: true,
-        attr: 'p',
-      });
-      offset += gap;
-    }
-  });
+  const padAfter =
+    version === 'hybrid'
+      ? () => !singleFile
+      : version === 'v2'
+        ? (i: number, n: number) => i < n - 1
+        : () => false;
+  const files = alignFiles(sorted, pieceLength, padAfter);
+  const last = files[files.length - 1];
+  const length = last ? last.offset + last.length : 0;
   return {
     version,
     name,
     pieceLength,
     singleFile,
     files,
-    length: offset,
-    pieceCount: Math.ceil(offset / pieceLength),
+    length,
+    pieceCount: Math.ceil(length / pieceLength),
   };
 }

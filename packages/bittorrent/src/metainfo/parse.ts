@@ -5,6 +5,7 @@ import { fail, ok, type Result } from '../errors.ts';
 import type { Hasher } from '../hasher.ts';
 import { BLOCK_SIZE, rootFromPieceLayer, splitHashes } from '../merkle.ts';
 import { asByteCount, asInfoHashV1, asInfoHashV2, type ByteCount, type InfoHashes } from '../types.ts';
+import { alignFiles } from './align.ts';
 import {
   asFailure,
   bytesField,
@@ -96,31 +97,7 @@ function v1Files(info: BDict, name: string): { files: TorrentFile[]; singleFile:
 
 /** Lays v2 files out one after another, each starting on a piece boundary (synthesised pads). */
 function v2Layout(v2: readonly V2File[], pieceLength: number): TorrentFile[] {
-  const files: TorrentFile[] = [];
-  let offset = 0;
-  v2.forEach((f, i) => {
-    files.push({
-      path: f.path,
-      length: asByteCount(f.length),
-      offset: asByteCount(offset),
-      pad: false,
-      attr: f.attr,
-      ...(f.piecesRoot ? { piecesRoot: f.piecesRoot } : {}),
-    });
-    offset += f.length;
-    const gap = (pieceLength - (f.length % pieceLength)) % pieceLength;
-    if (gap > 0 && i < v2.length - 1) {
-      files.push({
-        path: ['.pad', String(gap)],
-        length: asByteCount(gap),
-        offset: asByteCount(offset),
-        pad: true,
-        attr: 'p',
-      });
-      offset += gap;
-    }
-  });
-  return files;
+  return alignFiles(v2, pieceLength, (i, n) => i < n - 1);
 }
 
 function sameFiles(v1: readonly TorrentFile[], v2: readonly V2File[]): boolean {
