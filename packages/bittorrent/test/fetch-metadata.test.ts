@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeBencode } from '../src/bencode.ts';
 import { MetadataFetcher, PeerExtensions } from '../src/extensions/index.ts';
 import { memoryTransportPair } from '../src/memory-transport.ts';
-import { PeerConnection, type PeerEvents } from '../src/peer/index.ts';
+import { PeerConnection, type PeerEvents, peerEvents } from '../src/peer/index.ts';
 import { VirtualTime } from '../src/sim/virtual-time.ts';
 import type { Dialer, PeerAddress } from '../src/transport.ts';
 
@@ -45,30 +45,14 @@ function network(vt: VirtualTime, infoHash: Uint8Array, peers: Record<string, Be
         { info: () => (behaviour === 'no-metadata' ? undefined : data), pex: false, now: () => vt.now() },
         { handshake: () => {}, metadata: () => {}, metadataRejected: () => {}, pex: () => {} },
       );
-      const noop = () => {};
-      const events: PeerEvents = {
+      const events: PeerEvents = peerEvents({
         handshake: () => ext.sendHandshake(),
         extended: (_c, id, payload) => {
           if (behaviour === 'silent' && id !== 0) return;
           if (id !== 0) served.push(address.host);
           ext.onExtended(id, payload);
         },
-        hasPiece: () => false,
-        pieces: noop,
-        have: noop,
-        choked: noop,
-        unchoked: noop,
-        interest: noop,
-        request: noop,
-        cancelled: noop,
-        block: noop,
-        requestEnded: noop,
-        allowedFast: noop,
-        suggest: noop,
-        port: noop,
-        drain: noop,
-        closed: noop,
-      };
+      });
       conn.start(events);
       return { ok: true, transport: ours };
     },

@@ -8,7 +8,7 @@ import {
   type PexMessage,
 } from '../src/extensions/index.ts';
 import { memoryTransportPair } from '../src/memory-transport.ts';
-import { PeerConnection, type PeerEvents } from '../src/peer/index.ts';
+import { PeerConnection, type PeerEvents, peerEvents } from '../src/peer/index.ts';
 import { VirtualTime } from '../src/sim/virtual-time.ts';
 
 const sha1 = async (d: Uint8Array) => new Uint8Array(createHash('sha1').update(d).digest());
@@ -56,27 +56,14 @@ async function setup(pexA = true, pexB = true) {
     { info: () => undefined, pex: pexB, now: () => vt.now(), reqq: 400 },
     extEvents('b'),
   );
-  const peerEvents = (x: PeerExtensions): PeerEvents => ({
-    handshake: () => x.sendHandshake(),
-    pieces: () => {},
-    have: () => {},
-    choked: () => {},
-    unchoked: () => {},
-    interest: () => {},
-    hasPiece: () => false,
-    request: () => {},
-    cancelled: () => {},
-    block: () => {},
-    requestEnded: () => {},
-    allowedFast: () => {},
-    suggest: () => {},
-    port: () => {},
-    extended: (_c, id, payload) => x.onExtended(id, payload),
-    drain: () => {},
-    closed: (_c, r) => log.push(`closed ${r?.code ?? ''}`),
-  });
-  a.start(peerEvents(xa));
-  b.start(peerEvents(xb));
+  const eventsFor = (x: PeerExtensions): PeerEvents =>
+    peerEvents({
+      handshake: () => x.sendHandshake(),
+      extended: (_c, id, payload) => x.onExtended(id, payload),
+      closed: (_c, r) => log.push(`closed ${r?.code ?? ''}`),
+    });
+  a.start(eventsFor(xa));
+  b.start(eventsFor(xb));
   vt.runFor(10);
   return { vt, a, b, xa, xb, log, pex, metaPieces, infoHash };
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../src/timers.ts';
 import {
-  type Decoded,
   encode,
   encodeHandshake,
   encodeInto,
   encodePieceHeader,
+  type WireDecoded,
   WireDecoder,
   WireErrorCode,
   type WireMessage,
@@ -39,15 +39,15 @@ const samples: WireMessage[] = [
   { type: 'hash-reject', payload: new Uint8Array(48) },
 ];
 
-function plain(m: Decoded | undefined): unknown {
+function plain(m: WireDecoded | undefined): unknown {
   if (m === undefined) return undefined;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(m)) out[k] = v instanceof Uint8Array ? Array.from(v) : v;
   return out;
 }
 
-function drain(d: WireDecoder): Decoded[] {
-  const out: Decoded[] = [];
+function drain(d: WireDecoder): WireDecoded[] {
+  const out: WireDecoded[] = [];
   for (let m = d.next(); m !== undefined; m = d.next()) out.push(m);
   return out;
 }
@@ -115,7 +115,7 @@ describe('wire codec', () => {
     }
     // And byte by byte (three chunks per frame boundary and more).
     const d = new WireDecoder();
-    const got: Decoded[] = [];
+    const got: WireDecoded[] = [];
     for (let i = 0; i < stream.length; i++) {
       d.push(stream.subarray(i, i + 1));
       got.push(...drain(d));

@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from '../errors.ts';
 import { PeerConnection } from '../peer/peer-connection.ts';
-import type { PeerEvents } from '../peer/peer-events.ts';
+import { type PeerEvents, peerEvents } from '../peer/peer-events.ts';
 import type { Clock, TimerHandle, Timers } from '../timers.ts';
 import { codedError, type Dialer, type PeerAddress, type Transport } from '../transport.ts';
 import type { ExtensionHandshake } from './extension-handshake.ts';
@@ -60,8 +60,7 @@ export class MetadataFetcher {
     this.result = new Promise((r) => {
       this.resolve = r;
     });
-    const noop = () => {};
-    this.events = {
+    this.events = peerEvents({
       handshake: (conn) => {
         if (!conn.supportsExtended) {
           conn.close(codedError('BT_METADATA_REFUSED', 'peer does not speak the extension protocol'));
@@ -73,21 +72,7 @@ export class MetadataFetcher {
       },
       extended: (conn, id, payload) => this.extOf(conn)?.onExtended(id, payload),
       closed: (conn) => this.dropped(conn),
-      hasPiece: () => false,
-      pieces: noop,
-      have: noop,
-      choked: noop,
-      unchoked: noop,
-      interest: noop,
-      request: noop,
-      cancelled: noop,
-      block: noop,
-      requestEnded: noop,
-      allowedFast: noop,
-      suggest: noop,
-      port: noop,
-      drain: noop,
-    };
+    });
   }
 
   private readonly exts = new Map<PeerConnection, PeerExtensions>();

@@ -1,5 +1,6 @@
 import { type BEncodable, decodeBencode, encodeBencode, isBytes, isDict } from '../bencode.ts';
 import { fail, ok, type Result } from '../errors.ts';
+import { compressIpv6 } from '../tracker-client/compact-peers.ts';
 import type { PeerAddress } from '../transport.ts';
 
 /** BEP 11 flags of an added peer. */
@@ -49,24 +50,7 @@ function parseCompact(bytes: Uint8Array, family: 'ipv4' | 'ipv6', flags?: Uint8A
 function ipv6Text(b: Uint8Array): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((((b[i] as number) << 8) | (b[i + 1] as number)).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return compressIpv6(groups);
 }
 
 function ipv6Bytes(text: string): Uint8Array | undefined {

@@ -4,7 +4,7 @@ import type { PeerLink, PeerLinkEvents } from '../session/peer-link.ts';
 import type { TimerHandle } from '../timers.ts';
 import type { CodedError, PeerAddress, Transport } from '../transport.ts';
 import { PeerConnection } from './peer-connection.ts';
-import type { PeerEvents } from './peer-events.ts';
+import { type PeerEvents, peerEvents } from './peer-events.ts';
 import type { PeerConnectionOptions } from './peer-options.ts';
 
 /** BEP 10 extensions for a {@link PeerConnectionLink}. */
@@ -73,7 +73,7 @@ export class PeerConnectionLink implements PeerLink {
         this.pexTimer = timers.setInterval(() => x.sendPex(peers()), PEX_INTERVAL_MS);
       };
     }
-    this.handlers = {
+    this.handlers = peerEvents({
       handshake: (c, hs) => {
         x?.sendHandshake();
         ev()?.ready({ peerId: hs.peerId.slice(), fast: c.supportsFast });
@@ -90,16 +90,13 @@ export class PeerConnectionLink implements PeerLink {
       requestEnded: (_c, i, b, l, why) => {
         if (why === 'rejected' || why === 'timeout') ev()?.rejected(i, b, l);
       },
-      allowedFast: () => {},
-      suggest: () => {},
-      port: () => {},
       extended: (_c, id, payload) => x?.onExtended(id, payload),
       drain: () => ev()?.drain(),
       closed: (_c, reason) => {
         this.pexTimer?.cancel();
         ev()?.closed(reason);
       },
-    };
+    });
   }
 
   get remote() {

@@ -51,3 +51,32 @@ export interface PeerEvents {
   /** The connection is gone; `reason` is set for our closes and failures. */
   closed(conn: PeerConnection, reason: CodedError | undefined): void;
 }
+
+const ignore = (): void => {};
+
+/**
+ * A full {@link PeerEvents} from the handlers a caller cares about; the others do nothing
+ * (`hasPiece` answers false: we serve nothing we were not asked to handle).
+ */
+export function peerEvents(handlers: Partial<PeerEvents>): PeerEvents {
+  return {
+    handshake: ignore,
+    pieces: ignore,
+    have: ignore,
+    choked: ignore,
+    unchoked: ignore,
+    interest: ignore,
+    hasPiece: () => false,
+    request: ignore,
+    cancelled: ignore,
+    block: ignore,
+    requestEnded: ignore,
+    allowedFast: ignore,
+    suggest: ignore,
+    port: ignore,
+    extended: ignore,
+    drain: ignore,
+    closed: ignore,
+    ...handlers,
+  };
+}

@@ -26,7 +26,7 @@ export function decodeCompactPeers6(bytes: Uint8Array): PeerAddress[] {
 }
 
 /** RFC 5952 text: the longest run of two or more zero groups becomes "::". */
-function compressIpv6(groups: string[]): string {
+export function compressIpv6(groups: string[]): string {
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {

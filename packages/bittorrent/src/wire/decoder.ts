@@ -27,7 +27,7 @@ export interface WireDecoderOptions {
 }
 
 /** What {@link WireDecoder.next} yields. */
-export type Decoded = Handshake | WireMessage | WireDecodeError;
+export type WireDecoded = Handshake | WireMessage | WireDecodeError;
 
 function u32(b: Uint8Array, i: number): number {
   return (
@@ -88,7 +88,7 @@ export class WireDecoder {
   }
 
   /** The next complete message, a decode error, or `undefined` when more bytes are needed. */
-  next(): Decoded | undefined {
+  next(): WireDecoded | undefined {
     if (this.failed) return undefined;
     if (this.expectHandshake) {
       // Fail on a wrong first byte at once instead of waiting for 68 bytes of garbage.
