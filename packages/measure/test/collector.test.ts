@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectorRoutes } from '../src/collect/collector.ts';
 import { testEdge } from './support/edge.ts';
-import { token } from './support/world.ts';
+import { playBeacon, token } from './support/world.ts';
 
 let stream: EventStream;
 let app: FastifyInstance;
@@ -95,19 +95,7 @@ describe('collector (embedded stream)', () => {
   });
 
   it('play beacons: 204 when durable; malformed 400 with a code; oversized 413; sendBeacon text/plain accepted', async () => {
-    const beacon = {
-      v: 1,
-      sessionId: 'sess-1',
-      seq: 0,
-      listenerId: null,
-      episodeId: 'ep1',
-      event: 'start',
-      positionMs: 0,
-      durationMs: 600_000,
-      listenedMs: 0,
-      bytesFromPeers: 0,
-      bytesFromWebSeed: 0,
-    };
+    const beacon = playBeacon({ sessionId: 'sess-1' });
     expect((await app.inject({ method: 'POST', url: '/beacon/play', payload: beacon })).statusCode).toBe(204);
     const text = await app.inject({
       method: 'POST',

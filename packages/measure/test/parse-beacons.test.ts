@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAdBeacon, parseMs, parsePlayBeacon } from '../src/collect/parse-beacons.ts';
+import { prng } from './support/prng.ts';
 
 const good = {
   v: 1,
@@ -14,16 +15,6 @@ const good = {
   bytesFromPeers: 0,
   bytesFromWebSeed: 0,
 };
-
-/** A small seeded PRNG (mulberry32) so a failing case can be replayed from its seed. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('parseAdBeacon', () => {
   it('parses the VAST macros of the tracking contract', () => {

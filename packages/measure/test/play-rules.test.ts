@@ -11,22 +11,10 @@ import {
 import { judgePlayBeacon, type PlaySession } from '../src/rules/play-sequence.ts';
 import { suppress } from '../src/rules/suppress.ts';
 import { key } from './support/facts.ts';
+import { playBeacon } from './support/world.ts';
 
 const t = Date.UTC(2026, 10, 4, 10);
-const b = (over: Partial<PlayBeacon>): PlayBeacon => ({
-  v: 1,
-  sessionId: 's',
-  seq: 0,
-  listenerId: 'L',
-  episodeId: 'ep1',
-  event: 'start',
-  positionMs: 0,
-  durationMs: 600_000,
-  listenedMs: 0,
-  bytesFromPeers: 0,
-  bytesFromWebSeed: 0,
-  ...over,
-});
+const b = (over: Partial<PlayBeacon>): PlayBeacon => playBeacon({ sessionId: 's', listenerId: 'L', ...over });
 
 function run(beacons: [Partial<PlayBeacon>, number][], ivt: (string | null)[] = []) {
   let s: PlaySession | null = null;

@@ -2,17 +2,8 @@ import { Ledger, payoutEntry } from '@swarmcast/ledger';
 import type { Db, StreamEvent } from '@swarmcast/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processBatch } from '../src/pipeline/process-batch.ts';
+import { prng } from './support/prng.ts';
 import { adEvent, crawler, measureDb, publicKeys, token } from './support/world.ts';
-
-/** mulberry32: a seeded PRNG so a failing day can be replayed (the seed is in the test name). */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seed = Number(process.env.MEASURE_SIM_SEED ?? 20261201);
 const rnd = prng(seed);

@@ -73,12 +73,9 @@ export function adEvent(
   return { id: data.id, subject: 'beacon.ad', data };
 }
 
-export function playEvent(
-  beacon: Partial<PlayBeacon>,
-  at: number,
-  over: Partial<PlayBeaconEvent> = {},
-): StreamEvent<PlayBeaconEvent> {
-  const b: PlayBeacon = {
+/** A play beacon: the start of session s1 of ep1 (10 minutes) unless overridden. */
+export function playBeacon(over: Partial<PlayBeacon> = {}): PlayBeacon {
+  return {
     v: 1,
     sessionId: 's1',
     seq: 0,
@@ -90,8 +87,16 @@ export function playEvent(
     listenedMs: 0,
     bytesFromPeers: 0,
     bytesFromWebSeed: 0,
-    ...beacon,
+    ...over,
   };
+}
+
+export function playEvent(
+  beacon: Partial<PlayBeacon>,
+  at: number,
+  over: Partial<PlayBeaconEvent> = {},
+): StreamEvent<PlayBeaconEvent> {
+  const b = playBeacon(beacon);
   const data: PlayBeaconEvent = {
     kind: 'play',
     id: `play:${b.sessionId}:${b.seq}`,
