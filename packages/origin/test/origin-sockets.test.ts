@@ -144,4 +144,54 @@ describe('origin over real sockets', () => {
       await out.remove();
     }
   });
+
+  const seedTools = requireBinaries(
+    'aria2c fetches a torrent from the origin as a BEP 19 web seed',
+    'aria2c',
+    'mktorrent',
+  );
+  it.skipIf(seedTools.skip)(
+    'serves as the web seed of a torrent that aria2c completes with no peers',
+    async () => {
+      f.facts.facts.length = 0;
+      const work = await scratchDir('swarmcast-webseed-');
+      try {
+        const torrent = join(work.path, 'episode.torrent');
+        await promisify(execFile)('mktorrent', [
+          '-l',
+          '18',
+          '-w',
+          `${base}/media/episode.mp3`,
+          '-o',
+          torrent,
+          join(f.root, 'episode.mp3'),
+        ]);
+        await promisify(execFile)(
+          'aria2c',
+          [
+            '--dir',
+            join(work.path, 'dl'),
+            '--seed-time=0',
+            '--enable-dht=false',
+            '--enable-dht6=false',
+            '--bt-enable-lpd=false',
+            '--enable-peer-exchange=false',
+            '--bt-tracker-connect-timeout=1',
+            '--summary-interval=0',
+            '--console-log-level=warn',
+            torrent,
+          ],
+          { timeout: 60_000 },
+        );
+        const got = await readFile(join(work.path, 'dl', 'episode.mp3'));
+        expect(sha1(got)).toBe(sha1(f.files['episode.mp3']!));
+        await settle();
+        // The bytes came from us: aria2 verified every piece it fetched over HTTP ranges.
+        const sent = f.facts.facts.reduce((n, x) => n + x.bytesSent, 0);
+        expect(sent).toBeGreaterThanOrEqual(SIZE);
+      } finally {
+        await work.remove();
+      }
+    },
+  );
 });

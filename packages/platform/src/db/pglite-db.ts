@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
-import { PlatformError } from '../errors.ts';
+import { closableDb } from './closable-db.ts';
 import type { Db, QueryResult, Transaction } from './db.ts';
 import { acquireDirLock } from './dir-lock.ts';
 import { sharedParsers } from './value-parsers.ts';
@@ -35,30 +35,13 @@ export async function openPgliteDb(dir: string | undefined): Promise<Db> {
     await release?.();
     throw err;
   }
-  const outer = wrap(pg);
-  let closed = false;
-  const guard = () => {
-    if (closed) throw new PlatformError('PLT_DB_CLOSED', 'PGlite database used after close()');
-  };
-  return {
+  return closableDb({
     engine: 'pglite',
-    async query(sql, params) {
-      guard();
-      return outer.query(sql, params);
-    },
-    async exec(sql) {
-      guard();
-      return outer.exec(sql);
-    },
-    async transaction(fn) {
-      guard();
-      return pg.transaction((tx) => fn(wrap(tx)));
-    },
+    outer: wrap(pg),
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
     async close() {
-      if (closed) return;
-      closed = true;
       await pg.close();
       await release?.();
     },
-  };
+  });
 }

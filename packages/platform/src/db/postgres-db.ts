@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { PlatformError } from '../errors.ts';
+import { closableDb } from './closable-db.ts';
 import type { Db, QueryResult, Transaction } from './db.ts';
 import { sharedParsers } from './value-parsers.ts';
 
@@ -44,23 +44,10 @@ export async function openPostgresDb(url: string, options: PostgresOptions = {})
     throw err;
   });
   probe.release();
-  const outer = wrap(pool as unknown as PgLike);
-  let closed = false;
-  const guard = () => {
-    if (closed) throw new PlatformError('PLT_DB_CLOSED', 'PostgreSQL database used after close()');
-  };
-  return {
+  return closableDb({
     engine: 'postgres',
-    async query(sql, params) {
-      guard();
-      return outer.query(sql, params);
-    },
-    async exec(sql) {
-      guard();
-      return outer.exec(sql);
-    },
+    outer: wrap(pool as unknown as PgLike),
     async transaction(fn) {
-      guard();
       const client = await pool.connect();
       let broken = false;
       try {
@@ -77,10 +64,6 @@ export async function openPostgresDb(url: string, options: PostgresOptions = {})
         client.release(broken);
       }
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await pool.end();
-    },
-  };
+    close: () => pool.end(),
+  });
 }
