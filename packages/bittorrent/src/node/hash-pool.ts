@@ -113,6 +113,7 @@ export async function hashPlan(
         if (code !== 0 && doneChunks < chunks.length) fail(new Error(`hash worker exited with code ${code}`));
       });
       feed();
+      feed();
     }
   };
   // the bundle builds in esbuild's service while this thread already hashes
