@@ -346,6 +346,20 @@ describe('hostile input', () => {
       400,
     ],
     [
+      'campaign unknown field',
+      '/ads/api/campaigns',
+      {
+        advertiserId: 'zz',
+        name: 'x',
+        startsAt: 1,
+        endsAt: 2,
+        currency: 'EUR',
+        totalBudgetMicros: 1,
+        admin: true,
+      },
+      400,
+    ],
+    [
       'line item bad priority',
       '/ads/api/line-items',
       {

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock, Db } from '@swarmcast/platform';
+import { Ajv } from 'ajv';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { creativeTorrentPublisher } from '../creative-torrent.ts';
 import type { EpisodeLookup } from '../decide.ts';
@@ -92,6 +93,9 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
       pace: deps.pace,
     },
   };
+  // Unknown JSON fields are refused (400), not silently dropped as Fastify's default does.
+  const ajv = new Ajv({ removeAdditional: false, coerceTypes: false, allErrors: false });
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
   app.setErrorHandler((err: FastifyError, _req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
       return reply.code(413).send(adsError('ADS_CREATIVE_TOO_LARGE'));
