@@ -35,7 +35,7 @@ export type { PeerSource, PeerSourceHandler, TransferStats } from './discovery/p
 export { type BtError, type BtErrorCode, fail, ok, type Result } from './errors.ts';
 export * from './extensions/index.ts';
 export { type Hasher, type SubtleDigest, subtleHasher } from './hasher.ts';
-export { formatMagnet, type Magnet, parseMagnet } from './magnet.ts';
+export { formatMagnet, type Magnet, magnetOf, parseMagnet } from './magnet.ts';
 export { type MemoryTransportOptions, memoryTransportPair } from './memory-transport.ts';
 export {
   BLOCK_SIZE,

@@ -110,3 +110,21 @@ export function formatMagnet(m: Magnet): string {
   if (m.select && m.select.length > 0) parts.push(`so=${compactRanges(m.select)}`);
   return `magnet:?${parts.join('&')}`;
 }
+
+/** The magnet link of a parsed torrent: its hashes, name, trackers (all tiers), web seeds and size. */
+export function magnetOf(meta: {
+  readonly infoHash: Magnet['infoHash'];
+  readonly name: string;
+  readonly announce: readonly (readonly string[])[];
+  readonly urlList: readonly string[];
+  readonly files: readonly { readonly length: number; readonly pad: boolean }[];
+}): string {
+  return formatMagnet({
+    infoHash: meta.infoHash,
+    name: meta.name,
+    trackers: [...new Set(meta.announce.flat())],
+    webSeeds: meta.urlList,
+    length: meta.files.reduce((n, f) => n + (f.pad ? 0 : f.length), 0),
+    peers: [],
+  });
+}

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { formatMagnet, fromHex, type Magnet, parseMagnet, toBase32, toHex } from '../src/index.ts';
+import {
+  encodeBencode,
+  formatMagnet,
+  fromHex,
+  type Magnet,
+  magnetOf,
+  parseMagnet,
+  parseTorrent,
+  toBase32,
+  toHex,
+} from '../src/index.ts';
+import { nodeHasher } from '../src/node/index.ts';
 import { prng, testSeed } from './prng.ts';
 
 const hex1 = 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a';
@@ -82,5 +93,24 @@ describe('magnet links', () => {
       const r = parseMagnet(s);
       if (!r.ok) expect(r.error.code).toMatch(/^BT_MAGNET_/);
     }
+  });
+
+  it('magnetOf(torrent) carries its hash, name, every tracker, web seeds and size', async () => {
+    const torrent = encodeBencode({
+      'announce-list': [['http://a/announce'], ['udp://b:1/announce', 'http://a/announce']],
+      'url-list': ['http://w/'],
+      info: { name: 'ep', 'piece length': 16384, pieces: new Uint8Array(20), length: 100 },
+    });
+    const meta = await parseTorrent(torrent, nodeHasher);
+    if (!meta.ok) throw new Error(meta.error.message);
+    const back = parseMagnet(magnetOf(meta.value));
+    expect(back.ok && back.value).toEqual({
+      infoHash: meta.value.infoHash,
+      name: 'ep',
+      trackers: ['http://a/announce', 'udp://b:1/announce'],
+      webSeeds: ['http://w/'],
+      length: 100,
+      peers: [],
+    });
   });
 });

@@ -280,4 +280,31 @@ describe.skipIf(p.skip)('tracker clients against opentracker', () => {
       silent.close();
     }
   });
+
+  it('udp: a tracker answering garbage gives a coded error, never a crash', async () => {
+    const liar = createSocket('udp4');
+    await new Promise<void>((r) => liar.bind(0, '127.0.0.1', r));
+    const port = (liar.address() as { port: number }).port;
+    liar.on('message', (msg, from) => {
+      // echo the transaction id with an unknown action, then a truncated connect reply
+      const reply = Buffer.alloc(12);
+      reply.writeUInt32BE(77, 0);
+      msg.copy(reply, 4, 12, 16);
+      liar.send(reply, from.port, from.address);
+    });
+    try {
+      const r = await new UdpTracker(`udp://127.0.0.1:${port}`, {
+        baseTimeoutMs: 200,
+        maxAttempts: 2,
+      }).announce({
+        ...base,
+        infoHash: hash(1),
+        peerId: peerId(1),
+        port: 1,
+      });
+      expect(r.ok ? 'ok' : r.error.code).toBe('BT_TRACKER_BAD_REPLY');
+    } finally {
+      liar.close();
+    }
+  });
 });

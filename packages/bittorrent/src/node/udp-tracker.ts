@@ -65,7 +65,8 @@ export class UdpTracker implements Announcer {
           signal?.removeEventListener('abort', onAbort);
           resolve(v);
         };
-        const onMessage = (msg: Buffer) => {
+        const onMessage = (msg: Buffer, from: { address: string; port: number }) => {
+          if (from.port !== this.port || from.address !== address) return; // not our tracker: ignored
           const r = decodeUdpResponse(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), ipv6);
           if (r.ok && r.value.transactionId !== tid) return; // a late reply to an earlier attempt
           finish(r);
