@@ -135,6 +135,19 @@ for (const engine of [embedded(), nats()]) {
       await consumer.stop();
     });
 
+    it.skipIf(engine.name !== 'nats')('drops a republished event id within the dedupe window', async () => {
+      const c = collector();
+      const consumer = await stream.consume('dedupe', c.handler, { subjects: ['dedupe.'] });
+      const once = events('d', 10, 'dedupe.x');
+      await stream.publish(once);
+      await stream.publish(once); // a producer retrying after a lost acknowledgement
+      await stream.publish(events('e', 1, 'dedupe.x'));
+      await waitFor(() => c.ids().has('e-0'), 10_000, 'the marker event after the duplicates');
+      await waitFor(async () => (await consumer.pending()) === 0, 10_000, 'no lag');
+      expect(c.seen.filter((id) => id.startsWith('d-'))).toHaveLength(10);
+      await consumer.stop();
+    });
+
     it('redelivers a batch whose handler threw', async () => {
       let failures = 0;
       const c = collector();
