@@ -322,8 +322,16 @@ describe('PeerConnection against a hostile peer', () => {
       code: WireErrorCode.indexOutOfRange,
     },
     {
-      name: 'bitfield after the first message',
-      msgs: [{ type: 'interested' }, { type: 'bitfield', bits: full(8) }],
+      name: 'bitfield after a have',
+      msgs: [
+        { type: 'have', index: 1 },
+        { type: 'bitfield', bits: full(8) },
+      ],
+      code: PeerErrorCode.protocol,
+    },
+    {
+      name: 'a second piece set',
+      msgs: [{ type: 'have-none' }, { type: 'have-all' }],
       code: PeerErrorCode.protocol,
     },
     {
@@ -377,6 +385,18 @@ describe('PeerConnection against a hostile peer', () => {
     expect(h.rec.closeReason?.code).toBe(c.code);
     expect(h.theirs.closed).toBe(true);
     expect(h.rec.closedCount).toBe(1);
+  });
+
+  it('accepts the piece set after the extension handshake and port (what libtorrent sends)', () => {
+    const h = hostile();
+    h.send(
+      { type: 'extended', extId: 0, payload: new TextEncoder().encode('d1:md11:ut_metadatai1eee') },
+      { type: 'port', port: 6881 },
+      { type: 'interested' },
+      { type: 'bitfield', bits: full(8) },
+    );
+    expect(h.conn.closed).toBe(false);
+    expect(h.conn.peerIsSeed).toBe(true);
   });
 
   it('ignores a few unknown message ids, then gives up', () => {

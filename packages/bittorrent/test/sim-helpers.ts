@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { encodeBencode } from '../src/bencode.ts';
 import type { SimTorrent } from '../src/sim/index.ts';
 import { makeLayout } from '../src/storage/layout.ts';
 import { seededRandom } from '../src/timers.ts';
@@ -17,9 +18,16 @@ export function simTorrent(size: number, pieceLength: number, seed: number): Sim
         .digest(),
     );
   }
-  const infoHash = new Uint8Array(createHash('sha1').update(Buffer.concat(hashes)).digest());
+  const info = encodeBencode({
+    length: size,
+    name: 'episode.bin',
+    'piece length': pieceLength,
+    pieces: new Uint8Array(Buffer.concat(hashes)),
+  });
+  const infoHash = new Uint8Array(createHash('sha1').update(info).digest());
   return {
     infoHash,
+    info,
     layout,
     content,
     verifyPiece: async (index, data) =>

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { MetadataFetcher } from '../src/extensions/index.ts';
 import { type LinkSpec, SimSwarm } from '../src/sim/index.ts';
 import { simSeed, simTorrent, withSeed } from './sim-helpers.ts';
 
@@ -113,6 +115,43 @@ describe('simulated swarm', () => {
       expect(await swarm.runUntilAllDone(600_000)).toBe(true);
       expect(swarm.node('seed').net.sent).toBeLessThan(2 * swarm.torrent.content.length);
       for (let i = 0; i < 9; i++) expect(await sameBytes(swarm, `l${i}`)).toBe(true);
+      await swarm.close();
+    });
+  });
+
+  it('a bare magnet link is enough: metadata from the swarm (BEP 9), then the content', async () => {
+    await withSeed(simSeed(), async (seed) => {
+      const t = simTorrent(600_000, 32 * KiB, seed);
+      const swarm = new SimSwarm(seed, t);
+      await swarm.addNodes([
+        { name: 'seed', seed: true, link: fast },
+        { name: 'peer', seed: false, link: fast },
+      ]);
+      swarm.introduceAll();
+      // The newcomer knows only the info-hash and where peers are (a tracker or the DHT).
+      const me = swarm.net.addNode('10.9.9.9', 6881, fast);
+      const fetcher = new MetadataFetcher({
+        infoHash: t.infoHash,
+        hash: async (d) => new Uint8Array(createHash('sha1').update(d).digest()),
+        peerId: new Uint8Array(20).fill(99),
+        dialer: swarm.net.dialer(me),
+        clock: swarm.time,
+        timers: swarm.time,
+        defer: swarm.time.defer,
+      });
+      let got: Awaited<typeof fetcher.result> | undefined;
+      void fetcher.result.then((r) => {
+        got = r;
+      });
+      fetcher.start();
+      fetcher.addPeers(swarm.nodes.map((n) => n.address));
+      expect(await swarm.runUntil(() => got !== undefined, 30_000)).toBe(true);
+      expect(got?.ok && Buffer.from(got.value).equals(Buffer.from(t.info as Uint8Array))).toBe(true);
+      // With the info dictionary the layout is known: join the swarm as a normal leecher.
+      await swarm.addNodes([{ name: 'magnet', seed: false, link: fast }]);
+      swarm.node('magnet').session.addPeers(swarm.nodes.slice(0, 2).map((n) => n.address));
+      expect(await swarm.runUntilAllDone(60_000)).toBe(true);
+      expect(await sameBytes(swarm, 'magnet')).toBe(true);
       await swarm.close();
     });
   });

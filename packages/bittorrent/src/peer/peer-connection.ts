@@ -71,7 +71,12 @@ export class PeerConnection {
   peerChoking = true;
   peerInterested = false;
   private readonly remoteSet = new RemotePieces();
-  private firstMessage = true;
+  /**
+   * Set by the first bitfield, have-all, have-none or have. BEP 3/6 want the piece set first,
+   * but clients send the BEP 10 handshake (and `port`) before it, so only a piece set after
+   * another one, or after a have, is a violation.
+   */
+  private piecesAnnounced = false;
   /** Pieces the peer lets us request while it chokes us (BEP 6). */
   readonly allowedFastFromPeer = new Set<number>();
   /** Pieces we let the peer request while we choke it. */
@@ -419,8 +424,6 @@ export class PeerConnection {
   private onMessage(m: WireMessage): void {
     const ev = this.events;
     if (!ev) return;
-    const first = this.firstMessage;
-    if (m.type !== 'keep-alive') this.firstMessage = false;
     switch (m.type) {
       case 'keep-alive':
         return;
@@ -452,7 +455,7 @@ export class PeerConnection {
       case 'bitfield':
       case 'have-all':
       case 'have-none': {
-        this.onPieceSet(m.type, m.type === 'bitfield' ? m.bits : undefined, first);
+        this.onPieceSet(m.type, m.type === 'bitfield' ? m.bits : undefined);
         return;
       }
       case 'request': {
@@ -506,6 +509,7 @@ export class PeerConnection {
   }
 
   private onHave(index: number): void {
+    this.piecesAnnounced = true;
     if (this.layout === undefined && index >= 1 << 24) {
       this.violation(WireErrorCode.indexOutOfRange, 'have index beyond any torrent');
       return;
@@ -518,16 +522,13 @@ export class PeerConnection {
     this.events?.have(this, index);
   }
 
-  private onPieceSet(
-    type: 'bitfield' | 'have-all' | 'have-none',
-    bits: Uint8Array | undefined,
-    first: boolean,
-  ): void {
+  private onPieceSet(type: 'bitfield' | 'have-all' | 'have-none', bits: Uint8Array | undefined): void {
     if (type !== 'bitfield' && !this.requireFast()) return;
-    if (!first) {
-      this.violation(PeerErrorCode.protocol, `${type} after the first message`);
+    if (this.piecesAnnounced) {
+      this.violation(PeerErrorCode.protocol, `${type} after the peer's piece set or a have`);
       return;
     }
+    this.piecesAnnounced = true;
     if (type === 'have-all') this.remoteSet.setAll();
     else if (type === 'bitfield' && bits) this.remoteSet.setBitfield(bits, this.layout?.pieceCount);
     this.events?.pieces(this);

@@ -26,6 +26,8 @@ export interface SimTorrent {
   readonly content: Uint8Array;
   /** Injected so the core stays free of a crypto implementation. */
   readonly verifyPiece: VerifyPiece;
+  /** The bencoded info dictionary, when nodes should serve it over ut_metadata (BEP 9). */
+  readonly info?: Uint8Array;
 }
 
 /** A node's session and what the harness recorded about it. */
@@ -94,6 +96,7 @@ export class SimSwarm {
               layout: { pieceCount: layout.pieceCount, pieceSize: (i) => pieceSize(layout, i) },
             },
             (i) => session.hasPiece(i),
+            { info: () => this.torrent.info, pex: false },
           ),
       });
       const node: SimSwarmNode = {
