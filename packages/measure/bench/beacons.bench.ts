@@ -12,7 +12,7 @@
  *
  * Engines: the embedded write-ahead stream + PGlite, and NATS JetStream + PostgreSQL when
  * they answer on 127.0.0.1 (skipped with a reason otherwise). Env: MEASURE_BENCH_SECONDS (10),
- * MEASURE_BENCH_CONNECTIONS (64), MEASURE_BENCH_PIPELINE (5000). The machine is shared:
+ * MEASURE_BENCH_CONNECTIONS (64), MEASURE_BENCH_PIPELINE (5000), MEASURE_BENCH_PIPELINING (1). The machine is shared:
  * quote medians of several runs.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +41,8 @@ import { processBatch } from '../src/pipeline/process-batch.ts';
 const seconds = Number(process.env.MEASURE_BENCH_SECONDS ?? 10);
 const connections = Number(process.env.MEASURE_BENCH_CONNECTIONS ?? 64);
 const pipelineEvents = Number(process.env.MEASURE_BENCH_PIPELINE ?? 5000);
+// Requests in flight per connection: connections x pipelining stands for as many concurrent players.
+const pipelining = Number(process.env.MEASURE_BENCH_PIPELINING ?? 1);
 
 const key = generateSigningKey('bench');
 const token = signDecision(
@@ -127,18 +129,19 @@ async function collectorRun(stream: EventStream) {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   // Warm up (JIT, connection pools) before measuring; those beacons are stored too.
-  const warm = (await autocannon({
-    url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`,
-    connections,
-    duration: 2,
-    workers: 1,
-  })) as autocannon.Result & Record<string, number>;
-  const r = (await autocannon({
-    url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`,
-    connections,
-    duration: seconds,
-    workers: 1,
-  })) as autocannon.Result & Record<string, number>;
+  const load = (duration: number) => {
+    // (`pipelining` is an autocannon option the shared type declaration does not list.)
+    const options = {
+      url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`,
+      connections,
+      pipelining,
+      duration,
+      workers: 1,
+    };
+    return autocannon(options) as Promise<autocannon.Result & Record<string, number>>;
+  };
+  const warm = await load(2);
+  const r = await load(seconds);
   await app.close();
   await collector.close();
   return {
@@ -273,7 +276,7 @@ async function main() {
 
   const f = (x: number | undefined, d = 0) => (x === undefined ? '-' : x.toFixed(d));
   console.log(
-    `\nmeasure beacons: ${seconds} s per run, ${connections} connections (shared machine: noisy, quote medians)`,
+    `\nmeasure beacons: ${seconds} s per run, ${connections} connections x ${pipelining} pipelined (shared machine: noisy, quote medians)`,
   );
   console.log(
     'engine                       | beacons/s | p50 ms | p99 ms | acked  | lost | stream ceiling/s | ratio | pipeline/s | db insert/s | ratio',
