@@ -60,20 +60,29 @@ function network(vt: VirtualTime, infoHash: Uint8Array, peers: Record<string, Be
   return { dialer, served };
 }
 
+function fetcher(
+  vt: VirtualTime,
+  infoHash: Uint8Array,
+  dialer: Dialer,
+  extra: { maxConnections?: number; signal?: AbortSignal } = {},
+) {
+  return new MetadataFetcher({
+    infoHash,
+    hash: sha1,
+    peerId: new Uint8Array(20).fill(9),
+    dialer,
+    clock: vt,
+    timers: vt,
+    defer: vt.defer,
+    ...extra,
+  });
+}
+
 async function fetch(peers: Record<string, Behaviour>, maxConnections = 4) {
   const vt = new VirtualTime();
   const infoHash = await sha1(info);
   const net = network(vt, infoHash, peers);
-  const f = new MetadataFetcher({
-    infoHash,
-    hash: sha1,
-    peerId: new Uint8Array(20).fill(9),
-    dialer: net.dialer,
-    clock: vt,
-    timers: vt,
-    defer: vt.defer,
-    maxConnections,
-  });
+  const f = fetcher(vt, infoHash, net.dialer, { maxConnections });
   let result: Awaited<typeof f.result> | undefined;
   void f.result.then((r) => {
     result = r;
@@ -110,16 +119,7 @@ describe('MetadataFetcher (BEP 9 for bare magnet links)', () => {
     const infoHash = await sha1(info);
     const net = network(vt, infoHash, { '10.0.0.1': 'liar' });
     const abort = new AbortController();
-    const f = new MetadataFetcher({
-      infoHash,
-      hash: sha1,
-      peerId: new Uint8Array(20).fill(9),
-      dialer: net.dialer,
-      clock: vt,
-      timers: vt,
-      defer: vt.defer,
-      signal: abort.signal,
-    });
+    const f = fetcher(vt, infoHash, net.dialer, { signal: abort.signal });
     f.start();
     f.addPeers([{ host: '10.0.0.1', port: 1 }]);
     await vt.runUntilAsync(() => false, 30_000);

@@ -66,16 +66,7 @@ export class VirtualTime implements Clock, Timers {
     let budget = maxTasks;
     if (done()) return true;
     while (this.heap.length > 0 && (this.heap[0] as Task).at <= end) {
-      const task = this.pop();
-      if (task.cancelled) continue;
-      this.current = Math.max(this.current, task.at);
-      if (task.every > 0) {
-        task.at += task.every;
-        task.seq = this.seq++;
-        this.insert(task);
-      }
-      this.executed++;
-      task.fn();
+      if (!this.runNext()) continue;
       if (--budget <= 0) throw new Error(`virtual time: more than ${maxTasks} tasks (livelock?)`);
       if (done()) return true;
     }
@@ -109,22 +100,30 @@ export class VirtualTime implements Clock, Timers {
       const instant = Math.max(this.current, next.at);
       this.current = instant;
       while (this.heap.length > 0 && (this.heap[0] as Task).at <= instant) {
-        const task = this.pop();
-        if (task.cancelled) continue;
-        if (task.every > 0) {
-          task.at += task.every;
-          task.seq = this.seq++;
-          this.insert(task);
+        if (this.runNext() && --budget <= 0) {
+          throw new Error(`virtual time: more than ${maxTasks} tasks (livelock?)`);
         }
-        this.executed++;
-        task.fn();
-        if (--budget <= 0) throw new Error(`virtual time: more than ${maxTasks} tasks (livelock?)`);
       }
       await settle();
     }
     if (done()) return true;
     this.current = Math.max(this.current, end);
     return false;
+  }
+
+  /** Runs the earliest task (re-arming an interval); false when it had been cancelled. */
+  private runNext(): boolean {
+    const task = this.pop();
+    if (task.cancelled) return false;
+    this.current = Math.max(this.current, task.at);
+    if (task.every > 0) {
+      task.at += task.every;
+      task.seq = this.seq++;
+      this.insert(task);
+    }
+    this.executed++;
+    task.fn();
+    return true;
   }
 
   private less(a: Task, b: Task): boolean {
