@@ -1,4 +1,5 @@
-import type { Db } from '@swarmcast/platform';
+import { type Db, migrate, openDb } from '@swarmcast/platform';
+import { requireServices, scratchPostgres } from '@swarmcast/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   depositEntry,
@@ -10,15 +11,28 @@ import {
 } from '../src/index.ts';
 import { memoryDb } from './support-db.ts';
 
+const postgres = await requireServices('ledger on PostgreSQL', 'postgres');
+const engines = [
+  {
+    name: 'PGlite',
+    skip: false,
+    open: async () => ({ db: await memoryDb(ledgerMigrations), drop: async () => {} }),
+  },
+  {
+    name: 'PostgreSQL',
+    skip: postgres.skip,
+    open: async () => {
+      const pg = await scratchPostgres('ledger_test');
+      const db = await openDb({ databaseUrl: pg.url });
+      await migrate(db, ledgerMigrations);
+      return { db, drop: () => pg.drop() };
+    },
+  },
+];
+
 let db: Db;
 let ledger: Ledger;
-beforeEach(async () => {
-  db = await memoryDb(ledgerMigrations);
-  ledger = new Ledger(db);
-});
-afterEach(async () => {
-  await db.close();
-});
+let drop: () => Promise<void>;
 
 const nov = (day: number) => Date.UTC(2026, 10, day, 12);
 const charge = (id: string, time: number, creatorId = 'c1') => ({
@@ -29,77 +43,90 @@ const charge = (id: string, time: number, creatorId = 'c1') => ({
   time,
 });
 
-describe('Ledger (PGlite)', () => {
-  it('posts an impression once, whatever the redelivery', async () => {
-    const e = impressionEntry(charge('d1', nov(2)), 7000);
-    expect(await ledger.post(e)).toEqual({ ok: true, written: true });
-    expect(await ledger.post(e)).toEqual({ ok: true, written: false });
-    expect(await ledger.balance('advertiser:a1')).toBe(-20_000);
-    expect(await ledger.balance('creator:c1')).toBe(14_000);
-    expect(await ledger.balance('platform')).toBe(6_000);
-    expect((await ledger.check()).balanced).toBe(true);
-  });
-
-  it('SQL refuses an unbalanced entry even when code checks are bypassed', async () => {
-    await expect(
-      db.transaction(async (tx) => {
-        await tx.query("INSERT INTO ledger_accounts VALUES ('creator:x', 'creator') ON CONFLICT DO NOTHING");
-        await tx.query("INSERT INTO ledger_entries VALUES ('bad', 'payout', 'bad', 0)");
-        await tx.query("INSERT INTO ledger_lines VALUES ('bad', 0, 'creator:x', 5)");
-      }),
-    ).rejects.toThrow(/LED_UNBALANCED/);
-    expect((await db.query("SELECT 1 FROM ledger_entries WHERE id = 'bad'")).rows).toEqual([]);
-  });
-
-  it('the journal is append-only', async () => {
-    await ledger.post(impressionEntry(charge('d1', nov(2)), 7000));
-    await expect(db.query('UPDATE ledger_lines SET amount = 0')).rejects.toThrow(/append-only/);
-    await expect(db.query('DELETE FROM ledger_entries')).rejects.toThrow(/append-only/);
-  });
-
-  it('code refuses an unbalanced entry with a coded error', async () => {
-    const r = await ledger.post({
-      id: 'bad',
-      kind: 'payout',
-      ref: 'bad',
-      time: 0,
-      lines: [{ account: 'creator:x', amount: 5 }],
+for (const engine of engines) {
+  describe.skipIf(engine.skip)(`Ledger (${engine.name})`, () => {
+    beforeEach(async () => {
+      ({ db, drop } = await engine.open());
+      ledger = new Ledger(db);
     });
-    expect(r).toMatchObject({ ok: false, error: { code: 'LED_UNBALANCED' } });
-  });
-
-  it('refunds an invalidated impression exactly once, and not an uncharged one', async () => {
-    await ledger.post(impressionEntry(charge('d1', nov(2)), 7000));
-    expect(await ledger.refundImpression('d1', nov(3))).toEqual({ ok: true, written: true });
-    expect(await ledger.refundImpression('d1', nov(3))).toEqual({ ok: true, written: false });
-    expect(await ledger.refundImpression('never', nov(3))).toEqual({ ok: true, written: false });
-    expect(await ledger.balance('creator:c1')).toBe(0);
-    expect(await ledger.balance('advertiser:a1')).toBe(0);
-  });
-
-  it('monthly creator statements: opening, earned, refunded, paid out, closing', async () => {
-    await ledger.post(depositEntry('dep1', 'a1', 1_000_000, Date.UTC(2026, 9, 1)));
-    await ledger.post(impressionEntry(charge('oct', Date.UTC(2026, 9, 30)), 7000));
-    for (const d of ['n1', 'n2', 'n3']) await ledger.post(impressionEntry(charge(d, nov(4)), 7000));
-    await ledger.refundImpression('n3', nov(5));
-    await ledger.post(payoutEntry('p1', 'c1', 20_000, nov(28)));
-    await ledger.post(impressionEntry(charge('dec', Date.UTC(2026, 11, 1)), 7000));
-    const s = await ledger.statement('c1', '2026-11');
-    expect(s).toEqual({
-      creatorId: 'c1',
-      month: '2026-11',
-      opening: 14_000,
-      earned: 42_000,
-      refunded: 14_000,
-      paidOut: 20_000,
-      closing: 22_000,
-      netImpressions: 2,
+    afterEach(async () => {
+      await db.close();
+      await drop();
     });
-    const balances = await ledger.balances();
-    expect(trialBalance(balances)).toBe(0);
-    expect(balances.get('cash')).toBe(-1_000_000);
-    expect(balances.get('advertiser:a1')).toBe(1_000_000 - 4 * 20_000);
-    expect(await ledger.creators()).toEqual(['c1']);
-    expect((await ledger.check()).balanced).toBe(true);
+
+    it('posts an impression once, whatever the redelivery', async () => {
+      const e = impressionEntry(charge('d1', nov(2)), 7000);
+      expect(await ledger.post(e)).toEqual({ ok: true, written: true });
+      expect(await ledger.post(e)).toEqual({ ok: true, written: false });
+      expect(await ledger.balance('advertiser:a1')).toBe(-20_000);
+      expect(await ledger.balance('creator:c1')).toBe(14_000);
+      expect(await ledger.balance('platform')).toBe(6_000);
+      expect((await ledger.check()).balanced).toBe(true);
+    });
+
+    it('SQL refuses an unbalanced entry even when code checks are bypassed', async () => {
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query(
+            "INSERT INTO ledger_accounts VALUES ('creator:x', 'creator') ON CONFLICT DO NOTHING",
+          );
+          await tx.query("INSERT INTO ledger_entries VALUES ('bad', 'payout', 'bad', 0)");
+          await tx.query("INSERT INTO ledger_lines VALUES ('bad', 0, 'creator:x', 5)");
+        }),
+      ).rejects.toThrow(/LED_UNBALANCED/);
+      expect((await db.query("SELECT 1 FROM ledger_entries WHERE id = 'bad'")).rows).toEqual([]);
+    });
+
+    it('the journal is append-only', async () => {
+      await ledger.post(impressionEntry(charge('d1', nov(2)), 7000));
+      await expect(db.query('UPDATE ledger_lines SET amount = 0')).rejects.toThrow(/append-only/);
+      await expect(db.query('DELETE FROM ledger_entries')).rejects.toThrow(/append-only/);
+    });
+
+    it('code refuses an unbalanced entry with a coded error', async () => {
+      const r = await ledger.post({
+        id: 'bad',
+        kind: 'payout',
+        ref: 'bad',
+        time: 0,
+        lines: [{ account: 'creator:x', amount: 5 }],
+      });
+      expect(r).toMatchObject({ ok: false, error: { code: 'LED_UNBALANCED' } });
+    });
+
+    it('refunds an invalidated impression exactly once, and not an uncharged one', async () => {
+      await ledger.post(impressionEntry(charge('d1', nov(2)), 7000));
+      expect(await ledger.refundImpression('d1', nov(3))).toEqual({ ok: true, written: true });
+      expect(await ledger.refundImpression('d1', nov(3))).toEqual({ ok: true, written: false });
+      expect(await ledger.refundImpression('never', nov(3))).toEqual({ ok: true, written: false });
+      expect(await ledger.balance('creator:c1')).toBe(0);
+      expect(await ledger.balance('advertiser:a1')).toBe(0);
+    });
+
+    it('monthly creator statements: opening, earned, refunded, paid out, closing', async () => {
+      await ledger.post(depositEntry('dep1', 'a1', 1_000_000, Date.UTC(2026, 9, 1)));
+      await ledger.post(impressionEntry(charge('oct', Date.UTC(2026, 9, 30)), 7000));
+      for (const d of ['n1', 'n2', 'n3']) await ledger.post(impressionEntry(charge(d, nov(4)), 7000));
+      await ledger.refundImpression('n3', nov(5));
+      await ledger.post(payoutEntry('p1', 'c1', 20_000, nov(28)));
+      await ledger.post(impressionEntry(charge('dec', Date.UTC(2026, 11, 1)), 7000));
+      const s = await ledger.statement('c1', '2026-11');
+      expect(s).toEqual({
+        creatorId: 'c1',
+        month: '2026-11',
+        opening: 14_000,
+        earned: 42_000,
+        refunded: 14_000,
+        paidOut: 20_000,
+        closing: 22_000,
+        netImpressions: 2,
+      });
+      const balances = await ledger.balances();
+      expect(trialBalance(balances)).toBe(0);
+      expect(balances.get('cash')).toBe(-1_000_000);
+      expect(balances.get('advertiser:a1')).toBe(1_000_000 - 4 * 20_000);
+      expect(await ledger.creators()).toEqual(['c1']);
+      expect((await ledger.check()).balanced).toBe(true);
+    });
   });
-});
+}
