@@ -93,7 +93,44 @@ export function decodeHttpScrape(
   return { type: 'scrape', transport: 'http', infoHashes, ip: normalizeIp(ctx.ip), passkey: ctx.passkey };
 }
 
+/**
+ * The compact answer, laid out by hand: it is the hot path (every announce of every real
+ * client) and the generic encoder's intermediate arrays cost more than the rest of the
+ * announce. Keys in bencode order; the tests decode it with the bencode package.
+ */
+function encodeCompactAnnounce(result: AnnounceResult): Uint8Array {
+  let v4 = 0;
+  let v6 = 0;
+  for (const p of result.peers) {
+    if (p.compact.length === 6) v4++;
+    else if (p.compact.length === 18) v6++;
+  }
+  const head =
+    `d8:completei${result.complete}e10:downloadedi${result.downloaded}e10:incompletei${result.incomplete}e` +
+    `8:intervali${result.interval}e12:min intervali${result.minInterval}e5:peers${v4 * 6}:`;
+  const mid = v6 > 0 ? `6:peers6${v6 * 18}:` : '';
+  const headLen = head.length;
+  const out = Buffer.allocUnsafe(headLen + v4 * 6 + mid.length + v6 * 18 + 1);
+  out.write(head, 0, 'latin1');
+  let a = headLen;
+  let b = headLen + v4 * 6;
+  if (v6 > 0) out.write(mid, b, 'latin1');
+  b += mid.length;
+  for (const p of result.peers) {
+    if (p.compact.length === 6) {
+      out.set(p.compact, a);
+      a += 6;
+    } else if (p.compact.length === 18) {
+      out.set(p.compact, b);
+      b += 18;
+    }
+  }
+  out[out.length - 1] = 0x65;
+  return out;
+}
+
 export function encodeHttpAnnounce(result: AnnounceResult, request: AnnounceRequest): Uint8Array {
+  if (request.compact) return encodeCompactAnnounce(result);
   const body: Record<string, unknown> = {
     complete: result.complete,
     incomplete: result.incomplete,
@@ -101,36 +138,12 @@ export function encodeHttpAnnounce(result: AnnounceResult, request: AnnounceRequ
     interval: result.interval,
     'min interval': result.minInterval,
   };
-  if (request.compact) {
-    let v4 = 0;
-    let v6 = 0;
-    for (const p of result.peers) {
-      if (p.compact.length === 6) v4++;
-      else if (p.compact.length === 18) v6++;
-    }
-    const peers = Buffer.allocUnsafe(v4 * 6);
-    const peers6 = Buffer.allocUnsafe(v6 * 18);
-    let a = 0;
-    let b = 0;
-    for (const p of result.peers) {
-      if (p.compact.length === 6) {
-        peers.set(p.compact, a);
-        a += 6;
-      } else if (p.compact.length === 18) {
-        peers6.set(p.compact, b);
-        b += 18;
-      }
-    }
-    body.peers = peers;
-    if (v6 > 0) body.peers6 = peers6;
-  } else {
-    body.peers = result.peers
-      .filter((p) => p.compact.length > 0)
-      .map((p) => {
-        const { ip, port } = uncompactPeer(p.compact);
-        return request.noPeerId ? { ip, port } : { ip, port, 'peer id': Buffer.from(p.peerId) };
-      });
-  }
+  body.peers = result.peers
+    .filter((p) => p.compact.length > 0)
+    .map((p) => {
+      const { ip, port } = uncompactPeer(p.compact);
+      return request.noPeerId ? { ip, port } : { ip, port, 'peer id': Buffer.from(p.peerId) };
+    });
   return bencode.encode(body);
 }
 

@@ -59,6 +59,8 @@ export function peerKeyOf(request: AnnounceRequest): string {
   return request.transport === 'ws' ? toHex(request.peerId) : `${request.ip}|${request.port}`;
 }
 
+const noAccount = { account: null };
+
 export class TrackerCore {
   readonly intervals: Intervals;
   private readonly store: SwarmStore;
@@ -108,7 +110,12 @@ export class TrackerCore {
 
   async announce(request: AnnounceRequest): Promise<AnnounceResult | TrackerError> {
     const now = this.clock.now();
-    const admitted = await this.admit(request.ip, request.passkey, [request.infoHash], now);
+    // The public-tracker path stays synchronous up to the store: no access list to await.
+    const admitted = this.access
+      ? await this.admit(request.ip, request.passkey, [request.infoHash], now)
+      : this.limiter && !this.limiter.allow(request.ip, now)
+        ? this.refuse(trackerError('TRK_RATE_LIMITED'))
+        : noAccount;
     if ('error' in admitted) return admitted;
     let peer: PeerRecord;
     if (request.transport === 'ws') {
@@ -132,7 +139,7 @@ export class TrackerCore {
     };
     let stored: Awaited<ReturnType<SwarmStore['announce']>>;
     try {
-      stored = await this.store.announce(a);
+      stored = this.store.announceNow ? this.store.announceNow(a) : await this.store.announce(a);
     } catch {
       return this.refuse(trackerError('TRK_STORE_UNAVAILABLE'));
     }

@@ -42,6 +42,8 @@ export interface StoreStats {
 export interface SwarmStore {
   /** Records the announce and picks peers; TRK_FULL when a bound would be exceeded. */
   announce(a: StoreAnnounce): Promise<StoreAnnounceResult | TrackerError>;
+  /** The same, synchronously, for engines that can (memory): saves a promise per announce. */
+  announceNow?(a: StoreAnnounce): StoreAnnounceResult | TrackerError;
   scrape(infoHashes: InfoHash[]): Promise<Map<InfoHash, SwarmCounts>>;
   /** Up to `limit` torrents with their counts, busiest first. */
   torrents(limit: number): Promise<TorrentStats[]>;

@@ -1,0 +1,227 @@
+/**
+ * Announce throughput and latency, HTTP and UDP, for our tracker beside opentracker (C,
+ * Debian's whitelist-only build) and bittorrent-tracker (npm, WebTorrent's), in one run.
+ *
+ * - HTTP: wrk, TRACKER_BENCH_CONNECTIONS connections (100), one request per connection
+ *   (Connection: close, as opentracker closes after each answer), random info-hash among
+ *   TRACKER_BENCH_TORRENTS (1000), random peer id and port: many torrents and peers.
+ * - UDP: a C generator (load/udp-load.c, compiled here with gcc), one socket,
+ *   TRACKER_BENCH_INFLIGHT (128) announces in flight, connection id reused.
+ * - Each (tracker, protocol) runs TRACKER_BENCH_ROUNDS times (3), interleaved, for
+ *   TRACKER_BENCH_SECONDS (5) each; medians are printed with ratios. Our tracker runs both
+ *   standalone (node:http) and inside Fastify, to show what the framework costs.
+ * The machine is shared: compare within one run only.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, which } from '@swarmcast/testkit';
+
+const run = promisify(execFile);
+const env = process.env;
+const seconds = Number(env.TRACKER_BENCH_SECONDS ?? 5);
+const rounds = Number(env.TRACKER_BENCH_ROUNDS ?? 3);
+const torrents = Number(env.TRACKER_BENCH_TORRENTS ?? 1000);
+const connections = Number(env.TRACKER_BENCH_CONNECTIONS ?? 100);
+const inflight = Number(env.TRACKER_BENCH_INFLIGHT ?? 128);
+const here = import.meta.dirname;
+
+interface Sample {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+interface Target {
+  name: string;
+  port: number;
+  child: ChildProcess;
+  http: boolean;
+  udp: boolean;
+}
+
+async function waitReady(child: ChildProcess, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 20_000);
+    child.stdout?.on('data', (d) => {
+      if (String(d).includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+  });
+}
+
+async function startNode(kind: string): Promise<Target> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'load', 'serve.ts'), kind, String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await waitReady(child, kind);
+  return { name: kind, port, child, http: true, udp: true };
+}
+
+/** Hash i: 4-byte big-endian index then 16 bytes 0x5a (the load generators use the same). */
+function hashHex(i: number): string {
+  return i.toString(16).padStart(8, '0') + '5a'.repeat(16);
+}
+
+async function startOpentracker(work: string): Promise<Target> {
+  const port = await freePort();
+  const dir = join(work, 'ot');
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, 'whitelist.txt'),
+    `${Array.from({ length: torrents }, (_, i) => hashHex(i)).join('\n')}\n`,
+  );
+  // Run as root it chroots into -d and drops to nobody, who must read the whitelist.
+  await chmod(work, 0o755);
+  await chmod(dir, 0o755);
+  await chmod(join(dir, 'whitelist.txt'), 0o644);
+  const child = spawn(
+    'opentracker',
+    ['-i', '127.0.0.1', '-p', String(port), '-P', String(port), '-d', dir, '-w', '/whitelist.txt'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  // opentracker prints nothing when ready: poll its HTTP port.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/stats`);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error('opentracker did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { name: 'opentracker', port, child, http: true, udp: true };
+}
+
+function toMs(text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim());
+  if (!m) return Number.NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+async function wrk(port: number): Promise<Sample> {
+  const { stdout } = await run(
+    'wrk',
+    [
+      '-t',
+      '2',
+      '-c',
+      String(connections),
+      '-d',
+      `${seconds}s`,
+      '--latency',
+      '-s',
+      join(here, 'load', 'announce.lua'),
+      `http://127.0.0.1:${port}/announce`,
+    ],
+    { env: { ...env, TORRENTS: String(torrents) }, maxBuffer: 1 << 20 },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const p50 = /\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '';
+  const p99 = /\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '';
+  return { rps, p50Ms: toMs(p50), p99Ms: toMs(p99) };
+}
+
+async function udpLoad(binary: string, port: number): Promise<Sample> {
+  const { stdout } = await run(binary, [
+    '127.0.0.1',
+    String(port),
+    String(seconds),
+    String(inflight),
+    String(torrents),
+  ]);
+  const get = (k: string) => Number(new RegExp(`${k}=(\\d+)`).exec(stdout)?.[1]);
+  return { rps: get('rps'), p50Ms: get('p50_us') / 1000, p99Ms: get('p99_us') / 1000 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  for (const b of ['wrk', 'gcc', 'opentracker']) {
+    if (!which(b)) {
+      console.log(`skipped: ${b} is not installed (see .ci/run)`);
+      return;
+    }
+  }
+  const work = await mkdtemp(join(tmpdir(), 'swarmcast-tracker-bench-'));
+  const udpBinary = join(work, 'udp-load');
+  await run('gcc', ['-O2', '-o', udpBinary, join(here, 'load', 'udp-load.c')]);
+  const targets: Target[] = [];
+  try {
+    targets.push(await startNode('ours'));
+    targets.push(await startNode('ours-fastify'));
+    targets.push(await startOpentracker(work));
+    targets.push(await startNode('bittorrent-tracker'));
+    console.log(
+      `announce bench: ${torrents} torrents, random peers, ${seconds}s x ${rounds} rounds; ` +
+        `HTTP wrk c=${connections} Connection: close; UDP ${inflight} in flight`,
+    );
+    const results = new Map<string, Sample[]>();
+    for (let r = 0; r < rounds; r++) {
+      for (const proto of ['http', 'udp'] as const) {
+        for (const t of targets) {
+          if (proto === 'udp' && t.name === 'ours-fastify') continue; // same UDP server as ours
+          const s = proto === 'http' ? await wrk(t.port) : await udpLoad(udpBinary, t.port);
+          const key = `${proto} ${t.name}`;
+          results.set(key, [...(results.get(key) ?? []), s]);
+          console.log(
+            `  round ${r + 1} ${key.padEnd(26)} ${Math.round(s.rps)}/s p50 ${s.p50Ms.toFixed(2)} ms p99 ${s.p99Ms.toFixed(2)} ms`,
+          );
+        }
+      }
+    }
+    const summary: Record<string, { rps: number; p50Ms: number; p99Ms: number }> = {};
+    console.log('\nmedians:');
+    for (const [key, samples] of results) {
+      summary[key] = {
+        rps: median(samples.map((s) => s.rps)),
+        p50Ms: median(samples.map((s) => s.p50Ms)),
+        p99Ms: median(samples.map((s) => s.p99Ms)),
+      };
+      const m = summary[key]!;
+      console.log(
+        `  ${key.padEnd(26)} ${Math.round(m.rps).toString().padStart(7)}/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms`,
+      );
+    }
+    console.log(
+      '\nratios (announces/s, ours / reference; goal >= 2x bittorrent-tracker and >= 0.5x opentracker):',
+    );
+    for (const proto of ['http', 'udp']) {
+      const ours = summary[`${proto} ours`]!.rps;
+      for (const ref of ['opentracker', 'bittorrent-tracker']) {
+        const other = summary[`${proto} ${ref}`]!.rps;
+        console.log(`  ${proto} ours / ${ref.padEnd(20)} ${(ours / other).toFixed(2)}x`);
+      }
+    }
+    const fast = summary['http ours-fastify']!.rps / summary['http ours']!.rps;
+    console.log(`  http ours in Fastify / ours standalone (node:http): ${fast.toFixed(2)}x`);
+    const outDir = join(here, '..', '..', '..', 'bench', 'results');
+    await mkdir(outDir, { recursive: true });
+    await writeFile(
+      join(outDir, 'tracker-announce.json'),
+      `${JSON.stringify({ seconds, rounds, torrents, connections, inflight, summary }, null, 2)}\n`,
+    );
+  } finally {
+    for (const t of targets) t.child.kill('SIGKILL');
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
