@@ -202,6 +202,7 @@ describe('fact backlog', () => {
         userAgent: null,
       },
     };
+    await p.flush(); // an empty flush must not wedge later ones
     for (let i = 0; i < 5; i++) p.observe(o);
     expect(p.counts.dropped).toBe(2);
     await p.flush();

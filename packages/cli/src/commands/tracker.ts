@@ -1,5 +1,19 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runStandaloneTracker } from '@swarmcast/tracker';
+import {
+  clientFamilyFromPeerId,
+  createAudienceKeys,
+  type Db,
+  dbSaltStore,
+  loadAddressList,
+  loadConfig,
+  memorySaltStore,
+  migrate,
+  openDb,
+  openEventStream,
+  privacyMigrations,
+} from '@swarmcast/platform';
+import { AnnounceFactPublisher, runStandaloneTracker } from '@swarmcast/tracker';
 import { type Command, UsageError } from '../command.ts';
 
 const usage = `
@@ -21,6 +35,11 @@ options (environment variable in brackets; a flag wins over the variable):
   --rate-limit R      announces per second per address, 0 = off         [TRACKER_RATE_LIMIT]
                       (default 20, bursts of 10x)
   --interval S        seconds between announces (default 600)           [TRACKER_INTERVAL]
+
+Every announce becomes a fact on the measurement stream: NATS JetStream when NATS_URL is
+set, else the embedded stream in <DATA_DIR>/tracker/stream. Audience keys use daily salts
+in DATABASE_URL when set (shared by every process), else salts kept in this process.
+DATACENTER_RANGES lists data-centre ranges to flag.
 `;
 
 function number(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -55,7 +74,26 @@ const command: Command = {
     const interval = number(values.interval ?? env.TRACKER_INTERVAL, '--interval', 10, 86_400);
     const privateMode =
       values.private ?? ['1', 'true', 'yes'].includes((env.TRACKER_PRIVATE ?? '').toLowerCase());
+    const cfg = loadConfig(env);
+    const stream = await openEventStream({
+      natsUrl: cfg.natsUrl ?? undefined,
+      dataDir: join(cfg.dataDir, 'tracker'),
+    });
+    let db: Db | null = null;
+    if (cfg.databaseUrl) {
+      db = await openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
+      await migrate(db, privacyMigrations);
+    }
+    const keys = createAudienceKeys(db ? dbSaltStore(db) : memorySaltStore());
+    const datacenters = await loadAddressList(cfg.datacenterRanges);
+    const facts = new AnnounceFactPublisher({
+      stream,
+      audienceKey: (ip, ua, now) => keys.audienceKey(ip, ua, now),
+      clientFamily: (peerId) => clientFamilyFromPeerId(peerId),
+      isDatacenter: (ip) => datacenters.isDatacenter(ip),
+    });
     const running = await runStandaloneTracker({
+      observer: facts,
       port,
       host: values.host ?? env.TRACKER_HOST ?? '0.0.0.0',
       redisUrl: values.redis ?? env.REDIS_URL ?? null,
@@ -68,6 +106,8 @@ const command: Command = {
           ? undefined
           : { interval, minInterval: Math.min(60, interval), peerTtlMs: interval * 2_100 },
     });
+    facts.start();
+    facts.metrics = running.tracker.metrics;
     const host = values.host ?? env.TRACKER_HOST ?? '0.0.0.0';
     io.stdout.write(
       `tracker listening on ${host}:${running.port} (http, ws, udp)${privateMode ? ', private' : ''}` +
@@ -78,6 +118,9 @@ const command: Command = {
       else io.signal.addEventListener('abort', () => resolve(), { once: true });
     });
     await running.close();
+    await facts.close();
+    await stream.close();
+    await db?.close();
     return 0;
   },
 };

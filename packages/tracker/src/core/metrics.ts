@@ -50,6 +50,12 @@ export class TrackerMetrics {
       'Announce facts dropped (stream backlog full).',
       [['', this.facts.dropped]],
     );
+    metric(
+      'swarmcast_tracker_facts_failed_batches_total',
+      'counter',
+      'Fact batches the stream refused (retried).',
+      [['', this.facts.failedBatches]],
+    );
     metric('swarmcast_tracker_webrtc_relays_total', 'counter', 'WebRTC offers and answers relayed.', [
       ['{kind="offer"}', this.relays.offers],
       ['{kind="answer"}', this.relays.answers],

@@ -39,18 +39,21 @@ export class AnnounceFactPublisher implements AnnounceObserver {
   private flushing: Promise<void> | null = null;
   private readonly batchSize: number;
   private readonly maxBacklog: number;
+  /** Where /metrics counts facts; set after the tracker exists when built first. */
+  metrics: TrackerMetrics | null;
   /** Counts kept even without a TrackerMetrics, for tests and callers. */
   readonly counts = { published: 0, dropped: 0, failedBatches: 0 };
 
   constructor(private readonly deps: AnnounceFactDeps) {
     this.batchSize = deps.batchSize ?? 500;
     this.maxBacklog = deps.maxBacklog ?? 100_000;
+    this.metrics = deps.metrics ?? null;
   }
 
   observe(o: AnnounceObservation): void {
     if (this.backlog.length + this.retry.length >= this.maxBacklog) {
       this.counts.dropped++;
-      if (this.deps.metrics) this.deps.metrics.facts.dropped++;
+      if (this.metrics) this.metrics.facts.dropped++;
       return;
     }
     this.backlog.push(o);
@@ -86,35 +89,33 @@ export class AnnounceFactPublisher implements AnnounceObserver {
   /** Publishes what is pending (one batch at a time); resolves when this round is done. */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    // With nothing pending the body below would run to its `finally` synchronously, before
-    // `this.flushing` is assigned, leaving a settled promise there for good: every later
-    // flush would return it and publish nothing (seen under load, when a tick found the
-    // backlog empty).
-    if (this.retry.length === 0 && this.backlog.length === 0) return Promise.resolve();
-    this.flushing = (async () => {
-      try {
-        while (this.retry.length > 0 || this.backlog.length > 0) {
-          let events = this.retry.splice(0, this.batchSize);
-          if (events.length === 0) {
-            const batch = this.backlog.splice(0, this.batchSize);
-            events = await Promise.all(batch.map((o) => this.toEvent(o)));
-          }
-          try {
-            await this.deps.stream.publish(events);
-            this.counts.published += events.length;
-            if (this.deps.metrics) this.deps.metrics.facts.published += events.length;
-          } catch {
-            this.counts.failedBatches++;
-            if (this.deps.metrics) this.deps.metrics.facts.failedBatches++;
-            this.retry.unshift(...events);
-            return;
-          }
-        }
-      } finally {
-        this.flushing = null;
-      }
-    })();
+    if (this.backlog.length === 0 && this.retry.length === 0) return Promise.resolve();
+    // Cleared in .finally, which always runs after this assignment (a synchronous
+    // try/finally inside the async body could run first and leave a stale promise here).
+    this.flushing = this.drain().finally(() => {
+      this.flushing = null;
+    });
     return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.retry.length > 0 || this.backlog.length > 0) {
+      let events = this.retry.splice(0, this.batchSize);
+      if (events.length === 0) {
+        const batch = this.backlog.splice(0, this.batchSize);
+        events = await Promise.all(batch.map((o) => this.toEvent(o)));
+      }
+      try {
+        await this.deps.stream.publish(events);
+        this.counts.published += events.length;
+        if (this.metrics) this.metrics.facts.published += events.length;
+      } catch {
+        this.counts.failedBatches++;
+        if (this.metrics) this.metrics.facts.failedBatches++;
+        this.retry.unshift(...events);
+        return;
+      }
+    }
   }
 
   /** Stops the timer and publishes everything pending. */
