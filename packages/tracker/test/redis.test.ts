@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { freePort, requireServices, serviceUrl, waitFor } from '@swarmcast/testkit';
+import { freePort, requireServices, scratchDir, serviceUrl, waitFor } from '@swarmcast/testkit';
 import bencode from 'bencode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrackerError } from '../src/errors.ts';
@@ -14,7 +14,7 @@ import { announceQuery, peerId } from './helpers/announce.ts';
 const redis = await requireServices('tracker swarms in Redis', 'redis');
 const root = join(import.meta.dirname, '..', '..', '..');
 
-function startProcess(port: number, prefix: string): ChildProcess {
+function startProcess(port: number, prefix: string, dataDir: string): ChildProcess {
   return spawn(
     process.execPath,
     [
@@ -31,6 +31,7 @@ function startProcess(port: number, prefix: string): ChildProcess {
       cwd: root,
       env: {
         ...process.env,
+        DATA_DIR: dataDir,
         REDIS_URL: serviceUrl('redis'),
         TRACKER_REDIS_PREFIX: prefix,
         TRACKER_RATE_LIMIT: '0',
@@ -54,22 +55,38 @@ describe.skipIf(redis.skip)('two tracker processes on one Redis', () => {
   const children: ChildProcess[] = [];
   const ports: number[] = [];
   let cleaner: RedisSwarmStore;
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
   beforeAll(async () => {
+    dir = await scratchDir();
     cleaner = new RedisSwarmStore({ url: serviceUrl('redis'), prefix });
     for (let i = 0; i < 2; i++) {
       const port = await freePort();
       ports.push(port);
-      const child = startProcess(port, prefix);
+      // Each process its own data dir: the embedded fact stream is one process per dir.
+      const child = startProcess(port, prefix, join(dir.path, `p${i}`));
       children.push(child);
       let out = '';
       child.stdout!.on('data', (d) => {
         out += String(d);
       });
-      await waitFor(() => out.includes('listening'), 30_000, `tracker process ${i} to listen`);
+      child.stderr!.on('data', (d) => {
+        out += String(d);
+      });
+      await waitFor(() => out.includes('listening'), 30_000, `tracker process ${i} to listen`).catch((err) => {
+        throw new Error(`${String(err)}\n${out}`);
+      });
     }
   });
   afterAll(async () => {
-    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((resolve) =>
+            c.exitCode !== null ? resolve(null) : (c.once('exit', resolve), c.kill('SIGTERM')),
+          ),
+      ),
+    );
+    await dir?.remove();
     if (cleaner) {
       await cleaner.clear();
       await cleaner.close();
