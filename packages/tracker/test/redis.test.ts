@@ -72,9 +72,11 @@ describe.skipIf(redis.skip)('two tracker processes on one Redis', () => {
       child.stderr!.on('data', (d) => {
         out += String(d);
       });
-      await waitFor(() => out.includes('listening'), 30_000, `tracker process ${i} to listen`).catch((err) => {
-        throw new Error(`${String(err)}\n${out}`);
-      });
+      await waitFor(() => out.includes('listening'), 30_000, `tracker process ${i} to listen`).catch(
+        (err) => {
+          throw new Error(`${String(err)}\n${out}`);
+        },
+      );
     }
   });
   afterAll(async () => {
