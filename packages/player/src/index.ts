@@ -1,2 +1,35 @@
 // The public surface of @swarmcast/player (see README.md beside this folder).
-export {};
+export {
+  type BreakCue,
+  type BreakPosition,
+  breakForMove,
+  parseTimeOffset,
+  type ResolveResult,
+  resolveBreaks,
+  type ScheduledBreak,
+  type TimelineMove,
+  type TimeOffset,
+  type VmapBreak,
+} from './ad-schedule.ts';
+export {
+  type AdTrackers,
+  type AdView,
+  type Beacon,
+  type BeaconEvent,
+  canSkip,
+  initialTracking,
+  type LinearEvent,
+  linearEvents,
+  type MediaSignal,
+  type TrackingState,
+  track,
+} from './ad-tracking.ts';
+export { mediaErrorToVast, type VastErrorCode, vastErrors } from './vast-errors.ts';
+export {
+  type BreakPositionCode,
+  cacheBuster,
+  fillMacros,
+  type MacroContext,
+  vastClock,
+} from './vast-macros.ts';
+export { readVmap } from './vmap-read.ts';
