@@ -24,6 +24,24 @@ export {
   type TrackingState,
   track,
 } from './ad-tracking.ts';
+export {
+  defaultRotationMs,
+  type KeyValueStore,
+  listenerId,
+  listenerIdKey,
+  newListenerId,
+  type PrivacySignals,
+  privacyWithholds,
+} from './listener-id.ts';
+export {
+  maxStepMs,
+  newPlaySession,
+  type PlayBeacon,
+  type PlayEvent,
+  type PlaySession,
+  type PlaySignal,
+  playStep,
+} from './play-beacons.ts';
 export { mediaErrorToVast, type VastErrorCode, vastErrors } from './vast-errors.ts';
 export {
   type BreakPositionCode,
