@@ -29,7 +29,12 @@ export {
 export { type BatchResult, type PipelineOptions, processBatch } from './pipeline/process-batch.ts';
 export { type MeasureDeps, type MeasureHandle, measurePlugin } from './plugin.ts';
 export type { AdvertiserReport, CampaignFigures } from './reports/advertiser-report.ts';
-export { buildCreatorReport, type CreatorReport, type EpisodeFigures } from './reports/creator-report.ts';
+export {
+  buildCreatorReport,
+  type CreatorReport,
+  type EpisodeFigures,
+  type ShowFigures,
+} from './reports/creator-report.ts';
 export { adminCsv, advertiserCsv, creatorCsv, csvField } from './reports/csv.ts';
 export { esc } from './reports/html.ts';
 export type { Period } from './reports/load.ts';

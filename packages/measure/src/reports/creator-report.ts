@@ -46,6 +46,15 @@ export interface EpisodeFigures {
   fill: BreakFill[];
 }
 
+/** A show's figures: its episodes together (listeners counted once across them). */
+export interface ShowFigures {
+  showId: string;
+  downloads: Suppressed<number>;
+  downloadsByDay: DayCell[];
+  plays: Suppressed<number>;
+  revenueMicros: number;
+}
+
 export interface CreatorReport {
   creatorId: string;
   period: Period;
@@ -53,6 +62,7 @@ export interface CreatorReport {
   window: WindowKind;
   k: number;
   episodes: EpisodeFigures[];
+  shows: ShowFigures[];
   totals: { downloads: Suppressed<number>; plays: Suppressed<number>; revenueMicros: number };
   /** Requests left out of the download count, by reason. */
   filtered: Record<DownloadFilterReason, number>;
@@ -172,12 +182,31 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
   });
 
   const allValid = data.plays.filter((p) => !p.invalid);
+  const showIds = [...new Set(data.episodes.map((e) => e.showId))].sort();
+  const shows = showIds.map((showId): ShowFigures => {
+    const ids = new Set(data.episodes.filter((e) => e.showId === showId).map((e) => e.episodeId));
+    const dls = downloadsIn.filter((q) => ids.has(q.episodeId));
+    const plays = allValid.filter((p) => ids.has(p.episodeId));
+    return {
+      showId,
+      downloads: suppress(dls.length, new Set(dls.map((q) => q.audienceKey)).size, k),
+      downloadsByDay: dayCells(
+        dls.map((q) => ({ time: q.time, who: q.audienceKey })),
+        k,
+      ),
+      plays: suppress(plays.length, new Set(plays.map((p) => p.listenerId ?? p.audienceKey)).size, k),
+      revenueMicros: episodes
+        .filter((e) => ids.has(e.episodeId))
+        .reduce((sum, e) => sum + e.revenueMicros, 0),
+    };
+  });
   return {
     creatorId: data.creatorId,
     period,
     window: data.window,
     k,
     episodes,
+    shows,
     totals: {
       downloads: suppress(downloadsIn.length, new Set(downloadsIn.map((q) => q.audienceKey)).size, k),
       plays: suppress(allValid.length, new Set(allValid.map((p) => p.listenerId ?? p.audienceKey)).size, k),

@@ -167,6 +167,13 @@ Cells behind fewer than ${esc(k)} listeners are suppressed.</p>
 <table><thead><tr><th>episode</th><th>downloads</th><th>plays</th><th>corroborated %</th><th>P2P offload %</th><th>ad impressions</th><th>revenue</th></tr></thead>
 <tbody>${rows}</tbody>
 <tfoot><tr><th>total</th><th>${cell(r.totals.downloads, k)}</th><th>${cell(r.totals.plays, k)}</th><th></th><th></th><th></th><th>${esc(formatMicros(r.totals.revenueMicros))}</th></tr></tfoot></table>
+<h2>Per show</h2>
+<table><thead><tr><th>show</th><th>downloads</th><th>plays</th><th>revenue</th></tr></thead><tbody>${r.shows
+    .map(
+      (sh) =>
+        `<tr><td>${esc(sh.showId)}</td><td>${cell(sh.downloads, k)}</td><td>${cell(sh.plays, k)}</td><td>${esc(formatMicros(sh.revenueMicros))}</td></tr>`,
+    )
+    .join('')}</tbody></table>
 <h2>Left out of the download count</h2>
 <table><tbody>${Object.entries(r.filtered)
     .map(([reason, n]) => `<tr><td>${esc(reason)}</td><td>${esc(n)}</td></tr>`)
