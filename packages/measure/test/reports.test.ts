@@ -142,7 +142,9 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(page.body).toContain('Episode &lt;1&gt; &amp; &quot;friends&quot;');
     expect(page.body).not.toContain('Episode <1>');
     expect(page.body).toContain('/measure/assets/uPlot.iife.min.js');
-    expect(page.body).toMatch(/<h2>Per show<\/h2>[\s\S]*<td>show<\/td><td>9<\/td><td>7<\/td><td>0\.105000<\/td>/);
+    expect(page.body).toMatch(
+      /<h2>Per show<\/h2>[\s\S]*<td>show<\/td><td>9<\/td><td>7<\/td><td>0\.105000<\/td>/,
+    );
     const asset = await app.inject('/measure/assets/uPlot.iife.min.js');
     expect(asset.statusCode).toBe(200);
     expect((await app.inject('/measure/assets/..%2fpackage.json')).statusCode).toBe(404);
