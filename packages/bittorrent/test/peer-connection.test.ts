@@ -399,6 +399,15 @@ describe('PeerConnection against a hostile peer', () => {
     expect(h.conn.peerIsSeed).toBe(true);
   });
 
+  it('a block of another length than requested is refused', () => {
+    const h = hostile();
+    h.send({ type: 'have-all' }, { type: 'unchoke' });
+    expect(h.conn.request(2, 0, 16384)).toBe(true);
+    h.send({ type: 'piece', index: 2, begin: 0, block: new Uint8Array(100) });
+    expect(h.rec.closeReason?.code).toBe(PeerErrorCode.unrequestedData);
+    expect(h.rec.log).toContain('ended 2:0 closed');
+  });
+
   it('ignores a few unknown message ids, then gives up', () => {
     const h = hostile();
     const unknown = Uint8Array.of(0, 0, 0, 1, 0x63);

@@ -16,10 +16,10 @@ import {
   type WireMessage,
 } from '../wire/messages.ts';
 import { WireErrorCode } from '../wire/wire-errors.ts';
+import { IncomingRequests, OutgoingRequests } from './block-requests.ts';
 import { PeerErrorCode } from './peer-errors.ts';
 import type { PeerEvents, RequestEndReason } from './peer-events.ts';
 import {
-  type BlockRequest,
   type PeerConnectionOptions,
   type PieceLayout,
   type ResolvedPeerOptions,
@@ -28,16 +28,9 @@ import {
 import { RateMeter } from './rate-meter.ts';
 import { RemotePieces } from './remote-pieces.ts';
 
-interface Outstanding extends BlockRequest {
-  readonly at: number;
-}
-
-// Keys of (index, begin): exact while index < 2^21 pieces.
-const key = (index: number, begin: number) => index * 4294967296 + begin;
 const LIMIT_REFUSALS = 2000;
 const LIMIT_DUP_HAVES = 10000;
 const LIMIT_UNKNOWN = 100;
-const RECENT_CANCELS = 4096;
 
 /**
  * The per-peer state machine over a {@link Transport}: handshake, choke/interest both ways,
@@ -80,10 +73,8 @@ export class PeerConnection {
   /** Pieces the peer lets us request while it chokes us (BEP 6). */
   readonly allowedFastFromPeer = new Set<number>();
   /** Pieces we let the peer request while we choke it. */
-  private readonly allowedFastToPeer = new Set<number>();
-  private readonly outstanding = new Map<number, Outstanding>();
-  private readonly incoming = new Map<number, BlockRequest>();
-  private readonly recentlyCancelled = new Set<number>();
+  private readonly outstanding = new OutgoingRequests();
+  private readonly incoming = new IncomingRequests();
   private remoteReqq = 250;
   private refusals = 0;
   private dupHaves = 0;
@@ -158,8 +149,7 @@ export class PeerConnection {
     this.closed = true;
     this.closeReason = reason;
     this.timer?.cancel();
-    const ended = [...this.outstanding.values()];
-    this.outstanding.clear();
+    const ended = this.outstanding.takeAll();
     this.incoming.clear();
     for (const r of ended) this.events?.requestEnded(this, r.index, r.begin, r.length, 'closed');
     this.events?.closed(this, reason);
@@ -215,7 +205,7 @@ export class PeerConnection {
 
   /** True when we have an outstanding request for this block. */
   isRequested(index: number, begin: number): boolean {
-    return this.outstanding.has(key(index, begin));
+    return this.outstanding.has(index, begin);
   }
 
   /** True when we may request `piece` now (unchoked, or allowed-fast while choked). */
@@ -290,9 +280,7 @@ export class PeerConnection {
     this.amChoking = true;
     this.send(CHOKE);
     // BEP 6: every queued request not allowed-fast is rejected explicitly; BEP 3: dropped.
-    for (const [k, r] of this.incoming) {
-      if (this.allowedFastToPeer.has(r.index)) continue;
-      this.incoming.delete(k);
+    for (const r of this.incoming.dropForChoke()) {
       if (this.supportsFast) this.send({ type: 'reject', index: r.index, begin: r.begin, length: r.length });
     }
   }
@@ -312,8 +300,8 @@ export class PeerConnection {
 
   /** BEP 6: lets the peer request `piece` while we choke it. */
   allowFast(piece: number): void {
-    if (!this.supportsFast || this.allowedFastToPeer.has(piece)) return;
-    this.allowedFastToPeer.add(piece);
+    if (!this.supportsFast || this.incoming.allowedFast.has(piece)) return;
+    this.incoming.allowedFast.add(piece);
     this.send({ type: 'allowed-fast', index: piece });
   }
 
@@ -327,9 +315,7 @@ export class PeerConnection {
    */
   request(index: number, begin: number, length: number): boolean {
     if (this.closed || this.requestSlots === 0 || !this.canRequest(index)) return false;
-    const k = key(index, begin);
-    if (this.outstanding.has(k)) return false;
-    this.outstanding.set(k, { index, begin, length, at: this.opt.clock.now() });
+    if (!this.outstanding.add(index, begin, length, this.opt.clock.now())) return false;
     if (this.outstanding.size === 1) this.lastPieceAt = this.opt.clock.now();
     this.send({ type: 'request', index, begin, length });
     return true;
@@ -337,15 +323,7 @@ export class PeerConnection {
 
   /** Cancels an outstanding request (endgame); a late arrival is then accepted quietly. */
   cancel(index: number, begin: number, length: number): void {
-    const k = key(index, begin);
-    if (!this.outstanding.delete(k)) return;
-    this.rememberCancelled(k);
-    this.send({ type: 'cancel', index, begin, length });
-  }
-
-  private rememberCancelled(k: number): void {
-    if (this.recentlyCancelled.size >= RECENT_CANCELS) this.recentlyCancelled.clear();
-    this.recentlyCancelled.add(k);
+    if (this.outstanding.cancel(index, begin)) this.send({ type: 'cancel', index, begin, length });
   }
 
   /**
@@ -355,10 +333,7 @@ export class PeerConnection {
    */
   sendPiece(index: number, begin: number, block: Uint8Array): boolean {
     if (this.closed) return false;
-    const k = key(index, begin);
-    const r = this.incoming.get(k);
-    if (!r || r.length !== block.length) return true;
-    this.incoming.delete(k);
+    if (!this.incoming.take(index, begin, block.length)) return true;
     this.writer.writePiece(index, begin, block);
     this.upload.add(block.length, this.opt.clock.now());
     return this.flushNow();
@@ -366,7 +341,7 @@ export class PeerConnection {
 
   /** Refuses a queued request (storage failure, piece not there): reject under BEP 6. */
   rejectRequest(index: number, begin: number, length: number): void {
-    if (!this.incoming.delete(key(index, begin))) return;
+    if (!this.incoming.remove(index, begin)) return;
     if (this.supportsFast) this.send({ type: 'reject', index, begin, length });
   }
 
@@ -463,7 +438,7 @@ export class PeerConnection {
         return;
       }
       case 'cancel':
-        if (this.incoming.delete(key(m.index, m.begin))) ev.cancelled(this, m.index, m.begin, m.length);
+        if (this.incoming.remove(m.index, m.begin)) ev.cancelled(this, m.index, m.begin, m.length);
         return;
       case 'piece': {
         this.onPiece(m.index, m.begin, m.block);
@@ -544,11 +519,10 @@ export class PeerConnection {
       this.violation(PeerErrorCode.badRequest, `request ${index}:${begin}+${length} outside the piece`);
       return;
     }
-    const k = key(index, begin);
     const refuse =
-      (this.amChoking && !this.allowedFastToPeer.has(index)) ||
+      (this.amChoking && !this.incoming.allowedFast.has(index)) ||
       this.incoming.size >= this.opt.maxIncomingRequests ||
-      this.incoming.has(k) ||
+      this.incoming.has(index, begin) ||
       !this.events?.hasPiece(this, index);
     if (refuse) {
       if (this.supportsFast) this.send({ type: 'reject', index, begin, length });
@@ -556,46 +530,38 @@ export class PeerConnection {
         this.violation(PeerErrorCode.requestFlood, 'flood of refused requests');
       return;
     }
-    this.incoming.set(k, { index, begin, length });
+    this.incoming.add({ index, begin, length });
     this.events?.request(this, index, begin, length);
   }
 
   private onPiece(index: number, begin: number, block: Uint8Array): void {
     const now = this.opt.clock.now();
     this.download.add(block.length, now);
-    const k = key(index, begin);
-    const r = this.outstanding.get(k);
-    if (!r) {
-      // A reply to a request we cancelled or timed out is fine; anything else is not.
-      if (this.recentlyCancelled.delete(k)) return;
-      this.violation(PeerErrorCode.unrequestedData, `piece ${index}:${begin} never requested`);
+    const settled = this.outstanding.settle(index, begin, block.length);
+    // A reply to a request we cancelled or timed out is fine; anything else is not.
+    if (settled === 'late') return;
+    if (settled !== 'ok') {
+      const what = settled === 'unrequested' ? 'never requested' : 'of the wrong length';
+      this.violation(PeerErrorCode.unrequestedData, `piece ${index}:${begin} ${what}`);
       return;
     }
-    if (r.length !== block.length) {
-      this.violation(PeerErrorCode.unrequestedData, `piece ${index}:${begin} of the wrong length`);
-      return;
-    }
-    this.outstanding.delete(k);
     this.lastPieceAt = now;
     this.events?.block(this, index, begin, block);
   }
 
   private onReject(index: number, begin: number, length: number): void {
-    const k = key(index, begin);
-    const r = this.outstanding.get(k);
-    if (!r) {
-      if (this.recentlyCancelled.delete(k)) return;
+    const settled = this.outstanding.settle(index, begin, undefined);
+    if (settled === 'late') return;
+    if (settled !== 'ok') {
       if (++this.refusals > LIMIT_REFUSALS) this.violation(PeerErrorCode.protocol, 'flood of stray rejects');
       return;
     }
-    this.outstanding.delete(k);
     this.events?.requestEnded(this, index, begin, length, 'rejected');
   }
 
   private endAll(reason: RequestEndReason): void {
-    const ended = [...this.outstanding.values()];
-    this.outstanding.clear();
-    for (const r of ended) this.events?.requestEnded(this, r.index, r.begin, r.length, reason);
+    for (const r of this.outstanding.takeAll())
+      this.events?.requestEnded(this, r.index, r.begin, r.length, reason);
   }
 
   private tick(): void {
@@ -611,7 +577,7 @@ export class PeerConnection {
     }
     if (this.outstanding.size > 0 && now - this.lastPieceAt >= this.opt.requestTimeoutMs) {
       // Snubbed: hand the blocks back to the picker and cancel them on the wire.
-      const timedOut = [...this.outstanding.values()];
+      const timedOut = this.outstanding.list();
       for (const r of timedOut) this.cancel(r.index, r.begin, r.length);
       for (const r of timedOut) this.events?.requestEnded(this, r.index, r.begin, r.length, 'timeout');
       this.lastPieceAt = now;
