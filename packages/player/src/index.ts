@@ -50,4 +50,12 @@ export {
   type MacroContext,
   vastClock,
 } from './vast-macros.ts';
+export {
+  type LinearAd,
+  linearAdsOf,
+  type MediaFileChoice,
+  pickMediaFile,
+  readVast,
+  type VastReadResult,
+} from './vast-read.ts';
 export { readVmap } from './vmap-read.ts';
