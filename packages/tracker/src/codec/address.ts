@@ -57,9 +57,25 @@ function parseIpv6(ip: string, out: Uint8Array): boolean {
   return true;
 }
 
-/** The address bytes of an IP literal (4 or 16), or null. */
+/**
+ * Parsed addresses, reused: every UDP packet needs its sender's bytes twice (connection id,
+ * compact peer) and the same few addresses send most packets. Bounded: cleared when full.
+ * Callers must not mutate what they get back.
+ */
+const parsed = new Map<string, Uint8Array | null>();
+const maxParsed = 10_000;
+
+/** The address bytes of an IP literal (4 or 16), or null. Do not mutate the result. */
 export function ipBytes(ip: string): Uint8Array | null {
-  ip = normalizeIp(ip);
+  let bytes = parsed.get(ip);
+  if (bytes !== undefined) return bytes;
+  bytes = parseIp(normalizeIp(ip));
+  if (parsed.size >= maxParsed) parsed.clear();
+  parsed.set(ip, bytes);
+  return bytes;
+}
+
+function parseIp(ip: string): Uint8Array | null {
   if (ip.includes(':')) {
     const out = new Uint8Array(16);
     return parseIpv6(ip, out) ? out : null;
