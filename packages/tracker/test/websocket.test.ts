@@ -219,17 +219,20 @@ describe('a WebTorrent tracker client finds a peer through our WebSocket endpoin
     };
     const a = received('A');
     const b = received('B');
+    // A first, B once A is in the swarm: B's offers then go to A, A's answer back to B.
+    const aIn = new Promise((resolve) => a.client.once('update', resolve));
     a.client.start();
+    await aIn;
     b.client.start();
     const bounded = <T>(p: Promise<T>) =>
       Promise.race([
         p,
-        new Promise<T>((_, reject) => setTimeout(() => reject(new Error('no WebRTC peer in 45 s')), 45_000)),
+        new Promise<T>((_, reject) => setTimeout(() => reject(new Error('no WebRTC peer in 90 s')), 90_000)),
       ]);
     expect(await bounded(a.message)).toBe('hello from B');
     expect(await bounded(b.message)).toBe('hello from A');
     const metrics = await t.tracker.metricsText();
     expect(metrics).toMatch(/swarmcast_tracker_webrtc_relays_total\{kind="offer"\} [1-9]/);
     expect(metrics).toMatch(/swarmcast_tracker_webrtc_relays_total\{kind="answer"\} [1-9]/);
-  }, 60_000);
+  }, 120_000);
 });
