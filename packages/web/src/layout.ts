@@ -24,7 +24,7 @@ a{color:var(--accent)}a:focus-visible,button:focus-visible,input:focus-visible,s
 header.site{background:#151a2d;color:#fff}
 header.site .bar{max-width:72rem;margin:0 auto;padding:.75rem 1rem;display:flex;flex-wrap:wrap;gap:.75rem 1.5rem;align-items:center}
 header.site a{color:#fff;text-decoration:none}.brand{font-weight:700;font-size:1.25rem;letter-spacing:.02em}
-header.site nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0;flex-wrap:wrap}
+header.site nav ul{display:flex;gap:1rem;list-style:none;margin:0;padding:0;flex-wrap:wrap;align-items:center}
 header.site form{flex:1;min-width:14rem;display:flex;gap:.5rem}
 header.site input[type=search]{flex:1;padding:.45rem .6rem;border-radius:.4rem;border:0;font:inherit}
 main{max-width:72rem;margin:0 auto;padding:1.5rem 1rem 3rem}
@@ -37,6 +37,8 @@ button,.button{background:var(--accent);color:var(--accent-fg);border:0;border-r
 button.secondary,.button.secondary{background:#e7e9f3;color:var(--fg)}
 form.stack{display:grid;gap:.8rem;max-width:34rem}
 form.stack label{display:grid;gap:.25rem;font-weight:600}
+form.stack label:has(> input[type=checkbox]){display:flex;gap:.6rem;align-items:center;font-weight:400}
+fieldset{border:1px solid var(--line);border-radius:.5rem;display:grid;gap:.6rem;padding:.75rem 1rem;background:var(--card)}legend{font-weight:700;padding:0 .3rem}
 form.stack input,form.stack textarea,form.stack select{font:inherit;padding:.5rem;border:1px solid #b9bfcc;border-radius:.4rem;font-weight:400}
 .hint{font-weight:400;color:var(--muted);font-size:.9rem}
 .error{color:var(--danger);font-weight:600}.ok{color:var(--ok);font-weight:600}
