@@ -18,7 +18,7 @@ export interface PageOptions {
 const css = raw(`
 :root{--fg:#1d2330;--muted:#5b6475;--bg:#f6f7fb;--card:#fff;--line:#dfe3ec;--accent:#3848c8;--accent-fg:#fff;--danger:#b3261e;--ok:#1f7a3d;
 font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);line-height:1.5}
-*{box-sizing:border-box}body{margin:0}
+*{box-sizing:border-box}body{margin:0}[hidden]{display:none!important}
 a{color:var(--accent)}a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible{outline:3px solid #f3a712;outline-offset:2px}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:9}
 header.site{background:#151a2d;color:#fff}

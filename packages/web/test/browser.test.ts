@@ -70,6 +70,8 @@ describe.skipIf(prereq.skip)('the portal in Chromium', () => {
     await page.getByRole('button', { name: 'Create show' }).click();
     await page.waitForURL(/\/dashboard\/shows\/compilers-coffee$/);
 
+    // Before an upload, only the file picker shows: the publish form waits for the probe.
+    expect(await page.locator('#publish-form').isVisible()).toBe(false);
     await page.getByLabel('Media file').setInputFiles(join(demoMediaDir, 'welcome.mp3'));
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.locator('#publish-form').waitFor({ state: 'visible', timeout: 30_000 });
