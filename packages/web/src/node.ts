@@ -23,6 +23,7 @@ import {
   type UdpTracker,
 } from '@swarmcast/tracker';
 import type { FastifyInstance } from 'fastify';
+import { mountNodeServices, type NodeServices, nodeServiceMigrations } from './node-services.ts';
 import { createNodeServer } from './server.ts';
 import { siteUrls } from './urls.ts';
 
@@ -50,6 +51,8 @@ export interface RunningNode {
   app: FastifyInstance;
   db: Db;
   catalog: CatalogContext;
+  /** Ads and measurement (node-services.ts). */
+  services: NodeServices;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let app: FastifyInstance | undefined;
   let udp: UdpTracker | undefined;
   let stream: EventStream | undefined;
+  let services: NodeServices | undefined;
   let facts: ReturnType<typeof streamFactSink> | undefined;
   let store: MemorySwarmStore | RedisSwarmStore = new MemorySwarmStore();
   if (o.redisUrl) {
@@ -74,7 +78,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     ...(o.clock ? { clock: o.clock } : {}),
   });
   try {
-    await migrate(db, [...privacyMigrations, ...catalogMigrations]);
+    await migrate(db, [...privacyMigrations, ...catalogMigrations, ...nodeServiceMigrations]);
     stream = await openEventStream({ natsUrl: o.natsUrl, dataDir: o.dataDir });
     facts = streamFactSink(stream);
     const trackerUrls: string[] = [];
@@ -102,6 +106,15 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       ...(o.clock ? { clock: o.clock } : {}),
     });
     await trackerPlugin(app, { tracker });
+    services = await mountNodeServices({
+      app,
+      db,
+      stream,
+      catalog,
+      clock: catalog.clock,
+      dataDir: o.dataDir,
+      publicUrl: () => base,
+    });
     await app.listen({ port: o.port, host: o.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : o.port;
@@ -117,14 +130,18 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       `udp://${publicHost}:${port}/announce`,
       `${base.replace(/^http/, 'ws')}/announce`,
     );
+    await services.started();
     if (o.demo ?? true) await seedDemo(catalog);
     const running = app;
+    const mounted = services;
     return {
       url: `${base}/`,
       app: running,
       db,
       catalog,
+      services: mounted,
       async close() {
+        await services?.close();
         await udp?.close();
         await running.close();
         await tracker.close();
@@ -134,6 +151,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       },
     };
   } catch (err) {
+    await services?.close().catch(() => {});
     await udp?.close();
     await app?.close();
     await tracker.close();

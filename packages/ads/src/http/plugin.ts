@@ -27,10 +27,13 @@ export interface AdsPluginDeps {
   /** The signing keys; a function so the node can rotate them while running. */
   keys: () => KeyRing;
   clock: Clock;
-  /** Public base URL of this node, e.g. "https://node.example" (VMAP tag and media URLs). */
-  publicUrl: string;
+  /**
+   * Public base URL of this node, e.g. "https://node.example" (VMAP tag and media URLs). A
+   * function when the node learns it only once listening (port 0); read per request.
+   */
+  publicUrl: string | (() => string);
   /** Base URL of the beacon collector; default publicUrl. */
-  collectorUrl?: string;
+  collectorUrl?: string | (() => string);
   /** Where uploaded creatives are stored. */
   mediaDir: string;
   /** Bearer token for admin actions (creative approval). Empty disables them. */
@@ -61,8 +64,9 @@ export interface AdsPluginDeps {
 
 export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Promise<void> {
   const store = deps.store ?? new AdsStore();
-  const publicUrl = deps.publicUrl.replace(/\/+$/, '');
-  const collector = (deps.collectorUrl ?? publicUrl).replace(/\/+$/, '');
+  const resolve = (u: string | (() => string)) => (typeof u === 'string' ? u : u()).replace(/\/+$/, '');
+  const publicUrl = () => resolve(deps.publicUrl);
+  const collector = () => resolve(deps.collectorUrl ?? deps.publicUrl);
   const newId = deps.newId ?? (() => randomUUID());
   const version = '0.1.0';
   const ctx: AdsContext = {
@@ -70,8 +74,12 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     episodes: deps.episodes,
     keys: deps.keys,
     clock: deps.clock,
-    publicUrl,
-    collector,
+    get publicUrl() {
+      return publicUrl();
+    },
+    get collector() {
+      return collector();
+    },
     countryHeader: (deps.countryHeader ?? 'x-swarmcast-country').toLowerCase(),
     adminToken: deps.adminToken,
     mediaDir: deps.mediaDir,
@@ -86,7 +94,9 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     decide: {
       store,
       signingKey: () => deps.keys().active,
-      collector,
+      get collector() {
+        return collector();
+      },
       newId,
       tokenTtlMs: deps.tokenTtlMs ?? 6 * 3_600_000,
       adSystemVersion: version,

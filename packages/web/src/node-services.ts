@@ -1,0 +1,133 @@
+/**
+ * The parts of a node beyond catalog, origin and tracker: the ad server (with its signing
+ * key, admin token, persisted store and a house campaign), measurement (collector, the
+ * pipeline consumer on the node's own event stream, reports, the ledger). `startNode`
+ * calls `mountNodeServices` before it listens and `started()` once it knows its URL.
+ */
+import { join } from 'node:path';
+import { adsMigrations, adsPlugin, loadStore, publicKeysOf, saveDelivery } from '@swarmcast/ads';
+import { type CatalogContext, episodeForAds } from '@swarmcast/catalog';
+import { ledgerMigrations } from '@swarmcast/ledger';
+import { type MeasureHandle, measureMigrations, measurePlugin } from '@swarmcast/measure';
+import {
+  type Clock,
+  classifyUserAgent,
+  createAudienceKeys,
+  type Db,
+  dbSaltStore,
+  type EventStream,
+  loadAddressList,
+  type Migration,
+} from '@swarmcast/platform';
+import type { FastifyInstance } from 'fastify';
+import { seedHouseCampaign } from './node/house-ads.ts';
+import { registerPublishedEpisodes } from './node/measure-episodes.ts';
+import { loadAdminToken, loadKeyRing } from './node/secrets.ts';
+
+/** Migrations of the parts mounted here, after the platform's and the catalog's. */
+export const nodeServiceMigrations: Migration[] = [
+  ...adsMigrations,
+  ...ledgerMigrations,
+  ...measureMigrations,
+];
+
+export interface NodeServicesDeps {
+  app: FastifyInstance;
+  db: Db;
+  stream: EventStream;
+  catalog: CatalogContext;
+  clock: Clock;
+  dataDir: string;
+  /** The node's public base URL (no trailing slash); known only once listening on port 0. */
+  publicUrl: () => string;
+  /** The admin token (default: env SWARMCAST_ADMIN_TOKEN, else `<dataDir>/admin-token`). */
+  adminToken?: string | undefined;
+  /** Creator share of ad revenue, percent (default 70). */
+  creatorSharePercent?: number;
+  /** How often the ad server's delivery counters are written (default 60 s). */
+  deliveryFlushMs?: number;
+  /** File of data-centre CIDR ranges (default: the platform's shipped list). */
+  datacenterRanges?: string | null;
+}
+
+export interface NodeServices {
+  measure: MeasureHandle;
+  /** The admin token in force (for the operator's log line). */
+  adminToken: string;
+  /** Called once the node listens: the house campaign and measurement's episode list. */
+  started(): Promise<void>;
+  /** Stops timers and flushes delivery (the Fastify close hooks do the rest). */
+  close(): Promise<void>;
+}
+
+/** Mounts ads and measurement on `app` (before it listens). */
+export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServices> {
+  const ring = await loadKeyRing(d.dataDir, d.clock.now());
+  const adminToken = d.adminToken ?? (await loadAdminToken(d.dataDir, process.env.SWARMCAST_ADMIN_TOKEN));
+  const store = await loadStore(d.db, d.clock.now());
+  const adsMediaDir = join(d.dataDir, 'ads-media');
+  await d.app.register(adsPlugin, {
+    episodes: (id) => episodeForAds(d.db, id),
+    keys: () => ring,
+    clock: d.clock,
+    publicUrl: d.publicUrl,
+    mediaDir: adsMediaDir,
+    adminToken,
+    db: d.db,
+    store,
+    // The node's own list, filled once it listens (the same array the catalog reads).
+    announce: d.catalog.trackers(),
+  });
+
+  const audience = createAudienceKeys(dbSaltStore(d.db));
+  const datacenters = await loadAddressList(d.datacenterRanges ?? null);
+  const measure = await measurePlugin(d.app, {
+    db: d.db,
+    stream: d.stream,
+    edge: async (ip, ua, now) => ({
+      audienceKey: await audience.audienceKey(ip, ua, now),
+      client: classifyUserAgent(ua),
+      datacenter: datacenters.isDatacenter(ip),
+    }),
+    publicKeys: () => publicKeysOf(ring),
+    clock: d.clock,
+    creatorShareBps: (d.creatorSharePercent ?? 70) * 100,
+  });
+
+  // Newly published episodes reach measurement through the catalog's seed port.
+  const torrents = d.catalog.torrents;
+  if (torrents) {
+    const seedBefore = torrents.seed;
+    torrents.seed = async (torrent, path) => {
+      await seedBefore?.(torrent, path);
+      await registerPublishedEpisodes(d.db, { mediaPath: relativeMediaPath(d.catalog.mediaDir, path) });
+    };
+  }
+
+  let timer: ReturnType<typeof setInterval> | undefined;
+  return {
+    measure,
+    adminToken,
+    async started() {
+      await seedHouseCampaign(d.db, store, { mediaDir: adsMediaDir, publicUrl: d.publicUrl() });
+      await registerPublishedEpisodes(d.db);
+      timer = setInterval(() => {
+        saveDelivery(d.db, store).catch((err: unknown) =>
+          d.app.log.error({ err }, 'ads delivery flush failed'),
+        );
+      }, d.deliveryFlushMs ?? 60_000);
+      timer.unref();
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      // adsPlugin also flushes in its onClose hook; this one covers a close before listen.
+      await saveDelivery(d.db, store);
+    },
+  };
+}
+
+/** The catalog's media path ("show/file.mp3") of a file under the media root. */
+function relativeMediaPath(mediaDir: string, path: string): string {
+  const root = mediaDir.endsWith('/') ? mediaDir : `${mediaDir}/`;
+  return path.startsWith(root) ? path.slice(root.length) : path;
+}
