@@ -71,7 +71,10 @@ async function fire(raw: string, listener: number, playheadMs: number) {
   const s = Math.floor(playheadMs / 1000);
   const filled = raw
     .replace('[TIMESTAMP]', encodeURIComponent(new Date(clock.now()).toISOString()))
-    .replace('[ADPLAYHEAD]', `00:00:${String(s).padStart(2, '0')}.${String(playheadMs % 1000).padStart(3, '0')}`)
+    .replace(
+      '[ADPLAYHEAD]',
+      `00:00:${String(s).padStart(2, '0')}.${String(playheadMs % 1000).padStart(3, '0')}`,
+    )
     .replace('[CACHEBUSTING]', String(++cb))
     .replace('[MEDIAPLAYHEAD]', '00:00:00.000')
     .replace('[BREAKPOSITION]', '1');
@@ -94,7 +97,9 @@ describe('a node serves and measures ads', () => {
   it('keeps its signing key in the data dir, mode 0600, and takes the admin token from the env', async () => {
     const key = await stat(join(dir.path, signingKeyFile));
     expect(key.mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(join(dir.path, signingKeyFile), 'utf8'))).toMatchObject({ crv: 'Ed25519' });
+    expect(JSON.parse(await readFile(join(dir.path, signingKeyFile), 'utf8'))).toMatchObject({
+      crv: 'Ed25519',
+    });
     await expect(stat(join(dir.path, adminTokenFile))).rejects.toThrow();
     const keys = (await (await fetch(url('/ads/keys'))).json()) as { keys: Array<{ x: string }> };
     expect(keys.keys).toHaveLength(1);
@@ -104,7 +109,9 @@ describe('a node serves and measures ads', () => {
   it('answers VMAP for a demo episode, and a fresh node fills its breaks with the house ad', async () => {
     const ep = await welcomeEpisode();
     const vmap = await (await fetch(url(`/ads/vmap?episode=${ep.id}&lid=listener-0`))).text();
-    const tags = [...vmap.matchAll(/<vmap:AdTagURI[^>]*>(?:<!\[CDATA\[)?([^<\]]+)/g)].map((m) => xmlText(m[1]!));
+    const tags = [...vmap.matchAll(/<vmap:AdTagURI[^>]*>(?:<!\[CDATA\[)?([^<\]]+)/g)].map((m) =>
+      xmlText(m[1]!),
+    );
     expect(tags).toHaveLength(3); // pre, mid after chapter 1, post
     for (const tag of tags) expect(tag.startsWith(`${new URL(node.url).origin}/ads/vast?`)).toBe(true);
     const vast = await (await fetch(tags[0]!)).text();
@@ -193,12 +200,19 @@ describe('a node serves and measures ads', () => {
     const next = new Date(t0 + 86_400_000).toISOString().slice(0, 10);
     const report = (await (
       await fetch(url(`/api/measure/advertiser/${advertiser.id}?from=${day}&to=${next}`))
-    ).json()) as { campaigns: Array<{ campaignId: string; spendMicros: number; delivery: Record<string, unknown> }> };
+    ).json()) as {
+      campaigns: Array<{ campaignId: string; spendMicros: number; delivery: Record<string, unknown> }>;
+    };
     expect(report.campaigns).toHaveLength(1);
     expect(report.campaigns[0]).toMatchObject({
       campaignId: campaign.id,
       spendMicros: (paidDecisions * cpmMicros) / 1000,
-      delivery: { impressions: paidDecisions, starts: paidDecisions, complete: paidDecisions, completionRate: 1 },
+      delivery: {
+        impressions: paidDecisions,
+        starts: paidDecisions,
+        complete: paidDecisions,
+        completionRate: 1,
+      },
     });
     const house = (await (
       await fetch(url(`/api/measure/advertiser/${houseIds.advertiser}?from=${day}&to=${next}`))
