@@ -42,6 +42,9 @@ export {
   type PlaySignal,
   playStep,
 } from './play-beacons.ts';
+export { type BreakContext, type BreakEnv, type BreakUi, runAdBreak } from './ui/ad-break-runner.ts';
+export { adLabel, clockLabel, peersLabel, skipLabel } from './ui/labels.ts';
+export { mountPlayer, type PlayerHandle, type PlayerOptions, type TransferStats } from './ui/mount-player.ts';
 export { mediaErrorToVast, type VastErrorCode, vastErrors } from './vast-errors.ts';
 export {
   type BreakPositionCode,

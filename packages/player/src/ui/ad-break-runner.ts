@@ -1,0 +1,178 @@
+/**
+ * Plays one ad break in a dedicated media element, driving the pure tracking state machine
+ * (`track`) from the element's events and firing beacons. Every failure path (no fill,
+ * VAST timeout, unplayable media, media error, start timeout) is reported with its VAST
+ * error code and resolves: the caller always gets control back to resume content.
+ */
+import {
+  type AdView,
+  canSkip,
+  initialTracking,
+  type MediaSignal,
+  type TrackingState,
+  track,
+} from '../ad-tracking.ts';
+import { mediaErrorToVast, type VastErrorCode, vastErrors } from '../vast-errors.ts';
+import { type BreakPositionCode, cacheBuster, fillMacros } from '../vast-macros.ts';
+import { type LinearAd, pickMediaFile, readVast } from '../vast-read.ts';
+import { adLabel, skipLabel } from './labels.ts';
+
+export interface BreakUi {
+  adElement: HTMLMediaElement;
+  label: HTMLElement;
+  skipButton: HTMLButtonElement;
+  /** Shows or hides the ad layer (and hides the content controls meanwhile). */
+  showAd(on: boolean): void;
+}
+
+export interface BreakEnv {
+  fetch: typeof fetch;
+  now: () => number;
+  random: () => number;
+  parseXml: (text: string) => Document;
+  /** Sends one tracking URL (GET, no response needed). */
+  ping: (url: string) => void;
+  vastTimeoutMs: number;
+  mediaStartTimeoutMs: number;
+  withheld: ReadonlySet<string>;
+}
+
+export interface BreakContext {
+  adTagUri: string;
+  position: BreakPositionCode;
+  contentPlayheadMs: number;
+}
+
+/** Plays the break's pod; resolves when content may resume (never rejects). */
+export async function runAdBreak(ui: BreakUi, env: BreakEnv, ctx: BreakContext): Promise<void> {
+  const fire = (urls: readonly string[], adPlayheadMs: number | null, errorCode: VastErrorCode | null) => {
+    for (const url of urls) {
+      env.ping(
+        fillMacros(url, {
+          nowMs: env.now(),
+          adPlayheadMs,
+          mediaPlayheadMs: ctx.contentPlayheadMs,
+          cacheBusting: cacheBuster(env.random),
+          errorCode,
+          breakPosition: ctx.position,
+          withheld: env.withheld,
+        }),
+      );
+    }
+  };
+  let doc: Document;
+  try {
+    const res = await env.fetch(ctx.adTagUri, {
+      signal: AbortSignal.timeout(env.vastTimeoutMs),
+      credentials: 'omit',
+    });
+    if (!res.ok) return;
+    doc = env.parseXml(await res.text());
+  } catch {
+    // VAST URI timeout or network failure: nothing to report to (no error URL known yet).
+    return;
+  }
+  const read = await readVast(doc);
+  if (read.ads.length === 0) {
+    fire(read.noAdErrorUrls, null, read.error ?? vastErrors.noAd);
+    return;
+  }
+  try {
+    for (let i = 0; i < read.ads.length; i++) {
+      await playOneAd(ui, env, read.ads[i] as LinearAd, i, read.ads.length, fire);
+    }
+  } finally {
+    ui.showAd(false);
+    ui.adElement.removeAttribute('src');
+    ui.adElement.load();
+  }
+}
+
+function playOneAd(
+  ui: BreakUi,
+  env: BreakEnv,
+  ad: LinearAd,
+  index: number,
+  count: number,
+  fire: (urls: readonly string[], adPlayheadMs: number | null, code: VastErrorCode | null) => void,
+): Promise<void> {
+  const el = ui.adElement;
+  const isVideo = el instanceof HTMLVideoElement;
+  const view: AdView = {
+    kind: isVideo ? 'video' : 'audio',
+    durationMs: ad.durationMs,
+    skipOffsetMs: ad.skipOffsetMs,
+    trackers: ad.trackers,
+  };
+  const file = pickMediaFile(ad.mediaFiles, (m) => m === '' || el.canPlayType(m) !== '');
+  if (!file) {
+    fire(ad.trackers.error, null, vastErrors.unsupportedMedia);
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve) => {
+    let state: TrackingState = initialTracking(el.muted, el.volume);
+    const off: (() => void)[] = [];
+    const finish = () => {
+      for (const f of off) f();
+      resolve();
+    };
+    const send = (sig: MediaSignal) => {
+      const r = track(view, state, sig);
+      state = r.state;
+      for (const b of r.beacons) fire(b.urls, b.adPlayheadMs, b.errorCode);
+      render();
+      if (state.ended) finish();
+    };
+    const render = () => {
+      const remaining = Math.max(
+        0,
+        (Number.isFinite(el.duration) ? el.duration * 1000 : ad.durationMs) - state.playheadMs,
+      );
+      ui.label.textContent = adLabel(index, count, remaining);
+      const skip = skipLabel(ad.skipOffsetMs, state.playheadMs);
+      ui.skipButton.hidden = skip === null;
+      ui.skipButton.textContent = skip ?? '';
+      ui.skipButton.disabled = !canSkip(view, state);
+    };
+    const on = (type: string, f: () => void) => {
+      el.addEventListener(type, f);
+      off.push(() => el.removeEventListener(type, f));
+    };
+    const startTimer = setTimeout(() => {
+      if (!state.started) send({ type: 'error', code: vastErrors.mediaTimeout });
+    }, env.mediaStartTimeoutMs);
+    off.push(() => clearTimeout(startTimer));
+    on('loadedmetadata', () => send({ type: 'loadedmetadata' }));
+    on('playing', () => {
+      send({ type: 'playing' });
+      if (isVideo && !state.frameSeen) {
+        const v = el as HTMLVideoElement;
+        if (typeof v.requestVideoFrameCallback === 'function')
+          v.requestVideoFrameCallback(() => send({ type: 'first-frame' }));
+        else if (v.currentTime > 0) send({ type: 'first-frame' });
+      }
+    });
+    on('timeupdate', () => {
+      if (isVideo && !state.frameSeen && el.currentTime > 0 && !('requestVideoFrameCallback' in el))
+        send({ type: 'first-frame' });
+      send({ type: 'timeupdate', ms: el.currentTime * 1000 });
+    });
+    on('pause', () => {
+      if (!el.ended) send({ type: 'pause' });
+    });
+    on('volumechange', () => send({ type: 'volume', muted: el.muted, volume: el.volume }));
+    on('ended', () => send({ type: 'ended' }));
+    on('error', () => send({ type: 'error', code: mediaErrorToVast(el.error?.code ?? 0) }));
+    const onSkip = () => send({ type: 'skip' });
+    ui.skipButton.addEventListener('click', onSkip);
+    off.push(() => ui.skipButton.removeEventListener('click', onSkip));
+
+    ui.showAd(true);
+    render();
+    el.src = file.url;
+    el.play().catch(() => {
+      // Autoplay refused or source failed before playing: report and give content back.
+      send({ type: 'error', code: vastErrors.linear });
+    });
+  });
+}

@@ -1,0 +1,30 @@
+/** Text the player shows, as pure functions (tested by table). */
+
+/** `m:ss` (or `h:mm:ss`) for a time in ms, rounded up so a countdown ends on 0:00. */
+export function clockLabel(ms: number): string {
+  const total = Math.max(0, Math.ceil((Number.isFinite(ms) ? ms : 0) / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const ss = String(s).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** "Ad 1 of 2 · 0:12": the place in the pod and the time left in this ad. */
+export function adLabel(index: number, count: number, remainingMs: number): string {
+  return `Ad ${index + 1} of ${count} · ${clockLabel(remainingMs)}`;
+}
+
+/** "Skip in 3" before the offset, "Skip ad" after; null when the ad cannot be skipped. */
+export function skipLabel(skipOffsetMs: number | null, playheadMs: number): string | null {
+  if (skipOffsetMs === null) return null;
+  const left = skipOffsetMs - playheadMs;
+  return left > 0 ? `Skip in ${Math.ceil(left / 1000)}` : 'Skip ad';
+}
+
+/** "3 peers · 72% from peers" (share of received bytes that came from peers). */
+export function peersLabel(peers: number, bytesFromPeers: number, bytesFromWebSeed: number): string {
+  const total = bytesFromPeers + bytesFromWebSeed;
+  const share = total > 0 ? Math.round((100 * bytesFromPeers) / total) : 0;
+  return `${peers} ${peers === 1 ? 'peer' : 'peers'} · ${share}% from peers`;
+}

@@ -1,0 +1,246 @@
+/**
+ * The framework-free player: a content <audio>/<video>, a second element for ads, the
+ * "Ad 1 of 2 · 0:12" label, a skip button, and a peers line. It wires the pure parts
+ * (break scheduling, tracking, play beacons, listener id) to the DOM. This file and
+ * browser-entry.ts are the only places that read browser globals.
+ */
+import {
+  breakForMove,
+  resolveBreaks,
+  type ScheduledBreak,
+  type TimelineMove,
+  type VmapBreak,
+} from '../ad-schedule.ts';
+import { listenerId } from '../listener-id.ts';
+import { newPlaySession, type PlaySession, type PlaySignal, playStep } from '../play-beacons.ts';
+import { readVmap } from '../vmap-read.ts';
+import { runAdBreak } from './ad-break-runner.ts';
+import { peersLabel } from './labels.ts';
+
+/** Transfer figures from the delivery engine (P2P + web seed), when one feeds the element. */
+export interface TransferStats {
+  peers: number;
+  bytesFromPeers: number;
+  bytesFromWebSeed: number;
+}
+
+export interface PlayerOptions {
+  kind: 'audio' | 'video';
+  /** The content URL the element plays (origin web seed, or a Service Worker URL). */
+  src: string;
+  episodeId: string;
+  /** `GET /ads/vmap?episode=...`; null for no ads. */
+  vmapUrl: string | null;
+  /** Base URL of the collector ('' = same origin): `POST <base>/beacon/play`. */
+  collectorBase: string;
+  title?: string;
+  stats?: () => TransferStats;
+  progressIntervalMs?: number;
+  vastTimeoutMs?: number;
+  mediaStartTimeoutMs?: number;
+}
+
+export interface PlayerHandle {
+  content: HTMLMediaElement;
+  ad: HTMLMediaElement;
+  /** Removes listeners and timers, sends `stop` if playing. */
+  destroy(): void;
+}
+
+const positionCode = { pre: 1, mid: 2, post: 3 } as const;
+
+export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
+  const doc = root.ownerDocument;
+  const make = <K extends keyof HTMLElementTagNameMap>(tag: K, cls: string) => {
+    const e = doc.createElement(tag);
+    e.className = cls;
+    return e;
+  };
+  const box = make('div', 'sc-player');
+  box.setAttribute('role', 'region');
+  box.setAttribute('aria-label', o.title ? `Player: ${o.title}` : 'Player');
+  box.tabIndex = 0;
+  const content = make(o.kind, 'sc-content') as HTMLMediaElement;
+  content.controls = true;
+  content.preload = 'metadata';
+  content.src = o.src;
+  const ad = make(o.kind, 'sc-ad') as HTMLMediaElement;
+  ad.hidden = true;
+  const adBar = make('div', 'sc-ad-bar');
+  adBar.hidden = true;
+  const label = make('span', 'sc-ad-label');
+  label.setAttribute('aria-live', 'polite');
+  const skip = make('button', 'sc-skip');
+  skip.type = 'button';
+  skip.hidden = true;
+  adBar.append(label, skip);
+  const peers = make('div', 'sc-peers');
+  peers.setAttribute('aria-live', 'off');
+  box.append(content, ad, adBar, peers);
+  root.append(box);
+
+  const win = doc.defaultView ?? globalThis;
+  const nav = win.navigator as Navigator & { globalPrivacyControl?: boolean };
+  let store: Storage | null = null;
+  try {
+    store = win.localStorage;
+  } catch {
+    store = null;
+  }
+  const privacy = { doNotTrack: nav.doNotTrack, globalPrivacyControl: nav.globalPrivacyControl === true };
+  const memory = new Map<string, string>();
+  const lid = listenerId(
+    privacy,
+    store ?? {
+      getItem: (k) => memory.get(k) ?? null,
+      setItem: (k, v) => void memory.set(k, v),
+      removeItem: (k) => void memory.delete(k),
+    },
+    Date.now(),
+    (n) => crypto.getRandomValues(new Uint8Array(n)),
+  );
+  const withheld = new Set<string>(lid === null ? ['MEDIAPLAYHEAD', 'CONTENTPLAYHEAD'] : []);
+
+  // Play beacons.
+  let session: PlaySession = newPlaySession(
+    crypto.randomUUID(),
+    o.episodeId,
+    lid,
+    o.progressIntervalMs ?? 10_000,
+  );
+  const playUrl = `${o.collectorBase}/beacon/play`;
+  const step = (sig: PlaySignal, leaving = false) => {
+    const r = playStep(session, sig);
+    session = r.session;
+    if (!r.beacon) return;
+    const body = JSON.stringify(r.beacon);
+    if (leaving && typeof nav.sendBeacon === 'function') nav.sendBeacon(playUrl, body);
+    else
+      void fetch(playUrl, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+        keepalive: true,
+      }).catch(() => undefined);
+  };
+
+  // Ads.
+  let vmapBreaks: VmapBreak[] = [];
+  const vmapReady: Promise<void> = o.vmapUrl
+    ? fetch(o.vmapUrl, { signal: AbortSignal.timeout(o.vastTimeoutMs ?? 5000) })
+        .then((r) => (r.ok ? r.text() : ''))
+        .then((t) => {
+          vmapBreaks = t ? readVmap(new DOMParser().parseFromString(t, 'text/xml')) : [];
+        })
+        .catch(() => undefined)
+    : Promise.resolve();
+  const breaks = (): ScheduledBreak[] =>
+    resolveBreaks(vmapBreaks, Number.isFinite(content.duration) ? content.duration * 1000 : null).breaks;
+  const played = new Set<string>();
+  let inBreak = false;
+  let lastMs = 0;
+  let firstPlay = true;
+
+  const showAd = (on: boolean) => {
+    ad.hidden = !on;
+    adBar.hidden = !on;
+    content.hidden = on && o.kind === 'video';
+    if (on) skip.focus({ preventScroll: true });
+  };
+  const playCue = async (move: TimelineMove): Promise<boolean> => {
+    const list = breaks();
+    const cue = breakForMove(list, played, move);
+    if (!cue) return false;
+    const b = list.find((x) => x.id === cue.breakId) as ScheduledBreak;
+    played.add(cue.breakId);
+    inBreak = true;
+    content.pause();
+    await runAdBreak(
+      { adElement: ad, label, skipButton: skip, showAd },
+      {
+        fetch: (u, i) => fetch(u, i),
+        now: () => Date.now(),
+        random: Math.random,
+        parseXml: (t) => new DOMParser().parseFromString(t, 'text/xml'),
+        ping: (u) =>
+          void fetch(u, { mode: 'no-cors', keepalive: true, credentials: 'omit' }).catch(() => undefined),
+        vastTimeoutMs: o.vastTimeoutMs ?? 5000,
+        mediaStartTimeoutMs: o.mediaStartTimeoutMs ?? 8000,
+        withheld,
+      },
+      { adTagUri: b.adTagUri, position: positionCode[b.position], contentPlayheadMs: lastMs },
+    );
+    inBreak = false;
+    if (move.kind !== 'ended') {
+      content.currentTime = cue.resumeAtMs / 1000;
+      lastMs = cue.resumeAtMs;
+      await content.play().catch(() => undefined);
+    }
+    return true;
+  };
+
+  const listeners: [EventTarget, string, EventListener][] = [];
+  const on = (t: EventTarget, type: string, f: EventListener) => {
+    t.addEventListener(type, f);
+    listeners.push([t, type, f]);
+  };
+  on(content, 'play', () => {
+    if (!firstPlay || inBreak) return;
+    firstPlay = false;
+    content.pause();
+    void vmapReady.then(async () => {
+      if (!(await playCue({ kind: 'before-first-frame' }))) await content.play().catch(() => undefined);
+    });
+  });
+  on(content, 'playing', () => {
+    if (!inBreak) step({ type: 'playing', nowMs: Date.now() });
+  });
+  on(content, 'pause', () => step({ type: 'pause' }));
+  on(content, 'timeupdate', () => {
+    if (inBreak || firstPlay) return;
+    const now = content.currentTime * 1000;
+    step({ type: 'timeupdate', nowMs: Date.now(), positionMs: now, durationMs: content.duration * 1000 });
+    const from = lastMs;
+    lastMs = now;
+    if (!content.seeking) void playCue({ kind: 'advance', fromMs: from, toMs: now });
+  });
+  on(content, 'ended', () => {
+    step({ type: 'ended', nowMs: Date.now() });
+    void playCue({ kind: 'ended', atMs: content.duration * 1000 });
+  });
+  on(box, 'keydown', (ev) => {
+    const e = ev as KeyboardEvent;
+    if (e.target instanceof HTMLButtonElement) return;
+    const el = inBreak ? ad : content;
+    if (e.key === ' ' || e.key === 'k') {
+      e.preventDefault();
+      if (el.paused) void el.play().catch(() => undefined);
+      else el.pause();
+    } else if (e.key === 'm') el.muted = !el.muted;
+    else if (!inBreak && (e.key === 'ArrowRight' || e.key === 'ArrowLeft')) {
+      e.preventDefault();
+      content.currentTime = Math.max(0, content.currentTime + (e.key === 'ArrowRight' ? 5 : -5));
+    }
+  });
+  const leave = () => step({ type: 'leave' }, true);
+  on(win, 'pagehide', leave);
+
+  const renderStats = () => {
+    const s = o.stats?.() ?? null;
+    if (s) step({ type: 'bytes', fromPeers: s.bytesFromPeers, fromWebSeed: s.bytesFromWebSeed });
+    peers.textContent = s ? peersLabel(s.peers, s.bytesFromPeers, s.bytesFromWebSeed) : 'Web seed only';
+  };
+  renderStats();
+  const timer = setInterval(renderStats, 1000);
+
+  return {
+    content,
+    ad,
+    destroy() {
+      leave();
+      clearInterval(timer);
+      for (const [t, type, f] of listeners) t.removeEventListener(type, f);
+      box.remove();
+    },
+  };
+}

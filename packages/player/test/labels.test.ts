@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { adLabel, clockLabel, peersLabel, skipLabel } from '../src/ui/labels.ts';
+
+describe('labels', () => {
+  it.each([
+    [0, '0:00'],
+    [1, '0:01'],
+    [12_000, '0:12'],
+    [11_001, '0:12'],
+    [600_000, '10:00'],
+    [3_723_000, '1:02:03'],
+    [-5, '0:00'],
+    [Number.NaN, '0:00'],
+  ])('clockLabel(%d) = %s', (ms, want) => {
+    expect(clockLabel(ms)).toBe(want);
+  });
+
+  it.each([
+    [0, 2, 12_000, 'Ad 1 of 2 · 0:12'],
+    [1, 2, 500, 'Ad 2 of 2 · 0:01'],
+    [0, 1, 0, 'Ad 1 of 1 · 0:00'],
+  ])('adLabel(%i, %i, %i)', (i, n, ms, want) => {
+    expect(adLabel(i, n, ms)).toBe(want);
+  });
+
+  it.each([
+    [null, 0, null],
+    [5000, 0, 'Skip in 5'],
+    [5000, 4100, 'Skip in 1'],
+    [5000, 5000, 'Skip ad'],
+    [0, 0, 'Skip ad'],
+  ])('skipLabel(%s, %i)', (offset, at, want) => {
+    expect(skipLabel(offset, at)).toBe(want);
+  });
+
+  it.each([
+    [0, 0, 0, '0 peers · 0% from peers'],
+    [1, 750, 250, '1 peer · 75% from peers'],
+    [3, 0, 100, '3 peers · 0% from peers'],
+    [2, 2, 1, '2 peers · 67% from peers'],
+  ])('peersLabel(%i, %i, %i)', (p, a, b, want) => {
+    expect(peersLabel(p, a, b)).toBe(want);
+  });
+});
