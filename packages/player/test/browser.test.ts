@@ -1,0 +1,201 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { parseAdBeacon, parsePlayBeacon } from '@swarmcast/measure';
+import { requireBinaries, scratchDir } from '@swarmcast/testkit';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPlayerBundle } from '../build/bundle.ts';
+
+const prereq = requireBinaries('player in a real browser', 'chromium', 'ffmpeg');
+const shots = join(import.meta.dirname, '..', '..', '..', 'test-results', 'player');
+
+const vmap = (base: string) => `<?xml version="1.0" encoding="UTF-8"?>
+<vmap:VMAP xmlns:vmap="http://www.iab.net/videosuite/vmap" version="1.0">
+<vmap:AdBreak timeOffset="start" breakType="linear" breakId="pre"><vmap:AdSource id="pre-s" allowMultipleAds="false" followRedirects="true"><vmap:AdTagURI templateType="vast4">${base}/ads/vast?break=pre</vmap:AdTagURI></vmap:AdSource></vmap:AdBreak>
+<vmap:AdBreak timeOffset="00:00:04.000" breakType="linear" breakId="mid"><vmap:AdSource id="mid-s" allowMultipleAds="false" followRedirects="true"><vmap:AdTagURI templateType="vast4">${base}/ads/vast?break=mid</vmap:AdTagURI></vmap:AdSource></vmap:AdBreak>
+</vmap:VMAP>`;
+const macros = '&ts=[TIMESTAMP]&ah=[ADPLAYHEAD]&cb=[CACHEBUSTING]';
+const vast = (base: string, brk: string) => `<?xml version="1.0" encoding="UTF-8"?>
+<VAST version="4.3" xmlns="http://www.iab.com/VAST"><Ad id="ad-${brk}"><InLine>
+<AdSystem>test</AdSystem><AdServingId>dec-${brk}</AdServingId><AdTitle>t</AdTitle>
+<Impression><![CDATA[${base}/beacon/ad/impression?t=${brk}${macros}]]></Impression>
+<Error><![CDATA[${base}/beacon/ad/error?t=${brk}${macros}&code=[ERRORCODE]]]></Error>
+<Creatives><Creative id="c"><UniversalAdId idRegistry="test">ad</UniversalAdId><Linear><Duration>00:00:02.000</Duration>
+<TrackingEvents>${['start', 'firstQuartile', 'midpoint', 'thirdQuartile', 'complete']
+  .map((e) => `<Tracking event="${e}"><![CDATA[${base}/beacon/ad/${e}?t=${brk}${macros}]]></Tracking>`)
+  .join('')}</TrackingEvents>
+<MediaFiles><MediaFile delivery="progressive" type="audio/mpeg" bitrate="64"><![CDATA[${base}/media/ad.mp3]]></MediaFile></MediaFiles>
+</Linear></Creative></Creatives></InLine></Ad></VAST>`;
+
+function serveRange(req: IncomingMessage, res: ServerResponse, body: Buffer, type: string) {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  if (!m) {
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length, 'accept-ranges': 'bytes' });
+    res.end(body);
+    return;
+  }
+  const start = Number(m[1]);
+  const end = Math.min(body.length - 1, m[2] ? Number(m[2]) : body.length - 1);
+  res.writeHead(206, {
+    'content-type': type,
+    'content-length': end - start + 1,
+    'content-range': `bytes ${start}-${end}/${body.length}`,
+    'accept-ranges': 'bytes',
+  });
+  res.end(body.subarray(start, end + 1));
+}
+
+describe.skipIf(prereq.skip)('the player in Chromium', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let server: Server;
+  let browser: Browser;
+  let base = '';
+  const adBeacons: { event: string; query: Record<string, string> }[] = [];
+  const playBeacons: unknown[] = [];
+
+  beforeAll(async () => {
+    dir = await scratchDir();
+    await mkdir(shots, { recursive: true });
+    for (const [name, secs, freq] of [
+      ['content.mp3', 7, 440],
+      ['ad.mp3', 2, 880],
+    ] as const) {
+      const r = spawnSync(
+        'ffmpeg',
+        [
+          '-v',
+          'error',
+          '-f',
+          'lavfi',
+          '-i',
+          `sine=frequency=${freq}:duration=${secs}`,
+          '-b:a',
+          '64k',
+          join(dir.path, name),
+        ],
+        { timeout: 30_000 },
+      );
+      expect(r.status).toBe(0);
+    }
+    const content = await readFile(join(dir.path, 'content.mp3'));
+    const ad = await readFile(join(dir.path, 'ad.mp3'));
+    const bundle = await buildPlayerBundle();
+    server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', base);
+      if (url.pathname === '/') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(
+          `<!doctype html><html><body><div id="p" data-swarmcast-player data-src="/media/content.mp3" data-episode="ep-1" data-vmap="/ads/vmap?episode=ep-1" data-title="Test"></div><script src="/player.js"></script></body></html>`,
+        );
+      } else if (url.pathname === '/player.js') {
+        res.writeHead(200, { 'content-type': 'application/javascript' });
+        res.end(bundle);
+      } else if (url.pathname === '/media/content.mp3') serveRange(req, res, content, 'audio/mpeg');
+      else if (url.pathname === '/media/ad.mp3') serveRange(req, res, ad, 'audio/mpeg');
+      else if (url.pathname === '/ads/vmap') {
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        res.end(vmap(base));
+      } else if (url.pathname === '/ads/vast') {
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        res.end(vast(base, url.searchParams.get('break') ?? ''));
+      } else if (url.pathname.startsWith('/beacon/ad/')) {
+        adBeacons.push({
+          event: url.pathname.slice('/beacon/ad/'.length),
+          query: Object.fromEntries(url.searchParams),
+        });
+        res.writeHead(204);
+        res.end();
+      } else if (url.pathname === '/beacon/play' && req.method === 'POST') {
+        let body = '';
+        req.on('data', (c) => {
+          body += c;
+        });
+        req.on('end', () => {
+          playBeacons.push(JSON.parse(body));
+          res.writeHead(204);
+          res.end();
+        });
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const home = join(dir.path, 'home');
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+      env: {
+        ...process.env,
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, '.config'),
+        XDG_CACHE_HOME: join(home, '.cache'),
+      },
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+    await dir?.remove();
+  });
+
+  it('plays a pre-roll, the content, a mid-roll once, and the beacons reach the collector', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/`);
+    await page.locator('.sc-content').waitFor({ state: 'attached' });
+    await page.evaluate(() => (document.querySelector('.sc-content') as HTMLMediaElement).play());
+    await page.locator('.sc-ad-label').waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await page.locator('.sc-ad-label').textContent()).toMatch(/^Ad 1 of 1 · 0:0[0-2]$/);
+    await page.screenshot({ path: join(shots, '01-pre-roll.png') });
+    const count = (e: string, brk: string) =>
+      adBeacons.filter((b) => b.event === e && b.query.t === brk).length;
+    await expect.poll(() => count('complete', 'mid'), { timeout: 30_000, interval: 250 }).toBe(1);
+    await expect
+      .poll(() => playBeacons.some((b) => (b as { event: string }).event === 'complete'), { timeout: 20_000 })
+      .toBe(true);
+    await page.screenshot({ path: join(shots, '02-ended.png') });
+
+    for (const brk of ['pre', 'mid']) {
+      for (const e of ['impression', 'start', 'firstQuartile', 'midpoint', 'thirdQuartile', 'complete']) {
+        expect(count(e, brk), `${brk} ${e}`).toBe(1);
+      }
+    }
+    expect(adBeacons.filter((b) => b.event === 'error')).toEqual([]);
+    // Every beacon parses in the collector with its macros filled.
+    for (const b of adBeacons) {
+      const r = parseAdBeacon(b.event, b.query);
+      expect(r.ok, JSON.stringify(b)).toBe(true);
+      expect(b.query.ts).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(b.query.ah).toMatch(/^\d\d:\d\d:\d\d\.\d{3}$/);
+    }
+    // Impression comes before start-of-quartiles for each break; the mid-roll's after the pre-roll's complete.
+    const order = adBeacons.map((b) => `${b.query.t}:${b.event}`);
+    expect(order.indexOf('pre:impression')).toBeLessThan(order.indexOf('pre:firstQuartile'));
+    expect(order.indexOf('pre:complete')).toBeLessThan(order.indexOf('mid:impression'));
+    const events = playBeacons.map((b) => (b as { event: string }).event);
+    expect(events[0]).toBe('start');
+    expect(events.at(-1)).toBe('complete');
+    for (const b of playBeacons) expect(parsePlayBeacon(b).ok, JSON.stringify(b)).toBe(true);
+    const last = playBeacons.at(-1) as { listenedMs: number; listenerId: string | null; seq: number };
+    expect(last.listenerId).toMatch(/^[0-9a-f]{32}$/);
+    expect(last.seq).toBe(playBeacons.length - 1);
+    // Content resumed where it was: nearly all of the 7 s were listened to, and no more.
+    expect(last.listenedMs).toBeGreaterThan(5_000);
+    expect(last.listenedMs).toBeLessThanOrEqual(7_300);
+    await page.close();
+  }, 90_000);
+});
