@@ -12,10 +12,10 @@ import { buildPlayerBundle } from '../build/bundle.ts';
 const prereq = requireBinaries('player in a real browser', 'chromium', 'ffmpeg');
 const shots = join(import.meta.dirname, '..', '..', '..', 'test-results', 'player');
 
-const vmap = (base: string) => `<?xml version="1.0" encoding="UTF-8"?>
+const vmap = (base: string, suffix = '') => `<?xml version="1.0" encoding="UTF-8"?>
 <vmap:VMAP xmlns:vmap="http://www.iab.net/videosuite/vmap" version="1.0">
-<vmap:AdBreak timeOffset="start" breakType="linear" breakId="pre"><vmap:AdSource id="pre-s" allowMultipleAds="false" followRedirects="true"><vmap:AdTagURI templateType="vast4">${base}/ads/vast?break=pre</vmap:AdTagURI></vmap:AdSource></vmap:AdBreak>
-<vmap:AdBreak timeOffset="00:00:04.000" breakType="linear" breakId="mid"><vmap:AdSource id="mid-s" allowMultipleAds="false" followRedirects="true"><vmap:AdTagURI templateType="vast4">${base}/ads/vast?break=mid</vmap:AdTagURI></vmap:AdSource></vmap:AdBreak>
+<vmap:AdBreak timeOffset="start" breakType="linear" breakId="pre${suffix}"><vmap:AdSource id="pre-s" allowMultipleAds="false" followRedirects="true"><vmap:AdTagURI templateType="vast4">${base}/ads/vast?break=pre${suffix}</vmap:AdTagURI></vmap:AdSource></vmap:AdBreak>
+<vmap:AdBreak timeOffset="00:00:04.000" breakType="linear" breakId="mid${suffix}"><vmap:AdSource id="mid-s" allowMultipleAds="false" followRedirects="true"><vmap:AdTagURI templateType="vast4">${base}/ads/vast?break=mid${suffix}</vmap:AdTagURI></vmap:AdSource></vmap:AdBreak>
 </vmap:VMAP>`;
 const macros = '&ts=[TIMESTAMP]&ah=[ADPLAYHEAD]&cb=[CACHEBUSTING]';
 const vast = (base: string, brk: string) => `<?xml version="1.0" encoding="UTF-8"?>
@@ -27,7 +27,7 @@ const vast = (base: string, brk: string) => `<?xml version="1.0" encoding="UTF-8
 <TrackingEvents>${['start', 'firstQuartile', 'midpoint', 'thirdQuartile', 'complete']
   .map((e) => `<Tracking event="${e}"><![CDATA[${base}/beacon/ad/${e}?t=${brk}${macros}]]></Tracking>`)
   .join('')}</TrackingEvents>
-<MediaFiles><MediaFile delivery="progressive" type="audio/mpeg" bitrate="64"><![CDATA[${base}/media/ad.mp3]]></MediaFile></MediaFiles>
+<MediaFiles><MediaFile delivery="progressive" type="audio/mpeg" bitrate="64"><![CDATA[${base}/media/${brk === 'pre2' ? 'missing' : 'ad'}.mp3]]></MediaFile></MediaFiles>
 </Linear></Creative></Creatives></InLine></Ad></VAST>`;
 
 function serveRange(req: IncomingMessage, res: ServerResponse, body: Buffer, type: string) {
@@ -85,10 +85,11 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     const bundle = await buildPlayerBundle();
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', base);
+      const ep = url.searchParams.get('episode') === 'ep-2' ? 'ep-2' : 'ep-1';
       if (url.pathname === '/') {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end(
-          `<!doctype html><html><body><div id="p" data-swarmcast-player data-src="/media/content.mp3" data-episode="ep-1" data-vmap="/ads/vmap?episode=ep-1" data-title="Test"></div><script src="/player.js"></script></body></html>`,
+          `<!doctype html><html><body><div id="p" data-swarmcast-player data-src="/media/content.mp3" data-episode="${ep}" data-vmap="/ads/vmap?episode=${ep}" data-title="Test"></div><script src="/player.js"></script></body></html>`,
         );
       } else if (url.pathname === '/player.js') {
         res.writeHead(200, { 'content-type': 'application/javascript' });
@@ -97,7 +98,7 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
       else if (url.pathname === '/media/ad.mp3') serveRange(req, res, ad, 'audio/mpeg');
       else if (url.pathname === '/ads/vmap') {
         res.writeHead(200, { 'content-type': 'application/xml' });
-        res.end(vmap(base));
+        res.end(vmap(base, ep === 'ep-2' ? '2' : ''));
       } else if (url.pathname === '/ads/vast') {
         res.writeHead(200, { 'content-type': 'application/xml' });
         res.end(vast(base, url.searchParams.get('break') ?? ''));
@@ -196,6 +197,55 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     // Content resumed where it was: nearly all of the 7 s were listened to, and no more.
     expect(last.listenedMs).toBeGreaterThan(5_000);
     expect(last.listenedMs).toBeLessThanOrEqual(7_300);
+    await page.close();
+  }, 90_000);
+
+  it('a broken pre-roll is reported and content plays; a seek past a mid-roll plays it once', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/?episode=ep-2`);
+    await page.locator('.sc-content').waitFor({ state: 'attached' });
+    const count = (e: string, brk: string) =>
+      adBeacons.filter((b) => b.event === e && b.query.t === brk).length;
+    await page.evaluate(() => (document.querySelector('.sc-content') as HTMLMediaElement).play());
+    await expect.poll(() => count('error', 'pre2'), { timeout: 15_000, interval: 200 }).toBe(1);
+    const err = adBeacons.find((b) => b.event === 'error' && b.query.t === 'pre2');
+    expect([400, 401, 403, 405]).toContain(Number(err?.query.code));
+    expect(count('impression', 'pre2')).toBe(0);
+    // Content plays although the ad failed.
+    const content = page.locator('.sc-content');
+    await expect
+      .poll(() => content.evaluate((e: HTMLMediaElement) => e.currentTime), {
+        timeout: 10_000,
+        interval: 100,
+      })
+      .toBeGreaterThan(0.3);
+    expect(await content.evaluate((e: HTMLMediaElement) => e.currentTime)).toBeLessThan(4);
+    // Seek past the 4 s mid-roll: it plays once, then content resumes at the seek target.
+    await content.evaluate((e: HTMLMediaElement) => {
+      e.currentTime = 5.5;
+    });
+    await expect.poll(() => count('complete', 'mid2'), { timeout: 15_000, interval: 200 }).toBe(1);
+    await page.screenshot({ path: join(shots, '03-after-seek-mid-roll.png') });
+    await expect
+      .poll(() => content.evaluate((e: HTMLMediaElement) => e.currentTime), { timeout: 5_000, interval: 100 })
+      .toBeGreaterThanOrEqual(5.5);
+    // Seek back before the break and play across it again: no replay.
+    await content.evaluate((e: HTMLMediaElement) => {
+      e.currentTime = 3;
+    });
+    await expect
+      .poll(
+        () =>
+          playBeacons.filter(
+            (b) =>
+              (b as { episodeId: string; event: string }).episodeId === 'ep-2' &&
+              (b as { event: string }).event === 'complete',
+          ).length,
+        { timeout: 20_000, interval: 200 },
+      )
+      .toBe(1);
+    expect(count('impression', 'mid2')).toBe(1);
+    expect(count('start', 'mid2')).toBe(1);
     await page.close();
   }, 90_000);
 });

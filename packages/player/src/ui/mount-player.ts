@@ -197,12 +197,13 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
   });
   on(content, 'pause', () => step({ type: 'pause' }));
   on(content, 'timeupdate', () => {
-    if (inBreak || firstPlay) return;
+    // While seeking the position is not settled; the timeupdate after `seeked` makes the move.
+    if (inBreak || firstPlay || content.seeking) return;
     const now = content.currentTime * 1000;
     step({ type: 'timeupdate', nowMs: Date.now(), positionMs: now, durationMs: content.duration * 1000 });
     const from = lastMs;
     lastMs = now;
-    if (!content.seeking) void playCue({ kind: 'advance', fromMs: from, toMs: now });
+    void playCue({ kind: 'advance', fromMs: from, toMs: now });
   });
   on(content, 'ended', () => {
     step({ type: 'ended', nowMs: Date.now() });
