@@ -160,3 +160,22 @@ export function breakForMove(
   }
   return last ? { breakId: last.id, resumeAtMs: move.toMs } : null;
 }
+
+/**
+ * The next break worth asking the ad server for now, so it starts with no wait: the first
+ * unplayed mid- or post-roll ahead of the playhead within `leadMs` (a post-roll of unknown
+ * offset is never prefetched). Pure; the caller asks once per break id.
+ */
+export function breakToPrefetch(
+  breaks: readonly ScheduledBreak[],
+  played: ReadonlySet<string>,
+  positionMs: number,
+  leadMs: number,
+): ScheduledBreak | null {
+  for (const b of breaks) {
+    if (b.position === 'pre' || played.has(b.id) || !Number.isFinite(b.offsetMs)) continue;
+    const ahead = b.offsetMs - positionMs;
+    if (ahead > 0 && ahead <= leadMs) return b;
+  }
+  return null;
+}

@@ -3,6 +3,7 @@ export {
   type BreakCue,
   type BreakPosition,
   breakForMove,
+  breakToPrefetch,
   parseTimeOffset,
   type ResolveResult,
   resolveBreaks,
@@ -42,7 +43,13 @@ export {
   type PlaySignal,
   playStep,
 } from './play-beacons.ts';
-export { type BreakContext, type BreakEnv, type BreakUi, runAdBreak } from './ui/ad-break-runner.ts';
+export {
+  type BreakContext,
+  type BreakEnv,
+  type BreakUi,
+  fetchPod,
+  runAdBreak,
+} from './ui/ad-break-runner.ts';
 export { adLabel, clockLabel, peersLabel, skipLabel } from './ui/labels.ts';
 export { mountPlayer, type PlayerHandle, type PlayerOptions, type TransferStats } from './ui/mount-player.ts';
 export { mediaErrorToVast, type VastErrorCode, vastErrors } from './vast-errors.ts';

@@ -2,6 +2,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
 import {
   breakForMove,
+  breakToPrefetch,
   parseTimeOffset,
   resolveBreaks,
   type ScheduledBreak,
@@ -228,5 +229,27 @@ describe('readVmap (@dailymotion/vmap)', () => {
     ['not a VMAP at all', '<html><body>hi</body></html>', 0],
   ])('hostile input: %s', (_name, xml, n) => {
     expect(readVmap(parse(xml))).toHaveLength(n);
+  });
+});
+
+describe('breakToPrefetch', () => {
+  const breaks = resolveBreaks(
+    [vb('pre', 'start'), vb('m10', '00:00:10'), vb('m20', '00:00:20'), vb('post', 'end')],
+    60_000,
+  ).breaks;
+  it.each([
+    ['nothing within the lead', [], 0, 5_000, null],
+    ['the next mid-roll within the lead', [], 5_000, 5_000, 'm10'],
+    ['never the pre-roll', [], 0, 100_000, 'm10'],
+    ['skips played breaks', ['m10'], 5_000, 20_000, 'm20'],
+    ['not a break already behind', [], 10_000, 5_000, null],
+    ['the post-roll near the end', ['m10', 'm20'], 55_000, 10_000, 'post'],
+  ] as const)('%s', (_name, played, at, lead, want) => {
+    expect(breakToPrefetch(breaks, new Set(played), at, lead)?.id ?? null).toBe(want);
+  });
+
+  it('a post-roll of unknown offset is not prefetched', () => {
+    const open = resolveBreaks([vb('post', 'end')], null).breaks;
+    expect(breakToPrefetch(open, new Set(), 1e12, 1e15)).toBeNull();
   });
 });

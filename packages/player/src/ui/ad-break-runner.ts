@@ -14,7 +14,7 @@ import {
 } from '../ad-tracking.ts';
 import { mediaErrorToVast, type VastErrorCode, vastErrors } from '../vast-errors.ts';
 import { type BreakPositionCode, cacheBuster, fillMacros } from '../vast-macros.ts';
-import { type LinearAd, pickMediaFile, readVast } from '../vast-read.ts';
+import { type LinearAd, pickMediaFile, readVast, type VastReadResult } from '../vast-read.ts';
 import { adLabel, skipLabel } from './labels.ts';
 
 export interface BreakUi {
@@ -41,6 +41,28 @@ export interface BreakContext {
   adTagUri: string;
   position: BreakPositionCode;
   contentPlayheadMs: number;
+  /** The pod asked ahead of the break (`fetchPod`), if any. */
+  prefetched?: Promise<VastReadResult | null>;
+}
+
+/**
+ * Asks the ad server for a break's pod. null on a network failure or VAST URI timeout
+ * (there is no error URL to report to yet); never rejects.
+ */
+export async function fetchPod(
+  env: Pick<BreakEnv, 'fetch' | 'parseXml' | 'vastTimeoutMs'>,
+  adTagUri: string,
+): Promise<VastReadResult | null> {
+  try {
+    const res = await env.fetch(adTagUri, {
+      signal: AbortSignal.timeout(env.vastTimeoutMs),
+      credentials: 'omit',
+    });
+    if (!res.ok) return null;
+    return await readVast(env.parseXml(await res.text()));
+  } catch {
+    return null;
+  }
 }
 
 /** Plays the break's pod; resolves when content may resume (never rejects). */
@@ -60,19 +82,8 @@ export async function runAdBreak(ui: BreakUi, env: BreakEnv, ctx: BreakContext):
       );
     }
   };
-  let doc: Document;
-  try {
-    const res = await env.fetch(ctx.adTagUri, {
-      signal: AbortSignal.timeout(env.vastTimeoutMs),
-      credentials: 'omit',
-    });
-    if (!res.ok) return;
-    doc = env.parseXml(await res.text());
-  } catch {
-    // VAST URI timeout or network failure: nothing to report to (no error URL known yet).
-    return;
-  }
-  const read = await readVast(doc);
+  const read = await (ctx.prefetched ?? fetchPod(env, ctx.adTagUri));
+  if (read === null) return;
   if (read.ads.length === 0) {
     fire(read.noAdErrorUrls, null, read.error ?? vastErrors.noAd);
     return;

@@ -6,6 +6,7 @@
  */
 import {
   breakForMove,
+  breakToPrefetch,
   resolveBreaks,
   type ScheduledBreak,
   type TimelineMove,
@@ -13,8 +14,9 @@ import {
 } from '../ad-schedule.ts';
 import { listenerId } from '../listener-id.ts';
 import { newPlaySession, type PlaySession, type PlaySignal, playStep } from '../play-beacons.ts';
+import type { VastReadResult } from '../vast-read.ts';
 import { readVmap } from '../vmap-read.ts';
-import { runAdBreak } from './ad-break-runner.ts';
+import { type BreakEnv, fetchPod, runAdBreak } from './ad-break-runner.ts';
 import { peersLabel } from './labels.ts';
 
 /** Transfer figures from the delivery engine (P2P + web seed), when one feeds the element. */
@@ -36,6 +38,8 @@ export interface PlayerOptions {
   title?: string;
   stats?: () => TransferStats;
   progressIntervalMs?: number;
+  /** How long before a mid- or post-roll its pod is asked for (default 10 s). */
+  prefetchLeadMs?: number;
   vastTimeoutMs?: number;
   mediaStartTimeoutMs?: number;
 }
@@ -147,6 +151,19 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     content.hidden = on && o.kind === 'video';
     if (on) skip.focus({ preventScroll: true });
   };
+  const breakEnv: BreakEnv = {
+    fetch: (u, i) => fetch(u, i),
+    now: () => Date.now(),
+    random: Math.random,
+    parseXml: (t) => new DOMParser().parseFromString(t, 'text/xml'),
+    ping: (u) =>
+      void fetch(u, { mode: 'no-cors', keepalive: true, credentials: 'omit' }).catch(() => undefined),
+    vastTimeoutMs: o.vastTimeoutMs ?? 5000,
+    mediaStartTimeoutMs: o.mediaStartTimeoutMs ?? 8000,
+    withheld,
+  };
+  // Pods asked ahead of their break (mid- and post-rolls, `prefetchLeadMs` before).
+  const prefetches = new Map<string, Promise<VastReadResult | null>>();
   const playCue = async (move: TimelineMove): Promise<boolean> => {
     const list = breaks();
     const cue = breakForMove(list, played, move);
@@ -155,21 +172,12 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     played.add(cue.breakId);
     inBreak = true;
     content.pause();
-    await runAdBreak(
-      { adElement: ad, label, skipButton: skip, showAd },
-      {
-        fetch: (u, i) => fetch(u, i),
-        now: () => Date.now(),
-        random: Math.random,
-        parseXml: (t) => new DOMParser().parseFromString(t, 'text/xml'),
-        ping: (u) =>
-          void fetch(u, { mode: 'no-cors', keepalive: true, credentials: 'omit' }).catch(() => undefined),
-        vastTimeoutMs: o.vastTimeoutMs ?? 5000,
-        mediaStartTimeoutMs: o.mediaStartTimeoutMs ?? 8000,
-        withheld,
-      },
-      { adTagUri: b.adTagUri, position: positionCode[b.position], contentPlayheadMs: lastMs },
-    );
+    await runAdBreak({ adElement: ad, label, skipButton: skip, showAd }, breakEnv, {
+      adTagUri: b.adTagUri,
+      position: positionCode[b.position],
+      contentPlayheadMs: lastMs,
+      prefetched: prefetches.get(b.id) ?? fetchPod(breakEnv, b.adTagUri),
+    });
     inBreak = false;
     if (move.kind !== 'ended') {
       content.currentTime = cue.resumeAtMs / 1000;
@@ -204,6 +212,8 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     const from = lastMs;
     lastMs = now;
     void playCue({ kind: 'advance', fromMs: from, toMs: now });
+    const next = breakToPrefetch(breaks(), played, now, o.prefetchLeadMs ?? 10_000);
+    if (next && !prefetches.has(next.id)) prefetches.set(next.id, fetchPod(breakEnv, next.adTagUri));
   });
   on(content, 'ended', () => {
     step({ type: 'ended', nowMs: Date.now() });
