@@ -23,6 +23,7 @@ import type { FastifyInstance } from 'fastify';
 import { seedHouseCampaign } from './node/house-ads.ts';
 import { registerPublishedEpisodes } from './node/measure-episodes.ts';
 import { loadAdminToken, loadKeyRing } from './node/secrets.ts';
+import { type Seeding, seedPublished, startSeeding } from './node/seeding.ts';
 
 /** Migrations of the parts mounted here, after the platform's and the catalog's. */
 export const nodeServiceMigrations: Migration[] = [
@@ -38,6 +39,10 @@ export interface NodeServicesDeps {
   catalog: CatalogContext;
   clock: Clock;
   dataDir: string;
+  /** Address the node listens on (the engine's seeding port binds it too). */
+  host?: string;
+  /** Seed published torrents with the engine (default true). */
+  seed?: boolean;
   /** The node's public base URL (no trailing slash); known only once listening on port 0. */
   publicUrl: () => string;
   /** The admin token (default: env SWARMCAST_ADMIN_TOKEN, else `<dataDir>/admin-token`). */
@@ -52,6 +57,8 @@ export interface NodeServicesDeps {
 
 export interface NodeServices {
   measure: MeasureHandle;
+  /** The engine seeding every published torrent (null until started, or when off). */
+  seeding: Seeding | null;
   /** The admin token in force (for the operator's log line). */
   adminToken: string;
   /** Called once the node listens: the house campaign and measurement's episode list. */
@@ -94,23 +101,22 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     creatorShareBps: (d.creatorSharePercent ?? 70) * 100,
   });
 
-  // Newly published episodes reach measurement through the catalog's seed port.
-  const torrents = d.catalog.torrents;
-  if (torrents) {
-    const seedBefore = torrents.seed;
-    torrents.seed = async (torrent, path) => {
-      await seedBefore?.(torrent, path);
-      await registerPublishedEpisodes(d.db, { mediaPath: relativeMediaPath(d.catalog.mediaDir, path) });
-    };
-  }
-
   let timer: ReturnType<typeof setInterval> | undefined;
-  return {
+  const services: NodeServices = {
     measure,
+    seeding: null,
     adminToken,
     async started() {
       await seedHouseCampaign(d.db, store, { mediaDir: adsMediaDir, publicUrl: d.publicUrl() });
       await registerPublishedEpisodes(d.db);
+      if (d.seed ?? true) {
+        services.seeding = await startSeeding({
+          ...(d.host ? { host: d.host } : {}),
+          announceUrl: () => `${d.publicUrl()}/announce`,
+          onWarning: (message) => d.app.log.warn({ message }, 'seeding'),
+        });
+        await seedPublished(d.db, d.catalog.mediaDir, services.seeding);
+      }
       timer = setInterval(() => {
         saveDelivery(d.db, store).catch((err: unknown) =>
           d.app.log.error({ err }, 'ads delivery flush failed'),
@@ -120,10 +126,24 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     },
     async close() {
       if (timer) clearInterval(timer);
+      await services.seeding?.close();
+      services.seeding = null;
       // adsPlugin also flushes in its onClose hook; this one covers a close before listen.
       await saveDelivery(d.db, store);
     },
   };
+
+  // Newly published episodes reach the engine and measurement through the catalog's seed port.
+  const torrents = d.catalog.torrents;
+  if (torrents) {
+    const seedBefore = torrents.seed;
+    torrents.seed = async (torrent, path) => {
+      await seedBefore?.(torrent, path);
+      await services.seeding?.seed(torrent, path);
+      await registerPublishedEpisodes(d.db, { mediaPath: relativeMediaPath(d.catalog.mediaDir, path) });
+    };
+  }
+  return services;
 }
 
 /** The catalog's media path ("show/file.mp3") of a file under the media root. */

@@ -113,6 +113,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       catalog,
       clock: catalog.clock,
       dataDir: o.dataDir,
+      host: o.host,
       publicUrl: () => base,
     });
     await app.listen({ port: o.port, host: o.host });

@@ -1,0 +1,79 @@
+/**
+ * The node as a BitTorrent peer: one engine `SwarmNode` (one TCP port) seeding every
+ * published episode's torrent from the media folder, each announced to the node's own
+ * HTTP tracker so clients that join by the torrent's trackers find a full peer, not only
+ * the web seed. Episodes published while running arrive through the catalog's seed port.
+ */
+import { HttpTracker, systemTimers, TrackerPeerSource, wireInfoHash } from '@swarmcast/bittorrent';
+import { loadTorrent, SwarmNode, seedTorrent, type TorrentHandle } from '@swarmcast/bittorrent/node';
+import type { Queryable } from '@swarmcast/platform';
+
+export interface Seeding {
+  /** TCP port of the engine. */
+  readonly port: number;
+  /** Hex info-hashes being seeded. */
+  seeded(): string[];
+  /** Seeds one torrent from the file at `path` (idempotent per info-hash). */
+  seed(torrent: Uint8Array, path: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SeedingOptions {
+  /** Address the engine listens on (default every address). */
+  host?: string;
+  /** The node's HTTP announce URL, e.g. "http://127.0.0.1:8080/announce". */
+  announceUrl: () => string;
+  onWarning?: (message: string) => void;
+}
+
+/** Starts the engine's listener; call `seedPublished` to seed what is already published. */
+export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
+  const node = new SwarmNode({ ...(o.host ? { host: o.host } : {}), port: 0 });
+  await node.start();
+  const handles = new Map<
+    string,
+    { handle: TorrentHandle; stop: AbortController; announcing: Promise<void> }
+  >();
+  return {
+    get port() {
+      return node.port;
+    },
+    seeded: () => [...handles.keys()],
+    async seed(torrent, path) {
+      const meta = await loadTorrent(torrent);
+      if (handles.has(Buffer.from(wireInfoHash(meta)).toString('hex'))) return;
+      const handle = await seedTorrent({ torrent: meta, dataPath: path, node });
+      const stop = new AbortController();
+      const source = new TrackerPeerSource(new HttpTracker(o.announceUrl()), {
+        infoHash: Buffer.from(handle.infoHash, 'hex'),
+        peerId: node.peerId,
+        port: node.port,
+        stats: () => ({ uploaded: handle.stats().uploaded, downloaded: 0, left: 0 }),
+        timers: systemTimers,
+      });
+      const announcing = source.run(
+        {
+          peers: (found) => handle.session.addPeers(found),
+          warning: (e) => o.onWarning?.(`${handle.infoHash}: ${e.code} ${e.message}`),
+        },
+        stop.signal,
+      );
+      handles.set(handle.infoHash, { handle, stop, announcing });
+    },
+    async close() {
+      for (const h of handles.values()) h.stop.abort();
+      await Promise.all([...handles.values()].map((h) => h.announcing));
+      handles.clear();
+      await node.close();
+    },
+  };
+}
+
+/** Seeds every published episode that has a torrent and its file under `mediaDir`. */
+export async function seedPublished(db: Queryable, mediaDir: string, seeding: Seeding): Promise<number> {
+  const r = await db.query<{ torrent: Uint8Array; path: string }>(
+    `select t.torrent, m.path from catalog_torrents t join catalog_media m on m.episode_id = t.episode_id`,
+  );
+  for (const row of r.rows) await seeding.seed(row.torrent, `${mediaDir}/${row.path}`);
+  return r.rows.length;
+}
