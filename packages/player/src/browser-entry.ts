@@ -1,9 +1,10 @@
 /**
  * The browser bundle's entry: exposes `Swarmcast.mountPlayer` and mounts every element
  * carrying `data-swarmcast-player` (attributes: data-src, data-episode, data-kind,
- * data-vmap, data-collector, data-title) once the document is ready.
+ * data-vmap, data-collector, data-title) once the document is ready, and defines the
+ * `<swarmcast-player src episode kind vmap collector title>` element for embedding.
  */
-import { mountPlayer, type PlayerHandle } from './ui/mount-player.ts';
+import { mountPlayer, type PlayerHandle, type PlayerOptions } from './ui/mount-player.ts';
 
 export { mountPlayer };
 
@@ -11,23 +12,51 @@ export function mountAll(doc: Document = document): PlayerHandle[] {
   const out: PlayerHandle[] = [];
   for (const el of Array.from(doc.querySelectorAll<HTMLElement>('[data-swarmcast-player]'))) {
     if (el.dataset.mounted === '1') continue;
-    const d = el.dataset;
-    if (!d.src || !d.episode) continue;
+    const o = optionsOf((n) => el.dataset[n]);
+    if (!o) continue;
     el.dataset.mounted = '1';
-    out.push(
-      mountPlayer(el, {
-        kind: d.kind === 'video' ? 'video' : 'audio',
-        src: d.src,
-        episodeId: d.episode,
-        vmapUrl: d.vmap ?? null,
-        collectorBase: d.collector ?? '',
-        ...(d.title ? { title: d.title } : {}),
-      }),
-    );
+    out.push(mountPlayer(el, o));
   }
   return out;
 }
 
+/** Reads the attributes of a `<swarmcast-player>` or `data-swarmcast-player` element. */
+function optionsOf(get: (name: string) => string | undefined): PlayerOptions | null {
+  const src = get('src');
+  const episode = get('episode');
+  if (!src || !episode) return null;
+  const title = get('title');
+  return {
+    kind: get('kind') === 'video' ? 'video' : 'audio',
+    src,
+    episodeId: episode,
+    vmapUrl: get('vmap') ?? null,
+    collectorBase: get('collector') ?? '',
+    ...(title ? { title } : {}),
+  };
+}
+
+/** Defines `<swarmcast-player>` (light DOM, so the page's CSS can style it). */
+export function defineElement(registry: CustomElementRegistry = customElements): void {
+  if (registry.get('swarmcast-player')) return;
+  registry.define(
+    'swarmcast-player',
+    class extends HTMLElement {
+      #handle: PlayerHandle | null = null;
+      connectedCallback() {
+        if (this.#handle) return;
+        const o = optionsOf((n) => this.getAttribute(n) ?? undefined);
+        if (o) this.#handle = mountPlayer(this, o);
+      }
+      disconnectedCallback() {
+        this.#handle?.destroy();
+        this.#handle = null;
+      }
+    },
+  );
+}
+
+if (typeof customElements !== 'undefined') defineElement();
 if (typeof document !== 'undefined') {
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => mountAll());
   else mountAll();

@@ -86,7 +86,12 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', base);
       const ep = url.searchParams.get('episode') === 'ep-2' ? 'ep-2' : 'ep-1';
-      if (url.pathname === '/') {
+      if (url.pathname === '/embed') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(
+          '<!doctype html><html><body><swarmcast-player src="/media/content.mp3" episode="ep-3" title="Embed"></swarmcast-player><script src="/player.js"></script></body></html>',
+        );
+      } else if (url.pathname === '/') {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end(
           `<!doctype html><html><body><div id="p" data-swarmcast-player data-src="/media/content.mp3" data-episode="${ep}" data-vmap="/ads/vmap?episode=${ep}" data-title="Test"></div><script src="/player.js"></script></body></html>`,
@@ -248,4 +253,29 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     expect(count('start', 'mid2')).toBe(1);
     await page.close();
   }, 90_000);
+
+  it('the <swarmcast-player> element mounts a keyboard-operable player with no ads', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/embed`);
+    const region = page.getByRole('region', { name: 'Player: Embed' });
+    await region.waitFor({ state: 'attached' });
+    expect(await page.locator('swarmcast-player .sc-peers').textContent()).toBe('Web seed only');
+    await region.focus();
+    await page.keyboard.press('k');
+    await expect
+      .poll(() => playBeacons.some((b) => (b as { episodeId: string }).episodeId === 'ep-3'), {
+        timeout: 10_000,
+      })
+      .toBe(true);
+    const content = page.locator('swarmcast-player .sc-content');
+    await expect
+      .poll(() => content.evaluate((e: HTMLMediaElement) => e.currentTime), { timeout: 10_000 })
+      .toBeGreaterThan(0.2);
+    await page.keyboard.press('k');
+    await expect
+      .poll(() => content.evaluate((e: HTMLMediaElement) => e.paused), { timeout: 5_000 })
+      .toBe(true);
+    await page.screenshot({ path: join(shots, '04-embed-paused.png') });
+    await page.close();
+  }, 60_000);
 });
