@@ -232,4 +232,32 @@ describe('a node serves and measures ads', () => {
       expect((await fetch(url(page))).status, page).toBe(200);
     }
   }, 60_000);
+
+  it('counts origin downloads of a demo episode for its creator (IAB rules, k=5)', async () => {
+    const ep = await welcomeEpisode();
+    const mediaUrl = url(`/media/${ep.media!.path}`);
+    const original = await readFile(join(node.catalog.mediaDir, ep.media!.path));
+    // Five podcast apps (five audience keys: k = 5 is the suppression threshold) fetch the whole file.
+    for (let i = 1; i <= 5; i++) {
+      clock.set(t0 + 3_600_000 + i * 60_000);
+      const res = await fetch(mediaUrl, {
+        headers: { 'user-agent': `AppleCoreMedia/1.0.0.21E236 (listener ${i})` },
+      });
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(original)).toBe(true);
+    }
+    const day = new Date(t0).toISOString().slice(0, 10);
+    const next = new Date(t0 + 86_400_000).toISOString().slice(0, 10);
+    const creatorReport = async () =>
+      (await (await fetch(url(`/api/measure/creator/${ep.show.ownerId}?from=${day}&to=${next}`))).json()) as {
+        episodes: Array<{ episodeId: string; downloads: number | null }>;
+      };
+    await waitFor(
+      async () => (await creatorReport()).episodes.find((e) => e.episodeId === ep.id)?.downloads === 5,
+      30_000,
+      'five downloads counted',
+    );
+    const mine = (await creatorReport()).episodes.find((e) => e.episodeId === ep.id)!;
+    expect(mine.downloads).toBe(5);
+  }, 60_000);
 });
