@@ -26,6 +26,13 @@ export {
   track,
 } from './ad-tracking.ts';
 export {
+  type PieceSource,
+  parseRange,
+  pieceSources,
+  piecesForRange,
+  type RangeRequest,
+} from './delivery/byte-range.ts';
+export {
   defaultRotationMs,
   type KeyValueStore,
   listenerId,
