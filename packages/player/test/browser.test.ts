@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseAdBeacon, parsePlayBeacon } from '@swarmcast/measure';
-import { requireBinaries, scratchDir } from '@swarmcast/testkit';
+import { chromiumLaunchOptions, requireBinaries, scratchDir } from '@swarmcast/testkit';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlayerBundle } from '../build/bundle.ts';
@@ -131,27 +131,7 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const home = join(dir.path, 'home');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-      env: {
-        ...process.env,
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        XDG_CACHE_HOME: join(home, '.cache'),
-      },
-    });
+    browser = await chromium.launch(chromiumLaunchOptions(join(dir.path, 'home')));
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,3 +1,4 @@
+export { chromiumLaunchOptions } from './chromium.ts';
 export { scratchPostgres } from './postgres.ts';
 export {
   type Prerequisite,
