@@ -12,6 +12,7 @@ import { type MeasureHandle, measureMigrations, measurePlugin } from '@swarmcast
 import {
   type Clock,
   classifyUserAgent,
+  clientFamilyFromPeerId,
   createAudienceKeys,
   type Db,
   dbSaltStore,
@@ -19,6 +20,7 @@ import {
   loadAddressList,
   type Migration,
 } from '@swarmcast/platform';
+import { AnnounceFactPublisher, type AnnounceObserver } from '@swarmcast/tracker';
 import type { FastifyInstance } from 'fastify';
 import { seedHouseCampaign } from './node/house-ads.ts';
 import { registerPublishedEpisodes } from './node/measure-episodes.ts';
@@ -59,6 +61,8 @@ export interface NodeServices {
   measure: MeasureHandle;
   /** The engine seeding every published torrent (null until started, or when off). */
   seeding: Seeding | null;
+  /** Feed of the node's tracker: each accepted announce becomes a fact on the stream. */
+  announceFacts: AnnounceObserver;
   /** The admin token in force (for the operator's log line). */
   adminToken: string;
   /** Called once the node listens: the house campaign and measurement's episode list. */
@@ -101,10 +105,20 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     creatorShareBps: (d.creatorSharePercent ?? 70) * 100,
   });
 
+  // The tracker's announces as facts for measurement (same audience keys as the collector).
+  const announceFacts = new AnnounceFactPublisher({
+    stream: d.stream,
+    audienceKey: (ip, ua, now) => audience.audienceKey(ip, ua, now),
+    clientFamily: (peerId) => clientFamilyFromPeerId(peerId),
+    isDatacenter: (ip) => datacenters.isDatacenter(ip),
+  });
+  announceFacts.start();
+
   let timer: ReturnType<typeof setInterval> | undefined;
   const services: NodeServices = {
     measure,
     seeding: null,
+    announceFacts,
     adminToken,
     async started() {
       await seedHouseCampaign(d.db, store, { mediaDir: adsMediaDir, publicUrl: d.publicUrl() });
@@ -128,6 +142,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       if (timer) clearInterval(timer);
       await services.seeding?.close();
       services.seeding = null;
+      await announceFacts.close();
       // adsPlugin also flushes in its onClose hook; this one covers a close before listen.
       await saveDelivery(d.db, store);
     },

@@ -75,6 +75,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   }
   const tracker = new Tracker({
     store,
+    observer: { observe: (a) => services?.announceFacts.observe(a) },
     ...(o.clock ? { clock: o.clock } : {}),
   });
   try {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { HttpTracker, parseMagnet } from '@swarmcast/bittorrent';
 import { downloadTorrent } from '@swarmcast/bittorrent/node';
 import { latestEpisodes, torrentFile } from '@swarmcast/catalog';
-import { scratchDir } from '@swarmcast/testkit';
+import { scratchDir, waitFor } from '@swarmcast/testkit';
 import bencode from 'bencode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/index.ts';
@@ -59,7 +59,23 @@ describe('a node seeds what it publishes', () => {
     expect(reply.ok).toBe(true);
     if (!reply.ok) return;
     expect(reply.value.peers).toContainEqual({ host: '127.0.0.1', port: seeding.port });
-  });
+    // Each announce is a fact for measurement: the three seeds' and ours reach the pipeline.
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const announces = async () => {
+      const admin = (await (
+        await fetch(new URL(`/api/measure/admin?from=${today}&to=${tomorrow}`, node.url))
+      ).json()) as {
+        events: Array<{ subject: string; count: number }>;
+      };
+      return admin.events.filter((e) => e.subject === 'fact.announce').reduce((n, e) => n + e.count, 0);
+    };
+    await waitFor(
+      async () => (await announces()) >= eps.length + 1,
+      20_000,
+      'announce facts in the pipeline',
+    );
+  }, 30_000);
 
   it('our engine downloads a demo episode from the node, byte for byte', async () => {
     const { torrent, original } = await demo();
