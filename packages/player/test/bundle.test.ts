@@ -19,3 +19,26 @@ describe('browser bundle', () => {
     expect(typeof api.mountAll).toBe('function');
   }, 60_000);
 });
+
+describe('the swarm engine in a browser bundle', () => {
+  it('TorrentSession, WebSocket tracker, data channels and the web seed bundle for the browser', async () => {
+    const { build } = await import('esbuild');
+    const r = await build({
+      stdin: {
+        contents: `import { TorrentSession, WebSocketTrackerClient, DataChannelTransport, WebSeed, MemoryStorage, parseTorrent, subtleHasher } from '@swarmcast/bittorrent';
+          globalThis.__engine = { TorrentSession, WebSocketTrackerClient, DataChannelTransport, WebSeed, MemoryStorage, parseTorrent, subtleHasher };`,
+        resolveDir: import.meta.dirname,
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      write: false,
+      logLevel: 'silent',
+    });
+    const js = r.outputFiles[0]?.text ?? '';
+    expect(js).not.toMatch(/from\s*["']node:|require\(\s*["']node:/);
+    expect(js).toContain('TorrentSession');
+    expect(r.errors).toEqual([]);
+  }, 60_000);
+});
