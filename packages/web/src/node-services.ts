@@ -45,6 +45,8 @@ export interface NodeServicesDeps {
   host?: string;
   /** Seed published torrents with the engine (default true). */
   seed?: boolean;
+  /** Also seed over WebRTC through the node's WebSocket tracker (default true). */
+  webrtc?: boolean;
   /** The node's public base URL (no trailing slash); known only once listening on port 0. */
   publicUrl: () => string;
   /** The admin token (default: env SWARMCAST_ADMIN_TOKEN, else `<dataDir>/admin-token`). */
@@ -127,6 +129,9 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
         services.seeding = await startSeeding({
           ...(d.host ? { host: d.host } : {}),
           announceUrl: () => `${d.publicUrl()}/announce`,
+          ...((d.webrtc ?? true)
+            ? { webSocketUrl: () => `${d.publicUrl().replace(/^http/, 'ws')}/announce` }
+            : {}),
           onWarning: (message) => d.app.log.warn({ message }, 'seeding'),
         });
         await seedPublished(d.db, d.catalog.mediaDir, services.seeding);

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HttpTracker, parseMagnet } from '@swarmcast/bittorrent';
-import { downloadTorrent } from '@swarmcast/bittorrent/node';
+import { HttpTracker, parseMagnet, systemTimers, WebSocketTrackerClient } from '@swarmcast/bittorrent';
+import { downloadTorrent, nodeRtcFactory, nodeWebSocket } from '@swarmcast/bittorrent/node';
 import { latestEpisodes, torrentFile } from '@swarmcast/catalog';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import bencode from 'bencode';
@@ -101,4 +102,36 @@ describe('a node seeds what it publishes', () => {
       await handle.close();
     }
   }, 40_000);
+
+  it('a browser-like peer joining only by the WebSocket tracker gets the episode over WebRTC', async () => {
+    const { torrent, original } = await demo();
+    const out = join(dir.path, 'webrtc');
+    // No TCP peers: the only way in is the node's ws:// tracker and a WebRTC data channel.
+    const handle = await downloadTorrent({ torrent, dir: out, host: '127.0.0.1' });
+    const client = new WebSocketTrackerClient({
+      url: new URL('/announce', node.url).toString().replace(/^http/, 'ws'),
+      infoHash: Buffer.from(handle.infoHash, 'hex'),
+      peerId: Buffer.from('-WW0001-browserpeer1'),
+      webSocket: nodeWebSocket,
+      signalling: { factory: nodeRtcFactory({ bindAddress: '127.0.0.1' }), timers: systemTimers },
+      timers: systemTimers,
+      randomBytes: (n) => new Uint8Array(randomBytes(n)),
+      stats: () => ({ uploaded: 0, downloaded: handle.stats().downloaded, left: 1 }),
+      onTransport: (t) => handle.session.addIncoming(t),
+    });
+    try {
+      client.start();
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no WebRTC download in 40 s')), 40_000);
+        handle.session.on('done', () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      expect((await readFile(join(out, handle.meta.name))).equals(original)).toBe(true);
+    } finally {
+      await client.stop();
+      await handle.close();
+    }
+  }, 50_000);
 });

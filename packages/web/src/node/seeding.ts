@@ -2,10 +2,26 @@
  * The node as a BitTorrent peer: one engine `SwarmNode` (one TCP port) seeding every
  * published episode's torrent from the media folder, each announced to the node's own
  * HTTP tracker so clients that join by the torrent's trackers find a full peer, not only
- * the web seed. Episodes published while running arrive through the catalog's seed port.
+ * the web seed. With `webrtc`, each torrent is also announced to the node's WebSocket
+ * tracker with WebRTC offers, so the first browser player finds a peer too. Episodes
+ * published while running arrive through the catalog's seed port.
  */
-import { HttpTracker, systemTimers, TrackerPeerSource, wireInfoHash } from '@swarmcast/bittorrent';
-import { loadTorrent, SwarmNode, seedTorrent, type TorrentHandle } from '@swarmcast/bittorrent/node';
+import { randomBytes } from 'node:crypto';
+import {
+  HttpTracker,
+  systemTimers,
+  TrackerPeerSource,
+  WebSocketTrackerClient,
+  wireInfoHash,
+} from '@swarmcast/bittorrent';
+import {
+  loadTorrent,
+  nodeRtcFactory,
+  nodeWebSocket,
+  SwarmNode,
+  seedTorrent,
+  type TorrentHandle,
+} from '@swarmcast/bittorrent/node';
 import type { Queryable } from '@swarmcast/platform';
 
 export interface Seeding {
@@ -23,6 +39,8 @@ export interface SeedingOptions {
   host?: string;
   /** The node's HTTP announce URL, e.g. "http://127.0.0.1:8080/announce". */
   announceUrl: () => string;
+  /** The node's WebSocket announce URL (ws://.../announce); absent: no WebRTC seeding. */
+  webSocketUrl?: () => string;
   onWarning?: (message: string) => void;
 }
 
@@ -32,8 +50,19 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
   await node.start();
   const handles = new Map<
     string,
-    { handle: TorrentHandle; stop: AbortController; announcing: Promise<void> }
+    {
+      handle: TorrentHandle;
+      stop: AbortController;
+      announcing: Promise<void>;
+      rtc: WebSocketTrackerClient | null;
+    }
   >();
+  // ICE offers only the node's own address when it listens on one (tests: loopback only).
+  const specific = o.host && o.host !== '0.0.0.0' && o.host !== '::' ? o.host : undefined;
+  const signalling = {
+    factory: nodeRtcFactory(specific ? { bindAddress: specific } : {}),
+    timers: systemTimers,
+  };
   return {
     get port() {
       return node.port;
@@ -58,10 +87,29 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
         },
         stop.signal,
       );
-      handles.set(handle.infoHash, { handle, stop, announcing });
+      let rtc: WebSocketTrackerClient | null = null;
+      if (o.webSocketUrl) {
+        rtc = new WebSocketTrackerClient({
+          url: o.webSocketUrl(),
+          infoHash: Buffer.from(handle.infoHash, 'hex'),
+          peerId: node.peerId,
+          webSocket: nodeWebSocket,
+          signalling,
+          timers: systemTimers,
+          randomBytes: (n) => new Uint8Array(randomBytes(n)),
+          stats: () => ({ uploaded: handle.stats().uploaded, downloaded: 0, left: 0 }),
+          onTransport: (transport) => handle.session.addIncoming(transport),
+          onEvent: (e) => {
+            if (e.type === 'warning') o.onWarning?.(`${handle.infoHash}: ${e.error.code} ${e.error.message}`);
+          },
+        });
+        rtc.start();
+      }
+      handles.set(handle.infoHash, { handle, stop, announcing, rtc });
     },
     async close() {
       for (const h of handles.values()) h.stop.abort();
+      await Promise.all([...handles.values()].map((h) => h.rtc?.stop()));
       await Promise.all([...handles.values()].map((h) => h.announcing));
       handles.clear();
       await node.close();
