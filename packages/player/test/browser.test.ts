@@ -26,7 +26,11 @@ const adXml = (base: string, brk: string, seq: number) => `<Ad id="ad-${brk}" se
 <TrackingEvents>${['start', 'firstQuartile', 'midpoint', 'thirdQuartile', 'complete']
   .map((e) => `<Tracking event="${e}"><![CDATA[${base}/beacon/ad/${e}?t=${brk}${macros}]]></Tracking>`)
   .join('')}</TrackingEvents>
-<MediaFiles><MediaFile delivery="progressive" type="audio/mpeg" bitrate="64"><![CDATA[${base}/media/${brk === 'pre2' ? 'missing' : 'ad'}.mp3]]></MediaFile></MediaFiles>
+<MediaFiles>${
+  brk.endsWith('4')
+    ? `<MediaFile delivery="progressive" type="video/mp4" width="160" height="120"><![CDATA[${base}/media/ad.mp4]]></MediaFile>`
+    : `<MediaFile delivery="progressive" type="audio/mpeg" bitrate="64"><![CDATA[${base}/media/${brk === 'pre2' ? 'missing' : 'ad'}.mp3]]></MediaFile>`
+}</MediaFiles>
 </Linear></Creative></Creatives></InLine></Ad>`;
 // The ep-2 mid-roll is a pod of two ads (t=mid2a, t=mid2b); every other break one ad.
 const vast = (base: string, brk: string) =>
@@ -84,13 +88,34 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
       );
       expect(r.status).toBe(0);
     }
+    for (const [name, secs] of [
+      ['content.mp4', 4],
+      ['ad.mp4', 2],
+    ] as const) {
+      const r = spawnSync(
+        'ffmpeg',
+        // biome-ignore format: one ffmpeg command line
+        ['-v', 'error', '-f', 'lavfi', '-i', `testsrc=size=160x120:rate=25:duration=${secs}`, '-f', 'lavfi', '-i', `sine=frequency=500:duration=${secs}`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', join(dir.path, name)],
+        { timeout: 60_000 },
+      );
+      expect(r.status).toBe(0);
+    }
+    const videoContent = await readFile(join(dir.path, 'content.mp4'));
+    const videoAd = await readFile(join(dir.path, 'ad.mp4'));
     const content = await readFile(join(dir.path, 'content.mp3'));
     const ad = await readFile(join(dir.path, 'ad.mp3'));
     const bundle = await buildPlayerBundle();
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', base);
-      const ep = url.searchParams.get('episode') === 'ep-2' ? 'ep-2' : 'ep-1';
-      if (url.pathname === '/embed') {
+      const ep = ['ep-2', 'ep-4'].includes(url.searchParams.get('episode') ?? '')
+        ? (url.searchParams.get('episode') as string)
+        : 'ep-1';
+      if (url.pathname === '/video') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(
+          '<!doctype html><html><body><swarmcast-player kind="video" src="/media/content.mp4" episode="ep-4" vmap="/ads/vmap?episode=ep-4" title="Video"></swarmcast-player><script src="/player.js"></script></body></html>',
+        );
+      } else if (url.pathname === '/embed') {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end(
           '<!doctype html><html><body><swarmcast-player src="/media/content.mp3" episode="ep-3" title="Embed"></swarmcast-player><script src="/player.js"></script></body></html>',
@@ -105,9 +130,11 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
         res.end(bundle);
       } else if (url.pathname === '/media/content.mp3') serveRange(req, res, content, 'audio/mpeg');
       else if (url.pathname === '/media/ad.mp3') serveRange(req, res, ad, 'audio/mpeg');
+      else if (url.pathname === '/media/content.mp4') serveRange(req, res, videoContent, 'video/mp4');
+      else if (url.pathname === '/media/ad.mp4') serveRange(req, res, videoAd, 'video/mp4');
       else if (url.pathname === '/ads/vmap') {
         res.writeHead(200, { 'content-type': 'application/xml' });
-        res.end(vmap(base, ep === 'ep-2' ? '2' : ''));
+        res.end(vmap(base, ep === 'ep-2' ? '2' : ep === 'ep-4' ? '4' : ''));
       } else if (url.pathname === '/ads/vast') {
         res.writeHead(200, { 'content-type': 'application/xml' });
         res.end(vast(base, url.searchParams.get('break') ?? ''));
@@ -267,6 +294,29 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
       .poll(() => content.evaluate((e: HTMLMediaElement) => e.paused), { timeout: 5_000 })
       .toBe(true);
     await page.screenshot({ path: join(shots, '04-embed-paused.png') });
+    await page.close();
+  }, 60_000);
+
+  it('video: impression then start at the first frame, no error, content resumes after the pre-roll', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/video`);
+    const content = page.locator('swarmcast-player video.sc-content');
+    await content.waitFor({ state: 'attached' });
+    await content.evaluate((e: HTMLMediaElement) => e.play());
+    const count = (e: string, brk: string) =>
+      adBeacons.filter((b) => b.event === e && b.query.t === brk).length;
+    await expect.poll(() => count('impression', 'pre4'), { timeout: 15_000, interval: 100 }).toBe(1);
+    await page.screenshot({ path: join(shots, '05-video-pre-roll.png') });
+    await expect.poll(() => count('complete', 'pre4'), { timeout: 15_000, interval: 200 }).toBe(1);
+    const order = adBeacons.filter((b) => b.query.t === 'pre4').map((b) => b.event);
+    expect(order.slice(0, 2)).toEqual(['impression', 'start']);
+    await expect
+      .poll(() => content.evaluate((e: HTMLMediaElement) => e.currentTime), {
+        timeout: 10_000,
+        interval: 100,
+      })
+      .toBeGreaterThan(0.3);
+    expect(adBeacons.filter((b) => b.event === 'error' && b.query.t === 'pre4')).toEqual([]);
     await page.close();
   }, 60_000);
 });
