@@ -1,10 +1,10 @@
 import { type ChokerState, INITIAL_CHOKER_STATE, unchokeOrder } from '../choker/unchoke-order.ts';
-import type { StorageLayout } from '../storage/layout.ts';
+import { PeerConnectionLink } from '../peer/peer-connection-link.ts';
+import { pieceSize, type StorageLayout } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { Clock, Random, TimerHandle, Timers } from '../timers.ts';
 import { type CodedError, codedError, type Dialer, type PeerAddress, type Transport } from '../transport.ts';
 import { newBits, setBit } from './bits.ts';
-import { CodecPeerLink } from './codec-peer-link.ts';
 import { Downloader } from './downloader.ts';
 import { Emitter } from './emitter.ts';
 import type { PeerLink } from './peer-link.ts';
@@ -105,6 +105,9 @@ export class TorrentSession extends Emitter<SessionEvents> {
     this.uploader = new Uploader(layout, () => this.options.storage, {
       have: (i) => this.downloader.state.hasPiece(i),
       now: () => this.options.clock.now(),
+      onSent: (n) => {
+        this.uploadedBytes += n;
+      },
       onViolation: (peer, code, message) => this.dropPeer(peer, codedError(code, message), false),
       onError: (err) =>
         this.emit('warning', codedError('BT_STORAGE_IO', `upload read failed: ${String(err)}`, err)),
@@ -254,11 +257,20 @@ export class TorrentSession extends Emitter<SessionEvents> {
     }
     const link =
       this.options.linkFactory?.(transport) ??
-      new CodecPeerLink(transport, {
-        infoHash: this.options.infoHash,
-        peerId: this.options.peerId,
-        pieceCount: this.options.layout.pieceCount,
-      });
+      new PeerConnectionLink(
+        transport,
+        {
+          infoHash: this.options.infoHash,
+          peerId: this.options.peerId,
+          clock: this.options.clock,
+          timers: this.options.timers,
+          layout: {
+            pieceCount: this.options.layout.pieceCount,
+            pieceSize: (i) => pieceSize(this.options.layout, i),
+          },
+        },
+        (i) => this.downloader.state.hasPiece(i),
+      );
     const key = remote ? addressKey(remote) : `peer-${this.nextPeerNo++}`;
     const peer = new SwarmPeer(key, link, this.options.layout.pieceCount, this.options.clock.now());
     const address = remote;

@@ -7,6 +7,8 @@ export interface UploaderOptions {
   /** True when we hold verified piece `index`. */
   readonly have: (index: number) => boolean;
   readonly now: () => number;
+  /** Called with the bytes of each block sent. */
+  readonly onSent?: (bytes: number) => void;
   readonly onViolation: (peer: SwarmPeer, code: string, message: string) => void;
   readonly onError: (err: unknown) => void;
   /** Requests a peer may queue; more is a flood (default 2000, libtorrent's max_allowed_in_request_queue). */
@@ -91,6 +93,7 @@ export class Uploader {
       if (peer.amChoking) return;
       peer.link.sendBlock(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
       peer.up.add(r.length, this.options.now());
+      this.options.onSent?.(r.length);
     }
   }
 
