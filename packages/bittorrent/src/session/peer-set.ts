@@ -69,7 +69,7 @@ export class PeerSet {
     const key = addressKey(address);
     this.dialing.delete(key);
     if (failures > 4 || this.isBanned(address)) return;
-    this.candidates.set(key, { address, retryAt: now + 15_000 * 2 ** (failures - 1), failures });
+    this.candidates.set(key, { address, retryAt: now + 3_000 * 2 ** (failures - 1), failures });
   }
 
   /** A connection (ours or incoming) is up. Returns false when it must be refused. */
