@@ -39,6 +39,8 @@ export interface SeedOptions {
   readonly peers?: readonly PeerAddress[];
   /** Share one node (one port) between many seeds. */
   readonly node?: SwarmNode;
+  /** Upload cap in bytes/s (default none). */
+  readonly uploadRateLimit?: number;
 }
 
 /**
@@ -97,6 +99,7 @@ async function start(
     peers?: readonly PeerAddress[];
     node?: SwarmNode;
     wanted?: (p: number) => boolean;
+    uploadRateLimit?: number;
   },
 ): Promise<TorrentHandle> {
   const own = !options.node;
@@ -112,6 +115,7 @@ async function start(
       storage,
       ...(options.peers ? { peers: options.peers } : {}),
       ...(options.wanted ? { wanted: options.wanted } : {}),
+      ...(options.uploadRateLimit ? { uploadRateLimit: options.uploadRateLimit } : {}),
     });
     return {
       session,

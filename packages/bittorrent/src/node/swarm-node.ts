@@ -25,6 +25,8 @@ export interface AddTorrentOptions {
   readonly wanted?: (piece: number) => boolean;
   /** Peers to dial at once. */
   readonly peers?: readonly PeerAddress[];
+  /** Upload cap in bytes/s (default none). */
+  readonly uploadRateLimit?: number;
 }
 
 /**
@@ -85,6 +87,7 @@ export class SwarmNode {
       random: seededRandom(randomBytes(4).readUInt32LE(0)),
       dialer: this.dialer,
       ...(options.wanted ? { wanted: options.wanted } : {}),
+      ...(options.uploadRateLimit ? { uploadRateLimit: options.uploadRateLimit } : {}),
     });
     this.sessions.set(key, session);
     await session.start();

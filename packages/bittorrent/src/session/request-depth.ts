@@ -15,7 +15,7 @@ export interface RequestDepthSettings {
 }
 
 export const defaultRequestDepth: RequestDepthSettings = {
-  queueSeconds: 3,
+  queueSeconds: 1,
   min: 16,
   max: 500,
   blockLength: 16 * 1024,

@@ -28,6 +28,8 @@ export interface TorrentSessionOptions {
   /** Pieces to download (file selection); default all. */
   readonly wanted?: (piece: number) => boolean;
   readonly limits?: Partial<PeerSetLimits>;
+  /** Upload cap in bytes/s over all peers (default none). */
+  readonly uploadRateLimit?: number;
   /** Upload slots of the choker (default 4). */
   readonly uploadSlots?: number;
   /** Wraps a transport into a peer link (default: the codec link). The simulator may pass its own. */
@@ -105,6 +107,12 @@ export class TorrentSession extends Emitter<SessionEvents> {
     this.uploader = new Uploader(layout, () => this.options.storage, {
       have: (i) => this.downloader.state.hasPiece(i),
       now: () => this.options.clock.now(),
+      ...(options.uploadRateLimit ? { rateLimit: options.uploadRateLimit } : {}),
+      later: (fn, ms) => {
+        this.options.timers.setTimeout(() => {
+          if (!this.closed) fn();
+        }, ms);
+      },
       onSent: (n) => {
         this.uploadedBytes += n;
       },

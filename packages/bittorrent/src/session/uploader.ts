@@ -15,6 +15,10 @@ export interface UploaderOptions {
   readonly maxQueued?: number;
   /** Keep at most this many bytes in a peer's send buffer (default 1 MiB). */
   readonly sendBuffer?: number;
+  /** Upload cap over all peers, bytes/s (default none). */
+  readonly rateLimit?: number;
+  /** Runs `fn` after `ms` on the session's timers (needed with `rateLimit`). */
+  readonly later?: (fn: () => void, ms: number) => void;
 }
 
 /**
@@ -25,6 +29,9 @@ export interface UploaderOptions {
 export class Uploader {
   private readonly cache = new Map<number, Promise<Uint8Array>>();
   private readonly cacheSize = 8;
+  /** Token bucket of the upload cap: bytes we may send now. */
+  private tokens = 0;
+  private refilledAt = Number.NaN;
 
   constructor(
     private readonly layout: StorageLayout,
@@ -86,7 +93,13 @@ export class Uploader {
   private async drain(peer: SwarmPeer): Promise<void> {
     const limit = this.options.sendBuffer ?? 1024 * 1024;
     while (peer.uploads.length > 0 && peer.link.bufferedAmount < limit && !peer.amChoking) {
-      const r = peer.uploads.shift()!;
+      const r = peer.uploads[0]!;
+      const wait = this.throttle(r.length);
+      if (wait > 0) {
+        this.options.later?.(() => this.pump(peer), wait);
+        return;
+      }
+      peer.uploads.shift();
       const piece = await this.piece(r.index);
       if (!piece) return;
       // The peer may have cancelled or been choked while we read.
@@ -95,6 +108,20 @@ export class Uploader {
       peer.up.add(r.length, this.options.now());
       this.options.onSent?.(r.length);
     }
+  }
+
+  /** Takes `bytes` from the bucket; returns ms to wait when it holds too few (0 = go). */
+  private throttle(bytes: number): number {
+    const limit = this.options.rateLimit;
+    if (!limit) return 0;
+    const now = this.options.now();
+    if (Number.isNaN(this.refilledAt)) this.refilledAt = now;
+    // At most a quarter second of burst.
+    this.tokens = Math.min(limit / 4 + bytes, this.tokens + ((now - this.refilledAt) * limit) / 1000);
+    this.refilledAt = now;
+    if (this.tokens < bytes) return Math.max(5, Math.ceil(((bytes - this.tokens) * 1000) / limit));
+    this.tokens -= bytes;
+    return 0;
   }
 
   private piece(index: number): Promise<Uint8Array | undefined> {
