@@ -506,7 +506,7 @@ export class PeerConnection {
     // can only add pieces, as `have` could) instead of dropping the peer.
     const afterHaveNone = this.onlyHaveNone;
     this.onlyHaveNone = !this.piecesAnnounced && type === 'have-none';
-    if (this.piecesAnnounced && !(afterHaveNone && type !== 'have-none')) {
+    if (this.piecesAnnounced && !(afterHaveNone && type === 'bitfield')) {
       this.violation(PeerErrorCode.protocol, `${type} after the peer's piece set or a have`);
       return;
     }
