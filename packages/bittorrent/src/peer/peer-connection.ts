@@ -70,8 +70,8 @@ export class PeerConnection {
    * another one, or after a have, is a violation.
    */
   private piecesAnnounced = false;
-  /** The piece set so far is a lone have-none (see onPieceSet). */
-  private onlyHaveNone = false;
+  /** A have arrived: from then on a bitfield is a violation (aria2 sends bitfields, not haves). */
+  private sawHave = false;
   /** Pieces the peer lets us request while it chokes us (BEP 6). */
   readonly allowedFastFromPeer = new Set<number>();
   /** Pieces we let the peer request while we choke it. */
@@ -487,7 +487,7 @@ export class PeerConnection {
 
   private onHave(index: number): void {
     this.piecesAnnounced = true;
-    this.onlyHaveNone = false;
+    this.sawHave = true;
     if (this.layout === undefined && index >= 1 << 24) {
       this.violation(WireErrorCode.indexOutOfRange, 'have index beyond any torrent');
       return;
@@ -502,11 +502,10 @@ export class PeerConnection {
 
   private onPieceSet(type: 'bitfield' | 'have-all' | 'have-none', bits: Uint8Array | undefined): void {
     if (type !== 'bitfield' && !this.requireFast()) return;
-    // aria2 1.36 as a leecher sends have-none and then a bitfield: tolerate exactly that (it
-    // can only add pieces, as `have` could) instead of dropping the peer.
-    const afterHaveNone = this.onlyHaveNone;
-    this.onlyHaveNone = !this.piecesAnnounced && type === 'have-none';
-    if (this.piecesAnnounced && !(afterHaveNone && type === 'bitfield')) {
+    // aria2 1.36 sends have-none and then, as it progresses, whole bitfields again instead of
+    // haves: a late bitfield is accepted (pieces only ever get added on our side); a late
+    // have-all or have-none is still a violation.
+    if (this.piecesAnnounced && (type !== 'bitfield' || this.sawHave)) {
       this.violation(PeerErrorCode.protocol, `${type} after the peer's piece set or a have`);
       return;
     }
