@@ -124,7 +124,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     adminToken,
     async started() {
       await seedHouseCampaign(d.db, store, { mediaDir: adsMediaDir, publicUrl: d.publicUrl() });
-      await registerPublishedEpisodes(d.db);
+      await registerPublishedEpisodes(d.db, d.catalog.mediaDir);
       if (d.seed ?? true) {
         services.seeding = await startSeeding({
           ...(d.host ? { host: d.host } : {}),
@@ -160,7 +160,9 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     torrents.seed = async (torrent, path) => {
       await seedBefore?.(torrent, path);
       await services.seeding?.seed(torrent, path);
-      await registerPublishedEpisodes(d.db, { mediaPath: relativeMediaPath(d.catalog.mediaDir, path) });
+      await registerPublishedEpisodes(d.db, d.catalog.mediaDir, {
+        mediaPath: relativeMediaPath(d.catalog.mediaDir, path),
+      });
     };
   }
   return services;

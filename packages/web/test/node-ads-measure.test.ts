@@ -6,6 +6,7 @@ import { ManualClock } from '@swarmcast/platform';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/index.ts';
+import { headerBytesOf } from '../src/node/header-bytes.ts';
 import { houseAdFile, houseIds } from '../src/node/house-ads.ts';
 import { adminTokenFile, signingKeyFile } from '../src/node/secrets.ts';
 
@@ -259,5 +260,15 @@ describe('a node serves and measures ads', () => {
     );
     const mine = (await creatorReport()).episodes.find((e) => e.episodeId === ep.id)!;
     expect(mine.downloads).toBe(5);
+    // Registered with its ID3 tag as header bytes (the IAB threshold's header part).
+    const registered = await node.db.query<{ header_bytes: number; info_hash: string }>(
+      'select header_bytes, info_hash from measure_episodes where episode_id = $1',
+      [ep.id],
+    );
+    expect(registered.rows[0]).toEqual({
+      header_bytes: headerBytesOf(original.subarray(0, 10)),
+      info_hash: ep.torrent!.infoHashV1,
+    });
+    expect(registered.rows[0]!.header_bytes).toBeGreaterThan(10);
   }, 60_000);
 });

@@ -3,8 +3,11 @@
  * and info-hash belong to which episode, show and creator, so download facts from the
  * origin and announce facts from the tracker are attributed. Idempotent (an upsert each).
  */
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { registerEpisode } from '@swarmcast/measure';
 import type { Db } from '@swarmcast/platform';
+import { headerBytesOf } from './header-bytes.ts';
 
 interface Row {
   episodeId: string;
@@ -18,7 +21,11 @@ interface Row {
 }
 
 /** Registers every published episode that has its media file (all of them, or the one given). */
-export async function registerPublishedEpisodes(db: Db, only?: { mediaPath: string }): Promise<number> {
+export async function registerPublishedEpisodes(
+  db: Db,
+  mediaDir: string,
+  only?: { mediaPath: string },
+): Promise<number> {
   const r = await db.query<Row>(
     `select e.id as "episodeId", e.show_id as "showId", s.owner_id as "creatorId", e.title,
        m.path, m.size, e.duration_ms as "durationMs", t.info_hash_v1 as "infoHash"
@@ -36,11 +43,22 @@ export async function registerPublishedEpisodes(db: Db, only?: { mediaPath: stri
       path: e.path,
       infoHash: e.infoHash,
       fileSize: Number(e.size),
-      // Not measured at publish yet (the catalog's probe does not report it): the IAB
-      // threshold then counts from the first byte, i.e. slightly lower than it should.
-      headerBytes: 0,
+      headerBytes: await headerBytesOfFile(join(mediaDir, e.path)),
       durationMs: e.durationMs,
     });
   }
   return r.rows.length;
+}
+
+/** The file's header bytes (0 when it cannot be read: the threshold is then slightly low). */
+async function headerBytesOfFile(path: string): Promise<number> {
+  const file = await open(path, 'r').catch(() => null);
+  if (!file) return 0;
+  try {
+    const head = new Uint8Array(10);
+    const { bytesRead } = await file.read(head, 0, 10, 0);
+    return headerBytesOf(head.subarray(0, bytesRead));
+  } finally {
+    await file.close();
+  }
 }
