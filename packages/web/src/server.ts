@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogContext } from '@swarmcast/catalog';
+import { buildPlayerBundle } from '@swarmcast/player/build';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api/routes.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
@@ -41,6 +42,15 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   app.get('/assets/dashboard.js', async (_req, reply) =>
     reply.type('text/javascript; charset=utf-8').send(dashboardJs),
   );
+  // The player bundle is built once, on first request, so a node that nobody visits pays nothing.
+  let playerJs: Promise<string> | null = null;
+  app.get('/assets/player.js', async (_req, reply) => {
+    playerJs ??= buildPlayerBundle();
+    return reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=300')
+      .send(await playerJs);
+  });
   app.get('/healthz', async () => ({ ok: true }));
   portalRoutes(app, ctx, urls);
   accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));

@@ -102,11 +102,15 @@ describe.skipIf(prereq.skip)('the portal in Chromium', () => {
     await v.screenshot({ path: join(shots, '05-search-mobile.png'), fullPage: true });
     await v.getByRole('link', { name: 'Nanoseconds, explained' }).click();
     await v.waitForURL(episodeUrl);
-    const played = await v.locator('audio').evaluate(async (audio: HTMLAudioElement) => {
+    // The Swarmcast player mounts its own content element; pressing play runs the episode's
+    // pre-roll (the node's house ad) first, then the content from where it was.
+    const content = v.locator('[data-swarmcast-player] audio.sc-content');
+    await content.waitFor({ state: 'attached' });
+    const played = await content.evaluate(async (audio: HTMLAudioElement) => {
       audio.muted = true;
       await audio.play();
       const start = performance.now();
-      while (audio.currentTime < 1 && performance.now() - start < 10_000)
+      while (audio.currentTime < 1 && performance.now() - start < 30_000)
         await new Promise((r) => setTimeout(r, 100));
       return { time: audio.currentTime, duration: audio.duration, error: audio.error?.code ?? null };
     });

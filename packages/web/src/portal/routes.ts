@@ -112,11 +112,16 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     if (!e) return notFound(reply, viewer, 'There is no episode at this address.');
     await countView(ctx.db, e.id);
     const src = e.media ? urls.media(e.media.path) : null;
+    // The Swarmcast player (ads from the node's VMAP, beacons to its collector) mounts into
+    // the div; without JavaScript the plain element inside <noscript> still plays the file.
+    const plain = (source: string) =>
+      e.mediaKind === 'video'
+        ? html`<video controls preload="metadata" src="${source}" aria-label="Play ${e.title}"></video>`
+        : html`<audio controls preload="metadata" src="${source}" aria-label="Play ${e.title}"></audio>`;
     const player = !src
       ? html`<p>The media file is not available.</p>`
-      : e.mediaKind === 'video'
-        ? html`<video controls preload="metadata" src="${src}" aria-label="Play ${e.title}"></video>`
-        : html`<audio controls preload="metadata" src="${src}" aria-label="Play ${e.title}"></audio>`;
+      : html`<div class="player" data-swarmcast-player data-src="${src}" data-episode="${e.id}" data-kind="${e.mediaKind}" data-vmap="/ads/vmap?episode=${enc(e.id)}" data-title="${e.title}"><noscript>${plain(src)}</noscript></div>
+<script src="/assets/player.js" defer></script>`;
     return sendPage(
       reply,
       page(
