@@ -23,6 +23,7 @@ import {
   type TorrentHandle,
 } from '@swarmcast/bittorrent/node';
 import type { Queryable } from '@swarmcast/platform';
+import { cleanup as stopRtcThreads } from 'node-datachannel';
 
 export interface Seeding {
   /** TCP port of the engine. */
@@ -113,6 +114,15 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
       await Promise.all([...handles.values()].map((h) => h.announcing));
       handles.clear();
       await node.close();
+      // libdatachannel's threads keep the process alive after the last connection closed.
+      // It refuses (after a timeout) while another connection of this process is still open.
+      if (o.webSocketUrl) {
+        try {
+          stopRtcThreads();
+        } catch (err) {
+          o.onWarning?.(`WebRTC cleanup: ${(err as Error).message}`);
+        }
+      }
     },
   };
 }
