@@ -7,8 +7,10 @@ import { TorrentSession } from '../session/torrent-session.ts';
 import type { Storage } from '../storage/storage.ts';
 import { seededRandom, systemClock, systemTimers } from '../timers.ts';
 import type { Dialer, PeerAddress } from '../transport.ts';
+import type { DhtNode } from './dht.ts';
 import { nodeHasher } from './hasher.ts';
 import { dialTcp, listenTcp, type TcpListener } from './tcp-transport.ts';
+import { trackerSources } from './tracker-sources.ts';
 
 export interface SwarmNodeOptions {
   /** TCP port to accept peers on (0: any free port). */
@@ -17,6 +19,10 @@ export interface SwarmNodeOptions {
   readonly host?: string;
   /** Our 20-byte peer id (default "-SC0001-" and 12 random bytes). */
   readonly peerId?: Uint8Array;
+  /** A DHT node to find peers through (and announce to) for non-private torrents. */
+  readonly dht?: DhtNode;
+  /** Announce to the torrent's trackers (default true). */
+  readonly trackers?: boolean;
 }
 
 export interface AddTorrentOptions {
@@ -90,6 +96,19 @@ export class SwarmNode {
       ...(options.uploadRateLimit ? { uploadRateLimit: options.uploadRateLimit } : {}),
     });
     this.sessions.set(key, session);
+    if (this.options.trackers !== false) {
+      const sources = trackerSources(meta.announce, {
+        infoHash,
+        peerId: this.peerId,
+        port: this.port,
+        stats: () => session.transferStats(),
+        timers: systemTimers,
+      });
+      for (const source of sources) session.addPeerSource(source);
+    }
+    if (this.options.dht && !meta.private) {
+      session.addPeerSource(this.options.dht.peerSource(infoHash, { announcePort: this.port }));
+    }
     await session.start();
     if (options.peers?.length) session.addPeers(options.peers);
     return session;

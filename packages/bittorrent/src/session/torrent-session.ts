@@ -1,4 +1,5 @@
 import { type ChokerState, INITIAL_CHOKER_STATE, unchokeOrder } from '../choker/unchoke-order.ts';
+import type { PeerSource } from '../discovery/peer-source.ts';
 import { PeerConnectionLink } from '../peer/peer-connection-link.ts';
 import { pieceSize, type StorageLayout } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -142,8 +143,43 @@ export class TorrentSession extends Emitter<SessionEvents> {
     for (const p of found) this.markVerified(p, false);
     if (this.closed) return;
     this.timer = this.options.timers.setInterval(() => this.tick(), TICK_MS);
+    for (const source of this.sources) this.runSource(source);
     this.checkDone();
     this.tick();
+  }
+
+  /**
+   * Runs a peer source (tracker, DHT) until the session closes; its addresses are dialled.
+   * Sources added before `start` run from `start`.
+   */
+  addPeerSource(source: PeerSource): void {
+    this.sources.push(source);
+    if (this.started && !this.closed) this.runSource(source);
+  }
+
+  private readonly sources: PeerSource[] = [];
+
+  private runSource(source: PeerSource): void {
+    void source
+      .run(
+        {
+          peers: (found) => this.addPeers(found),
+          warning: (e) => this.emit('warning', codedError(e.code, `${source.name}: ${e.message}`)),
+        },
+        this.abort.signal,
+      )
+      .catch((err) =>
+        this.emit('warning', codedError('BT_SESSION_SOURCE', `${source.name} failed: ${String(err)}`, err)),
+      );
+  }
+
+  /** What trackers are told: bytes moved and bytes still missing. */
+  transferStats(): { uploaded: number; downloaded: number; left: number } {
+    let left = 0;
+    const { layout } = this.options;
+    for (let p = 0; p < layout.pieceCount; p++)
+      if (this.downloader.state.wants(p)) left += pieceSize(layout, p);
+    return { uploaded: this.uploadedBytes, downloaded: this.downloadedBytes, left };
   }
 
   /** Addresses to try (tracker, DHT, PEX, the user). */
@@ -445,6 +481,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     if (this.finished) return;
     for (let p = 0; p < this.options.layout.pieceCount; p++) if (this.downloader.state.wants(p)) return;
     this.finished = true;
+    for (const source of this.sources) source.completed?.();
     for (const p of this.peers.values()) if (p.amInterested) this.setInterested(p, false);
     void this.options.storage.flush().then(
       () => this.emit('done'),
