@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { demoMediaDir } from '@swarmcast/catalog';
-import { requireBinaries, scratchDir } from '@swarmcast/testkit';
+import { chromiumLaunchOptions, requireBinaries, scratchDir } from '@swarmcast/testkit';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/index.ts';
@@ -22,28 +22,7 @@ describe.skipIf(prereq.skip)('the portal in Chromium', () => {
     dir = await scratchDir();
     await mkdir(shots, { recursive: true });
     node = await startNode({ port: 0, host: '127.0.0.1', dataDir: join(dir.path, 'node') });
-    const home = join(dir.path, 'home');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-        // Playwright gives every launch a fresh temporary profile (user-data-dir) of its own.
-      ],
-      env: {
-        ...process.env,
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        XDG_CACHE_HOME: join(home, '.cache'),
-      },
-    });
+    browser = await chromium.launch(chromiumLaunchOptions(join(dir.path, 'home')));
   });
   afterAll(async () => {
     await browser?.close();
