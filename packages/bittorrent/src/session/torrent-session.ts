@@ -481,7 +481,9 @@ export class TorrentSession extends Emitter<SessionEvents> {
     if (this.finished) return;
     for (let p = 0; p < this.options.layout.pieceCount; p++) if (this.downloader.state.wants(p)) return;
     this.finished = true;
-    for (const source of this.sources) source.completed?.();
+    // BEP 3: "No completed is sent if the file was complete when started." A seeder that
+    // starts with the data would otherwise be counted as a download by every tracker.
+    if (this.downloadedBytes > 0) for (const source of this.sources) source.completed?.();
     for (const p of this.peers.values()) if (p.amInterested) this.setInterested(p, false);
     void this.options.storage.flush().then(
       () => this.emit('done'),
