@@ -10,6 +10,7 @@
  */
 import { clockTime } from './macros.ts';
 import type { Creative } from './model.ts';
+import { trackingEvents } from './tracking-contract.ts';
 import { trackingUrl } from './tracking-urls.ts';
 import { xmlEscape as x } from './xml.ts';
 
@@ -32,20 +33,13 @@ export interface VastOptions {
 /** Progress events at these offsets, when the ad is longer. */
 const progressOffsetsMs = [5_000, 15_000, 30_000];
 
-const linearEvents = [
-  'loaded',
-  'start',
-  'firstQuartile',
-  'midpoint',
-  'thirdQuartile',
-  'complete',
-  'skip',
-  'pause',
-  'resume',
-  'mute',
-  'unmute',
-  'closeLinear',
-] as const;
+/**
+ * The Linear `<Tracking>` events: the contract's events less those VAST carries elsewhere
+ * (Impression, ClickTracking, Error) and progress, which is written per offset.
+ */
+const linearEvents = trackingEvents.filter(
+  (e) => e !== 'impression' && e !== 'progress' && e !== 'click' && e !== 'error',
+);
 
 export function renderVast(ads: readonly VastAd[], o: VastOptions): string {
   const head = '<?xml version="1.0" encoding="UTF-8"?>\n';
