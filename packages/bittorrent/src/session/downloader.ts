@@ -163,6 +163,11 @@ export class Downloader {
     return n;
   }
 
+  /** The piece arrived whole from elsewhere (a web seed): blocks held for it are garbage. */
+  discard(index: number): void {
+    this.assembly.drop(index);
+  }
+
   /** The piece failed verification: its blocks become free again. */
   failed(index: number): void {
     this.state.failed(index);

@@ -210,6 +210,42 @@ export class TorrentSession extends Emitter<SessionEvents> {
     this.downloader.state.setDeadline(piece, deadline);
   }
 
+  /**
+   * A whole piece from outside the swarm (a web seed fetched by the caller). It is verified
+   * like any peer's piece, stored, and announced to the peers; blocks of it still in flight
+   * from peers are dropped as late. Resolves false when it failed its hash (nobody is blamed:
+   * the caller chose the source) or could not be stored.
+   */
+  async addPiece(index: number, data: Uint8Array): Promise<boolean> {
+    const { layout } = this.options;
+    if (!Number.isInteger(index) || index < 0 || index >= layout.pieceCount) return false;
+    if (data.length !== pieceSize(layout, index) || this.closed) return false;
+    if (this.downloader.state.hasPiece(index)) return true;
+    if (!(await this.options.verifyPiece(index, data))) return false;
+    if (this.closed) return false;
+    if (this.downloader.state.hasPiece(index)) return true;
+    try {
+      await this.options.storage.write(index * layout.pieceLength, data);
+    } catch (err) {
+      this.emit(
+        'warning',
+        codedError('BT_STORAGE_IO', `could not store piece ${index}: ${(err as Error).message}`, err),
+      );
+      return false;
+    }
+    if (this.closed) return false;
+    this.uploader.forget(index);
+    this.markVerified(index, true);
+    this.downloader.discard(index);
+    this.checkDone();
+    return true;
+  }
+
+  /** Changes the upload cap while running (bytes/s over all peers; undefined = none). */
+  setUploadRateLimit(bytesPerSecond: number | undefined): void {
+    this.uploader.setRateLimit(bytesPerSecond);
+  }
+
   /** The 20-byte id of the torrent on the wire. */
   get infoHash(): Uint8Array {
     return this.options.infoHash;

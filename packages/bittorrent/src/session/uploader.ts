@@ -32,12 +32,22 @@ export class Uploader {
   /** Token bucket of the upload cap: bytes we may send now. */
   private tokens = 0;
   private refilledAt = Number.NaN;
+  private rateLimit: number | undefined;
 
   constructor(
     private readonly layout: StorageLayout,
     private readonly storage: () => Storage | undefined,
     private readonly options: UploaderOptions,
-  ) {}
+  ) {
+    this.rateLimit = options.rateLimit;
+  }
+
+  /** Changes the upload cap while running (bytes/s; undefined = none). */
+  setRateLimit(bytesPerSecond: number | undefined): void {
+    this.rateLimit = bytesPerSecond && bytesPerSecond > 0 ? bytesPerSecond : undefined;
+    this.refilledAt = Number.NaN;
+    this.tokens = 0;
+  }
 
   /** A request arrived; returns after queueing (serving is asynchronous). */
   request(peer: SwarmPeer, index: number, begin: number, length: number): void {
@@ -112,7 +122,7 @@ export class Uploader {
 
   /** Takes `bytes` from the bucket; returns ms to wait when it holds too few (0 = go). */
   private throttle(bytes: number): number {
-    const limit = this.options.rateLimit;
+    const limit = this.rateLimit;
     if (!limit) return 0;
     const now = this.options.now();
     if (Number.isNaN(this.refilledAt)) this.refilledAt = now;
