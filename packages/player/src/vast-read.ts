@@ -16,6 +16,20 @@ export interface MediaFileChoice {
   bitrateKbps: number;
 }
 
+/**
+ * A companion shown beside the ad while it plays. Only an image (StaticResource image/*) or
+ * plain text (AltText, else the HTMLResource's text) is kept: the player never renders the ad
+ * server's HTML or iframes, so a companion can run no script in the page.
+ */
+export interface CompanionChoice {
+  width: number;
+  height: number;
+  imageUrl: string | null;
+  text: string | null;
+  clickThrough: string | null;
+  clickTracking: string[];
+}
+
 /** One linear ad of a pod, in pod order. */
 export interface LinearAd {
   adId: string;
@@ -26,6 +40,10 @@ export interface LinearAd {
   skipOffsetMs: number | null;
   mediaFiles: MediaFileChoice[];
   trackers: AdTrackers;
+  /** VideoClicks/ClickThrough (http/https only, else null) and its ClickTracking URLs. */
+  clickThrough: string | null;
+  clickTracking: string[];
+  companions: CompanionChoice[];
 }
 
 export interface VastReadResult {
@@ -46,6 +64,53 @@ const templateUrls = (v: unknown): string[] =>
         .filter((u): u is string => typeof u === 'string' && u !== '')
     : [];
 const num = (v: unknown, d = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+/** A URL the page may open or load: absolute http(s) only (no javascript:, data:, relative). */
+export function webUrl(v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  const s = v.trim();
+  if (!/^https?:\/\//i.test(s)) return null;
+  try {
+    return new URL(s).href;
+  } catch {
+    return null;
+  }
+}
+const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'" };
+/** The text of an HTMLResource: tags dropped, the common entities decoded, spaces folded. */
+function textOfHtml(html: string): string {
+  return html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(amp|lt|gt|quot|apos|#39);/g, (_m, e: string) => entities[e] ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function companionsOf(creatives: Raw[]): CompanionChoice[] {
+  const out: CompanionChoice[] = [];
+  for (const c of creatives) {
+    if (c?.type !== 'companion' || !Array.isArray(c.variations)) continue;
+    for (const v of c.variations as Raw[]) {
+      const statics = Array.isArray(v.staticResources) ? (v.staticResources as Raw[]) : [];
+      const image = statics.find(
+        (r) => typeof r.creativeType === 'string' && /^image\//i.test(r.creativeType) && webUrl(r.url),
+      );
+      const html = strings(v.htmlResources)[0];
+      const alt = typeof v.altText === 'string' && v.altText.trim() !== '' ? v.altText.trim() : null;
+      const text = alt ?? (html ? textOfHtml(html) || null : null);
+      const imageUrl = image ? webUrl(image.url) : null;
+      if (!imageUrl && !text) continue;
+      out.push({
+        width: num(Number(v.width)),
+        height: num(Number(v.height)),
+        imageUrl,
+        text: text === null ? null : text.slice(0, 500),
+        clickThrough: webUrl(v.companionClickThroughURLTemplate),
+        clickTracking: templateUrls(v.companionClickTrackingURLTemplates),
+      });
+    }
+  }
+  return out;
+}
 
 function trackersOf(ad: Raw, creative: Raw, durationMs: number): AdTrackers {
   const te = (creative.trackingEvents ?? {}) as Record<string, unknown>;
@@ -100,6 +165,9 @@ export function linearAdsOf(response: unknown): VastReadResult {
       skipOffsetMs: typeof skip === 'number' && skip >= 0 ? Math.round(skip * 1000) : null,
       mediaFiles,
       trackers: trackersOf(ad, linear, durationMs),
+      clickThrough: webUrl((linear.videoClickThroughURLTemplate as Raw | null)?.url),
+      clickTracking: templateUrls(linear.videoClickTrackingURLTemplates),
+      companions: companionsOf(creatives),
     });
   }
   const pod = ads.filter((a) => a.sequence !== null).sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0));

@@ -32,10 +32,28 @@ const adXml = (base: string, brk: string, seq: number) => `<Ad id="ad-${brk}" se
     : `<MediaFile delivery="progressive" type="audio/mpeg" bitrate="64"><![CDATA[${base}/media/${brk === 'pre2' ? 'missing' : 'ad'}.mp3]]></MediaFile>`
 }</MediaFiles>
 </Linear></Creative></Creatives></InLine></Ad>`;
+// ep-5's pre-roll: an 8 s ad skippable after 1 s, with a click-through and an image companion.
+const skippableXml = (base: string) => `<Ad id="ad-pre5" sequence="1"><InLine>
+<AdSystem>test</AdSystem><AdServingId>dec-pre5</AdServingId><AdTitle>t</AdTitle>
+<Impression><![CDATA[${base}/beacon/ad/impression?t=pre5${macros}]]></Impression>
+<Error><![CDATA[${base}/beacon/ad/error?t=pre5${macros}&code=[ERRORCODE]]]></Error>
+<Creatives><Creative id="c5"><Linear skipoffset="00:00:01.000"><Duration>00:00:08.000</Duration>
+<TrackingEvents>${['start', 'firstQuartile', 'complete', 'skip']
+  .map((e) => `<Tracking event="${e}"><![CDATA[${base}/beacon/ad/${e}?t=pre5${macros}]]></Tracking>`)
+  .join('')}</TrackingEvents>
+<MediaFiles><MediaFile delivery="progressive" type="audio/mpeg" bitrate="64"><![CDATA[${base}/media/ad-long.mp3]]></MediaFile></MediaFiles>
+<VideoClicks><ClickTracking><![CDATA[${base}/beacon/ad/click?t=pre5${macros}]]></ClickTracking><ClickThrough><![CDATA[${base}/landing?from=ad]]></ClickThrough></VideoClicks>
+</Linear></Creative>
+<Creative id="c5-companion"><CompanionAds><Companion width="300" height="60"><StaticResource creativeType="image/png"><![CDATA[${base}/media/companion.png]]></StaticResource><AltText>Spring sale at the test shop</AltText><CompanionClickThrough><![CDATA[${base}/landing?from=companion]]></CompanionClickThrough></Companion></CompanionAds></Creative>
+</Creatives></InLine></Ad>`;
 // The ep-2 mid-roll is a pod of two ads (t=mid2a, t=mid2b); every other break one ad.
 const vast = (base: string, brk: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><VAST version="4.3" xmlns="http://www.iab.com/VAST">${
-    brk === 'mid2' ? adXml(base, 'mid2b', 2) + adXml(base, 'mid2a', 1) : adXml(base, brk, 1)
+    brk === 'mid2'
+      ? adXml(base, 'mid2b', 2) + adXml(base, 'mid2a', 1)
+      : brk === 'pre5'
+        ? skippableXml(base)
+        : adXml(base, brk, 1)
   }</VAST>`;
 
 function serveRange(req: IncomingMessage, res: ServerResponse, body: Buffer, type: string) {
@@ -62,6 +80,8 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
   let browser: Browser;
   let base = '';
   const adBeacons: { event: string; query: Record<string, string> }[] = [];
+  /** Every request the stub served, in order (path, query, Range header). */
+  const requests: { path: string; query: Record<string, string>; range: string | null }[] = [];
   const playBeacons: unknown[] = [];
 
   beforeAll(async () => {
@@ -70,6 +90,7 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     for (const [name, secs, freq] of [
       ['content.mp3', 7, 440],
       ['ad.mp3', 2, 880],
+      ['ad-long.mp3', 8, 660],
     ] as const) {
       const r = spawnSync(
         'ffmpeg',
@@ -100,6 +121,24 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
       );
       expect(r.status).toBe(0);
     }
+    const png = spawnSync(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'color=c=orange:s=300x60',
+        '-frames:v',
+        '1',
+        join(dir.path, 'c.png'),
+      ],
+      { timeout: 30_000 },
+    );
+    expect(png.status).toBe(0);
+    const companionPng = await readFile(join(dir.path, 'c.png'));
+    const adLong = await readFile(join(dir.path, 'ad-long.mp3'));
     const videoContent = await readFile(join(dir.path, 'content.mp4'));
     const videoAd = await readFile(join(dir.path, 'ad.mp4'));
     const content = await readFile(join(dir.path, 'content.mp3'));
@@ -107,7 +146,12 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     const bundle = await buildPlayerBundle();
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', base);
-      const ep = ['ep-2', 'ep-4'].includes(url.searchParams.get('episode') ?? '')
+      requests.push({
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        range: req.headers.range ?? null,
+      });
+      const ep = ['ep-2', 'ep-4', 'ep-5'].includes(url.searchParams.get('episode') ?? '')
         ? (url.searchParams.get('episode') as string)
         : 'ep-1';
       if (url.pathname === '/video') {
@@ -130,11 +174,16 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
         res.end(bundle);
       } else if (url.pathname === '/media/content.mp3') serveRange(req, res, content, 'audio/mpeg');
       else if (url.pathname === '/media/ad.mp3') serveRange(req, res, ad, 'audio/mpeg');
-      else if (url.pathname === '/media/content.mp4') serveRange(req, res, videoContent, 'video/mp4');
+      else if (url.pathname === '/media/ad-long.mp3') serveRange(req, res, adLong, 'audio/mpeg');
+      else if (url.pathname === '/media/companion.png') serveRange(req, res, companionPng, 'image/png');
+      else if (url.pathname === '/landing') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<!doctype html><title>Landing</title><h1>The advertiser</h1>');
+      } else if (url.pathname === '/media/content.mp4') serveRange(req, res, videoContent, 'video/mp4');
       else if (url.pathname === '/media/ad.mp4') serveRange(req, res, videoAd, 'video/mp4');
       else if (url.pathname === '/ads/vmap') {
         res.writeHead(200, { 'content-type': 'application/xml' });
-        res.end(vmap(base, ep === 'ep-2' ? '2' : ep === 'ep-4' ? '4' : ''));
+        res.end(vmap(base, ep === 'ep-1' ? '' : ep.slice(3)));
       } else if (url.pathname === '/ads/vast') {
         res.writeHead(200, { 'content-type': 'application/xml' });
         res.end(vast(base, url.searchParams.get('break') ?? ''));
@@ -203,6 +252,15 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     const order = adBeacons.map((b) => `${b.query.t}:${b.event}`);
     expect(order.indexOf('pre:impression')).toBeLessThan(order.indexOf('pre:firstQuartile'));
     expect(order.indexOf('pre:complete')).toBeLessThan(order.indexOf('mid:impression'));
+    // Prefetch: each break's creative was fetched whole, once, by the player (no Range: the
+    // element never went to the network), and the mid-roll's pod and media were in hand
+    // before that break began to render.
+    const adMedia = requests.filter((r) => r.path === '/media/ad.mp3');
+    expect(adMedia.map((r) => r.range)).toEqual([null, null]);
+    const at = (f: (r: (typeof requests)[number]) => boolean) => requests.findIndex(f);
+    const midImpression = at((r) => r.path === '/beacon/ad/impression' && r.query.t === 'mid');
+    expect(at((r) => r.path === '/ads/vast' && r.query.break === 'mid')).toBeLessThan(midImpression);
+    expect(requests.lastIndexOf(adMedia[1] as (typeof requests)[number])).toBeLessThan(midImpression);
     const events = playBeacons.map((b) => (b as { event: string }).event);
     expect(events[0]).toBe('start');
     expect(events.at(-1)).toBe('complete');
@@ -269,6 +327,60 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     }
     const order = adBeacons.map((b) => `${b.query.t}:${b.event}`);
     expect(order.indexOf('mid2a:complete')).toBeLessThan(order.indexOf('mid2b:impression'));
+    await page.close();
+  }, 90_000);
+
+  it('a skippable ad: countdown, skip button, click-through with tracking, companion; the pre-roll is fetched on intent', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/?episode=ep-5`);
+    const region = page.getByRole('region', { name: 'Player: Test' });
+    await region.waitFor({ state: 'attached' });
+    const count = (e: string) => adBeacons.filter((b) => b.event === e && b.query.t === 'pre5').length;
+    // Focus in the player is intent: the pre-roll's pod and creative arrive before any play.
+    await region.focus();
+    await expect
+      .poll(() => requests.filter((r) => r.path === '/media/ad-long.mp3').length, { timeout: 15_000 })
+      .toBe(1);
+    expect(requests.some((r) => r.path === '/ads/vast' && r.query.break === 'pre5')).toBe(true);
+    expect(count('impression')).toBe(0);
+    await page.keyboard.press('k');
+    const label = page.locator('.sc-ad-label');
+    await label.waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await label.textContent()).toMatch(/^Ad 1 of 1 · 0:0[5-8]$/);
+    const skip = page.getByRole('button', { name: /^Skip/ });
+    const companion = page.getByRole('complementary', { name: 'Advertisement' });
+    await expect.poll(() => companion.isVisible(), { timeout: 5_000 }).toBe(true);
+    expect(await companion.getByRole('img', { name: 'Spring sale at the test shop' }).isVisible()).toBe(true);
+    expect(
+      await companion.getByRole('link').getAttribute('href'),
+      'the companion links to its click-through',
+    ).toBe(`${base}/landing?from=companion`);
+    await page.locator('.sc-skip', { hasText: 'Skip ad' }).waitFor({ state: 'visible', timeout: 15_000 });
+    await page.screenshot({ path: join(shots, '06-skippable-ad-with-companion.png') });
+    // Learn more opens the advertiser in a new tab and fires ClickTracking once.
+    const [landing] = await Promise.all([
+      page.waitForEvent('popup', { timeout: 10_000 }),
+      page.getByRole('link', { name: /^Learn more about this ad/ }).click(),
+    ]);
+    await landing.waitForLoadState();
+    expect(landing.url()).toBe(`${base}/landing?from=ad`);
+    await landing.close();
+    await expect.poll(() => count('click'), { timeout: 5_000 }).toBe(1);
+    // Keyboard: Enter on the focused skip button skips; content then plays.
+    await skip.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => count('skip'), { timeout: 5_000 }).toBe(1);
+    const content = page.locator('.sc-content');
+    await expect
+      .poll(() => content.evaluate((e: HTMLMediaElement) => e.currentTime), { timeout: 10_000 })
+      .toBeGreaterThan(0.2);
+    expect(await companion.isVisible()).toBe(false);
+    expect(count('impression')).toBe(1);
+    expect(count('complete')).toBe(0);
+    expect(count('error')).toBe(0);
+    for (const b of adBeacons.filter((x) => x.query.t === 'pre5')) {
+      expect(parseAdBeacon(b.event, b.query).ok, JSON.stringify(b)).toBe(true);
+    }
     await page.close();
   }, 90_000);
 

@@ -85,6 +85,101 @@ describe('readVast (@dailymotion/vast-client)', () => {
   });
 });
 
+describe('readVast: click-through and companions', () => {
+  // The shape packages/ads renders: VideoClicks in the Linear, a companion Creative beside it.
+  const withExtras = (click: string, companion: string) =>
+    vast(`<Ad id="c1"><InLine><AdSystem>s</AdSystem><AdTitle>t</AdTitle>
+<Impression><![CDATA[https://n.example/imp]]></Impression><Creatives>
+<Creative id="c1-linear"><Linear><Duration>00:00:06.000</Duration>
+<MediaFiles><MediaFile delivery="progressive" type="audio/mpeg"><![CDATA[https://n.example/a.mp3]]></MediaFile></MediaFiles>
+<VideoClicks><ClickTracking id="c1"><![CDATA[https://n.example/beacon/ad/click?t=T&ts=[TIMESTAMP]]]></ClickTracking>${click}</VideoClicks>
+</Linear></Creative>
+<Creative id="c1-companion"><CompanionAds>${companion}</CompanionAds></Creative>
+</Creatives></InLine></Ad>`);
+
+  it('reads ClickThrough, ClickTracking and an image companion with its link', async () => {
+    const r = await readVast(
+      parse(
+        withExtras(
+          '<ClickThrough><![CDATA[https://shop.example/spring?x=1]]></ClickThrough>',
+          '<Companion width="300" height="250"><StaticResource creativeType="image/png"><![CDATA[https://n.example/c.png]]></StaticResource><AltText>Spring sale</AltText><CompanionClickThrough>https://shop.example/c</CompanionClickThrough><CompanionClickTracking><![CDATA[https://n.example/cc]]></CompanionClickTracking></Companion>',
+        ),
+      ),
+    );
+    const ad = r.ads[0]!;
+    expect(ad.clickThrough).toBe('https://shop.example/spring?x=1');
+    expect(ad.clickTracking).toEqual(['https://n.example/beacon/ad/click?t=T&ts=[TIMESTAMP]']);
+    expect(ad.companions).toEqual([
+      {
+        width: 300,
+        height: 250,
+        imageUrl: 'https://n.example/c.png',
+        text: 'Spring sale',
+        clickThrough: 'https://shop.example/c',
+        clickTracking: ['https://n.example/cc'],
+      },
+    ]);
+  });
+
+  it('a text companion (HTMLResource as ads escapes it) becomes plain text', async () => {
+    const r = await readVast(
+      parse(
+        withExtras(
+          '',
+          '<Companion width="300" height="60"><HTMLResource>&lt;p&gt;Tom &amp;amp; Jerry&amp;#39;s &amp;lt;b&amp;gt;sale&amp;lt;/b&amp;gt;&lt;/p&gt;</HTMLResource></Companion>',
+        ),
+      ),
+    );
+    const ad = r.ads[0]!;
+    expect(ad.clickThrough).toBeNull();
+    expect(ad.companions).toHaveLength(1);
+    // The markup is gone; what looked like a tag inside the text stays visible text.
+    expect(ad.companions[0]!.text).toBe("Tom & Jerry's <b>sale</b>");
+    expect(ad.companions[0]!.imageUrl).toBeNull();
+  });
+
+  it.each([
+    ['javascript: click-through', '<ClickThrough>javascript:alert(1)</ClickThrough>', ''],
+    ['relative click-through', '<ClickThrough>/steal</ClickThrough>', ''],
+    ['data: click-through', '<ClickThrough>data:text/html,x</ClickThrough>', ''],
+    [
+      'companion image with a javascript: URL and no text',
+      '',
+      '<Companion width="1" height="1"><StaticResource creativeType="image/png">javascript:alert(1)</StaticResource></Companion>',
+    ],
+    [
+      'companion that is a script, not an image',
+      '',
+      '<Companion width="1" height="1"><StaticResource creativeType="application/javascript">https://evil.example/x.js</StaticResource></Companion>',
+    ],
+    [
+      'iframe-only companion',
+      '',
+      '<Companion width="1" height="1"><IFrameResource>https://evil.example/</IFrameResource></Companion>',
+    ],
+  ])('hostile input: %s is dropped', async (_name, click, companion) => {
+    const r = await readVast(parse(withExtras(click, companion)));
+    expect(r.ads).toHaveLength(1);
+    expect(r.ads[0]!.clickThrough).toBeNull();
+    expect(r.ads[0]!.companions).toEqual([]);
+  });
+
+  it('a companion link that is not http(s) is dropped but its image stays', async () => {
+    const r = await readVast(
+      parse(
+        withExtras(
+          '',
+          '<Companion width="10" height="10"><StaticResource creativeType="image/gif">https://n.example/c.gif</StaticResource><CompanionClickThrough>javascript:alert(1)</CompanionClickThrough></Companion>',
+        ),
+      ),
+    );
+    expect(r.ads[0]!.companions[0]).toMatchObject({
+      imageUrl: 'https://n.example/c.gif',
+      clickThrough: null,
+    });
+  });
+});
+
 describe('pickMediaFile', () => {
   const f = (mimeType: string, bitrateKbps: number) => ({
     url: `u:${mimeType}:${bitrateKbps}`,

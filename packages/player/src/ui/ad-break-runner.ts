@@ -3,7 +3,10 @@
  * (`track`) from the element's events and firing beacons. Every failure path (no fill,
  * VAST timeout, unplayable media, media error, start timeout) is reported with its VAST
  * error code and resolves: the caller always gets control back to resume content.
+ * While an ad plays it shows the ad's companion and a "Learn more" link (ClickThrough);
+ * following either fires its ClickTracking URLs.
  */
+import { type PreparedPod, prefetchPod } from '../ad-prefetch.ts';
 import {
   type AdView,
   canSkip,
@@ -14,13 +17,23 @@ import {
 } from '../ad-tracking.ts';
 import { mediaErrorToVast, type VastErrorCode, vastErrors } from '../vast-errors.ts';
 import { type BreakPositionCode, cacheBuster, fillMacros } from '../vast-macros.ts';
-import { type LinearAd, pickMediaFile, readVast, type VastReadResult } from '../vast-read.ts';
+import {
+  type CompanionChoice,
+  type LinearAd,
+  pickMediaFile,
+  readVast,
+  type VastReadResult,
+} from '../vast-read.ts';
 import { adLabel, skipLabel } from './labels.ts';
 
 export interface BreakUi {
   adElement: HTMLMediaElement;
   label: HTMLElement;
   skipButton: HTMLButtonElement;
+  /** The ad's ClickThrough link ("Learn more"); hidden when the ad has none. */
+  clickThrough: HTMLAnchorElement;
+  /** Where the ad's companion (image or text) is shown while it plays. */
+  companion: HTMLElement;
   /** Shows or hides the ad layer (and hides the content controls meanwhile). */
   showAd(on: boolean): void;
 }
@@ -35,14 +48,49 @@ export interface BreakEnv {
   vastTimeoutMs: number;
   mediaStartTimeoutMs: number;
   withheld: ReadonlySet<string>;
+  createObjectURL: (blob: Blob) => string;
+  revokeObjectURL: (url: string) => void;
+  /** Creative prefetch bounds (see ad-prefetch.ts). */
+  prefetchTimeoutMs: number;
+  prefetchMaxBytes: number;
 }
 
 export interface BreakContext {
   adTagUri: string;
   position: BreakPositionCode;
   contentPlayheadMs: number;
-  /** The pod asked ahead of the break (`fetchPod`), if any. */
-  prefetched?: Promise<VastReadResult | null>;
+  /** The pod asked, and its media fetched, ahead of the break (`preparePod`), if any. */
+  prefetched?: Promise<PreparedPod | null>;
+}
+
+/** What the ad element can play (the same chooser for prefetch and playback). */
+export const playableBy =
+  (el: HTMLMediaElement) =>
+  (mimeType: string): boolean =>
+    mimeType === '' || el.canPlayType(mimeType) !== '';
+
+/**
+ * Asks for a break's pod and downloads its creatives (`prefetchPod`); null when the pod
+ * could not be had (as `fetchPod`). Never rejects.
+ */
+export async function preparePod(
+  env: BreakEnv,
+  adTagUri: string,
+  canPlay: (mimeType: string) => boolean,
+): Promise<PreparedPod | null> {
+  const read = await fetchPod(env, adTagUri);
+  if (read === null) return null;
+  return prefetchPod(
+    {
+      fetch: env.fetch,
+      createObjectURL: env.createObjectURL,
+      revokeObjectURL: env.revokeObjectURL,
+      timeoutMs: env.prefetchTimeoutMs,
+      maxBytes: env.prefetchMaxBytes,
+    },
+    read,
+    canPlay,
+  );
 }
 
 /**
@@ -82,21 +130,55 @@ export async function runAdBreak(ui: BreakUi, env: BreakEnv, ctx: BreakContext):
       );
     }
   };
-  const read = await (ctx.prefetched ?? fetchPod(env, ctx.adTagUri));
-  if (read === null) return;
+  const pod = await (ctx.prefetched ?? preparePod(env, ctx.adTagUri, playableBy(ui.adElement)));
+  if (pod === null) return;
+  const read = pod.read;
   if (read.ads.length === 0) {
     fire(read.noAdErrorUrls, null, read.error ?? vastErrors.noAd);
     return;
   }
   try {
     for (let i = 0; i < read.ads.length; i++) {
-      await playOneAd(ui, env, read.ads[i] as LinearAd, i, read.ads.length, fire);
+      await playOneAd(ui, env, read.ads[i] as LinearAd, i, read.ads.length, fire, pod.media);
     }
   } finally {
     ui.showAd(false);
+    showCompanion(ui, null, () => undefined);
+    ui.clickThrough.hidden = true;
     ui.adElement.removeAttribute('src');
     ui.adElement.load();
+    pod.release();
   }
+}
+
+/** Shows the companion (image or text, as a link when it has a click-through), or clears it. */
+function showCompanion(ui: BreakUi, c: CompanionChoice | null, onClick: (c: CompanionChoice) => void) {
+  const box = ui.companion;
+  box.replaceChildren();
+  box.hidden = c === null;
+  if (!c) return;
+  const doc = box.ownerDocument;
+  let body: HTMLElement;
+  if (c.imageUrl) {
+    const img = doc.createElement('img');
+    img.src = c.imageUrl;
+    img.alt = c.text ?? 'Advertisement';
+    if (c.width > 0) img.width = c.width;
+    if (c.height > 0) img.height = c.height;
+    body = img;
+  } else {
+    body = doc.createElement('p');
+    body.textContent = c.text;
+  }
+  if (c.clickThrough) {
+    const a = doc.createElement('a');
+    a.href = c.clickThrough;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer sponsored';
+    a.append(body);
+    a.addEventListener('click', () => onClick(c));
+    box.append(a);
+  } else box.append(body);
 }
 
 function playOneAd(
@@ -106,6 +188,7 @@ function playOneAd(
   index: number,
   count: number,
   fire: (urls: readonly string[], adPlayheadMs: number | null, code: VastErrorCode | null) => void,
+  local: ReadonlyMap<string, string>,
 ): Promise<void> {
   const el = ui.adElement;
   const isVideo = el instanceof HTMLVideoElement;
@@ -115,7 +198,7 @@ function playOneAd(
     skipOffsetMs: ad.skipOffsetMs,
     trackers: ad.trackers,
   };
-  const file = pickMediaFile(ad.mediaFiles, (m) => m === '' || el.canPlayType(m) !== '');
+  const file = pickMediaFile(ad.mediaFiles, playableBy(el));
   if (!file) {
     fire(ad.trackers.error, null, vastErrors.unsupportedMedia);
     return Promise.resolve();
@@ -177,10 +260,26 @@ function playOneAd(
     const onSkip = () => send({ type: 'skip' });
     ui.skipButton.addEventListener('click', onSkip);
     off.push(() => ui.skipButton.removeEventListener('click', onSkip));
+    // Clicks count only while the ad plays (the listeners go with `finish`).
+    let live = true;
+    off.push(() => {
+      live = false;
+    });
+    const link = ui.clickThrough;
+    link.hidden = ad.clickThrough === null;
+    if (ad.clickThrough) link.href = ad.clickThrough;
+    const onClick = () => {
+      if (live) fire(ad.clickTracking, state.playheadMs, null);
+    };
+    link.addEventListener('click', onClick);
+    off.push(() => link.removeEventListener('click', onClick));
+    showCompanion(ui, ad.companions[0] ?? null, (c) => {
+      if (live) fire(c.clickTracking, state.playheadMs, null);
+    });
 
     ui.showAd(true);
     render();
-    el.src = file.url;
+    el.src = local.get(file.url) ?? file.url;
     el.play().catch(() => {
       // Autoplay refused or source failed before playing: report and give content back.
       send({ type: 'error', code: vastErrors.linear });

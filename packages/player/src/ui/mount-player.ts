@@ -4,6 +4,8 @@
  * (break scheduling, tracking, play beacons, listener id) to the DOM. This file and
  * browser-entry.ts are the only places that read browser globals.
  */
+
+import type { PreparedPod } from '../ad-prefetch.ts';
 import {
   breakForMove,
   breakToPrefetch,
@@ -14,9 +16,8 @@ import {
 } from '../ad-schedule.ts';
 import { listenerId } from '../listener-id.ts';
 import { newPlaySession, type PlaySession, type PlaySignal, playStep } from '../play-beacons.ts';
-import type { VastReadResult } from '../vast-read.ts';
 import { readVmap } from '../vmap-read.ts';
-import { type BreakEnv, fetchPod, runAdBreak } from './ad-break-runner.ts';
+import { type BreakEnv, playableBy, preparePod, runAdBreak } from './ad-break-runner.ts';
 import { peersLabel } from './labels.ts';
 
 /** Transfer figures from the delivery engine (P2P + web seed), when one feeds the element. */
@@ -42,6 +43,8 @@ export interface PlayerOptions {
   prefetchLeadMs?: number;
   vastTimeoutMs?: number;
   mediaStartTimeoutMs?: number;
+  /** Creatives larger than this are streamed, not prefetched (default 16 MiB). */
+  prefetchMaxBytes?: number;
 }
 
 export interface PlayerHandle {
@@ -77,10 +80,19 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
   const skip = make('button', 'sc-skip');
   skip.type = 'button';
   skip.hidden = true;
-  adBar.append(label, skip);
+  const learnMore = make('a', 'sc-click');
+  learnMore.textContent = 'Learn more';
+  learnMore.target = '_blank';
+  learnMore.rel = 'noopener noreferrer sponsored';
+  learnMore.setAttribute('aria-label', 'Learn more about this ad (opens a new tab)');
+  learnMore.hidden = true;
+  adBar.append(label, skip, learnMore);
+  const companion = make('aside', 'sc-companion');
+  companion.setAttribute('aria-label', 'Advertisement');
+  companion.hidden = true;
   const peers = make('div', 'sc-peers');
   peers.setAttribute('aria-live', 'off');
-  box.append(content, ad, adBar, peers);
+  box.append(content, ad, adBar, companion, peers);
   root.append(box);
 
   const win = doc.defaultView ?? globalThis;
@@ -161,9 +173,19 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     vastTimeoutMs: o.vastTimeoutMs ?? 5000,
     mediaStartTimeoutMs: o.mediaStartTimeoutMs ?? 8000,
     withheld,
+    createObjectURL: (b) => URL.createObjectURL(b),
+    revokeObjectURL: (u) => URL.revokeObjectURL(u),
+    prefetchTimeoutMs: o.vastTimeoutMs ?? 5000,
+    prefetchMaxBytes: o.prefetchMaxBytes ?? 16 * 1024 * 1024,
   };
-  // Pods asked ahead of their break (mid- and post-rolls, `prefetchLeadMs` before).
-  const prefetches = new Map<string, Promise<VastReadResult | null>>();
+  // Pods asked, and their creatives downloaded, ahead of their break: the pre-roll at the
+  // listener's first sign of intent (pointer over or focus in the player), mid- and
+  // post-rolls `prefetchLeadMs` before. Not at page load, so a page view that never plays
+  // asks the ad server for nothing.
+  const prefetches = new Map<string, Promise<PreparedPod | null>>();
+  const prefetch = (b: ScheduledBreak) => {
+    if (!prefetches.has(b.id)) prefetches.set(b.id, preparePod(breakEnv, b.adTagUri, playableBy(ad)));
+  };
   const playCue = async (move: TimelineMove): Promise<boolean> => {
     const list = breaks();
     const cue = breakForMove(list, played, move);
@@ -172,12 +194,17 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     played.add(cue.breakId);
     inBreak = true;
     content.pause();
-    await runAdBreak({ adElement: ad, label, skipButton: skip, showAd }, breakEnv, {
-      adTagUri: b.adTagUri,
-      position: positionCode[b.position],
-      contentPlayheadMs: lastMs,
-      prefetched: prefetches.get(b.id) ?? fetchPod(breakEnv, b.adTagUri),
-    });
+    await runAdBreak(
+      { adElement: ad, label, skipButton: skip, clickThrough: learnMore, companion, showAd },
+      breakEnv,
+      {
+        adTagUri: b.adTagUri,
+        position: positionCode[b.position],
+        contentPlayheadMs: lastMs,
+        prefetched: prefetches.get(b.id) ?? preparePod(breakEnv, b.adTagUri, playableBy(ad)),
+      },
+    );
+    prefetches.delete(b.id);
     inBreak = false;
     if (move.kind !== 'ended') {
       content.currentTime = cue.resumeAtMs / 1000;
@@ -213,8 +240,17 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     lastMs = now;
     void playCue({ kind: 'advance', fromMs: from, toMs: now });
     const next = breakToPrefetch(breaks(), played, now, o.prefetchLeadMs ?? 10_000);
-    if (next && !prefetches.has(next.id)) prefetches.set(next.id, fetchPod(breakEnv, next.adTagUri));
+    if (next) prefetch(next);
   });
+  const intent = () => {
+    if (!firstPlay) return;
+    void vmapReady.then(() => {
+      const pre = breaks().find((b) => b.position === 'pre' && !played.has(b.id));
+      if (pre) prefetch(pre);
+    });
+  };
+  on(box, 'pointerenter', intent);
+  on(box, 'focusin', intent);
   on(content, 'ended', () => {
     step({ type: 'ended', nowMs: Date.now() });
     void playCue({ kind: 'ended', atMs: content.duration * 1000 });
@@ -250,6 +286,8 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     destroy() {
       leave();
       clearInterval(timer);
+      for (const p of prefetches.values()) void p.then((pod) => pod?.release());
+      prefetches.clear();
       for (const [t, type, f] of listeners) t.removeEventListener(type, f);
       box.remove();
     },
