@@ -99,6 +99,11 @@ describe('TorrentSession.addPiece (pieces from outside the swarm, e.g. a web see
     const allowed = rate / 4 + 16 * 1024 + (rate * (Date.now() - began)) / 1000;
     expect(sent).toBeLessThanOrEqual(allowed);
     expect(sent).toBeLessThan(t.layout.totalLength);
+    // 0 = uploads off: nothing more goes out while it holds.
+    seed.setUploadRateLimit(0);
+    const frozen = seed.stats().uploaded;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seed.stats().uploaded).toBeLessThanOrEqual(frozen + 16 * 1024);
     seed.setUploadRateLimit(undefined);
     await done;
     expect(seed.stats().uploaded).toBe(t.layout.totalLength);

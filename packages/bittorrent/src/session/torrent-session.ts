@@ -241,7 +241,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     return true;
   }
 
-  /** Changes the upload cap while running (bytes/s over all peers; undefined = none). */
+  /** Changes the upload cap while running (bytes/s over all peers; undefined = none; 0 = no uploads). */
   setUploadRateLimit(bytesPerSecond: number | undefined): void {
     this.uploader.setRateLimit(bytesPerSecond);
   }

@@ -39,12 +39,12 @@ export class Uploader {
     private readonly storage: () => Storage | undefined,
     private readonly options: UploaderOptions,
   ) {
-    this.rateLimit = options.rateLimit;
+    this.rateLimit = options.rateLimit || undefined;
   }
 
-  /** Changes the upload cap while running (bytes/s; undefined = none). */
+  /** Changes the upload cap while running (bytes/s; undefined = none; 0 = serve nothing). */
   setRateLimit(bytesPerSecond: number | undefined): void {
-    this.rateLimit = bytesPerSecond && bytesPerSecond > 0 ? bytesPerSecond : undefined;
+    this.rateLimit = bytesPerSecond === undefined ? undefined : Math.max(0, bytesPerSecond);
     this.refilledAt = Number.NaN;
     this.tokens = 0;
   }
@@ -60,7 +60,7 @@ export class Uploader {
       );
       return;
     }
-    if (peer.amChoking || !this.options.have(index)) {
+    if (peer.amChoking || !this.options.have(index) || this.rateLimit === 0) {
       peer.link.reject(index, begin, length);
       return;
     }
@@ -102,6 +102,12 @@ export class Uploader {
 
   private async drain(peer: SwarmPeer): Promise<void> {
     const limit = this.options.sendBuffer ?? 1024 * 1024;
+    if (this.rateLimit === 0) {
+      // Uploads switched off: what was queued is declined (fast peers re-ask elsewhere).
+      for (const r of peer.uploads) peer.link.reject(r.index, r.begin, r.length);
+      peer.uploads = [];
+      return;
+    }
     while (peer.uploads.length > 0 && peer.link.bufferedAmount < limit && !peer.amChoking) {
       const r = peer.uploads[0]!;
       const wait = this.throttle(r.length);
@@ -123,7 +129,7 @@ export class Uploader {
   /** Takes `bytes` from the bucket; returns ms to wait when it holds too few (0 = go). */
   private throttle(bytes: number): number {
     const limit = this.rateLimit;
-    if (!limit) return 0;
+    if (limit === undefined) return 0;
     const now = this.options.now();
     if (Number.isNaN(this.refilledAt)) this.refilledAt = now;
     // At most a quarter second of burst.
