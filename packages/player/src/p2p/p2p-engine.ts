@@ -110,7 +110,9 @@ export class P2pEngine {
   #closed = false;
   /** Byte of the file being played (from the media element's time). */
   #playhead = 0;
-  /** Byte where the latest read began (start of playback, seek). */
+  /** Byte where the latest read began (start of playback, seek): its first seconds are urgent. */
+  #seekAt = 0;
+  /** Byte the latest read has reached (kept in memory, not urgent). */
   #focus = 0;
   #fromWebSeed = 0;
   #reads = 0;
@@ -233,6 +235,7 @@ export class P2pEngine {
     if (start < 0 || end >= this.file.length || end < start)
       throw new RangeError(`bad range ${start}-${end}`);
     this.#focus = start;
+    this.#seekAt = start;
     const generation = ++this.#reads;
     this.#pump();
     const pl = this.layout.pieceLength;
@@ -304,7 +307,7 @@ export class P2pEngine {
       (this.#o.urgentSeconds ?? 4) * this.#bytesPerSecond,
     );
     const wanted: number[] = [];
-    for (const from of new Set([this.#focus, this.#playhead])) {
+    for (const from of new Set([this.#seekAt, this.#playhead])) {
       const first = this.#pieceAt(from);
       const last = this.#pieceAt(Math.min(this.file.length - 1, from + urgentBytes - 1));
       for (let p = first; p <= last; p++) wanted.push(p);
