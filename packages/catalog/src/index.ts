@@ -45,3 +45,4 @@ export {
 } from './shows.ts';
 export { isSlug, slugify } from './slug.ts';
 export { makeHybridTorrent } from './torrent-maker.ts';
+export { ViewTally } from './view-tally.ts';

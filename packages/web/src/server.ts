@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CatalogContext } from '@swarmcast/catalog';
+import { type CatalogContext, ViewTally } from '@swarmcast/catalog';
 import { buildPlayerBundle } from '@swarmcast/player/build';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api/routes.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
 import { parseForm } from './dashboard/form.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
+import { ReadCache } from './portal/read-cache.ts';
 import { portalRoutes } from './portal/routes.ts';
 import { siteUrls } from './urls.ts';
 
@@ -15,6 +16,10 @@ export interface NodeServerOptions {
   catalog: CatalogContext;
   /** Fastify's logger (off in tests). */
   logger?: boolean;
+  /** How long the portal may show a cached read (default 5 s; writes here clear it at once). */
+  portalCacheMs?: number;
+  /** How often tallied page views are written (default 5 s; also on close). */
+  viewFlushMs?: number;
 }
 
 /**
@@ -52,7 +57,26 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
       .send(await playerJs);
   });
   app.get('/healthz', async () => ({ ok: true }));
-  portalRoutes(app, ctx, urls);
+  const cache = new ReadCache({ ttlMs: opts.portalCacheMs ?? 5000, maxEntries: 1000 });
+  // Every write of shows and episodes arrives as a non-GET request under /api/ or
+  // /dashboard/ (the CLI publishes through the API too); after one succeeds, the portal's
+  // cached reads are dropped, before the answer leaves, so the change is visible on the
+  // next page load.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const write = req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400;
+    if (write && (req.url.startsWith('/api/') || req.url.startsWith('/dashboard/'))) cache.invalidate();
+    return payload;
+  });
+  const views = new ViewTally();
+  const flushViews = () =>
+    views.flush(ctx.db).catch((err: unknown) => app.log.error({ err }, 'writing page views failed'));
+  const viewTimer = setInterval(flushViews, opts.viewFlushMs ?? 5000);
+  viewTimer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(viewTimer);
+    await flushViews();
+  });
+  portalRoutes(app, ctx, urls, { cache, views });
   accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));
   dashboardRoutes(app, ctx);
   apiRoutes(app, ctx);

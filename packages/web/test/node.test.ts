@@ -93,6 +93,8 @@ describe('a node', () => {
         })
       ).status,
     ).toBe(201);
+    // Prime the portal's read cache: the publish below must show at once anyway.
+    expect(await (await fetch(url('/search?q=notes'))).text()).toContain('0 results');
     const up = await upload(ada, 'welcome.mp3', '../../evil.mp3');
     expect(up.status).toBe(201);
     const { id: uploadId, probe } = (await up.json()) as { id: string; probe: { durationMs: number } };
@@ -117,6 +119,8 @@ describe('a node', () => {
       hits: Array<{ id: string }>;
     };
     expect(hits.hits.map((h) => h.id)).toContain(ep.id);
+    expect(await (await fetch(url('/search?q=notes'))).text()).toContain(`/episodes/${ep.id}`);
+    expect(await (await fetch(node.url)).text()).toContain(`/episodes/${ep.id}`);
   });
 
   it("refuses another creator's show, another's upload and cross-site forms, with 4xx and nothing written", async () => {

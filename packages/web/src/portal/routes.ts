@@ -1,6 +1,5 @@
 import {
   type CatalogContext,
-  countView,
   episodesOfShow,
   getEpisode,
   getShow,
@@ -10,6 +9,7 @@ import {
   renderFeed,
   search,
   torrentFile,
+  type ViewTally,
 } from '@swarmcast/catalog';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { whoIs } from '../auth.ts';
@@ -17,13 +17,34 @@ import { html } from '../html.ts';
 import { page } from '../layout.ts';
 import type { SiteUrls } from '../urls.ts';
 import { bytes, day, duration, enc, episodeCard, searchHit, showCard } from './fragments.ts';
+import type { ReadCache } from './read-cache.ts';
 
 function sendPage(reply: FastifyReply, body: string, status = 200) {
   return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 }
 
-/** The public portal: home, search, show and episode pages, feeds and torrents. */
-export function portalRoutes(app: FastifyInstance, ctx: CatalogContext, urls: SiteUrls): void {
+/** What the portal's pages share across requests (see read-cache.ts and view-tally.ts). */
+export interface PortalState {
+  cache: ReadCache;
+  views: ViewTally;
+}
+
+/**
+ * The public portal: home, search, show and episode pages, feeds and torrents. Reads go
+ * through `state.cache`; page views are tallied in memory and written in batches.
+ */
+export function portalRoutes(
+  app: FastifyInstance,
+  ctx: CatalogContext,
+  urls: SiteUrls,
+  state: PortalState,
+): void {
+  const { cache } = state;
+  const showWithEpisodes = (slug: string) =>
+    cache.get(`show:${slug}`, async () => {
+      const show = await getShow(ctx.db, slug);
+      return show ? { show, episodes: await episodesOfShow(ctx.db, show.id, 1000) } : null;
+    });
   const notFound = async (reply: FastifyReply, viewer: Awaited<ReturnType<typeof whoIs>>, what: string) =>
     sendPage(
       reply,
@@ -33,7 +54,10 @@ export function portalRoutes(app: FastifyInstance, ctx: CatalogContext, urls: Si
 
   app.get('/', async (req, reply) => {
     const viewer = await whoIs(ctx, req);
-    const [latest, popular] = await Promise.all([latestEpisodes(ctx.db, 12), popularShows(ctx.db, 8)]);
+    const { latest, popular } = await cache.get('home', async () => ({
+      latest: await latestEpisodes(ctx.db, 12),
+      popular: await popularShows(ctx.db, 8),
+    }));
     return sendPage(
       reply,
       page(
@@ -52,7 +76,7 @@ ${popular.length ? html`<ul class="grid">${popular.map((s) => showCard(s))}</ul>
   app.get<{ Querystring: { q?: string } }>('/search', async (req, reply) => {
     const viewer = await whoIs(ctx, req);
     const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : '';
-    const hits = q ? await search(ctx.db, q, 40) : [];
+    const hits = q ? await cache.get(`search:${q}`, () => search(ctx.db, q, 40)) : [];
     return sendPage(
       reply,
       page(
@@ -66,9 +90,9 @@ ${q ? html`<p role="status">${hits.length} result${hits.length === 1 ? '' : 's'}
 
   app.get<{ Params: { slug: string } }>('/shows/:slug', async (req, reply) => {
     const viewer = await whoIs(ctx, req);
-    const show = await getShow(ctx.db, req.params.slug);
-    if (!show) return notFound(reply, viewer, 'There is no show at this address.');
-    const episodes = await episodesOfShow(ctx.db, show.id);
+    const found = await showWithEpisodes(req.params.slug);
+    if (!found) return notFound(reply, viewer, 'There is no show at this address.');
+    const { show, episodes } = found;
     const feed = urls.feed(show.slug);
     return sendPage(
       reply,
@@ -89,9 +113,9 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
   });
 
   app.get<{ Params: { slug: string } }>('/shows/:slug/feed.xml', async (req, reply) => {
-    const show = await getShow(ctx.db, req.params.slug);
-    if (!show) return reply.code(404).type('text/plain').send('no such show');
-    const episodes = await episodesOfShow(ctx.db, show.id, 1000);
+    const found = await showWithEpisodes(req.params.slug);
+    if (!found) return reply.code(404).type('text/plain').send('no such show');
+    const { show, episodes } = found;
     return reply
       .type('application/rss+xml; charset=utf-8')
       .send(renderFeed(show, episodes, urls.forFeed(show.slug)));
@@ -108,9 +132,9 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
         .header('content-disposition', `attachment; filename="${raw}"`)
         .send(Buffer.from(bytes));
     }
-    const e = await getEpisode(ctx.db, raw);
+    const e = await cache.get(`episode:${raw}`, () => getEpisode(ctx.db, raw));
     if (!e) return notFound(reply, viewer, 'There is no episode at this address.');
-    await countView(ctx.db, e.id);
+    state.views.add(e.id);
     const src = e.media ? urls.media(e.media.path) : null;
     // The Swarmcast player (ads from the node's VMAP, beacons to its collector) mounts into
     // the div; without JavaScript the plain element inside <noscript> still plays the file.
