@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { PeerSource } from '../src/discovery/peer-source.ts';
 import { memoryTransportPair } from '../src/memory-transport.ts';
 import { TorrentSession } from '../src/session/torrent-session.ts';
 import { MemoryStorage } from '../src/storage/memory-storage.ts';
@@ -61,6 +62,54 @@ describe('torrent session over memory transports', () => {
     await done;
     expect(await storage.read(0, t.layout.totalLength)).toEqual(t.content);
     expect(leech.stats().pieces).toBe(t.layout.pieceCount);
+    await leech.close();
+    await seed.close();
+  });
+
+  it("announces 'completed' only after downloading, never when complete at start (BEP 3)", async () => {
+    const t = testTorrent(200_000, 32 * 1024);
+    const net = memoryNet();
+    /** A tracker stand-in that records `completed` announces. */
+    const recorder = () => {
+      const calls: string[] = [];
+      const source: PeerSource = {
+        name: 'recorder',
+        run: (_h, signal) => new Promise((r) => signal.addEventListener('abort', () => r())),
+        completed: () => calls.push('completed'),
+      };
+      return { calls, source };
+    };
+    const session = (n: number, storage: MemoryStorage) =>
+      new TorrentSession({
+        infoHash: t.infoHash,
+        peerId: peerId(n),
+        layout: t.layout,
+        storage,
+        verifyPiece: t.verify,
+        clock: systemClock,
+        timers: systemTimers,
+        random: seededRandom(n),
+        dialer: net.dialerFor(n),
+      });
+    const seed = session(1, await fullStorage(t));
+    const seedTracker = recorder();
+    seed.addPeerSource(seedTracker.source);
+    net.nodes.set(1, seed);
+    await seed.start();
+    expect(seed.isDone).toBe(true);
+
+    const leech = session(2, new MemoryStorage(t.layout));
+    const leechTracker = recorder();
+    leech.addPeerSource(leechTracker.source);
+    net.nodes.set(2, leech);
+    await leech.start();
+    const done = new Promise<void>((r) => leech.on('done', r));
+    leech.addPeers([{ host: '127.0.0.1', port: 1 }]);
+    await done;
+    expect(leechTracker.calls).toEqual(['completed']);
+    // The seed uploaded the whole torrent meanwhile and still never completed anything.
+    expect(seed.stats().uploaded).toBeGreaterThanOrEqual(t.layout.totalLength);
+    expect(seedTracker.calls).toEqual([]);
     await leech.close();
     await seed.close();
   });

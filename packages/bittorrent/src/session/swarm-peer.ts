@@ -34,6 +34,8 @@ export class SwarmPeer implements PickerPeer {
   lastBlockAt: number;
   /** Requests from the peer waiting to be served, oldest first. */
   uploads: UploadRequest[] = [];
+  /** The request being read from storage for this peer (cleared when the peer cancels it). */
+  serving: UploadRequest | undefined;
   /** Pieces that failed their hash with this peer among the senders. */
   strikes = 0;
   /** When we last unchoked it optimistically. */

@@ -31,6 +31,8 @@ export interface TorrentSessionOptions {
   readonly limits?: Partial<PeerSetLimits>;
   /** Upload cap in bytes/s over all peers (default none). */
   readonly uploadRateLimit?: number;
+  /** Most bytes queued to one peer at a time (default 1 MiB; see Uploader). */
+  readonly sendBuffer?: number;
   /** Upload slots of the choker (default 4). */
   readonly uploadSlots?: number;
   /** Wraps a transport into a peer link (default: the codec link). The simulator may pass its own. */
@@ -109,6 +111,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
       have: (i) => this.downloader.state.hasPiece(i),
       now: () => this.options.clock.now(),
       ...(options.uploadRateLimit ? { rateLimit: options.uploadRateLimit } : {}),
+      ...(options.sendBuffer ? { sendBuffer: options.sendBuffer } : {}),
       later: (fn, ms) => {
         this.options.timers.setTimeout(() => {
           if (!this.closed) fn();
@@ -331,9 +334,15 @@ export class TorrentSession extends Emitter<SessionEvents> {
       (transport.remote.address && transport.remote.port
         ? { host: transport.remote.address, port: transport.remote.port }
         : undefined);
+    let registered = remote;
     if (!this.peerSet.connectedTo(remote)) {
-      transport.close(codedError('BT_PEER_REFUSED', 'banned or already connected'));
-      return;
+      // A second connection to an address we are connected to may be the other half of a
+      // simultaneous dial: keep it until the handshake, where the peer ids decide which stays.
+      if (!remote || this.peerSet.isBanned(remote)) {
+        transport.close(codedError('BT_PEER_REFUSED', 'banned or already connected'));
+        return;
+      }
+      registered = undefined;
     }
     const link =
       this.options.linkFactory?.(transport) ??
@@ -351,9 +360,9 @@ export class TorrentSession extends Emitter<SessionEvents> {
         },
         (i) => this.downloader.state.hasPiece(i),
       );
-    const key = remote ? addressKey(remote) : `peer-${this.nextPeerNo++}`;
+    const key = registered ? addressKey(registered) : `peer-${this.nextPeerNo++}`;
     const peer = new SwarmPeer(key, link, this.options.layout.pieceCount, this.options.clock.now());
-    const address = remote;
+    const address = registered;
     this.peers.set(key, peer);
     link.start({
       ready: (info) => {
@@ -361,6 +370,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
           this.dropPeer(peer, codedError('BT_PEER_SELF', 'connected to ourselves'), false, false);
           return;
         }
+        if (!this.keepOneConnection(peer, info.peerId)) return;
         peer.info = info;
         link.announcePieces(this.haveBits, this.options.layout.pieceCount);
         this.emit('peerConnected', key);
@@ -385,8 +395,10 @@ export class TorrentSession extends Emitter<SessionEvents> {
       interested: (interested) => {
         const was = peer.peerInterested;
         peer.peerInterested = interested;
-        // A newcomer should not wait up to 10 s for a slot while slots are free.
+        // A newcomer should not wait up to 10 s for a slot while slots are free, and a slot
+        // held by a peer that lost interest is idle upload capacity until the next round.
         if (interested && !was) this.rechokeSoon();
+        else if (!interested && was && !peer.amChoking) this.rechokeSoon();
       },
       block: (index, begin, bytes) => {
         const now = this.options.clock.now();
@@ -404,6 +416,30 @@ export class TorrentSession extends Emitter<SessionEvents> {
       closed: (reason) => this.removePeer(peer, address, reason),
     });
   }
+
+  /**
+   * Two connections to one peer (both sides dialed at the same instant, or an incoming one
+   * from an address we know by another port): both ends keep the connection dialed by the
+   * lower peer id, so they agree without talking. Returns false when `peer` was dropped.
+   */
+  private keepOneConnection(peer: SwarmPeer, peerId: Uint8Array): boolean {
+    const id = hexId(peerId);
+    const other = this.byPeerId.get(id);
+    if (other && other !== peer && this.peers.get(other.key) === other) {
+      const dialer = (p: SwarmPeer) => (p.link.remote.outgoing ? this.options.peerId : peerId);
+      const keepOther = compareIds(dialer(other), dialer(peer)) < 0;
+      const duplicate = codedError('BT_PEER_DUPLICATE', 'already connected to this peer');
+      if (keepOther) {
+        this.dropPeer(peer, duplicate, false, false);
+        return false;
+      }
+      this.dropPeer(other, duplicate, false, false);
+    }
+    this.byPeerId.set(id, peer);
+    return true;
+  }
+
+  private readonly byPeerId = new Map<string, SwarmPeer>();
 
   private updateInterest(peer: SwarmPeer): void {
     const want = !this.finished && this.downloader.wantsFrom(peer);
@@ -439,7 +475,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
         ...(Number.isFinite(p.optimisticAt) ? { lastOptimisticAt: p.optimisticAt } : {}),
       })),
       now,
-      { seeding: this.finished, slots: this.options.uploadSlots ?? 4 },
+      { seeding: this.finished, slots: this.options.uploadSlots ?? 4, random: this.options.random },
       this.chokerState,
     );
     this.chokerState = decision.state;
@@ -509,7 +545,13 @@ export class TorrentSession extends Emitter<SessionEvents> {
       this.options.layout.totalLength - index * this.options.layout.pieceLength,
     );
     if (!announce) return;
-    for (const p of this.peers.values()) if (p.info) p.link.have(index);
+    for (const p of this.peers.values()) {
+      if (!p.info) continue;
+      p.link.have(index);
+      // The piece may have been the last one this peer could give us: tell it now, so it
+      // frees the upload slot instead of keeping it for us until our next tick.
+      if (p.amInterested && p.outstanding.size === 0 && p.has(index)) this.updateInterest(p);
+    }
     this.emit('piece', index);
   }
 
@@ -541,6 +583,8 @@ export class TorrentSession extends Emitter<SessionEvents> {
   private removePeer(peer: SwarmPeer, address: PeerAddress | undefined, reason?: CodedError): void {
     if (this.peers.get(peer.key) !== peer) return;
     this.peers.delete(peer.key);
+    const id = peer.info && hexId(peer.info.peerId);
+    if (id && this.byPeerId.get(id) === peer) this.byPeerId.delete(id);
     this.downloader.removed(peer);
     peer.uploads = [];
     const redial = !this.noRedial.delete(peer.key) && peer.link.remote.outgoing && !this.closed;
@@ -554,6 +598,17 @@ function equalId(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function compareIds(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+function hexId(id: Uint8Array): string {
+  let s = '';
+  for (const b of id) s += b.toString(16).padStart(2, '0');
+  return s;
 }
 
 /** The address back from a peer key made by `addressKey`. */

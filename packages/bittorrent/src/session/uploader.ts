@@ -13,11 +13,20 @@ export interface UploaderOptions {
   readonly onError: (err: unknown) => void;
   /** Requests a peer may queue; more is a flood (default 2000, libtorrent's max_allowed_in_request_queue). */
   readonly maxQueued?: number;
-  /** Keep at most this many bytes in a peer's send buffer (default 1 MiB). */
+  /**
+   * Most bytes kept in one peer's send buffer (default 1 MiB). The target is half a second of
+   * the peer's upload rate within [{@link MIN_SEND_BUFFER}, this], as libtorrent's
+   * send_buffer_watermark: a deep buffer commits upload slots to whoever was unchoked last and
+   * starves the rechoke, a shallow one cannot fill a fast link.
+   */
   readonly sendBuffer?: number;
   /** Upload cap over all peers, bytes/s (default none). */
   readonly rateLimit?: number;
-  /** Runs `fn` after `ms` on the session's timers (needed with `rateLimit`). */
+  /**
+   * Runs `fn` after `ms` on the session's timers. Needed with `rateLimit`, and to re-pump a
+   * peer whose buffer is above our target but below the transport's own high-water mark (the
+   * transport emits `drain` only after it refused a write).
+   */
   readonly later?: (fn: () => void, ms: number) => void;
 }
 
@@ -77,6 +86,8 @@ export class Uploader {
   }
 
   cancel(peer: SwarmPeer, index: number, begin: number, length: number): void {
+    const s = peer.serving;
+    if (s && s.index === index && s.begin === begin && s.length === length) peer.serving = undefined;
     peer.uploads = peer.uploads.filter((r) => r.index !== index || r.begin !== begin || r.length !== length);
   }
 
@@ -101,14 +112,20 @@ export class Uploader {
   }
 
   private async drain(peer: SwarmPeer): Promise<void> {
-    const limit = this.options.sendBuffer ?? 1024 * 1024;
     if (this.rateLimit === 0) {
       // Uploads switched off: what was queued is declined (fast peers re-ask elsewhere).
       for (const r of peer.uploads) peer.link.reject(r.index, r.begin, r.length);
       peer.uploads = [];
       return;
     }
-    while (peer.uploads.length > 0 && peer.link.bufferedAmount < limit && !peer.amChoking) {
+    let accepted = true;
+    while (peer.uploads.length > 0 && !peer.amChoking) {
+      if (peer.link.bufferedAmount >= this.target(peer)) {
+        // A refused write means the transport will emit `drain`; otherwise nothing would wake
+        // us, so look again once the excess should have left.
+        if (accepted) this.repumpLater(peer);
+        return;
+      }
       const r = peer.uploads[0]!;
       const wait = this.throttle(r.length);
       if (wait > 0) {
@@ -116,14 +133,37 @@ export class Uploader {
         return;
       }
       peer.uploads.shift();
+      peer.serving = r;
       const piece = await this.piece(r.index);
+      const cancelled = peer.serving !== r;
+      peer.serving = undefined;
       if (!piece) return;
       // The peer may have cancelled or been choked while we read.
       if (peer.amChoking) return;
-      peer.link.sendBlock(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
+      if (cancelled) continue;
+      accepted = peer.link.sendBlock(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
       peer.up.add(r.length, this.options.now());
       this.options.onSent?.(r.length);
     }
+  }
+
+  /** Bytes to keep queued for `peer`: half a second of its upload rate, bounded. */
+  private target(peer: SwarmPeer): number {
+    const max = this.options.sendBuffer ?? 1024 * 1024;
+    return Math.min(max, Math.max(MIN_SEND_BUFFER, peer.up.rate(this.options.now()) / 2));
+  }
+
+  private repumpLater(peer: SwarmPeer): void {
+    const later = this.options.later;
+    if (!later || repumping.has(peer)) return;
+    repumping.add(peer);
+    const excess = peer.link.bufferedAmount - this.target(peer) / 2;
+    const rate = Math.max(peer.up.rate(this.options.now()), 64 * 1024);
+    const ms = Math.min(250, Math.max(2, Math.ceil((excess * 1000) / rate)));
+    later(() => {
+      repumping.delete(peer);
+      this.pump(peer);
+    }, ms);
   }
 
   /** Takes `bytes` from the bucket; returns ms to wait when it holds too few (0 = go). */
@@ -159,3 +199,8 @@ export class Uploader {
 
 /** Peers with a drain loop running (one loop per peer at a time). */
 const pumping = new WeakSet<SwarmPeer>();
+/** Peers with a re-pump timer pending (one at a time). */
+const repumping = new WeakSet<SwarmPeer>();
+
+/** The smallest per-peer send buffer target: a few blocks, enough to keep a slow link busy. */
+export const MIN_SEND_BUFFER = 64 * 1024;

@@ -17,6 +17,8 @@ export interface SimPeerSpec {
   readonly link: LinkSpec;
   /** Regular upload slots of its choker (default 4). */
   readonly uploadSlots?: number;
+  /** Most bytes its uploader keeps queued per peer (the session's default otherwise). */
+  readonly sendBuffer?: number;
 }
 
 /** The torrent every node shares. */
@@ -84,6 +86,7 @@ export class SimSwarm {
         random: seededRandom(this.seed * 1000 + n),
         dialer: this.net.dialer(net),
         uploadSlots: spec.uploadSlots,
+        sendBuffer: spec.sendBuffer,
         linkFactory: (transport: Transport) =>
           new PeerConnectionLink(
             transport,
@@ -162,8 +165,7 @@ export class SimSwarm {
 
   /**
    * Tells each node about the nodes added before it (and `extra` addresses), as a tracker
-   * would over time. One direction only: two nodes dialing each other at the same instant
-   * would each refuse the other's connection as a duplicate.
+   * would over time (one direction, so each pair has one connection from the start).
    */
   introduceAll(extra: readonly PeerAddress[] = []): void {
     this.nodes.forEach((n, i) => {
