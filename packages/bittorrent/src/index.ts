@@ -32,6 +32,7 @@ export { hashPiece, type PieceHashes, pieceRange } from './create/hash-piece.ts'
 export { autoPieceLength, validPieceLength } from './create/piece-length.ts';
 export { planTorrent, type SourceFile, type TorrentPlan } from './create/plan.ts';
 export type { PeerSource, PeerSourceHandler, TransferStats } from './discovery/peer-source.ts';
+export { RelayedSource } from './discovery/relayed-source.ts';
 export { type BtError, type BtErrorCode, fail, ok, type Result } from './errors.ts';
 export * from './extensions/index.ts';
 export { type Hasher, type SubtleDigest, subtleHasher } from './hasher.ts';
@@ -73,6 +74,7 @@ export {
   TorrentSession,
   type TorrentSessionOptions,
 } from './session/torrent-session.ts';
+export { type PieceSource, WebSeedDownloads, type WebSeedHost } from './session/web-seed-downloads.ts';
 export * from './sim/index.ts';
 export {
   type FileEntry,

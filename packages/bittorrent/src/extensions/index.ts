@@ -6,6 +6,12 @@ export {
   MAX_METADATA_SIZE,
 } from './extension-handshake.ts';
 export { type FetchMetadataOptions, MetadataFetcher } from './fetch-metadata.ts';
+export {
+  magnetMetadataCheck,
+  magnetWireHash,
+  metainfoFromMagnet,
+  parsePeerAddress,
+} from './magnet-metainfo.ts';
 export { type PeerExtensionEvents, PeerExtensions, type PeerExtensionsOptions } from './peer-extensions.ts';
 export {
   decodeMetadataMessage,

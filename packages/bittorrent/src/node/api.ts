@@ -1,13 +1,17 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { toHex } from '../bytes.ts';
+import type { PeerSource } from '../discovery/peer-source.ts';
+import { parseMagnet } from '../magnet.ts';
 import type { Metainfo } from '../metainfo/model.ts';
 import { parseTorrent } from '../metainfo/parse.ts';
 import { layoutOf } from '../session/from-metainfo.ts';
 import type { SessionStats, TorrentSession } from '../session/torrent-session.ts';
 import type { PeerAddress } from '../transport.ts';
+import type { DhtNode } from './dht.ts';
 import { FileStorage } from './file-storage.ts';
 import { nodeHasher } from './hasher.ts';
+import { fetchMagnetMetadata } from './magnet-metadata.ts';
 import { SwarmNode } from './swarm-node.ts';
 
 /** A running seed or download. */
@@ -54,7 +58,10 @@ export async function seedTorrent(options: SeedOptions): Promise<TorrentHandle> 
 }
 
 export interface DownloadOptions {
-  /** The .torrent bytes, a parsed Metainfo, or the path of a .torrent file. */
+  /**
+   * The .torrent bytes, a parsed Metainfo, the path of a .torrent file, or a magnet link
+   * ("magnet:?xt=..."; the info dict is fetched from peers first, BEP 9).
+   */
   readonly torrent: Uint8Array | Metainfo | string;
   /** Folder to download into (the torrent's name is created inside it). */
   readonly dir: string;
@@ -64,30 +71,75 @@ export interface DownloadOptions {
   /** File indices to download (default all). */
   readonly files?: readonly number[];
   readonly node?: SwarmNode;
+  /** A DHT node to find peers through (when the handle makes its own node). */
+  readonly dht?: DhtNode;
+  /** Use the torrent's web seeds (default true). */
+  readonly webSeeds?: boolean;
+  /** Cancels the metadata fetch of a magnet link. */
+  readonly signal?: AbortSignal;
+  /** Non-fatal problems before the session exists (a magnet's tracker failing). */
+  readonly onWarning?: (e: { code: string; message: string }) => void;
 }
 
-/** Starts downloading; `session.on('done')` fires when every selected piece is verified on disk. */
+/**
+ * Starts downloading; `session.on('done')` fires when every selected piece is verified on
+ * disk. For a magnet link it resolves after the metadata arrived and the session started.
+ */
 export async function downloadTorrent(options: DownloadOptions): Promise<TorrentHandle> {
-  const meta = await loadTorrent(options.torrent);
-  const storage = new FileStorage(layoutFor(meta), { dir: options.dir });
-  await storage.createEmptyFiles();
-  let wanted: ((piece: number) => boolean) | undefined;
-  if (options.files) {
-    const layout = storage.layout;
-    const set = new Set(options.files);
-    const pieces = new Uint8Array(layout.pieceCount);
-    layout.files.forEach((f, i) => {
-      if (!set.has(i) || f.pad || f.length === 0) return;
-      for (
-        let p = Math.floor(f.offset / layout.pieceLength);
-        p * layout.pieceLength < f.offset + f.length;
-        p++
-      )
-        pieces[p] = 1;
+  const own = !options.node;
+  const node =
+    options.node ??
+    new SwarmNode({
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.host ? { host: options.host } : {}),
+      ...(options.dht ? { dht: options.dht } : {}),
     });
-    wanted = (p) => pieces[p] === 1;
+  if (own) await node.start();
+  try {
+    let meta: Metainfo;
+    let sources: readonly PeerSource[] | undefined;
+    let peers = options.peers ?? [];
+    if (typeof options.torrent === 'string' && /^magnet:/i.test(options.torrent)) {
+      const m = parseMagnet(options.torrent);
+      if (!m.ok) throw Object.assign(new Error(m.error.message), { code: m.error.code });
+      const got = await fetchMagnetMetadata(node, m.value, {
+        peers,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      });
+      meta = got.meta;
+      sources = got.sources;
+      peers = [...peers, ...got.peers];
+    } else {
+      meta = await loadTorrent(options.torrent);
+    }
+    const storage = new FileStorage(layoutFor(meta), { dir: options.dir });
+    await storage.createEmptyFiles();
+    const wanted = options.files ? wantedPieces(storage.layout, options.files) : undefined;
+    return await start(meta, storage, {
+      peers,
+      node,
+      own,
+      ...(wanted ? { wanted } : {}),
+      ...(sources ? { sources } : {}),
+      ...(options.webSeeds === false ? { webSeeds: false } : {}),
+    });
+  } catch (err) {
+    if (own) await node.close();
+    throw err;
   }
-  return start(meta, storage, { ...options, ...(wanted ? { wanted } : {}) });
+}
+
+/** Pieces that hold bytes of the selected files. */
+function wantedPieces(layout: FileStorage['layout'], files: readonly number[]): (piece: number) => boolean {
+  const set = new Set(files);
+  const pieces = new Uint8Array(layout.pieceCount);
+  layout.files.forEach((f, i) => {
+    if (!set.has(i) || f.pad || f.length === 0) return;
+    for (let p = Math.floor(f.offset / layout.pieceLength); p * layout.pieceLength < f.offset + f.length; p++)
+      pieces[p] = 1;
+  });
+  return (p) => pieces[p] === 1;
 }
 
 async function start(
@@ -98,24 +150,30 @@ async function start(
     host?: string;
     peers?: readonly PeerAddress[];
     node?: SwarmNode;
+    /** True when `node` was made for this handle (closed with it). */
+    own?: boolean;
     wanted?: (p: number) => boolean;
     uploadRateLimit?: number;
+    sources?: readonly PeerSource[];
+    webSeeds?: boolean;
   },
 ): Promise<TorrentHandle> {
-  const own = !options.node;
+  const own = options.own ?? !options.node;
   const node =
     options.node ??
     new SwarmNode({
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
     });
-  if (own) await node.start();
+  if (!options.node) await node.start();
   try {
     const session = await node.add(meta, {
       storage,
       ...(options.peers ? { peers: options.peers } : {}),
       ...(options.wanted ? { wanted: options.wanted } : {}),
       ...(options.uploadRateLimit ? { uploadRateLimit: options.uploadRateLimit } : {}),
+      ...(options.sources ? { sources: options.sources } : {}),
+      ...(options.webSeeds === false ? { webSeeds: false } : {}),
     });
     return {
       session,
@@ -130,7 +188,7 @@ async function start(
       },
     };
   } catch (err) {
-    if (own) await node.close();
+    if (!options.node) await node.close();
     throw err;
   }
 }

@@ -13,6 +13,7 @@ export { DhtNode, type DhtNodeOptions, type DhtSourceOptions, PUBLIC_DHT_BOOTSTR
 export { FileStorage, type FileStorageOptions } from './file-storage.ts';
 export { type HashPoolOptions, type HashProgress, hashPlan } from './hash-pool.ts';
 export { nodeHasher, sha1Sync, sha256Sync } from './hasher.ts';
+export { fetchMagnetMetadata, type MagnetMetadata, type MagnetMetadataOptions } from './magnet-metadata.ts';
 export { type AddTorrentOptions, SwarmNode, type SwarmNodeOptions } from './swarm-node.ts';
 export {
   type DialOptions,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { bytesEqual, toHex } from '../bytes.ts';
+import type { PeerSource, TransferStats } from '../discovery/peer-source.ts';
 import type { Metainfo } from '../metainfo/model.ts';
 import { layoutOf, verifierOf, wireInfoHash } from '../session/from-metainfo.ts';
 import { routeIncoming } from '../session/handshake-router.ts';
@@ -7,6 +8,7 @@ import { TorrentSession } from '../session/torrent-session.ts';
 import type { Storage } from '../storage/storage.ts';
 import { seededRandom, systemClock, systemTimers } from '../timers.ts';
 import type { Dialer, PeerAddress } from '../transport.ts';
+import { WebSeed } from '../webseed.ts';
 import type { DhtNode } from './dht.ts';
 import { nodeHasher } from './hasher.ts';
 import { dialTcp, listenTcp, type TcpListener } from './tcp-transport.ts';
@@ -33,6 +35,13 @@ export interface AddTorrentOptions {
   readonly peers?: readonly PeerAddress[];
   /** Upload cap in bytes/s (default none). */
   readonly uploadRateLimit?: number;
+  /** Fetch pieces from the torrent's web seeds, `url-list` (default true). */
+  readonly webSeeds?: boolean;
+  /**
+   * Peer sources already running for this torrent (a magnet's trackers during the metadata
+   * fetch), used instead of new ones so trackers see one `started`.
+   */
+  readonly sources?: readonly PeerSource[];
 }
 
 /**
@@ -94,21 +103,16 @@ export class SwarmNode {
       dialer: this.dialer,
       ...(options.wanted ? { wanted: options.wanted } : {}),
       ...(options.uploadRateLimit ? { uploadRateLimit: options.uploadRateLimit } : {}),
+      info: meta.infoBytes,
+      pex: !meta.private,
+      listenPort: this.port,
+      webSeeds: options.webSeeds === false ? [] : meta.urlList.map((url) => new WebSeed(url, meta)),
     });
     this.sessions.set(key, session);
-    if (this.options.trackers !== false) {
-      const sources = trackerSources(meta.announce, {
-        infoHash,
-        peerId: this.peerId,
-        port: this.port,
-        stats: () => session.transferStats(),
-        timers: systemTimers,
-      });
-      for (const source of sources) session.addPeerSource(source);
-    }
-    if (this.options.dht && !meta.private) {
-      session.addPeerSource(this.options.dht.peerSource(infoHash, { announcePort: this.port }));
-    }
+    const sources =
+      options.sources ??
+      this.peerSources(infoHash, meta.announce, () => session.transferStats(), { private: meta.private });
+    for (const source of sources) session.addPeerSource(source);
     await session.start();
     if (options.peers?.length) session.addPeers(options.peers);
     return session;
@@ -118,6 +122,36 @@ export class SwarmNode {
   async remove(session: TorrentSession): Promise<void> {
     for (const [k, s] of this.sessions) if (s === session) this.sessions.delete(k);
     await session.close();
+  }
+
+  /** Peer sources for a torrent not yet added (a magnet's trackers and the DHT). */
+  peerSources(
+    infoHash: Uint8Array,
+    announce: readonly (readonly string[])[],
+    stats: () => TransferStats,
+    options: { private?: boolean } = {},
+  ): PeerSource[] {
+    const out: PeerSource[] = [];
+    if (this.options.trackers !== false) {
+      out.push(
+        ...trackerSources(announce, {
+          infoHash,
+          peerId: this.peerId,
+          port: this.port,
+          stats,
+          timers: systemTimers,
+        }),
+      );
+    }
+    if (this.options.dht && !options.private) {
+      out.push(this.options.dht.peerSource(infoHash, { announcePort: this.port }));
+    }
+    return out;
+  }
+
+  /** Dials peers for callers outside a session (the metadata fetch of a magnet). */
+  get tcpDialer(): Dialer {
+    return this.dialer;
   }
 
   /** The session of an info-hash, if any. */

@@ -1,11 +1,12 @@
 import { PeerExtensions } from '../extensions/peer-extensions.ts';
-import { PEX_INTERVAL_MS } from '../extensions/ut-pex.ts';
 import type { PeerLink, PeerLinkEvents } from '../session/peer-link.ts';
 import type { TimerHandle } from '../timers.ts';
 import type { CodedError, PeerAddress, Transport } from '../transport.ts';
 import { PeerConnection } from './peer-connection.ts';
 import { type PeerEvents, peerEvents } from './peer-events.ts';
 import type { PeerConnectionOptions } from './peer-options.ts';
+
+const PEX_POLL_MS = 5_000;
 
 /** BEP 10 extensions for a {@link PeerConnectionLink}. */
 export interface LinkExtensionOptions {
@@ -69,8 +70,14 @@ export class PeerConnectionLink implements PeerLink {
     if (x && ext?.pex && ext.pexPeers) {
       const peers = ext.pexPeers;
       const timers = options.timers;
+      // Poll often, send rarely: the outbox allows one message a minute (BEP 11), so the
+      // first one leaves as soon as we know a peer worth telling, not a minute after connecting.
       this.startPex = () => {
-        this.pexTimer = timers.setInterval(() => x.sendPex(peers()), PEX_INTERVAL_MS);
+        this.pexTimer = timers.setInterval(() => {
+          const r = this.remote;
+          const port = this.listenPort;
+          x.sendPex(peers().filter((a) => !(a.host === r.address && (a.port === r.port || a.port === port))));
+        }, PEX_POLL_MS);
       };
     }
     this.handlers = peerEvents({
@@ -101,6 +108,10 @@ export class PeerConnectionLink implements PeerLink {
 
   get remote() {
     return this.conn.transport.remote;
+  }
+
+  get listenPort(): number | undefined {
+    return this.extensions?.remote?.p;
   }
 
   get bufferedAmount(): number {

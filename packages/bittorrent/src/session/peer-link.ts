@@ -22,6 +22,8 @@ export interface PeerLink {
   interested(interested: boolean): void;
   /** Bytes queued to send. */
   readonly bufferedAmount: number;
+  /** The port the peer said it listens on (BEP 10 `p`), once known. */
+  readonly listenPort?: number | undefined;
   close(reason?: CodedError): void;
 }
 

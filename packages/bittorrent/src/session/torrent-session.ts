@@ -11,9 +11,11 @@ import { Emitter } from './emitter.ts';
 import type { PeerLink } from './peer-link.ts';
 import { addressKey, defaultPeerSetLimits, PeerSet, type PeerSetLimits } from './peer-set.ts';
 import { PieceVerification, type VerifyPiece } from './piece-verification.ts';
+import { RateMeter } from './rate-meter.ts';
 import { findVerifiedPieces } from './resume.ts';
 import { SwarmPeer } from './swarm-peer.ts';
 import { Uploader } from './uploader.ts';
+import { type PieceSource, WebSeedDownloads } from './web-seed-downloads.ts';
 
 export interface TorrentSessionOptions {
   /** The 20-byte id of the torrent on the wire (v1 info-hash, or truncated v2). */
@@ -37,6 +39,14 @@ export interface TorrentSessionOptions {
   readonly uploadSlots?: number;
   /** Wraps a transport into a peer link (default: the codec link). The simulator may pass its own. */
   readonly linkFactory?: (transport: Transport) => PeerLink;
+  /** The bencoded info dictionary, served to peers that have only the magnet link (BEP 9). */
+  readonly info?: Uint8Array;
+  /** Exchange peers with peers (BEP 11; default false, and never for a private torrent). */
+  readonly pex?: boolean;
+  /** Our listen port, told to peers in the extension handshake. */
+  readonly listenPort?: number;
+  /** HTTP sources of pieces (BEP 19 web seeds), used for pieces no connected peer has. */
+  readonly webSeeds?: readonly PieceSource[];
 }
 
 export interface SessionEvents {
@@ -62,6 +72,8 @@ export interface SessionStats {
   readonly uploadRate: number;
   readonly peers: number;
   readonly banned: number;
+  /** Web seeds in use (those that sent bad data are dropped). */
+  readonly webSeeds: number;
 }
 
 const TICK_MS = 1000;
@@ -94,6 +106,8 @@ export class TorrentSession extends Emitter<SessionEvents> {
   private nextPeerNo = 0;
   private readonly abort = new AbortController();
   private readonly wanted: (piece: number) => boolean;
+  private readonly webSeeds: WebSeedDownloads | undefined;
+  private readonly webRate = new RateMeter();
 
   constructor(private readonly options: TorrentSessionOptions) {
     super();
@@ -124,6 +138,28 @@ export class TorrentSession extends Emitter<SessionEvents> {
       onError: (err) =>
         this.emit('warning', codedError('BT_STORAGE_IO', `upload read failed: ${String(err)}`, err)),
     });
+    this.webSeeds = options.webSeeds?.length
+      ? new WebSeedDownloads(options.webSeeds, {
+          state: this.downloader.state,
+          peersServing: () => {
+            for (const p of this.peers.values()) if (!p.peerChoking && p.amInterested) return true;
+            return false;
+          },
+          complete: (index, data) => {
+            this.downloadedBytes += data.length;
+            this.webRate.add(data.length, this.options.clock.now());
+            return this.completePiece(index, data, []);
+          },
+          warning: (e) => this.emit('warning', e),
+          now: () => this.options.clock.now(),
+          later: (fn, ms) => {
+            this.options.timers.setTimeout(() => {
+              if (!this.closed) fn();
+            }, ms);
+          },
+          signal: this.abort.signal,
+        })
+      : undefined;
   }
 
   /**
@@ -268,7 +304,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
 
   stats(): SessionStats {
     const now = this.options.clock.now();
-    let down = 0;
+    let down = this.webRate.rate(now);
     let up = 0;
     for (const p of this.peers.values()) {
       down += p.down.rate(now);
@@ -284,6 +320,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
       uploadRate: up,
       peers: this.peers.size,
       banned: this.peerSet.bannedCount,
+      webSeeds: this.webSeeds?.active ?? 0,
     };
   }
 
@@ -309,6 +346,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     }
     if (this.ticks % RECHOKE_EVERY === 1) this.rechoke(now);
     this.dialSome();
+    if (!this.finished) this.webSeeds?.pump();
   }
 
   private dialSome(): void {
@@ -359,6 +397,12 @@ export class TorrentSession extends Emitter<SessionEvents> {
           },
         },
         (i) => this.downloader.state.hasPiece(i),
+        {
+          info: () => this.options.info,
+          pex: this.options.pex === true,
+          pexPeers: () => this.pexPeers(),
+          ...(this.options.listenPort ? { listenPort: this.options.listenPort } : {}),
+        },
       );
     const key = registered ? addressKey(registered) : `peer-${this.nextPeerNo++}`;
     const peer = new SwarmPeer(key, link, this.options.layout.pieceCount, this.options.clock.now());
@@ -441,6 +485,21 @@ export class TorrentSession extends Emitter<SessionEvents> {
 
   private readonly byPeerId = new Map<string, SwarmPeer>();
 
+  /** Addresses of connected peers others can dial, for PEX: dialled ones, or the port a peer said it listens on. */
+  private pexPeers(): PeerAddress[] {
+    const out: PeerAddress[] = [];
+    for (const p of this.peers.values()) {
+      if (!p.info) continue;
+      if (p.link.remote.outgoing) {
+        const a = parseKey(p.key);
+        if (a) out.push(a);
+      } else if (p.link.remote.address && p.link.listenPort) {
+        out.push({ host: p.link.remote.address, port: p.link.listenPort });
+      }
+    }
+    return out;
+  }
+
   private updateInterest(peer: SwarmPeer): void {
     const want = !this.finished && this.downloader.wantsFrom(peer);
     if (want !== peer.amInterested) this.setInterested(peer, want);
@@ -498,9 +557,9 @@ export class TorrentSession extends Emitter<SessionEvents> {
     index: number,
     data: Uint8Array,
     from: readonly (string | undefined)[],
-  ): Promise<void> {
+  ): Promise<boolean> {
     const verdict = await this.verification.check(index, data, from);
-    if (this.closed) return;
+    if (this.closed) return false;
     for (const key of verdict.ban) {
       const p = this.peers.get(key);
       const reason = codedError('BT_PEER_BAD_DATA', `sent data that failed the hash of piece ${index}`);
@@ -518,7 +577,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     }
     if (!verdict.ok) {
       this.downloader.failed(index);
-      return;
+      return false;
     }
     try {
       await this.options.storage.write(index * this.options.layout.pieceLength, data);
@@ -528,11 +587,12 @@ export class TorrentSession extends Emitter<SessionEvents> {
         'warning',
         codedError('BT_STORAGE_IO', `could not store piece ${index}: ${(err as Error).message}`, err),
       );
-      return;
+      return true;
     }
-    if (this.closed) return;
+    if (this.closed) return true;
     this.markVerified(index, true);
     this.checkDone();
+    return true;
   }
 
   private markVerified(index: number, announce: boolean): void {

@@ -1,0 +1,176 @@
+import type { Result } from '../errors.ts';
+import type { PieceState } from '../picker/piece-state.ts';
+import { BLOCK_FREE } from '../picker/view.ts';
+import { type CodedError, codedError } from '../transport.ts';
+
+/** Whole pieces over HTTP: a BEP 19 web seed (`WebSeed` fits), or anything else with ranges. */
+export interface PieceSource {
+  readonly url: string;
+  fetchPiece(index: number, signal?: AbortSignal): Promise<Result<Uint8Array>>;
+}
+
+/** What the web seed downloads need from their session. */
+export interface WebSeedHost {
+  readonly state: PieceState;
+  /** True when some connected peer unchokes us and has pieces we want. */
+  peersServing(): boolean;
+  /** Verifies and stores a piece; resolves true when it verified. */
+  complete(index: number, data: Uint8Array): Promise<boolean>;
+  warning(error: CodedError): void;
+  now(): number;
+  later(fn: () => void, ms: number): void;
+  readonly signal: AbortSignal;
+}
+
+export interface WebSeedDownloadOptions {
+  /** Pieces fetched at once from one web seed (default 4). */
+  readonly perSource?: number;
+  /** First wait after a failed request; doubles per failure up to 60 s (default 2 s). */
+  readonly retryMs?: number;
+}
+
+interface SourceState {
+  readonly source: PieceSource;
+  inFlight: number;
+  failures: number;
+  retryAt: number;
+  disabled: boolean;
+  /** Pieces this web seed answered with an error status, not asked again before the time. */
+  readonly avoid: Map<number, number>;
+  /** Codes already reported, so a missing file does not warn once per piece. */
+  readonly warned: Set<string>;
+}
+
+/** Failures that concern the piece asked (a file missing on this server), not the server. */
+const PIECE_FAILURES = new Set(['BT_WEBSEED_HTTP_STATUS', 'BT_WEBSEED_SHORT']);
+
+const MAX_RETRY_MS = 60_000;
+
+/**
+ * Fetches pieces from web seeds for the session. A web seed is a slow, certain source, so it
+ * takes only the pieces no connected peer has (or every piece while no peer serves us),
+ * deadline pieces first, and only untouched ones: a piece is reserved in the picker (its
+ * blocks counted as requested) while its HTTP request runs, so peers do not fetch it twice.
+ * A web seed whose piece fails its hash is dropped: it sent the whole piece, the blame is
+ * certain.
+ */
+export class WebSeedDownloads {
+  private readonly sources: SourceState[];
+  private readonly perSource: number;
+  private readonly retryMs: number;
+  private cursor = 0;
+  bytes = 0;
+
+  constructor(
+    sources: readonly PieceSource[],
+    private readonly host: WebSeedHost,
+    options: WebSeedDownloadOptions = {},
+  ) {
+    this.sources = sources.map((source) => ({
+      source,
+      inFlight: 0,
+      failures: 0,
+      retryAt: 0,
+      disabled: false,
+      avoid: new Map(),
+      warned: new Set(),
+    }));
+    this.perSource = options.perSource ?? 4;
+    this.retryMs = options.retryMs ?? 2_000;
+  }
+
+  /** Web seeds still in use. */
+  get active(): number {
+    return this.sources.filter((s) => !s.disabled).length;
+  }
+
+  /** Starts fetches where a web seed has a free slot; call on every tick and piece. */
+  pump(): void {
+    if (this.host.signal.aborted) return;
+    const now = this.host.now();
+    for (const s of this.sources) {
+      if (s.disabled || now < s.retryAt) continue;
+      while (s.inFlight < this.perSource) {
+        const piece = this.pick(s, now);
+        if (piece === undefined) return;
+        this.fetch(s, piece);
+      }
+    }
+  }
+
+  private pick(s: SourceState, now: number): number | undefined {
+    const state = this.host.state;
+    const anyPiece = !this.host.peersServing();
+    const fits = (p: number) =>
+      state.wants(p) &&
+      untouched(state, p) &&
+      (anyPiece || state.availability(p) === 0) &&
+      !((s.avoid.get(p) ?? 0) > now);
+    for (const p of state.deadlinePieces()) if (fits(p)) return p;
+    // Rotate the start so two web seeds (and restarts after failures) spread over the torrent.
+    const n = state.pieceCount;
+    for (let i = 0; i < n; i++) {
+      const p = (this.cursor + i) % n;
+      if (fits(p)) {
+        this.cursor = (p + 1) % n;
+        return p;
+      }
+    }
+    return undefined;
+  }
+
+  private fetch(s: SourceState, piece: number): void {
+    const state = this.host.state;
+    const blocks = state.blocksIn(piece);
+    for (let b = 0; b < blocks; b++) state.requested(piece, b);
+    const release = () => {
+      for (let b = 0; b < blocks; b++) state.requestEnded(piece, b);
+    };
+    s.inFlight++;
+    void s.source
+      .fetchPiece(piece, this.host.signal)
+      .then(async (r) => {
+        if (this.host.signal.aborted) return;
+        if (!r.ok) {
+          release();
+          const now = this.host.now();
+          if (!s.warned.has(r.error.code)) {
+            s.warned.add(r.error.code);
+            this.host.warning(codedError(r.error.code, `web seed ${s.source.url}: ${r.error.message}`));
+          }
+          if (PIECE_FAILURES.has(r.error.code)) {
+            s.avoid.set(piece, now + MAX_RETRY_MS);
+            return;
+          }
+          s.failures++;
+          s.retryAt = now + Math.min(MAX_RETRY_MS, this.retryMs * 2 ** (s.failures - 1));
+          this.host.later(() => this.pump(), s.retryAt - now);
+          return;
+        }
+        s.failures = 0;
+        this.bytes += r.value.length;
+        const verified = await this.host.complete(piece, r.value);
+        release();
+        if (!verified && !s.disabled) {
+          s.disabled = true;
+          this.host.warning(
+            codedError(
+              'BT_WEBSEED_BAD_DATA',
+              `web seed ${s.source.url} sent piece ${piece} with a wrong hash; dropped`,
+            ),
+          );
+        }
+      })
+      .finally(() => {
+        s.inFlight--;
+        this.pump();
+      });
+  }
+}
+
+/** No block of the piece is requested or received. */
+function untouched(state: PieceState, piece: number): boolean {
+  const n = state.blocksIn(piece);
+  for (let b = 0; b < n; b++) if (state.blockState(piece, b) !== BLOCK_FREE) return false;
+  return true;
+}
