@@ -3,6 +3,10 @@
  * our own media URL (BEP 19), so a player that speaks BitTorrent can fetch a popular ad from
  * peers and fall back to HTTP. The .torrent is written beside the file and served at
  * `<media URL>.torrent`; VAST carries both in the swarmcast-torrent Extension.
+ *
+ * `url` is the node-relative media path: the web seed (the torrent's `url-list`, the
+ * magnet's `ws`) is added with the node's public URL when served (creative-urls.ts), so a
+ * node that changes its host name does not hand out stale links.
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { formatMagnet, toHex } from '@swarmcast/bittorrent';
@@ -18,7 +22,7 @@ export function creativeTorrentPublisher(o: CreativeTorrentOptions): PublishCrea
   return async ({ path, url, name }) => {
     const made = await createTorrent(path, {
       name,
-      webSeeds: [url],
+      webSeeds: [],
       ...(o.announce.length > 0 ? { announce: [o.announce] } : {}),
       createdBy: 'Swarmcast ads',
     });
@@ -29,7 +33,7 @@ export function creativeTorrentPublisher(o: CreativeTorrentOptions): PublishCrea
       infoHash: made.value.infoHash,
       name,
       trackers: o.announce,
-      webSeeds: [url],
+      webSeeds: [],
       length,
       peers: [],
     });

@@ -5,7 +5,7 @@
  */
 import type { AdBreak, EpisodeForAds } from '@swarmcast/catalog';
 import { type SigningKey, signDecision } from './decision-token.ts';
-import type { DeviceClass } from './model.ts';
+import type { Creative, DeviceClass } from './model.ts';
 import type { PaceSettings } from './pacing.ts';
 import { selectPod } from './select-pod.ts';
 import type { AdsStore } from './store.ts';
@@ -18,6 +18,8 @@ export type EpisodeLookup = (episodeId: string) => EpisodeForAds | null | Promis
 export interface DecideDeps {
   store: AdsStore;
   signingKey: () => SigningKey;
+  /** The creative as served (URLs absolute against the node's current public URL). */
+  present?: (c: Creative) => Creative;
   collector: string;
   /** A fresh unique id per decision (AdServingId). */
   newId: () => string;
@@ -90,7 +92,7 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
     decisions.push({ ...claims, keyId: key.keyId });
     store.recordImpression(lineItem.id, req.listenerId, req.now);
     return {
-      creative: slot.creative,
+      creative: deps.present ? deps.present(slot.creative) : slot.creative,
       sequence: slot.sequence,
       adServingId: decisionId,
       advertiserName: store.advertisers.get(campaign.advertiserId)?.name ?? campaign.advertiserId,

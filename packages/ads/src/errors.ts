@@ -16,6 +16,12 @@ export const adsErrors = {
   ADS_CREATIVE_TOO_LARGE: { status: 413, message: 'creative file is larger than the limit' },
   ADS_CREATIVE_NOT_MEDIA: { status: 415, message: 'creative file is not an audio or video file we accept' },
   ADS_FORBIDDEN: { status: 403, message: 'this action needs the admin token' },
+  ADS_UNAUTHENTICATED: {
+    status: 401,
+    message: 'log in, or send an API token (Authorization: Bearer), as an advertiser or admin',
+  },
+  ADS_NOT_ADVERTISER: { status: 403, message: 'this account is not an advertiser or admin account' },
+  ADS_CROSS_ORIGIN: { status: 403, message: 'a session-authenticated change must come from this site' },
 } as const;
 
 export type AdsErrorCode = keyof typeof adsErrors;

@@ -1,6 +1,7 @@
 // The public surface of @swarmcast/ads (see README.md beside this folder).
 
 export { type CreativeTorrentOptions, creativeTorrentPublisher } from './creative-torrent.ts';
+export { absoluteUrl, presentCreative } from './creative-urls.ts';
 export {
   type BreakAnswer,
   type BreakRequest,
@@ -18,6 +19,7 @@ export {
 } from './decision-token.ts';
 export { type AdsError, type AdsErrorCode, adsErrors } from './errors.ts';
 export { capsAllow } from './frequency-caps.ts';
+export type { AdsAuth, AdsPrincipal } from './http/access.ts';
 export type { PublishCreative } from './http/context.ts';
 export { type AdsPluginDeps, adsPlugin } from './http/plugin.ts';
 export { deviceFromUserAgent, parseCountry, parseListenerId } from './http/request-context.ts';

@@ -29,6 +29,11 @@ export const deviceClasses: readonly DeviceClass[] = [
 export interface Advertiser {
   id: string;
   name: string;
+  /**
+   * The catalog account (role advertiser) that owns it and alone may see and change it and
+   * its campaigns, line items and creatives. Absent: only admins (e.g. the house advertiser).
+   */
+  ownerAccountId?: string;
 }
 
 export interface Campaign {

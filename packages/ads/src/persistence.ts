@@ -66,12 +66,22 @@ CREATE TABLE ads_delivery_hourly (
 );
 `,
   },
+  {
+    // The catalog account that owns an advertiser (NULL: admin-only, e.g. house ads). No
+    // foreign key: the catalog's tables are another part's, and ads must load without them.
+    id: 'ads/0002-advertiser-owner',
+    sql: `
+ALTER TABLE ads_advertisers ADD COLUMN owner_account_id text;
+CREATE INDEX ads_advertisers_owner ON ads_advertisers (owner_account_id);
+`,
+  },
 ];
 
 export async function saveAdvertiser(db: Queryable, a: Advertiser): Promise<void> {
   await db.query(
-    'INSERT INTO ads_advertisers (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name',
-    [a.id, a.name],
+    `INSERT INTO ads_advertisers (id, name, owner_account_id) VALUES ($1, $2, $3)
+     ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, owner_account_id = EXCLUDED.owner_account_id`,
+    [a.id, a.name, a.ownerAccountId ?? null],
   );
 }
 
@@ -160,9 +170,14 @@ export async function saveDelivery(db: Db, store: AdsStore): Promise<number> {
 /** Rebuilds the store (model and counters) from the tables. */
 export async function loadStore(db: Queryable, now: number): Promise<AdsStore> {
   const store = new AdsStore();
-  for (const r of (await db.query<{ id: string; name: string }>('SELECT id, name FROM ads_advertisers'))
+  type AdvertiserRow = { id: string; name: string; owner_account_id: string | null };
+  for (const r of (await db.query<AdvertiserRow>('SELECT id, name, owner_account_id FROM ads_advertisers'))
     .rows) {
-    store.putAdvertiser(r);
+    store.putAdvertiser({
+      id: r.id,
+      name: r.name,
+      ...(r.owner_account_id !== null ? { ownerAccountId: r.owner_account_id } : {}),
+    });
   }
   type CampaignRow = {
     id: string;

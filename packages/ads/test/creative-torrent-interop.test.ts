@@ -45,14 +45,14 @@ describe.skipIf(aria.skip)('creative torrents with aria2c', () => {
     const adv = await (
       await fetch(`${base}/ads/api/advertisers`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: 'Bearer a' },
         body: JSON.stringify({ name: 'a' }),
       })
     ).json();
     const cr = await (
       await fetch(`${base}/ads/api/creatives?advertiser=${adv.id}&name=spot`, {
         method: 'POST',
-        headers: { 'content-type': 'audio/mpeg' },
+        headers: { 'content-type': 'audio/mpeg', authorization: 'Bearer a' },
         body: mp3,
       })
     ).json();

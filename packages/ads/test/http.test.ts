@@ -17,6 +17,7 @@ import {
   keyRing,
   verifyDecisionToken,
 } from '../src/index.ts';
+import { type TestAccounts, testAccounts, testCookie } from './accounts.ts';
 import { episode, episodeLookup, t0 } from './helpers.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -32,17 +33,24 @@ let dir: { path: string; remove(): Promise<void> };
 const clock = new ManualClock(t0 + 3_600_000);
 const ring = keyRing(generateSigningKey('k1'));
 let n = 0;
+let accounts: TestAccounts;
+/** The advertiser account that runs the advertiser flow (its API token). */
+let adv: Record<string, string> = {};
+let publicUrl = 'https://node.example/';
 
 beforeAll(async () => {
   dir = await scratchDir('ads-http-');
+  accounts = await testAccounts(clock);
+  adv = { authorization: `Bearer ${(await accounts.account('advertiser')).token}` };
   app = Fastify();
   await app.register(adsPlugin, {
     episodes: episodeLookup([episode(), episode({ id: 'ep-video', mediaKind: 'video' })]),
     keys: () => ring,
     clock,
-    publicUrl: 'https://node.example/',
+    publicUrl: () => publicUrl,
     mediaDir: dir.path,
     adminToken: 's3cret-admin',
+    auth: accounts.auth,
     maxCreativeBytes: 100_000,
     newId: () => `id${++n}`,
   });
@@ -50,11 +58,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app?.close();
+  await accounts?.close();
   await dir?.remove();
 });
 
-const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
+const post = (url: string, payload: unknown, headers: Record<string, string> = adv) =>
   app.inject({ method: 'POST', url, payload: payload as object, headers });
+const get = (url: string, headers: Record<string, string> = adv) => app.inject({ url, headers });
 
 describe('advertiser flow', () => {
   let advertiserId = '';
@@ -68,7 +78,7 @@ describe('advertiser flow', () => {
     const up = await app.inject({
       method: 'POST',
       url: `/ads/api/creatives?advertiser=${advertiserId}&name=Spring%20spot&clickThrough=https%3A%2F%2Fshop.example%2F&companionText=Hello%20%3Cb%3E`,
-      headers: { 'content-type': 'audio/mpeg' },
+      headers: { ...adv, 'content-type': 'audio/mpeg' },
       payload: mp3,
     });
     expect(up.statusCode, up.body).toBe(201);
@@ -85,7 +95,7 @@ describe('advertiser flow', () => {
   });
 
   it('publishes the creative as a torrent whose web seed is the media URL', async () => {
-    const cr = (await app.inject({ url: '/ads/api/creatives' }))
+    const cr = (await get('/ads/api/creatives'))
       .json()
       .creatives.find((c: { id: string }) => c.id === creativeId);
     const mediaUrl = `https://node.example/ads/media/${creativeId}.mp3`;
@@ -107,7 +117,7 @@ describe('advertiser flow', () => {
     const alt = await app.inject({
       method: 'POST',
       url: `/ads/api/creatives/${creativeId}/alternates`,
-      headers: { 'content-type': 'audio/mp4' },
+      headers: { ...adv, 'content-type': 'audio/mp4' },
       payload: m4a,
     });
     expect(alt.statusCode, alt.body).toBe(201);
@@ -124,7 +134,7 @@ describe('advertiser flow', () => {
     const wrong = await app.inject({
       method: 'POST',
       url: `/ads/api/creatives/${creativeId}/alternates`,
-      headers: { 'content-type': 'video/mp4' },
+      headers: { ...adv, 'content-type': 'video/mp4' },
       payload: mp4,
     });
     expect([wrong.statusCode, wrong.json().code]).toEqual([400, 'ADS_BAD_REQUEST']);
@@ -133,8 +143,10 @@ describe('advertiser flow', () => {
 
   it('only an admin approves', async () => {
     const no = await post(`/ads/api/creatives/${creativeId}/approval`, { state: 'approved' });
+    // An advertiser account may not approve its own creative.
     expect(no.statusCode).toBe(403);
     expect(no.json().code).toBe('ADS_FORBIDDEN');
+    // A near-miss of the admin token is no credential at all.
     const wrong = await post(
       `/ads/api/creatives/${creativeId}/approval`,
       { state: 'approved' },
@@ -142,7 +154,7 @@ describe('advertiser flow', () => {
         authorization: 'Bearer s3cret-admiN',
       },
     );
-    expect(wrong.statusCode).toBe(403);
+    expect([wrong.statusCode, wrong.json().code]).toEqual([401, 'ADS_UNAUTHENTICATED']);
     const ok = await post(`/ads/api/creatives/${creativeId}/approval`, { state: 'approved' }, admin);
     expect(ok.statusCode).toBe(200);
     expect(ok.json().approval).toBe('approved');
@@ -246,32 +258,65 @@ describe('advertiser flow', () => {
   });
 
   it('reports delivery per day against plan, and escapes the dashboard', async () => {
-    const r = await app.inject({ url: `/ads/api/campaigns/${campaignId}/report` });
+    const r = await get(`/ads/api/campaigns/${campaignId}/report`);
     const report = r.json();
     expect(report.spendMicros).toBe(25_000); // one impression at 25 EUR CPM
     const li = report.lineItems[0];
     expect(li.impressions).toBe(1);
     expect(li.days[0]).toMatchObject({ date: '2026-11-23', delivered: 1, planned: 10_000 });
-    const dash = await app.inject({ url: '/ads/dashboard' });
+    const dash = await get('/ads/dashboard');
     expect(dash.statusCode).toBe(200);
     expect(dash.body).not.toContain('<script>alert(1)</script>');
     expect(dash.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt; Corp');
-    const page = await app.inject({ url: `/ads/dashboard/campaigns/${campaignId}` });
+    const page = await get(`/ads/dashboard/campaigns/${campaignId}`);
     expect(page.body).toContain('Spring &lt;sale&gt;');
     expect(page.body).toContain('2026-11-23');
-    const creatives = await app.inject({ url: '/ads/dashboard/creatives' });
+    const creatives = await get('/ads/dashboard/creatives');
     expect(creatives.body).toContain('Spring spot');
   });
 
-  it('takes a video creative with its dimensions', async () => {
+  it('takes video creatives with the picture size read from the file (MP4 and WebM)', async () => {
     const up = await app.inject({
       method: 'POST',
-      url: `/ads/api/creatives?advertiser=${advertiserId}&name=clip&width=64&height=64`,
-      headers: { 'content-type': 'video/mp4' },
+      url: `/ads/api/creatives?advertiser=${advertiserId}&name=clip`,
+      headers: { ...adv, 'content-type': 'video/mp4' },
       payload: mp4,
     });
     expect(up.statusCode, up.body).toBe(201);
     expect(up.json()).toMatchObject({ mediaKind: 'video', width: 64, height: 64 });
+    const webm = await app.inject({
+      method: 'POST',
+      url: `/ads/api/creatives?advertiser=${advertiserId}&name=clip-webm&width=999&height=999`,
+      headers: { ...adv, 'content-type': 'video/webm' },
+      payload: readFileSync(join(fixtures, 'ad-2s.webm')),
+    });
+    expect(webm.statusCode, webm.body).toBe(201);
+    // The file's own size wins over the query's.
+    expect(webm.json()).toMatchObject({ mediaKind: 'video', mimeType: 'video/webm', width: 64, height: 48 });
+  });
+
+  it('builds creative URLs with the public URL of the moment it serves them', async () => {
+    publicUrl = 'https://moved.example';
+    try {
+      const vast = await app.inject({
+        url: '/ads/vast?episode=ep-1&break=mid-1&lid=listener-0100',
+        headers: { 'x-swarmcast-country': 'DE' },
+      });
+      const parsed = await parseVast(vast.body);
+      const linear = parsed.ads[0].creatives.find((x: { type: string }) => x.type === 'linear');
+      expect(linear.mediaFiles[0].fileURL).toBe(`https://moved.example/ads/media/${creativeId}.mp3`);
+      expect(vast.body).not.toContain('node.example');
+      const listed = (await get('/ads/api/creatives'))
+        .json()
+        .creatives.find((c: { id: string }) => c.id === creativeId);
+      expect(listed.torrent.torrentUrl).toBe(`https://moved.example/ads/media/${creativeId}.mp3.torrent`);
+      const file = await app.inject({ url: `/ads/media/${creativeId}.mp3.torrent` });
+      const meta = await parseTorrent(file.rawPayload, nodeHasher);
+      expect(meta.ok && meta.value.urlList).toEqual([`https://moved.example/ads/media/${creativeId}.mp3`]);
+      expect(meta.ok && toHex(meta.value.infoHash.v1!)).toBe(listed.torrent.infoHash);
+    } finally {
+      publicUrl = 'https://node.example/';
+    }
   });
 });
 
@@ -312,7 +357,7 @@ describe('hostile input', () => {
       app.inject({
         method: 'POST',
         url: `/ads/api/creatives?advertiser=${a}&name=x${extra}`,
-        headers: { 'content-type': type },
+        headers: { ...adv, 'content-type': type },
         payload,
       });
     const big = await up('audio/mpeg', Buffer.concat([mp3, Buffer.alloc(100_000)]));
@@ -325,7 +370,8 @@ describe('hostile input', () => {
     expect([lie.statusCode, lie.json().code]).toEqual([415, 'ADS_CREATIVE_NOT_MEDIA']);
     const truncated = await up('audio/mpeg', mp3.subarray(0, 3));
     expect(truncated.statusCode).toBe(415);
-    const noDims = await up('video/mp4', mp4);
+    // An MP4 whose video track header was cut away has no picture size: the query must say.
+    const noDims = await up('video/mp4', stripVideoTrackHeader(mp4));
     expect([noDims.statusCode, noDims.json().code]).toEqual([400, 'ADS_BAD_REQUEST']);
     const badClick = await up('audio/mpeg', mp3, '&clickThrough=javascript%3Aalert(1)');
     expect(badClick.statusCode).toBe(400);
@@ -398,10 +444,265 @@ describe('hostile input', () => {
             method: 'POST',
             url,
             payload: body,
-            headers: { 'content-type': 'application/json' },
+            headers: { ...adv, 'content-type': 'application/json' },
           })
         : await post(url, body);
     expect(r.statusCode, r.body).toBe(status);
     expect(r.json().code).toMatch(/^ADS_/);
+  });
+});
+
+/** The MP4 with its video handler renamed (no track says it is video): no picture size. */
+function stripVideoTrackHeader(file: Buffer): Buffer {
+  const out = Buffer.from(file);
+  const at = out.indexOf('vide');
+  if (at < 0) throw new Error('fixture has no video handler');
+  out.write('xxxx', at, 'latin1');
+  return out;
+}
+
+describe('advertiser access', () => {
+  /** Everything the store holds, to show a refused request wrote nothing. */
+  const snapshot = async () =>
+    JSON.stringify(
+      await get('/ads/api/campaigns', admin).then(async (c) => ({
+        campaigns: c.json(),
+        lineItems: (await get('/ads/api/line-items', admin)).json(),
+        creatives: (await get('/ads/api/creatives', admin)).json(),
+        advertisers: (await get('/ads/api/advertisers', admin)).json(),
+      })),
+    );
+  let mine: {
+    adv: Record<string, string>;
+    advertiserId: string;
+    campaignId: string;
+    lineItemId: string;
+    creativeId: string;
+  };
+
+  beforeAll(async () => {
+    const a = { authorization: `Bearer ${(await accounts.account('advertiser')).token}` };
+    const advertiserId = (await post('/ads/api/advertisers', { name: 'Owner A' }, a)).json().id;
+    const creativeId = (
+      await app.inject({
+        method: 'POST',
+        url: `/ads/api/creatives?advertiser=${advertiserId}&name=A%20spot`,
+        headers: { ...a, 'content-type': 'audio/mpeg' },
+        payload: mp3,
+      })
+    ).json().id;
+    const campaignId = (
+      await post(
+        '/ads/api/campaigns',
+        {
+          advertiserId,
+          name: 'A',
+          startsAt: t0,
+          endsAt: t0 + 86_400_000,
+          currency: 'EUR',
+          totalBudgetMicros: 1_000_000,
+        },
+        a,
+      )
+    ).json().id;
+    const lineItemId = (
+      await post(
+        '/ads/api/line-items',
+        {
+          campaignId,
+          name: 'A line',
+          priority: 'standard',
+          goal: { kind: 'impressions', impressions: 10 },
+          cpmMicros: 1_000_000,
+          creativeIds: [creativeId],
+        },
+        a,
+      )
+    ).json().id;
+    mine = { adv: a, advertiserId, campaignId, lineItemId, creativeId };
+    expect([advertiserId, creativeId, campaignId, lineItemId].every(Boolean)).toBe(true);
+  });
+
+  it('without credentials every advertiser route is 401 and writes nothing', async () => {
+    const before = await snapshot();
+    const calls = [
+      app.inject({ method: 'POST', url: '/ads/api/advertisers', payload: { name: 'x' } }),
+      app.inject({ method: 'POST', url: '/ads/api/campaigns', payload: { advertiserId: mine.advertiserId } }),
+      app.inject({ method: 'POST', url: '/ads/api/line-items', payload: { campaignId: mine.campaignId } }),
+      app.inject({
+        method: 'POST',
+        url: `/ads/api/line-items/${mine.lineItemId}/state`,
+        payload: { paused: true },
+      }),
+      app.inject({
+        method: 'POST',
+        url: `/ads/api/creatives?advertiser=${mine.advertiserId}&name=x`,
+        headers: { 'content-type': 'audio/mpeg' },
+        payload: mp3,
+      }),
+      app.inject({
+        method: 'POST',
+        url: `/ads/api/creatives/${mine.creativeId}/alternates`,
+        headers: { 'content-type': 'audio/mp4' },
+        payload: m4a,
+      }),
+      app.inject({
+        method: 'POST',
+        url: `/ads/api/creatives/${mine.creativeId}/approval`,
+        payload: { state: 'approved' },
+      }),
+      app.inject({ url: '/ads/api/advertisers' }),
+      app.inject({ url: '/ads/api/campaigns' }),
+      app.inject({ url: '/ads/api/creatives' }),
+      app.inject({ url: `/ads/api/campaigns/${mine.campaignId}/report` }),
+      app.inject({ url: '/ads/api/campaigns', headers: { authorization: 'Bearer sc_not-a-real-token' } }),
+    ];
+    for (const r of await Promise.all(calls)) {
+      expect([r.statusCode, r.json().code], r.body).toEqual([401, 'ADS_UNAUTHENTICATED']);
+    }
+    const page = await app.inject({ url: '/ads/dashboard' });
+    expect(page.statusCode).toBe(401);
+    expect(page.body).toContain('href="/login"');
+    expect((await app.inject({ url: `/ads/dashboard/campaigns/${mine.campaignId}` })).statusCode).toBe(401);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("another advertiser's ids are 404 and nothing is written", async () => {
+    const other = { authorization: `Bearer ${(await accounts.account('advertiser')).token}` };
+    const otherAdvertiser = (await post('/ads/api/advertisers', { name: 'Owner B' }, other)).json().id;
+    const before = await snapshot();
+    const refused = [
+      await post(
+        '/ads/api/campaigns',
+        {
+          advertiserId: mine.advertiserId,
+          name: 'steal',
+          startsAt: t0,
+          endsAt: t0 + 1000,
+          currency: 'EUR',
+          totalBudgetMicros: 1,
+        },
+        other,
+      ),
+      await post(
+        '/ads/api/line-items',
+        {
+          campaignId: mine.campaignId,
+          name: 'steal',
+          priority: 'sponsorship',
+          goal: { kind: 'impressions', impressions: 1 },
+          cpmMicros: 1,
+        },
+        other,
+      ),
+      await post(`/ads/api/line-items/${mine.lineItemId}/state`, { paused: true }, other),
+      await app.inject({
+        method: 'POST',
+        url: `/ads/api/creatives?advertiser=${mine.advertiserId}&name=steal`,
+        headers: { ...other, 'content-type': 'audio/mpeg' },
+        payload: mp3,
+      }),
+      await app.inject({
+        method: 'POST',
+        url: `/ads/api/creatives/${mine.creativeId}/alternates`,
+        headers: { ...other, 'content-type': 'audio/mp4' },
+        payload: m4a,
+      }),
+      await get(`/ads/api/campaigns/${mine.campaignId}/report`, other),
+    ];
+    for (const r of refused) expect([r.statusCode, r.json().code], r.body).toEqual([404, 'ADS_NOT_FOUND']);
+    // B's own campaign may not use A's creative either.
+    const bCampaign = (
+      await post(
+        '/ads/api/campaigns',
+        {
+          advertiserId: otherAdvertiser,
+          name: 'B',
+          startsAt: t0,
+          endsAt: t0 + 1000,
+          currency: 'EUR',
+          totalBudgetMicros: 1,
+        },
+        other,
+      )
+    ).json().id;
+    const afterCampaign = await snapshot();
+    const borrow = await post(
+      '/ads/api/line-items',
+      {
+        campaignId: bCampaign,
+        name: 'borrow',
+        priority: 'standard',
+        goal: { kind: 'impressions', impressions: 1 },
+        cpmMicros: 1,
+        creativeIds: [mine.creativeId],
+      },
+      other,
+    );
+    expect(borrow.statusCode).toBe(404);
+    expect(await snapshot()).toBe(afterCampaign);
+    expect(before).not.toBe(afterCampaign); // B's own campaign was written
+    // Lists and pages show B only its own.
+    const lists = [
+      (await get('/ads/api/advertisers', other)).json().advertisers,
+      (await get('/ads/api/campaigns', other)).json().campaigns,
+      (await get('/ads/api/creatives', other)).json().creatives,
+      (await get('/ads/api/line-items', other)).json().lineItems,
+    ];
+    expect(lists[0].map((a: { id: string }) => a.id)).toEqual([otherAdvertiser]);
+    expect(lists[1].map((c: { id: string }) => c.id)).toEqual([bCampaign]);
+    expect(lists[2]).toEqual([]);
+    expect(lists[3]).toEqual([]);
+    const dash = await get('/ads/dashboard', other);
+    expect(dash.statusCode).toBe(200);
+    expect(dash.body).not.toContain('Owner A');
+    expect((await get(`/ads/dashboard/campaigns/${mine.campaignId}`, other)).statusCode).toBe(404);
+    expect((await get('/ads/dashboard/creatives', other)).body).not.toContain('A spot');
+    // A still sees its own, and the admin sees both.
+    expect(
+      (await get('/ads/api/campaigns', mine.adv)).json().campaigns.map((c: { id: string }) => c.id),
+    ).toEqual([mine.campaignId]);
+    const all = (await get('/ads/api/campaigns', admin)).json().campaigns.map((c: { id: string }) => c.id);
+    expect(all).toEqual(expect.arrayContaining([mine.campaignId, bCampaign]));
+  });
+
+  it('creator accounts are refused; admin accounts approve; advertisers cannot', async () => {
+    const creator = { authorization: `Bearer ${(await accounts.account('creator')).token}` };
+    const r = await post('/ads/api/advertisers', { name: 'c' }, creator);
+    expect([r.statusCode, r.json().code]).toEqual([403, 'ADS_NOT_ADVERTISER']);
+    expect((await get('/ads/dashboard', creator)).statusCode).toBe(403);
+    const self = await post(
+      `/ads/api/creatives/${mine.creativeId}/approval`,
+      { state: 'approved' },
+      mine.adv,
+    );
+    expect([self.statusCode, self.json().code]).toEqual([403, 'ADS_FORBIDDEN']);
+    const adminAccount = { authorization: `Bearer ${(await accounts.account('admin')).token}` };
+    const ok = await post(
+      `/ads/api/creatives/${mine.creativeId}/approval`,
+      { state: 'approved' },
+      adminAccount,
+    );
+    expect([ok.statusCode, ok.json().approval]).toEqual([200, 'approved']);
+  });
+
+  it('a web session works for pages and same-site changes, not for cross-site ones', async () => {
+    const account = await accounts.account('advertiser');
+    const cookie = { cookie: `${testCookie}=${account.session}`, host: 'node.example' };
+    expect((await get('/ads/dashboard', cookie)).statusCode).toBe(200);
+    const before = await snapshot();
+    const forged = await post(
+      '/ads/api/advertisers',
+      { name: 'csrf' },
+      { ...cookie, origin: 'https://evil.example' },
+    );
+    expect([forged.statusCode, forged.json().code]).toEqual([403, 'ADS_CROSS_ORIGIN']);
+    expect(await snapshot()).toBe(before);
+    const own = await post(
+      '/ads/api/advertisers',
+      { name: 'from our page' },
+      { ...cookie, origin: 'https://node.example' },
+    );
+    expect(own.statusCode).toBe(201);
   });
 });

@@ -18,6 +18,7 @@ import {
   loadStore,
   saveDelivery,
 } from '../src/index.ts';
+import { testAccounts } from './accounts.ts';
 import { episode, episodeLookup, t0 } from './helpers.ts';
 
 const mp3 = readFileSync(join(import.meta.dirname, 'fixtures/ad-15s.mp3'));
@@ -60,9 +61,13 @@ describe.each(engines)('ads persistence on $name', (engine) => {
     try {
       expect((await migrate(db, adsMigrations)).applied).toEqual([
         'ads/0001-campaigns-line-items-creatives-delivery',
+        'ads/0002-advertiser-owner',
       ]);
       const clock = new ManualClock(t0 + 2 * 3_600_000);
       const ring = keyRing(generateSigningKey('k'));
+      const accounts = await testAccounts(clock);
+      const owner = await accounts.account('advertiser');
+      const auth = { authorization: `Bearer ${owner.token}` };
       let n = 0;
       const deps = {
         episodes: episodeLookup([episode()]),
@@ -73,17 +78,18 @@ describe.each(engines)('ads persistence on $name', (engine) => {
         adminToken: 'adm',
         newId: () => `id-${++n}`,
         db,
+        auth: accounts.auth,
       };
       const store = new AdsStore();
       const app = Fastify();
       await app.register(adsPlugin, { ...deps, store });
       const post = async (url: string, payload: object) =>
-        (await app.inject({ method: 'POST', url, payload })).json();
+        (await app.inject({ method: 'POST', url, payload, headers: auth })).json();
       const adv = await post('/ads/api/advertisers', { name: "O'Brien & Co" });
       const up = await app.inject({
         method: 'POST',
         url: `/ads/api/creatives?advertiser=${adv.id}&name=spot&companionText=hi`,
-        headers: { 'content-type': 'audio/mpeg' },
+        headers: { ...auth, 'content-type': 'audio/mpeg' },
         payload: mp3,
       });
       const cr = up.json();
@@ -126,7 +132,11 @@ describe.each(engines)('ads persistence on $name', (engine) => {
       expect([...restored.creatives.values()]).toEqual([...store.creatives.values()]);
       expect([...restored.lineItems.values()]).toEqual([...store.lineItems.values()]);
       expect([...restored.campaigns.values()]).toEqual([...store.campaigns.values()]);
-      expect(restored.advertisers.get(adv.id)?.name).toBe("O'Brien & Co");
+      expect(restored.advertisers.get(adv.id)).toEqual({
+        id: adv.id,
+        name: "O'Brien & Co",
+        ownerAccountId: owner.id,
+      });
       expect(campaignReport(restored, camp.id, clock.now())).toEqual(before);
       // The restored counters keep holding the daily budget after a restart.
       const again = Fastify();
@@ -135,6 +145,7 @@ describe.each(engines)('ads persistence on $name', (engine) => {
       expect(r.body).not.toContain('<Ad ');
       await again.close();
       expect(await saveDelivery(db, restored)).toBe(2); // idempotent: the same two hours
+      await accounts.close();
     } finally {
       await media.remove();
       await done();

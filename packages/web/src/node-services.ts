@@ -22,6 +22,7 @@ import {
 } from '@swarmcast/platform';
 import { AnnounceFactPublisher, type AnnounceObserver } from '@swarmcast/tracker';
 import type { FastifyInstance } from 'fastify';
+import { whoIs } from './auth.ts';
 import { seedHouseCampaign } from './node/house-ads.ts';
 import { registerPublishedEpisodes } from './node/measure-episodes.ts';
 import { loadAdminToken, loadKeyRing } from './node/secrets.ts';
@@ -86,6 +87,12 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     publicUrl: d.publicUrl,
     mediaDir: adsMediaDir,
     adminToken,
+    // The catalog's accounts: advertisers see their own campaigns, admins everything.
+    auth: async (req) => {
+      const a = await whoIs(d.catalog, req);
+      const via = req.headers.authorization?.startsWith('Bearer ') ? 'token' : 'session';
+      return a && { accountId: a.id, role: a.role, via };
+    },
     db: d.db,
     store,
     // The node's own list, filled once it listens (the same array the catalog reads).

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { latestEpisodes } from '@swarmcast/catalog';
+import { createAccount, createApiToken, latestEpisodes } from '@swarmcast/catalog';
 import { Ledger } from '@swarmcast/ledger';
 import { ManualClock } from '@swarmcast/platform';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
@@ -84,10 +84,10 @@ async function fire(raw: string, listener: number, playheadMs: number) {
   await res.arrayBuffer();
 }
 
-async function adminJson(path: string, body: unknown) {
+async function adminJson(path: string, body: unknown, token = adminToken) {
   const res = await fetch(url(path), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify(body),
   });
   expect(res.status, await res.clone().text()).toBeLessThan(300);
@@ -126,33 +126,49 @@ describe('a node serves and measures ads', () => {
 
   it('counts one impression per decision and charges CPM/1000 with the creator share', async () => {
     const ep = await welcomeEpisode();
-    // An advertiser books a standard line item the way the advertiser API is used.
-    const advertiser = await adminJson('/ads/api/advertisers', { name: 'Acme Audio' });
-    const campaign = await adminJson('/ads/api/campaigns', {
-      advertiserId: advertiser.id,
-      name: 'Launch',
-      startsAt: t0 - 3_600_000,
-      endsAt: t0 + 30 * 86_400_000,
-      currency: 'EUR',
-      totalBudgetMicros: 1_000_000_000,
+    // An advertiser account books a standard line item with its API token; the admin approves.
+    const account = await createAccount(node.db, {
+      email: 'buyer@acme.example',
+      name: 'Acme buyer',
+      password: 'correct horse battery',
+      role: 'advertiser',
     });
+    if (!account.ok) throw new Error(account.message);
+    const buyer = await createApiToken(node.db, account.value.id, 'test');
+    const advertiser = await adminJson('/ads/api/advertisers', { name: 'Acme Audio' }, buyer);
+    const campaign = await adminJson(
+      '/ads/api/campaigns',
+      {
+        advertiserId: advertiser.id,
+        name: 'Launch',
+        startsAt: t0 - 3_600_000,
+        endsAt: t0 + 30 * 86_400_000,
+        currency: 'EUR',
+        totalBudgetMicros: 1_000_000_000,
+      },
+      buyer,
+    );
     const upload = await fetch(url(`/ads/api/creatives?advertiser=${advertiser.id}&name=Launch%20spot`), {
       method: 'POST',
-      headers: { 'content-type': 'audio/mpeg' },
+      headers: { 'content-type': 'audio/mpeg', authorization: `Bearer ${buyer}` },
       body: await readFile(houseAdFile),
     });
     expect(upload.status, await upload.clone().text()).toBe(201);
     const creative = (await upload.json()) as { id: string };
     await adminJson(`/ads/api/creatives/${creative.id}/approval`, { state: 'approved' });
-    await adminJson('/ads/api/line-items', {
-      campaignId: campaign.id,
-      name: 'Run of network',
-      priority: 'standard',
-      goal: { kind: 'impressions', impressions: 100_000 },
-      cpmMicros,
-      pacing: 'asap',
-      creativeIds: [creative.id],
-    });
+    await adminJson(
+      '/ads/api/line-items',
+      {
+        campaignId: campaign.id,
+        name: 'Run of network',
+        priority: 'standard',
+        goal: { kind: 'impressions', impressions: 100_000 },
+        cpmMicros,
+        pacing: 'asap',
+        creativeIds: [creative.id],
+      },
+      buyer,
+    );
 
     const listeners = [1, 2, 3];
     let decisions = 0;
@@ -229,9 +245,17 @@ describe('a node serves and measures ads', () => {
     expect((await ledger.check()).balanced).toBe(true);
 
     // The dashboards answer on the node.
-    for (const page of [`/measure/advertiser/${advertiser.id}`, '/measure/admin', '/ads/dashboard']) {
+    for (const page of [`/measure/advertiser/${advertiser.id}`, '/measure/admin']) {
       expect((await fetch(url(page))).status, page).toBe(200);
     }
+    // The ads dashboard is the advertiser's own: 401 without credentials, and the buyer sees
+    // its campaign but not the house campaign.
+    expect((await fetch(url('/ads/dashboard'))).status).toBe(401);
+    const dash = await fetch(url('/ads/dashboard'), { headers: { authorization: `Bearer ${buyer}` } });
+    expect(dash.status).toBe(200);
+    const dashHtml = await dash.text();
+    expect(dashHtml).toContain('Acme Audio');
+    expect(dashHtml).not.toContain('House: welcome');
   }, 60_000);
 
   it('counts origin downloads of a demo episode for its creator (IAB rules, k=5)', async () => {

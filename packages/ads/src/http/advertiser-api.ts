@@ -1,24 +1,32 @@
 /**
  * The advertiser API (JSON under /ads/api): advertisers, campaigns, line items, creative
- * approval, and delivery reports. Shapes are checked by JSON schema (-> 400 ADS_BAD_REQUEST),
- * references and flights by hand (-> 400 / 404). Admin actions need `Bearer <adminToken>`.
+ * approval, and delivery reports. Every route first admits the caller (access.ts: 401 / 403
+ * before the body is read), then checks shapes by JSON schema (-> 400 ADS_BAD_REQUEST), and
+ * references, ownership and flights by hand (-> 400 / 404; another advertiser's ids are 404
+ * like unknown ones). Approval is for admins only.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AdsErrorCode, adsError, adsErrors } from '../errors.ts';
 import type { Campaign, LineItem } from '../model.ts';
 import { saveAdvertiser, saveCampaign, saveCreative, saveLineItem } from '../persistence.ts';
 import { campaignReport } from '../report.ts';
+import { admit, principalOf, Scope } from './access.ts';
 import type { AdsContext } from './context.ts';
 
 export function fail(reply: FastifyReply, code: AdsErrorCode, detail?: string) {
   return reply.code(adsErrors[code].status).send(adsError(code, detail));
 }
 
-export function isAdmin(req: FastifyRequest, ctx: AdsContext): boolean {
-  const got = Buffer.from(String(req.headers.authorization ?? ''));
-  const want = Buffer.from(`Bearer ${ctx.adminToken}`);
-  return ctx.adminToken.length > 0 && got.length === want.length && timingSafeEqual(got, want);
+/** An `onRequest` hook admitting advertisers and admins (see access.ts). */
+export function guard(ctx: AdsContext) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!(await admit(req, reply, ctx))) return reply;
+  };
+}
+
+/** What the admitted caller of this request may see. */
+export function scopeOf(req: FastifyRequest, ctx: AdsContext): Scope {
+  return new Scope(principalOf(req), ctx.store);
 }
 
 const id = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' } as const;
@@ -128,24 +136,38 @@ const lineItemBody = {
 
 export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
   const { store } = ctx;
+  const onRequest = guard(ctx);
 
   app.post('/ads/api/advertisers', {
+    onRequest,
     schema: {
       body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name } },
     },
     handler: async (req, reply) => {
-      const a = { id: ctx.newId(), name: (req.body as { name: string }).name };
+      const p = principalOf(req);
+      // An advertiser account owns what it creates; an admin's advertisers are admin-only.
+      const a = {
+        id: ctx.newId(),
+        name: (req.body as { name: string }).name,
+        ...(p.role === 'advertiser' ? { ownerAccountId: p.accountId } : {}),
+      };
       if (ctx.db) await saveAdvertiser(ctx.db, a);
       store.putAdvertiser(a);
       return reply.code(201).send(a);
     },
   });
 
+  app.get('/ads/api/advertisers', { onRequest }, async (req) => {
+    const scope = scopeOf(req, ctx);
+    return { advertisers: [...store.advertisers.values()].filter((a) => scope.ownsAdvertiser(a)) };
+  });
+
   app.post('/ads/api/campaigns', {
+    onRequest,
     schema: { body: campaignBody },
     handler: async (req, reply) => {
       const b = req.body as Omit<Campaign, 'id' | 'dailyBudgetMicros' | 'paused'> & Partial<Campaign>;
-      if (!store.advertisers.has(b.advertiserId))
+      if (!scopeOf(req, ctx).advertiser(b.advertiserId))
         return fail(reply, 'ADS_NOT_FOUND', `advertiser ${b.advertiserId}`);
       if (b.endsAt <= b.startsAt) return fail(reply, 'ADS_BAD_REQUEST', 'endsAt must be after startsAt');
       const c: Campaign = { dailyBudgetMicros: 0, paused: false, ...b, id: ctx.newId() };
@@ -156,11 +178,12 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
   });
 
   app.post('/ads/api/line-items', {
+    onRequest,
     schema: { body: lineItemBody },
     handler: async (req, reply) => {
       const b = req.body as Pick<LineItem, 'campaignId' | 'name' | 'priority' | 'goal' | 'cpmMicros'> &
         Partial<LineItem>;
-      const campaign = store.campaigns.get(b.campaignId);
+      const campaign = scopeOf(req, ctx).campaign(b.campaignId);
       if (!campaign) return fail(reply, 'ADS_NOT_FOUND', `campaign ${b.campaignId}`);
       for (const cid of b.creativeIds ?? []) {
         const cr = store.creatives.get(cid);
@@ -187,6 +210,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
   });
 
   app.post('/ads/api/line-items/:id/state', {
+    onRequest,
     schema: {
       body: {
         type: 'object',
@@ -196,7 +220,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       },
     },
     handler: async (req, reply) => {
-      const li = store.lineItems.get((req.params as { id: string }).id);
+      const li = scopeOf(req, ctx).lineItem((req.params as { id: string }).id);
       if (!li) return fail(reply, 'ADS_NOT_FOUND');
       const next = { ...li, paused: (req.body as { paused: boolean }).paused };
       if (ctx.db) await saveLineItem(ctx.db, next);
@@ -206,6 +230,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
   });
 
   app.post('/ads/api/creatives/:id/approval', {
+    onRequest,
     schema: {
       body: {
         type: 'object',
@@ -215,7 +240,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       },
     },
     handler: async (req, reply) => {
-      if (!isAdmin(req, ctx)) return fail(reply, 'ADS_FORBIDDEN');
+      if (principalOf(req).role !== 'admin') return fail(reply, 'ADS_FORBIDDEN');
       const cr = store.creatives.get((req.params as { id: string }).id);
       if (!cr) return fail(reply, 'ADS_NOT_FOUND');
       const next = { ...cr, approval: (req.body as { state: 'approved' | 'rejected' | 'pending' }).state };
@@ -225,11 +250,24 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
     },
   });
 
-  app.get('/ads/api/campaigns', async () => ({ campaigns: [...store.campaigns.values()] }));
-  app.get('/ads/api/creatives', async () => ({ creatives: [...store.creatives.values()] }));
+  app.get('/ads/api/campaigns', { onRequest }, async (req) => {
+    const scope = scopeOf(req, ctx);
+    return { campaigns: [...store.campaigns.values()].filter((c) => scope.campaign(c.id)) };
+  });
+  app.get('/ads/api/line-items', { onRequest }, async (req) => {
+    const scope = scopeOf(req, ctx);
+    return { lineItems: [...store.lineItems.values()].filter((li) => scope.lineItem(li.id)) };
+  });
+  app.get('/ads/api/creatives', { onRequest }, async (req) => {
+    const scope = scopeOf(req, ctx);
+    return {
+      creatives: [...store.creatives.values()].filter((c) => scope.creative(c.id)).map((c) => ctx.present(c)),
+    };
+  });
 
-  app.get('/ads/api/campaigns/:id/report', async (req, reply) => {
-    const r = campaignReport(store, (req.params as { id: string }).id, ctx.clock.now());
+  app.get('/ads/api/campaigns/:id/report', { onRequest }, async (req, reply) => {
+    const c = scopeOf(req, ctx).campaign((req.params as { id: string }).id);
+    const r = c ? campaignReport(store, c.id, ctx.clock.now()) : null;
     return r ?? fail(reply, 'ADS_NOT_FOUND');
   });
 }

@@ -4,8 +4,12 @@ import type { DecideDeps, EpisodeLookup } from '../decide.ts';
 import type { Creative } from '../model.ts';
 import type { KeyRing } from '../signing-keys.ts';
 import type { AdsStore } from '../store.ts';
+import type { AdsAuth } from './access.ts';
 
-/** Publishes a stored creative file as a torrent (web seed = our media URL); the torrent part provides it. */
+/**
+ * Publishes a stored creative file as a torrent; `url` is the node-relative media path
+ * ("/ads/media/<file>"), made absolute (and added as web seed) when served.
+ */
 export type PublishCreative = (file: {
   path: string;
   url: string;
@@ -28,4 +32,10 @@ export interface AdsContext {
   decide: DecideDeps;
   publishCreative?: PublishCreative;
   db?: Db;
+  /** The catalog account behind a request (session or API token); absent: admin token only. */
+  auth?: AdsAuth | undefined;
+  /** Where the dashboard sends visitors who are not logged in. */
+  loginUrl: string;
+  /** The creative with its URLs made absolute against the current public URL. */
+  present(c: Creative): Creative;
 }

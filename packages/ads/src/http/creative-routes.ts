@@ -11,11 +11,13 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parseBuffer } from 'music-metadata';
+import { absoluteUrl, withWebSeed } from '../creative-urls.ts';
 import { type AdsError, adsError } from '../errors.ts';
 import { checkMedia, type SniffedMedia } from '../media-sniff.ts';
 import type { Creative } from '../model.ts';
 import { saveCreative } from '../persistence.ts';
-import { fail } from './advertiser-api.ts';
+import { type Dimensions, mp4VideoDimensions } from '../video-dimensions.ts';
+import { fail, guard, scopeOf } from './advertiser-api.ts';
 import type { AdsContext } from './context.ts';
 
 const mediaTypes = /^(audio|video)\/[a-z0-9.+-]+$/i;
@@ -28,9 +30,11 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
       { parseAs: 'buffer', bodyLimit: ctx.maxCreativeBytes },
       (_req, body, done) => done(null, body),
     );
-    scope.post('/ads/api/creatives', { bodyLimit: ctx.maxCreativeBytes }, async (req, reply) => {
+    // Admitted in onRequest, before a byte of the (up to 50 MB) body is read.
+    const onRequest = guard(ctx);
+    scope.post('/ads/api/creatives', { bodyLimit: ctx.maxCreativeBytes, onRequest }, async (req, reply) => {
       const q = req.query as Record<string, string | undefined>;
-      const advertiser = q.advertiser ? ctx.store.advertisers.get(q.advertiser) : undefined;
+      const advertiser = scopeOf(req, ctx).advertiser(q.advertiser);
       if (!advertiser) return fail(reply, 'ADS_NOT_FOUND', 'advertiser');
       const nameOk = typeof q.name === 'string' && q.name.length > 0 && q.name.length <= 200;
       const click = q.clickThrough;
@@ -45,18 +49,21 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
         return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'empty body');
       const inspected = await inspectMedia(body, String(req.headers['content-type'] ?? ''));
       if ('code' in inspected) return fail(reply, inspected.code, inspected.message);
-      const { media, durationMs, bitrateKbps } = inspected;
-      const width = media.mediaKind === 'video' ? Number(q.width) : 0;
-      const height = media.mediaKind === 'video' ? Number(q.height) : 0;
+      const { media, durationMs, bitrateKbps, dimensions } = inspected;
+      // The file's own picture size wins; width/height in the query only fill in when the
+      // header does not say (and must then be sane).
+      const width = media.mediaKind === 'video' ? (dimensions?.width ?? Number(q.width)) : 0;
+      const height = media.mediaKind === 'video' ? (dimensions?.height ?? Number(q.height)) : 0;
       if (media.mediaKind === 'video' && !(isDim(width) && isDim(height))) {
-        return fail(reply, 'ADS_BAD_REQUEST', 'video creatives need width and height');
+        return fail(reply, 'ADS_BAD_REQUEST', 'the video header has no picture size; pass width and height');
       }
       const id = ctx.newId();
       const fileName = `${id}.${media.ext}`;
       await mkdir(ctx.mediaDir, { recursive: true });
       const path = join(ctx.mediaDir, fileName);
       await writeFile(path, body);
-      const mediaUrl = `${ctx.publicUrl}/ads/media/${fileName}`;
+      // Node-relative: made absolute with the public URL of the moment it is served.
+      const mediaUrl = `/ads/media/${fileName}`;
       const companionText = q.companionText?.slice(0, 500);
       const creative: Creative = {
         id,
@@ -85,15 +92,15 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
       }
       if (ctx.db) await saveCreative(ctx.db, creative);
       ctx.store.putCreative(creative);
-      return reply.code(201).send(creative);
+      return reply.code(201).send(ctx.present(creative));
     });
 
     // Another encoding of the same ad (another MediaFile in VAST): same kind, same length.
     scope.post(
       '/ads/api/creatives/:id/alternates',
-      { bodyLimit: ctx.maxCreativeBytes },
+      { bodyLimit: ctx.maxCreativeBytes, onRequest },
       async (req, reply) => {
-        const cr = ctx.store.creatives.get((req.params as { id: string }).id);
+        const cr = scopeOf(req, ctx).creative((req.params as { id: string }).id);
         if (!cr) return fail(reply, 'ADS_NOT_FOUND');
         if (cr.alternates.length >= 8) return fail(reply, 'ADS_BAD_REQUEST', 'at most 8 alternates');
         const body = req.body;
@@ -118,7 +125,7 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
           alternates: [
             ...cr.alternates,
             {
-              url: `${ctx.publicUrl}/ads/media/${fileName}`,
+              url: `/ads/media/${fileName}`,
               mimeType: inspected.media.mimeType,
               bitrateKbps: inspected.bitrateKbps,
               width: cr.width,
@@ -128,7 +135,7 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
         };
         if (ctx.db) await saveCreative(ctx.db, next);
         ctx.store.putCreative(next);
-        return reply.code(201).send(next);
+        return reply.code(201).send(ctx.present(next));
       },
     );
   });
@@ -147,10 +154,11 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
     if (m[4]) {
       if (served !== cr.mediaUrl) return fail(reply, 'ADS_NOT_FOUND');
       if (!cr.torrent) return fail(reply, 'ADS_NOT_FOUND');
+      const torrent = await readFile(join(ctx.mediaDir, file));
       return reply
         .type('application/x-bittorrent')
-        .header('cache-control', 'public, max-age=86400')
-        .send(await readFile(join(ctx.mediaDir, file)));
+        .header('cache-control', 'public, max-age=3600')
+        .send(withWebSeed(torrent, absoluteUrl(cr.mediaUrl, ctx.publicUrl)));
     }
     const path = join(ctx.mediaDir, file);
     const size = (await stat(path)).size;
@@ -192,20 +200,29 @@ function isDim(n: number): boolean {
 async function inspectMedia(
   body: Buffer,
   contentType: string,
-): Promise<{ media: SniffedMedia; durationMs: number; bitrateKbps?: number } | AdsError> {
+): Promise<
+  { media: SniffedMedia; durationMs: number; bitrateKbps?: number; dimensions: Dimensions | null } | AdsError
+> {
   const media = checkMedia(body, contentType);
   if (!media) return adsError('ADS_CREATIVE_NOT_MEDIA', 'bytes are not the declared audio/video type');
   let durationMs = 0;
   let bitrateKbps: number | undefined;
+  let dimensions: Dimensions | null = null;
   try {
     const meta = await parseBuffer(body, { mimeType: media.mimeType, size: body.length }, { duration: true });
     durationMs = Math.round((meta.format.duration ?? 0) * 1000);
     bitrateKbps = meta.format.bitrate ? Math.round(meta.format.bitrate / 1000) : undefined;
+    const video = meta.format.trackInfo?.find((t) => t.video)?.video;
+    if (video?.pixelWidth && video.pixelHeight) {
+      dimensions = { width: video.pixelWidth, height: video.pixelHeight };
+    }
   } catch {
     durationMs = 0;
   }
+  if (media.mediaKind === 'video' && !dimensions && media.ext === 'mp4')
+    dimensions = mp4VideoDimensions(body);
   if (!(durationMs > 0 && durationMs <= 180_000)) {
     return adsError('ADS_CREATIVE_NOT_MEDIA', 'no readable duration up to 3 minutes');
   }
-  return { media, durationMs, bitrateKbps };
+  return { media, durationMs, bitrateKbps, dimensions };
 }

@@ -1,9 +1,14 @@
 /**
  * Server-rendered dashboard pages: campaigns with spend and pacing, one campaign's delivery
- * per day against plan, and creatives waiting for approval. Every value is escaped.
+ * per day against plan, and creatives waiting for approval. Every value is escaped. Each
+ * page shows only what the logged-in advertiser owns (everything to an admin); without a
+ * session the page is a 401 pointing to the log-in page.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { adsErrors } from '../errors.ts';
 import { campaignReport } from '../report.ts';
+import { admit } from './access.ts';
+import { scopeOf } from './advertiser-api.ts';
 import type { AdsContext } from './context.ts';
 import { h, page } from './html.ts';
 
@@ -11,10 +16,28 @@ const money = (micros: number, cur: string) => `${(micros / 1e6).toFixed(2)} ${c
 
 export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
   const html = 'text/html; charset=utf-8';
+  const onRequest = async (req: FastifyRequest, reply: FastifyReply) => {
+    const ok = await admit(req, reply, ctx, (r, code) =>
+      r
+        .code(adsErrors[code].status)
+        .type(html)
+        .send(
+          page(
+            'Log in',
+            code === 'ADS_UNAUTHENTICATED'
+              ? `<h1>Log in to see your campaigns</h1><p><a href="${h(ctx.loginUrl)}">Log in</a> with an advertiser account.</p>`
+              : '<h1>Not an advertiser account</h1><p>The ads dashboard is for advertiser and admin accounts.</p>',
+          ),
+        ),
+    );
+    if (!ok) return reply;
+  };
 
-  app.get('/ads/dashboard', async (_req, reply) => {
+  app.get('/ads/dashboard', { onRequest }, async (req, reply) => {
     const now = ctx.clock.now();
+    const scope = scopeOf(req, ctx);
     const rows = [...ctx.store.campaigns.values()]
+      .filter((c) => scope.campaign(c.id))
       .map((c) => {
         const r = campaignReport(ctx.store, c.id, now)!;
         const statuses = [...new Set(r.lineItems.map((l) => l.pacing.status))].join(', ');
@@ -22,7 +45,9 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
         return `<tr><td><a href="/ads/dashboard/campaigns/${encodeURIComponent(c.id)}">${h(c.name)}</a></td><td>${h(adv)}</td><td>${h(new Date(c.startsAt).toISOString().slice(0, 10))} – ${h(new Date(c.endsAt).toISOString().slice(0, 10))}</td><td>${h(money(r.spendMicros, c.currency))} / ${h(money(c.totalBudgetMicros, c.currency))}</td><td>${h(statuses)}</td></tr>`;
       })
       .join('');
-    const pending = [...ctx.store.creatives.values()].filter((c) => c.approval === 'pending').length;
+    const pending = [...ctx.store.creatives.values()].filter(
+      (c) => c.approval === 'pending' && scope.creative(c.id),
+    ).length;
     return reply
       .type(html)
       .send(
@@ -33,8 +58,9 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       );
   });
 
-  app.get('/ads/dashboard/campaigns/:id', async (req, reply) => {
-    const r = campaignReport(ctx.store, (req.params as { id: string }).id, ctx.clock.now());
+  app.get('/ads/dashboard/campaigns/:id', { onRequest }, async (req, reply) => {
+    const c = scopeOf(req, ctx).campaign((req.params as { id: string }).id);
+    const r = c ? campaignReport(ctx.store, c.id, ctx.clock.now()) : null;
     if (!r) return reply.code(404).type(html).send(page('Not found', '<h1>No such campaign</h1>'));
     const items = r.lineItems
       .map((l) => {
@@ -57,8 +83,11 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       );
   });
 
-  app.get('/ads/dashboard/creatives', async (_req, reply) => {
+  app.get('/ads/dashboard/creatives', { onRequest }, async (req, reply) => {
+    const scope = scopeOf(req, ctx);
     const rows = [...ctx.store.creatives.values()]
+      .filter((c) => scope.creative(c.id))
+      .map((c) => ctx.present(c))
       .map(
         (c) =>
           `<tr><td>${h(c.name)}</td><td>${h(c.mediaKind)} ${h(c.mimeType)}</td><td>${h((c.durationMs / 1000).toFixed(1))} s</td><td>${h(c.approval)}</td><td><a href="${h(c.mediaUrl)}">media</a></td><td><code>${h(c.id)}</code></td></tr>`,

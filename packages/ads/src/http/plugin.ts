@@ -9,12 +9,14 @@ import type { Clock, Db } from '@swarmcast/platform';
 import { Ajv } from 'ajv';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { creativeTorrentPublisher } from '../creative-torrent.ts';
+import { presentCreative } from '../creative-urls.ts';
 import type { EpisodeLookup } from '../decide.ts';
 import { adsError, adsErrors } from '../errors.ts';
 import type { PaceSettings } from '../pacing.ts';
 import { saveDelivery } from '../persistence.ts';
 import type { KeyRing } from '../signing-keys.ts';
 import { AdsStore } from '../store.ts';
+import type { AdsAuth } from './access.ts';
 import { advertiserApi } from './advertiser-api.ts';
 import type { AdsContext, PublishCreative } from './context.ts';
 import { creativeRoutes } from './creative-routes.ts';
@@ -38,6 +40,14 @@ export interface AdsPluginDeps {
   mediaDir: string;
   /** Bearer token for admin actions (creative approval). Empty disables them. */
   adminToken: string;
+  /**
+   * The catalog account behind a request (its session cookie or API token), injected by the
+   * node. Advertiser accounts see and change only their own advertisers and what hangs off
+   * them; admin accounts everything. Without it only the admin token gets in.
+   */
+  auth?: AdsAuth;
+  /** Log-in page for the dashboard's 401 (default "/login"). */
+  loginUrl?: string;
   store?: AdsStore;
   /** Header the operator's proxy sets with the listener's country; default "x-swarmcast-country". */
   countryHeader?: string;
@@ -91,9 +101,13 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
         ? undefined
         : (deps.publishCreative ?? creativeTorrentPublisher({ announce: deps.announce ?? [] })),
     db: deps.db,
+    auth: deps.auth,
+    loginUrl: deps.loginUrl ?? '/login',
+    present: (c) => presentCreative(c, publicUrl()),
     decide: {
       store,
       signingKey: () => deps.keys().active,
+      present: (c) => presentCreative(c, publicUrl()),
       get collector() {
         return collector();
       },

@@ -52,7 +52,8 @@ export async function seedHouseCampaign(
     bitrateKbps: 32,
     width: 0,
     height: 0,
-    mediaUrl: `${o.publicUrl}/ads/media/${fileName}`,
+    // Node-relative: the ad server makes it absolute with the public URL when it serves it.
+    mediaUrl: `/ads/media/${fileName}`,
     alternates: [],
     clickThroughUrl: `${o.publicUrl}/`,
     universalAdId: { registry: 'swarmcast', value: houseIds.creative },
