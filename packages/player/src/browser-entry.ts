@@ -1,5 +1,5 @@
 /**
- * The browser bundle's entry: exposes `Swarmcast.mountPlayer` and mounts every element
+ * The browser bundle's entry: exposes `Swarmcast.mountPlayer`, wires copy buttons, and mounts every element
  * carrying `data-swarmcast-player` (attributes: data-src, data-episode, data-kind,
  * data-vmap, data-collector, data-title) once the document is ready, and defines the
  * `<swarmcast-player src episode kind vmap collector title>` element for embedding.
@@ -7,6 +7,36 @@
 import { mountPlayer, type PlayerHandle, type PlayerOptions } from './ui/mount-player.ts';
 
 export { mountPlayer };
+
+/**
+ * Wires `button[data-swarmcast-copy=<field id>]` (shown only once wired, so a page without
+ * JavaScript offers no dead button) to copy that field's text, reporting in the element
+ * `[data-swarmcast-copy-status=<field id>]`. Used by the episode page's embed code.
+ */
+export function wireCopyButtons(doc: Document = document): void {
+  for (const b of Array.from(doc.querySelectorAll<HTMLButtonElement>('button[data-swarmcast-copy]'))) {
+    if (b.dataset.wired === '1') continue;
+    const id = b.dataset.swarmcastCopy ?? '';
+    const field = doc.getElementById(id) as HTMLTextAreaElement | HTMLInputElement | null;
+    if (!field) continue;
+    const status = doc.querySelector<HTMLElement>(`[data-swarmcast-copy-status="${CSS.escape(id)}"]`);
+    b.dataset.wired = '1';
+    b.hidden = false;
+    b.addEventListener('click', () => {
+      const say = (t: string) => {
+        if (status) status.textContent = t;
+      };
+      field.select();
+      const clip = doc.defaultView?.navigator.clipboard;
+      if (clip) {
+        clip.writeText(field.value).then(
+          () => say('Copied.'),
+          () => say('Press Ctrl+C (or Cmd+C) to copy the selected code.'),
+        );
+      } else say('Press Ctrl+C (or Cmd+C) to copy the selected code.');
+    });
+  }
+}
 
 export function mountAll(doc: Document = document): PlayerHandle[] {
   const out: PlayerHandle[] = [];
@@ -58,6 +88,10 @@ export function defineElement(registry: CustomElementRegistry = customElements):
 
 if (typeof customElements !== 'undefined') defineElement();
 if (typeof document !== 'undefined') {
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => mountAll());
-  else mountAll();
+  const ready = () => {
+    mountAll();
+    wireCopyButtons();
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', ready);
+  else ready();
 }

@@ -7,6 +7,7 @@ import { apiRoutes } from './api/routes.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
 import { parseForm } from './dashboard/form.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
+import { embedRoutes } from './portal/embed.ts';
 import { ReadCache } from './portal/read-cache.ts';
 import { portalRoutes } from './portal/routes.ts';
 import { siteUrls } from './urls.ts';
@@ -37,10 +38,12 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   const urls = siteUrls(ctx.publicUrl);
   const dashboardJs = await readFile(join(import.meta.dirname, 'assets', 'dashboard.js'));
 
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', async (req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'same-origin');
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+    // Only the embed page may be framed by other sites (it says so with frame-ancestors).
+    const embeddable = (req.routeOptions.config as { embeddable?: boolean } | undefined)?.embeddable === true;
+    if (!embeddable && String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
       reply.header('x-frame-options', 'DENY');
     }
   });
@@ -77,6 +80,7 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
     await flushViews();
   });
   portalRoutes(app, ctx, urls, { cache, views });
+  embedRoutes(app, ctx, urls);
   accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));
   dashboardRoutes(app, ctx);
   apiRoutes(app, ctx);

@@ -16,6 +16,7 @@ import { whoIs } from '../auth.ts';
 import { html } from '../html.ts';
 import { page } from '../layout.ts';
 import type { SiteUrls } from '../urls.ts';
+import { embedSection } from './embed.ts';
 import { bytes, day, duration, enc, episodeCard, searchHit, showCard } from './fragments.ts';
 import type { ReadCache } from './read-cache.ts';
 
@@ -172,6 +173,7 @@ ${
     : html`<li>The torrent is being prepared.</li>`
 }
 </ul>
+${src ? embedSection(e, urls.base()) : ''}
 ${e.adBreaks.length ? html`<p class="meta">Ad breaks: ${e.adBreaks.map((b) => `${b.id} at ${duration(b.offsetMs)}`).join(', ')}</p>` : ''}`,
       ),
     );
