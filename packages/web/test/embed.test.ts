@@ -14,7 +14,7 @@ const shots = join(import.meta.dirname, '..', '..', '..', 'test-results', 'web')
 let node: RunningNode;
 let dir: Awaited<ReturnType<typeof scratchDir>>;
 const url = (p: string) => new URL(p, node.url).toString();
-const unescape = (s: string) =>
+const htmlText = (s: string) =>
   s
     .replace(/&quot;/g, '"')
     .replace(/&lt;/g, '<')
@@ -42,7 +42,7 @@ async function embedCodeOf(id: string): Promise<string> {
   const page = await (await fetch(url(`/episodes/${id}`))).text();
   const m = /<textarea id="embed-code"[^>]*>([^<]*)<\/textarea>/.exec(page);
   expect(m, 'the episode page has the embed code').not.toBeNull();
-  return unescape(m![1]!);
+  return htmlText(m![1]!);
 }
 
 describe('the embed route and code', () => {
