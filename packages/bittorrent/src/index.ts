@@ -67,6 +67,7 @@ export { layoutOf, verifierOf, wireInfoHash } from './session/from-metainfo.ts';
 export { routeIncoming } from './session/handshake-router.ts';
 export type { PeerInfo, PeerLink, PeerLinkEvents } from './session/peer-link.ts';
 export type { VerifyPiece } from './session/piece-verification.ts';
+export { type ReadRangeOptions, readVerifiedRange } from './session/range-reader.ts';
 export { findVerifiedPieces } from './session/resume.ts';
 export {
   type SessionEvents,

@@ -1,9 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { scratchDir, waitFor } from '@swarmcast/testkit';
+import { fileServer, scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadTorrent, loadTorrent, seedTorrent, type TorrentHandle } from '../src/node/api.ts';
-import { rangeServer } from './range-server.ts';
 import { makeV1Torrent } from './torrent-files.ts';
 
 let dir: { path: string; remove(): Promise<void> };
@@ -36,7 +35,7 @@ function track(h: TorrentHandle): TorrentHandle {
 describe('web seeds inside the session (BEP 19)', () => {
   it('a web seed as the only source completes the download', async () => {
     const t = await makeV1Torrent(join(dir.path, 'www1'), 'show', files, 32768);
-    const www = await rangeServer(join(dir.path, 'www1'));
+    const www = await fileServer(join(dir.path, 'www1'));
     closers.push(() => www.close());
     const meta = await loadTorrent(t.torrent);
     const h = track(
@@ -54,8 +53,8 @@ describe('web seeds inside the session (BEP 19)', () => {
 
   it('drops a web seed that sends wrong bytes and completes from a good one', async () => {
     const t = await makeV1Torrent(join(dir.path, 'www2'), 'show', files, 32768);
-    const liar = await rangeServer(join(dir.path, 'www2'), { lie: true });
-    const good = await rangeServer(join(dir.path, 'www2'));
+    const liar = await fileServer(join(dir.path, 'www2'), { lie: true });
+    const good = await fileServer(join(dir.path, 'www2'));
     closers.push(
       () => liar.close(),
       () => good.close(),
@@ -86,7 +85,7 @@ describe('web seeds inside the session (BEP 19)', () => {
     await writeFile(join(peerDir, 'ep2.mp3'), Buffer.alloc(files[1]!.length));
     const seed = track(await seedTorrent({ torrent: t.torrent, dataPath: peerDir, host: '127.0.0.1' }));
     expect(seed.stats().pieces).toBe(16);
-    const www = await rangeServer(join(dir.path, 'www3'), { only: (p) => p.endsWith('ep2.mp3') });
+    const www = await fileServer(join(dir.path, 'www3'), { only: (p) => p.endsWith('ep2.mp3') });
     closers.push(() => www.close());
     const meta = await loadTorrent(t.torrent);
     const h = track(

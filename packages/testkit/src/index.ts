@@ -1,4 +1,5 @@
 export { chromiumLaunchOptions } from './chromium.ts';
+export { fileServer } from './file-server.ts';
 export { scratchPostgres } from './postgres.ts';
 export {
   type Prerequisite,

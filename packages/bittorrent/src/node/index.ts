@@ -14,6 +14,13 @@ export { FileStorage, type FileStorageOptions } from './file-storage.ts';
 export { type HashPoolOptions, type HashProgress, hashPlan } from './hash-pool.ts';
 export { nodeHasher, sha1Sync, sha256Sync } from './hasher.ts';
 export { fetchMagnetMetadata, type MagnetMetadata, type MagnetMetadataOptions } from './magnet-metadata.ts';
+export {
+  parseByteRange,
+  type StreamedFile,
+  type StreamServer,
+  type StreamServerOptions,
+  startStreamServer,
+} from './stream-server.ts';
 export { type AddTorrentOptions, SwarmNode, type SwarmNodeOptions } from './swarm-node.ts';
 export {
   type DialOptions,

@@ -3,11 +3,11 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 
 /**
- * A plain static file server with single byte ranges, as an origin or nginx serves a web seed.
- * `lie` sends random bytes of the right length instead of the file; `only` limits which
+ * A plain static file server on 127.0.0.1 with single byte ranges, as nginx serves a web seed.
+ * `lie` answers with bytes of the right length that are not the file's; `only` limits which
  * paths exist (others 404). Counts the requests it served.
  */
-export async function rangeServer(
+export async function fileServer(
   root: string,
   o: { lie?: boolean; only?: (path: string) => boolean } = {},
 ): Promise<{ url: string; requests: number; close(): Promise<void> }> {
@@ -18,7 +18,7 @@ export async function rangeServer(
     const path = join(root, rel);
     let size: number;
     try {
-      if (o.only && !o.only(rel)) throw new Error('hidden');
+      if (rel.split('/').includes('..') || (o.only && !o.only(rel))) throw new Error('hidden');
       size = statSync(path).size;
     } catch {
       res.writeHead(404).end();
