@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadTorrent, type TorrentHandle } from '../src/node/api.ts';
+import { downloadTorrent, seedTorrent, type TorrentHandle } from '../src/node/api.ts';
 import { makeV1Torrent } from './torrent-files.ts';
 
 const p = requireBinaries('aria2 interop', 'aria2c');
@@ -86,4 +86,41 @@ describe.skipIf(p.skip)('interop with aria2c', () => {
     await leech.close();
     seeder.kill('SIGKILL');
   });
+
+  it('we seed, aria2c downloads byte for byte (our seeder dials it, before it listens)', async () => {
+    const src = join(dir.path, 'b-src');
+    const t = await makeV1Torrent(src, 'episode.mp4', [{ path: [], length: 3_000_001 }], 64 * 1024);
+    const port = await freePort();
+    // The seeder is told of aria2c before aria2c runs (a leecher without a tracker only
+    // listens): the first dials are refused and the peer set's back-off must bring it back.
+    const seed = await seedTorrent({
+      torrent: t.torrentPath,
+      dataPath: t.dataPath,
+      host: '127.0.0.1',
+      peers: [{ host: '127.0.0.1', port }],
+    });
+    handles.push(seed);
+    // Let a few dials fail first, so the retry is what connects.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(seed.stats().peers).toBe(0);
+    const out = join(dir.path, 'b-out');
+    const leecher = aria2(
+      ['--seed-time=0', `--listen-port=${port}`, `--dir=${out}`, t.torrentPath],
+      dir.path,
+    );
+    children.push(leecher);
+    let stderr = '';
+    leecher.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => leecher.once('exit', (code) => r(code)));
+    let code: number | null | undefined;
+    void exited.then((c) => {
+      code = c;
+    });
+    await waitFor(() => code !== undefined, 60_000, 'aria2c to finish', 200);
+    expect(code, stderr).toBe(0);
+    expect((await readFile(join(out, 'episode.mp4'))).equals(t.content)).toBe(true);
+    expect(seed.stats().uploaded).toBeGreaterThanOrEqual(t.content.length);
+  }, 90_000);
 });

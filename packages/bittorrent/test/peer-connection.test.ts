@@ -298,6 +298,21 @@ describe('PeerConnection between two peers', () => {
   });
 });
 
+describe('PeerConnection and aria2 1.36 piece announcements', () => {
+  it('have-none, haves, then whole bitfields: a late bitfield only adds pieces, as haves', () => {
+    const h = hostile();
+    h.send(
+      { type: 'have-none' },
+      { type: 'have', index: 1 },
+      { type: 'bitfield', bits: Uint8Array.of(0b1010_0000) },
+    );
+    // Piece 1 came by have; the bitfield omits it (it never takes pieces away) and adds 0 and 2.
+    expect(h.conn.closed).toBe(false);
+    expect(h.rec.log.filter((l) => l.startsWith('have'))).toEqual(['have 1', 'have 0', 'have 2']);
+    expect(h.conn.remotePieces()?.[0]).toBe(0b1110_0000);
+  });
+});
+
 describe('PeerConnection against a hostile peer', () => {
   const table: Array<{
     name: string;
@@ -322,11 +337,8 @@ describe('PeerConnection against a hostile peer', () => {
       code: WireErrorCode.indexOutOfRange,
     },
     {
-      name: 'bitfield after a have',
-      msgs: [
-        { type: 'have', index: 1 },
-        { type: 'bitfield', bits: full(8) },
-      ],
+      name: 'have-all after a have',
+      msgs: [{ type: 'have', index: 1 }, { type: 'have-all' }],
       code: PeerErrorCode.protocol,
     },
     {

@@ -70,8 +70,6 @@ export class PeerConnection {
    * another one, or after a have, is a violation.
    */
   private piecesAnnounced = false;
-  /** A have arrived: from then on a bitfield is a violation (aria2 sends bitfields, not haves). */
-  private sawHave = false;
   /** Pieces the peer lets us request while it chokes us (BEP 6). */
   readonly allowedFastFromPeer = new Set<number>();
   /** Pieces we let the peer request while we choke it. */
@@ -487,7 +485,6 @@ export class PeerConnection {
 
   private onHave(index: number): void {
     this.piecesAnnounced = true;
-    this.sawHave = true;
     if (this.layout === undefined && index >= 1 << 24) {
       this.violation(WireErrorCode.indexOutOfRange, 'have index beyond any torrent');
       return;
@@ -502,11 +499,18 @@ export class PeerConnection {
 
   private onPieceSet(type: 'bitfield' | 'have-all' | 'have-none', bits: Uint8Array | undefined): void {
     if (type !== 'bitfield' && !this.requireFast()) return;
-    // aria2 1.36 sends have-none and then, as it progresses, whole bitfields again instead of
-    // haves: a late bitfield is accepted (pieces only ever get added on our side); a late
-    // have-all or have-none is still a violation.
-    if (this.piecesAnnounced && (type !== 'bitfield' || this.sawHave)) {
+    // aria2 1.36 sends have-none, then haves, then (once several haves are due at once) whole
+    // bitfields again: a late bitfield is accepted and only ever adds pieces; a late have-all
+    // or have-none is still a violation.
+    if (this.piecesAnnounced && type !== 'bitfield') {
       this.violation(PeerErrorCode.protocol, `${type} after the peer's piece set or a have`);
+      return;
+    }
+    if (this.piecesAnnounced && bits) {
+      const count = this.layout?.pieceCount ?? bits.length * 8;
+      for (let i = 0; i < count; i++)
+        if (((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0 && this.remoteSet.add(i, this.layout?.pieceCount))
+          this.events?.have(this, i);
       return;
     }
     this.piecesAnnounced = true;

@@ -64,12 +64,16 @@ export class PeerSet {
     return out;
   }
 
-  /** A dial failed: retry later, with back-off, a few times. */
-  dialFailed(address: PeerAddress, now: number, failures = 1): void {
+  /**
+   * A dial failed (refused, timed out): retry later with bounded exponential back-off (1 s,
+   * 2 s, 4 s ... at most {@link MAX_BACKOFF_MS}), and forget the address after
+   * {@link MAX_FAILURES} failures in a row. A peer that is not up yet (a client still checking
+   * its data, a seeder started before its leecher) is reached within seconds.
+   */
+  dialFailed(address: PeerAddress, now: number): void {
     const key = addressKey(address);
     this.dialing.delete(key);
-    if (failures > 4 || this.isBanned(address)) return;
-    this.candidates.set(key, { address, retryAt: now + 3_000 * 2 ** (failures - 1), failures });
+    this.retryLater(key, address, now);
   }
 
   /** A connection (ours or incoming) is up. Returns false when it must be refused. */
@@ -83,14 +87,36 @@ export class PeerSet {
     return true;
   }
 
-  /** A connection closed; `redial` puts the address back for a later attempt. */
-  disconnected(address: PeerAddress | undefined, now: number, redial: boolean): void {
+  /**
+   * A connection closed; `redial` puts the address back for a later attempt. One that closed
+   * before its handshake (`useful` false) counts as a failed dial; after a useful one the peer
+   * is tried again in {@link REDIAL_MS}.
+   */
+  disconnected(address: PeerAddress | undefined, now: number, redial: boolean, useful = true): void {
     if (!address) return;
     const key = addressKey(address);
     this.connected.delete(key);
-    if (redial && !this.isBanned(address))
-      this.candidates.set(key, { address, retryAt: now + 30_000, failures: 1 });
+    if (!redial || this.isBanned(address)) return;
+    if (!useful) {
+      this.retryLater(key, address, now);
+      return;
+    }
+    this.failures.delete(key);
+    this.candidates.set(key, { address, retryAt: now + REDIAL_MS, failures: 0 });
   }
+
+  private retryLater(key: string, address: PeerAddress, now: number): void {
+    const failures = (this.failures.get(key) ?? 0) + 1;
+    this.failures.delete(key);
+    if (failures > MAX_FAILURES || this.isBanned(address)) return;
+    // Bounded: the oldest entry goes first (Map order is insertion order).
+    if (this.failures.size >= 4000) this.failures.delete(this.failures.keys().next().value!);
+    this.failures.set(key, failures);
+    this.candidates.set(key, { address, retryAt: now + backoff(failures), failures });
+  }
+
+  /** Consecutive failures per address (survives the candidate being dialled again). */
+  private readonly failures = new Map<string, number>();
 
   ban(address: PeerAddress | undefined): void {
     if (!address) return;
@@ -109,6 +135,17 @@ export class PeerSet {
   get candidateCount(): number {
     return this.candidates.size;
   }
+}
+
+/** Failed dials in a row after which an address is dropped (about 7 minutes of retries). */
+export const MAX_FAILURES = 12;
+export const MAX_BACKOFF_MS = 60_000;
+/** Wait before dialling again a peer whose useful connection closed. */
+export const REDIAL_MS = 30_000;
+
+/** Delay before retry number `failures` (1-based). */
+export function backoff(failures: number): number {
+  return Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1));
 }
 
 export function addressKey(a: PeerAddress): string {

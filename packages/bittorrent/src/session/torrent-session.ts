@@ -648,7 +648,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     this.downloader.removed(peer);
     peer.uploads = [];
     const redial = !this.noRedial.delete(peer.key) && peer.link.remote.outgoing && !this.closed;
-    this.peerSet.disconnected(address, this.options.clock.now(), redial);
+    this.peerSet.disconnected(address, this.options.clock.now(), redial, peer.info !== undefined);
     this.emit('peerClosed', peer.key, reason);
     if (peer.amChoking === false) this.rechokeSoon();
   }
