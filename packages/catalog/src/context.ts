@@ -20,8 +20,9 @@ export interface TorrentTools {
     o: { announce: string[]; webSeeds: string[] },
   ): Promise<MadeTorrent>;
   /**
-   * Starts seeding `path` as `torrent`; resolves once the node serves it. Absent while the
-   * node has no engine: the web seed alone then serves torrent clients.
+   * Starts seeding `path` as `torrent`; resolves once the node serves it. Publishing calls it
+   * right after `make` hashed the same file, so it need not hash the data again. Absent
+   * while the node has no engine: the web seed alone then serves torrent clients.
    */
   seed?(torrent: Uint8Array, path: string): Promise<void>;
 }

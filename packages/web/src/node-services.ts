@@ -160,13 +160,14 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     },
   };
 
-  // Newly published episodes reach the engine and measurement through the catalog's seed port.
+  // Newly published episodes reach the engine and measurement through the catalog's seed port,
+  // which publishing calls right after making the torrent from the same file (no re-hash).
   const torrents = d.catalog.torrents;
   if (torrents) {
     const seedBefore = torrents.seed;
     torrents.seed = async (torrent, path) => {
       await seedBefore?.(torrent, path);
-      await services.seeding?.seed(torrent, path);
+      await services.seeding?.seed(torrent, path, { dataVerified: true });
       await registerPublishedEpisodes(d.db, d.catalog.mediaDir, {
         mediaPath: relativeMediaPath(d.catalog.mediaDir, path),
       });

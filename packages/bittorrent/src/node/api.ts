@@ -45,11 +45,14 @@ export interface SeedOptions {
   readonly node?: SwarmNode;
   /** Upload cap in bytes/s (default none). */
   readonly uploadRateLimit?: number;
+  /** The data was hashed into this torrent moments ago: skip the start-up check (SwarmNode). */
+  readonly dataVerified?: boolean;
 }
 
 /**
  * Seeds a torrent from data on disk: every piece is verified first (pieces that fail are not
- * offered), then peers are served. Resolves once the check is done and peers are accepted.
+ * offered; `dataVerified` skips this for data the caller just hashed), then peers are served.
+ * Resolves once the check is done and peers are accepted.
  */
 export async function seedTorrent(options: SeedOptions): Promise<TorrentHandle> {
   const meta = await loadTorrent(options.torrent);
@@ -156,6 +159,7 @@ async function start(
     uploadRateLimit?: number;
     sources?: readonly PeerSource[];
     webSeeds?: boolean;
+    dataVerified?: boolean;
   },
 ): Promise<TorrentHandle> {
   const own = options.own ?? !options.node;
@@ -174,6 +178,7 @@ async function start(
       ...(options.uploadRateLimit ? { uploadRateLimit: options.uploadRateLimit } : {}),
       ...(options.sources ? { sources: options.sources } : {}),
       ...(options.webSeeds === false ? { webSeeds: false } : {}),
+      ...(options.dataVerified ? { dataVerified: true } : {}),
     });
     return {
       session,

@@ -42,6 +42,12 @@ export interface AddTorrentOptions {
    * fetch), used instead of new ones so trackers see one `started`.
    */
   readonly sources?: readonly PeerSource[];
+  /**
+   * The caller hashed exactly these bytes moments ago (the torrent was just made from this
+   * file): the start-up check trusts the data on disk instead of hashing all of it again.
+   * Pieces received later are verified as always.
+   */
+  readonly dataVerified?: boolean;
 }
 
 /**
@@ -97,6 +103,7 @@ export class SwarmNode {
       layout: layoutOf(meta),
       storage: options.storage,
       verifyPiece: verifierOf(meta, nodeHasher),
+      ...(options.dataVerified ? { dataVerified: true } : {}),
       clock: systemClock,
       timers: systemTimers,
       random: seededRandom(randomBytes(4).readUInt32LE(0)),

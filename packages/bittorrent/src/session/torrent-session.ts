@@ -33,6 +33,11 @@ export interface TorrentSessionOptions {
   readonly limits?: Partial<PeerSetLimits>;
   /** Upload cap in bytes/s over all peers (default none). */
   readonly uploadRateLimit?: number;
+  /**
+   * The caller hashed the data on disk into this torrent moments ago: `start` takes every
+   * piece whose bytes are present as verified without reading and hashing them again.
+   */
+  readonly dataVerified?: boolean;
   /** Most bytes queued to one peer at a time (default 1 MiB; see Uploader). */
   readonly sendBuffer?: number;
   /** Upload slots of the choker (default 4). */
@@ -178,6 +183,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     await storage.open();
     const found = await findVerifiedPieces(layout, storage, this.options.verifyPiece, {
       signal: this.abort.signal,
+      ...(this.options.dataVerified ? { trustPresent: true } : {}),
     });
     for (const p of found) this.markVerified(p, false);
     if (this.closed) return;

@@ -30,8 +30,11 @@ export interface Seeding {
   readonly port: number;
   /** Hex info-hashes being seeded. */
   seeded(): string[];
-  /** Seeds one torrent from the file at `path` (idempotent per info-hash). */
-  seed(torrent: Uint8Array, path: string): Promise<void>;
+  /**
+   * Seeds one torrent from the file at `path` (idempotent per info-hash). `dataVerified`:
+   * the torrent was just made from this very file, so the engine skips re-hashing it.
+   */
+  seed(torrent: Uint8Array, path: string, o?: { dataVerified?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,10 +72,15 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
       return node.port;
     },
     seeded: () => [...handles.keys()],
-    async seed(torrent, path) {
+    async seed(torrent, path, so) {
       const meta = await loadTorrent(torrent);
       if (handles.has(Buffer.from(wireInfoHash(meta)).toString('hex'))) return;
-      const handle = await seedTorrent({ torrent: meta, dataPath: path, node });
+      const handle = await seedTorrent({
+        torrent: meta,
+        dataPath: path,
+        node,
+        ...(so?.dataVerified ? { dataVerified: true } : {}),
+      });
       const stop = new AbortController();
       const source = new TrackerPeerSource(new HttpTracker(o.announceUrl()), {
         infoHash: Buffer.from(handle.infoHash, 'hex'),
