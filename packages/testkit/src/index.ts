@@ -10,3 +10,4 @@ export {
   which,
 } from './prerequisites.ts';
 export { freePort, scratchDir, waitFor } from './scratch.ts';
+export { type TransmissionDaemon, transmissionDaemon } from './transmission.ts';
