@@ -22,3 +22,23 @@ export async function buildPlayerBundle(options: { minify?: boolean } = {}): Pro
   });
   return r.outputFiles[0]?.text ?? '';
 }
+
+export const serviceWorkerEntry = fileURLToPath(new URL('../src/p2p/service-worker.ts', import.meta.url));
+
+/**
+ * The Service Worker script (serve it at `/assets/player-sw.js` with the header
+ * `Service-Worker-Allowed: /`, so it may control the episode pages).
+ */
+export async function buildServiceWorkerBundle(options: { minify?: boolean } = {}): Promise<string> {
+  const r = await build({
+    entryPoints: [serviceWorkerEntry],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    minify: options.minify ?? true,
+    write: false,
+    logLevel: 'silent',
+  });
+  return r.outputFiles[0]?.text ?? '';
+}

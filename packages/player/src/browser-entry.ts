@@ -4,9 +4,26 @@
  * data-vmap, data-collector, data-title) once the document is ready, and defines the
  * `<swarmcast-player src episode kind vmap collector title>` element for embedding.
  */
+import { mountP2pPlayer } from './p2p/mount-p2p.ts';
 import { mountPlayer, type PlayerHandle, type PlayerOptions } from './ui/mount-player.ts';
 
-export { mountPlayer };
+export { mountP2pPlayer, mountPlayer };
+
+/** With data-torrent the episode plays peer-to-peer (src/p2p/); data-webrtc="off" keeps to the web seed. */
+function mountWith(
+  el: HTMLElement,
+  o: PlayerOptions,
+  get: (name: string) => string | undefined,
+): PlayerHandle {
+  const torrentUrl = get('torrent');
+  if (!torrentUrl) return mountPlayer(el, o);
+  const durationMs = Number(get('duration'));
+  return mountP2pPlayer(el, o, {
+    torrentUrl,
+    ...(durationMs > 0 ? { durationMs } : {}),
+    ...(get('webrtc') === 'off' ? { webrtc: false } : {}),
+  });
+}
 
 /**
  * Wires `button[data-swarmcast-copy=<field id>]` (shown only once wired, so a page without
@@ -45,7 +62,7 @@ export function mountAll(doc: Document = document): PlayerHandle[] {
     const o = optionsOf((n) => el.dataset[n]);
     if (!o) continue;
     el.dataset.mounted = '1';
-    out.push(mountPlayer(el, o));
+    out.push(mountWith(el, o, (n) => el.dataset[n]));
   }
   return out;
 }
@@ -76,7 +93,7 @@ export function defineElement(registry: CustomElementRegistry = customElements):
       connectedCallback() {
         if (this.#handle) return;
         const o = optionsOf((n) => this.getAttribute(n) ?? undefined);
-        if (o) this.#handle = mountPlayer(this, o);
+        if (o) this.#handle = mountWith(this, o, (n) => this.getAttribute(n) ?? undefined);
       }
       disconnectedCallback() {
         this.#handle?.destroy();

@@ -110,12 +110,13 @@ describe('P2pEngine (the in-page swarm engine)', () => {
     const a = engine();
     await a.start();
     await waitFor(() => a.stats().complete, 30_000, 'A complete');
-    // A long grace: B waits for its peer instead of reading ahead from the web seed.
-    const b = engine({ noPeerGraceMs: 60_000, urgentSeconds: 2 });
-    await b.start();
+    // B meets A before it starts, so it never reads ahead alone from the web seed.
+    const b = engine({ urgentSeconds: 2 });
     const [x, y] = memoryTransportPair();
     a.session.addIncoming(x);
     b.session.addIncoming(y);
+    await waitFor(() => b.session.stats().peers > 0, 10_000, 'B to see A');
+    await b.start();
     const got = await readAll(b, 0, content.length - 1);
     expect(got.equals(content)).toBe(true);
     await waitFor(() => b.stats().complete, 30_000, 'B complete');

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CatalogContext, ViewTally } from '@swarmcast/catalog';
-import { buildPlayerBundle } from '@swarmcast/player/build';
+import { buildPlayerBundle, buildServiceWorkerBundle } from '@swarmcast/player/build';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api/routes.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
@@ -58,6 +58,17 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
       .type('text/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=300')
       .send(await playerJs);
+  });
+  // The player's Service Worker answers the media element from the in-page swarm engine; it
+  // must control episode pages, hence scope "/" (allowed by the header).
+  let playerSw: Promise<string> | null = null;
+  app.get('/assets/player-sw.js', async (_req, reply) => {
+    playerSw ??= buildServiceWorkerBundle();
+    return reply
+      .type('text/javascript; charset=utf-8')
+      .header('service-worker-allowed', '/')
+      .header('cache-control', 'no-cache')
+      .send(await playerSw);
   });
   app.get('/healthz', async () => ({ ok: true }));
   const cache = new ReadCache({ ttlMs: opts.portalCacheMs ?? 5000, maxEntries: 1000 });

@@ -85,9 +85,16 @@ describe.skipIf(prereq.skip)('the portal in Chromium', () => {
     // pre-roll (the node's house ad) first, then the content from where it was.
     const content = v.locator('[data-swarmcast-player] audio.sc-content');
     await content.waitFor({ state: 'attached' });
+    // Episode pages play peer-to-peer: the element is pointed at the Service Worker stream.
+    await v.waitForFunction(
+      () => (document.querySelector('audio.sc-content') as HTMLAudioElement).src.includes('/assets/stream/'),
+      null,
+      { timeout: 30_000 },
+    );
     const played = await content.evaluate(async (audio: HTMLAudioElement) => {
       audio.muted = true;
-      await audio.play();
+      // The player pauses the content for the pre-roll, which may interrupt this play() promise.
+      await audio.play().catch(() => undefined);
       const start = performance.now();
       while (audio.currentTime < 1 && performance.now() - start < 30_000)
         await new Promise((r) => setTimeout(r, 100));

@@ -9,8 +9,9 @@
  *    playhead. That keeps the first frame as fast as plain HTTP.
  * 2. Everything else is left to the peers (the session asks them, soonest deadline first),
  *    until playback gets within `urgentSeconds` of it: then rule 1 takes it.
- * 3. With no peer connected `noPeerGraceMs` after start (WebRTC blocked, or first listener),
- *    the web seed also reads ahead of the playhead, so playback never depends on peers.
+ * 3. When no peer can help (no WebRTC, the tracker counts nobody else, or no peer connected
+ *    `noPeerGraceMs` after start), the web seed also reads ahead of the playhead, so
+ *    playback never depends on peers.
  * Pieces always go through the session (`addPiece`), so web-seeded pieces are verified and
  * offered to other listeners like any other.
  */
@@ -58,7 +59,7 @@ export interface P2pEngineOptions {
   urgentSeconds?: number;
   /** Memory for verified pieces (default 96 MiB). */
   maxCacheBytes?: number;
-  /** With no peer by then, the web seed reads ahead too (default 1500 ms). */
+  /** With no peer connected by then, the web seed reads ahead too (default 5000 ms). */
   noPeerGraceMs?: number;
   /** Largest single web seed request (default 1 MiB). */
   webSeedBatchBytes?: number;
@@ -116,6 +117,8 @@ export class P2pEngine {
   #focus = 0;
   #fromWebSeed = 0;
   #reads = 0;
+  /** Other peers in the swarm by the tracker's last count (null before the first answer). */
+  #othersInSwarm: number | null = null;
   readonly #inflight = new Set<number>();
   #fetches = 0;
   readonly #failedAt = new Map<number, number>();
@@ -172,6 +175,8 @@ export class P2pEngine {
         stats: () => this.session.transferStats(),
         onTransport: (t) => this.session.addIncoming(t),
         onEvent: (e) => {
+          // The tracker's counts include this page once it has announced.
+          if (e.type === 'update') this.#othersInSwarm = Math.max(0, e.complete + e.incomplete - 1);
           if (e.type === 'warning') o.onWarning?.(`${e.error.code} ${e.error.message}`);
         },
       });
@@ -306,34 +311,42 @@ export class P2pEngine {
       this.layout.pieceLength,
       (this.#o.urgentSeconds ?? 4) * this.#bytesPerSecond,
     );
-    const wanted: number[] = [];
+    // [first, last] runs of pieces the web seed should fetch now.
+    const runs: [number, number][] = [];
     for (const from of new Set([this.#seekAt, this.#playhead])) {
-      const first = this.#pieceAt(from);
-      const last = this.#pieceAt(Math.min(this.file.length - 1, from + urgentBytes - 1));
-      for (let p = first; p <= last; p++) wanted.push(p);
+      runs.push([this.#pieceAt(from), this.#pieceAt(Math.min(this.file.length - 1, from + urgentBytes - 1))]);
     }
-    const alone =
-      this.session.stats().peers === 0 && now - this.#startedAt >= (this.#o.noPeerGraceMs ?? 1500);
-    if (alone) {
+    if (this.#alone(now)) {
       // Read ahead from the playhead while the cache has room (memory stays bounded).
       const budget = Math.max(urgentBytes, (this.#o.maxCacheBytes ?? 96 * 1024 * 1024) / 2);
-      const first = this.#pieceAt(Math.min(this.#playhead, this.#focus));
-      const last = this.#pieceAt(
-        Math.min(this.file.length - 1, Math.max(this.#playhead, this.#focus) + budget),
-      );
-      for (let p = first; p <= last; p++) wanted.push(p);
-      for (const p of this.#waiters.keys()) wanted.push(p);
+      runs.push([
+        this.#pieceAt(Math.min(this.#playhead, this.#focus)),
+        this.#pieceAt(Math.min(this.file.length - 1, Math.max(this.#playhead, this.#focus) + budget)),
+      ]);
+      for (const p of this.#waiters.keys()) runs.push([p, p]);
     }
     this.#setDeadlines(now);
-    for (const p of wanted) {
-      if (this.#fetches >= MAX_WEBSEED_FETCHES) break;
-      if (this.session.hasPiece(p) || this.#inflight.has(p)) continue;
-      if (now - (this.#failedAt.get(p) ?? -Infinity) < 2000) continue;
-      void this.#fetchFromWebSeed(
-        p,
-        Math.ceil((this.#o.webSeedBatchBytes ?? 1024 * 1024) / this.layout.pieceLength),
-      );
+    const batch = Math.ceil((this.#o.webSeedBatchBytes ?? 1024 * 1024) / this.layout.pieceLength);
+    for (const [first, last] of runs) {
+      for (let p = first; p <= last; p++) {
+        if (this.#fetches >= MAX_WEBSEED_FETCHES) return;
+        if (this.session.hasPiece(p) || this.#inflight.has(p)) continue;
+        if (now - (this.#failedAt.get(p) ?? -Infinity) < 2000) continue;
+        // One request covers the rest of this run (up to a batch), never beyond it.
+        void this.#fetchFromWebSeed(p, Math.min(batch, last - p + 1));
+      }
     }
+  }
+
+  /**
+   * No peer to wait for: no WebRTC, or the tracker says nobody else is in the swarm, or no
+   * peer connected within the grace period. Then the web seed reads ahead too.
+   */
+  #alone(now: number): boolean {
+    if (this.session.stats().peers > 0) return false;
+    if (!this.#tracker) return true;
+    if (this.#othersInSwarm === 0) return true;
+    return now - this.#startedAt >= (this.#o.noPeerGraceMs ?? 5000);
   }
 
   /** Peers are asked for the next seconds of playback first, soonest deadline first. */

@@ -1,0 +1,216 @@
+/**
+ * The player with peer-to-peer delivery: mounts the ordinary player, starts the episode's
+ * swarm engine, and once the Service Worker serves it, points the content element at the
+ * stream (before playback starts; a listener who pressed play earlier keeps the origin
+ * URL). Adds the sharing panel (the listener's upload limits, peers, share of bytes from
+ * peers, bytes uploaded), feeds the playhead to the engine, keeps sharing for the chosen
+ * minutes after the episode ends, and gives the transfer stats to the play beacons.
+ */
+import {
+  mountPlayer,
+  type PlayerHandle,
+  type PlayerOptions,
+  type TransferStats,
+} from '../ui/mount-player.ts';
+import {
+  keepMinutesChoices,
+  rateLabel,
+  readSharing,
+  type SharingSettings,
+  sharingKey,
+  uploadCapOf,
+  uploadLimitChoices,
+  writeSharing,
+} from './sharing-settings.ts';
+import { type P2pPlayback, startP2p } from './start-p2p.ts';
+
+export interface P2pPlayerOptions {
+  torrentUrl: string;
+  durationMs?: number;
+  /** false: no WebRTC (web seed only through the same engine). */
+  webrtc?: boolean;
+}
+
+export interface P2pPlayerHandle extends PlayerHandle {
+  /** Resolves with the running engine, or null when this page plays the origin URL. */
+  readonly p2p: Promise<P2pPlayback | null>;
+}
+
+const megabytes = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayerOptions): P2pPlayerHandle {
+  let playback: P2pPlayback | null = null;
+  const stats = (): TransferStats => {
+    const s = playback?.engine.stats();
+    return s
+      ? { peers: s.peers, bytesFromPeers: s.bytesFromPeers, bytesFromWebSeed: s.bytesFromWebSeed }
+      : { peers: 0, bytesFromPeers: 0, bytesFromWebSeed: 0 };
+  };
+  const handle = mountPlayer(root, { ...o, stats });
+  const content = handle.content;
+  const originSrc = o.src;
+  // No origin request while the engine starts: the element loads once, from the stream.
+  content.preload = 'none';
+
+  const doc = root.ownerDocument;
+  const win = doc.defaultView ?? globalThis;
+  let store: Storage | null = null;
+  try {
+    store = win.localStorage;
+  } catch {
+    store = null;
+  }
+  let settings: SharingSettings = readSharing(store?.getItem(sharingKey) ?? null);
+  const panel = sharingPanel(doc, settings, (next) => {
+    settings = next;
+    try {
+      store?.setItem(sharingKey, writeSharing(next));
+    } catch {
+      // Private mode: the choice holds for this page only.
+    }
+    playback?.engine.setUploadRateLimit(uploadCapOf(next));
+  });
+  content.parentElement?.append(panel.root);
+
+  let keepTimer: ReturnType<typeof setTimeout> | null = null;
+  const listeners: [string, EventListener][] = [
+    ['timeupdate', () => playback?.engine.setPlayheadSeconds(content.currentTime)],
+    ['seeking', () => playback?.engine.setPlayheadSeconds(content.currentTime)],
+    ['loadedmetadata', () => playback?.engine.setDuration(content.duration)],
+    [
+      'play',
+      () => {
+        if (keepTimer) clearTimeout(keepTimer);
+        keepTimer = null;
+      },
+    ],
+    [
+      'ended',
+      () => {
+        // Polite: keep serving other listeners a while, then leave the swarm.
+        keepTimer = setTimeout(() => void playback?.stop(), settings.keepMinutes * 60_000);
+      },
+    ],
+  ];
+  for (const [t, f] of listeners) content.addEventListener(t, f);
+
+  const ready = startP2p({
+    torrentUrl: p.torrentUrl,
+    originSrc,
+    ...(p.durationMs ? { durationMs: p.durationMs } : {}),
+    ...(p.webrtc === false ? { webrtc: false } : {}),
+  }).then(
+    (pb) => {
+      playback = pb;
+      if (pb) {
+        pb.engine.setUploadRateLimit(uploadCapOf(settings));
+        if (content.paused && content.played.length === 0) content.src = pb.src;
+      }
+      content.preload = 'metadata';
+      return pb;
+    },
+    (err) => {
+      console.warn('swarmcast: peer-to-peer playback unavailable:', err);
+      content.preload = 'metadata';
+      return null;
+    },
+  );
+  const timer = setInterval(() => panel.show(playback ? playback.engine.stats() : null, settings), 1000);
+
+  return {
+    ...handle,
+    p2p: ready,
+    destroy() {
+      clearInterval(timer);
+      if (keepTimer) clearTimeout(keepTimer);
+      for (const [t, f] of listeners) content.removeEventListener(t, f);
+      handle.destroy();
+      void ready.then((pb) => pb?.stop());
+    },
+  };
+}
+
+function sharingPanel(
+  doc: Document,
+  initial: SharingSettings,
+  change: (s: SharingSettings) => void,
+): {
+  root: HTMLElement;
+  show(
+    s: { peers: number; bytesFromPeers: number; bytesFromWebSeed: number; uploaded: number } | null,
+    settings: SharingSettings,
+  ): void;
+} {
+  const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text = '') => {
+    const e = doc.createElement(tag);
+    e.className = cls;
+    if (text) e.textContent = text;
+    return e;
+  };
+  let current = initial;
+  const root = el('details', 'sc-sharing');
+  const summary = el('summary', 'sc-sharing-summary');
+  const line = el('p', 'sc-sharing-stats');
+  line.setAttribute('aria-live', 'off');
+  const shareBox = el('input', 'sc-share');
+  shareBox.type = 'checkbox';
+  shareBox.checked = current.share;
+  const shareLabel = el('label', 'sc-share-label');
+  shareLabel.append(shareBox, ' Share this episode with other listeners');
+  const select = (
+    cls: string,
+    label: string,
+    choices: readonly number[],
+    text: (n: number) => string,
+    value: number,
+  ) => {
+    const s = el('select', cls);
+    for (const c of choices) {
+      const opt = el('option', '', text(c));
+      opt.value = String(c);
+      opt.selected = c === value;
+      s.append(opt);
+    }
+    const l = el('label', `${cls}-label`, `${label} `);
+    l.append(s);
+    return { s, l };
+  };
+  const limit = select('sc-upload-limit', 'Upload limit', uploadLimitChoices, rateLabel, current.uploadLimit);
+  const keep = select(
+    'sc-keep',
+    'Keep sharing after the episode',
+    keepMinutesChoices,
+    (n) => (n === 0 ? 'No' : `${n} min`),
+    current.keepMinutes,
+  );
+  const update = () => {
+    current = {
+      share: shareBox.checked,
+      uploadLimit: Number(limit.s.value),
+      keepMinutes: Number(keep.s.value),
+    };
+    limit.s.disabled = !current.share;
+    change(current);
+  };
+  shareBox.addEventListener('change', update);
+  limit.s.addEventListener('change', update);
+  keep.s.addEventListener('change', update);
+  root.append(summary, shareLabel, limit.l, keep.l, line);
+  const show = (
+    s: { peers: number; bytesFromPeers: number; bytesFromWebSeed: number; uploaded: number } | null,
+    settings: SharingSettings,
+  ) => {
+    summary.textContent = !settings.share
+      ? 'Sharing off'
+      : `Sharing · up to ${settings.uploadLimit > 0 ? rateLabel(settings.uploadLimit) : 'no limit'}`;
+    if (!s) {
+      line.textContent = 'Playing from the web (no peer-to-peer in this browser)';
+      return;
+    }
+    const total = s.bytesFromPeers + s.bytesFromWebSeed;
+    const share = total > 0 ? Math.round((100 * s.bytesFromPeers) / total) : 0;
+    line.textContent = `${s.peers} ${s.peers === 1 ? 'peer' : 'peers'} · ${share}% of ${megabytes(total)} from peers · uploaded ${megabytes(s.uploaded)}`;
+  };
+  show(null, current);
+  return { root, show };
+}

@@ -1,0 +1,146 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromiumLaunchOptions, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type P2pFixture, startP2pFixture } from './p2p-fixture.ts';
+
+const prereq = requireBinaries('peer-to-peer player in Chromium', 'chromium', 'ffmpeg');
+const shots = join(import.meta.dirname, '..', '..', '..', 'test-results', 'player-p2p');
+
+interface Stats {
+  peers: number;
+  bytesFromPeers: number;
+  bytesFromWebSeed: number;
+  uploaded: number;
+  complete: boolean;
+}
+const statsOf = (page: Page) =>
+  page.evaluate(async () => {
+    const w = window as unknown as { player: { p2p: Promise<{ engine: { stats(): Stats } } | null> } };
+    const pb = await w.player.p2p;
+    return pb ? pb.engine.stats() : null;
+  });
+const playing = (page: Page) =>
+  page.evaluate(() => {
+    const v = document.querySelector('.sc-content') as HTMLMediaElement;
+    return { time: v.currentTime, src: v.currentSrc, error: v.error?.code ?? null };
+  });
+
+/** Opens the page in a fresh context (its own Service Worker registration, like another listener) and plays. */
+async function openAndPlay(browser: Browser, url: string): Promise<Page> {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.log('pageerror', e.message));
+  await page.goto(url);
+  await waitFor(async () => (await statsOf(page)) !== null, 30_000, 'the engine to start');
+  await page.evaluate(() => {
+    const v = document.querySelector('.sc-content') as HTMLMediaElement;
+    v.muted = true;
+    void v.play();
+  });
+  return page;
+}
+
+describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let fx: P2pFixture;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    dir = await scratchDir();
+    await mkdir(shots, { recursive: true });
+    const path = join(dir.path, 'episode.mp4');
+    // 20 s of H.264/AAC, fast start, ~1.5 MB: big enough that most bytes are not "urgent".
+    const r = spawnSync(
+      'ffmpeg',
+      [
+        ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25:duration=20'],
+        ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=20'],
+        ...['-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '500k', '-pix_fmt', 'yuv420p'],
+        ...['-c:a', 'aac', '-b:a', '64k', '-movflags', '+faststart', '-shortest', path],
+      ],
+      { encoding: 'utf8' },
+    );
+    if (r.status !== 0) throw new Error(`ffmpeg: ${r.stderr}`);
+    fx = await startP2pFixture({ mediaPath: path, type: 'video/mp4', kind: 'video', durationMs: 20_000 });
+    const o = chromiumLaunchOptions(join(dir.path, 'home'));
+    browser = await chromium.launch({
+      ...o,
+      // Two headless pages on one machine: offer plain loopback addresses, not mDNS names
+      // that nothing here resolves (a real browser pair would use STUN candidates).
+      args: [...o.args, '--disable-features=WebRtcHideLocalIpsWithMdns'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await fx?.close();
+    await dir?.remove();
+  });
+
+  it('page B gets most of its bytes from page A (measured by the engines), and plays', async () => {
+    const a = await openAndPlay(browser, fx.pageUrl());
+    await waitFor(async () => (await statsOf(a))?.complete === true, 60_000, 'page A to hold the episode');
+    const origin0 = fx.originBytes();
+    const b = await openAndPlay(browser, fx.pageUrl());
+    await waitFor(async () => (await statsOf(b))?.complete === true, 90_000, 'page B to hold the episode');
+    await waitFor(async () => (await playing(b)).time > 1, 60_000, 'page B to play');
+    const sb = (await statsOf(b)) as Stats;
+    const sa = (await statsOf(a)) as Stats;
+    const share = sb.bytesFromPeers / (sb.bytesFromPeers + sb.bytesFromWebSeed);
+    console.log(
+      `page B: ${sb.bytesFromPeers} B from peers, ${sb.bytesFromWebSeed} B from the web seed (${(100 * share).toFixed(1)}% peers); page A uploaded ${sa.uploaded} B; origin sent ${fx.originBytes() - origin0} B while B loaded`,
+    );
+    expect(sb.peers).toBeGreaterThan(0);
+    expect(share).toBeGreaterThan(0.5);
+    // The only peer B had is A: A's uploads account for B's peer bytes.
+    expect(sa.uploaded).toBeGreaterThanOrEqual(sb.bytesFromPeers * 0.95);
+    expect((await playing(b)).src).toContain('/assets/stream/');
+    await b.screenshot({ path: join(shots, 'page-b-from-peers.png') });
+    await a.context().close();
+    await b.context().close();
+  }, 240_000);
+
+  it('with WebRTC off the page plays from the web seed alone', async () => {
+    const page = await openAndPlay(browser, fx.pageUrl({ webrtc: false }));
+    await waitFor(async () => (await playing(page)).time > 1, 60_000, 'playback');
+    const s = (await statsOf(page)) as Stats;
+    expect(s.peers).toBe(0);
+    expect(s.bytesFromPeers).toBe(0);
+    expect(s.bytesFromWebSeed).toBeGreaterThan(0);
+    expect((await playing(page)).src).toContain('/assets/stream/');
+    await page.screenshot({ path: join(shots, 'web-seed-only.png') });
+    await page.context().close();
+  }, 120_000);
+
+  it('a seek is served with the right bytes, and playback continues after it', async () => {
+    const page = await openAndPlay(browser, fx.pageUrl({ webrtc: false }));
+    await waitFor(async () => (await playing(page)).time > 0.5, 60_000, 'playback');
+    // The media element's own request after a seek goes through the Service Worker.
+    await page.evaluate(() => {
+      const v = document.querySelector('.sc-content') as HTMLMediaElement;
+      v.currentTime = 15;
+    });
+    await waitFor(async () => (await playing(page)).time > 15.5, 60_000, 'playback after the seek');
+    // A range far into the file, through the same Service Worker path, byte for byte.
+    const [start, end] = [fx.media.length - 300_001, fx.media.length - 1000];
+    const got = await page.evaluate(
+      async ([s, e]) => {
+        const v = document.querySelector('.sc-content') as HTMLMediaElement;
+        const r = await fetch(v.currentSrc, { headers: { range: `bytes=${s}-${e}` } });
+        return {
+          status: r.status,
+          range: r.headers.get('content-range'),
+          bytes: Array.from(new Uint8Array(await r.arrayBuffer())),
+        };
+      },
+      [start, end],
+    );
+    expect(got.status).toBe(206);
+    expect(got.range).toBe(`bytes ${start}-${end}/${fx.media.length}`);
+    expect(Buffer.from(got.bytes).equals(fx.media.subarray(start, end + 1))).toBe(true);
+    await page.context().close();
+  }, 120_000);
+});

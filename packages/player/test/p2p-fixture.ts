@@ -1,0 +1,140 @@
+/**
+ * A small node for peer-to-peer player tests and the player bench: one HTTP server on
+ * loopback serving a page that mounts the P2P player, the player bundle and Service Worker,
+ * the media file with ranges (counting the bytes the origin sends), the episode's .torrent
+ * (hybrid, the origin as web seed, our WebSocket tracker) and the WebSocket tracker itself on
+ * the same port, as `npm start` does. No node-side seeder: every byte a page does not get from
+ * the origin came from another page.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+import { createTorrent } from '@swarmcast/bittorrent/node';
+import { Tracker } from '@swarmcast/tracker';
+import { buildPlayerBundle, buildServiceWorkerBundle } from '../build/bundle.ts';
+
+export interface P2pFixture {
+  base: string;
+  media: Buffer;
+  mediaUrl: string;
+  /** The page that mounts the P2P player (`webrtc: false` -> data channels off). */
+  pageUrl(o?: { webrtc?: boolean; plain?: boolean }): string;
+  /** Bytes of the media file the origin has sent so far. */
+  originBytes(): number;
+  playBeacons: unknown[];
+  close(): Promise<void>;
+}
+
+export async function startP2pFixture(o: {
+  mediaPath: string;
+  type: string;
+  kind: 'audio' | 'video';
+  durationMs: number;
+  pieceLength?: number;
+}): Promise<P2pFixture> {
+  const media = await readFile(o.mediaPath);
+  const name = basename(o.mediaPath);
+  const [playerJs, swJs] = await Promise.all([
+    buildPlayerBundle({ minify: false }),
+    buildServiceWorkerBundle(),
+  ]);
+  const tracker = new Tracker({ rateLimit: null });
+  let originBytes = 0;
+  let torrent: Uint8Array = new Uint8Array(0);
+  const playBeacons: unknown[] = [];
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/assets/player.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(playerJs);
+    } else if (url.pathname === '/assets/player-sw.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript', 'service-worker-allowed': '/' }).end(swJs);
+    } else if (url.pathname === '/episode.torrent') {
+      res.writeHead(200, { 'content-type': 'application/x-bittorrent' }).end(torrent);
+    } else if (url.pathname === `/media/${name}`) {
+      const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      const end = m?.[2] ? Math.min(Number(m[2]), media.length - 1) : media.length - 1;
+      const headers: Record<string, string | number> = {
+        'content-type': o.type,
+        'accept-ranges': 'bytes',
+        'content-length': end - start + 1,
+        'access-control-allow-origin': '*',
+      };
+      if (m) headers['content-range'] = `bytes ${start}-${end}/${media.length}`;
+      res.writeHead(m ? 206 : 200, headers);
+      // Counted as written, 64 KiB at a time, so a request the browser aborts counts what left.
+      let at = start;
+      let gone = false;
+      res.on('close', () => {
+        gone = true;
+      });
+      const pump = () => {
+        while (at <= end && !gone) {
+          const chunk = media.subarray(at, Math.min(end + 1, at + 65_536));
+          at += chunk.length;
+          originBytes += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        if (!gone) res.end();
+      };
+      pump();
+    } else if (url.pathname === '/beacon/play' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (c) => {
+        if (body.length < 10_000) body += c;
+      });
+      req.on('end', () => {
+        try {
+          playBeacons.push(JSON.parse(body));
+        } catch {
+          playBeacons.push(body);
+        }
+        res.writeHead(204).end();
+      });
+    } else if (url.pathname === '/page.html') {
+      const webrtc = url.searchParams.get('webrtc') !== 'off';
+      const plain = url.searchParams.get('plain') === '1';
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html>
+<html><head><meta charset="utf-8"><title>p2p</title></head><body>
+<div id="player"></div>
+<script src="/assets/player.js"></script>
+<script>
+  const el = document.getElementById('player');
+  const opts = { kind: ${JSON.stringify(o.kind)}, src: '/media/${name}', episodeId: 'ep-1', vmapUrl: null, collectorBase: '', progressIntervalMs: 1000 };
+  window.player = ${plain ? 'Swarmcast.mountPlayer(el, opts)' : `Swarmcast.mountP2pPlayer(el, opts, { torrentUrl: '/episode.torrent', durationMs: ${o.durationMs}, webrtc: ${webrtc} })`};
+</script></body></html>`);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  server.on('upgrade', (req, socket, head) => tracker.ws.handleUpgrade(req, socket, head));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const mediaUrl = `${base}/media/${name}`;
+  const made = await createTorrent(o.mediaPath, {
+    version: 'hybrid',
+    ...(o.pieceLength ? { pieceLength: o.pieceLength } : {}),
+    announce: [[`${base.replace('http', 'ws')}/announce`]],
+    webSeeds: [mediaUrl],
+  });
+  if (!made.ok) throw new Error(made.error.message);
+  torrent = made.value.torrent;
+  return {
+    base,
+    media,
+    mediaUrl,
+    pageUrl: (p = {}) =>
+      `${base}/page.html?webrtc=${p.webrtc === false ? 'off' : 'on'}${p.plain ? '&plain=1' : ''}`,
+    originBytes: () => originBytes,
+    playBeacons,
+    async close() {
+      tracker.ws.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { rangeHead } from '../src/p2p/range-responder.ts';
+import {
+  defaultSharing,
+  rateLabel,
+  readSharing,
+  uploadCapOf,
+  writeSharing,
+} from '../src/p2p/sharing-settings.ts';
+import { mediaTypeOf, streamKeyOf, streamUrl } from '../src/p2p/stream-protocol.ts';
+
+describe('sharing settings (stored text is outside input)', () => {
+  it('round-trips the choices the player offers', () => {
+    const s = { share: false, uploadLimit: 128 * 1024, keepMinutes: 30 };
+    expect(readSharing(writeSharing(s))).toEqual(s);
+  });
+  it.each([
+    null,
+    '',
+    'not json',
+    '[]',
+    'null',
+    '{"share":"yes","uploadLimit":-5,"keepMinutes":1e9}',
+    '{"uploadLimit":{"valueOf":1}}',
+    `{"share":true,"pad":"${'x'.repeat(2000)}"}`,
+  ])('gives the defaults for %j', (text) => {
+    expect(readSharing(text)).toEqual(defaultSharing);
+  });
+  it('maps to the engine cap: off = 0, no limit = none', () => {
+    expect(uploadCapOf({ share: false, uploadLimit: 0, keepMinutes: 0 })).toBe(0);
+    expect(uploadCapOf({ share: true, uploadLimit: 0, keepMinutes: 0 })).toBeUndefined();
+    expect(uploadCapOf({ share: true, uploadLimit: 32 * 1024, keepMinutes: 0 })).toBe(32 * 1024);
+    expect([0, 1024 * 1024, 512 * 1024].map(rateLabel)).toEqual(['No limit', '1 MB/s', '512 KB/s']);
+  });
+});
+
+describe('range answers of the Service Worker stream', () => {
+  it.each([
+    [null, 200, '0-999', undefined],
+    ['bytes=0-', 206, '0-999', 'bytes 0-999/1000'],
+    ['bytes=100-199', 206, '100-199', 'bytes 100-199/1000'],
+    ['bytes=-10', 206, '990-999', 'bytes 990-999/1000'],
+    ['bytes=990-5000', 206, '990-999', 'bytes 990-999/1000'],
+    ['bytes=1000-', 416, '0--1', 'bytes */1000'],
+    ['bytes=5-1', 416, '0--1', 'bytes */1000'],
+    ['items=0-1', 200, '0-999', undefined],
+  ])('%s -> %i', (header, status, span, contentRange) => {
+    const h = rangeHead(header, 1000, 'audio/mpeg');
+    expect(h.status).toBe(status);
+    expect(`${h.start}-${h.end}`).toBe(span);
+    expect(h.headers['content-range']).toBe(contentRange);
+    if (status !== 416) expect(Number(h.headers['content-length'])).toBe(h.end - h.start + 1);
+  });
+});
+
+describe('stream URLs', () => {
+  it('carry a hex key and the origin fallback; other paths are not ours', () => {
+    const u = new URL(streamUrl('ab'.repeat(20), 'ep 1.mp3', 'http://h/media/ep%201.mp3'), 'http://h');
+    expect(streamKeyOf(u.pathname)).toBe('ab'.repeat(20));
+    expect(u.searchParams.get('origin')).toBe('http://h/media/ep%201.mp3');
+    for (const p of ['/media/x.mp3', '/assets/stream/', '/assets/stream/zz/x', '/assets/stream/../x'])
+      expect(streamKeyOf(p)).toBeNull();
+    expect(mediaTypeOf('a.MP4')).toBe('video/mp4');
+    expect(mediaTypeOf('noext')).toBe('application/octet-stream');
+  });
+});
