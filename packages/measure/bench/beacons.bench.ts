@@ -2,8 +2,10 @@
  * Beacons per second into the collector with zero loss, beside the raw ceiling of the same
  * store in the same run:
  *
- * 1. collector -> stream: autocannon (a worker thread, 127.0.0.1) fires ad beacons at the
- *    collector for MEASURE_BENCH_SECONDS; every 204 means durable. Reported: beacons/s,
+ * 1. collector -> stream: wrk (its own process, 127.0.0.1; autocannon in a worker thread when
+ *    wrk is not installed) fires ad beacons at the collector for MEASURE_BENCH_SECONDS over
+ *    MEASURE_BENCH_CONNECTIONS keep-alive connections, each one player with one beacon in
+ *    flight; every 204 means durable. Reported: beacons/s,
  *    p50/p99 acknowledge latency, and loss = acknowledged beacons missing from the stream
  *    (counted back by a consumer; must be 0). Ceiling: `stream.publish` of the same events
  *    in batches of 1000 from this process, no HTTP.
@@ -12,12 +14,14 @@
  *
  * Engines: the embedded write-ahead stream + PGlite, and NATS JetStream + PostgreSQL when
  * they answer on 127.0.0.1 (skipped with a reason otherwise). Env: MEASURE_BENCH_SECONDS (10),
- * MEASURE_BENCH_CONNECTIONS (64), MEASURE_BENCH_PIPELINE (5000), MEASURE_BENCH_PIPELINING (1). The machine is shared:
+ * MEASURE_BENCH_CONNECTIONS (256), MEASURE_BENCH_PIPELINE (5000), MEASURE_BENCH_PIPELINING (1). The machine is shared:
  * quote medians of several runs.
  */
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { generateSigningKey, signDecision } from '@swarmcast/ads';
 import { ledgerMigrations } from '@swarmcast/ledger';
 import {
@@ -39,7 +43,7 @@ import { measureMigrations } from '../src/pipeline/migrations.ts';
 import { processBatch } from '../src/pipeline/process-batch.ts';
 
 const seconds = Number(process.env.MEASURE_BENCH_SECONDS ?? 10);
-const connections = Number(process.env.MEASURE_BENCH_CONNECTIONS ?? 64);
+const connections = Number(process.env.MEASURE_BENCH_CONNECTIONS ?? 256);
 const pipelineEvents = Number(process.env.MEASURE_BENCH_PIPELINE ?? 5000);
 // Requests in flight per connection: connections x pipelining stands for as many concurrent players.
 const pipelining = Number(process.env.MEASURE_BENCH_PIPELINING ?? 1);
@@ -91,14 +95,20 @@ const beaconEvent = (id: string): StreamEvent => ({
   },
 });
 
+/** The store alone: batches of 1000 from four concurrent publishers, no HTTP. */
 async function ceiling(stream: EventStream, tag: string): Promise<number> {
   const end = Date.now() + seconds * 1000;
   let n = 0;
   const started = Date.now();
-  while (Date.now() < end) {
-    await stream.publish(Array.from({ length: 1000 }, (_, i) => beaconEvent(`${tag}-${n + i}`)));
-    n += 1000;
-  }
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (Date.now() < end) {
+        const from = n;
+        n += 1000;
+        await stream.publish(Array.from({ length: 1000 }, (_, i) => beaconEvent(`${tag}-${from + i}`)));
+      }
+    }),
+  );
   return n / ((Date.now() - started) / 1000);
 }
 
@@ -129,25 +139,70 @@ async function collectorRun(stream: EventStream) {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   // Warm up (JIT, connection pools) before measuring; those beacons are stored too.
-  const load = (duration: number) => {
-    // (`pipelining` is an autocannon option the shared type declaration does not list.)
-    const options = {
-      url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`,
-      connections,
-      pipelining,
-      duration,
-      workers: 1,
-    };
-    return autocannon(options) as Promise<autocannon.Result & Record<string, number>>;
-  };
+  const url = `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`;
+  const load = (duration: number) => (hasWrk ? wrkLoad(url, duration) : autocannonLoad(url, duration));
   const warm = await load(2);
   const r = await load(seconds);
   await app.close();
   await collector.close();
   return {
+    loadGenerator: hasWrk ? 'wrk' : 'autocannon',
+    beaconsPerSecond: r.beaconsPerSecond,
+    acknowledged: r.acknowledged,
+    warmupAcknowledged: warm.acknowledged,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    latencyP50Ms: r.latencyP50Ms,
+    latencyP99Ms: r.latencyP99Ms,
+  };
+}
+
+interface LoadResult {
+  beaconsPerSecond: number;
+  acknowledged: number;
+  non2xx: number;
+  errors: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+}
+
+const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
+
+function toMs(text: string | undefined): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec((text ?? '').trim());
+  if (!m) return Number.NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+/** wrk in C costs the shared machine far less CPU than a JavaScript load generator. */
+async function wrkLoad(url: string, duration: number): Promise<LoadResult> {
+  const { stdout } = await promisify(execFile)(
+    'wrk',
+    ['-t', '1', '-c', String(connections), '-d', `${duration}s`, '--latency', '--timeout', '10s', url],
+    { maxBuffer: 1 << 20 },
+  );
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const errors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  return {
+    beaconsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
+    acknowledged: requests - non2xx,
+    non2xx,
+    errors,
+    latencyP50Ms: toMs(/\s50%\s+(\S+)/.exec(stdout)?.[1]),
+    latencyP99Ms: toMs(/\s99%\s+(\S+)/.exec(stdout)?.[1]),
+  };
+}
+
+async function autocannonLoad(url: string, duration: number): Promise<LoadResult> {
+  // (`pipelining` is an autocannon option the shared type declaration does not list.)
+  const options = { url, connections, pipelining, duration, workers: 1 };
+  const r = (await autocannon(options)) as autocannon.Result & Record<string, number>;
+  return {
     beaconsPerSecond: r.requests.average,
     acknowledged: r['2xx'] ?? 0,
-    warmupAcknowledged: warm['2xx'] ?? 0,
     non2xx: r.non2xx,
     errors: r.errors,
     latencyP50Ms: r.latency.p50,
@@ -234,6 +289,7 @@ async function runEngine(
 }
 
 async function main() {
+  const loadAtStart = loadavg();
   const results: EngineResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'measure-bench-'));
   try {
@@ -276,7 +332,7 @@ async function main() {
 
   const f = (x: number | undefined, d = 0) => (x === undefined ? '-' : x.toFixed(d));
   console.log(
-    `\nmeasure beacons: ${seconds} s per run, ${connections} connections x ${pipelining} pipelined (shared machine: noisy, quote medians)`,
+    `\nmeasure beacons: ${seconds} s per run, ${connections} connections${hasWrk ? ' (wrk)' : ` x ${pipelining} pipelined (autocannon)`}, load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} (shared machine: noisy, quote medians)`,
   );
   console.log(
     'engine                       | beacons/s | p50 ms | p99 ms | acked  | lost | stream ceiling/s | ratio | pipeline/s | db insert/s | ratio',
@@ -306,7 +362,11 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
     join(outDir, 'measure-beacons.json'),
-    JSON.stringify({ seconds, connections, results }, null, 2),
+    JSON.stringify(
+      { seconds, connections, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg(), results },
+      null,
+      2,
+    ),
   );
   if (results.some((r) => (r.lost ?? 0) > 0)) {
     console.error('LOSS: acknowledged beacons missing from the stream');

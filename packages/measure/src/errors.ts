@@ -6,6 +6,7 @@ export const measureErrors = {
     message: 'the collector is busy or the stream is unavailable; nothing was stored',
   },
   MEA_BAD_REQUEST: { status: 400, message: 'malformed report parameters' },
+  MEA_UNAUTHENTICATED: { status: 401, message: 'sign in (session cookie or API token) to read reports' },
   MEA_FORBIDDEN: { status: 403, message: 'not allowed to read this report' },
   MEA_NOT_FOUND: { status: 404, message: 'unknown show, episode, campaign or creator' },
 } as const;

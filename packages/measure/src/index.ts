@@ -39,7 +39,14 @@ export { adminCsv, advertiserCsv, creatorCsv, csvField } from './reports/csv.ts'
 export { esc } from './reports/html.ts';
 export type { Period } from './reports/load.ts';
 export { type AdminReport, Reports } from './reports/reports.ts';
-export { parsePeriod, type ReportAuthorizer, type ReportScope, reportRoutes } from './reports/routes.ts';
+export {
+  denyAllReports,
+  parsePeriod,
+  type ReportAccess,
+  type ReportAuthorizer,
+  type ReportScope,
+  reportRoutes,
+} from './reports/routes.ts';
 export {
   type AdDelivery,
   type AdEventRow,

@@ -22,7 +22,10 @@ export interface MeasureDeps {
   creatorShareBps?: BasisPoints;
   /** Run the pipeline consumer in this process (default true); several processes share the work. */
   runPipeline?: boolean;
-  /** Who may read which report (default: everyone; the portal passes its session check). */
+  /**
+   * Who may read which report. The portal passes its session and API-token check; the
+   * default refuses every report request (401).
+   */
   authorize?: ReportAuthorizer;
   /** Suppression threshold (default 5). */
   k?: number;

@@ -112,6 +112,8 @@ beforeAll(async () => {
     edge: testEdge,
     publicKeys: () => publicKeysOf(ring),
     clock,
+    // The portal's account check is web's (packages/web/test/measure-access.test.ts).
+    authorize: () => true,
   });
   await registerEpisode(db, episode1);
   await app.ready();

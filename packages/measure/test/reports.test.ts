@@ -121,9 +121,41 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(r.books.balanced).toBe(true);
   });
 
+  it('HTTP: nobody reads a report without the portal check; its answers become 401 and 403', async () => {
+    const closed = Fastify();
+    reportRoutes(closed, new Reports(db), { now: () => period.to });
+    for (const path of ['/api/measure/creator/creator', '/measure/advertiser/adv-1', '/api/measure/admin']) {
+      const r = await closed.inject(path);
+      expect(r.statusCode, path).toBe(401);
+      expect(r.json()).toMatchObject({ code: 'MEA_UNAUTHENTICATED' });
+    }
+    const scopes: unknown[] = [];
+    const guarded = Fastify();
+    reportRoutes(guarded, new Reports(db), { now: () => period.to }, (req, scope) => {
+      scopes.push(scope);
+      return req.headers['x-who'] === 'creator' && scope.kind === 'creator' && scope.id === 'creator'
+        ? 'allowed'
+        : req.headers['x-who']
+          ? 'forbidden'
+          : 'unauthenticated';
+    });
+    const as = (who: string | null, url: string) =>
+      guarded.inject({ url, headers: who ? { 'x-who': who } : {} });
+    expect(
+      (await as('creator', '/api/measure/creator/creator?from=2026-12-02&to=2026-12-03')).statusCode,
+    ).toBe(200);
+    const other = await as('creator', '/api/measure/advertiser/adv-1');
+    expect(other.statusCode).toBe(403);
+    expect(other.json()).toMatchObject({ code: 'MEA_FORBIDDEN' });
+    expect((await as('creator', '/measure/admin')).statusCode).toBe(403);
+    expect((await as(null, '/api/measure/creator/creator')).statusCode).toBe(401);
+    expect(scopes).toContainEqual({ kind: 'advertiser', id: 'adv-1' });
+    expect(scopes).toContainEqual({ kind: 'admin' });
+  });
+
   it('HTTP: JSON, CSV and an escaped dashboard page with charts', async () => {
     const app = Fastify();
-    reportRoutes(app, new Reports(db), { now: () => period.to });
+    reportRoutes(app, new Reports(db), { now: () => period.to }, () => true);
     const json = await app.inject(
       `/api/measure/creator/creator?from=2026-12-02&to=2026-12-03&window=firstTouch`,
     );

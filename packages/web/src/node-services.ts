@@ -24,6 +24,7 @@ import { AnnounceFactPublisher, type AnnounceObserver } from '@swarmcast/tracker
 import type { FastifyInstance } from 'fastify';
 import { whoIs } from './auth.ts';
 import { seedHouseCampaign } from './node/house-ads.ts';
+import { measureAccess } from './node/measure-access.ts';
 import { registerPublishedEpisodes } from './node/measure-episodes.ts';
 import { loadAdminToken, loadKeyRing } from './node/secrets.ts';
 import { type Seeding, seedPublished, startSeeding } from './node/seeding.ts';
@@ -112,6 +113,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     publicKeys: () => publicKeysOf(ring),
     clock: d.clock,
     creatorShareBps: (d.creatorSharePercent ?? 70) * 100,
+    authorize: measureAccess(d.catalog, adminToken),
   });
 
   // The tracker's announces as facts for measurement (same audience keys as the collector).

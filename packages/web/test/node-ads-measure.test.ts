@@ -38,6 +38,8 @@ afterAll(async () => {
 });
 
 const url = (p: string) => new URL(p, node.url).toString();
+/** Reports need credentials: the node's admin token reads them all. */
+const asAdmin = { headers: { authorization: `Bearer ${adminToken}` } };
 const xmlText = (s: string) => s.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 const player = (i: number) => `SwarmcastPlayer/1.0 (integration listener ${i})`;
 
@@ -216,7 +218,7 @@ describe('a node serves and measures ads', () => {
     const day = new Date(t0).toISOString().slice(0, 10);
     const next = new Date(t0 + 86_400_000).toISOString().slice(0, 10);
     const report = (await (
-      await fetch(url(`/api/measure/advertiser/${advertiser.id}?from=${day}&to=${next}`))
+      await fetch(url(`/api/measure/advertiser/${advertiser.id}?from=${day}&to=${next}`), asAdmin)
     ).json()) as {
       campaigns: Array<{ campaignId: string; spendMicros: number; delivery: Record<string, unknown> }>;
     };
@@ -232,7 +234,7 @@ describe('a node serves and measures ads', () => {
       },
     });
     const house = (await (
-      await fetch(url(`/api/measure/advertiser/${houseIds.advertiser}?from=${day}&to=${next}`))
+      await fetch(url(`/api/measure/advertiser/${houseIds.advertiser}?from=${day}&to=${next}`), asAdmin)
     ).json()) as { campaigns: Array<{ delivery: { impressions: number } }> };
     const houseImpressions = house.campaigns.reduce((n, c) => n + c.delivery.impressions, 0);
     expect(paidDecisions + houseImpressions).toBe(decisions);
@@ -246,7 +248,7 @@ describe('a node serves and measures ads', () => {
 
     // The dashboards answer on the node.
     for (const page of [`/measure/advertiser/${advertiser.id}`, '/measure/admin']) {
-      expect((await fetch(url(page))).status, page).toBe(200);
+      expect((await fetch(url(page), asAdmin)).status, page).toBe(200);
     }
     // The ads dashboard is the advertiser's own: 401 without credentials, and the buyer sees
     // its campaign but not the house campaign.
@@ -274,7 +276,9 @@ describe('a node serves and measures ads', () => {
     const day = new Date(t0).toISOString().slice(0, 10);
     const next = new Date(t0 + 86_400_000).toISOString().slice(0, 10);
     const creatorReport = async () =>
-      (await (await fetch(url(`/api/measure/creator/${ep.show.ownerId}?from=${day}&to=${next}`))).json()) as {
+      (await (
+        await fetch(url(`/api/measure/creator/${ep.show.ownerId}?from=${day}&to=${next}`), asAdmin)
+      ).json()) as {
         episodes: Array<{ episodeId: string; downloads: number | null }>;
       };
     await waitFor(

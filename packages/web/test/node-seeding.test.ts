@@ -65,7 +65,9 @@ describe('a node seeds what it publishes', () => {
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     const announces = async () => {
       const admin = (await (
-        await fetch(new URL(`/api/measure/admin?from=${today}&to=${tomorrow}`, node.url))
+        await fetch(new URL(`/api/measure/admin?from=${today}&to=${tomorrow}`, node.url), {
+          headers: { authorization: `Bearer ${node.services.adminToken}` },
+        })
       ).json()) as {
         events: Array<{ subject: string; count: number }>;
       };

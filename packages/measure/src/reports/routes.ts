@@ -11,8 +11,20 @@ import type { Reports } from './reports.ts';
 
 export type ReportScope = { kind: 'creator' | 'advertiser'; id: string } | { kind: 'admin' };
 
+/**
+ * What the portal's check decided: `unauthenticated` (no valid credentials: 401) or
+ * `forbidden` (signed in as someone else: 403). `true` / `false` mean allowed / forbidden.
+ */
+export type ReportAccess = 'allowed' | 'forbidden' | 'unauthenticated';
+
 /** Decides whether a request may read a report; the portal supplies its own. */
-export type ReportAuthorizer = (req: FastifyRequest, scope: ReportScope) => boolean | Promise<boolean>;
+export type ReportAuthorizer = (
+  req: FastifyRequest,
+  scope: ReportScope,
+) => ReportAccess | boolean | Promise<ReportAccess | boolean>;
+
+/** Without the portal's check nobody reads a report: they show money and listeners. */
+export const denyAllReports: ReportAuthorizer = () => 'unauthenticated';
 
 const dayMs = 86_400_000;
 
@@ -52,7 +64,7 @@ export function reportRoutes(
   app: FastifyInstance,
   reports: Reports,
   clock: Clock,
-  authorize: ReportAuthorizer = () => true,
+  authorize: ReportAuthorizer = denyAllReports,
 ): void {
   const require = createRequire(import.meta.url);
   const assets = new Map<string, Buffer>();
@@ -70,8 +82,9 @@ export function reportRoutes(
 
   type Req = FastifyRequest<{ Params: { id?: string }; Querystring: Record<string, unknown> }>;
   const common = async (req: Req, reply: FastifyReply, scope: ReportScope) => {
-    if (!(await authorize(req, scope))) {
-      reply.code(403).send({ code: 'MEA_FORBIDDEN', message: 'not allowed to read this report' });
+    const access = await authorize(req, scope);
+    if (access !== true && access !== 'allowed') {
+      fail(reply, access === 'unauthenticated' ? 'MEA_UNAUTHENTICATED' : 'MEA_FORBIDDEN');
       return null;
     }
     const period = parsePeriod(req.query, clock.now());

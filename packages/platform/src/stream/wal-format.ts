@@ -25,11 +25,13 @@ export function parseSegmentName(name: string): number | null {
 }
 
 export function encodeRecord(event: StreamEvent): Buffer {
-  const payload = Buffer.from(JSON.stringify({ i: event.id, s: event.subject, d: event.data }), 'utf8');
-  const header = Buffer.allocUnsafe(HEADER_BYTES);
-  header.writeUInt32BE(payload.length, 0);
-  header.writeUInt32BE(crc32(payload), 4);
-  return Buffer.concat([header, payload]);
+  const json = JSON.stringify({ i: event.id, s: event.subject, d: event.data });
+  // One allocation per record: this runs once per beacon on the collector's hot path.
+  const record = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(json, 'utf8'));
+  const length = record.write(json, HEADER_BYTES, 'utf8');
+  record.writeUInt32BE(length, 0);
+  record.writeUInt32BE(crc32(record.subarray(HEADER_BYTES)), 4);
+  return record;
 }
 
 export type DecodeStep =

@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformError } from '../errors.ts';
@@ -7,6 +8,8 @@ import { decodeRecord, encodeRecord, parseSegmentName, segmentName } from './wal
 export interface WalLogOptions {
   /** Start a new segment once the current one exceeds this (default 16 MiB). */
   segmentBytes?: number;
+  /** Commits (write + fdatasync) in flight at once (default 4). */
+  maxInFlight?: number;
 }
 
 interface Waiter {
@@ -14,10 +17,28 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
+/** One group commit: the records queued while the previous commits ran. */
+interface Commit {
+  segment: number;
+  bytes: number;
+  count: number;
+  waiters: Waiter[];
+  done: boolean;
+}
+
 /**
  * The append-only, segmented write-ahead log under one directory. Appends are group
- * committed: while one write+fsync runs, later appends queue up and share the next one.
- * `end` is the number of events durable on disk; readers never look past it.
+ * committed: everything queued is written with one positional write and one fdatasync,
+ * and while up to `maxInFlight` such commits run, later appends queue up and share the
+ * next one. So the commit grows with the load: one beacon per fsync when idle, thousands
+ * when busy, with several fsyncs overlapping (a virtual disk serves concurrent flushes
+ * far faster than back-to-back ones).
+ *
+ * Commits finish in any order but are acknowledged in log order: a commit's waiters
+ * resolve only when it and every earlier commit are durable, and `end` (what readers may
+ * see) moves the same way. A crash can therefore leave a hole (an earlier commit not on
+ * disk, a later one on disk); the later one was never acknowledged, and recovery, which
+ * truncates at the first damaged record, drops it.
  */
 export class WalLog {
   /** Bases of the segments on disk, oldest first; the last one is being appended to. */
@@ -30,8 +51,14 @@ export class WalLog {
   private queue: Buffer[] = [];
   private queuedCount = 0;
   private waiters: Waiter[] = [];
-  private flushing = false;
+  /** Commits started and not yet acknowledged, in log order. */
+  private readonly commits: Commit[] = [];
+  /** Where the next commit is written in the active segment, and its sequence number. */
+  private writeOffset = 0;
+  private writeSeq = 0;
+  private rolling = false;
   private readonly segmentBytes: number;
+  private readonly maxInFlight: number;
   private readonly listeners = new Set<() => void>();
   private failed: unknown;
 
@@ -40,6 +67,7 @@ export class WalLog {
     options: WalLogOptions,
   ) {
     this.segmentBytes = options.segmentBytes ?? 16 << 20;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 4);
   }
 
   /** Opens the log, truncating a torn record at the tail of the newest segment. */
@@ -59,7 +87,10 @@ export class WalLog {
     log.segments.push(last);
     log.committedBytes.set(last, bytes);
     log.end = last + count;
-    log.fh = await open(join(dir, segmentName(last)), 'a');
+    log.writeSeq = log.end;
+    log.writeOffset = bytes;
+    // Positional writes (not O_APPEND): commits in flight each know their own offset.
+    log.fh = await open(join(dir, segmentName(last)), fsConstants.O_WRONLY | fsConstants.O_CREAT);
     return log;
   }
 
@@ -73,7 +104,7 @@ export class WalLog {
     for (const e of events) this.queue.push(encodeRecord(e));
     this.queuedCount += events.length;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (!this.flushing) void this.flushLoop();
+    this.pump();
     return done;
   }
 
@@ -83,54 +114,90 @@ export class WalLog {
     return () => this.listeners.delete(listener);
   }
 
-  private async flushLoop(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const bufs = this.queue;
-        const count = this.queuedCount;
-        const waiters = this.waiters;
-        this.queue = [];
-        this.queuedCount = 0;
-        this.waiters = [];
-        try {
-          await this.maybeRoll();
-          const fh = this.fh!;
-          const data = Buffer.concat(bufs);
-          let written = 0;
-          while (written < data.length) {
-            const { bytesWritten } = await fh.write(data, written, data.length - written);
-            written += bytesWritten;
-          }
-          await fh.datasync();
-          const active = this.segments.at(-1)!;
-          this.committedBytes.set(active, (this.committedBytes.get(active) ?? 0) + data.length);
-          this.end += count;
-          for (const w of waiters) w.resolve();
-          for (const l of this.listeners) l();
-        } catch (err) {
-          // A failed write leaves the file in an unknown state: refuse further appends
-          // rather than acknowledge events after a hole.
-          this.failed = err;
-          for (const w of [...waiters, ...this.waiters]) w.reject(err);
-          this.waiters = [];
-          this.queue = [];
-          return;
-        }
+  /** Starts commits while there is work and room; rolls the segment when it is full. */
+  private pump(): void {
+    while (this.queue.length > 0 && !this.failed && !this.rolling && this.commits.length < this.maxInFlight) {
+      if (this.writeOffset >= this.segmentBytes) {
+        // A new segment starts at a known sequence number: wait for the commits in flight.
+        if (this.commits.length === 0) void this.roll();
+        return;
       }
-    } finally {
-      this.flushing = false;
+      const data = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue);
+      const commit: Commit = {
+        segment: this.segments.at(-1)!,
+        bytes: data.length,
+        count: this.queuedCount,
+        waiters: this.waiters,
+        done: false,
+      };
+      this.queue = [];
+      this.queuedCount = 0;
+      this.waiters = [];
+      this.commits.push(commit);
+      const offset = this.writeOffset;
+      this.writeOffset += data.length;
+      this.writeSeq += commit.count;
+      this.write(this.fh!, data, offset).then(
+        () => {
+          commit.done = true;
+          this.settle();
+        },
+        (err) => this.fail(err),
+      );
     }
   }
 
-  private async maybeRoll(): Promise<void> {
-    const active = this.segments.at(-1)!;
-    if ((this.committedBytes.get(active) ?? 0) < this.segmentBytes) return;
-    await this.fh!.close();
-    this.fh = await open(this.path(this.end), 'a');
-    this.segments.push(this.end);
-    this.committedBytes.set(this.end, 0);
-    await syncDir(this.dir);
+  private async write(fh: FileHandle, data: Buffer, offset: number): Promise<void> {
+    let written = 0;
+    while (written < data.length) {
+      const { bytesWritten } = await fh.write(data, written, data.length - written, offset + written);
+      written += bytesWritten;
+    }
+    await fh.datasync();
+  }
+
+  /** Acknowledges the finished commits at the head of the log order. */
+  private settle(): void {
+    let moved = false;
+    while (this.commits[0]?.done) {
+      const c = this.commits.shift()!;
+      this.committedBytes.set(c.segment, (this.committedBytes.get(c.segment) ?? 0) + c.bytes);
+      this.end += c.count;
+      for (const w of c.waiters) w.resolve();
+      moved = true;
+    }
+    if (moved) for (const l of this.listeners) l();
+    this.pump();
+  }
+
+  /**
+   * A failed write leaves the file in an unknown state: refuse further appends rather than
+   * acknowledge events after a hole. Commits still in flight are refused too.
+   */
+  private fail(err: unknown): void {
+    if (!this.failed) this.failed = err;
+    for (const c of this.commits.splice(0)) for (const w of c.waiters) w.reject(err);
+    for (const w of this.waiters) w.reject(err);
+    this.waiters = [];
+    this.queue = [];
+    this.queuedCount = 0;
+  }
+
+  private async roll(): Promise<void> {
+    this.rolling = true;
+    try {
+      await this.fh!.close();
+      this.fh = await open(this.path(this.writeSeq), fsConstants.O_WRONLY | fsConstants.O_CREAT);
+      this.segments.push(this.writeSeq);
+      this.committedBytes.set(this.writeSeq, 0);
+      this.writeOffset = 0;
+      await syncDir(this.dir);
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.rolling = false;
+    }
+    this.pump();
   }
 
   /** Deletes whole segments whose every event is below `floor`; never the active one. */
@@ -147,7 +214,7 @@ export class WalLog {
 
   /** Waits until the queue is written (used by close). */
   async drain(): Promise<void> {
-    while (this.flushing || this.queue.length > 0) {
+    while (!this.failed && (this.commits.length > 0 || this.queue.length > 0 || this.rolling)) {
       await new Promise((r) => setTimeout(r, 2));
     }
   }

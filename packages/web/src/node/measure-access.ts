@@ -1,0 +1,39 @@
+/**
+ * Who may read which measurement report on a node (measurement's `authorize` port): the
+ * catalog's accounts, web sessions and API tokens, the way the portal checks them.
+ *
+ * - no valid credentials: `unauthenticated` (401);
+ * - an admin account, or the node's admin token as `Authorization: Bearer`: everything;
+ * - a creator: only their own creator report (its shows and episodes are theirs: the
+ *   report's creator id is the shows' owner account);
+ * - an advertiser account: nothing yet (the ad server does not record owners yet);
+ * - anything else: `forbidden` (403).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { CatalogContext } from '@swarmcast/catalog';
+import type { ReportAccess, ReportScope } from '@swarmcast/measure';
+import type { FastifyRequest } from 'fastify';
+import { whoIs } from '../auth.ts';
+
+export function measureAccess(
+  catalog: CatalogContext,
+  adminToken: string,
+): (req: FastifyRequest, scope: ReportScope) => Promise<ReportAccess> {
+  const admin = Buffer.from(`Bearer ${adminToken}`);
+  const isAdminToken = (req: FastifyRequest) => {
+    const got = Buffer.from(req.headers.authorization ?? '');
+    return adminToken.length > 0 && got.length === admin.length && timingSafeEqual(got, admin);
+  };
+  return async (req, scope) => {
+    if (isAdminToken(req)) return 'allowed';
+    const account = await whoIs(catalog, req);
+    if (!account) return 'unauthenticated';
+    if (account.role === 'admin') return 'allowed';
+    if (scope.kind === 'creator') {
+      return account.role === 'creator' && account.id === scope.id ? 'allowed' : 'forbidden';
+    }
+    // Advertiser accounts: until the ad server records which account owns an advertiser,
+    // advertiser reports are for admins only.
+    return 'forbidden';
+  };
+}
