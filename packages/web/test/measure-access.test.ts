@@ -61,6 +61,11 @@ beforeAll(async () => {
       durationMs: 600_000,
     });
   }
+  // Advertisers as the ad server records them: one owned by acme, the house one by nobody.
+  await db.query(
+    'INSERT INTO ads_advertisers (id, name, owner_account_id) VALUES ($1, $2, $3), ($4, $5, NULL)',
+    ['adv-acme', 'Acme Audio', who.acme!.id, 'house', 'House'],
+  );
   const catalog = { db, clock } as CatalogContext;
   app = Fastify();
   reportRoutes(app, new Reports(db), clock, measureAccess(catalog, adminToken));
@@ -111,6 +116,19 @@ describe('measurement report access on a node', () => {
     }
   });
 
+  it('shows an advertiser only the advertisers their account owns', async () => {
+    for (const headers of [cookie('acme'), bearer('acme')]) {
+      expect((await get('/api/measure/advertiser/adv-acme', headers)).statusCode).toBe(200);
+      expect((await get('/measure/advertiser/adv-acme', headers)).statusCode).toBe(200);
+      const house = await get('/api/measure/advertiser/house', headers);
+      expect(house.statusCode).toBe(403);
+      expect(house.json()).toMatchObject({ code: 'MEA_FORBIDDEN' });
+      expect((await get('/api/measure/advertiser/nobody', headers)).statusCode).toBe(403);
+    }
+    // A creator is not an advertiser, even of an advertiser id it guesses.
+    expect((await get('/api/measure/advertiser/adv-acme', bearer('ada'))).statusCode).toBe(403);
+  });
+
   it('keeps advertisers out of creator and admin reports', async () => {
     expect((await get(`/api/measure/creator/${who.ada!.id}`, bearer('acme'))).statusCode).toBe(403);
     expect((await get('/api/measure/admin', cookie('acme'))).statusCode).toBe(403);
@@ -121,6 +139,7 @@ describe('measurement report access on a node', () => {
       expect((await get(`/api/measure/creator/${who.bob!.id}`, headers)).statusCode).toBe(200);
       expect((await get('/api/measure/admin', headers)).statusCode).toBe(200);
       expect((await get('/measure/admin', headers)).statusCode).toBe(200);
+      expect((await get('/api/measure/advertiser/adv-acme', headers)).statusCode).toBe(200);
     }
   });
 });

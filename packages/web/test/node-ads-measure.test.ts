@@ -218,7 +218,9 @@ describe('a node serves and measures ads', () => {
     const day = new Date(t0).toISOString().slice(0, 10);
     const next = new Date(t0 + 86_400_000).toISOString().slice(0, 10);
     const report = (await (
-      await fetch(url(`/api/measure/advertiser/${advertiser.id}?from=${day}&to=${next}`), asAdmin)
+      await fetch(url(`/api/measure/advertiser/${advertiser.id}?from=${day}&to=${next}`), {
+        headers: { authorization: `Bearer ${buyer}` },
+      })
     ).json()) as {
       campaigns: Array<{ campaignId: string; spendMicros: number; delivery: Record<string, unknown> }>;
     };
@@ -237,6 +239,11 @@ describe('a node serves and measures ads', () => {
       await fetch(url(`/api/measure/advertiser/${houseIds.advertiser}?from=${day}&to=${next}`), asAdmin)
     ).json()) as { campaigns: Array<{ delivery: { impressions: number } }> };
     const houseImpressions = house.campaigns.reduce((n, c) => n + c.delivery.impressions, 0);
+    // The buyer reads its own advertiser report (above), not the house one.
+    const houseAsBuyer = await fetch(url(`/api/measure/advertiser/${houseIds.advertiser}`), {
+      headers: { authorization: `Bearer ${buyer}` },
+    });
+    expect(houseAsBuyer.status).toBe(403);
     expect(paidDecisions + houseImpressions).toBe(decisions);
 
     const ledger = new Ledger(node.db);

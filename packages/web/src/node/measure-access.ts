@@ -6,7 +6,7 @@
  * - an admin account, or the node's admin token as `Authorization: Bearer`: everything;
  * - a creator: only their own creator report (its shows and episodes are theirs: the
  *   report's creator id is the shows' owner account);
- * - an advertiser account: nothing yet (the ad server does not record owners yet);
+ * - an advertiser: only the advertisers their account owns (`ads_advertisers.owner_account_id`);
  * - anything else: `forbidden` (403).
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -32,8 +32,14 @@ export function measureAccess(
     if (scope.kind === 'creator') {
       return account.role === 'creator' && account.id === scope.id ? 'allowed' : 'forbidden';
     }
-    // Advertiser accounts: until the ad server records which account owns an advertiser,
-    // advertiser reports are for admins only.
+    if (scope.kind === 'advertiser' && account.role === 'advertiser') {
+      // The ad server records the account that owns each advertiser (house ads: nobody).
+      const owned = await catalog.db.query(
+        'SELECT 1 FROM ads_advertisers WHERE id = $1 AND owner_account_id = $2',
+        [scope.id, account.id],
+      );
+      return owned.rows.length > 0 ? 'allowed' : 'forbidden';
+    }
     return 'forbidden';
   };
 }
