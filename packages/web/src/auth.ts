@@ -35,7 +35,10 @@ export function clearCookieHeader(): string {
 }
 
 /** Who sent the request: an API token (Authorization: Bearer) or a web session cookie. */
-export async function whoIs(ctx: CatalogContext, req: FastifyRequest): Promise<Account | null> {
+export async function whoIs(
+  ctx: Pick<CatalogContext, 'db' | 'clock'>,
+  req: FastifyRequest,
+): Promise<Account | null> {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return authenticate(ctx.db, auth.slice(7).trim(), 'api', ctx.clock);
   const cookie = readCookie(req.headers.cookie, sessionCookie);

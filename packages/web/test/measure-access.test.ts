@@ -1,10 +1,4 @@
-import {
-  type CatalogContext,
-  catalogMigrations,
-  createAccount,
-  createApiToken,
-  createSession,
-} from '@swarmcast/catalog';
+import { catalogMigrations, createAccount, createApiToken, createSession } from '@swarmcast/catalog';
 import { Reports, registerEpisode, reportRoutes } from '@swarmcast/measure';
 import { type Db, ManualClock, migrate, openDb, privacyMigrations } from '@swarmcast/platform';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -66,9 +60,8 @@ beforeAll(async () => {
     'INSERT INTO ads_advertisers (id, name, owner_account_id) VALUES ($1, $2, $3), ($4, $5, NULL)',
     ['adv-acme', 'Acme Audio', who.acme!.id, 'house', 'House'],
   );
-  const catalog = { db, clock } as CatalogContext;
   app = Fastify();
-  reportRoutes(app, new Reports(db), clock, measureAccess(catalog, adminToken));
+  reportRoutes(app, new Reports(db), clock, measureAccess({ db, clock }, adminToken));
   await app.ready();
 });
 

@@ -16,7 +16,7 @@ import type { FastifyRequest } from 'fastify';
 import { whoIs } from '../auth.ts';
 
 export function measureAccess(
-  catalog: CatalogContext,
+  catalog: Pick<CatalogContext, 'db' | 'clock'>,
   adminToken: string,
 ): (req: FastifyRequest, scope: ReportScope) => Promise<ReportAccess> {
   const admin = Buffer.from(`Bearer ${adminToken}`);
