@@ -124,6 +124,10 @@ export class PeerConnectionLink implements PeerLink {
     this.startPex?.();
   }
 
+  get requestSlots(): number {
+    return this.conn.requestSlots;
+  }
+
   request(index: number, begin: number, length: number): void {
     if (this.conn.request(index, begin, length)) return;
     // Hand the refusal back later, never re-entering the caller's loop.

@@ -13,7 +13,10 @@ export interface DownloaderOptions {
   readonly depth?: RequestDepthSettings;
   /** A request unanswered this long is given back to the pool (the peer is snubbing us). */
   readonly requestTimeoutMs?: number;
-  /** Called with each whole piece, ready to verify. */
+  /**
+   * Called with each whole piece, ready to verify. The buffer may be handed back with
+   * `recycle` once stored, and must then no longer be used.
+   */
   readonly onPieceComplete: (index: number, data: Uint8Array, from: readonly (string | undefined)[]) => void;
   /** Called when a peer broke the protocol in a way that warrants dropping it. */
   readonly onViolation: (peer: SwarmPeer, code: string, message: string) => void;
@@ -67,9 +70,15 @@ export class Downloader {
   /** Tops up the peer's request pipeline. */
   fill(peer: SwarmPeer, now: number): void {
     if (peer.peerChoking || !peer.amInterested) return;
-    const depth = requestDepth(peer.down.rate(now), this.options.depth ?? defaultRequestDepth);
+    const slots = peer.link.requestSlots ?? Number.POSITIVE_INFINITY;
+    // Never past what the link sends (the peer's reqq): a refused request comes back as a
+    // reject, and asking again for it on every block was most of our CPU (measured).
+    const depth = Math.min(
+      requestDepth(peer.down.rate(now), this.options.depth ?? defaultRequestDepth),
+      peer.outstanding.size + slots,
+    );
     // Refill in batches: the picker scans the torrent, so do not call it for every block.
-    if (peer.outstanding.size > depth / 2) return;
+    if (peer.outstanding.size > (depth * 3) / 4) return;
     const picks = pickBlocks(this.state, peer, depth - peer.outstanding.size, {
       random: this.options.random,
     });
@@ -166,6 +175,11 @@ export class Downloader {
   /** The piece arrived whole from elsewhere (a web seed): blocks held for it are garbage. */
   discard(index: number): void {
     this.assembly.drop(index);
+  }
+
+  /** A piece buffer from `onPieceComplete` that nothing refers to any more (it was stored). */
+  recycle(data: Uint8Array): void {
+    this.assembly.recycle(data);
   }
 
   /** The piece failed verification: its blocks become free again. */

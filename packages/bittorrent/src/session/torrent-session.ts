@@ -588,6 +588,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     try {
       await this.options.storage.write(index * this.options.layout.pieceLength, data);
     } catch (err) {
+      this.downloader.recycle(data);
       this.downloader.failed(index);
       this.emit(
         'warning',
@@ -595,6 +596,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
       );
       return true;
     }
+    this.downloader.recycle(data);
     if (this.closed) return true;
     this.markVerified(index, true);
     this.checkDone();

@@ -14,7 +14,10 @@ export interface Storage {
   open(): Promise<void>;
   /** Reads piece-space bytes; pad files and bytes never written read as zeros. */
   read(offset: number, length: number): Promise<Uint8Array>;
-  /** Writes piece-space bytes (one verified piece at a time, in practice). */
+  /**
+   * Writes piece-space bytes (one verified piece at a time, in practice). The storage must not
+   * keep `data` once the returned promise settles: the session reuses the buffer.
+   */
   write(offset: number, data: Uint8Array): Promise<void>;
   /**
    * Bytes present for each file now (its size on disk, 0 when missing). A restart uses it

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { Downloader } from '../src/session/downloader.ts';
+import type { PeerLink, PeerLinkEvents } from '../src/session/peer-link.ts';
+import { PieceAssembly } from '../src/session/piece-assembly.ts';
+import { SwarmPeer } from '../src/session/swarm-peer.ts';
+import { makeLayout } from '../src/storage/layout.ts';
+import { seededRandom } from '../src/timers.ts';
+
+const BLOCK = 16 * 1024;
+
+/** A link that records requests and, like PeerConnectionLink, has a pipeline cap. */
+function cappedLink(cap: number): PeerLink & { sent: Array<[number, number, number]>; outstanding: number } {
+  const link = {
+    sent: [] as Array<[number, number, number]>,
+    outstanding: 0,
+    remote: { kind: 'test', outgoing: true },
+    bufferedAmount: 0,
+    get requestSlots() {
+      return cap - link.outstanding;
+    },
+    start(_e: PeerLinkEvents) {},
+    request(index: number, begin: number, length: number) {
+      if (link.outstanding >= cap) throw new Error('request past the link cap');
+      link.outstanding++;
+      link.sent.push([index, begin, length]);
+    },
+    cancel() {},
+    sendBlock: () => true,
+    reject() {},
+    have() {},
+    announcePieces() {},
+    choke() {},
+    interested() {},
+    close() {},
+  };
+  return link;
+}
+
+function unchokedSeed(link: PeerLink, pieceCount: number): SwarmPeer {
+  const peer = new SwarmPeer('10.0.0.1:6881', link, pieceCount, 0);
+  peer.peerChoking = false;
+  peer.amInterested = true;
+  return peer;
+}
+
+describe('Downloader request pipeline', () => {
+  it('never asks a link for more requests than it will send, and refills in batches', () => {
+    const layout = makeLayout(16 * BLOCK, [{ path: ['f'], length: 64 * 16 * BLOCK }]);
+    const completed: number[] = [];
+    const d = new Downloader(layout, {
+      random: seededRandom(1),
+      onPieceComplete: (i) => completed.push(i),
+      onViolation: (_p, code, message) => {
+        throw new Error(`${code} ${message}`);
+      },
+    });
+    const link = cappedLink(40);
+    const peer = unchokedSeed(link, layout.pieceCount);
+    d.peerBitfield(peer, undefined);
+    // A fast peer: the rate-based depth (500) is far above the link's cap (40).
+    peer.down.add(200 * 1024 * 1024, 0);
+    d.fill(peer, 0);
+    expect(link.sent.length).toBe(40);
+    expect(peer.outstanding.size).toBe(40);
+
+    // Answering blocks one at a time: no refill until a quarter of the pipeline is free, then
+    // one batch up to the cap again; never a request the link would refuse.
+    const block = new Uint8Array(BLOCK);
+    let answered = 0;
+    const refills: number[] = [];
+    for (let k = 0; k < 200; k++) {
+      const [index, begin] = link.sent[answered++]!;
+      link.outstanding--;
+      const before = link.sent.length;
+      d.block(peer, index, begin, block, 1, [peer]);
+      d.fill(peer, 1);
+      if (link.sent.length > before) refills.push(link.sent.length - before);
+      expect(peer.outstanding.size).toBeLessThanOrEqual(40);
+    }
+    expect(refills.length).toBeGreaterThan(0);
+    expect(Math.min(...refills)).toBeGreaterThanOrEqual(10);
+    expect(completed.length).toBe(Math.floor(200 / 16));
+  });
+});
+
+describe('PieceAssembly buffers', () => {
+  it('reuses a recycled piece buffer, and a reused buffer holds only the new piece', () => {
+    const layout = makeLayout(4 * BLOCK, [{ path: ['f'], length: 3 * 4 * BLOCK - 100 }]);
+    const a = new PieceAssembly(layout);
+    const fill = (index: number, byte: number) => {
+      const size = index === layout.pieceCount - 1 ? layout.totalLength - index * 4 * BLOCK : 4 * BLOCK;
+      // blocks out of order, as several peers deliver them
+      for (const b of [2, 0, 3, 1]) {
+        const len = Math.min(BLOCK, size - b * BLOCK);
+        if (len <= 0) continue;
+        expect(a.store(index, b * BLOCK, new Uint8Array(len).fill(byte + b), 'p')).toBe(true);
+      }
+      return a.take(index)!.data;
+    };
+    const first = fill(0, 10);
+    expect(first[0]).toBe(10);
+    expect(first[3 * BLOCK]).toBe(13);
+    a.recycle(first);
+    const second = fill(1, 50);
+    expect(second).toBe(first);
+    for (let b = 0; b < 4; b++) {
+      expect(second.subarray(b * BLOCK, (b + 1) * BLOCK).every((x) => x === 50 + b)).toBe(true);
+    }
+    // the short last piece never takes a full-size buffer
+    a.recycle(second);
+    const last = fill(2, 90);
+    expect(last).not.toBe(second);
+    expect(last.length).toBe(4 * BLOCK - 100);
+    // a buffer from elsewhere (a web seed's piece) is never taken into the pool
+    const foreign = new Uint8Array(4 * BLOCK);
+    a.recycle(foreign);
+    expect(fill(0, 1)).not.toBe(foreign);
+  });
+});
