@@ -46,12 +46,6 @@ export interface PeerLinkEvents {
   block(index: number, begin: number, bytes: Uint8Array): void;
   rejected(index: number, begin: number, length: number): void;
   request(index: number, begin: number, length: number): void;
-  /**
-   * How many more requests the link would send now (its pipeline cap, e.g. the peer's `reqq`,
-   * minus what is in flight), when it has such a cap. Requests beyond it come back as
-   * `rejected`, so the session asks for no more than this.
-   */
-  readonly requestSlots?: number;
   cancel(index: number, begin: number, length: number): void;
   /** Peers learnt from PEX (BEP 11). */
   peers(found: readonly PeerAddress[]): void;
