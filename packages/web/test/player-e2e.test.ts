@@ -1,0 +1,372 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createAccount, createApiToken, latestEpisodes } from '@swarmcast/catalog';
+import { Ledger } from '@swarmcast/ledger';
+import { chromiumLaunchOptions, freePort, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningNode, startNode } from '../src/index.ts';
+import { houseIds } from '../src/node/house-ads.ts';
+
+/**
+ * Issue 7's end-to-end proof in a real Chromium against a whole node as `npm start` runs it
+ * (startNode: real clock, scratch data dir, free port, the demo show whose "Welcome" episode
+ * has a pre-roll, a mid-roll after chapter 1 and a post-roll). An advertiser books a paid
+ * line item (a 2 s spot at 20 EUR CPM); the house ad fills the second place of every pod,
+ * so each break is "Ad 1 of 2" (paid) then "Ad 2 of 2" (house).
+ *
+ * 1. Page A plays the episode through: three breaks, six ads. After the pipeline runs, the
+ *    advertiser report counts exactly 3 paid impressions, starts, quartiles and completes
+ *    (the house report 3 as well), and the ledger holds exactly 3 x CPM/1000, split 70/30.
+ * 2. Page B seeks past the mid-roll: the break plays once, content resumes at the seek
+ *    target, and playing across the break again does not replay it.
+ * 3. Page C has no WebRTC (RTCPeerConnection removed before any script runs): it still
+ *    plays its pre-roll and the episode from the web seed.
+ * Screenshots of each state go to test-results/e2e/.
+ *
+ * Headless Chromium announces itself as "HeadlessChrome", which the OPAWG bot list (and
+ * so measurement's IVT filter) rightly treats as a bot; the listeners here use the user
+ * agent of the same Chromium in a window, as a person's browser sends it.
+ */
+const prereq = requireBinaries('the player end to end in Chromium', 'chromium', 'ffmpeg');
+const shots = join(import.meta.dirname, '..', '..', '..', 'test-results', 'e2e');
+const adminToken = 'e2e-admin-token';
+const cpmMicros = 20_000_000;
+const listenerUa =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+interface AdHit {
+  event: string;
+  position: string;
+  podSequence: number;
+  campaignId: string;
+  decisionId: string;
+}
+
+/** What one page sent: ad beacons (decoded from their decision tokens), play beacons, media bytes. */
+function watch(page: Page) {
+  const ads: AdHit[] = [];
+  const plays: { event: string; positionMs: number }[] = [];
+  const media: { url: string; status: number; bytes: number }[] = [];
+  /** Every request's path (and break, for VAST; position, for ad beacons), in order. */
+  const order: string[] = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    order.push(u.pathname === '/ads/vast' ? `/ads/vast:${u.searchParams.get('break')}` : u.pathname);
+    if (u.pathname.startsWith('/beacon/ad/')) {
+      const token = u.searchParams.get('t') ?? '';
+      const claims = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
+        position: string;
+        podSequence: number;
+        campaignId: string;
+        decisionId: string;
+      };
+      ads.push({ event: u.pathname.slice('/beacon/ad/'.length), ...claims });
+      order[order.length - 1] = `${u.pathname}:${claims.position}`;
+    } else if (u.pathname === '/beacon/play') {
+      const b = JSON.parse(r.postData() ?? '{}') as { event: string; positionMs: number };
+      plays.push({ event: b.event, positionMs: b.positionMs });
+    }
+  });
+  page.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (!u.pathname.startsWith('/media/')) return;
+    const len = Number(r.headers()['content-length'] ?? 0);
+    media.push({ url: u.pathname, status: r.status(), bytes: len });
+  });
+  const count = (event: string, position?: string) =>
+    ads.filter((a) => a.event === event && (position === undefined || a.position === position)).length;
+  return { ads, plays, media, order, count };
+}
+
+describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
+  let node: RunningNode;
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let browser: Browser;
+  let episodeId = '';
+  let episodePath = '';
+  let creatorId = '';
+  let midMs = 0;
+  let advertiserId = '';
+  let campaignId = '';
+  const previousToken = process.env.SWARMCAST_ADMIN_TOKEN;
+  const url = (p: string) => new URL(p, node.url).toString();
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    dir = await scratchDir('player-e2e');
+    await mkdir(shots, { recursive: true });
+    process.env.SWARMCAST_ADMIN_TOKEN = adminToken;
+    node = await startNode({
+      port: await freePort(),
+      host: '127.0.0.1',
+      dataDir: join(dir.path, 'node'),
+    });
+    const ep = (await latestEpisodes(node.db, 10)).find((e) => e.title === 'Welcome to Swarmcast');
+    expect(ep, 'the demo episode with pre, mid and post breaks').toBeDefined();
+    episodeId = ep!.id;
+    episodePath = `/media/${ep!.media!.path}`;
+    creatorId = ep!.show.ownerId;
+    const mid = ep!.adBreaks.find((b) => b.position === 'mid');
+    expect(mid).toBeDefined();
+    midMs = mid!.offsetMs;
+
+    // An advertiser books a paid line item with its own API token; the admin approves the spot.
+    const spot = join(dir.path, 'spot.mp3');
+    const made = spawnSync(
+      'ffmpeg',
+      // biome-ignore format: one ffmpeg command line
+      ['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=660:duration=2', '-ac', '1', '-b:a', '64k', spot],
+      { timeout: 30_000 },
+    );
+    expect(made.status).toBe(0);
+    const account = await createAccount(node.db, {
+      email: 'buyer@e2e.example',
+      name: 'E2E buyer',
+      password: 'correct horse battery',
+      role: 'advertiser',
+    });
+    if (!account.ok) throw new Error(account.message);
+    const buyer = await createApiToken(node.db, account.value.id, 'e2e');
+    const post = async (path: string, body: unknown, token: string) => {
+      const res = await fetch(url(path), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+      expect(res.status, `${path}: ${await res.clone().text()}`).toBeLessThan(300);
+      return (await res.json()) as { id: string };
+    };
+    advertiserId = (await post('/ads/api/advertisers', { name: 'Spring Audio' }, buyer)).id;
+    campaignId = (
+      await post(
+        '/ads/api/campaigns',
+        {
+          advertiserId,
+          name: 'Spring',
+          startsAt: Date.now() - 3_600_000,
+          endsAt: Date.now() + 30 * 86_400_000,
+          currency: 'EUR',
+          totalBudgetMicros: 1_000_000_000,
+        },
+        buyer,
+      )
+    ).id;
+    const upload = await fetch(url(`/ads/api/creatives?advertiser=${advertiserId}&name=Spring%20spot`), {
+      method: 'POST',
+      headers: { 'content-type': 'audio/mpeg', authorization: `Bearer ${buyer}` },
+      body: await readFile(spot),
+    });
+    expect(upload.status, await upload.clone().text()).toBe(201);
+    const creative = (await upload.json()) as { id: string };
+    await post(`/ads/api/creatives/${creative.id}/approval`, { state: 'approved' }, adminToken);
+    await post(
+      '/ads/api/line-items',
+      {
+        campaignId,
+        name: 'Run of network',
+        priority: 'standard',
+        goal: { kind: 'impressions', impressions: 100_000 },
+        cpmMicros,
+        pacing: 'asap',
+        creativeIds: [creative.id],
+      },
+      buyer,
+    );
+    browser = await chromium.launch(chromiumLaunchOptions(join(dir.path, 'home')));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await node?.close();
+    if (previousToken === undefined) delete process.env.SWARMCAST_ADMIN_TOKEN;
+    else process.env.SWARMCAST_ADMIN_TOKEN = previousToken;
+    await dir?.remove();
+  });
+
+  async function listener(init?: () => void) {
+    const context = await browser.newContext({
+      userAgent: listenerUa,
+      viewport: { width: 1000, height: 800 },
+    });
+    contexts.push(context);
+    if (init) await context.addInitScript(init);
+    const page = await context.newPage();
+    const seen = watch(page);
+    await page.goto(url(`/episodes/${episodeId}`));
+    const region = page.getByRole('region', { name: 'Player: Welcome to Swarmcast' });
+    await region.waitFor({ state: 'attached', timeout: 20_000 });
+    return { page, seen, region, content: page.locator('.sc-content'), label: page.locator('.sc-ad-label') };
+  }
+  const position = (p: Page) =>
+    p.locator('.sc-content').evaluate((e: HTMLMediaElement) => e.currentTime * 1000);
+
+  const day = () => new Date().toISOString().slice(0, 10);
+  const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  async function delivery(advertiser: string) {
+    const res = await fetch(url(`/api/measure/advertiser/${advertiser}?from=${day()}&to=${tomorrow()}`));
+    expect(res.status).toBe(200);
+    const r = (await res.json()) as {
+      campaigns: Array<{ campaignId: string; spendMicros: number; delivery: Record<string, unknown> }>;
+    };
+    return r.campaigns;
+  }
+  /** Waits until the pipeline has judged every beacon sent so far and the paid report reaches `n`. */
+  async function settle(n: number) {
+    const measure = node.services.measure;
+    await waitFor(
+      async () => {
+        if ((await measure.lag()) !== 0) return false;
+        const c = (await delivery(advertiserId)).find((x) => x.campaignId === campaignId);
+        return ((c?.delivery.complete as number | undefined) ?? 0) >= n;
+      },
+      60_000,
+      `the pipeline to count ${n} paid completes`,
+      250,
+    );
+    // Beacons still in flight would show up as lag; wait for it to be 0 once more.
+    await waitFor(async () => (await measure.lag()) === 0, 30_000, 'the pipeline to be idle');
+  }
+
+  const quartiles = ['impression', 'start', 'firstQuartile', 'midpoint', 'thirdQuartile', 'complete'];
+
+  it('page A: pre-roll, mid-roll and post-roll pods play in order; the report and the ledger show exactly them', async () => {
+    const a = await listener();
+    await a.region.focus();
+    await a.page.keyboard.press('k');
+    // The pre-roll: the paid spot first, then the house ad.
+    await a.page.locator('.sc-ad-label', { hasText: /^Ad 1 of 2 · / }).waitFor({ timeout: 30_000 });
+    expect(await a.label.textContent()).toMatch(/^Ad 1 of 2 · 0:0[0-3]$/);
+    await a.page.screenshot({ path: join(shots, '01-page-a-pre-roll-ad-1-of-2.png') });
+    await a.page.locator('.sc-ad-label', { hasText: /^Ad 2 of 2 · / }).waitFor({ timeout: 30_000 });
+    await a.page.screenshot({ path: join(shots, '02-page-a-pre-roll-ad-2-of-2.png') });
+    await expect.poll(() => position(a.page), { timeout: 30_000, interval: 200 }).toBeGreaterThan(500);
+    expect(await a.label.isVisible()).toBe(false);
+    await a.page.screenshot({ path: join(shots, '03-page-a-content.png') });
+    // The mid-roll comes when playback crosses its offset, and content resumes there.
+    await a.page.locator('.sc-ad-label', { hasText: /^Ad 1 of 2 · / }).waitFor({ timeout: 60_000 });
+    expect(await position(a.page)).toBeGreaterThanOrEqual(midMs - 1000);
+    await a.page.screenshot({ path: join(shots, '04-page-a-mid-roll.png') });
+    await expect.poll(() => a.seen.count('complete', 'post'), { timeout: 120_000, interval: 250 }).toBe(2);
+    await a.page.screenshot({ path: join(shots, '05-page-a-after-post-roll.png') });
+    await expect.poll(() => a.seen.plays.some((p) => p.event === 'complete'), { timeout: 20_000 }).toBe(true);
+
+    // What the page sent: each break's pod once, paid (sequence 1) before house (sequence 2).
+    for (const pos of ['pre', 'mid', 'post']) {
+      for (const e of quartiles) expect(a.seen.count(e, pos), `${pos} ${e}`).toBe(2);
+      const hits = a.seen.ads.filter((h) => h.position === pos && h.event === 'impression');
+      expect(hits.map((h) => [h.podSequence, h.campaignId])).toEqual([
+        [1, campaignId],
+        [2, houseIds.campaign],
+      ]);
+    }
+    expect(a.seen.count('error')).toBe(0);
+    // Prefetch: the mid-roll's pod was asked and both its creatives fetched before it began.
+    const midStart = a.seen.order.indexOf('/beacon/ad/impression:mid');
+    const preEnd = a.seen.order.lastIndexOf('/beacon/ad/complete:pre');
+    const between = a.seen.order.slice(preEnd, midStart);
+    expect(between.filter((p) => p.startsWith('/ads/vast:')).length, between.join(' ')).toBe(1);
+    expect(between.filter((p) => p.startsWith('/ads/media/')).length, between.join(' ')).toBe(2);
+    // The episode came from the node's origin (the web seed), in ranges.
+    expect(a.seen.media.some((m) => m.url === episodePath && [200, 206].includes(m.status))).toBe(true);
+    await a.page.close();
+
+    // What measurement made of it.
+    await settle(3);
+    const [paid] = (await delivery(advertiserId)).filter((c) => c.campaignId === campaignId);
+    expect(paid).toMatchObject({
+      spendMicros: (3 * cpmMicros) / 1000,
+      delivery: {
+        impressions: 3,
+        starts: 3,
+        firstQuartile: 3,
+        midpoint: 3,
+        thirdQuartile: 3,
+        complete: 3,
+        completionRate: 1,
+        invalidByReason: {},
+      },
+    });
+    const house = (await delivery(houseIds.advertiser)).find((c) => c.campaignId === houseIds.campaign);
+    expect(house?.delivery).toMatchObject({
+      impressions: 3,
+      starts: 3,
+      firstQuartile: 3,
+      midpoint: 3,
+      thirdQuartile: 3,
+      complete: 3,
+      invalidByReason: {},
+    });
+    expect(house?.spendMicros).toBe(0);
+    const ledger = new Ledger(node.db);
+    const charged = (3 * cpmMicros) / 1000;
+    expect(await ledger.balance(`advertiser:${advertiserId}`)).toBe(-charged);
+    expect(await ledger.balance(`creator:${creatorId}`)).toBe((charged * 70) / 100);
+    expect(await ledger.balance('platform')).toBe((charged * 30) / 100);
+    expect((await ledger.check()).balanced).toBe(true);
+    // The advertiser's dashboard page shows the same figures.
+    const dashboard = await browser.newPage();
+    await dashboard.goto(url(`/measure/advertiser/${advertiserId}?from=${day()}&to=${tomorrow()}`));
+    await dashboard.screenshot({ path: join(shots, '06-measure-report.png'), fullPage: true });
+    await dashboard.close();
+  }, 300_000);
+
+  it('page B: a seek past the mid-roll plays that break once, resumes at the target, and never replays it', async () => {
+    const b = await listener();
+    await b.region.focus();
+    await b.page.keyboard.press('k');
+    await expect.poll(() => b.seen.count('complete', 'pre'), { timeout: 60_000, interval: 250 }).toBe(2);
+    await expect.poll(() => position(b.page), { timeout: 30_000, interval: 200 }).toBeGreaterThan(300);
+    expect(await position(b.page)).toBeLessThan(midMs);
+    const target = midMs + 2500;
+    await b.content.evaluate((e: HTMLMediaElement, t) => {
+      e.currentTime = t / 1000;
+    }, target);
+    await b.page.locator('.sc-ad-label', { hasText: /^Ad 1 of 2 · / }).waitFor({ timeout: 30_000 });
+    await b.page.screenshot({ path: join(shots, '07-page-b-seek-past-mid-roll.png') });
+    await expect.poll(() => b.seen.count('complete', 'mid'), { timeout: 60_000, interval: 250 }).toBe(2);
+    await expect
+      .poll(() => position(b.page), { timeout: 30_000, interval: 200 })
+      .toBeGreaterThanOrEqual(target);
+    await b.page.screenshot({ path: join(shots, '08-page-b-resumed-after-mid-roll.png') });
+    // Back before the break and across it again: no second mid-roll.
+    await b.content.evaluate((e: HTMLMediaElement, t) => {
+      e.currentTime = t / 1000;
+    }, midMs - 1500);
+    await expect
+      .poll(() => position(b.page), { timeout: 30_000, interval: 200 })
+      .toBeGreaterThan(midMs + 1000);
+    expect(b.seen.count('impression', 'mid')).toBe(2);
+    expect(await b.label.isVisible()).toBe(false);
+    expect(b.seen.count('error')).toBe(0);
+    await b.page.close();
+  }, 300_000);
+
+  it('page C: with WebRTC removed, the pre-roll and the episode still play from the web seed', async () => {
+    const c = await listener(() => {
+      for (const name of ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel']) {
+        Reflect.deleteProperty(globalThis, name);
+      }
+    });
+    expect(
+      await c.page.evaluate(() => typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection),
+    ).toBe('undefined');
+    await c.region.focus();
+    await c.page.keyboard.press('k');
+    await expect.poll(() => c.seen.count('complete', 'pre'), { timeout: 60_000, interval: 250 }).toBe(2);
+    await expect.poll(() => position(c.page), { timeout: 30_000, interval: 200 }).toBeGreaterThan(2000);
+    await c.page.screenshot({ path: join(shots, '09-page-c-no-webrtc-playing.png') });
+    expect(c.seen.media.some((m) => m.url === episodePath && [200, 206].includes(m.status))).toBe(true);
+    expect(c.seen.count('error')).toBe(0);
+    await c.page.close();
+
+    // Over all three pages: pre, mid and post of A, pre and mid of B, pre of C.
+    await settle(6);
+    const [paid] = (await delivery(advertiserId)).filter((x) => x.campaignId === campaignId);
+    expect(paid?.delivery).toMatchObject({ impressions: 6, complete: 6, invalidByReason: {} });
+    expect(paid?.spendMicros).toBe((6 * cpmMicros) / 1000);
+    expect(await new Ledger(node.db).balance(`advertiser:${advertiserId}`)).toBe((-6 * cpmMicros) / 1000);
+  }, 300_000);
+});
