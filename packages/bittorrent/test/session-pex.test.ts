@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scratchDir, waitFor } from '@swarmcast/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downloadTorrent, seedTorrent, type TorrentHandle } from '../src/node/api.ts';
+import { makeV1Torrent } from './torrent-files.ts';
+
+let dir: { path: string; remove(): Promise<void> };
+const handles: TorrentHandle[] = [];
+beforeAll(async () => {
+  dir = await scratchDir('swarmcast-pex-');
+});
+afterAll(async () => {
+  for (const h of handles.reverse()) await h.close().catch(() => {});
+  await dir.remove();
+});
+
+describe('peer exchange in the session (BEP 11)', () => {
+  it('a peer learnt only by PEX is dialled: C knows only B, B knows the seed, C connects to the seed', async () => {
+    const t = await makeV1Torrent(
+      join(dir.path, 'src'),
+      'ep.mp3',
+      [{ path: [], length: 2_000_000 }],
+      32 * 1024,
+    );
+    // A capped seed keeps B downloading (and so connected to it) while C joins.
+    const seed = await seedTorrent({
+      torrent: t.torrent,
+      dataPath: t.dataPath,
+      host: '127.0.0.1',
+      uploadRateLimit: 400_000,
+    });
+    handles.push(seed);
+    const b = await downloadTorrent({
+      torrent: t.torrent,
+      dir: join(dir.path, 'b'),
+      host: '127.0.0.1',
+      peers: [{ host: '127.0.0.1', port: seed.port }],
+    });
+    handles.push(b);
+    await waitFor(() => b.stats().peers === 1, 10_000, 'B to connect to the seed', 50);
+    const c = await downloadTorrent({
+      torrent: t.torrent,
+      dir: join(dir.path, 'c'),
+      host: '127.0.0.1',
+      peers: [{ host: '127.0.0.1', port: b.port }],
+    });
+    handles.push(c);
+    const cPeers = new Set<string>();
+    c.session.on('peerConnected', (key) => cPeers.add(key));
+    // B checks every 5 s whom to tell; its first message goes out once it has a peer for C.
+    await waitFor(
+      () => cPeers.has(`127.0.0.1:${seed.port}`),
+      30_000,
+      'C to dial the seed it learnt by PEX',
+      100,
+    );
+    await waitFor(() => c.session.isDone, 30_000, 'C to finish', 100);
+    expect((await readFile(join(dir.path, 'c', 'ep.mp3'))).equals(t.content)).toBe(true);
+  }, 75_000);
+});
