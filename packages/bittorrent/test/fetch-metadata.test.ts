@@ -22,15 +22,18 @@ const forged = encodeBencode({
   pieces: new Uint8Array(40_000).fill(2),
 });
 
-type Behaviour = 'honest' | 'liar' | 'silent' | 'no-metadata';
+type Behaviour = 'honest' | 'liar' | 'silent' | 'no-metadata' | 'late';
 
 /** Peers at 10.0.0.N serving `info` (or lying, or never answering) over memory transports. */
 function network(vt: VirtualTime, infoHash: Uint8Array, peers: Record<string, Behaviour>) {
   const served: string[] = [];
+  const dials: string[] = [];
   const dialer: Dialer = {
     async dial(address: PeerAddress) {
       const behaviour = peers[address.host];
-      if (!behaviour) return { ok: false, error: { code: 'BT_TEST_DIAL', message: 'nobody' } };
+      dials.push(address.host);
+      if (!behaviour || (behaviour === 'late' && vt.now() < 5_000))
+        return { ok: false, error: { code: 'BT_TEST_DIAL', message: 'nobody' } };
       const [ours, theirs] = memoryTransportPair({ schedule: vt.defer });
       const conn = new PeerConnection(theirs, {
         infoHash,
@@ -57,7 +60,7 @@ function network(vt: VirtualTime, infoHash: Uint8Array, peers: Record<string, Be
       return { ok: true, transport: ours };
     },
   };
-  return { dialer, served };
+  return { dialer, served, dials };
 }
 
 function fetcher(
@@ -90,7 +93,7 @@ async function fetch(peers: Record<string, Behaviour>, maxConnections = 4) {
   f.start();
   f.addPeers(Object.keys(peers).map((host) => ({ host, port: 6881 })));
   await vt.runUntilAsync(() => result !== undefined, 120_000);
-  return { result, vt, served: net.served };
+  return { result, vt, served: net.served, dials: net.dials };
 }
 
 describe('MetadataFetcher (BEP 9 for bare magnet links)', () => {
@@ -99,9 +102,18 @@ describe('MetadataFetcher (BEP 9 for bare magnet links)', () => {
     expect(result?.ok && Buffer.from(result.value).equals(Buffer.from(info))).toBe(true);
   });
 
+  it('dials again a peer that refused at first (a seeder still starting), with back-off', async () => {
+    const { result, dials, vt } = await fetch({ '10.0.0.1': 'late' });
+    expect(result?.ok && Buffer.from(result.value).equals(Buffer.from(info))).toBe(true);
+    expect(dials.length).toBeGreaterThanOrEqual(3);
+    expect(dials.length).toBeLessThanOrEqual(4);
+    expect(vt.now()).toBeGreaterThanOrEqual(5_000);
+  });
+
   it('drops a peer serving forged metadata and gets it from an honest one', async () => {
-    const { result, served } = await fetch({ '10.0.0.1': 'liar', '10.0.0.2': 'honest' }, 1);
+    const { result, served, dials } = await fetch({ '10.0.0.1': 'liar', '10.0.0.2': 'honest' }, 1);
     expect(served).toContain('10.0.0.1');
+    expect(dials.filter((h) => h === '10.0.0.1')).toHaveLength(1);
     expect(result?.ok && Buffer.from(result.value).equals(Buffer.from(info))).toBe(true);
   });
 

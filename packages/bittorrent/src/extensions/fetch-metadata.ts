@@ -7,6 +7,8 @@ import type { ExtensionHandshake } from './extension-handshake.ts';
 import { PeerExtensions } from './peer-extensions.ts';
 import { MetadataAssembler } from './ut-metadata.ts';
 
+const MAX_ATTEMPTS = 6;
+
 /** Options of {@link MetadataFetcher}. */
 export interface FetchMetadataOptions {
   /** The 20-byte info-hash of the handshake (v1, or the truncated v2 hash). */
@@ -48,6 +50,12 @@ export class MetadataFetcher {
   private readonly queue: PeerAddress[] = [];
   private readonly seen = new Set<string>();
   private readonly conns = new Set<PeerConnection>();
+  private readonly addressOf = new Map<PeerConnection, PeerAddress>();
+  /** Addresses to dial again later: refused, dropped or timed out before the metadata came. */
+  private readonly retries: { address: PeerAddress; at: number }[] = [];
+  private readonly attempts = new Map<string, number>();
+  /** Peers that sent metadata failing the hash: never asked again. */
+  private readonly liars = new Set<string>();
   private readonly ready: Candidate[] = [];
   private active: Candidate | undefined;
   private assembler: MetadataAssembler | undefined;
@@ -114,14 +122,29 @@ export class MetadataFetcher {
       this.dialing++;
       void this.options.dialer.dial(address, this.options.signal).then((r) => {
         this.dialing--;
-        if (!r.ok) this.dialMore();
-        else if (this.finished) r.transport.close(codedError('BT_METADATA_ABORTED', 'done'));
-        else this.connect(r);
+        if (!r.ok) {
+          this.retryLater(address);
+          this.dialMore();
+        } else if (this.finished) r.transport.close(codedError('BT_METADATA_ABORTED', 'done'));
+        else this.connect(r, address);
       });
     }
   }
 
-  private connect(r: { transport: Transport }): void {
+  /**
+   * A peer may refuse us for a while and then serve (libtorrent refuses connections for some
+   * seconds after a torrent starts; a magnet's only `x.pe` must not be given up on at once):
+   * try again after 2, 4, 8, 16, 30 s, then never.
+   */
+  private retryLater(address: PeerAddress): void {
+    const k = `${address.host}|${address.port}`;
+    const n = (this.attempts.get(k) ?? 0) + 1;
+    this.attempts.set(k, n);
+    if (this.finished || n > MAX_ATTEMPTS || this.liars.has(k)) return;
+    this.retries.push({ address, at: this.options.clock.now() + Math.min(30_000, 2000 * 2 ** (n - 1)) });
+  }
+
+  private connect(r: { transport: Transport }, address: PeerAddress): void {
     const o = this.options;
     const conn = new PeerConnection(r.transport, {
       infoHash: o.infoHash,
@@ -142,6 +165,7 @@ export class MetadataFetcher {
     );
     this.exts.set(conn, ext);
     this.conns.add(conn);
+    this.addressOf.set(conn, address);
     conn.start(this.events);
   }
 
@@ -194,13 +218,20 @@ export class MetadataFetcher {
     if (!asm.complete) return;
     void asm.verify().then((v) => {
       if (v.ok) this.finish(v);
-      // Every piece came from this peer: it lied.
-      else conn.close(v.error);
+      else {
+        // Every piece came from this peer: it lied.
+        const a = this.addressOf.get(conn);
+        if (a) this.liars.add(`${a.host}|${a.port}`);
+        conn.close(v.error);
+      }
     });
   }
 
   private dropped(conn: PeerConnection): void {
     this.conns.delete(conn);
+    const address = this.addressOf.get(conn);
+    this.addressOf.delete(conn);
+    if (address) this.retryLater(address);
     this.exts.delete(conn);
     const i = this.ready.findIndex((c) => c.conn === conn);
     if (i >= 0) this.ready.splice(i, 1);
@@ -214,6 +245,14 @@ export class MetadataFetcher {
   }
 
   private tick(): void {
+    const now = this.options.clock.now();
+    for (let i = this.retries.length - 1; i >= 0; i--) {
+      const r = this.retries[i] as { address: PeerAddress; at: number };
+      if (r.at > now) continue;
+      this.retries.splice(i, 1);
+      this.queue.push(r.address);
+    }
+    this.dialMore();
     const c = this.active;
     if (c && this.options.clock.now() - c.startedAt >= (this.options.peerTimeoutMs ?? 15_000)) {
       c.conn.close(codedError('BT_METADATA_TIMEOUT', 'peer did not send the metadata in time'));

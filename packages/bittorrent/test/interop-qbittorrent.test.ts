@@ -1,0 +1,228 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex } from '../src/bytes.ts';
+import { downloadTorrent, type TorrentHandle } from '../src/node/api.ts';
+import { createTorrent } from '../src/node/create-torrent.ts';
+import { makeV1Torrent } from './torrent-files.ts';
+
+const p = requireBinaries('qBittorrent interop', 'qbittorrent-nox');
+
+/**
+ * qbittorrent-nox seeding with a throwaway profile on loopback (see INTEROP.md): no DHT, LSD,
+ * PEX, UPnP or encryption, TCP only, several connections per IP, Web API without login from
+ * 127.0.0.1. The torrent is added through the Web API and checked (no skip_checking: a
+ * libtorrent "seed mode" torrent hashes lazily and never dials).
+ */
+async function qbittorrentSeeder(profile: string, savePath: string) {
+  const [webui, port] = [await freePort(), await freePort()];
+  const configDir = join(profile, 'qBittorrent', 'config');
+  await mkdir(configDir, { recursive: true });
+  await writeFile(
+    join(configDir, 'qBittorrent.conf'),
+    [
+      '[LegalNotice]',
+      'Accepted=true',
+      '',
+      '[BitTorrent]',
+      'Session\\DHTEnabled=false',
+      'Session\\LSDEnabled=false',
+      'Session\\PeXEnabled=false',
+      'Session\\BTProtocol=TCP',
+      'Session\\Encryption=2',
+      'Session\\MultiConnectionsPerIp=true',
+      `Session\\Port=${port}`,
+      'Session\\Interface=lo',
+      'Session\\InterfaceName=lo',
+      'Session\\InterfaceAddress=127.0.0.1',
+      'Session\\AnonymousModeEnabled=false',
+      `Session\\DefaultSavePath=${savePath}`,
+      '',
+      '[Network]',
+      'PortForwardingEnabled=false',
+      '',
+      '[Preferences]',
+      'Connection\\ResolvePeerCountries=false',
+      'WebUI\\LocalHostAuth=false',
+      `WebUI\\Port=${webui}`,
+      'WebUI\\Address=127.0.0.1',
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('qbittorrent-nox', [`--profile=${profile}`, `--webui-port=${webui}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, QT_QPA_PLATFORM: 'offscreen' },
+  });
+  let log = '';
+  const keep = (d: Buffer) => {
+    log = (log + String(d)).slice(-10_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const api = `http://127.0.0.1:${webui}/api/v2`;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`qbittorrent-nox exited ${child.exitCode}: ${log}`);
+      try {
+        const r = await fetch(`${api}/app/version`);
+        await r.arrayBuffer();
+        return r.ok;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    'the qBittorrent Web API',
+    200,
+  );
+  return {
+    port,
+    api,
+    log: () => log,
+    async add(torrent: Uint8Array): Promise<void> {
+      const form = new FormData();
+      form.append('torrents', new Blob([Buffer.from(torrent)]), 'x.torrent');
+      form.append('savepath', savePath);
+      const r = await fetch(`${api}/torrents/add`, { method: 'POST', body: form });
+      const text = await r.text();
+      if (!r.ok || text.trim() !== 'Ok.') throw new Error(`torrents/add: ${r.status} ${text}`);
+    },
+    async info(hash: string): Promise<{ progress: number; state: string } | undefined> {
+      // By v1 hash: qBittorrent names a hybrid torrent by its truncated v2 hash.
+      const r = await fetch(`${api}/torrents/info`);
+      const list = (await r.json()) as { progress: number; state: string; infohash_v1: string }[];
+      return list.find((t) => t.infohash_v1 === hash);
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+describe.skipIf(p.skip)('interop with qBittorrent (libtorrent 2.0)', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  const closers: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    dir = await scratchDir('swarmcast-qbt-');
+  });
+  afterAll(async () => {
+    for (const c of closers.reverse()) await c().catch(() => {});
+    await dir.remove();
+  });
+
+  it('qbittorrent-nox seeds, we download from a bare magnet link byte for byte', async () => {
+    const src = join(dir.path, 'src');
+    const t = await makeV1Torrent(
+      src,
+      'show',
+      [
+        { path: ['ep1.mp3'], length: 1_500_000 },
+        { path: ['art', 'cover.jpg'], length: 33_333 },
+        { path: ['ep2.mp3'], length: 2_100_000 },
+      ],
+      256 * 1024,
+    );
+    const qbt = await qbittorrentSeeder(join(dir.path, 'profile'), src);
+    closers.push(() => qbt.stop());
+    await qbt.add(t.torrent);
+    await waitFor(
+      async () => {
+        const i = await qbt.info(t.infoHash);
+        return i !== undefined && i.progress === 1 && /UP$|^uploading$/.test(i.state);
+      },
+      60_000,
+      'qBittorrent to check the data and seed',
+      300,
+    );
+
+    // Only the info-hash and where the seeder is: the metadata must come from qBittorrent.
+    const leech: TorrentHandle = await downloadTorrent({
+      torrent: `magnet:?xt=urn:btih:${t.infoHash}&x.pe=127.0.0.1:${qbt.port}`,
+      dir: join(dir.path, 'out'),
+      host: '127.0.0.1',
+      signal: AbortSignal.timeout(60_000),
+    });
+    closers.push(() => leech.close());
+    expect(leech.meta.name).toBe('show');
+    expect(leech.meta.files.map((f) => f.path.join('/'))).toEqual(['ep1.mp3', 'art/cover.jpg', 'ep2.mp3']);
+    await waitFor(
+      () => {
+        if (!leech.session.isDone && leech.stats().peers === 0)
+          leech.session.addPeers([{ host: '127.0.0.1', port: qbt.port }]);
+        return leech.session.isDone;
+      },
+      60_000,
+      'the download from qBittorrent',
+      300,
+    );
+    const got = Buffer.concat([
+      await readFile(join(dir.path, 'out', 'show', 'ep1.mp3')),
+      await readFile(join(dir.path, 'out', 'show', 'art', 'cover.jpg')),
+      await readFile(join(dir.path, 'out', 'show', 'ep2.mp3')),
+    ]);
+    expect(got.equals(t.content)).toBe(true);
+  }, 150_000);
+
+  it('qbittorrent-nox seeds a hybrid torrent, we download from a magnet link with btih and btmh', async () => {
+    const src = join(dir.path, 'h-src');
+    const t = await makeV1Torrent(
+      src,
+      'pod',
+      [
+        { path: ['a.mp3'], length: 700_000 },
+        { path: ['b.mp3'], length: 300_000 },
+      ],
+      64 * 1024,
+    );
+    // Same files as a hybrid torrent (libtorrent's layout, pad files included).
+    const created = await createTorrent(t.dataPath, { version: 'hybrid', pieceLength: 64 * 1024 });
+    if (!created.ok) throw new Error(created.error.message);
+    const made = created.value;
+    const v1 = toHex(made.infoHash.v1!);
+    const v2 = toHex(made.infoHash.v2!);
+    const qbt = await qbittorrentSeeder(join(dir.path, 'h-profile'), src);
+    closers.push(() => qbt.stop());
+    await qbt.add(made.torrent);
+    await waitFor(
+      async () => {
+        const i = await qbt.info(v1);
+        return i !== undefined && i.progress === 1 && /UP$|^uploading$/.test(i.state);
+      },
+      60_000,
+      'qBittorrent to check the hybrid torrent and seed',
+      300,
+    );
+    const leech: TorrentHandle = await downloadTorrent({
+      torrent: `magnet:?xt=urn:btih:${v1}&xt=urn:btmh:1220${v2}&x.pe=127.0.0.1:${qbt.port}`,
+      dir: join(dir.path, 'h-out'),
+      host: '127.0.0.1',
+      signal: AbortSignal.timeout(60_000),
+    });
+    closers.push(() => leech.close());
+    expect(leech.meta.version).toBe('hybrid');
+    await waitFor(
+      () => {
+        if (!leech.session.isDone && leech.stats().peers === 0)
+          leech.session.addPeers([{ host: '127.0.0.1', port: qbt.port }]);
+        return leech.session.isDone;
+      },
+      60_000,
+      'the hybrid download from qBittorrent',
+      300,
+    );
+    const got = Buffer.concat([
+      await readFile(join(dir.path, 'h-out', 'pod', 'a.mp3')),
+      await readFile(join(dir.path, 'h-out', 'pod', 'b.mp3')),
+    ]);
+    expect(got.equals(t.content)).toBe(true);
+  }, 150_000);
+});
