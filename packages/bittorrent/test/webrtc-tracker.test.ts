@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { waitFor } from '@swarmcast/testkit';
 import TrackerClient, { Server } from 'bittorrent-tracker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   systemTimers,
   type Transport,
   utf8,
+  type WebSocketFactory,
+  type WebSocketLike,
   WebSocketTrackerClient,
   type WsTrackerEvent,
 } from '../src/index.ts';
@@ -24,12 +27,13 @@ function client(
   peerId: Uint8Array,
   onTransport: (t: Transport) => void,
   onEvent?: (e: WsTrackerEvent) => void,
+  webSocket: WebSocketFactory = nodeWebSocket,
 ) {
   return new WebSocketTrackerClient({
     url,
     infoHash,
     peerId,
-    webSocket: nodeWebSocket,
+    webSocket,
     signalling,
     timers: systemTimers,
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
@@ -67,6 +71,38 @@ interface SimplePeer {
   once(event: 'data', fn: (data: Uint8Array) => void): void;
   once(event: 'connect', fn: () => void): void;
   on(event: 'error', fn: (err: Error) => void): void;
+}
+
+/** A real WebSocket that loses the first relayed answer it receives (a failed negotiation). */
+class AnswerLosingSocket implements WebSocketLike {
+  onopen: WebSocketLike['onopen'] = null;
+  onmessage: WebSocketLike['onmessage'] = null;
+  onclose: WebSocketLike['onclose'] = null;
+  onerror: WebSocketLike['onerror'] = null;
+  lost = 0;
+  private readonly ws: WebSocketLike;
+  constructor(url: string) {
+    this.ws = nodeWebSocket(url);
+    this.ws.onopen = (ev) => this.onopen?.(ev);
+    this.ws.onclose = (ev) => this.onclose?.(ev);
+    this.ws.onerror = (ev) => this.onerror?.(ev);
+    this.ws.onmessage = (ev) => {
+      if (this.lost === 0 && typeof ev.data === 'string' && ev.data.includes('"answer"')) {
+        this.lost++;
+        return;
+      }
+      this.onmessage?.(ev);
+    };
+  }
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+  send(data: string): void {
+    this.ws.send(data);
+  }
+  close(): void {
+    this.ws.close();
+  }
 }
 
 const total = (chunks: Uint8Array[]) => chunks.reduce((n, c) => n + c.length, 0);
@@ -128,6 +164,42 @@ describe('WebSocket tracker client + WebRTC data channels', () => {
       await Promise.all(cleanups.map((f) => f()));
     }
   });
+
+  it('an answer lost on the way: the offerer announces again within seconds, not at the 2-minute interval', async () => {
+    const infoHash = new Uint8Array(randomBytes(20));
+    const sockets: AnswerLosingSocket[] = [];
+    const lossy: WebSocketFactory = (u) => {
+      const ws = new AnswerLosingSocket(u);
+      sockets.push(ws);
+      return ws;
+    };
+    const got: Transport[] = [];
+    const a = client(url, infoHash, utf8('-SC0001-dddddddddddd'), (t) => got.push(t));
+    const b = client(url, infoHash, utf8('-SC0001-eeeeeeeeeeee'), (t) => got.push(t), undefined, lossy);
+    try {
+      a.start();
+      // Alone at first: a's offers go nowhere; b then announces and its first answer is lost.
+      await waitFor(
+        () => server.torrents[Buffer.from(infoHash).toString('hex')] !== undefined,
+        10_000,
+        'a to announce',
+        50,
+      );
+      b.start();
+      // The tracker tells clients to come back in 2 minutes; only the back-off brings them
+      // together within the bound.
+      await waitFor(
+        () => got.length >= 2 && a.connected && b.connected,
+        45_000,
+        'a data channel after the lost answer',
+        100,
+      );
+      expect(sockets[0]?.lost).toBe(1);
+    } finally {
+      for (const t of got) t.close();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  }, 60_000);
 
   it("WebTorrent's signalling client (bittorrent-tracker + simple-peer) connects to us and bytes flow both ways", async () => {
     // WebTorrent's own peer (webtorrent@2 from npm) fails to add any torrent with the

@@ -44,6 +44,14 @@ export interface WebSocketTrackerOptions {
   offerTimeoutMs?: number;
   /** Answers being negotiated at once; more relayed offers are ignored (a flooding tracker). */
   maxPendingAnswers?: number;
+  /**
+   * While no data channel is open and data is missing (`stats().left` > 0), announce again
+   * (fresh offers) after this long, doubling up
+   * to `retryMaxMs` (and never beyond the tracker's interval): a negotiation that failed
+   * (an answer lost, ICE too slow under load) is retried in seconds, not minutes.
+   */
+  retryMinMs?: number;
+  retryMaxMs?: number;
 }
 
 const OPEN = 1;
@@ -73,6 +81,10 @@ export class WebSocketTrackerClient {
   #reconnectTimer: TimerHandle | null = null;
   #reconnectDelay = 1_000;
   #intervalMs = 120_000;
+  #retryTimer: TimerHandle | null = null;
+  #retryDelay: number;
+  /** Data channels handed to the caller; a closed one no longer counts as a peer. */
+  #live = new Set<Transport>();
   #stopped = false;
   readonly #infoHash: string;
   readonly #peerId: string;
@@ -80,6 +92,13 @@ export class WebSocketTrackerClient {
   constructor(private readonly o: WebSocketTrackerOptions) {
     this.#infoHash = binary(o.infoHash);
     this.#peerId = binary(o.peerId);
+    this.#retryDelay = o.retryMinMs ?? 2_000;
+  }
+
+  /** True while at least one data channel we handed out is open. */
+  get connected(): boolean {
+    for (const t of this.#live) if (t.closed) this.#live.delete(t);
+    return this.#live.size > 0;
   }
 
   /** Connects and announces `started`; reconnects with backoff if the tracker goes away. */
@@ -104,7 +123,43 @@ export class WebSocketTrackerClient {
       params.numwant = count;
       params.offers = await this.#makeOffers(count);
     }
-    if (socket.readyState === OPEN) socket.send(JSON.stringify(params));
+    if (socket.readyState !== OPEN) return;
+    socket.send(JSON.stringify(params));
+    if (event !== 'stopped') this.#retryLater();
+  }
+
+  /**
+   * Re-announces with back-off while no data channel is open and we still need data (bounded
+   * by the interval). A seed does not: leechers' offers reach it at their own announces.
+   */
+  #retryLater(): void {
+    this.#retryTimer?.cancel();
+    this.#retryTimer = null;
+    if (this.#stopped) return;
+    if (this.connected || this.o.stats().left === 0) {
+      this.#retryDelay = this.o.retryMinMs ?? 2_000;
+      return;
+    }
+    const delay = Math.min(this.#retryDelay, this.#intervalMs);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, this.o.retryMaxMs ?? 60_000);
+    this.#retryTimer = this.o.timers.setTimeout(() => {
+      this.#retryTimer = null;
+      if (this.#stopped || this.connected) return;
+      // Unanswered offers are bounded: at most four announces' worth wait for an answer.
+      if (this.#pendingOffers.size >= 4 * (this.o.offers ?? 5)) {
+        this.#retryLater();
+        return;
+      }
+      void this.announce();
+    }, delay);
+  }
+
+  #opened(transport: Transport, remoteId: Uint8Array): void {
+    this.#live.add(transport);
+    this.#retryTimer?.cancel();
+    this.#retryTimer = null;
+    this.#retryDelay = this.o.retryMinMs ?? 2_000;
+    this.o.onTransport(transport, remoteId);
   }
 
   /** Announces `stopped`, closes the socket and every unanswered offer. */
@@ -114,6 +169,7 @@ export class WebSocketTrackerClient {
     this.#stopped = true;
     this.#announceTimer?.cancel();
     this.#reconnectTimer?.cancel();
+    this.#retryTimer?.cancel();
     for (const { offer, timer } of this.#pendingOffers.values()) {
       timer.cancel();
       offer.cancel();
@@ -137,6 +193,7 @@ export class WebSocketTrackerClient {
       if (this.#socket !== socket || this.#stopped) return;
       this.#socket = null;
       this.#announceTimer?.cancel();
+      this.#retryTimer?.cancel();
       this.#reconnectTimer = this.o.timers.setTimeout(() => this.#connect(), this.#reconnectDelay);
       this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, 5 * 60_000);
     };
@@ -198,7 +255,7 @@ export class WebSocketTrackerClient {
       this.#pendingOffers.delete(data.offer_id);
       pending.timer.cancel();
       void pending.offer.accept(data.answer).then((result) => {
-        if (result.ok) this.o.onTransport(result.transport, remoteId);
+        if (result.ok) this.#opened(result.transport, remoteId);
       });
     }
   }
@@ -230,7 +287,7 @@ export class WebSocketTrackerClient {
         }),
       );
       const result = await answered.connected;
-      if (result.ok) this.o.onTransport(result.transport, remoteId);
+      if (result.ok) this.#opened(result.transport, remoteId);
     } finally {
       this.#pendingAnswers--;
     }
