@@ -60,6 +60,7 @@ export {
   type TorrentVersion,
 } from './metainfo/model.ts';
 export { parseInfoDict, parseTorrent } from './metainfo/parse.ts';
+export { v1OnlyTorrent } from './metainfo/v1-only.ts';
 export { type V2Target, v2Target, verifyPiece } from './metainfo/verify.ts';
 export * from './peer/index.ts';
 export * from './picker/index.ts';
