@@ -3,16 +3,20 @@ import { join } from 'node:path';
 import { requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadTorrent, loadTorrent, seedTorrent, type TorrentHandle } from '../src/node/api.ts';
+import { DhtNode } from '../src/node/dht.ts';
+import { SwarmNode } from '../src/node/swarm-node.ts';
 import { startOpentracker } from './opentracker.ts';
 import { makeV1Torrent } from './torrent-files.ts';
 
 let dir: { path: string; remove(): Promise<void> };
 const handles: TorrentHandle[] = [];
+const closers: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   dir = await scratchDir('swarmcast-magnet-');
 });
 afterAll(async () => {
   for (const h of handles.reverse()) await h.close().catch(() => {});
+  for (const c of closers.reverse()) await c().catch(() => {});
   await dir.remove();
 });
 
@@ -61,6 +65,39 @@ describe('bare magnet links (BEP 9)', () => {
     handles.push(second);
     await done(second, 'the second magnet download, from the first downloader');
     expect((await read(join(dir.path, 'second'))).equals(t.content)).toBe(true);
+  }, 60_000);
+
+  it('finds the peers of a bare magnet through a local DHT: no tracker, no x.pe', async () => {
+    const dht = async (bootstrap: string[]) => {
+      const r = await DhtNode.start({ bootstrap, host: '127.0.0.1', port: 0 });
+      if (!r.ok) throw new Error(r.error.message);
+      closers.push(() => r.value.close());
+      return r.value;
+    };
+    const boot = await dht([]);
+    const bootAddress = `127.0.0.1:${boot.port}`;
+    const t = await makeV1Torrent(
+      join(dir.path, 'src-dht'),
+      'ep.mp3',
+      [{ path: [], length: 500_000 }],
+      32 * 1024,
+    );
+    const seedNode = new SwarmNode({ host: '127.0.0.1', dht: await dht([bootAddress]) });
+    await seedNode.start();
+    closers.push(() => seedNode.close());
+    await seedTorrent({ torrent: t.torrent, dataPath: t.dataPath, node: seedNode });
+    // The seed's announce must reach the DHT before the lookup.
+    await new Promise((r) => setTimeout(r, 1500));
+    const leech = await downloadTorrent({
+      torrent: `magnet:?xt=urn:btih:${t.infoHash}`,
+      dir: join(dir.path, 'dht-out'),
+      host: '127.0.0.1',
+      dht: await dht([bootAddress]),
+      signal: AbortSignal.timeout(30_000),
+    });
+    handles.push(leech);
+    await done(leech, 'the magnet download found through the DHT');
+    expect((await readFile(join(dir.path, 'dht-out', 'ep.mp3'))).equals(t.content)).toBe(true);
   }, 60_000);
 
   it('rejects a magnet link whose btmh does not match the metadata the peers send', async () => {

@@ -255,6 +255,11 @@ export class TorrentSession extends Emitter<SessionEvents> {
     this.downloader.state.setDeadline(piece, deadline);
   }
 
+  /** Pieces with a deadline still missing, soonest first. */
+  deadlinePieces(): readonly number[] {
+    return this.downloader.state.deadlinePieces();
+  }
+
   /**
    * A whole piece from outside the swarm (a web seed fetched by the caller). It is verified
    * like any peer's piece, stored, and announced to the peers; blocks of it still in flight
