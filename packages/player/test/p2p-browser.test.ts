@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parsePlayBeacon } from '@swarmcast/measure';
 import { chromiumLaunchOptions, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +99,18 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     // The only peer B had is A: A's uploads account for B's peer bytes.
     expect(sa.uploaded).toBeGreaterThanOrEqual(sb.bytesFromPeers * 0.95);
     expect((await playing(b)).src).toContain('/assets/stream/');
+    // The transfer stats reach the collector in play beacons that measure's parser accepts.
+    await waitFor(
+      () =>
+        fx.playBeacons.some((x) => {
+          const r = parsePlayBeacon(x);
+          return r.ok && r.value.bytesFromPeers > 0 && r.value.bytesFromPeers <= sb.bytesFromPeers;
+        }),
+      30_000,
+      'a play beacon with bytes from peers',
+    );
+    const panel = await b.locator('.sc-sharing-stats').textContent();
+    expect(panel).toMatch(/\d+ peers? · \d+% of [\d.]+ MB from peers · uploaded/);
     await b.screenshot({ path: join(shots, 'page-b-from-peers.png') });
     await a.context().close();
     await b.context().close();

@@ -19,7 +19,11 @@ export interface P2pFixture {
   media: Buffer;
   mediaUrl: string;
   /** The page that mounts the P2P player (`webrtc: false` -> data channels off). */
-  pageUrl(o?: { webrtc?: boolean; plain?: boolean }): string;
+  /**
+   * `plain`: the player on the origin URL (no engine); `autoplay`: play (unmuted) as soon as
+   * the player is ready and record `window.marks` {playing, frame} in ms since navigation.
+   */
+  pageUrl(o?: { webrtc?: boolean; plain?: boolean; autoplay?: boolean }): string;
   /** Bytes of the media file the origin has sent so far. */
   originBytes(): number;
   playBeacons: unknown[];
@@ -98,6 +102,7 @@ export async function startP2pFixture(o: {
     } else if (url.pathname === '/page.html') {
       const webrtc = url.searchParams.get('webrtc') !== 'off';
       const plain = url.searchParams.get('plain') === '1';
+      const autoplay = url.searchParams.get('autoplay') === '1';
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html>
 <html><head><meta charset="utf-8"><title>p2p</title></head><body>
 <div id="player"></div>
@@ -106,6 +111,19 @@ export async function startP2pFixture(o: {
   const el = document.getElementById('player');
   const opts = { kind: ${JSON.stringify(o.kind)}, src: '/media/${name}', episodeId: 'ep-1', vmapUrl: null, collectorBase: '', progressIntervalMs: 1000 };
   window.player = ${plain ? 'Swarmcast.mountPlayer(el, opts)' : `Swarmcast.mountP2pPlayer(el, opts, { torrentUrl: '/episode.torrent', durationMs: ${o.durationMs}, webrtc: ${webrtc} })`};
+  window.marks = {};
+  ${
+    autoplay
+      ? `(async () => {
+    const v = window.player.content;
+    v.addEventListener('playing', () => { window.marks.playing ??= performance.now(); });
+    if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(() => { window.marks.frame ??= performance.now(); });
+    if (window.player.p2p) await window.player.p2p;
+    window.marks.ready = performance.now();
+    v.play();
+  })();`
+      : ''
+  }
 </script></body></html>`);
     } else {
       res.writeHead(404).end();
@@ -128,7 +146,7 @@ export async function startP2pFixture(o: {
     media,
     mediaUrl,
     pageUrl: (p = {}) =>
-      `${base}/page.html?webrtc=${p.webrtc === false ? 'off' : 'on'}${p.plain ? '&plain=1' : ''}`,
+      `${base}/page.html?webrtc=${p.webrtc === false ? 'off' : 'on'}${p.plain ? '&plain=1' : ''}${p.autoplay ? '&autoplay=1' : ''}`,
     originBytes: () => originBytes,
     playBeacons,
     async close() {

@@ -59,7 +59,7 @@ export interface P2pEngineOptions {
   urgentSeconds?: number;
   /** Memory for verified pieces (default 96 MiB). */
   maxCacheBytes?: number;
-  /** With no peer connected by then, the web seed reads ahead too (default 5000 ms). */
+  /** With no peer connected by then, the web seed reads ahead too (default 10 s; urgent bytes never wait). */
   noPeerGraceMs?: number;
   /** Largest single web seed request (default 1 MiB). */
   webSeedBatchBytes?: number;
@@ -346,7 +346,7 @@ export class P2pEngine {
     if (this.session.stats().peers > 0) return false;
     if (!this.#tracker) return true;
     if (this.#othersInSwarm === 0) return true;
-    return now - this.#startedAt >= (this.#o.noPeerGraceMs ?? 5000);
+    return now - this.#startedAt >= (this.#o.noPeerGraceMs ?? 10_000);
   }
 
   /** Peers are asked for the next seconds of playback first, soonest deadline first. */
