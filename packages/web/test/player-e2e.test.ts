@@ -90,6 +90,7 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
   let midMs = 0;
   let advertiserId = '';
   let campaignId = '';
+  let buyerToken = '';
   const previousToken = process.env.SWARMCAST_ADMIN_TOKEN;
   const url = (p: string) => new URL(p, node.url).toString();
   const contexts: BrowserContext[] = [];
@@ -129,6 +130,7 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     });
     if (!account.ok) throw new Error(account.message);
     const buyer = await createApiToken(node.db, account.value.id, 'e2e');
+    buyerToken = buyer;
     const post = async (path: string, body: unknown, token: string) => {
       const res = await fetch(url(path), {
         method: 'POST',
@@ -206,7 +208,10 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
   const day = () => new Date().toISOString().slice(0, 10);
   const tomorrow = () => new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
   async function delivery(advertiser: string) {
-    const res = await fetch(url(`/api/measure/advertiser/${advertiser}?from=${day()}&to=${tomorrow()}`));
+    // Reports need credentials; the node's admin token reads every advertiser's.
+    const res = await fetch(url(`/api/measure/advertiser/${advertiser}?from=${day()}&to=${tomorrow()}`), {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
     expect(res.status).toBe(200);
     const r = (await res.json()) as {
       campaigns: Array<{ campaignId: string; spendMicros: number; delivery: Record<string, unknown> }>;
@@ -309,9 +314,14 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     expect(await ledger.balance(`creator:${creatorId}`)).toBe((charged * 70) / 100);
     expect(await ledger.balance('platform')).toBe((charged * 30) / 100);
     expect((await ledger.check()).balanced).toBe(true);
-    // The advertiser's dashboard page shows the same figures.
-    const dashboard = await browser.newPage();
-    await dashboard.goto(url(`/measure/advertiser/${advertiserId}?from=${day()}&to=${tomorrow()}`));
+    // The advertiser, signed in with its own token, sees the same figures on its dashboard.
+    const own = await browser.newContext({ extraHTTPHeaders: { authorization: `Bearer ${buyerToken}` } });
+    contexts.push(own);
+    const dashboard = await own.newPage();
+    const shown = await dashboard.goto(
+      url(`/measure/advertiser/${advertiserId}?from=${day()}&to=${tomorrow()}`),
+    );
+    expect(shown?.status()).toBe(200);
     await dashboard.screenshot({ path: join(shots, '06-measure-report.png'), fullPage: true });
     await dashboard.close();
   }, 300_000);
