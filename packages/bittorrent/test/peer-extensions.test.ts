@@ -126,6 +126,21 @@ describe('PeerExtensions over two PeerConnections', () => {
     expect(s.xb.sendPex([{ host: '10.0.0.5', port: 1 }])).toBe(false);
   });
 
+  it('drops a peer that asks for the metadata far more often than a fetch needs', async () => {
+    const s = await setup();
+    const id = s.xb.remoteId('ut_metadata') as number;
+    // Four pieces: a few full fetches are served...
+    for (let i = 0; i < 20; i++) s.b.sendExtended(id, encodeBencode({ msg_type: 0, piece: i % 4 }));
+    s.vt.runFor(20);
+    expect(s.metaPieces.length).toBe(20);
+    expect(s.log.filter((l) => l.startsWith('closed'))).toEqual([]);
+    // ...a flood is not.
+    for (let i = 0; i < 20; i++) s.b.sendExtended(id, encodeBencode({ msg_type: 0, piece: 0 }));
+    s.vt.runFor(20);
+    expect(s.log).toContain('closed BT_METADATA_FLOOD');
+    expect(s.metaPieces.length).toBeLessThanOrEqual(32);
+  });
+
   it('drops a peer whose extension handshake is garbage', async () => {
     const s = await setup();
     s.b.sendExtended(0, Uint8Array.of(1, 2, 3));

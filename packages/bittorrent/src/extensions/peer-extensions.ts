@@ -6,7 +6,12 @@ import {
   encodeExtensionHandshake,
   LOCAL_EXTENSION_IDS,
 } from './extension-handshake.ts';
-import { decodeMetadataMessage, encodeMetadataMessage, metadataReply } from './ut-metadata.ts';
+import {
+  decodeMetadataMessage,
+  encodeMetadataMessage,
+  METADATA_PIECE_SIZE,
+  metadataReply,
+} from './ut-metadata.ts';
 import { decodePex, PexInbox, type PexMessage, PexOutbox } from './ut-pex.ts';
 
 /** What the extensions of one peer report to their owner. */
@@ -46,6 +51,7 @@ export class PeerExtensions {
   remote: ExtensionHandshake | undefined;
   private readonly outbox = new PexOutbox();
   private readonly inbox = new PexInbox();
+  private metadataRequests = 0;
 
   constructor(
     readonly conn: PeerConnection,
@@ -135,6 +141,13 @@ export class PeerExtensions {
       const id = this.remoteId('ut_metadata');
       if (id === undefined) return;
       const info = this.options.info();
+      // Each request of ~30 bytes costs us a 16 KiB reply: a peer may fetch the metadata a few
+      // times over (retries), not use us as an amplifier.
+      const allowed = 4 * Math.ceil((info?.length ?? 0) / METADATA_PIECE_SIZE) + 16;
+      if (++this.metadataRequests > allowed) {
+        this.conn.close(codedError('BT_METADATA_FLOOD', `more than ${allowed} ut_metadata requests`));
+        return;
+      }
       this.conn.sendExtended(
         id,
         info ? metadataReply(info, msg.piece) : encodeMetadataMessage({ type: 'reject', piece: msg.piece }),
