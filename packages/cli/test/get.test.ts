@@ -151,8 +151,8 @@ describe('swarmcast get', () => {
   it('--stream serves ranges of the file while it downloads, byte for byte, before the download ends', async () => {
     const size = 3_000_000;
     const t = await torrentOf(join(dir.path, 's-src'), 'show.mp3', size, 32 * 1024);
-    // A slow seed (about 4 s for the whole file) so the ranges are asked mid-download.
-    const s = await seed(t, 750_000);
+    // A slow seed (about 7.5 s for the whole file) so the ranges are asked mid-download.
+    const s = await seed(t, 400_000);
     const { value, text, stop } = io();
     const out = join(dir.path, 's-out');
     const running = main(

@@ -7,6 +7,7 @@ import { type PeerEvents, peerEvents } from './peer-events.ts';
 import type { PeerConnectionOptions } from './peer-options.ts';
 
 const PEX_POLL_MS = 5_000;
+const PEX_FIRST_MS = 1_000;
 
 /** BEP 10 extensions for a {@link PeerConnectionLink}. */
 export interface LinkExtensionOptions {
@@ -37,6 +38,8 @@ export class PeerConnectionLink implements PeerLink {
   readonly extensions: PeerExtensions | undefined;
   private pexTimer: TimerHandle | undefined;
   private startPex: (() => void) | undefined;
+  private pexSoon: (() => void) | undefined;
+  private closedLink = false;
 
   constructor(
     transport: Transport,
@@ -59,7 +62,8 @@ export class PeerConnectionLink implements PeerLink {
             now: () => options.clock.now(),
           },
           {
-            handshake: () => {},
+            // Their extension handshake says whether they take ut_pex: tell them what we know soon.
+            handshake: () => this.pexSoon?.(),
             metadata: () => {},
             metadataRejected: () => {},
             pex: (_c, msg) => ev()?.peers(msg.added.map((p) => ({ host: p.host, port: p.port }))),
@@ -72,12 +76,17 @@ export class PeerConnectionLink implements PeerLink {
       const timers = options.timers;
       // Poll often, send rarely: the outbox allows one message a minute (BEP 11), so the
       // first one leaves as soon as we know a peer worth telling, not a minute after connecting.
+      const send = () => {
+        if (this.closedLink) return;
+        const r = this.remote;
+        const port = this.listenPort;
+        x.sendPex(peers().filter((a) => !(a.host === r.address && (a.port === r.port || a.port === port))));
+      };
       this.startPex = () => {
-        this.pexTimer = timers.setInterval(() => {
-          const r = this.remote;
-          const port = this.listenPort;
-          x.sendPex(peers().filter((a) => !(a.host === r.address && (a.port === r.port || a.port === port))));
-        }, PEX_POLL_MS);
+        this.pexTimer = timers.setInterval(send, PEX_POLL_MS);
+      };
+      this.pexSoon = () => {
+        timers.setTimeout(send, PEX_FIRST_MS);
       };
     }
     this.handlers = peerEvents({
@@ -100,6 +109,7 @@ export class PeerConnectionLink implements PeerLink {
       extended: (_c, id, payload) => x?.onExtended(id, payload),
       drain: () => ev()?.drain(),
       closed: (_c, reason) => {
+        this.closedLink = true;
         this.pexTimer?.cancel();
         ev()?.closed(reason);
       },
