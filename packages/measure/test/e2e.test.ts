@@ -301,7 +301,12 @@ describe('end to end: VMAP/VAST -> beacons -> pipeline -> reports and ledger', (
     expect(creator.totals).toEqual({ downloads: 6, plays: 6, revenueMicros: 84_000 });
     const e1 = creator.episodes[0];
     expect(e1.corroboratedShare).toBe(1);
-    expect(e1.listeners.day).toEqual([{ day: Date.UTC(2026, 11, 7), value: 6 }]);
+    // Every player sent its (monthly) listener id and the week lies inside December: exact.
+    expect(e1.listeners).toEqual({
+      day: [{ day: Date.UTC(2026, 11, 7), value: 6, exact: true }],
+      week: [{ day: Date.UTC(2026, 11, 7), value: 6, exact: true }],
+      month: [{ day: Date.UTC(2026, 11, 1), value: 6, exact: true }],
+    });
     // Positions 1..6 minutes of 10: deciles 0 and 1 reached by all, 2 by 5, ..., 6 by 1.
     expect(e1.listenThrough).toEqual([6, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0].map((n) => n / 6));
     expect(e1.p2p).toEqual({ peers: 21 * 60_000 * 8, webSeed: 21 * 60_000 * 2, share: 0.8 });

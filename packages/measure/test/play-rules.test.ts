@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PlayBeacon } from '../src/beacon-types.ts';
 import {
   corroborated,
+  listenerCounts,
   listenThrough,
   type PlayRow,
   p2pOffload,
@@ -166,6 +167,46 @@ describe('play metrics', () => {
     expect([...uniqueListeners(plays, 'week').values()]).toEqual([3]);
     expect([...uniqueListeners(plays, 'month').keys()]).toEqual([Date.UTC(2026, 10, 1)]);
     expect(periodStart(t, 'week')).toBe(Date.UTC(2026, 10, 2));
+  });
+  it('listener counts say when they are exact: monthly ids; weeks inside one month; no keyless plays', () => {
+    const at = (y: number, m: number, d: number) => Date.UTC(y, m, d, 12);
+    // Monday 23 Nov to Sunday 29 Nov 2026 lies in November; Monday 30 Nov reaches into December.
+    const inside = [
+      row({ listenerId: 'A', startedAt: at(2026, 10, 23) }),
+      row({ listenerId: 'A', startedAt: at(2026, 10, 29) }),
+      row({ listenerId: 'B', startedAt: at(2026, 10, 24) }),
+    ];
+    const across = [
+      row({ listenerId: 'A', startedAt: at(2026, 10, 30) }),
+      // The same browser on 1 December has December's id: counted again.
+      row({ listenerId: 'A2', startedAt: at(2026, 11, 1) }),
+    ];
+    const weeks = listenerCounts([...inside, ...across], 'week');
+    expect([...weeks]).toEqual([
+      [Date.UTC(2026, 10, 23), { count: 2, exact: true }],
+      [Date.UTC(2026, 10, 30), { count: 2, exact: false }],
+    ]);
+    const months = listenerCounts([...inside, ...across], 'month');
+    expect([...months]).toEqual([
+      [Date.UTC(2026, 10, 1), { count: 2, exact: true }],
+      [Date.UTC(2026, 11, 1), { count: 1, exact: true }],
+    ]);
+    // A listener without an id (DNT / GPC) has a new key every day: weeks and months become bounds.
+    const keyless = [
+      row({ audienceKey: key('d1'), startedAt: at(2026, 10, 23) }),
+      row({ audienceKey: key('d2'), startedAt: at(2026, 10, 24) }),
+    ];
+    expect(listenerCounts([...inside, ...keyless], 'week').get(Date.UTC(2026, 10, 23))).toEqual({
+      count: 4,
+      exact: false,
+    });
+    expect(listenerCounts(keyless, 'month').get(Date.UTC(2026, 10, 1))).toEqual({ count: 2, exact: false });
+    for (const c of listenerCounts([...inside, ...keyless, ...across], 'day').values())
+      expect(c.exact).toBe(true);
+    // Invalid plays are not listeners and do not spoil exactness.
+    expect(
+      listenerCounts([...inside, row({ invalid: 'bot', startedAt: at(2026, 10, 25) })], 'month'),
+    ).toEqual(new Map([[Date.UTC(2026, 10, 1), { count: 2, exact: true }]]));
   });
   it('P2P offload counts valid plays only', () => {
     expect(

@@ -37,8 +37,22 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(e2!.downloads).toBeNull(); // 2 listeners < k = 5
     expect(e2!.downloadsByDay).toEqual([{ day, value: null }]);
     expect(r.totals.downloads).toBe(9);
+    // The scenario's players send no listener id (as under Do-Not-Track): only the daily key,
+    // so a week (30 Nov to 6 Dec, across the 1st anyway) and the month are upper bounds.
+    const listeners = {
+      day: [{ day, value: 7, exact: true }],
+      week: [{ day: Date.UTC(2026, 10, 30), value: 7, exact: false }],
+      month: [{ day: Date.UTC(2026, 11, 1), value: 7, exact: false }],
+    };
     expect(r.shows).toEqual([
-      { showId: 'show', downloads: 9, downloadsByDay: [{ day, value: 9 }], plays: 7, revenueMicros: 105_000 },
+      {
+        showId: 'show',
+        downloads: 9,
+        downloadsByDay: [{ day, value: 9 }],
+        plays: 7,
+        listeners,
+        revenueMicros: 105_000,
+      },
     ]);
     expect(r.filtered).toEqual({
       bot: 3,
@@ -54,7 +68,7 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     });
     expect(e1!.plays).toBe(7);
     expect(e1!.corroboratedShare).toBeCloseTo(6 / 7, 12);
-    expect(e1!.listeners.day).toEqual([{ day, value: 7 }]);
+    expect(e1!.listeners).toEqual(listeners);
     expect(e1!.listenThrough).toEqual([7, 6, 5, 5, 4, 4, 3, 2, 2, 1, 1].map((n) => n / 7));
     expect(e1!.p2p).toEqual({ peers: 12_600_000, webSeed: 1_500_000, share: 12_600_000 / 14_100_000 });
     expect(e1!.swarm).toEqual([{ day, seeders: 2, leechers: 1 }]);
@@ -164,9 +178,9 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     const csv = await app.inject('/api/measure/creator/creator?from=2026-12-02&to=2026-12-03&format=csv');
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     expect(csv.body.split('\r\n')).toEqual([
-      'date,show,episode,title,downloads_calendar,revenue_micros',
-      '2026-12-02,show,ep1,"Episode <1> & ""friends""",7,105000',
-      '2026-12-02,show,ep2,Short,,0',
+      'date,show,episode,title,downloads_calendar,listeners,seeders,leechers,revenue_micros',
+      '2026-12-02,show,ep1,"Episode <1> & ""friends""",7,7,2,1,105000',
+      '2026-12-02,show,ep2,Short,,0,0,0,0',
       '',
     ]);
     const page = await app.inject('/measure/creator/creator?from=2026-12-02&to=2026-12-03');

@@ -33,13 +33,13 @@ export {
   type RangeRequest,
 } from './delivery/byte-range.ts';
 export {
-  defaultRotationMs,
   type KeyValueStore,
   listenerId,
   listenerIdKey,
   newListenerId,
   type PrivacySignals,
   privacyWithholds,
+  utcMonthOf,
 } from './listener-id.ts';
 export {
   maxStepMs,

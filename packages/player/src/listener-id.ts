@@ -5,8 +5,11 @@
  * Rules:
  * 1. `navigator.doNotTrack === '1'` or `navigator.globalPrivacyControl === true` -> no id
  *    at all (null), and any stored id is forgotten.
- * 2. Otherwise the stored id is used while it is younger than the rotation period (default
- *    30 days, "monthly"); an older, missing or malformed record gets a fresh id.
+ * 2. Otherwise the stored id is used while it was made in the current UTC calendar month;
+ *    one from an earlier month (or the future), a missing or malformed record gets a fresh
+ *    id. Rotating on the calendar month, not 30 days after creation, is what lets
+ *    measurement count unique listeners per month exactly: every browser has one id per
+ *    month, and ids of different months cannot be linked (docs/measurement-methodology.md).
  * 3. An id is 128 random bits as 32 lowercase hex digits (matches the collector's id pattern).
  * Storage, clock and random come from the caller; storage failures (private mode, quota)
  * give a per-page id rather than none (rule 1 is the only way to have none).
@@ -25,7 +28,12 @@ export interface KeyValueStore {
 }
 
 export const listenerIdKey = 'swarmcast.listener';
-export const defaultRotationMs = 30 * 86_400_000;
+
+/** The UTC calendar month of a time, as a number (year * 12 + month). */
+export function utcMonthOf(ms: number): number {
+  const d = new Date(ms);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+}
 
 /** Whether the browser asks not to be tracked (DNT or GPC). */
 export function privacyWithholds(p: PrivacySignals): boolean {
@@ -43,7 +51,6 @@ export function listenerId(
   store: KeyValueStore,
   nowMs: number,
   randomBytes: (n: number) => Uint8Array,
-  rotationMs: number = defaultRotationMs,
 ): string | null {
   if (privacyWithholds(privacy)) {
     try {
@@ -62,7 +69,7 @@ export function listenerId(
   const m = raw === null ? null : /^([0-9a-f]{32})\.(\d{1,15})$/.exec(raw);
   if (m) {
     const createdAt = Number(m[2]);
-    if (createdAt <= nowMs && nowMs - createdAt < rotationMs) return m[1] as string;
+    if (createdAt <= nowMs && utcMonthOf(createdAt) === utcMonthOf(nowMs)) return m[1] as string;
   }
   const id = newListenerId(randomBytes);
   try {

@@ -48,8 +48,10 @@ describe('listener id', () => {
 
   it.each([
     ['reuses a young id', `${idA}.${10 * day}`, 20 * day, idA],
-    ['rotates after 30 days', `${idA}.${10 * day}`, 41 * day, 'new'],
-    ['rotates exactly at 30 days', `${idA}.${10 * day}`, 40 * day, 'new'],
+    ['keeps it to the last millisecond of its UTC month', `${idA}.${10 * day}`, 31 * day - 1, idA],
+    ['rotates at the first UTC month boundary (1 February)', `${idA}.${10 * day}`, 31 * day, 'new'],
+    ['a record made 1 ms before the month began is replaced', `${idA}.${31 * day - 1}`, 31 * day, 'new'],
+    ['a record from the same month a year earlier is replaced', `${idA}.${10 * day}`, 375 * day, 'new'],
     ['a record from the future is replaced', `${idA}.${50 * day}`, 20 * day, 'new'],
     ['a malformed record is replaced', 'hello', 20 * day, 'new'],
     ['no record gets a new id', null, 20 * day, 'new'],

@@ -11,10 +11,11 @@ import { countDownloads, type DownloadFilterReason } from '../rules/downloads.ts
 import {
   corroborated,
   type Evidence,
+  type ListenerPeriod,
+  listenerCounts,
   listenThrough,
   type PlayRow,
   p2pOffload,
-  uniqueListeners,
 } from '../rules/play-metrics.ts';
 import { defaultK, type Suppressed, suppress } from '../rules/suppress.ts';
 import { dayMs, utcDay, type WindowKind } from '../rules/windows.ts';
@@ -27,6 +28,27 @@ export interface DayCell {
   value: Suppressed<number>;
 }
 
+/**
+ * Unique listeners of one day, ISO week or calendar month (`day` is its start); `exact`
+ * false marks an upper bound (rules/play-metrics.ts `listenerCounts`).
+ */
+export interface ListenerCell extends DayCell {
+  exact: boolean;
+}
+
+export type ListenerCells = Record<ListenerPeriod, ListenerCell[]>;
+
+/** Listener cells of these plays, k-suppressed. */
+function listenerCells(plays: readonly PlayRow[], k: number): ListenerCells {
+  const cells = (period: ListenerPeriod) =>
+    [...listenerCounts(plays, period)].map(([day, c]) => ({
+      day,
+      value: suppress(c.count, c.count, k),
+      exact: c.exact,
+    }));
+  return { day: cells('day'), week: cells('week'), month: cells('month') };
+}
+
 export interface EpisodeFigures {
   episodeId: string;
   showId: string;
@@ -37,7 +59,7 @@ export interface EpisodeFigures {
   /** Share of valid plays corroborated by transport evidence. */
   corroboratedShare: Suppressed<number>;
   listenThrough: Suppressed<number[]>;
-  listeners: { day: DayCell[]; week: DayCell[]; month: DayCell[] };
+  listeners: ListenerCells;
   p2p: { peers: number; webSeed: number; share: number };
   swarm: { day: number; seeders: number; leechers: number }[];
   revenueMicros: number;
@@ -52,6 +74,8 @@ export interface ShowFigures {
   downloads: Suppressed<number>;
   downloadsByDay: DayCell[];
   plays: Suppressed<number>;
+  /** Listeners of the show's episodes, each counted once across them. */
+  listeners: ListenerCells;
   revenueMicros: number;
 }
 
@@ -148,8 +172,6 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
     const plays = data.plays.filter((p) => p.episodeId === e.episodeId);
     const valid = plays.filter((p) => !p.invalid);
     const who = new Set(valid.map((p) => p.listenerId ?? p.audienceKey)).size;
-    const cells = (period: 'day' | 'week' | 'month') =>
-      [...uniqueListeners(plays, period)].map(([day, n]) => ({ day, value: suppress(n, n, k) }));
     const revenue = data.revenue.filter((r) => r.group === e.episodeId);
     const adRows = data.adEvents.filter((r) => r.episodeId === e.episodeId);
     return {
@@ -168,7 +190,7 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
         k,
       ),
       listenThrough: suppress(listenThrough(plays), who, k),
-      listeners: { day: cells('day'), week: cells('week'), month: cells('month') },
+      listeners: listenerCells(plays, k),
       p2p: p2pOffload(plays),
       swarm: swarmByDay(data.announces.filter((a) => a.infoHash === e.infoHash && inPeriod(a.time, period))),
       revenueMicros: revenue.reduce((s, r) => s + r.micros, 0),
@@ -195,6 +217,7 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
         k,
       ),
       plays: suppress(plays.length, new Set(plays.map((p) => p.listenerId ?? p.audienceKey)).size, k),
+      listeners: listenerCells(plays, k),
       revenueMicros: episodes
         .filter((e) => ids.has(e.episodeId))
         .reduce((sum, e) => sum + e.revenueMicros, 0),

@@ -18,26 +18,48 @@ export const csvRows = (rows: (string | number | null)[][]) =>
 
 const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** A day's downloads: the (possibly suppressed) cell, or 0 when nothing was counted. */
-function downloadsOn(cells: CreatorReport['episodes'][number]['downloadsByDay'], day: number): number | null {
+/** A day's figure: the (possibly suppressed) cell, or 0 when nothing was counted. */
+function downloadsOn(cells: readonly { day: number; value: number | null }[], day: number): number | null {
   const cell = cells.find((d) => d.day === day);
   return cell ? cell.value : 0;
 }
 
-/** One row per episode and day: downloads (in the report's window), revenue. */
+/**
+ * One row per episode and day: downloads (in the report's window), unique listeners (exact
+ * for a day), distinct seeders and leechers of its torrent, revenue.
+ */
 export function creatorCsv(r: CreatorReport): string {
   const rows: (string | number | null)[][] = [
-    ['date', 'show', 'episode', 'title', `downloads_${r.window}`, 'revenue_micros'],
+    [
+      'date',
+      'show',
+      'episode',
+      'title',
+      `downloads_${r.window}`,
+      'listeners',
+      'seeders',
+      'leechers',
+      'revenue_micros',
+    ],
   ];
   for (const e of r.episodes) {
-    const days = new Set([...e.downloadsByDay.map((d) => d.day), ...e.revenueByDay.map((d) => d.day)]);
+    const days = new Set([
+      ...e.downloadsByDay.map((d) => d.day),
+      ...e.listeners.day.map((d) => d.day),
+      ...e.swarm.map((d) => d.day),
+      ...e.revenueByDay.map((d) => d.day),
+    ]);
     for (const day of [...days].sort((a, b) => a - b)) {
+      const swarm = e.swarm.find((d) => d.day === day);
       rows.push([
         date(day),
         e.showId,
         e.episodeId,
         e.title,
         downloadsOn(e.downloadsByDay, day),
+        downloadsOn(e.listeners.day, day),
+        swarm?.seeders ?? 0,
+        swarm?.leechers ?? 0,
         e.revenueByDay.filter((d) => d.day === day).reduce((s, d) => s + d.micros, 0),
       ]);
     }

@@ -1,6 +1,6 @@
 import { formatMicros } from '@swarmcast/ledger';
 import type { AdvertiserReport } from './advertiser-report.ts';
-import type { CreatorReport } from './creator-report.ts';
+import type { CreatorReport, ListenerCells } from './creator-report.ts';
 import type { AdminReport } from './reports.ts';
 
 /**
@@ -72,6 +72,20 @@ ${body}
 })();
 </script>
 </body></html>`;
+}
+
+/** Weekly and monthly unique listeners as table rows; an upper bound is shown as "≤ n". */
+function listenerRows(label: string, cells: ListenerCells, k: number): string {
+  return (['week', 'month'] as const)
+    .flatMap((period) =>
+      cells[period].map(
+        (c) =>
+          `<tr><td>${esc(label)}</td><td>${period} of ${esc(new Date(c.day).toISOString().slice(0, 10))}</td><td>${
+            c.exact || c.value === null ? '' : '<span title="upper bound: see the methodology">≤ </span>'
+          }${cell(c.value, k)}</td></tr>`,
+      ),
+    )
+    .join('');
 }
 
 /** Union of the days in several day-keyed lists, sorted. */
@@ -174,6 +188,14 @@ Cells behind fewer than ${esc(k)} listeners are suppressed.</p>
         `<tr><td>${esc(sh.showId)}</td><td>${cell(sh.downloads, k)}</td><td>${cell(sh.plays, k)}</td><td>${esc(formatMicros(sh.revenueMicros))}</td></tr>`,
     )
     .join('')}</tbody></table>
+<h2>Unique listeners per week and month</h2>
+<p class="note">Exact for a calendar month and for a week inside one month. "≤" marks an upper bound:
+listeners who withhold the listener id (Do-Not-Track, GPC) have a key that changes every day, and the
+listener id changes on the 1st of each month, so such a person may be counted more than once.</p>
+<table><thead><tr><th>show / episode</th><th>period</th><th>listeners</th></tr></thead><tbody>${[
+    ...r.shows.map((sh) => listenerRows(`show ${sh.showId}`, sh.listeners, k)),
+    ...r.episodes.map((e) => listenerRows(`${e.showId} / ${e.title || e.episodeId}`, e.listeners, k)),
+  ].join('')}</tbody></table>
 <h2>Left out of the download count</h2>
 <table><tbody>${Object.entries(r.filtered)
     .map(([reason, n]) => `<tr><td>${esc(reason)}</td><td>${esc(n)}</td></tr>`)

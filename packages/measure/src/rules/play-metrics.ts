@@ -68,8 +68,9 @@ export function listenThrough(plays: readonly PlayRow[]): number[] {
 
 /**
  * Who a listener is for unique counts: the player's listener id when it sent one, else
- * the audience key. Both rotate (the key daily, with its salt), so counts over a week or
- * a month count a person once per rotation: an upper bound, stated in the report.
+ * the audience key. The id belongs to one UTC calendar month (the player makes a new one
+ * on the 1st), the key to one UTC day (its salt is destroyed), so see `listenerCounts`
+ * for which counts this makes exact.
  */
 export function listenerIdentity(p: Pick<PlayRow, 'listenerId' | 'audienceKey'>): string {
   return p.listenerId ? `l:${p.listenerId}` : `k:${p.audienceKey}`;
@@ -89,20 +90,54 @@ export function periodStart(t: number, period: ListenerPeriod): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
 
-/** Exact distinct listeners of valid plays per period start. */
-export function uniqueListeners(plays: readonly PlayRow[], period: ListenerPeriod): Map<number, number> {
-  const sets = new Map<number, Set<string>>();
+/** Distinct listeners of one period, and whether that number is exact. */
+export interface ListenerCount {
+  count: number;
+  /**
+   * True when no person can be in `count` twice: a day always; a month when every play
+   * carried a listener id (monthly, so one per browser per month); a week when also it
+   * lies inside one calendar month. Otherwise it is an upper bound: a listener without an
+   * id (Do-Not-Track / GPC: only the daily key) counts once per day, and a week across the
+   * 1st counts a listener once per month's id. Exact there would mean linking a person
+   * across days or months, which the privacy rules forbid.
+   */
+  exact: boolean;
+}
+
+/** Distinct listeners of valid plays per period start (day, ISO week, calendar month). */
+export function listenerCounts(
+  plays: readonly PlayRow[],
+  period: ListenerPeriod,
+): Map<number, ListenerCount> {
+  const sets = new Map<number, { who: Set<string>; withoutId: boolean }>();
   for (const p of plays) {
     if (p.invalid) continue;
     const k = periodStart(p.startedAt, period);
     let s = sets.get(k);
     if (!s) {
-      s = new Set();
+      s = { who: new Set(), withoutId: false };
       sets.set(k, s);
     }
-    s.add(listenerIdentity(p));
+    s.who.add(listenerIdentity(p));
+    if (!p.listenerId) s.withoutId = true;
   }
-  return new Map([...sets].sort((a, b) => a[0] - b[0]).map(([k, s]) => [k, s.size]));
+  const oneMonth = (start: number) => periodStart(start, 'month') === periodStart(start + 6 * dayMs, 'month');
+  return new Map(
+    [...sets]
+      .sort((a, b) => a[0] - b[0])
+      .map(([k, s]) => [
+        k,
+        {
+          count: s.who.size,
+          exact: period === 'day' || (!s.withoutId && (period === 'month' || oneMonth(k))),
+        },
+      ]),
+  );
+}
+
+/** Distinct listeners of valid plays per period start (see `listenerCounts` for exactness). */
+export function uniqueListeners(plays: readonly PlayRow[], period: ListenerPeriod): Map<number, number> {
+  return new Map([...listenerCounts(plays, period)].map(([k, c]) => [k, c.count]));
 }
 
 /** Share of bytes that came from peers rather than the web seed, over valid plays. */
