@@ -54,6 +54,22 @@ describe('announce core', () => {
     expect(r.peers).toHaveLength(0);
     expect(r.complete).toBe(2);
   });
+  it('hands seeders to a left=0 started announce with nothing downloaded (aria2 joining by magnet), only then', async () => {
+    const { tracker } = setup();
+    await tracker.core.announce(request({ infoHash: hash, left: 0, port: 1000 }));
+    const magnet = (await tracker.core.announce(
+      request({ infoHash: hash, left: 0, event: 'started', downloaded: 0, port: 2000 }),
+    )) as AnnounceResult;
+    expect(magnet.peers.map((p) => Buffer.from(p.compact).readUInt16BE(4))).toEqual([1000]);
+    const regular = (await tracker.core.announce(
+      request({ infoHash: hash, left: 0, port: 2000 }),
+    )) as AnnounceResult;
+    expect(regular.peers).toHaveLength(0);
+    const finished = (await tracker.core.announce(
+      request({ infoHash: hash, left: 0, event: 'started', downloaded: 5, port: 3000 }),
+    )) as AnnounceResult;
+    expect(finished.peers).toHaveLength(0);
+  });
   it('moves a leecher to seeder on completed, once', async () => {
     const { tracker } = setup();
     await tracker.core.announce(request({ infoHash: hash, left: 5, event: 'started' }));

@@ -169,6 +169,16 @@ describe.skipIf(redis.skip)('Redis swarm store semantics', () => {
     const files = await store.scrape(['77'.repeat(20) as InfoHash]);
     expect(files.get('77'.repeat(20) as InfoHash)).toEqual({ complete: 1, incomplete: 0, downloaded: 1 });
   });
+  it('hands seeders to a seeder only on a started announce with nothing downloaded (a magnet client)', async () => {
+    const h = { infoHash: '78'.repeat(20) as InfoHash };
+    await store.announce(base(11, { ...h, seeder: true, event: 'none' }));
+    const magnet = (await store.announce(base(12, { ...h, seeder: true }))) as AnnounceResult;
+    expect(magnet.peers.map((p) => Buffer.from(p.compact).readUInt16BE(4))).toEqual([11]);
+    const regular = (await store.announce(base(12, { ...h, seeder: true, event: 'none' }))) as AnnounceResult;
+    expect(regular.peers).toHaveLength(0);
+    await store.announce(base(12, { ...h, event: 'stopped' }));
+    await store.announce(base(11, { ...h, event: 'stopped' }));
+  });
   it('expires silent peers inside the next announce and refuses past the swarm bound', async () => {
     const h = '78'.repeat(20) as InfoHash;
     await store.announce(base(1, { infoHash: h }));

@@ -9,12 +9,13 @@
  */
 import { type TrackerError, trackerError } from '../errors.ts';
 import type { InfoHash, PeerKind, PeerRecord, SwarmCounts } from '../types.ts';
-import type {
-  StoreAnnounce,
-  StoreAnnounceResult,
-  StoreStats,
-  SwarmStore,
-  TorrentStats,
+import {
+  handsSeeders,
+  type StoreAnnounce,
+  type StoreAnnounceResult,
+  type StoreStats,
+  type SwarmStore,
+  type TorrentStats,
 } from './swarm-store.ts';
 
 interface Entry {
@@ -153,7 +154,7 @@ export class MemorySwarmStore implements SwarmStore {
   /**
    * Up to numwant peers of the announcer's kind, from a random starting point in the dense
    * array (a contiguous run is as good as a shuffle for peer discovery, and O(numwant)).
-   * A seeder gets no seeders: they have nothing to exchange.
+   * A seeder gets no seeders, except when `handsSeeders` says it may be a magnet client.
    */
   private pick(swarm: Swarm, a: StoreAnnounce): PeerRecord[] {
     const list = swarm.list(a.peer.kind);
@@ -161,10 +162,11 @@ export class MemorySwarmStore implements SwarmStore {
     if (a.numwant <= 0 || n <= 1) return [];
     const out: PeerRecord[] = [];
     const start = Math.floor(this.random() * n);
+    const seeders = handsSeeders(a);
     for (let i = 0; i < n && out.length < a.numwant; i++) {
       const e = list[(start + i) % n]!;
       if (e.key === a.peerKey) continue;
-      if (a.seeder && e.seeder) continue;
+      if (!seeders && e.seeder) continue;
       out.push(e.peer);
     }
     return out;

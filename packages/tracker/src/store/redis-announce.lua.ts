@@ -13,6 +13,7 @@ local kind, peerKey, value = ARGV[1], ARGV[2], ARGV[3]
 local seeder = ARGV[4] == '1'
 local event, now, cutoff = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local numwant, infoHash, maxPeers = tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
+local handsSeeders = ARGV[11] == '1'
 local hk = kind == 't' and KEYS[1] or KEYS[2]
 local member = kind .. peerKey
 
@@ -69,7 +70,7 @@ if numwant > 0 then
   for i = 1, #got, 2 do
     if n >= numwant then break end
     local v = got[i + 1]
-    if got[i] ~= peerKey and not (seeder and string.sub(v, 1, 1) == '1') then
+    if got[i] ~= peerKey and not (not handsSeeders and string.sub(v, 1, 1) == '1') then
       out[#out + 1] = v
       n = n + 1
     end

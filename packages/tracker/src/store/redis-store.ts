@@ -8,12 +8,13 @@ import { Redis } from 'ioredis';
 import { type TrackerError, trackerError } from '../errors.ts';
 import type { InfoHash, PeerRecord, SwarmCounts } from '../types.ts';
 import { announceScript } from './redis-announce.lua.ts';
-import type {
-  StoreAnnounce,
-  StoreAnnounceResult,
-  StoreStats,
-  SwarmStore,
-  TorrentStats,
+import {
+  handsSeeders,
+  type StoreAnnounce,
+  type StoreAnnounceResult,
+  type StoreStats,
+  type SwarmStore,
+  type TorrentStats,
 } from './swarm-store.ts';
 
 export interface RedisStoreOptions {
@@ -102,6 +103,7 @@ export class RedisSwarmStore implements SwarmStore {
       a.numwant,
       a.infoHash,
       this.maxPeersPerSwarm,
+      handsSeeders(a) ? '1' : '0',
     );
     if (reply[0] === -1) return trackerError('TRK_FULL');
     const prev = reply[3] as Buffer;

@@ -24,6 +24,17 @@ export interface StoreAnnounce {
   ttlMs: number;
 }
 
+/**
+ * Whether an announcer is handed seeders. A seeder is not (two seeders have nothing to
+ * exchange), except on its `started` announce with nothing downloaded: that is also how a
+ * client that joined by a bare magnet announces before it knows the size (aria2 sends
+ * left=0), and it needs a seeder to fetch the metadata from (BEP 9). A real seeder coming
+ * online gets a few useless addresses once; a magnet client is no longer stuck forever.
+ */
+export function handsSeeders(a: Pick<StoreAnnounce, 'seeder' | 'event' | 'downloaded'>): boolean {
+  return !a.seeder || (a.event === 'started' && a.downloaded === 0);
+}
+
 export interface StoreAnnounceResult extends SwarmCounts {
   peers: PeerRecord[];
   /** The counters of this peer's previous announce in the swarm, for deltas; null if new. */
