@@ -21,6 +21,8 @@ export interface TorrentInfo {
   infoHashV1: string;
   infoHashV2: string | null;
   magnet: string;
+  /** The v1-only companion for legacy clients (v1-companion.ts); null for a v1 torrent. */
+  legacy: { infoHashV1: string; magnet: string } | null;
 }
 
 export interface Episode {
@@ -48,14 +50,17 @@ const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.
   e.duration_ms as "durationMs", e.media_kind as "mediaKind", e.ad_breaks as "adBreaks", e.chapters, e.views,
   s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author,
   m.path, m.size, m.mime, m.container, m.codecs, m.bitrate, m.fast_start as "fastStart",
-  t.info_hash_v1 as "infoHashV1", t.info_hash_v2 as "infoHashV2", t.magnet`;
+  t.info_hash_v1 as "infoHashV1", t.info_hash_v2 as "infoHashV2", t.magnet,
+  t.v1_info_hash as "legacyInfoHash", t.v1_magnet as "legacyMagnet"`;
 
 const from = `from catalog_episodes e join catalog_shows s on s.id = e.show_id
   left join catalog_media m on m.episode_id = e.id left join catalog_torrents t on t.episode_id = e.id`;
 
 type Row = Episode &
   Partial<MediaFile> &
-  Partial<TorrentInfo> & {
+  Partial<Omit<TorrentInfo, 'legacy'>> & {
+    legacyInfoHash?: string | null;
+    legacyMagnet?: string | null;
     showSlug: string;
     showTitle: string;
     ownerId: string;
@@ -98,7 +103,15 @@ function toDetail(r: Row): EpisodeDetail {
         }
       : null,
     torrent: r.infoHashV1
-      ? { infoHashV1: r.infoHashV1, infoHashV2: r.infoHashV2 ?? null, magnet: r.magnet as string }
+      ? {
+          infoHashV1: r.infoHashV1,
+          infoHashV2: r.infoHashV2 ?? null,
+          magnet: r.magnet as string,
+          legacy:
+            r.legacyInfoHash && r.legacyMagnet
+              ? { infoHashV1: r.legacyInfoHash, magnet: r.legacyMagnet }
+              : null,
+        }
       : null,
   };
 }
@@ -170,11 +183,15 @@ export async function episodeForAds(db: Queryable, episodeId: string): Promise<E
   };
 }
 
-/** The .torrent bytes of a published episode. */
-export async function torrentFile(db: Queryable, episodeId: string): Promise<Uint8Array | null> {
+/** The .torrent bytes of a published episode (`v1`: its v1-only companion). */
+export async function torrentFile(
+  db: Queryable,
+  episodeId: string,
+  which: 'hybrid' | 'v1' = 'hybrid',
+): Promise<Uint8Array | null> {
   if (!uuidPattern.test(String(episodeId))) return null;
-  const r = await db.query<{ torrent: Uint8Array }>(
-    'select torrent from catalog_torrents where episode_id = $1',
+  const r = await db.query<{ torrent: Uint8Array | null }>(
+    `select ${which === 'v1' ? 'v1_torrent' : 'torrent'} as torrent from catalog_torrents where episode_id = $1`,
     [episodeId],
   );
   return r.rows[0]?.torrent ?? null;

@@ -81,6 +81,8 @@ function item(e: EpisodeDetail, urls: FeedUrls): string {
     if (e.torrent) {
       lines.push(`<podcast:source uri="${x(urls.torrent(e.id))}" contentType="application/x-bittorrent"/>`);
       lines.push(`<podcast:source uri="${x(e.torrent.magnet)}"/>`);
+      // The v1-only companion's magnet last: for clients that mishandle hybrids (aria2 1.36).
+      if (e.torrent.legacy) lines.push(`<podcast:source uri="${x(e.torrent.legacy.magnet)}"/>`);
     }
     lines.push('</podcast:alternateEnclosure>');
   }

@@ -45,4 +45,5 @@ export {
 } from './shows.ts';
 export { isSlug, slugify } from './slug.ts';
 export { makeHybridTorrent } from './torrent-maker.ts';
+export { type V1Companion, v1Companion } from './v1-companion.ts';
 export { ViewTally } from './view-tally.ts';

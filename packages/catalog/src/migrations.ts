@@ -99,4 +99,12 @@ create table catalog_torrents (
 );
 `,
   },
+  {
+    id: 'catalog/0003-v1-companion',
+    sql: `
+alter table catalog_torrents add column v1_info_hash text;
+alter table catalog_torrents add column v1_magnet text;
+alter table catalog_torrents add column v1_torrent bytea;
+`,
+  },
 ];

@@ -12,6 +12,7 @@ import { type Probe, probeMedia } from './media/probe.ts';
 import { receiveUpload } from './media/receive-upload.ts';
 import { showForEditing } from './shows.ts';
 import { cleanText, slugify } from './slug.ts';
+import { type V1Companion, v1Companion } from './v1-companion.ts';
 
 export interface Upload {
   id: string;
@@ -136,12 +137,12 @@ export async function publishEpisode(
   await rename(upload.value.path, finalPath);
 
   let made: MadeTorrent | null = null;
+  let legacy: V1Companion | null = null;
   try {
     if (ctx.torrents) {
-      made = await ctx.torrents.make(
-        { path: finalPath, name: fileName },
-        { announce: ctx.trackers(), webSeeds: [ctx.mediaUrl(relPath)] },
-      );
+      const where = { announce: ctx.trackers(), webSeeds: [ctx.mediaUrl(relPath)] };
+      made = await ctx.torrents.make({ path: finalPath, name: fileName }, where);
+      legacy = made.infoHashV2 ? v1Companion(made.torrent, where) : null;
     }
     await ctx.db.transaction(async (tx) => {
       await tx.query(
@@ -176,8 +177,18 @@ export async function publishEpisode(
       );
       if (made) {
         await tx.query(
-          'insert into catalog_torrents (episode_id, info_hash_v1, info_hash_v2, magnet, torrent) values ($1, $2, $3, $4, $5)',
-          [id, made.infoHashV1, made.infoHashV2, made.magnet, made.torrent],
+          `insert into catalog_torrents (episode_id, info_hash_v1, info_hash_v2, magnet, torrent, v1_info_hash, v1_magnet, v1_torrent)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [
+            id,
+            made.infoHashV1,
+            made.infoHashV2,
+            made.magnet,
+            made.torrent,
+            legacy?.infoHashV1 ?? null,
+            legacy?.magnet ?? null,
+            legacy?.torrent ?? null,
+          ],
         );
       }
       await tx.query('delete from catalog_uploads where id = $1', [upload.value.id]);
@@ -190,6 +201,7 @@ export async function publishEpisode(
   if (made && ctx.torrents?.seed) {
     try {
       await ctx.torrents.seed(made.torrent, finalPath);
+      if (legacy) await ctx.torrents.seed(legacy.torrent, finalPath);
     } catch (err) {
       return fail('CAT_TORRENT_FAILED', `published on HTTP, but seeding failed: ${(err as Error).message}`);
     }

@@ -55,6 +55,7 @@ function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
       infoHashV1: 'a'.repeat(40),
       infoHashV2: 'b'.repeat(64),
       magnet: `magnet:?xt=urn:btih:${'a'.repeat(40)}&xt=urn:btmh:1220${'b'.repeat(64)}&dn=ep&tr=http%3A%2F%2Fx%2Fannounce`,
+      legacy: { infoHashV1: 'c'.repeat(40), magnet: `magnet:?xt=urn:btih:${'c'.repeat(40)}&dn=ep` },
     },
     ...extra,
   };
@@ -132,6 +133,7 @@ describe('renderFeed', () => {
       urls.media('demo/ep-2.mp3'),
       urls.torrent(episodes[0]!.id),
       episodes[0]!.torrent!.magnet,
+      episodes[0]!.torrent!.legacy!.magnet,
     ]);
     expect(alt['podcast:source'][1]['@contentType']).toBe('application/x-bittorrent');
     expect(items[0]?.['podcast:chapters']['@type']).toBe('application/json+chapters');

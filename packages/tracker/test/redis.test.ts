@@ -172,9 +172,15 @@ describe.skipIf(redis.skip)('Redis swarm store semantics', () => {
   it('hands seeders to a seeder only on a started announce with nothing downloaded (a magnet client)', async () => {
     const h = { infoHash: '78'.repeat(20) as InfoHash };
     await store.announce(base(11, { ...h, seeder: true, event: 'none' }));
-    const magnet = (await store.announce(base(12, { ...h, seeder: true }))) as AnnounceResult;
+    const magnet = (await store.announce(base(12, { ...h, seeder: true }))) as AnnounceResult & {
+      previous: unknown;
+    };
     expect(magnet.peers.map((p) => Buffer.from(p.compact).readUInt16BE(4))).toEqual([11]);
-    const regular = (await store.announce(base(12, { ...h, seeder: true, event: 'none' }))) as AnnounceResult;
+    const regular = (await store.announce(
+      base(12, { ...h, seeder: true, event: 'none' }),
+    )) as AnnounceResult & {
+      previous: unknown;
+    };
     expect(regular.peers).toHaveLength(0);
     await store.announce(base(12, { ...h, event: 'stopped' }));
     await store.announce(base(11, { ...h, event: 'stopped' }));

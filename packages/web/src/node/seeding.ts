@@ -22,6 +22,7 @@ import {
   seedTorrent,
   type TorrentHandle,
 } from '@swarmcast/bittorrent/node';
+import { v1Companion } from '@swarmcast/catalog';
 import type { Queryable } from '@swarmcast/platform';
 import { cleanup as stopRtcThreads } from 'node-datachannel';
 
@@ -135,11 +136,29 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
   };
 }
 
-/** Seeds every published episode that has a torrent and its file under `mediaDir`. */
+/**
+ * Seeds every published episode that has a torrent and its file under `mediaDir`: the hybrid
+ * torrent and its v1-only companion. An episode published before companions existed gets
+ * one now (derived from the hybrid, no hashing).
+ */
 export async function seedPublished(db: Queryable, mediaDir: string, seeding: Seeding): Promise<number> {
-  const r = await db.query<{ torrent: Uint8Array; path: string }>(
-    `select t.torrent, m.path from catalog_torrents t join catalog_media m on m.episode_id = t.episode_id`,
+  const r = await db.query<{ id: string; torrent: Uint8Array; v1: Uint8Array | null; path: string }>(
+    `select t.episode_id as id, t.torrent, t.v1_torrent as v1, m.path
+     from catalog_torrents t join catalog_media m on m.episode_id = t.episode_id`,
   );
-  for (const row of r.rows) await seeding.seed(row.torrent, `${mediaDir}/${row.path}`);
+  for (const row of r.rows) {
+    const path = `${mediaDir}/${row.path}`;
+    await seeding.seed(row.torrent, path);
+    let v1 = row.v1;
+    if (!v1 && (await loadTorrent(row.torrent)).version === 'hybrid') {
+      const companion = v1Companion(row.torrent);
+      await db.query(
+        'update catalog_torrents set v1_info_hash = $2, v1_magnet = $3, v1_torrent = $4 where episode_id = $1',
+        [row.id, companion.infoHashV1, companion.magnet, companion.torrent],
+      );
+      v1 = companion.torrent;
+    }
+    if (v1) await seeding.seed(v1, path);
+  }
   return r.rows.length;
 }

@@ -126,7 +126,13 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     const viewer = await whoIs(ctx, req);
     const raw = req.params.id;
     if (raw.endsWith('.torrent')) {
-      const bytes = await torrentFile(ctx.db, raw.slice(0, -'.torrent'.length));
+      // "<id>.torrent" is the hybrid; "<id>.v1.torrent" its v1-only companion.
+      const v1 = raw.endsWith('.v1.torrent');
+      const bytes = await torrentFile(
+        ctx.db,
+        raw.slice(0, -(v1 ? '.v1.torrent' : '.torrent').length),
+        v1 ? 'v1' : 'hybrid',
+      );
       if (!bytes) return reply.code(404).type('text/plain').send('no torrent for this episode');
       return reply
         .type('application/x-bittorrent')
@@ -169,7 +175,12 @@ ${
     ? html`<li><a href="/episodes/${enc(e.id)}.torrent">Torrent file</a> · <a href="${e.torrent.magnet}">Magnet link</a>
 <div class="meta">Info-hash v1 <code>${e.torrent.infoHashV1}</code>${e.torrent.infoHashV2 ? html`, v2 <code>${e.torrent.infoHashV2}</code>` : ''}</div>
 <label class="hint" for="magnet-text">Magnet (copy into any BitTorrent client)</label>
-<input id="magnet-text" class="mono" style="width:100%" readonly value="${e.torrent.magnet}"></li>`
+<input id="magnet-text" class="mono" style="width:100%" readonly value="${e.torrent.magnet}"></li>
+${
+  e.torrent.legacy
+    ? html`<li>For older BitTorrent clients that do not understand v2 (such as aria2): <a href="/episodes/${enc(e.id)}.v1.torrent">v1 torrent file</a> · <a href="${e.torrent.legacy.magnet}">v1 magnet link</a></li>`
+    : ''
+}`
     : html`<li>The torrent is being prepared.</li>`
 }
 </ul>
