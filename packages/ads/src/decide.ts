@@ -1,10 +1,10 @@
 /**
- * One ad request end to end: find the break, fill it (select-pod.ts), sign one decision per
- * ad, count it, and render VAST. Unknown episodes or breaks, and breaks nobody fills, give
+ * One ad request end to end: find the break, fill it (select-pod.ts), sign the pod once
+ * (each ad's token names its place in it), count each ad, and render VAST. Unknown episodes or breaks, and breaks nobody fills, give
  * the empty VAST: a player always gets a valid document.
  */
 import type { AdBreak, EpisodeForAds } from '@swarmcast/catalog';
-import { type SigningKey, signDecision } from './decision-token.ts';
+import { type SigningKey, signPod } from './decision-token.ts';
 import type { Creative, DeviceClass } from './model.ts';
 import type { PaceSettings } from './pacing.ts';
 import { selectPod } from './select-pod.ts';
@@ -64,18 +64,16 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
     },
     deps.pace,
   );
+  if (pod.length === 0) return { vast: renderVast([], opts), decisions: [] };
   const key = deps.signingKey();
-  const decisions: DecisionClaims[] = [];
-  const ads = pod.map((slot) => {
-    const { lineItem, campaign } = slot.candidate;
-    const decisionId = deps.newId();
-    const claims: Omit<DecisionClaims, 'keyId'> = {
-      v: 1,
-      decisionId,
+  const podId = deps.newId();
+  const claims = pod.map(
+    (slot): Omit<DecisionClaims, 'keyId' | 'v'> => ({
+      decisionId: `${podId}-${slot.sequence}`,
       adId: slot.creative.id,
-      lineItemId: lineItem.id,
-      campaignId: campaign.id,
-      advertiserId: campaign.advertiserId,
+      lineItemId: slot.candidate.lineItem.id,
+      campaignId: slot.candidate.campaign.id,
+      advertiserId: slot.candidate.campaign.advertiserId,
       episodeId: episode.id,
       showId: episode.showId,
       creatorId: episode.creatorId,
@@ -83,20 +81,24 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
       position: adBreak.position,
       podSequence: slot.sequence,
       creativeDurationMs: slot.creative.durationMs,
-      cpmMicros: lineItem.cpmMicros,
+      cpmMicros: slot.candidate.lineItem.cpmMicros,
       listenerId: req.listenerId,
       issuedAt: req.now,
       expiresAt: req.now + deps.tokenTtlMs,
-    };
-    const token = signDecision(claims, key);
-    decisions.push({ ...claims, keyId: key.keyId });
+    }),
+  );
+  // One signature for the whole pod (see tracking-contract.ts).
+  const tokens = signPod(claims, key);
+  const decisions: DecisionClaims[] = claims.map((c) => ({ ...c, v: 2, keyId: key.keyId }));
+  const ads = pod.map((slot, i) => {
+    const { lineItem, campaign } = slot.candidate;
     store.recordImpression(lineItem.id, req.listenerId, req.now);
     return {
       creative: deps.present ? deps.present(slot.creative) : slot.creative,
       sequence: slot.sequence,
-      adServingId: decisionId,
+      adServingId: claims[i]!.decisionId,
       advertiserName: store.advertisers.get(campaign.advertiserId)?.name ?? campaign.advertiserId,
-      token,
+      token: tokens[i]!,
     };
   });
   return { vast: renderVast(ads, opts), decisions };

@@ -14,6 +14,7 @@ export {
   type PublicKeys,
   type SigningKey,
   signDecision,
+  signPod,
   type VerifyResult,
   verifyDecisionToken,
 } from './decision-token.ts';

@@ -26,7 +26,7 @@ import {
   priorityRank,
 } from './model.ts';
 import { defaultPaceSettings, type PaceSettings, pace, paceUrgency } from './pacing.ts';
-import { matchesTargeting, type TargetingContext } from './targeting.ts';
+import { inDayPart, matchesTargeting, type TargetingContext } from './targeting.ts';
 
 /** A line item with everything the policy needs to judge it. */
 export interface Candidate {
@@ -56,6 +56,11 @@ export interface PodSlot {
 
 export interface PodView {
   candidates(): readonly Candidate[];
+  /**
+   * Optional index: the candidates passing `staticallyEligible` for this request. When
+   * given, selectPod walks only these and skips the static checks.
+   */
+  eligibleFor?(req: PodRequest): readonly Candidate[];
   /** The listener's earlier impression times of a line item. */
   seen(listenerId: string, lineItemId: string): readonly number[];
 }
@@ -92,6 +97,26 @@ export function eligibility(
     return 'pacing';
   if (!c.creatives.some((cr) => playable(cr, req))) return 'no-creative';
   return null;
+}
+
+/**
+ * The checks that depend only on the model and the request's shape, not on the clock,
+ * delivery or listener: not paused, targeting other than day-parts, a playable creative.
+ */
+export function staticallyEligible(c: Candidate, req: PodRequest): boolean {
+  const li = c.lineItem;
+  if (li.paused || c.campaign.paused) return false;
+  const ctx = {
+    showId: req.episode.showId,
+    categories: req.episode.categories,
+    language: req.episode.language,
+    position: req.adBreak.position,
+    country: req.country,
+    device: req.device,
+    now: 0,
+  };
+  if (!matchesTargeting({ ...li.targeting, dayParts: undefined }, ctx)) return false;
+  return c.creatives.some((cr) => playable(cr, req));
 }
 
 /** The line item's own flight clipped to its campaign's. */
@@ -147,13 +172,17 @@ export function selectPod(
   const all: Ranked[] = [];
   const top: Ranked[] = [];
   const keep = req.adBreak.maxAds * 3 + 2;
-  for (const c of view.candidates()) {
+  const indexed = view.eligibleFor !== undefined;
+  for (const c of indexed ? view.eligibleFor!(req) : view.candidates()) {
     const li = c.lineItem;
-    if (li.paused || c.campaign.paused) continue;
+    if (!indexed && (li.paused || c.campaign.paused)) continue;
     const startsAt = Math.max(c.campaign.startsAt, li.startsAt ?? c.campaign.startsAt);
     const endsAt = Math.min(c.campaign.endsAt, li.endsAt ?? c.campaign.endsAt);
     if (now < startsAt || now >= endsAt) continue;
-    if (!matchesTargeting(li.targeting, ctx)) continue;
+    if (indexed) {
+      const parts = li.targeting.dayParts;
+      if (parts !== undefined && parts.length > 0 && !parts.some((d) => inDayPart(d, now))) continue;
+    } else if (!matchesTargeting(li.targeting, ctx)) continue;
     if (li.caps.length > 0) {
       if (
         req.listenerId === null ||
@@ -173,7 +202,7 @@ export function selectPod(
       li.targeting.dayParts,
     );
     if (Number.isNaN(urgency)) continue;
-    if (!c.creatives.some((cr) => playable(cr, req))) continue;
+    if (!indexed && !c.creatives.some((cr) => playable(cr, req))) continue;
     const r = { c, rank: priorityRank[li.priority], urgency };
     all.push(r);
     // Keep the best few in order as we go: a pod rarely needs more than these.

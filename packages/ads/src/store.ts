@@ -23,7 +23,7 @@ import {
   type LineItem,
   type LineItemDelivery,
 } from './model.ts';
-import type { Candidate, PodView } from './select-pod.ts';
+import { type Candidate, type PodRequest, type PodView, staticallyEligible } from './select-pod.ts';
 
 export interface HourDelivery {
   impressions: number;
@@ -42,21 +42,49 @@ export class AdsStore implements PodView {
   /** listenerId -> lineItemId -> impression times (only as long as a cap needs them). */
   private readonly seenBy = new Map<string, Map<string, number[]>>();
   private cached: Candidate[] | null = null;
+  /** Candidates by the static part of a request (see `eligibleFor`); emptied on any model change. */
+  private readonly byRequestShape = new Map<string, Candidate[]>();
 
   putAdvertiser(a: Advertiser): void {
     this.advertisers.set(a.id, a);
   }
   putCampaign(c: Campaign): void {
     this.campaigns.set(c.id, c);
-    this.cached = null;
+    this.modelChanged();
   }
   putLineItem(li: LineItem): void {
     this.lineItems.set(li.id, li);
-    this.cached = null;
+    this.modelChanged();
   }
   putCreative(c: Creative): void {
     this.creatives.set(c.id, c);
+    this.modelChanged();
+  }
+
+  private modelChanged(): void {
     this.cached = null;
+    this.byRequestShape.clear();
+  }
+
+  /**
+   * The candidates that pass the checks that depend only on the model and the request's
+   * shape (not on time, delivery or the listener): not paused, targeting other than
+   * day-parts, and a playable creative. Requests of one shape (show, language, categories,
+   * media kind, break position and length, country, device) share the list, so a request
+   * with 1,000 line items walks only those that could serve it.
+   */
+  eligibleFor(req: PodRequest): readonly Candidate[] {
+    const e = req.episode;
+    const b = req.adBreak;
+    const key = `${e.showId}\u0000${e.language}\u0000${e.categories.join('\u0001')}\u0000${e.mediaKind}\u0000${b.position}\u0000${b.maxDurationMs}\u0000${req.country}\u0000${req.device}`;
+    let list = this.byRequestShape.get(key);
+    if (!list) {
+      // Bounded: shapes are few in practice; a flood of odd ones only costs rebuilding.
+      if (this.byRequestShape.size >= 10_000) this.byRequestShape.clear();
+      list = this.candidates().filter((c) => staticallyEligible(c, req));
+      this.byRequestShape.set(key, list);
+    }
+    return list;
   }
 
   deliveryOf(lineItemId: string): LineItemDelivery {

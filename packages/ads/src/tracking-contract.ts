@@ -2,13 +2,23 @@
  * The contract between the ad server (which signs decisions and writes tracking URLs into
  * VAST) and measurement (which verifies the beacons those URLs produce).
  *
- * A decision token is `base64url(JSON(DecisionClaims)) + "." + base64url(Ed25519 signature)`,
- * the signature made over the first part's ASCII bytes with the key named by `keyId`.
- * Every tracking URL carries it as the `t` query parameter.
+ * A break's answer (a pod of 1..n ads) is signed once (v2). Each ad's token is
+ * `body.sig.hashes`: body = base64url(JSON array of that ad's DecisionClaims in a fixed field
+ * order), hashes = base64url of the 16-byte SHA-256 prefix of every ad body of the pod in pod
+ * order, sig = base64url(Ed25519 over "swarmcast-pod-v2:" + hashes) with the key named by
+ * `keyId`. The verifier checks that the body's hash sits at its podSequence and the
+ * signature, and returns that ad's DecisionClaims. Every tracking URL carries the token as
+ * the `t` query parameter.
+ *
+ * Version 1 tokens (`base64url(JSON(claims)).base64url(Ed25519 over part 1)`, one signature
+ * per ad) still verify, so beacons of decisions made before an upgrade are not lost.
  */
+
+/** One ad's decision as measurement sees it (from a v1 token, or one ad of a v2 pod token). */
 export interface DecisionClaims {
-  v: 1;
-  /** Unique per decision; sent as the VAST AdServingId. One impression per decision. */
+  /** 1: signed per ad; 2: one ad of a pod signed once. */
+  v: 1 | 2;
+  /** Unique per ad decision; sent as the VAST AdServingId. One impression per decision. */
   decisionId: string;
   /** The creative (VAST Ad@id / UniversalAdId). */
   adId: string;

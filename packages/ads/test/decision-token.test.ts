@@ -11,6 +11,7 @@ import {
   publicKeysOf,
   rotateKey,
   signDecision,
+  signPod,
   verifyDecisionToken,
 } from '../src/index.ts';
 
@@ -152,5 +153,131 @@ describe('key rotation', () => {
   it('refuses keyIds that cannot travel in a token', () => {
     expect(() => generateSigningKey('')).toThrow();
     expect(() => generateSigningKey('a b')).toThrow();
+  });
+});
+
+describe('pod tokens (v2: one signature per break answer)', () => {
+  const ad = (podSequence: number, over: Partial<DecisionClaims> = {}) => {
+    const {
+      v: _v,
+      keyId: _k,
+      ...rest
+    } = { ...claims, keyId: 'x', decisionId: `p-1-${podSequence}`, podSequence, ...over };
+    return rest;
+  };
+  const pod = [
+    ad(1),
+    ad(2, {
+      adId: 'cr-2',
+      lineItemId: 'li-2',
+      campaignId: 'c-2',
+      cpmMicros: 5_000_000,
+      creativeDurationMs: 30_000,
+    }),
+  ];
+  const [t1, t2] = signPod(pod, key) as [string, string];
+
+  it('gives each ad a token of its own claims, signed once for the pod', () => {
+    expect(verifyDecisionToken(t2, keys, 1_500)).toEqual({
+      ok: true,
+      claims: { ...claims, ...pod[1], v: 2, keyId: 'k1' },
+    });
+    const first = verifyDecisionToken(t1, keys, 1_500);
+    expect(first.ok && [first.claims.decisionId, first.claims.adId, first.claims.podSequence]).toEqual([
+      'p-1-1',
+      'cr-1',
+      1,
+    ]);
+    // One signature and one hash list shared by the pod's tokens.
+    expect(t1.split('.').slice(1)).toEqual(t2.split('.').slice(1));
+    expect(t1.split('.')[2]).toHaveLength(Math.ceil((2 * 16 * 4) / 3));
+  });
+
+  it('refuses pods out of order or empty', () => {
+    expect(() => signPod([pod[1]!, pod[0]!], key)).toThrow();
+    expect(() => signPod([], key)).toThrow();
+  });
+
+  const [b1, s1, h1] = t1.split('.') as [string, string, string];
+  const [b2] = t2.split('.') as [string, string, string];
+  const editBody = (body: string, edit: (a: unknown[]) => void) => {
+    const arr = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown[];
+    edit(arr);
+    return Buffer.from(JSON.stringify(arr)).toString('base64url');
+  };
+  const hashes = Buffer.from(h1, 'base64url');
+  const swapped = Buffer.concat([hashes.subarray(16), hashes.subarray(0, 16)]).toString('base64url');
+  const [otherBody, otherSig, otherHashes] = signPod([ad(1, { decisionId: 'p-2-1' })], key)[0]!.split(
+    '.',
+  ) as [string, string, string];
+  const cases: Array<[string, string, number, string | null]> = [
+    ['valid', t2, 1_999, null],
+    ['expired', t1, 2_000, 'ADS_TOKEN_EXPIRED'],
+    ['edited price', `${editBody(b1, (a) => (a[13] = 1))}.${s1}.${h1}`, 1_500, 'ADS_TOKEN_FORGED'],
+    [
+      'edited listener',
+      `${editBody(b1, (a) => (a[14] = 'someone-else'))}.${s1}.${h1}`,
+      1_500,
+      'ADS_TOKEN_FORGED',
+    ],
+    [
+      'sequence moved to its sibling',
+      `${editBody(b1, (a) => (a[11] = 2))}.${s1}.${h1}`,
+      1_500,
+      'ADS_TOKEN_FORGED',
+    ],
+    [
+      'sequence past the pod',
+      `${editBody(b1, (a) => (a[11] = 3))}.${s1}.${h1}`,
+      1_500,
+      'ADS_TOKEN_MALFORMED',
+    ],
+    ['hashes swapped', `${b1}.${s1}.${swapped}`, 1_500, 'ADS_TOKEN_FORGED'],
+    [
+      'hash list cut to its own',
+      `${b1}.${s1}.${hashes.subarray(0, 16).toString('base64url')}`,
+      1_500,
+      'ADS_TOKEN_FORGED',
+    ],
+    ['another pod signature', `${b1}.${otherSig}.${h1}`, 1_500, 'ADS_TOKEN_FORGED'],
+    ['body of another pod', `${otherBody}.${s1}.${h1}`, 1_500, 'ADS_TOKEN_FORGED'],
+    ['sibling body with own hashes', `${b2}.${otherSig}.${otherHashes}`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['hashes not 16-byte blocks', `${b1}.${s1}.${h1.slice(0, 30)}`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['empty hashes', `${b1}.${s1}.`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['hashes padded', `${b1}.${s1}.${h1}==`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['four parts', `${t1}.x`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    [
+      'v1 body with pod hashes',
+      `${signDecision(claims, key).split('.')[0]}.${s1}.${h1}`,
+      1_500,
+      'ADS_TOKEN_MALFORMED',
+    ],
+    ['v2 body without hashes', `${b1}.${s1}`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['array too short', `${editBody(b1, (a) => a.pop())}.${s1}.${h1}`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['fractional price', `${editBody(b1, (a) => (a[13] = 1.5))}.${s1}.${h1}`, 1_500, 'ADS_TOKEN_MALFORMED'],
+    ['signed by another key', signPod(pod, other)[0]!, 1_500, 'ADS_TOKEN_UNKNOWN_KEY'],
+  ];
+  it.each(cases)('%s', (_name, token, now, code) => {
+    const r = verifyDecisionToken(token, keys, now);
+    if (code === null) expect(r.ok).toBe(true);
+    else expect(r.ok ? 'ok' : r.error.code).toBe(code);
+  });
+
+  it('rejects every single-character edit of a pod token (seeded sweep)', () => {
+    let seed = 777;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/';
+    for (let i = 0; i < 300; i++) {
+      const pos = Math.floor(rand() * t2.length);
+      const ch = alpha[Math.floor(rand() * alpha.length)] as string;
+      if (t2[pos] === ch) continue;
+      const t = t2.slice(0, pos) + ch + t2.slice(pos + 1);
+      expect(verifyDecisionToken(t, keys, 1_500).ok, `seed 777 iteration ${i}: edit at ${pos} to ${ch}`).toBe(
+        false,
+      );
+    }
   });
 });

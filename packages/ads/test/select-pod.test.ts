@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AdsStore, eligibility, type LineItem, type PodRequest, selectPod } from '../src/index.ts';
-import { campaign, creative, episode, lineItem, t0 } from './helpers.ts';
+import { campaign, creative, episode, lineItem, prng, t0 } from './helpers.ts';
 
 function world(items: Array<Partial<LineItem> & { id: string }>, creativeMs: Record<string, number> = {}) {
   const s = new AdsStore();
@@ -140,5 +140,67 @@ describe('selectPod', () => {
     expect(ids(s, r)).toEqual([]);
     expect(ids(s, req('pre', { listenerId: 'listener-2' }))).toEqual(['capped']);
     expect(ids(s, req('pre', { now: r.now + 3_600_000 }))).toEqual(['capped']);
+  });
+});
+
+describe('the request-shape index', () => {
+  it('chooses exactly what a walk over every line item chooses (seeded, 2,000 requests)', () => {
+    const seed = 4242;
+    const rand = prng(seed);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const s = new AdsStore();
+    for (let i = 0; i < 300; i++) {
+      const cid = `c${i % 40}`;
+      if (!s.campaigns.has(cid)) s.putCampaign(campaign(cid, { paused: i % 37 === 0 }));
+      s.putCreative(
+        creative(`cr-li-${i}`, {
+          durationMs: pick([10_000, 20_000, 45_000]),
+          mediaKind: i % 9 === 0 ? 'video' : 'audio',
+          approval: i % 11 === 0 ? 'pending' : 'approved',
+        }),
+      );
+      s.putLineItem(
+        lineItem(`li-${i}`, cid, {
+          priority: pick(['sponsorship', 'standard', 'standard', 'house'] as const),
+          cpmMicros: 1_000_000 * (1 + (i % 17)),
+          paused: i % 23 === 0,
+          exclusionCategories: [`x${i % 7}`],
+          caps: i % 5 === 0 ? [{ max: 2, periodMs: 3_600_000 }] : [],
+          targeting: pick([
+            {},
+            { countries: [pick(['DE', 'FR', 'US'])] },
+            { positions: [pick(['pre', 'mid', 'post'] as const)], devices: ['phone' as const] },
+            { languages: [pick(['en', 'de'])], categories: [pick(['technology', 'news'])] },
+            { dayParts: [{ days: [1, 2, 3], fromHour: pick([0, 6, 12]), toHour: pick([8, 18, 24]) }] },
+          ]),
+        }),
+      );
+    }
+    // The same store seen without its index: every check done per request.
+    const plain = { candidates: () => s.candidates(), seen: (l: string, li: string) => s.seen(l, li) };
+    const episodes = [
+      episode(),
+      episode({ id: 'ep-de', language: 'de-CH', categories: ['News'], showId: 'show-2' }),
+    ];
+    let served = 0;
+    for (let i = 0; i < 2_000; i++) {
+      const ep = pick(episodes);
+      const r: PodRequest = {
+        episode: ep,
+        adBreak: pick(ep.adBreaks),
+        listenerId: rand() < 0.2 ? null : `listener-${Math.floor(rand() * 50)}`,
+        country: pick(['DE', 'FR', 'US', null]),
+        device: pick(['phone', 'computer'] as const),
+        now: t0 + Math.floor(rand() * 20 * 3_600_000),
+      };
+      const fast = selectPod(s, r).map((p) => [p.candidate.lineItem.id, p.creative.id]);
+      const slow = selectPod(plain, r).map((p) => [p.candidate.lineItem.id, p.creative.id]);
+      expect(fast, `seed ${seed} request ${i}`).toEqual(slow);
+      for (const p of selectPod(s, r)) s.recordImpression(p.candidate.lineItem.id, r.listenerId, r.now);
+      served += fast.length;
+      // Model changes mid-run must reach the index.
+      if (i === 1_000) s.putLineItem({ ...s.lineItems.get('li-1')!, paused: true });
+    }
+    expect(served).toBeGreaterThan(1_000);
   });
 });

@@ -198,10 +198,16 @@ describe('end to end: VMAP/VAST -> beacons -> pipeline -> reports and ledger', (
     clock.set(t0 + 20 * 60_000);
     const f = await requestAd(20, player(20));
     const token = new URL(f.impression!).searchParams.get('t')!;
-    const [body, sig] = token.split('.') as [string, string];
-    const edited = { ...JSON.parse(Buffer.from(body, 'base64url').toString()), cpmMicros: 1 };
+    // A pod token (ads' tracking-contract.ts): the ad's claims as an array (cpmMicros at 13),
+    // the pod's signature and hash list.
+    const [body, sig, hashes] = token.split('.') as [string, string, string];
+    const edited = JSON.parse(Buffer.from(body, 'base64url').toString());
+    edited[13] = 1;
     await fire(
-      f.impression!.replace(token, `${Buffer.from(JSON.stringify(edited)).toString('base64url')}.${sig}`),
+      f.impression!.replace(
+        token,
+        `${Buffer.from(JSON.stringify(edited)).toString('base64url')}.${sig}.${hashes}`,
+      ),
       20,
       player(20),
     );
