@@ -134,13 +134,19 @@ async function main() {
   const out: Record<string, unknown> = { loadBefore: load() };
   try {
     // 1. Start-up.
-    const startup: Record<string, { plain: number[]; cold: number[]; warm: number[] }> = {};
+    const startup: Record<string, { plain: number[]; cold: number[]; warm: number[]; coldReady: number[] }> =
+      {};
     for (const [kind, path, type, durationMs] of [
       ['video', video, 'video/mp4', 60_000],
       ['audio', audio, 'audio/mpeg', 120_000],
     ] as const) {
       const fx: P2pFixture = await startP2pFixture({ mediaPath: path, type, kind, durationMs });
-      const t = { plain: [] as number[], cold: [] as number[], warm: [] as number[] };
+      const t = {
+        plain: [] as number[],
+        cold: [] as number[],
+        warm: [] as number[],
+        coldReady: [] as number[],
+      };
       startup[kind] = t;
       const pick = (m: Marks) => (kind === 'video' ? (m.frame ?? Number.NaN) : (m.playing ?? Number.NaN));
       const tag = (u: string) => `${u}&kind=${kind}`;
@@ -156,6 +162,7 @@ async function main() {
         const ctx = await browser.newContext();
         const cold = await startUp(ctx, tag(fx.pageUrl({ autoplay: true })));
         t.cold.push(pick(cold.marks));
+        t.coldReady.push(cold.marks.ready ?? Number.NaN);
         t.warm.push(pick((await startUp(ctx, tag(fx.pageUrl({ autoplay: true })), cold.page)).marks));
         await ctx.close();
       }
@@ -163,7 +170,7 @@ async function main() {
       await fx.close();
       const [p, c, w] = [median(t.plain), median(t.cold), median(t.warm)];
       console.log(
-        `first ${kind === 'video' ? 'frame' : 'audio'} (${kind}, ${t.plain.length} rounds, medians): plain HTTP ${p.toFixed(0)} ms · P2P cold ${c.toFixed(0)} ms (${(c / p).toFixed(2)}x) · P2P warm ${w.toFixed(0)} ms (${(w / p).toFixed(2)}x) · load ${load()}`,
+        `first ${kind === 'video' ? 'frame' : 'audio'} (${kind}, ${t.plain.length} rounds, medians): plain HTTP ${p.toFixed(0)} ms · P2P cold ${c.toFixed(0)} ms (${(c / p).toFixed(2)}x) · P2P warm ${w.toFixed(0)} ms (${(w / p).toFixed(2)}x) · cold: engine and Service Worker ready at ${median(t.coldReady).toFixed(0)} ms · load ${load()}`,
       );
     }
     out.startup = startup;

@@ -332,8 +332,10 @@ export class P2pEngine {
         if (this.#fetches >= MAX_WEBSEED_FETCHES) return;
         if (this.session.hasPiece(p) || this.#inflight.has(p)) continue;
         if (now - (this.#failedAt.get(p) ?? -Infinity) < 2000) continue;
-        // One request covers the rest of this run (up to a batch), never beyond it.
-        void this.#fetchFromWebSeed(p, Math.min(batch, last - p + 1));
+        // One request covers the rest of this run (up to a batch), never beyond it; the piece
+        // a read is waiting for first goes alone, so its bytes flow before the batch is in.
+        const count = this.#waiters.has(p) && !this.#inflight.has(p + 1) ? 1 : batch;
+        void this.#fetchFromWebSeed(p, Math.min(count, last - p + 1));
       }
     }
   }

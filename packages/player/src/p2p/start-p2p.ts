@@ -60,15 +60,19 @@ async function controlled(timeoutMs: number): Promise<boolean> {
 
 export async function startP2p(o: P2pStartOptions): Promise<P2pPlayback | null> {
   if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return null;
+  // The Service Worker and the .torrent are fetched at once: both are on the way to the first frame.
+  const torrent = fetch(o.torrentUrl).then(async (res) => {
+    if (!res.ok) throw new Error(`torrent: HTTP ${res.status}`);
+    return parseTorrent(new Uint8Array(await res.arrayBuffer()), subtleHasher());
+  });
+  torrent.catch(() => undefined);
   try {
     if (!(await controlled(o.controlTimeoutMs ?? 4000))) return null;
   } catch (err) {
     o.onWarning?.(`service worker: ${(err as Error).message}`);
     return null;
   }
-  const res = await fetch(o.torrentUrl);
-  if (!res.ok) throw new Error(`torrent: HTTP ${res.status}`);
-  const parsed = await parseTorrent(new Uint8Array(await res.arrayBuffer()), subtleHasher());
+  const parsed = await torrent;
   if (!parsed.ok) throw new Error(`torrent: ${parsed.error.code} ${parsed.error.message}`);
   const meta = parsed.value;
   const here = new URL(location.href);
