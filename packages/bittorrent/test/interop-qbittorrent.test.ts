@@ -4,19 +4,19 @@ import { join } from 'node:path';
 import { freePort, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../src/bytes.ts';
-import { downloadTorrent, type TorrentHandle } from '../src/node/api.ts';
+import { downloadTorrent, seedTorrent, type TorrentHandle } from '../src/node/api.ts';
 import { createTorrent } from '../src/node/create-torrent.ts';
 import { makeV1Torrent } from './torrent-files.ts';
 
 const p = requireBinaries('qBittorrent interop', 'qbittorrent-nox');
 
 /**
- * qbittorrent-nox seeding with a throwaway profile on loopback (see INTEROP.md): no DHT, LSD,
+ * qbittorrent-nox (seeding or downloading) with a throwaway profile on loopback (see INTEROP.md): no DHT, LSD,
  * PEX, UPnP or encryption, TCP only, several connections per IP, Web API without login from
  * 127.0.0.1. The torrent is added through the Web API and checked (no skip_checking: a
  * libtorrent "seed mode" torrent hashes lazily and never dials).
  */
-async function qbittorrentSeeder(profile: string, savePath: string) {
+async function qbittorrent(profile: string, savePath: string) {
   const [webui, port] = [await freePort(), await freePort()];
   const configDir = join(profile, 'qBittorrent', 'config');
   await mkdir(configDir, { recursive: true });
@@ -89,6 +89,20 @@ async function qbittorrentSeeder(profile: string, savePath: string) {
       const text = await r.text();
       if (!r.ok || text.trim() !== 'Ok.') throw new Error(`torrents/add: ${r.status} ${text}`);
     },
+    /** Adds a magnet link (the torrent's metadata must then come from peers). */
+    async addMagnet(magnet: string, into: string): Promise<void> {
+      const form = new FormData();
+      form.append('urls', magnet);
+      form.append('savepath', into);
+      const r = await fetch(`${api}/torrents/add`, { method: 'POST', body: form });
+      const text = await r.text();
+      if (!r.ok || text.trim() !== 'Ok.') throw new Error(`torrents/add: ${r.status} ${text}`);
+    },
+    async addPeer(hash: string, peer: string): Promise<void> {
+      const body = new URLSearchParams({ hashes: hash, peers: peer });
+      const r = await fetch(`${api}/torrents/addPeers`, { method: 'POST', body });
+      await r.arrayBuffer();
+    },
     async info(hash: string): Promise<{ progress: number; state: string } | undefined> {
       // By v1 hash: qBittorrent names a hybrid torrent by its truncated v2 hash.
       const r = await fetch(`${api}/torrents/info`);
@@ -131,7 +145,7 @@ describe.skipIf(p.skip)('interop with qBittorrent (libtorrent 2.0)', () => {
       ],
       256 * 1024,
     );
-    const qbt = await qbittorrentSeeder(join(dir.path, 'profile'), src);
+    const qbt = await qbittorrent(join(dir.path, 'profile'), src);
     closers.push(() => qbt.stop());
     await qbt.add(t.torrent);
     await waitFor(
@@ -189,7 +203,7 @@ describe.skipIf(p.skip)('interop with qBittorrent (libtorrent 2.0)', () => {
     const made = created.value;
     const v1 = toHex(made.infoHash.v1!);
     const v2 = toHex(made.infoHash.v2!);
-    const qbt = await qbittorrentSeeder(join(dir.path, 'h-profile'), src);
+    const qbt = await qbittorrent(join(dir.path, 'h-profile'), src);
     closers.push(() => qbt.stop());
     await qbt.add(made.torrent);
     await waitFor(
@@ -224,5 +238,41 @@ describe.skipIf(p.skip)('interop with qBittorrent (libtorrent 2.0)', () => {
       await readFile(join(dir.path, 'h-out', 'pod', 'b.mp3')),
     ]);
     expect(got.equals(t.content)).toBe(true);
+  }, 150_000);
+
+  it('we seed, qbittorrent-nox downloads from a bare magnet link: it gets the metadata from us (BEP 9)', async () => {
+    const src = join(dir.path, 'u-src');
+    const t = await makeV1Torrent(
+      src,
+      'feed',
+      [
+        { path: ['ep1.mp3'], length: 900_000 },
+        { path: ['ep2.mp3'], length: 400_000 },
+      ],
+      32 * 1024,
+    );
+    const seed = await seedTorrent({ torrent: t.torrent, dataPath: t.dataPath, host: '127.0.0.1' });
+    closers.push(() => seed.close());
+    const into = join(dir.path, 'u-out');
+    const qbt = await qbittorrent(join(dir.path, 'u-profile'), into);
+    closers.push(() => qbt.stop());
+    await qbt.addMagnet(`magnet:?xt=urn:btih:${t.infoHash}&dn=feed&x.pe=127.0.0.1:${seed.port}`, into);
+    await waitFor(
+      async () => {
+        const i = await qbt.info(t.infoHash);
+        // x.pe is enough for libtorrent; adding the peer again covers a refused first dial.
+        if (i && i.progress < 1) await qbt.addPeer(t.infoHash, `127.0.0.1:${seed.port}`);
+        return i !== undefined && i.progress === 1;
+      },
+      90_000,
+      'qBittorrent to fetch the metadata from us and download',
+      1000,
+    );
+    const got = Buffer.concat([
+      await readFile(join(into, 'feed', 'ep1.mp3')),
+      await readFile(join(into, 'feed', 'ep2.mp3')),
+    ]);
+    expect(got.equals(t.content)).toBe(true);
+    expect(seed.stats().uploaded).toBeGreaterThanOrEqual(t.content.length);
   }, 150_000);
 });
