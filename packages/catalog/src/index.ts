@@ -29,6 +29,7 @@ export {
 } from './episodes.ts';
 export { type CatalogErrorCode, catalogErrors, type Failure, type Result } from './errors.ts';
 export { escapeXml, type FeedUrls, podcastGuid, renderChapters, renderFeed } from './feed.ts';
+export { mp4HeaderBytes } from './media/mp4-boxes.ts';
 export { type Probe, probeMedia } from './media/probe.ts';
 export { catalogMigrations } from './migrations.ts';
 export { getUpload, type PublishInput, publishEpisode, storeUpload, type Upload } from './publish.ts';

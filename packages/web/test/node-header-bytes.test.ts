@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { demoMediaDir } from '@swarmcast/catalog';
+import { scratchDir } from '@swarmcast/testkit';
 import { describe, expect, it } from 'vitest';
 import { headerBytesOf } from '../src/node/header-bytes.ts';
+import { headerBytesOfFile } from '../src/node/measure-episodes.ts';
 
 const tag = (bytes: number[]) => new Uint8Array([0x49, 0x44, 0x33, ...bytes]);
 
@@ -27,5 +29,43 @@ describe('headerBytesOf', () => {
     // An MPEG audio frame starts with 11 set sync bits.
     expect(bytes[n]).toBe(0xff);
     expect(bytes[n + 1]! & 0xe0).toBe(0xe0);
+  });
+});
+
+describe('headerBytesOfFile for MP4', () => {
+  const box = (type: string, payload: number) => {
+    const b = Buffer.alloc(8 + payload);
+    b.writeUInt32BE(8 + payload, 0);
+    b.write(type, 4, 'latin1');
+    return b;
+  };
+
+  it('counts the demo video up to the first sample (the mdat payload)', async () => {
+    const path = join(demoMediaDir, 'video.mp4');
+    const n = await headerBytesOfFile(path);
+    const bytes = await readFile(path);
+    expect(n).toBeGreaterThan(1000); // ftyp + moov of a real file
+    expect(bytes.toString('latin1', n - 4, n)).toBe('mdat');
+  });
+
+  it('adds a trailing moov (not fast start), and gives 0 for boxes without mdat or moov', async () => {
+    const dir = await scratchDir();
+    try {
+      const slow = join(dir.path, 'slow.mp4');
+      await writeFile(slow, Buffer.concat([box('ftyp', 8), box('mdat', 100), box('moov', 20)]));
+      expect(await headerBytesOfFile(slow)).toBe(16 + 8 + 28);
+      const fast = join(dir.path, 'fast.mp4');
+      await writeFile(fast, Buffer.concat([box('ftyp', 8), box('moov', 20), box('mdat', 100)]));
+      expect(await headerBytesOfFile(fast)).toBe(16 + 28 + 8);
+      const broken = join(dir.path, 'broken.mp4');
+      await writeFile(
+        broken,
+        Buffer.concat([box('ftyp', 8), Buffer.from([0, 0, 0, 3, 0x6d, 0x64, 0x61, 0x74])]),
+      );
+      expect(await headerBytesOfFile(broken)).toBe(0);
+      expect(await headerBytesOfFile(join(dir.path, 'missing.mp4'))).toBe(0);
+    } finally {
+      await dir.remove();
+    }
   });
 });

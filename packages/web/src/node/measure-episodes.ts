@@ -5,6 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mp4HeaderBytes } from '@swarmcast/catalog';
 import { registerEpisode } from '@swarmcast/measure';
 import type { Db } from '@swarmcast/platform';
 import { headerBytesOf } from './header-bytes.ts';
@@ -50,15 +51,21 @@ export async function registerPublishedEpisodes(
   return r.rows.length;
 }
 
-/** The file's header bytes (0 when it cannot be read: the threshold is then slightly low). */
-async function headerBytesOfFile(path: string): Promise<number> {
+/**
+ * The file's header bytes: the ID3 tag of an MP3, the boxes before the samples of an MP4
+ * (ftyp at byte 4). 0 when it cannot be read: the threshold is then slightly low.
+ */
+export async function headerBytesOfFile(path: string): Promise<number> {
   const file = await open(path, 'r').catch(() => null);
   if (!file) return 0;
+  let head: Uint8Array;
   try {
-    const head = new Uint8Array(10);
-    const { bytesRead } = await file.read(head, 0, 10, 0);
-    return headerBytesOf(head.subarray(0, bytesRead));
+    const buf = new Uint8Array(10);
+    const { bytesRead } = await file.read(buf, 0, 10, 0);
+    head = buf.subarray(0, bytesRead);
   } finally {
     await file.close();
   }
+  const isMp4 = head.length >= 8 && Buffer.from(head.subarray(4, 8)).toString('latin1') === 'ftyp';
+  return isMp4 ? mp4HeaderBytes(path).catch(() => 0) : headerBytesOf(head);
 }
