@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,6 +26,8 @@ describe('swarmcast up', () => {
       60_000,
       'the URL line',
     )) as string;
+    expect(out).toContain(`Admin token: in ${join(dir.path, 'admin-token')}`);
+    expect(out).not.toContain(await readFile(join(dir.path, 'admin-token'), 'utf8'));
     const res = await fetch(url);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('<h1>');

@@ -2,6 +2,7 @@
 
 export { parseTime } from './dashboard/form.ts';
 export { escapeHtml, Html, html, raw } from './html.ts';
+export { adminTokenFile } from './node/secrets.ts';
 export { type NodeOptions, type RunningNode, startNode } from './node.ts';
 export { createNodeServer, type NodeServerOptions } from './server.ts';
 export { type SiteUrls, siteUrls } from './urls.ts';

@@ -14,12 +14,12 @@ describe('a node', () => {
   let bob: string;
   const url = (p: string) => new URL(p, node.url).toString();
 
-  async function signup(email: string, name: string): Promise<string> {
+  async function signup(email: string, name: string, role = 'creator'): Promise<string> {
     const res = await fetch(url('/signup'), {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(node.url).origin },
-      body: new URLSearchParams({ email, name, password: 'a long enough password' }),
+      body: new URLSearchParams({ email, name, password: 'a long enough password', role }),
     });
     expect(res.status).toBe(303);
     const cookie = res.headers.get('set-cookie') ?? '';
@@ -151,6 +151,21 @@ describe('a node', () => {
       body: 'email=x%40y.z&name=x&password=0123456789abc',
     });
     expect(crossSite.status).toBe(403);
+  });
+
+  it("links each role's dashboard to its reports: a creator's own measure report, the ads dashboard", async () => {
+    const creatorPage = await (await api(ada, '/dashboard')).text();
+    const own = /href="(\/measure\/creator\/[0-9a-f-]{36})"/.exec(creatorPage)?.[1];
+    expect(own).toBeDefined();
+    expect(creatorPage).not.toContain('href="/ads/dashboard"');
+    expect(creatorPage).not.toContain('href="/measure/admin"');
+    expect((await api(ada, own!)).status).toBe(200);
+    expect((await api(bob, own!)).status).toBe(403);
+    const adv = await signup('carol@example.org', 'Carol', 'advertiser');
+    const advertiserPage = await (await api(adv, '/dashboard')).text();
+    expect(advertiserPage).toContain('href="/ads/dashboard"');
+    expect(advertiserPage).not.toContain('/measure/creator/');
+    expect((await api(adv, '/ads/dashboard')).status).toBe(200);
   });
 
   it('refuses oversized, truncated and fake uploads, leaving no file', async () => {

@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type RunningNode, startNode } from '@swarmcast/web';
+import { adminTokenFile, type RunningNode, startNode } from '@swarmcast/web';
 import { type Command, exitCode, UsageError } from '../command.ts';
 
 const usage = `swarmcast up [--port N] [--host H] [--data DIR]
@@ -71,6 +71,13 @@ const command: Command = {
       throw err;
     }
     io.stdout.write(`Swarmcast node up at ${node.url} (data in ${dataDir}, database ${node.db.engine})\n`);
+    // Where the admin token is, never the token itself (logs are read by more people).
+    const tokenAt = io.env.SWARMCAST_ADMIN_TOKEN
+      ? 'the SWARMCAST_ADMIN_TOKEN environment variable'
+      : join(dataDir, adminTokenFile);
+    io.stdout.write(
+      `Admin token: in ${tokenAt} (Authorization: Bearer <token> for /ads/ admin calls and /measure/ reports)\n`,
+    );
     if (!io.signal.aborted) {
       await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
     }

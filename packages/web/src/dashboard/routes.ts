@@ -46,6 +46,31 @@ function breaksFields(e: EpisodeDetail | null): Html {
 </fieldset>`;
 }
 
+/**
+ * Where each role's other dashboards are: a creator's own measurement report (downloads,
+ * listeners, ad revenue), the ads dashboard for advertisers, and the node-wide report for
+ * admins (measure and ads check access again themselves).
+ */
+export function reportLinks(who: Account): Html[] {
+  const links: Html[] = [];
+  if (who.role === 'creator' || who.role === 'admin') {
+    links.push(
+      html`<li><a href="/measure/creator/${enc(who.id)}">Your audience and earnings</a> <span class="meta">downloads, listeners, ad revenue</span></li>`,
+    );
+  }
+  if (who.role === 'advertiser' || who.role === 'admin') {
+    links.push(
+      html`<li><a href="/ads/dashboard">Ads dashboard</a> <span class="meta">campaigns, creatives, delivery reports</span></li>`,
+    );
+  }
+  if (who.role === 'admin') {
+    links.push(
+      html`<li><a href="/measure/admin">Node measurement report</a> <span class="meta">every show and campaign</span></li>`,
+    );
+  }
+  return links;
+}
+
 /** The creator dashboard: shows, upload with progress, publish, ad breaks, API tokens. */
 export function dashboardRoutes(app: FastifyInstance, ctx: CatalogContext): void {
   const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<Account | null> => {
@@ -88,8 +113,11 @@ ${shows.length ? html`<ul class="list">${shows.map((s) => html`<li><a href="/das
 <label>Language <input name="language" value="en" maxlength="20"></label>
 <div><button type="submit">Create show</button></div>
 </form></section>`
-    : html`<p>Advertiser tools live in the ads dashboard.</p>`
+    : ''
 }
+<section aria-labelledby="reports-h"><h2 id="reports-h">Reports and tools</h2>
+<ul class="list">${reportLinks(who)}</ul>
+</section>
 <section aria-labelledby="tok-h"><h2 id="tok-h">API token</h2>
 <p>For <code>swarmcast publish</code> and scripts (<code>Authorization: Bearer …</code>).</p>
 <form method="post" action="/dashboard/tokens"><button type="submit" class="secondary">Create an API token</button></form>
