@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseByteRange } from '../src/node/stream-server.ts';
+import { parseByteRange, startStreamServer } from '../src/node/stream-server.ts';
+import { SimSwarm } from '../src/sim/index.ts';
 import { prng } from './prng.ts';
+import { simTorrent } from './sim-helpers.ts';
 
 describe('Range header of the --stream server', () => {
   it('reads the single-range forms players send', () => {
@@ -43,6 +45,54 @@ describe('Range header of the --stream server', () => {
         expect(r.end).toBeLessThan(size);
         expect(r.start).toBeLessThanOrEqual(r.end);
       }
+    }
+  });
+});
+
+describe('the --stream HTTP server over a session', () => {
+  it('serves a seeded file and its ranges, and answers hostile requests with 4xx', async () => {
+    const swarm = new SimSwarm(5, simTorrent(300_000, 32 * 1024, 5));
+    const [node] = await swarm.addNodes([
+      { name: 'seed', seed: true, link: { up: 1e6, down: 1e6, latencyMs: 1 } },
+    ]);
+    const server = await startStreamServer(node!.session, { port: 0 });
+    try {
+      const content = Buffer.from(swarm.torrent.content);
+      const list = (await (await fetch(server.url)).json()) as { files: { url: string; length: number }[] };
+      expect(list.files).toEqual([
+        { index: 0, path: 'sim/episode.bin', length: 300_000, url: `${server.url}files/0/sim/episode.bin` },
+      ]);
+      const url = list.files[0]!.url;
+      const whole = await fetch(url);
+      expect(whole.headers.get('content-type')).toBe('application/octet-stream');
+      expect(Buffer.from(await whole.arrayBuffer()).equals(content)).toBe(true);
+      const part = await fetch(url, { headers: { range: 'bytes=65530-65545' } });
+      expect(part.status).toBe(206);
+      expect(Buffer.from(await part.arrayBuffer()).equals(content.subarray(65530, 65546))).toBe(true);
+      const head = await fetch(url, { method: 'HEAD' });
+      expect(head.headers.get('content-length')).toBe('300000');
+      for (const path of [
+        '/files/1/x',
+        '/files/../../etc/passwd',
+        '/files/%2e%2e/x',
+        '/nope',
+        '/files/',
+        '/files/99999999999',
+      ]) {
+        const r = await fetch(`${server.url.replace(/\/$/, '')}${path}`);
+        await r.arrayBuffer();
+        expect(r.status, path).toBe(404);
+      }
+      const post = await fetch(url, { method: 'POST', body: 'x' });
+      await post.arrayBuffer();
+      expect(post.status).toBe(405);
+      // Still serving after all that.
+      expect(
+        (await fetch(url, { headers: { range: 'bytes=-1' } }).then((r) => r.arrayBuffer())).byteLength,
+      ).toBe(1);
+    } finally {
+      await server.close();
+      await swarm.close();
     }
   });
 });
