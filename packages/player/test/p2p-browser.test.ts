@@ -125,6 +125,19 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     expect(s.bytesFromWebSeed).toBeGreaterThan(0);
     expect((await playing(page)).src).toContain('/assets/stream/');
     await page.screenshot({ path: join(shots, 'web-seed-only.png') });
+    // Returning: the page is controlled at once, so the element asks the stream before the
+    // engine is up; the request waits for it and playback works the same.
+    await page.reload();
+    const early = await page.evaluate(() => (document.querySelector('.sc-content') as HTMLMediaElement).src);
+    expect(early).toContain('/assets/stream/');
+    await waitFor(async () => (await statsOf(page)) !== null, 30_000, 'the engine after reload');
+    await page.evaluate(() => {
+      const v = document.querySelector('.sc-content') as HTMLMediaElement;
+      v.muted = true;
+      void v.play();
+    });
+    await waitFor(async () => (await playing(page)).time > 1, 60_000, 'playback after reload');
+    expect(((await statsOf(page)) as Stats).bytesFromWebSeed).toBeGreaterThan(0);
     await page.context().close();
   }, 120_000);
 
@@ -154,6 +167,14 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     expect(got.status).toBe(206);
     expect(got.range).toBe(`bytes ${start}-${end}/${fx.media.length}`);
     expect(Buffer.from(got.bytes).equals(fx.media.subarray(start, end + 1))).toBe(true);
+    // A stream no page claims (its engine is gone) is answered from the origin URL it carries.
+    const orphan = await page.evaluate(async (origin) => {
+      const url = `/assets/stream/${'ab'.repeat(20)}/x.mp4?origin=${encodeURIComponent(origin)}`;
+      const r = await fetch(url, { headers: { range: 'bytes=100-199' } });
+      return { status: r.status, bytes: Array.from(new Uint8Array(await r.arrayBuffer())) };
+    }, fx.mediaUrl);
+    expect(orphan.status).toBe(206);
+    expect(Buffer.from(orphan.bytes).equals(fx.media.subarray(100, 200))).toBe(true);
     await page.context().close();
   }, 120_000);
 });

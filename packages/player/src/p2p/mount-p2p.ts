@@ -22,7 +22,7 @@ import {
   uploadLimitChoices,
   writeSharing,
 } from './sharing-settings.ts';
-import { type P2pPlayback, startP2p } from './start-p2p.ts';
+import { controlledNow, type P2pPlayback, p2pStreamSrc, startP2p } from './start-p2p.ts';
 
 export interface P2pPlayerOptions {
   torrentUrl: string;
@@ -49,8 +49,12 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
   const handle = mountPlayer(root, { ...o, stats });
   const content = handle.content;
   const originSrc = o.src;
-  // No origin request while the engine starts: the element loads once, from the stream.
-  content.preload = 'none';
+  // A returning listener's page is already controlled: the element asks the stream at once
+  // (the request waits in the page for the engine). Otherwise no origin request while the
+  // engine starts: the element loads once, from the stream.
+  const early = controlledNow();
+  if (early) content.src = p2pStreamSrc(p.torrentUrl, originSrc);
+  else content.preload = 'none';
 
   const doc = root.ownerDocument;
   const win = doc.defaultView ?? globalThis;
@@ -102,15 +106,17 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
   }).then(
     (pb) => {
       playback = pb;
+      const untouched = content.paused && content.played.length === 0;
       if (pb) {
         pb.engine.setUploadRateLimit(uploadCapOf(settings));
-        if (content.paused && content.played.length === 0) content.src = pb.src;
-      }
+        if (!early && untouched) content.src = pb.src;
+      } else if (early && untouched) content.src = originSrc;
       content.preload = 'metadata';
       return pb;
     },
     (err) => {
       console.warn('swarmcast: peer-to-peer playback unavailable:', err);
+      if (early && content.paused && content.played.length === 0) content.src = originSrc;
       content.preload = 'metadata';
       return null;
     },

@@ -74,22 +74,27 @@ export function answerRange(port: MessagePort, source: StreamSource, rangeHeader
   };
 }
 
-/** Listens for the Service Worker's requests; `streams` maps a key to its source. */
+/**
+ * Listens for the Service Worker's requests; `streams` maps a key to its source, which may
+ * still be starting (the request waits) or have failed (null: declined, the Service Worker
+ * then asks the origin).
+ */
 export function serveStreams(
   container: ServiceWorkerContainer,
-  streams: ReadonlyMap<string, StreamSource>,
+  streams: ReadonlyMap<string, Promise<StreamSource | null>>,
 ): () => void {
+  const decline = (port: MessagePort) => {
+    port.postMessage({ type: 'not-mine' } satisfies PageToSw);
+    port.close();
+  };
   const onMessage = (ev: MessageEvent) => {
     const msg = ev.data as SwToPage | null;
     const port = ev.ports[0];
     if (!port || !msg || msg.type !== 'sc-range') return;
-    const source = typeof msg.key === 'string' ? streams.get(msg.key) : undefined;
-    if (!source) {
-      port.postMessage({ type: 'not-mine' } satisfies PageToSw);
-      port.close();
-      return;
-    }
-    answerRange(port, source, typeof msg.range === 'string' ? msg.range : null);
+    const pending = typeof msg.key === 'string' ? streams.get(msg.key) : undefined;
+    if (!pending) return decline(port);
+    const range = typeof msg.range === 'string' ? msg.range : null;
+    void pending.then((source) => (source ? answerRange(port, source, range) : decline(port)));
   };
   container.addEventListener('message', onMessage);
   container.startMessages();

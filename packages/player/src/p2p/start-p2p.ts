@@ -10,9 +10,7 @@ import {
   parseTorrent,
   type RtcPeerConnectionLike,
   subtleHasher,
-  toHex,
   type WebSocketLike,
-  wireInfoHash,
 } from '@swarmcast/bittorrent';
 import { P2pEngine } from './p2p-engine.ts';
 import { type StreamSource, serveStreams } from './range-responder.ts';
@@ -37,8 +35,36 @@ export interface P2pPlayback {
   stop(): Promise<void>;
 }
 
-const streams = new Map<string, StreamSource>();
+const streams = new Map<string, Promise<StreamSource | null>>();
 let serving = false;
+
+/**
+ * The stream key of an episode: a hash of its .torrent URL, known before the torrent is
+ * fetched, so a page the Service Worker already controls can point the element at the
+ * stream at once; the request then waits in the page until the engine is up.
+ */
+export function torrentStreamKey(torrentUrl: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < torrentUrl.length; i++) {
+    const c = torrentUrl.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+}
+
+/** The stream URL for an episode (same for the early and the final element source). */
+export function p2pStreamSrc(torrentUrl: string, originSrc: string): string {
+  const origin = new URL(originSrc, location.href);
+  const name = decodeURIComponent(origin.pathname.split('/').pop() || 'media');
+  return streamUrl(torrentStreamKey(new URL(torrentUrl, location.href).href), name, origin.href);
+}
+
+/** True when a Service Worker controls this page now (a returning listener). */
+export function controlledNow(): boolean {
+  return typeof navigator !== 'undefined' && !!navigator.serviceWorker?.controller;
+}
 
 async function controlled(timeoutMs: number): Promise<boolean> {
   const sw = navigator.serviceWorker;
@@ -58,8 +84,44 @@ async function controlled(timeoutMs: number): Promise<boolean> {
   });
 }
 
-export async function startP2p(o: P2pStartOptions): Promise<P2pPlayback | null> {
-  if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return null;
+export function startP2p(o: P2pStartOptions): Promise<P2pPlayback | null> {
+  if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return Promise.resolve(null);
+  const key = torrentStreamKey(new URL(o.torrentUrl, location.href).href);
+  const started = run(o);
+  const origin = new URL(o.originSrc, location.href);
+  const name = decodeURIComponent(origin.pathname.split('/').pop() || 'media');
+  // Registered at once: a request the Service Worker sends before the engine is up waits for it.
+  streams.set(
+    key,
+    started.then(
+      (pb) =>
+        pb && {
+          length: pb.engine.file.length,
+          type: mediaTypeOf(name),
+          read: (start: number, end: number, signal: AbortSignal) => pb.engine.read(start, end, signal),
+        },
+      () => null,
+    ),
+  );
+  if (!serving) {
+    serving = true;
+    serveStreams(navigator.serviceWorker, streams);
+  }
+  return started.then((pb) =>
+    pb
+      ? {
+          ...pb,
+          src: p2pStreamSrc(o.torrentUrl, o.originSrc),
+          async stop() {
+            streams.delete(key);
+            await pb.stop();
+          },
+        }
+      : null,
+  );
+}
+
+async function run(o: P2pStartOptions): Promise<P2pPlayback | null> {
   // The Service Worker and the .torrent are fetched at once: both are on the way to the first frame.
   const torrent = fetch(o.torrentUrl).then(async (res) => {
     if (!res.ok) throw new Error(`torrent: HTTP ${res.status}`);
@@ -92,23 +154,9 @@ export async function startP2p(o: P2pStartOptions): Promise<P2pPlayback | null> 
   });
   if (o.durationMs && o.durationMs > 0) engine.setDuration(o.durationMs / 1000);
   await engine.start();
-  const key = toHex(wireInfoHash(meta));
-  const name = engine.file.path[engine.file.path.length - 1] ?? 'media';
-  streams.set(key, {
-    length: engine.file.length,
-    type: mediaTypeOf(name),
-    read: (start, end, signal) => engine.read(start, end, signal),
-  });
-  if (!serving) {
-    serving = true;
-    serveStreams(navigator.serviceWorker, streams);
-  }
   return {
     engine,
-    src: streamUrl(key, name, new URL(o.originSrc, location.href).href),
-    async stop() {
-      if (streams.get(key)?.length === engine.file.length) streams.delete(key);
-      await engine.close();
-    },
+    src: '',
+    stop: () => engine.close(),
   };
 }
