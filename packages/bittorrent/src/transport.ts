@@ -25,6 +25,12 @@ export interface Transport {
    * The chunk is still queued when false is returned.
    */
   write(chunk: Uint8Array): boolean;
+  /**
+   * True when this transport breaks the second ownership rule above for speed: it reads into
+   * one reused buffer, so a chunk given to `data` is valid only during that call and the
+   * receiver copies what it keeps (the peer wire decoder does). Absent or false: the rule holds.
+   */
+  readonly transientChunks?: boolean;
   /** Bytes queued but not yet handed to the network (for pacing uploads). */
   readonly bufferedAmount: number;
   /** Stops delivering `data` events until {@link Transport.resume} (read backpressure). */

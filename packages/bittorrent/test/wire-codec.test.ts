@@ -123,6 +123,63 @@ describe('wire codec', () => {
     expect(got.map(plain)).toEqual(expected);
   });
 
+  it('transient mode: decodes the same from one reused read buffer, at every split and chunk size', () => {
+    const big = {
+      type: 'piece',
+      index: 5,
+      begin: 0,
+      block: Uint8Array.from({ length: 40000 }, (_, i) => (i * 7) & 0xff),
+    } as const;
+    const stream = concat([
+      encodeHandshake({ infoHash, peerId, fast: true }),
+      ...samples.map(encode),
+      encode(big),
+    ]);
+    const whole = new WireDecoder();
+    whole.push(stream);
+    const expected = drain(whole).map(plain);
+    // Like TcpTransport with reuseReadBuffer: each read lands in the same buffer, which is
+    // scribbled over after the decoder was drained and told to retain.
+    const readBuffer = new Uint8Array(64 * 1024);
+    const decodeIn = (sizes: (i: number) => number): unknown[] => {
+      const d = new WireDecoder({ transient: true });
+      const got: unknown[] = [];
+      for (let at = 0, i = 0; at < stream.length; i++) {
+        const n = Math.min(sizes(i), stream.length - at);
+        readBuffer.set(stream.subarray(at, at + n));
+        at += n;
+        d.push(readBuffer.subarray(0, n));
+        // a piece block is only valid until the next call: copy it as the session does
+        for (let m = d.next(); m !== undefined; m = d.next()) got.push(plain(m));
+        d.retain();
+        readBuffer.fill(0xee);
+      }
+      expect(d.bufferedBytes).toBe(0);
+      return got;
+    };
+    for (let a = 1; a <= 600; a++) {
+      expect(
+        decodeIn((i) => (i === 0 ? a : stream.length)),
+        `split at ${a}`,
+      ).toEqual(expected);
+    }
+    for (const size of [1, 2, 3, 5, 13, 100, 1000, 16397, 20000]) {
+      expect(
+        decodeIn(() => size),
+        `reads of ${size}`,
+      ).toEqual(expected);
+    }
+    // Messages other than piece own their bytes: they survive the read buffer being reused.
+    const d = new WireDecoder({ transient: true, handshake: false });
+    const ext = encode({ type: 'extended', extId: 2, payload: Uint8Array.of(4, 5, 6) });
+    readBuffer.set(ext);
+    d.push(readBuffer.subarray(0, ext.length));
+    const m = d.next();
+    d.retain();
+    readBuffer.fill(0);
+    expect(m?.type === 'extended' ? Array.from(m.payload) : []).toEqual([4, 5, 6]);
+  });
+
   it('returns piece blocks as views into the received chunk (no copy)', () => {
     const bytes = encode({ type: 'piece', index: 1, begin: 0, block: new Uint8Array(16384).fill(7) });
     const d = new WireDecoder({ handshake: false });

@@ -61,7 +61,11 @@ export class SwarmNode {
   private listener: TcpListener | undefined;
   private readonly dialer: Dialer = {
     dial: async (address, signal) => {
-      const r = await dialTcp(address.host, address.port, signal ? { signal } : {});
+      // sessions decode with the wire decoder, which copies what it keeps
+      const r = await dialTcp(address.host, address.port, {
+        reuseReadBuffer: true,
+        ...(signal ? { signal } : {}),
+      });
       return r.ok ? { ok: true, transport: r.transport } : r;
     },
   };

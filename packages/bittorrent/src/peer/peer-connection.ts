@@ -96,7 +96,10 @@ export class PeerConnection {
     this.infoHashOption = options.infoHash;
     if (options.infoHash instanceof Uint8Array) this.ourInfoHash = options.infoHash;
     this.layout = options.layout;
-    this.decoder = new WireDecoder({ pieceCount: options.layout?.pieceCount });
+    this.decoder = new WireDecoder({
+      pieceCount: options.layout?.pieceCount,
+      transient: transport.transientChunks === true,
+    });
     this.writer = new MessageWriter(transport);
     this.connectedAt = options.clock.now();
   }
@@ -369,6 +372,7 @@ export class PeerConnection {
       if (m.type === 'handshake') this.onHandshake(m);
       else this.onMessage(m);
     }
+    this.decoder.retain();
     if (!this.closed) this.flushNow();
   }
 

@@ -30,7 +30,11 @@ export interface PeerEvents {
   request(conn: PeerConnection, index: number, begin: number, length: number): void;
   /** The peer cancelled a queued request (a later `sendPiece` for it is dropped anyway). */
   cancelled(conn: PeerConnection, index: number, begin: number, length: number): void;
-  /** Data for one of our outstanding requests (a view into the received bytes). */
+  /**
+   * Data for one of our outstanding requests: a view into the received bytes, valid only
+   * during this call when the transport reuses its read buffer (`transientChunks`), so copy
+   * what you keep.
+   */
   block(conn: PeerConnection, index: number, begin: number, data: Uint8Array): void;
   /** One of our requests ended without data: give the block back to the picker. */
   requestEnded(

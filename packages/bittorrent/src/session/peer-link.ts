@@ -43,6 +43,7 @@ export interface PeerLinkEvents {
   choked(choked: boolean): void;
   /** The remote is (or no longer is) interested in our pieces. */
   interested(interested: boolean): void;
+  /** A block we asked for; `bytes` may be valid only during the call (copy what you keep). */
   block(index: number, begin: number, bytes: Uint8Array): void;
   rejected(index: number, begin: number, length: number): void;
   request(index: number, begin: number, length: number): void;

@@ -24,6 +24,13 @@ export interface WireDecoderOptions {
   readonly maxFrameLength?: number;
   /** Piece count of the torrent, when known: enables index and bitfield checks. */
   readonly pieceCount?: number;
+  /**
+   * Pushed chunks stay valid only until {@link WireDecoder.retain} (the transport reads into
+   * one reused buffer). Then a piece message's block is a view valid until the next `next`,
+   * `push` or `retain`; every other message owns its bytes; and the caller calls `retain`
+   * after draining each chunk, which copies the undecoded rest. Default false.
+   */
+  readonly transient?: boolean;
 }
 
 /** What {@link WireDecoder.next} yields. */
@@ -61,6 +68,12 @@ export class WireDecoder {
   private expectHandshake: boolean;
   private failed = false;
   private readonly maxFrameLength: number;
+  private readonly transient: boolean;
+  /** Transient mode: where a frame split across chunks is assembled (reused). */
+  private scratch = new Uint8Array(0);
+  /** Transient mode: the buffer holding retained bytes, and the other one to retain into next. */
+  private kept = new Uint8Array(0);
+  private spare = new Uint8Array(0);
   /** Piece count used for index and bitfield checks; set it once metadata is known. */
   pieceCount: number | undefined;
 
@@ -68,6 +81,7 @@ export class WireDecoder {
     this.expectHandshake = options.handshake ?? true;
     this.maxFrameLength = options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
     this.pieceCount = options.pieceCount;
+    this.transient = options.transient ?? false;
   }
 
   /** Bytes received but not yet decoded. */
@@ -80,11 +94,38 @@ export class WireDecoder {
     return this.failed;
   }
 
-  /** Adds received bytes. The decoder keeps views into `chunk`; the caller must not reuse it. */
+  /**
+   * Adds received bytes. The decoder keeps views into `chunk`: the caller must not reuse it
+   * (in transient mode: not before `retain`).
+   */
   push(chunk: Uint8Array): void {
     if (this.failed || chunk.length === 0) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+  }
+
+  /**
+   * Transient mode: copies the bytes not decoded yet out of the pushed chunks (into buffers the
+   * decoder reuses), so the caller may reuse its read buffer. Cheap: at most about one frame.
+   */
+  retain(): void {
+    if (!this.transient || this.failed) return;
+    const n = this.buffered;
+    const first = this.chunks[0];
+    if (n === 0 || (this.chunks.length === 1 && first?.buffer === this.kept.buffer)) return;
+    let target = this.spare;
+    if (target.length < n) target = new Uint8Array(Math.max(n, 2 * target.length, 32 * 1024));
+    let filled = 0;
+    let head = this.head;
+    for (const c of this.chunks) {
+      target.set(c.subarray(head), filled);
+      filled += c.length - head;
+      head = 0;
+    }
+    this.spare = this.kept;
+    this.kept = target;
+    this.chunks = [target.subarray(0, n)];
+    this.head = 0;
   }
 
   /** The next complete message, a decode error, or `undefined` when more bytes are needed. */
@@ -167,7 +208,13 @@ export class WireDecoder {
       }
       return view;
     }
-    const out = new Uint8Array(n);
+    let out: Uint8Array;
+    if (this.transient) {
+      if (this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, 32 * 1024));
+      out = this.scratch.subarray(0, n);
+    } else {
+      out = new Uint8Array(n);
+    }
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0] as Uint8Array;
@@ -183,6 +230,11 @@ export class WireDecoder {
     }
     this.buffered -= n;
     return out;
+  }
+
+  /** A payload the message may keep: a copy in transient mode, else the view itself. */
+  private own(view: Uint8Array): Uint8Array {
+    return this.transient ? view.slice() : view;
   }
 
   private checkIndex(index: number, id: number): WireDecodeError | undefined {
@@ -242,7 +294,7 @@ export class WireDecoder {
             return wireError(WireErrorCode.badBitfield, 'bitfield has spare bits set', false, id);
           }
         }
-        return { type: 'bitfield', bits };
+        return { type: 'bitfield', bits: this.own(bits) };
       }
       case MessageId.request:
       case MessageId.cancel:
@@ -271,13 +323,13 @@ export class WireDecoder {
         return { type: 'port', port: ((body[1] as number) << 8) | (body[2] as number) };
       case MessageId.extended:
         if (len < 1) return badLength(id, len, '>= 1');
-        return { type: 'extended', extId: body[1] as number, payload: body.subarray(2) };
+        return { type: 'extended', extId: body[1] as number, payload: this.own(body.subarray(2)) };
       case MessageId.hashRequest:
-        return { type: 'hash-request', payload: body.subarray(1) };
+        return { type: 'hash-request', payload: this.own(body.subarray(1)) };
       case MessageId.hashes:
-        return { type: 'hashes', payload: body.subarray(1) };
+        return { type: 'hashes', payload: this.own(body.subarray(1)) };
       case MessageId.hashReject:
-        return { type: 'hash-reject', payload: body.subarray(1) };
+        return { type: 'hash-reject', payload: this.own(body.subarray(1)) };
       default:
         return wireError(WireErrorCode.unknownMessage, `unknown message id ${id}`, false, id);
     }
