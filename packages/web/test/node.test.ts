@@ -193,6 +193,39 @@ describe('a node', () => {
     expect((await fetch(url('/shows/..%2Fetc'))).status).toBe(404);
     expect([400, 403, 404]).toContain((await fetch(url('/media/..%2F..%2Fdb%2Fpostmaster.pid'))).status);
   });
+
+  // Last in this node: it uses up the loopback address's log-in and sign-up allowance.
+  it('rate limits log-in (per email and address) and sign-up: 429, nothing checked or written', async () => {
+    const form = (path: string, fields: Record<string, string>) =>
+      fetch(url(path), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(node.url).origin },
+        body: new URLSearchParams(fields),
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await form('/login', { email: 'ada@example.org', password: `guess ${i}` })).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    const right = await form('/login', { email: 'ada@example.org', password: 'a long enough password' });
+    expect(right.status).toBe(429);
+    expect(right.headers.get('retry-after')).toBe('60');
+    expect(right.headers.get('set-cookie')).toBeNull();
+    const signups: number[] = [];
+    for (let i = 0; i < 6 && !signups.includes(429); i++) {
+      const r = await form('/signup', {
+        email: `flood${i}@example.org`,
+        name: 'Flood',
+        password: 'a long enough password',
+      });
+      signups.push(r.status);
+    }
+    expect(signups.at(-1)).toBe(429);
+    const refused = `flood${signups.length - 1}@example.org`;
+    const rows = await node.db.query('select 1 from catalog_accounts where email = $1', [refused]);
+    expect(rows.rows).toHaveLength(0);
+  });
 });
 
 describe('the node tracker', () => {

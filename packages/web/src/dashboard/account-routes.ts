@@ -5,6 +5,7 @@ import {
   createSession,
   revokeCredential,
 } from '@swarmcast/catalog';
+import { AddressRateLimiter, type RateRule } from '@swarmcast/tracker';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clearCookieHeader, readCookie, sameOrigin, sessionCookie, sessionCookieHeader } from '../auth.ts';
 import { html } from '../html.ts';
@@ -39,8 +40,46 @@ ${
   );
 }
 
-/** Sign-up, log-in and log-out: HTML forms that set or clear the session cookie. */
-export function accountRoutes(app: FastifyInstance, ctx: CatalogContext, secure: () => boolean): void {
+/** Attempts allowed on the account forms (token buckets; see `AddressRateLimiter`). */
+export interface AccountLimits {
+  /** Log-ins per client address. */
+  loginPerAddress: RateRule;
+  /** Log-ins per email, whatever the address (slows password guessing spread over many). */
+  loginPerEmail: RateRule;
+  /** Sign-ups per client address. */
+  signupPerAddress: RateRule;
+}
+
+export const defaultAccountLimits: AccountLimits = {
+  loginPerAddress: { burst: 10, perSecond: 1 / 6 },
+  loginPerEmail: { burst: 5, perSecond: 1 / 30 },
+  signupPerAddress: { burst: 5, perSecond: 1 / 60 },
+};
+
+/**
+ * Sign-up, log-in and log-out: HTML forms that set or clear the session cookie. Log-in and
+ * sign-up are rate limited (429 with Retry-After, nothing checked or written), so a script
+ * cannot guess passwords or mass-create accounts at the speed scrypt allows.
+ */
+export function accountRoutes(
+  app: FastifyInstance,
+  ctx: CatalogContext,
+  secure: () => boolean,
+  limits: AccountLimits = defaultAccountLimits,
+): void {
+  const loginByAddress = new AddressRateLimiter(limits.loginPerAddress, 50_000);
+  const loginByEmail = new AddressRateLimiter(limits.loginPerEmail, 50_000);
+  const signupByAddress = new AddressRateLimiter(limits.signupPerAddress, 50_000);
+  const tooMany = (reply: FastifyReply, kind: 'signup' | 'login', form: Form) =>
+    reply
+      .code(429)
+      .header('retry-after', '60')
+      .type('text/html; charset=utf-8')
+      .send(
+        accountForm(kind, 'Too many attempts from here. Wait a minute and try again.', {
+          email: field(form, 'email'),
+        }),
+      );
   const html200 = (reply: FastifyReply, body: string, status = 200) =>
     reply.code(status).type('text/html; charset=utf-8').send(body);
   const login = async (reply: FastifyReply, accountId: string) => {
@@ -56,6 +95,7 @@ export function accountRoutes(app: FastifyInstance, ctx: CatalogContext, secure:
   app.post<{ Body: Form }>('/signup', async (req, reply) => {
     if (refuseCrossSite(req, reply)) return reply;
     const form = (req.body ?? {}) as Form;
+    if (!signupByAddress.allow(req.ip, ctx.clock.now())) return tooMany(reply, 'signup', form);
     const role = field(form, 'role') === 'advertiser' ? 'advertiser' : 'creator';
     const r = await createAccount(ctx.db, {
       email: field(form, 'email'),
@@ -70,6 +110,12 @@ export function accountRoutes(app: FastifyInstance, ctx: CatalogContext, secure:
   app.post<{ Body: Form }>('/login', async (req, reply) => {
     if (refuseCrossSite(req, reply)) return reply;
     const form = (req.body ?? {}) as Form;
+    const now = ctx.clock.now();
+    const email = field(form, 'email').trim().toLowerCase().slice(0, 320);
+    // Both buckets are charged on every attempt, so neither can be drained for free.
+    const byAddress = loginByAddress.allow(req.ip, now);
+    const byEmail = loginByEmail.allow(email, now);
+    if (!byAddress || !byEmail) return tooMany(reply, 'login', form);
     const r = await checkPassword(ctx.db, field(form, 'email'), field(form, 'password'));
     if (!r.ok)
       return html200(reply, accountForm('login', r.message, { email: field(form, 'email') }), r.status);
