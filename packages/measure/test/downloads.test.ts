@@ -79,6 +79,25 @@ describe('countDownloads: one test per rule', () => {
     expect(r.counted.calendar).toHaveLength(0);
     expect(r.filtered.datacenter).toBe(2);
   });
+  it('1.2 note: a known safe address is counted although it is in a data-centre range', () => {
+    const r = count(
+      [dl({ time: t0, datacenter: true, safe: true })],
+      [announce({ time: t0 + 2 * hour, datacenter: true, safe: true, audienceKey: key('other') })],
+    );
+    expect(r.counted.calendar).toHaveLength(2);
+    expect(r.filtered.datacenter).toBe(0);
+  });
+  it('1.2.3 malformed referrers and excluded referrer sources are filtered; none or valid are kept', () => {
+    const r = count([
+      dl({ time: t0, referrer: 'malformed', audienceKey: key('a') }),
+      dl({ time: t0, referrer: 'excluded', audienceKey: key('b') }),
+      dl({ time: t0, referrer: 'valid', audienceKey: key('c') }),
+      dl({ time: t0, referrer: 'none', audienceKey: key('d') }),
+      dl({ time: t0, audienceKey: key('e') }),
+    ]);
+    expect(r.filtered.referrer).toBe(2);
+    expect(r.counted.calendar.map((q) => q.audienceKey).sort()).toEqual(['c', 'd', 'e']);
+  });
   it('1.3.1 HEAD requests are filtered', () => {
     const r = count([dl({ time: t0, method: 'HEAD', bytesSent: 0, rangeStart: null, rangeEnd: null })]);
     expect(r.filtered.head).toBe(1);
@@ -180,5 +199,13 @@ describe('countDownloads: one test per rule', () => {
     expect(r.filtered.rate).toBe(61);
     const ok = countDownloads({ downloads: downloads.slice(0, 60), announces: [], episodes: eps });
     expect(ok.counted.calendar).toHaveLength(60);
+    // 5.5.4: a known safe address (a dorm behind one address) is exempt from the rate rule.
+    const dorm = countDownloads({
+      downloads: downloads.map((d) => ({ ...d, safe: true })),
+      announces: [],
+      episodes: eps,
+    });
+    expect(dorm.counted.calendar).toHaveLength(61);
+    expect(dorm.filtered.rate).toBe(0);
   });
 });

@@ -57,6 +57,7 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(r.filtered).toEqual({
       bot: 3,
       datacenter: 2,
+      referrer: 0,
       head: 1,
       'not-modified': 1,
       status: 0,

@@ -5,6 +5,7 @@ import {
   type AddressClassifier,
   type AudienceKeys,
   type Clock,
+  classifyReferrer,
   classifyUserAgent,
   type DownloadFact,
   systemClock,
@@ -25,10 +26,16 @@ export interface OriginOptions {
   audienceKeys: AudienceKeys;
   /** Data-centre ranges; none means no address is a data centre. */
   addresses?: AddressClassifier;
+  /** The operator's known safe shared addresses (IAB v2.3 5.5.2 note); none: no address is. */
+  safeAddresses?: { contains(ip: string): boolean };
+  /** Referrer hosts that are not podcast consumers; the fact keeps only the Referer's class. */
+  referrerExclusions?: ReadonlySet<string>;
   clock?: Clock;
   /** Cache-Control max-age in seconds (default 3600). */
   maxAgeSeconds?: number;
 }
+
+const noExclusions: ReadonlySet<string> = new Set();
 
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
@@ -162,6 +169,8 @@ export async function originPlugin(app: FastifyInstance, options: OriginOptions)
       const keyPromise = options.audienceKeys.audienceKey(ip, ua, time);
       const client = classifyUserAgent(ua);
       const datacenter = options.addresses?.isDatacenter(ip) ?? false;
+      const safe = options.safeAddresses?.contains(ip) ?? false;
+      const referrer = classifyReferrer(req.headers.referer, options.referrerExclusions ?? noExclusions);
       let done = false;
       const finish = () => {
         if (done) return;
@@ -190,6 +199,8 @@ export async function originPlugin(app: FastifyInstance, options: OriginOptions)
               rangeHeader,
               bytesSent,
               client,
+              referrer,
+              ...(safe ? { safe } : {}),
             };
             options.facts.push(fact);
           },

@@ -285,5 +285,32 @@ describe('origin: download facts', () => {
     });
     await settle();
     expect(f.facts.facts[0]).toMatchObject({ datacenter: true, client: { bot: true, app: 'Googlebot' } });
+    expect(f.facts.facts[0]!.safe).toBeUndefined();
+  });
+
+  it('flags known safe addresses and keeps only the class of the Referer (IAB v2.3 5.5.2)', async () => {
+    const referrers = [
+      undefined,
+      'https://listener.example/page?secret=1',
+      'https://www.inflate.example/x',
+      'javascript:alert(1)',
+    ];
+    for (const referer of referrers) {
+      await f.app.inject({
+        url: '/media/episode.mp3',
+        headers: referer ? { referer } : {},
+        remoteAddress: '192.0.2.200',
+      });
+    }
+    await settle();
+    expect(f.facts.facts.map((x) => [x.referrer, x.safe, x.datacenter])).toEqual([
+      ['none', true, true],
+      ['valid', true, true],
+      ['excluded', true, true],
+      ['malformed', true, true],
+    ]);
+    const json = JSON.stringify(f.facts.facts);
+    expect(json).not.toContain('listener.example');
+    expect(json).not.toContain('secret');
   });
 });

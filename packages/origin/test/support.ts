@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAudienceKeys, memorySaltStore, parseAddressList } from '@swarmcast/platform';
+import {
+  createAudienceKeys,
+  memorySaltStore,
+  parseAddressList,
+  parseReferrerExclusions,
+  parseSafeAddresses,
+} from '@swarmcast/platform';
 import { scratchDir } from '@swarmcast/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { memoryFactSink, originPlugin } from '../src/index.ts';
@@ -39,6 +45,11 @@ export async function originFixture(sizes: Record<string, number> = {}): Promise
     facts,
     audienceKeys: createAudienceKeys(memorySaltStore()),
     addresses: parseAddressList('192.0.2.0/24\n'),
+    safeAddresses: parseSafeAddresses(
+      '# validated: 2026-03-01\n192.0.2.128/25\n',
+      Date.parse('2026-03-04T10:00:00Z'),
+    ),
+    referrerExclusions: parseReferrerExclusions('inflate.example\n'),
     clock: { now: () => Date.parse('2026-03-04T10:00:00Z') },
   });
   await app.ready();

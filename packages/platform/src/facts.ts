@@ -7,6 +7,8 @@
  * and pseudonymise the person with {@link AudienceKey} (a keyed hash with a daily salt).
  */
 
+import type { ReferrerClass } from './classify/referrer.ts';
+
 /** Hex HMAC of (IP prefix, user agent) under the day's salt; see privacy/audience-key.ts. */
 export type AudienceKey = string & { readonly __brand: 'AudienceKey' };
 
@@ -30,6 +32,12 @@ export interface FactBase {
   audienceKey: AudienceKey;
   /** The address is in an operator-listed data-centre range (classified at the edge). */
   datacenter: boolean;
+  /**
+   * The address is on the operator's re-validated inclusion list of known "safe" shared
+   * addresses (dorms, corporations; IAB v2.3 5.5.2 note): counted despite the data-centre
+   * and abnormal-rate rules. Absent means false.
+   */
+  safe?: boolean;
 }
 
 export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'update';
@@ -64,6 +72,8 @@ export interface DownloadFact extends FactBase {
   rangeHeader: string | null;
   bytesSent: number;
   client: ClientClass;
+  /** The request's Referer header as a class (never the URL); absent means not looked at. */
+  referrer?: ReferrerClass;
 }
 
 export type Fact = AnnounceFact | DownloadFact;

@@ -7,6 +7,14 @@ export {
   unmapIPv4,
 } from './classify/addresses.ts';
 export { clientFamilyFromPeerId } from './classify/peer-id.ts';
+export { classifyReferrer, parseReferrerExclusions, type ReferrerClass } from './classify/referrer.ts';
+export {
+  loadSafeAddresses,
+  noSafeAddresses,
+  parseSafeAddresses,
+  type SafeAddresses,
+  safeListMaxAgeMs,
+} from './classify/safe-addresses.ts';
 export { classifyUserAgent } from './classify/user-agent.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
 export { type Config, type Env, loadConfig } from './config.ts';

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CatalogContext, catalogMigrations, makeHybridTorrent, seedDemo } from '@swarmcast/catalog';
 import { originPlugin, streamFactSink } from '@swarmcast/origin';
@@ -8,9 +8,12 @@ import {
   type Db,
   dbSaltStore,
   type EventStream,
+  loadAddressList,
+  loadSafeAddresses,
   migrate,
   openDb,
   openEventStream,
+  parseReferrerExclusions,
   privacyMigrations,
   systemClock,
 } from '@swarmcast/platform';
@@ -44,6 +47,14 @@ export interface NodeOptions {
   maxUploadBytes?: number;
   clock?: Clock;
   logger?: boolean;
+  /**
+   * Edge lists for measurement (file paths; default from the environment): data-centre
+   * ranges (DATACENTER_RANGES), known safe shared addresses with their `# validated:` day
+   * (SAFE_ADDRESSES), referrer hosts that are not podcast consumers (REFERRER_EXCLUSIONS).
+   */
+  datacenterRanges?: string | null;
+  safeAddresses?: string | null;
+  referrerExclusions?: string | null;
 }
 
 export interface RunningNode {
@@ -99,11 +110,21 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await mkdir(catalog.mediaDir, { recursive: true });
     app = await createNodeServer({ catalog, logger: o.logger ?? false });
     // The origin: web seed and podcast enclosure, each request a download fact on the stream.
+    const datacenterRanges = o.datacenterRanges ?? process.env.DATACENTER_RANGES ?? null;
+    const referrerFile = o.referrerExclusions ?? process.env.REFERRER_EXCLUSIONS;
     await app.register(originPlugin, {
       prefix: '/media',
       mediaRoot: catalog.mediaDir,
       facts,
       audienceKeys: createAudienceKeys(dbSaltStore(db)),
+      addresses: await loadAddressList(datacenterRanges),
+      safeAddresses: await loadSafeAddresses(
+        o.safeAddresses ?? process.env.SAFE_ADDRESSES,
+        catalog.clock.now(),
+      ),
+      referrerExclusions: referrerFile
+        ? parseReferrerExclusions(await readFile(referrerFile, 'utf8'))
+        : new Set<string>(),
       ...(o.clock ? { clock: o.clock } : {}),
     });
     await trackerPlugin(app, { tracker });
@@ -116,6 +137,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       dataDir: o.dataDir,
       host: o.host,
       publicUrl: () => base,
+      datacenterRanges,
     });
     await app.listen({ port: o.port, host: o.host });
     const address = app.server.address();

@@ -10,7 +10,10 @@ import { countedTimes, dayMs, utcDay, type WindowKind, windowKinds } from './win
  *
  * Step 1, filtering (5.5.2); a filtered request is kept in `filtered` under its reason:
  * 1. `bot`: the user agent is a known bot, crawler or library (1.2.5, OPAWG list at the edge).
- * 2. `datacenter`: the address is in a listed data-centre range (1.2.2).
+ * 2. `datacenter`: the address is in a listed data-centre range (1.2.2), unless it is also
+ *    on the operator's re-validated list of known safe addresses (the 1.2 note).
+ * 2b. `referrer`: the Referer was malformed or names a source on the operator's list of
+ *    sources that are not podcast consumers (1.2.3; the edge keeps only the class).
  * 3. `head`: HEAD requests carry no body (1.3.1).
  * 4. `not-modified`: 304 answers (1.3.2c).
  * 5. `status`: any other status than 200 or 206 (nothing usable was delivered).
@@ -30,6 +33,8 @@ import { countedTimes, dayMs, utcDay, type WindowKind, windowKinds } from './win
  *
  * Step 1.2.1, abnormal rate: a key with more than `maxDownloadsPerKeyDay` qualified
  * downloads in one UTC day is not a listener; all of that key's downloads that day go to `rate`.
+ * Keys seen on a known safe address (dorms, corporations: many listeners behind one
+ * address and user agent) are exempt (the 1.2 note and 5.5.4 inclusion list).
  *
  * Step 3, uniques (5.5.4): the key (IP, IPv6 cut to /64, + user agent, hashed at the edge)
  * per episode, de-duplicated in each of the three windows of 5.5.1 (see windows.ts).
@@ -37,6 +42,7 @@ import { countedTimes, dayMs, utcDay, type WindowKind, windowKinds } from './win
 export type DownloadFilterReason =
   | 'bot'
   | 'datacenter'
+  | 'referrer'
   | 'head'
   | 'not-modified'
   | 'status'
@@ -59,6 +65,8 @@ export interface QualifiedDownload {
   /** When the download qualified. */
   time: number;
   source: 'http' | 'torrent';
+  /** From a known safe address: exempt from the abnormal-rate rule. */
+  safe: boolean;
 }
 
 export interface DownloadCount {
@@ -84,7 +92,8 @@ export function isRangeProbe(f: Pick<DownloadFact, 'rangeHeader' | 'rangeStart' 
 /** Step 1 for one origin request: the reason to leave it out, or null to keep it. */
 export function filterDownload(f: DownloadFact, known: boolean): DownloadFilterReason | null {
   if (f.client.bot) return 'bot';
-  if (f.datacenter) return 'datacenter';
+  if (f.datacenter && !f.safe) return 'datacenter';
+  if (f.referrer === 'malformed' || f.referrer === 'excluded') return 'referrer';
   if (f.method === 'HEAD') return 'head';
   if (f.status === 304) return 'not-modified';
   if (f.status !== 200 && f.status !== 206) return 'status';
@@ -98,6 +107,7 @@ function emptyFiltered(): Record<DownloadFilterReason, number> {
   return {
     bot: 0,
     datacenter: 0,
+    referrer: 0,
     head: 0,
     'not-modified': 0,
     status: 0,
@@ -157,7 +167,13 @@ export function countDownloads(
         ranges.push([f.rangeStart, Math.min(f.rangeEnd, f.rangeStart + f.bytesSent - 1)]);
       }
       if (coveredBytes(ranges) >= threshold) {
-        qualified.push({ episodeId: episode.episodeId, audienceKey: key, time: f.time, source: 'http' });
+        qualified.push({
+          episodeId: episode.episodeId,
+          audienceKey: key,
+          time: f.time,
+          source: 'http',
+          safe: f.safe === true,
+        });
         ranges = [];
         pending = 0;
       }
@@ -168,7 +184,7 @@ export function countDownloads(
   // Torrents: a completed announce is a complete download.
   for (const a of input.announces) {
     if (a.event !== 'completed') continue;
-    if (a.datacenter) {
+    if (a.datacenter && !a.safe) {
       filtered.datacenter++;
       continue;
     }
@@ -182,6 +198,7 @@ export function countDownloads(
       audienceKey: a.audienceKey,
       time: a.time,
       source: 'torrent',
+      safe: a.safe === true,
     });
   }
 
@@ -193,6 +210,7 @@ export function countDownloads(
   }
   const normal = qualified.filter((q) => {
     const over =
+      !q.safe &&
       (perKeyDay.get(`${q.audienceKey}\u0000${utcDay(q.time)}`) ?? 0) > rules.maxDownloadsPerKeyDay;
     if (over) filtered.rate++;
     return !over;
