@@ -82,6 +82,8 @@ export interface EngineStats {
 const TICK_MS = 200;
 const MAX_WEBSEED_FETCHES = 3;
 const DEADLINE_AHEAD_S = 30;
+/** Size of each web seed request for urgent bytes (several run side by side). */
+const URGENT_REQUEST_BYTES = 128 * 1024;
 
 /** The media file of an episode torrent: its largest file that is not padding. */
 export function mediaFileOf(layout: StorageLayout): {
@@ -311,30 +313,38 @@ export class P2pEngine {
       this.layout.pieceLength,
       (this.#o.urgentSeconds ?? 4) * this.#bytesPerSecond,
     );
-    // [first, last] runs of pieces the web seed should fetch now.
-    const runs: [number, number][] = [];
+    const pl = this.layout.pieceLength;
+    // [first, last, pieces per request] runs of pieces the web seed should fetch now. Urgent
+    // runs go in small requests side by side, so the first bytes flow early.
+    const small = Math.max(1, Math.ceil(URGENT_REQUEST_BYTES / pl));
+    const runs: [number, number, number][] = [];
     for (const from of new Set([this.#seekAt, this.#playhead])) {
-      runs.push([this.#pieceAt(from), this.#pieceAt(Math.min(this.file.length - 1, from + urgentBytes - 1))]);
+      runs.push([
+        this.#pieceAt(from),
+        this.#pieceAt(Math.min(this.file.length - 1, from + urgentBytes - 1)),
+        small,
+      ]);
     }
+    const batch = Math.ceil((this.#o.webSeedBatchBytes ?? 1024 * 1024) / pl);
     if (this.#alone(now)) {
       // Read ahead from the playhead while the cache has room (memory stays bounded).
       const budget = Math.max(urgentBytes, (this.#o.maxCacheBytes ?? 96 * 1024 * 1024) / 2);
       runs.push([
         this.#pieceAt(Math.min(this.#playhead, this.#focus)),
         this.#pieceAt(Math.min(this.file.length - 1, Math.max(this.#playhead, this.#focus) + budget)),
+        batch,
       ]);
-      for (const p of this.#waiters.keys()) runs.push([p, p]);
+      for (const p of this.#waiters.keys()) runs.push([p, p, 1]);
     }
     this.#setDeadlines(now);
-    const batch = Math.ceil((this.#o.webSeedBatchBytes ?? 1024 * 1024) / this.layout.pieceLength);
-    for (const [first, last] of runs) {
+    for (const [first, last, size] of runs) {
       for (let p = first; p <= last; p++) {
         if (this.#fetches >= MAX_WEBSEED_FETCHES) return;
         if (this.session.hasPiece(p) || this.#inflight.has(p)) continue;
         if (now - (this.#failedAt.get(p) ?? -Infinity) < 2000) continue;
-        // One request covers the rest of this run (up to a batch), never beyond it; the piece
-        // a read is waiting for first goes alone, so its bytes flow before the batch is in.
-        const count = this.#waiters.has(p) && !this.#inflight.has(p + 1) ? 1 : batch;
+        // One request covers the next `size` pieces of this run, never beyond it; the piece
+        // a read is waiting for first goes alone, so its bytes flow before the rest is in.
+        const count = this.#waiters.has(p) && !this.#inflight.has(p + 1) ? 1 : size;
         void this.#fetchFromWebSeed(p, Math.min(count, last - p + 1));
       }
     }
@@ -409,6 +419,8 @@ export class P2pEngine {
       }
     } finally {
       this.#fetches--;
+      // A slot is free: the next request need not wait for the tick.
+      queueMicrotask(() => this.#pump());
       for (const p of pieces) this.#inflight.delete(p);
     }
   }
