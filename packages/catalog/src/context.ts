@@ -25,6 +25,8 @@ export interface TorrentTools {
    * while the node has no engine: the web seed alone then serves torrent clients.
    */
   seed?(torrent: Uint8Array, path: string): Promise<void>;
+  /** Stops seeding an info-hash (hex, the v1 wire form) whose episode was deleted. */
+  unseed?(infoHash: string): Promise<void>;
 }
 
 /** Everything the catalog needs from the node it runs in. */

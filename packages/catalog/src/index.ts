@@ -14,6 +14,7 @@ export { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-r
 export type { AdBreak, BreakPosition, EpisodeForAds } from './ad-breaks.ts';
 export type { CatalogContext, MadeTorrent, TorrentTools } from './context.ts';
 export { demoMediaDir, seedDemo } from './demo.ts';
+export { deleteEpisode, deleteShow, type ShowEdit, updateEpisode, updateShow } from './edit.ts';
 export {
   countView,
   type Episode,

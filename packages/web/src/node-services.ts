@@ -174,6 +174,9 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
         mediaPath: relativeMediaPath(d.catalog.mediaDir, path),
       });
     };
+    torrents.unseed = async (infoHash) => {
+      await services.seeding?.unseed(infoHash);
+    };
   }
   return services;
 }

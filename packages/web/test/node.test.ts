@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { demoMediaDir } from '@swarmcast/catalog';
 import { scratchDir } from '@swarmcast/testkit';
@@ -166,6 +166,65 @@ describe('a node', () => {
     expect(advertiserPage).toContain('href="/ads/dashboard"');
     expect(advertiserPage).not.toContain('/measure/creator/');
     expect((await api(adv, '/ads/dashboard')).status).toBe(200);
+  });
+
+  it("edits and deletes shows and episodes for their owner only; another creator's id is 403 with nothing written", async () => {
+    const up = await upload(ada, 'swarm.mp3');
+    const { id: uploadId } = (await up.json()) as { id: string };
+    const pub = await json(ada, '/api/shows/ada-talks/episodes', { uploadId, title: 'To be removed' });
+    expect(pub.status).toBe(201);
+    const ep = (await pub.json()) as { id: string; media: { path: string }; torrent: { infoHashV1: string } };
+    const file = join(dir.path, 'media', ep.media.path);
+    const showBefore = await (await fetch(url('/api/shows/ada-talks'))).text();
+    const cookieOf = async (email: string) => {
+      const r = await fetch(url('/login'), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(node.url).origin },
+        body: new URLSearchParams({ email, password: 'a long enough password' }),
+      });
+      return (r.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    };
+    const bobCookie = await cookieOf('bob@example.org');
+    const bobForm = (path: string, fields: Record<string, string> = {}) =>
+      fetch(url(path), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          cookie: bobCookie,
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: new URL(node.url).origin,
+        },
+        body: new URLSearchParams(fields),
+      });
+    // Bob, another creator, with his own valid credentials: every write is refused.
+    expect((await json(bob, '/api/shows/ada-talks', { title: 'Hijacked' }, 'PUT')).status).toBe(403);
+    expect((await api(bob, '/api/shows/ada-talks', { method: 'DELETE' })).status).toBe(403);
+    expect((await json(bob, `/api/episodes/${ep.id}`, { title: 'Hijacked' }, 'PUT')).status).toBe(403);
+    expect((await api(bob, `/api/episodes/${ep.id}`, { method: 'DELETE' })).status).toBe(403);
+    expect((await bobForm(`/dashboard/episodes/${ep.id}/edit`, { title: 'Hijacked' })).status).toBe(403);
+    expect((await bobForm(`/dashboard/episodes/${ep.id}/delete`)).status).toBe(403);
+    expect((await bobForm('/dashboard/shows/ada-talks/edit', { title: 'Hijacked' })).status).toBe(403);
+    expect((await bobForm('/dashboard/shows/ada-talks/delete')).status).toBe(403);
+    expect(await (await fetch(url('/api/shows/ada-talks'))).text()).toBe(showBefore);
+    await expect(stat(file)).resolves.toBeTruthy();
+    expect(node.services.seeding?.seeded()).toContain(ep.torrent.infoHashV1);
+    // Ada, the owner.
+    const edited = await json(ada, `/api/episodes/${ep.id}`, { title: 'Renamed <i>episode</i>' }, 'PUT');
+    expect(edited.status).toBe(200);
+    expect(await (await fetch(url(`/episodes/${ep.id}`))).text()).toContain(
+      'Renamed &lt;i&gt;episode&lt;/i&gt;',
+    );
+    expect((await json(ada, '/api/shows/ada-talks', { title: '' }, 'PUT')).status).toBe(400);
+    const show = await json(ada, '/api/shows/ada-talks', { title: 'Ada talks, again' }, 'PUT');
+    expect(show.status).toBe(200);
+    expect(await (await fetch(url('/shows/ada-talks'))).text()).toContain('Ada talks, again');
+    expect((await api(ada, `/api/episodes/${ep.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(url(`/episodes/${ep.id}`))).status).toBe(404);
+    expect(await (await fetch(url('/shows/ada-talks/feed.xml'))).text()).not.toContain(ep.id);
+    await expect(stat(file)).rejects.toThrow();
+    expect(node.services.seeding?.seeded()).not.toContain(ep.torrent.infoHashV1);
+    expect((await api(ada, `/api/episodes/${ep.id}`, { method: 'DELETE' })).status).toBe(404);
   });
 
   it('refuses oversized, truncated and fake uploads, leaving no file', async () => {

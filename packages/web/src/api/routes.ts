@@ -5,6 +5,8 @@ import {
   type CatalogContext,
   createApiToken,
   createShow,
+  deleteEpisode,
+  deleteShow,
   episodeForAds,
   episodesOfShow,
   getEpisode,
@@ -14,6 +16,8 @@ import {
   search,
   setAdBreaks,
   storeUpload,
+  updateEpisode,
+  updateShow,
 } from '@swarmcast/catalog';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameOrigin, sendFailure, whoIs } from '../auth.ts';
@@ -101,6 +105,37 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
       adBreaks: (b.adBreaks ?? []) as AdBreakInput[],
     });
     return r.ok ? reply.code(201).send(r.value) : sendFailure(reply, r);
+  });
+
+  // Edit and delete: owner or admin only; someone else's show or episode is a 403 and
+  // nothing is written (the catalog checks before its one write).
+  app.put<{ Params: { slug: string } }>('/api/shows/:slug', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const r = await updateShow(ctx, who, req.params.slug, body(req) as unknown as ShowInput);
+    return r.ok ? r.value : sendFailure(reply, r);
+  });
+
+  app.delete<{ Params: { slug: string } }>('/api/shows/:slug', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const r = await deleteShow(ctx, who, req.params.slug);
+    return r.ok ? reply.code(204).send() : sendFailure(reply, r);
+  });
+
+  app.put<{ Params: { id: string } }>('/api/episodes/:id', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const b = body(req);
+    const r = await updateEpisode(ctx, who, req.params.id, { title: b.title, description: b.description });
+    return r.ok ? r.value : sendFailure(reply, r);
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/episodes/:id', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const r = await deleteEpisode(ctx, who, req.params.id);
+    return r.ok ? reply.code(204).send() : sendFailure(reply, r);
   });
 
   app.put<{ Params: { id: string } }>('/api/episodes/:id/ad-breaks', async (req, reply) => {

@@ -3,6 +3,8 @@ import {
   type CatalogContext,
   createApiToken,
   createShow,
+  deleteEpisode,
+  deleteShow,
   type EpisodeDetail,
   episodesOfShow,
   getEpisode,
@@ -11,6 +13,8 @@ import {
   setAdBreaks,
   showForEditing,
   showsOf,
+  updateEpisode,
+  updateShow,
 } from '@swarmcast/catalog';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameOrigin, whoIs } from '../auth.ts';
@@ -196,11 +200,57 @@ ${
 ${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td>${duration(e.durationMs)}</td><td><a href="/dashboard/episodes/${enc(e.id)}">${e.adBreaks.length ? e.adBreaks.map((b) => b.id).join(', ') : 'none'}</a></td><td>${e.views}</td></tr>`)}
 </tbody></table>`
     : html`<p>No episodes yet.</p>`
-}</section>`,
+}</section>
+<section aria-labelledby="edit-show-h"><h2 id="edit-show-h">Edit the show</h2>
+<form class="stack" method="post" action="/dashboard/shows/${enc(show.slug)}/edit">
+<label>Title <input name="title" required maxlength="200" value="${show.title}"></label>
+<label>Description <textarea name="description" rows="3" maxlength="4000">${show.description}</textarea></label>
+<label>Category <input name="category" maxlength="60" value="${show.categories[0] ?? ''}"></label>
+<label>Language <input name="language" maxlength="20" value="${show.language}"></label>
+<div><button type="submit">Save show</button></div>
+</form>
+<form method="post" action="/dashboard/shows/${enc(show.slug)}/delete"><button type="submit" class="secondary">Delete this show and all its episodes</button></form>
+</section>`,
       ),
       status,
     );
   };
+
+  app.post<{ Params: { slug: string }; Body: FormBody }>(
+    '/dashboard/shows/:slug/edit',
+    async (req, reply) => {
+      const who = await guard(req, reply);
+      if (!who) return reply;
+      const f = req.body ?? {};
+      const category = one(f, 'category').trim();
+      const r = await updateShow(ctx, who, req.params.slug, {
+        title: one(f, 'title'),
+        description: one(f, 'description'),
+        language: one(f, 'language') || 'en',
+        categories: category ? [category] : [],
+      });
+      if (!r.ok) {
+        const show = await showForEditing(ctx.db, who, req.params.slug);
+        if (!show.ok)
+          return send(
+            reply,
+            page({ title: 'Not yours', viewer: who }, html`<h1>${show.message}</h1>`),
+            show.status,
+          );
+        return showPage(who, show.value, reply, r.message, r.status);
+      }
+      return reply.redirect(`/dashboard/shows/${enc(r.value.slug)}`, 303);
+    },
+  );
+
+  app.post<{ Params: { slug: string } }>('/dashboard/shows/:slug/delete', async (req, reply) => {
+    const who = await guard(req, reply);
+    if (!who) return reply;
+    const r = await deleteShow(ctx, who, req.params.slug);
+    if (!r.ok)
+      return send(reply, page({ title: 'Not yours', viewer: who }, html`<h1>${r.message}</h1>`), r.status);
+    return reply.redirect('/dashboard', 303);
+  });
 
   app.get<{ Params: { slug: string } }>('/dashboard/shows/:slug', async (req, reply) => {
     const who = await guard(req, reply);
@@ -259,7 +309,13 @@ ${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</
 <p class="meta">Length ${duration(e.durationMs)}</p>
 <form class="stack" method="post" action="/dashboard/episodes/${enc(e.id)}/ad-breaks">
 ${breaksFields(e)}
-<div><button type="submit">Save ad breaks</button></div></form>`,
+<div><button type="submit">Save ad breaks</button></div></form>
+<h2>Title and description</h2>
+<form class="stack" method="post" action="/dashboard/episodes/${enc(e.id)}/edit">
+<label>Episode title <input name="title" required maxlength="200" value="${e.title}"></label>
+<label>Description <textarea name="description" rows="4" maxlength="10000">${e.description}</textarea></label>
+<div><button type="submit">Save</button></div></form>
+<form method="post" action="/dashboard/episodes/${enc(e.id)}/delete"><button type="submit" class="secondary">Delete this episode</button></form>`,
       ),
       status,
     );
@@ -286,6 +342,30 @@ ${breaksFields(e)}
     if (!who) return reply;
     const e = await ownEpisode(who, req.params.id, reply);
     return e ? breaksPage(who, e, reply, null) : reply;
+  });
+
+  app.post<{ Params: { id: string }; Body: FormBody }>('/dashboard/episodes/:id/edit', async (req, reply) => {
+    const who = await guard(req, reply);
+    if (!who) return reply;
+    const e = await ownEpisode(who, req.params.id, reply);
+    if (!e) return reply;
+    const f = req.body ?? {};
+    const r = await updateEpisode(ctx, who, e.id, {
+      title: one(f, 'title'),
+      description: one(f, 'description'),
+    });
+    if (!r.ok) return breaksPage(who, e, reply, r.message, r.status);
+    return breaksPage(who, r.value, reply, null, 200, true);
+  });
+
+  app.post<{ Params: { id: string } }>('/dashboard/episodes/:id/delete', async (req, reply) => {
+    const who = await guard(req, reply);
+    if (!who) return reply;
+    const e = await ownEpisode(who, req.params.id, reply);
+    if (!e) return reply;
+    const r = await deleteEpisode(ctx, who, e.id);
+    if (!r.ok) return breaksPage(who, e, reply, r.message, r.status);
+    return reply.redirect(`/dashboard/shows/${enc(e.show.slug)}`, 303);
   });
 
   app.post<{ Params: { id: string }; Body: FormBody }>(

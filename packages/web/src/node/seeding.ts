@@ -36,6 +36,8 @@ export interface Seeding {
    * the torrent was just made from this very file, so the engine skips re-hashing it.
    */
   seed(torrent: Uint8Array, path: string, o?: { dataVerified?: boolean }): Promise<void>;
+  /** Stops seeding one info-hash (its episode was deleted); unknown hashes are ignored. */
+  unseed(infoHash: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -116,6 +118,15 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
         rtc.start();
       }
       handles.set(handle.infoHash, { handle, stop, announcing, rtc });
+    },
+    async unseed(infoHash) {
+      const h = handles.get(infoHash);
+      if (!h) return;
+      handles.delete(infoHash);
+      h.stop.abort();
+      await h.rtc?.stop();
+      await h.announcing;
+      await h.handle.close();
     },
     async close() {
       for (const h of handles.values()) h.stop.abort();
