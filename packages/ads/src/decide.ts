@@ -40,6 +40,8 @@ export interface BreakRequest {
 export interface BreakAnswer {
   vast: string;
   decisions: DecisionClaims[];
+  /** The break asked for, or null when the episode or break is unknown (no opportunity). */
+  adBreak: AdBreak | null;
 }
 
 export function findBreak(episode: EpisodeForAds, breakId: string): AdBreak | null {
@@ -50,7 +52,7 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
   const opts = { collector: deps.collector, adSystem: 'Swarmcast', adSystemVersion: deps.adSystemVersion };
   const episode = req.episode;
   const adBreak = episode ? findBreak(episode, req.breakId) : null;
-  if (!episode || !adBreak) return { vast: renderVast([], opts), decisions: [] };
+  if (!episode || !adBreak) return { vast: renderVast([], opts), decisions: [], adBreak: null };
   const store = deps.store;
   const pod = selectPod(
     store,
@@ -64,7 +66,7 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
     },
     deps.pace,
   );
-  if (pod.length === 0) return { vast: renderVast([], opts), decisions: [] };
+  if (pod.length === 0) return { vast: renderVast([], opts), decisions: [], adBreak };
   const key = deps.signingKey();
   const podId = deps.newId();
   const claims = pod.map(
@@ -101,5 +103,5 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
       token: tokens[i]!,
     };
   });
-  return { vast: renderVast(ads, opts), decisions };
+  return { vast: renderVast(ads, opts), decisions, adBreak };
 }

@@ -49,6 +49,12 @@ export type {
   PriorityClass,
   Targeting,
 } from './model.ts';
+export {
+  type AdOpportunity,
+  OpportunityPublisher,
+  type OpportunityPublisherOptions,
+  opportunitySubject,
+} from './opportunities.ts';
 export { type Pace, type PaceSettings, type PaceStatus, pace, plannedAt } from './pacing.ts';
 export {
   adsMigrations,

@@ -129,6 +129,11 @@ export interface Creative {
   /** Other encodings of the same ad, each its own MediaFile in VAST. */
   alternates: Array<{ url: string; mimeType: string; bitrateKbps?: number; width: number; height: number }>;
   clickThroughUrl?: string;
+  /**
+   * The advertiser's choice: players may offer "skip" after this long (VAST
+   * Linear@skipoffset). Absent: not skippable.
+   */
+  skipOffsetMs?: number;
   companion?: Companion;
   /** Set once the creative is published as a torrent (web seed = origin). */
   torrent?: { infoHash: string; magnetUri: string; torrentUrl: string };

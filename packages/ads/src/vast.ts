@@ -134,6 +134,10 @@ function renderAd(c: Creative, s: typeof slots, o: VastOptions): string {
     ? `<Extensions><Extension type="swarmcast-torrent"><Torrent infoHash="${x(c.torrent.infoHash)}" url="${x(c.torrent.torrentUrl)}">${x(c.torrent.magnetUri)}</Torrent></Extension></Extensions>\n`
     : '';
   const companion = c.companion ? renderCompanion(c, uid) : '';
+  const skip =
+    c.skipOffsetMs !== undefined && c.skipOffsetMs < c.durationMs
+      ? ` skipoffset="${clockTime(c.skipOffsetMs)}"`
+      : '';
   return (
     `<Ad id="${x(c.id)}"${seq} adType="${c.mediaKind}">\n<InLine>\n` +
     `<AdSystem version="${x(o.adSystemVersion)}">${x(o.adSystem)}</AdSystem>\n` +
@@ -141,7 +145,7 @@ function renderAd(c: Creative, s: typeof slots, o: VastOptions): string {
     `<Impression id="${a.adServingId}">${t('impression')}</Impression>\n` +
     `<AdServingId>${a.adServingId}</AdServingId>\n<AdTitle>${x(c.name)}</AdTitle>\n` +
     `<Advertiser>${a.advertiserName}</Advertiser>\n<Creatives>\n` +
-    `<Creative id="${x(c.id)}-linear" adId="${x(c.id)}" sequence="1">\n<Linear>\n<TrackingEvents>\n${tracking.join('\n')}\n</TrackingEvents>\n` +
+    `<Creative id="${x(c.id)}-linear" adId="${x(c.id)}" sequence="1">\n<Linear${skip}>\n<TrackingEvents>\n${tracking.join('\n')}\n</TrackingEvents>\n` +
     `<Duration>${clockTime(c.durationMs)}</Duration>\n<MediaFiles>\n${media}\n</MediaFiles>\n${clicks}\n</Linear>\n${uid}\n</Creative>\n` +
     `${companion}</Creatives>\n</InLine>\n</Ad>\n`
   );

@@ -275,6 +275,33 @@ describe('advertiser flow', () => {
     expect(creatives.body).toContain('Spring spot');
   });
 
+  it('makes the ad skippable after the offset the advertiser sets (Linear@skipoffset)', async () => {
+    const raw = async (lid: string) =>
+      (
+        await app.inject({
+          url: `/ads/vast?episode=ep-1&break=mid-1&lid=${lid}`,
+          headers: { 'x-swarmcast-country': 'DE' },
+        })
+      ).body;
+    const vastOf = async (lid: string) => parseVast(await raw(lid));
+    const linearOf = (v: Awaited<ReturnType<typeof parseVast>>) =>
+      v.ads[0].creatives.find((x: { type: string }) => x.type === 'linear');
+    const before = await raw('listener-0200');
+    expect(before).toContain('<Linear>');
+    expect(before).not.toContain('skipoffset');
+    const set = await post(`/ads/api/creatives/${creativeId}/settings`, { skipOffsetMs: 5_000 });
+    expect([set.statusCode, set.json().skipOffsetMs, set.json().approval]).toEqual([200, 5_000, 'approved']);
+    const skippable = await vastOf('listener-0201');
+    expect(linearOf(skippable).skipDelay).toBe(5);
+    const tooLate = await post(`/ads/api/creatives/${creativeId}/settings`, { skipOffsetMs: 16_000 });
+    expect(tooLate.statusCode).toBe(400);
+    const off = await post(`/ads/api/creatives/${creativeId}/settings`, { skipOffsetMs: null });
+    expect(off.json()).not.toHaveProperty('skipOffsetMs');
+    const after = await raw('listener-0202');
+    expect(after).toContain('<Linear>');
+    expect(after).not.toContain('skipoffset');
+  });
+
   it('takes video creatives with the picture size read from the file (MP4 and WebM)', async () => {
     const up = await app.inject({
       method: 'POST',
@@ -373,6 +400,12 @@ describe('hostile input', () => {
     // An MP4 whose video track header was cut away has no picture size: the query must say.
     const noDims = await up('video/mp4', stripVideoTrackHeader(mp4));
     expect([noDims.statusCode, noDims.json().code]).toEqual([400, 'ADS_BAD_REQUEST']);
+    for (const bad of ['16', '-1', 'abc', '1e3', '2.5555']) {
+      const r = await up('audio/mpeg', mp3, `&skipOffset=${bad}`);
+      expect([r.statusCode, r.json().code], bad).toEqual([400, 'ADS_BAD_REQUEST']);
+    }
+    const skippable = await up('audio/mpeg', mp3, '&skipOffset=5.5');
+    expect([skippable.statusCode, skippable.json().skipOffsetMs]).toEqual([201, 5_500]);
     const badClick = await up('audio/mpeg', mp3, '&clickThrough=javascript%3Aalert(1)');
     expect(badClick.statusCode).toBe(400);
   });
@@ -551,6 +584,11 @@ describe('advertiser access', () => {
         url: `/ads/api/creatives/${mine.creativeId}/approval`,
         payload: { state: 'approved' },
       }),
+      app.inject({
+        method: 'POST',
+        url: `/ads/api/creatives/${mine.creativeId}/settings`,
+        payload: { skipOffsetMs: 1_000 },
+      }),
       app.inject({ url: '/ads/api/advertisers' }),
       app.inject({ url: '/ads/api/campaigns' }),
       app.inject({ url: '/ads/api/creatives' }),
@@ -609,6 +647,7 @@ describe('advertiser access', () => {
         payload: m4a,
       }),
       await get(`/ads/api/campaigns/${mine.campaignId}/report`, other),
+      await post(`/ads/api/creatives/${mine.creativeId}/settings`, { skipOffsetMs: 1_000 }, other),
     ];
     for (const r of refused) expect([r.statusCode, r.json().code], r.body).toEqual([404, 'ADS_NOT_FOUND']);
     // B's own campaign may not use A's creative either.

@@ -47,6 +47,8 @@ function setup() {
                   height: 250,
                 }
               : undefined,
+        // One skippable ad, so the XSD and both parsers see Linear@skipoffset.
+        ...(id === 'b' ? { skipOffsetMs: 5_000 } : {}),
         torrent:
           id === 'a'
             ? {
@@ -122,6 +124,13 @@ describe('VAST', () => {
     const linear = ad.creatives.find((c: { type: string }) => c.type === 'linear');
     expect(linear.duration).toBe(15);
     expect(linear.universalAdIds[0]).toMatchObject({ idRegistry: 'ad-id.org', value: 'UAID-cr-a' });
+    // Only cr-b is skippable (after 5 s): Linear@skipoffset.
+    const skipDelays = r.ads.map(
+      (a: { creatives: Array<{ type: string; skipDelay: number | null }> }) =>
+        a.creatives.find((c) => c.type === 'linear')!.skipDelay,
+    );
+    expect(skipDelays.filter((d: number | null) => d !== null && d >= 0)).toEqual([5]);
+    expect(pod.vast.match(/skipoffset="[^"]*"/g)).toEqual(['skipoffset="00:00:05.000"']);
     expect(linear.mediaFiles.map((m: { mimeType: string }) => m.mimeType)).toEqual([
       'audio/mpeg',
       'audio/mp4',

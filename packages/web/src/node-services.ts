@@ -96,6 +96,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     },
     db: d.db,
     store,
+    // Fill-rate events (ads.opportunity) for measurement, on the node's own stream.
+    stream: d.stream,
     // The node's own list, filled once it listens (the same array the catalog reads).
     announce: d.catalog.trackers(),
   });

@@ -215,6 +215,23 @@ describe('a node serves and measures ads', () => {
       30_000,
       'the pipeline to settle',
     );
+    // Every pre-roll request (these and the earlier test's) became an ads.opportunity that
+    // measurement stored (fill rate).
+    const opportunities = async () =>
+      (
+        await node.db.query<{ slots: number; filled: number }>(
+          "SELECT slots, filled FROM measure_opportunities WHERE episode_id = $1 AND break_id = 'pre'",
+          [ep.id],
+        )
+      ).rows;
+    await waitFor(
+      async () => (await opportunities()).length >= listeners.length,
+      30_000,
+      'opportunities stored',
+    );
+    const stored = await opportunities();
+    expect(stored.length).toBeGreaterThanOrEqual(listeners.length);
+    for (const o of stored) expect(Number(o.filled)).toBeGreaterThan(0);
     const day = new Date(t0).toISOString().slice(0, 10);
     const next = new Date(t0 + 86_400_000).toISOString().slice(0, 10);
     const report = (await (

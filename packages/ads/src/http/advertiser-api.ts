@@ -229,6 +229,32 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
     },
   });
 
+  // The advertiser's own settings of a creative (the media and its approval stay).
+  app.post('/ads/api/creatives/:id/settings', {
+    onRequest,
+    schema: {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['skipOffsetMs'],
+        properties: { skipOffsetMs: { type: ['integer', 'null'], minimum: 0, maximum: 180_000 } },
+      },
+    },
+    handler: async (req, reply) => {
+      const cr = scopeOf(req, ctx).creative((req.params as { id: string }).id);
+      if (!cr) return fail(reply, 'ADS_NOT_FOUND');
+      const skip = (req.body as { skipOffsetMs: number | null }).skipOffsetMs;
+      if (skip !== null && skip >= cr.durationMs) {
+        return fail(reply, 'ADS_BAD_REQUEST', 'skipOffsetMs must be less than the ad length');
+      }
+      const { skipOffsetMs: _old, ...rest } = cr;
+      const next = skip === null ? rest : { ...rest, skipOffsetMs: skip };
+      if (ctx.db) await saveCreative(ctx.db, next);
+      store.putCreative(next);
+      return ctx.present(next);
+    },
+  });
+
   app.post('/ads/api/creatives/:id/approval', {
     onRequest,
     schema: {
@@ -246,7 +272,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       const next = { ...cr, approval: (req.body as { state: 'approved' | 'rejected' | 'pending' }).state };
       if (ctx.db) await saveCreative(ctx.db, next);
       store.putCreative(next);
-      return next;
+      return ctx.present(next);
     },
   });
 

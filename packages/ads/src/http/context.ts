@@ -2,6 +2,7 @@
 import type { Clock, Db } from '@swarmcast/platform';
 import type { DecideDeps, EpisodeLookup } from '../decide.ts';
 import type { Creative } from '../model.ts';
+import type { OpportunityPublisher } from '../opportunities.ts';
 import type { KeyRing } from '../signing-keys.ts';
 import type { AdsStore } from '../store.ts';
 import type { AdsAuth } from './access.ts';
@@ -36,6 +37,8 @@ export interface AdsContext {
   auth?: AdsAuth | undefined;
   /** Where the dashboard sends visitors who are not logged in. */
   loginUrl: string;
+  /** Fill-rate events for measurement, when the node gives a stream. */
+  opportunities?: OpportunityPublisher;
   /** The creative with its URLs made absolute against the current public URL. */
   present(c: Creative): Creative;
 }

@@ -64,6 +64,10 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
       await writeFile(path, body);
       // Node-relative: made absolute with the public URL of the moment it is served.
       const mediaUrl = `/ads/media/${fileName}`;
+      const skipOffsetMs = parseSkipOffset(q.skipOffset, durationMs);
+      if (skipOffsetMs === false) {
+        return fail(reply, 'ADS_BAD_REQUEST', 'skipOffset: seconds from 0 to less than the ad length');
+      }
       const companionText = q.companionText?.slice(0, 500);
       const creative: Creative = {
         id,
@@ -79,6 +83,7 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
         mediaUrl,
         alternates: [],
         clickThroughUrl: click,
+        ...(skipOffsetMs !== undefined ? { skipOffsetMs } : {}),
         companion:
           companionText || q.companionImage
             ? { text: companionText, imageUrl: q.companionImage, width: 300, height: 250 }
@@ -181,6 +186,14 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
     reply.header('content-length', size);
     return reply.send(createReadStream(path));
   });
+}
+
+/** `skipOffset` in seconds (up to 3 decimals) below the ad's length; undefined when absent, false when bad. */
+function parseSkipOffset(raw: string | undefined, durationMs: number): number | undefined | false {
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,3}(\.\d{1,3})?$/.test(raw)) return false;
+  const ms = Math.round(Number(raw) * 1000);
+  return ms < durationMs ? ms : false;
 }
 
 function isHttpUrl(s: string): boolean {

@@ -36,15 +36,25 @@ export function decisionRoutes(app: FastifyInstance, ctx: AdsContext): void {
       return reply.code(400).header('x-ads-reason', 'ADS_BAD_REQUEST').send(emptyVast);
     }
     const episode = await ctx.episodes(q.episode);
+    const now = ctx.clock.now();
     const answer = decideBreak(ctx.decide, {
       episode,
       breakId: q.break,
       listenerId: withheld(req.headers) ? null : parseListenerId(q.lid),
       country: parseCountry(req.headers[ctx.countryHeader]),
       device: deviceClass(q.device, req.headers['user-agent']),
-      now: ctx.clock.now(),
+      now,
     });
     if (!episode) reply.header('x-ads-reason', 'unknown-episode');
+    if (answer.adBreak && episode) {
+      ctx.opportunities?.record({
+        time: now,
+        episodeId: episode.id,
+        breakId: answer.adBreak.id,
+        slots: answer.adBreak.maxAds,
+        filled: answer.decisions.length,
+      });
+    }
     return reply.send(answer.vast);
   });
 

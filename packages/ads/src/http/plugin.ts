@@ -5,13 +5,14 @@
  * Nothing starts in the background; all state is in `deps.store` (created if absent).
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock, Db } from '@swarmcast/platform';
+import type { Clock, Db, EventStream } from '@swarmcast/platform';
 import { Ajv } from 'ajv';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { creativeTorrentPublisher } from '../creative-torrent.ts';
 import { presentCreative } from '../creative-urls.ts';
 import type { EpisodeLookup } from '../decide.ts';
 import { adsError, adsErrors } from '../errors.ts';
+import { OpportunityPublisher } from '../opportunities.ts';
 import type { PaceSettings } from '../pacing.ts';
 import { saveDelivery } from '../persistence.ts';
 import type { KeyRing } from '../signing-keys.ts';
@@ -48,6 +49,11 @@ export interface AdsPluginDeps {
   auth?: AdsAuth;
   /** Log-in page for the dashboard's 401 (default "/login"). */
   loginUrl?: string;
+  /**
+   * The measurement stream: one `ads.opportunity` event per break request (known episode
+   * and break, filled or not) for fill rate. Published in batches, never awaited by a decision.
+   */
+  stream?: EventStream;
   store?: AdsStore;
   /** Header the operator's proxy sets with the listener's country; default "x-swarmcast-country". */
   countryHeader?: string;
@@ -134,6 +140,12 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     }
     throw err;
   });
+  if (deps.stream) {
+    const opportunities = new OpportunityPublisher({ stream: deps.stream });
+    ctx.opportunities = opportunities;
+    app.addHook('onReady', async () => opportunities.start());
+    app.addHook('onClose', async () => opportunities.close());
+  }
   if (deps.db) {
     const db = deps.db;
     app.addHook('onClose', async () => {
