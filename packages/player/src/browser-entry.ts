@@ -55,6 +55,9 @@ export function wireCopyButtons(doc: Document = document): void {
   }
 }
 
+/** A mounted element carries its player's handle (scripts and tests read the engine's stats). */
+export type PlayerHost = HTMLElement & { swarmcastPlayer?: PlayerHandle };
+
 export function mountAll(doc: Document = document): PlayerHandle[] {
   const out: PlayerHandle[] = [];
   for (const el of Array.from(doc.querySelectorAll<HTMLElement>('[data-swarmcast-player]'))) {
@@ -62,7 +65,9 @@ export function mountAll(doc: Document = document): PlayerHandle[] {
     const o = optionsOf((n) => el.dataset[n]);
     if (!o) continue;
     el.dataset.mounted = '1';
-    out.push(mountWith(el, o, (n) => el.dataset[n]));
+    const handle = mountWith(el, o, (n) => el.dataset[n]);
+    (el as PlayerHost).swarmcastPlayer = handle;
+    out.push(handle);
   }
   return out;
 }
@@ -90,6 +95,9 @@ export function defineElement(registry: CustomElementRegistry = customElements):
     'swarmcast-player',
     class extends HTMLElement {
       #handle: PlayerHandle | null = null;
+      get swarmcastPlayer(): PlayerHandle | undefined {
+        return this.#handle ?? undefined;
+      }
       connectedCallback() {
         if (this.#handle) return;
         const o = optionsOf((n) => this.getAttribute(n) ?? undefined);

@@ -22,7 +22,10 @@ import { houseIds } from '../src/node/house-ads.ts';
  * 2. Page B seeks past the mid-roll: the break plays once, content resumes at the seek
  *    target, and playing across the break again does not replay it.
  * 3. Page C has no WebRTC (RTCPeerConnection removed before any script runs): it still
- *    plays its pre-roll and the episode from the web seed.
+ *    plays its pre-roll and the episode, every byte from the web seed (its engine's figures).
+ * 4. Page B' gets most of its bytes from page A' over WebRTC, measured by both engines (B's
+ *    bytes from peers, A's bytes uploaded) with the node's seeder gone so A is B's only peer,
+ *    and B's play beacons carry the same figure to the collector.
  * Screenshots of each state go to test-results/e2e/.
  *
  * Headless Chromium announces itself as "HeadlessChrome", which the OPAWG bot list (and
@@ -47,7 +50,7 @@ interface AdHit {
 /** What one page sent: ad beacons (decoded from their decision tokens), play beacons, media bytes. */
 function watch(page: Page) {
   const ads: AdHit[] = [];
-  const plays: { event: string; positionMs: number }[] = [];
+  const plays: { event: string; positionMs: number; bytesFromPeers?: number }[] = [];
   const media: { url: string; status: number; bytes: number }[] = [];
   /** Every request's path (and break, for VAST; position, for ad beacons), in order. */
   const order: string[] = [];
@@ -65,8 +68,12 @@ function watch(page: Page) {
       ads.push({ event: u.pathname.slice('/beacon/ad/'.length), ...claims });
       order[order.length - 1] = `${u.pathname}:${claims.position}`;
     } else if (u.pathname === '/beacon/play') {
-      const b = JSON.parse(r.postData() ?? '{}') as { event: string; positionMs: number };
-      plays.push({ event: b.event, positionMs: b.positionMs });
+      const b = JSON.parse(r.postData() ?? '{}') as {
+        event: string;
+        positionMs: number;
+        bytesFromPeers?: number;
+      };
+      plays.push({ event: b.event, positionMs: b.positionMs, bytesFromPeers: b.bytesFromPeers });
     }
   });
   page.on('response', async (r) => {
@@ -176,7 +183,13 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
       },
       buyer,
     );
-    browser = await chromium.launch(chromiumLaunchOptions(join(dir.path, 'home')));
+    const o = chromiumLaunchOptions(join(dir.path, 'home'));
+    // Two headless pages on one machine: offer plain loopback addresses, not mDNS names that
+    // nothing here resolves (real listeners use STUN candidates).
+    browser = await chromium.launch({
+      ...o,
+      args: [...o.args, '--disable-features=WebRtcHideLocalIpsWithMdns'],
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -202,6 +215,22 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     await region.waitFor({ state: 'attached', timeout: 20_000 });
     return { page, seen, region, content: page.locator('.sc-content'), label: page.locator('.sc-ad-label') };
   }
+  /** The page's swarm engine figures (null until it runs, or when the page plays the origin URL). */
+  const engineStats = (p: Page) =>
+    p.evaluate(async () => {
+      type Stats = {
+        peers: number;
+        bytesFromPeers: number;
+        bytesFromWebSeed: number;
+        uploaded: number;
+        complete: boolean;
+      };
+      const host = document.querySelector('[data-swarmcast-player]') as
+        | (HTMLElement & { swarmcastPlayer?: { p2p?: Promise<{ engine: { stats(): Stats } } | null> } })
+        | null;
+      const pb = await host?.swarmcastPlayer?.p2p;
+      return pb ? pb.engine.stats() : null;
+    });
   const position = (p: Page) =>
     p.locator('.sc-content').evaluate((e: HTMLMediaElement) => e.currentTime * 1000);
 
@@ -371,6 +400,10 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     await expect.poll(() => c.seen.count('complete', 'pre'), { timeout: 60_000, interval: 250 }).toBe(2);
     await expect.poll(() => position(c.page), { timeout: 30_000, interval: 200 }).toBeGreaterThan(2000);
     await c.page.screenshot({ path: join(shots, '09-page-c-no-webrtc-playing.png') });
+    // The page's engine ran with no WebRTC: no peer, every byte from the web seed.
+    const sc = await engineStats(c.page);
+    expect(sc).toMatchObject({ peers: 0, bytesFromPeers: 0 });
+    expect(sc!.bytesFromWebSeed).toBeGreaterThan(0);
     expect(c.seen.media.some((m) => m.url === episodePath && [200, 206].includes(m.status))).toBe(true);
     expect(c.seen.count('error')).toBe(0);
     await c.page.close();
@@ -381,5 +414,51 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     expect(paid?.delivery).toMatchObject({ impressions: 6, complete: 6, invalidByReason: {} });
     expect(paid?.spendMicros).toBe((6 * cpmMicros) / 1000);
     expect(await new Ledger(node.db).balance(`advertiser:${advertiserId}`)).toBe((-6 * cpmMicros) / 1000);
+  }, 300_000);
+
+  it('page B gets most of its bytes from page A over WebRTC (measured by both engines)', async () => {
+    const a = await listener();
+    await waitFor(async () => (await engineStats(a.page)) !== null, 30_000, 'page A to start its engine');
+    await a.region.focus();
+    await a.page.keyboard.press('k');
+    await waitFor(
+      async () => (await engineStats(a.page))?.complete === true,
+      90_000,
+      'page A to hold the episode',
+    );
+    // Page A holds every piece. The node's own seeder now leaves the swarm, so the only peer
+    // page B can meet is page A, and A's upload counter tells what B got from it.
+    await node.services.seeding?.close();
+    const b = await listener();
+    await waitFor(async () => (await engineStats(b.page)) !== null, 30_000, 'page B to start its engine');
+    await b.region.focus();
+    await b.page.keyboard.press('k');
+    await waitFor(
+      async () => (await engineStats(b.page))?.complete === true,
+      90_000,
+      'page B to hold the episode',
+    );
+    await expect.poll(() => position(b.page), { timeout: 60_000, interval: 250 }).toBeGreaterThan(1000);
+    const sa = (await engineStats(a.page))!;
+    const sb = (await engineStats(b.page))!;
+    const share = sb.bytesFromPeers / (sb.bytesFromPeers + sb.bytesFromWebSeed);
+    console.log(
+      `page B: ${sb.bytesFromPeers} B from peers, ${sb.bytesFromWebSeed} B from the web seed (${(100 * share).toFixed(1)}% from peers); page A uploaded ${sa.uploaded} B`,
+    );
+    await b.page.screenshot({ path: join(shots, '10-page-b-from-page-a.png') });
+    expect(sb.peers).toBe(1);
+    expect(share).toBeGreaterThan(0.5);
+    // A was B's only peer: its uploads account for B's bytes from peers.
+    expect(sa.uploaded).toBeGreaterThanOrEqual(sb.bytesFromPeers);
+    expect(b.seen.media.some((m) => m.url === episodePath)).toBe(true);
+    // The player shows it, and its play beacons carry the same figures to the collector
+    // (the last one, sent as the listener leaves).
+    await b.page
+      .locator('.sc-peers', { hasText: `1 peer · ${Math.round(100 * share)}% from peers` })
+      .waitFor({ timeout: 10_000 });
+    await b.page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide')));
+    await expect
+      .poll(() => b.seen.plays.find((x) => x.event === 'stop')?.bytesFromPeers, { timeout: 15_000 })
+      .toBe(sb.bytesFromPeers);
   }, 300_000);
 });

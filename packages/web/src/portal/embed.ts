@@ -53,7 +53,7 @@ export function embedPage(e: EpisodeDetail, mediaUrl: string, base: string): str
 <body>
 <main class="embed">
 <h1><a href="${base}/episodes/${enc(e.id)}" target="_blank" rel="noopener">${e.title}</a> <span class="sc-peers">${e.show.title}</span></h1>
-<swarmcast-player src="${mediaUrl}" episode="${e.id}" kind="${e.mediaKind}" vmap="${base}/ads/vmap?episode=${enc(e.id)}" collector="${base}" title="${e.title}"></swarmcast-player>
+<swarmcast-player src="${mediaUrl}" episode="${e.id}" kind="${e.mediaKind}" vmap="${base}/ads/vmap?episode=${enc(e.id)}" collector="${base}" title="${e.title}"${e.torrent ? html` torrent="${base}/episodes/${enc(e.id)}.torrent" duration="${String(e.durationMs)}"` : ''}></swarmcast-player>
 <noscript>${
     e.mediaKind === 'video'
       ? html`<video controls preload="metadata" src="${mediaUrl}" aria-label="Play ${e.title}"></video>`
