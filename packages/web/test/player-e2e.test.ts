@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { importPublicKeys, type PublicKeys, verifyDecisionToken } from '@swarmcast/ads';
 import { createAccount, createApiToken, latestEpisodes } from '@swarmcast/catalog';
 import { Ledger } from '@swarmcast/ledger';
 import { chromiumLaunchOptions, freePort, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/index.ts';
 import { houseIds } from '../src/node/house-ads.ts';
 
@@ -47,8 +48,11 @@ interface AdHit {
   decisionId: string;
 }
 
-/** What one page sent: ad beacons (decoded from their decision tokens), play beacons, media bytes. */
-function watch(page: Page) {
+/**
+ * What one page sent: ad beacons (with the claims of their decision tokens, verified with
+ * the node's public keys), play beacons, media bytes.
+ */
+function watch(page: Page, keys: PublicKeys) {
   const ads: AdHit[] = [];
   const plays: { event: string; positionMs: number; bytesFromPeers?: number }[] = [];
   const media: { url: string; status: number; bytes: number }[] = [];
@@ -58,14 +62,17 @@ function watch(page: Page) {
     const u = new URL(r.url());
     order.push(u.pathname === '/ads/vast' ? `/ads/vast:${u.searchParams.get('break')}` : u.pathname);
     if (u.pathname.startsWith('/beacon/ad/')) {
-      const token = u.searchParams.get('t') ?? '';
-      const claims = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
-        position: string;
-        podSequence: number;
-        campaignId: string;
-        decisionId: string;
-      };
-      ads.push({ event: u.pathname.slice('/beacon/ad/'.length), ...claims });
+      const verified = verifyDecisionToken(u.searchParams.get('t') ?? '', keys, Date.now());
+      const claims = verified.ok
+        ? verified.claims
+        : { position: 'bad-token', podSequence: 0, campaignId: '', decisionId: '' };
+      ads.push({
+        event: u.pathname.slice('/beacon/ad/'.length),
+        position: claims.position,
+        podSequence: claims.podSequence,
+        campaignId: claims.campaignId,
+        decisionId: claims.decisionId,
+      });
       order[order.length - 1] = `${u.pathname}:${claims.position}`;
     } else if (u.pathname === '/beacon/play') {
       const b = JSON.parse(r.postData() ?? '{}') as {
@@ -98,6 +105,7 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
   let advertiserId = '';
   let campaignId = '';
   let buyerToken = '';
+  let keys: PublicKeys = new Map();
   const previousToken = process.env.SWARMCAST_ADMIN_TOKEN;
   const url = (p: string) => new URL(p, node.url).toString();
   const contexts: BrowserContext[] = [];
@@ -183,6 +191,7 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
       },
       buyer,
     );
+    keys = importPublicKeys(((await (await fetch(url('/ads/keys'))).json()) as { keys: [] }).keys);
     const o = chromiumLaunchOptions(join(dir.path, 'home'));
     // Two headless pages on one machine: offer plain loopback addresses, not mDNS names that
     // nothing here resolves (real listeners use STUN candidates).
@@ -201,6 +210,10 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     await dir?.remove();
   });
 
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
+  });
+
   async function listener(init?: () => void) {
     const context = await browser.newContext({
       userAgent: listenerUa,
@@ -209,7 +222,7 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     contexts.push(context);
     if (init) await context.addInitScript(init);
     const page = await context.newPage();
-    const seen = watch(page);
+    const seen = watch(page, keys);
     await page.goto(url(`/episodes/${episodeId}`));
     const region = page.getByRole('region', { name: 'Player: Welcome to Swarmcast' });
     await region.waitFor({ state: 'attached', timeout: 20_000 });
@@ -297,6 +310,7 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
       ]);
     }
     expect(a.seen.count('error')).toBe(0);
+    expect(a.seen.count('impression', 'bad-token'), 'every beacon carries a token the node signed').toBe(0);
     // Prefetch: the mid-roll's pod was asked, and both its creatives fetched whole, before
     // the break began to render. (The post-roll's pod may be asked meanwhile too.)
     const midStart = a.seen.order.indexOf('/beacon/ad/impression:mid');
