@@ -2,8 +2,9 @@
  * The ad server's tables (migrations "ads/0001-...") and moving the in-memory store to and
  * from them. Model rows are written when the API changes them; delivery counters are
  * written as absolute per-hour values, so a flush is idempotent and the node may run it as
- * often as it likes (on an interval it owns, and on close). Frequency-cap memory is not
- * persisted: listener ids rotate, and a restart can at worst allow one extra capped ad.
+ * often as it likes (on an interval it owns, and on close). Frequency-cap memory (the
+ * impression times of a listener id per capped line item) is flushed with delivery and
+ * kept only until the longest cap's period has passed, so a restart does not reset caps.
  */
 import type { Db, Migration, Queryable } from '@swarmcast/platform';
 import type { Advertiser, Campaign, Creative, LineItem } from './model.ts';
@@ -73,6 +74,21 @@ CREATE TABLE ads_delivery_hourly (
     sql: `
 ALTER TABLE ads_advertisers ADD COLUMN owner_account_id text;
 CREATE INDEX ads_advertisers_owner ON ads_advertisers (owner_account_id);
+`,
+  },
+  {
+    // Frequency-cap memory: the player's random listener id (nothing else about a person)
+    // and its impression times of one capped line item, until no cap needs them.
+    id: 'ads/0003-cap-impressions',
+    sql: `
+CREATE TABLE ads_cap_impressions (
+  listener_id text NOT NULL,
+  line_item_id text NOT NULL,
+  times jsonb NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (listener_id, line_item_id)
+);
+CREATE INDEX ads_cap_impressions_expiry ON ads_cap_impressions (expires_at);
 `,
   },
 ];
@@ -148,22 +164,45 @@ export async function saveLineItem(db: Queryable, li: LineItem): Promise<void> {
   );
 }
 
-/** Writes every hour's delivery counters (absolute values: idempotent). */
-export async function saveDelivery(db: Db, store: AdsStore): Promise<number> {
+/**
+ * Writes every hour's delivery counters (absolute values: idempotent) and the cap memory
+ * changed since the last flush; drops cap memory that expired by `now`.
+ */
+export async function saveDelivery(db: Db, store: AdsStore, now: number): Promise<number> {
   let rows = 0;
-  await db.transaction(async (tx) => {
-    for (const li of store.lineItems.values()) {
-      for (const [hour, d] of store.hourlyOf(li.id)) {
-        await tx.query(
-          `INSERT INTO ads_delivery_hourly (line_item_id, hour, impressions, spend_milli_micros) VALUES ($1,$2,$3,$4)
-           ON CONFLICT (line_item_id, hour) DO UPDATE SET impressions = EXCLUDED.impressions,
-             spend_milli_micros = EXCLUDED.spend_milli_micros`,
-          [li.id, hour, d.impressions, d.spendMilliMicros],
-        );
-        rows++;
+  const seen = store.takeChangedSeen();
+  try {
+    await db.transaction(async (tx) => {
+      for (const li of store.lineItems.values()) {
+        for (const [hour, d] of store.hourlyOf(li.id)) {
+          await tx.query(
+            `INSERT INTO ads_delivery_hourly (line_item_id, hour, impressions, spend_milli_micros) VALUES ($1,$2,$3,$4)
+             ON CONFLICT (line_item_id, hour) DO UPDATE SET impressions = EXCLUDED.impressions,
+               spend_milli_micros = EXCLUDED.spend_milli_micros`,
+            [li.id, hour, d.impressions, d.spendMilliMicros],
+          );
+          rows++;
+        }
       }
-    }
-  });
+      if (seen.length > 0) {
+        await tx.query(
+          `INSERT INTO ads_cap_impressions (listener_id, line_item_id, times, expires_at)
+           SELECT l, i, t::jsonb, e FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(l, i, t, e)
+           ON CONFLICT (listener_id, line_item_id) DO UPDATE SET times = EXCLUDED.times, expires_at = EXCLUDED.expires_at`,
+          [
+            seen.map((x) => x.listenerId),
+            seen.map((x) => x.lineItemId),
+            seen.map((x) => JSON.stringify(x.times)),
+            seen.map((x) => x.expiresAt),
+          ],
+        );
+      }
+      await tx.query('DELETE FROM ads_cap_impressions WHERE expires_at <= $1', [now]);
+    });
+  } catch (err) {
+    store.markSeenChanged(seen);
+    throw err;
+  }
   return rows;
 }
 
@@ -263,6 +302,15 @@ export async function loadStore(db: Queryable, now: number): Promise<AdsStore> {
       creativeIds: r.creative_ids,
       paused: r.paused,
     });
+  }
+  type SeenRow = { listener_id: string; line_item_id: string; times: number[] };
+  for (const r of (
+    await db.query<SeenRow>(
+      'SELECT listener_id, line_item_id, times FROM ads_cap_impressions WHERE expires_at > $1',
+      [now],
+    )
+  ).rows) {
+    store.restoreSeen(r.listener_id, r.line_item_id, r.times.map(Number), now);
   }
   type HourRow = { line_item_id: string; hour: number; impressions: number; spend_milli_micros: number };
   for (const r of (await db.query<HourRow>('SELECT * FROM ads_delivery_hourly ORDER BY hour')).rows) {

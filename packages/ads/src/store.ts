@@ -41,6 +41,8 @@ export class AdsStore implements PodView {
   private readonly hourly = new Map<string, Map<number, HourDelivery>>();
   /** listenerId -> lineItemId -> impression times (only as long as a cap needs them). */
   private readonly seenBy = new Map<string, Map<string, number[]>>();
+  /** (listener, line item) pairs whose cap memory changed since the last flush. */
+  private changedSeen = new Map<string, { listenerId: string; lineItemId: string }>();
   private cached: Candidate[] | null = null;
   /** Candidates by the static part of a request (see `eligibleFor`); emptied on any model change. */
   private readonly byRequestShape = new Map<string, Candidate[]>();
@@ -166,7 +168,49 @@ export class AdsStore implements PodView {
       const kept = (byItem.get(li.id) ?? []).filter((t) => t > now - horizon);
       kept.push(now);
       byItem.set(li.id, kept);
+      this.changedSeen.set(`${listenerId}\u0000${li.id}`, { listenerId, lineItemId: li.id });
     }
+  }
+
+  /**
+   * The cap memory changed since the last call, with when it stops mattering (the last
+   * impression plus the longest cap period); the caller persists it (persistence.ts).
+   */
+  takeChangedSeen(): Array<{ listenerId: string; lineItemId: string; times: number[]; expiresAt: number }> {
+    const out = [];
+    for (const { listenerId, lineItemId } of this.changedSeen.values()) {
+      const times = this.seenBy.get(listenerId)?.get(lineItemId);
+      const li = this.lineItems.get(lineItemId);
+      if (!times || times.length === 0 || !li) continue;
+      out.push({
+        listenerId,
+        lineItemId,
+        times: [...times],
+        expiresAt: Math.max(...times) + capHorizonMs(li.caps),
+      });
+    }
+    this.changedSeen = new Map();
+    return out;
+  }
+
+  /** Puts back pairs whose flush failed, so the next flush writes them. */
+  markSeenChanged(pairs: ReadonlyArray<{ listenerId: string; lineItemId: string }>): void {
+    for (const p of pairs) this.changedSeen.set(`${p.listenerId}\u0000${p.lineItemId}`, p);
+  }
+
+  /** Puts back one listener's impression times of a line item read from storage. */
+  restoreSeen(listenerId: string, lineItemId: string, times: readonly number[], now: number): void {
+    const li = this.lineItems.get(lineItemId);
+    if (!li || li.caps.length === 0) return;
+    const horizon = capHorizonMs(li.caps);
+    const kept = times.filter((t) => Number.isFinite(t) && t > now - horizon && t <= now);
+    if (kept.length === 0) return;
+    let byItem = this.seenBy.get(listenerId);
+    if (!byItem) {
+      byItem = new Map();
+      this.seenBy.set(listenerId, byItem);
+    }
+    byItem.set(lineItemId, kept);
   }
 
   /** Puts back one hour of delivery read from storage (see persistence.ts). */

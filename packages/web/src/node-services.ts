@@ -148,7 +148,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
         await seedPublished(d.db, d.catalog.mediaDir, services.seeding);
       }
       timer = setInterval(() => {
-        saveDelivery(d.db, store).catch((err: unknown) =>
+        saveDelivery(d.db, store, d.clock.now()).catch((err: unknown) =>
           d.app.log.error({ err }, 'ads delivery flush failed'),
         );
       }, d.deliveryFlushMs ?? 60_000);
@@ -160,7 +160,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       services.seeding = null;
       await announceFacts.close();
       // adsPlugin also flushes in its onClose hook; this one covers a close before listen.
-      await saveDelivery(d.db, store);
+      await saveDelivery(d.db, store, d.clock.now());
     },
   };
 

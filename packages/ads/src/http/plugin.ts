@@ -73,7 +73,7 @@ export interface AdsPluginDeps {
   /**
    * When given (migrated with `adsMigrations`), API changes are written through and delivery
    * counters are flushed on close; load the store with `loadStore(db, now)` and pass it as
-   * `store`. The node may also call `saveDelivery(db, store)` on its own interval.
+   * `store`. The node may also call `saveDelivery(db, store, clock.now())` on its own interval.
    */
   db?: Db;
 }
@@ -149,7 +149,7 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
   if (deps.db) {
     const db = deps.db;
     app.addHook('onClose', async () => {
-      await saveDelivery(db, store);
+      await saveDelivery(db, store, deps.clock.now());
     });
   }
   decisionRoutes(app, ctx);
