@@ -76,7 +76,12 @@ export {
   TorrentSession,
   type TorrentSessionOptions,
 } from './session/torrent-session.ts';
-export { type PieceSource, WebSeedDownloads, type WebSeedHost } from './session/web-seed-downloads.ts';
+export {
+  type PieceSource,
+  WebSeedDownloads,
+  type WebSeedHost,
+  type WebSeedMode,
+} from './session/web-seed-downloads.ts';
 export * from './sim/index.ts';
 export {
   type FileEntry,

@@ -75,6 +75,26 @@ describe('web seeds inside the session (BEP 19)', () => {
     expect(h.stats().webSeeds).toBe(1);
   });
 
+  it('leaves the web seed alone while a peer serves every piece (the origin is offloaded)', async () => {
+    const t = await makeV1Torrent(join(dir.path, 'www4'), 'show', files, 32768);
+    const seed = track(await seedTorrent({ torrent: t.torrent, dataPath: t.dataPath, host: '127.0.0.1' }));
+    const www = await fileServer(join(dir.path, 'www4'));
+    closers.push(() => www.close());
+    const meta = await loadTorrent(t.torrent);
+    const h = track(
+      await downloadTorrent({
+        torrent: { ...meta, urlList: [www.url] },
+        dir: join(dir.path, 'o4'),
+        host: '127.0.0.1',
+        peers: [{ host: '127.0.0.1', port: seed.port }],
+      }),
+    );
+    await waitFor(() => h.session.isDone, 30_000, 'download from the peer', 100);
+    expect((await read(join(dir.path, 'o4'))).equals(t.content)).toBe(true);
+    expect(www.requests).toBe(0);
+    expect(seed.stats().uploaded).toBeGreaterThanOrEqual(t.content.length);
+  });
+
   it('takes from the web seed the pieces no peer has, and the rest from the peer', async () => {
     const t = await makeV1Torrent(join(dir.path, 'www3'), 'show', files, 32768);
     // The peer has ep1 only (ep2 on its disk is zeros, so those pieces fail its check);

@@ -124,8 +124,9 @@ export class SwarmNode {
       options.sources ??
       this.peerSources(infoHash, meta.announce, () => session.transferStats(), { private: meta.private });
     for (const source of sources) session.addPeerSource(source);
-    await session.start();
+    // Known before start, so the first tick already dials them (and web seeds wait for them).
     if (options.peers?.length) session.addPeers(options.peers);
+    await session.start();
     return session;
   }
 

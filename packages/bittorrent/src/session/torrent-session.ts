@@ -15,7 +15,7 @@ import { RateMeter } from './rate-meter.ts';
 import { findVerifiedPieces } from './resume.ts';
 import { SwarmPeer } from './swarm-peer.ts';
 import { Uploader } from './uploader.ts';
-import { type PieceSource, WebSeedDownloads } from './web-seed-downloads.ts';
+import { type PieceSource, WebSeedDownloads, type WebSeedMode } from './web-seed-downloads.ts';
 
 export interface TorrentSessionOptions {
   /** The 20-byte id of the torrent on the wire (v1 info-hash, or truncated v2). */
@@ -83,6 +83,8 @@ export interface SessionStats {
 
 const TICK_MS = 1000;
 const RECHOKE_EVERY = 10;
+/** How long web seeds wait for peers after start when peers are known. */
+const WEBSEED_GRACE_MS = 5_000;
 
 /**
  * One torrent in a swarm: connects peers, downloads and verifies pieces, uploads to others.
@@ -146,10 +148,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     this.webSeeds = options.webSeeds?.length
       ? new WebSeedDownloads(options.webSeeds, {
           state: this.downloader.state,
-          peersServing: () => {
-            for (const p of this.peers.values()) if (!p.peerChoking && p.amInterested) return true;
-            return false;
-          },
+          mode: () => this.webSeedMode(),
           complete: (index, data) => {
             this.downloadedBytes += data.length;
             this.webRate.add(data.length, this.options.clock.now());
@@ -187,6 +186,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     });
     for (const p of found) this.markVerified(p, false);
     if (this.closed) return;
+    this.startedAt = this.options.clock.now();
     this.timer = this.options.timers.setInterval(() => this.tick(), TICK_MS);
     for (const source of this.sources) this.runSource(source);
     this.checkDone();
@@ -229,6 +229,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
 
   /** Addresses to try (tracker, DHT, PEX, the user). */
   addPeers(addresses: readonly PeerAddress[]): void {
+    if (addresses.length > 0) this.peersKnown = true;
     this.peerSet.add(addresses, this.options.clock.now());
     if (this.started && !this.closed) this.dialSome();
   }
@@ -495,6 +496,22 @@ export class TorrentSession extends Emitter<SessionEvents> {
   }
 
   private readonly byPeerId = new Map<string, SwarmPeer>();
+
+  /**
+   * Web seeds wait while peers are known and the session is young (an origin behind the web
+   * seed is what the swarm should offload), then take what no peer has, or anything while no
+   * peer serves us. With no peer and no source of peers (tracker, DHT) they start at once.
+   */
+  private webSeedMode(): WebSeedMode {
+    if (this.peers.size === 0 && !this.peersKnown && this.sources.length === 0) return 'any';
+    if (this.options.clock.now() - this.startedAt < WEBSEED_GRACE_MS) return 'none';
+    for (const p of this.peers.values()) if (!p.peerChoking && p.amInterested) return 'missing';
+    return 'any';
+  }
+
+  private startedAt = 0;
+  /** Some source (tracker, DHT, PEX, the user) gave us an address. */
+  private peersKnown = false;
 
   /** Addresses of connected peers others can dial, for PEX: dialled ones, or the port a peer said it listens on. */
   private pexPeers(): PeerAddress[] {

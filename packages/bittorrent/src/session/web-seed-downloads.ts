@@ -12,8 +12,11 @@ export interface PieceSource {
 /** What the web seed downloads need from their session. */
 export interface WebSeedHost {
   readonly state: PieceState;
-  /** True when some connected peer unchokes us and has pieces we want. */
-  peersServing(): boolean;
+  /**
+   * Which pieces web seeds may take now: `any`, only those no connected peer has (`missing`),
+   * or `none` (peers are being tried first).
+   */
+  mode(): WebSeedMode;
   /** Verifies and stores a piece; resolves true when it verified. */
   complete(index: number, data: Uint8Array): Promise<boolean>;
   warning(error: CodedError): void;
@@ -21,6 +24,8 @@ export interface WebSeedHost {
   later(fn: () => void, ms: number): void;
   readonly signal: AbortSignal;
 }
+
+export type WebSeedMode = 'any' | 'missing' | 'none';
 
 export interface WebSeedDownloadOptions {
   /** Pieces fetched at once from one web seed (default 4). */
@@ -47,8 +52,9 @@ const PIECE_FAILURES = new Set(['BT_WEBSEED_HTTP_STATUS', 'BT_WEBSEED_SHORT']);
 const MAX_RETRY_MS = 60_000;
 
 /**
- * Fetches pieces from web seeds for the session. A web seed is a slow, certain source, so it
- * takes only the pieces no connected peer has (or every piece while no peer serves us),
+ * Fetches pieces from web seeds for the session. A web seed is a certain source but the one we
+ * want to offload (an origin server), so the session gives peers a head start and then lets it
+ * take only the pieces no connected peer has (or every piece while no peer serves us),
  * deadline pieces first, and only untouched ones: a piece is reserved in the picker (its
  * blocks counted as requested) while its HTTP request runs, so peers do not fetch it twice.
  * A web seed whose piece fails its hash is dropped: it sent the whole piece, the blame is
@@ -100,7 +106,9 @@ export class WebSeedDownloads {
 
   private pick(s: SourceState, now: number): number | undefined {
     const state = this.host.state;
-    const anyPiece = !this.host.peersServing();
+    const mode = this.host.mode();
+    if (mode === 'none') return undefined;
+    const anyPiece = mode === 'any';
     const fits = (p: number) =>
       state.wants(p) &&
       untouched(state, p) &&
