@@ -72,6 +72,9 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(e1!.listeners).toEqual(listeners);
     expect(e1!.listenThrough).toEqual([7, 6, 5, 5, 4, 4, 3, 2, 2, 1, 1].map((n) => n / 7));
     expect(e1!.p2p).toEqual({ peers: 12_600_000, webSeed: 1_500_000, share: 12_600_000 / 14_100_000 });
+    // Over time: every play of the day started on 2 December.
+    expect(e1!.playsByDay).toEqual([{ day, value: 7 }]);
+    expect(e1!.p2pByDay).toEqual([{ day, ...e1!.p2p }]);
     expect(e1!.swarm).toEqual([{ day, seeders: 2, leechers: 1 }]);
     expect(r.invalidPlays).toEqual({ bot: 1, 'too-fast': 1 });
     expect(e1!.revenueMicros).toBe(105_000);
@@ -179,9 +182,9 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     const csv = await app.inject('/api/measure/creator/creator?from=2026-12-02&to=2026-12-03&format=csv');
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     expect(csv.body.split('\r\n')).toEqual([
-      'date,show,episode,title,downloads_calendar,listeners,seeders,leechers,revenue_micros',
-      '2026-12-02,show,ep1,"Episode <1> & ""friends""",7,7,2,1,105000',
-      '2026-12-02,show,ep2,Short,,0,0,0,0',
+      'date,show,episode,title,downloads_calendar,plays,listeners,bytes_from_peers,bytes_from_web_seed,seeders,leechers,revenue_micros',
+      '2026-12-02,show,ep1,"Episode <1> & ""friends""",7,7,7,12600000,1500000,2,1,105000',
+      '2026-12-02,show,ep2,Short,,0,0,0,0,0,0,0',
       '',
     ]);
     const page = await app.inject('/measure/creator/creator?from=2026-12-02&to=2026-12-03');
@@ -189,6 +192,21 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(page.body).toContain('Episode &lt;1&gt; &amp; &quot;friends&quot;');
     expect(page.body).not.toContain('Episode <1>');
     expect(page.body).toContain('/measure/assets/uPlot.iife.min.js');
+    const charts = JSON.parse(
+      /<script type="application\/json" id="chart-data">([^<]*)<\/script>/.exec(page.body)![1]!,
+    ) as { id: string }[];
+    expect(charts.map((c) => c.id)).toEqual([
+      'downloads',
+      'show-downloads',
+      'plays',
+      'p2p',
+      'listeners',
+      'listen-through',
+      'swarm',
+      'revenue',
+    ]);
+    // Weekly and monthly listeners of keyless plays are marked as upper bounds.
+    expect(page.body).toMatch(/week of 2026-11-30<\/td><td><span title="upper bound[^"]*">≤ <\/span>7</);
     expect(page.body).toMatch(
       /<h2>Per show<\/h2>[\s\S]*<td>show<\/td><td>9<\/td><td>7<\/td><td>0\.105000<\/td>/,
     );

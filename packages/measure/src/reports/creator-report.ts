@@ -56,11 +56,15 @@ export interface EpisodeFigures {
   downloads: Suppressed<number>;
   downloadsByDay: DayCell[];
   plays: Suppressed<number>;
+  /** Valid plays per UTC day of their start. */
+  playsByDay: DayCell[];
   /** Share of valid plays corroborated by transport evidence. */
   corroboratedShare: Suppressed<number>;
   listenThrough: Suppressed<number[]>;
   listeners: ListenerCells;
   p2p: { peers: number; webSeed: number; share: number };
+  /** P2P offload of the valid plays started on each UTC day. */
+  p2pByDay: { day: number; peers: number; webSeed: number; share: number }[];
   swarm: { day: number; seeders: number; leechers: number }[];
   revenueMicros: number;
   revenueByDay: { day: number; micros: number }[];
@@ -125,6 +129,18 @@ function dayCells(items: readonly { time: number; who: string }[], k: number): D
     .map(([day, c]) => ({ day, value: suppress(c.n, c.who.size, k) }));
 }
 
+/** Bytes from peers and from the web seed of the plays started each UTC day. */
+function p2pByDay(valid: readonly PlayRow[]) {
+  const by = new Map<number, PlayRow[]>();
+  for (const p of valid) {
+    const d = utcDay(p.startedAt) * dayMs;
+    const list = by.get(d);
+    if (list) list.push(p);
+    else by.set(d, [p]);
+  }
+  return [...by].sort((a, b) => a[0] - b[0]).map(([day, plays]) => ({ day, ...p2pOffload(plays) }));
+}
+
 /** Swarm health per day: distinct peers that reported `left = 0` (seeders) or more (leechers). */
 function swarmByDay(announces: readonly AnnounceFact[]) {
   const by = new Map<number, { seeders: Set<string>; leechers: Set<string> }>();
@@ -184,6 +200,10 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
         k,
       ),
       plays: suppress(valid.length, who, k),
+      playsByDay: dayCells(
+        valid.map((p) => ({ time: p.startedAt, who: p.listenerId ?? p.audienceKey })),
+        k,
+      ),
       corroboratedShare: suppress(
         valid.length === 0 ? 0 : valid.filter((p) => corroboratedIds.has(p.sessionId)).length / valid.length,
         who,
@@ -192,6 +212,7 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
       listenThrough: suppress(listenThrough(plays), who, k),
       listeners: listenerCells(plays, k),
       p2p: p2pOffload(plays),
+      p2pByDay: p2pByDay(valid),
       swarm: swarmByDay(data.announces.filter((a) => a.infoHash === e.infoHash && inPeriod(a.time, period))),
       revenueMicros: revenue.reduce((s, r) => s + r.micros, 0),
       revenueByDay: revenue.map((r) => ({ day: r.day * dayMs, micros: r.micros })),

@@ -25,8 +25,9 @@ function downloadsOn(cells: readonly { day: number; value: number | null }[], da
 }
 
 /**
- * One row per episode and day: downloads (in the report's window), unique listeners (exact
- * for a day), distinct seeders and leechers of its torrent, revenue.
+ * One row per episode and day: downloads (in the report's window), plays, unique listeners
+ * (exact for a day), bytes from peers and from the web seed, distinct seeders and leechers
+ * of its torrent, revenue.
  */
 export function creatorCsv(r: CreatorReport): string {
   const rows: (string | number | null)[][] = [
@@ -36,7 +37,10 @@ export function creatorCsv(r: CreatorReport): string {
       'episode',
       'title',
       `downloads_${r.window}`,
+      'plays',
       'listeners',
+      'bytes_from_peers',
+      'bytes_from_web_seed',
       'seeders',
       'leechers',
       'revenue_micros',
@@ -46,18 +50,23 @@ export function creatorCsv(r: CreatorReport): string {
     const days = new Set([
       ...e.downloadsByDay.map((d) => d.day),
       ...e.listeners.day.map((d) => d.day),
+      ...e.playsByDay.map((d) => d.day),
       ...e.swarm.map((d) => d.day),
       ...e.revenueByDay.map((d) => d.day),
     ]);
     for (const day of [...days].sort((a, b) => a - b)) {
       const swarm = e.swarm.find((d) => d.day === day);
+      const p2p = e.p2pByDay.find((d) => d.day === day);
       rows.push([
         date(day),
         e.showId,
         e.episodeId,
         e.title,
         downloadsOn(e.downloadsByDay, day),
+        downloadsOn(e.playsByDay, day),
         downloadsOn(e.listeners.day, day),
+        p2p?.peers ?? 0,
+        p2p?.webSeed ?? 0,
         swarm?.seeders ?? 0,
         swarm?.leechers ?? 0,
         e.revenueByDay.filter((d) => d.day === day).reduce((s, d) => s + d.micros, 0),

@@ -118,6 +118,45 @@ export function creatorPage(r: CreatorReport, csvHref: string): string {
       })),
     },
     {
+      id: 'show-downloads',
+      title: `Downloads per day per show (${r.window} window)`,
+      x: 'time',
+      xs: days(...r.shows.map((sh) => sh.downloadsByDay)),
+      series: r.shows.map((sh) => ({
+        label: sh.showId,
+        values: days(...r.shows.map((x) => x.downloadsByDay)).map((d) => {
+          const c = sh.downloadsByDay.find((x) => x.day === d);
+          return c ? c.value : 0;
+        }),
+      })),
+    },
+    {
+      id: 'plays',
+      title: 'Plays per day (Swarmcast player)',
+      x: 'time',
+      xs: days(...r.episodes.map((e) => e.playsByDay)),
+      series: r.episodes.map((e) => ({
+        label: e.title || e.episodeId,
+        values: days(...r.episodes.map((x) => x.playsByDay)).map((d) => {
+          const c = e.playsByDay.find((x) => x.day === d);
+          return c ? c.value : 0;
+        }),
+      })),
+    },
+    {
+      id: 'p2p',
+      title: 'P2P offload per day: % of bytes from peers',
+      x: 'time',
+      xs: days(...r.episodes.map((e) => e.p2pByDay)),
+      series: r.episodes.map((e) => ({
+        label: e.title || e.episodeId,
+        values: days(...r.episodes.map((x) => x.p2pByDay)).map((d) => {
+          const c = e.p2pByDay.find((x) => x.day === d);
+          return c ? pct(c.share) : null;
+        }),
+      })),
+    },
+    {
       id: 'listeners',
       title: 'Unique listeners per day',
       x: 'time',
