@@ -14,7 +14,8 @@ import { houseIds } from '../src/node/house-ads.ts';
  * Issue 7's end-to-end proof in a real Chromium against a whole node as `npm start` runs it
  * (startNode: real clock, scratch data dir, free port, the demo show whose "Welcome" episode
  * has a pre-roll, a mid-roll after chapter 1 and a post-roll). An advertiser books a paid
- * line item (a 2 s spot at 20 EUR CPM); the house ad fills the second place of every pod,
+ * line item (a 6 s spot at 20 EUR CPM, skippable after 2 s, with a click-through and a text
+ * companion); the house ad fills the second place of every pod,
  * so each break is "Ad 1 of 2" (paid) then "Ad 2 of 2" (house).
  *
  * 1. Page A plays the episode through: three breaks, six ads. After the pipeline runs, the
@@ -27,6 +28,8 @@ import { houseIds } from '../src/node/house-ads.ts';
  * 4. Page B' gets most of its bytes from page A' over WebRTC, measured by both engines (B's
  *    bytes from peers, A's bytes uploaded) with the node's seeder gone so A is B's only peer,
  *    and B's play beacons carry the same figure to the collector.
+ * 5. Page D follows the spot's "Learn more" (a new tab, ClickTracking fired, one click in the
+ *    report) and skips it with the keyboard once allowed; the house ad then plays.
  * Screenshots of each state go to test-results/e2e/.
  *
  * Headless Chromium announces itself as "HeadlessChrome", which the OPAWG bot list (and
@@ -108,6 +111,7 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
   let keys: PublicKeys = new Map();
   const previousToken = process.env.SWARMCAST_ADMIN_TOKEN;
   const url = (p: string) => new URL(p, node.url).toString();
+  const clickThroughUrl = () => url('/search?q=spring');
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
@@ -133,7 +137,7 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     const made = spawnSync(
       'ffmpeg',
       // biome-ignore format: one ffmpeg command line
-      ['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=660:duration=2', '-ac', '1', '-b:a', '64k', spot],
+      ['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=660:duration=6', '-ac', '1', '-b:a', '64k', spot],
       { timeout: 30_000 },
     );
     expect(made.status).toBe(0);
@@ -170,7 +174,14 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
         buyer,
       )
     ).id;
-    const upload = await fetch(url(`/ads/api/creatives?advertiser=${advertiserId}&name=Spring%20spot`), {
+    const spotQuery = new URLSearchParams({
+      advertiser: advertiserId,
+      name: 'Spring spot',
+      skipOffset: '2',
+      clickThrough: clickThroughUrl(),
+      companionText: 'Spring sale: 20% off',
+    });
+    const upload = await fetch(url(`/ads/api/creatives?${spotQuery}`), {
       method: 'POST',
       headers: { 'content-type': 'audio/mpeg', authorization: `Bearer ${buyer}` },
       body: await readFile(spot),
@@ -285,7 +296,9 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     await a.page.keyboard.press('k');
     // The pre-roll: the paid spot first, then the house ad.
     await a.page.locator('.sc-ad-label', { hasText: /^Ad 1 of 2 · / }).waitFor({ timeout: 30_000 });
-    expect(await a.label.textContent()).toMatch(/^Ad 1 of 2 · 0:0[0-3]$/);
+    expect(await a.label.textContent()).toMatch(/^Ad 1 of 2 · 0:0[0-6]$/);
+    // The paid spot is skippable after 2 s: the button counts down, then offers the skip.
+    await a.page.locator('.sc-skip', { hasText: /^Skip (in [12]|ad)$/ }).waitFor({ timeout: 10_000 });
     await a.page.screenshot({ path: join(shots, '01-page-a-pre-roll-ad-1-of-2.png') });
     await a.page.locator('.sc-ad-label', { hasText: /^Ad 2 of 2 · / }).waitFor({ timeout: 30_000 });
     await a.page.screenshot({ path: join(shots, '02-page-a-pre-roll-ad-2-of-2.png') });
@@ -474,5 +487,49 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     await expect
       .poll(() => b.seen.plays.find((x) => x.event === 'stop')?.bytesFromPeers, { timeout: 15_000 })
       .toBe(sb.bytesFromPeers);
+  }, 300_000);
+
+  it('page D: the spot shows its companion, "Learn more" opens the advertiser and counts a click, Enter skips it', async () => {
+    const d = await listener();
+    await d.region.focus();
+    await d.page.keyboard.press('k');
+    await d.page.locator('.sc-ad-label', { hasText: /^Ad 1 of 2 · / }).waitFor({ timeout: 30_000 });
+    const companion = d.page.getByRole('complementary', { name: 'Advertisement' });
+    await companion.getByText('Spring sale: 20% off').waitFor({ timeout: 10_000 });
+    // Pause the spot (k) so the rest happens inside it, however slow the machine.
+    await d.page.keyboard.press('k');
+    await expect.poll(() => d.page.locator('.sc-ad').evaluate((e: HTMLMediaElement) => e.paused)).toBe(true);
+    const [tab] = await Promise.all([
+      d.page.waitForEvent('popup', { timeout: 15_000 }),
+      d.page.getByRole('link', { name: /^Learn more about this ad/ }).click(),
+    ]);
+    expect(tab.url()).toBe(clickThroughUrl());
+    await tab.close();
+    await expect.poll(() => d.seen.count('click', 'pre'), { timeout: 10_000 }).toBe(1);
+    // Resume, and skip with the keyboard once the offset has passed.
+    await d.region.focus();
+    await d.page.keyboard.press('k');
+    const skip = d.page.locator('.sc-skip', { hasText: 'Skip ad' });
+    await skip.waitFor({ timeout: 15_000 });
+    await d.page.screenshot({ path: join(shots, '11-page-d-skippable-spot-with-companion.png') });
+    await skip.focus();
+    await d.page.keyboard.press('Enter');
+    await expect.poll(() => d.seen.count('skip', 'pre'), { timeout: 10_000 }).toBe(1);
+    await d.page.locator('.sc-ad-label', { hasText: /^Ad 2 of 2 · / }).waitFor({ timeout: 15_000 });
+    const paid = d.seen.ads.filter((h) => h.campaignId === campaignId);
+    expect(paid.filter((h) => h.event === 'impression')).toHaveLength(1);
+    expect(paid.filter((h) => h.event === 'complete')).toHaveLength(0);
+    // The collector counts the click for the campaign (no other page clicked).
+    await waitFor(
+      async () =>
+        (await node.services.measure.lag()) === 0 &&
+        ((await delivery(advertiserId)).find((c) => c.campaignId === campaignId)?.delivery
+          .clicks as number) >= 1,
+      60_000,
+      'the click to be counted',
+      250,
+    );
+    const [report] = (await delivery(advertiserId)).filter((c) => c.campaignId === campaignId);
+    expect(report?.delivery.clicks).toBe(1);
   }, 300_000);
 });
