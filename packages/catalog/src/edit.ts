@@ -107,6 +107,7 @@ export async function deleteShow(ctx: CatalogContext, who: Account, slug: string
     await tx.query('delete from catalog_shows where id = $1', [show.value.id]);
   });
   await forgetFiles(ctx, episodes);
+  if (show.value.artwork) await rm(join(ctx.mediaDir, show.value.artwork), { force: true });
   return ok(null);
 }
 

@@ -115,6 +115,13 @@ export function renderFeed(show: Show, episodes: readonly EpisodeDetail[], urls:
     `<itunes:summary>${x(show.description || show.title)}</itunes:summary>`,
     `<itunes:explicit>${show.explicit ? 'true' : 'false'}</itunes:explicit>`,
     `<itunes:type>episodic</itunes:type>`,
+    // Apple and Podcasting 2.0 apps read itunes:image; plain RSS readers read <image>.
+    ...(show.artwork
+      ? [
+          `<itunes:image href="${x(urls.media(show.artwork))}"/>`,
+          `<image><url>${x(urls.media(show.artwork))}</url><title>${x(show.title)}</title><link>${x(urls.showPage)}</link></image>`,
+        ]
+      : []),
     ...show.categories.map((c) => `<itunes:category text="${x(titleCase(c))}"/>`),
     `<podcast:guid>${podcastGuid(urls.feed)}</podcast:guid>`,
     `<podcast:medium>${episodes.some((e) => e.mediaKind === 'video') ? 'video' : 'podcast'}</podcast:medium>`,

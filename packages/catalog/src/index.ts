@@ -12,6 +12,7 @@ export {
 } from './accounts.ts';
 export { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-rules.ts';
 export type { AdBreak, BreakPosition, EpisodeForAds } from './ad-breaks.ts';
+export { type ImageInfo, maxArtworkBytes, setShowArtwork, sniffImage } from './artwork.ts';
 export type { CatalogContext, MadeTorrent, TorrentTools } from './context.ts';
 export { demoMediaDir, seedDemo } from './demo.ts';
 export { deleteEpisode, deleteShow, type ShowEdit, updateEpisode, updateShow } from './edit.ts';

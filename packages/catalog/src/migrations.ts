@@ -107,4 +107,8 @@ alter table catalog_torrents add column v1_magnet text;
 alter table catalog_torrents add column v1_torrent bytea;
 `,
   },
+  {
+    id: 'catalog/0004-show-artwork',
+    sql: `alter table catalog_shows add column artwork text;`,
+  },
 ];

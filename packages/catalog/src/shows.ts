@@ -15,6 +15,8 @@ export interface Show {
   categories: string[];
   explicit: boolean;
   createdAt: Date;
+  /** Media path ("<slug>/artwork-....png") of the show's artwork, or null. */
+  artwork: string | null;
 }
 
 export interface ShowInput {
@@ -30,7 +32,7 @@ export interface ShowInput {
 const languagePattern = /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/;
 
 export const showColumns = `s.id, s.slug, s.owner_id as "ownerId", s.title, s.description, s.author, s.language,
-  s.categories, s.explicit, s.created_at as "createdAt"`;
+  s.categories, s.explicit, s.created_at as "createdAt", s.artwork`;
 
 /** Checks a show's fields; a pure function. */
 export function validateShow(input: ShowInput): Result<Required<ShowInput>> {

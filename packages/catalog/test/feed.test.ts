@@ -18,6 +18,7 @@ const show: Show = {
   categories: ['technology', 'society & culture'],
   explicit: false,
   createdAt: new Date('2026-01-01T00:00:00Z'),
+  artwork: 'demo/artwork-0a1b2c3d.png',
 };
 
 function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
@@ -113,6 +114,8 @@ describe('renderFeed', () => {
     expect(ch['atom:link']['@rel']).toBe('self');
     expect(ch['atom:link']['@href']).toBe(urls.feed);
     expect(ch['itunes:explicit']).toBe('false');
+    expect(ch['itunes:image']['@href']).toBe(urls.media('demo/artwork-0a1b2c3d.png'));
+    expect(ch.image.url).toBe(urls.media('demo/artwork-0a1b2c3d.png'));
     expect(ch['podcast:guid']).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );

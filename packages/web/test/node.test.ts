@@ -227,6 +227,41 @@ describe('a node', () => {
     expect((await api(ada, `/api/episodes/${ep.id}`, { method: 'DELETE' })).status).toBe(404);
   });
 
+  it('takes show artwork from its owner only (PNG/JPEG, bounded), serves it and puts it in the feed', async () => {
+    const png = Buffer.alloc(64);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(png, 0);
+    png.writeUInt32BE(13, 8);
+    png.write('IHDR', 12, 'latin1');
+    png.writeUInt32BE(1400, 16);
+    png.writeUInt32BE(1400, 20);
+    const put = (token: string, body: Buffer) =>
+      api(token, '/api/shows/ada-talks/artwork', {
+        method: 'PUT',
+        body,
+        headers: { 'content-type': 'image/png' },
+      });
+    const artworkFiles = async () =>
+      (await readdir(join(dir.path, 'media', 'ada-talks'))).filter((f) => f.startsWith('artwork-'));
+    expect((await put(bob, png)).status).toBe(403);
+    expect((await put(ada, Buffer.from('<svg><script>alert(1)</script></svg>'))).status).toBe(415);
+    expect((await put(ada, Buffer.concat([png, Buffer.alloc(2 * 1024 * 1024)]))).status).toBe(413);
+    expect(await artworkFiles()).toEqual([]);
+    const ok = await put(ada, png);
+    expect(ok.status).toBe(200);
+    const { artwork } = (await ok.json()) as { artwork: string };
+    expect(artwork).toMatch(/^ada-talks\/artwork-[0-9a-f]{8}\.png$/);
+    const feed = await (await fetch(url('/shows/ada-talks/feed.xml'))).text();
+    const href = /<itunes:image href="([^"]+)"\/>/.exec(feed)?.[1];
+    expect(href).toBe(url(`/media/${artwork}`));
+    const served = await fetch(href!);
+    expect(served.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await served.arrayBuffer()).equals(png)).toBe(true);
+    expect(await (await fetch(url('/shows/ada-talks'))).text()).toContain(`src="${href}"`);
+    // A new upload replaces the file.
+    expect((await put(ada, png)).status).toBe(200);
+    expect(await artworkFiles()).toHaveLength(1);
+  });
+
   it('refuses oversized, truncated and fake uploads, leaving no file', async () => {
     const big = await api(ada, '/api/uploads', { method: 'POST', body: Buffer.alloc(400_000) });
     expect(big.status).toBe(413);

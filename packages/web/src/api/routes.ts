@@ -11,10 +11,12 @@ import {
   episodesOfShow,
   getEpisode,
   getShow,
+  maxArtworkBytes,
   publishEpisode,
   type ShowInput,
   search,
   setAdBreaks,
+  setShowArtwork,
   storeUpload,
   updateEpisode,
   updateShow,
@@ -167,6 +169,31 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
         return sendFailure(reply, r);
       }
       return reply.code(201).send(r.value);
+    });
+
+    // Show artwork: a PNG or JPEG as the raw body, read into memory up to the bound.
+    raw.put<{ Params: { slug: string } }>('/api/shows/:slug/artwork', async (req, reply) => {
+      const who = await caller(ctx, req, reply);
+      if (!who) {
+        req.raw.resume();
+        return reply;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of req.body as Readable) {
+        size += (chunk as Buffer).length;
+        if (size > maxArtworkBytes) {
+          reply.header('connection', 'close');
+          return sendFailure(reply, {
+            code: 'CAT_UPLOAD_TOO_LARGE',
+            message: `artwork is at most ${maxArtworkBytes} bytes`,
+            status: 413,
+          });
+        }
+        chunks.push(chunk as Buffer);
+      }
+      const r = await setShowArtwork(ctx, who, req.params.slug, Buffer.concat(chunks));
+      return r.ok ? r.value : sendFailure(reply, r);
     });
   });
 }

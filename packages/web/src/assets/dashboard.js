@@ -76,3 +76,28 @@ if (form) {
     xhr.send(chosen);
   });
 }
+
+// Show artwork: the image as the raw body of a PUT; the page reloads to show it.
+const art = document.getElementById('artwork-form');
+if (art) {
+  art.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const chosen = document.getElementById('artwork-file').files?.[0];
+    const status = document.getElementById('artwork-status');
+    if (!chosen) return;
+    status.className = '';
+    status.textContent = 'Uploading artwork…';
+    const res = await fetch(art.dataset.artworkUrl, {
+      method: 'PUT',
+      headers: { 'content-type': chosen.type || 'application/octet-stream' },
+      body: chosen,
+    });
+    if (res.ok) {
+      location.reload();
+      return;
+    }
+    const body = await res.json().catch(() => ({}));
+    status.className = 'error';
+    status.textContent = body.error?.message ?? `Upload failed (${res.status})`;
+  });
+}

@@ -30,8 +30,15 @@ ${withShow ? html`<div class="meta">from <a href="/shows/${enc(e.show.slug)}">${
 </li>`;
 }
 
-export function showCard(s: Show & { episodes?: number }): Html {
-  return html`<li class="card">
+/** The show's artwork as an image from the origin (decorative beside the title: empty alt). */
+export function artwork(s: Pick<Show, 'artwork'>, media: (path: string) => string, size: number): Html | '' {
+  return s.artwork
+    ? html`<img class="artwork" src="${media(s.artwork)}" alt="" width="${size}" height="${size}" loading="lazy" style="max-width:100%;height:auto;border-radius:.5rem">`
+    : '';
+}
+
+export function showCard(s: Show & { episodes?: number }, media?: (path: string) => string): Html {
+  return html`<li class="card">${media ? artwork(s, media, 96) : ''}
 <h3><a href="/shows/${enc(s.slug)}">${s.title}</a></h3>
 <div class="meta">${s.author}${s.episodes !== undefined ? html` · ${s.episodes} episode${s.episodes === 1 ? '' : 's'}` : ''}</div>
 <p>${s.description.length > 160 ? `${s.description.slice(0, 157)}…` : s.description}</p>

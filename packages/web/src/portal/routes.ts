@@ -17,7 +17,7 @@ import { html } from '../html.ts';
 import { page } from '../layout.ts';
 import type { SiteUrls } from '../urls.ts';
 import { embedSection } from './embed.ts';
-import { bytes, day, duration, enc, episodeCard, searchHit, showCard } from './fragments.ts';
+import { artwork, bytes, day, duration, enc, episodeCard, searchHit, showCard } from './fragments.ts';
 import type { ReadCache } from './read-cache.ts';
 
 function sendPage(reply: FastifyReply, body: string, status = 200) {
@@ -68,7 +68,7 @@ export function portalRoutes(
 ${latest.length ? html`<ul class="grid">${latest.map((e) => episodeCard(e))}</ul>` : html`<p>Nothing published yet. <a href="/signup">Sign up</a> to publish the first show.</p>`}
 </section>
 <section aria-labelledby="popular-h"><h2 id="popular-h">Popular shows</h2>
-${popular.length ? html`<ul class="grid">${popular.map((s) => showCard(s))}</ul>` : html`<p>No shows yet.</p>`}
+${popular.length ? html`<ul class="grid">${popular.map((s) => showCard(s, urls.media))}</ul>` : html`<p>No shows yet.</p>`}
 </section>`,
       ),
     );
@@ -103,7 +103,7 @@ ${q ? html`<p role="status">${hits.length} result${hits.length === 1 ? '' : 's'}
           viewer,
           head: html`<link rel="alternate" type="application/rss+xml" title="${show.title}" href="${feed}">`,
         },
-        html`<h1>${show.title}</h1>
+        html`${artwork(show, urls.media, 200)}<h1>${show.title}</h1>
 <p class="meta">${show.author}${show.categories.length ? ` · ${show.categories.join(', ')}` : ''} · ${show.language}</p>
 <p>${show.description}</p>
 <p><a class="button" href="${feed}">RSS feed</a> <span class="hint">Paste it into any podcast app: <code>${feed}</code></span></p>
