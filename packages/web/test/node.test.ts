@@ -237,7 +237,7 @@ describe('a node', () => {
     const put = (token: string, body: Buffer) =>
       api(token, '/api/shows/ada-talks/artwork', {
         method: 'PUT',
-        body,
+        body: new Uint8Array(body),
         headers: { 'content-type': 'image/png' },
       });
     const artworkFiles = async () =>
