@@ -100,6 +100,32 @@ describe('bare magnet links (BEP 9)', () => {
     expect((await readFile(join(dir.path, 'dht-out', 'ep.mp3'))).equals(t.content)).toBe(true);
   }, 60_000);
 
+  it('takes the metadata from a seed that dials us (no address in the link)', async () => {
+    const t = await makeV1Torrent(
+      join(dir.path, 'src-in'),
+      'ep.mp3',
+      [{ path: [], length: 300_000 }],
+      32 * 1024,
+    );
+    const seed = await seedTorrent({ torrent: t.torrent, dataPath: t.dataPath, host: '127.0.0.1' });
+    handles.push(seed);
+    const node = new SwarmNode({ host: '127.0.0.1' });
+    await node.start();
+    closers.push(() => node.close());
+    const pending = downloadTorrent({
+      torrent: `magnet:?xt=urn:btih:${t.infoHash}`,
+      dir: join(dir.path, 'in-out'),
+      node,
+      signal: AbortSignal.timeout(30_000),
+    });
+    // The seed learns our address (as from a tracker) and dials us while we wait for metadata.
+    seed.session.addPeers([{ host: '127.0.0.1', port: node.port }]);
+    const leech = await pending;
+    handles.push(leech);
+    await done(leech, 'the download after metadata from an incoming peer');
+    expect((await readFile(join(dir.path, 'in-out', 'ep.mp3'))).equals(t.content)).toBe(true);
+  }, 60_000);
+
   it('rejects a magnet link whose btmh does not match the metadata the peers send', async () => {
     const t = await makeV1Torrent(
       join(dir.path, 'src3'),

@@ -50,6 +50,8 @@ export class MetadataFetcher {
   private readonly queue: PeerAddress[] = [];
   private readonly seen = new Set<string>();
   private readonly conns = new Set<PeerConnection>();
+  /** Where peers that dialled us listen (their extension handshake's `p`): dial them later. */
+  readonly incomingPeers: PeerAddress[] = [];
   private readonly addressOf = new Map<PeerConnection, PeerAddress>();
   /** Addresses to dial again later: refused, dropped or timed out before the metadata came. */
   private readonly retries: { address: PeerAddress; at: number }[] = [];
@@ -115,6 +117,15 @@ export class MetadataFetcher {
     this.finish(fail('BT_METADATA_ABORTED', 'closed'));
   }
 
+  /** A peer that dialled us (its handshake not read yet): asked like a dialled one, never redialled. */
+  addIncoming(transport: Transport): void {
+    if (this.finished || this.conns.size >= (this.options.maxConnections ?? 4) * 2) {
+      transport.close(codedError('BT_METADATA_ABORTED', this.finished ? 'done' : 'too many connections'));
+      return;
+    }
+    this.connect({ transport });
+  }
+
   private dialMore(): void {
     const max = this.options.maxConnections ?? 4;
     while (!this.finished && this.queue.length > 0 && this.conns.size + this.dialing < max) {
@@ -144,7 +155,7 @@ export class MetadataFetcher {
     this.retries.push({ address, at: this.options.clock.now() + Math.min(30_000, 2000 * 2 ** (n - 1)) });
   }
 
-  private connect(r: { transport: Transport }, address: PeerAddress): void {
+  private connect(r: { transport: Transport }, address?: PeerAddress): void {
     const o = this.options;
     const conn = new PeerConnection(r.transport, {
       infoHash: o.infoHash,
@@ -165,7 +176,7 @@ export class MetadataFetcher {
     );
     this.exts.set(conn, ext);
     this.conns.add(conn);
-    this.addressOf.set(conn, address);
+    if (address) this.addressOf.set(conn, address);
     conn.start(this.events);
   }
 
@@ -173,6 +184,9 @@ export class MetadataFetcher {
   private offered(conn: PeerConnection, h: ExtensionHandshake): void {
     const ext = this.exts.get(conn);
     if (!ext) return;
+    const remote = conn.transport.remote;
+    if (!remote.outgoing && remote.address && h.p && this.incomingPeers.length < 200)
+      this.incomingPeers.push({ host: remote.address, port: h.p });
     if (!h.metadataSize || !h.m.ut_metadata || (this.assembler && this.assembler.size !== h.metadataSize)) {
       // Free the slot for a peer that can serve it.
       conn.close(codedError('BT_METADATA_REFUSED', 'peer does not serve this metadata'));

@@ -71,6 +71,8 @@ export async function fetchMagnetMetadata(
           warning: (e) => options.onWarning?.({ code: e.code, message: `${s.name}: ${e.message}` }),
         }),
     );
+  // Peers that learnt of us (from the tracker we announce to) may dial before we dial them.
+  const stopAccepting = node.acceptFor(check.infoHash, (t) => fetcher.addIncoming(t));
   fetcher.start();
   learn([
     ...(options.peers ?? []),
@@ -81,8 +83,10 @@ export async function fetchMagnetMetadata(
     throw Object.assign(new Error(message), { code });
   };
   const r = await fetcher.result;
+  stopAccepting();
   if (!r.ok) return fail(r.error.code, `no metadata for the magnet link: ${r.error.message}`);
   const meta = await metainfoFromMagnet(magnet, r.value, nodeHasher);
   if (!meta.ok) return fail(meta.error.code, meta.error.message);
-  return { meta: meta.value, sources, peers: found };
+  // A seed that dialled us closes when the fetch ends; the session dials it back at once.
+  return { meta: meta.value, sources, peers: [...fetcher.incomingPeers, ...found] };
 }

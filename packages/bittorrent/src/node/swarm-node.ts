@@ -7,7 +7,7 @@ import { routeIncoming } from '../session/handshake-router.ts';
 import { TorrentSession } from '../session/torrent-session.ts';
 import type { Storage } from '../storage/storage.ts';
 import { seededRandom, systemClock, systemTimers } from '../timers.ts';
-import type { Dialer, PeerAddress } from '../transport.ts';
+import type { Dialer, PeerAddress, Transport } from '../transport.ts';
 import { WebSeed } from '../webseed.ts';
 import type { DhtNode } from './dht.ts';
 import { nodeHasher } from './hasher.ts';
@@ -84,7 +84,7 @@ export class SwarmNode {
           transport,
           (hash) => {
             const s = this.sessions.get(toHex(hash));
-            return s ? (t) => s.addIncoming(t) : undefined;
+            return s ? (t) => s.addIncoming(t) : this.pending.get(toHex(hash));
           },
           systemTimers,
         ),
@@ -134,6 +134,20 @@ export class SwarmNode {
   async remove(session: TorrentSession): Promise<void> {
     for (const [k, s] of this.sessions) if (s === session) this.sessions.delete(k);
     await session.close();
+  }
+
+  private readonly pending = new Map<string, (t: Transport) => void>();
+
+  /**
+   * Takes incoming connections for a torrent that has no session yet (a magnet link whose
+   * metadata is being fetched). Returns the function that stops it.
+   */
+  acceptFor(infoHash: Uint8Array, accept: (t: Transport) => void): () => void {
+    const key = toHex(infoHash);
+    this.pending.set(key, accept);
+    return () => {
+      if (this.pending.get(key) === accept) this.pending.delete(key);
+    };
   }
 
   /** Peer sources for a torrent not yet added (a magnet's trackers and the DHT). */
