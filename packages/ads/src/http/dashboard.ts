@@ -10,6 +10,7 @@ import { campaignReport } from '../report.ts';
 import { admit } from './access.ts';
 import { scopeOf } from './advertiser-api.ts';
 import type { AdsContext } from './context.ts';
+import { buyForms } from './dashboard-forms.ts';
 import { h, page } from './html.ts';
 
 const money = (micros: number, cur: string) => `${(micros / 1e6).toFixed(2)} ${cur}`;
@@ -53,7 +54,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       .send(
         page(
           'Ads',
-          `<h1>Campaigns</h1><table><tr><th>Campaign</th><th>Advertiser</th><th>Flight</th><th>Spend / budget</th><th>Pacing</th></tr>${rows}</table><p><a href="/ads/dashboard/creatives">Creatives</a> (${pending} waiting for approval)</p>`,
+          `<h1>Campaigns</h1><table><tr><th>Campaign</th><th>Advertiser</th><th>Flight</th><th>Spend / budget</th><th>Pacing</th></tr>${rows}</table><p><a href="/ads/dashboard/creatives">Creatives</a> (${pending} waiting for approval)</p>${buyForms(ctx.store, scope)}`,
         ),
       );
   });
