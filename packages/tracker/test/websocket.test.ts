@@ -126,6 +126,55 @@ describe('WebSocket tracker (WebTorrent protocol)', () => {
     a.ws.close();
   });
 
+  it("a peer id seeding two swarms on two sockets gets each swarm's offers on that swarm's socket", async () => {
+    // A node seeds every torrent with one peer id and one socket per torrent.
+    const [h1, h2] = [randomBytes(20), randomBytes(20)];
+    const seedId = Buffer.from('-SC0001-seedseedseed');
+    const s1 = await openSocket(url);
+    const s2 = await openSocket(url);
+    for (const [sock, h] of [
+      [s1, h1],
+      [s2, h2],
+    ] as const) {
+      sock.send({
+        action: 'announce',
+        info_hash: bin(h),
+        peer_id: bin(seedId),
+        left: 0,
+        event: 'started',
+        numwant: 0,
+        offers: [],
+      });
+      expect(await sock.next()).toMatchObject({ complete: 1 });
+    }
+    const leech = await openSocket(url);
+    const idL = Buffer.from('-WW0208-llllllllllll');
+    const offerL = { offer: { type: 'offer', sdp: 'sdp-l' }, offer_id: bin(randomBytes(20)) };
+    leech.send({
+      action: 'announce',
+      info_hash: bin(h1),
+      peer_id: bin(idL),
+      left: 10,
+      event: 'started',
+      numwant: 1,
+      offers: [offerL],
+    });
+    expect(await leech.next()).toMatchObject({ complete: 1, incomplete: 1 });
+    // The offer for swarm 1 reaches the socket that announced in swarm 1 (not the newest one).
+    expect(await s1.next()).toMatchObject({ offer: offerL.offer, info_hash: bin(h1) });
+    s1.send({
+      action: 'announce',
+      info_hash: bin(h1),
+      peer_id: bin(seedId),
+      to_peer_id: bin(idL),
+      answer: { type: 'answer', sdp: 'a' },
+      offer_id: offerL.offer_id,
+    });
+    expect(await leech.next()).toMatchObject({ answer: { type: 'answer', sdp: 'a' }, info_hash: bin(h1) });
+    await expect(s2.next(300)).rejects.toThrow('no message');
+    for (const x of [s1, s2, leech]) x.ws.close();
+  });
+
   it('counts a TCP client and a browser peer of one torrent in one swarm', async () => {
     const hash = randomBytes(20);
     await fetch(

@@ -29,6 +29,8 @@ export interface P2pPlayerOptions {
   durationMs?: number;
   /** false: no WebRTC (web seed only through the same engine). */
   webrtc?: boolean;
+  /** Non-fatal engine trouble (tracker, peers, web seed), for diagnostics. */
+  onWarning?: (message: string) => void;
 }
 
 export interface P2pPlayerHandle extends PlayerHandle {
@@ -103,6 +105,7 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
     originSrc,
     ...(p.durationMs ? { durationMs: p.durationMs } : {}),
     ...(p.webrtc === false ? { webrtc: false } : {}),
+    ...(p.onWarning ? { onWarning: p.onWarning } : {}),
   }).then(
     (pb) => {
       playback = pb;

@@ -50,6 +50,12 @@ export interface WsRelayOptions {
 export class WsRelay {
   private readonly server: WebSocketServer;
   private readonly byPeerId = new Map<string, WebSocket>();
+  /**
+   * The socket of a peer id in one swarm. A node seeding many torrents announces each on its
+   * own socket with the same peer id; offers and answers for a swarm must reach the socket
+   * that announced in that swarm, not the peer id's newest socket.
+   */
+  private readonly bySwarmPeer = new Map<string, WebSocket>();
   private readonly states = new Map<WebSocket, SocketState>();
   private readonly maxSockets: number;
 
@@ -116,7 +122,8 @@ export class WsRelay {
     if (msg.kind === 'answer') {
       // Only from a peer id this socket announced with, in a swarm it is in.
       if (!state.swarms.has(`${msg.infoHash}:${msg.peerId}`)) return;
-      const target = this.byPeerId.get(msg.toPeerId);
+      const target =
+        this.bySwarmPeer.get(`${msg.infoHash}:${msg.toPeerId}`) ?? this.byPeerId.get(msg.toPeerId);
       if (!target) return;
       this.tracker.metrics.relays.answers++;
       this.send(target, encodeWsAnswer(msg.infoHash, msg.peerId, msg.answer, msg.offerId));
@@ -140,14 +147,20 @@ export class WsRelay {
       return;
     }
     const swarmKey = `${request.infoHash}:${peerIdHex}`;
-    if (request.event === 'stopped') state.swarms.delete(swarmKey);
-    else if (state.swarms.has(swarmKey) || state.swarms.size < maxSwarmsPerSocket)
+    if (request.event === 'stopped') {
+      state.swarms.delete(swarmKey);
+      if (this.bySwarmPeer.get(swarmKey) === ws) this.bySwarmPeer.delete(swarmKey);
+    } else if (state.swarms.has(swarmKey) || state.swarms.size < maxSwarmsPerSocket) {
       state.swarms.set(swarmKey, request);
+      this.bySwarmPeer.set(swarmKey, ws);
+    }
     this.send(ws, encodeWsAnnounceReply(request.infoHash, result, result.interval));
     let i = 0;
     for (const peer of result.peers) {
       if (i >= msg.offers.length) break;
-      const target = this.byPeerId.get(toHex(peer.peerId));
+      const target =
+        this.bySwarmPeer.get(`${request.infoHash}:${toHex(peer.peerId)}`) ??
+        this.byPeerId.get(toHex(peer.peerId));
       if (!target) continue;
       this.send(target, encodeWsOffer(request.infoHash, peerIdHex, msg.offers[i]!));
       this.tracker.metrics.relays.offers++;
@@ -158,6 +171,7 @@ export class WsRelay {
   private async onClose(ws: WebSocket, state: SocketState): Promise<void> {
     this.states.delete(ws);
     for (const id of state.peerIds) if (this.byPeerId.get(id) === ws) this.byPeerId.delete(id);
+    for (const key of state.swarms.keys()) if (this.bySwarmPeer.get(key) === ws) this.bySwarmPeer.delete(key);
     for (const request of state.swarms.values()) {
       await this.tracker.core.leave({ ...request, event: 'stopped', numwant: 0 });
     }
