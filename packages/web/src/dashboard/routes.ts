@@ -213,7 +213,7 @@ ${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</
 ${show.artwork ? html`<p><img src="/media/${show.artwork.split('/').map(enc).join('/')}" alt="Current artwork" width="160" height="160"></p>` : html`<p class="hint">No artwork yet.</p>`}
 <form class="stack" id="artwork-form" data-artwork-url="/api/shows/${enc(show.slug)}/artwork">
 <label>Square PNG or JPEG, 1400 to 3000 pixels, at most 2 MB <input type="file" id="artwork-file" accept="image/png,image/jpeg" required></label>
-<div><button type="submit">Upload artwork</button></div>
+<div><button type="submit">Save artwork</button></div>
 <p id="artwork-status" role="status" aria-live="polite"></p>
 </form>
 <form method="post" action="/dashboard/shows/${enc(show.slug)}/delete"><button type="submit" class="secondary">Delete this show and all its episodes</button></form>

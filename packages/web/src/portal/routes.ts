@@ -178,7 +178,7 @@ ${
 <input id="magnet-text" class="mono" style="width:100%" readonly value="${e.torrent.magnet}"></li>
 ${
   e.torrent.legacy
-    ? html`<li>For older BitTorrent clients that do not understand v2 (such as aria2): <a href="/episodes/${enc(e.id)}.v1.torrent">v1 torrent file</a> · <a href="${e.torrent.legacy.magnet}">v1 magnet link</a></li>`
+    ? html`<li>For older BitTorrent clients that do not understand v2 (such as aria2): <a href="/episodes/${enc(e.id)}.v1.torrent">v1-only .torrent</a> · <a href="${e.torrent.legacy.magnet}">v1-only magnet</a></li>`
     : ''
 }`
     : html`<li>The torrent is being prepared.</li>`
