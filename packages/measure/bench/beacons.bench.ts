@@ -9,6 +9,9 @@
  *    p50/p99 acknowledge latency, and loss = acknowledged beacons missing from the stream
  *    (counted back by a consumer; must be 0). Ceiling: `stream.publish` of the same events
  *    in batches of 1000 from this process, no HTTP.
+ *    Also the HTTP path alone (a stream that stores nothing) and, with wrk, the collector's
+ *    CPU per beacon (process.cpuUsage over the run / answered beacons): on a shared machine
+ *    the CPU cost says more than the rate.
  * 2. pipeline -> database: the first MEASURE_BENCH_PIPELINE events through processBatch,
  *    beside a raw multi-row INSERT of as many rows into a plain table of the same database.
  *
@@ -142,7 +145,9 @@ async function collectorRun(stream: EventStream) {
   const url = `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`;
   const load = (duration: number) => (hasWrk ? wrkLoad(url, duration) : autocannonLoad(url, duration));
   const warm = await load(2);
+  const cpu = process.cpuUsage();
   const r = await load(seconds);
+  const used = process.cpuUsage(cpu);
   await app.close();
   await collector.close();
   return {
@@ -154,8 +159,20 @@ async function collectorRun(stream: EventStream) {
     errors: r.errors,
     latencyP50Ms: r.latencyP50Ms,
     latencyP99Ms: r.latencyP99Ms,
+    // The collector's own CPU per answered beacon (wrk runs in its own process; autocannon's
+    // worker thread would be counted too). Less sensitive to the machine's load than rates.
+    cpuMicrosPerBeacon: hasWrk ? (used.user + used.system) / Math.max(1, r.acknowledged + r.non2xx) : null,
   };
 }
+
+/** A stream that stores nothing: the collector's HTTP path alone, for its cost per beacon. */
+const nullStream: EventStream = {
+  publish: async () => {},
+  consume: async () => {
+    throw new Error('the null stream has no consumers');
+  },
+  close: async () => {},
+};
 
 interface LoadResult {
   beaconsPerSecond: number;
@@ -291,6 +308,7 @@ async function runEngine(
 async function main() {
   const loadAtStart = loadavg();
   const results: EngineResult[] = [];
+  const httpOnly = await collectorRun(nullStream);
   const dir = mkdtempSync(join(tmpdir(), 'measure-bench-'));
   try {
     results.push(
@@ -337,6 +355,10 @@ async function main() {
   console.log(
     'engine                       | beacons/s | p50 ms | p99 ms | acked  | lost | stream ceiling/s | ratio | pipeline/s | db insert/s | ratio',
   );
+  const us = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toFixed(0));
+  console.log(
+    `${'HTTP path alone (no store)'.padEnd(28)} | ${f(httpOnly.beaconsPerSecond).padStart(9)} | ${f(httpOnly.latencyP50Ms, 1).padStart(6)} | ${f(httpOnly.latencyP99Ms, 1).padStart(6)} | collector CPU ${us(httpOnly.cpuMicrosPerBeacon)} us/beacon`,
+  );
   for (const r of results) {
     if (r.skipped) {
       console.log(`${r.engine.padEnd(28)} | skipped: ${r.skipped}`);
@@ -355,7 +377,7 @@ async function main() {
         f(r.pipelinePerSecond).padStart(10),
         f(r.dbInsertCeilingPerSecond).padStart(11),
         f(r.pipelineToCeiling, 2).padStart(5),
-      ].join(' | '),
+      ].join(' | ') + ` | collector CPU ${us(r.collector?.cpuMicrosPerBeacon)} us/beacon`,
     );
   }
   const outDir = join(import.meta.dirname, '../../../bench/results');
@@ -363,7 +385,14 @@ async function main() {
   writeFileSync(
     join(outDir, 'measure-beacons.json'),
     JSON.stringify(
-      { seconds, connections, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg(), results },
+      {
+        seconds,
+        connections,
+        loadAverageAtStart: loadAtStart,
+        loadAverageAtEnd: loadavg(),
+        httpOnly,
+        results,
+      },
       null,
       2,
     ),
