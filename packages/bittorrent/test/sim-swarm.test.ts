@@ -106,10 +106,12 @@ describe('simulated swarm', () => {
   });
 
   // Equal links make this harder than the loopback test (where the seed is capped and the
-  // leechers are not): seed 1 sends 1.86x; seeds 1-5 measured 1.86-2.03x. The engine fixes that
-  // got it there from 2.2-2.7x: choker ties broken at random (they went by address, so every
-  // node favoured the same peers and two starved), a slot freed as soon as its peer loses
-  // interest, and 'not interested' sent as soon as a peer has nothing more for us.
+  // leechers are not). Seeds 1-8 measured 1.68-1.78x (were 2.0-2.3x, and 2.2-2.7x before the
+  // session fixes): choker ties broken at random (they went by address, so every node favoured
+  // the same peers and two starved), a slot freed as soon as its peer loses interest,
+  // 'not interested' sent as soon as a peer has nothing more for us, and a request queue of
+  // half a second of rate from 4 blocks (16 blocks kept pieces queued at the busy seed that
+  // other leechers could have sent).
   it('leechers trade with each other: the seed uploads less than twice the content for nine copies', async () => {
     await withSeed(simSeed(), async (seed) => {
       const swarm = new SimSwarm(seed, simTorrent(2_000_000, 64 * KiB, seed));
