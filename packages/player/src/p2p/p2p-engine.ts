@@ -419,8 +419,6 @@ export class P2pEngine {
       }
     } finally {
       this.#fetches--;
-      // A slot is free: the next request need not wait for the tick.
-      queueMicrotask(() => this.#pump());
       for (const p of pieces) this.#inflight.delete(p);
     }
   }
