@@ -20,10 +20,13 @@ try {
   const shows = (await (await fetch(new URL('/api/shows/swarmcast-demo', node.url))).json()) as {
     episodes: Array<{ id: string }>;
   };
+  // "search" repeats one query (the portal's read cache answers most of them); "search
+  // uncached" sends a different query every time, so each one runs the full-text search.
   const targets: Record<string, string> = {
     'floor /healthz': '/healthz',
     home: '/',
     search: '/search?q=swarm',
+    'search uncached': '/search?q=swarm+[<id>]',
     episode: `/episodes/${shows.episodes[0]!.id}`,
   };
   const rows: Array<{
@@ -35,7 +38,14 @@ try {
     non2xx: number;
   }> = [];
   for (const [target, path] of Object.entries(targets)) {
-    const r = await autocannon({ url: new URL(path, node.url).toString(), connections, duration: seconds });
+    const options = {
+      url: new URL(path, node.url).toString(),
+      connections,
+      duration: seconds,
+      // autocannon replaces [<id>] with a fresh random id in every request (not in its typings).
+      idReplacement: target === 'search uncached',
+    };
+    const r = await autocannon(options);
     rows.push({
       target,
       p50: r.latency.p50,
@@ -47,7 +57,12 @@ try {
   }
   await node.close();
   const floor = rows[0]!;
-  console.log(`portal at ${connections} concurrent, ${seconds} s each (latency ms; ratio = p50 / floor p50)`);
+  const { loadavg } = await import('node:os');
+  console.log(
+    `portal at ${connections} concurrent, ${seconds} s each (latency ms; ratio = p50 / floor p50); load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   for (const r of rows) {
     console.log(
       `${r.target.padEnd(16)} p50 ${String(r.p50).padStart(5)}  p99 ${String(r.p99).padStart(5)}  req/s ${r.rps.toFixed(0).padStart(6)}  errors ${r.errors} non2xx ${r.non2xx}  ratio ${(r.p50 / Math.max(floor.p50, 1)).toFixed(1)}x`,
