@@ -131,7 +131,8 @@ export class PeerConnectionLink implements PeerLink {
   start(events: PeerLinkEvents): void {
     this.events = events;
     this.conn.start(this.handlers);
-    this.startPex?.();
+    // a link closed before it started never gets `closed`: its timer would keep Node alive
+    if (!this.conn.closed && !this.closedLink) this.startPex?.();
   }
 
   get requestSlots(): number {
@@ -183,6 +184,8 @@ export class PeerConnectionLink implements PeerLink {
   }
 
   close(reason?: CodedError): void {
+    this.closedLink = true;
+    this.pexTimer?.cancel();
     this.conn.close(reason);
   }
 }

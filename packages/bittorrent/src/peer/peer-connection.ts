@@ -112,6 +112,12 @@ export class PeerConnection {
   start(events: PeerEvents): void {
     if (this.events) throw new Error('PeerConnection.start called twice');
     this.events = events;
+    if (this.closed) {
+      // closed before it started: no timers (they would keep Node alive), just the news
+      const reason = this.closeReason;
+      this.opt.defer(() => events.closed(this, reason));
+      return;
+    }
     const now = this.opt.clock.now();
     this.lastReceivedAt = now;
     this.lastSentAt = now;
