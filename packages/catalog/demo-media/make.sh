@@ -35,5 +35,9 @@ dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 video.wav)
 ffmpeg -loglevel error -y -f lavfi -i "mandelbrot=size=320x180:rate=10" -i video.wav -t "$dur" \
   -vf "drawtext=text='Swarmcast demo video':fontcolor=white:fontsize=22:box=1:boxcolor=black@0.5:x=(w-tw)/2:y=h-40" \
   -c:v libx264 -preset veryslow -crf 34 -pix_fmt yuv420p -c:a aac -b:a 32k -movflags +faststart video.mp4
+# Show artwork: a 1400x1400 PNG (Apple's minimum size), nested squares in the portal's colours.
+ffmpeg -loglevel error -f lavfi \
+  -i "color=c=0x151a2d:s=1400x1400,drawbox=x=300:y=300:w=800:h=800:color=0x3848c8:t=fill,drawbox=x=550:y=550:w=300:h=300:color=0xf3a712:t=fill" \
+  -frames:v 1 -y artwork.png
 rm -f part-a.wav part-b.wav joined.wav swarm.wav video.wav chapters.txt
-ls -l welcome.mp3 swarm.mp3 video.mp4
+ls -l welcome.mp3 swarm.mp3 video.mp4 artwork.png

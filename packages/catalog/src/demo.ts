@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAccount } from './accounts.ts';
+import { setShowArtwork } from './artwork.ts';
 import type { CatalogContext } from './context.ts';
 import { publishEpisode, storeUpload } from './publish.ts';
 import { createShow, getShow } from './shows.ts';
@@ -65,6 +66,13 @@ export async function seedDemo(ctx: CatalogContext): Promise<number> {
   }
   const show = await createShow(ctx.db, account.value, demoShow);
   if (!show.ok) throw new Error(`demo show: ${show.message}`);
+  const art = await setShowArtwork(
+    ctx,
+    account.value,
+    demoShow.slug,
+    await readFile(join(demoMediaDir, 'artwork.png')),
+  );
+  if (!art.ok) throw new Error(`demo artwork: ${art.message}`);
   let n = 0;
   for (const e of demoEpisodes) {
     const path = join(demoMediaDir, e.file);

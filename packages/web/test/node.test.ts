@@ -69,6 +69,15 @@ describe('a node', () => {
   it('publishes the demo show on first start, with a feed a podcast app can read', async () => {
     const home = await (await fetch(node.url)).text();
     expect(home).toContain('The Swarmcast Demo');
+    // The demo show's artwork: on the home page's card and as the feed's itunes:image.
+    const art = /<img class="artwork" src="([^"]+\/media\/swarmcast-demo\/artwork-[0-9a-f]{8}\.png)"/.exec(
+      home,
+    )?.[1];
+    expect(art).toBeDefined();
+    expect(await (await fetch(url('/shows/swarmcast-demo/feed.xml'))).text()).toContain(
+      `<itunes:image href="${art}"/>`,
+    );
+    expect((await fetch(art!)).headers.get('content-type')).toBe('image/png');
     const feed = await new Parser().parseURL(url('/shows/swarmcast-demo/feed.xml'));
     expect(feed.items.map((i) => i.title)).toEqual([
       'Welcome to Swarmcast',
