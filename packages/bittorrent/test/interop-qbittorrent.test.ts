@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
+import { requireBinaries, scratchDir, waitFor, writeQbittorrentProfile } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../src/bytes.ts';
 import { downloadTorrent, seedTorrent, type TorrentHandle } from '../src/node/api.ts';
@@ -17,40 +17,7 @@ const p = requireBinaries('qBittorrent interop', 'qbittorrent-nox');
  * libtorrent "seed mode" torrent hashes lazily and never dials).
  */
 async function qbittorrent(profile: string, savePath: string) {
-  const [webui, port] = [await freePort(), await freePort()];
-  const configDir = join(profile, 'qBittorrent', 'config');
-  await mkdir(configDir, { recursive: true });
-  await writeFile(
-    join(configDir, 'qBittorrent.conf'),
-    [
-      '[LegalNotice]',
-      'Accepted=true',
-      '',
-      '[BitTorrent]',
-      'Session\\DHTEnabled=false',
-      'Session\\LSDEnabled=false',
-      'Session\\PeXEnabled=false',
-      'Session\\BTProtocol=TCP',
-      'Session\\Encryption=2',
-      'Session\\MultiConnectionsPerIp=true',
-      `Session\\Port=${port}`,
-      'Session\\Interface=lo',
-      'Session\\InterfaceName=lo',
-      'Session\\InterfaceAddress=127.0.0.1',
-      'Session\\AnonymousModeEnabled=false',
-      `Session\\DefaultSavePath=${savePath}`,
-      '',
-      '[Network]',
-      'PortForwardingEnabled=false',
-      '',
-      '[Preferences]',
-      'Connection\\ResolvePeerCountries=false',
-      'WebUI\\LocalHostAuth=false',
-      `WebUI\\Port=${webui}`,
-      'WebUI\\Address=127.0.0.1',
-      '',
-    ].join('\n'),
-  );
+  const { webui, port } = await writeQbittorrentProfile(profile, savePath);
   const child: ChildProcess = spawn('qbittorrent-nox', [`--profile=${profile}`, `--webui-port=${webui}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, QT_QPA_PLATFORM: 'offscreen' },

@@ -9,5 +9,6 @@ export {
   serviceUrl,
   which,
 } from './prerequisites.ts';
+export { type QbittorrentPorts, writeQbittorrentProfile } from './qbittorrent.ts';
 export { freePort, scratchDir, waitFor } from './scratch.ts';
-export { type TransmissionDaemon, transmissionDaemon } from './transmission.ts';
+export { type TransmissionDaemon, transmissionDaemon, writeTransmissionSettings } from './transmission.ts';

@@ -23,18 +23,16 @@ export interface TransmissionDaemon {
 }
 
 /**
- * transmission-daemon with its own config dir under `dir`, on free ports, loopback only, with
- * DHT, LPD, PEX, uTP and port forwarding off. It never dials 127.x peers itself (INTEROP.md):
- * whoever seeds to it must open the connection to `peerPort`.
+ * Writes transmission-daemon's settings.json into `configDir` for loopback tests: DHT, LPD,
+ * PEX, uTP, port forwarding and encryption off, RPC without authentication from 127.0.0.1.
  */
-export async function transmissionDaemon(dir: string): Promise<TransmissionDaemon> {
-  const [rpcPort, peerPort] = [await freePort(), await freePort()];
-  const config = join(dir, 'config');
-  const downloadDir = join(dir, 'download');
-  await mkdir(config, { recursive: true });
-  await mkdir(downloadDir, { recursive: true });
+export async function writeTransmissionSettings(
+  configDir: string,
+  o: { rpcPort: number; peerPort: number; downloadDir: string },
+): Promise<void> {
+  await mkdir(configDir, { recursive: true });
   await writeFile(
-    join(config, 'settings.json'),
+    join(configDir, 'settings.json'),
     JSON.stringify({
       'dht-enabled': false,
       'lpd-enabled': false,
@@ -47,15 +45,29 @@ export async function transmissionDaemon(dir: string): Promise<TransmissionDaemo
       'rpc-whitelist': '127.0.0.1',
       'rpc-bind-address': '127.0.0.1',
       'rpc-authentication-required': false,
-      'rpc-port': rpcPort,
-      'peer-port': peerPort,
+      'rpc-port': o.rpcPort,
+      'peer-port': o.peerPort,
       'peer-port-random-on-start': false,
-      'download-dir': downloadDir,
+      'download-dir': o.downloadDir,
       'incomplete-dir-enabled': false,
       'rename-partial-files': true,
       'message-level': 2,
     }),
   );
+}
+
+/**
+ * transmission-daemon with its own config dir under `dir`, on free ports, loopback only, with
+ * DHT, LPD, PEX, uTP and port forwarding off. It never dials 127.x peers itself (INTEROP.md):
+ * whoever seeds to it must open the connection to `peerPort`.
+ */
+export async function transmissionDaemon(dir: string): Promise<TransmissionDaemon> {
+  const [rpcPort, peerPort] = [await freePort(), await freePort()];
+  const config = join(dir, 'config');
+  const downloadDir = join(dir, 'download');
+  await mkdir(config, { recursive: true });
+  await mkdir(downloadDir, { recursive: true });
+  await writeTransmissionSettings(config, { rpcPort, peerPort, downloadDir });
   const child = spawn(
     'transmission-daemon',
     ['-f', '-g', config, '-w', downloadDir, '-p', String(rpcPort), '-P', String(peerPort), '-T'],

@@ -4,10 +4,10 @@
  * bound to 127.0.0.1. Each returns a handle whose stop() kills the process.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '@swarmcast/testkit';
+import { freePort, writeQbittorrentProfile, writeTransmissionSettings } from '@swarmcast/testkit';
 
 const run = promisify(execFile);
 
@@ -123,40 +123,7 @@ export async function qbittorrentDownloader(
   dir: string,
   profile: string,
 ): Promise<ClientHandle> {
-  const [webui, port] = [await freePort(), await freePort()];
-  const configDir = join(profile, 'qBittorrent', 'config');
-  await mkdir(configDir, { recursive: true });
-  await writeFile(
-    join(configDir, 'qBittorrent.conf'),
-    [
-      '[LegalNotice]',
-      'Accepted=true',
-      '',
-      '[BitTorrent]',
-      'Session\\DHTEnabled=false',
-      'Session\\LSDEnabled=false',
-      'Session\\PeXEnabled=false',
-      'Session\\BTProtocol=TCP',
-      'Session\\Encryption=2',
-      'Session\\MultiConnectionsPerIp=true',
-      `Session\\Port=${port}`,
-      'Session\\Interface=lo',
-      'Session\\InterfaceName=lo',
-      'Session\\InterfaceAddress=127.0.0.1',
-      'Session\\AnonymousModeEnabled=false',
-      `Session\\DefaultSavePath=${dir}`,
-      '',
-      '[Network]',
-      'PortForwardingEnabled=false',
-      '',
-      '[Preferences]',
-      'Connection\\ResolvePeerCountries=false',
-      'WebUI\\LocalHostAuth=false',
-      `WebUI\\Port=${webui}`,
-      'WebUI\\Address=127.0.0.1',
-      '',
-    ].join('\n'),
-  );
+  const { webui } = await writeQbittorrentProfile(profile, dir);
   const child = spawn(
     'qbittorrent-nox',
     [`--profile=${profile}`, `--webui-port=${webui}`, `--save-path=${dir}`, '--skip-dialog=true', torrent],
@@ -172,30 +139,7 @@ export async function transmissionDownloader(
   configDir: string,
 ): Promise<ClientHandle> {
   const [rpc, peer] = [await freePort(), await freePort()];
-  await mkdir(configDir, { recursive: true });
-  await writeFile(
-    join(configDir, 'settings.json'),
-    JSON.stringify({
-      'dht-enabled': false,
-      'lpd-enabled': false,
-      'pex-enabled': false,
-      'utp-enabled': false,
-      'port-forwarding-enabled': false,
-      'bind-address-ipv4': '127.0.0.1',
-      'bind-address-ipv6': '::1',
-      encryption: 0,
-      'rpc-whitelist': '127.0.0.1',
-      'rpc-bind-address': '127.0.0.1',
-      'rpc-authentication-required': false,
-      'rpc-port': rpc,
-      'peer-port': peer,
-      'peer-port-random-on-start': false,
-      'download-dir': dir,
-      'incomplete-dir-enabled': false,
-      'rename-partial-files': true,
-      'message-level': 2,
-    }),
-  );
+  await writeTransmissionSettings(configDir, { rpcPort: rpc, peerPort: peer, downloadDir: dir });
   const child = spawn(
     'transmission-daemon',
     ['-f', '-g', configDir, '-w', dir, '-p', String(rpc), '-P', String(peer), '-T'],
