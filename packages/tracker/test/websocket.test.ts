@@ -42,7 +42,14 @@ describe('WebSocket tracker (WebTorrent protocol)', () => {
   let t: RunningTracker;
   let url: string;
   beforeAll(async () => {
-    t = await runStandaloneTracker({ port: 0, host: '127.0.0.1', rateLimit: null });
+    // A short WebSocket interval: when one WebRTC negotiation fails on a loaded machine, the
+    // WebTorrent client offers again at the next announce instead of after the default 120 s.
+    t = await runStandaloneTracker({
+      port: 0,
+      host: '127.0.0.1',
+      rateLimit: null,
+      intervals: { wsInterval: 10 },
+    });
     url = `ws://127.0.0.1:${t.port}/announce`;
   });
   afterAll(async () => {
@@ -237,7 +244,14 @@ describe('a WebTorrent tracker client finds a peer through our WebSocket endpoin
   let t: RunningTracker;
   const clients: Array<{ destroy(cb?: () => void): void }> = [];
   beforeAll(async () => {
-    t = await runStandaloneTracker({ port: 0, host: '127.0.0.1', rateLimit: null });
+    // A short WebSocket interval: when one WebRTC negotiation fails on a loaded machine, the
+    // WebTorrent client offers again at the next announce instead of after the default 120 s.
+    t = await runStandaloneTracker({
+      port: 0,
+      host: '127.0.0.1',
+      rateLimit: null,
+      intervals: { wsInterval: 10 },
+    });
   });
   afterAll(async () => {
     for (const c of clients) await new Promise<void>((r) => c.destroy(() => r()));
