@@ -59,7 +59,11 @@ export interface P2pEngineOptions {
   urgentSeconds?: number;
   /** Memory for verified pieces (default 96 MiB). */
   maxCacheBytes?: number;
-  /** With no peer connected by then, the web seed reads ahead too (default 10 s; urgent bytes never wait). */
+  /**
+   * With no peer connected by then, the web seed reads ahead too (default 20 s; urgent bytes
+   * never wait). Long enough for the tracker client's re-offers (2 s, 4 s, 8 s back-off) when a
+   * first WebRTC negotiation fails on a busy machine; playback meanwhile runs on urgent bytes.
+   */
   noPeerGraceMs?: number;
   /** Largest single web seed request (default 1 MiB). */
   webSeedBatchBytes?: number;
@@ -358,7 +362,7 @@ export class P2pEngine {
     if (this.session.stats().peers > 0) return false;
     if (!this.#tracker) return true;
     if (this.#othersInSwarm === 0) return true;
-    return now - this.#startedAt >= (this.#o.noPeerGraceMs ?? 10_000);
+    return now - this.#startedAt >= (this.#o.noPeerGraceMs ?? 20_000);
   }
 
   /** Peers are asked for the next seconds of playback first, soonest deadline first. */
