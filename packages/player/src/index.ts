@@ -48,6 +48,7 @@ export {
   type PlayEvent,
   type PlaySession,
   type PlaySignal,
+  playEvents,
   playStep,
 } from './play-beacons.ts';
 export {

@@ -1,6 +1,6 @@
 /**
  * Content play beacons for the collector (`POST /beacon/play`, schema in
- * packages/measure/src/beacon-types.ts `PlayBeacon`, v1), as a pure state machine.
+ * `PlayBeacon` v1 below), as a pure state machine.
  *
  * Rules:
  * 1. `start` at the first content `playing`, once per session.
@@ -14,20 +14,35 @@
  * Integers only (the collector accepts safe non-negative integers).
  */
 
-export type PlayEvent = 'start' | 'progress' | 'complete' | 'stop';
+export const playEvents = ['start', 'progress', 'complete', 'stop'] as const;
+export type PlayEvent = (typeof playEvents)[number];
 
-/** Mirrors measure's PlayBeacon v1 (the player cannot import measure: layers). */
+/**
+ * A content-play beacon (`POST /beacon/play`, JSON, at most 4 KiB): the contract between the
+ * player, which sends it, and measure's collector, which parses it (measure imports this
+ * type; the player, a lower layer, cannot import measure).
+ * `start` when playback begins, `progress` every N seconds (10 s suggested) while it plays,
+ * `complete` at the end of the media, `stop` when the listener leaves. Byte counters and
+ * `listenedMs` are cumulative for the session; `seq` increases by one per beacon.
+ */
 export interface PlayBeacon {
   v: 1;
+  /** Random per playback session (a UUID); with `seq` it makes the event id. */
   sessionId: string;
   seq: number;
+  /** The player's random rotating listener id, or null when withheld (DNT / GPC). */
   listenerId: string | null;
   episodeId: string;
   event: PlayEvent;
+  /** Playhead in the episode, ms. */
   positionMs: number;
+  /** Episode duration as the player knows it, ms. */
   durationMs: number;
+  /** Media time actually played in this session so far, ms. */
   listenedMs: number;
+  /** Bytes of this episode received from peers (BitTorrent/WebRTC) in this session. */
   bytesFromPeers: number;
+  /** Bytes received from the HTTP web seed / origin in this session. */
   bytesFromWebSeed: number;
 }
 
