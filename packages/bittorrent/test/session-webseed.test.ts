@@ -120,4 +120,40 @@ describe('web seeds inside the session (BEP 19)', () => {
     expect((await read(join(dir.path, 'o3'))).equals(t.content)).toBe(true);
     expect(seed.stats().uploaded).toBeGreaterThan(0);
   });
+
+  it('a 404 seed and a liar listed before the good seed cannot starve the download', async () => {
+    // 512 pieces: before the fix the 404 seed set every piece aside one request at a time and
+    // pump() returned instead of moving on, so the good seed idled through each back-off.
+    const many = [{ path: ['long.mp3'], length: 512 * 16384 - 1000 }];
+    const t = await makeV1Torrent(join(dir.path, 'www5'), 'show', many, 16384);
+    const missing = await fileServer(join(dir.path, 'www5'), { only: () => false });
+    const liar = await fileServer(join(dir.path, 'www5'), { lie: true });
+    const good = await fileServer(join(dir.path, 'www5'));
+    closers.push(
+      () => missing.close(),
+      () => liar.close(),
+      () => good.close(),
+    );
+    const meta = await loadTorrent(t.torrent);
+    expect(meta.pieceCount).toBe(512);
+    const h = track(
+      await downloadTorrent({
+        torrent: { ...meta, urlList: [missing.url, liar.url, good.url] },
+        dir: join(dir.path, 'o5'),
+        host: '127.0.0.1',
+      }),
+    );
+    const warnings: string[] = [];
+    h.session.on('warning', (e) => warnings.push(e.code));
+    await waitFor(() => h.session.isDone, 45_000, 'download past a 404 seed and a liar', 100);
+    expect((await readFile(join(dir.path, 'o5', 'show', 'long.mp3'))).equals(t.content)).toBe(true);
+    // The liar is dropped after its first bad piece: only the requests it had in flight then.
+    expect(warnings).toContain('BT_WEBSEED_BAD_DATA');
+    expect(liar.requests).toBeLessThanOrEqual(4);
+    // The 404 seed is backed off as a whole (2 s, doubling): a handful of requests, not one
+    // per piece, and every piece came from the good seed.
+    expect(missing.requests).toBeLessThanOrEqual(12);
+    expect(good.requests).toBeGreaterThanOrEqual(512 - liar.requests);
+    expect(h.stats().webSeeds).toBe(2);
+  });
 });

@@ -96,9 +96,11 @@ export class WebSeedDownloads {
     const now = this.host.now();
     for (const s of this.sources) {
       if (s.disabled || now < s.retryAt) continue;
+      // Nothing left for this seed (every remaining piece taken, or set aside after it failed
+      // them) says nothing about the next seed: move on to it, never out of the loop.
       while (s.inFlight < this.perSource) {
         const piece = this.pick(s, now);
-        if (piece === undefined) return;
+        if (piece === undefined) break;
         this.fetch(s, piece);
       }
     }
@@ -146,10 +148,11 @@ export class WebSeedDownloads {
             s.warned.add(r.error.code);
             this.host.warning(codedError(r.error.code, `web seed ${s.source.url}: ${r.error.message}`));
           }
-          if (PIECE_FAILURES.has(r.error.code)) {
-            s.avoid.set(piece, now + MAX_RETRY_MS);
-            return;
-          }
+          // The piece goes back to the pool at once (released above) for the other seeds and
+          // peers. The failing seed is backed off as a whole, doubling per failure in a row:
+          // a server missing the file answers 404 to every piece, and asking it each piece
+          // in turn (once 578 requests for 512 pieces) only delays the pieces it holds.
+          if (PIECE_FAILURES.has(r.error.code)) s.avoid.set(piece, now + MAX_RETRY_MS);
           s.failures++;
           s.retryAt = now + Math.min(MAX_RETRY_MS, this.retryMs * 2 ** (s.failures - 1));
           this.host.later(() => this.pump(), s.retryAt - now);
