@@ -74,6 +74,12 @@ export interface DownloadFact extends FactBase {
   client: ClientClass;
   /** The request's Referer header as a class (never the URL); absent means not looked at. */
   referrer?: ReferrerClass;
+  /**
+   * The stitch plan (dynamic ad insertion) the body was assembled for; absent for a plain
+   * file. `fileSize` and the ranges are then positions in the stitched file, which
+   * measurement maps to content and ad spans with the plan's layout.
+   */
+  planId?: string;
 }
 
 export type Fact = AnnounceFact | DownloadFact;

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  type AddressClassifier,
+  type AudienceKeys,
+  type Clock,
+  classifyReferrer,
+  classifyUserAgent,
+  type DownloadFact,
+} from '@swarmcast/platform';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { httpDate, notModified, rangeStillValid } from './conditional.ts';
+import type { FactSink } from './fact-sink.ts';
+import { decideRange } from './range.ts';
+
+/** What the edge needs to turn a request into a DownloadFact (shared by every origin route). */
+export interface EdgeOptions {
+  /** Where each request's DownloadFact goes. */
+  facts: FactSink;
+  /** Pseudonymous listener keys (daily salt). */
+  audienceKeys: AudienceKeys;
+  /** Data-centre ranges; none means no address is a data centre. */
+  addresses?: AddressClassifier;
+  /** The operator's known safe shared addresses (IAB v2.3 5.5.2 note); none: no address is. */
+  safeAddresses?: { contains(ip: string): boolean };
+  /** Referrer hosts that are not podcast consumers; the fact keeps only the Referer's class. */
+  referrerExclusions?: ReadonlySet<string>;
+  clock?: Clock;
+  /** Cache-Control max-age in seconds (default 3600). */
+  maxAgeSeconds?: number;
+}
+
+/**
+ * One servable body: a published file, or a stitched enclosure assembled from parts. The
+ * range, conditional and fact logic is the same for both; only `open` differs.
+ */
+export interface ServedSource {
+  size: number;
+  /** Strong validator. */
+  etag: string;
+  mtimeMs: number;
+  contentType: string;
+  /** The published media path the fact names (measurement maps it to the episode). */
+  factPath: string;
+  /** The stitch plan this body was assembled for (none for a plain file). */
+  planId?: string;
+  /** The bytes [start, end] (inclusive) as a stream. */
+  open(start: number, end: number): Readable;
+  /** Extra response headers (e.g. why a plain file was served instead of a stitched one). */
+  headers?: Record<string, string>;
+}
+
+export const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'Accept-Ranges, Content-Length, Content-Range, ETag, Last-Modified',
+};
+
+const noExclusions: ReadonlySet<string> = new Set();
+
+/**
+ * Answers a GET/HEAD for `source`: validators, 304, If-Range, one byte range (206/416),
+ * the body, and one DownloadFact when the response finishes or the client goes away.
+ */
+export function serveSource(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  source: ServedSource,
+  edge: EdgeOptions,
+  started: number,
+): FastifyReply {
+  const head = req.method === 'HEAD';
+  const v = { etag: source.etag, mtimeMs: source.mtimeMs };
+  const size = source.size;
+  const rangeHeader = typeof req.headers.range === 'string' ? req.headers.range : undefined;
+  reply.headers({
+    ...CORS_HEADERS,
+    'accept-ranges': 'bytes',
+    etag: v.etag,
+    'last-modified': httpDate(source.mtimeMs),
+    'content-type': source.contentType,
+    'cache-control': `public, max-age=${edge.maxAgeSeconds ?? 3600}`,
+    'x-content-type-options': 'nosniff',
+    ...source.headers,
+  });
+  // A stitched body differs per listener: shared caches must not hand one plan to another.
+  if (source.planId !== undefined) reply.header('cache-control', 'private, max-age=3600');
+
+  const record = factRecorder(req, reply, source, edge, started, rangeHeader ?? null);
+
+  if (notModified(req.headers as Record<string, string>, v)) {
+    record(304, null, null, () => 0);
+    return reply.code(304).send();
+  }
+  const ifRange = req.headers['if-range'];
+  const decision = rangeStillValid(typeof ifRange === 'string' ? ifRange : undefined, v)
+    ? decideRange(rangeHeader, size)
+    : ({ kind: 'none' } as const);
+  if (decision.kind === 'unsatisfiable') {
+    record(416, null, null, () => 0);
+    return reply
+      .code(416)
+      .header('content-range', `bytes */${size}`)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(JSON.stringify({ code: 'ORG_RANGE_NOT_SATISFIABLE', message: `file has ${size} bytes` }));
+  }
+  const [status, start, end] =
+    decision.kind === 'single' ? [206, decision.start, decision.end] : [200, 0, size - 1];
+  const length = end - start + 1;
+  reply.code(status).header('content-length', String(length));
+  if (status === 206) reply.header('content-range', `bytes ${start}-${end}/${size}`);
+  if (head || length === 0) {
+    record(status, null, null, () => 0);
+    return reply.send();
+  }
+  const body = source.open(start, end);
+  let sent = 0;
+  body.on('data', (chunk: Uint8Array) => {
+    sent += chunk.length;
+  });
+  record(status, start, end, () => sent);
+  return reply.send(body);
+}
+
+/**
+ * Arms the fact for this response: pushed once, when the response finishes or the
+ * client goes away, with the body bytes handed to the socket by then.
+ */
+function factRecorder(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  source: ServedSource,
+  edge: EdgeOptions,
+  time: number,
+  rangeHeader: string | null,
+) {
+  return (status: number, rangeStart: number | null, rangeEnd: number | null, bytes: () => number) => {
+    const ua = req.headers['user-agent'] ?? '';
+    const ip = req.ip;
+    // Computed now, while the raw address and user agent are at hand; only the key and
+    // the classes are kept past this point.
+    const keyPromise = edge.audienceKeys.audienceKey(ip, ua, time);
+    const client = classifyUserAgent(ua);
+    const datacenter = edge.addresses?.isDatacenter(ip) ?? false;
+    const safe = edge.safeAddresses?.contains(ip) ?? false;
+    const referrer = classifyReferrer(req.headers.referer, edge.referrerExclusions ?? noExclusions);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      const bytesSent = bytes();
+      const complete = reply.raw.writableFinished;
+      void keyPromise.then(
+        (audienceKey) => {
+          const fact: DownloadFact = {
+            kind: 'download',
+            id: randomUUID(),
+            time,
+            audienceKey,
+            datacenter,
+            path: source.factPath,
+            method: req.method === 'HEAD' ? 'HEAD' : 'GET',
+            status,
+            fileSize: source.size,
+            rangeStart: bytesSent > 0 ? rangeStart : null,
+            rangeEnd:
+              bytesSent > 0 && rangeStart !== null
+                ? complete
+                  ? rangeEnd
+                  : rangeStart + bytesSent - 1
+                : null,
+            rangeHeader,
+            bytesSent,
+            client,
+            referrer,
+            ...(safe ? { safe } : {}),
+            ...(source.planId !== undefined ? { planId: source.planId } : {}),
+          };
+          edge.facts.push(fact);
+        },
+        () => {},
+      );
+    };
+    reply.raw.once('finish', finish);
+    reply.raw.once('close', finish);
+  };
+}

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createAudienceKeys, memorySaltStore } from '@swarmcast/platform';
+import { scratchDir } from '@swarmcast/testkit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type BodyPart,
+  type EnclosureClient,
+  enclosurePlugin,
+  memoryFactSink,
+  readParts,
+} from '../src/index.ts';
+import { settle } from './support.ts';
+
+const now = Date.parse('2026-03-04T10:00:00Z');
+let app: FastifyInstance;
+let remove: () => Promise<void>;
+const facts = memoryFactSink();
+const content = randomBytes(50_000);
+const ad = randomBytes(7_000);
+const header = Buffer.from('ID3-rewritten-header');
+let parts: BodyPart[];
+let expected: Buffer;
+const seen: EnclosureClient[] = [];
+let fail = false;
+
+beforeAll(async () => {
+  const dir = await scratchDir('swarmcast-enclosure-');
+  remove = dir.remove;
+  const root = join(dir.path, 'media');
+  await mkdir(join(root, 'show'), { recursive: true });
+  await writeFile(join(root, 'show', 'ep.mp3'), content);
+  await writeFile(join(dir.path, 'ad.mp3'), ad);
+  parts = [
+    { kind: 'bytes', bytes: header },
+    { kind: 'file', path: join(dir.path, 'ad.mp3'), start: 0, end: ad.length },
+    { kind: 'file', path: join(root, 'show', 'ep.mp3'), start: 100, end: 30_000 },
+    { kind: 'file', path: join(dir.path, 'ad.mp3'), start: 0, end: ad.length },
+    { kind: 'file', path: join(root, 'show', 'ep.mp3'), start: 30_000, end: 50_000 },
+  ];
+  expected = Buffer.concat([header, ad, content.subarray(100, 30_000), ad, content.subarray(30_000)]);
+  app = Fastify();
+  await app.register(enclosurePlugin, {
+    prefix: '/dai',
+    mediaRoot: root,
+    facts,
+    audienceKeys: createAudienceKeys(memorySaltStore()),
+    clock: { now: () => now },
+    plainPath: async (id) => (id === 'ep1' || id === 'plain' ? 'show/ep.mp3' : null),
+    resolve: async (id, client) => {
+      seen.push(client);
+      if (fail) throw new Error('boom /secret/path');
+      if (id === 'plain') return { kind: 'plain', mediaPath: 'show/ep.mp3', reason: 'no-breaks' };
+      if (id !== 'ep1') return null;
+      return {
+        kind: 'stitched',
+        planId: 'plan-1',
+        parts,
+        createdAt: now - 1000,
+        contentType: 'audio/mpeg',
+        mediaPath: 'show/ep.mp3',
+      };
+    },
+  });
+  await app.ready();
+});
+afterAll(async () => {
+  await app.close();
+  await remove();
+});
+beforeEach(() => {
+  facts.facts.length = 0;
+  fail = false;
+});
+
+const ua = 'AppleCoreMedia/1.0.0.20E247 (iPhone; U; CPU OS 16_4 like Mac OS X; en_us)';
+const get = (url: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') =>
+  app.inject({ method, url, headers: { 'user-agent': ua, ...headers }, remoteAddress: '203.0.113.7' });
+
+describe('readParts', () => {
+  it('gives every sub-range of the assembled body byte for byte', async () => {
+    const read = async (a: number, b: number) => {
+      const out: Buffer[] = [];
+      for await (const c of readParts(parts, a, b)) out.push(c as Buffer);
+      return Buffer.concat(out);
+    };
+    const n = expected.length;
+    for (const [a, b] of [
+      [0, n - 1],
+      [0, 0],
+      [5, 25],
+      [header.length - 1, header.length + 1],
+      [header.length + ad.length - 3, header.length + ad.length + 10],
+      [n - 1, n - 1],
+      [12_345, 40_000],
+    ] as const) {
+      expect((await read(a, b)).equals(expected.subarray(a, b + 1))).toBe(true);
+    }
+  });
+});
+
+describe('stitched enclosure', () => {
+  it('serves the whole stitched body with exact length, a strong plan ETag and the plan in the fact', async () => {
+    const r = await get('/dai/ep1.mp3');
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.equals(expected)).toBe(true);
+    expect(r.headers['content-length']).toBe(String(expected.length));
+    expect(r.headers.etag).toBe(`"dai-plan-1-${expected.length.toString(16)}"`);
+    expect(r.headers['accept-ranges']).toBe('bytes');
+    expect(r.headers['content-type']).toBe('audio/mpeg');
+    expect(r.headers['cache-control']).toContain('private');
+    expect(seen.at(-1)!.audienceKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(seen.at(-1)!.clientKey).not.toBe(seen.at(-1)!.audienceKey);
+    await settle();
+    expect(facts.facts).toHaveLength(1);
+    expect(facts.facts[0]).toMatchObject({
+      path: 'show/ep.mp3',
+      planId: 'plan-1',
+      fileSize: expected.length,
+      rangeStart: 0,
+      rangeEnd: expected.length - 1,
+      bytesSent: expected.length,
+    });
+  });
+
+  it('probe, chunks and a resume assemble the same bytes as one GET', async () => {
+    const probe = await get('/dai/ep1.mp3', { range: 'bytes=0-1' });
+    expect(probe.statusCode).toBe(206);
+    expect(probe.headers['content-range']).toBe(`bytes 0-1/${expected.length}`);
+    const etag = probe.headers.etag as string;
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < expected.length; at += 9_999) {
+      const r = await get('/dai/ep1.mp3', { range: `bytes=${at}-${at + 9_998}`, 'if-range': etag });
+      expect(r.statusCode).toBe(206);
+      pieces.push(r.rawPayload);
+    }
+    expect(Buffer.concat(pieces).equals(expected)).toBe(true);
+    const tail = await get('/dai/ep1.mp3', { range: 'bytes=-100' });
+    expect(tail.rawPayload.equals(expected.subarray(-100))).toBe(true);
+  });
+
+  it('answers HEAD with the GET headers and no body; 416 past the end; 304 on a matching validator', async () => {
+    const h = await get('/dai/ep1.mp3', {}, 'HEAD');
+    expect(h.statusCode).toBe(200);
+    expect(h.headers['content-length']).toBe(String(expected.length));
+    expect(h.rawPayload.length).toBe(0);
+    const past = await get('/dai/ep1.mp3', { range: `bytes=${expected.length}-` });
+    expect(past.statusCode).toBe(416);
+    expect(past.headers['content-range']).toBe(`bytes */${expected.length}`);
+    const nm = await get('/dai/ep1.mp3', { 'if-none-match': h.headers.etag as string });
+    expect(nm.statusCode).toBe(304);
+  });
+
+  it('ignores the Range when If-Range names another plan (200, whole body)', async () => {
+    const r = await get('/dai/ep1.mp3', { range: 'bytes=10-20', 'if-range': '"dai-other-1"' });
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.equals(expected)).toBe(true);
+  });
+
+  it('serves the plain file with the reason when the resolver says so', async () => {
+    const r = await get('/dai/plain.mp3');
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.equals(content)).toBe(true);
+    expect(r.headers['x-swarmcast-dai']).toBe('plain; reason=no-breaks');
+    await settle();
+    expect(facts.facts[0]!.planId).toBeUndefined();
+  });
+
+  it('serves the plain file, never a 5xx, when the resolver throws', async () => {
+    fail = true;
+    const r = await get('/dai/ep1.mp3');
+    expect(r.statusCode).toBe(200);
+    expect(r.rawPayload.equals(content)).toBe(true);
+    expect(r.headers['x-swarmcast-dai']).toBe('plain; reason=resolver-failed');
+    expect(r.body).not.toContain('/secret/path');
+  });
+
+  it('404s unknown episodes and hostile names (414 for a name over Fastify's parameter limit)', async () => {
+    for (const url of [
+      '/dai/nope.mp3',
+      '/dai/..%2F..%2Fetc.mp3',
+      '/dai/ep1.mp3.exe',
+      `/dai/${'a'.repeat(200)}`,
+    ]) {
+      const r = await get(url);
+      expect([404, 414], url).toContain(r.statusCode);
+    }
+  });
+});
