@@ -177,7 +177,7 @@ describe('stitched enclosure', () => {
     expect(r.body).not.toContain('/secret/path');
   });
 
-  it('404s unknown episodes and hostile names (414 for a name over the router's parameter limit)', async () => {
+  it('404s unknown episodes and hostile names (414 for a name over the router parameter limit)', async () => {
     for (const url of [
       '/dai/nope.mp3',
       '/dai/..%2F..%2Fetc.mp3',
