@@ -88,6 +88,31 @@ export {
   rotateKey,
   type SigningKeyJwk,
 } from './signing-keys.ts';
+export {
+  decideStitchPlan,
+  type PlanDeps,
+  type PlannedAd,
+  type PlannedBreak,
+  type PlanRequest,
+  plannedAds,
+  type StitchPlan,
+} from './stitch/decide-plan.ts';
+export {
+  countPlans,
+  defaultPlanLimits,
+  insertPlan,
+  loadPlan,
+  loadPlansById,
+  type PlanLayout,
+  type PlanLimits,
+  prunePlans,
+  type StoredPlan,
+  saveLayout,
+  sharedPlanKey,
+  stitchPlanMigrations,
+} from './stitch/plan-store.ts';
+export { type PlanAnswer, type PlanAsk, StitchPlanner, type StitchPlannerOptions } from './stitch/planner.ts';
+export { type PreparedAd, PreparedAds, type PreparedAdsOptions } from './stitch/prepared-ads.ts';
 export { AdsStore, type HourDelivery } from './store.ts';
 export { inDayPart, matchesTargeting, type TargetingContext } from './targeting.ts';
 export { formatTimeOffset, parseTimeOffset, type TimeOffset, type TimeOffsetForm } from './time-offset.ts';
