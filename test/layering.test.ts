@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 const layer: Record<string, number> = {
   bittorrent: 0,
   platform: 0,
+  media: 0,
   testkit: 0,
   tracker: 1,
   origin: 1,

@@ -1,0 +1,29 @@
+export { type Container, detectContainer, type StitchSupport } from './detect.ts';
+export { MediaError, type MediaErrorCode, mediaErrors, type Result } from './errors.ts';
+export {
+  type FrameHeader,
+  type HeaderFault,
+  type MpegVersion,
+  parseFrameHeader,
+  versionForSampleRate,
+} from './mp3/header.ts';
+export {
+  boundaryMs,
+  frameBoundaryAt,
+  type Mp3Profile,
+  type Mp3Scan,
+  type ScanOptions,
+  scanMp3,
+} from './mp3/scan.ts';
+export type { LameTag, XingTag } from './mp3/xing.ts';
+export { assembleStitch, partsInRange } from './stitch/assemble.ts';
+export {
+  type AdBreak,
+  type AdFrames,
+  type AdSpan,
+  type BreakSpan,
+  type LayoutOptions,
+  layoutStitch,
+  type StitchLayout,
+  type StitchPart,
+} from './stitch/layout.ts';

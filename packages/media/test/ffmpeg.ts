@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+/** Debian's ffmpeg as the reference decoder and as a maker of test MP3s (tests only). */
+const run = promisify(execFile);
+
+export interface Tone {
+  /** Hz of a sine, or 0 for silence. */
+  hz: number;
+  seconds: number;
+  sampleRate: number;
+  channels: 1 | 2;
+  /** CBR kbps, or a LAME VBR quality with `vbr`. */
+  kbps?: number;
+  vbr?: number;
+  id3?: boolean;
+  xing?: boolean;
+  id3v1?: boolean;
+}
+
+/** Make an MP3 of a tone with ffmpeg's libmp3lame. */
+export async function makeMp3(dir: string, name: string, t: Tone): Promise<string> {
+  const out = join(dir, name);
+  const source =
+    t.hz > 0
+      ? `sine=frequency=${t.hz}:sample_rate=${t.sampleRate}:duration=${t.seconds}`
+      : `anullsrc=r=${t.sampleRate}:cl=mono:d=${t.seconds}`;
+  const args = [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    source,
+    '-ac',
+    String(t.channels),
+    '-ar',
+    String(t.sampleRate),
+    '-c:a',
+    'libmp3lame',
+  ];
+  if (t.vbr !== undefined) args.push('-q:a', String(t.vbr));
+  else args.push('-b:a', `${t.kbps ?? 128}k`);
+  args.push('-write_xing', t.xing === false ? '0' : '1');
+  if (t.id3 === false) args.push('-id3v2_version', '0');
+  else args.push('-id3v2_version', '3', '-metadata', 'title=Swarmcast test', '-metadata', 'artist=i11');
+  if (t.id3v1) args.push('-write_id3v1', '1');
+  args.push(out);
+  await run('ffmpeg', args);
+  return out;
+}
+
+/** `ffmpeg -v error -i f -f null -`: the decoder's complaints (empty when the file is clean). */
+export async function decodeErrors(file: string): Promise<string> {
+  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-']);
+  return stderr.trim();
+}
+
+/** Duration in seconds as ffprobe reports it (from the Xing header when there is one). */
+export async function probeDuration(file: string): Promise<number> {
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=duration',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
+  return Number(stdout.trim());
+}
+
+/** Decode to mono 16-bit PCM at `rate` (ffmpeg applies the LAME tag's gapless trimming). */
+export async function decodePcm(file: string, rate: number): Promise<Int16Array> {
+  const raw = join(`${file}.pcm`);
+  await run('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    file,
+    '-ac',
+    '1',
+    '-ar',
+    String(rate),
+    '-f',
+    's16le',
+    raw,
+  ]);
+  const b = await readFile(raw);
+  return new Int16Array(b.buffer, b.byteOffset, b.length / 2);
+}
+
+/** Power of `hz` in pcm[from, to) by the Goertzel algorithm, normalised by the window length. */
+export function tonePower(pcm: Int16Array, rate: number, hz: number, from: number, to: number): number {
+  const a = Math.max(0, Math.floor(from));
+  const z = Math.min(pcm.length, Math.floor(to));
+  const w = (2 * Math.PI * hz) / rate;
+  const coeff = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = a; i < z; i++) {
+    const s0 = (pcm[i] as number) / 32768 + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const n = Math.max(1, z - a);
+  return (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (n * n);
+}
+
+/** The louder of two tones in a window of the decoded PCM, given in milliseconds. */
+export function dominantTone(
+  pcm: Int16Array,
+  rate: number,
+  tones: [number, number],
+  fromMs: number,
+  toMs: number,
+): number {
+  const a = (fromMs / 1000) * rate;
+  const z = (toMs / 1000) * rate;
+  return tonePower(pcm, rate, tones[0], a, z) >= tonePower(pcm, rate, tones[1], a, z) ? tones[0] : tones[1];
+}

@@ -1,0 +1,73 @@
+import { crc16Mpeg } from '../src/mp3/crc.ts';
+import { buildFrameHeader, type MpegVersion, sideInfoBytes } from '../src/mp3/header.ts';
+
+/** Synthetic Layer III frames (silent side info, filler payload) for scanner tests without ffmpeg. */
+export function frames(
+  n: number,
+  o: {
+    version?: MpegVersion;
+    sampleRate?: number;
+    channels?: 1 | 2;
+    bitrateIndex?: number;
+    crc?: boolean;
+  } = {},
+): Uint8Array {
+  const version = o.version ?? 1;
+  const sampleRate = o.sampleRate ?? 44100;
+  const channels = o.channels ?? 2;
+  const { header, frameBytes } = buildFrameHeader(version, sampleRate, channels, o.bitrateIndex ?? 9);
+  const out = new Uint8Array(n * frameBytes);
+  for (let i = 0; i < n; i++) {
+    const f = out.subarray(i * frameBytes, (i + 1) * frameBytes);
+    f.set(header);
+    f.fill(0x55, 4 + sideInfoBytes(version, channels) + (o.crc ? 2 : 0));
+    if (o.crc) {
+      f[1] = (f[1] as number) & 0xfe;
+      const side = 6 + sideInfoBytes(version, channels);
+      f.fill(0, 6, side);
+      const crc = crc16Mpeg(f, 6, side, crc16Mpeg(f, 2, 4));
+      f[4] = crc >> 8;
+      f[5] = crc & 0xff;
+    }
+  }
+  return out;
+}
+
+export function id3v2(
+  bodyBytes: number,
+  o: { major?: number; footer?: boolean; claimed?: number } = {},
+): Uint8Array {
+  const major = o.major ?? 3;
+  const total = 10 + bodyBytes + (o.footer ? 10 : 0);
+  const tag = new Uint8Array(total);
+  tag.set([0x49, 0x44, 0x33, major, 0, o.footer ? 0x10 : 0]);
+  let size = o.claimed ?? bodyBytes;
+  for (let i = 9; i >= 6; i--) {
+    tag[i] = size & 0x7f;
+    size = Math.floor(size / 128);
+  }
+  if (o.footer) tag.set([0x33, 0x44, 0x49, major, 0, 0x10, ...tag.subarray(6, 10)], total - 10);
+  return tag;
+}
+
+export const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+/** A seeded PRNG (mulberry32) so a failing fuzz case can be replayed from its printed seed. */
+export function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
