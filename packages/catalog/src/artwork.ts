@@ -3,6 +3,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Account } from './accounts.ts';
 import type { CatalogContext } from './context.ts';
+import { episodeForEditing } from './edit.ts';
+import { type EpisodeDetail, getEpisode } from './episodes.ts';
 import { fail, ok, type Result } from './errors.ts';
 import { getShow, type Show, showForEditing } from './shows.ts';
 
@@ -66,15 +68,38 @@ export async function setShowArtwork(
 ): Promise<Result<Show>> {
   const show = await showForEditing(ctx.db, who, slug);
   if (!show.ok) return show;
+  const rel = await storeArtwork(ctx, show.value.slug, bytes);
+  if (!rel.ok) return rel;
+  await ctx.db.query('update catalog_shows set artwork = $2 where id = $1', [show.value.id, rel.value]);
+  if (show.value.artwork) await rm(join(ctx.mediaDir, show.value.artwork), { force: true });
+  return ok((await getShow(ctx.db, show.value.slug)) as Show);
+}
+
+/** Checks artwork bytes and writes them under "<slug>/artwork-<random>.<ext>"; the path. */
+async function storeArtwork(ctx: CatalogContext, slug: string, bytes: Uint8Array): Promise<Result<string>> {
   if (bytes.length > maxArtworkBytes) {
     return fail('CAT_UPLOAD_TOO_LARGE', `artwork is at most ${maxArtworkBytes} bytes`);
   }
   const image = sniffImage(bytes);
   if (!image) return fail('CAT_NOT_MEDIA', 'artwork must be a PNG or JPEG image');
-  const rel = `${show.value.slug}/artwork-${randomBytes(4).toString('hex')}.${image.type === 'png' ? 'png' : 'jpg'}`;
-  await mkdir(join(ctx.mediaDir, show.value.slug), { recursive: true });
+  const rel = `${slug}/artwork-${randomBytes(4).toString('hex')}.${image.type === 'png' ? 'png' : 'jpg'}`;
+  await mkdir(join(ctx.mediaDir, slug), { recursive: true });
   await writeFile(join(ctx.mediaDir, rel), bytes, { flag: 'wx' });
-  await ctx.db.query('update catalog_shows set artwork = $2 where id = $1', [show.value.id, rel]);
-  if (show.value.artwork) await rm(join(ctx.mediaDir, show.value.artwork), { force: true });
-  return ok((await getShow(ctx.db, show.value.slug)) as Show);
+  return ok(rel);
+}
+
+/** An episode's own artwork (itunes:image on the item), same rules as the show's. */
+export async function setEpisodeArtwork(
+  ctx: CatalogContext,
+  who: Account,
+  episodeId: string,
+  bytes: Uint8Array,
+): Promise<Result<EpisodeDetail>> {
+  const ep = await episodeForEditing(ctx, who, episodeId);
+  if (!ep.ok) return ep;
+  const rel = await storeArtwork(ctx, ep.value.show.slug, bytes);
+  if (!rel.ok) return rel;
+  await ctx.db.query('update catalog_episodes set artwork = $2 where id = $1', [ep.value.id, rel.value]);
+  if (ep.value.artwork) await rm(join(ctx.mediaDir, ep.value.artwork), { force: true });
+  return ok((await getEpisode(ctx.db, ep.value.id)) as EpisodeDetail);
 }

@@ -4,6 +4,8 @@ import type { Account } from './accounts.ts';
 import type { CatalogContext } from './context.ts';
 import { type EpisodeDetail, getEpisode } from './episodes.ts';
 import { fail, ok, type Result } from './errors.ts';
+import { validateEpisodeFeatures } from './feed/episode-features.ts';
+import { validateFeedSettings } from './feed/settings.ts';
 import { validateEpisodeText } from './publish.ts';
 import { getShow, type Show, type ShowInput, showForEditing, validateShow } from './shows.ts';
 
@@ -41,8 +43,29 @@ export async function updateShow(
   return ok((await getShow(ctx.db, show.value.slug)) as Show);
 }
 
+/**
+ * Replaces a show's feed settings (owner e-mail, lock, move, persons, location, funding,
+ * license; see feed/settings.ts). Checked whole before the one UPDATE.
+ */
+export async function updateFeedSettings(
+  ctx: Pick<CatalogContext, 'db'>,
+  who: Account,
+  slug: string,
+  input: unknown,
+): Promise<Result<Show>> {
+  const show = await showForEditing(ctx.db, who, slug);
+  if (!show.ok) return show;
+  const v = validateFeedSettings(input);
+  if (!v.ok) return v;
+  await ctx.db.query('update catalog_shows set settings = $2 where id = $1', [
+    show.value.id,
+    JSON.stringify(v.value),
+  ]);
+  return ok((await getShow(ctx.db, show.value.slug)) as Show);
+}
+
 /** The episode, if this account may change it (its show's owner, or an admin). */
-async function episodeForEditing(
+export async function episodeForEditing(
   ctx: Pick<CatalogContext, 'db'>,
   who: Account,
   id: string,
@@ -55,22 +78,36 @@ async function episodeForEditing(
   return ok(ep);
 }
 
-/** Changes an episode's title and description (the media and torrent stay as published). */
+/**
+ * Changes an episode's title, description and features (season, number, type, explicit,
+ * persons). The media, torrent and GUID stay as published: apps key downloads on the GUID.
+ */
 export async function updateEpisode(
   ctx: Pick<CatalogContext, 'db'>,
   who: Account,
   id: string,
-  input: { title?: unknown; description?: unknown },
+  input: { title?: unknown; description?: unknown } & Record<string, unknown>,
 ): Promise<Result<EpisodeDetail>> {
   const ep = await episodeForEditing(ctx, who, id);
   if (!ep.ok) return ep;
   const text = validateEpisodeText(input.title ?? ep.value.title, input.description ?? ep.value.description);
   if (!text.ok) return text;
-  await ctx.db.query('update catalog_episodes set title = $2, description = $3 where id = $1', [
-    ep.value.id,
-    text.value.title,
-    text.value.description,
-  ]);
+  const f = validateEpisodeFeatures(input, ep.value);
+  if (!f.ok) return f;
+  await ctx.db.query(
+    `update catalog_episodes set title = $2, description = $3, season = $4, episode_number = $5,
+       episode_type = $6, explicit = $7, persons = $8 where id = $1`,
+    [
+      ep.value.id,
+      text.value.title,
+      text.value.description,
+      f.value.season,
+      f.value.episodeNumber,
+      f.value.episodeType,
+      f.value.explicit,
+      JSON.stringify(f.value.persons),
+    ],
+  );
   return ok((await getEpisode(ctx.db, ep.value.id)) as EpisodeDetail);
 }
 

@@ -3,6 +3,7 @@ import type { Account } from './accounts.ts';
 import { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-rules.ts';
 import type { AdBreak, EpisodeForAds } from './ad-breaks.ts';
 import { fail, ok, type Result } from './errors.ts';
+import type { EpisodeFeatures } from './feed/episode-features.ts';
 import type { Show } from './shows.ts';
 
 export interface MediaFile {
@@ -25,7 +26,7 @@ export interface TorrentInfo {
   legacy: { infoHashV1: string; magnet: string } | null;
 }
 
-export interface Episode {
+export interface Episode extends EpisodeFeatures {
   id: string;
   showId: string;
   guid: string;
@@ -37,6 +38,8 @@ export interface Episode {
   adBreaks: AdBreak[];
   chapters: Chapter[];
   views: number;
+  /** Media path of the episode's own artwork (itunes:image), or null: the show's. */
+  artwork: string | null;
 }
 
 /** An episode with what a page or a feed needs beside it. */
@@ -48,6 +51,7 @@ export interface EpisodeDetail extends Episode {
 
 const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.published_at as "publishedAt",
   e.duration_ms as "durationMs", e.media_kind as "mediaKind", e.ad_breaks as "adBreaks", e.chapters, e.views,
+  e.season, e.episode_number as "episodeNumber", e.episode_type as "episodeType", e.explicit, e.artwork as "episodeArtwork", e.persons,
   s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author,
   m.path, m.size, m.mime, m.container, m.codecs, m.bitrate, m.fast_start as "fastStart",
   t.info_hash_v1 as "infoHashV1", t.info_hash_v2 as "infoHashV2", t.magnet,
@@ -56,7 +60,7 @@ const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.
 const from = `from catalog_episodes e join catalog_shows s on s.id = e.show_id
   left join catalog_media m on m.episode_id = e.id left join catalog_torrents t on t.episode_id = e.id`;
 
-type Row = Episode &
+type Row = Omit<Episode, 'artwork'> &
   Partial<MediaFile> &
   Partial<Omit<TorrentInfo, 'legacy'>> & {
     legacyInfoHash?: string | null;
@@ -67,6 +71,7 @@ type Row = Episode &
     language: string;
     categories: string[];
     author: string;
+    episodeArtwork: string | null;
   };
 
 function toDetail(r: Row): EpisodeDetail {
@@ -82,6 +87,12 @@ function toDetail(r: Row): EpisodeDetail {
     adBreaks: r.adBreaks,
     chapters: r.chapters,
     views: r.views,
+    season: r.season ?? null,
+    episodeNumber: r.episodeNumber ?? null,
+    episodeType: r.episodeType ?? 'full',
+    explicit: r.explicit ?? null,
+    persons: r.persons ?? [],
+    artwork: r.episodeArtwork ?? null,
     show: {
       id: r.showId,
       slug: r.showSlug,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EpisodeDetail } from './episodes.ts';
+import { channelTags, itemTags } from './feed/tags.ts';
 import type { Show } from './shows.ts';
 
 /** Where the feed's links point; the web layer owns the URL scheme. */
@@ -50,11 +51,6 @@ function hms(ms: number): string {
   return `${pad(h)}:${pad(m)}:${pad(s % 60)}`;
 }
 
-/** Apple's top-level categories take the form "Technology"; ours are stored lower-case. */
-function titleCase(text: string): string {
-  return text.replace(/(^|[\s&])([a-z])/g, (_m, a: string, b: string) => a + b.toUpperCase());
-}
-
 function item(e: EpisodeDetail, urls: FeedUrls): string {
   const x = escapeXml;
   const lines = [
@@ -66,7 +62,8 @@ function item(e: EpisodeDetail, urls: FeedUrls): string {
     `<pubDate>${e.publishedAt.toUTCString()}</pubDate>`,
     `<itunes:title>${x(e.title)}</itunes:title>`,
     `<itunes:duration>${hms(e.durationMs)}</itunes:duration>`,
-    '<itunes:episodeType>full</itunes:episodeType>',
+    `<itunes:episodeType>${e.episodeType}</itunes:episodeType>`,
+    ...itemTags(e, x, urls.media),
   ];
   if (e.media) {
     const url = urls.media(e.media.path);
@@ -114,7 +111,7 @@ export function renderFeed(show: Show, episodes: readonly EpisodeDetail[], urls:
     `<itunes:author>${x(show.author)}</itunes:author>`,
     `<itunes:summary>${x(show.description || show.title)}</itunes:summary>`,
     `<itunes:explicit>${show.explicit ? 'true' : 'false'}</itunes:explicit>`,
-    `<itunes:type>episodic</itunes:type>`,
+    `<itunes:type>${show.settings?.showType ?? 'episodic'}</itunes:type>`,
     // Apple and Podcasting 2.0 apps read itunes:image; plain RSS readers read <image>.
     ...(show.artwork
       ? [
@@ -122,10 +119,9 @@ export function renderFeed(show: Show, episodes: readonly EpisodeDetail[], urls:
           `<image><url>${x(urls.media(show.artwork))}</url><title>${x(show.title)}</title><link>${x(urls.showPage)}</link></image>`,
         ]
       : []),
-    ...show.categories.map((c) => `<itunes:category text="${x(titleCase(c))}"/>`),
     `<podcast:guid>${podcastGuid(urls.feed)}</podcast:guid>`,
     `<podcast:medium>${episodes.some((e) => e.mediaKind === 'video') ? 'video' : 'podcast'}</podcast:medium>`,
-    '<podcast:locked>no</podcast:locked>',
+    ...channelTags(show, x, 'Swarmcast'),
   ];
   if (episodes[0]) head.push(`<lastBuildDate>${episodes[0].publishedAt.toUTCString()}</lastBuildDate>`);
   return [...head, ...episodes.map((e) => item(e, urls)), '</channel>', '</rss>', ''].join('\n');

@@ -12,10 +12,17 @@ export {
 } from './accounts.ts';
 export { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-rules.ts';
 export type { AdBreak, BreakPosition, EpisodeForAds } from './ad-breaks.ts';
-export { type ImageInfo, maxArtworkBytes, setShowArtwork, sniffImage } from './artwork.ts';
+export { type ImageInfo, maxArtworkBytes, setEpisodeArtwork, setShowArtwork, sniffImage } from './artwork.ts';
 export type { CatalogContext, MadeTorrent, TorrentTools } from './context.ts';
 export { demoMediaDir, seedDemo } from './demo.ts';
-export { deleteEpisode, deleteShow, type ShowEdit, updateEpisode, updateShow } from './edit.ts';
+export {
+  deleteEpisode,
+  deleteShow,
+  type ShowEdit,
+  updateEpisode,
+  updateFeedSettings,
+  updateShow,
+} from './edit.ts';
 export {
   countView,
   type Episode,
@@ -30,6 +37,18 @@ export {
   torrentFile,
 } from './episodes.ts';
 export { type CatalogErrorCode, catalogErrors, type Failure, type Result } from './errors.ts';
+export { type AppleCategory, appleCategories, appleCategory } from './feed/apple-categories.ts';
+export { artworkProblems, directoryEnclosureTypes, directoryProblems } from './feed/directory-rules.ts';
+export { type EpisodeFeatures, type EpisodeType, validateEpisodeFeatures } from './feed/episode-features.ts';
+export {
+  type FeedSettings,
+  type Funding,
+  httpUrl,
+  type License,
+  type Person,
+  type PlaceInfo,
+  validateFeedSettings,
+} from './feed/settings.ts';
 export { escapeXml, type FeedUrls, podcastGuid, renderChapters, renderFeed } from './feed.ts';
 export { mp4HeaderBytes } from './media/mp4-boxes.ts';
 export { type Probe, probeMedia } from './media/probe.ts';

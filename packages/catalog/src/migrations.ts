@@ -111,4 +111,18 @@ alter table catalog_torrents add column v1_torrent bytea;
     id: 'catalog/0004-show-artwork',
     sql: `alter table catalog_shows add column artwork text;`,
   },
+  // Issue 16: feed and episode features (show settings as jsonb: every field optional).
+  {
+    id: 'catalog/0005-feed-features',
+    sql: `
+alter table catalog_shows add column settings jsonb not null default '{}';
+alter table catalog_episodes add column season integer check (season between 1 and 100000);
+alter table catalog_episodes add column episode_number integer check (episode_number between 0 and 1000000);
+alter table catalog_episodes add column episode_type text not null default 'full'
+  check (episode_type in ('full', 'trailer', 'bonus'));
+alter table catalog_episodes add column explicit boolean;
+alter table catalog_episodes add column artwork text;
+alter table catalog_episodes add column persons jsonb not null default '[]';
+`,
+  },
 ];

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '@swarmcast/platform';
 import type { Account } from './accounts.ts';
 import { fail, ok, type Result } from './errors.ts';
+import type { FeedSettings } from './feed/settings.ts';
 import { cleanText, isSlug } from './slug.ts';
 
 export interface Show {
@@ -17,6 +18,8 @@ export interface Show {
   createdAt: Date;
   /** Media path ("<slug>/artwork-....png") of the show's artwork, or null. */
   artwork: string | null;
+  /** Owner e-mail, podcast:person/location/funding/license, lock and move (feed/settings.ts). */
+  settings: FeedSettings;
 }
 
 export interface ShowInput {
@@ -32,7 +35,7 @@ export interface ShowInput {
 const languagePattern = /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/;
 
 export const showColumns = `s.id, s.slug, s.owner_id as "ownerId", s.title, s.description, s.author, s.language,
-  s.categories, s.explicit, s.created_at as "createdAt", s.artwork`;
+  s.categories, s.explicit, s.created_at as "createdAt", s.artwork, s.settings`;
 
 /** Checks a show's fields; a pure function. */
 export function validateShow(input: ShowInput): Result<Required<ShowInput>> {

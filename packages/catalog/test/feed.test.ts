@@ -19,6 +19,7 @@ const show: Show = {
   explicit: false,
   createdAt: new Date('2026-01-01T00:00:00Z'),
   artwork: 'demo/artwork-0a1b2c3d.png',
+  settings: {},
 };
 
 function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
@@ -34,6 +35,12 @@ function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
     adBreaks: [],
     chapters: [],
     views: 0,
+    season: null,
+    episodeNumber: null,
+    episodeType: 'full',
+    explicit: null,
+    persons: [],
+    artwork: null,
     show: {
       id: 's1',
       slug: 'demo',

@@ -13,12 +13,15 @@ import {
   getShow,
   maxArtworkBytes,
   publishEpisode,
+  type Result,
   type ShowInput,
   search,
   setAdBreaks,
+  setEpisodeArtwork,
   setShowArtwork,
   storeUpload,
   updateEpisode,
+  updateFeedSettings,
   updateShow,
 } from '@swarmcast/catalog';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -129,7 +132,25 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
     const who = await caller(ctx, req, reply);
     if (!who) return reply;
     const b = body(req);
-    const r = await updateEpisode(ctx, who, req.params.id, { title: b.title, description: b.description });
+    // Features (season, episodeNumber, episodeType, explicit, persons) only when sent.
+    const features = Object.fromEntries(
+      ['season', 'episodeNumber', 'episodeType', 'explicit', 'persons']
+        .filter((k) => k in b)
+        .map((k) => [k, b[k]]),
+    );
+    const r = await updateEpisode(ctx, who, req.params.id, {
+      ...features,
+      title: b.title,
+      description: b.description,
+    });
+    return r.ok ? r.value : sendFailure(reply, r);
+  });
+
+  /** Feed settings (owner e-mail, lock, move, persons, location, funding, license): replaced whole. */
+  app.put<{ Params: { slug: string } }>('/api/shows/:slug/settings', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const r = await updateFeedSettings(ctx, who, req.params.slug, body(req));
     return r.ok ? r.value : sendFailure(reply, r);
   });
 
@@ -171,30 +192,36 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
       return reply.code(201).send(r.value);
     });
 
-    // Show artwork: a PNG or JPEG as the raw body, read into memory up to the bound.
-    raw.put<{ Params: { slug: string } }>('/api/shows/:slug/artwork', async (req, reply) => {
-      const who = await caller(ctx, req, reply);
-      if (!who) {
-        req.raw.resume();
-        return reply;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of req.body as Readable) {
-        size += (chunk as Buffer).length;
-        if (size > maxArtworkBytes) {
-          reply.header('connection', 'close');
-          return sendFailure(reply, {
-            code: 'CAT_UPLOAD_TOO_LARGE',
-            message: `artwork is at most ${maxArtworkBytes} bytes`,
-            status: 413,
-          });
+    // Show and episode artwork: a PNG or JPEG as the raw body, read into memory up to the bound.
+    const artworkRoute = (
+      path: string,
+      set: (who: Account, key: string, bytes: Uint8Array) => Promise<Result<unknown>>,
+    ) =>
+      raw.put<{ Params: { key: string } }>(path, async (req, reply) => {
+        const who = await caller(ctx, req, reply);
+        if (!who) {
+          req.raw.resume();
+          return reply;
         }
-        chunks.push(chunk as Buffer);
-      }
-      const r = await setShowArtwork(ctx, who, req.params.slug, Buffer.concat(chunks));
-      return r.ok ? r.value : sendFailure(reply, r);
-    });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of req.body as Readable) {
+          size += (chunk as Buffer).length;
+          if (size > maxArtworkBytes) {
+            reply.header('connection', 'close');
+            return sendFailure(reply, {
+              code: 'CAT_UPLOAD_TOO_LARGE',
+              message: `artwork is at most ${maxArtworkBytes} bytes`,
+              status: 413,
+            });
+          }
+          chunks.push(chunk as Buffer);
+        }
+        const r = await set(who, req.params.key, Buffer.concat(chunks));
+        return r.ok ? r.value : sendFailure(reply, r);
+      });
+    artworkRoute('/api/shows/:key/artwork', (who, slug, bytes) => setShowArtwork(ctx, who, slug, bytes));
+    artworkRoute('/api/episodes/:key/artwork', (who, id, bytes) => setEpisodeArtwork(ctx, who, id, bytes));
   });
 }
 

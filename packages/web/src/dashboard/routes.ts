@@ -14,6 +14,7 @@ import {
   showForEditing,
   showsOf,
   updateEpisode,
+  updateFeedSettings,
   updateShow,
 } from '@swarmcast/catalog';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -21,6 +22,12 @@ import { sameOrigin, whoIs } from '../auth.ts';
 import { type Html, html } from '../html.ts';
 import { page } from '../layout.ts';
 import { duration, enc } from '../portal/fragments.ts';
+import {
+  episodeFeatureFields,
+  episodeFeaturesFromForm,
+  feedSettingsFromForm,
+  feedSettingsSection,
+} from './feed-settings.ts';
 import { adBreaksFromForm, type FormBody, one } from './form.ts';
 
 function send(reply: FastifyReply, body: string, status = 200) {
@@ -216,6 +223,9 @@ ${show.artwork ? html`<p><img src="/media/${show.artwork.split('/').map(enc).joi
 <div><button type="submit">Save artwork</button></div>
 <p id="artwork-status" role="status" aria-live="polite"></p>
 </form>
+</section>
+${feedSettingsSection(show)}
+<section aria-labelledby="danger-h"><h2 id="danger-h">Delete</h2>
 <form method="post" action="/dashboard/shows/${enc(show.slug)}/delete"><button type="submit" class="secondary">Delete this show and all its episodes</button></form>
 </section>`,
       ),
@@ -236,6 +246,26 @@ ${show.artwork ? html`<p><img src="/media/${show.artwork.split('/').map(enc).joi
         language: one(f, 'language') || 'en',
         categories: category ? [category] : [],
       });
+      if (!r.ok) {
+        const show = await showForEditing(ctx.db, who, req.params.slug);
+        if (!show.ok)
+          return send(
+            reply,
+            page({ title: 'Not yours', viewer: who }, html`<h1>${show.message}</h1>`),
+            show.status,
+          );
+        return showPage(who, show.value, reply, r.message, r.status);
+      }
+      return reply.redirect(`/dashboard/shows/${enc(r.value.slug)}`, 303);
+    },
+  );
+
+  app.post<{ Params: { slug: string }; Body: FormBody }>(
+    '/dashboard/shows/:slug/settings',
+    async (req, reply) => {
+      const who = await guard(req, reply);
+      if (!who) return reply;
+      const r = await updateFeedSettings(ctx, who, req.params.slug, feedSettingsFromForm(req.body ?? {}));
       if (!r.ok) {
         const show = await showForEditing(ctx.db, who, req.params.slug);
         if (!show.ok)
@@ -321,6 +351,7 @@ ${breaksFields(e)}
 <form class="stack" method="post" action="/dashboard/episodes/${enc(e.id)}/edit">
 <label>Episode title <input name="title" required maxlength="200" value="${e.title}"></label>
 <label>Description <textarea name="description" rows="4" maxlength="10000">${e.description}</textarea></label>
+${episodeFeatureFields(e)}
 <div><button type="submit">Save</button></div></form>
 <form method="post" action="/dashboard/episodes/${enc(e.id)}/delete"><button type="submit" class="secondary">Delete this episode</button></form>`,
       ),
@@ -358,6 +389,7 @@ ${breaksFields(e)}
     if (!e) return reply;
     const f = req.body ?? {};
     const r = await updateEpisode(ctx, who, e.id, {
+      ...episodeFeaturesFromForm(f),
       title: one(f, 'title'),
       description: one(f, 'description'),
     });

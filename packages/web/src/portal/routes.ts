@@ -117,6 +117,9 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     const found = await showWithEpisodes(req.params.slug);
     if (!found) return reply.code(404).type('text/plain').send('no such show');
     const { show, episodes } = found;
+    // The show moved (itunes:new-feed-url, issue 16): apps follow a permanent redirect.
+    if (show.settings.redirectFeed && show.settings.newFeedUrl)
+      return reply.redirect(show.settings.newFeedUrl, 301);
     return reply
       .type('application/rss+xml; charset=utf-8')
       .send(renderFeed(show, episodes, urls.forFeed(show.slug)));
