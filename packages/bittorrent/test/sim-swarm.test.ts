@@ -252,6 +252,40 @@ describe('simulated swarm', () => {
     });
   });
 
+  // Smart ban (issue 14): a liar whose blocks only ever fail mixed with an honest seeder's
+  // must not get the seeder banned. Each run mixes liars among honest seeders; only the liars
+  // may be banned, and the download completes byte for byte.
+  it.each([
+    [1, 1],
+    [1, 2],
+    [2, 3],
+    [3, 1],
+    [1, 3],
+  ])('smart ban: %i honest seeders, %i liars; only the liars are banned', async (seeds, liarCount) => {
+    await withSeed(simSeed() * 100 + seeds * 10 + liarCount, async (seed) => {
+      const swarm = new SimSwarm(seed, simTorrent(4_000_000, 512 * KiB, seed));
+      const slow: LinkSpec = { up: 300_000, down: 1_000_000, latencyMs: 30 };
+      await swarm.addNodes(
+        Array.from({ length: seeds }, (_, i) => ({ name: `seed${i}`, seed: true, link: slow })),
+      );
+      const liars = Array.from({ length: liarCount }, () => swarm.addHostile('corrupt-first-block', slow));
+      await swarm.addNodes([{ name: 'leech', seed: false, link: fast }]);
+      swarm.introduceAll(liars.map((l) => l.address));
+      expect(await swarm.runUntilAllDone(600_000)).toBe(true);
+      const leech = swarm.node('leech');
+      const honest = swarm.nodes.filter((n) => n.spec.seed).map((n) => n.address.host);
+      const bannedHosts = leech.banned.map((b) => b.key.split(':')[0] ?? '');
+      expect(bannedHosts.filter((h) => honest.includes(h)), 'honest seeders banned').toEqual([]);
+      for (const liar of liars) {
+        if (liar.peers.some((p) => p.blocksSent > 0))
+          expect(bannedHosts, 'a liar that sent blocks is banned').toContain(liar.address.host);
+      }
+      expect(liars.some((l) => l.peers.some((p) => p.blocksSent > 0))).toBe(true);
+      expect(await sameBytes(swarm, 'leech')).toBe(true);
+      await swarm.close();
+    });
+  });
+
   it.each([
     ['request-flood', 'BT_PEER_FLOOD'],
     ['unrequested-data', 'BT_PEER_UNREQUESTED_DATA'],

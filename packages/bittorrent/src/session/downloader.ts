@@ -32,6 +32,12 @@ export class Downloader {
   readonly state: PieceState;
   private readonly assembly: PieceAssembly;
   private readonly timeoutMs: number;
+  /**
+   * Pieces that failed their hash, fetched again from one peer only (smart ban): the peer that
+   * claimed the piece, or '' while no peer has. A piece from one sender either verifies (and
+   * the failed copies then convict exactly the liars) or convicts that sender.
+   */
+  private readonly soleSource = new Map<number, string>();
 
   constructor(
     readonly layout: StorageLayout,
@@ -79,10 +85,19 @@ export class Downloader {
     );
     // Refill in batches: the picker scans the torrent, so do not call it for every block.
     if (peer.outstanding.size > (depth * 3) / 4) return;
-    const picks = pickBlocks(this.state, peer, depth - peer.outstanding.size, {
+    const view =
+      this.soleSource.size === 0
+        ? peer
+        : {
+            has: (p: number) => peer.has(p) && this.mayFetch(peer, p),
+            requested: (p: number, b: number) => peer.requested(p, b),
+            ...(peer.allowedOnly ? { allowedOnly: peer.allowedOnly } : {}),
+          };
+    const picks = pickBlocks(this.state, view, depth - peer.outstanding.size, {
       random: this.options.random,
     });
     for (const { piece, block } of picks) {
+      if (this.soleSource.get(piece) === '') this.soleSource.set(piece, peer.key);
       const length = this.state.blockLength(piece, block);
       peer.outstanding.set(blockKey(piece, block), now);
       this.state.requested(piece, block);
@@ -139,8 +154,10 @@ export class Downloader {
 
   /** The peer declined a request (BEP 6 reject). */
   rejected(peer: SwarmPeer, index: number, begin: number): void {
-    if (peer.outstanding.delete(blockKey(index, begin / BLOCK_SIZE)))
+    if (peer.outstanding.delete(blockKey(index, begin / BLOCK_SIZE))) {
       this.state.requestEnded(index, begin / BLOCK_SIZE);
+      this.releaseClaims(peer);
+    }
   }
 
   /**
@@ -148,12 +165,16 @@ export class Downloader {
    * the peer rejects what it will not serve, one by one.
    */
   choked(peer: SwarmPeer): void {
-    if (!peer.info?.fast) this.releaseAll(peer);
+    if (!peer.info?.fast) {
+      this.releaseAll(peer);
+      this.releaseClaims(peer);
+    }
   }
 
   /** The peer is gone: its requests go back to the pool, its pieces out of availability. */
   removed(peer: SwarmPeer): void {
     this.releaseAll(peer);
+    this.releaseClaims(peer);
     for (let p = 0; p < this.state.pieceCount; p++) if (peer.has(p)) this.state.addAvailability(p, -1);
   }
 
@@ -169,6 +190,7 @@ export class Downloader {
       peer.link.cancel(piece, block * BLOCK_SIZE, this.state.blockLength(piece, block));
       n++;
     }
+    if (n > 0) this.releaseClaims(peer);
     return n;
   }
 
@@ -182,9 +204,50 @@ export class Downloader {
     this.assembly.recycle(data);
   }
 
-  /** The piece failed verification: its blocks become free again. */
+  /**
+   * The piece failed verification: its blocks become free again, and it is fetched again from
+   * one peer only, whichever asks first.
+   */
   failed(index: number): void {
     this.state.failed(index);
+    this.soleSource.set(index, '');
+  }
+
+  /** The piece verified: anyone may serve it again (it is not wanted any more anyway). */
+  verified(index: number): void {
+    this.soleSource.delete(index);
+  }
+
+  /** Pieces being fetched from one peer after a failed hash. */
+  get soleSourcePieces(): number {
+    return this.soleSource.size;
+  }
+
+  private mayFetch(peer: SwarmPeer, piece: number): boolean {
+    const owner = this.soleSource.get(piece);
+    return owner === undefined || owner === '' || owner === peer.key;
+  }
+
+  /**
+   * Gives up the peer's claims on re-fetched pieces it no longer has requests out for (gone,
+   * choked, timed out, rejected). What it had sent of the piece is dropped, so the next
+   * claimant fetches the whole piece and the piece still has a single sender.
+   */
+  private releaseClaims(peer: SwarmPeer): void {
+    for (const [piece, owner] of this.soleSource) {
+      if (owner !== peer.key) continue;
+      let pending = false;
+      for (const key of peer.outstanding.keys())
+        if (Math.floor(key / 65536) === piece) {
+          pending = true;
+          break;
+        }
+      if (pending) continue;
+      this.soleSource.set(piece, '');
+      if (this.state.hasPiece(piece)) continue;
+      this.assembly.drop(piece);
+      this.state.failed(piece);
+    }
   }
 
   private releaseAll(peer: SwarmPeer): void {

@@ -36,8 +36,6 @@ export class SwarmPeer implements PickerPeer {
   uploads: UploadRequest[] = [];
   /** The request being read from storage for this peer (cleared when the peer cancels it). */
   serving: UploadRequest | undefined;
-  /** Pieces that failed their hash with this peer among the senders. */
-  strikes = 0;
   /** When we last unchoked it optimistically. */
   optimisticAt = -Infinity;
 

@@ -595,14 +595,6 @@ export class TorrentSession extends Emitter<SessionEvents> {
       else this.peerSet.ban(parseKey(key));
       this.emit('peerBanned', key, reason);
     }
-    for (const key of verdict.suspects) {
-      const p = this.peers.get(key);
-      if (p && ++p.strikes >= 3) {
-        const reason = codedError('BT_PEER_BAD_DATA', 'took part in three pieces that failed their hash');
-        this.dropPeer(p, reason, true);
-        this.emit('peerBanned', key, reason);
-      }
-    }
     if (!verdict.ok) {
       this.downloader.failed(index);
       return false;
@@ -628,6 +620,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
   private markVerified(index: number, announce: boolean): void {
     if (this.downloader.state.hasPiece(index)) return;
     this.downloader.state.verified(index);
+    this.downloader.verified(index);
     setBit(this.haveBits, index);
     this.haveCount++;
     this.verifiedBytes += Math.min(

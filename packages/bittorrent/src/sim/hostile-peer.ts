@@ -15,7 +15,12 @@ export type HostileBehaviour =
   /** Floods requests for blocks, thousands of them, while choked. */
   | 'request-flood'
   /** Sends piece data nobody asked for. */
-  | 'unrequested-data';
+  | 'unrequested-data'
+  /**
+   * Answers with the true bytes except the first block of each piece, which it corrupts: its
+   * pieces fail only when mixed with an honest peer's blocks, so blame must be exact.
+   */
+  | 'corrupt-first-block';
 
 /**
  * A scripted fake peer (libtorrent's `fake_peer`): speaks the raw wire protocol over a
@@ -38,6 +43,8 @@ export class HostilePeer {
       readonly pieceLength: number;
       readonly time: VirtualTime;
       readonly random: Random;
+      /** The true content (for behaviours that mix true and false blocks). */
+      readonly content?: Uint8Array;
     },
   ) {}
 
@@ -75,6 +82,14 @@ export class HostilePeer {
       if (m.type === 'request' && this.options.behaviour === 'corrupt-data') {
         const block = new Uint8Array(m.length);
         for (let i = 0; i < block.length; i++) block[i] = Math.floor(this.options.random() * 256);
+        this.blocksSent++;
+        this.send({ type: 'piece', index: m.index, begin: m.begin, block });
+      }
+      if (m.type === 'request' && this.options.behaviour === 'corrupt-first-block') {
+        const at = m.index * this.options.pieceLength + m.begin;
+        const block = (this.options.content ?? new Uint8Array(0)).slice(at, at + m.length);
+        if (block.length !== m.length) continue;
+        if (m.begin === 0) for (let i = 0; i < block.length; i += 97) block[i] = (block[i] ?? 0) ^ 0x5a;
         this.blocksSent++;
         this.send({ type: 'piece', index: m.index, begin: m.begin, block });
       }

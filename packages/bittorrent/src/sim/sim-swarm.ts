@@ -148,6 +148,7 @@ export class SimSwarm {
         pieceLength: this.torrent.layout.pieceLength,
         time: this.time,
         random,
+        content: this.torrent.content,
       });
       peers.push(peer);
       peer.start();
