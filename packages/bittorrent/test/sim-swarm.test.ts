@@ -275,7 +275,10 @@ describe('simulated swarm', () => {
       const leech = swarm.node('leech');
       const honest = swarm.nodes.filter((n) => n.spec.seed).map((n) => n.address.host);
       const bannedHosts = leech.banned.map((b) => b.key.split(':')[0] ?? '');
-      expect(bannedHosts.filter((h) => honest.includes(h)), 'honest seeders banned').toEqual([]);
+      expect(
+        bannedHosts.filter((h) => honest.includes(h)),
+        'honest seeders banned',
+      ).toEqual([]);
       for (const liar of liars) {
         if (liar.peers.some((p) => p.blocksSent > 0))
           expect(bannedHosts, 'a liar that sent blocks is banned').toContain(liar.address.host);
