@@ -91,7 +91,6 @@ export class Downloader {
         : {
             has: (p: number) => peer.has(p) && this.mayFetch(peer, p),
             requested: (p: number, b: number) => peer.requested(p, b),
-            ...(peer.allowedOnly ? { allowedOnly: peer.allowedOnly } : {}),
           };
     const picks = pickBlocks(this.state, view, depth - peer.outstanding.size, {
       random: this.options.random,
