@@ -1,7 +1,14 @@
 import type { PublicKeys } from '@swarmcast/ads';
 import type { BasisPoints } from '@swarmcast/ledger';
-import { type Clock, type Consumer, type Db, type EventStream, systemClock } from '@swarmcast/platform';
-import type { FastifyInstance } from 'fastify';
+import {
+  type Clock,
+  type Consumer,
+  type Db,
+  type EventStream,
+  systemClock,
+  type ViewerOf,
+} from '@swarmcast/platform';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type CollectorStats, collectorRoutes, type EdgeClassifier } from './collect/collector.ts';
 import { type PipelineStats, startPipeline } from './pipeline/pipeline.ts';
 import { Reports } from './reports/reports.ts';
@@ -27,6 +34,8 @@ export interface MeasureDeps {
    * default refuses every report request (401).
    */
   authorize?: ReportAuthorizer;
+  /** The logged-in account for the site header of report pages. */
+  viewer?: ViewerOf<FastifyRequest>;
   /** Suppression threshold (default 5). */
   k?: number;
   ivtRules?: IvtRules;
@@ -66,7 +75,7 @@ export async function measurePlugin(app: FastifyInstance, deps: MeasureDeps): Pr
     lag: () => handle.lag(),
     collectorStats: () => collector.stats,
   });
-  reportRoutes(app, reports, clock, deps.authorize);
+  reportRoutes(app, reports, clock, deps.authorize, deps.viewer);
 
   if (deps.runPipeline !== false) {
     app.addHook('onReady', async () => {

@@ -46,6 +46,7 @@ export {
   type RandomBytes,
   type SaltStore,
 } from './privacy/salt-store.ts';
+export * from './site/index.ts';
 export type {
   BatchHandler,
   ConsumeOptions,

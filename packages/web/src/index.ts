@@ -1,7 +1,6 @@
 // The public surface of @swarmcast/web (see README.md beside this folder).
 
 export { parseTime } from './dashboard/form.ts';
-export { escapeHtml, Html, html, raw } from './html.ts';
 export { adminTokenFile } from './node/secrets.ts';
 export { type NodeOptions, type RunningNode, startNode } from './node.ts';
 export { createNodeServer, type NodeServerOptions } from './server.ts';

@@ -94,6 +94,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       const via = req.headers.authorization?.startsWith('Bearer ') ? 'token' : 'session';
       return a && { accountId: a.id, role: a.role, via };
     },
+    viewer: (req) => whoIs(d.catalog, req),
     db: d.db,
     store,
     // Fill-rate events (ads.opportunity) for measurement, on the node's own stream.
@@ -116,6 +117,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     clock: d.clock,
     creatorShareBps: (d.creatorSharePercent ?? 70) * 100,
     authorize: measureAccess(d.catalog, adminToken),
+    viewer: (req) => whoIs(d.catalog, req),
   });
 
   // The tracker's announces as facts for measurement (same audience keys as the collector).

@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CatalogContext, ViewTally } from '@swarmcast/catalog';
+import { faviconHref, messagePage, wantsHtml } from '@swarmcast/platform';
 import { buildPlayerBundle, buildServiceWorkerBundle } from '@swarmcast/player/build';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api/routes.ts';
+import { whoIs } from './auth.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
 import { parseForm } from './dashboard/form.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
@@ -71,6 +73,25 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
       .send(await playerSw);
   });
   app.get('/healthz', async () => ({ ok: true }));
+  // Browsers ask for /favicon.ico whatever the page says; answer with the site's mark.
+  app.get('/favicon.ico', async (_req, reply) =>
+    reply
+      .type('image/svg+xml')
+      .header('cache-control', 'public, max-age=86400')
+      .send(decodeURIComponent(faviconHref.slice(faviconHref.indexOf(',') + 1))),
+  );
+  // A browser that follows a dead link gets the site's 404 page; scripts keep Fastify's JSON.
+  app.setNotFoundHandler(async (req, reply) => {
+    if (wantsHtml(req.headers.accept)) {
+      return reply
+        .code(404)
+        .type('text/html; charset=utf-8')
+        .send(messagePage(404, { viewer: await whoIs(ctx, req).catch(() => null) }));
+    }
+    return reply
+      .code(404)
+      .send({ message: `Route ${req.method}:${req.url} not found`, error: 'Not Found', statusCode: 404 });
+  });
   const cache = new ReadCache({ ttlMs: opts.portalCacheMs ?? 5000, maxEntries: 1000 });
   // Every write of shows and episodes arrives as a non-GET request under /api/ or
   // /dashboard/ (the CLI publishes through the API too); after one succeeds, the portal's

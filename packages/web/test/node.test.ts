@@ -177,6 +177,32 @@ describe('a node', () => {
     expect((await api(adv, '/ads/dashboard')).status).toBe(200);
   });
 
+  it('answers browsers with site pages (404, log-in for reports and dashboards) and scripts with JSON', async () => {
+    const page = { accept: 'text/html,application/xhtml+xml' };
+    const missing = await fetch(url('/no/such/page'), { headers: page });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/^text\/html/);
+    const body = await missing.text();
+    expect(body).toContain('Page not found');
+    expect(body).toContain('class="brand"');
+    const script = await fetch(url('/no/such/page'));
+    expect(script.status).toBe(404);
+    expect(script.headers.get('content-type')).toMatch(/json/);
+    const report = await fetch(url('/measure/admin'), { headers: page });
+    expect(report.status).toBe(401);
+    expect(await report.text()).toContain('href="/login?next=%2Fmeasure%2Fadmin"');
+    expect((await fetch(url('/api/measure/admin'), { headers: page })).headers.get('content-type')).toMatch(/json/);
+    const dash = await fetch(url('/dashboard'), { redirect: 'manual' });
+    expect(dash.status).toBe(303);
+    expect(dash.headers.get('location')).toBe('/login?next=%2Fdashboard');
+    const login = await (await fetch(url('/login?next=%2Fads%2Fdashboard'))).text();
+    expect(login).toContain('name="next" value="/ads/dashboard"');
+    // A way back that leaves the site is dropped.
+    expect(await (await fetch(url('/login?next=%2F%2Fevil.example'))).text()).not.toContain('name="next"');
+    const icon = await fetch(url('/favicon.ico'));
+    expect(icon.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+  });
+
   it("edits and deletes shows and episodes for their owner only; another creator's id is 403 with nothing written", async () => {
     const up = await upload(ada, 'swarm.mp3');
     const { id: uploadId } = (await up.json()) as { id: string };

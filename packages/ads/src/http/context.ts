@@ -1,5 +1,6 @@
 /** What the ads routes share: the store, the ports, and settings, resolved once by the plugin. */
-import type { Clock, Db } from '@swarmcast/platform';
+import type { Clock, Db, ViewerOf } from '@swarmcast/platform';
+import type { FastifyRequest } from 'fastify';
 import type { DecideDeps, EpisodeLookup } from '../decide.ts';
 import type { Creative } from '../model.ts';
 import type { OpportunityPublisher } from '../opportunities.ts';
@@ -37,6 +38,8 @@ export interface AdsContext {
   auth?: AdsAuth | undefined;
   /** Where the dashboard sends visitors who are not logged in. */
   loginUrl: string;
+  /** The logged-in account for the site header. */
+  viewer: ViewerOf<FastifyRequest>;
   /** Fill-rate events for measurement, when the node gives a stream. */
   opportunities?: OpportunityPublisher;
   /** The creative with its URLs made absolute against the current public URL. */

@@ -4,6 +4,7 @@
  * page shows only what the logged-in advertiser owns (everything to an admin); without a
  * session the page is a 401 pointing to the log-in page.
  */
+import { formatMoney, type Viewer } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { adsErrors } from '../errors.ts';
 import { campaignReport } from '../report.ts';
@@ -13,24 +14,30 @@ import type { AdsContext } from './context.ts';
 import { buyForms } from './dashboard-forms.ts';
 import { h, page } from './html.ts';
 
-const money = (micros: number, cur: string) => `${(micros / 1e6).toFixed(2)} ${cur}`;
+const money = (micros: number, cur: string) => formatMoney(micros, cur);
+
+const viewers = new WeakMap<FastifyRequest, Viewer | null>();
+const viewerOf = (req: FastifyRequest) => ({ viewer: viewers.get(req) ?? null });
 
 export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
   const html = 'text/html; charset=utf-8';
   const onRequest = async (req: FastifyRequest, reply: FastifyReply) => {
+    const viewer = await ctx.viewer(req);
     const ok = await admit(req, reply, ctx, (r, code) =>
       r
         .code(adsErrors[code].status)
         .type(html)
         .send(
           page(
-            'Log in',
+            code === 'ADS_UNAUTHENTICATED' ? 'Log in' : 'Not an advertiser account',
             code === 'ADS_UNAUTHENTICATED'
-              ? `<h1>Log in to see your campaigns</h1><p><a href="${h(ctx.loginUrl)}">Log in</a> with an advertiser account.</p>`
-              : '<h1>Not an advertiser account</h1><p>The ads dashboard is for advertiser and admin accounts.</p>',
+              ? `<h1>Log in to see your campaigns</h1><p>The advertiser dashboard is for signed-in advertiser accounts.</p><p class="row"><a class="button" href="${h(ctx.loginUrl)}?next=${h(encodeURIComponent(req.url))}">Log in</a> <a class="button secondary" href="/signup">Create an advertiser account</a></p>`
+              : '<h1>Not an advertiser account</h1><p>The advertiser dashboard is for advertiser and admin accounts. Create an advertiser account to buy ads.</p>',
+            { viewer },
           ),
         ),
     );
+    viewers.set(req, viewer);
     if (!ok) return reply;
   };
 
@@ -54,7 +61,8 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       .send(
         page(
           'Ads',
-          `<h1>Campaigns</h1><table><tr><th>Campaign</th><th>Advertiser</th><th>Flight</th><th>Spend / budget</th><th>Pacing</th></tr>${rows}</table><p><a href="/ads/dashboard/creatives">Creatives</a> (${pending} waiting for approval)</p>${buyForms(ctx.store, scope)}`,
+          `<h1>Campaigns</h1><div class="table-wrap"><table><tr><th>Campaign</th><th>Advertiser</th><th>Flight</th><th>Spend / budget</th><th>Pacing</th></tr>${rows}</table></div><p><a href="/ads/dashboard/creatives">Creatives</a> (${pending} waiting for approval)</p>${buyForms(ctx.store, scope)}`,
+          viewerOf(req),
         ),
       );
   });
@@ -62,7 +70,17 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
   app.get('/ads/dashboard/campaigns/:id', { onRequest }, async (req, reply) => {
     const c = scopeOf(req, ctx).campaign((req.params as { id: string }).id);
     const r = c ? campaignReport(ctx.store, c.id, ctx.clock.now()) : null;
-    if (!r) return reply.code(404).type(html).send(page('Not found', '<h1>No such campaign</h1>'));
+    if (!r)
+      return reply
+        .code(404)
+        .type(html)
+        .send(
+          page(
+            'Not found',
+            '<h1>No such campaign</h1><p><a href="/ads/dashboard">All campaigns</a></p>',
+            viewerOf(req),
+          ),
+        );
     const items = r.lineItems
       .map((l) => {
         const days = l.days
@@ -71,7 +89,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
               `<tr><td>${h(d.date)}</td><td>${h(d.delivered)}</td><td>${h(d.planned)}</td><td>${h(d.impressions)}</td><td>${h(money(d.spendMicros, r.currency))}</td></tr>`,
           )
           .join('');
-        return `<h2>${h(l.name)} <small>(${h(l.priority)}, goal ${h(l.goal.amount)} ${h(l.goal.kind)})</small></h2><p class="${h(l.pacing.status)}">Pacing: ${h(l.pacing.status)}, delivered ${h(l.pacing.delivered)} of ${h(l.pacing.planned)} planned so far</p><table><tr><th>Day</th><th>Delivered</th><th>Planned</th><th>Impressions</th><th>Spend</th></tr>${days}</table>`;
+        return `<h2>${h(l.name)} <small>(${h(l.priority)}, goal ${h(l.goal.amount)} ${h(l.goal.kind)})</small></h2><p class="${h(l.pacing.status)}">Pacing: ${h(l.pacing.status)}, delivered ${h(l.pacing.delivered)} of ${h(l.pacing.planned)} planned so far</p><div class="table-wrap"><table><tr><th>Day</th><th>Delivered</th><th>Planned</th><th>Impressions</th><th>Spend</th></tr>${days}</table></div>`;
       })
       .join('');
     return reply
@@ -79,7 +97,8 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       .send(
         page(
           r.name,
-          `<p><a href="/ads/dashboard">All campaigns</a></p><h1>${h(r.name)}</h1><p>Spend ${h(money(r.spendMicros, r.currency))} of ${h(money(r.totalBudgetMicros, r.currency))}${r.dailyBudgetMicros ? `, daily limit ${h(money(r.dailyBudgetMicros, r.currency))}` : ''}</p>${items}`,
+          `<h1>${h(r.name)}</h1><p>Spend ${h(money(r.spendMicros, r.currency))} of ${h(money(r.totalBudgetMicros, r.currency))}${r.dailyBudgetMicros ? `, daily limit ${h(money(r.dailyBudgetMicros, r.currency))}` : ''}</p>${items}`,
+          { ...viewerOf(req), crumbs: [['/ads/dashboard', 'Campaigns']] },
         ),
       );
   });
@@ -99,7 +118,8 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       .send(
         page(
           'Creatives',
-          `<p><a href="/ads/dashboard">All campaigns</a></p><h1>Creatives</h1><p>Admins approve with <code>POST /ads/api/creatives/&lt;id&gt;/approval</code>.</p><table><tr><th>Name</th><th>Media</th><th>Length</th><th>Approval</th><th></th><th>Id</th></tr>${rows}</table>`,
+          `<h1>Creatives</h1><p>Admins approve with <code>POST /ads/api/creatives/&lt;id&gt;/approval</code>.</p><div class="table-wrap"><table><tr><th>Name</th><th>Media</th><th>Length</th><th>Approval</th><th></th><th>Id</th></tr>${rows}</table></div>`,
+          { ...viewerOf(req), crumbs: [['/ads/dashboard', 'Campaigns']] },
         ),
       );
   });

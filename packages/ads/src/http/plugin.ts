@@ -5,9 +5,9 @@
  * Nothing starts in the background; all state is in `deps.store` (created if absent).
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock, Db, EventStream } from '@swarmcast/platform';
+import type { Clock, Db, EventStream, ViewerOf } from '@swarmcast/platform';
 import { Ajv } from 'ajv';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { creativeTorrentPublisher } from '../creative-torrent.ts';
 import { presentCreative } from '../creative-urls.ts';
 import type { EpisodeLookup } from '../decide.ts';
@@ -49,6 +49,8 @@ export interface AdsPluginDeps {
   auth?: AdsAuth;
   /** Log-in page for the dashboard's 401 (default "/login"). */
   loginUrl?: string;
+  /** The logged-in account for the site header (name and role); absent: an anonymous header. */
+  viewer?: ViewerOf<FastifyRequest>;
   /**
    * The measurement stream: one `ads.opportunity` event per break request (known episode
    * and break, filled or not) for fill rate. Published in batches, never awaited by a decision.
@@ -109,6 +111,7 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     db: deps.db,
     auth: deps.auth,
     loginUrl: deps.loginUrl ?? '/login',
+    viewer: deps.viewer ?? (async () => null),
     present: (c) => presentCreative(c, publicUrl()),
     decide: {
       store,

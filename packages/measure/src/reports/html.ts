@@ -1,4 +1,5 @@
 import { formatMicros } from '@swarmcast/ledger';
+import { escapeHtml, raw, page as sitePage, type Viewer } from '@swarmcast/platform';
 import type { AdvertiserReport } from './advertiser-report.ts';
 import type { CreatorReport, ListenerCells } from './creator-report.ts';
 import type { AdminReport } from './reports.ts';
@@ -9,13 +10,7 @@ import type { AdminReport } from './reports.ts';
  * small inline script that draws it with uPlot (served from /measure/assets/).
  * Suppressed cells (fewer than k listeners) are shown as "<k" and as gaps in charts.
  */
-export function esc(s: unknown): string {
-  return String(s).replace(
-    /[&<>"'`]/g,
-    (c) =>
-      ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c] as string,
-  );
-}
+export const esc = (s: unknown): string => escapeHtml(String(s));
 
 export interface ChartSpec {
   id: string;
@@ -34,18 +29,29 @@ function cell(v: number | null, k: number): string {
 
 const pct = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 10);
 
-function page(title: string, body: string, charts: ChartSpec[], csvHref: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<link rel="stylesheet" href="/measure/assets/uPlot.min.css">
-<style>
-body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222;max-width:70rem}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
-th:first-child,td:first-child{text-align:left}.chart{margin:1rem 0}.note{color:#555;font-size:.9rem}
-</style></head><body>
-<h1>${esc(title)}</h1>
-<p class="note"><a href="${esc(csvHref)}">Download CSV</a></p>
+/** What the site header needs: who is looking, for its navigation and log-out. */
+export interface PageContext {
+  viewer?: Viewer | null | undefined;
+}
+
+function page(
+  title: string,
+  body: string,
+  charts: ChartSpec[],
+  csvHref: string,
+  pc: PageContext = {},
+): string {
+  return sitePage(
+    {
+      title,
+      viewer: pc.viewer,
+      head: raw('<link rel="stylesheet" href="/measure/assets/uPlot.min.css">'),
+      ...(pc.viewer?.role === 'creator' && pc.viewer.id
+        ? { current: `/measure/creator/${encodeURIComponent(pc.viewer.id)}` }
+        : {}),
+    },
+    raw(`<h1>${esc(title)}</h1>
+<p class="meta"><a href="${esc(csvHref)}">Download CSV</a></p>
 ${body}
 <div id="charts"></div>
 <script type="application/json" id="chart-data">${jsonForScript(charts)}</script>
@@ -70,8 +76,8 @@ ${body}
     }, data, div);
   });
 })();
-</script>
-</body></html>`;
+</script>`),
+  );
 }
 
 /** Weekly and monthly unique listeners as table rows; an upper bound is shown as "≤ n". */
@@ -93,7 +99,7 @@ function days(...lists: { day: number }[][]): number[] {
   return [...new Set(lists.flat().map((d) => d.day))].sort((a, b) => a - b);
 }
 
-export function creatorPage(r: CreatorReport, csvHref: string): string {
+export function creatorPage(r: CreatorReport, csvHref: string, pc: PageContext = {}): string {
   const k = r.k;
   const rows = r.episodes
     .map(
@@ -217,32 +223,32 @@ export function creatorPage(r: CreatorReport, csvHref: string): string {
   const body = `<p class="note">Period ${esc(new Date(r.period.from).toISOString())} to ${esc(new Date(r.period.to).toISOString())}.
 Downloads use the <strong>${esc(r.window)}</strong> de-duplication window (IAB Podcast Measurement Technical Guidelines v2.3, 5.5.1).
 Cells behind fewer than ${esc(k)} listeners are suppressed.</p>
-<table><thead><tr><th>episode</th><th>downloads</th><th>plays</th><th>corroborated %</th><th>P2P offload %</th><th>ad impressions</th><th>revenue</th></tr></thead>
+<div class="table-wrap"><table><thead><tr><th>episode</th><th>downloads</th><th>plays</th><th>corroborated %</th><th>P2P offload %</th><th>ad impressions</th><th>revenue</th></tr></thead>
 <tbody>${rows}</tbody>
-<tfoot><tr><th>total</th><th>${cell(r.totals.downloads, k)}</th><th>${cell(r.totals.plays, k)}</th><th></th><th></th><th></th><th>${esc(formatMicros(r.totals.revenueMicros))}</th></tr></tfoot></table>
+<tfoot><tr><th>total</th><th>${cell(r.totals.downloads, k)}</th><th>${cell(r.totals.plays, k)}</th><th></th><th></th><th></th><th>${esc(formatMicros(r.totals.revenueMicros))}</th></tr></tfoot></table></div>
 <h2>Per show</h2>
-<table><thead><tr><th>show</th><th>downloads</th><th>plays</th><th>revenue</th></tr></thead><tbody>${r.shows
+<div class="table-wrap"><table><thead><tr><th>show</th><th>downloads</th><th>plays</th><th>revenue</th></tr></thead><tbody>${r.shows
     .map(
       (sh) =>
         `<tr><td>${esc(sh.showId)}</td><td>${cell(sh.downloads, k)}</td><td>${cell(sh.plays, k)}</td><td>${esc(formatMicros(sh.revenueMicros))}</td></tr>`,
     )
-    .join('')}</tbody></table>
+    .join('')}</tbody></table></div>
 <h2>Unique listeners per week and month</h2>
 <p class="note">Exact for a calendar month and for a week inside one month. "≤" marks an upper bound:
 listeners who withhold the listener id (Do-Not-Track, GPC) have a key that changes every day, and the
 listener id changes on the 1st of each month, so such a person may be counted more than once.</p>
-<table><thead><tr><th>show / episode</th><th>period</th><th>listeners</th></tr></thead><tbody>${[
+<div class="table-wrap"><table><thead><tr><th>show / episode</th><th>period</th><th>listeners</th></tr></thead><tbody>${[
     ...r.shows.map((sh) => listenerRows(`show ${sh.showId}`, sh.listeners, k)),
     ...r.episodes.map((e) => listenerRows(`${e.showId} / ${e.title || e.episodeId}`, e.listeners, k)),
-  ].join('')}</tbody></table>
+  ].join('')}</tbody></table></div>
 <h2>Left out of the download count</h2>
-<table><tbody>${Object.entries(r.filtered)
+<div class="table-wrap"><table><tbody>${Object.entries(r.filtered)
     .map(([reason, n]) => `<tr><td>${esc(reason)}</td><td>${esc(n)}</td></tr>`)
-    .join('')}</tbody></table>`;
-  return page(`Creator dashboard: ${r.creatorId}`, body, charts, csvHref);
+    .join('')}</tbody></table></div>`;
+  return page(`Creator dashboard: ${r.creatorId}`, body, charts, csvHref, pc);
 }
 
-export function advertiserPage(r: AdvertiserReport, csvHref: string): string {
+export function advertiserPage(r: AdvertiserReport, csvHref: string, pc: PageContext = {}): string {
   const k = r.k;
   const rows = r.campaigns
     .map((c) => {
@@ -279,22 +285,22 @@ export function advertiserPage(r: AdvertiserReport, csvHref: string): string {
     },
   ];
   const body = `<p class="note">An impression counts once per signed decision, when its beacon is genuine, in order, in time and not invalid traffic. IVT share is the share of beacons kept as invalid.</p>
-<table><thead><tr><th>campaign</th><th>impressions</th><th>starts</th><th>25 %</th><th>50 %</th><th>75 %</th><th>complete</th><th>completion %</th><th>clicks</th><th>reach</th><th>frequency</th><th>spend</th><th>IVT %</th></tr></thead>
-<tbody>${rows}</tbody></table>`;
-  return page(`Advertiser dashboard: ${r.advertiserId}`, body, charts, csvHref);
+<div class="table-wrap"><table><thead><tr><th>campaign</th><th>impressions</th><th>starts</th><th>25 %</th><th>50 %</th><th>75 %</th><th>complete</th><th>completion %</th><th>clicks</th><th>reach</th><th>frequency</th><th>spend</th><th>IVT %</th></tr></thead>
+<tbody>${rows}</tbody></table></div>`;
+  return page(`Advertiser dashboard: ${r.advertiserId}`, body, charts, csvHref, pc);
 }
 
-export function adminPage(r: AdminReport, csvHref: string): string {
+export function adminPage(r: AdminReport, csvHref: string, pc: PageContext = {}): string {
   const body = `<p>Stream lag: <strong>${esc(r.streamLag ?? 'unknown')}</strong> events waiting.
 Books: <strong>${r.books.balanced ? 'balanced' : 'NOT BALANCED'}</strong> (total ${esc(r.books.total)}).</p>
 <h2>Events by reason</h2>
-<table><thead><tr><th>subject</th><th>reason</th><th>events</th></tr></thead><tbody>${r.events
+<div class="table-wrap"><table><thead><tr><th>subject</th><th>reason</th><th>events</th></tr></thead><tbody>${r.events
     .map((e) => `<tr><td>${esc(e.subject)}</td><td>${esc(e.reason)}</td><td>${esc(e.count)}</td></tr>`)
-    .join('')}</tbody></table>
+    .join('')}</tbody></table></div>
 <h2>Origin requests left out of downloads</h2>
-<table><tbody>${Object.entries(r.downloadFilters)
+<div class="table-wrap"><table><tbody>${Object.entries(r.downloadFilters)
     .map(([reason, n]) => `<tr><td>${esc(reason)}</td><td>${esc(n)}</td></tr>`)
-    .join('')}</tbody></table>
+    .join('')}</tbody></table></div>
 <h2>Collector</h2><pre>${esc(JSON.stringify(r.collector, null, 2))}</pre>`;
-  return page('Measurement admin', body, [], csvHref);
+  return page('Measurement admin', body, [], csvHref, pc);
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Clock } from '@swarmcast/platform';
+import { type Clock, messagePage, type ViewerOf, wantsHtml } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { measureErrors } from '../errors.ts';
 import { type WindowKind, windowKinds } from '../rules/windows.ts';
@@ -65,6 +65,7 @@ export function reportRoutes(
   reports: Reports,
   clock: Clock,
   authorize: ReportAuthorizer = denyAllReports,
+  viewerOf: ViewerOf<FastifyRequest> = async () => null,
 ): void {
   const require = createRequire(import.meta.url);
   const assets = new Map<string, Buffer>();
@@ -84,7 +85,15 @@ export function reportRoutes(
   const common = async (req: Req, reply: FastifyReply, scope: ReportScope) => {
     const access = await authorize(req, scope);
     if (access !== true && access !== 'allowed') {
-      fail(reply, access === 'unauthenticated' ? 'MEA_UNAUTHENTICATED' : 'MEA_FORBIDDEN');
+      const code = access === 'unauthenticated' ? 'MEA_UNAUTHENTICATED' : 'MEA_FORBIDDEN';
+      // A browser opening a report page gets a page with a way to log in, not JSON.
+      if (!req.url.startsWith('/api/') && wantsHtml(req.headers.accept)) {
+        const status = measureErrors[code].status as 401 | 403;
+        reply
+          .code(status)
+          .type('text/html; charset=utf-8')
+          .send(messagePage(status, { viewer: await viewerOf(req), what: 'This report', returnTo: req.url }));
+      } else fail(reply, code);
       return null;
     }
     const period = parsePeriod(req.query, clock.now());
@@ -139,7 +148,11 @@ export function reportRoutes(
     app.get(`/measure/${kind}/:id`, async (req: Req, reply) => {
       const r = await load(req, reply);
       if (!r) return reply;
-      return html(reply, 'creatorId' in r ? creatorPage(r, csvHref(req)) : advertiserPage(r, csvHref(req)));
+      const pc = { viewer: await viewerOf(req) };
+      return html(
+        reply,
+        'creatorId' in r ? creatorPage(r, csvHref(req), pc) : advertiserPage(r, csvHref(req), pc),
+      );
     });
   }
 
@@ -155,6 +168,6 @@ export function reportRoutes(
   app.get('/measure/admin', async (req: Req, reply) => {
     const r = await admin(req, reply);
     if (!r) return reply;
-    return html(reply, adminPage(r, csvHref(req)));
+    return html(reply, adminPage(r, csvHref(req), { viewer: await viewerOf(req) }));
   });
 }

@@ -5,13 +5,22 @@ import {
   createSession,
   revokeCredential,
 } from '@swarmcast/catalog';
+import { html, page } from '@swarmcast/platform';
 import { AddressRateLimiter, type RateRule } from '@swarmcast/tracker';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clearCookieHeader, readCookie, sameOrigin, sessionCookie, sessionCookieHeader } from '../auth.ts';
-import { html } from '../html.ts';
-import { page } from '../layout.ts';
 
 type Form = Record<string, string | undefined>;
+
+/** A same-site path to return to after log-in ("/x", never "//host" or a full URL). */
+export function safeNext(v: unknown): string | null {
+  return typeof v === 'string' && /^\/(?![/\\])[\x21-\x7e]{0,500}$/.test(v) ? v : null;
+}
+
+/** Where an account lands after log-in when no page asked for it. */
+function homeOf(role: string): string {
+  return role === 'advertiser' ? '/ads/dashboard' : '/dashboard';
+}
 
 function field(form: Form, name: string): string {
   const v = form[name];
@@ -22,9 +31,10 @@ function accountForm(kind: 'signup' | 'login', error: string | null, form: Form)
   const signup = kind === 'signup';
   return page(
     { title: signup ? 'Sign up' : 'Log in' },
-    html`<h1>${signup ? 'Create a creator account' : 'Log in'}</h1>
+    html`<h1>${signup ? 'Create an account' : 'Log in'}</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form class="stack" method="post" action="/${kind}">
+${safeNext(form.next) ? html`<input type="hidden" name="next" value="${safeNext(form.next)}">` : ''}
 ${signup ? html`<label>Name <input name="name" autocomplete="name" required maxlength="80" value="${field(form, 'name')}"></label>` : ''}
 <label>Email <input type="email" name="email" autocomplete="email" required value="${field(form, 'email')}"></label>
 <label>Password <input type="password" name="password" autocomplete="${signup ? 'new-password' : 'current-password'}" required minlength="${signup ? 10 : 1}">
@@ -82,15 +92,22 @@ export function accountRoutes(
       );
   const html200 = (reply: FastifyReply, body: string, status = 200) =>
     reply.code(status).type('text/html; charset=utf-8').send(body);
-  const login = async (reply: FastifyReply, accountId: string) => {
-    const token = await createSession(ctx.db, accountId, ctx.clock);
-    return reply.header('set-cookie', sessionCookieHeader(token, secure())).redirect('/dashboard', 303);
+  const login = async (reply: FastifyReply, account: { id: string; role: string }, form: Form) => {
+    const token = await createSession(ctx.db, account.id, ctx.clock);
+    return reply
+      .header('set-cookie', sessionCookieHeader(token, secure()))
+      .redirect(safeNext(form.next) ?? homeOf(account.role), 303);
   };
   const refuseCrossSite = (req: FastifyRequest, reply: FastifyReply) =>
     sameOrigin(req) ? null : reply.code(403).type('text/plain').send('cross-site form refused');
 
-  app.get('/signup', async (_req, reply) => html200(reply, accountForm('signup', null, {})));
-  app.get('/login', async (_req, reply) => html200(reply, accountForm('login', null, {})));
+  type Q = FastifyRequest<{ Querystring: Record<string, unknown> }>;
+  const nextOf = (req: Q): Form => {
+    const next = safeNext(req.query.next);
+    return next ? { next } : {};
+  };
+  app.get('/signup', async (req: Q, reply) => html200(reply, accountForm('signup', null, nextOf(req))));
+  app.get('/login', async (req: Q, reply) => html200(reply, accountForm('login', null, nextOf(req))));
 
   app.post<{ Body: Form }>('/signup', async (req, reply) => {
     if (refuseCrossSite(req, reply)) return reply;
@@ -104,7 +121,7 @@ export function accountRoutes(
       role,
     });
     if (!r.ok) return html200(reply, accountForm('signup', r.message, form), r.status);
-    return login(reply, r.value.id);
+    return login(reply, r.value, form);
   });
 
   app.post<{ Body: Form }>('/login', async (req, reply) => {
@@ -118,8 +135,12 @@ export function accountRoutes(
     if (!byAddress || !byEmail) return tooMany(reply, 'login', form);
     const r = await checkPassword(ctx.db, field(form, 'email'), field(form, 'password'));
     if (!r.ok)
-      return html200(reply, accountForm('login', r.message, { email: field(form, 'email') }), r.status);
-    return login(reply, r.value.id);
+      return html200(
+        reply,
+        accountForm('login', r.message, { email: field(form, 'email'), next: field(form, 'next') }),
+        r.status,
+      );
+    return login(reply, r.value, form);
   });
 
   app.post('/logout', async (req, reply) => {

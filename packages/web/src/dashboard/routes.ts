@@ -17,10 +17,9 @@ import {
   updateFeedSettings,
   updateShow,
 } from '@swarmcast/catalog';
+import { type Html, html, page } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameOrigin, whoIs } from '../auth.ts';
-import { type Html, html } from '../html.ts';
-import { page } from '../layout.ts';
 import { duration, enc } from '../portal/fragments.ts';
 import {
   episodeFeatureFields,
@@ -91,7 +90,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: CatalogContext): void
     }
     const who = await whoIs(ctx, req);
     if (!who) {
-      await reply.redirect('/login', 303);
+      await reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
       return null;
     }
     return who;

@@ -6,8 +6,8 @@
  * episode page offers with a copy button.
  */
 import { type CatalogContext, type EpisodeDetail, getEpisode } from '@swarmcast/catalog';
+import { type Html, html, raw } from '@swarmcast/platform';
 import type { FastifyInstance } from 'fastify';
-import { type Html, html, raw } from '../html.ts';
 import type { SiteUrls } from '../urls.ts';
 import { enc } from './fragments.ts';
 

@@ -1,5 +1,5 @@
 import type { EpisodeDetail, SearchHit, Show } from '@swarmcast/catalog';
-import { type Html, html } from '../html.ts';
+import { type Html, html } from '@swarmcast/platform';
 
 export function duration(ms: number): string {
   const s = Math.round(ms / 1000);

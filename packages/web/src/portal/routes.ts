@@ -11,10 +11,9 @@ import {
   torrentFile,
   type ViewTally,
 } from '@swarmcast/catalog';
+import { html, page } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { whoIs } from '../auth.ts';
-import { html } from '../html.ts';
-import { page } from '../layout.ts';
 import type { SiteUrls } from '../urls.ts';
 import { embedSection } from './embed.ts';
 import { artwork, bytes, day, duration, enc, episodeCard, searchHit, showCard } from './fragments.ts';

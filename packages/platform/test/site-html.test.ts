@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, html, raw } from '../src/html.ts';
+import { escapeHtml, html, raw } from '../src/site/html.ts';
 
 describe('html', () => {
   it.each([
