@@ -191,7 +191,9 @@ describe('a node', () => {
     const report = await fetch(url('/measure/admin'), { headers: page });
     expect(report.status).toBe(401);
     expect(await report.text()).toContain('href="/login?next=%2Fmeasure%2Fadmin"');
-    expect((await fetch(url('/api/measure/admin'), { headers: page })).headers.get('content-type')).toMatch(/json/);
+    expect((await fetch(url('/api/measure/admin'), { headers: page })).headers.get('content-type')).toMatch(
+      /json/,
+    );
     const dash = await fetch(url('/dashboard'), { redirect: 'manual' });
     expect(dash.status).toBe(303);
     expect(dash.headers.get('location')).toBe('/login?next=%2Fdashboard');

@@ -1,5 +1,5 @@
 import type { EpisodeDetail, FeedSettings, Person, Show } from '@swarmcast/catalog';
-import { type Html, html } from '../html.ts';
+import { type Html, html } from '@swarmcast/platform';
 import { enc } from '../portal/fragments.ts';
 import { type FormBody, one } from './form.ts';
 
