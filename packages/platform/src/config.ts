@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { PlatformError } from './errors.ts';
+import { type IceSettings, parseIceSettings } from './ice/ice-servers.ts';
 
 /**
  * A node's settings, from the environment with command-line overrides on top. Engines
@@ -24,6 +25,12 @@ export interface Config {
   datacenterRanges: string | null;
   /** Share of ad revenue paid to creators in percent (CREATOR_SHARE_PERCENT, default 70). */
   creatorSharePercent: number;
+  /**
+   * ICE servers for every WebRTC peer we create (SWARMCAST_ICE_SERVERS, default `self`: the
+   * node's own STUN server on its UDP port), TURN credentials from SWARMCAST_TURN_SECRET
+   * lasting SWARMCAST_TURN_TTL seconds (default 3600).
+   */
+  ice: IceSettings;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -88,5 +95,10 @@ export function loadConfig(env: Env, overrides: Env = {}, cwd = process.cwd()): 
     natsUrl: url('NATS_URL', get('NATS_URL'), ['nats:', 'tls:']),
     datacenterRanges: ranges ? resolve(cwd, ranges) : null,
     creatorSharePercent: share,
+    ice: parseIceSettings(
+      get('SWARMCAST_ICE_SERVERS'),
+      get('SWARMCAST_TURN_SECRET'),
+      get('SWARMCAST_TURN_TTL'),
+    ),
   };
 }

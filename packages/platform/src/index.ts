@@ -32,6 +32,23 @@ export type {
   FactBase,
 } from './facts.ts';
 export {
+  type IceServer,
+  type IceSettings,
+  iceServersFor,
+  parseIceSettings,
+  SELF_STUN,
+  turnCredentials,
+} from './ice/ice-servers.ts';
+export {
+  answerStunBinding,
+  encodeBindingRequest,
+  isStun,
+  mappedAddressOf,
+  parseStun,
+  STUN_MAGIC_COOKIE,
+  type StunMessage,
+} from './ice/stun.ts';
+export {
   type AudienceKeys,
   addressPrefix,
   audienceKeyWithSalt,

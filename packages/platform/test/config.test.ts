@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       natsUrl: null,
       datacenterRanges: null,
       creatorSharePercent: 70,
+      ice: { urls: ['self'], turnSecret: null, turnTtlSeconds: 3600 },
     });
   });
 
@@ -58,6 +59,12 @@ describe('loadConfig', () => {
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
     [{ HOST: 'bad host; rm -rf' }, 'HOST'],
     [{ CREATOR_SHARE_PERCENT: '101' }, 'CREATOR_SHARE_PERCENT'],
+    [{ SWARMCAST_ICE_SERVERS: 'http://stun.example' }, 'SWARMCAST_ICE_SERVERS'],
+    [{ SWARMCAST_ICE_SERVERS: 'stun:a.example:99999' }, 'SWARMCAST_ICE_SERVERS'],
+    [{ SWARMCAST_ICE_SERVERS: 'turn:u:p@t.example' }, 'SWARMCAST_ICE_SERVERS'],
+    [{ SWARMCAST_ICE_SERVERS: 'turn:t.example:3478' }, 'SWARMCAST_TURN_SECRET'],
+    [{ SWARMCAST_TURN_SECRET: 'short' }, 'SWARMCAST_TURN_SECRET'],
+    [{ SWARMCAST_TURN_TTL: '5' }, 'SWARMCAST_TURN_TTL'],
   ];
   for (const [env, name] of bad) {
     it(`refuses ${JSON.stringify(env)} naming ${name}`, () => {

@@ -11,8 +11,17 @@ import { mediaTypeOf, streamKeyOf, streamUrl } from '../src/p2p/stream-protocol.
 
 describe('sharing settings (stored text is outside input)', () => {
   it('round-trips the choices the player offers', () => {
-    const s = { share: false, uploadLimit: 128 * 1024, keepMinutes: 30 };
+    const s = { peers: 'relay' as const, share: false, uploadLimit: 128 * 1024, keepMinutes: 30 };
     expect(readSharing(writeSharing(s))).toEqual(s);
+    expect(readSharing(writeSharing({ ...s, peers: 'off' })).peers).toBe('off');
+  });
+  it('keeps the other choices when the peer mode is unknown (an older or edited value)', () => {
+    expect(readSharing('{"peers":"everyone","share":false,"uploadLimit":0,"keepMinutes":5}')).toEqual({
+      peers: 'share',
+      share: false,
+      uploadLimit: 0,
+      keepMinutes: 5,
+    });
   });
   it.each([
     null,
@@ -27,9 +36,11 @@ describe('sharing settings (stored text is outside input)', () => {
     expect(readSharing(text)).toEqual(defaultSharing);
   });
   it('maps to the engine cap: off = 0, no limit = none', () => {
-    expect(uploadCapOf({ share: false, uploadLimit: 0, keepMinutes: 0 })).toBe(0);
-    expect(uploadCapOf({ share: true, uploadLimit: 0, keepMinutes: 0 })).toBeUndefined();
-    expect(uploadCapOf({ share: true, uploadLimit: 32 * 1024, keepMinutes: 0 })).toBe(32 * 1024);
+    const base = { peers: 'share' as const, keepMinutes: 0 };
+    expect(uploadCapOf({ ...base, share: false, uploadLimit: 0 })).toBe(0);
+    expect(uploadCapOf({ ...base, peers: 'off', share: true, uploadLimit: 0 })).toBe(0);
+    expect(uploadCapOf({ ...base, share: true, uploadLimit: 0 })).toBeUndefined();
+    expect(uploadCapOf({ ...base, peers: 'relay', share: true, uploadLimit: 32 * 1024 })).toBe(32 * 1024);
     expect([0, 1024 * 1024, 512 * 1024].map(rateLabel)).toEqual(['No limit', '1 MB/s', '512 KB/s']);
   });
 });

@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { encodeBindingRequest, mappedAddressOf } from '@swarmcast/platform';
+import { requireBinaries } from '@swarmcast/testkit';
 import bencode from 'bencode';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,6 +145,26 @@ describe('standalone tracker on real sockets', () => {
     expect([e2.readUInt32BE(0), e2.subarray(8).toString()]).toEqual([3, 'connection id expired or invalid']);
     // Still alive after all that.
     expect((await udp.request(udpConnect(1)))?.length).toBe(16);
+  });
+
+  it('answers STUN binding requests on the tracker port (demultiplexed by the magic cookie)', async () => {
+    const tid = new Uint8Array(12).fill(7);
+    const res = await udp.request(encodeBindingRequest(tid));
+    expect(res && mappedAddressOf(res)?.address).toBe('127.0.0.1');
+    // The tracker still speaks BEP 15 on the same port.
+    expect((await udp.request(udpConnect(3)))?.length).toBe(16);
+  });
+
+  const stunClient = requireBinaries('STUN binding with a real client', 'turnutils_stunclient');
+  it.skipIf(stunClient.skip)("gives coturn's STUN client its reflexive address", async () => {
+    const { stdout } = await promisify(execFile)(
+      'turnutils_stunclient',
+      ['-p', String(t.port), '127.0.0.1'],
+      {
+        timeout: 20_000,
+      },
+    );
+    expect(stdout).toMatch(/UDP reflexive addr: 127\.0\.0\.1:\d+/);
   });
 
   it('rate-limits an announce flood from one address and keeps serving', async () => {

@@ -17,6 +17,7 @@ import {
   type Db,
   dbSaltStore,
   type EventStream,
+  type IceServer,
   loadAddressList,
   type Migration,
 } from '@swarmcast/platform';
@@ -59,6 +60,8 @@ export interface NodeServicesDeps {
   deliveryFlushMs?: number;
   /** File of data-centre CIDR ranges (default: the platform's shipped list). */
   datacenterRanges?: string | null;
+  /** ICE servers for the seeder's WebRTC peers, asked per connection (TURN credentials expire). */
+  iceServers?: () => IceServer[];
 }
 
 export interface NodeServices {
@@ -145,6 +148,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
           ...((d.webrtc ?? true)
             ? { webSocketUrl: () => `${d.publicUrl().replace(/^http/, 'ws')}/announce` }
             : {}),
+          ...(d.iceServers ? { iceServers: d.iceServers } : {}),
           onWarning: (message) => d.app.log.warn({ message }, 'seeding'),
         });
         await seedPublished(d.db, d.catalog.mediaDir, services.seeding);

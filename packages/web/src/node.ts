@@ -8,11 +8,13 @@ import {
   type Db,
   dbSaltStore,
   type EventStream,
+  type IceSettings,
   loadAddressList,
   loadSafeAddresses,
   migrate,
   openDb,
   openEventStream,
+  parseIceSettings,
   parseReferrerExclusions,
   privacyMigrations,
   systemClock,
@@ -26,6 +28,7 @@ import {
   type UdpTracker,
 } from '@swarmcast/tracker';
 import type { FastifyInstance } from 'fastify';
+import { iceRoute, iceServersOf } from './node/ice-route.ts';
 import { mountNodeServices, type NodeServices, nodeServiceMigrations } from './node-services.ts';
 import { createNodeServer } from './server.ts';
 import { siteUrls } from './urls.ts';
@@ -55,6 +58,11 @@ export interface NodeOptions {
   datacenterRanges?: string | null;
   safeAddresses?: string | null;
   referrerExclusions?: string | null;
+  /**
+   * ICE servers for every WebRTC peer the node makes or serves (pages, its seeder); default
+   * the node's own STUN server on its UDP port (platform config: SWARMCAST_ICE_SERVERS).
+   */
+  ice?: IceSettings;
 }
 
 export interface RunningNode {
@@ -128,6 +136,14 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       ...(o.clock ? { clock: o.clock } : {}),
     });
     await trackerPlugin(app, { tracker });
+    // STUN answers on the UDP tracker's port, at the host the world knows the node by.
+    let selfStun: { host: string; port: number } | null = null;
+    const ice = {
+      settings: o.ice ?? parseIceSettings(undefined, undefined, undefined),
+      clock: catalog.clock,
+      self: () => selfStun,
+    };
+    iceRoute(app, ice);
     services = await mountNodeServices({
       app,
       db,
@@ -138,6 +154,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       host: o.host,
       publicUrl: () => base,
       datacenterRanges,
+      iceServers: () => iceServersOf(ice, 'node'),
     });
     await app.listen({ port: o.port, host: o.host });
     const address = app.server.address();
@@ -149,6 +166,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
     if (!base) base = `http://${shownHost}:${port}`;
     const publicHost = new URL(base).hostname;
+    selfStun = { host: publicHost, port: udp.port };
     trackerUrls.push(
       `${base}/announce`,
       `udp://${publicHost}:${port}/announce`,

@@ -1,6 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { demoMediaDir } from '@swarmcast/catalog';
+import { encodeBindingRequest, mappedAddressOf, parseIceSettings } from '@swarmcast/platform';
 import { scratchDir } from '@swarmcast/testkit';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -396,6 +398,58 @@ describe('the node tracker', () => {
         `udp://127.0.0.1:${port}/announce`,
         `${node.url.replace('http', 'ws')}announce`,
       ]);
+    } finally {
+      await node.close();
+      await dir.remove();
+    }
+  });
+
+  it('gives pages its own STUN server (which answers on the UDP port) and mints TURN credentials per page', async () => {
+    const dir = await scratchDir();
+    const node = await startNode({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: dir.path,
+      demo: false,
+      ice: parseIceSettings('self,turn:127.0.0.1:3478', 'a-secret-of-sixteen+', '600'),
+    });
+    try {
+      const port = Number(new URL(node.url).port);
+      const get = async () => {
+        const res = await fetch(new URL('/p2p/ice', node.url));
+        expect(res.headers.get('cache-control')).toBe('no-store');
+        return (await res.json()) as {
+          iceServers: { urls: string[]; username?: string; credential?: string }[];
+        };
+      };
+      const [a, b] = [await get(), await get()];
+      expect(a.iceServers[0]).toEqual({ urls: [`stun:127.0.0.1:${port}`] });
+      const turn = a.iceServers[1];
+      expect(turn?.urls).toEqual(['turn:127.0.0.1:3478']);
+      const [expiry, id] = (turn?.username ?? '').split(':');
+      expect(Number(expiry) - Date.now() / 1000).toBeGreaterThan(590);
+      expect(Number(expiry) - Date.now() / 1000).toBeLessThanOrEqual(601);
+      expect(turn?.credential).toBe(
+        createHmac('sha1', 'a-secret-of-sixteen+')
+          .update(turn?.username ?? '')
+          .digest('base64'),
+      );
+      // Another page, another id.
+      expect(b.iceServers[1]?.username?.split(':')[1]).not.toBe(id);
+      // The STUN URL answers a binding request with this socket's address.
+      const { createSocket } = await import('node:dgram');
+      const sock = createSocket('udp4');
+      const reply = await new Promise<Buffer>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no STUN reply')), 10_000);
+        sock.once('message', (m) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+        sock.send(encodeBindingRequest(new Uint8Array(12).fill(3)), port, '127.0.0.1');
+      });
+      const local = sock.address().port;
+      sock.close();
+      expect(mappedAddressOf(reply)).toEqual({ address: '127.0.0.1', port: local });
     } finally {
       await node.close();
       await dir.remove();

@@ -33,4 +33,4 @@ export {
 export { trackerSources } from './tracker-sources.ts';
 export { UdpTracker, type UdpTrackerOptions } from './udp-tracker.ts';
 export { type DiskFile, type DiskSource, listSource } from './walk.ts';
-export { type NodeRtcOptions, nodeRtcFactory, nodeWebSocket } from './webrtc.ts';
+export { type NodeRtcOptions, nativeIceServers, nodeRtcFactory, nodeWebSocket } from './webrtc.ts';

@@ -1,3 +1,4 @@
+export { type CappedRtcFactory, cappedRtcFactory } from './capped-rtc-factory.ts';
 export { DataChannelTransport } from './data-channel-transport.ts';
 export {
   answerOffer,
@@ -9,6 +10,7 @@ export {
 export type {
   RtcDataChannelLike,
   RtcFactory,
+  RtcIceServer,
   RtcPeerConnectionLike,
   RtcSessionDescription,
 } from './rtc-types.ts';

@@ -36,5 +36,12 @@ export interface RtcPeerConnectionLike {
   close(): void;
 }
 
+/** A STUN or TURN server (the W3C RTCIceServer dictionary). */
+export interface RtcIceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
 /** Makes peer connections: the browser's constructor, or node-datachannel's polyfill in Node. */
 export type RtcFactory = () => RtcPeerConnectionLike;

@@ -288,6 +288,9 @@ export class WebSocketTrackerClient {
       );
       const result = await answered.connected;
       if (result.ok) this.#opened(result.transport, remoteId);
+    } catch (cause) {
+      // The factory refused (a page at its cap of peer connections) or the stack failed.
+      this.#warn(codedError('BT_WEBRTC_UNAVAILABLE', 'no peer connection for a relayed offer', cause));
     } finally {
       this.#pendingAnswers--;
     }

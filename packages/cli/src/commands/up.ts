@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseIceSettings } from '@swarmcast/platform';
 import { adminTokenFile, type RunningNode, startNode } from '@swarmcast/web';
 import { type Command, exitCode, UsageError } from '../command.ts';
 
@@ -16,7 +17,11 @@ media files, unless DATABASE_URL points at PostgreSQL.
                      it goes into torrents and feeds ($SWARMCAST_PUBLIC_URL)
   --no-demo    do not publish the demo show on first start
 
-Environment: DATABASE_URL (PostgreSQL), REDIS_URL (tracker swarm state), NATS_URL (measurement stream), SWARMCAST_MAX_UPLOAD_MB (default 2048).`;
+Environment: DATABASE_URL (PostgreSQL), REDIS_URL (tracker swarm state), NATS_URL (measurement stream), SWARMCAST_MAX_UPLOAD_MB (default 2048).
+WebRTC: SWARMCAST_ICE_SERVERS (STUN/TURN URLs; default "self", the node's own STUN server on
+UDP N; "none" for none), SWARMCAST_TURN_SECRET (coturn static-auth-secret, needed with a
+turn: URL), SWARMCAST_TURN_TTL (seconds a minted TURN credential lasts, default 3600).
+See docs/nat-traversal.md.`;
 
 function parsePort(text: string): number {
   const n = Number(text);
@@ -43,6 +48,11 @@ const command: Command = {
     const dataDir = resolve(values.data);
     let node: RunningNode;
     try {
+      const ice = parseIceSettings(
+        io.env.SWARMCAST_ICE_SERVERS,
+        io.env.SWARMCAST_TURN_SECRET,
+        io.env.SWARMCAST_TURN_TTL,
+      );
       node = await startNode({
         port,
         host: values.host,
@@ -52,6 +62,7 @@ const command: Command = {
         natsUrl: io.env.NATS_URL,
         publicUrl: values['public-url'] ?? io.env.SWARMCAST_PUBLIC_URL,
         demo: !values['no-demo'],
+        ice,
         maxUploadBytes: io.env.SWARMCAST_MAX_UPLOAD_MB
           ? Number(io.env.SWARMCAST_MAX_UPLOAD_MB) * 1024 * 1024
           : undefined,
@@ -60,6 +71,10 @@ const command: Command = {
       const code = (err as { code?: string }).code;
       if (code === 'EADDRINUSE' || code === 'EACCES') {
         io.stderr.write(`swarmcast up: cannot listen on ${values.host}:${port} (${code}); try --port\n`);
+        return exitCode.failure;
+      }
+      if (code === 'PLT_CONFIG_INVALID') {
+        io.stderr.write(`swarmcast up: ${(err as Error).message}\n`);
         return exitCode.failure;
       }
       if (code === 'PLT_DB_LOCKED') {

@@ -12,8 +12,10 @@ import {
   type PlayerOptions,
   type TransferStats,
 } from '../ui/mount-player.ts';
+import { type PeerMode, peerModes } from './ice-config.ts';
 import {
   keepMinutesChoices,
+  peerModeLabels,
   rateLabel,
   readSharing,
   type SharingSettings,
@@ -27,8 +29,12 @@ import { controlledNow, type P2pPlayback, p2pStreamSrc, startP2p } from './start
 export interface P2pPlayerOptions {
   torrentUrl: string;
   durationMs?: number;
-  /** false: no WebRTC (web seed only through the same engine). */
+  /** false: no WebRTC (web seed only through the same engine), whatever the listener chose. */
   webrtc?: boolean;
+  /** The node's ICE servers for this page (default `/p2p/ice` at the torrent's origin). */
+  iceUrl?: string;
+  /** Live peer connections at most (default 12). */
+  maxPeerConnections?: number;
   /** Non-fatal engine trouble (tracker, peers, web seed), for diagnostics. */
   onWarning?: (message: string) => void;
 }
@@ -105,6 +111,9 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
     originSrc,
     ...(p.durationMs ? { durationMs: p.durationMs } : {}),
     ...(p.webrtc === false ? { webrtc: false } : {}),
+    peerMode: settings.peers,
+    ...(p.iceUrl ? { iceUrl: p.iceUrl } : {}),
+    ...(p.maxPeerConnections ? { maxPeerConnections: p.maxPeerConnections } : {}),
     ...(p.onWarning ? { onWarning: p.onWarning } : {}),
   }).then(
     (pb) => {
@@ -184,6 +193,19 @@ function sharingPanel(
     l.append(s);
     return { s, l };
   };
+  // How to meet peers, with what each choice discloses (applies from the next episode played).
+  const mode = el('select', 'sc-peer-mode');
+  for (const m of peerModes) {
+    const opt = el('option', '', peerModeLabels[m].label);
+    opt.value = m;
+    opt.selected = m === current.peers;
+    mode.append(opt);
+  }
+  const modeLabel = el('label', 'sc-peer-mode-label', 'Peers ');
+  modeLabel.append(mode);
+  const disclosure = el('p', 'sc-peer-disclosure', peerModeLabels[current.peers].disclosure);
+  disclosure.id = `sc-peer-disclosure-${Math.random().toString(36).slice(2, 8)}`;
+  mode.setAttribute('aria-describedby', disclosure.id);
   const limit = select('sc-upload-limit', 'Upload limit', uploadLimitChoices, rateLabel, current.uploadLimit);
   const keep = select(
     'sc-keep',
@@ -193,25 +215,34 @@ function sharingPanel(
     current.keepMinutes,
   );
   const update = () => {
+    const peers = (peerModes as readonly string[]).includes(mode.value) ? (mode.value as PeerMode) : 'share';
+    const changed = peers !== initial.peers;
     current = {
+      peers,
       share: shareBox.checked,
       uploadLimit: Number(limit.s.value),
       keepMinutes: Number(keep.s.value),
     };
-    limit.s.disabled = !current.share;
+    limit.s.disabled = !current.share || peers === 'off';
+    disclosure.textContent =
+      peerModeLabels[peers].disclosure + (changed ? ' (From the next episode you play.)' : '');
     change(current);
   };
+  mode.addEventListener('change', update);
   shareBox.addEventListener('change', update);
   limit.s.addEventListener('change', update);
   keep.s.addEventListener('change', update);
-  root.append(summary, shareLabel, limit.l, keep.l, line);
+  root.append(summary, modeLabel, disclosure, shareLabel, limit.l, keep.l, line);
   const show = (
     s: { peers: number; bytesFromPeers: number; bytesFromWebSeed: number; uploaded: number } | null,
     settings: SharingSettings,
   ) => {
-    summary.textContent = !settings.share
-      ? 'Sharing off'
-      : `Sharing · up to ${settings.uploadLimit > 0 ? rateLabel(settings.uploadLimit) : 'no limit'}`;
+    summary.textContent =
+      settings.peers === 'off'
+        ? 'Peer-to-peer off'
+        : !settings.share
+          ? 'Sharing off'
+          : `Sharing · up to ${settings.uploadLimit > 0 ? rateLabel(settings.uploadLimit) : 'no limit'}`;
     if (!s) {
       line.textContent = 'Playing from the web (no peer-to-peer in this browser)';
       return;

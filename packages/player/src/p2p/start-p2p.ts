@@ -7,11 +7,14 @@
  * plays the origin URL directly.
  */
 import {
+  cappedRtcFactory,
   parseTorrent,
+  type RtcIceServer,
   type RtcPeerConnectionLike,
   subtleHasher,
   type WebSocketLike,
 } from '@swarmcast/bittorrent';
+import { fetchIceServers, hasRelay, icePath, type PeerMode } from './ice-config.ts';
 import { P2pEngine } from './p2p-engine.ts';
 import { type StreamSource, serveStreams } from './range-responder.ts';
 import { mediaTypeOf, serviceWorkerPath, streamUrl } from './stream-protocol.ts';
@@ -23,6 +26,12 @@ export interface P2pStartOptions {
   durationMs?: number;
   /** false: do not use WebRTC even when the browser has it. */
   webrtc?: boolean;
+  /** How this page meets peers (default share); off is the same as `webrtc: false`. */
+  peerMode?: PeerMode;
+  /** The node's ICE servers for this page (default `/p2p/ice` at the torrent's origin). */
+  iceUrl?: string;
+  /** Live peer connections at most (default 12; browsers fail beyond a few hundred). */
+  maxPeerConnections?: number;
   /** How long to wait for the Service Worker to control the page (default 4 s). */
   controlTimeoutMs?: number;
   onWarning?: (message: string) => void;
@@ -128,6 +137,11 @@ async function run(o: P2pStartOptions): Promise<P2pPlayback | null> {
     return parseTorrent(new Uint8Array(await res.arrayBuffer()), subtleHasher());
   });
   torrent.catch(() => undefined);
+  const mode = o.webrtc === false ? 'off' : (o.peerMode ?? 'share');
+  const rtcOk = mode !== 'off' && typeof RTCPeerConnection === 'function';
+  const iceUrl = o.iceUrl ?? new URL(icePath, new URL(o.torrentUrl, location.href)).href;
+  // Fetched beside the torrent (no time added before the first frame).
+  const ice = rtcOk ? fetchIceServers(iceUrl, o.onWarning) : Promise.resolve([]);
   try {
     if (!(await controlled(o.controlTimeoutMs ?? 4000))) return null;
   } catch (err) {
@@ -140,13 +154,38 @@ async function run(o: P2pStartOptions): Promise<P2pPlayback | null> {
   const here = new URL(location.href);
   const ownTracker = `${here.protocol === 'https:' ? 'wss' : 'ws'}://${here.host}/announce`;
   const trackers = meta.announce.flat().filter((u) => /^wss?:\/\//.test(u));
-  const rtcOk = o.webrtc !== false && typeof RTCPeerConnection === 'function';
+  let servers: RtcIceServer[] = await ice;
+  // Relay-only with no relay offered by the node: no peer could be reached; the web seed plays.
+  const relayMissing = mode === 'relay' && !hasRelay(servers);
+  if (relayMissing) o.onWarning?.('relay-only: this node offers no TURN relay; playing from the web seed');
+  const policy: RTCIceTransportPolicy = mode === 'relay' ? 'relay' : 'all';
+  const rtcFactory =
+    rtcOk && !relayMissing
+      ? cappedRtcFactory(
+          () =>
+            new RTCPeerConnection({
+              iceServers: servers,
+              iceTransportPolicy: policy,
+            }) as unknown as RtcPeerConnectionLike,
+          o.maxPeerConnections ?? 12,
+        )
+      : null;
+  // TURN credentials expire: fetch fresh ones at half their life for the connections to come.
+  const ttl = servers.some((v) => v.username) ? 1800_000 : 0;
+  const refresh =
+    ttl > 0
+      ? setInterval(() => {
+          void fetchIceServers(iceUrl).then((fresh) => {
+            if (fresh.length > 0) servers = fresh;
+          });
+        }, ttl)
+      : null;
   const engine = new P2pEngine({
     meta,
     hasher: subtleHasher(),
     trackers: trackers.length > 0 ? trackers : [ownTracker],
     webSeeds: meta.urlList.length > 0 ? meta.urlList : [new URL(o.originSrc, location.href).href],
-    rtc: rtcOk ? () => new RTCPeerConnection({ iceServers: [] }) as unknown as RtcPeerConnectionLike : null,
+    rtc: rtcFactory,
     webSocket:
       typeof WebSocket === 'function' ? (url) => new WebSocket(url) as unknown as WebSocketLike : null,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
@@ -157,6 +196,9 @@ async function run(o: P2pStartOptions): Promise<P2pPlayback | null> {
   return {
     engine,
     src: '',
-    stop: () => engine.close(),
+    stop: () => {
+      if (refresh) clearInterval(refresh);
+      return engine.close();
+    },
   };
 }

@@ -3,8 +3,13 @@
  * codec/connection-id.ts). Packets too short to carry a transaction id are dropped in
  * silence; every other bad packet gets an error packet no larger than itself plus a few
  * bytes, so the tracker cannot be used to amplify a spoofed flood.
+ *
+ * The same port answers STUN binding requests (RFC 8489, told apart by the magic cookie):
+ * the node is its pages' STUN server with nothing else installed. A binding answer is at
+ * most 52 bytes (at most 2.6x a 20-byte request, as any public STUN server).
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { answerStunBinding, isStun } from '@swarmcast/platform';
 import { normalizeIp } from '../codec/address.ts';
 import {
   decodeUdpPacket,
@@ -22,6 +27,8 @@ export interface UdpTrackerOptions {
   host?: string;
   /** Receive buffer in bytes (the default 208 KiB drops packets under ~256 in flight). */
   receiveBufferSize?: number;
+  /** Answer STUN binding requests on this port too (default true). */
+  stun?: boolean;
 }
 
 export interface UdpTracker {
@@ -71,7 +78,13 @@ export async function answerUdp(
 export function startUdpTracker(tracker: Tracker, options: UdpTrackerOptions): Promise<UdpTracker> {
   const host = options.host ?? '0.0.0.0';
   const socket: Socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+  const stun = options.stun ?? true;
   const onMessage = (packet: Buffer, rinfo: RemoteInfo) => {
+    if (stun && isStun(packet)) {
+      const answer = answerStunBinding(packet, rinfo.address, rinfo.port);
+      if (answer) socket.send(answer, rinfo.port, rinfo.address);
+      return;
+    }
     answerUdp(tracker, packet, rinfo).then(
       (reply) => {
         if (reply) socket.send(reply, rinfo.port, rinfo.address);

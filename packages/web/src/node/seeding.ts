@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   HttpTracker,
+  type RtcIceServer,
   systemTimers,
   TrackerPeerSource,
   WebSocketTrackerClient,
@@ -48,6 +49,8 @@ export interface SeedingOptions {
   announceUrl: () => string;
   /** The node's WebSocket announce URL (ws://.../announce); absent: no WebRTC seeding. */
   webSocketUrl?: () => string;
+  /** STUN/TURN servers for the WebRTC seeder, asked per connection (fresh TURN credentials). */
+  iceServers?: () => RtcIceServer[];
   onWarning?: (message: string) => void;
 }
 
@@ -67,7 +70,10 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
   // ICE offers only the node's own address when it listens on one (tests: loopback only).
   const specific = o.host && o.host !== '0.0.0.0' && o.host !== '::' ? o.host : undefined;
   const signalling = {
-    factory: nodeRtcFactory(specific ? { bindAddress: specific } : {}),
+    factory: nodeRtcFactory({
+      ...(specific ? { bindAddress: specific } : {}),
+      ...(o.iceServers ? { iceServers: o.iceServers } : {}),
+    }),
     timers: systemTimers,
   };
   return {
