@@ -16,6 +16,16 @@ export {
   scanMp3,
 } from './mp3/scan.ts';
 export type { LameTag, XingTag } from './mp3/xing.ts';
+export {
+  adFrames,
+  decodeCreative,
+  defaultKbps,
+  type PreparedAd,
+  type PrepareOptions,
+  prepareAd,
+} from './prepare/prepare-ad.ts';
+export { resample, resampler } from './prepare/resample.ts';
+export { isWav, type Pcm, parseWav } from './prepare/wav.ts';
 export { assembleStitch, partsInRange } from './stitch/assemble.ts';
 export {
   type AdBreak,

@@ -2,7 +2,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { requireBinaries, scratchDir } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AdFrames, assembleStitch, layoutStitch, type Mp3Scan, scanMp3 } from '../src/index.ts';
+import {
+  type AdFrames,
+  adFrames,
+  assembleStitch,
+  layoutStitch,
+  type Mp3Scan,
+  prepareAd,
+  scanMp3,
+} from '../src/index.ts';
 import { decodeErrors, decodePcm, dominantTone, makeMp3, probeDuration, type Tone } from './ffmpeg.ts';
 
 const ffmpeg = requireBinaries('MP3 stitching checked by ffmpeg', 'ffmpeg', 'ffprobe');
@@ -68,8 +76,17 @@ describe.skipIf(ffmpeg.skip)(
   'stitched MP3s decode cleanly in ffmpeg, last as long as content + ads, and play the ads where planned',
   () => {
     let dir: { path: string; remove(): Promise<void> };
+    let creative: Uint8Array;
     beforeAll(async () => {
       dir = await scratchDir('swarmcast-media-');
+      const file = await makeMp3(dir.path, 'creative.mp3', {
+        hz: adHz,
+        seconds: 2,
+        sampleRate: 44100,
+        channels: 2,
+        kbps: 128,
+      });
+      creative = new Uint8Array(await readFile(file));
     });
     afterAll(async () => {
       await dir?.remove();
@@ -90,7 +107,11 @@ describe.skipIf(ffmpeg.skip)(
         expect(scan.id3v2End > 0).toBe(tone.id3 !== false);
         expect(scan.cbrKbps).toBe(tone.vbr === undefined ? tone.kbps : null);
         expect(scan.skippedBytes).toBe(0);
-        const { ad, frames } = await ffmpegAd(dir.path, tone, `ad-${name.replace(/\W+/g, '-')}.mp3`);
+        // The ad creative is a 44.1 kHz stereo MP3 with tags (another profile than most
+        // contents), prepared for the content's profile by the npm codecs.
+        const prepared = await prepareAd(creative, scan.profile, scan.cbrKbps ? { kbps: scan.cbrKbps } : {});
+        const ad = adFrames(`ad-${name}`, prepared);
+        const frames = prepared.frames;
 
         const layout = layoutStitch(scan, [
           { atMs: 0, ads: [ad] },
