@@ -109,6 +109,7 @@ export {
   type StoredPlan,
   saveLayout,
   sharedPlanKey,
+  shiftedMs,
   stitchPlanMigrations,
 } from './stitch/plan-store.ts';
 export { type PlanAnswer, type PlanAsk, StitchPlanner, type StitchPlannerOptions } from './stitch/planner.ts';

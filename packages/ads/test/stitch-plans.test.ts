@@ -191,7 +191,7 @@ describe('PreparedAds', () => {
           calls++;
           const text = Buffer.from(input).toString();
           if (text === 'BAD') throw new Error('cannot match the encoding');
-          return Buffer.from(`${text}@${p.rate}`);
+          return { bytes: Buffer.from(`${text}@${p.rate}`), meta: { frames: 1 } };
         },
       });
       expect(prepared.ready('good', { rate: 44100 })).toBeNull();
@@ -200,10 +200,21 @@ describe('PreparedAds', () => {
       const ok = prepared.ready('good', { rate: 44100 });
       expect(ok).not.toBeNull();
       expect((await readFile(ok!.path)).toString()).toBe('GOOD@44100');
+      expect(ok!.meta).toEqual({ frames: 1 });
       expect(prepared.ready('bad', { rate: 44100 })).toBeNull();
       expect(prepared.failure('bad', 'r44100')).toBe('cannot match the encoding');
       await prepared.idle();
       expect(calls).toBe(2); // the failure is not retried at once
+      // After a restart the prepared file is found on disk without preparing again.
+      const again = new PreparedAds<{ rate: number }>({
+        dir: join(dir.path, 'out'),
+        profileKey: (p) => `r${p.rate}`,
+        sourceOf: () => null,
+        prepare: async () => {
+          throw new Error('must not prepare again');
+        },
+      });
+      expect(again.ready('good', { rate: 44100 })?.meta).toEqual({ frames: 1 });
     } finally {
       await dir.remove();
     }

@@ -11,6 +11,13 @@ export interface FeedUrls {
   media(path: string): string;
   torrent(id: string): string;
   chapters(id: string): string;
+  /**
+   * The enclosure URL of an episode when it is not the plain file (the node's stitched
+   * enclosure with dynamic ad insertion); null or absent: the plain media URL.
+   */
+  enclosure?(e: EpisodeDetail): string | null;
+  /** The chapters URL when it differs per listener (shifted by the inserted ads). */
+  chaptersFor?(e: EpisodeDetail): string | null;
 }
 
 // XML 1.0 forbids most control characters even when escaped; a title carrying one would
@@ -67,7 +74,10 @@ function item(e: EpisodeDetail, urls: FeedUrls): string {
   ];
   if (e.media) {
     const url = urls.media(e.media.path);
-    lines.push(`<enclosure url="${x(url)}" length="${e.media.size}" type="${x(e.media.mime)}"/>`);
+    // A stitched enclosure's length differs per listener; RSS's length is advisory, and the
+    // plain file's is the honest lower bound.
+    const enclosure = urls.enclosure?.(e) ?? url;
+    lines.push(`<enclosure url="${x(enclosure)}" length="${e.media.size}" type="${x(e.media.mime)}"/>`);
     const attrs = [`type="${x(e.media.mime)}"`, `length="${e.media.size}"`];
     if (e.media.bitrate) attrs.push(`bitrate="${e.media.bitrate}"`);
     if (e.media.codecs.length) attrs.push(`codecs="${x(e.media.codecs.join(', '))}"`);
@@ -84,7 +94,8 @@ function item(e: EpisodeDetail, urls: FeedUrls): string {
     lines.push('</podcast:alternateEnclosure>');
   }
   if (e.chapters.length > 0) {
-    lines.push(`<podcast:chapters url="${x(urls.chapters(e.id))}" type="application/json+chapters"/>`);
+    const chapters = urls.chaptersFor?.(e) ?? urls.chapters(e.id);
+    lines.push(`<podcast:chapters url="${x(chapters)}" type="application/json+chapters"/>`);
   }
   lines.push('</item>');
   return lines.join('\n');

@@ -125,4 +125,12 @@ alter table catalog_episodes add column artwork text;
 alter table catalog_episodes add column persons jsonb not null default '[]';
 `,
   },
+  {
+    // The creator's DAI switch per show (dai-setting.ts); no row means on.
+    id: 'catalog/0006-dai-setting',
+    sql: `create table catalog_dai_settings (
+  show_id text primary key references catalog_shows(id) on delete cascade,
+  dai boolean not null default true
+);`,
+  },
 ];

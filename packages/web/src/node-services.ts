@@ -4,8 +4,19 @@
  * pipeline consumer on the node's own event stream, reports, the ledger). `startNode`
  * calls `mountNodeServices` before it listens and `started()` once it knows its URL.
  */
+
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { adsMigrations, adsPlugin, loadStore, publicKeysOf, saveDelivery } from '@swarmcast/ads';
+import {
+  adsMigrations,
+  adsPlugin,
+  loadStore,
+  PreparedAds,
+  publicKeysOf,
+  StitchPlanner,
+  saveDelivery,
+  stitchPlanMigrations,
+} from '@swarmcast/ads';
 import { type CatalogContext, episodeForAds } from '@swarmcast/catalog';
 import { ledgerMigrations } from '@swarmcast/ledger';
 import { type MeasureHandle, measureMigrations, measurePlugin } from '@swarmcast/measure';
@@ -24,6 +35,8 @@ import {
 import { AnnounceFactPublisher, type AnnounceObserver } from '@swarmcast/tracker';
 import type { FastifyInstance } from 'fastify';
 import { whoIs } from './auth.ts';
+import { createDai, type Dai } from './node/dai.ts';
+import type { DaiMedia } from './node/dai-media.ts';
 import { seedHouseCampaign } from './node/house-ads.ts';
 import { measureAccess } from './node/measure-access.ts';
 import { registerPublishedEpisodes } from './node/measure-episodes.ts';
@@ -33,6 +46,7 @@ import { type Seeding, seedPublished, startSeeding } from './node/seeding.ts';
 /** Migrations of the parts mounted here, after the platform's and the catalog's. */
 export const nodeServiceMigrations: Migration[] = [
   ...adsMigrations,
+  ...stitchPlanMigrations,
   ...ledgerMigrations,
   ...measureMigrations,
 ];
@@ -62,6 +76,11 @@ export interface NodeServicesDeps {
   datacenterRanges?: string | null;
   /** ICE servers for the seeder's WebRTC peers, asked per connection (TURN credentials expire). */
   iceServers?: () => IceServer[];
+  /** The media layer for dynamic ad insertion; none: enclosures are the plain files. */
+  // biome-ignore lint/suspicious/noExplicitAny: the port's scan/profile/meta types are the media layer's own
+  daiMedia?: DaiMedia<any, any, any> | null;
+  /** Header the operator's proxy sets with the listener's country (default x-swarmcast-country). */
+  countryHeader?: string;
 }
 
 export interface NodeServices {
@@ -72,6 +91,10 @@ export interface NodeServices {
   announceFacts: AnnounceObserver;
   /** The admin token in force (for the operator's log line). */
   adminToken: string;
+  /** Dynamic ad insertion (null without a media layer). */
+  dai: Dai | null;
+  /** Queues preparing every approved audio creative for the profiles of published episodes. */
+  warmDai(): Promise<void>;
   /** Called once the node listens: the house campaign and measurement's episode list. */
   started(): Promise<void>;
   /** Stops timers and flushes delivery (the Fastify close hooks do the rest). */
@@ -132,14 +155,68 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   });
   announceFacts.start();
 
+  // Dynamic ad insertion: plans decided by this ad server, ads prepared ahead in the data dir.
+  let dai: Dai | null = null;
+  let prepared: PreparedAds<unknown, unknown> | null = null;
+  const approvedAudio = () =>
+    [...store.creatives.values()]
+      .filter((c) => c.approval === 'approved' && c.mediaKind === 'audio')
+      .map((c) => c.id);
+  if (d.daiMedia) {
+    const media = d.daiMedia;
+    prepared = new PreparedAds({
+      dir: join(d.dataDir, 'ads-prepared'),
+      profileKey: (p) => media.profileKey(p),
+      sourceOf: (id) => {
+        const url = store.creatives.get(id)?.mediaUrl ?? '';
+        const m = /^\/ads\/media\/([A-Za-z0-9._-]+)$/.exec(url);
+        return m ? join(adsMediaDir, m[1]!) : null;
+      },
+      prepare: (input, p) => media.prepare(input, p),
+      onError: (creativeId, profileKey, err) =>
+        d.app.log.warn({ creativeId, profileKey, err }, 'preparing an ad for stitching failed'),
+    });
+    const planner = new StitchPlanner({
+      db: d.db,
+      deps: {
+        view: store,
+        signingKey: () => ring.active,
+        newId: () => randomUUID(),
+        // A plan lives for its UTC day; deliveries are counted up to two days later.
+        tokenTtlMs: 3 * 86_400_000,
+      },
+    });
+    dai = createDai({
+      db: d.db,
+      clock: d.clock,
+      mediaDir: d.catalog.mediaDir,
+      planner,
+      prepared,
+      media,
+      countryHeader: (d.countryHeader ?? 'x-swarmcast-country').toLowerCase(),
+    });
+  }
+
   let timer: ReturnType<typeof setInterval> | undefined;
+  let warmTimer: ReturnType<typeof setInterval> | undefined;
   const services: NodeServices = {
     measure,
     seeding: null,
     announceFacts,
     adminToken,
+    dai,
+    async warmDai() {
+      await dai
+        ?.warm(approvedAudio())
+        .catch((err: unknown) => d.app.log.warn({ err }, 'preparing ads failed'));
+    },
     async started() {
       await seedHouseCampaign(d.db, store, { mediaDir: adsMediaDir, publicUrl: d.publicUrl() });
+      if (dai) {
+        void services.warmDai();
+        warmTimer = setInterval(() => void services.warmDai(), 60_000);
+        warmTimer.unref();
+      }
       await registerPublishedEpisodes(d.db, d.catalog.mediaDir);
       if (d.seed ?? true) {
         services.seeding = await startSeeding({
@@ -162,6 +239,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     },
     async close() {
       if (timer) clearInterval(timer);
+      if (warmTimer) clearInterval(warmTimer);
+      await prepared?.close();
       await services.seeding?.close();
       services.seeding = null;
       await announceFacts.close();
@@ -181,6 +260,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       await registerPublishedEpisodes(d.db, d.catalog.mediaDir, {
         mediaPath: relativeMediaPath(d.catalog.mediaDir, path),
       });
+      // A new episode may have a new encoding profile: prepare the ads for it ahead of listeners.
+      void services.warmDai();
     };
     torrents.unseed = async (infoHash) => {
       await services.seeding?.unseed(infoHash);

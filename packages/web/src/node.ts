@@ -1,7 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CatalogContext, catalogMigrations, makeHybridTorrent, seedDemo } from '@swarmcast/catalog';
-import { originPlugin, streamFactSink } from '@swarmcast/origin';
+import type { Mp3Profile } from '@swarmcast/media';
+import { type EdgeOptions, enclosurePlugin, originPlugin, streamFactSink } from '@swarmcast/origin';
 import {
   type Clock,
   createAudienceKeys,
@@ -28,6 +29,8 @@ import {
   type UdpTracker,
 } from '@swarmcast/tracker';
 import type { FastifyInstance } from 'fastify';
+import { daiChapterRoutes } from './node/dai-chapters.ts';
+import { mediaPort, type PreparedFrames } from './node/dai-media.ts';
 import { iceRoute, iceServersOf } from './node/ice-route.ts';
 import { mountNodeServices, type NodeServices, nodeServiceMigrations } from './node-services.ts';
 import { createNodeServer } from './server.ts';
@@ -63,6 +66,11 @@ export interface NodeOptions {
    * the node's own STUN server on its UDP port (platform config: SWARMCAST_ICE_SERVERS).
    */
   ice?: IceSettings;
+  /**
+   * The codec that prepares ads for an episode's encoding profile (dynamic ad insertion);
+   * null turns stitched enclosures off (every enclosure is the plain file).
+   */
+  daiPrepare?: ((input: Uint8Array, profile: Mp3Profile) => Promise<PreparedFrames>) | null;
 }
 
 export interface RunningNode {
@@ -116,13 +124,15 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       torrents: { make: makeHybridTorrent },
     };
     await mkdir(catalog.mediaDir, { recursive: true });
-    app = await createNodeServer({ catalog, logger: o.logger ?? false });
+    app = await createNodeServer({
+      catalog,
+      logger: o.logger ?? false,
+      daiMounted: () => services?.dai != null,
+    });
     // The origin: web seed and podcast enclosure, each request a download fact on the stream.
     const datacenterRanges = o.datacenterRanges ?? process.env.DATACENTER_RANGES ?? null;
     const referrerFile = o.referrerExclusions ?? process.env.REFERRER_EXCLUSIONS;
-    await app.register(originPlugin, {
-      prefix: '/media',
-      mediaRoot: catalog.mediaDir,
+    const edge: EdgeOptions = {
       facts,
       audienceKeys: createAudienceKeys(dbSaltStore(db)),
       addresses: await loadAddressList(datacenterRanges),
@@ -134,7 +144,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         ? parseReferrerExclusions(await readFile(referrerFile, 'utf8'))
         : new Set<string>(),
       ...(o.clock ? { clock: o.clock } : {}),
-    });
+    };
+    await app.register(originPlugin, { prefix: '/media', mediaRoot: catalog.mediaDir, ...edge });
     await trackerPlugin(app, { tracker });
     // STUN answers on the UDP tracker's port, at the host the world knows the node by.
     let selfStun: { host: string; port: number } | null = null;
@@ -155,7 +166,21 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       publicUrl: () => base,
       datacenterRanges,
       iceServers: () => iceServersOf(ice, 'node'),
+      daiMedia: o.daiPrepare ? mediaPort(o.daiPrepare) : null,
     });
+    // The stitched enclosure (dynamic ad insertion): the origin serves what the node's
+    // resolver decides (ads' plan, media's layout); the origin itself imports neither.
+    const dai = services.dai;
+    if (dai) {
+      await app.register(enclosurePlugin, {
+        prefix: '/dai',
+        mediaRoot: catalog.mediaDir,
+        ...edge,
+        resolve: dai.resolve,
+        plainPath: dai.plainPath,
+      });
+      daiChapterRoutes(app, { dai, audienceKeys: edge.audienceKeys, clock: catalog.clock, db });
+    }
     await app.listen({ port: o.port, host: o.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : o.port;
@@ -174,6 +199,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     );
     await services.started();
     if (o.demo ?? true) await seedDemo(catalog);
+    void services.warmDai();
     const running = app;
     const mounted = services;
     return {

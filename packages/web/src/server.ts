@@ -23,6 +23,8 @@ export interface NodeServerOptions {
   portalCacheMs?: number;
   /** How often tallied page views are written (default 5 s; also on close). */
   viewFlushMs?: number;
+  /** True when the node serves stitched enclosures at /dai (feeds then point there). */
+  daiMounted?: () => boolean;
 }
 
 /**
@@ -111,7 +113,7 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
     clearInterval(viewTimer);
     await flushViews();
   });
-  portalRoutes(app, ctx, urls, { cache, views });
+  portalRoutes(app, ctx, urls, { cache, views, daiMounted: opts.daiMounted ?? (() => false) });
   embedRoutes(app, ctx, urls);
   accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));
   dashboardRoutes(app, ctx);

@@ -1,11 +1,20 @@
-import type { FeedUrls } from '@swarmcast/catalog';
+import type { EpisodeDetail, FeedUrls } from '@swarmcast/catalog';
 
 /** The node's URL scheme in one place: pages, feeds and torrents all build links here. */
 export interface SiteUrls {
   base(): string;
   feed(slug: string): string;
   media(path: string): string;
-  forFeed(slug: string): FeedUrls;
+  /** `dai`: the show's feed points episodes with ad breaks at the stitched enclosure. */
+  forFeed(slug: string, dai?: boolean): FeedUrls;
+}
+
+/**
+ * Episodes whose enclosure is the stitched one when DAI is on: audio with ad breaks in MP3
+ * (the stitcher's format). Others stay on the plain file; the creator sees why.
+ */
+export function stitchable(e: EpisodeDetail): boolean {
+  return e.adBreaks.length > 0 && e.mediaKind === 'audio' && e.media?.mime === 'audio/mpeg';
 }
 
 /** Media paths are "<slug>/<file>", both made by us; each segment is still encoded. */
@@ -16,13 +25,17 @@ export function siteUrls(base: () => string, mediaPrefix = '/media/'): SiteUrls 
     base,
     feed: (slug) => `${base()}/shows/${encodeURIComponent(slug)}/feed.xml`,
     media,
-    forFeed: (slug) => ({
+    forFeed: (slug, dai = false) => ({
       feed: `${base()}/shows/${encodeURIComponent(slug)}/feed.xml`,
       showPage: `${base()}/shows/${encodeURIComponent(slug)}`,
       episodePage: (id) => `${base()}/episodes/${encodeURIComponent(id)}`,
       media,
       torrent: (id) => `${base()}/episodes/${encodeURIComponent(id)}.torrent`,
       chapters: (id) => `${base()}/episodes/${encodeURIComponent(id)}/chapters.json`,
+      enclosure: (e) => (dai && stitchable(e) ? `${base()}/dai/${encodeURIComponent(e.id)}.mp3` : null),
+      // Chapters of a stitched enclosure move with the listener's ads: served per plan.
+      chaptersFor: (e) =>
+        dai && stitchable(e) ? `${base()}/dai/${encodeURIComponent(e.id)}/chapters.json` : null,
     }),
   };
 }

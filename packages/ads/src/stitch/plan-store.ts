@@ -37,6 +37,24 @@ export interface PlanLayout {
   /** Content runs: stitched [start, end) holds the episode file's bytes from srcStart. */
   content: Array<{ start: number; end: number; srcStart: number }>;
   ads: Array<{ decisionId: string; start: number; end: number; startMs: number; endMs: number }>;
+  /**
+   * Each filled break: where the creator put it (content ms), the frame boundary it was cut
+   * at, and its span in stitched time.
+   */
+  breaks: Array<{ atMs: number; contentMs: number; startMs: number; endMs: number }>;
+}
+
+/**
+ * Content time -> the listener's file time for one plan: plus the length of every break cut
+ * at or before it (a chapter that starts where a mid-roll is inserted starts after the ads,
+ * on its first words). Used for chapters and transcripts served per plan.
+ */
+export function shiftedMs(layout: Pick<PlanLayout, 'breaks'>, contentMs: number): number {
+  let shift = 0;
+  // Compared with where the creator put the break (a chapter start, say), not the frame
+  // boundary it was cut at, which may lie half a frame after it.
+  for (const b of layout.breaks) if (b.atMs <= contentMs) shift += b.endMs - b.startMs;
+  return contentMs + shift;
 }
 
 export interface StoredPlan {

@@ -1,5 +1,6 @@
 import {
   type CatalogContext,
+  daiEnabled,
   episodesOfShow,
   getEpisode,
   getShow,
@@ -27,6 +28,8 @@ function sendPage(reply: FastifyReply, body: string, status = 200) {
 export interface PortalState {
   cache: ReadCache;
   views: ViewTally;
+  /** The node serves stitched enclosures (dynamic ad insertion) at /dai. */
+  daiMounted?: () => boolean;
 }
 
 /**
@@ -119,9 +122,10 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     // The show moved (itunes:new-feed-url, issue 16): apps follow a permanent redirect.
     if (show.settings.redirectFeed && show.settings.newFeedUrl)
       return reply.redirect(show.settings.newFeedUrl, 301);
+    const dai = (state.daiMounted?.() ?? false) && (await daiEnabled(ctx.db, show.id));
     return reply
       .type('application/rss+xml; charset=utf-8')
-      .send(renderFeed(show, episodes, urls.forFeed(show.slug)));
+      .send(renderFeed(show, episodes, urls.forFeed(show.slug, dai)));
   });
 
   app.get<{ Params: { id: string } }>('/episodes/:id', async (req, reply) => {
