@@ -10,11 +10,16 @@
  * - Each (tracker, protocol) runs TRACKER_BENCH_ROUNDS times (3), interleaved, for
  *   TRACKER_BENCH_SECONDS (5) each; medians are printed with ratios. Our tracker runs both
  *   standalone (node:http) and inside Fastify, to show what the framework costs.
+ * - `swarmcast tracker` as users run it (the CLI, announce facts published to the embedded
+ *   stream, rate limit off) with 1 worker and with TRACKER_BENCH_WORKERS (2) workers.
+ * - Each line also gives the CPU the tracker's processes (the primary and its workers) spent
+ *   per announce, from /proc, so a slower rate on a busy machine can be told from more work.
+ * TRACKER_BENCH_ONLY=name,name limits the targets (opentracker is always run).
  * The machine is shared: compare within one run only.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, which } from '@swarmcast/testkit';
@@ -26,10 +31,15 @@ const rounds = Number(env.TRACKER_BENCH_ROUNDS ?? 3);
 const torrents = Number(env.TRACKER_BENCH_TORRENTS ?? 1000);
 const connections = Number(env.TRACKER_BENCH_CONNECTIONS ?? 100);
 const inflight = Number(env.TRACKER_BENCH_INFLIGHT ?? 128);
+const workerCount = Number(env.TRACKER_BENCH_WORKERS ?? 2);
+const only = (env.TRACKER_BENCH_ONLY ?? '').split(',').filter(Boolean);
 const here = import.meta.dirname;
+const root = join(here, '..', '..', '..');
 
 interface Sample {
   rps: number;
+  /** CPU microseconds the tracker's processes spent per announce answered. */
+  cpuUs?: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -42,11 +52,11 @@ interface Target {
   udp: boolean;
 }
 
-async function waitReady(child: ChildProcess, what: string): Promise<void> {
+async function waitReady(child: ChildProcess, what: string, word = 'ready'): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 20_000);
     child.stdout?.on('data', (d) => {
-      if (String(d).includes('ready')) {
+      if (String(d).includes(word)) {
         clearTimeout(timer);
         resolve();
       }
@@ -66,6 +76,56 @@ async function startNode(kind: string): Promise<Target> {
   );
   await waitReady(child, kind);
   return { name: kind, port, child, http: true, udp: true };
+}
+
+/** `swarmcast tracker` as a user starts it: facts on (embedded stream), rate limit off. */
+async function startCli(work: string, workers: number): Promise<Target> {
+  const port = await freePort();
+  const name = workers > 1 ? `cli-${workers}w` : 'cli-1w';
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'packages', 'cli', 'src', 'main.ts'),
+      'tracker',
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--rate-limit',
+      '0',
+      '--workers',
+      String(workers),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...env, DATA_DIR: join(work, name) } },
+  );
+  await waitReady(child, name, 'listening');
+  return { name, port, child, http: true, udp: true };
+}
+
+/** utime + stime in seconds of a process and all its descendants (the cluster workers). */
+async function treeCpuSeconds(pid: number): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const text = await readFile(`/proc/${d}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // The process ended while listing.
+    }
+  }
+  let ticks = 0;
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    ticks += stats.get(p)?.ticks ?? 0;
+    for (const [child, s] of stats) if (s.ppid === p) todo.push(child);
+  }
+  return ticks / 100; // USER_HZ
 }
 
 /** Hash i: 4-byte big-endian index then 16 bytes 0x5a (the load generators use the same). */
@@ -93,7 +153,7 @@ async function startOpentracker(work: string): Promise<Target> {
     },
   );
   // opentracker prints nothing when ready: poll its HTTP port.
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       await fetch(`http://127.0.0.1:${port}/stats`);
@@ -165,10 +225,13 @@ async function main(): Promise<void> {
   await run('gcc', ['-O2', '-o', udpBinary, join(here, 'load', 'udp-load.c')]);
   const targets: Target[] = [];
   try {
-    targets.push(await startNode('ours'));
-    targets.push(await startNode('ours-fastify'));
+    const want = (name: string) => only.length === 0 || only.includes(name);
+    if (want('ours')) targets.push(await startNode('ours'));
+    if (want('ours-fastify')) targets.push(await startNode('ours-fastify'));
+    if (want('cli-1w')) targets.push(await startCli(work, 1));
+    if (want(`cli-${workerCount}w`)) targets.push(await startCli(work, workerCount));
     targets.push(await startOpentracker(work));
-    targets.push(await startNode('bittorrent-tracker'));
+    if (want('bittorrent-tracker')) targets.push(await startNode('bittorrent-tracker'));
     console.log(
       `announce bench: ${torrents} torrents, random peers, ${seconds}s x ${rounds} rounds; ` +
         `HTTP wrk c=${connections} Connection: close; UDP ${inflight} in flight`,
@@ -178,45 +241,64 @@ async function main(): Promise<void> {
       for (const proto of ['http', 'udp'] as const) {
         for (const t of targets) {
           if (proto === 'udp' && t.name === 'ours-fastify') continue; // same UDP server as ours
+          const cpuBefore = await treeCpuSeconds(t.child.pid!);
           const s = proto === 'http' ? await wrk(t.port) : await udpLoad(udpBinary, t.port);
+          s.cpuUs = (((await treeCpuSeconds(t.child.pid!)) - cpuBefore) * 1e6) / (s.rps * seconds);
           const key = `${proto} ${t.name}`;
           results.set(key, [...(results.get(key) ?? []), s]);
           console.log(
-            `  round ${r + 1} ${key.padEnd(26)} ${Math.round(s.rps)}/s p50 ${s.p50Ms.toFixed(2)} ms p99 ${s.p99Ms.toFixed(2)} ms`,
+            `  round ${r + 1} ${key.padEnd(26)} ${Math.round(s.rps)}/s p50 ${s.p50Ms.toFixed(2)} ms p99 ${s.p99Ms.toFixed(2)} ms ` +
+              `cpu ${s.cpuUs.toFixed(0)} us/announce  load ${loadavg()[0]!.toFixed(2)}`,
           );
         }
       }
     }
-    const summary: Record<string, { rps: number; p50Ms: number; p99Ms: number }> = {};
+    const summary: Record<string, { rps: number; p50Ms: number; p99Ms: number; cpuUs: number }> = {};
     console.log('\nmedians:');
     for (const [key, samples] of results) {
       summary[key] = {
         rps: median(samples.map((s) => s.rps)),
         p50Ms: median(samples.map((s) => s.p50Ms)),
         p99Ms: median(samples.map((s) => s.p99Ms)),
+        cpuUs: median(samples.map((s) => s.cpuUs ?? Number.NaN)),
       };
       const m = summary[key]!;
       console.log(
-        `  ${key.padEnd(26)} ${Math.round(m.rps).toString().padStart(7)}/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms`,
+        `  ${key.padEnd(26)} ${Math.round(m.rps).toString().padStart(7)}/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  cpu ${m.cpuUs.toFixed(0)} us/announce`,
       );
     }
     console.log(
-      '\nratios (announces/s, ours / reference; goal >= 2x bittorrent-tracker and >= 0.5x opentracker):',
+      `\nratios (announces/s, ours / reference; goal >= 2x bittorrent-tracker and >= 0.5x opentracker), load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}:`,
     );
+    const ours = ['ours', 'ours-fastify', 'cli-1w', `cli-${workerCount}w`];
     for (const proto of ['http', 'udp']) {
-      const ours = summary[`${proto} ours`]!.rps;
-      for (const ref of ['opentracker', 'bittorrent-tracker']) {
-        const other = summary[`${proto} ${ref}`]!.rps;
-        console.log(`  ${proto} ours / ${ref.padEnd(20)} ${(ours / other).toFixed(2)}x`);
+      for (const name of ours) {
+        const mine = summary[`${proto} ${name}`]?.rps;
+        if (mine === undefined) continue;
+        for (const ref of ['opentracker', 'bittorrent-tracker']) {
+          const other = summary[`${proto} ${ref}`]?.rps;
+          if (other === undefined) continue;
+          console.log(`  ${proto} ${name.padEnd(12)} / ${ref.padEnd(20)} ${(mine / other).toFixed(2)}x`);
+        }
       }
+      const one = summary[`${proto} cli-1w`]?.rps;
+      const many = summary[`${proto} cli-${workerCount}w`]?.rps;
+      if (one && many)
+        console.log(
+          `  ${proto} swarmcast tracker ${workerCount} workers / 1 worker: ${(many / one).toFixed(2)}x`,
+        );
     }
-    const fast = summary['http ours-fastify']!.rps / summary['http ours']!.rps;
-    console.log(`  http ours in Fastify / ours standalone (node:http): ${fast.toFixed(2)}x`);
+    const fastify = summary['http ours-fastify']?.rps;
+    const plain = summary['http ours']?.rps;
+    if (fastify && plain)
+      console.log(`  http ours in Fastify / ours standalone (node:http): ${(fastify / plain).toFixed(2)}x`);
     const outDir = join(here, '..', '..', '..', 'bench', 'results');
     await mkdir(outDir, { recursive: true });
     await writeFile(
       join(outDir, 'tracker-announce.json'),
-      `${JSON.stringify({ seconds, rounds, torrents, connections, inflight, summary }, null, 2)}\n`,
+      `${JSON.stringify({ seconds, rounds, torrents, connections, inflight, workers: workerCount, load: loadavg(), summary }, null, 2)}\n`,
     );
   } finally {
     for (const t of targets) t.child.kill('SIGKILL');

@@ -1,4 +1,6 @@
 // The public surface of @swarmcast/tracker (see README.md beside this folder).
+
+export { type ClusterOptions, type RunningCluster, runTrackerCluster } from './cluster/cluster-tracker.ts';
 export { compactPeer, normalizeIp, uncompactPeer } from './codec/address.ts';
 export { type ConnectionIds, connectionIds } from './codec/connection-id.ts';
 export {

@@ -34,6 +34,10 @@ export interface StandaloneOptions {
   intervals?: Partial<Intervals>;
   observer?: AnnounceObserver | null;
   clock?: Clock;
+  /** A store made by the caller (a cluster worker's replicated copy); wins over redisUrl. */
+  store?: SwarmStore;
+  /** UDP connection-id key; processes sharing the UDP port must share it. */
+  udpSecret?: Uint8Array;
 }
 
 export interface RunningTracker {
@@ -59,7 +63,11 @@ async function accessFromFile(path: string): Promise<MemoryAccess> {
 export async function runStandaloneTracker(options: StandaloneOptions): Promise<RunningTracker> {
   let store: SwarmStore;
   let access: TrackerAccess | null = null;
-  if (options.redisUrl) {
+  if (options.store) {
+    store = options.store;
+    if (options.private)
+      access = options.accessFile ? await accessFromFile(options.accessFile) : new MemoryAccess();
+  } else if (options.redisUrl) {
     const redisStore = new RedisSwarmStore({ url: options.redisUrl, prefix: options.redisPrefix });
     await redisStore.redis.connect();
     store = redisStore;
@@ -76,6 +84,7 @@ export async function runStandaloneTracker(options: StandaloneOptions): Promise<
     intervals: options.intervals,
     observer: options.observer,
     clock: options.clock,
+    udpSecret: options.udpSecret,
   });
   const host = options.host ?? '0.0.0.0';
   const http = await startHttpTracker(tracker, { port: options.port, host });

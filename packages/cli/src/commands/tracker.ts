@@ -13,7 +13,7 @@ import {
   openEventStream,
   privacyMigrations,
 } from '@swarmcast/platform';
-import { AnnounceFactPublisher, runStandaloneTracker } from '@swarmcast/tracker';
+import { AnnounceFactPublisher, runStandaloneTracker, runTrackerCluster } from '@swarmcast/tracker';
 import { type Command, UsageError } from '../command.ts';
 
 const usage = `
@@ -35,6 +35,11 @@ options (environment variable in brackets; a flag wins over the variable):
   --rate-limit R      announces per second per address, 0 = off         [TRACKER_RATE_LIMIT]
                       (default 20, bursts of 10x)
   --interval S        seconds between announces (default 600)           [TRACKER_INTERVAL]
+  --workers N         processes serving the port (default 1: one        [TRACKER_WORKERS]
+                      process). N > 1 puts the announce path on N cores;
+                      each keeps a copy of the swarms (or shares Redis),
+                      announces are copied between them every event-loop
+                      turn, and this process publishes the facts
 
 Every announce becomes a fact on the measurement stream: NATS JetStream when NATS_URL is
 set, else the embedded stream in <DATA_DIR>/tracker/stream. Audience keys use daily salts
@@ -64,6 +69,7 @@ const command: Command = {
         'access-file': { type: 'string' },
         'rate-limit': { type: 'string' },
         interval: { type: 'string' },
+        workers: { type: 'string' },
       },
       strict: true,
     });
@@ -72,6 +78,7 @@ const command: Command = {
     if (port === undefined) throw new UsageError('--port (or TRACKER_PORT) is required');
     const rate = number(values['rate-limit'] ?? env.TRACKER_RATE_LIMIT, '--rate-limit', 0, 1_000_000);
     const interval = number(values.interval ?? env.TRACKER_INTERVAL, '--interval', 10, 86_400);
+    const workers = number(values.workers ?? env.TRACKER_WORKERS, '--workers', 1, 256) ?? 1;
     const privateMode =
       values.private ?? ['1', 'true', 'yes'].includes((env.TRACKER_PRIVATE ?? '').toLowerCase());
     const cfg = loadConfig(env);
@@ -92,7 +99,7 @@ const command: Command = {
       clientFamily: (peerId) => clientFamilyFromPeerId(peerId),
       isDatacenter: (ip) => datacenters.isDatacenter(ip),
     });
-    const running = await runStandaloneTracker({
+    const options = {
       observer: facts,
       port,
       host: values.host ?? env.TRACKER_HOST ?? '0.0.0.0',
@@ -105,13 +112,20 @@ const command: Command = {
         interval === undefined
           ? undefined
           : { interval, minInterval: Math.min(60, interval), peerTtlMs: interval * 2_100 },
-    });
+    };
+    let running: { port: number; close(): Promise<void> };
+    if (workers > 1) {
+      running = await runTrackerCluster({ ...options, workers, factCounts: () => facts.counts });
+    } else {
+      const single = await runStandaloneTracker(options);
+      facts.metrics = single.tracker.metrics;
+      running = single;
+    }
     facts.start();
-    facts.metrics = running.tracker.metrics;
-    const host = values.host ?? env.TRACKER_HOST ?? '0.0.0.0';
+    const host = options.host;
     io.stdout.write(
       `tracker listening on ${host}:${running.port} (http, ws, udp)${privateMode ? ', private' : ''}` +
-        `${(values.redis ?? env.REDIS_URL) ? ', swarms in redis' : ''}\n`,
+        `${options.redisUrl ? ', swarms in redis' : ''}${workers > 1 ? `, ${workers} workers` : ''}\n`,
     );
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();

@@ -1,0 +1,137 @@
+/**
+ * The tracker on every core: a primary process forks N workers that share the TCP and UDP
+ * sockets (cluster with SCHED_NONE: each worker accepts connections and reads datagrams
+ * itself, so the primary is not on the request path). The primary relays each worker's
+ * accepted announces to the other workers (see replicated-store.ts) and owns the announce
+ * observer, so facts are published by one process with one stream and one salt store.
+ * The UDP connection-id key is made here and handed to every worker, so an id issued by
+ * one worker is accepted by another. `runStandaloneTracker` stays the single-process mode.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AnnounceObserver } from '../core/tracker-core.ts';
+import type { StandaloneOptions } from '../standalone.ts';
+import type { StoreAnnounce } from '../store/swarm-store.ts';
+import { readFactBatch, readStoreBatch } from './batch-codec.ts';
+import { type PrimaryMessage, type WorkerConfig, type WorkerMessage, workerConfigEnv } from './messages.ts';
+
+export interface ClusterOptions extends Omit<StandaloneOptions, 'clock' | 'store' | 'udpSecret'> {
+  workers: number;
+  /** Counters shown in every worker's /metrics (the fact publisher's). */
+  factCounts?: () => { published: number; dropped: number; failedBatches: number };
+  /** Told which worker (1..N, cluster ids) accepted which announces; decodes, so tests only. */
+  onReplicate?: (workerId: number, announces: StoreAnnounce[]) => void;
+}
+
+export interface RunningCluster {
+  port: number;
+  workers: number;
+  close(): Promise<void>;
+}
+
+// worker.ts under a TypeScript loader, worker.js once built: the same extension as this file.
+const workerFile = fileURLToPath(new URL(`./worker${extname(import.meta.url)}`, import.meta.url));
+
+export async function runTrackerCluster(options: ClusterOptions): Promise<RunningCluster> {
+  if (!cluster.isPrimary) throw new Error('runTrackerCluster runs in the primary process');
+  // Workers accept on the shared listening socket themselves; the default round-robin
+  // would have the primary accept every connection and pass it on (one IPC per request).
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  // Under a TypeScript loader the workers need it too (vitest runs without one in execArgv).
+  const execArgv =
+    workerFile.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx'))
+      ? [...process.execArgv, '--import', 'tsx']
+      : process.execArgv;
+  cluster.setupPrimary({ exec: workerFile, execArgv, serialization: 'advanced' });
+  const observer: AnnounceObserver | null = options.observer ?? null;
+  const base: Omit<WorkerConfig, 'port'> = {
+    host: options.host ?? '0.0.0.0',
+    redisUrl: options.redisUrl ?? null,
+    redisPrefix: options.redisPrefix ?? null,
+    private: options.private ?? false,
+    accessFile: options.accessFile ?? null,
+    rateLimit: options.rateLimit,
+    intervals: options.intervals,
+    udpSecret: randomBytes(16).toString('hex'),
+    facts: observer !== null,
+  };
+  const workers: Worker[] = [];
+  let closing = false;
+
+  const fork = (port: number): Promise<{ worker: Worker; port: number }> => {
+    const config: WorkerConfig = { ...base, port };
+    const worker = cluster.fork({ [workerConfigEnv]: JSON.stringify(config) });
+    workers.push(worker);
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.t !== 'batch') return;
+      // The store records go on as the same bytes; only the facts are decoded here.
+      if (m.store) {
+        options.onReplicate?.(worker.id, readStoreBatch(Buffer.from(m.store)));
+        const apply: PrimaryMessage = { t: 'apply', store: m.store };
+        for (const other of workers) if (other !== worker && other.isConnected()) other.send(apply);
+      }
+      if (observer && m.facts) for (const o of readFactBatch(Buffer.from(m.facts))) observer.observe(o);
+    });
+    worker.on('exit', () => {
+      const i = workers.indexOf(worker);
+      if (i >= 0) workers.splice(i, 1);
+      // A worker that died is replaced; its copy of the swarms refills from the others'
+      // announces and its clients' next announces.
+      if (!closing) fork(options.port).catch(() => undefined);
+    });
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: WorkerMessage) => {
+        if (m.t !== 'ready') return;
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        resolve({ worker, port: m.port });
+      };
+      const onExit = (code: number | null) => reject(new Error(`tracker worker exited with ${code}`));
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+    });
+  };
+
+  let port: number;
+  try {
+    // Every worker asks for the configured port: the primary shares one handle per
+    // (address, port) key, so with port 0 they all get the same port the first one got.
+    const first = await fork(options.port);
+    port = first.port;
+    await Promise.all(Array.from({ length: Math.max(0, options.workers - 1) }, () => fork(options.port)));
+  } catch (err) {
+    closing = true;
+    for (const w of workers) w.kill('SIGKILL');
+    throw err;
+  }
+  const counts = options.factCounts;
+  const timer = counts
+    ? setInterval(() => {
+        const m: PrimaryMessage = { t: 'facts', ...counts() };
+        for (const w of workers) if (w.isConnected()) w.send(m);
+      }, 1000)
+    : null;
+  timer?.unref();
+
+  return {
+    port,
+    workers: options.workers,
+    close: async () => {
+      closing = true;
+      if (timer) clearInterval(timer);
+      await Promise.all(
+        [...workers].map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              if (w.isDead()) return resolve();
+              w.once('exit', () => resolve());
+              if (w.isConnected()) w.send({ t: 'close' } satisfies PrimaryMessage);
+              else w.kill('SIGKILL');
+            }),
+        ),
+      );
+    },
+  };
+}
