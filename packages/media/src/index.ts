@@ -7,6 +7,7 @@ export {
   parseFrameHeader,
   versionForSampleRate,
 } from './mp3/header.ts';
+export type { Id3Chapter, Id3Timing } from './mp3/id3-timing.ts';
 export {
   boundaryMs,
   frameBoundaryAt,
@@ -36,4 +37,5 @@ export {
   layoutStitch,
   type StitchLayout,
   type StitchPart,
+  shiftMs,
 } from './stitch/layout.ts';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -18,6 +18,8 @@ export interface Tone {
   id3?: boolean;
   xing?: boolean;
   id3v1?: boolean;
+  /** Chapters written as ID3v2 CHAP frames: [startMs, endMs, title]. */
+  chapters?: Array<[number, number, string]>;
 }
 
 /** Make an MP3 of a tone with ffmpeg's libmp3lame. */
@@ -27,6 +29,15 @@ export async function makeMp3(dir: string, name: string, t: Tone): Promise<strin
     t.hz > 0
       ? `sine=frequency=${t.hz}:sample_rate=${t.sampleRate}:duration=${t.seconds}`
       : `anullsrc=r=${t.sampleRate}:cl=mono:d=${t.seconds}`;
+  const chapterArgs: string[] = [];
+  if (t.chapters) {
+    const meta = join(dir, `${name}.ffmeta`);
+    await writeFile(
+      meta,
+      `;FFMETADATA1\n${t.chapters.map(([a, z, title]) => `[CHAPTER]\nTIMEBASE=1/1000\nSTART=${a}\nEND=${z}\ntitle=${title}\n`).join('')}`,
+    );
+    chapterArgs.push('-i', meta, '-map', '0', '-map_chapters', '1');
+  }
   const args = [
     '-v',
     'error',
@@ -35,6 +46,7 @@ export async function makeMp3(dir: string, name: string, t: Tone): Promise<strin
     'lavfi',
     '-i',
     source,
+    ...chapterArgs,
     '-ac',
     String(t.channels),
     '-ar',
@@ -96,3 +108,18 @@ export async function decodePcm(file: string, rate: number): Promise<Int16Array>
 }
 
 export { dominantTone, tonePower } from './tone.ts';
+
+/** Chapters as ffprobe reads them from the file: [startMs, endMs, title]. */
+export async function probeChapters(file: string): Promise<Array<[number, number, string]>> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_chapters', '-of', 'json', file]);
+  const chapters = (
+    JSON.parse(stdout) as {
+      chapters: Array<{ start_time: string; end_time: string; tags?: { title?: string } }>;
+    }
+  ).chapters;
+  return chapters.map((c) => [
+    Math.round(Number(c.start_time) * 1000),
+    Math.round(Number(c.end_time) * 1000),
+    c.tags?.title ?? '',
+  ]);
+}

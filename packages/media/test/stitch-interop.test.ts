@@ -10,8 +10,17 @@ import {
   type Mp3Scan,
   prepareAd,
   scanMp3,
+  shiftMs,
 } from '../src/index.ts';
-import { decodeErrors, decodePcm, dominantTone, makeMp3, probeDuration, type Tone } from './ffmpeg.ts';
+import {
+  decodeErrors,
+  decodePcm,
+  dominantTone,
+  makeMp3,
+  probeChapters,
+  probeDuration,
+  type Tone,
+} from './ffmpeg.ts';
 
 const ffmpeg = requireBinaries('MP3 stitching checked by ffmpeg', 'ffmpeg', 'ffprobe');
 
@@ -51,8 +60,18 @@ async function ffmpegAd(dir: string, like: Tone, name: string) {
 
 const cases: Array<{ name: string; tone: Tone }> = [
   {
-    name: 'stereo 44.1k CBR 128k, ID3v2 + Info',
-    tone: { hz: contentHz, seconds: 8, sampleRate: 44100, channels: 2, kbps: 128 },
+    name: 'stereo 44.1k CBR 128k, ID3v2 with chapters + Info',
+    tone: {
+      hz: contentHz,
+      seconds: 8,
+      sampleRate: 44100,
+      channels: 2,
+      kbps: 128,
+      chapters: [
+        [0, 4000, 'One'],
+        [4000, 8000, 'Two'],
+      ],
+    },
   },
   {
     name: 'mono 48k CBR 64k, no ID3, no Xing',
@@ -126,6 +145,17 @@ describe.skipIf(ffmpeg.skip)(
         await writeFile(out, bytes);
 
         expect(await decodeErrors(out)).toBe('');
+        if (tone.chapters) {
+          // ffprobe reads the patched CHAP frames: each edge moved by the breaks before it.
+          expect(await probeChapters(out)).toEqual(
+            tone.chapters.map(([a, z, title]) => [
+              Math.round(shiftMs(l.breaks, a, 'start')),
+              Math.round(shiftMs(l.breaks, z, 'end')),
+              title,
+            ]),
+          );
+          expect((await probeChapters(out))[1]?.[0]).toBeGreaterThan(4000 + 2 * 1000);
+        }
         // The stitched file scans as one stream of the same profile, with a header frame that counts it.
         const again = scanned(bytes);
         expect(again.profile).toEqual(scan.profile);

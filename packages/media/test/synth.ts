@@ -71,3 +71,40 @@ export function prng(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** An ID3v2.3/2.4 tag with the given frames ([id, body]) and `padding` zero bytes. */
+export function id3WithFrames(major: 3 | 4, frames: Array<[string, Uint8Array]>, padding = 0): Uint8Array {
+  const size = (n: number, safe: boolean) =>
+    safe
+      ? [(n >> 21) & 0x7f, (n >> 14) & 0x7f, (n >> 7) & 0x7f, n & 0x7f]
+      : [n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+  const body = concat(
+    ...frames.map(([id, b]) =>
+      concat(new TextEncoder().encode(id), new Uint8Array([...size(b.length, major === 4), 0, 0]), b),
+    ),
+    new Uint8Array(padding),
+  );
+  return concat(new Uint8Array([0x49, 0x44, 0x33, major, 0, 0, ...size(body.length, true)]), body);
+}
+
+export function chapFrame(id: string, startMs: number, endMs: number, title: string): [string, Uint8Array] {
+  const be = (n: number) => [n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+  const tit2 = concat(
+    new TextEncoder().encode('TIT2'),
+    new Uint8Array([0, 0, 0, title.length + 1, 0, 0, 0]),
+    new TextEncoder().encode(title),
+  );
+  return [
+    'CHAP',
+    concat(
+      new TextEncoder().encode(id),
+      new Uint8Array([0, ...be(startMs), ...be(endMs), 255, 255, 255, 255, 255, 255, 255, 255]),
+      tit2,
+    ),
+  ];
+}
+
+export const textFrame = (id: string, text: string): [string, Uint8Array] => [
+  id,
+  concat(new Uint8Array([0]), new TextEncoder().encode(text)),
+];

@@ -8,6 +8,7 @@
 import { fail, type Result } from '../errors.ts';
 import { crc16Mpeg } from './crc.ts';
 import { type FrameHeader, type MpegVersion, mainDataBegin, parseFrameHeader } from './header.ts';
+import { type Id3Timing, id3Timing } from './id3-timing.ts';
 import { audioEndBeforeTags, id3v2At } from './tags.ts';
 import { parseHeaderFrame, type XingTag } from './xing.ts';
 
@@ -26,6 +27,8 @@ export interface Mp3Scan {
   byteLength: number;
   /** Leading ID3v2 tag(s) occupy [0, id3v2End); 0 when there is none (or only a damaged one). */
   id3v2End: number;
+  /** Chapter (CHAP) and length (TLEN) frames of the first leading ID3v2 tag, for the layout to patch. */
+  id3Timing: Id3Timing | null;
   /** The Xing/Info/VBRI frame, when the file has one (it is not an audio frame). */
   headerFrame: { start: number; end: number; tag: XingTag } | null;
   /** Offset of the first audio frame and end of the last one. */
@@ -232,6 +235,7 @@ export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp
       profile: { layer: 3, mpegVersion: like.version, sampleRate: like.sampleRate, channels: like.channels },
       byteLength: bytes.length,
       id3v2End,
+      id3Timing: id3v2End > 0 ? id3Timing(bytes, 0, (id3v2At(bytes, 0) as { size: number }).size) : null,
       headerFrame,
       audioStart: frames.offsets[0] as number,
       audioEnd: lastOffset + (frames.sizes[n - 1] as number),

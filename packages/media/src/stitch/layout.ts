@@ -12,6 +12,7 @@ import { fail, type Result } from '../errors.ts';
 import { bitrateIndexFor, buildFrameHeader, sideInfoBytes } from '../mp3/header.ts';
 import { frameBoundaryAt, type Mp3Profile, type Mp3Scan } from '../mp3/scan.ts';
 import { buildXingFrame, xingFrameBytes } from '../mp3/xing.ts';
+import { patchId3 } from './id3-patch.ts';
 
 /** What the layout needs to know of a prepared ad (see `prepareAd`). */
 export interface AdFrames {
@@ -298,6 +299,20 @@ export function layoutStitch(
     ),
   };
   const ordered = [...breakSpans.entries()].sort((a, b) => a[1].byteStart - b[1].byteStart || a[0] - b[0]);
+  const spans = ordered.map(([, s]) => s);
+  // The ID3 tag keeps its size: patching chapters and TLEN moves no byte of what follows.
+  if (id3 > 0 && content.id3Timing && content.id3Timing.end === id3) {
+    const delay = first?.kind === 'ad' ? (first.ad.encoderDelay ?? 0) : (content.encoderDelay ?? 0);
+    const padding = last?.kind === 'ad' ? (last.ad.encoderPadding ?? 0) : (content.encoderPadding ?? 0);
+    const playableMs = ((frameCount * spf - delay - padding) / profile.sampleRate) * 1000;
+    const { parts: tagParts } = patchId3(
+      content.id3Timing,
+      id3,
+      (ms, edge) => shiftMs(spans, ms, edge),
+      playableMs,
+    );
+    parts.splice(0, 1, ...tagParts);
+  }
   return {
     ok: true,
     value: {
@@ -306,7 +321,7 @@ export function layoutStitch(
       totalBytes: pos,
       frameCount,
       durationMs: frameCount * frameMs,
-      breaks: ordered.map(([, s]) => s),
+      breaks: spans,
       ads: adSpans,
     },
   };
@@ -386,4 +401,21 @@ function bridgeFrame(content: Mp3Scan, k: number) {
   const parts: StitchPart[] = [{ kind: 'bytes', bytes: lead }];
   for (const r of ranges) parts.push({ kind: 'content', start: r.start, end: r.end });
   return { parts, frameBytes, kbps };
+}
+
+/**
+ * Where content time `ms` plays in the stitched file: shifted by every break cut before it.
+ * A break exactly at `ms` counts for a start (a chapter starting there starts after the ads)
+ * and not for an end (a chapter ending there ends before them).
+ */
+export function shiftMs(
+  breaks: Pick<BreakSpan, 'contentMs' | 'startMs' | 'endMs'>[],
+  ms: number,
+  edge: 'start' | 'end' = 'start',
+): number {
+  let shift = 0;
+  for (const b of breaks) {
+    if (b.contentMs < ms || (edge === 'start' && b.contentMs === ms)) shift += b.endMs - b.startMs;
+  }
+  return ms + shift;
 }
