@@ -212,4 +212,63 @@ describe('fact backlog', () => {
     expect(published.map((e) => e.id)).toHaveLength(3);
     expect(new Set(published.map((e) => e.id)).size).toBe(3);
   });
+
+  it('keys each distinct address and user agent of a batch once, and every fact with its own key', async () => {
+    const published: StreamEvent[] = [];
+    const stream = {
+      async publish(events: StreamEvent[]) {
+        published.push(...events);
+      },
+      consume: async () => ({ pending: async () => 0, stop: async () => undefined }),
+      close: async () => undefined,
+    } as EventStream;
+    const calls: string[] = [];
+    const p = new AnnounceFactPublisher({
+      stream,
+      ...deps,
+      audienceKey: async (ip: string, ua: string, now: number) => {
+        calls.push(`${ip} ${ua} ${now}`);
+        return deps.audienceKey(`${ip}@${Math.floor(now / 86_400_000)}`, ua);
+      },
+    });
+    const day = 86_400_000;
+    const who = [
+      ['10.0.0.1', 'a', 1],
+      ['10.0.0.2', 'a', 2],
+      ['10.0.0.1', 'b', 3],
+      ['10.0.0.1', 'a', 4],
+      ['10.0.0.1', 'a', day + 5],
+      ['10.0.0.2', 'a', 6],
+    ] as const;
+    for (const [ip, ua, time] of who) {
+      p.observe({
+        time,
+        uploadedDelta: 0,
+        downloadedDelta: 0,
+        request: {
+          type: 'announce',
+          transport: 'http',
+          infoHash: 'bb'.repeat(20) as never,
+          peerId: peerId(),
+          ip,
+          port: 1,
+          uploaded: 0,
+          downloaded: 0,
+          left: 0,
+          event: 'update',
+          numwant: 0,
+          compact: true,
+          noPeerId: true,
+          passkey: null,
+          key: null,
+          userAgent: ua,
+        },
+      });
+    }
+    await p.flush();
+    expect(calls).toHaveLength(4); // (1,a), (2,a), (1,b), (1,a) the next day
+    expect(published.map((e) => (e.data as { audienceKey: string }).audienceKey)).toEqual(
+      who.map(([ip, ua, time]) => deps.audienceKey(`${ip}@${Math.floor(time / day)}`, ua)),
+    );
+  });
 });

@@ -67,23 +67,41 @@ export class AnnounceFactPublisher implements AnnounceObserver {
     this.timer.unref();
   }
 
-  private async toEvent(o: AnnounceObservation): Promise<StreamEvent<AnnounceFact>> {
-    const r = o.request;
-    const fact: AnnounceFact = {
-      kind: 'announce',
-      id: `${this.nonce}-${(this.seq++).toString(36)}`,
-      time: o.time,
-      audienceKey: await this.deps.audienceKey(r.ip, r.userAgent ?? '', o.time),
-      datacenter: this.deps.isDatacenter?.(r.ip) ?? false,
-      infoHash: r.infoHash,
-      event: r.event,
-      left: r.left,
-      uploadedDelta: o.uploadedDelta,
-      downloadedDelta: o.downloadedDelta,
-      clientFamily: this.deps.clientFamily(r.peerId),
-      transport: r.transport,
+  /**
+   * The batch's facts. Per batch, not per announce: each distinct (day, address, user
+   * agent) is keyed once (a client re-announcing, or many behind one NAT, share a key),
+   * and all keys of the batch are awaited together instead of one promise per fact.
+   * The memo lives for this batch only, so nothing outlives it in memory.
+   */
+  private async toEvents(batch: AnnounceObservation[]): Promise<StreamEvent<AnnounceFact>[]> {
+    const pending = new Map<string, Promise<AudienceKey> | AudienceKey>();
+    const memo = (o: AnnounceObservation): string => {
+      const r = o.request;
+      const k = `${Math.floor(o.time / 86_400_000)}\n${r.ip}\n${r.userAgent ?? ''}`;
+      if (!pending.has(k)) pending.set(k, this.deps.audienceKey(r.ip, r.userAgent ?? '', o.time));
+      return k;
     };
-    return { id: fact.id, subject: announceSubject, data: fact };
+    const keyOf = batch.map(memo);
+    const keys = new Map<string, AudienceKey>();
+    await Promise.all([...pending].map(async ([k, v]) => keys.set(k, await v)));
+    return batch.map((o, i) => {
+      const r = o.request;
+      const fact: AnnounceFact = {
+        kind: 'announce',
+        id: `${this.nonce}-${(this.seq++).toString(36)}`,
+        time: o.time,
+        audienceKey: keys.get(keyOf[i]!)!,
+        datacenter: this.deps.isDatacenter?.(r.ip) ?? false,
+        infoHash: r.infoHash,
+        event: r.event,
+        left: r.left,
+        uploadedDelta: o.uploadedDelta,
+        downloadedDelta: o.downloadedDelta,
+        clientFamily: this.deps.clientFamily(r.peerId),
+        transport: r.transport,
+      };
+      return { id: fact.id, subject: announceSubject, data: fact };
+    });
   }
 
   /** Publishes what is pending (one batch at a time); resolves when this round is done. */
@@ -103,7 +121,7 @@ export class AnnounceFactPublisher implements AnnounceObserver {
       let events = this.retry.splice(0, this.batchSize);
       if (events.length === 0) {
         const batch = this.backlog.splice(0, this.batchSize);
-        events = await Promise.all(batch.map((o) => this.toEvent(o)));
+        events = await this.toEvents(batch);
       }
       try {
         await this.deps.stream.publish(events);
