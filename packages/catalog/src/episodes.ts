@@ -40,6 +40,8 @@ export interface Episode extends EpisodeFeatures {
   views: number;
   /** Media path of the episode's own artwork (itunes:image), or null: the show's. */
   artwork: string | null;
+  /** Sanitised HTML show notes (imported episodes), or null: the description is the notes. */
+  notesHtml: string | null;
 }
 
 /** An episode with what a page or a feed needs beside it. */
@@ -51,7 +53,7 @@ export interface EpisodeDetail extends Episode {
 
 const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.published_at as "publishedAt",
   e.duration_ms as "durationMs", e.media_kind as "mediaKind", e.ad_breaks as "adBreaks", e.chapters, e.views,
-  e.season, e.episode_number as "episodeNumber", e.episode_type as "episodeType", e.explicit, e.artwork as "episodeArtwork", e.persons,
+  e.season, e.episode_number as "episodeNumber", e.episode_type as "episodeType", e.explicit, e.artwork as "episodeArtwork", e.persons, e.notes_html as "notesHtml",
   s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author,
   m.path, m.size, m.mime, m.container, m.codecs, m.bitrate, m.fast_start as "fastStart",
   t.info_hash_v1 as "infoHashV1", t.info_hash_v2 as "infoHashV2", t.magnet,
@@ -93,6 +95,7 @@ function toDetail(r: Row): EpisodeDetail {
     explicit: r.explicit ?? null,
     persons: r.persons ?? [],
     artwork: r.episodeArtwork ?? null,
+    notesHtml: r.notesHtml ?? null,
     show: {
       id: r.showId,
       slug: r.showSlug,

@@ -15,6 +15,9 @@ export const catalogErrors = {
   CAT_UPLOAD_TRUNCATED: { status: 400, meaning: 'the upload ended before its declared length' },
   CAT_NOT_MEDIA: { status: 415, meaning: 'the file is not audio or video we can probe' },
   CAT_BAD_AD_BREAKS: { status: 422, meaning: 'an ad break is outside the episode or malformed' },
+  CAT_BAD_FEED: { status: 422, meaning: 'the feed to import is not RSS 2.0 we can read' },
+  CAT_FEED_LOCKED: { status: 403, meaning: 'the feed is podcast:locked to another owner e-mail' },
+  CAT_FETCH_FAILED: { status: 422, meaning: 'fetching a feed, enclosure or linked file failed' },
   CAT_TORRENT_FAILED: { status: 500, meaning: 'making the torrent or starting to seed failed' },
 } as const;
 

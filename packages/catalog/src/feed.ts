@@ -64,7 +64,8 @@ function item(e: EpisodeDetail, urls: FeedUrls): string {
     '<item>',
     `<title>${x(e.title)}</title>`,
     `<link>${x(urls.episodePage(e.id))}</link>`,
-    `<description>${x(e.description || e.title)}</description>`,
+    // Imported HTML show notes (sanitised) where apps look for them; else the plain text.
+    `<description>${x(e.notesHtml || e.description || e.title)}</description>`,
     `<guid isPermaLink="false">${x(e.guid)}</guid>`,
     `<pubDate>${e.publishedAt.toUTCString()}</pubDate>`,
     `<itunes:title>${x(e.title)}</itunes:title>`,

@@ -51,10 +51,28 @@ export {
   validateFeedSettings,
 } from './feed/settings.ts';
 export { escapeXml, type FeedUrls, podcastGuid, renderChapters, renderFeed } from './feed.ts';
+export { parseChaptersJson } from './import/chapters-json.ts';
+export {
+  type ImportEvent,
+  type ImportOptions,
+  type ImportReport,
+  type ImportSource,
+  importFeed,
+  importItems,
+} from './import/import-feed.ts';
+export { type FeedEpisode, type ParsedFeed, parseFeed } from './import/parse-feed.ts';
+export { notesText, sanitizeNotes } from './import/sanitize.ts';
 export { mp4HeaderBytes } from './media/mp4-boxes.ts';
 export { type Probe, probeMedia } from './media/probe.ts';
 export { catalogMigrations } from './migrations.ts';
-export { getUpload, type PublishInput, publishEpisode, storeUpload, type Upload } from './publish.ts';
+export {
+  adoptUpload,
+  getUpload,
+  type PublishInput,
+  publishEpisode,
+  storeUpload,
+  type Upload,
+} from './publish.ts';
 export { type SearchHit, search } from './search.ts';
 export {
   createShow,

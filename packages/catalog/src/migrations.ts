@@ -133,4 +133,21 @@ alter table catalog_episodes add column persons jsonb not null default '[]';
   dai boolean not null default true
 );`,
   },
+  // Issue 16: imports (HTML show notes kept; per-episode outcome so a re-run retries failures).
+  {
+    id: 'catalog/0007-import',
+    sql: `
+alter table catalog_episodes add column notes_html text;
+create table catalog_import_items (
+  show_id text not null references catalog_shows(id) on delete cascade,
+  guid text not null,
+  title text not null,
+  state text not null check (state in ('done', 'failed')),
+  error text,
+  attempts integer not null default 0,
+  updated_at timestamptz not null default now(),
+  primary key (show_id, guid)
+);
+`,
+  },
 ];

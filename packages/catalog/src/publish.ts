@@ -3,11 +3,12 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Account } from './accounts.ts';
-import type { AdBreakInput } from './ad-break-rules.ts';
+import type { AdBreakInput, Chapter } from './ad-break-rules.ts';
 import { normalizeAdBreaks } from './ad-break-rules.ts';
 import type { CatalogContext, MadeTorrent } from './context.ts';
 import { type EpisodeDetail, getEpisode } from './episodes.ts';
 import { fail, ok, type Result } from './errors.ts';
+import { validateEpisodeFeatures } from './feed/episode-features.ts';
 import { type Probe, probeMedia } from './media/probe.ts';
 import { receiveUpload } from './media/receive-upload.ts';
 import { showForEditing } from './shows.ts';
@@ -68,6 +69,32 @@ export async function storeUpload(
   return ok({ id, originalName, size: received.value.size, probe: probe.value });
 }
 
+/**
+ * Probes a file already in the uploads folder (an import's fetched enclosure) and records
+ * it as the account's upload, as storeUpload does for a received body. A file that is not
+ * media is deleted.
+ */
+export async function adoptUpload(
+  ctx: CatalogContext,
+  who: Account,
+  path: string,
+  size: number,
+  originalName: string,
+): Promise<Result<Upload>> {
+  const probe = await probeMedia(path);
+  if (!probe.ok) {
+    await rm(path, { force: true });
+    return probe;
+  }
+  const id = randomUUID();
+  const name = cleanName(originalName);
+  await ctx.db.query(
+    'insert into catalog_uploads (id, account_id, original_name, path, size, probe) values ($1, $2, $3, $4, $5, $6)',
+    [id, who.id, name, path, size, JSON.stringify(probe.value)],
+  );
+  return ok({ id, originalName: name, size, probe: probe.value });
+}
+
 export async function getUpload(
   ctx: CatalogContext,
   who: Account,
@@ -95,6 +122,15 @@ export interface PublishInput {
   title: string;
   description?: string;
   adBreaks?: AdBreakInput[];
+  /** An imported episode keeps its GUID (apps would download it again otherwise) and date. */
+  guid?: string;
+  publishedAt?: Date;
+  /** Season, number, type, explicit, persons (validateEpisodeFeatures). */
+  features?: Record<string, unknown>;
+  /** Sanitised HTML show notes (import/sanitize.ts); the feed's description when present. */
+  notesHtml?: string;
+  /** Chapters from a podcast:chapters file, instead of those read from the media file. */
+  chapters?: Chapter[];
 }
 
 export function validateEpisodeText(
@@ -126,8 +162,16 @@ export async function publishEpisode(
   const upload = await getUpload(ctx, who, input.uploadId);
   if (!upload.ok) return upload;
   const probe = upload.value.probe;
-  const breaks = normalizeAdBreaks(input.adBreaks ?? [], probe.durationMs, probe.chapters);
+  const chapters = input.chapters ?? probe.chapters;
+  const breaks = normalizeAdBreaks(input.adBreaks ?? [], probe.durationMs, chapters);
   if (!breaks.ok) return breaks;
+  const features = validateEpisodeFeatures(input.features ?? {});
+  if (!features.ok) return features;
+  const guid = input.guid === undefined ? null : cleanText(input.guid);
+  if (guid !== null && (guid.length < 1 || guid.length > 1000))
+    return fail('CAT_BAD_INPUT', 'guid: 1 to 1000 characters');
+  if (input.publishedAt && Number.isNaN(input.publishedAt.getTime()))
+    return fail('CAT_BAD_INPUT', 'publishedAt: a date');
 
   const id = randomUUID();
   const fileName = `${slugify(text.value.title)}-${id.slice(0, 8)}.${probe.extension}`;
@@ -146,19 +190,26 @@ export async function publishEpisode(
     }
     await ctx.db.transaction(async (tx) => {
       await tx.query(
-        `insert into catalog_episodes (id, show_id, guid, title, description, published_at, duration_ms, media_kind, ad_breaks, chapters)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `insert into catalog_episodes (id, show_id, guid, title, description, published_at, duration_ms, media_kind, ad_breaks, chapters,
+           season, episode_number, episode_type, explicit, persons, notes_html)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
         [
           id,
           show.value.id,
-          `urn:uuid:${id}`,
+          guid ?? `urn:uuid:${id}`,
           text.value.title,
           text.value.description,
-          new Date(ctx.clock.now()),
+          input.publishedAt ?? new Date(ctx.clock.now()),
           probe.durationMs,
           probe.mediaKind,
           JSON.stringify(breaks.value),
-          JSON.stringify(probe.chapters),
+          JSON.stringify(chapters),
+          features.value.season,
+          features.value.episodeNumber,
+          features.value.episodeType,
+          features.value.explicit,
+          JSON.stringify(features.value.persons),
+          input.notesHtml || null,
         ],
       );
       await tx.query(

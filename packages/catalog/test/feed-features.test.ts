@@ -55,6 +55,7 @@ function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
     explicit: null,
     persons: [],
     artwork: null,
+    notesHtml: null,
     show: { id: 's', slug: 's', title: 'S', ownerId: 'a', language: 'en', categories: [], author: '' },
     media: {
       path: `s/e${n}.mp3`,

@@ -41,6 +41,7 @@ function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
     explicit: null,
     persons: [],
     artwork: null,
+    notesHtml: null,
     show: {
       id: 's1',
       slug: 'demo',

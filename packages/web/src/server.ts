@@ -9,6 +9,7 @@ import { whoIs } from './auth.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
 import { parseForm } from './dashboard/form.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
+import { importRoutes } from './imports/routes.ts';
 import { embedRoutes } from './portal/embed.ts';
 import { ReadCache } from './portal/read-cache.ts';
 import { portalRoutes } from './portal/routes.ts';
@@ -118,5 +119,6 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));
   dashboardRoutes(app, ctx);
   apiRoutes(app, ctx);
+  importRoutes(app, ctx);
   return app;
 }

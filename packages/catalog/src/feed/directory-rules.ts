@@ -41,7 +41,7 @@ export function directoryProblems(xml: string): string[] {
     parseTagValue: false,
   }).parse(xml);
   const rss = doc.rss as Node | undefined;
-  if (!rss || rss['@version'] !== '2.0') return ['the root is not <rss version="2.0">'];
+  if (rss?.['@version'] !== '2.0') return ['the root is not <rss version="2.0">'];
   if (rss['@xmlns:itunes'] !== 'http://www.itunes.com/dtds/podcast-1.0.dtd')
     problems.push('the itunes namespace is missing');
   const ch = rss.channel as Node;

@@ -115,6 +115,7 @@ ${
 ${shows.length ? html`<ul class="list">${shows.map((s) => html`<li><a href="/dashboard/shows/${enc(s.slug)}"><strong>${s.title}</strong></a> <span class="meta">/${s.slug}</span></li>`)}</ul>` : html`<p>No shows yet: create the first one below.</p>`}
 </section>
 <section aria-labelledby="new-h"><h2 id="new-h">New show</h2>
+<p><a href="/dashboard/imports">Move an existing show here</a> <span class="hint">from its RSS feed, keeping every episode's GUID</span></p>
 <form class="stack" method="post" action="/dashboard/shows">
 <label>Title <input name="title" required maxlength="200"></label>
 <label>Address <input name="slug" required pattern="[a-z0-9](?:[a-z0-9\\-]{0,62}[a-z0-9])?" maxlength="64"><span class="hint">Lower-case letters, digits and dashes: /shows/<em>address</em></span></label>

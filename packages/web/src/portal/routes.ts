@@ -8,11 +8,12 @@ import {
   popularShows,
   renderChapters,
   renderFeed,
+  sanitizeNotes,
   search,
   torrentFile,
   type ViewTally,
 } from '@swarmcast/catalog';
-import { html, page } from '@swarmcast/platform';
+import { html, page, raw as trusted } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { whoIs } from '../auth.ts';
 import type { SiteUrls } from '../urls.ts';
@@ -167,7 +168,7 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
 <h1>${e.title}</h1>
 <p class="meta">${duration(e.durationMs)} · <time datetime="${e.publishedAt.toISOString()}">${day(e.publishedAt)}</time>${e.media ? ` · ${bytes(e.media.size)} · ${e.media.codecs.join(', ')}` : ''}</p>
 ${player}
-<p>${e.description}</p>
+${e.notesHtml ? html`<div class="notes">${trusted(sanitizeNotes(e.notesHtml))}</div>` : html`<p>${e.description}</p>`}
 ${
   e.chapters.length
     ? html`<h2>Chapters</h2><ol>${e.chapters.map((c) => html`<li><span class="mono">${duration(c.startMs)}</span> ${c.title}</li>`)}</ol>`
