@@ -119,6 +119,20 @@ function io() {
   };
 }
 
+/**
+ * startNode binds the UDP tracker on the port number the kernel gave the TCP listener; with
+ * a busy machine that UDP port may be taken (EADDRINUSE). A fresh port is the only remedy.
+ */
+async function startAnotherNode(dataDir: string): Promise<RunningNode> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNode({ port: 0, host: '127.0.0.1', dataDir });
+    } catch (err) {
+      if (attempt >= 5 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
 describe('moving a show in', () => {
   let node: RunningNode;
   let dir: Awaited<ReturnType<typeof scratchDir>>;
@@ -327,7 +341,7 @@ describe('moving a show in', () => {
   });
 
   it('round trip: our own feed imported into a second node gives the same show, GUIDs and bytes', async () => {
-    const a = await startNode({ port: 0, host: '127.0.0.1', dataDir: join(dir.path, 'a') });
+    const a = await startAnotherNode(join(dir.path, 'a'));
     try {
       const feedUrl = new URL('/shows/swarmcast-demo/feed.xml', a.url).toString();
       const r = await cli(feedUrl, '--slug', 'demo-copy');
