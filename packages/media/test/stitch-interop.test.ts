@@ -1,11 +1,15 @@
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { requireBinaries, scratchDir } from '@swarmcast/testkit';
+import { MPEGDecoder } from 'mpg123-decoder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AdFrames,
   adFrames,
   assembleStitch,
+  detectContainer,
   layoutStitch,
   type Mp3Scan,
   prepareAd,
@@ -158,6 +162,15 @@ describe.skipIf(ffmpeg.skip)(
         }
         // The stitched file scans as one stream of the same profile, with a header frame that counts it.
         const again = scanned(bytes);
+        // A second decoder, mpg123 (as WebAssembly): no errors, and the length the header promises.
+        const mpg123 = new MPEGDecoder();
+        await mpg123.ready;
+        const decoded = mpg123.decode(bytes);
+        mpg123.free();
+        expect(decoded.errors).toEqual([]);
+        const promised =
+          l.frameCount * scan.samplesPerFrame - (again.encoderDelay ?? 0) - (again.encoderPadding ?? 0) - 529;
+        expect(Math.abs(decoded.samplesDecoded - promised)).toBeLessThanOrEqual(scan.samplesPerFrame);
         expect(again.profile).toEqual(scan.profile);
         expect(again.headerFrame?.tag.frames).toBe(l.frameCount);
         expect(again.headerFrame?.tag.bytes).toBe(again.audioEnd - (again.headerFrame?.start ?? 0));
@@ -253,3 +266,32 @@ describe.skipIf(ffmpeg.skip)(
     });
   },
 );
+
+describe.skipIf(ffmpeg.skip)('M4A/MP4 episodes are detected and served plain', () => {
+  it('an AAC .m4a made by ffmpeg is "unsupported: MP4/M4A ..." and does not scan as MP3', async () => {
+    const dir = await scratchDir('swarmcast-media-m4a-');
+    try {
+      const file = join(dir.path, 'episode.m4a');
+      await promisify(execFile)('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:duration=2',
+        '-c:a',
+        'aac',
+        file,
+      ]);
+      const bytes = new Uint8Array(await readFile(file));
+      const d = detectContainer(bytes.subarray(0, 65536));
+      expect(d.container).toBe('mp4');
+      expect(!d.stitchable && d.reason).toMatch(/^unsupported: MP4\/M4A/);
+      const scan = scanMp3(bytes);
+      expect(scan.ok).toBe(false);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
