@@ -15,6 +15,8 @@ declare module 'autocannon' {
       latency: Histogram;
       errors: number;
       non2xx: number;
+      /** Responses received in the whole run. */
+      '2xx': number;
     }
     interface Options {
       url: string;

@@ -1,15 +1,19 @@
 /**
  * VAST decisions per second and latency with many active line items, beside the ceiling: a
  * minimal static-XML endpoint on Fastify, measured in the same run by the same load
- * generator (autocannon in a worker thread of this process, over 127.0.0.1).
+ * generator. The server runs in a child process of its own (this file with `serve`) and
+ * autocannon in this process, so the load generator never shares the server's CPU time
+ * slice or event loop; the server's CPU per request comes from /proc.
  *
  * Two phases per side: (1) saturation with N connections -> requests/s and the ratio
  * ours/ceiling; (2) a fixed rate (default 1,000 req/s) -> p50/p99 latency.
  * Env: ADS_BENCH_LINE_ITEMS (1000), ADS_BENCH_SECONDS (10), ADS_BENCH_CONNECTIONS (10),
- * ADS_BENCH_RATE (1000). The machine is shared: quote medians of several runs.
+ * ADS_BENCH_RATE (1000), ADS_BENCH_PROFILE (a directory: the server writes a CPU profile).
+ * The machine is shared: quote medians of several runs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EpisodeForAds } from '@swarmcast/catalog';
 import { systemClock } from '@swarmcast/platform';
@@ -40,9 +44,9 @@ const episodes: EpisodeForAds[] = Array.from({ length: 20 }, (_, i) => ({
     { id: 'post', position: 'post', offsetMs: 3_600_000, maxDurationMs: 30_000, maxAds: 1 },
   ],
 }));
-const byId = new Map(episodes.map((e) => [e.id, e]));
+export const byId = new Map(episodes.map((e) => [e.id, e]));
 
-function buildStore(): AdsStore {
+export function buildStore(): AdsStore {
   const store = new AdsStore();
   store.putAdvertiser({ id: 'adv', name: 'Bench advertiser' });
   for (let i = 0; i < lineItems; i++) {
@@ -102,6 +106,12 @@ function buildStore(): AdsStore {
   return store;
 }
 
+// Many listeners and breaks, so caps, targeting and pods are exercised as in traffic.
+export const requests: autocannon.Request[] = Array.from({ length: 500 }, (_, i) => ({
+  method: 'GET',
+  path: `/ads/vast?episode=ep-${i % 20}&break=${['pre', 'mid-1', 'post'][i % 3]}&lid=listener-${String(i).padStart(6, '0')}`,
+}));
+
 async function load(url: string, opts: { rate?: number; duration: number; requests?: autocannon.Request[] }) {
   return autocannon({
     url,
@@ -110,12 +120,13 @@ async function load(url: string, opts: { rate?: number; duration: number; reques
     overallRate: opts.rate,
     requests: opts.requests,
     headers: { 'x-swarmcast-country': 'DE', 'user-agent': 'Mozilla/5.0 (iPhone)' },
-    // The load generator runs in a worker thread, so it does not share the server's event loop.
+    // This process only generates load (the server is a child process), in one worker thread.
     workers: 1,
   });
 }
 
-async function main() {
+/** The server side: the ads plugin with the bench store plus the two static ceilings. */
+async function serve() {
   const app = Fastify();
   const ring = keyRing(generateSigningKey('bench'));
   const store = buildStore();
@@ -138,12 +149,6 @@ async function main() {
   app.get('/static.xml', async (_req, reply) => reply.type('application/xml').send(staticXml));
   let sameSizeXml = '';
   app.get('/static-same-size.xml', async (_req, reply) => reply.type('application/xml').send(sameSizeXml));
-
-  // Many listeners and breaks, so caps, targeting and pods are exercised as in traffic.
-  const requests: autocannon.Request[] = Array.from({ length: 500 }, (_, i) => ({
-    method: 'GET',
-    path: `/ads/vast?episode=ep-${i % 20}&break=${['pre', 'mid-1', 'post'][i % 3]}&lid=listener-${String(i).padStart(6, '0')}`,
-  }));
   // A second ceiling: a static document as long as our average answer, so the ratio shows
   // the cost of deciding apart from the cost of sending more bytes.
   let total = 0;
@@ -152,21 +157,60 @@ async function main() {
   const sample = await app.inject({ url: requests[1]!.path! });
   const ads = (sample.body.match(/<Ad /g) ?? []).length;
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  console.log(
-    `line items: ${lineItems}; sample mid-roll pod: ${ads} ads, ${sample.body.length} bytes; average answer ${sameSizeXml.length} bytes; static doc ${staticXml.length} bytes`,
+  process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
+  process.stdout.write(
+    `${JSON.stringify({ base, info: `line items: ${lineItems}; sample mid-roll pod: ${ads} ads, ${sample.body.length} bytes; average answer ${sameSizeXml.length} bytes; static doc ${staticXml.length} bytes` })}\n`,
   );
+}
 
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function main() {
+  // ADS_BENCH_PROFILE=dir: the server writes a CPU profile there (node --cpu-prof) on exit.
+  const profile = process.env.ADS_BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ADS_BENCH_PROFILE}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, ...process.execArgv, import.meta.filename, 'serve'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const started = await new Promise<{ base: string; info: string }>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d) => {
+      buf += String(d);
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)));
+    });
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  const base = started.base;
+  console.log(started.info);
+  const measured = async (url: string, opts: Parameters<typeof load>[1]) => {
+    const before = cpuSeconds(child.pid!);
+    const result = await load(url, opts);
+    const cpu = cpuSeconds(child.pid!) - before;
+    return Object.assign(result, {
+      cpuUsPerRequest: (cpu * 1e6) / Math.max(1, result['2xx'] + result.non2xx),
+    });
+  };
   await load(`${base}/static.xml`, { duration: 2 }); // warm-up
   await load(`${base}/ads/vast`, { duration: 2, requests });
-  const ceilSat = await load(`${base}/static.xml`, { duration: seconds });
-  const sameSat = await load(`${base}/static-same-size.xml`, { duration: seconds });
-  const oursSat = await load(`${base}/ads/vast`, { duration: seconds, requests });
-  const ceilRate = await load(`${base}/static.xml`, { duration: seconds, rate });
-  const sameRate = await load(`${base}/static-same-size.xml`, { duration: seconds, rate });
-  const oursRate = await load(`${base}/ads/vast`, { duration: seconds, rate, requests });
-  await app.close();
+  const ceilSat = await measured(`${base}/static.xml`, { duration: seconds });
+  const sameSat = await measured(`${base}/static-same-size.xml`, { duration: seconds });
+  const oursSat = await measured(`${base}/ads/vast`, { duration: seconds, requests });
+  const ceilRate = await measured(`${base}/static.xml`, { duration: seconds, rate });
+  const sameRate = await measured(`${base}/static-same-size.xml`, { duration: seconds, rate });
+  const oursRate = await measured(`${base}/ads/vast`, { duration: seconds, rate, requests });
+  // SIGINT lets the server exit normally, so a requested CPU profile is written.
+  child.kill('SIGINT');
+  await new Promise((r) => child.once('exit', r));
 
-  const row = (name: string, sat: autocannon.Result, fixedRate: autocannon.Result) => ({
+  type Measured = autocannon.Result & { cpuUsPerRequest: number };
+  const row = (name: string, sat: Measured, fixedRate: Measured) => ({
     name,
     saturatedReqPerSec: Math.round(sat.requests.average),
     saturatedP50Ms: sat.latency.p50,
@@ -175,6 +219,7 @@ async function main() {
     atRateP50Ms: fixedRate.latency.p50,
     atRateP99Ms: fixedRate.latency.p99,
     errors: sat.errors + sat.non2xx + fixedRate.errors + fixedRate.non2xx,
+    serverCpuUsPerRequest: Math.round(sat.cpuUsPerRequest),
   });
   const ours = row('ads /ads/vast', oursSat, oursRate);
   const ceiling = row('static XML 6 KB (ceiling)', ceilSat, ceilRate);
@@ -183,14 +228,20 @@ async function main() {
   const ratio = ours.saturatedReqPerSec / ceiling.saturatedReqPerSec;
   const sameSizeRatio = ours.saturatedReqPerSec / sameSize.saturatedReqPerSec;
   console.log(
-    `ours/ceiling throughput: ${(ratio * 100).toFixed(1)}% of the 6 KB static doc, ${(sameSizeRatio * 100).toFixed(1)}% of a static doc of our size (goal >= 50%); p99 at ${rate} req/s: ${ours.atRateP99Ms} ms (goal < 10 ms)`,
+    `ours/ceiling throughput: ${(ratio * 100).toFixed(1)}% of the 6 KB static doc, ${(sameSizeRatio * 100).toFixed(1)}% of a static doc of our size (goal >= 50%); p99 at ${rate} req/s: ${ours.atRateP99Ms} ms (goal < 10 ms); load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
   const dir = join(import.meta.dirname, '../../../bench/results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'ads-decide.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), lineItems, seconds, connections, rate, ours, ceiling, sameSize, ratio, sameSizeRatio }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), lineItems, seconds, connections, rate, load: loadavg(), ours, ceiling, sameSize, ratio, sameSizeRatio }, null, 2)}\n`,
   );
 }
 
-await main();
+// Imported (by a profiling script) it only provides the fixtures above.
+if (process.argv[1] === import.meta.filename) {
+  if (process.argv[2] === 'serve') await serve();
+  else await main();
+}
