@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CatalogContext, catalogMigrations, makeHybridTorrent, seedDemo } from '@swarmcast/catalog';
-import type { Mp3Profile } from '@swarmcast/media';
+import { type Mp3Profile, prepareAd } from '@swarmcast/media';
 import { type EdgeOptions, enclosurePlugin, originPlugin, streamFactSink } from '@swarmcast/origin';
 import {
   type Clock,
@@ -68,7 +68,8 @@ export interface NodeOptions {
   ice?: IceSettings;
   /**
    * The codec that prepares ads for an episode's encoding profile (dynamic ad insertion);
-   * null turns stitched enclosures off (every enclosure is the plain file).
+   * default the media layer's `prepareAd` (npm codecs, no system ffmpeg); null turns
+   * stitched enclosures off (every enclosure is the plain file).
    */
   daiPrepare?: ((input: Uint8Array, profile: Mp3Profile) => Promise<PreparedFrames>) | null;
 }
@@ -166,7 +167,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       publicUrl: () => base,
       datacenterRanges,
       iceServers: () => iceServersOf(ice, 'node'),
-      daiMedia: o.daiPrepare ? mediaPort(o.daiPrepare) : null,
+      daiMedia: o.daiPrepare === null ? null : mediaPort(o.daiPrepare ?? ((input, p) => prepareAd(input, p))),
     });
     // The stitched enclosure (dynamic ad insertion): the origin serves what the node's
     // resolver decides (ads' plan, media's layout); the origin itself imports neither.

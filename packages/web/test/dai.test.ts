@@ -12,7 +12,7 @@ import { requireBinaries, scratchDir } from '@swarmcast/testkit';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/index.ts';
-import { decodeErrors, ffmpegPrepare, probeDuration } from './dai-support.ts';
+import { decodeErrors, probeDuration } from './dai-support.ts';
 
 const tools = await requireBinaries('stitched enclosure decoding', 'ffmpeg', 'ffprobe');
 const apple = 'AppleCoreMedia/1.0.0.20E247 (iPhone; U; CPU OS 16_4 like Mac OS X; en_us)';
@@ -28,8 +28,8 @@ describe.skipIf(tools.skip)('stitched enclosures on a node', () => {
     node = await startNode({
       port: 0,
       host: '127.0.0.1',
+      // The node's own codec (the media layer's prepareAd: npm WebAssembly/JS, no ffmpeg).
       dataDir: join(dir.path, 'node'),
-      daiPrepare: ffmpegPrepare,
     });
     await node.services.warmDai();
     await node.services.dai!.preparedIdle();

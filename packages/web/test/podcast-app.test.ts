@@ -19,6 +19,9 @@ type Item = Parser.Item & {
   alternate?: { 'podcast:source': Array<{ $: { uri: string; contentType?: string } }> };
 };
 
+/** The plain file's HTTP URL: the first source of the item's podcast:alternateEnclosure. */
+const plainUrl = (item: Item) => item.alternate!['podcast:source'][0]!.$.uri;
+
 /** What a podcast app does: read the feed, fetch the enclosure; and what a BitTorrent client does. */
 describe('a podcast app and a BitTorrent client against a node', () => {
   let node: RunningNode;
@@ -40,13 +43,25 @@ describe('a podcast app and a BitTorrent client against a node', () => {
     await dir?.remove();
   });
 
-  it('follows every enclosure over HTTP and gets the published bytes', async () => {
+  it('follows every enclosure over HTTP: the published bytes, with the ads stitched in where the episode has breaks', async () => {
     expect(items).toHaveLength(3);
     for (const item of items) {
       const original = await readFile(join(demoMediaDir, demoFiles[item.title as string] as string));
       const res = await fetch(item.enclosure!.url);
       expect(res.headers.get('content-type')).toBe(item.enclosure!.type);
-      expect(Buffer.from(await res.arrayBuffer()).equals(original)).toBe(true);
+      const body = Buffer.from(await res.arrayBuffer());
+      if (item.title === 'A short video episode') {
+        expect(item.enclosure!.url).toBe(plainUrl(item));
+        expect(body.equals(original)).toBe(true);
+      } else {
+        // Dynamic ad insertion (docs/dai.md): the enclosure is the stitched file, longer by the ads;
+        // the plain file stays at the alternate enclosure's HTTP source (and in the swarm).
+        expect(item.enclosure!.url).toMatch(/\/dai\/[^/]+\.mp3$/);
+        expect(res.headers.get('x-swarmcast-dai')).toMatch(/^plan=/);
+        expect(body.length).toBeGreaterThan(original.length);
+        const plain = Buffer.from(await (await fetch(plainUrl(item))).arrayBuffer());
+        expect(plain.equals(original)).toBe(true);
+      }
     }
   });
 
@@ -62,7 +77,7 @@ describe('a podcast app and a BitTorrent client against a node', () => {
       expect(meta.value.infoHash.v1 && meta.value.infoHash.v2).toBeTruthy();
       expect(magnet).toContain(`xt=urn:btih:${toHex(meta.value.infoHash.v1!)}`);
       expect(magnet).toContain(`xt=urn:btmh:1220${toHex(meta.value.infoHash.v2!)}`);
-      expect(JSON.stringify(meta.value)).toContain(item.enclosure!.url);
+      expect(JSON.stringify(meta.value)).toContain(plainUrl(item));
     }
   });
 
@@ -131,7 +146,7 @@ describe('a podcast app and a BitTorrent client against a node', () => {
       const out = join(dir.path, 'aria');
       const { code, log } = await aria2c(torrentPath, out);
       expect(code, log).toBe(0);
-      const name = decodeURIComponent(new URL(item.enclosure!.url).pathname.split('/').pop()!);
+      const name = decodeURIComponent(new URL(plainUrl(item)).pathname.split('/').pop()!);
       const got = await readFile(join(out, name));
       expect(got.equals(await readFile(join(demoMediaDir, 'welcome.mp3')))).toBe(true);
     },
@@ -152,7 +167,7 @@ describe('a podcast app and a BitTorrent client against a node', () => {
       const out = join(dir.path, 'aria-magnet');
       const { code, log } = await aria2c(legacy, out);
       expect(code, log).toBe(0);
-      const name = decodeURIComponent(new URL(item.enclosure!.url).pathname.split('/').pop()!);
+      const name = decodeURIComponent(new URL(plainUrl(item)).pathname.split('/').pop()!);
       expect((await readFile(join(out, name))).equals(await readFile(join(demoMediaDir, 'swarm.mp3')))).toBe(
         true,
       );
