@@ -1,3 +1,4 @@
+import { formatClock } from '@swarmcast/platform';
 import type { AdBreak } from './ad-breaks.ts';
 import { fail, ok, type Result } from './errors.ts';
 
@@ -62,10 +63,14 @@ export function normalizeAdBreaks(
         offsetMs = Number(b.atMs);
         if (!Number.isInteger(offsetMs)) return fail('CAT_BAD_AD_BREAKS', `${where}: atMs must be whole ms`);
       }
-      if (offsetMs <= 0 || offsetMs >= durationMs) {
+      // Said the way the creator typed it: "2:30 must be before 2:00, the end of the episode".
+      if (offsetMs <= 0) {
+        return fail('CAT_BAD_AD_BREAKS', `a mid-roll at 0:00 is a pre-roll: pick a time after 0:00`);
+      }
+      if (offsetMs >= durationMs) {
         return fail(
           'CAT_BAD_AD_BREAKS',
-          `${where}: a mid-roll must fall inside the episode (0..${durationMs} ms)`,
+          `mid-roll at ${formatClock(offsetMs)} must be before ${formatClock(durationMs)}, the end of the episode`,
         );
       }
     } else return fail('CAT_BAD_AD_BREAKS', `${where}: position must be pre, mid or post`);

@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type CollectorStats, collectorRoutes, type EdgeClassifier } from './collect/collector.ts';
 import { type PipelineStats, startPipeline } from './pipeline/pipeline.ts';
 import { Reports } from './reports/reports.ts';
-import { type ReportAuthorizer, reportRoutes } from './reports/routes.ts';
+import { type ReportAuthorizer, type ReportPresentation, reportRoutes } from './reports/routes.ts';
 import type { AdTimingRules } from './rules/ad-sequence.ts';
 import type { IvtRules } from './rules/ivt.ts';
 
@@ -36,6 +36,8 @@ export interface MeasureDeps {
   authorize?: ReportAuthorizer;
   /** The logged-in account for the site header of report pages. */
   viewer?: ViewerOf<FastifyRequest>;
+  /** Names for ids and the currency on report pages. */
+  present?: ReportPresentation;
   /** Suppression threshold (default 5). */
   k?: number;
   ivtRules?: IvtRules;
@@ -75,7 +77,7 @@ export async function measurePlugin(app: FastifyInstance, deps: MeasureDeps): Pr
     lag: () => handle.lag(),
     collectorStats: () => collector.stats,
   });
-  reportRoutes(app, reports, clock, deps.authorize, deps.viewer);
+  reportRoutes(app, reports, clock, deps.authorize, deps.viewer, deps.present);
 
   if (deps.runPipeline !== false) {
     app.addHook('onReady', async () => {

@@ -191,25 +191,33 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Episode &lt;1&gt; &amp; &quot;friends&quot;');
     expect(page.body).not.toContain('Episode <1>');
-    expect(page.body).toContain('/measure/assets/uPlot.iife.min.js');
-    const charts = JSON.parse(
-      /<script type="application\/json" id="chart-data">([^<]*)<\/script>/.exec(page.body)![1]!,
-    ) as { id: string }[];
-    expect(charts.map((c) => c.id)).toEqual([
+    // Daily bars drawn on the server: one bar per day of the period asked for (one here),
+    // never an axis beyond it.
+    const figures = [...page.body.matchAll(/<figure class="bars" id="([^"]+)">([\s\S]*?)<\/figure>/g)];
+    expect(figures.map((f) => f[1]).filter((id) => !id!.startsWith('listen-through'))).toEqual([
       'downloads',
-      'show-downloads',
       'plays',
-      'p2p',
-      'listeners',
-      'listen-through',
-      'swarm',
       'revenue',
+      'p2p',
+      'swarm',
     ]);
+    for (const f of figures.filter((x) => !x[1]!.startsWith('listen-through'))) {
+      expect(f[2]!.match(/<span (?:class="gap"|style="height:\d+%")/g)?.length, f[1]).toBe(1);
+      expect(f[2]).toContain('2026-12-02');
+      expect(f[2]).not.toMatch(/202[7-9]-/);
+    }
+    expect(page.body).toMatch(/id="downloads"[\s\S]*?title="2026-12-02: 7"/);
+    expect(page.body).not.toContain('<script');
     // Weekly and monthly listeners of keyless plays are marked as upper bounds.
-    expect(page.body).toMatch(/week of 2026-11-30<\/td><td><span title="upper bound[^"]*">≤ <\/span>7</);
     expect(page.body).toMatch(
-      /<h2>Per show<\/h2>[\s\S]*<td>show<\/td><td>9<\/td><td>7<\/td><td>0\.105000<\/td>/,
+      /week of 2026-11-30<\/td><td class="num"><span title="upper bound[^"]*">≤ <\/span>7</,
     );
+    // Money with its currency; a suppressed cell links to the explanation.
+    expect(page.body).toMatch(
+      /<h2>Per show<\/h2>[\s\S]*<td>show<\/td><td class="num">9<\/td><td class="num">7<\/td><td class="num">€0\.11<\/td>/,
+    );
+    expect(page.body).toContain('href="#k-note"');
+    expect(page.body).toContain('id="k-note"');
     const asset = await app.inject('/measure/assets/uPlot.iife.min.js');
     expect(asset.statusCode).toBe(200);
     expect((await app.inject('/measure/assets/..%2fpackage.json')).statusCode).toBe(404);

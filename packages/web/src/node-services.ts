@@ -144,6 +144,24 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     creatorShareBps: (d.creatorSharePercent ?? 70) * 100,
     authorize: measureAccess(d.catalog, adminToken),
     viewer: (req) => whoIs(d.catalog, req),
+    // Report pages name shows and campaigns instead of showing their ids.
+    present: {
+      labels: async (ids) => {
+        const names = new Map<string, string>();
+        for (const id of ids) {
+          const named = store.campaigns.get(id) ?? store.advertisers.get(id);
+          if (named) names.set(id, named.name);
+        }
+        const rest = ids.filter((id) => !names.has(id)).slice(0, 500);
+        if (rest.length === 0) return names;
+        const shows = await d.db.query<{ id: string; title: string }>(
+          `select id, title from catalog_shows where id in (${rest.map((_, i) => `$${i + 1}`).join(', ')})`,
+          rest,
+        );
+        for (const row of shows.rows) names.set(row.id, row.title);
+        return names;
+      },
+    },
   });
 
   // The tracker's announces as facts for measurement (same audience keys as the collector).

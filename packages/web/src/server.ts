@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CatalogContext, ViewTally } from '@swarmcast/catalog';
-import { faviconHref, messagePage, wantsHtml } from '@swarmcast/platform';
+import { faviconSvg, messagePage, wantsHtml } from '@swarmcast/platform';
 import { buildPlayerBundle, buildServiceWorkerBundle } from '@swarmcast/player/build';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api/routes.ts';
@@ -77,12 +77,11 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   });
   app.get('/healthz', async () => ({ ok: true }));
   // Browsers ask for /favicon.ico whatever the page says; answer with the site's mark.
-  app.get('/favicon.ico', async (_req, reply) =>
-    reply
-      .type('image/svg+xml')
-      .header('cache-control', 'public, max-age=86400')
-      .send(decodeURIComponent(faviconHref.slice(faviconHref.indexOf(',') + 1))),
-  );
+  for (const path of ['/favicon.svg', '/favicon.ico']) {
+    app.get(path, async (_req, reply) =>
+      reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(faviconSvg),
+    );
+  }
   // A browser that follows a dead link gets the site's 404 page; scripts keep Fastify's JSON.
   app.setNotFoundHandler(async (req, reply) => {
     if (wantsHtml(req.headers.accept)) {

@@ -184,6 +184,42 @@ describe('a node', () => {
     expect((await api(adv, '/ads/dashboard')).status).toBe(200);
   });
 
+  it('keeps a creator\'s work when publishing fails: fields, breaks and the uploaded file, the error in their terms', async () => {
+    expect((await json(ada, '/api/shows', { slug: 'ada-drafts', title: 'Drafts' })).status).toBe(201);
+    const up = await upload(ada, 'welcome.mp3', 'welcome.mp3');
+    const { id: uploadId } = (await up.json()) as { id: string };
+    const form = (body: Record<string, string>) =>
+      api(ada, '/dashboard/shows/ada-drafts/publish', {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(body),
+      });
+    const bad = await form({ uploadId, title: 'Kept <title>', description: 'Kept words', pre: '1', mids: '0:45' });
+    expect(bad.status).toBe(422);
+    const page = await bad.text();
+    expect(page).toContain('mid-roll at 0:45 must be before 0:16, the end of the episode');
+    expect(page).toContain('value="Kept &lt;title&gt;"');
+    expect(page).toContain('>Kept words</textarea>');
+    expect(page).toContain(`value="${uploadId}"`);
+    expect(page).toMatch(/name="pre" value="1" checked/);
+    expect(page).toContain('value="0:45"');
+    expect(page).toContain('welcome.mp3 (audio, 0:16) is uploaded and kept');
+    expect(page).toMatch(/<fieldset aria-invalid="true" aria-describedby="breaks-error">/);
+    // The publish form is shown (not hidden) since the file is already there.
+    expect(page).not.toMatch(/id="publish-form"[^>]*hidden/);
+    const good = await form({ uploadId, title: 'Kept', mids: '0:05' });
+    expect(good.status).toBe(303);
+    expect(good.headers.get('location')).toMatch(/^\/episodes\/[0-9a-f-]{36}$/);
+    const dash = await (await api(ada, '/dashboard/shows/ada-drafts')).text();
+    expect(dash).toContain('Ready for Apple Podcasts?');
+    expect(dash).toMatch(/class="missing"><a href="#artwork-h">Square artwork/);
+    expect(dash).toMatch(/class="missing"><a href="#feed-settings-h">Owner e-mail/);
+    expect(dash).toMatch(/class="missing"><a href="#edit-show-h">An Apple category/);
+    expect(dash).toMatch(/class="done">At least one episode/);
+    expect(dash).toMatch(/data-confirm="Delete “Drafts” and its 1 episode/);
+  });
+
   it('answers browsers with site pages (404, log-in for reports and dashboards) and scripts with JSON', async () => {
     const page = { accept: 'text/html,application/xhtml+xml' };
     const missing = await fetch(url('/no/such/page'), { headers: page });

@@ -1,92 +1,136 @@
-import { formatMicros } from '@swarmcast/ledger';
-import { escapeHtml, raw, page as sitePage, type Viewer } from '@swarmcast/platform';
+import { escapeHtml, formatMoney, raw, page as sitePage, type Viewer } from '@swarmcast/platform';
+import { dayMs } from '../rules/windows.ts';
 import type { AdvertiserReport } from './advertiser-report.ts';
 import type { CreatorReport, ListenerCells } from './creator-report.ts';
+import type { Period } from './load.ts';
 import type { AdminReport } from './reports.ts';
 
 /**
- * Server-rendered dashboard pages. Every outside string goes through `esc`; chart data
- * travels as JSON in a `<script type="application/json">` with `<` escaped, read by a
- * small inline script that draws it with uPlot (served from /measure/assets/).
- * Suppressed cells (fewer than k listeners) are shown as "<k" and as gaps in charts.
+ * Server-rendered report pages in the site layout. Every outside string goes through `esc`.
+ * Charts are daily bars drawn in HTML and CSS on the server, one bar for every day of the
+ * period asked for (a one-day report draws one day), with no script. Suppressed cells (fewer
+ * than k listeners) show as "<k" (explained on the page) and as hatched days in charts.
  */
 export const esc = (s: unknown): string => escapeHtml(String(s));
 
-export interface ChartSpec {
-  id: string;
-  title: string;
-  /** "time": x is ms since the epoch; "linear": x is a plain number. */
-  x: 'time' | 'linear';
-  xs: number[];
-  series: { label: string; values: (number | null)[] }[];
-}
-
-const jsonForScript = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
-
-function cell(v: number | null, k: number): string {
-  return v === null ? `<span title="suppressed: fewer than ${k} listeners">&lt;${k}</span>` : esc(v);
+/** What the page needs beyond the report: the viewer, names for ids, the currency. */
+export interface PageContext {
+  viewer?: Viewer | null | undefined;
+  /** Show titles and campaign names by id (ids are shown where a name is unknown). */
+  labels?: ReadonlyMap<string, string>;
+  /** The currency the node books in (default EUR). */
+  currency?: string;
+  /** The page's own path and query, for the period links. */
+  self?: string;
 }
 
 const pct = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 10);
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+const label = (pc: PageContext, id: string) => pc.labels?.get(id) ?? id;
 
-/** What the site header needs: who is looking, for its navigation and log-out. */
-export interface PageContext {
-  viewer?: Viewer | null | undefined;
+function cell(v: number | null, k: number): string {
+  return v === null
+    ? `<a class="badge warn" href="#k-note" title="fewer than ${k} listeners: hidden to protect their privacy">&lt;${k}</a>`
+    : esc(v);
 }
 
-function page(
+/** Every UTC day of the period, so a chart's x-axis is exactly the period asked for. */
+export function periodDays(p: Period): number[] {
+  const out: number[] = [];
+  for (let d = Math.floor(p.from / dayMs) * dayMs; d < p.to && out.length < 400; d += dayMs) out.push(d);
+  return out;
+}
+
+/**
+ * One daily bar chart: a bar per day scaled to the period's largest value, hatched where
+ * the value is suppressed. The figure carries a text summary for screen readers.
+ */
+export function barChart(
+  id: string,
+  caption: string,
+  days: readonly number[],
+  valueOf: (day: number) => number | null,
+  fmt: (n: number) => string = (n) => String(n),
+  axis?: [string, string, string],
+): string {
+  const values = days.map(valueOf);
+  const shown = values.filter((v): v is number => v !== null);
+  const max = Math.max(0, ...shown);
+  const total = shown.reduce((s, v) => s + v, 0);
+  const peakAt = values.indexOf(max);
+  const summary =
+    shown.length === 0 || max === 0
+      ? `${caption}: nothing yet in these ${days.length} day(s).`
+      : axis
+        ? `${caption}: peak ${fmt(max)}.`
+        : `${caption}: peak ${fmt(max)} on ${day(days[peakAt] as number)}, over ${days.length} day(s).`;
+  const spans = days
+    .map((d, i) => {
+      const v = values[i] as number | null;
+      if (v === null) return `<span class="gap" title="${day(d)}: hidden (few listeners)"></span>`;
+      const h = max > 0 ? Math.max(v > 0 ? 2 : 0, Math.round((v / max) * 100)) : 0;
+      return `<span style="height:${h}%" title="${day(d)}: ${esc(fmt(v))}"></span>`;
+    })
+    .join('');
+  const [first, mid, last] = axis ?? [
+    days.length ? day(days[0] as number) : '',
+    days.length > 2 ? day(days[Math.floor(days.length / 2)] as number) : '',
+    days.length > 1 ? day(days[days.length - 1] as number) : '',
+  ];
+  return `<figure class="bars" id="${esc(id)}"><figcaption>${esc(caption)} <span class="meta">${shown.length && max > 0 ? `total ${esc(fmt(total))}` : ''}</span></figcaption>
+<div class="plot" role="img" aria-label="${esc(summary)}">${shown.length && max > 0 ? spans : `<p class="empty">Nothing yet in this period.</p>`}</div>
+<div class="axis" aria-hidden="true"><span>${esc(first)}</span><span>${esc(mid)}</span><span>${esc(last)}</span></div></figure>`;
+}
+
+/** The period picker: a form for any dates and links for the usual spans. */
+function periodForm(p: Period, path: string, window?: string): string {
+  const last = (n: number) => {
+    const to = Math.ceil(p.to / dayMs) * dayMs;
+    return `${esc(path)}?from=${day(to - n * dayMs)}&amp;to=${day(to)}${window ? `&amp;window=${esc(window)}` : ''}`;
+  };
+  return `<form class="row" method="get" action="${esc(path)}" aria-label="Period">
+<label class="field">From <input type="date" name="from" value="${day(p.from)}"></label>
+<label class="field">To (not included) <input type="date" name="to" value="${day(p.to)}"></label>
+${window ? `<input type="hidden" name="window" value="${esc(window)}">` : ''}
+<button type="submit" class="secondary">Show</button>
+<span class="meta">or the last <a href="${last(1)}">day</a> · <a href="${last(7)}">7 days</a> · <a href="${last(30)}">30 days</a> · <a href="${last(90)}">90 days</a></span>
+</form>`;
+}
+
+const kNote = (k: number) =>
+  `<p class="alert info" id="k-note"><strong>Why “&lt;${k}”?</strong> A number that fewer than ${k} different listeners are behind is hidden, so nobody can pick out one person's listening. It shows once ${k} or more people have listened; totals still count everyone.</p>`;
+
+function frame(
   title: string,
+  lead: string,
   body: string,
-  charts: ChartSpec[],
   csvHref: string,
-  pc: PageContext = {},
+  pc: PageContext,
+  crumbs: [string, string][],
 ): string {
   return sitePage(
     {
       title,
       viewer: pc.viewer,
-      head: raw('<link rel="stylesheet" href="/measure/assets/uPlot.min.css">'),
+      crumbs,
       ...(pc.viewer?.role === 'creator' && pc.viewer.id
         ? { current: `/measure/creator/${encodeURIComponent(pc.viewer.id)}` }
         : {}),
     },
     raw(`<h1>${esc(title)}</h1>
-<p class="meta"><a href="${esc(csvHref)}">Download CSV</a></p>
+<p class="lead">${lead}</p>
 ${body}
-<div id="charts"></div>
-<script type="application/json" id="chart-data">${jsonForScript(charts)}</script>
-<script src="/measure/assets/uPlot.iife.min.js"></script>
-<script>
-(function () {
-  var specs = JSON.parse(document.getElementById('chart-data').textContent);
-  var colors = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
-  specs.forEach(function (s) {
-    var div = document.createElement('div');
-    div.className = 'chart';
-    div.id = s.id;
-    document.getElementById('charts').appendChild(div);
-    var xs = s.x === 'time' ? s.xs.map(function (x) { return x / 1000; }) : s.xs;
-    var data = [xs].concat(s.series.map(function (x) { return x.values; }));
-    new uPlot({
-      title: s.title, width: Math.min(900, window.innerWidth - 40), height: 260,
-      scales: { x: { time: s.x === 'time' } },
-      series: [{}].concat(s.series.map(function (x, i) {
-        return { label: x.label, stroke: colors[i % colors.length], width: 2, spanGaps: false };
-      }))
-    }, data, div);
-  });
-})();
-</script>`),
+<p class="meta"><a href="${esc(csvHref)}">Download these figures as CSV</a></p>`),
   );
 }
 
 /** Weekly and monthly unique listeners as table rows; an upper bound is shown as "≤ n". */
-function listenerRows(label: string, cells: ListenerCells, k: number): string {
+function listenerRows(name: string, cells: ListenerCells, k: number): string {
   return (['week', 'month'] as const)
     .flatMap((period) =>
       cells[period].map(
         (c) =>
-          `<tr><td>${esc(label)}</td><td>${period} of ${esc(new Date(c.day).toISOString().slice(0, 10))}</td><td>${
+          `<tr><td>${esc(name)}</td><td>${period} of ${esc(day(c.day))}</td><td class="num">${
             c.exact || c.value === null ? '' : '<span title="upper bound: see the methodology">≤ </span>'
           }${cell(c.value, k)}</td></tr>`,
       ),
@@ -94,213 +138,220 @@ function listenerRows(label: string, cells: ListenerCells, k: number): string {
     .join('');
 }
 
-/** Union of the days in several day-keyed lists, sorted. */
-function days(...lists: { day: number }[][]): number[] {
-  return [...new Set(lists.flat().map((d) => d.day))].sort((a, b) => a - b);
-}
+const words: Record<string, string> = {
+  bot: 'known bots and crawlers',
+  datacenter: 'data-centre addresses',
+  referrer: 'excluded referrers',
+  head: 'HEAD requests',
+  'not-modified': 'not-modified answers',
+  status: 'failed requests',
+  probe: 'probes under 1 minute of audio',
+  'apple-watch': 'Apple Watch double fetches',
+  'unknown-episode': 'unknown episodes',
+  'below-threshold': 'too few bytes',
+  rate: 'too many from one listener',
+};
 
 export function creatorPage(r: CreatorReport, csvHref: string, pc: PageContext = {}): string {
   const k = r.k;
+  const cur = pc.currency ?? 'EUR';
+  const money = (m: number) => formatMoney(m, cur);
+  const days = periodDays(r.period);
+  const sumDays =
+    (cells: (e: CreatorReport['episodes'][number]) => { day: number; value: number | null }[]) =>
+    (d: number) => {
+      let any = false;
+      let hidden = false;
+      let sum = 0;
+      for (const e of r.episodes) {
+        const c = cells(e).find((x) => x.day === d);
+        if (!c) continue;
+        if (c.value === null) hidden = true;
+        else {
+          any = true;
+          sum += c.value;
+        }
+      }
+      return hidden && !any ? null : sum;
+    };
+  const revenueOn = (d: number) =>
+    r.episodes.reduce(
+      (s, e) => s + e.revenueByDay.filter((x) => x.day === d).reduce((a, x) => a + x.micros, 0),
+      0,
+    );
+  const p2pOn = (d: number) => {
+    let peers = 0;
+    let web = 0;
+    for (const e of r.episodes)
+      for (const x of e.p2pByDay.filter((y) => y.day === d)) {
+        peers += x.peers;
+        web += x.webSeed;
+      }
+    return peers + web > 0 ? Math.round((peers / (peers + web)) * 1000) / 10 : 0;
+  };
+  const peersOn = (d: number) =>
+    r.episodes.reduce((s, e) => {
+      const x = e.swarm.find((y) => y.day === d);
+      return s + (x ? x.seeders + x.leechers : 0);
+    }, 0);
+  const allPeers = r.episodes.reduce((s, e) => s + e.p2p.peers, 0);
+  const allWeb = r.episodes.reduce((s, e) => s + e.p2p.webSeed, 0);
+  const stats = `<ul class="stats">
+<li><b>${cell(r.totals.downloads, k)}</b><span>downloads</span></li>
+<li><b>${cell(r.totals.plays, k)}</b><span>plays in the Swarmcast player</span></li>
+<li><b>${esc(money(r.totals.revenueMicros))}</b><span>your ad revenue</span></li>
+<li><b>${allPeers + allWeb > 0 ? esc(Math.round((allPeers / (allPeers + allWeb)) * 100)) : 0} %</b><span>of bytes from listeners' peers</span></li>
+</ul>`;
   const rows = r.episodes
     .map(
-      (e) => `<tr><td>${esc(e.showId)} / ${esc(e.title || e.episodeId)}</td><td>${cell(e.downloads, k)}</td>
-<td>${cell(e.plays, k)}</td><td>${cell(pct(e.corroboratedShare), k)}</td><td>${esc(pct(e.p2p.share))}</td>
-<td>${esc(e.ads.impressions)}</td><td>${esc(formatMicros(e.revenueMicros))}</td></tr>`,
+      (
+        e,
+      ) => `<tr><td><a href="/episodes/${encodeURIComponent(e.episodeId)}">${esc(e.title || e.episodeId)}</a><br><span class="meta">${esc(label(pc, e.showId))}</span></td>
+<td class="num" data-label="Downloads">${cell(e.downloads, k)}</td><td class="num" data-label="Plays">${cell(e.plays, k)}</td><td class="num" data-label="Confirmed %">${cell(pct(e.corroboratedShare), k)}</td>
+<td class="num" data-label="From peers %">${esc(pct(e.p2p.share))}</td><td class="num" data-label="Ads heard">${esc(e.ads.impressions)}</td><td class="num" data-label="Revenue">${esc(money(e.revenueMicros))}</td></tr>`,
     )
     .join('\n');
-  const allDays = days(...r.episodes.map((e) => e.downloadsByDay), ...r.episodes.map((e) => e.revenueByDay));
-  const charts: ChartSpec[] = [
-    {
-      id: 'downloads',
-      title: `Downloads per day (IAB v2.3, ${r.window} window)`,
-      x: 'time',
-      xs: allDays,
-      series: r.episodes.map((e) => ({
-        label: e.title || e.episodeId,
-        values: allDays.map((d) => {
-          const c = e.downloadsByDay.find((x) => x.day === d);
-          return c ? c.value : 0;
-        }),
-      })),
-    },
-    {
-      id: 'show-downloads',
-      title: `Downloads per day per show (${r.window} window)`,
-      x: 'time',
-      xs: days(...r.shows.map((sh) => sh.downloadsByDay)),
-      series: r.shows.map((sh) => ({
-        label: sh.showId,
-        values: days(...r.shows.map((x) => x.downloadsByDay)).map((d) => {
-          const c = sh.downloadsByDay.find((x) => x.day === d);
-          return c ? c.value : 0;
-        }),
-      })),
-    },
-    {
-      id: 'plays',
-      title: 'Plays per day (Swarmcast player)',
-      x: 'time',
-      xs: days(...r.episodes.map((e) => e.playsByDay)),
-      series: r.episodes.map((e) => ({
-        label: e.title || e.episodeId,
-        values: days(...r.episodes.map((x) => x.playsByDay)).map((d) => {
-          const c = e.playsByDay.find((x) => x.day === d);
-          return c ? c.value : 0;
-        }),
-      })),
-    },
-    {
-      id: 'p2p',
-      title: 'P2P offload per day: % of bytes from peers',
-      x: 'time',
-      xs: days(...r.episodes.map((e) => e.p2pByDay)),
-      series: r.episodes.map((e) => ({
-        label: e.title || e.episodeId,
-        values: days(...r.episodes.map((x) => x.p2pByDay)).map((d) => {
-          const c = e.p2pByDay.find((x) => x.day === d);
-          return c ? pct(c.share) : null;
-        }),
-      })),
-    },
-    {
-      id: 'listeners',
-      title: 'Unique listeners per day',
-      x: 'time',
-      xs: days(...r.episodes.map((e) => e.listeners.day)),
-      series: r.episodes.map((e) => {
-        const xs = days(...r.episodes.map((x) => x.listeners.day));
-        return {
-          label: e.title || e.episodeId,
-          values: xs.map((d) => e.listeners.day.find((c) => c.day === d)?.value ?? 0),
-        };
-      }),
-    },
-    {
-      id: 'listen-through',
-      title: 'Listen-through: share of plays reaching each 10 % of the episode',
-      x: 'linear',
-      xs: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
-      series: r.episodes.map((e) => ({
-        label: e.title || e.episodeId,
-        values: e.listenThrough
-          ? e.listenThrough.map((x) => Math.round(x * 1000) / 10)
-          : new Array(11).fill(null),
-      })),
-    },
-    {
-      id: 'swarm',
-      title: 'Swarm health: distinct seeders and leechers per day',
-      x: 'time',
-      xs: days(...r.episodes.map((e) => e.swarm)),
-      series: [
-        {
-          label: 'seeders',
-          values: days(...r.episodes.map((e) => e.swarm)).map((d) =>
-            r.episodes.reduce((s, e) => s + (e.swarm.find((x) => x.day === d)?.seeders ?? 0), 0),
-          ),
-        },
-        {
-          label: 'leechers',
-          values: days(...r.episodes.map((e) => e.swarm)).map((d) =>
-            r.episodes.reduce((s, e) => s + (e.swarm.find((x) => x.day === d)?.leechers ?? 0), 0),
-          ),
-        },
-      ],
-    },
-    {
-      id: 'revenue',
-      title: 'Ad revenue per day (units)',
-      x: 'time',
-      xs: allDays,
-      series: r.episodes.map((e) => ({
-        label: e.title || e.episodeId,
-        values: allDays.map(
-          (d) => e.revenueByDay.filter((x) => x.day === d).reduce((s, x) => s + x.micros, 0) / 1e6,
-        ),
-      })),
-    },
-  ];
-  const body = `<p class="note">Period ${esc(new Date(r.period.from).toISOString())} to ${esc(new Date(r.period.to).toISOString())}.
-Downloads use the <strong>${esc(r.window)}</strong> de-duplication window (IAB Podcast Measurement Technical Guidelines v2.3, 5.5.1).
-Cells behind fewer than ${esc(k)} listeners are suppressed.</p>
-<div class="table-wrap"><table><thead><tr><th>episode</th><th>downloads</th><th>plays</th><th>corroborated %</th><th>P2P offload %</th><th>ad impressions</th><th>revenue</th></tr></thead>
-<tbody>${rows}</tbody>
-<tfoot><tr><th>total</th><th>${cell(r.totals.downloads, k)}</th><th>${cell(r.totals.plays, k)}</th><th></th><th></th><th></th><th>${esc(formatMicros(r.totals.revenueMicros))}</th></tr></tfoot></table></div>
+  const listenThrough = r.episodes
+    .filter((e) => e.listenThrough)
+    .map((e) =>
+      barChart(
+        `listen-through-${e.episodeId}`,
+        `Listen-through: ${e.title || e.episodeId} (share of plays reaching each 10 %)`,
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        (i) => Math.round(((e.listenThrough as number[])[i] ?? 0) * 1000) / 10,
+        (n) => `${n} %`,
+        ['start', 'half-way', 'end'],
+      ),
+    )
+    .join('');
+  const body = `${periodForm(r.period, pc.self ?? `/measure/creator/${encodeURIComponent(r.creatorId)}`, r.window)}
+${stats}
+${r.episodes.some((e) => e.downloads === null || e.plays === null) ? kNote(k) : ''}
+${barChart(
+  'downloads',
+  'Downloads per day',
+  days,
+  sumDays((e) => e.downloadsByDay),
+)}
+${barChart(
+  'plays',
+  'Plays per day',
+  days,
+  sumDays((e) => e.playsByDay),
+)}
+${barChart('revenue', `Ad revenue per day (${cur})`, days, revenueOn, money)}
+${barChart('p2p', 'Share of bytes from peers per day', days, p2pOn, (n) => `${n} %`)}
+${barChart('swarm', 'Peers in the swarm per day (seeders and listeners)', days, peersOn)}
+${listenThrough}
+<h2>Episodes</h2>
+<div class="table-wrap"><table class="stack-sm"><thead><tr><th scope="col">Episode</th><th scope="col" class="num">Downloads</th><th scope="col" class="num">Plays</th><th scope="col" class="num">Confirmed %</th><th scope="col" class="num">From peers %</th><th scope="col" class="num">Ads heard</th><th scope="col" class="num">Revenue</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="7">No episodes yet.</td></tr>'}</tbody>
+<tfoot><tr><th scope="row">Total</th><td class="num" data-label="Downloads">${cell(r.totals.downloads, k)}</td><td class="num" data-label="Plays">${cell(r.totals.plays, k)}</td><td></td><td></td><td></td><td class="num" data-label="Revenue">${esc(money(r.totals.revenueMicros))}</td></tr></tfoot></table></div>
 <h2>Per show</h2>
-<div class="table-wrap"><table><thead><tr><th>show</th><th>downloads</th><th>plays</th><th>revenue</th></tr></thead><tbody>${r.shows
+<div class="table-wrap"><table><thead><tr><th scope="col">Show</th><th scope="col" class="num">Downloads</th><th scope="col" class="num">Plays</th><th scope="col" class="num">Revenue</th></tr></thead><tbody>${r.shows
     .map(
       (sh) =>
-        `<tr><td>${esc(sh.showId)}</td><td>${cell(sh.downloads, k)}</td><td>${cell(sh.plays, k)}</td><td>${esc(formatMicros(sh.revenueMicros))}</td></tr>`,
+        `<tr><td>${esc(label(pc, sh.showId))}</td><td class="num">${cell(sh.downloads, k)}</td><td class="num">${cell(sh.plays, k)}</td><td class="num">${esc(money(sh.revenueMicros))}</td></tr>`,
     )
     .join('')}</tbody></table></div>
 <h2>Unique listeners per week and month</h2>
-<p class="note">Exact for a calendar month and for a week inside one month. "≤" marks an upper bound:
+<p class="meta">Exact for a calendar month and for a week inside one month. "≤" marks an upper bound:
 listeners who withhold the listener id (Do-Not-Track, GPC) have a key that changes every day, and the
 listener id changes on the 1st of each month, so such a person may be counted more than once.</p>
-<div class="table-wrap"><table><thead><tr><th>show / episode</th><th>period</th><th>listeners</th></tr></thead><tbody>${[
-    ...r.shows.map((sh) => listenerRows(`show ${sh.showId}`, sh.listeners, k)),
-    ...r.episodes.map((e) => listenerRows(`${e.showId} / ${e.title || e.episodeId}`, e.listeners, k)),
+<div class="table-wrap"><table><thead><tr><th scope="col">Show / episode</th><th scope="col">Period</th><th scope="col" class="num">Listeners</th></tr></thead><tbody>${[
+    ...r.shows.map((sh) => listenerRows(label(pc, sh.showId), sh.listeners, k)),
+    ...r.episodes.map((e) => listenerRows(e.title || e.episodeId, e.listeners, k)),
   ].join('')}</tbody></table></div>
-<h2>Left out of the download count</h2>
+<details class="advanced"><summary>How downloads are counted</summary>
+<p>Downloads follow the IAB Podcast Measurement Technical Guidelines v2.3 with the <strong>${esc(r.window)}</strong> de-duplication window. Left out of the count in this period:</p>
 <div class="table-wrap"><table><tbody>${Object.entries(r.filtered)
-    .map(([reason, n]) => `<tr><td>${esc(reason)}</td><td>${esc(n)}</td></tr>`)
-    .join('')}</tbody></table></div>`;
-  return page(`Creator dashboard: ${r.creatorId}`, body, charts, csvHref, pc);
+    .map(([reason, n]) => `<tr><td>${esc(words[reason] ?? reason)}</td><td class="num">${esc(n)}</td></tr>`)
+    .join('')}</tbody></table></div></details>`;
+  return frame(
+    'Analytics',
+    `Downloads, listeners and earnings of your shows, ${esc(day(r.period.from))} to ${esc(day(r.period.to - 1))}.`,
+    body,
+    csvHref,
+    pc,
+    [['/dashboard', 'My shows']],
+  );
 }
 
 export function advertiserPage(r: AdvertiserReport, csvHref: string, pc: PageContext = {}): string {
   const k = r.k;
+  const cur = pc.currency ?? 'EUR';
+  const money = (m: number) => formatMoney(m, cur);
+  const days = periodDays(r.period);
   const rows = r.campaigns
     .map((c) => {
       const d = c.delivery;
-      return `<tr><td>${esc(c.campaignId)}</td><td>${esc(d.impressions)}</td><td>${esc(d.starts)}</td><td>${esc(d.firstQuartile)}</td>
-<td>${esc(d.midpoint)}</td><td>${esc(d.thirdQuartile)}</td><td>${esc(d.complete)}</td><td>${esc(pct(d.completionRate))}</td>
-<td>${esc(d.clicks)}</td><td>${cell(d.reach, k)}</td><td>${cell(d.frequency === null ? null : Math.round(d.frequency * 100) / 100, k)}</td>
-<td>${esc(formatMicros(c.spendMicros))}</td><td>${esc(pct(d.ivtShare))}</td></tr>`;
+      const n = (lbl: string, v: string) => `<td class="num" data-label="${lbl}">${v}</td>`;
+      return `<tr><td>${esc(label(pc, c.campaignId))}</td>${n('Impressions', esc(d.impressions))}${n('Starts', esc(d.starts))}${n('25 %', esc(d.firstQuartile))}
+${n('50 %', esc(d.midpoint))}${n('75 %', esc(d.thirdQuartile))}${n('Complete', esc(d.complete))}${n('Completion %', esc(pct(d.completionRate)))}
+${n('Clicks', esc(d.clicks))}${n('Reach', cell(d.reach, k))}${n('Frequency', cell(d.frequency === null ? null : Math.round(d.frequency * 100) / 100, k))}
+${n('Spend', esc(money(c.spendMicros)))}${n('IVT %', esc(pct(d.ivtShare)))}</tr>`;
     })
     .join('\n');
-  const xs = days(...r.campaigns.map((c) => c.impressionsByDay), ...r.campaigns.map((c) => c.spendByDay));
-  const charts: ChartSpec[] = [
-    {
-      id: 'delivery',
-      title: 'Counted impressions per day',
-      x: 'time',
-      xs,
-      series: r.campaigns.map((c) => ({
-        label: c.campaignId,
-        values: xs.map((d) => c.impressionsByDay.find((x) => x.day === d)?.impressions ?? 0),
-      })),
-    },
-    {
-      id: 'spend',
-      title: 'Spend per day (units)',
-      x: 'time',
-      xs,
-      series: r.campaigns.map((c) => ({
-        label: c.campaignId,
-        values: xs.map(
-          (d) => c.spendByDay.filter((x) => x.day === d).reduce((s, x) => s + x.micros, 0) / 1e6,
-        ),
-      })),
-    },
-  ];
-  const body = `<p class="note">An impression counts once per signed decision, when its beacon is genuine, in order, in time and not invalid traffic. IVT share is the share of beacons kept as invalid.</p>
-<div class="table-wrap"><table><thead><tr><th>campaign</th><th>impressions</th><th>starts</th><th>25 %</th><th>50 %</th><th>75 %</th><th>complete</th><th>completion %</th><th>clicks</th><th>reach</th><th>frequency</th><th>spend</th><th>IVT %</th></tr></thead>
-<tbody>${rows}</tbody></table></div>`;
-  return page(`Advertiser dashboard: ${r.advertiserId}`, body, charts, csvHref, pc);
+  const impressionsOn = (d: number) =>
+    r.campaigns.reduce((s, c) => s + (c.impressionsByDay.find((x) => x.day === d)?.impressions ?? 0), 0);
+  const spendOn = (d: number) =>
+    r.campaigns.reduce(
+      (s, c) => s + c.spendByDay.filter((x) => x.day === d).reduce((a, x) => a + x.micros, 0),
+      0,
+    );
+  const body = `${periodForm(r.period, pc.self ?? `/measure/advertiser/${encodeURIComponent(r.advertiserId)}`)}
+<ul class="stats"><li><b>${esc(r.totals.impressions)}</b><span>counted impressions</span></li>
+<li><b>${esc(money(r.totals.spendMicros))}</b><span>spend</span></li>
+<li><b>${esc(pct(r.totals.ivtShare) ?? 0)} %</b><span>invalid traffic, not charged</span></li></ul>
+${r.campaigns.some((c) => c.delivery.reach === null) ? kNote(k) : ''}
+${barChart('delivery', 'Counted impressions per day', days, impressionsOn)}
+${barChart('spend', `Spend per day (${cur})`, days, spendOn, money)}
+<p class="meta">An impression counts once per signed decision, when its beacon is genuine, in order, in time and not invalid traffic. IVT share is the share of beacons kept as invalid.</p>
+<div class="table-wrap"><table class="stack-sm"><thead><tr><th scope="col">Campaign</th><th scope="col" class="num">Impressions</th><th scope="col" class="num">Starts</th><th scope="col" class="num">25 %</th><th scope="col" class="num">50 %</th><th scope="col" class="num">75 %</th><th scope="col" class="num">Complete</th><th scope="col" class="num">Completion %</th><th scope="col" class="num">Clicks</th><th scope="col" class="num">Reach</th><th scope="col" class="num">Frequency</th><th scope="col" class="num">Spend</th><th scope="col" class="num">IVT %</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="13">No delivery in this period.</td></tr>'}</tbody></table></div>`;
+  return frame(
+    `Delivery: ${label(pc, r.advertiserId)}`,
+    `Measured delivery, ${esc(day(r.period.from))} to ${esc(day(r.period.to - 1))}.`,
+    body,
+    csvHref,
+    pc,
+    [['/ads/dashboard', 'Campaigns']],
+  );
 }
 
 export function adminPage(r: AdminReport, csvHref: string, pc: PageContext = {}): string {
-  const body = `<p>Stream lag: <strong>${esc(r.streamLag ?? 'unknown')}</strong> events waiting.
-Books: <strong>${r.books.balanced ? 'balanced' : 'NOT BALANCED'}</strong> (total ${esc(r.books.total)}).</p>
-<h2>Events by reason</h2>
-<div class="table-wrap"><table><thead><tr><th>subject</th><th>reason</th><th>events</th></tr></thead><tbody>${r.events
-    .map((e) => `<tr><td>${esc(e.subject)}</td><td>${esc(e.reason)}</td><td>${esc(e.count)}</td></tr>`)
+  const invalid = r.events.filter((e) => e.reason !== 'valid');
+  const body = `${periodForm(r.period, pc.self ?? '/measure/admin')}
+<ul class="stats"><li><b>${esc(r.streamLag ?? 'unknown')}</b><span>events waiting in the stream (lag)</span></li>
+<li><b>${r.books.balanced ? 'balanced' : 'NOT BALANCED'}</b><span>books (total ${esc(r.books.total)})</span></li>
+<li><b>${esc(invalid.reduce((s, e) => s + e.count, 0))}</b><span>events kept as invalid traffic</span></li></ul>
+<h2>Invalid traffic by reason</h2>
+<div class="table-wrap"><table><thead><tr><th scope="col">Stream</th><th scope="col">Reason</th><th scope="col" class="num">Events</th></tr></thead><tbody>${
+    invalid
+      .map(
+        (e) =>
+          `<tr><td>${esc(e.subject)}</td><td>${esc(e.reason)}</td><td class="num">${esc(e.count)}</td></tr>`,
+      )
+      .join('') || '<tr><td colspan="3">None in this period.</td></tr>'
+  }</tbody></table></div>
+<h2>All events</h2>
+<div class="table-wrap"><table><thead><tr><th scope="col">Stream</th><th scope="col">Reason</th><th scope="col" class="num">Events</th></tr></thead><tbody>${r.events
+    .map(
+      (e) =>
+        `<tr><td>${esc(e.subject)}</td><td>${esc(e.reason)}</td><td class="num">${esc(e.count)}</td></tr>`,
+    )
     .join('')}</tbody></table></div>
 <h2>Origin requests left out of downloads</h2>
 <div class="table-wrap"><table><tbody>${Object.entries(r.downloadFilters)
-    .map(([reason, n]) => `<tr><td>${esc(reason)}</td><td>${esc(n)}</td></tr>`)
+    .map(([reason, n]) => `<tr><td>${esc(words[reason] ?? reason)}</td><td class="num">${esc(n)}</td></tr>`)
     .join('')}</tbody></table></div>
-<h2>Collector</h2><pre>${esc(JSON.stringify(r.collector, null, 2))}</pre>`;
-  return page('Measurement admin', body, [], csvHref, pc);
+<details class="advanced"><summary>Collector counters</summary><pre>${esc(JSON.stringify(r.collector, null, 2))}</pre></details>`;
+  return frame(
+    'Measurement',
+    `Invalid traffic, stream lag and the books, ${esc(day(r.period.from))} to ${esc(day(r.period.to - 1))}.`,
+    body,
+    csvHref,
+    pc,
+    [['/admin', 'Admin']],
+  );
 }

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { measureErrors } from '../errors.ts';
 import { type WindowKind, windowKinds } from '../rules/windows.ts';
 import { adminCsv, advertiserCsv, creatorCsv } from './csv.ts';
-import { adminPage, advertiserPage, creatorPage } from './html.ts';
+import { adminPage, advertiserPage, creatorPage, type PageContext } from './html.ts';
 import type { Period } from './load.ts';
 import type { Reports } from './reports.ts';
 
@@ -22,6 +22,13 @@ export type ReportAuthorizer = (
   req: FastifyRequest,
   scope: ReportScope,
 ) => ReportAccess | boolean | Promise<ReportAccess | boolean>;
+
+/** How report pages name things: titles and names for ids, and the node's currency. */
+export interface ReportPresentation {
+  /** Show titles, campaign and advertiser names by id (unknown ids stay ids). */
+  labels?: (ids: string[]) => Promise<ReadonlyMap<string, string>>;
+  currency?: string;
+}
 
 /** Without the portal's check nobody reads a report: they show money and listeners. */
 export const denyAllReports: ReportAuthorizer = () => 'unauthenticated';
@@ -66,6 +73,7 @@ export function reportRoutes(
   clock: Clock,
   authorize: ReportAuthorizer = denyAllReports,
   viewerOf: ViewerOf<FastifyRequest> = async () => null,
+  present: ReportPresentation = {},
 ): void {
   const require = createRequire(import.meta.url);
   const assets = new Map<string, Buffer>();
@@ -112,6 +120,12 @@ export function reportRoutes(
         "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'",
       )
       .send(body);
+  const pageContext = async (req: Req, ids: string[]): Promise<PageContext> => ({
+    viewer: await viewerOf(req),
+    labels: ids.length && present.labels ? await present.labels(ids).catch(() => new Map()) : new Map(),
+    currency: present.currency ?? 'EUR',
+    self: new URL(req.url, 'http://x').pathname,
+  });
   const csvHref = (req: Req) => {
     const u = new URL(req.url, 'http://x');
     u.searchParams.set('format', 'csv');
@@ -148,7 +162,11 @@ export function reportRoutes(
     app.get(`/measure/${kind}/:id`, async (req: Req, reply) => {
       const r = await load(req, reply);
       if (!r) return reply;
-      const pc = { viewer: await viewerOf(req) };
+      const ids =
+        'creatorId' in r
+          ? r.shows.map((s) => s.showId)
+          : [r.advertiserId, ...r.campaigns.map((c) => c.campaignId)];
+      const pc = await pageContext(req, ids);
       return html(
         reply,
         'creatorId' in r ? creatorPage(r, csvHref(req), pc) : advertiserPage(r, csvHref(req), pc),
@@ -168,6 +186,6 @@ export function reportRoutes(
   app.get('/measure/admin', async (req: Req, reply) => {
     const r = await admin(req, reply);
     if (!r) return reply;
-    return html(reply, adminPage(r, csvHref(req), { viewer: await viewerOf(req) }));
+    return html(reply, adminPage(r, csvHref(req), await pageContext(req, [])));
   });
 }

@@ -42,8 +42,8 @@ button.secondary,.button.secondary{background:#e7e9f3;color:var(--fg)}
 button.danger,.button.danger{background:var(--danger);color:#fff}
 button.small,.button.small{padding:.25rem .6rem;font-size:.9rem}
 button.link{background:none;border:0;color:inherit;padding:0;text-decoration:underline}
-form.stack{display:grid;gap:.8rem;max-width:36rem}
-form.stack label,.field{display:grid;gap:.25rem;font-weight:600}
+form.stack{display:grid;grid-template-columns:minmax(0,1fr);gap:.8rem;max-width:36rem}
+form.stack label,.field{display:grid;grid-template-columns:minmax(0,1fr);gap:.25rem;font-weight:600}
 form.stack label:has(> input[type=checkbox]),form.stack label:has(> input[type=radio]){display:flex;gap:.6rem;align-items:center;font-weight:400}
 fieldset{border:1px solid var(--line);border-radius:var(--radius);display:grid;gap:.6rem;padding:.75rem 1rem;background:var(--card);min-width:0}
 legend{font-weight:700;padding:0 .3rem}
@@ -77,6 +77,13 @@ figure.bars figcaption{font-weight:600;margin-bottom:.5rem}
 .bars .plot span.gap{background:repeating-linear-gradient(45deg,#d6dae4 0 3px,transparent 3px 6px);height:100%}
 .bars .axis{display:flex;justify-content:space-between;color:var(--muted);font-size:.8rem;margin-top:.25rem}
 footer.site{color:var(--muted);text-align:center;padding:2rem 1rem;font-size:.85rem}
+table td,table th{overflow-wrap:normal}
+.bars .empty{margin:auto;color:var(--muted);font-size:.9rem;align-self:center}
 @media (max-width:40rem){h1{font-size:1.4rem}header.site form.search{min-width:100%;order:3}main{padding:1rem .75rem 2.5rem}
-.stack-sm td,.stack-sm th{padding:.35rem .45rem;font-size:.9rem}}
+table.stack-sm thead{position:absolute;left:-9999px}table.stack-sm,table.stack-sm tbody,table.stack-sm tfoot,table.stack-sm tr{display:block}
+table.stack-sm tr{border-bottom:2px solid var(--line);padding:.3rem 0}
+table.stack-sm td,table.stack-sm tfoot th{display:flex;justify-content:space-between;gap:1rem;border:0;padding:.2rem .6rem;text-align:right}
+table.stack-sm td::before{content:attr(data-label);font-weight:600;color:var(--muted);text-align:left}
+table.stack-sm td:first-child{display:block;text-align:left;font-weight:600}table.stack-sm td:first-child::before{content:none}
+table.stack-sm td:empty{display:none}}
 `;

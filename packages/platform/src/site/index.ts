@@ -2,7 +2,7 @@ export { siteCss } from './css.ts';
 export { formatClock, formatMoney } from './format.ts';
 export { escapeHtml, Html, html, raw } from './html.ts';
 export {
-  faviconHref,
+  faviconSvg,
   messagePage,
   navigationOf,
   type PageOptions,

@@ -35,10 +35,9 @@ const logo = raw(
   '<svg viewBox="0 0 32 32" aria-hidden="true" focusable="false"><circle cx="16" cy="16" r="15" fill="#5c6cf0"/><circle cx="16" cy="16" r="4" fill="#fff"/><circle cx="7" cy="11" r="2.5" fill="#fff"/><circle cx="25" cy="11" r="2.5" fill="#fff"/><circle cx="16" cy="27" r="2.5" fill="#fff"/><path d="M9 12l5 3m9-3l-5 3m-2 5v5" stroke="#fff" stroke-width="1.6"/></svg>',
 );
 
-/** The favicon: the same mark as an SVG data URL (no request, no file to serve). */
-export const faviconHref = `data:image/svg+xml,${encodeURIComponent(
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="15" fill="#3343b8"/><circle cx="16" cy="16" r="4" fill="#fff"/><circle cx="7" cy="11" r="2.5" fill="#fff"/><circle cx="25" cy="11" r="2.5" fill="#fff"/><circle cx="16" cy="27" r="2.5" fill="#fff"/></svg>',
-)}`;
+/** The favicon (the node serves it at /favicon.svg and /favicon.ico; same-origin for every CSP). */
+export const faviconSvg =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="15" fill="#3343b8"/><circle cx="16" cy="16" r="4" fill="#fff"/><circle cx="7" cy="11" r="2.5" fill="#fff"/><circle cx="25" cy="11" r="2.5" fill="#fff"/><circle cx="16" cy="27" r="2.5" fill="#fff"/></svg>';
 
 /** Where each role works: the header's links after log-in. */
 export function navigationOf(v: Viewer | null | undefined): [href: string, label: string][] {
@@ -69,7 +68,7 @@ export function page(opts: PageOptions, body: Html): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${opts.title} · Swarmcast</title>
-<link rel="icon" type="image/svg+xml" href="${faviconHref}">
+<link rel="icon" type="image/svg+xml" href="/favicon.svg">
 <style>${raw(siteCss)}</style>
 ${opts.head}
 </head>

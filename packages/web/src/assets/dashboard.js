@@ -45,6 +45,10 @@ if (form) {
       status.className = 'ok';
       status.textContent = `Uploaded: ${p.mediaKind}, ${fmt(p.durationMs)}, ${p.codecs.join(', ')}${p.fastStart === false ? ' (not fast-start: playback waits for the whole file)' : ''}. Now give it a title and publish.`;
       document.getElementById('upload-id').value = body.id;
+      for (const mids of document.querySelectorAll('.mid-times')) {
+        mids.dataset.durationMs = String(p.durationMs);
+        checkMids(mids);
+      }
       const title = document.getElementById('episode-title');
       if (!title.value) title.value = chosen.name.replace(/\.[^.]+$/, '');
       const chapters = document.getElementById('chapter-breaks');
@@ -99,5 +103,65 @@ if (art) {
     const body = await res.json().catch(() => ({}));
     status.className = 'error';
     status.textContent = body.error?.message ?? `Upload failed (${res.status})`;
+  });
+}
+
+// Mid-roll times are checked as they are typed, in the creator's terms ("2:30 must be
+// before 2:00, the end of the episode"); the server checks them again.
+function parseTime(text) {
+  const m = /^(?:(\d{1,2}):)?(?:(\d{1,3}):)?(\d{1,5}(?:\.\d{1,3})?)$/.exec(text.trim());
+  if (!m) return null;
+  const parts = [m[1], m[2]].filter((p) => p !== undefined).map(Number);
+  const seconds = Number(m[3]);
+  const [h, min] = parts.length === 2 ? parts : [0, parts[0] ?? 0];
+  if (parts.length > 0 && seconds >= 60) return null;
+  return Math.round((h * 3600 + min * 60 + seconds) * 1000);
+}
+function clock(ms) {
+  const s = Math.floor(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+function checkMids(input) {
+  const length = Number(input.dataset.durationMs || 0);
+  let problem = '';
+  for (const t of input.value.split(/[,;\s]+/).filter(Boolean)) {
+    const ms = parseTime(t);
+    if (ms === null) problem = `"${t}" is not a time; write 90, 1:30 or 1:02:03`;
+    else if (ms === 0) problem = 'a mid-roll at 0:00 is a pre-roll: pick a time after 0:00';
+    else if (length && ms >= length)
+      problem = `${clock(ms)} must be before ${clock(length)}, the end of the episode`;
+    if (problem) break;
+  }
+  input.setCustomValidity(problem);
+  input.setAttribute('aria-invalid', problem ? 'true' : 'false');
+  let note = input.parentElement.querySelector('.mid-error');
+  if (!note) {
+    note = document.createElement('span');
+    note.className = 'field-error mid-error';
+    note.id = `mid-error-${Math.random().toString(36).slice(2)}`;
+    note.setAttribute('aria-live', 'polite');
+    input.after(note);
+    input.setAttribute('aria-describedby', note.id);
+  }
+  note.textContent = problem;
+  return !problem;
+}
+for (const mids of document.querySelectorAll('.mid-times')) {
+  mids.addEventListener('input', () => checkMids(mids));
+  mids.form?.addEventListener('submit', (event) => {
+    if (!checkMids(mids)) {
+      event.preventDefault();
+      mids.focus();
+    }
+  });
+}
+
+// Deleting asks first: the form says what will be lost.
+for (const f of document.querySelectorAll('form[data-confirm]')) {
+  f.addEventListener('submit', (event) => {
+    if (!window.confirm(f.dataset.confirm)) event.preventDefault();
   });
 }

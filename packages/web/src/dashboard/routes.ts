@@ -1,5 +1,6 @@
 import {
   type Account,
+  appleCategory,
   type CatalogContext,
   createApiToken,
   createShow,
@@ -8,16 +9,18 @@ import {
   type EpisodeDetail,
   episodesOfShow,
   getEpisode,
+  getUpload,
   publishEpisode,
   type Show,
   setAdBreaks,
   showForEditing,
   showsOf,
+  type Upload,
   updateEpisode,
   updateFeedSettings,
   updateShow,
 } from '@swarmcast/catalog';
-import { type Html, html, page } from '@swarmcast/platform';
+import { type Html, html, page, raw } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameOrigin, whoIs } from '../auth.ts';
 import { duration, enc } from '../portal/fragments.ts';
@@ -27,7 +30,7 @@ import {
   feedSettingsFromForm,
   feedSettingsSection,
 } from './feed-settings.ts';
-import { adBreaksFromForm, type FormBody, one } from './form.ts';
+import { adBreaksFromForm, type FormBody, many, one } from './form.ts';
 
 function send(reply: FastifyReply, body: string, status = 200) {
   return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
@@ -35,25 +38,98 @@ function send(reply: FastifyReply, body: string, status = 200) {
 
 const alert = (error: string | null) => (error ? html`<p class="error" role="alert">${error}</p>` : '');
 
-function breaksFields(e: EpisodeDetail | null): Html {
-  const has = (id: string) => !!e?.adBreaks.some((b) => b.id === id);
-  const mids =
-    e?.adBreaks.filter((b) => b.position === 'mid' && !e.chapters.some((c) => c.startMs === b.offsetMs)) ??
-    [];
-  return html`<fieldset><legend>Ad breaks</legend>
+/**
+ * A form the creator sent back: its fields are shown again as typed (nothing is lost on an
+ * error) with the error next to the field it is about.
+ */
+export interface Draft {
+  form: FormBody;
+  /** The file already uploaded for this episode (kept across an error). */
+  upload?: Upload | null;
+  error?: { field: 'title' | 'breaks' | 'upload' | 'form'; message: string } | null;
+}
+
+/** Which field a catalog failure is about, so the page can say it next to that field. */
+function fieldOf(code: string, message: string): NonNullable<Draft['error']>['field'] {
+  if (code === 'CAT_BAD_AD_BREAKS') return 'breaks';
+  if (/^title\b/.test(message)) return 'title';
+  if (/upload/.test(message)) return 'upload';
+  return 'form';
+}
+
+const fieldError = (id: string, d: Draft | undefined, field: string) =>
+  d?.error?.field === field ? html`<span class="field-error" id="${id}">${d.error.message}</span>` : '';
+
+const invalid = (d: Draft | undefined, field: string, id: string) =>
+  d?.error?.field === field ? raw(` aria-invalid="true" aria-describedby="${id}"`) : '';
+
+function breaksFields(e: EpisodeDetail | null, d?: Draft, durationMs?: number): Html {
+  const chapters = e?.chapters ?? d?.upload?.probe.chapters ?? [];
+  const has = (id: string) => (d ? one(d.form, id) !== '' : !!e?.adBreaks.some((b) => b.id === id));
+  const mids = d
+    ? one(d.form, 'mids')
+    : (
+        e?.adBreaks.filter(
+          (b) => b.position === 'mid' && !e.chapters.some((c) => c.startMs === b.offsetMs),
+        ) ?? []
+      )
+        .map((b) => duration(b.offsetMs))
+        .join(', ');
+  const chapterChecked = (i: number, startMs: number) =>
+    d
+      ? many(d.form, 'chapter').includes(String(i))
+      : !!e?.adBreaks.some((b) => b.position === 'mid' && b.offsetMs === startMs && startMs > 0);
+  const length = durationMs ?? e?.durationMs ?? d?.upload?.probe.durationMs;
+  return html`<fieldset${invalid(d, 'breaks', 'breaks-error')}><legend>Ad breaks</legend>
+${fieldError('breaks-error', d, 'breaks')}
 <label><input type="checkbox" name="pre" value="1" ${has('pre') ? 'checked' : ''}> Pre-roll (before the episode)</label>
-<label>Mid-rolls at <input name="mids" placeholder="e.g. 0:30, 12:00" value="${mids.map((b) => duration(b.offsetMs)).join(', ')}">
-<span class="hint">Times into the episode, separated by commas.</span></label>
+<label>Mid-rolls at <input name="mids" class="mid-times" placeholder="e.g. 0:30, 12:00" value="${mids}"${length ? raw(` data-duration-ms="${length}"`) : ''}${invalid(d, 'breaks', 'breaks-error')}>
+<span class="hint">Times into the episode, separated by commas${length ? html`; the episode is ${duration(length)} long` : ''}.</span></label>
 <div id="chapter-breaks">${
-    e?.chapters.length
-      ? html`<p class="hint">Or at the start of a chapter:</p>${e.chapters.map(
+    chapters.length
+      ? html`<p class="hint">Or at the start of a chapter:</p>${chapters.map(
           (c, i) =>
-            html`<label><input type="checkbox" name="chapter" value="${i}" ${e.adBreaks.some((b) => b.position === 'mid' && b.offsetMs === c.startMs && c.startMs > 0) ? 'checked' : ''} ${c.startMs === 0 ? 'disabled' : ''}> ${duration(c.startMs)} ${c.title}</label>`,
+            html`<label><input type="checkbox" name="chapter" value="${i}" ${chapterChecked(i, c.startMs) ? 'checked' : ''} ${c.startMs === 0 ? 'disabled' : ''}> ${duration(c.startMs)} ${c.title}</label>`,
         )}`
       : ''
   }</div>
 <label><input type="checkbox" name="post" value="1" ${has('post') ? 'checked' : ''}> Post-roll (after the episode)</label>
 </fieldset>`;
+}
+
+/**
+ * What Apple Podcasts (and most directories) would reject the feed for, checked on the
+ * show itself so the creator sees it before submitting: artwork, an owner e-mail, an Apple
+ * category, a description, an episode.
+ */
+export function appleReadiness(
+  show: Show,
+  episodeCount: number,
+): { ok: boolean; label: string; fix: string }[] {
+  return [
+    { ok: !!show.artwork, label: 'Square artwork (1400 to 3000 px)', fix: '#artwork-h' },
+    {
+      ok: !!show.settings?.ownerEmail,
+      label: 'Owner e-mail (Apple sends the verification there)',
+      fix: '#feed-settings-h',
+    },
+    {
+      ok: show.categories.some((c) => appleCategory(c) !== null),
+      label: `An Apple category${show.categories[0] && !appleCategory(show.categories[0]) ? ` ("${show.categories[0]}" is not one: try Technology, Comedy, News…)` : ''}`,
+      fix: '#edit-show-h',
+    },
+    { ok: show.description.trim().length > 0, label: 'A description', fix: '#edit-show-h' },
+    { ok: episodeCount > 0, label: 'At least one episode', fix: '#up-h' },
+  ];
+}
+
+function readinessSection(show: Show, episodeCount: number): Html {
+  const items = appleReadiness(show, episodeCount);
+  const missing = items.filter((i) => !i.ok).length;
+  return html`<section aria-labelledby="ready-h" class="card"><h2 id="ready-h" style="margin-top:0">Ready for Apple Podcasts?</h2>
+${missing ? html`<p class="alert warn">${missing} thing(s) missing before Apple Podcasts and Spotify would accept this feed.</p>` : html`<p class="ok">Ready: submit <a href="/shows/${enc(show.slug)}/feed.xml">the feed</a> to Apple Podcasts Connect.</p>`}
+<ul class="checklist">${items.map((i) => html`<li class="${i.ok ? 'done' : 'missing'}">${i.ok ? html`${i.label}<span class="sr-only"> (done)</span>` : html`<a href="${i.fix}">${i.label}</a><span class="sr-only"> (missing)</span>`}</li>`)}</ul>
+</section>`;
 }
 
 /**
@@ -171,8 +247,10 @@ ${shows.length ? html`<ul class="list">${shows.map((s) => html`<li><a href="/das
     reply: FastifyReply,
     error: string | null = null,
     status = 200,
+    draft?: Draft,
   ) => {
     const episodes = await episodesOfShow(ctx.db, show.id);
+    const kept = draft?.upload ?? null;
     return send(
       reply,
       page(
@@ -185,27 +263,34 @@ ${shows.length ? html`<ul class="list">${shows.map((s) => html`<li><a href="/das
 <h1>${show.title}</h1>
 <p><a href="/shows/${enc(show.slug)}">Public page</a> · <a href="/shows/${enc(show.slug)}/feed.xml">RSS feed</a></p>
 ${alert(error)}
+${readinessSection(show, episodes.length)}
 <section aria-labelledby="up-h"><h2 id="up-h">Publish an episode</h2>
 <form class="stack" id="upload-form" data-upload-url="/api/uploads">
-<label>Media file <input type="file" id="media-file" accept="audio/*,video/*" required>
+${fieldError('upload-error', draft, 'upload')}
+<label>${kept ? 'Replace the media file' : 'Media file'} <input type="file" id="media-file" accept="audio/*,video/*" ${kept ? '' : 'required'}>
 <span class="hint">MP3, M4A, MP4, Ogg, WebM, FLAC or WAV.</span></label>
 <div><button type="submit" id="upload-button">Upload</button></div>
 <progress id="upload-progress" max="100" value="0" hidden aria-label="Upload progress"></progress>
-<p id="upload-status" role="status" aria-live="polite"></p>
+<p id="upload-status" role="status" aria-live="polite"${kept ? raw(' class="ok"') : ''}>${
+          kept
+            ? `Your file ${kept.originalName || 'upload'} (${kept.probe.mediaKind}, ${duration(kept.probe.durationMs)}) is uploaded and kept: fix what is marked and publish.`
+            : ''
+        }</p>
 </form>
-<form class="stack" id="publish-form" method="post" action="/dashboard/shows/${enc(show.slug)}/publish" hidden>
-<input type="hidden" name="uploadId" id="upload-id">
-<label>Episode title <input name="title" id="episode-title" required maxlength="200"></label>
-<label>Description <textarea name="description" rows="4" maxlength="10000"></textarea></label>
-${breaksFields(null)}
+<form class="stack" id="publish-form" method="post" action="/dashboard/shows/${enc(show.slug)}/publish"${kept ? '' : raw(' hidden')}>
+${draft?.error?.field === 'form' ? alert(draft.error.message) : ''}
+<input type="hidden" name="uploadId" id="upload-id" value="${kept?.id ?? ''}">
+<label>Episode title <input name="title" id="episode-title" required maxlength="200" value="${draft ? one(draft.form, 'title') : ''}"${invalid(draft, 'title', 'title-error')}>${fieldError('title-error', draft, 'title')}</label>
+<label>Description <textarea name="description" rows="4" maxlength="10000">${draft ? one(draft.form, 'description') : ''}</textarea></label>
+${breaksFields(null, draft)}
 <div><button type="submit" id="publish-button">Publish</button></div>
 </form></section>
 <section aria-labelledby="eps-h"><h2 id="eps-h">Episodes</h2>
 ${
   episodes.length
-    ? html`<table><thead><tr><th scope="col">Title</th><th scope="col">Length</th><th scope="col">Ad breaks</th><th scope="col">Views</th></tr></thead><tbody>
-${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td>${duration(e.durationMs)}</td><td><a href="/dashboard/episodes/${enc(e.id)}">${e.adBreaks.length ? e.adBreaks.map((b) => b.id).join(', ') : 'none'}</a></td><td>${e.views}</td></tr>`)}
-</tbody></table>`
+    ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Title</th><th scope="col">Length</th><th scope="col">Ad breaks</th><th scope="col">Views</th></tr></thead><tbody>
+${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td>${duration(e.durationMs)}</td><td><a href="/dashboard/episodes/${enc(e.id)}">${e.adBreaks.length ? e.adBreaks.map((b) => (b.position === 'mid' ? `mid ${duration(b.offsetMs)}` : b.position)).join(', ') : 'none'}<span class="sr-only"> (edit ${e.title})</span></a></td><td>${e.views}</td></tr>`)}
+</tbody></table></div>`
     : html`<p>No episodes yet.</p>`
 }</section>
 <section aria-labelledby="edit-show-h"><h2 id="edit-show-h">Edit the show</h2>
@@ -216,7 +301,7 @@ ${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</
 <label>Language <input name="language" maxlength="20" value="${show.language}"></label>
 <div><button type="submit">Save show</button></div>
 </form>
-<h3>Artwork</h3>
+<h3 id="artwork-h">Artwork</h3>
 ${show.artwork ? html`<p><img src="/media/${show.artwork.split('/').map(enc).join('/')}" alt="Current artwork" width="160" height="160"></p>` : html`<p class="hint">No artwork yet.</p>`}
 <form class="stack" id="artwork-form" data-artwork-url="/api/shows/${enc(show.slug)}/artwork">
 <label>Square PNG or JPEG, 1400 to 3000 pixels, at most 2 MB <input type="file" id="artwork-file" accept="image/png,image/jpeg" required></label>
@@ -226,7 +311,7 @@ ${show.artwork ? html`<p><img src="/media/${show.artwork.split('/').map(enc).joi
 </section>
 ${feedSettingsSection(show)}
 <section aria-labelledby="danger-h"><h2 id="danger-h">Delete</h2>
-<form method="post" action="/dashboard/shows/${enc(show.slug)}/delete"><button type="submit" class="secondary">Delete this show and all its episodes</button></form>
+<form method="post" action="/dashboard/shows/${enc(show.slug)}/delete" data-confirm="Delete “${show.title}” and its ${episodes.length} episode(s)? Listeners lose them and this cannot be undone."><button type="submit" class="danger">Delete this show and all its episodes</button></form>
 </section>`,
       ),
       status,
@@ -315,8 +400,20 @@ ${feedSettingsSection(show)}
           show.status,
         );
       const f = req.body ?? {};
+      // On any error the form comes back as sent, with the uploaded file still attached.
+      const upload = await getUpload(ctx, who, one(f, 'uploadId'));
+      const again = (field: NonNullable<Draft['error']>['field'], message: string, status: number) =>
+        showPage(who, show.value, reply, null, status, {
+          form: f,
+          upload: upload.ok ? upload.value : null,
+          error: {
+            field: upload.ok ? field : 'upload',
+            message: upload.ok ? message : 'Upload the media file first.',
+          },
+        });
+      if (!upload.ok) return again('upload', upload.message, 422);
       const breaks = adBreaksFromForm(f);
-      if (!breaks.ok) return showPage(who, show.value, reply, breaks.message, 422);
+      if (!breaks.ok) return again('breaks', breaks.message, 422);
       const r = await publishEpisode(ctx, who, {
         showSlug: show.value.slug,
         uploadId: one(f, 'uploadId'),
@@ -324,7 +421,7 @@ ${feedSettingsSection(show)}
         description: one(f, 'description'),
         adBreaks: breaks.value,
       });
-      if (!r.ok) return showPage(who, show.value, reply, r.message, r.status);
+      if (!r.ok) return again(fieldOf(r.code, r.message), r.message, r.status);
       return reply.redirect(`/episodes/${enc(r.value.id)}`, 303);
     },
   );
@@ -340,7 +437,11 @@ ${feedSettingsSection(show)}
     send(
       reply,
       page(
-        { title: `Ad breaks · ${e.title}`, viewer: who },
+        {
+          title: `Ad breaks · ${e.title}`,
+          viewer: who,
+          head: html`<script src="/assets/dashboard.js" defer></script>`,
+        },
         html`<p class="meta"><a href="/dashboard">Dashboard</a> › <a href="/dashboard/shows/${enc(e.show.slug)}">${e.show.title}</a></p>
 <h1>Ad breaks: ${e.title}</h1>${alert(error)}${saved ? html`<p class="ok" role="status">Saved.</p>` : ''}
 <p class="meta">Length ${duration(e.durationMs)}</p>
@@ -353,7 +454,8 @@ ${breaksFields(e)}
 <label>Description <textarea name="description" rows="4" maxlength="10000">${e.description}</textarea></label>
 ${episodeFeatureFields(e)}
 <div><button type="submit">Save</button></div></form>
-<form method="post" action="/dashboard/episodes/${enc(e.id)}/delete"><button type="submit" class="secondary">Delete this episode</button></form>`,
+<h2>Delete</h2>
+<form method="post" action="/dashboard/episodes/${enc(e.id)}/delete" data-confirm="Delete the episode “${e.title}”? Listeners lose it and this cannot be undone."><button type="submit" class="danger">Delete this episode</button></form>`,
       ),
       status,
     );
@@ -375,12 +477,15 @@ ${episodeFeatureFields(e)}
     return e;
   };
 
-  app.get<{ Params: { id: string } }>('/dashboard/episodes/:id', async (req, reply) => {
-    const who = await guard(req, reply);
-    if (!who) return reply;
-    const e = await ownEpisode(who, req.params.id, reply);
-    return e ? breaksPage(who, e, reply, null) : reply;
-  });
+  app.get<{ Params: { id: string }; Querystring: { saved?: string } }>(
+    '/dashboard/episodes/:id',
+    async (req, reply) => {
+      const who = await guard(req, reply);
+      if (!who) return reply;
+      const e = await ownEpisode(who, req.params.id, reply);
+      return e ? breaksPage(who, e, reply, null, 200, req.query.saved === '1') : reply;
+    },
+  );
 
   app.post<{ Params: { id: string }; Body: FormBody }>('/dashboard/episodes/:id/edit', async (req, reply) => {
     const who = await guard(req, reply);
@@ -394,7 +499,7 @@ ${episodeFeatureFields(e)}
       description: one(f, 'description'),
     });
     if (!r.ok) return breaksPage(who, e, reply, r.message, r.status);
-    return breaksPage(who, r.value, reply, null, 200, true);
+    return reply.redirect(`/dashboard/episodes/${enc(e.id)}?saved=1`, 303);
   });
 
   app.post<{ Params: { id: string } }>('/dashboard/episodes/:id/delete', async (req, reply) => {
@@ -418,7 +523,7 @@ ${episodeFeatureFields(e)}
       if (!breaks.ok) return breaksPage(who, e, reply, breaks.message, 422);
       const r = await setAdBreaks(ctx.db, who, e.id, breaks.value);
       if (!r.ok) return breaksPage(who, e, reply, r.message, r.status);
-      return breaksPage(who, { ...e, adBreaks: r.value }, reply, null, 200, true);
+      return reply.redirect(`/dashboard/episodes/${enc(e.id)}?saved=1`, 303);
     },
   );
 }
