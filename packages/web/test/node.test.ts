@@ -184,7 +184,7 @@ describe('a node', () => {
     expect((await api(adv, '/ads/dashboard')).status).toBe(200);
   });
 
-  it('keeps a creator\'s work when publishing fails: fields, breaks and the uploaded file, the error in their terms', async () => {
+  it("keeps a creator's work when publishing fails: fields, breaks and the uploaded file, the error in their terms", async () => {
     expect((await json(ada, '/api/shows', { slug: 'ada-drafts', title: 'Drafts' })).status).toBe(201);
     const up = await upload(ada, 'welcome.mp3', 'welcome.mp3');
     const { id: uploadId } = (await up.json()) as { id: string };
@@ -195,7 +195,13 @@ describe('a node', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams(body),
       });
-    const bad = await form({ uploadId, title: 'Kept <title>', description: 'Kept words', pre: '1', mids: '0:45' });
+    const bad = await form({
+      uploadId,
+      title: 'Kept <title>',
+      description: 'Kept words',
+      pre: '1',
+      mids: '0:45',
+    });
     expect(bad.status).toBe(422);
     const page = await bad.text();
     expect(page).toContain('mid-roll at 0:45 must be before 0:16, the end of the episode');

@@ -49,11 +49,11 @@ export function barChart(
   id: string,
   caption: string,
   days: readonly number[],
-  valueOf: (day: number) => number | null,
+  valueAt: (day: number) => number | null,
   fmt: (n: number) => string = (n) => String(n),
   axis?: [string, string, string],
 ): string {
-  const values = days.map(valueOf);
+  const values = days.map(valueAt);
   const shown = values.filter((v): v is number => v !== null);
   const max = Math.max(0, ...shown);
   const total = shown.reduce((s, v) => s + v, 0);
