@@ -91,6 +91,7 @@ export {
   makeLayout,
   pieceSize,
   piecesOfFile,
+  requestablePieceSize,
   type StorageLayout,
   spansOf,
 } from './storage/layout.ts';

@@ -68,6 +68,9 @@ class Recorder implements PeerEvents {
   port(_c: PeerConnection, p: number): void {
     this.log.push(`port ${p}`);
   }
+  hashMessage(_c: PeerConnection, type: string, payload: Uint8Array): void {
+    this.log.push(`${type} ${payload.length}`);
+  }
   extended(_c: PeerConnection, id: number, payload: Uint8Array): void {
     this.log.push(`extended ${id}:${payload.length}`);
   }
@@ -327,11 +330,6 @@ describe('PeerConnection against a hostile peer', () => {
       code: PeerErrorCode.unrequestedData,
     },
     {
-      name: 'request outside the piece',
-      msgs: [{ type: 'request', index: 1, begin: PIECE - 100, length: 16384 }],
-      code: PeerErrorCode.badRequest,
-    },
-    {
       name: 'piece index out of range',
       msgs: [{ type: 'have', index: 8 }],
       code: WireErrorCode.indexOutOfRange,
@@ -457,6 +455,16 @@ describe('PeerConnection against a hostile peer', () => {
     h.send({ type: 'cancel', index: 0, begin: 0, length: 16384 });
     expect(h.conn.pendingIncoming).toBe(1);
     expect(h.rec.log.at(-1)).toBe('cancelled 0:0');
+    expect(h.conn.closed).toBe(false);
+  });
+
+  it('rejects (BEP 6) a request outside the piece and keeps the peer (libtorrent pads v2 files)', () => {
+    const h = hostile();
+    h.rec.owned = new Set([1]);
+    h.conn.unchoke();
+    h.send({ type: 'request', index: 1, begin: PIECE - 100, length: 16384 });
+    expect(h.rec.log.filter((l) => l.startsWith('request'))).toEqual([]);
+    expect(h.replies).toEqual(['handshake', 'unchoke', 'reject 1:' + (PIECE - 100) + ':16384']);
     expect(h.conn.closed).toBe(false);
   });
 });

@@ -1,8 +1,19 @@
+import { toHex } from '../bytes.ts';
 import { fail, ok, type Result } from '../errors.ts';
+import type { Hasher } from '../hasher.ts';
 import { PeerConnection } from '../peer/peer-connection.ts';
 import { type PeerEvents, peerEvents } from '../peer/peer-events.ts';
 import type { Clock, TimerHandle, Timers } from '../timers.ts';
 import { codedError, type Dialer, type PeerAddress, type Transport } from '../transport.ts';
+import {
+  decodeHashes,
+  encodeHashRequest,
+  type HashRequest,
+  joinLayer,
+  layerRequests,
+  type MissingLayer,
+  verifyHashes,
+} from './bep-0052-hashes.ts';
 import type { ExtensionHandshake } from './extension-handshake.ts';
 import { PeerExtensions } from './peer-extensions.ts';
 import { MetadataAssembler } from './ut-metadata.ts';
@@ -27,6 +38,27 @@ export interface FetchMetadataOptions {
   /** A peer that has not delivered every piece in this long is dropped (default 15 s). */
   readonly peerTimeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * A v2-only torrent's info dict lacks the piece layers of files longer than one piece:
+   * given the verified info dict, which layers to fetch (BEP 52 hash requests) before the
+   * fetch counts as done. The layers land in {@link MetadataFetcher.pieceLayers}.
+   */
+  readonly layers?: {
+    missing(
+      info: Uint8Array,
+    ): Promise<{ readonly files: readonly MissingLayer[]; readonly pieceLength: number }>;
+    readonly hasher: Hasher;
+  };
+}
+
+/** The piece layers being fetched from the active peer, after the info dict verified. */
+interface LayerFetch {
+  readonly pieceLength: number;
+  readonly files: readonly MissingLayer[];
+  /** Requests sent and not yet answered, by their encoded body. */
+  readonly pending: Map<string, { file: MissingLayer; request: HashRequest }>;
+  /** Verified runs of base hashes, per file root and start index. */
+  readonly runs: Map<string, Map<number, readonly Uint8Array[]>>;
 }
 
 interface Candidate {
@@ -65,6 +97,11 @@ export class MetadataFetcher {
   private timer: TimerHandle | undefined;
   private finished = false;
   private readonly events: PeerEvents;
+  /** The verified info dict, once we have it (kept across peers while layers are fetched). */
+  private info: Uint8Array | undefined;
+  private layerFetch: LayerFetch | undefined;
+  /** Piece layers fetched and proven against their roots, by the hex of the root. */
+  readonly pieceLayers = new Map<string, Uint8Array>();
 
   constructor(private readonly options: FetchMetadataOptions) {
     this.result = new Promise((r) => {
@@ -81,6 +118,7 @@ export class MetadataFetcher {
         this.extOf(conn)?.sendHandshake();
       },
       extended: (conn, id, payload) => this.extOf(conn)?.onExtended(id, payload),
+      hashMessage: (conn, type, payload) => void this.onHashMessage(conn, type, payload),
       closed: (conn) => this.dropped(conn),
     });
   }
@@ -214,6 +252,11 @@ export class MetadataFetcher {
     }
     this.active = c;
     c.startedAt = this.options.clock.now();
+    if (this.info) {
+      // The info dict is known: this peer is asked for the piece layers the last one lacked.
+      this.askLayers(c);
+      return;
+    }
     for (let p = this.assembler.nextRequest(); p !== undefined; p = this.assembler.nextRequest()) {
       c.asked.add(p);
       c.ext.requestMetadata(p);
@@ -231,7 +274,7 @@ export class MetadataFetcher {
     }
     if (!asm.complete) return;
     void asm.verify().then((v) => {
-      if (v.ok) this.finish(v);
+      if (v.ok) void this.verified(c, v.value);
       else {
         // Every piece came from this peer: it lied.
         const a = this.addressOf.get(conn);
@@ -239,6 +282,81 @@ export class MetadataFetcher {
         conn.close(v.error);
       }
     });
+  }
+
+  /** The info dict verified: done, or on to its piece layers (v2-only torrents). */
+  private async verified(c: Candidate, info: Uint8Array): Promise<void> {
+    this.info = info;
+    const layers = this.options.layers;
+    if (!layers) return this.finish(ok(info));
+    const want = await layers.missing(info);
+    if (want.files.length === 0) return this.finish(ok(info));
+    this.layerFetch = { ...want, pending: new Map(), runs: new Map() };
+    const now = this.active ?? c;
+    if (!now.conn.closed) this.askLayers(now);
+  }
+
+  /** Sends every hash request of the layers still missing to `c`. */
+  private askLayers(c: Candidate): void {
+    const f = this.layerFetch;
+    if (!f) return;
+    f.pending.clear();
+    for (const file of f.files) {
+      if (this.pieceLayers.has(toHex(file.root))) continue;
+      for (const request of layerRequests(file, f.pieceLength)) {
+        const body = encodeHashRequest(request);
+        f.pending.set(toHex(body), { file, request });
+        c.conn.sendHashMessage('hash-request', body);
+      }
+    }
+    if (f.pending.size === 0 && this.info) this.finish(ok(this.info));
+  }
+
+  private async onHashMessage(
+    conn: PeerConnection,
+    type: 'hash-request' | 'hashes' | 'hash-reject',
+    payload: Uint8Array,
+  ): Promise<void> {
+    const f = this.layerFetch;
+    if (type === 'hash-request') {
+      // We hold no layers to serve: BEP 52 wants an answer all the same.
+      if (payload.length === 48) conn.sendHashMessage('hash-reject', payload);
+      return;
+    }
+    if (!f || this.active?.conn !== conn) return;
+    const key = toHex(payload.subarray(0, 48));
+    const asked = f.pending.get(key);
+    if (!asked) return;
+    if (type === 'hash-reject') {
+      conn.close(codedError('BT_METADATA_REFUSED', 'peer rejected a hash request for a piece layer'));
+      return;
+    }
+    const got = decodeHashes(payload);
+    if (!got.ok) {
+      conn.close(got.error);
+      return;
+    }
+    const hashes = await verifyHashes(
+      asked.file,
+      asked.request,
+      got.value.hashes,
+      this.options.layers!.hasher,
+    );
+    if (this.finished || !f.pending.delete(key)) return;
+    if (!hashes.ok) {
+      // The proof is against the root from the verified info dict: this peer lied.
+      const a = this.addressOf.get(conn);
+      if (a) this.liars.add(`${a.host}|${a.port}`);
+      conn.close(hashes.error);
+      return;
+    }
+    const root = toHex(asked.file.root);
+    const runs = f.runs.get(root) ?? new Map<number, readonly Uint8Array[]>();
+    f.runs.set(root, runs);
+    runs.set(asked.request.index, hashes.value);
+    if (![...f.pending.values()].some((p) => toHex(p.file.root) === root))
+      this.pieceLayers.set(root, joinLayer(asked.file, runs));
+    if (f.pending.size === 0 && this.info) this.finish(ok(this.info));
   }
 
   private dropped(conn: PeerConnection): void {
@@ -250,8 +368,9 @@ export class MetadataFetcher {
     const i = this.ready.findIndex((c) => c.conn === conn);
     if (i >= 0) this.ready.splice(i, 1);
     if (this.active?.conn === conn) {
-      // Start over with the next peer: keeping this one's pieces would blur the blame.
-      this.assembler = undefined;
+      // Start over with the next peer: keeping this one's pieces would blur the blame (a
+      // verified info dict is kept: the next peer is asked only for the missing layers).
+      if (!this.info) this.assembler = undefined;
       this.active = undefined;
       this.next();
     }

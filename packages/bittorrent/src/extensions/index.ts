@@ -7,6 +7,7 @@ export {
 } from './extension-handshake.ts';
 export { type FetchMetadataOptions, MetadataFetcher } from './fetch-metadata.ts';
 export {
+  magnetLayerNeeds,
   magnetMetadataCheck,
   magnetWireHash,
   metainfoFromMagnet,

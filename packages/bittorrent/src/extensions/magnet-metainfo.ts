@@ -6,6 +6,23 @@ import type { Metainfo } from '../metainfo/model.ts';
 import { parseInfoDict } from '../metainfo/parse.ts';
 import type { PeerAddress } from '../transport.ts';
 import { truncatedV2 } from '../types.ts';
+import { missingLayers } from './bep-0052-hashes.ts';
+
+/**
+ * What a metadata fetch must also get for this magnet: the piece layers of a v2-only
+ * torrent's multi-piece files (a torrent with v1 piece hashes verifies without them).
+ */
+export function magnetLayerNeeds(m: Magnet, hasher: Hasher) {
+  if (m.infoHash.v1) return undefined;
+  return {
+    hasher,
+    async missing(info: Uint8Array) {
+      const parsed = await parseInfoDict(info, hasher);
+      if (!parsed.ok || parsed.value.pieces) return { files: [], pieceLength: 0 };
+      return { files: missingLayers(parsed.value), pieceLength: parsed.value.pieceLength };
+    },
+  };
+}
 
 /** The 20 bytes a magnet's torrent goes by on the wire (btih, else the truncated btmh). */
 export function magnetWireHash(m: Magnet): Uint8Array {
@@ -30,14 +47,16 @@ export function magnetMetadataCheck(
 /**
  * The torrent of a magnet link from the info dict peers sent (BEP 9): parsed, checked against
  * every hash the link names (btih and btmh, so a hybrid's v2 half cannot be swapped), with
- * the link's trackers (`tr`, one tier) and web seeds (`ws`). A v2-only torrent whose files
- * span several pieces is refused: its piece layers are not in the info dict and we do not
- * fetch them from peers (BEP 52 hash requests), so no piece of it could be verified.
+ * the link's trackers (`tr`, one tier) and web seeds (`ws`). A v2-only torrent's piece layers
+ * are not in the info dict: `pieceLayers` are those fetched from peers (BEP 52 hash requests,
+ * already proven against their roots); one still missing refuses the torrent, since no piece
+ * of that file could be verified.
  */
 export async function metainfoFromMagnet(
   m: Magnet,
   infoBytes: Uint8Array,
   hasher: Hasher,
+  pieceLayers: ReadonlyMap<string, Uint8Array> = new Map(),
 ): Promise<Result<Metainfo>> {
   const parsed = await parseInfoDict(infoBytes, hasher);
   if (!parsed.ok) return parsed;
@@ -46,14 +65,16 @@ export async function metainfoFromMagnet(
     return fail('BT_METADATA_HASH_MISMATCH', "the metadata does not hash to the magnet link's btih");
   if (m.infoHash.v2 && !(meta.infoHash.v2 && bytesEqual(meta.infoHash.v2, m.infoHash.v2)))
     return fail('BT_METADATA_HASH_MISMATCH', "the metadata does not hash to the magnet link's btmh");
-  if (!meta.pieces && meta.files.some((f) => !f.pad && f.length > meta.pieceLength)) {
+  const layers = new Map([...meta.pieceLayers, ...pieceLayers]);
+  if (!meta.pieces && missingLayers({ ...meta, pieceLayers: layers }).length > 0) {
     return fail(
       'BT_MAGNET_V2_LAYERS',
-      'a v2-only torrent from a magnet link needs piece layers from peers (BEP 52), which is not supported; use the .torrent file',
+      'no peer sent the piece layers of this v2-only torrent (BEP 52 hash requests); try again when more peers are online, or use the .torrent file',
     );
   }
   return ok({
     ...meta,
+    pieceLayers: layers,
     announce: m.trackers.length > 0 ? [m.trackers] : [],
     urlList: m.webSeeds,
   });

@@ -1,6 +1,7 @@
 import { RelayedSource } from '../discovery/relayed-source.ts';
 import { MetadataFetcher } from '../extensions/fetch-metadata.ts';
 import {
+  magnetLayerNeeds,
   magnetMetadataCheck,
   magnetWireHash,
   metainfoFromMagnet,
@@ -40,8 +41,10 @@ export async function fetchMagnetMetadata(
   options: MagnetMetadataOptions = {},
 ): Promise<MagnetMetadata> {
   const check = magnetMetadataCheck(magnet, nodeHasher);
+  const layers = magnetLayerNeeds(magnet, nodeHasher);
   const fetcher = new MetadataFetcher({
     ...check,
+    ...(layers ? { layers } : {}),
     peerId: node.peerId,
     dialer: node.tcpDialer,
     clock: systemClock,
@@ -85,7 +88,7 @@ export async function fetchMagnetMetadata(
   const r = await fetcher.result;
   stopAccepting();
   if (!r.ok) return fail(r.error.code, `no metadata for the magnet link: ${r.error.message}`);
-  const meta = await metainfoFromMagnet(magnet, r.value, nodeHasher);
+  const meta = await metainfoFromMagnet(magnet, r.value, nodeHasher, fetcher.pieceLayers);
   if (!meta.ok) return fail(meta.error.code, meta.error.message);
   // A seed that dialled us closes when the fetch ends; the session dials it back at once.
   return { meta: meta.value, sources, peers: [...fetcher.incomingPeers, ...found] };

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { bytesEqual, toHex } from '../bytes.ts';
 import type { PeerSource, TransferStats } from '../discovery/peer-source.ts';
+import { HashServer } from '../extensions/bep-0052-hashes.ts';
 import type { Metainfo } from '../metainfo/model.ts';
-import { layoutOf, verifierOf, wireInfoHash } from '../session/from-metainfo.ts';
+import { layoutOf, verifierOf, wireInfoHashes } from '../session/from-metainfo.ts';
 import { routeIncoming } from '../session/handshake-router.ts';
 import { TorrentSession } from '../session/torrent-session.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -98,11 +99,13 @@ export class SwarmNode {
 
   /** Starts a session for a torrent; resolves after its resume check. */
   async add(meta: Metainfo, options: AddTorrentOptions): Promise<TorrentSession> {
-    const infoHash = wireInfoHash(meta);
-    const key = toHex(infoHash);
-    if (this.sessions.has(key)) throw new Error(`torrent ${key} is already in this node`);
+    const [infoHash, ...aliases] = wireInfoHashes(meta) as [Uint8Array, ...Uint8Array[]];
+    const keys = [infoHash, ...aliases].map(toHex);
+    for (const key of keys)
+      if (this.sessions.has(key)) throw new Error(`torrent ${key} is already in this node`);
     const session = new TorrentSession({
       infoHash,
+      aliases,
       peerId: this.peerId,
       layout: layoutOf(meta),
       storage: options.storage,
@@ -118,11 +121,16 @@ export class SwarmNode {
       pex: !meta.private,
       listenPort: this.port,
       webSeeds: options.webSeeds === false ? [] : meta.urlList.map((url) => new WebSeed(url, meta)),
+      ...(meta.version !== 'v1' ? { hashServer: new HashServer(meta, nodeHasher) } : {}),
     });
-    this.sessions.set(key, session);
+    for (const key of keys) this.sessions.set(key, session);
+    // A hybrid is announced under both of its hashes, so that peers that know only one of them
+    // (a btmh-only magnet names the v2 hash) find us through the tracker and the DHT.
     const sources =
       options.sources ??
-      this.peerSources(infoHash, meta.announce, () => session.transferStats(), { private: meta.private });
+      [infoHash, ...aliases].flatMap((hash) =>
+        this.peerSources(hash, meta.announce, () => session.transferStats(), { private: meta.private }),
+      );
     for (const source of sources) session.addPeerSource(source);
     // Known before start, so the first tick already dials them (and web seeds wait for them).
     if (options.peers?.length) session.addPeers(options.peers);

@@ -1,7 +1,8 @@
+import { HASH_REQUEST_SIZE, type HashServer } from '../extensions/bep-0052-hashes.ts';
 import { PeerExtensions } from '../extensions/peer-extensions.ts';
 import type { PeerLink, PeerLinkEvents } from '../session/peer-link.ts';
 import type { TimerHandle } from '../timers.ts';
-import type { CodedError, PeerAddress, Transport } from '../transport.ts';
+import { type CodedError, codedError, type PeerAddress, type Transport } from '../transport.ts';
 import { PeerConnection } from './peer-connection.ts';
 import { type PeerEvents, peerEvents } from './peer-events.ts';
 import type { PeerConnectionOptions } from './peer-options.ts';
@@ -19,7 +20,12 @@ export interface LinkExtensionOptions {
   readonly pexPeers?: () => readonly PeerAddress[];
   readonly client?: string;
   readonly listenPort?: number;
+  /** Answers BEP 52 hash requests (v2 and hybrid torrents); without it every one is rejected. */
+  readonly hashes?: HashServer;
 }
+
+/** Hash requests one peer may have us working on at once; more are rejected. */
+const MAX_HASH_REQUESTS_IN_FLIGHT = 32;
 
 /**
  * The engine's {@link PeerLink} seam over a {@link PeerConnection}. The session keeps its own
@@ -107,6 +113,7 @@ export class PeerConnectionLink implements PeerLink {
         if (why === 'rejected' || why === 'timeout') ev()?.rejected(i, b, l);
       },
       extended: (_c, id, payload) => x?.onExtended(id, payload),
+      hashMessage: (c, type, payload) => this.onHashMessage(c, type, payload, ext?.hashes),
       drain: () => ev()?.drain(),
       closed: (_c, reason) => {
         this.closedLink = true;
@@ -114,6 +121,38 @@ export class PeerConnectionLink implements PeerLink {
         ev()?.closed(reason);
       },
     });
+  }
+
+  private hashRequestsInFlight = 0;
+
+  /**
+   * BEP 52: every hash request gets hashes or a hash reject. Answers we ask for ourselves go
+   * through the metadata fetch (fetch-metadata.ts), not the session: unasked hashes are dropped.
+   */
+  private onHashMessage(
+    c: PeerConnection,
+    type: 'hash-request' | 'hashes' | 'hash-reject',
+    payload: Uint8Array,
+    server: HashServer | undefined,
+  ): void {
+    if (type !== 'hash-request') return;
+    if (payload.length !== HASH_REQUEST_SIZE) {
+      c.close(codedError('BT_WIRE_BAD_HASH_MESSAGE', `hash request of ${payload.length} bytes`));
+      return;
+    }
+    if (!server || this.hashRequestsInFlight >= MAX_HASH_REQUESTS_IN_FLIGHT) {
+      c.sendHashMessage('hash-reject', payload);
+      return;
+    }
+    this.hashRequestsInFlight++;
+    void server
+      .answer(payload)
+      .then((a) => {
+        if (a && !c.closed) c.sendHashMessage(a.type, a.payload);
+      })
+      .finally(() => {
+        this.hashRequestsInFlight--;
+      });
   }
 
   get remote() {

@@ -358,6 +358,11 @@ export class PeerConnection {
     this.send({ type: 'extended', extId, payload });
   }
 
+  /** Sends a BEP 52 hash request, hashes or hash reject (body from bep-0052-hashes.ts). */
+  sendHashMessage(type: 'hash-request' | 'hashes' | 'hash-reject', payload: Uint8Array): void {
+    this.send({ type, payload });
+  }
+
   sendPort(port: number): void {
     this.send({ type: 'port', port });
   }
@@ -483,6 +488,7 @@ export class PeerConnection {
       case 'hash-request':
       case 'hashes':
       case 'hash-reject':
+        ev.hashMessage(this, m.type, m.payload);
         return;
     }
   }
@@ -535,11 +541,10 @@ export class PeerConnection {
       this.violation(PeerErrorCode.protocol, 'request before we have the metadata');
       return;
     }
-    if (begin + length > layout.pieceSize(index)) {
-      this.violation(PeerErrorCode.badRequest, `request ${index}:${begin}+${length} outside the piece`);
-      return;
-    }
+    // Outside the piece (as we lay it out) is refused like any request we will not serve: a
+    // client may pad differently (libtorrent pads v2 files), and BEP 6 has reject for this.
     const refuse =
+      begin + length > layout.pieceSize(index) ||
       (this.amChoking && !this.incoming.allowedFast.has(index)) ||
       this.incoming.size >= this.opt.maxIncomingRequests ||
       this.incoming.has(index, begin) ||

@@ -50,6 +50,12 @@ export interface PeerEvents {
   port(conn: PeerConnection, port: number): void;
   /** A BEP 10 message (id 0 = extension handshake). */
   extended(conn: PeerConnection, extId: number, payload: Uint8Array): void;
+  /** A BEP 52 hash request, hashes or hash reject (the raw body: see bep-0052-hashes.ts). */
+  hashMessage(
+    conn: PeerConnection,
+    type: 'hash-request' | 'hashes' | 'hash-reject',
+    payload: Uint8Array,
+  ): void;
   /** The transport has room again after a `sendPiece` returned false. */
   drain(conn: PeerConnection): void;
   /** The connection is gone; `reason` is set for our closes and failures. */
@@ -78,6 +84,7 @@ export function peerEvents(handlers: Partial<PeerEvents>): PeerEvents {
     allowedFast: ignore,
     suggest: ignore,
     port: ignore,
+    hashMessage: ignore,
     extended: ignore,
     drain: ignore,
     closed: ignore,

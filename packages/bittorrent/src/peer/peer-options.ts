@@ -3,6 +3,7 @@ import type { Clock, Timers } from '../timers.ts';
 /** The torrent shape a connection checks indices and lengths against. */
 export interface PieceLayout {
   readonly pieceCount: number;
+  /** The most bytes of `piece` a peer may request (whole pieces in a v2-only torrent). */
   pieceSize(piece: number): number;
 }
 

@@ -19,6 +19,9 @@ export function layoutOf(meta: Metainfo): StorageLayout {
       length: f.length,
       pad: f.pad,
     })),
+    false,
+    // Parsing put pads between the files of a v2-only torrent; libtorrent also pads the last.
+    meta.version === 'v2',
   );
 }
 
@@ -27,6 +30,16 @@ export function wireInfoHash(meta: Pick<Metainfo, 'infoHash'>): Uint8Array {
   if (meta.infoHash.v1) return meta.infoHash.v1;
   if (meta.infoHash.v2) return truncatedV2(meta.infoHash.v2);
   throw new Error('metainfo without an info-hash');
+}
+
+/**
+ * Every 20-byte id peers may know the torrent by, the wire hash first: a hybrid torrent is
+ * reached by its v1 hash and by its truncated v2 hash (a btmh-only magnet, BEP 52).
+ */
+export function wireInfoHashes(meta: Pick<Metainfo, 'infoHash'>): Uint8Array[] {
+  const out = [wireInfoHash(meta)];
+  if (meta.infoHash.v1 && meta.infoHash.v2) out.push(truncatedV2(meta.infoHash.v2));
+  return out;
 }
 
 /**

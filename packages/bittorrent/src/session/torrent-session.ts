@@ -1,7 +1,9 @@
+import { bytesEqual } from '../bytes.ts';
 import { type ChokerState, INITIAL_CHOKER_STATE, unchokeOrder } from '../choker/unchoke-order.ts';
 import type { PeerSource } from '../discovery/peer-source.ts';
+import type { HashServer } from '../extensions/bep-0052-hashes.ts';
 import { PeerConnectionLink } from '../peer/peer-connection-link.ts';
-import { pieceSize, type StorageLayout } from '../storage/layout.ts';
+import { pieceSize, requestablePieceSize, type StorageLayout } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { Clock, Random, TimerHandle, Timers } from '../timers.ts';
 import { type CodedError, codedError, type Dialer, type PeerAddress, type Transport } from '../transport.ts';
@@ -20,6 +22,11 @@ import { type PieceSource, WebSeedDownloads, type WebSeedMode } from './web-seed
 export interface TorrentSessionOptions {
   /** The 20-byte id of the torrent on the wire (v1 info-hash, or truncated v2). */
   readonly infoHash: Uint8Array;
+  /**
+   * Other 20-byte ids of the same torrent a peer may handshake with: a hybrid torrent's
+   * truncated v2 hash beside its v1 hash (BEP 52). Incoming peers get their own hash back.
+   */
+  readonly aliases?: readonly Uint8Array[];
   readonly peerId: Uint8Array;
   readonly layout: StorageLayout;
   readonly storage: Storage;
@@ -52,6 +59,8 @@ export interface TorrentSessionOptions {
   readonly listenPort?: number;
   /** HTTP sources of pieces (BEP 19 web seeds), used for pieces no connected peer has. */
   readonly webSeeds?: readonly PieceSource[];
+  /** Answers BEP 52 hash requests from our piece layers (v2 and hybrid torrents). */
+  readonly hashServer?: HashServer;
 }
 
 export interface SessionEvents {
@@ -234,6 +243,11 @@ export class TorrentSession extends Emitter<SessionEvents> {
     if (this.started && !this.closed) this.dialSome();
   }
 
+  /** Whether an incoming handshake names this torrent (by any of its wire hashes). */
+  private readonly acceptsHash = (theirs: Uint8Array): boolean =>
+    bytesEqual(theirs, this.options.infoHash) ||
+    (this.options.aliases ?? []).some((h) => bytesEqual(h, theirs));
+
   /** An incoming connection for this torrent (the handshake not read yet). */
   addIncoming(transport: Transport): void {
     if (this.closed) {
@@ -399,13 +413,15 @@ export class TorrentSession extends Emitter<SessionEvents> {
       new PeerConnectionLink(
         transport,
         {
-          infoHash: this.options.infoHash,
+          // An incoming peer of a hybrid may name either hash and gets its own back; without
+          // aliases we handshake at once (both ends of a memory pair may be "incoming").
+          infoHash: dialed || !this.options.aliases?.length ? this.options.infoHash : this.acceptsHash,
           peerId: this.options.peerId,
           clock: this.options.clock,
           timers: this.options.timers,
           layout: {
             pieceCount: this.options.layout.pieceCount,
-            pieceSize: (i) => pieceSize(this.options.layout, i),
+            pieceSize: (i) => requestablePieceSize(this.options.layout, i),
           },
         },
         (i) => this.downloader.state.hasPiece(i),
@@ -414,6 +430,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
           pex: this.options.pex === true,
           pexPeers: () => this.pexPeers(),
           ...(this.options.listenPort ? { listenPort: this.options.listenPort } : {}),
+          ...(this.options.hashServer ? { hashes: this.options.hashServer } : {}),
         },
       );
     const key = registered ? addressKey(registered) : `peer-${this.nextPeerNo++}`;

@@ -1,4 +1,4 @@
-import { pieceSize, type StorageLayout } from '../storage/layout.ts';
+import { pieceSize, requestablePieceSize, type StorageLayout } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { MAX_REQUEST_LENGTH } from '../wire/messages.ts';
 import type { SwarmPeer } from './swarm-peer.ts';
@@ -60,13 +60,11 @@ export class Uploader {
 
   /** A request arrived; returns after queueing (serving is asynchronous). */
   request(peer: SwarmPeer, index: number, begin: number, length: number): void {
-    const size = index >= 0 && index < this.layout.pieceCount ? pieceSize(this.layout, index) : 0;
+    // The connection already refused what lies outside the piece; a request we cannot serve
+    // is declined (BEP 6), never a reason to drop a peer that may be right about the layout.
+    const size = requestablePieceSize(this.layout, index);
     if (size === 0 || length <= 0 || length > MAX_REQUEST_LENGTH || begin < 0 || begin + length > size) {
-      this.options.onViolation(
-        peer,
-        'BT_PEER_BAD_REQUEST',
-        `request ${index}/${begin}+${length} out of range`,
-      );
+      peer.link.reject(index, begin, length);
       return;
     }
     if (peer.amChoking || !this.options.have(index) || this.rateLimit === 0) {
@@ -141,7 +139,7 @@ export class Uploader {
       // The peer may have cancelled or been choked while we read.
       if (peer.amChoking) return;
       if (cancelled) continue;
-      accepted = peer.link.sendBlock(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
+      accepted = peer.link.sendBlock(r.index, r.begin, blockOf(piece, r.begin, r.length));
       peer.up.add(r.length, this.options.now());
       this.options.onSent?.(r.length);
     }
@@ -195,6 +193,14 @@ export class Uploader {
     while (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
     return p;
   }
+}
+
+/** A block of a piece's data; past the data's end (a v2 file's padded tail) it reads zeros. */
+function blockOf(piece: Uint8Array, begin: number, length: number): Uint8Array {
+  if (begin + length <= piece.length) return piece.subarray(begin, begin + length);
+  const block = new Uint8Array(length);
+  if (begin < piece.length) block.set(piece.subarray(begin));
+  return block;
 }
 
 /** Peers with a drain loop running (one loop per peer at a time). */

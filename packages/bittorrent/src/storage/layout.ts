@@ -23,6 +23,11 @@ export interface StorageLayout {
   readonly totalLength: number;
   /** True when every file starts on a piece boundary (v2-only torrents). */
   readonly aligned: boolean;
+  /**
+   * The piece space ends on a piece boundary as far as peers are concerned: libtorrent 2.0
+   * pads the last file of a v2-only torrent too, so it asks for whole last pieces.
+   */
+  readonly paddedTail?: boolean;
   readonly files: readonly LayoutFile[];
 }
 
@@ -41,6 +46,7 @@ export function makeLayout(
   pieceLength: number,
   entries: readonly FileEntry[],
   aligned = false,
+  paddedTail = false,
 ): StorageLayout {
   if (!Number.isSafeInteger(pieceLength) || pieceLength < 1) {
     throw new RangeError(`piece length must be a positive integer, got ${pieceLength}`);
@@ -54,7 +60,14 @@ export function makeLayout(
     offset += e.length;
   }
   const pieceCount = Math.ceil(offset / pieceLength);
-  return { pieceLength, pieceCount, totalLength: offset, aligned, files };
+  return {
+    pieceLength,
+    pieceCount,
+    totalLength: offset,
+    aligned,
+    ...(paddedTail ? { paddedTail } : {}),
+    files,
+  };
 }
 
 /** Index of the file holding piece-space byte `offset`, or -1 (a v2 gap or past the end). */
@@ -93,6 +106,16 @@ export function pieceSize(layout: StorageLayout, index: number): number {
     }
   }
   return Math.max(0, end - start);
+}
+
+/**
+ * Bytes of piece `index` a peer may request (0 for no such piece). In a v2-only torrent
+ * libtorrent 2.0 pads every file to the next piece boundary, the last file included, so it
+ * asks for whole pieces; the bytes past a file's end are served as zeros (what padding reads as).
+ */
+export function requestablePieceSize(layout: StorageLayout, index: number): number {
+  if (!Number.isInteger(index) || index < 0 || index >= layout.pieceCount) return 0;
+  return layout.aligned || layout.paddedTail ? layout.pieceLength : pieceSize(layout, index);
 }
 
 /** One contiguous run of bytes inside one file. */
