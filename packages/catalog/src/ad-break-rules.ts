@@ -6,6 +6,9 @@ import { fail, ok, type Result } from './errors.ts';
 export interface Chapter {
   title: string;
   startMs: number;
+  /** Podcasting 2.0 JSON chapters: a link and an image for the chapter (http(s)). */
+  url?: string;
+  img?: string;
 }
 
 /** What a creator marks: a pre-roll, a mid-roll at a time or at a chapter start, a post-roll. */

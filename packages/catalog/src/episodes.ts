@@ -5,6 +5,7 @@ import type { AdBreak, EpisodeForAds } from './ad-breaks.ts';
 import { fail, ok, type Result } from './errors.ts';
 import type { EpisodeFeatures } from './feed/episode-features.ts';
 import type { Show } from './shows.ts';
+import type { Transcript } from './transcripts/transcripts.ts';
 
 export interface MediaFile {
   /** Path under the media root, e.g. "my-show/2f1c...-first-episode.mp3". */
@@ -42,6 +43,8 @@ export interface Episode extends EpisodeFeatures {
   artwork: string | null;
   /** Sanitised HTML show notes (imported episodes), or null: the description is the notes. */
   notesHtml: string | null;
+  /** Transcripts by language (podcast:transcript, captions, search). */
+  transcripts: Transcript[];
 }
 
 /** An episode with what a page or a feed needs beside it. */
@@ -54,6 +57,8 @@ export interface EpisodeDetail extends Episode {
 const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.published_at as "publishedAt",
   e.duration_ms as "durationMs", e.media_kind as "mediaKind", e.ad_breaks as "adBreaks", e.chapters, e.views,
   e.season, e.episode_number as "episodeNumber", e.episode_type as "episodeType", e.explicit, e.artwork as "episodeArtwork", e.persons, e.notes_html as "notesHtml",
+  (select coalesce(json_agg(json_build_object('language', t.language, 'format', t.format, 'path', t.path,
+     'vttPath', t.vtt_path) order by t.language), '[]') from catalog_transcripts t where t.episode_id = e.id) as transcripts,
   s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author,
   m.path, m.size, m.mime, m.container, m.codecs, m.bitrate, m.fast_start as "fastStart",
   t.info_hash_v1 as "infoHashV1", t.info_hash_v2 as "infoHashV2", t.magnet,
@@ -96,6 +101,7 @@ function toDetail(r: Row): EpisodeDetail {
     persons: r.persons ?? [],
     artwork: r.episodeArtwork ?? null,
     notesHtml: r.notesHtml ?? null,
+    transcripts: r.transcripts ?? [],
     show: {
       id: r.showId,
       slug: r.showSlug,

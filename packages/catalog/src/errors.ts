@@ -18,6 +18,10 @@ export const catalogErrors = {
   CAT_BAD_FEED: { status: 422, meaning: 'the feed to import is not RSS 2.0 we can read' },
   CAT_FEED_LOCKED: { status: 403, meaning: 'the feed is podcast:locked to another owner e-mail' },
   CAT_FETCH_FAILED: { status: 422, meaning: 'fetching a feed, enclosure or linked file failed' },
+  CAT_BAD_TRANSCRIPT: {
+    status: 422,
+    meaning: 'the transcript is not SRT, WebVTT or Podcasting 2.0 JSON we can read',
+  },
   CAT_TORRENT_FAILED: { status: 500, meaning: 'making the torrent or starting to seed failed' },
 } as const;
 

@@ -143,6 +143,11 @@ export function renderFeed(show: Show, episodes: readonly EpisodeDetail[], urls:
 export function renderChapters(e: EpisodeDetail): string {
   return JSON.stringify({
     version: '1.2.0',
-    chapters: e.chapters.map((c) => ({ startTime: c.startMs / 1000, title: c.title })),
+    chapters: e.chapters.map((c) => ({
+      startTime: c.startMs / 1000,
+      title: c.title,
+      ...(c.url ? { url: c.url } : {}),
+      ...(c.img ? { img: c.img } : {}),
+    })),
   });
 }

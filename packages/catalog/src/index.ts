@@ -86,5 +86,15 @@ export {
 } from './shows.ts';
 export { isSlug, slugify } from './slug.ts';
 export { makeHybridTorrent } from './torrent-maker.ts';
+export { setChapters } from './transcripts/chapters.ts';
+export {
+  type Cue,
+  maxTranscriptBytes,
+  parseTranscript,
+  type TranscriptFormat,
+  toWebVtt,
+  transcriptTypes,
+} from './transcripts/parse-transcript.ts';
+export { setTranscript, type Transcript } from './transcripts/transcripts.ts';
 export { type V1Companion, v1Companion } from './v1-companion.ts';
 export { ViewTally } from './view-tally.ts';

@@ -150,4 +150,21 @@ create table catalog_import_items (
 );
 `,
   },
+  // Issue 16: transcripts (one per episode and language; words indexed for the portal's search).
+  {
+    id: 'catalog/0008-transcripts',
+    sql: `
+create table catalog_transcripts (
+  episode_id text not null references catalog_episodes(id) on delete cascade,
+  language text not null,
+  format text not null check (format in ('vtt', 'srt', 'json')),
+  path text not null,
+  vtt_path text not null,
+  text text not null default '',
+  search tsvector generated always as (to_tsvector('english', text)) stored,
+  primary key (episode_id, language)
+);
+create index catalog_transcripts_search on catalog_transcripts using gin(search);
+`,
+  },
 ];

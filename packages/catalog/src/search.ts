@@ -30,8 +30,18 @@ export async function search(db: Queryable, text: string, limit = 30): Promise<S
        select 'episode' as kind, e.id, s.slug, e.title, s.title as "showTitle", e.description,
               ts_rank(e.search, q.q) as rank
        from catalog_episodes e join catalog_shows s on s.id = e.show_id, q where e.search @@ q.q
+       union all
+       -- Words said in an episode (its transcripts) find it too, ranked below its own text.
+       select 'episode' as kind, e.id, s.slug, e.title, s.title as "showTitle", e.description,
+              ts_rank(t.search, q.q) * 0.5 as rank
+       from catalog_transcripts t join catalog_episodes e on e.id = t.episode_id
+         join catalog_shows s on s.id = e.show_id, q where t.search @@ q.q
      ) hits order by rank desc, title limit $2`,
     [q, limit],
   );
-  return r.rows.map((h) => ({ ...h, rank: Number(h.rank) }));
+  // An episode found by its text and by its transcript is listed once (its best rank).
+  const seen = new Set<string>();
+  return r.rows
+    .filter((h) => !seen.has(`${h.kind}:${h.id}`) && seen.add(`${h.kind}:${h.id}`))
+    .map((h) => ({ ...h, rank: Number(h.rank) }));
 }

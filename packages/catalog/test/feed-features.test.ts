@@ -56,6 +56,7 @@ function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
     persons: [],
     artwork: null,
     notesHtml: null,
+    transcripts: [],
     show: { id: 's', slug: 's', title: 'S', ownerId: 'a', language: 'en', categories: [], author: '' },
     media: {
       path: `s/e${n}.mp3`,

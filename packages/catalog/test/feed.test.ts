@@ -42,6 +42,7 @@ function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
     persons: [],
     artwork: null,
     notesHtml: null,
+    transcripts: [],
     show: {
       id: 's1',
       slug: 'demo',

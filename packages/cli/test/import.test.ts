@@ -49,7 +49,13 @@ class OldHost {
       );
     }
     if (path.endsWith('.vtt') || path.endsWith('.srt'))
-      return void res.writeHead(200, { 'content-type': 'text/vtt' }).end('WEBVTT\n');
+      return void res
+        .writeHead(200, { 'content-type': 'text/vtt' })
+        .end(
+          path.endsWith('.srt')
+            ? '1\n00:00:00,000 --> 00:00:01,000\nbonjour\n'
+            : 'WEBVTT\n\n00:00.000 --> 00:01.000\nhello tomatoes\n',
+        );
     if (path.endsWith('.png'))
       return void res.writeHead(200, { 'content-type': 'image/png' }).end(media('artwork.png'));
     if (path === '/missing.mp3' && !this.missingFixed) return void res.writeHead(404).end();
@@ -281,10 +287,26 @@ describe('moving a show in', () => {
     for (const [name, guids] of Object.entries(expected)) {
       const r = await cli(`${old.base}/${name}.xml`, '--slug', name, '--concurrency', '2');
       expect(r.code, `${name}: ${r.stdout}${r.stderr}`).toBe(0);
+      expect(r.stdout, name).not.toContain('warning');
       const s = await show(name);
       expect(s.episodes.map((e) => e.guid)).toEqual(guids);
       for (const e of s.episodes) expect(e.torrent).not.toBeNull();
     }
+    const castopod = (await show('castopod')).episodes[0] as unknown as {
+      transcripts: Array<{ language: string; format: string }>;
+    };
+    expect(castopod.transcripts).toMatchObject([{ language: 'fr', format: 'srt' }]);
+    const buzz = (await show('buzzsprout')).episodes[0] as unknown as {
+      id: string;
+      transcripts: Array<{ vttPath: string }>;
+    };
+    expect(buzz.transcripts).toMatchObject([{ language: 'en', format: 'vtt' }]);
+    // Searchable on the portal by what is said, and captions on the page.
+    expect(await (await fetch(url('/search?q=tomatoes'))).text()).toContain(`/episodes/${buzz.id}`);
+    expect((await fetch(url(`/media/${buzz.transcripts[0]!.vttPath}`))).headers.get('content-type')).toBe(
+      'text/vtt; charset=utf-8',
+    );
+    expect(await (await fetch(url(`/episodes/${buzz.id}`))).text()).toContain('data-captions=');
     expect((await show('buzzsprout')).episodes[0]?.chapters).toEqual([
       { title: 'Hello', startMs: 0 },
       { title: 'Middle', startMs: 2000 },

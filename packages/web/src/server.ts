@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { apiRoutes } from './api/routes.ts';
 import { whoIs } from './auth.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
+import { episodeExtrasRoutes } from './dashboard/episode-extras.ts';
 import { parseForm } from './dashboard/form.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { importRoutes } from './imports/routes.ts';
@@ -119,5 +120,6 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   dashboardRoutes(app, ctx);
   apiRoutes(app, ctx);
   importRoutes(app, ctx);
+  episodeExtrasRoutes(app, ctx);
   return app;
 }

@@ -144,6 +144,56 @@ describe('feeds the directories accept', () => {
     expect(enclosure.headers.get('content-type')).toBe(item.enclosure!.type);
   });
 
+  it('the chapter editor and the transcript form on the episode page', async () => {
+    const { episodes } = (await (await fetch(url('/api/shows/ada'))).json()) as {
+      episodes: Array<{ id: string }>;
+    };
+    const id = episodes[0]!.id;
+    const post = (path: string, fields: Record<string, string>) =>
+      fetch(url(path), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie, origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields),
+      });
+    expect(
+      (
+        await post(`/dashboard/episodes/${id}/chapters`, {
+          chapters: '0:00 | Intro\n0:02 | Part two | https://example.org/2',
+        })
+      ).status,
+    ).toBe(303);
+    expect(await (await fetch(url(`/episodes/${id}/chapters.json`))).json()).toEqual({
+      version: '1.2.0',
+      chapters: [
+        { startTime: 0, title: 'Intro' },
+        { startTime: 2, title: 'Part two', url: 'https://example.org/2' },
+      ],
+    });
+    const bad = await post(`/dashboard/episodes/${id}/chapters`, { chapters: 'soon | Intro' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('line 1: &quot;soon&quot; is not a time');
+    const vtt = 'WEBVTT\n\n00:00.000 --> 00:01.000\nWelcome to the garden\n';
+    expect(
+      (await post(`/dashboard/episodes/${id}/transcript`, { transcript: vtt, language: 'en' })).status,
+    ).toBe(303);
+    expect(
+      (await post(`/dashboard/episodes/${id}/transcript`, { transcript: 'no cues here', language: 'en' }))
+        .status,
+    ).toBe(422);
+    const xml = await (await fetch(url('/shows/ada/feed.xml'))).text();
+    const href = /<podcast:transcript url="([^"]+)" type="text\/vtt" language="en" rel="captions"\/>/.exec(
+      xml,
+    )?.[1];
+    expect(href).toBeDefined();
+    const file = await fetch(href!);
+    expect(file.headers.get('content-type')).toBe('text/vtt; charset=utf-8');
+    expect(await file.text()).toBe(vtt);
+    expect(await (await fetch(url('/search?q=garden'))).text()).toContain(`/episodes/${id}`);
+    const dash = await (await fetch(url(`/dashboard/episodes/${id}`), { headers: { cookie } })).text();
+    expect(dash).toContain('0:00 | Intro\n0:02 | Part two | https://example.org/2</textarea>');
+  });
+
   it('moving away: itunes:new-feed-url, then a 301 from the feed URL', async () => {
     const settings = { ownerEmail: 'feeds@example.org', newFeedUrl: 'https://new.example/ada.xml' };
     expect((await json('/api/shows/ada/settings', settings, 'PUT')).status).toBe(200);

@@ -1,5 +1,6 @@
 import type { EpisodeDetail } from '../episodes.ts';
 import type { Show } from '../shows.ts';
+import { transcriptTypes } from '../transcripts/parse-transcript.ts';
 import { appleCategory, categoryTree } from './apple-categories.ts';
 import type { Person } from './settings.ts';
 
@@ -65,5 +66,14 @@ export function itemTags(e: EpisodeDetail, x: Escape, media: (path: string) => s
   if (e.explicit !== null) out.push(`<itunes:explicit>${e.explicit ? 'true' : 'false'}</itunes:explicit>`);
   if (e.artwork) out.push(`<itunes:image href="${x(media(e.artwork))}"/>`);
   for (const p of e.persons) out.push(person(p, x));
+  for (const t of e.transcripts ?? []) {
+    out.push(
+      `<podcast:transcript url="${x(media(t.path))}" type="${transcriptTypes[t.format]}" language="${x(t.language)}"${t.format === 'vtt' ? ' rel="captions"' : ''}/>`,
+    );
+    if (t.vttPath !== t.path)
+      out.push(
+        `<podcast:transcript url="${x(media(t.vttPath))}" type="text/vtt" language="${x(t.language)}" rel="captions"/>`,
+      );
+  }
   return out;
 }

@@ -1,5 +1,6 @@
 import type { Chapter } from '../ad-break-rules.ts';
 import { fail, ok, type Result } from '../errors.ts';
+import { httpUrl } from '../feed/settings.ts';
 import { cleanText } from '../slug.ts';
 
 /**
@@ -24,7 +25,12 @@ export function parseChaptersJson(text: string): Result<Chapter[]> {
     if (!Number.isFinite(start) || start < 0)
       return fail('CAT_BAD_INPUT', 'chapters: startTime must be seconds >= 0');
     if (!title) continue;
-    out.push({ title, startMs: Math.round(start * 1000) });
+    const chapter: Chapter = { title, startMs: Math.round(start * 1000) };
+    const url = httpUrl(c.url);
+    const img = httpUrl(c.img);
+    if (url) chapter.url = url;
+    if (img) chapter.img = img;
+    out.push(chapter);
   }
   out.sort((a, b) => a.startMs - b.startMs);
   return ok(out.filter((c, i) => i === 0 || c.startMs !== out[i - 1]?.startMs));

@@ -10,6 +10,8 @@ import { fail, ok, type Result } from '../errors.ts';
 import { adoptUpload, publishEpisode } from '../publish.ts';
 import { createShow, getShow, type Show } from '../shows.ts';
 import { slugify } from '../slug.ts';
+import { maxTranscriptBytes } from '../transcripts/parse-transcript.ts';
+import { setTranscript } from '../transcripts/transcripts.ts';
 import { parseChaptersJson } from './chapters-json.ts';
 import { fetchBytes, fetchToFile } from './fetch-file.ts';
 import { type FeedEpisode, maxFeedBytes, type ParsedFeed, parseFeed } from './parse-feed.ts';
@@ -228,6 +230,17 @@ async function importEpisode(
     const art = await fetchBytes(e.artworkUrl, { ...limits, maxBytes: maxArtworkBytes });
     const set = art.ok ? await setEpisodeArtwork(ctx, who, published.value.id, art.value.bytes) : art;
     if (!set.ok) warnings.push(`artwork: ${set.message}`);
+  }
+  // One transcript per language (the first listed: hosts often list the same text as VTT,
+  // SRT and HTML; HTML is not a transcript format we take).
+  const languages = new Set<string>();
+  for (const t of e.transcripts) {
+    const language = t.language ?? show.language;
+    if (languages.has(language) || /html/i.test(t.type)) continue;
+    const got = await fetchBytes(t.url, { ...limits, maxBytes: maxTranscriptBytes });
+    const set = got.ok ? await setTranscript(ctx, who, published.value.id, got.value.bytes, language) : got;
+    if (set.ok) languages.add(language);
+    else warnings.push(`transcript ${t.url}: ${set.message}`);
   }
   return ok({ id: published.value.id, warnings });
 }

@@ -34,7 +34,7 @@ interface Job {
   error: { code: string; message: string } | null;
   report: {
     failed: Array<{ title: string; error: string }>;
-    imported: unknown[];
+    imported: Array<{ title: string; warnings: string[] }>;
     skipped: Array<{ title: string; reason: string }>;
     warnings: string[];
   } | null;
@@ -141,6 +141,7 @@ const command: Command = {
       );
       for (const s of r.skipped) io.stdout.write(`skipped ${s.title}: ${s.reason}\n`);
       for (const w of r.warnings) io.stdout.write(`warning: ${w}\n`);
+      for (const i of r.imported) for (const w of i.warnings) io.stdout.write(`warning: ${i.title}: ${w}\n`);
       for (const f of r.failed) io.stdout.write(`failed ${f.title}: ${f.error}\n`);
     }
     return r && r.failed.length > 0 ? exitCode.failure : exitCode.ok;

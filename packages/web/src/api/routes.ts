@@ -12,13 +12,16 @@ import {
   getEpisode,
   getShow,
   maxArtworkBytes,
+  maxTranscriptBytes,
   publishEpisode,
   type Result,
   type ShowInput,
   search,
   setAdBreaks,
+  setChapters,
   setEpisodeArtwork,
   setShowArtwork,
+  setTranscript,
   storeUpload,
   updateEpisode,
   updateFeedSettings,
@@ -146,6 +149,14 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
     return r.ok ? r.value : sendFailure(reply, r);
   });
 
+  /** The chapter editor's save: [{ startMs, title, url?, img? }], replacing the chapters. */
+  app.put<{ Params: { id: string } }>('/api/episodes/:id/chapters', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const r = await setChapters(ctx, who, req.params.id, body(req).chapters);
+    return r.ok ? r.value : sendFailure(reply, r);
+  });
+
   /** Feed settings (owner e-mail, lock, move, persons, location, funding, license): replaced whole. */
   app.put<{ Params: { slug: string } }>('/api/shows/:slug/settings', async (req, reply) => {
     const who = await caller(ctx, req, reply);
@@ -222,6 +233,35 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
       });
     artworkRoute('/api/shows/:key/artwork', (who, slug, bytes) => setShowArtwork(ctx, who, slug, bytes));
     artworkRoute('/api/episodes/:key/artwork', (who, id, bytes) => setEpisodeArtwork(ctx, who, id, bytes));
+    // Transcripts: SRT, WebVTT or Podcasting 2.0 JSON as the raw body, ?language=en.
+    raw.put<{ Params: { key: string }; Querystring: { language?: string } }>(
+      '/api/episodes/:key/transcript',
+      async (req, reply) => {
+        const who = await caller(ctx, req, reply);
+        if (!who) {
+          req.raw.resume();
+          return reply;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of req.body as Readable) {
+          size += (chunk as Buffer).length;
+          if (size > maxTranscriptBytes) {
+            reply.header('connection', 'close');
+            return sendFailure(reply, {
+              code: 'CAT_UPLOAD_TOO_LARGE',
+              message: `a transcript is at most ${maxTranscriptBytes} bytes`,
+              status: 413,
+            });
+          }
+          chunks.push(chunk as Buffer);
+        }
+        const language =
+          typeof req.query.language === 'string' && req.query.language ? req.query.language : 'en';
+        const r = await setTranscript(ctx, who, req.params.key, Buffer.concat(chunks), language);
+        return r.ok ? r.value : sendFailure(reply, r);
+      },
+    );
   });
 }
 

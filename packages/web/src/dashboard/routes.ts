@@ -24,6 +24,7 @@ import { type Html, html, page, raw } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameOrigin, whoIs } from '../auth.ts';
 import { duration, enc } from '../portal/fragments.ts';
+import { episodeExtrasSection } from './episode-extras.ts';
 import {
   episodeFeatureFields,
   episodeFeaturesFromForm,
@@ -454,6 +455,7 @@ ${breaksFields(e)}
 <label>Description <textarea name="description" rows="4" maxlength="10000">${e.description}</textarea></label>
 ${episodeFeatureFields(e)}
 <div><button type="submit">Save</button></div></form>
+${episodeExtrasSection(e)}
 <h2>Delete</h2>
 <form method="post" action="/dashboard/episodes/${enc(e.id)}/delete" data-confirm="Delete the episode “${e.title}”? Listeners lose it and this cannot be undone."><button type="submit" class="danger">Delete this episode</button></form>`,
       ),

@@ -20,6 +20,7 @@ import type { SiteUrls } from '../urls.ts';
 import { embedSection } from './embed.ts';
 import { artwork, bytes, day, duration, enc, episodeCard, searchHit, showCard } from './fragments.ts';
 import type { ReadCache } from './read-cache.ts';
+import { captionTracks, transcriptLinks } from './transcript-fragments.ts';
 
 function sendPage(reply: FastifyReply, body: string, status = 200) {
   return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
@@ -154,11 +155,11 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     // the div; without JavaScript the plain element inside <noscript> still plays the file.
     const plain = (source: string) =>
       e.mediaKind === 'video'
-        ? html`<video controls preload="metadata" src="${source}" aria-label="Play ${e.title}"></video>`
+        ? html`<video controls preload="metadata" src="${source}" aria-label="Play ${e.title}">${captionTracks(e, urls.media)}</video>`
         : html`<audio controls preload="metadata" src="${source}" aria-label="Play ${e.title}"></audio>`;
     const player = !src
       ? html`<p>The media file is not available.</p>`
-      : html`<div class="player" data-swarmcast-player data-src="${src}" data-episode="${e.id}" data-kind="${e.mediaKind}" data-vmap="/ads/vmap?episode=${enc(e.id)}" data-title="${e.title}"${e.torrent ? html` data-torrent="/episodes/${enc(e.id)}.torrent" data-duration="${String(e.durationMs)}"` : ''}><noscript>${plain(src)}</noscript></div>
+      : html`<div class="player" data-swarmcast-player data-src="${src}" data-episode="${e.id}" data-kind="${e.mediaKind}" data-vmap="/ads/vmap?episode=${enc(e.id)}" data-title="${e.title}"${e.transcripts[0] ? html` data-captions="${urls.media(e.transcripts[0].vttPath)}"` : ''}${e.torrent ? html` data-torrent="/episodes/${enc(e.id)}.torrent" data-duration="${String(e.durationMs)}"` : ''}><noscript>${plain(src)}</noscript></div>
 <script src="/assets/player.js" defer></script>`;
     return sendPage(
       reply,
@@ -169,6 +170,7 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
 <p class="meta">${duration(e.durationMs)} · <time datetime="${e.publishedAt.toISOString()}">${day(e.publishedAt)}</time>${e.media ? ` · ${bytes(e.media.size)} · ${e.media.codecs.join(', ')}` : ''}</p>
 ${player}
 ${e.notesHtml ? html`<div class="notes">${trusted(sanitizeNotes(e.notesHtml))}</div>` : html`<p>${e.description}</p>`}
+${transcriptLinks(e, urls.media)}
 ${
   e.chapters.length
     ? html`<h2>Chapters</h2><ol>${e.chapters.map((c) => html`<li><span class="mono">${duration(c.startMs)}</span> ${c.title}</li>`)}</ol>`
