@@ -74,6 +74,17 @@ for (const engine of [pgliteEngine(), postgresEngine()]) {
       expect(db.engine).toBe(engine.name);
     });
 
+    it.skipIf(engine.name !== 'pglite')(
+      'runs PGlite with a 16MB buffer pool and keeps the settings initdb wrote',
+      async () => {
+        const show = async (name: string) =>
+          Object.values((await db.query<Record<string, string>>(`show ${name}`)).rows[0]!)[0];
+        expect(await show('shared_buffers')).toBe('16MB');
+        expect(await show('timezone')).toBe('UTC');
+        expect(await show('default_text_search_config')).toBe('pg_catalog.english');
+      },
+    );
+
     it('migrates in order, once, and records each id', async () => {
       const first = await migrate(db, [shows, episodes]);
       expect(first).toEqual({ applied: [shows.id, episodes.id], skipped: [] });
