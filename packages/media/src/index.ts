@@ -13,8 +13,10 @@ export {
   frameBoundaryAt,
   type Mp3Profile,
   type Mp3Scan,
+  type ReadRequest,
   type ScanOptions,
   scanMp3,
+  scanSteps,
 } from './mp3/scan.ts';
 export type { LameTag, XingTag } from './mp3/xing.ts';
 export {

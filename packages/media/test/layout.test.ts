@@ -8,7 +8,7 @@ import {
   type StitchPart,
   scanMp3,
 } from '../src/index.ts';
-import { concat, frames, id3v2 } from './synth.ts';
+import { concat, frames, id3v2, sameBytes } from './synth.ts';
 
 const ok = (bytes: Uint8Array): Mp3Scan => {
   const r = scanMp3(bytes);

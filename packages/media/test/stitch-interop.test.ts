@@ -16,6 +16,7 @@ import {
   scanMp3,
   shiftMs,
 } from '../src/index.ts';
+import { scanMp3File } from '../src/node/index.ts';
 import {
   decodeErrors,
   decodePcm,
@@ -120,6 +121,7 @@ describe.skipIf(ffmpeg.skip)(
         const file = await makeMp3(dir.path, `${name.replace(/\W+/g, '-')}.mp3`, tone);
         const content = new Uint8Array(await readFile(file));
         const scan = scanned(content);
+        expect(await scanMp3File(file)).toEqual({ ok: true, value: scan }); // streamed from disk: the same scan
         expect(scan.profile).toEqual({
           layer: 3,
           mpegVersion: tone.sampleRate >= 32000 ? 1 : 2,

@@ -108,3 +108,8 @@ export const textFrame = (id: string, text: string): [string, Uint8Array] => [
   id,
   concat(new Uint8Array([0]), new TextEncoder().encode(text)),
 ];
+
+/** Byte equality without the test runner's element-by-element diff (slow on megabytes). */
+export const sameBytes = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length &&
+  Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));

@@ -121,17 +121,44 @@ class Grow {
   }
 }
 
-/** Scan the whole file held in `bytes`. */
-export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp3Scan> {
+/** A read the scanner asks its driver for: bytes [offset, offset + length), or fewer at the end of the file. */
+export interface ReadRequest {
+  offset: number;
+  length: number;
+}
+
+/** Bytes the scanner wants past a position: three frames of lookahead to lock (the largest MPEG frame is 1729 bytes). */
+const lookahead = 8192;
+/** Bytes to read at once when the driver streams a file. */
+const chunkBytes = 1 << 20;
+/** Room for trailing tags (ID3v1, APE, Lyrics3) read from the end of the file. */
+const tailBytes = 256 * 1024;
+/** ID3v2 tags up to this size are read whole for their chapter and length frames. */
+const maxTimingTag = 16 << 20;
+
+/**
+ * The scanner as a generator: it yields the byte ranges it needs and is resumed with them, so
+ * one pure walk serves an in-memory file (`scanMp3`) and a streamed one read a megabyte at a
+ * time (`scanMp3File` in `@swarmcast/media/node`).
+ */
+export function* scanSteps(
+  length: number,
+  options: ScanOptions = {},
+): Generator<ReadRequest, Result<Mp3Scan>, Uint8Array> {
   const maxFrames = options.maxFrames ?? 1 << 22;
-  if (bytes.length === 0) return fail('MEDIA_EMPTY', 'the file is empty');
-  if (bytes.length > 0xffffffff) return fail('MEDIA_TOO_LARGE', 'files above 4 GiB are not scanned');
+  if (length === 0) return fail('MEDIA_EMPTY', 'the file is empty');
+  if (length > 0xffffffff) return fail('MEDIA_TOO_LARGE', 'files above 4 GiB are not scanned');
   const warnings: string[] = [];
 
   let start = 0;
   let id3v2End = 0;
-  for (let tag = id3v2At(bytes, 0); tag; tag = id3v2At(bytes, start)) {
-    if (tag.overruns) {
+  let firstTag: Uint8Array | null = null;
+  let firstTagSize = 0;
+  for (;;) {
+    const head: Uint8Array = yield { offset: start, length: 10 };
+    const tag = id3v2At(head, 0);
+    if (!tag) break;
+    if (start + tag.size > length) {
       // A size past the end is a damaged or hostile tag: look for audio right after its header.
       warnings.push(
         `the ID3v2 tag claims ${tag.size} bytes, past the end of the file; resynchronising after its header`,
@@ -139,11 +166,31 @@ export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp
       start += 10;
       break;
     }
+    if (start === 0 && tag.size <= maxTimingTag) {
+      firstTag = yield { offset: 0, length: tag.size };
+      firstTagSize = tag.size;
+    }
     start += tag.size;
     id3v2End = start;
   }
-  const { end, tags: trailingTags } = audioEndBeforeTags(bytes, start);
+  const tailStart = Math.max(0, length - tailBytes);
+  const tail: Uint8Array = yield { offset: tailStart, length: length - tailStart };
+  const trailing = audioEndBeforeTags(tail, Math.max(0, start - tailStart));
+  const end = tailStart + trailing.end;
+  const trailingTags = trailing.tags;
   if (end <= start) return fail('MEDIA_EMPTY', 'the file holds only tags, no audio');
+
+  // The window of the file in hand: bytes [w0, w0 + win.length), indexed as win[p - w0].
+  let win: Uint8Array = new Uint8Array(0);
+  let w0 = 0;
+  // Cheap test first: `yield*` makes a generator object, too dear to do for every byte.
+  const inWindow = (p: number, need: number) => p >= w0 && Math.min(end, p + need) <= w0 + win.length;
+  function* ensure(p: number, need: number): Generator<ReadRequest, void, Uint8Array> {
+    const want = Math.min(end, p + need);
+    if (inWindow(p, need)) return;
+    win = yield { offset: p, length: Math.max(want, Math.min(end, p + chunkBytes)) - p };
+    w0 = p;
+  }
 
   // Lock onto the first run of frames; remember what else we saw to name the failure.
   let first = -1;
@@ -151,10 +198,11 @@ export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp
   let freeFormat = 0;
   let otherLayer = 0;
   for (let p = start; p + 4 <= end; p++) {
-    if (bytes[p] !== 0xff) continue;
-    const h = lockAt(bytes, p, end, null);
+    if (!inWindow(p, lookahead)) yield* ensure(p, lookahead);
+    if (win[p - w0] !== 0xff) continue;
+    const h = lockAt(win, p - w0, end - w0, null);
     if (h === null) {
-      if (parseFrameHeader(bytes, p) === 'free-format') freeFormat++;
+      if (parseFrameHeader(win, p - w0) === 'free-format') freeFormat++;
       continue;
     }
     if (h.layer !== 3) {
@@ -184,7 +232,9 @@ export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp
   let cbrKbps: number | null = -1;
   let p = first;
   while (p + 4 <= end) {
-    const h = parseFrameHeader(bytes, p);
+    if (!inWindow(p, lookahead)) yield* ensure(p, lookahead);
+    const at = p - w0;
+    const h = parseFrameHeader(win, at);
     if (typeof h !== 'string' && sameProfile(h, like)) {
       if (p + h.frameBytes > end) {
         truncatedTailBytes = end - p;
@@ -192,7 +242,7 @@ export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp
         break;
       }
       if (p === first) {
-        const tag = parseHeaderFrame(bytes, p, h);
+        const tag = parseHeaderFrame(win, at, h);
         if (tag) {
           headerFrame = { start: p, end: p + h.frameBytes, tag };
           p += h.frameBytes;
@@ -201,17 +251,20 @@ export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp
       }
       if (frames.n >= maxFrames) return fail('MEDIA_TOO_LARGE', `more than ${maxFrames} frames`);
       if (h.crc) {
-        const crc = crc16Mpeg(bytes, p + 6, p + h.sideInfoEnd, crc16Mpeg(bytes, p + 2, p + 4));
-        if (crc !== (((bytes[p + 4] as number) << 8) | (bytes[p + 5] as number))) crcMismatches++;
+        const crc = crc16Mpeg(win, at + 6, at + h.sideInfoEnd, crc16Mpeg(win, at + 2, at + 4));
+        if (crc !== (((win[at + 4] as number) << 8) | (win[at + 5] as number))) crcMismatches++;
       }
-      frames.push(p, h.frameBytes, mainDataBegin(bytes, p, h), h.sideInfoEnd);
+      frames.push(p, h.frameBytes, mainDataBegin(win, at, h), h.sideInfoEnd);
       cbrKbps = cbrKbps === -1 || cbrKbps === h.bitrateKbps ? h.bitrateKbps : null;
       p += h.frameBytes;
       continue;
     }
     // Not a frame where one should be: find the next place where frames of this profile resume.
     let q = p + 1;
-    while (q + 4 <= end && (bytes[q] !== 0xff || lockAt(bytes, q, end, like) === null)) q++;
+    for (; q + 4 <= end; q++) {
+      if (!inWindow(q, lookahead)) yield* ensure(q, lookahead);
+      if (win[q - w0] === 0xff && lockAt(win, q - w0, end - w0, like) !== null) break;
+    }
     if (q + 4 > end) {
       skippedBytes += end - p;
       warnings.push(`${end - p} bytes of garbage after the last frame`);
@@ -233,9 +286,9 @@ export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp
     ok: true,
     value: {
       profile: { layer: 3, mpegVersion: like.version, sampleRate: like.sampleRate, channels: like.channels },
-      byteLength: bytes.length,
+      byteLength: length,
       id3v2End,
-      id3Timing: id3v2End > 0 ? id3Timing(bytes, 0, (id3v2At(bytes, 0) as { size: number }).size) : null,
+      id3Timing: id3v2End > 0 && firstTag ? id3Timing(firstTag, 0, firstTagSize) : null,
       headerFrame,
       audioStart: frames.offsets[0] as number,
       audioEnd: lastOffset + (frames.sizes[n - 1] as number),
@@ -259,6 +312,18 @@ export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp
       warnings,
     },
   };
+}
+
+/** Scan a file held in memory (every read is a view of `bytes`, no copy). */
+export function scanMp3(bytes: Uint8Array, options: ScanOptions = {}): Result<Mp3Scan> {
+  const steps = scanSteps(bytes.length, options);
+  let next = steps.next();
+  while (!next.done) {
+    const { offset } = next.value;
+    // Hand over everything from the offset on: the window then never needs refilling.
+    next = steps.next(bytes.subarray(offset));
+  }
+  return next.value;
 }
 
 /** Nearest frame boundary to `ms` (0..frameCount): round half up, so 13 ms at 26.1 ms/frame is boundary 0. */

@@ -2,15 +2,38 @@
  * Node adapter: file I/O for the pure media layer (the rest of the package imports no `node:`
  * module, so the browser and other runtimes can reuse it).
  */
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Result } from '../errors.ts';
-import { type Mp3Scan, type ScanOptions, scanMp3 } from '../mp3/scan.ts';
+import { type Mp3Scan, type ScanOptions, scanSteps } from '../mp3/scan.ts';
 import { partsInRange } from '../stitch/assemble.ts';
 import type { StitchLayout } from '../stitch/layout.ts';
 
-/** Read and scan an MP3 file (the whole file is read once; cache the scan). */
+/**
+ * Scan an MP3 file, streaming it a megabyte at a time (memory: about 1 MiB of file, the
+ * first ID3v2 tag, and 6 bytes per frame), with the event loop free between reads. Cache
+ * the scan per file.
+ */
 export async function scanMp3File(path: string, options?: ScanOptions): Promise<Result<Mp3Scan>> {
-  return scanMp3(new Uint8Array(await readFile(path)), options);
+  const f = await open(path, 'r');
+  try {
+    const { size } = await f.stat();
+    const steps = scanSteps(size, options);
+    let next = steps.next();
+    while (!next.done) {
+      const { offset, length } = next.value;
+      const buf = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await f.read(buf, got, buf.length - got, offset + got);
+        if (bytesRead === 0) break; // the file shrank under us: the scanner sees a short read
+        got += bytesRead;
+      }
+      next = steps.next(buf.subarray(0, got));
+    }
+    return next.value;
+  } finally {
+    await f.close();
+  }
 }
 
 /** The first `bytes` of a file, for `detectContainer` (default 64 KiB). */
