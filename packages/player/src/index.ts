@@ -36,6 +36,7 @@ export {
   type KeyValueStore,
   listenerId,
   listenerIdKey,
+  withListenerId,
   newListenerId,
   type PrivacySignals,
   privacyWithholds,

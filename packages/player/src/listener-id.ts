@@ -79,3 +79,15 @@ export function listenerId(
   }
   return id;
 }
+
+/**
+ * `url` with `lid=<id>` set, for the VMAP request (the VMAP passes it on in every break's
+ * VAST tag; frequency caps count per id). A relative URL stays relative; a withheld id
+ * (null) leaves the URL unchanged.
+ */
+export function withListenerId(url: string, lid: string | null, base: string): string {
+  if (lid === null) return url;
+  const u = new URL(url, base);
+  u.searchParams.set('lid', lid);
+  return /^([a-z][a-z0-9+.-]*:|\/\/)/i.test(url) ? u.toString() : `${u.pathname}${u.search}${u.hash}`;
+}

@@ -7,6 +7,7 @@ import {
   listenerIdKey,
   newListenerId,
   privacyWithholds,
+  withListenerId,
 } from '../src/listener-id.ts';
 import { newPlaySession, type PlayBeacon, type PlaySignal, playStep } from '../src/play-beacons.ts';
 import { fillMacros } from '../src/vast-macros.ts';
@@ -36,6 +37,21 @@ const day = 86_400_000;
 const idA = 'aa'.repeat(16);
 
 describe('listener id', () => {
+  it('goes with the VMAP request (relative and absolute), never invented when withheld', () => {
+    const base = 'https://node.example/episodes/e1';
+    const id = 'a'.repeat(32);
+    expect(withListenerId('/ads/vmap?episode=e1', id, base)).toBe(`/ads/vmap?episode=e1&lid=${id}`);
+    expect(withListenerId('https://ads.example/ads/vmap?episode=e%201', id, base)).toBe(
+      `https://ads.example/ads/vmap?episode=e+1&lid=${id}`,
+    );
+    expect(withListenerId('//ads.example/ads/vmap?episode=e1', id, base)).toBe(
+      `https://ads.example/ads/vmap?episode=e1&lid=${id}`,
+    );
+    // A page that put its own (stale) lid in the tag gets the player's.
+    expect(withListenerId('/ads/vmap?episode=e1&lid=old', id, base)).toBe(`/ads/vmap?episode=e1&lid=${id}`);
+    expect(withListenerId('/ads/vmap?episode=e1', null, base)).toBe('/ads/vmap?episode=e1');
+  });
+
   it.each([
     [{ doNotTrack: '1' }, true],
     [{ globalPrivacyControl: true }, true],

@@ -14,7 +14,7 @@ import {
   type TimelineMove,
   type VmapBreak,
 } from '../ad-schedule.ts';
-import { listenerId } from '../listener-id.ts';
+import { listenerId, withListenerId } from '../listener-id.ts';
 import { newPlaySession, type PlaySession, type PlaySignal, playStep } from '../play-beacons.ts';
 import { readVmap } from '../vmap-read.ts';
 import { type BreakEnv, playableBy, preparePod, runAdBreak } from './ad-break-runner.ts';
@@ -142,8 +142,11 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
 
   // Ads.
   let vmapBreaks: VmapBreak[] = [];
-  const vmapReady: Promise<void> = o.vmapUrl
-    ? fetch(o.vmapUrl, { signal: AbortSignal.timeout(o.vastTimeoutMs ?? 5000) })
+  // The listener id goes with the VMAP request: the VMAP passes it on in every break's VAST
+  // tag, and frequency caps count per id (without it capped line items never fill).
+  const vmapUrl = o.vmapUrl === null ? null : withListenerId(o.vmapUrl, lid, doc.baseURI);
+  const vmapReady: Promise<void> = vmapUrl
+    ? fetch(vmapUrl, { signal: AbortSignal.timeout(o.vastTimeoutMs ?? 5000) })
         .then((r) => (r.ok ? r.text() : ''))
         .then((t) => {
           vmapBreaks = t ? readVmap(new DOMParser().parseFromString(t, 'text/xml')) : [];
@@ -293,3 +296,4 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     },
   };
 }
+
