@@ -54,6 +54,8 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
   const adBreak = episode ? findBreak(episode, req.breakId) : null;
   if (!episode || !adBreak) return { vast: renderVast([], opts), decisions: [], adBreak: null };
   const store = deps.store;
+  // Reservations of ads that never played go back to budgets and caps when their token expires.
+  store.releaseExpired(req.now);
   const pod = selectPod(
     store,
     {
@@ -94,7 +96,7 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
   const decisions: DecisionClaims[] = claims.map((c) => ({ ...c, v: 2, keyId: key.keyId }));
   const ads = pod.map((slot, i) => {
     const { lineItem, campaign } = slot.candidate;
-    store.recordImpression(lineItem.id, req.listenerId, req.now);
+    store.recordImpression(lineItem.id, req.listenerId, req.now, req.now + deps.tokenTtlMs);
     return {
       creative: deps.present ? deps.present(slot.creative) : slot.creative,
       sequence: slot.sequence,

@@ -32,6 +32,12 @@ export {
   macroValue,
   withheld,
 } from './macros.ts';
+export {
+  type FeedbackStats,
+  feedbackGroup,
+  MeasuredFeedback,
+  readMeasuredDelivery,
+} from './measured-feedback.ts';
 export { checkMedia, type SniffedMedia, sniffMedia } from './media-sniff.ts';
 export type {
   Advertiser,
@@ -59,6 +65,7 @@ export { type Pace, type PaceSettings, type PaceStatus, pace, plannedAt } from '
 export {
   adsMigrations,
   loadStore,
+  recordMeasured,
   saveAdvertiser,
   saveCampaign,
   saveCreative,
@@ -114,11 +121,14 @@ export {
 } from './stitch/plan-store.ts';
 export { type PlanAnswer, type PlanAsk, StitchPlanner, type StitchPlannerOptions } from './stitch/planner.ts';
 export { type PreparedAd, PreparedAds, type PreparedAdsOptions } from './stitch/prepared-ads.ts';
-export { AdsStore, type HourDelivery } from './store.ts';
+export { AdsStore, defaultReservationMs, type HourDelivery } from './store.ts';
 export { inDayPart, matchesTargeting, type TargetingContext } from './targeting.ts';
 export { formatTimeOffset, parseTimeOffset, type TimeOffset, type TimeOffsetForm } from './time-offset.ts';
 export {
   type DecisionClaims,
+  type MeasuredDelivery,
+  measuredDeliveryId,
+  measuredDeliverySubject,
   type TrackingEvent,
   trackingEvents,
   trackingPathPrefix,

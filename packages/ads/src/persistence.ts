@@ -8,7 +8,69 @@
  */
 import type { Db, Migration, Queryable } from '@swarmcast/platform';
 import type { Advertiser, Campaign, Creative, LineItem } from './model.ts';
-import { AdsStore } from './store.ts';
+import { AdsStore, type HourDelivery } from './store.ts';
+import type { MeasuredDelivery } from './tracking-contract.ts';
+
+export type MeasuredRow = {
+  id: string;
+  kind: MeasuredDelivery['kind'];
+  source: MeasuredDelivery['source'];
+  decision_id: string;
+  line_item_id: string;
+  campaign_id: string;
+  issued_at: number;
+  time: number;
+  cpm_micros: number;
+  charged_micros: number;
+};
+
+function measuredFromRow(m: MeasuredRow): MeasuredDelivery {
+  return {
+    kind: m.kind,
+    source: m.source,
+    decisionId: m.decision_id,
+    lineItemId: m.line_item_id,
+    campaignId: m.campaign_id,
+    advertiserId: '',
+    listenerId: null,
+    issuedAt: Number(m.issued_at),
+    time: Number(m.time),
+    cpmMicros: Number(m.cpm_micros),
+    chargedMicros: Number(m.charged_micros),
+  };
+}
+
+/**
+ * Records measured deliveries (idempotent by id) and returns those not recorded before:
+ * the caller applies exactly these to the store.
+ */
+export async function recordMeasured(
+  db: Queryable,
+  items: ReadonlyArray<{ id: string; delivery: MeasuredDelivery }>,
+): Promise<Array<{ id: string; delivery: MeasuredDelivery }>> {
+  if (items.length === 0) return [];
+  const col = <T>(f: (d: MeasuredDelivery) => T) => items.map((i) => f(i.delivery));
+  const r = await db.query<{ id: string }>(
+    `INSERT INTO ads_measured (id, kind, source, decision_id, line_item_id, campaign_id, issued_at, time, cpm_micros, charged_micros)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+       $8::bigint[], $9::bigint[], $10::bigint[])
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [
+      items.map((i) => i.id),
+      col((d) => d.kind),
+      col((d) => d.source),
+      col((d) => d.decisionId),
+      col((d) => d.lineItemId),
+      col((d) => d.campaignId),
+      col((d) => d.issuedAt),
+      col((d) => d.time),
+      col((d) => d.cpmMicros),
+      col((d) => d.chargedMicros),
+    ],
+  );
+  const fresh = new Set(r.rows.map((x) => x.id));
+  return items.filter((i) => fresh.has(i.id));
+}
 
 export const adsMigrations: Migration[] = [
   {
@@ -91,6 +153,28 @@ CREATE TABLE ads_cap_impressions (
 CREATE INDEX ads_cap_impressions_expiry ON ads_cap_impressions (expires_at);
 `,
   },
+  {
+    // Measured delivery fed back from measurement (MeasuredDelivery events): the ad server's
+    // budgets, pacing and reports run on these. The primary key makes applying them
+    // idempotent under the stream's at-least-once delivery. ads_delivery_hourly keeps
+    // counting decisions (served ads), which reserve their price until measured or expired.
+    id: 'ads/0004-measured-delivery',
+    sql: `
+CREATE TABLE ads_measured (
+  id text PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('delivered','refunded')),
+  source text NOT NULL,
+  decision_id text NOT NULL,
+  line_item_id text NOT NULL,
+  campaign_id text NOT NULL,
+  issued_at bigint NOT NULL,
+  time bigint NOT NULL,
+  cpm_micros bigint NOT NULL,
+  charged_micros bigint NOT NULL
+);
+CREATE INDEX ads_measured_line_item ON ads_measured (line_item_id, time);
+`,
+  },
 ];
 
 export async function saveAdvertiser(db: Queryable, a: Advertiser): Promise<void> {
@@ -165,7 +249,7 @@ export async function saveLineItem(db: Queryable, li: LineItem): Promise<void> {
 }
 
 /**
- * Writes every hour's delivery counters (absolute values: idempotent) and the cap memory
+ * Writes every hour's decision counters (absolute values: idempotent) and the cap memory
  * changed since the last flush; drops cap memory that expired by `now`.
  */
 export async function saveDelivery(db: Db, store: AdsStore, now: number): Promise<number> {
@@ -314,12 +398,24 @@ export async function loadStore(db: Queryable, now: number): Promise<AdsStore> {
   }
   type HourRow = { line_item_id: string; hour: number; impressions: number; spend_milli_micros: number };
   for (const r of (await db.query<HourRow>('SELECT * FROM ads_delivery_hourly ORDER BY hour')).rows) {
-    store.restoreHour(
-      r.line_item_id,
-      r.hour,
-      { impressions: r.impressions, spendMilliMicros: r.spend_milli_micros },
-      now,
-    );
+    store.restoreHour(r.line_item_id, r.hour, {
+      impressions: r.impressions,
+      spendMilliMicros: r.spend_milli_micros,
+    });
   }
+  const byIssueHour = new Map<string, Map<number, HourDelivery>>();
+  for (const m of (await db.query<MeasuredRow>('SELECT * FROM ads_measured ORDER BY time')).rows) {
+    const d = measuredFromRow(m);
+    store.applyMeasured(d);
+    if (d.kind !== 'delivered') continue;
+    const hours = byIssueHour.get(d.lineItemId) ?? new Map<number, HourDelivery>();
+    const h = Math.floor(d.issuedAt / 3_600_000);
+    const x = hours.get(h) ?? { impressions: 0, spendMilliMicros: 0 };
+    x.impressions += 1;
+    x.spendMilliMicros += d.cpmMicros;
+    hours.set(h, x);
+    byIssueHour.set(d.lineItemId, hours);
+  }
+  store.restoreReservations(byIssueHour, now);
   return store;
 }

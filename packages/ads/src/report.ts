@@ -1,6 +1,11 @@
 /**
  * Delivery reports for the advertiser side: per line item and UTC day, delivered vs the
  * even plan; spend against budgets; pacing status now. Pure over the store's counters.
+ *
+ * Impressions and spend are **measured** delivery (what measurement verified and the
+ * ledger charged, store.ts), so they agree with the measurement report to the micro-unit.
+ * Decisions (ads served, whether or not they played) are shown as `decisions`, and the
+ * price still held for decisions awaiting measurement as `reservedMicros`.
  */
 import { dayMs, epochDay, hourMs } from './model.ts';
 import { pace, plannedAt } from './pacing.ts';
@@ -10,6 +15,9 @@ import type { AdsStore } from './store.ts';
 export interface DayRow {
   /** ISO date, UTC. */
   date: string;
+  /** Ads served that day (each reserves its price until measured or its token expires). */
+  decisions: number;
+  /** Measured impressions that day. */
   impressions: number;
   spendMicros: number;
   /** What the even plan asked of that day, in the goal's unit (impressions or micros). */
@@ -23,8 +31,11 @@ export interface LineItemReport {
   name: string;
   priority: string;
   goal: { kind: 'impressions' | 'spend'; amount: number };
+  decisions: number;
   impressions: number;
   spendMicros: number;
+  /** Price held for decisions not yet measured (released when their tokens expire). */
+  reservedMicros: number;
   pacing: { status: string; planned: number; delivered: number };
   days: DayRow[];
 }
@@ -35,7 +46,9 @@ export interface CampaignReport {
   currency: string;
   totalBudgetMicros: number;
   dailyBudgetMicros: number;
+  /** Measured spend (what the ledger charged, net of refunds). */
   spendMicros: number;
+  reservedMicros: number;
   lineItems: LineItemReport[];
 }
 
@@ -47,27 +60,39 @@ export function campaignReport(store: AdsStore, campaignId: string, now: number)
     if (c.campaign.id !== campaignId) continue;
     const li = c.lineItem;
     const flight = flightOf(c);
-    const p = pace(li.goal, c.delivery, flight, li.pacing, now, undefined, li.targeting.dayParts);
+    const measured = store.measuredOf(li.id);
+    const reserved = store.reservedOf(li.id);
+    // Pacing as shown is measured delivery against plan (the decider also counts open
+    // reservations, so it never runs ahead of what may still be billed).
+    const p = pace(li.goal, measured, flight, li.pacing, now, undefined, li.targeting.dayParts);
     const spendGoal = li.goal.kind === 'spend';
     const goalUnits = spendGoal
       ? (li.goal as { micros: number }).micros
       : (li.goal as { impressions: number }).impressions;
-    const byDay = new Map<number, { impressions: number; spendMilliMicros: number }>();
-    for (const [hour, d] of store.hourlyOf(li.id)) {
-      const day = epochDay(hour * hourMs);
-      const row = byDay.get(day) ?? { impressions: 0, spendMilliMicros: 0 };
+    const byDay = new Map<number, { decisions: number; impressions: number; spendMilliMicros: number }>();
+    const dayOf = (day: number) => {
+      let row = byDay.get(day);
+      if (!row) {
+        row = { decisions: 0, impressions: 0, spendMilliMicros: 0 };
+        byDay.set(day, row);
+      }
+      return row;
+    };
+    for (const [hour, d] of store.hourlyOf(li.id)) dayOf(epochDay(hour * hourMs)).decisions += d.impressions;
+    for (const [hour, d] of store.measuredHourlyOf(li.id)) {
+      const row = dayOf(epochDay(hour * hourMs));
       row.impressions += d.impressions;
       row.spendMilliMicros += d.spendMilliMicros;
-      byDay.set(day, row);
     }
     const days: DayRow[] = [];
     for (let day = epochDay(flight.startsAt); day <= epochDay(Math.min(now, flight.endsAt - 1)); day++) {
-      const d = byDay.get(day) ?? { impressions: 0, spendMilliMicros: 0 };
+      const d = byDay.get(day) ?? { decisions: 0, impressions: 0, spendMilliMicros: 0 };
       const planned =
         plannedAt(goalUnits, flight.startsAt, flight.endsAt, (day + 1) * dayMs, li.targeting.dayParts) -
         plannedAt(goalUnits, flight.startsAt, flight.endsAt, day * dayMs, li.targeting.dayParts);
       days.push({
         date: new Date(day * dayMs).toISOString().slice(0, 10),
+        decisions: d.decisions,
         impressions: d.impressions,
         spendMicros: Math.floor(d.spendMilliMicros / 1000),
         planned: Math.round(planned),
@@ -76,13 +101,17 @@ export function campaignReport(store: AdsStore, campaignId: string, now: number)
       if (days.length > 400) break;
     }
     const unit = spendGoal ? 1000 : 1;
+    let decisions = 0;
+    for (const d of store.hourlyOf(li.id).values()) decisions += d.impressions;
     lineItems.push({
       id: li.id,
       name: li.name,
       priority: li.priority,
       goal: { kind: li.goal.kind, amount: goalUnits },
-      impressions: c.delivery.impressions,
-      spendMicros: Math.floor(c.delivery.spendMilliMicros / 1000),
+      decisions,
+      impressions: measured.impressions,
+      spendMicros: Math.floor(measured.spendMilliMicros / 1000),
+      reservedMicros: Math.floor(reserved.spendMilliMicros / 1000),
       pacing: {
         status: p.status,
         planned: Math.round(p.planned / unit),
@@ -97,7 +126,8 @@ export function campaignReport(store: AdsStore, campaignId: string, now: number)
     currency: campaign.currency,
     totalBudgetMicros: campaign.totalBudgetMicros,
     dailyBudgetMicros: campaign.dailyBudgetMicros,
-    spendMicros: Math.floor(store.spendOf(campaign.id).spendMilliMicros / 1000),
+    spendMicros: lineItems.reduce((t, l) => t + l.spendMicros, 0),
+    reservedMicros: lineItems.reduce((t, l) => t + l.reservedMicros, 0),
     lineItems,
   };
 }

@@ -3,13 +3,21 @@
  * counters the policies read. One process owns it; decisions are synchronous against it,
  * so two concurrent requests can never both take the last impression of a budget.
  *
+ * Delivery has three parts (docs/ads.md "Delivery, budgets and caps"):
+ * - **decisions** (`hourlyOf`): ads served, each reserving its price (CPM/1000) when made;
+ * - **measured** (`measuredOf`, `measuredHourlyOf`): what measurement verified and the
+ *   ledger charged, fed back as {@link MeasuredDelivery} events (`applyMeasured`);
+ * - **reservations**: decisions not yet measured whose token has not expired. When the
+ *   token expires unmeasured, its reservation is released (`releaseExpired`).
+ * The policies (budgets, pacing, caps) read `delivery`/`campaignSpend` = measured +
+ * open reservations: never less than what may still be billed, and no more once tokens
+ * expire. Reports show measured figures as impressions and spend, decisions as decisions.
+ *
  * Invariants:
- * - a campaign's spend only grows through `recordImpression`, which the decider calls only
- *   for slots `selectPod` judged within budget at that same instant;
+ * - the policy counters change only here: `recordImpression` (reserve), `applyMeasured`,
+ *   `releaseExpired`, and the restore functions;
  * - `candidates()` is rebuilt lazily after any model change; the delivery objects inside it
  *   are the live counters (read-only to the policy).
- * Delivery is counted at decision time (a served ad reserves its price); measurement later
- * decides what is billable, which can only be less.
  */
 
 import { capHorizonMs } from './frequency-caps.ts';
@@ -24,6 +32,32 @@ import {
   type LineItemDelivery,
 } from './model.ts';
 import { type Candidate, type PodRequest, type PodView, staticallyEligible } from './select-pod.ts';
+import type { MeasuredDelivery } from './tracking-contract.ts';
+
+const minuteMs = 60_000;
+/** Default decision token lifetime (the plugin's `tokenTtlMs` default): reservations last as long. */
+export const defaultReservationMs = 6 * hourMs;
+
+/** Decisions of one line item made in one minute, not yet measured or expired. */
+interface Reservation {
+  lineItemId: string;
+  campaignId: string;
+  /** Epoch day the decisions were made (daily budgets). */
+  day: number;
+  n: number;
+  spendMilliMicros: number;
+  /** The latest expiry of the tokens in it: released then. */
+  expiresAt: number;
+}
+
+/** One capped impression time still waiting for measurement. */
+interface PendingSeen {
+  listenerId: string;
+  lineItemId: string;
+  time: number;
+  expiresAt: number;
+  measured: boolean;
+}
 
 export interface HourDelivery {
   impressions: number;
@@ -39,6 +73,15 @@ export class AdsStore implements PodView {
   private readonly spend = new Map<string, CampaignSpend>();
   /** lineItemId -> hour number (epoch hours) -> delivery in that hour. */
   private readonly hourly = new Map<string, Map<number, HourDelivery>>();
+  /** lineItemId -> hour -> measured delivery (spend = charged micros x 1000). */
+  private readonly measuredHourly = new Map<string, Map<number, HourDelivery>>();
+  private readonly measured = new Map<string, LineItemDelivery>();
+  /** `${lineItemId}\u0000${minute}` -> open reservation; insertion order is expiry order. */
+  private readonly reservations = new Map<string, Reservation>();
+  /** Capped impression times awaiting measurement, keyed by listener, line item and time. */
+  private readonly pendingSeen = new Map<string, PendingSeen>();
+  /** Lifetime of a reservation when the caller gives no token expiry. */
+  reservationMs = defaultReservationMs;
   /** listenerId -> lineItemId -> impression times (only as long as a cap needs them). */
   private readonly seenBy = new Map<string, Map<string, number[]>>();
   /** (listener, line item) pairs whose cap memory changed since the last flush. */
@@ -135,19 +178,69 @@ export class AdsStore implements PodView {
     return this.seenBy.get(listenerId)?.get(lineItemId) ?? [];
   }
 
-  /** Counts one served ad against its line item, campaign budgets and the listener's caps. */
-  recordImpression(lineItemId: string, listenerId: string | null, now: number): void {
+  /** Measured delivery of a line item (what the ledger charged, net of refunds). */
+  measuredOf(lineItemId: string): LineItemDelivery {
+    return this.measured.get(lineItemId) ?? { impressions: 0, spendMilliMicros: 0 };
+  }
+
+  measuredHourlyOf(lineItemId: string): ReadonlyMap<number, HourDelivery> {
+    return this.measuredHourly.get(lineItemId) ?? new Map();
+  }
+
+  /** Open reservations of a line item: decisions neither measured nor expired. */
+  reservedOf(lineItemId: string): LineItemDelivery {
+    const out = { impressions: 0, spendMilliMicros: 0 };
+    for (const r of this.reservations.values()) {
+      if (r.lineItemId !== lineItemId) continue;
+      out.impressions += r.n;
+      out.spendMilliMicros += r.spendMilliMicros;
+    }
+    return out;
+  }
+
+  /** Moves the policy counters of a line item (and its campaign's spend on `day`). */
+  private adjust(li: LineItem, day: number, impressions: number, spendMilliMicros: number): void {
+    const d = this.deliveryOf(li.id);
+    d.impressions += impressions;
+    d.spendMilliMicros += spendMilliMicros;
+    const s = this.spendOf(li.campaignId);
+    s.spendMilliMicros += spendMilliMicros;
+    if (s.today.day === day) s.today.spendMilliMicros += spendMilliMicros;
+    else if (s.today.day < day) s.today = { day, spendMilliMicros };
+  }
+
+  /**
+   * Counts one decision (a served ad) against its line item, campaign budgets and the
+   * listener's caps, as a reservation that lasts until `expiresAt` (its token's expiry)
+   * unless measurement reports it delivered first.
+   */
+  recordImpression(
+    lineItemId: string,
+    listenerId: string | null,
+    now: number,
+    expiresAt: number = now + this.reservationMs,
+  ): void {
     const li = this.lineItems.get(lineItemId);
     if (!li) throw new Error(`unknown line item ${lineItemId}`);
     const price = li.cpmMicros;
-    const d = this.deliveryOf(li.id);
-    d.impressions += 1;
-    d.spendMilliMicros += price;
-    const s = this.spendOf(li.campaignId);
-    s.spendMilliMicros += price;
     const day = epochDay(now);
-    if (s.today.day !== day) s.today = { day, spendMilliMicros: 0 };
-    s.today.spendMilliMicros += price;
+    this.adjust(li, day, 1, price);
+    const rk = `${li.id}\u0000${Math.floor(now / minuteMs)}`;
+    const r = this.reservations.get(rk);
+    if (r) {
+      r.n += 1;
+      r.spendMilliMicros += price;
+      r.expiresAt = Math.max(r.expiresAt, expiresAt);
+    } else {
+      this.reservations.set(rk, {
+        lineItemId: li.id,
+        campaignId: li.campaignId,
+        day,
+        n: 1,
+        spendMilliMicros: price,
+        expiresAt,
+      });
+    }
     let hours = this.hourly.get(li.id);
     if (!hours) {
       hours = new Map();
@@ -159,16 +252,103 @@ export class AdsStore implements PodView {
     hd.spendMilliMicros += price;
     hours.set(h, hd);
     if (listenerId && li.caps.length > 0) {
-      let byItem = this.seenBy.get(listenerId);
-      if (!byItem) {
-        byItem = new Map();
-        this.seenBy.set(listenerId, byItem);
+      this.addSeen(listenerId, li, now, now);
+      this.pendingSeen.set(`${listenerId}\u0000${li.id}\u0000${now}`, {
+        listenerId,
+        lineItemId: li.id,
+        time: now,
+        expiresAt,
+        measured: false,
+      });
+    }
+  }
+
+  private addSeen(listenerId: string, li: LineItem, time: number, now: number): void {
+    let byItem = this.seenBy.get(listenerId);
+    if (!byItem) {
+      byItem = new Map();
+      this.seenBy.set(listenerId, byItem);
+    }
+    const horizon = capHorizonMs(li.caps);
+    const kept = (byItem.get(li.id) ?? []).filter((t) => t > now - horizon);
+    kept.push(time);
+    byItem.set(li.id, kept);
+    this.changedSeen.set(`${listenerId}\u0000${li.id}`, { listenerId, lineItemId: li.id });
+  }
+
+  private removeSeen(listenerId: string, lineItemId: string, time: number): void {
+    const times = this.seenBy.get(listenerId)?.get(lineItemId);
+    if (!times) return;
+    const i = times.indexOf(time);
+    if (i < 0) return;
+    times.splice(i, 1);
+    this.changedSeen.set(`${listenerId}\u0000${lineItemId}`, { listenerId, lineItemId });
+  }
+
+  /**
+   * Applies one measured delivery or refund (the caller makes it idempotent by its id). A
+   * delivery turns its decision's reservation into measured delivery at the charged price;
+   * one whose reservation is gone (expired, or made before a restart) is added outright.
+   * Returns false for an unknown line item (deleted since), which changes nothing.
+   */
+  applyMeasured(m: MeasuredDelivery): boolean {
+    const li = this.lineItems.get(m.lineItemId);
+    if (!li) return false;
+    const charged = m.chargedMicros * 1000;
+    const day = epochDay(m.issuedAt);
+    const sign = m.kind === 'delivered' ? 1 : -1;
+    if (m.kind === 'delivered') {
+      const r =
+        this.reservations.get(`${li.id}\u0000${Math.floor(m.issuedAt / minuteMs)}`) ??
+        this.reservations.get(
+          `${li.id}\u0000${Math.floor((Math.floor(m.issuedAt / hourMs) * hourMs) / minuteMs)}:restored`,
+        );
+      if (r && r.n > 0) {
+        r.n -= 1;
+        r.spendMilliMicros -= m.cpmMicros;
+        this.adjust(li, r.day, -1, -m.cpmMicros);
       }
-      const horizon = capHorizonMs(li.caps);
-      const kept = (byItem.get(li.id) ?? []).filter((t) => t > now - horizon);
-      kept.push(now);
-      byItem.set(li.id, kept);
-      this.changedSeen.set(`${listenerId}\u0000${li.id}`, { listenerId, lineItemId: li.id });
+      if (m.listenerId && li.caps.length > 0) {
+        const p = this.pendingSeen.get(`${m.listenerId}\u0000${li.id}\u0000${m.issuedAt}`);
+        if (p) p.measured = true;
+        else if (!(this.seenBy.get(m.listenerId)?.get(li.id) ?? []).includes(m.issuedAt))
+          this.addSeen(m.listenerId, li, m.issuedAt, m.time);
+      }
+    }
+    this.adjust(li, day, sign, sign * charged);
+    const total = this.measured.get(li.id) ?? { impressions: 0, spendMilliMicros: 0 };
+    total.impressions += sign;
+    total.spendMilliMicros += sign * charged;
+    this.measured.set(li.id, total);
+    let hours = this.measuredHourly.get(li.id);
+    if (!hours) {
+      hours = new Map();
+      this.measuredHourly.set(li.id, hours);
+    }
+    const h = Math.floor(m.time / hourMs);
+    const hd = hours.get(h) ?? { impressions: 0, spendMilliMicros: 0 };
+    hd.impressions += sign;
+    hd.spendMilliMicros += sign * charged;
+    hours.set(h, hd);
+    return true;
+  }
+
+  /**
+   * Releases the reservations whose tokens expired unmeasured by `now`: their price goes
+   * back to the budgets and pacing, and their cap times stop counting. Cheap when nothing
+   * expired (reservations are kept in expiry order), so the decider calls it every request.
+   */
+  releaseExpired(now: number): void {
+    for (const [k, r] of this.reservations) {
+      if (r.expiresAt > now) break;
+      this.reservations.delete(k);
+      const li = this.lineItems.get(r.lineItemId);
+      if (li && r.n > 0) this.adjust(li, r.day, -r.n, -r.spendMilliMicros);
+    }
+    for (const [k, p] of this.pendingSeen) {
+      if (p.expiresAt > now) break;
+      this.pendingSeen.delete(k);
+      if (!p.measured) this.removeSeen(p.listenerId, p.lineItemId, p.time);
     }
   }
 
@@ -213,8 +393,11 @@ export class AdsStore implements PodView {
     byItem.set(lineItemId, kept);
   }
 
-  /** Puts back one hour of delivery read from storage (see persistence.ts). */
-  restoreHour(lineItemId: string, hour: number, d: HourDelivery, now: number): void {
+  /**
+   * Puts back one hour of decisions read from storage (see persistence.ts). Reservations
+   * are rebuilt from these by `restoreReservations` once measured delivery is back.
+   */
+  restoreHour(lineItemId: string, hour: number, d: HourDelivery): void {
     const li = this.lineItems.get(lineItemId);
     if (!li) return;
     let hours = this.hourly.get(li.id);
@@ -222,17 +405,45 @@ export class AdsStore implements PodView {
       hours = new Map();
       this.hourly.set(li.id, hours);
     }
-    const prev = hours.get(hour) ?? { impressions: 0, spendMilliMicros: 0 };
-    hours.set(hour, d);
-    const del = this.deliveryOf(li.id);
-    del.impressions += d.impressions - prev.impressions;
-    del.spendMilliMicros += d.spendMilliMicros - prev.spendMilliMicros;
-    const s = this.spendOf(li.campaignId);
-    s.spendMilliMicros += d.spendMilliMicros - prev.spendMilliMicros;
-    const today = epochDay(now);
-    if (epochDay(hour * hourMs) === today) {
-      if (s.today.day !== today) s.today = { day: today, spendMilliMicros: 0 };
-      s.today.spendMilliMicros += d.spendMilliMicros - prev.spendMilliMicros;
+    hours.set(hour, { ...d });
+  }
+
+  /**
+   * After a restart: the decisions of the hours whose tokens may still be open, less those
+   * measured since (`measuredByIssueHour`: line item -> hour -> count and CPM sum), become
+   * one reservation per hour, released when the hour's last token expires.
+   */
+  restoreReservations(
+    measuredByIssueHour: ReadonlyMap<string, ReadonlyMap<number, HourDelivery>>,
+    now: number,
+  ): void {
+    const open: Array<Reservation & { hour: number }> = [];
+    for (const [lineItemId, hours] of this.hourly) {
+      const li = this.lineItems.get(lineItemId);
+      if (!li) continue;
+      for (const [hour, d] of hours) {
+        const expiresAt = (hour + 1) * hourMs + this.reservationMs;
+        if (expiresAt <= now) continue;
+        const m = measuredByIssueHour.get(lineItemId)?.get(hour) ?? { impressions: 0, spendMilliMicros: 0 };
+        const n = d.impressions - m.impressions;
+        const spend = d.spendMilliMicros - m.spendMilliMicros;
+        if (n <= 0) continue;
+        open.push({
+          lineItemId,
+          campaignId: li.campaignId,
+          day: epochDay(hour * hourMs),
+          n,
+          spendMilliMicros: Math.max(0, spend),
+          expiresAt,
+          hour,
+        });
+      }
+    }
+    open.sort((a, b) => a.expiresAt - b.expiresAt);
+    for (const r of open) {
+      const li = this.lineItems.get(r.lineItemId) as LineItem;
+      this.reservations.set(`${r.lineItemId}\u0000${Math.floor((r.hour * hourMs) / minuteMs)}:restored`, r);
+      this.adjust(li, r.day, r.n, r.spendMilliMicros);
     }
   }
 

@@ -74,3 +74,42 @@ export type TrackingEvent = (typeof trackingEvents)[number];
  * for `impression`) whatever it decides, so a player never learns what was filtered.
  */
 export const trackingPathPrefix = '/beacon/ad/';
+
+/**
+ * Measured delivery, the feedback from measurement to the ad server (and to anything else
+ * that spends or paces on delivery). The ad server runs budgets, pacing and caps on these,
+ * not on its own decisions: a decision only reserves its price until its token expires.
+ *
+ * Published on the measurement stream with subject {@link measuredDeliverySubject} and the
+ * event id `${kind}:${decisionId}` (so a redelivery is recognisable) by whoever charged or
+ * refunded the delivery in the ledger:
+ * - `source: 'vast'`: measurement, for a verified client-side impression (VAST beacon);
+ * - `source: 'dai'`: a server-side delivery (an ad stitched into the enclosure and delivered
+ *   by the download rules), published the same way by the DAI counting.
+ * `kind: 'refunded'` undoes an earlier `delivered` of the same decision (fraud found later).
+ * Consumers must be idempotent by (kind, decisionId): delivery is at least once.
+ */
+export interface MeasuredDelivery {
+  kind: 'delivered' | 'refunded';
+  source: 'vast' | 'dai';
+  decisionId: string;
+  lineItemId: string;
+  campaignId: string;
+  advertiserId: string;
+  /** The listener id the decision was made for (caps), or null. */
+  listenerId: string | null;
+  /** When the decision was made (its reservation is found by it). */
+  issuedAt: number;
+  /** When the impression (or refund) happened, by the counting process's clock. */
+  time: number;
+  cpmMicros: number;
+  /** What the ledger charged (or refunded) for it, in micro-units: the billed amount. */
+  chargedMicros: number;
+}
+
+export const measuredDeliverySubject = 'delivery.measured';
+
+/** The stream event id of a measured delivery. */
+export function measuredDeliveryId(d: Pick<MeasuredDelivery, 'kind' | 'decisionId'>): string {
+  return `${d.kind}:${d.decisionId}`;
+}

@@ -260,10 +260,20 @@ describe('advertiser flow', () => {
   it('reports delivery per day against plan, and escapes the dashboard', async () => {
     const r = await get(`/ads/api/campaigns/${campaignId}/report`);
     const report = r.json();
-    expect(report.spendMicros).toBe(25_000); // one impression at 25 EUR CPM
+    // One decision at 25 EUR CPM whose ad nobody played: a decision holding its price, not an
+    // impression and not spend (those come from measurement, measured-feedback.test.ts).
+    expect(report.spendMicros).toBe(0);
+    expect(report.reservedMicros).toBe(25_000);
     const li = report.lineItems[0];
-    expect(li.impressions).toBe(1);
-    expect(li.days[0]).toMatchObject({ date: '2026-11-23', delivered: 1, planned: 10_000 });
+    expect(li.decisions).toBe(1);
+    expect(li.impressions).toBe(0);
+    expect(li.days[0]).toMatchObject({
+      date: '2026-11-23',
+      decisions: 1,
+      impressions: 0,
+      delivered: 0,
+      planned: 10_000,
+    });
     const dash = await get('/ads/dashboard');
     expect(dash.statusCode).toBe(200);
     expect(dash.body).not.toContain('<script>alert(1)</script>');

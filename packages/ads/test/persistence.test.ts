@@ -16,6 +16,8 @@ import {
   generateSigningKey,
   keyRing,
   loadStore,
+  MeasuredFeedback,
+  measuredDeliverySubject,
   saveAdvertiser,
   saveCampaign,
   saveCreative,
@@ -67,6 +69,7 @@ describe.each(engines)('ads persistence on $name', (engine) => {
         'ads/0001-campaigns-line-items-creatives-delivery',
         'ads/0002-advertiser-owner',
         'ads/0003-cap-impressions',
+        'ads/0004-measured-delivery',
       ]);
       const clock = new ManualClock(t0 + 2 * 3_600_000);
       const ring = keyRing(generateSigningKey('k'));
@@ -129,8 +132,34 @@ describe.each(engines)('ads persistence on $name', (engine) => {
       clock.advance(3_600_000);
       for (let i = 0; i < 9; i++)
         await app.inject({ url: `/ads/vast?episode=ep-1&break=post&lid=listener-${i}abcdef` });
+      // Two of the decisions were played and measured (the second one twice: at least once).
+      const liId = [...store.lineItems.keys()][0]!;
+      const measured = (decisionId: string, issuedAt: number) => ({
+        id: `delivered:${decisionId}`,
+        subject: measuredDeliverySubject,
+        data: {
+          kind: 'delivered',
+          source: 'vast',
+          decisionId,
+          lineItemId: liId,
+          campaignId: camp.id,
+          advertiserId: adv.id,
+          listenerId: 'listener-0abcdef',
+          issuedAt,
+          time: issuedAt + 5000,
+          cpmMicros: 1_000_000_000,
+          chargedMicros: 1_000_000,
+        },
+      });
+      const feedback = new MeasuredFeedback(store, db);
+      await feedback.apply([measured('id-1-1', t0 + 2 * 3_600_000)]);
+      await feedback.apply([measured('id-4-1', t0 + 3 * 3_600_000), measured('id-1-1', t0 + 2 * 3_600_000)]);
+      expect(feedback.stats).toEqual({ applied: 2, duplicates: 1, malformed: 0 });
       const before = campaignReport(store, camp.id, clock.now())!;
-      expect(before.spendMicros).toBe(5_000_000); // the daily budget bound
+      // The daily budget bound: 5 decisions served, each holding 1 EUR until measured or expired.
+      expect(before.spendMicros).toBe(2_000_000);
+      expect(before.reservedMicros).toBe(3_000_000);
+      expect(before.lineItems[0]!.decisions).toBe(5);
       await app.close(); // flushes delivery
 
       const restored = await loadStore(db, clock.now());

@@ -211,6 +211,22 @@ describe(`a simulated day (seed ${seed})`, () => {
       const eligible = store.candidates().filter((c) => eligibility(c, req, store) === null);
       const answer = decideBreak(deps, req);
       pods.push(answer.decisions);
+      // Every ad plays: measurement reports it delivered at the ledger's price (CPM / 1000),
+      // which turns its reservation into measured delivery (budgets and pacing run on that).
+      for (const d of answer.decisions)
+        store.applyMeasured({
+          kind: 'delivered',
+          source: 'vast',
+          decisionId: d.decisionId,
+          lineItemId: d.lineItemId,
+          campaignId: d.campaignId,
+          advertiserId: d.advertiserId,
+          listenerId: d.listenerId,
+          issuedAt: d.issuedAt,
+          time: d.issuedAt + 1000,
+          cpmMicros: d.cpmMicros,
+          chargedMicros: Math.floor(d.cpmMicros / 1000),
+        });
       const first = answer.decisions[0];
       const firstPriority = first ? store.lineItems.get(first.lineItemId)!.priority : null;
       const best = eligible.some((c) => c.lineItem.priority === 'sponsorship')

@@ -19,6 +19,7 @@ export { GroupCommit } from './collect/group-commit.ts';
 export { type AdBeaconQuery, parseAdBeacon, parsePlayBeacon } from './collect/parse-beacons.ts';
 export { type MeasureErrorCode, measureErrors } from './errors.ts';
 export { measureMigrations } from './pipeline/migrations.ts';
+export { deliveryOf, enqueueDelivery, flushOutbox } from './pipeline/outbox.ts';
 export {
   invalidateDecision,
   type PipelineStats,

@@ -36,11 +36,11 @@ export {
   type KeyValueStore,
   listenerId,
   listenerIdKey,
-  withListenerId,
   newListenerId,
   type PrivacySignals,
   privacyWithholds,
   utcMonthOf,
+  withListenerId,
 } from './listener-id.ts';
 export {
   maxStepMs,

@@ -263,6 +263,30 @@ describe('a node serves and measures ads', () => {
     expect(houseAsBuyer.status).toBe(403);
     expect(paidDecisions + houseImpressions).toBe(decisions);
 
+    // The ad server heard of the same measured delivery through the stream: its report
+    // (the ads dashboard's figures) agrees with measurement's to the micro-unit.
+    const adsReport = async () =>
+      (await (
+        await fetch(url(`/ads/api/campaigns/${campaign.id}/report`), {
+          headers: { authorization: `Bearer ${buyer}` },
+        })
+      ).json()) as {
+        spendMicros: number;
+        reservedMicros: number;
+        lineItems: { impressions: number; decisions: number }[];
+      };
+    const settled = (await waitFor(
+      async () => {
+        const r = await adsReport();
+        return r.spendMicros === report.campaigns[0]!.spendMicros ? r : null;
+      },
+      30_000,
+      'the ad server to apply measured delivery',
+    ))!;
+    expect(settled.lineItems.reduce((t, l) => t + l.impressions, 0)).toBe(paidDecisions);
+    expect(settled.lineItems.reduce((t, l) => t + l.decisions, 0)).toBe(paidDecisions);
+    expect(settled.reservedMicros).toBe(0);
+
     const ledger = new Ledger(node.db);
     const charged = (paidDecisions * cpmMicros) / 1000;
     expect(await ledger.balance(`advertiser:${advertiser.id}`)).toBe(-charged);

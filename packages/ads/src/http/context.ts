@@ -2,6 +2,7 @@
 import type { Clock, Db, ViewerOf } from '@swarmcast/platform';
 import type { FastifyRequest } from 'fastify';
 import type { DecideDeps, EpisodeLookup } from '../decide.ts';
+import type { MeasuredFeedback } from '../measured-feedback.ts';
 import type { Creative } from '../model.ts';
 import type { OpportunityPublisher } from '../opportunities.ts';
 import type { KeyRing } from '../signing-keys.ts';
@@ -42,6 +43,8 @@ export interface AdsContext {
   viewer: ViewerOf<FastifyRequest>;
   /** Fill-rate events for measurement, when the node gives a stream. */
   opportunities?: OpportunityPublisher;
+  /** The measured-delivery consumer, when the node gives a stream. */
+  feedback?: MeasuredFeedback;
   /** The creative with its URLs made absolute against the current public URL. */
   present(c: Creative): Creative;
 }

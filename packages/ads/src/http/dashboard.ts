@@ -61,7 +61,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       .send(
         page(
           'Ads',
-          `<h1>Campaigns</h1><div class="table-wrap"><table><tr><th>Campaign</th><th>Advertiser</th><th>Flight</th><th>Spend / budget</th><th>Pacing</th></tr>${rows}</table></div><p><a href="/ads/dashboard/creatives">Creatives</a> (${pending} waiting for approval)</p>${buyForms(ctx.store, scope)}`,
+          `<h1>Campaigns</h1><div class="table-wrap"><table><tr><th>Campaign</th><th>Advertiser</th><th>Flight</th><th>Measured spend / budget</th><th>Pacing</th></tr>${rows}</table></div><p><a href="/ads/dashboard/creatives">Creatives</a> (${pending} waiting for approval)</p>${buyForms(ctx.store, scope)}`,
           viewerOf(req),
         ),
       );
@@ -86,10 +86,10 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
         const days = l.days
           .map(
             (d) =>
-              `<tr><td>${h(d.date)}</td><td>${h(d.delivered)}</td><td>${h(d.planned)}</td><td>${h(d.impressions)}</td><td>${h(money(d.spendMicros, r.currency))}</td></tr>`,
+              `<tr><td>${h(d.date)}</td><td>${h(d.delivered)}</td><td>${h(d.planned)}</td><td>${h(d.impressions)}</td><td>${h(money(d.spendMicros, r.currency))}</td><td>${h(d.decisions)}</td></tr>`,
           )
           .join('');
-        return `<h2>${h(l.name)} <small>(${h(l.priority)}, goal ${h(l.goal.amount)} ${h(l.goal.kind)})</small></h2><p class="${h(l.pacing.status)}">Pacing: ${h(l.pacing.status)}, delivered ${h(l.pacing.delivered)} of ${h(l.pacing.planned)} planned so far</p><div class="table-wrap"><table><tr><th>Day</th><th>Delivered</th><th>Planned</th><th>Impressions</th><th>Spend</th></tr>${days}</table></div>`;
+        return `<h2>${h(l.name)} <small>(${h(l.priority)}, goal ${h(l.goal.amount)} ${h(l.goal.kind)})</small></h2><p class="${h(l.pacing.status)}">Pacing: ${h(l.pacing.status)}, delivered ${h(l.pacing.delivered)} of ${h(l.pacing.planned)} planned so far</p><p>Measured: ${h(l.impressions)} impressions, ${h(money(l.spendMicros, r.currency))}; ${h(l.decisions)} decisions (ads served; ${h(money(l.reservedMicros, r.currency))} held for those not yet measured).</p><div class="table-wrap"><table><tr><th>Day</th><th>Delivered</th><th>Planned</th><th>Impressions (measured)</th><th>Spend (measured)</th><th>Decisions</th></tr>${days}</table></div>`;
       })
       .join('');
     return reply

@@ -5,18 +5,19 @@
  * Nothing starts in the background; all state is in `deps.store` (created if absent).
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock, Db, EventStream, ViewerOf } from '@swarmcast/platform';
+import type { Clock, Consumer, Db, EventStream, ViewerOf } from '@swarmcast/platform';
 import { Ajv } from 'ajv';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { creativeTorrentPublisher } from '../creative-torrent.ts';
 import { presentCreative } from '../creative-urls.ts';
 import type { EpisodeLookup } from '../decide.ts';
 import { adsError, adsErrors } from '../errors.ts';
+import { MeasuredFeedback } from '../measured-feedback.ts';
 import { OpportunityPublisher } from '../opportunities.ts';
 import type { PaceSettings } from '../pacing.ts';
 import { saveDelivery } from '../persistence.ts';
 import type { KeyRing } from '../signing-keys.ts';
-import { AdsStore } from '../store.ts';
+import { AdsStore, defaultReservationMs } from '../store.ts';
 import type { AdsAuth } from './access.ts';
 import { advertiserApi } from './advertiser-api.ts';
 import type { AdsContext, PublishCreative } from './context.ts';
@@ -73,6 +74,12 @@ export interface AdsPluginDeps {
   announce?: readonly string[];
   pace?: PaceSettings;
   /**
+   * Consume measured delivery (`delivery.measured`) from `stream` (default true when a
+   * stream is given): budgets, pacing and caps then run on it. `false` when another
+   * process of the node owns the ad server's store.
+   */
+  measuredFeedback?: boolean;
+  /**
    * When given (migrated with `adsMigrations`), API changes are written through and delivery
    * counters are flushed on close; load the store with `loadStore(db, now)` and pass it as
    * `store`. The node may also call `saveDelivery(db, store, clock.now())` on its own interval.
@@ -82,6 +89,7 @@ export interface AdsPluginDeps {
 
 export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Promise<void> {
   const store = deps.store ?? new AdsStore();
+  store.reservationMs = deps.tokenTtlMs ?? defaultReservationMs;
   const resolve = (u: string | (() => string)) => (typeof u === 'string' ? u : u()).replace(/\/+$/, '');
   const publicUrl = () => resolve(deps.publicUrl);
   const collector = () => resolve(deps.collectorUrl ?? deps.publicUrl);
@@ -121,7 +129,7 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
         return collector();
       },
       newId,
-      tokenTtlMs: deps.tokenTtlMs ?? 6 * 3_600_000,
+      tokenTtlMs: deps.tokenTtlMs ?? defaultReservationMs,
       adSystemVersion: version,
       pace: deps.pace,
     },
@@ -144,10 +152,23 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     throw err;
   });
   if (deps.stream) {
-    const opportunities = new OpportunityPublisher({ stream: deps.stream });
+    const stream = deps.stream;
+    const opportunities = new OpportunityPublisher({ stream });
     ctx.opportunities = opportunities;
     app.addHook('onReady', async () => opportunities.start());
     app.addHook('onClose', async () => opportunities.close());
+    if (deps.measuredFeedback !== false) {
+      // Budgets, pacing and caps run on measured delivery, fed back on the same stream.
+      const feedback = new MeasuredFeedback(store, deps.db);
+      ctx.feedback = feedback;
+      let consumer: Consumer | null = null;
+      app.addHook('onReady', async () => {
+        consumer = await feedback.start(stream);
+      });
+      app.addHook('onClose', async () => {
+        await consumer?.stop();
+      });
+    }
   }
   if (deps.db) {
     const db = deps.db;

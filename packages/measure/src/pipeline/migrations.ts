@@ -122,4 +122,20 @@ CREATE TABLE measure_opportunities (
 );
 `,
   },
+  {
+    // Measured delivery for the ad server (MeasuredDelivery, subject delivery.measured),
+    // written in the batch's transaction and published after it commits (a transactional
+    // outbox): a crash between the two publishes it later, never loses it. issued_at lets a
+    // refund name its decision's reservation day.
+    id: 'measure/0002-delivery-outbox',
+    sql: `
+CREATE TABLE measure_outbox (
+  seq bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  subject text NOT NULL,
+  data jsonb NOT NULL
+);
+ALTER TABLE measure_decisions ADD COLUMN issued_at bigint;
+`,
+  },
 ];

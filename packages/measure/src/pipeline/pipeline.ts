@@ -1,6 +1,7 @@
-import { Ledger } from '@swarmcast/ledger';
+import { impressionPrice, Ledger } from '@swarmcast/ledger';
 import type { Consumer, Db, EventStream } from '@swarmcast/platform';
 import type { EpisodeMedia } from '../rules/episode-media.ts';
+import { deliveryOf, enqueueDelivery, flushOutbox } from './outbox.ts';
 import { type BatchResult, type PipelineOptions, processBatch } from './process-batch.ts';
 
 /** The consumer group every measurement pipeline process joins (they share the work). */
@@ -22,7 +23,13 @@ export interface PipelineStats {
 export async function startPipeline(
   stream: EventStream,
   db: Db,
-  options: PipelineOptions & { batchSize?: number; signal?: AbortSignal; onError?: (err: unknown) => void },
+  options: PipelineOptions & {
+    batchSize?: number;
+    signal?: AbortSignal;
+    onError?: (err: unknown) => void;
+    /** How often waiting measured deliveries are published besides after each batch (default 5 s). */
+    outboxFlushMs?: number;
+  },
 ): Promise<{ consumer: Consumer; stats: PipelineStats }> {
   const stats: PipelineStats = {
     batches: 0,
@@ -30,7 +37,26 @@ export async function startPipeline(
     failures: 0,
     lastError: null,
   };
-  const consumer = await stream.consume(
+  // Measured delivery goes to the ad server after the batch commits (outbox.ts); a failed
+  // flush is retried by the next batch and by the timer (invalidations write rows too).
+  let flushing: Promise<void> | null = null;
+  const flush = (): Promise<void> => {
+    flushing ??= flushOutbox(db, stream)
+      .then(() => undefined)
+      .catch((err: unknown) => {
+        stats.lastError = String(err);
+        options.onError?.(err);
+      })
+      .finally(() => {
+        flushing = null;
+      });
+    return flushing;
+  };
+  await flush();
+  const timer = setInterval(() => void flush(), options.outboxFlushMs ?? 5000);
+  timer.unref();
+  options.signal?.addEventListener('abort', () => clearInterval(timer));
+  const inner = await stream.consume(
     pipelineGroup,
     async (events) => {
       let r: BatchResult;
@@ -45,6 +71,7 @@ export async function startPipeline(
       }
       stats.batches++;
       for (const k of Object.keys(r) as (keyof BatchResult)[]) stats.totals[k] += r[k];
+      if (r.impressionsCharged > 0 || r.refunds > 0) await flush();
     },
     {
       // 100: with JetStream, a larger batch than one pull delivers at once can stall the
@@ -54,6 +81,14 @@ export async function startPipeline(
       ...(options.signal ? { signal: options.signal } : {}),
     },
   );
+  const consumer: Consumer = {
+    pending: () => inner.pending(),
+    async stop() {
+      clearInterval(timer);
+      await inner.stop();
+      await flushing;
+    },
+  };
   return { consumer, stats };
 }
 
@@ -98,6 +133,42 @@ export async function invalidateDecision(
       [decisionId, reason],
     );
     const refund = await new Ledger(tx).refundImpression(decisionId, time);
+    if (refund.ok && refund.written) {
+      // The ad server gives the budget back (published by the pipeline's next outbox flush).
+      const d = await tx.query<{
+        line_item_id: string;
+        campaign_id: string;
+        advertiser_id: string;
+        listener_id: string | null;
+        issued_at: number | null;
+        impression_at: number | null;
+        cpm_micros: number;
+      }>(
+        'SELECT line_item_id, campaign_id, advertiser_id, listener_id, issued_at, impression_at, cpm_micros FROM measure_decisions WHERE decision_id = $1',
+        [decisionId],
+      );
+      const row = d.rows[0];
+      if (row) {
+        const cpm = Number(row.cpm_micros);
+        await enqueueDelivery(
+          tx,
+          deliveryOf(
+            'refunded',
+            {
+              decisionId,
+              lineItemId: row.line_item_id,
+              campaignId: row.campaign_id,
+              advertiserId: row.advertiser_id,
+              listenerId: row.listener_id,
+              issuedAt: Number(row.issued_at ?? row.impression_at ?? time),
+              cpmMicros: cpm,
+            },
+            time,
+            impressionPrice(cpm),
+          ),
+        );
+      }
+    }
     return r.affectedRows > 0 || (refund.ok && refund.written);
   });
 }

@@ -1,5 +1,11 @@
 import { type DecisionClaims, type PublicKeys, verifyDecisionToken } from '@swarmcast/ads';
-import { type BasisPoints, defaultCreatorShareBps, impressionEntry, Ledger } from '@swarmcast/ledger';
+import {
+  type BasisPoints,
+  defaultCreatorShareBps,
+  impressionEntry,
+  impressionPrice,
+  Ledger,
+} from '@swarmcast/ledger';
 import type { AnnounceFact, DownloadFact, StreamEvent, Transaction } from '@swarmcast/platform';
 import {
   type AdBeaconEvent,
@@ -21,6 +27,7 @@ import {
   type PlayRules,
   type PlaySession,
 } from '../rules/play-sequence.ts';
+import { deliveryOf, enqueueDelivery } from './outbox.ts';
 
 export interface PipelineOptions {
   /** Public keys of the ad server's decision signers (called per batch: keys rotate). */
@@ -163,11 +170,23 @@ export async function processBatch(
               shareBps,
             ),
           );
-          if (posted.ok && posted.written) result.impressionsCharged++;
+          if (posted.ok && posted.written) {
+            result.impressionsCharged++;
+            await enqueueDelivery(
+              tx,
+              deliveryOf('delivered', claims, b.receivedAt, impressionPrice(claims.cpmMicros)),
+            );
+          }
         }
         if (j.invalidateDecision) {
           const refunded = await ledger.refundImpression(claims.decisionId, b.receivedAt);
-          if (refunded.ok && refunded.written) result.refunds++;
+          if (refunded.ok && refunded.written) {
+            result.refunds++;
+            await enqueueDelivery(
+              tx,
+              deliveryOf('refunded', claims, b.receivedAt, impressionPrice(claims.cpmMicros)),
+            );
+          }
         }
         break;
       }
@@ -297,8 +316,8 @@ async function saveDecisions(tx: Transaction, decisions: Map<string, DecisionRow
     const c = d.claims;
     await tx.query(
       `INSERT INTO measure_decisions (decision_id, campaign_id, line_item_id, advertiser_id, ad_id, creator_id,
-         show_id, episode_id, break_id, cpm_micros, creative_duration_ms, listener_id, seen, invalid, impression_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         show_id, episode_id, break_id, cpm_micros, creative_duration_ms, listener_id, seen, invalid, impression_at, issued_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
        ON CONFLICT (decision_id) DO UPDATE SET seen = EXCLUDED.seen, invalid = EXCLUDED.invalid,
          impression_at = EXCLUDED.impression_at`,
       [
@@ -317,6 +336,7 @@ async function saveDecisions(tx: Transaction, decisions: Map<string, DecisionRow
         JSON.stringify(d.seen),
         d.invalid,
         d.impressionAt,
+        c.issuedAt,
       ],
     );
   }

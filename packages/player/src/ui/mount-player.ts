@@ -296,4 +296,3 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     },
   };
 }
-
