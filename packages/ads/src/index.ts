@@ -121,7 +121,7 @@ export {
 } from './stitch/plan-store.ts';
 export { type PlanAnswer, type PlanAsk, StitchPlanner, type StitchPlannerOptions } from './stitch/planner.ts';
 export { type PreparedAd, PreparedAds, type PreparedAdsOptions } from './stitch/prepared-ads.ts';
-export { AdsStore, defaultReservationMs, type HourDelivery } from './store.ts';
+export { AdsStore, defaultCapHoldMs, defaultReservationMs, type HourDelivery } from './store.ts';
 export { inDayPart, matchesTargeting, type TargetingContext } from './targeting.ts';
 export { formatTimeOffset, parseTimeOffset, type TimeOffset, type TimeOffsetForm } from './time-offset.ts';
 export {

@@ -8,7 +8,8 @@
  * - **measured** (`measuredOf`, `measuredHourlyOf`): what measurement verified and the
  *   ledger charged, fed back as {@link MeasuredDelivery} events (`applyMeasured`);
  * - **reservations**: decisions not yet measured whose token has not expired. When the
- *   token expires unmeasured, its reservation is released (`releaseExpired`).
+ *   token expires unmeasured, its reservation is released (`releaseExpired`); its place in
+ *   the listener's frequency cap already after `capHoldMs`.
  * The policies (budgets, pacing, caps) read `delivery`/`campaignSpend` = measured +
  * open reservations: never less than what may still be billed, and no more once tokens
  * expire. Reports show measured figures as impressions and spend, decisions as decisions.
@@ -37,6 +38,8 @@ import type { MeasuredDelivery } from './tracking-contract.ts';
 const minuteMs = 60_000;
 /** Default decision token lifetime (the plugin's `tokenTtlMs` default): reservations last as long. */
 export const defaultReservationMs = 6 * hourMs;
+/** Default cap hold of an unmeasured decision (see `AdsStore.capHoldMs`). */
+export const defaultCapHoldMs = 10 * 60_000;
 
 /** Decisions of one line item made in one minute, not yet measured or expired. */
 interface Reservation {
@@ -82,6 +85,14 @@ export class AdsStore implements PodView {
   private readonly pendingSeen = new Map<string, PendingSeen>();
   /** Lifetime of a reservation when the caller gives no token expiry. */
   reservationMs = defaultReservationMs;
+  /**
+   * How long an unmeasured decision holds its place in the listener's frequency cap. Shorter
+   * than a token: a player asks for a break's ads just before it plays (a pre-roll on the
+   * listener's first sign of intent, a mid-roll seconds ahead), so a decision unplayed after
+   * this long was most likely abandoned (page closed), and the listener should not lose a cap
+   * place for hours. Measured impressions count for the cap's whole period.
+   */
+  capHoldMs = defaultCapHoldMs;
   /** listenerId -> lineItemId -> impression times (only as long as a cap needs them). */
   private readonly seenBy = new Map<string, Map<string, number[]>>();
   /** (listener, line item) pairs whose cap memory changed since the last flush. */
@@ -257,7 +268,7 @@ export class AdsStore implements PodView {
         listenerId,
         lineItemId: li.id,
         time: now,
-        expiresAt,
+        expiresAt: Math.min(expiresAt, now + this.capHoldMs),
         measured: false,
       });
     }

@@ -126,6 +126,9 @@ describe(`measured delivery feeds the ad server (seed ${seed})`, () => {
   it('after a simulated day the ads dashboard and the measured report agree to the micro-unit', async () => {
     const store = new AdsStore();
     store.reservationMs = ttl;
+    // Measured delivery comes back once per simulated hour here (in real time, within a
+    // second), so unplayed decisions hold their cap place that long.
+    store.capHoldMs = hour;
     store.putAdvertiser({ id: 'adv', name: 'Spring Audio' });
     store.putCampaign(campaign);
     for (const [id, over] of [
