@@ -1,5 +1,14 @@
 export { chromiumLaunchOptions } from './chromium.ts';
+export { type Coturn, type CoturnOptions, coturnArgs, startCoturn } from './coturn.ts';
 export { fileServer } from './file-server.ts';
+export {
+  createNatLab,
+  type HomeSpec,
+  type LabHome,
+  type NatKind,
+  type NatLab,
+  natLabPrerequisite,
+} from './netns.ts';
 export { scratchPostgres } from './postgres.ts';
 export {
   type Prerequisite,

@@ -72,6 +72,8 @@ export interface NodeOptions {
    * stitched enclosures off (every enclosure is the plain file).
    */
   daiPrepare?: ((input: Uint8Array, profile: Mp3Profile) => Promise<PreparedFrames>) | null;
+  /** Seed published torrents with the node's own engine, TCP and WebRTC (default true). */
+  seed?: boolean;
 }
 
 export interface RunningNode {
@@ -168,6 +170,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       datacenterRanges,
       iceServers: () => iceServersOf(ice, 'node'),
       daiMedia: o.daiPrepare === null ? null : mediaPort(o.daiPrepare ?? ((input, p) => prepareAd(input, p))),
+      ...(o.seed === false ? { seed: false } : {}),
     });
     // The stitched enclosure (dynamic ad insertion): the origin serves what the node's
     // resolver decides (ads' plan, media's layout); the origin itself imports neither.
