@@ -12,6 +12,7 @@ export {
 } from './decide.ts';
 export {
   type PublicKeys,
+  type SignatureMemo,
   type SigningKey,
   signDecision,
   signPod,

@@ -280,4 +280,39 @@ describe('pod tokens (v2: one signature per break answer)', () => {
       );
     }
   });
+
+  it('with a memo, checks a pod signature once for all its tokens and still refuses every edit', () => {
+    const memo = new Map<string, boolean>();
+    expect(verifyDecisionToken(t1, keys, 1_500, memo).ok).toBe(true);
+    expect(verifyDecisionToken(t2, keys, 1_500, memo).ok).toBe(true);
+    expect(verifyDecisionToken(t2, keys, 1_600, memo).ok).toBe(true);
+    expect(memo.size).toBe(1); // one signature checked for two ads and three beacons
+    // Expiry is judged per beacon, not remembered.
+    expect(verifyDecisionToken(t2, keys, 2_000, memo)).toMatchObject({
+      ok: false,
+      error: { code: 'ADS_TOKEN_EXPIRED' },
+    });
+    // A remembered good signature never vouches for edited bytes.
+    let seed = 4242;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/';
+    for (let i = 0; i < 300; i++) {
+      const pos = Math.floor(rand() * t2.length);
+      const ch = alpha[Math.floor(rand() * alpha.length)] as string;
+      if (t2[pos] === ch) continue;
+      const t = t2.slice(0, pos) + ch + t2.slice(pos + 1);
+      expect(
+        verifyDecisionToken(t, keys, 1_500, memo).ok,
+        `seed 4242 iteration ${i}: edit at ${pos} to ${ch}`,
+      ).toBe(false);
+    }
+    // A forged signature is remembered as bad, and still refused.
+    const [b, , h] = t1.split('.') as [string, string, string];
+    const forged = `${b}.${signPod([ad(1, { decisionId: 'zz-1' })], other)[0]!.split('.')[1]}.${h}`;
+    expect(verifyDecisionToken(forged, keys, 1_500, memo).ok).toBe(false);
+    expect(verifyDecisionToken(forged, keys, 1_500, memo).ok).toBe(false);
+  });
 });

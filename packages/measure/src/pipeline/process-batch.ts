@@ -1,4 +1,9 @@
-import { type DecisionClaims, type PublicKeys, verifyDecisionToken } from '@swarmcast/ads';
+import {
+  type DecisionClaims,
+  type PublicKeys,
+  type SignatureMemo,
+  verifyDecisionToken,
+} from '@swarmcast/ads';
 import {
   type BasisPoints,
   defaultCreatorShareBps,
@@ -90,6 +95,8 @@ export async function processBatch(
   if (todo.length === 0) return result;
 
   const keys = o.publicKeys();
+  // One Ed25519 check per pod signature in this batch, not one per beacon (see ads).
+  const signatures: SignatureMemo = new Map();
   const shareBps = o.creatorShareBps ?? defaultCreatorShareBps;
   const ledger = new Ledger(tx);
   const reasons = new Map<string, string>();
@@ -137,7 +144,7 @@ export async function processBatch(
       }
       case subjects.adBeacon: {
         const b = e.data as AdBeaconEvent;
-        const verified = verifyDecisionToken(b.token, keys, b.receivedAt);
+        const verified = verifyDecisionToken(b.token, keys, b.receivedAt, signatures);
         if (!verified.ok) {
           const reason = tokenReason[verified.error.code] ?? 'malformed';
           reasons.set(e.id, reason);
