@@ -72,6 +72,11 @@ export interface StitchLayout {
   /** Audio frames in the stitched file (the header frame excluded) and their duration. */
   frameCount: number;
   durationMs: number;
+  /**
+   * What a gapless player reports and plays: durationMs less the encoder delay of the first
+   * part and the padding of the last (as written in the LAME tag).
+   */
+  playableMs: number;
   breaks: BreakSpan[];
   ads: AdSpan[];
 }
@@ -300,11 +305,11 @@ export function layoutStitch(
   };
   const ordered = [...breakSpans.entries()].sort((a, b) => a[1].byteStart - b[1].byteStart || a[0] - b[0]);
   const spans = ordered.map(([, s]) => s);
+  const delay = first?.kind === 'ad' ? (first.ad.encoderDelay ?? 0) : (content.encoderDelay ?? 0);
+  const padding = last?.kind === 'ad' ? (last.ad.encoderPadding ?? 0) : (content.encoderPadding ?? 0);
+  const playableMs = (Math.max(0, frameCount * spf - delay - padding) / profile.sampleRate) * 1000;
   // The ID3 tag keeps its size: patching chapters and TLEN moves no byte of what follows.
   if (id3 > 0 && content.id3Timing && content.id3Timing.end === id3) {
-    const delay = first?.kind === 'ad' ? (first.ad.encoderDelay ?? 0) : (content.encoderDelay ?? 0);
-    const padding = last?.kind === 'ad' ? (last.ad.encoderPadding ?? 0) : (content.encoderPadding ?? 0);
-    const playableMs = ((frameCount * spf - delay - padding) / profile.sampleRate) * 1000;
     const { parts: tagParts } = patchId3(
       content.id3Timing,
       id3,
@@ -321,6 +326,7 @@ export function layoutStitch(
       totalBytes: pos,
       frameCount,
       durationMs: frameCount * frameMs,
+      playableMs,
       breaks: spans,
       ads: adSpans,
     },
