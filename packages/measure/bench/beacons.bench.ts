@@ -15,6 +15,12 @@
  * 2. pipeline -> database: the first MEASURE_BENCH_PIPELINE events through processBatch,
  *    beside a raw multi-row INSERT of as many rows into a plain table of the same database.
  *
+ * 3. keeping up: MEASURE_BENCH_LAG_SECONDS (60) of beacons at MEASURE_BENCH_LAG_RATE (2000/s,
+ *    autocannon at a fixed rate) into the collector while the pipeline consumes the stream
+ *    into the database as in a node (processBatch per consumed batch); the consumer's lag
+ *    (acknowledged but not yet processed) is printed every 5 s and must not keep growing.
+ *    Embedded stream + PGlite only.
+ *
  * Engines: the embedded write-ahead stream + PGlite, and NATS JetStream + PostgreSQL when
  * they answer on 127.0.0.1 (skipped with a reason otherwise). Env: MEASURE_BENCH_SECONDS (10),
  * MEASURE_BENCH_CONNECTIONS (256), MEASURE_BENCH_PIPELINE (5000), MEASURE_BENCH_PIPELINING (1). The machine is shared:
@@ -50,6 +56,8 @@ const connections = Number(process.env.MEASURE_BENCH_CONNECTIONS ?? 256);
 const pipelineEvents = Number(process.env.MEASURE_BENCH_PIPELINE ?? 5000);
 // Requests in flight per connection: connections x pipelining stands for as many concurrent players.
 const pipelining = Number(process.env.MEASURE_BENCH_PIPELINING ?? 1);
+const lagSeconds = Number(process.env.MEASURE_BENCH_LAG_SECONDS ?? 60);
+const lagRate = Number(process.env.MEASURE_BENCH_LAG_RATE ?? 2000);
 
 const key = generateSigningKey('bench');
 const token = signDecision(
@@ -259,6 +267,62 @@ async function pipelineRun(db: Db, events: StreamEvent[]): Promise<number> {
   return events.length / ((Date.now() - started) / 1000);
 }
 
+/**
+ * Beacons at a fixed rate into the collector while a consumer runs the pipeline into the
+ * database, as a node does; samples the consumer's lag every 5 s.
+ */
+async function lagRun(): Promise<{
+  rate: number;
+  samples: Array<{ atS: number; lag: number }>;
+  processed: number;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'measure-lag-'));
+  const stream = await openEventStream({ dataDir: dir });
+  const db = await openDb({ inMemory: true });
+  try {
+    await migrate(db, [...ledgerMigrations, ...measureMigrations]);
+    const publicKeys = new Map([[key.keyId, key.publicKey]]);
+    let processed = 0;
+    const consumer = await stream.consume(
+      'lag-pipeline',
+      async (events) => {
+        await db.transaction((tx) => processBatch(tx, events, { publicKeys: () => publicKeys }));
+        processed += events.length;
+      },
+      { subjects: ['beacon.ad'], batchSize: 500 },
+    );
+    const app = Fastify();
+    const collector = collectorRoutes(app, { stream, edge, clock: systemClock });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const started = Date.now();
+    const samples: Array<{ atS: number; lag: number }> = [];
+    const sampler = setInterval(() => {
+      void consumer
+        .pending()
+        .then((lag) => samples.push({ atS: Math.round((Date.now() - started) / 1000), lag }));
+    }, 5000);
+    const r = await autocannon({
+      url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`,
+      connections: 50,
+      duration: lagSeconds,
+      overallRate: lagRate,
+      workers: 1,
+    });
+    clearInterval(sampler);
+    samples.push({ atS: Math.round((Date.now() - started) / 1000), lag: await consumer.pending() });
+    await app.close();
+    await collector.close();
+    await consumer.stop();
+    return { rate: r.requests.average, samples, processed };
+  } finally {
+    await stream.close();
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 interface EngineResult {
   engine: string;
   collector?: Awaited<ReturnType<typeof collectorRun>>;
@@ -380,6 +444,13 @@ async function main() {
       ].join(' | ') + ` | collector CPU ${us(r.collector?.cpuMicrosPerBeacon)} us/beacon`,
     );
   }
+  const lag = lagSeconds > 0 ? await lagRun() : null;
+  if (lag) {
+    console.log(
+      `\nkeeping up (embedded stream + PGlite, collector at ${lagRate}/s asked, ${lag.rate.toFixed(0)}/s acknowledged, ${lagSeconds} s): ` +
+        `pipeline lag ${lag.samples.map((x) => `${x.atS}s:${x.lag}`).join(' ')}; processed ${lag.processed}; load ${loadavg()[0]!.toFixed(2)}`,
+    );
+  }
   const outDir = join(import.meta.dirname, '../../../bench/results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(
@@ -392,6 +463,7 @@ async function main() {
         loadAverageAtEnd: loadavg(),
         httpOnly,
         results,
+        lag,
       },
       null,
       2,
