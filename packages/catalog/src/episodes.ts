@@ -49,7 +49,10 @@ export interface Episode extends EpisodeFeatures {
 
 /** An episode with what a page or a feed needs beside it. */
 export interface EpisodeDetail extends Episode {
-  show: Pick<Show, 'id' | 'slug' | 'title' | 'ownerId' | 'language' | 'categories' | 'author'>;
+  show: Pick<Show, 'id' | 'slug' | 'title' | 'ownerId' | 'language' | 'categories' | 'author'> & {
+    /** The show's artwork (media path), for cards and pages. */
+    artwork?: string | null;
+  };
   media: MediaFile | null;
   torrent: TorrentInfo | null;
 }
@@ -59,7 +62,7 @@ const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.
   e.season, e.episode_number as "episodeNumber", e.episode_type as "episodeType", e.explicit, e.artwork as "episodeArtwork", e.persons, e.notes_html as "notesHtml",
   (select coalesce(json_agg(json_build_object('language', t.language, 'format', t.format, 'path', t.path,
      'vttPath', t.vtt_path) order by t.language), '[]') from catalog_transcripts t where t.episode_id = e.id) as transcripts,
-  s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author,
+  s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author, s.artwork as "showArtwork",
   m.path, m.size, m.mime, m.container, m.codecs, m.bitrate, m.fast_start as "fastStart",
   t.info_hash_v1 as "infoHashV1", t.info_hash_v2 as "infoHashV2", t.magnet,
   t.v1_info_hash as "legacyInfoHash", t.v1_magnet as "legacyMagnet"`;
@@ -79,6 +82,7 @@ type Row = Omit<Episode, 'artwork'> &
     categories: string[];
     author: string;
     episodeArtwork: string | null;
+    showArtwork: string | null;
   };
 
 function toDetail(r: Row): EpisodeDetail {
@@ -110,6 +114,7 @@ function toDetail(r: Row): EpisodeDetail {
       language: r.language,
       categories: r.categories,
       author: r.author,
+      artwork: r.showArtwork ?? null,
     },
     media: r.path
       ? {

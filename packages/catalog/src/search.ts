@@ -23,10 +23,31 @@ export async function search(db: Queryable, text: string, limit = 30): Promise<S
   if (!q) return [];
   // The query lives in the catalog_search function (migrations.ts, 0009) so that its plan is
   // kept between calls instead of being made again for every search.
-  const r = await db.query<SearchHit>('select * from catalog_search($1, $2)', [q, limit]);
+  // The last word also counts as a prefix ("welc" finds "Welcome": prefixQuery below).
+  const r = await db.query<SearchHit>('select * from catalog_search($1, $2, $3)', [
+    q,
+    limit,
+    prefixQuery(q) ?? '',
+  ]);
   // An episode found by its text and by its transcript is listed once (its best rank).
   const seen = new Set<string>();
   return r.rows
     .filter((h) => !seen.has(`${h.kind}:${h.id}`) && seen.add(`${h.kind}:${h.id}`))
     .map((h) => ({ ...h, rank: Number(h.rank) }));
+}
+
+/**
+ * What people type while they are still typing: "welc" should find "Welcome". The words
+ * (letters and digits only, so nothing of tsquery syntax gets through) joined with AND,
+ * the last one as a prefix ("swarm & welc:*"); null when there is no such word.
+ */
+export function prefixQuery(text: string): string | null {
+  const words =
+    text
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu)
+      ?.slice(0, 8) ?? [];
+  if (words.length === 0) return null;
+  const last = words.length - 1;
+  return words.map((w, i) => (i === last ? `${w}:*` : w)).join(' & ');
 }

@@ -273,6 +273,12 @@ for (const engine of all) {
         expect(hits.map((h) => [h.kind, h.slug])).toContainEqual(['episode', 'ada-talks']);
         const shows = await search(db, 'engines');
         expect(shows[0]).toMatchObject({ kind: 'show', slug: 'ada-talks' });
+        // What people type before they finish the word: "welc" finds "Welcome".
+        expect((await search(db, 'welc')).map((h) => [h.kind, h.slug])).toContainEqual([
+          'episode',
+          'ada-talks',
+        ]);
+        expect(await search(db, 'zzqx')).toEqual([]);
         for (const q of [
           "'; drop table catalog_shows; --",
           '" OR 1=1 --',

@@ -55,6 +55,21 @@ export function wireCopyButtons(doc: Document = document): void {
   }
 }
 
+/**
+ * Wires `button[data-swarmcast-chapter=<ms>]` (the episode page's chapter list) to the
+ * page's player: a click moves playback to the chapter's start and plays.
+ */
+export function wireChapters(doc: Document = document): void {
+  for (const b of Array.from(doc.querySelectorAll<HTMLButtonElement>('button[data-swarmcast-chapter]'))) {
+    if (b.dataset.wired === '1') continue;
+    b.dataset.wired = '1';
+    b.addEventListener('click', () => {
+      const host = doc.querySelector<PlayerHost>('[data-swarmcast-player]');
+      host?.swarmcastPlayer?.seek(Number(b.dataset.swarmcastChapter) || 0);
+    });
+  }
+}
+
 /** A mounted element carries its player's handle (scripts and tests read the engine's stats). */
 export type PlayerHost = HTMLElement & { swarmcastPlayer?: PlayerHandle };
 
@@ -116,6 +131,7 @@ if (typeof document !== 'undefined') {
   const ready = () => {
     mountAll();
     wireCopyButtons();
+    wireChapters();
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', ready);
   else ready();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adLabel, clockLabel, peersLabel, skipLabel } from '../src/ui/labels.ts';
+import { adLabel, clockLabel, p2pStatus, peersLabel, skipLabel } from '../src/ui/labels.ts';
 
 describe('labels', () => {
   it.each([
@@ -40,5 +40,21 @@ describe('labels', () => {
     [2, 2, 1, '2 peers · 67% from peers'],
   ])('peersLabel(%i, %i, %i)', (p, a, b, want) => {
     expect(peersLabel(p, a, b)).toBe(want);
+  });
+});
+
+describe('p2pStatus', () => {
+  it('says where the episode comes from in words, with the share from peers', () => {
+    expect(p2pStatus(0, 0, 0)).toEqual({
+      text: 'Streaming from the server · no other listeners nearby yet',
+      share: 0,
+    });
+    expect(p2pStatus(1, 750, 250)).toEqual({
+      text: 'Sharing with 1 other listener · 75% of this episode came from them',
+      share: 75,
+    });
+    expect(p2pStatus(3, 0, 100).text).toBe(
+      'Sharing with 3 other listeners · 0% of this episode came from them',
+    );
   });
 });

@@ -226,6 +226,23 @@ describe('a node', () => {
     expect(dash).toMatch(/data-confirm="Delete “Drafts” and its 1 episode/);
   });
 
+  it('shows listeners subscribe links, artwork-ready cards, clickable chapters and hides the technical parts', async () => {
+    const home = await (await fetch(url('/'))).text();
+    const episode = /href="(\/episodes\/[0-9a-f-]{36})"/.exec(home)?.[1];
+    expect(episode).toBeDefined();
+    const page = await (await fetch(url(episode!))).text();
+    for (const app of ['Apple Podcasts', 'Pocket Casts', 'Overcast', 'AntennaPod', 'Copy RSS'])
+      expect(page).toContain(app);
+    expect(page).toContain('href="pktc://subscribe/');
+    expect(page).toMatch(/<details class="advanced"><summary>Advanced[^<]*<\/summary>[\s\S]*Info-hash v1/);
+    expect(page.indexOf('Info-hash v1')).toBeGreaterThan(page.indexOf('<details class="advanced">'));
+    expect(page).not.toContain('Ad breaks: pre');
+    expect(page).toMatch(/<button type="button" class="link" data-swarmcast-chapter="\d+">/);
+    const found = await (await fetch(url('/search?q=welc'))).text();
+    expect(found).toMatch(/[1-9]\d* results? for/);
+    expect(found).toContain('Welcome');
+  });
+
   it('answers browsers with site pages (404, log-in for reports and dashboards) and scripts with JSON', async () => {
     const page = { accept: 'text/html,application/xhtml+xml' };
     const missing = await fetch(url('/no/such/page'), { headers: page });

@@ -76,6 +76,19 @@ figure.bars figcaption{font-weight:600;margin-bottom:.5rem}
 .bars .plot span{flex:1;min-width:2px;background:var(--accent);border-radius:2px 2px 0 0}
 .bars .plot span.gap{background:repeating-linear-gradient(45deg,#d6dae4 0 3px,transparent 3px 6px);height:100%}
 .bars .axis{display:flex;justify-content:space-between;color:var(--muted);font-size:.8rem;margin-top:.25rem}
+.sc-player{background:var(--card);border:1px solid var(--line);border-radius:var(--radius);padding:.75rem;margin:.75rem 0;max-width:50rem}
+.sc-ad-bar{display:flex;flex-wrap:wrap;gap:.5rem .75rem;align-items:center;background:#fff4d6;border:1px solid #f0d38a;border-radius:.4rem;padding:.5rem .75rem;margin:.25rem 0}
+.sc-ad-badge{background:#7a4a00;color:#fff;font-weight:700;font-size:.8rem;border-radius:.3rem;padding:.05rem .4rem}
+.sc-ad-label{font-weight:600;font-variant-numeric:tabular-nums}.sc-ad-progress{flex:1 1 8rem;height:.6rem;width:auto}
+.sc-skip{background:#151a2d;color:#fff}.sc-click{font-weight:600;color:#5a3600}
+.sc-controls{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:.35rem 0}
+.sc-controls button{background:#e7e9f3;color:var(--fg);padding:.35rem .7rem;font-variant-numeric:tabular-nums}
+.sc-speed{display:inline-flex;gap:.35rem;align-items:center;font-size:.92rem}.sc-speed select{padding:.3rem;border:1px solid #8d94a3;border-radius:.4rem;background:#fff}
+.sc-peers{display:flex;flex-wrap:wrap;gap:.3rem .6rem;align-items:center;font-size:.9rem;color:var(--muted)}
+.sc-p2p-dot{width:.7rem;height:.7rem;border-radius:50%;background:#8d94a3;flex:none}
+.sc-peers[data-state=peers] .sc-p2p-dot{background:#1b9e4b;box-shadow:0 0 0 3px #c9ecd5}.sc-peers[data-state=waiting] .sc-p2p-dot{background:#d98a00}
+.sc-p2p-meter{width:6rem;height:.6rem}.sc-companion{margin:.4rem 0}
+ol.chapters{padding-left:1.4rem}ol.chapters button{text-align:left;padding:.15rem 0;color:var(--accent)}
 footer.site{color:var(--muted);text-align:center;padding:2rem 1rem;font-size:.85rem}
 table td,table th{overflow-wrap:normal}
 .bars .empty{margin:auto;color:var(--muted);font-size:.9rem;align-self:center}

@@ -36,6 +36,8 @@ export interface BreakUi {
   companion: HTMLElement;
   /** Shows or hides the ad layer (and hides the content controls meanwhile). */
   showAd(on: boolean): void;
+  /** The ad's progress bar (value and max in ms), when the player has one. */
+  progress?: HTMLProgressElement;
 }
 
 export interface BreakEnv {
@@ -223,6 +225,10 @@ function playOneAd(
         (Number.isFinite(el.duration) ? el.duration * 1000 : ad.durationMs) - state.playheadMs,
       );
       ui.label.textContent = adLabel(index, count, remaining);
+      if (ui.progress) {
+        ui.progress.max = Math.max(1, state.playheadMs + remaining);
+        ui.progress.value = state.playheadMs;
+      }
       const skip = skipLabel(ad.skipOffsetMs, state.playheadMs);
       ui.skipButton.hidden = skip === null;
       ui.skipButton.textContent = skip ?? '';

@@ -28,3 +28,23 @@ export function peersLabel(peers: number, bytesFromPeers: number, bytesFromWebSe
   const share = total > 0 ? Math.round((100 * bytesFromPeers) / total) : 0;
   return `${peers} ${peers === 1 ? 'peer' : 'peers'} · ${share}% from peers`;
 }
+
+/**
+ * The P2P indicator in words people understand: where this episode is coming from. The
+ * share is of the bytes received so far.
+ */
+export function p2pStatus(
+  peers: number,
+  bytesFromPeers: number,
+  bytesFromWebSeed: number,
+): { text: string; share: number } {
+  const total = bytesFromPeers + bytesFromWebSeed;
+  const share = total > 0 ? Math.round((100 * bytesFromPeers) / total) : 0;
+  if (peers === 0) return { text: 'Streaming from the server · no other listeners nearby yet', share };
+  const who = `${peers} other ${peers === 1 ? 'listener' : 'listeners'}`;
+  return { text: `Sharing with ${who} · ${share}% of this episode came from them`, share };
+}
+
+/** The playback speeds offered, and the label of each ("1×", "1.5×"). */
+export const playbackRates = [0.75, 1, 1.25, 1.5, 1.75, 2] as const;
+export const rateLabel = (r: number) => `${r}×`;

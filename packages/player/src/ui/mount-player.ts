@@ -18,7 +18,7 @@ import { listenerId, withListenerId } from '../listener-id.ts';
 import { newPlaySession, type PlaySession, type PlaySignal, playStep } from '../play-beacons.ts';
 import { readVmap } from '../vmap-read.ts';
 import { type BreakEnv, playableBy, preparePod, runAdBreak } from './ad-break-runner.ts';
-import { peersLabel } from './labels.ts';
+import { p2pStatus, playbackRates, rateLabel } from './labels.ts';
 
 /** Transfer figures from the delivery engine (P2P + web seed), when one feeds the element. */
 export interface TransferStats {
@@ -50,6 +50,8 @@ export interface PlayerOptions {
 export interface PlayerHandle {
   content: HTMLMediaElement;
   ad: HTMLMediaElement;
+  /** Moves the content to `ms` and plays (ignored while an ad plays): chapters use it. */
+  seek(ms: number): void;
   /** Removes listeners and timers, sends `stop` if playing. */
   destroy(): void;
 }
@@ -71,12 +73,24 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
   content.controls = true;
   content.preload = 'metadata';
   content.src = o.src;
+  content.setAttribute('aria-label', o.title ? `Episode: ${o.title}` : 'Episode');
   const ad = make(o.kind, 'sc-ad') as HTMLMediaElement;
   ad.hidden = true;
+  ad.setAttribute('aria-label', 'Advertisement');
+  // The ad bar: what is playing, how far it is, when it can be skipped, where it leads.
   const adBar = make('div', 'sc-ad-bar');
   adBar.hidden = true;
+  adBar.setAttribute('role', 'group');
+  adBar.setAttribute('aria-label', 'Advertisement');
+  const badge = make('span', 'sc-ad-badge');
+  badge.textContent = 'Ad';
+  badge.setAttribute('aria-hidden', 'true');
   const label = make('span', 'sc-ad-label');
   label.setAttribute('aria-live', 'polite');
+  const progress = make('progress', 'sc-ad-progress') as HTMLProgressElement;
+  progress.setAttribute('aria-label', 'Ad progress');
+  progress.max = 1;
+  progress.value = 0;
   const skip = make('button', 'sc-skip');
   skip.type = 'button';
   skip.hidden = true;
@@ -86,13 +100,53 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
   learnMore.rel = 'noopener noreferrer sponsored';
   learnMore.setAttribute('aria-label', 'Learn more about this ad (opens a new tab)');
   learnMore.hidden = true;
-  adBar.append(label, skip, learnMore);
+  adBar.append(badge, label, progress, skip, learnMore);
   const companion = make('aside', 'sc-companion');
   companion.setAttribute('aria-label', 'Advertisement');
   companion.hidden = true;
+  // Listening controls beside the element's own: skip back 15 s, forward 30 s, speed.
+  const controls = make('div', 'sc-controls');
+  controls.setAttribute('role', 'group');
+  controls.setAttribute('aria-label', 'Playback');
+  const jump = (text: string, aria: string, by: number) => {
+    const b = make('button', 'sc-jump') as HTMLButtonElement;
+    b.type = 'button';
+    b.textContent = text;
+    b.setAttribute('aria-label', aria);
+    b.addEventListener('click', () => {
+      if (inBreak) return;
+      const end = Number.isFinite(content.duration) ? content.duration : Number.POSITIVE_INFINITY;
+      content.currentTime = Math.min(end, Math.max(0, content.currentTime + by));
+    });
+    return b;
+  };
+  const back = jump('↺ 15', 'Back 15 seconds', -15);
+  const fwd = jump('30 ↻', 'Forward 30 seconds', 30);
+  const speedLabel = make('label', 'sc-speed');
+  const speed = make('select', 'sc-speed-select') as HTMLSelectElement;
+  for (const r of playbackRates) {
+    const opt = doc.createElement('option');
+    opt.value = String(r);
+    opt.textContent = rateLabel(r);
+    opt.selected = r === 1;
+    speed.append(opt);
+  }
+  speed.addEventListener('change', () => {
+    content.playbackRate = Number(speed.value) || 1;
+  });
+  speedLabel.append('Speed ', speed);
+  controls.append(back, fwd, speedLabel);
   const peers = make('div', 'sc-peers');
   peers.setAttribute('aria-live', 'off');
-  box.append(content, ad, adBar, companion, peers);
+  const dot = make('span', 'sc-p2p-dot');
+  dot.setAttribute('aria-hidden', 'true');
+  const peersText = make('span', 'sc-p2p-text');
+  const meter = make('meter', 'sc-p2p-meter') as HTMLMeterElement;
+  meter.min = 0;
+  meter.max = 100;
+  meter.setAttribute('aria-label', 'Share of this episode from other listeners');
+  peers.append(dot, peersText, meter);
+  box.append(content, ad, adBar, companion, controls, peers);
   root.append(box);
 
   const win = doc.defaultView ?? globalThis;
@@ -164,6 +218,10 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     ad.hidden = !on;
     adBar.hidden = !on;
     content.hidden = on && o.kind === 'video';
+    // The content's scrubber and our jumps are off while an ad plays.
+    content.controls = !on;
+    content.toggleAttribute('inert', on);
+    for (const c of [back, fwd, speed]) c.disabled = on;
     if (on) skip.focus({ preventScroll: true });
   };
   const breakEnv: BreakEnv = {
@@ -198,7 +256,7 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     inBreak = true;
     content.pause();
     await runAdBreak(
-      { adElement: ad, label, skipButton: skip, clickThrough: learnMore, companion, showAd },
+      { adElement: ad, label, skipButton: skip, clickThrough: learnMore, companion, showAd, progress },
       breakEnv,
       {
         adTagUri: b.adTagUri,
@@ -278,7 +336,11 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
   const renderStats = () => {
     const s = o.stats?.() ?? null;
     if (s) step({ type: 'bytes', fromPeers: s.bytesFromPeers, fromWebSeed: s.bytesFromWebSeed });
-    peers.textContent = s ? peersLabel(s.peers, s.bytesFromPeers, s.bytesFromWebSeed) : 'Web seed only';
+    const st = s ? p2pStatus(s.peers, s.bytesFromPeers, s.bytesFromWebSeed) : null;
+    peersText.textContent = st ? st.text : 'Streaming from the server';
+    meter.value = st ? st.share : 0;
+    meter.hidden = !st;
+    peers.dataset.state = !s ? 'server' : s.peers > 0 ? 'peers' : 'waiting';
   };
   renderStats();
   const timer = setInterval(renderStats, 1000);
@@ -286,6 +348,11 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
   return {
     content,
     ad,
+    seek(ms: number) {
+      if (inBreak) return;
+      content.currentTime = Math.max(0, ms / 1000);
+      void content.play().catch(() => undefined);
+    },
     destroy() {
       leave();
       clearInterval(timer);

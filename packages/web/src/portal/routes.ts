@@ -18,7 +18,18 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { whoIs } from '../auth.ts';
 import type { SiteUrls } from '../urls.ts';
 import { embedSection } from './embed.ts';
-import { artwork, bytes, day, duration, enc, episodeCard, searchHit, showCard } from './fragments.ts';
+import {
+  artwork,
+  bytes,
+  day,
+  duration,
+  enc,
+  episodeArt,
+  episodeCard,
+  searchHit,
+  showCard,
+  subscribeSection,
+} from './fragments.ts';
 import type { ReadCache } from './read-cache.ts';
 import { captionTracks, transcriptLinks } from './transcript-fragments.ts';
 
@@ -69,7 +80,7 @@ export function portalRoutes(
         { title: 'Home', viewer },
         html`<h1>Listen and watch, peer to peer</h1>
 <section aria-labelledby="latest-h"><h2 id="latest-h">Latest episodes</h2>
-${latest.length ? html`<ul class="grid">${latest.map((e) => episodeCard(e))}</ul>` : html`<p>Nothing published yet. <a href="/signup">Sign up</a> to publish the first show.</p>`}
+${latest.length ? html`<ul class="grid">${latest.map((e) => episodeCard(e, true, urls.media))}</ul>` : html`<p>Nothing published yet. <a href="/signup">Sign up</a> to publish the first show.</p>`}
 </section>
 <section aria-labelledby="popular-h"><h2 id="popular-h">Popular shows</h2>
 ${popular.length ? html`<ul class="grid">${popular.map((s) => showCard(s, urls.media))}</ul>` : html`<p>No shows yet.</p>`}
@@ -110,9 +121,9 @@ ${q ? html`<p role="status">${hits.length} result${hits.length === 1 ? '' : 's'}
         html`${artwork(show, urls.media, 200)}<h1>${show.title}</h1>
 <p class="meta">${show.author}${show.categories.length ? ` · ${show.categories.join(', ')}` : ''} · ${show.language}</p>
 <p>${show.description}</p>
-<p><a class="button" href="${feed}">RSS feed</a> <span class="hint">Paste it into any podcast app: <code>${feed}</code></span></p>
+${subscribeSection(feed, show.title)}
 <h2>Episodes</h2>
-${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, false))}</ul>` : html`<p>No episodes yet.</p>`}`,
+${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, false, urls.media))}</ul>` : html`<p>No episodes yet.</p>`}`,
       ),
     );
   });
@@ -165,36 +176,43 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
       reply,
       page(
         { title: e.title, viewer },
-        html`<p class="meta"><a href="/shows/${enc(e.show.slug)}">${e.show.title}</a></p>
+        html`<div class="row" style="align-items:flex-start;flex-wrap:nowrap">${episodeArt(e, urls.media, 120)}<div>
+<p class="meta"><a href="/shows/${enc(e.show.slug)}">${e.show.title}</a></p>
 <h1>${e.title}</h1>
-<p class="meta">${duration(e.durationMs)} · <time datetime="${e.publishedAt.toISOString()}">${day(e.publishedAt)}</time>${e.media ? ` · ${bytes(e.media.size)} · ${e.media.codecs.join(', ')}` : ''}</p>
+<p class="meta">${duration(e.durationMs)} · <time datetime="${e.publishedAt.toISOString()}">${day(e.publishedAt)}</time>${e.media ? ` · ${bytes(e.media.size)} · ${e.media.codecs.join(', ')}` : ''}</p></div></div>
 ${player}
 ${e.notesHtml ? html`<div class="notes">${trusted(sanitizeNotes(e.notesHtml))}</div>` : html`<p>${e.description}</p>`}
 ${transcriptLinks(e, urls.media)}
 ${
   e.chapters.length
-    ? html`<h2>Chapters</h2><ol>${e.chapters.map((c) => html`<li><span class="mono">${duration(c.startMs)}</span> ${c.title}</li>`)}</ol>`
+    ? html`<h2 id="chapters-h">Chapters</h2><ol class="chapters" aria-labelledby="chapters-h">${e.chapters.map((c) => html`<li><button type="button" class="link" data-swarmcast-chapter="${String(c.startMs)}"><span class="mono">${duration(c.startMs)}</span> ${c.title}</button></li>`)}</ol>`
     : ''
 }
+${subscribeSection(urls.feed(e.show.slug), e.show.title)}
 <h2>Download</h2>
 <ul class="list">
 ${src ? html`<li><a href="${src}" download>Direct download (HTTP)</a></li>` : ''}
 ${
   e.torrent
     ? html`<li><a href="/episodes/${enc(e.id)}.torrent">Torrent file</a> · <a href="${e.torrent.magnet}">Magnet link</a>
-<div class="meta">Info-hash v1 <code>${e.torrent.infoHashV1}</code>${e.torrent.infoHashV2 ? html`, v2 <code>${e.torrent.infoHashV2}</code>` : ''}</div>
-<label class="hint" for="magnet-text">Magnet (copy into any BitTorrent client)</label>
-<input id="magnet-text" class="mono" style="width:100%" readonly value="${e.torrent.magnet}"></li>
-${
-  e.torrent.legacy
-    ? html`<li>For older BitTorrent clients that do not understand v2 (such as aria2): <a href="/episodes/${enc(e.id)}.v1.torrent">v1-only .torrent</a> · <a href="${e.torrent.legacy.magnet}">v1-only magnet</a></li>`
-    : ''
-}`
+<span class="hint">for BitTorrent apps such as qBittorrent or Transmission</span></li>`
     : html`<li>The torrent is being prepared.</li>`
 }
 </ul>
-${src ? embedSection(e, urls.base()) : ''}
-${e.adBreaks.length ? html`<p class="meta">Ad breaks: ${e.adBreaks.map((b) => `${b.id} at ${duration(b.offsetMs)}`).join(', ')}</p>` : ''}`,
+${
+  e.torrent
+    ? html`<details class="advanced"><summary>Advanced: info-hashes, magnet text, v1-only links</summary>
+<div class="meta">Info-hash v1 <code>${e.torrent.infoHashV1}</code>${e.torrent.infoHashV2 ? html`, v2 <code>${e.torrent.infoHashV2}</code>` : ''}</div>
+<label class="hint" for="magnet-text">Magnet (copy into any BitTorrent client)</label>
+<input id="magnet-text" class="mono" style="width:100%" readonly value="${e.torrent.magnet}">
+${
+  e.torrent.legacy
+    ? html`<p>For older BitTorrent clients that do not understand v2 (such as aria2): <a href="/episodes/${enc(e.id)}.v1.torrent">v1-only .torrent</a> · <a href="${e.torrent.legacy.magnet}">v1-only magnet</a></p>`
+    : ''
+}</details>`
+    : ''
+}
+${src ? embedSection(e, urls.base()) : ''}`,
       ),
     );
   });
