@@ -157,11 +157,16 @@ export async function decodeCreative(input: Uint8Array, options: PrepareOptions 
     const channelCount = Math.max(...chunks.map((c) => c.length));
     const channels = Array.from({ length: channelCount }, () => new Float32Array(samples));
     let at = 0;
+    sliceStart = performance.now();
     for (const chunk of chunks) {
       const n = (chunk[0] as Float32Array).length;
       for (let c = 0; c < channelCount; c++)
         (channels[c] as Float32Array).set(chunk[Math.min(c, chunk.length - 1)] as Float32Array, at);
       at += n;
+      if (performance.now() - sliceStart > sliceMs) {
+        await pause();
+        sliceStart = performance.now();
+      }
     }
     return { sampleRate, channels };
   } catch (error) {
@@ -199,6 +204,7 @@ export async function prepareAd(
   }
   const pause = options.yieldToEventLoop ?? defaultYield;
   const pcm = await decodeCreative(input, options);
+  await pause();
 
   // Mix to the profile's channels: average down to mono, duplicate mono up to stereo.
   const src = pcm.channels;
@@ -206,17 +212,27 @@ export async function prepareAd(
   let mixed: Float32Array[];
   if (profile.channels === 1 && src.length > 1) {
     const mono = new Float32Array(n);
-    for (const c of src)
-      for (let i = 0; i < n; i++) mono[i] = (mono[i] as number) + (c[i] as number) / src.length;
+    let sliceStart = performance.now();
+    for (let from = 0; from < n; from += 16384) {
+      const to = Math.min(n, from + 16384);
+      for (const c of src)
+        for (let i = from; i < to; i++) mono[i] = (mono[i] as number) + (c[i] as number) / src.length;
+      if (performance.now() - sliceStart > sliceMs) {
+        await pause();
+        sliceStart = performance.now();
+      }
+    }
     mixed = [mono];
   } else if (profile.channels === 2) mixed = [src[0] as Float32Array, (src[1] ?? src[0]) as Float32Array];
   else mixed = [src[0] as Float32Array];
+  await pause();
 
   // Resample and convert to 16-bit, a slice at a time.
   const resamplers = mixed.map((c) => resampler(c, pcm.sampleRate, profile.sampleRate));
   const length = (resamplers[0] as ReturnType<typeof resampler>).length;
   const floats = resamplers.map(() => new Float32Array(length));
   const ints = resamplers.map(() => new Int16Array(length));
+  await pause();
   const step = 1024;
   let sliceStart = performance.now();
   for (let from = 0; from < length; from += step) {
