@@ -8,6 +8,8 @@ export const platformErrors = {
   PLT_MIGRATION_CHANGED: 'an applied migration was edited after it ran (checksum differs)',
   PLT_MIGRATION_DUPLICATE: 'two migrations share one id',
   PLT_DB_CLOSED: 'the database handle was used after close()',
+  PLT_DB_UNAVAILABLE:
+    'the database cannot be reached right now (down, restarting, connection lost); answered 503',
   PLT_DB_LOCKED: 'another live process holds the embedded database directory',
   PLT_DB_VALUE_RANGE: 'an int8 value does not fit a JS number (beyond 2^53)',
   PLT_STREAM_CLOSED: 'the event stream was used after close()',

@@ -21,6 +21,7 @@ export { type Config, type Env, loadConfig } from './config.ts';
 export type { Db, Migration, Queryable, QueryResult, Transaction } from './db/db.ts';
 export { type MigrateResult, migrate } from './db/migrate.ts';
 export { type OpenDbOptions, openDb } from './db/open-db.ts';
+export { isDbUnavailable } from './db/unavailable.ts';
 export { PlatformError, type PlatformErrorCode, platformErrors } from './errors.ts';
 export type {
   AnnounceEvent,

@@ -31,11 +31,21 @@ const types = {
 export interface PostgresOptions {
   /** Connections in the pool (default 10). */
   max?: number;
+  /** How long a query waits for a connection before failing (default 5 s). */
+  connectTimeoutMs?: number;
 }
 
 /** PostgreSQL through a pg Pool; each transaction takes one pooled client. */
 export async function openPostgresDb(url: string, options: PostgresOptions = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    types,
+    // While the server is away a request waits at most this long for a connection, then
+    // fails (503 upstream) instead of hanging until the client gives up.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    keepAlive: true,
+  });
   // An idle client losing its server connection must not crash the process.
   pool.on('error', () => {});
   // Fail at open, with the server's reason, rather than at the first query.
@@ -49,7 +59,14 @@ export async function openPostgresDb(url: string, options: PostgresOptions = {})
     outer: wrap(pool as unknown as PgLike),
     async transaction(fn) {
       const client = await pool.connect();
+      // A checked-out client has no pool listener: the server going away between two
+      // statements would emit an 'error' with no listener and kill the process. The failure
+      // reaches the transaction through its next query instead.
       let broken = false;
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client as unknown as PgLike));
@@ -61,6 +78,7 @@ export async function openPostgresDb(url: string, options: PostgresOptions = {})
         });
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
