@@ -19,6 +19,7 @@ export const trackerErrors = {
   TRK_NOT_REGISTERED: 'torrent not registered with this tracker',
   TRK_TOO_MANY_HASHES: 'too many info_hash values in one scrape',
   TRK_FULL: 'tracker is full, try again later',
+  TRK_PEER_ID_TAKEN: 'this peer id is announced in this swarm by another connection',
   TRK_STORE_UNAVAILABLE: 'tracker storage unavailable, try again later',
 } as const;
 

@@ -10,6 +10,7 @@ import type { RateRule } from './core/rate-limit.ts';
 import type { AnnounceObserver, Intervals } from './core/tracker-core.ts';
 import { type HttpTracker, startHttpTracker } from './server/node-http.ts';
 import { startUdpTracker, type UdpTracker } from './server/udp-server.ts';
+import type { WsRelayOptions } from './server/ws-relay.ts';
 import { MemorySwarmStore } from './store/memory-store.ts';
 import { RedisAccess } from './store/redis-access.ts';
 import { RedisSwarmStore } from './store/redis-store.ts';
@@ -38,6 +39,8 @@ export interface StandaloneOptions {
   store?: SwarmStore;
   /** UDP connection-id key; processes sharing the UDP port must share it. */
   udpSecret?: Uint8Array;
+  /** WebSocket relay bounds (socket caps, ping period). */
+  ws?: WsRelayOptions;
 }
 
 export interface RunningTracker {
@@ -85,6 +88,7 @@ export async function runStandaloneTracker(options: StandaloneOptions): Promise<
     observer: options.observer,
     clock: options.clock,
     udpSecret: options.udpSecret,
+    ...(options.ws ? { ws: options.ws } : {}),
   });
   const host = options.host ?? '0.0.0.0';
   const http = await startHttpTracker(tracker, { port: options.port, host });

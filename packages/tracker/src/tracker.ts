@@ -34,6 +34,10 @@ export interface TrackerOptions {
   ws?: WsRelayOptions;
 }
 
+/** Swarms listed by `/stats`, and how long one answer is reused. */
+export const statsTop = 100;
+export const statsCacheMs = 5000;
+
 /** 20 announces per second sustained, bursts of 200: room for a NAT full of clients. */
 export const defaultRateLimit: RateRule = { perSecond: 20, burst: 200 };
 
@@ -83,7 +87,30 @@ export class Tracker {
     this.sweepTimer.unref();
   }
 
-  async statsJson(limit = 1000): Promise<{ torrents: TorrentStatsJson[]; peers: number; swarms: number }> {
+  /**
+   * The public `/stats`: the busiest swarms (at most `statsTop`) and totals. Listing sorts
+   * every swarm, so one answer is shared by every request for `statsCacheMs`: polling it
+   * costs nothing more than one sort per period, whoever asks and however often.
+   */
+  statsJson(): Promise<{ torrents: TorrentStatsJson[]; peers: number; swarms: number }> {
+    const now = Date.now();
+    if (!this.statsCache || now - this.statsCache.at >= statsCacheMs) {
+      const value = this.computeStats(statsTop);
+      this.statsCache = { at: now, value };
+      value.catch(() => {
+        if (this.statsCache?.value === value) this.statsCache = undefined;
+      });
+    }
+    return this.statsCache.value;
+  }
+
+  private statsCache:
+    | { at: number; value: Promise<{ torrents: TorrentStatsJson[]; peers: number; swarms: number }> }
+    | undefined;
+
+  private async computeStats(
+    limit: number,
+  ): Promise<{ torrents: TorrentStatsJson[]; peers: number; swarms: number }> {
     const [list, totals] = await Promise.all([this.store.torrents(limit), this.store.stats()]);
     return {
       swarms: totals.torrents,

@@ -47,6 +47,9 @@ export async function trackerPlugin(app: FastifyInstance, deps: TrackerPluginDep
   ]) {
     app.get(path, handler);
   }
+  // Upgraded sockets are not the HTTP server's to close: end them first, or close() waits
+  // until every browser hangs up (30 s and more after Ctrl-C with a player open).
+  app.addHook('preClose', async () => tracker.ws.close());
   const accept = deps.isTrackerUpgrade ?? (() => true);
   app.server.on('upgrade', (req, socket, head) => {
     if (accept(req.url ?? '/')) tracker.ws.handleUpgrade(req, socket, head);

@@ -18,7 +18,7 @@ import {
   encodeUdpError,
   encodeUdpScrape,
 } from '../codec/udp.ts';
-import { isTrackerError, trackerError } from '../errors.ts';
+import { isTrackerError } from '../errors.ts';
 import type { Tracker } from '../tracker.ts';
 
 export interface UdpTrackerOptions {
@@ -55,8 +55,11 @@ export async function answerUdp(
       return encodeUdpError(msg.transactionId, msg.error);
     case 'announce': {
       if (!tracker.connectionIds.verify(msg.connectionId, ip, rinfo.port, now)) {
+        // Dropped without a word: an error answer is larger than the request, which would
+        // make us an amplifier for packets with forged source addresses (BEP 15 lets
+        // clients time out and connect again).
         tracker.metrics.error('TRK_BAD_CONNECTION_ID');
-        return encodeUdpError(msg.transactionId, trackerError('TRK_BAD_CONNECTION_ID'));
+        return null;
       }
       const result = await tracker.core.announce(msg.request);
       if (isTrackerError(result)) return encodeUdpError(msg.transactionId, result);
@@ -64,8 +67,11 @@ export async function answerUdp(
     }
     case 'scrape': {
       if (!tracker.connectionIds.verify(msg.connectionId, ip, rinfo.port, now)) {
+        // Dropped without a word: an error answer is larger than the request, which would
+        // make us an amplifier for packets with forged source addresses (BEP 15 lets
+        // clients time out and connect again).
         tracker.metrics.error('TRK_BAD_CONNECTION_ID');
-        return encodeUdpError(msg.transactionId, trackerError('TRK_BAD_CONNECTION_ID'));
+        return null;
       }
       const result = await tracker.core.scrape(msg.request);
       if (isTrackerError(result)) return encodeUdpError(msg.transactionId, result);
