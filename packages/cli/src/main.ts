@@ -53,24 +53,50 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
 }
 
+/** How long a command may take to stop after SIGINT/SIGTERM before the process exits anyway. */
+export const shutdownBoundMs = 10_000;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const controller = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => controller.abort(new Error(sig)));
-  }
+  let firstAt = 0;
+  let firstSignal = '';
+  const onSignal = (sig: NodeJS.Signals) => {
+    const now = Date.now();
+    if (!controller.signal.aborted) {
+      firstAt = now;
+      firstSignal = sig;
+      controller.abort(new Error(sig));
+      // Whatever a command still waits on (a peer, a browser's WebSocket), the process is
+      // gone within the bound, and says so.
+      setTimeout(() => {
+        process.stderr.write(
+          `swarmcast: still stopping ${shutdownBoundMs / 1000} s after ${sig}; exiting now\n`,
+        );
+        process.exit(exitCode.failure);
+      }, shutdownBoundMs).unref();
+      return;
+    }
+    // The same signal again within a second is the terminal's copy of one Ctrl-C (the
+    // process group and the bin wrapper both pass it on), not a second request.
+    if (sig === firstSignal && now - firstAt < 1000) return;
+    process.stderr.write(`swarmcast: ${sig} again; exiting without a clean stop\n`);
+    process.exit(exitCode.failure);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   const io: CommandIo = {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
     signal: controller.signal,
   };
-  main(process.argv.slice(2), io).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`swarmcast: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = exitCode.failure;
-    },
-  );
+  // A finished command exits even if a socket or timer it forgot still holds the event loop
+  // (given a moment to flush its output).
+  const finish = (code: number) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 2000).unref();
+  };
+  main(process.argv.slice(2), io).then(finish, (err: unknown) => {
+    process.stderr.write(`swarmcast: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    finish(exitCode.failure);
+  });
 }

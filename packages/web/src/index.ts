@@ -3,5 +3,5 @@
 export { parseTime } from './dashboard/form.ts';
 export { adminTokenFile } from './node/secrets.ts';
 export { type NodeOptions, type RunningNode, startNode } from './node.ts';
-export { createNodeServer, type NodeServerOptions } from './server.ts';
+export { createNodeServer, type LogLevel, logLevels, type NodeServerOptions } from './server.ts';
 export { type SiteUrls, siteUrls } from './urls.ts';

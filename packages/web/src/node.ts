@@ -33,7 +33,7 @@ import { daiChapterRoutes } from './node/dai-chapters.ts';
 import { mediaPort, type PreparedFrames } from './node/dai-media.ts';
 import { iceRoute, iceServersOf } from './node/ice-route.ts';
 import { mountNodeServices, type NodeServices, nodeServiceMigrations } from './node-services.ts';
-import { createNodeServer } from './server.ts';
+import { createNodeServer, type LogLevel } from './server.ts';
 import { siteUrls } from './urls.ts';
 
 export interface NodeOptions {
@@ -52,7 +52,8 @@ export interface NodeOptions {
   demo?: boolean;
   maxUploadBytes?: number;
   clock?: Clock;
-  logger?: boolean;
+  /** Log level of the node's structured log on stderr; off when absent (tests). */
+  logLevel?: LogLevel | false;
   /**
    * Edge lists for measurement (file paths; default from the environment): data-centre
    * ranges (DATACENTER_RANGES), known safe shared addresses with their `# validated:` day
@@ -129,7 +130,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await mkdir(catalog.mediaDir, { recursive: true });
     app = await createNodeServer({
       catalog,
-      logger: o.logger ?? false,
+      logLevel: o.logLevel ?? false,
       daiMounted: () => services?.dai != null,
     });
     // The origin: web seed and podcast enclosure, each request a download fact on the stream.

@@ -11,16 +11,25 @@ import { episodeExtrasRoutes } from './dashboard/episode-extras.ts';
 import { parseForm } from './dashboard/form.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { importRoutes } from './imports/routes.ts';
+import { installErrorHandler } from './http-errors.ts';
 import { embedRoutes } from './portal/embed.ts';
 import { ReadCache } from './portal/read-cache.ts';
 import { portalRoutes } from './portal/routes.ts';
 import { siteUrls } from './urls.ts';
 
+/** Levels of `--log-level` (pino's). */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
 /** What `swarmcast up` hands the web server: the node's shared pieces. */
 export interface NodeServerOptions {
   catalog: CatalogContext;
-  /** Fastify's logger (off in tests). */
-  logger?: boolean;
+  /**
+   * Fastify's logger (pino, JSON lines on stderr): off when false or absent (tests), else at
+   * this level. One line per request at info (method, path, status, time; never the address,
+   * user agent or query string), errors with their code.
+   */
+  logLevel?: LogLevel | false;
   /** How long the portal may show a cached read (default 5 s; writes here clear it at once). */
   portalCacheMs?: number;
   /** How often tallied page views are written (default 5 s; also on close). */
@@ -34,12 +43,37 @@ export interface NodeServerOptions {
  * mounted on it. Nothing listens until the caller calls `listen()`.
  */
 export async function createNodeServer(opts: NodeServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1_000_000 });
+  const app = Fastify({
+    logger: opts.logLevel
+      ? {
+          level: opts.logLevel,
+          stream: process.stderr,
+          // Fastify's default request serializer carries the client address and host; a
+          // request line here has only what the onResponse hook writes.
+          serializers: { req: () => ({}), res: () => ({}) },
+        }
+      : false,
+    disableRequestLogging: true,
+    bodyLimit: 1_000_000,
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    req.log.info(
+      {
+        method: req.method,
+        path: path.slice(0, 200),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: 100_000 },
     (_req, body, done) => done(null, parseForm(body as string)),
   );
+  installErrorHandler(app);
   const ctx = opts.catalog;
   const urls = siteUrls(ctx.publicUrl);
   const dashboardJs = await readFile(join(import.meta.dirname, 'assets', 'dashboard.js'));

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseIceSettings } from '@swarmcast/platform';
-import { adminTokenFile, type RunningNode, startNode } from '@swarmcast/web';
+import { adminTokenFile, type LogLevel, logLevels, type RunningNode, startNode } from '@swarmcast/web';
 import { type Command, exitCode, UsageError } from '../command.ts';
 
 const usage = `swarmcast up [--port N] [--host H] [--data DIR]
@@ -16,6 +16,8 @@ media files, unless DATABASE_URL points at PostgreSQL.
   --public-url URL   the address others reach this node at (default http://HOST:PORT);
                      it goes into torrents and feeds ($SWARMCAST_PUBLIC_URL)
   --no-demo    do not publish the demo show on first start
+  --log-level L  structured log (JSON lines on stderr): fatal, error, warn, info (default:
+                 one line per request), debug, trace, or off ($SWARMCAST_LOG_LEVEL)
 
 Environment: DATABASE_URL (PostgreSQL), REDIS_URL (tracker swarm state), NATS_URL (measurement stream), SWARMCAST_MAX_UPLOAD_MB (default 2048).
 WebRTC: SWARMCAST_ICE_SERVERS (STUN/TURN URLs; default "self", the node's own STUN server on
@@ -41,10 +43,14 @@ const command: Command = {
         data: { type: 'string', default: './.data' },
         'public-url': { type: 'string' },
         'no-demo': { type: 'boolean', default: false },
+        'log-level': { type: 'string' },
       },
       strict: true,
     });
     const port = parsePort(values.port ?? io.env.PORT ?? '8080');
+    const level = values['log-level'] ?? io.env.SWARMCAST_LOG_LEVEL ?? 'info';
+    if (level !== 'off' && !(logLevels as readonly string[]).includes(level))
+      throw new UsageError(`--log-level must be one of ${logLevels.join(', ')} or off, not "${level}"`);
     const dataDir = resolve(values.data);
     let node: RunningNode;
     try {
@@ -63,6 +69,7 @@ const command: Command = {
         publicUrl: values['public-url'] ?? io.env.SWARMCAST_PUBLIC_URL,
         demo: !values['no-demo'],
         ice,
+        logLevel: level === 'off' ? false : (level as LogLevel),
         maxUploadBytes: io.env.SWARMCAST_MAX_UPLOAD_MB
           ? Number(io.env.SWARMCAST_MAX_UPLOAD_MB) * 1024 * 1024
           : undefined,
@@ -96,8 +103,11 @@ const command: Command = {
     if (!io.signal.aborted) {
       await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
     }
+    const why = io.signal.reason instanceof Error ? io.signal.reason.message : 'stop';
+    const t0 = Date.now();
+    io.stdout.write(`Swarmcast node stopping (${why})\n`);
     await node.close();
-    io.stdout.write('Swarmcast node stopped\n');
+    io.stdout.write(`Swarmcast node stopped in ${Date.now() - t0} ms\n`);
     return exitCode.ok;
   },
 };
