@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type CatalogContext, ViewTally } from '@swarmcast/catalog';
 import { faviconSvg, messagePage, wantsHtml } from '@swarmcast/platform';
 import { buildPlayerBundle, buildServiceWorkerBundle } from '@swarmcast/player/build';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { apiRoutes } from './api/routes.ts';
 import { whoIs } from './auth.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
@@ -15,6 +15,7 @@ import { installErrorHandler } from './http-errors.ts';
 import { embedRoutes } from './portal/embed.ts';
 import { ReadCache } from './portal/read-cache.ts';
 import { portalRoutes } from './portal/routes.ts';
+import { installTextGuard } from './text-guard.ts';
 import { siteUrls } from './urls.ts';
 
 /** Levels of `--log-level` (pino's). */
@@ -53,7 +54,7 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
           serializers: { req: () => ({}), res: () => ({}) },
         }
       : false,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_000_000,
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -74,6 +75,7 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
     (_req, body, done) => done(null, parseForm(body as string)),
   );
   installErrorHandler(app);
+  installTextGuard(app);
   const ctx = opts.catalog;
   const urls = siteUrls(ctx.publicUrl);
   const dashboardJs = await readFile(join(import.meta.dirname, 'assets', 'dashboard.js'));

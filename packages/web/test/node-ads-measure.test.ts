@@ -28,7 +28,7 @@ beforeAll(async () => {
   dir = await scratchDir('node-ads');
   process.env.SWARMCAST_ADMIN_TOKEN = adminToken;
   node = await startNode({ port: 0, host: '127.0.0.1', dataDir: dir.path, clock });
-}, 60_000);
+}, 240_000);
 
 afterAll(async () => {
   if (previousToken === undefined) delete process.env.SWARMCAST_ADMIN_TOKEN;

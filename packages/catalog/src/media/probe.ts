@@ -57,7 +57,12 @@ export async function probeMedia(path: string): Promise<Result<Probe>> {
   try {
     meta = await parseFile(path, { duration: true, includeChapters: true, skipCovers: true });
   } catch (err) {
-    return notMedia((err as Error).message.slice(0, 120));
+    // The parser's message may name the file: the client must never see a server path.
+    const why = (err as Error).message
+      .split(path)
+      .join('the upload')
+      .replace(/(?:\/[\w.@-]+){2,}/g, 'the upload');
+    return notMedia(why.slice(0, 120));
   }
   const f = meta.format;
   const video = !!f.hasVideo || f.trackInfo.some((t) => t.video || t.type === 2);
