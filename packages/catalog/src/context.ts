@@ -45,4 +45,6 @@ export interface CatalogContext {
   /** This node's tracker announce URLs (HTTP, UDP, WebSocket). */
   trackers(): string[];
   torrents: TorrentTools | null;
+  /** Where failures whose details must not reach clients are written (the node's log). */
+  log?: (message: string, err: unknown) => void;
 }

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAccount } from './accounts.ts';
+import { type Account, createAccount } from './accounts.ts';
 import { setShowArtwork } from './artwork.ts';
 import type { CatalogContext } from './context.ts';
+import { episodesOfShow } from './episodes.ts';
+import type { Result } from './errors.ts';
 import { publishEpisode, storeUpload } from './publish.ts';
 import { createShow, getShow } from './shows.ts';
 
@@ -48,33 +50,47 @@ const demoEpisodes = [
 /**
  * Publishes the demo show on a node's first start (when no show has its slug), through the
  * same pipeline as any creator's upload. The demo account gets a random password nobody
- * knows; it exists only to own the show. Returns the number of episodes published.
+ * knows; it exists only to own the show. A start cut short (kill -9 mid-demo) is completed
+ * at the next start: whichever demo episodes are missing are published then. Returns the
+ * number of episodes published by this call.
  */
 export async function seedDemo(ctx: CatalogContext): Promise<number> {
-  if (await getShow(ctx.db, demoShow.slug)) return 0;
-  let account = await createAccount(ctx.db, {
-    email: 'demo@swarmcast.invalid',
-    name: 'Swarmcast',
-    password: randomBytes(24).toString('base64url'),
-  });
-  if (!account.ok) {
-    const r = await ctx.db.query<{ id: string; email: string; name: string }>(
-      `select id, email, name from catalog_accounts where email = 'demo@swarmcast.invalid'`,
-    );
-    if (!r.rows[0]) throw new Error(`demo account: ${account.message}`);
-    account = { ok: true, value: { ...r.rows[0], role: 'creator' } };
-  }
-  const show = await createShow(ctx.db, account.value, demoShow);
-  if (!show.ok) throw new Error(`demo show: ${show.message}`);
-  const art = await setShowArtwork(
-    ctx,
-    account.value,
-    demoShow.slug,
-    await readFile(join(demoMediaDir, 'artwork.png')),
+  const existing = await getShow(ctx.db, demoShow.slug);
+  const found = await ctx.db.query<{ id: string; email: string; name: string }>(
+    `select id, email, name from catalog_accounts where email = 'demo@swarmcast.invalid'`,
   );
-  if (!art.ok) throw new Error(`demo artwork: ${art.message}`);
+  let account: Result<Account>;
+  if (found.rows[0]) account = { ok: true, value: { ...found.rows[0], role: 'creator' } };
+  else {
+    account = await createAccount(ctx.db, {
+      email: 'demo@swarmcast.invalid',
+      name: 'Swarmcast',
+      password: randomBytes(24).toString('base64url'),
+    });
+    if (!account.ok) throw new Error(`demo account: ${account.message}`);
+  }
+  // Someone else's show under the demo's slug: leave it alone.
+  if (existing && existing.ownerId !== account.value.id) return 0;
+  let show = existing;
+  if (!show) {
+    const made = await createShow(ctx.db, account.value, demoShow);
+    if (!made.ok) throw new Error(`demo show: ${made.message}`);
+    show = await getShow(ctx.db, demoShow.slug);
+    if (!show) throw new Error('demo show: not found after creating it');
+  }
+  if (!show.artwork) {
+    const art = await setShowArtwork(
+      ctx,
+      account.value,
+      demoShow.slug,
+      await readFile(join(demoMediaDir, 'artwork.png')),
+    );
+    if (!art.ok) throw new Error(`demo artwork: ${art.message}`);
+  }
+  const have = new Set((await episodesOfShow(ctx.db, show.id)).map((e) => e.title));
   let n = 0;
   for (const e of demoEpisodes) {
+    if (have.has(e.title)) continue;
     const path = join(demoMediaDir, e.file);
     const up = await storeUpload(ctx, account.value, createReadStream(path), {
       originalName: e.file,

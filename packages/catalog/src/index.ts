@@ -70,6 +70,8 @@ export {
   getUpload,
   type PublishInput,
   publishEpisode,
+  type RecoveryReport,
+  recoverPublishing,
   storeUpload,
   type Upload,
 } from './publish.ts';

@@ -237,4 +237,10 @@ end
 $body$;
 `,
   },
+  // Issue 14: a publish cut by kill -9 is finished at the next start. The upload row names
+  // the episode it became (set in the publishing transaction) until its file is moved.
+  {
+    id: 'catalog/0014-upload-episode',
+    sql: `alter table catalog_uploads add column episode_id text;`,
+  },
 ];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Account } from './accounts.ts';
 import type { AdBreakInput, Chapter } from './ad-break-rules.ts';
@@ -107,9 +107,10 @@ export async function getUpload(
     path: string;
     size: number;
     probe: Probe;
-  }>('select id, account_id, original_name, path, size, probe from catalog_uploads where id = $1', [
-    String(id),
-  ]);
+  }>(
+    'select id, account_id, original_name, path, size, probe from catalog_uploads where id = $1 and episode_id is null',
+    [String(id)],
+  );
   const u = r.rows[0];
   // Someone else's upload is "not found": its existence is not the caller's business.
   if (!u || (u.account_id !== who.id && who.role !== 'admin')) return fail('CAT_NOT_FOUND', 'no such upload');
@@ -177,18 +178,26 @@ export async function publishEpisode(
   const fileName = `${slugify(text.value.title)}-${id.slice(0, 8)}.${probe.extension}`;
   const relPath = `${show.value.slug}/${fileName}`;
   const finalPath = join(ctx.mediaDir, show.value.slug, fileName);
-  await mkdir(join(ctx.mediaDir, show.value.slug), { recursive: true });
-  await rename(upload.value.path, finalPath);
 
+  // Atomic as seen from outside: the file stays in the uploads folder (never served) while
+  // the torrent is made and the rows are committed; only then does it move into the media
+  // folder. A kill -9 before the commit leaves the upload to retry; after it, the upload row
+  // names the episode and `recoverPublishing` finishes the move at the next start.
   let made: MadeTorrent | null = null;
   let legacy: V1Companion | null = null;
   try {
     if (ctx.torrents) {
       const where = { announce: ctx.trackers(), webSeeds: [ctx.mediaUrl(relPath)] };
-      made = await ctx.torrents.make({ path: finalPath, name: fileName }, where);
+      made = await ctx.torrents.make({ path: upload.value.path, name: fileName }, where);
       legacy = made.infoHashV2 ? v1Companion(made.torrent, where) : null;
     }
     await ctx.db.transaction(async (tx) => {
+      // Claims the upload: a concurrent or repeated publish of it finds it taken.
+      const claimed = await tx.query(
+        'update catalog_uploads set episode_id = $2 where id = $1 and episode_id is null',
+        [upload.value.id, id],
+      );
+      if (claimed.affectedRows !== 1) throw new UploadTaken();
       await tx.query(
         `insert into catalog_episodes (id, show_id, guid, title, description, published_at, duration_ms, media_kind, ad_breaks, chapters,
            season, episode_number, episode_type, explicit, persons, notes_html)
@@ -242,20 +251,104 @@ export async function publishEpisode(
           ],
         );
       }
-      await tx.query('delete from catalog_uploads where id = $1', [upload.value.id]);
     });
   } catch (err) {
-    // Put the file back so the creator can retry; the transaction left no rows.
-    await rename(finalPath, upload.value.path).catch(() => rm(finalPath, { force: true }));
-    return fail('CAT_TORRENT_FAILED', `publishing failed: ${(err as Error).message}`);
+    if (err instanceof UploadTaken) return fail('CAT_NOT_FOUND', 'this upload is already published');
+    // Nothing was committed and the upload is untouched: the creator can retry. The reason
+    // stays in the server's log, never in the answer (it may name a server path).
+    ctx.log?.('publish failed', err);
+    return fail('CAT_TORRENT_FAILED', 'publishing failed; the upload is kept, try again');
+  }
+  try {
+    await mkdir(join(ctx.mediaDir, show.value.slug), { recursive: true });
+    await rename(upload.value.path, finalPath);
+    await ctx.db.query('delete from catalog_uploads where id = $1', [upload.value.id]);
+  } catch (err) {
+    // Committed: the next start moves the file (recoverPublishing).
+    ctx.log?.('publish: moving the file failed', err);
+    return fail(
+      'CAT_TORRENT_FAILED',
+      'published, but the file is not in place yet; it will be at the next start',
+    );
   }
   if (made && ctx.torrents?.seed) {
     try {
       await ctx.torrents.seed(made.torrent, finalPath);
       if (legacy) await ctx.torrents.seed(legacy.torrent, finalPath);
     } catch (err) {
-      return fail('CAT_TORRENT_FAILED', `published on HTTP, but seeding failed: ${(err as Error).message}`);
+      ctx.log?.('publish: seeding failed', err);
+      return fail('CAT_TORRENT_FAILED', 'published on HTTP, but seeding failed; see the node log');
     }
   }
   return ok((await getEpisode(ctx.db, id)) as EpisodeDetail);
+}
+
+class UploadTaken extends Error {}
+
+/** What `recoverPublishing` did at start. */
+export interface RecoveryReport {
+  /** Episodes whose file was moved into place (the publish was cut after its commit). */
+  finished: number;
+  /** Orphaned `.part` files and upload rows without a file, removed. */
+  swept: number;
+}
+
+/**
+ * Run at start, before serving: finishes publishes cut after their commit (moves the file
+ * into the media folder), removes upload files nobody refers to (a receive cut by kill -9),
+ * and upload rows whose file is gone. Uploads are per node (its data dir); rows of another
+ * node sharing the database are left alone unless their file is under this uploads folder.
+ */
+export async function recoverPublishing(ctx: CatalogContext): Promise<RecoveryReport> {
+  const report: RecoveryReport = { finished: 0, swept: 0 };
+  await mkdir(ctx.uploadsDir, { recursive: true });
+  const rows = await ctx.db.query<{
+    id: string;
+    path: string;
+    episode_id: string | null;
+    media: string | null;
+  }>(
+    `select u.id, u.path, u.episode_id, m.path as media
+     from catalog_uploads u left join catalog_media m on m.episode_id = u.episode_id`,
+  );
+  const mine = rows.rows.filter((r) => resolve(dirname(r.path)) === resolve(ctx.uploadsDir));
+  for (const r of mine) {
+    const here = await exists(r.path);
+    if (r.episode_id && r.media) {
+      const target = join(ctx.mediaDir, r.media);
+      if (here && !(await exists(target))) {
+        await mkdir(dirname(target), { recursive: true });
+        await rename(r.path, target);
+        report.finished++;
+      } else if (here) {
+        await rm(r.path, { force: true });
+      }
+      await ctx.db.query('delete from catalog_uploads where id = $1', [r.id]);
+    } else if (r.episode_id) {
+      // The episode was deleted since: its upload is garbage.
+      await rm(r.path, { force: true });
+      await ctx.db.query('delete from catalog_uploads where id = $1', [r.id]);
+      report.swept++;
+    } else if (!here) {
+      await ctx.db.query('delete from catalog_uploads where id = $1', [r.id]);
+      report.swept++;
+    }
+  }
+  const known = new Set(mine.map((r) => basename(r.path)));
+  for (const name of await readdir(ctx.uploadsDir)) {
+    // An import's download is resumed by the next run of that import (import-feed.ts).
+    if (known.has(name) || name.startsWith('import-')) continue;
+    await rm(join(ctx.uploadsDir, name), { force: true, recursive: true });
+    report.swept++;
+  }
+  return report;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -28,6 +28,7 @@ export { type TrackerPluginDeps, trackerPlugin } from './server/fastify-plugin.t
 export { answerHttp, type HttpReply } from './server/http-routes.ts';
 export { type HttpTracker, startHttpTracker } from './server/node-http.ts';
 export { answerUdp, startUdpTracker, type UdpTracker, type UdpTrackerOptions } from './server/udp-server.ts';
+export { addressGroup } from './server/ws-relay.ts';
 export { type RunningTracker, runStandaloneTracker, type StandaloneOptions } from './standalone.ts';
 export { type MemoryStoreOptions, MemorySwarmStore } from './store/memory-store.ts';
 export { RedisAccess } from './store/redis-access.ts';

@@ -87,6 +87,11 @@ export interface NodeServices {
   measure: MeasureHandle;
   /** The engine seeding every published torrent (null until started, or when off). */
   seeding: Seeding | null;
+  /**
+   * Published episodes whose file is not in this node's media folder (another node sharing
+   * the database published them): reported at start, not seeded, never a crash.
+   */
+  missingMedia: Array<{ episodeId: string; path: string }>;
   /** Feed of the node's tracker: each accepted announce becomes a fact on the stream. */
   announceFacts: AnnounceObserver;
   /** The admin token in force (for the operator's log line). */
@@ -220,6 +225,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   const services: NodeServices = {
     measure,
     seeding: null,
+    missingMedia: [],
     announceFacts,
     adminToken,
     dai,
@@ -246,7 +252,13 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
           ...(d.iceServers ? { iceServers: d.iceServers } : {}),
           onWarning: (message) => d.app.log.warn({ message }, 'seeding'),
         });
-        await seedPublished(d.db, d.catalog.mediaDir, services.seeding);
+        await seedPublished(d.db, d.catalog.mediaDir, services.seeding, (episodeId, path, reason) => {
+          services.missingMedia.push({ episodeId, path });
+          d.app.log.warn(
+            { code: 'CAT_MEDIA_MISSING', episodeId, path, reason },
+            'a published episode has no media file in this data dir; not seeded',
+          );
+        });
       }
       timer = setInterval(() => {
         saveDelivery(d.db, store, d.clock.now()).catch((err: unknown) =>

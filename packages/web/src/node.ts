@@ -1,6 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CatalogContext, catalogMigrations, makeHybridTorrent, seedDemo } from '@swarmcast/catalog';
+import {
+  type CatalogContext,
+  catalogMigrations,
+  makeHybridTorrent,
+  recoverPublishing,
+  seedDemo,
+} from '@swarmcast/catalog';
 import { type Mp3Profile, prepareAd } from '@swarmcast/media';
 import { type EdgeOptions, enclosurePlugin, originPlugin, streamFactSink } from '@swarmcast/origin';
 import {
@@ -133,6 +139,16 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       logLevel: o.logLevel ?? false,
       daiMounted: () => services?.dai != null,
     });
+    const log = app.log;
+    catalog.log = (message, err) =>
+      log.error({ err, code: (err as { code?: string } | null)?.code ?? 'CAT_TORRENT_FAILED' }, message);
+    // A publish or upload cut by kill -9 is finished or swept before anything is served.
+    const recovered = await recoverPublishing(catalog);
+    if (recovered.finished + recovered.swept > 0)
+      log.warn(
+        { code: 'CAT_RECOVERED', ...recovered },
+        'finished interrupted publishes, swept orphaned uploads',
+      );
     // The origin: web seed and podcast enclosure, each request a download fact on the stream.
     const datacenterRanges = o.datacenterRanges ?? process.env.DATACENTER_RANGES ?? null;
     const referrerFile = o.referrerExclusions ?? process.env.REFERRER_EXCLUSIONS;

@@ -93,6 +93,15 @@ const command: Command = {
       throw err;
     }
     io.stdout.write(`Swarmcast node up at ${node.url} (data in ${dataDir}, database ${node.db.engine})\n`);
+    const missing = node.services.missingMedia;
+    if (missing.length > 0) {
+      io.stderr.write(
+        `swarmcast up: ${missing.length} published episode(s) have no media file under ${join(dataDir, 'media')} (unavailable here): ${missing
+          .slice(0, 5)
+          .map((m) => m.path)
+          .join(', ')}${missing.length > 5 ? ', ...' : ''}\n`,
+      );
+    }
     // Where the admin token is, never the token itself (logs are read by more people).
     const tokenAt = io.env.SWARMCAST_ADMIN_TOKEN
       ? 'the SWARMCAST_ADMIN_TOKEN environment variable'

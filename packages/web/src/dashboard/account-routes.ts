@@ -6,9 +6,10 @@ import {
   revokeCredential,
 } from '@swarmcast/catalog';
 import { html, page } from '@swarmcast/platform';
-import { AddressRateLimiter, type RateRule } from '@swarmcast/tracker';
+import { AddressRateLimiter, addressGroup, type RateRule } from '@swarmcast/tracker';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clearCookieHeader, readCookie, sameOrigin, sessionCookie, sessionCookieHeader } from '../auth.ts';
+import { AccountSlowDown } from './slow-down.ts';
 
 type Form = Record<string, string | undefined>;
 
@@ -52,24 +53,27 @@ ${
 
 /** Attempts allowed on the account forms (token buckets; see `AddressRateLimiter`). */
 export interface AccountLimits {
-  /** Log-ins per client address. */
+  /** Log-ins per client address (IPv6: per /64). */
   loginPerAddress: RateRule;
-  /** Log-ins per email, whatever the address (slows password guessing spread over many). */
-  loginPerEmail: RateRule;
+  /**
+   * Per email, whatever the address: wrong passwords slow further attempts down
+   * progressively (`AccountSlowDown`), never refuse them, so nobody can lock a user out.
+   */
+  loginSlowDown?: ConstructorParameters<typeof AccountSlowDown>[0];
   /** Sign-ups per client address. */
   signupPerAddress: RateRule;
 }
 
 export const defaultAccountLimits: AccountLimits = {
   loginPerAddress: { burst: 10, perSecond: 1 / 6 },
-  loginPerEmail: { burst: 5, perSecond: 1 / 30 },
   signupPerAddress: { burst: 5, perSecond: 1 / 60 },
 };
 
 /**
  * Sign-up, log-in and log-out: HTML forms that set or clear the session cookie. Log-in and
- * sign-up are rate limited (429 with Retry-After, nothing checked or written), so a script
- * cannot guess passwords or mass-create accounts at the speed scrypt allows.
+ * sign-up are rate limited per source address (IPv6 per /64; 429 with Retry-After, nothing
+ * checked or written), and wrong passwords for one account slow its log-ins down
+ * progressively without ever refusing them (no lock-out an attacker can trigger).
  */
 export function accountRoutes(
   app: FastifyInstance,
@@ -78,7 +82,7 @@ export function accountRoutes(
   limits: AccountLimits = defaultAccountLimits,
 ): void {
   const loginByAddress = new AddressRateLimiter(limits.loginPerAddress, 50_000);
-  const loginByEmail = new AddressRateLimiter(limits.loginPerEmail, 50_000);
+  const slowDown = new AccountSlowDown(limits.loginSlowDown);
   const signupByAddress = new AddressRateLimiter(limits.signupPerAddress, 50_000);
   const tooMany = (reply: FastifyReply, kind: 'signup' | 'login', form: Form) =>
     reply
@@ -112,7 +116,7 @@ export function accountRoutes(
   app.post<{ Body: Form }>('/signup', async (req, reply) => {
     if (refuseCrossSite(req, reply)) return reply;
     const form = (req.body ?? {}) as Form;
-    if (!signupByAddress.allow(req.ip, ctx.clock.now())) return tooMany(reply, 'signup', form);
+    if (!signupByAddress.allow(addressGroup(req.ip), ctx.clock.now())) return tooMany(reply, 'signup', form);
     const role = field(form, 'role') === 'advertiser' ? 'advertiser' : 'creator';
     const r = await createAccount(ctx.db, {
       email: field(form, 'email'),
@@ -129,17 +133,19 @@ export function accountRoutes(
     const form = (req.body ?? {}) as Form;
     const now = ctx.clock.now();
     const email = field(form, 'email').trim().toLowerCase().slice(0, 320);
-    // Both buckets are charged on every attempt, so neither can be drained for free.
-    const byAddress = loginByAddress.allow(req.ip, now);
-    const byEmail = loginByEmail.allow(email, now);
-    if (!byAddress || !byEmail) return tooMany(reply, 'login', form);
+    if (!loginByAddress.allow(addressGroup(req.ip), now)) return tooMany(reply, 'login', form);
+    const wait = slowDown.delayMs(email, now);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const r = await checkPassword(ctx.db, field(form, 'email'), field(form, 'password'));
-    if (!r.ok)
+    if (!r.ok) {
+      if (r.code === 'CAT_BAD_CREDENTIALS') slowDown.failed(email, ctx.clock.now());
       return html200(
         reply,
         accountForm('login', r.message, { email: field(form, 'email'), next: field(form, 'next') }),
         r.status,
       );
+    }
+    slowDown.succeeded(email);
     return login(reply, r.value, form);
   });
 

@@ -7,6 +7,7 @@
  * published while running arrive through the catalog's seed port.
  */
 import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import {
   HttpTracker,
   type RtcIceServer,
@@ -158,14 +159,29 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
  * torrent and its v1-only companion. An episode published before companions existed gets
  * one now (derived from the hybrid, no hashing).
  */
-export async function seedPublished(db: Queryable, mediaDir: string, seeding: Seeding): Promise<number> {
+export async function seedPublished(
+  db: Queryable,
+  mediaDir: string,
+  seeding: Seeding,
+  onMissing: (episodeId: string, path: string, reason: string) => void = () => {},
+): Promise<number> {
   const r = await db.query<{ id: string; torrent: Uint8Array; v1: Uint8Array | null; path: string }>(
     `select t.episode_id as id, t.torrent, t.v1_torrent as v1, m.path
      from catalog_torrents t join catalog_media m on m.episode_id = t.episode_id`,
   );
+  let seeded = 0;
   for (const row of r.rows) {
     const path = `${mediaDir}/${row.path}`;
-    await seeding.seed(row.torrent, path);
+    // Another node sharing the database may have published a file this data dir lacks: that
+    // episode is reported and skipped, never a crash at start.
+    try {
+      await stat(path);
+      await seeding.seed(row.torrent, path);
+    } catch (err) {
+      onMissing(row.id, row.path, (err as { code?: string }).code ?? 'seeding failed');
+      continue;
+    }
+    seeded++;
     let v1 = row.v1;
     if (!v1 && (await loadTorrent(row.torrent)).version === 'hybrid') {
       const companion = v1Companion(row.torrent);
@@ -177,5 +193,5 @@ export async function seedPublished(db: Queryable, mediaDir: string, seeding: Se
     }
     if (v1) await seeding.seed(v1, path);
   }
-  return r.rows.length;
+  return seeded;
 }
