@@ -20,7 +20,7 @@ export interface SignupInput {
   role?: Role;
 }
 
-/** Web sessions last 30 days; API tokens until revoked. */
+/** Web sessions last 30 days; API tokens until they expire or are revoked. */
 const sessionMs = 30 * 24 * 3600 * 1000;
 const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
 
@@ -93,14 +93,97 @@ export async function createSession(db: Queryable, accountId: string, clock: Clo
   return token;
 }
 
-/** A new API token for scripts (`Authorization: Bearer <token>`); shown once. */
-export async function createApiToken(db: Queryable, accountId: string, label: string): Promise<string> {
+/**
+ * A new API token for scripts (`Authorization: Bearer <token>`); shown once. `expiresAt`:
+ * when it stops working (null: never; the API and dashboard always set one).
+ */
+export async function createApiToken(
+  db: Queryable,
+  accountId: string,
+  label: string,
+  expiresAt: Date | null = null,
+): Promise<string> {
   const token = `sc_${randomBytes(32).toString('base64url')}`;
   await db.query(
-    `insert into catalog_credentials (token_hash, account_id, kind, label) values ($1, $2, 'api', $3)`,
-    [tokenHash(token), accountId, label.slice(0, 80)],
+    `insert into catalog_credentials (token_hash, account_id, kind, label, expires_at) values ($1, $2, 'api', $3, $4)`,
+    [tokenHash(token), accountId, label.slice(0, 80), expiresAt],
   );
   return token;
+}
+
+/** Days an API token lives when the creator does not say (and the most it may). */
+export const apiTokenDefaultDays = 90;
+export const apiTokenMaxDays = 365;
+
+/** An API token as its owner sees it: never the token itself. */
+export interface ApiTokenInfo {
+  /** Public handle for revoking: a prefix of the token's hash (the token cannot be derived). */
+  id: string;
+  label: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  expired: boolean;
+}
+
+/** The account's API tokens, newest first. */
+export async function listApiTokens(db: Queryable, accountId: string, clock: Clock): Promise<ApiTokenInfo[]> {
+  const r = await db.query<{ token_hash: string; label: string; created_at: Date; expires_at: Date | null }>(
+    `select token_hash, label, created_at, expires_at from catalog_credentials
+     where account_id = $1 and kind = 'api' order by created_at desc limit 200`,
+    [accountId],
+  );
+  const now = clock.now();
+  return r.rows.map((t) => ({
+    id: t.token_hash.slice(0, 16),
+    label: t.label,
+    createdAt: new Date(t.created_at),
+    expiresAt: t.expires_at ? new Date(t.expires_at) : null,
+    expired: t.expires_at !== null && new Date(t.expires_at).getTime() <= now,
+  }));
+}
+
+/** Revokes one of the account's API tokens by its id (from `listApiTokens`). */
+export async function revokeApiToken(db: Queryable, accountId: string, id: string): Promise<Result<null>> {
+  if (!/^[0-9a-f]{16}$/.test(String(id))) return fail('CAT_NOT_FOUND', 'no such token');
+  const r = await db.query(
+    `delete from catalog_credentials where account_id = $1 and kind = 'api' and substr(token_hash, 1, 16) = $2`,
+    [accountId, id],
+  );
+  return r.affectedRows > 0 ? ok(null) : fail('CAT_NOT_FOUND', 'no such token');
+}
+
+/**
+ * Changes the password after checking the current one, and revokes every other credential
+ * of the account: all API tokens and every web session but `keepSession` (the one making the
+ * change, when it is a session), so whoever held a stolen credential is out.
+ */
+export async function changePassword(
+  db: Queryable,
+  accountId: string,
+  current: string,
+  next: string,
+  keepSession: string | null,
+): Promise<Result<{ revoked: number }>> {
+  const r = await db.query<{ password_hash: string }>(
+    'select password_hash from catalog_accounts where id = $1',
+    [accountId],
+  );
+  const row = r.rows[0];
+  if (!row || !(await verifyPassword(String(current ?? ''), row.password_hash)))
+    return fail('CAT_BAD_CREDENTIALS', 'the current password is wrong');
+  const password = String(next ?? '');
+  if (password.length < 10 || password.length > 200)
+    return fail('CAT_BAD_INPUT', 'password: 10 to 200 characters');
+  await db.query('update catalog_accounts set password_hash = $2 where id = $1', [
+    accountId,
+    await hashPassword(password),
+  ]);
+  const keep = keepSession ? tokenHash(keepSession) : '';
+  const gone = await db.query('delete from catalog_credentials where account_id = $1 and token_hash <> $2', [
+    accountId,
+    keep,
+  ]);
+  return ok({ revoked: gone.affectedRows });
 }
 
 /** The account behind a session cookie or API token, or null when it is unknown or expired. */

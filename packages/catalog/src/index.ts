@@ -1,12 +1,18 @@
 // The public surface of @swarmcast/catalog (see README.md beside this folder).
 export {
   type Account,
+  type ApiTokenInfo,
+  apiTokenDefaultDays,
+  apiTokenMaxDays,
   authenticate,
+  changePassword,
   checkPassword,
   createAccount,
   createApiToken,
   createSession,
+  listApiTokens,
   type Role,
+  revokeApiToken,
   revokeCredential,
   type SignupInput,
 } from './accounts.ts';

@@ -2,7 +2,10 @@ import type { Readable } from 'node:stream';
 import {
   type Account,
   type AdBreakInput,
+  apiTokenDefaultDays,
+  apiTokenMaxDays,
   type CatalogContext,
+  changePassword,
   createApiToken,
   createShow,
   deleteEpisode,
@@ -11,10 +14,12 @@ import {
   episodesOfShow,
   getEpisode,
   getShow,
+  listApiTokens,
   maxArtworkBytes,
   maxTranscriptBytes,
   publishEpisode,
   type Result,
+  revokeApiToken,
   type ShowInput,
   search,
   setAdBreaks,
@@ -28,7 +33,7 @@ import {
   updateShow,
 } from '@swarmcast/catalog';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sameOrigin, sendFailure, whoIs } from '../auth.ts';
+import { readCookie, sameOrigin, sendFailure, sessionCookie, whoIs } from '../auth.ts';
 
 type Json = Record<string, unknown>;
 
@@ -87,11 +92,53 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
     return e;
   });
 
+  app.get('/api/tokens', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    return { tokens: await listApiTokens(ctx.db, who.id, ctx.clock) };
+  });
+
   app.post('/api/tokens', async (req, reply) => {
     const who = await caller(ctx, req, reply);
     if (!who) return reply;
-    const label = String(body(req).label ?? 'script');
-    return reply.code(201).send({ token: await createApiToken(ctx.db, who.id, label) });
+    const b = body(req);
+    const label = String(b.label ?? 'script');
+    const days = b.expiresInDays === undefined ? apiTokenDefaultDays : Number(b.expiresInDays);
+    if (!Number.isInteger(days) || days < 1 || days > apiTokenMaxDays)
+      return sendFailure(reply, {
+        code: 'CAT_BAD_INPUT',
+        message: `expiresInDays: 1 to ${apiTokenMaxDays}`,
+        status: 400,
+      });
+    const expiresAt = new Date(ctx.clock.now() + days * 86_400_000);
+    const token = await createApiToken(ctx.db, who.id, label, expiresAt);
+    return reply.code(201).send({ token, expiresAt });
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/tokens/:id', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const r = await revokeApiToken(ctx.db, who.id, req.params.id);
+    if (!r.ok) return sendFailure(reply, r);
+    return reply.code(204).send();
+  });
+
+  // Changing the password revokes every other credential: all API tokens and every other
+  // session (the session making the change stays logged in).
+  app.post('/api/password', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const b = body(req);
+    const bearer = req.headers.authorization?.startsWith('Bearer ');
+    const r = await changePassword(
+      ctx.db,
+      who.id,
+      String(b.current ?? ''),
+      String(b.password ?? ''),
+      bearer ? null : (readCookie(req.headers.cookie, sessionCookie) ?? null),
+    );
+    if (!r.ok) return sendFailure(reply, r);
+    return r.value;
   });
 
   app.post('/api/shows', async (req, reply) => {

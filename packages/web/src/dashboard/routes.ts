@@ -1,7 +1,9 @@
 import {
   type Account,
+  apiTokenDefaultDays,
   appleCategory,
   type CatalogContext,
+  changePassword,
   createApiToken,
   createShow,
   deleteEpisode,
@@ -10,7 +12,9 @@ import {
   episodesOfShow,
   getEpisode,
   getUpload,
+  listApiTokens,
   publishEpisode,
+  revokeApiToken,
   type Show,
   setAdBreaks,
   showForEditing,
@@ -22,7 +26,7 @@ import {
 } from '@swarmcast/catalog';
 import { type Html, html, page, raw } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sameOrigin, whoIs } from '../auth.ts';
+import { readCookie, sameOrigin, sessionCookie, whoIs } from '../auth.ts';
 import { duration, enc } from '../portal/fragments.ts';
 import { episodeExtrasSection } from './episode-extras.ts';
 import {
@@ -176,9 +180,10 @@ export function dashboardRoutes(app: FastifyInstance, ctx: CatalogContext): void
   const home = async (
     who: Account,
     reply: FastifyReply,
-    o: { error?: string; token?: string; status?: number } = {},
+    o: { error?: string; token?: string; notice?: string; status?: number } = {},
   ) => {
     const shows = await showsOf(ctx.db, who.id);
+    const tokens = await listApiTokens(ctx.db, who.id, ctx.clock);
     const isCreator = who.role === 'creator' || who.role === 'admin';
     return send(
       reply,
@@ -186,6 +191,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: CatalogContext): void
         { title: 'Dashboard', viewer: who },
         html`<h1>Dashboard</h1>${alert(o.error ?? null)}
 ${o.token ? html`<p class="ok" role="status">Your new API token (shown once): <code>${o.token}</code></p>` : ''}
+${o.notice ? html`<p class="ok" role="status">${o.notice}</p>` : ''}
 ${
   isCreator
     ? html`<section aria-labelledby="shows-h"><h2 id="shows-h">Your shows</h2>
@@ -206,10 +212,26 @@ ${shows.length ? html`<ul class="list">${shows.map((s) => html`<li><a href="/das
 <section aria-labelledby="reports-h"><h2 id="reports-h">Reports and tools</h2>
 <ul class="list">${reportLinks(who)}</ul>
 </section>
-<section aria-labelledby="tok-h"><h2 id="tok-h">API token</h2>
-<p>For <code>swarmcast publish</code> and scripts (<code>Authorization: Bearer …</code>).</p>
+<section aria-labelledby="tok-h"><h2 id="tok-h">API tokens</h2>
+<p>For <code>swarmcast publish</code> and scripts (<code>Authorization: Bearer …</code>). Each expires after ${String(apiTokenDefaultDays)} days.</p>
+${
+  tokens.length
+    ? html`<ul class="list">${tokens.map(
+        (t) =>
+          html`<li>${t.label} <span class="meta">created ${t.createdAt.toISOString().slice(0, 10)}, ${t.expiresAt ? (t.expired ? 'expired' : `expires ${t.expiresAt.toISOString().slice(0, 10)}`) : 'never expires'}</span>
+<form method="post" action="/dashboard/tokens/${t.id}/revoke"><button type="submit" class="secondary">Revoke</button></form></li>`,
+      )}</ul>`
+    : html`<p>No API tokens.</p>`
+}
 <form method="post" action="/dashboard/tokens"><button type="submit" class="secondary">Create an API token</button></form>
-</section>`,
+</section>
+<section aria-labelledby="pw-h"><h2 id="pw-h">Password</h2>
+<p>Changing it logs out every other session and revokes every API token.</p>
+<form class="stack" method="post" action="/dashboard/password">
+<label>Current password <input type="password" name="current" autocomplete="current-password" required></label>
+<label>New password <input type="password" name="password" autocomplete="new-password" required minlength="10"></label>
+<div><button type="submit">Change password</button></div>
+</form></section>`,
       ),
       o.status,
     );
@@ -239,7 +261,33 @@ ${shows.length ? html`<ul class="list">${shows.map((s) => html`<li><a href="/das
   app.post('/dashboard/tokens', async (req, reply) => {
     const who = await guard(req, reply);
     if (!who) return reply;
-    return home(who, reply, { token: await createApiToken(ctx.db, who.id, 'dashboard') });
+    const expiresAt = new Date(ctx.clock.now() + apiTokenDefaultDays * 86_400_000);
+    return home(who, reply, { token: await createApiToken(ctx.db, who.id, 'dashboard', expiresAt) });
+  });
+
+  app.post<{ Params: { id: string } }>('/dashboard/tokens/:id/revoke', async (req, reply) => {
+    const who = await guard(req, reply);
+    if (!who) return reply;
+    const r = await revokeApiToken(ctx.db, who.id, req.params.id);
+    if (!r.ok) return home(who, reply, { error: r.message, status: r.status });
+    return home(who, reply, { notice: 'The token is revoked.' });
+  });
+
+  app.post<{ Body: FormBody }>('/dashboard/password', async (req, reply) => {
+    const who = await guard(req, reply);
+    if (!who) return reply;
+    const f = req.body ?? {};
+    const r = await changePassword(
+      ctx.db,
+      who.id,
+      one(f, 'current'),
+      one(f, 'password'),
+      readCookie(req.headers.cookie, sessionCookie),
+    );
+    if (!r.ok) return home(who, reply, { error: r.message, status: r.status });
+    return home(who, reply, {
+      notice: `Password changed; ${r.value.revoked} other session(s) and token(s) revoked.`,
+    });
   });
 
   const showPage = async (
