@@ -32,11 +32,13 @@ import {
   loadAddressList,
   type Migration,
 } from '@swarmcast/platform';
+import type { RateRule } from '@swarmcast/tracker';
 import { AnnounceFactPublisher, type AnnounceObserver } from '@swarmcast/tracker';
 import type { FastifyInstance } from 'fastify';
 import { whoIs } from './auth.ts';
 import { createDai, type Dai } from './node/dai.ts';
 import type { DaiMedia } from './node/dai-media.ts';
+import { limitDecisions } from './node/decision-limit.ts';
 import { seedHouseCampaign } from './node/house-ads.ts';
 import { measureAccess } from './node/measure-access.ts';
 import { registerPublishedEpisodes } from './node/measure-episodes.ts';
@@ -53,6 +55,8 @@ export const nodeServiceMigrations: Migration[] = [
 
 export interface NodeServicesDeps {
   app: FastifyInstance;
+  /** Ad decisions allowed per source address (default `defaultDecisionRate`). */
+  decisionRate?: RateRule;
   db: Db;
   stream: EventStream;
   catalog: CatalogContext;
@@ -112,6 +116,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   const adminToken = d.adminToken ?? (await loadAdminToken(d.dataDir, process.env.SWARMCAST_ADMIN_TOKEN));
   const store = await loadStore(d.db, d.clock.now());
   const adsMediaDir = join(d.dataDir, 'ads-media');
+  limitDecisions(d.app, d.decisionRate);
   await d.app.register(adsPlugin, {
     episodes: (id) => episodeForAds(d.db, id),
     keys: () => ring,
