@@ -1,5 +1,6 @@
 /** The plugin in-process (Fastify inject): the advertiser flow end to end, and hostile input. */
 import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VASTParser } from '@dailymotion/vast-client';
 import { parseMagnet, parseTorrent, toHex } from '@swarmcast/bittorrent';
@@ -410,10 +411,13 @@ describe('hostile input', () => {
     // An MP4 whose video track header was cut away has no picture size: the query must say.
     const noDims = await up('video/mp4', stripVideoTrackHeader(mp4));
     expect([noDims.statusCode, noDims.json().code]).toEqual([400, 'ADS_BAD_REQUEST']);
+    // Refused creatives leave no media file behind (issue 14: a bad skipOffset did).
+    const filesBefore = (await readdir(dir.path)).sort();
     for (const bad of ['16', '-1', 'abc', '1e3', '2.5555']) {
       const r = await up('audio/mpeg', mp3, `&skipOffset=${bad}`);
       expect([r.statusCode, r.json().code], bad).toEqual([400, 'ADS_BAD_REQUEST']);
     }
+    expect((await readdir(dir.path)).sort()).toEqual(filesBefore);
     const skippable = await up('audio/mpeg', mp3, '&skipOffset=5.5');
     expect([skippable.statusCode, skippable.json().skipOffsetMs]).toEqual([201, 5_500]);
     const badClick = await up('audio/mpeg', mp3, '&clickThrough=javascript%3Aalert(1)');

@@ -6,6 +6,7 @@ import type { CatalogContext } from './context.ts';
 import { episodeForEditing } from './edit.ts';
 import { type EpisodeDetail, getEpisode } from './episodes.ts';
 import { fail, ok, type Result } from './errors.ts';
+import { artworkProblems } from './feed/directory-rules.ts';
 import { getShow, type Show, showForEditing } from './shows.ts';
 
 /** Show artwork may be at most this big (Apple asks for under 512 KB; we allow 2 MiB). */
@@ -82,6 +83,10 @@ async function storeArtwork(ctx: CatalogContext, slug: string, bytes: Uint8Array
   }
   const image = sniffImage(bytes);
   if (!image) return fail('CAT_NOT_MEDIA', 'artwork must be a PNG or JPEG image');
+  // The size the dashboard asks for (and podcast directories require): square, 1400 to
+  // 3000 px. An absurd size (say 65535 x 1) is refused before anything is written.
+  const problems = artworkProblems(image);
+  if (problems.length > 0) return fail('CAT_BAD_INPUT', problems.join('; '));
   const rel = `${slug}/artwork-${randomBytes(4).toString('hex')}.${image.type === 'png' ? 'png' : 'jpg'}`;
   await mkdir(join(ctx.mediaDir, slug), { recursive: true });
   await writeFile(join(ctx.mediaDir, rel), bytes, { flag: 'wx' });

@@ -352,6 +352,13 @@ describe('a node', () => {
     expect((await put(bob, png)).status).toBe(403);
     expect((await put(ada, Buffer.from('<svg><script>alert(1)</script></svg>'))).status).toBe(415);
     expect((await put(ada, Buffer.concat([png, Buffer.alloc(2 * 1024 * 1024)]))).status).toBe(413);
+    // Absurd dimensions (issue 14): refused, as the dashboard states (square, 1400-3000 px).
+    const absurd = Buffer.from(png);
+    absurd.writeUInt32BE(65_535, 16);
+    absurd.writeUInt32BE(1, 20);
+    const refused = await put(ada, absurd);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('not square');
     expect(await artworkFiles()).toEqual([]);
     const ok = await put(ada, png);
     expect(ok.status).toBe(200);

@@ -7,7 +7,7 @@
  * provides a publisher. New creatives wait for an admin's approval.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parseBuffer } from 'music-metadata';
@@ -57,6 +57,11 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
       if (media.mediaKind === 'video' && !(isDim(width) && isDim(height))) {
         return fail(reply, 'ADS_BAD_REQUEST', 'the video header has no picture size; pass width and height');
       }
+      // Every check before the file is written: a refused creative leaves nothing on disk.
+      const skipOffsetMs = parseSkipOffset(q.skipOffset, durationMs);
+      if (skipOffsetMs === false) {
+        return fail(reply, 'ADS_BAD_REQUEST', 'skipOffset: seconds from 0 to less than the ad length');
+      }
       const id = ctx.newId();
       const fileName = `${id}.${media.ext}`;
       await mkdir(ctx.mediaDir, { recursive: true });
@@ -64,10 +69,6 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
       await writeFile(path, body);
       // Node-relative: made absolute with the public URL of the moment it is served.
       const mediaUrl = `/ads/media/${fileName}`;
-      const skipOffsetMs = parseSkipOffset(q.skipOffset, durationMs);
-      if (skipOffsetMs === false) {
-        return fail(reply, 'ADS_BAD_REQUEST', 'skipOffset: seconds from 0 to less than the ad length');
-      }
       const companionText = q.companionText?.slice(0, 500);
       const creative: Creative = {
         id,
@@ -91,11 +92,16 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
         universalAdId: { registry: 'swarmcast', value: id },
         approval: 'pending',
       };
-      if (ctx.publishCreative) {
-        const torrent = await ctx.publishCreative({ path, url: mediaUrl, name: fileName });
-        if (torrent) creative.torrent = torrent;
+      try {
+        if (ctx.publishCreative) {
+          const torrent = await ctx.publishCreative({ path, url: mediaUrl, name: fileName });
+          if (torrent) creative.torrent = torrent;
+        }
+        if (ctx.db) await saveCreative(ctx.db, creative);
+      } catch (err) {
+        await rm(path, { force: true });
+        throw err;
       }
-      if (ctx.db) await saveCreative(ctx.db, creative);
       ctx.store.putCreative(creative);
       return reply.code(201).send(ctx.present(creative));
     });

@@ -156,7 +156,7 @@ function banKey(a: PeerAddress): string {
   return isLoopback(a.host) ? addressKey(a) : a.host;
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   return host.startsWith('127.') || host === '::1' || host === 'localhost';
 }
 

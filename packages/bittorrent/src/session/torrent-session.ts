@@ -11,7 +11,7 @@ import { newBits, setBit } from './bits.ts';
 import { Downloader } from './downloader.ts';
 import { Emitter } from './emitter.ts';
 import type { PeerLink } from './peer-link.ts';
-import { addressKey, defaultPeerSetLimits, PeerSet, type PeerSetLimits } from './peer-set.ts';
+import { addressKey, defaultPeerSetLimits, isLoopback, PeerSet, type PeerSetLimits } from './peer-set.ts';
 import { PieceVerification, type VerifyPiece } from './piece-verification.ts';
 import { RateMeter } from './rate-meter.ts';
 import { findVerifiedPieces } from './resume.ts';
@@ -38,6 +38,14 @@ export interface TorrentSessionOptions {
   /** Pieces to download (file selection); default all. */
   readonly wanted?: (piece: number) => boolean;
   readonly limits?: Partial<PeerSetLimits>;
+  /**
+   * Most connections peers opened to us (default 150). When full, a handshaken peer that has
+   * been idle (neither side interested) for `idleEvictMs` makes room; otherwise the new
+   * connection is refused, so idle sockets cannot take every descriptor.
+   */
+  readonly maxIncoming?: number;
+  /** Most connections from one IP address (default 8; loopback is not limited). */
+  readonly maxPerAddress?: number;
   /** Upload cap in bytes/s over all peers (default none). */
   readonly uploadRateLimit?: number;
   /**
@@ -254,7 +262,44 @@ export class TorrentSession extends Emitter<SessionEvents> {
       transport.close(codedError('BT_SESSION_CLOSED', 'session closed'));
       return;
     }
+    const host = transport.remote.address ?? '';
+    let incoming = 0;
+    let sameHost = 0;
+    for (const p of this.peers.values()) {
+      if (!p.link.remote.outgoing) incoming++;
+      if (host && p.link.remote.address === host) sameHost++;
+    }
+    if (host && !isLoopback(host) && sameHost >= (this.options.maxPerAddress ?? 8)) {
+      this.incomingRefused++;
+      transport.close(codedError('BT_PEER_REFUSED', 'too many connections from this address'));
+      return;
+    }
+    if (incoming >= (this.options.maxIncoming ?? 150) && !this.evictIdle()) {
+      this.incomingRefused++;
+      transport.close(codedError('BT_PEER_REFUSED', 'too many peers'));
+      return;
+    }
     this.attach(transport);
+  }
+
+  /** Incoming connections refused by the caps (`maxIncoming`, `maxPerAddress`). */
+  incomingRefused = 0;
+
+  /**
+   * Drops the incoming peer idle the longest (handshaken, neither side interested, connected
+   * for a while) to make room; false when every peer is in use.
+   */
+  private evictIdle(): boolean {
+    const now = this.options.clock.now();
+    let victim: SwarmPeer | undefined;
+    for (const p of this.peers.values()) {
+      if (p.link.remote.outgoing || !p.info || p.peerInterested || p.amInterested) continue;
+      if (now - Math.max(p.connectedAt, p.lastBlockAt) < idleEvictMs) continue;
+      if (!victim || p.connectedAt < victim.connectedAt) victim = p;
+    }
+    if (!victim) return false;
+    this.dropPeer(victim, codedError('BT_PEER_CLOSED', 'idle, making room for a new peer'), false);
+    return true;
   }
 
   /** True when piece `index` is verified and stored. */
@@ -693,6 +738,9 @@ export class TorrentSession extends Emitter<SessionEvents> {
     if (peer.amChoking === false) this.rechokeSoon();
   }
 }
+
+/** An incoming peer idle this long may be dropped to make room for a new one. */
+const idleEvictMs = 30_000;
 
 function equalId(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -20,7 +20,9 @@ export type HostileBehaviour =
    * Answers with the true bytes except the first block of each piece, which it corrupts: its
    * pieces fail only when mixed with an honest peer's blocks, so blame must be exact.
    */
-  | 'corrupt-first-block';
+  | 'corrupt-first-block'
+  /** Handshakes, then says nothing: one of thousands of idle sockets holding descriptors. */
+  | 'idle';
 
 /**
  * A scripted fake peer (libtorrent's `fake_peer`): speaks the raw wire protocol over a
@@ -58,6 +60,7 @@ export class HostilePeer {
       },
     });
     this.transport.write(encodeHandshake({ infoHash: o.infoHash, peerId: o.peerId, fast: true }));
+    if (o.behaviour === 'idle') return;
     this.send({ type: 'have-all' }, { type: 'unchoke' });
     if (o.behaviour === 'request-flood') {
       const msgs: WireMessage[] = [{ type: 'interested' }];

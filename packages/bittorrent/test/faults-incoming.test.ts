@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { HostilePeer, type LinkSpec, SimSwarm } from '../src/sim/index.ts';
+import { seededRandom } from '../src/timers.ts';
+import { simSeed, simTorrent, withSeed } from './sim-helpers.ts';
+
+/**
+ * Idle inbound connections (issue 14): 2,000 handshaken idle peers were all kept. A seeder
+ * flooded by idle sockets, many from one address, keeps its caps (per address, in all) and
+ * still serves an honest leecher that arrives later (idle peers make room).
+ */
+const fast: LinkSpec = { up: 4_000_000, down: 8_000_000, latencyMs: 10 };
+
+describe('inbound connection caps', () => {
+  it('idle floods are capped per address and in all, and an honest leecher still gets in', async () => {
+    await withSeed(simSeed(), async (seed) => {
+      const swarm = new SimSwarm(seed, simTorrent(256 * 1024, 32 * 1024, seed));
+      const [seeder] = await swarm.addNodes([{ name: 'seed', seed: true, link: fast }]);
+      const random = seededRandom(seed);
+      const flood: HostilePeer[] = [];
+      const open = (host: string, port: number, n: number) => {
+        const from = swarm.net.addNode(host, port, fast);
+        const [mine, theirs] = swarm.net.connect(from, seeder!.net);
+        const peerId = new Uint8Array(20);
+        peerId.set(new TextEncoder().encode(`-XX0001-${String(n).padStart(12, '0')}`));
+        const h = new HostilePeer(mine, {
+          behaviour: 'idle',
+          infoHash: swarm.torrent.infoHash,
+          peerId,
+          pieceCount: swarm.torrent.layout.pieceCount,
+          pieceLength: swarm.torrent.layout.pieceLength,
+          time: swarm.time,
+          random,
+        });
+        h.start();
+        seeder!.net.accept?.(theirs);
+        flood.push(h);
+      };
+      // 40 sockets from one address, then 400 from distinct addresses.
+      for (let i = 0; i < 40; i++) open('10.66.1.1', 20_000 + i, i);
+      for (let i = 0; i < 400; i++) open(`10.77.${i >> 8}.${i & 255}`, 6881, 100 + i);
+      await swarm.runUntil(() => false, 1_000);
+      const held = seeder!.session.stats().peers;
+      const refused = seeder!.session.incomingRefused;
+      expect(held).toBeLessThanOrEqual(150);
+      expect(refused).toBeGreaterThanOrEqual(440 - 150);
+      // Idle for a while, then an honest leecher arrives and downloads.
+      await swarm.runUntil(() => false, 40_000);
+      const [leech] = await swarm.addNodes([{ name: 'leech', seed: false, link: fast }]);
+      leech!.session.addPeers([seeder!.address]);
+      expect(await swarm.runUntil(() => leech!.doneAt !== undefined, 60_000)).toBe(true);
+      console.log(
+        `[fault idle-peers] idle sockets opened 440 (40 from one address); held ${held}, refused ${refused}; honest leecher done at ${leech!.doneAt} ms`,
+      );
+      await swarm.close();
+    });
+  });
+
+  it('at most 8 connections from one address', async () => {
+    await withSeed(simSeed(), async (seed) => {
+      const swarm = new SimSwarm(seed, simTorrent(64 * 1024, 32 * 1024, seed));
+      const [seeder] = await swarm.addNodes([{ name: 'seed', seed: true, link: fast }]);
+      const random = seededRandom(seed);
+      for (let i = 0; i < 30; i++) {
+        const from = swarm.net.addNode('10.66.2.2', 30_000 + i, fast);
+        const [mine, theirs] = swarm.net.connect(from, seeder!.net);
+        const peerId = new Uint8Array(20).fill(i + 1);
+        new HostilePeer(mine, {
+          behaviour: 'idle',
+          infoHash: swarm.torrent.infoHash,
+          peerId,
+          pieceCount: swarm.torrent.layout.pieceCount,
+          pieceLength: swarm.torrent.layout.pieceLength,
+          time: swarm.time,
+          random,
+        }).start();
+        seeder!.net.accept?.(theirs);
+      }
+      await swarm.runUntil(() => false, 1_000);
+      expect(seeder!.session.stats().peers).toBe(8);
+      expect(seeder!.session.incomingRefused).toBe(22);
+      await swarm.close();
+    });
+  });
+});
