@@ -488,7 +488,8 @@ describe('the node tracker', () => {
       await node.close();
       await dir.remove();
     }
-  });
+    // A node's start-up (module loading included) took 75 s under load 30 here.
+  }, 240_000);
 
   it('gives pages its own STUN server (which answers on the UDP port) and mints TURN credentials per page', async () => {
     const dir = await scratchDir();
