@@ -159,6 +159,7 @@ describe('the tracker on two workers', () => {
   const waiters = new Map<number, (worker: number) => void>();
   const facts: AnnounceObservation[] = [];
   const hash = Buffer.from(hashHex, 'hex');
+  let workerReady: (workerId: number, pid: number) => void = () => undefined;
 
   const workerOf = (port: number): Promise<number> =>
     new Promise((resolve) => {
@@ -174,6 +175,7 @@ describe('the tracker on two workers', () => {
       workers: 2,
       rateLimit: null,
       observer: { observe: (o) => facts.push(o) },
+      onWorkerReady: (id, pid) => workerReady(id, pid),
       onReplicate: (worker, announces) => {
         for (const a of announces) {
           const port = Number(a.peerKey.split('|')[1]);
@@ -247,5 +249,36 @@ describe('the tracker on two workers', () => {
     } finally {
       await client.close();
     }
+  }, 60_000);
+
+  it('replaces a worker that died with one that starts from a live copy of the swarms', async () => {
+    const [victim, survivor] = running.pids();
+    expect(survivor).toBeGreaterThan(0);
+    const replaced = new Promise<{ id: number; pid: number }>((resolve) => {
+      workerReady = (id, pid) => resolve({ id, pid });
+    });
+    process.kill(victim!, 'SIGKILL');
+    const fresh = await replaced;
+    expect(fresh.pid).not.toBe(victim);
+    expect(running.pids().sort()).toEqual([survivor!, fresh.pid].sort());
+    // The first answers of the new worker already hand out the seeder announced at the start.
+    let answeredByFresh = 0;
+    for (let burst = 0; burst < 40 && answeredByFresh === 0; burst++) {
+      const ports = Array.from({ length: 10 }, (_, i) => 30_000 + burst * 10 + i);
+      const answers = await Promise.all(
+        ports.map((port) =>
+          announceOnce(
+            running.port,
+            announceQuery({ infoHash: hash, port, left: 5, peerId: peerId('-TS0003-', port) }),
+          ),
+        ),
+      );
+      for (const [i, port] of ports.entries()) {
+        if ((await workerOf(port)) !== fresh.id) continue;
+        answeredByFresh++;
+        expect(answers[i]!.peers).toContain('7f0000011b58');
+      }
+    }
+    expect(answeredByFresh).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -23,11 +23,15 @@ export interface ClusterOptions extends Omit<StandaloneOptions, 'clock' | 'store
   factCounts?: () => { published: number; dropped: number; failedBatches: number };
   /** Told which worker (1..N, cluster ids) accepted which announces; decodes, so tests only. */
   onReplicate?: (workerId: number, announces: StoreAnnounce[]) => void;
+  /** Told each time a worker is serving (at start, and a replacement after one died). */
+  onWorkerReady?: (workerId: number, pid: number) => void;
 }
 
 export interface RunningCluster {
   port: number;
   workers: number;
+  /** Process ids of the live workers. */
+  pids(): number[];
   close(): Promise<void>;
 }
 
@@ -56,15 +60,28 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
     intervals: options.intervals,
     udpSecret: randomBytes(16).toString('hex'),
     facts: observer !== null,
+    awaitSnapshot: false,
   };
   const workers: Worker[] = [];
   let closing = false;
 
-  const fork = (port: number): Promise<{ worker: Worker; port: number }> => {
-    const config: WorkerConfig = { ...base, port };
+  const fork = (port: number, replacement = false): Promise<{ worker: Worker; port: number }> => {
+    const config: WorkerConfig = { ...base, port, awaitSnapshot: replacement };
     const worker = cluster.fork({ [workerConfigEnv]: JSON.stringify(config) });
     workers.push(worker);
     worker.on('message', (m: WorkerMessage) => {
+      // A replacement is given a live worker's copy of the swarms before it serves.
+      if (m.t === 'want-snapshot') {
+        const donor = workers.find((w) => w !== worker && w.isConnected());
+        if (donor) donor.send({ t: 'dump', to: worker.id } satisfies PrimaryMessage);
+        else worker.send({ t: 'snapshot', store: null } satisfies PrimaryMessage);
+        return;
+      }
+      if (m.t === 'snapshot') {
+        const target = workers.find((w) => w.id === m.to);
+        if (target?.isConnected()) target.send({ t: 'snapshot', store: m.store } satisfies PrimaryMessage);
+        return;
+      }
       if (m.t !== 'batch') return;
       // The store records go on as the same bytes; only the facts are decoded here.
       if (m.store) {
@@ -77,15 +94,20 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
     worker.on('exit', () => {
       const i = workers.indexOf(worker);
       if (i >= 0) workers.splice(i, 1);
-      // A worker that died is replaced; its copy of the swarms refills from the others'
-      // announces and its clients' next announces.
-      if (!closing) fork(options.port).catch(() => undefined);
+      // A worker that died is replaced (a second later, so a worker that cannot start does
+      // not spin), starting from a live worker's copy of the swarms.
+      if (!closing) {
+        setTimeout(() => {
+          if (!closing) fork(options.port, true).catch(() => undefined);
+        }, 1000).unref();
+      }
     });
     return new Promise((resolve, reject) => {
       const onMessage = (m: WorkerMessage) => {
         if (m.t !== 'ready') return;
         worker.off('message', onMessage);
         worker.off('exit', onExit);
+        options.onWorkerReady?.(worker.id, worker.process.pid ?? 0);
         resolve({ worker, port: m.port });
       };
       const onExit = (code: number | null) => reject(new Error(`tracker worker exited with ${code}`));
@@ -118,6 +140,7 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
   return {
     port,
     workers: options.workers,
+    pids: () => workers.filter((w) => !w.isDead()).map((w) => w.process.pid ?? 0),
     close: async () => {
       closing = true;
       if (timer) clearInterval(timer);

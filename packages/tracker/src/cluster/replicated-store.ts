@@ -37,6 +37,11 @@ export class ReplicatedStore implements SwarmStore {
     for (const a of batch) this.inner.announceNow(a);
   }
 
+  /** This copy's peers, for a worker that starts empty. */
+  dump(ttlMs: number): Iterable<StoreAnnounce> {
+    return this.inner.dump(ttlMs);
+  }
+
   async announce(a: StoreAnnounce): Promise<StoreAnnounceResult | TrackerError> {
     return this.announceNow(a);
   }

@@ -46,6 +46,21 @@ const replicated = config.redisUrl
       schedule();
     });
 
+// A replacement worker first takes a live worker's copy of the swarms (see messages.ts).
+if (config.awaitSnapshot) {
+  await new Promise<void>((resolve) => {
+    const onMessage = (m: PrimaryMessage) => {
+      if (m.t !== 'snapshot') return;
+      process.off('message', onMessage);
+      if (m.store) replicated?.apply(readStoreBatch(Buffer.from(m.store)));
+      resolve();
+    };
+    process.on('message', onMessage);
+    // Asked only now: a message sent before a listener exists would be lost.
+    send({ t: 'want-snapshot' });
+  });
+}
+
 const running = await runStandaloneTracker({
   port: config.port,
   host: config.host,
@@ -78,7 +93,11 @@ const close = async () => {
 
 process.on('message', (m: PrimaryMessage) => {
   if (m.t === 'apply') replicated?.apply(readStoreBatch(Buffer.from(m.store)));
-  else if (m.t === 'facts') {
+  else if (m.t === 'dump') {
+    const w = new StoreBatchWriter();
+    if (replicated) for (const a of replicated.dump(running.tracker.core.intervals.peerTtlMs)) w.add(a);
+    send({ t: 'snapshot', to: m.to, store: w.take() });
+  } else if (m.t === 'facts') {
     const f = running.tracker.metrics.facts;
     f.published = m.published;
     f.dropped = m.dropped;
