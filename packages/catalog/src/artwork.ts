@@ -73,6 +73,7 @@ export async function setShowArtwork(
   if (!rel.ok) return rel;
   await ctx.db.query('update catalog_shows set artwork = $2 where id = $1', [show.value.id, rel.value]);
   if (show.value.artwork) await rm(join(ctx.mediaDir, show.value.artwork), { force: true });
+  ctx.onFeedChange?.(show.value.slug);
   return ok((await getShow(ctx.db, show.value.slug)) as Show);
 }
 
@@ -106,5 +107,6 @@ export async function setEpisodeArtwork(
   if (!rel.ok) return rel;
   await ctx.db.query('update catalog_episodes set artwork = $2 where id = $1', [ep.value.id, rel.value]);
   if (ep.value.artwork) await rm(join(ctx.mediaDir, ep.value.artwork), { force: true });
+  ctx.onFeedChange?.(ep.value.show.slug);
   return ok((await getEpisode(ctx.db, ep.value.id)) as EpisodeDetail);
 }

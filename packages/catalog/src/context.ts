@@ -47,4 +47,10 @@ export interface CatalogContext {
   torrents: TorrentTools | null;
   /** Where failures whose details must not reach clients are written (the node's log). */
   log?: (message: string, err: unknown) => void;
+  /**
+   * Called after anything in a show's feed changed (publish, edit, delete, settings, an
+   * episode going live); the node pings WebSub subscribers and Podping from here. Absent:
+   * nobody is told.
+   */
+  onFeedChange?(showSlug: string): void;
 }

@@ -17,7 +17,7 @@ export type ShowEdit = Omit<ShowInput, 'slug'>;
  * one UPDATE; someone else's show is CAT_FORBIDDEN and nothing is written.
  */
 export async function updateShow(
-  ctx: Pick<CatalogContext, 'db'>,
+  ctx: Pick<CatalogContext, 'db' | 'onFeedChange'>,
   who: Account,
   slug: string,
   input: ShowEdit,
@@ -40,6 +40,7 @@ export async function updateShow(
       s.explicit,
     ],
   );
+  ctx.onFeedChange?.(show.value.slug);
   return ok((await getShow(ctx.db, show.value.slug)) as Show);
 }
 
@@ -48,7 +49,7 @@ export async function updateShow(
  * license; see feed/settings.ts). Checked whole before the one UPDATE.
  */
 export async function updateFeedSettings(
-  ctx: Pick<CatalogContext, 'db'>,
+  ctx: Pick<CatalogContext, 'db' | 'onFeedChange'>,
   who: Account,
   slug: string,
   input: unknown,
@@ -61,12 +62,13 @@ export async function updateFeedSettings(
     show.value.id,
     JSON.stringify(v.value),
   ]);
+  ctx.onFeedChange?.(show.value.slug);
   return ok((await getShow(ctx.db, show.value.slug)) as Show);
 }
 
 /** The episode, if this account may change it (its show's owner, or an admin). */
 export async function episodeForEditing(
-  ctx: Pick<CatalogContext, 'db'>,
+  ctx: Pick<CatalogContext, 'db' | 'onFeedChange'>,
   who: Account,
   id: string,
 ): Promise<Result<EpisodeDetail>> {
@@ -83,7 +85,7 @@ export async function episodeForEditing(
  * persons). The media, torrent and GUID stay as published: apps key downloads on the GUID.
  */
 export async function updateEpisode(
-  ctx: Pick<CatalogContext, 'db'>,
+  ctx: Pick<CatalogContext, 'db' | 'onFeedChange'>,
   who: Account,
   id: string,
   input: { title?: unknown; description?: unknown } & Record<string, unknown>,
@@ -108,6 +110,7 @@ export async function updateEpisode(
       JSON.stringify(f.value.persons),
     ],
   );
+  ctx.onFeedChange?.(ep.value.show.slug);
   return ok((await getEpisode(ctx.db, ep.value.id)) as EpisodeDetail);
 }
 
@@ -126,6 +129,7 @@ export async function deleteEpisode(ctx: CatalogContext, who: Account, id: strin
   if (!ep.ok) return ep;
   await ctx.db.query('delete from catalog_episodes where id = $1', [ep.value.id]);
   await forgetFiles(ctx, [ep.value]);
+  ctx.onFeedChange?.(ep.value.show.slug);
   return ok(null);
 }
 

@@ -43,6 +43,8 @@ export interface Episode extends EpisodeFeatures {
   artwork: string | null;
   /** Sanitised HTML show notes (imported episodes), or null: the description is the notes. */
   notesHtml: string | null;
+  /** Saved but not published: no feed, page or search shows it until the creator publishes. */
+  draft: boolean;
   /** Transcripts by language (podcast:transcript, captions, search). */
   transcripts: Transcript[];
 }
@@ -59,7 +61,7 @@ export interface EpisodeDetail extends Episode {
 
 const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.published_at as "publishedAt",
   e.duration_ms as "durationMs", e.media_kind as "mediaKind", e.ad_breaks as "adBreaks", e.chapters, e.views,
-  e.season, e.episode_number as "episodeNumber", e.episode_type as "episodeType", e.explicit, e.artwork as "episodeArtwork", e.persons, e.notes_html as "notesHtml",
+  e.season, e.episode_number as "episodeNumber", e.episode_type as "episodeType", e.explicit, e.artwork as "episodeArtwork", e.persons, e.notes_html as "notesHtml", e.draft,
   (select coalesce(json_agg(json_build_object('language', t.language, 'format', t.format, 'path', t.path,
      'vttPath', t.vtt_path) order by t.language), '[]') from catalog_transcripts t where t.episode_id = e.id) as transcripts,
   s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author, s.artwork as "showArtwork",
@@ -106,6 +108,7 @@ function toDetail(r: Row): EpisodeDetail {
     artwork: r.episodeArtwork ?? null,
     notesHtml: r.notesHtml ?? null,
     transcripts: r.transcripts ?? [],
+    draft: r.draft ?? false,
     show: {
       id: r.showId,
       slug: r.showSlug,
@@ -149,15 +152,46 @@ export async function getEpisode(db: Queryable, id: string): Promise<EpisodeDeta
   return r.rows[0] ? toDetail(r.rows[0]) : null;
 }
 
-export async function latestEpisodes(db: Queryable, limit: number): Promise<EpisodeDetail[]> {
-  const r = await db.query<Row>(`select ${columns} ${from} order by e.published_at desc limit $1`, [limit]);
+/**
+ * Is the episode out (issue 16: drafts and scheduled episodes)? Not a draft, and its
+ * publication time has come. Public lists, feeds and pages show only these.
+ */
+export function isLive(e: Pick<Episode, 'draft' | 'publishedAt'>, now: number): boolean {
+  return !e.draft && e.publishedAt.getTime() <= now;
+}
+
+/** What a creator sees beside an episode in the dashboard. */
+export function episodeStatus(
+  e: Pick<Episode, 'draft' | 'publishedAt'>,
+  now: number,
+): 'draft' | 'scheduled' | 'published' {
+  return e.draft ? 'draft' : e.publishedAt.getTime() > now ? 'scheduled' : 'published';
+}
+
+/** The newest live episodes across shows (`now`: the node's clock, default the wall clock). */
+export async function latestEpisodes(
+  db: Queryable,
+  limit: number,
+  now = Date.now(),
+): Promise<EpisodeDetail[]> {
+  const r = await db.query<Row>(
+    `select ${columns} ${from} where not e.draft and e.published_at <= $2 order by e.published_at desc limit $1`,
+    [limit, new Date(now)],
+  );
   return r.rows.map(toDetail);
 }
 
-export async function episodesOfShow(db: Queryable, showId: string, limit = 500): Promise<EpisodeDetail[]> {
+/** A show's live episodes, newest first; `all` adds drafts and scheduled ones (the dashboard). */
+export async function episodesOfShow(
+  db: Queryable,
+  showId: string,
+  limit = 500,
+  o: { all?: boolean; now?: number } = {},
+): Promise<EpisodeDetail[]> {
   const r = await db.query<Row>(
-    `select ${columns} ${from} where e.show_id = $1 order by e.published_at desc limit $2`,
-    [showId, limit],
+    `select ${columns} ${from} where e.show_id = $1 ${o.all ? '' : 'and not e.draft and e.published_at <= $3'}
+     order by e.published_at desc limit $2`,
+    o.all ? [showId, limit] : [showId, limit, new Date(o.now ?? Date.now())],
   );
   return r.rows.map(toDetail);
 }

@@ -35,8 +35,10 @@ export {
   type Episode,
   type EpisodeDetail,
   episodeForAds,
+  episodeStatus,
   episodesOfShow,
   getEpisode,
+  isLive,
   latestEpisodes,
   type MediaFile,
   setAdBreaks,
@@ -81,6 +83,7 @@ export {
   storeUpload,
   type Upload,
 } from './publish.ts';
+export { episodesGoingLive, scheduleEpisode } from './schedule.ts';
 export { type SearchHit, search } from './search.ts';
 export {
   createShow,

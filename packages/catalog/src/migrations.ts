@@ -243,4 +243,47 @@ $body$;
     id: 'catalog/0014-upload-episode',
     sql: `alter table catalog_uploads add column episode_id text;`,
   },
+  // Issue 16: drafts (scheduled episodes are those whose published_at is still ahead).
+  {
+    id: 'catalog/0015-drafts',
+    sql: `alter table catalog_episodes add column draft boolean not null default false;`,
+  },
+  // Issue 16: search finds live episodes only (not drafts, not scheduled after `at`): 0010's
+  // function with one more argument (a new overload; search.ts calls this one).
+  {
+    id: 'catalog/0016-search-live',
+    sql: `
+create or replace function catalog_search(qtext text, lim int, prefix text, at timestamptz)
+returns table (kind text, id text, slug text, title text, "showTitle" text, description text, rank double precision)
+language plpgsql stable as $body$
+declare
+  -- What people type before finishing a word: the last word as a prefix (built from
+  -- letters and digits only by search.ts), or-ed with the query as typed.
+  q tsquery := websearch_to_tsquery('english', qtext)
+    || (case when prefix = '' then ''::tsquery else to_tsquery('english', prefix) end);
+begin
+  return query
+  select * from (
+    select 'show'::text, s.id, s.slug, s.title, s.title, s.description,
+           (ts_rank(s.search, q) * 1.2)::double precision
+    from catalog_shows s where s.search @@ q
+    union all
+    select 'episode'::text, e.id, s.slug, e.title, s.title, e.description,
+           ts_rank(e.search, q)::double precision
+    from catalog_episodes e join catalog_shows s on s.id = e.show_id
+    where e.search @@ q and not e.draft and e.published_at <= at
+    union all
+    -- Words said in an episode (its transcripts) find it too, ranked below its own text.
+    select 'episode'::text, e.id, s.slug, e.title, s.title, e.description,
+           (ts_rank(t.search, q) * 0.5)::double precision
+    from catalog_transcripts t join catalog_episodes e on e.id = t.episode_id
+      join catalog_shows s on s.id = e.show_id
+    where t.search @@ q and not e.draft and e.published_at <= at
+  ) hits (kind, id, slug, title, "showTitle", description, rank)
+  order by hits.rank desc, hits.title
+  limit lim;
+end
+$body$;
+`,
+  },
 ];

@@ -132,6 +132,8 @@ export interface PublishInput {
   notesHtml?: string;
   /** Chapters from a podcast:chapters file, instead of those read from the media file. */
   chapters?: Chapter[];
+  /** Save without publishing (no feed, page or search shows it until published). */
+  draft?: boolean;
 }
 
 export function validateEpisodeText(
@@ -200,8 +202,8 @@ export async function publishEpisode(
       if (claimed.affectedRows !== 1) throw new UploadTaken();
       await tx.query(
         `insert into catalog_episodes (id, show_id, guid, title, description, published_at, duration_ms, media_kind, ad_breaks, chapters,
-           season, episode_number, episode_type, explicit, persons, notes_html)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+           season, episode_number, episode_type, explicit, persons, notes_html, draft)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
         [
           id,
           show.value.id,
@@ -219,6 +221,7 @@ export async function publishEpisode(
           features.value.explicit,
           JSON.stringify(features.value.persons),
           input.notesHtml || null,
+          !!input.draft,
         ],
       );
       await tx.query(
@@ -280,6 +283,7 @@ export async function publishEpisode(
       return fail('CAT_TORRENT_FAILED', 'published on HTTP, but seeding failed; see the node log');
     }
   }
+  ctx.onFeedChange?.(show.value.slug);
   return ok((await getEpisode(ctx.db, id)) as EpisodeDetail);
 }
 

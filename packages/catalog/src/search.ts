@@ -18,16 +18,23 @@ export interface SearchHit {
  * fails on syntax, and the text is a bound parameter, so quotes and semicolons are just text.
  * Shows rank 1.2x, an episode's own text 1x, its transcript 0.5x.
  */
-export async function search(db: Queryable, text: string, limit = 30): Promise<SearchHit[]> {
+export async function search(
+  db: Queryable,
+  text: string,
+  limit = 30,
+  now = Date.now(),
+): Promise<SearchHit[]> {
   const q = cleanText(text).slice(0, 200);
   if (!q) return [];
   // The query lives in the catalog_search function (migrations.ts, 0009) so that its plan is
   // kept between calls instead of being made again for every search.
   // The last word also counts as a prefix ("welc" finds "Welcome": prefixQuery below).
-  const r = await db.query<SearchHit>('select * from catalog_search($1, $2, $3)', [
+  // `now` (0016): only live episodes are found, not drafts or those scheduled later.
+  const r = await db.query<SearchHit>('select * from catalog_search($1, $2, $3, $4)', [
     q,
     limit,
     prefixQuery(q) ?? '',
+    new Date(now),
   ]);
   // An episode found by its text and by its transcript is listed once (its best rank).
   const seen = new Set<string>();

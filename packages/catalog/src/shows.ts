@@ -126,12 +126,13 @@ export async function showsOf(db: Queryable, ownerId: string): Promise<Show[]> {
 export async function popularShows(
   db: Queryable,
   limit: number,
+  now = Date.now(),
 ): Promise<Array<Show & { episodes: number }>> {
   const r = await db.query<Show & { episodes: number }>(
     `select ${showColumns}, count(e.id)::int as episodes from catalog_shows s
-     join catalog_episodes e on e.show_id = s.id
+     join catalog_episodes e on e.show_id = s.id and not e.draft and e.published_at <= $2
      group by s.id order by coalesce(sum(e.views), 0) desc, max(e.published_at) desc limit $1`,
-    [limit],
+    [limit, new Date(now)],
   );
   return r.rows;
 }

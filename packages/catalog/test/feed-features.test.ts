@@ -57,6 +57,7 @@ function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
     artwork: null,
     notesHtml: null,
     transcripts: [],
+    draft: false,
     show: { id: 's', slug: 's', title: 'S', ownerId: 'a', language: 'en', categories: [], author: '' },
     media: {
       path: `s/e${n}.mp3`,

@@ -43,6 +43,7 @@ function episode(n: number, extra: Partial<EpisodeDetail> = {}): EpisodeDetail {
     artwork: null,
     notesHtml: null,
     transcripts: [],
+    draft: false,
     show: {
       id: 's1',
       slug: 'demo',

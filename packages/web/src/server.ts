@@ -10,8 +10,10 @@ import { accountRoutes } from './dashboard/account-routes.ts';
 import { episodeExtrasRoutes } from './dashboard/episode-extras.ts';
 import { parseForm } from './dashboard/form.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
+import { scheduleRoutes } from './dashboard/schedule.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { importRoutes } from './imports/routes.ts';
+import { startGoLive } from './node/go-live.ts';
 import { embedRoutes } from './portal/embed.ts';
 import { ReadCache } from './portal/read-cache.ts';
 import { portalRoutes } from './portal/routes.ts';
@@ -141,6 +143,16 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
     if (write && (req.url.startsWith('/api/') || req.url.startsWith('/dashboard/'))) cache.invalidate();
     return payload;
   });
+  // Feed changes that arrive without a request (an import running on, a scheduled episode
+  // going live) drop the cache too; whoever set onFeedChange before (the node's notifiers)
+  // is still called.
+  const notify = ctx.onFeedChange;
+  ctx.onFeedChange = (slug) => {
+    cache.invalidate();
+    notify?.(slug);
+  };
+  const goLive = startGoLive(ctx);
+  app.addHook('onClose', async () => goLive.stop());
   const views = new ViewTally();
   const flushViews = () =>
     views.flush(ctx.db).catch((err: unknown) => app.log.error({ err }, 'writing page views failed'));
@@ -157,5 +169,6 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   apiRoutes(app, ctx);
   importRoutes(app, ctx);
   episodeExtrasRoutes(app, ctx);
+  scheduleRoutes(app, ctx);
   return app;
 }

@@ -13,7 +13,7 @@ import { cleanText } from '../slug.ts';
  * episode, optionally a link and an image; starts are unique and sorted here.
  */
 export async function setChapters(
-  ctx: Pick<CatalogContext, 'db'>,
+  ctx: Pick<CatalogContext, 'db' | 'onFeedChange'>,
   who: Account,
   episodeId: string,
   input: unknown,
@@ -47,5 +47,6 @@ export async function setChapters(
     ep.value.id,
     JSON.stringify(out),
   ]);
+  ctx.onFeedChange?.(ep.value.show.slug);
   return ok((await getEpisode(ctx.db, ep.value.id)) as EpisodeDetail);
 }

@@ -58,5 +58,6 @@ export async function setTranscript(
     await rm(join(ctx.mediaDir, before.path), { force: true });
     if (before.vttPath !== before.path) await rm(join(ctx.mediaDir, before.vttPath), { force: true });
   }
+  ctx.onFeedChange?.(ep.value.show.slug);
   return ok((await getEpisode(ctx.db, ep.value.id)) as EpisodeDetail);
 }

@@ -14,6 +14,7 @@ import {
   episodesOfShow,
   getEpisode,
   getShow,
+  isLive,
   listApiTokens,
   maxArtworkBytes,
   maxTranscriptBytes,
@@ -21,6 +22,7 @@ import {
   type Result,
   revokeApiToken,
   type ShowInput,
+  scheduleEpisode,
   search,
   setAdBreaks,
   setChapters,
@@ -70,18 +72,23 @@ function body(req: FastifyRequest): Json {
 export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
   app.get<{ Querystring: { q?: string } }>('/api/search', async (req) => {
     const q = typeof req.query.q === 'string' ? req.query.q : '';
-    return { hits: await search(ctx.db, q, 40) };
+    return { hits: await search(ctx.db, q, 40, ctx.clock.now()) };
   });
 
   app.get<{ Params: { slug: string } }>('/api/shows/:slug', async (req, reply) => {
     const show = await getShow(ctx.db, req.params.slug);
     if (!show) return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such show', status: 404 });
-    return { show, episodes: await episodesOfShow(ctx.db, show.id) };
+    // The owner (or an admin) also sees drafts and scheduled episodes.
+    const who = await whoIs(ctx, req);
+    const all = !!who && (who.id === show.ownerId || who.role === 'admin');
+    return { show, episodes: await episodesOfShow(ctx.db, show.id, 500, { all, now: ctx.clock.now() }) };
   });
 
   app.get<{ Params: { id: string } }>('/api/episodes/:id', async (req, reply) => {
     const e = await getEpisode(ctx.db, req.params.id);
-    if (!e) return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such episode', status: 404 });
+    const who = e && !isLive(e, ctx.clock.now()) ? await whoIs(ctx, req) : null;
+    if (!e || (!isLive(e, ctx.clock.now()) && who?.id !== e.show.ownerId && who?.role !== 'admin'))
+      return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such episode', status: 404 });
     return e;
   });
 
@@ -158,6 +165,8 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
       title: String(b.title ?? ''),
       description: String(b.description ?? ''),
       adBreaks: (b.adBreaks ?? []) as AdBreakInput[],
+      draft: b.draft === true,
+      ...(typeof b.publishAt === 'string' && b.publishAt ? { publishedAt: new Date(b.publishAt) } : {}),
     });
     return r.ok ? reply.code(201).send(r.value) : sendFailure(reply, r);
   });
@@ -193,6 +202,14 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
       title: b.title,
       description: b.description,
     });
+    return r.ok ? r.value : sendFailure(reply, r);
+  });
+
+  /** Drafts and scheduling: { draft?: boolean, publishAt?: ISO time }; the GUID stays. */
+  app.put<{ Params: { id: string } }>('/api/episodes/:id/schedule', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const r = await scheduleEpisode(ctx, who, req.params.id, body(req));
     return r.ok ? r.value : sendFailure(reply, r);
   });
 

@@ -36,6 +36,7 @@ import {
   feedSettingsSection,
 } from './feed-settings.ts';
 import { adBreaksFromForm, type FormBody, many, one } from './form.ts';
+import { publishTimingFields, publishTimingFromForm, scheduleSection, statusCell } from './schedule.ts';
 
 function send(reply: FastifyReply, body: string, status = 200) {
   return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
@@ -298,7 +299,7 @@ ${
     status = 200,
     draft?: Draft,
   ) => {
-    const episodes = await episodesOfShow(ctx.db, show.id);
+    const episodes = await episodesOfShow(ctx.db, show.id, 500, { all: true });
     const kept = draft?.upload ?? null;
     return send(
       reply,
@@ -331,14 +332,15 @@ ${draft?.error?.field === 'form' ? alert(draft.error.message) : ''}
 <input type="hidden" name="uploadId" id="upload-id" value="${kept?.id ?? ''}">
 <label>Episode title <input name="title" id="episode-title" required maxlength="200" value="${draft ? one(draft.form, 'title') : ''}"${invalid(draft, 'title', 'title-error')}>${fieldError('title-error', draft, 'title')}</label>
 <label>Description <textarea name="description" rows="4" maxlength="10000">${draft ? one(draft.form, 'description') : ''}</textarea></label>
+${publishTimingFields(draft?.form ?? null)}
 ${breaksFields(null, draft)}
 <div><button type="submit" id="publish-button">Publish</button></div>
 </form></section>
 <section aria-labelledby="eps-h"><h2 id="eps-h">Episodes</h2>
 ${
   episodes.length
-    ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Title</th><th scope="col">Length</th><th scope="col">Ad breaks</th><th scope="col">Views</th></tr></thead><tbody>
-${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td>${duration(e.durationMs)}</td><td><a href="/dashboard/episodes/${enc(e.id)}">${e.adBreaks.length ? e.adBreaks.map((b) => (b.position === 'mid' ? `mid ${duration(b.offsetMs)}` : b.position)).join(', ') : 'none'}<span class="sr-only"> (edit ${e.title})</span></a></td><td>${e.views}</td></tr>`)}
+    ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Title</th><th scope="col">Length</th><th scope="col">Ad breaks</th><th scope="col">Views</th><th scope="col">Status</th></tr></thead><tbody>
+${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td>${duration(e.durationMs)}</td><td><a href="/dashboard/episodes/${enc(e.id)}">${e.adBreaks.length ? e.adBreaks.map((b) => (b.position === 'mid' ? `mid ${duration(b.offsetMs)}` : b.position)).join(', ') : 'none'}<span class="sr-only"> (edit ${e.title})</span></a></td><td>${e.views}</td><td>${statusCell(e, ctx.clock.now())}</td></tr>`)}
 </tbody></table></div>`
     : html`<p>No episodes yet.</p>`
 }</section>
@@ -469,6 +471,7 @@ ${feedSettingsSection(show)}
         title: one(f, 'title'),
         description: one(f, 'description'),
         adBreaks: breaks.value,
+        ...publishTimingFromForm(f),
       });
       if (!r.ok) return again(fieldOf(r.code, r.message), r.message, r.status);
       return reply.redirect(`/episodes/${enc(r.value.id)}`, 303);
@@ -503,6 +506,7 @@ ${breaksFields(e)}
 <label>Description <textarea name="description" rows="4" maxlength="10000">${e.description}</textarea></label>
 ${episodeFeatureFields(e)}
 <div><button type="submit">Save</button></div></form>
+${scheduleSection(e, ctx.clock.now())}
 ${episodeExtrasSection(e)}
 <h2>Delete</h2>
 <form method="post" action="/dashboard/episodes/${enc(e.id)}/delete" data-confirm="Delete the episode “${e.title}”? Listeners lose it and this cannot be undone."><button type="submit" class="danger">Delete this episode</button></form>`,

@@ -5,7 +5,7 @@
  * every other page keeps X-Frame-Options DENY). `embedCode` is the `<iframe>` snippet the
  * episode page offers with a copy button.
  */
-import { type CatalogContext, type EpisodeDetail, getEpisode } from '@swarmcast/catalog';
+import { type CatalogContext, type EpisodeDetail, getEpisode, isLive } from '@swarmcast/catalog';
 import { type Html, html, raw } from '@swarmcast/platform';
 import type { FastifyInstance } from 'fastify';
 import type { SiteUrls } from '../urls.ts';
@@ -67,7 +67,8 @@ export function embedPage(e: EpisodeDetail, mediaUrl: string, base: string): str
 
 export function embedRoutes(app: FastifyInstance, ctx: CatalogContext, urls: SiteUrls): void {
   app.get<{ Params: { id: string } }>('/embed/:id', { config: embeddable }, async (req, reply) => {
-    const e = await getEpisode(ctx.db, req.params.id);
+    const found = await getEpisode(ctx.db, req.params.id);
+    const e = found && isLive(found, ctx.clock.now()) ? found : null;
     if (!e?.media) {
       return reply
         .code(404)

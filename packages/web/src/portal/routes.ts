@@ -4,6 +4,7 @@ import {
   episodesOfShow,
   getEpisode,
   getShow,
+  isLive,
   latestEpisodes,
   popularShows,
   renderChapters,
@@ -59,7 +60,9 @@ export function portalRoutes(
   const showWithEpisodes = (slug: string) =>
     cache.get(`show:${slug}`, async () => {
       const show = await getShow(ctx.db, slug);
-      return show ? { show, episodes: await episodesOfShow(ctx.db, show.id, 1000) } : null;
+      return show
+        ? { show, episodes: await episodesOfShow(ctx.db, show.id, 1000, { now: ctx.clock.now() }) }
+        : null;
     });
   const notFound = async (reply: FastifyReply, viewer: Awaited<ReturnType<typeof whoIs>>, what: string) =>
     sendPage(
@@ -71,8 +74,8 @@ export function portalRoutes(
   app.get('/', async (req, reply) => {
     const viewer = await whoIs(ctx, req);
     const { latest, popular } = await cache.get('home', async () => ({
-      latest: await latestEpisodes(ctx.db, 12),
-      popular: await popularShows(ctx.db, 8),
+      latest: await latestEpisodes(ctx.db, 12, ctx.clock.now()),
+      popular: await popularShows(ctx.db, 8, ctx.clock.now()),
     }));
     return sendPage(
       reply,
@@ -92,7 +95,7 @@ ${popular.length ? html`<ul class="grid">${popular.map((s) => showCard(s, urls.m
   app.get<{ Querystring: { q?: string } }>('/search', async (req, reply) => {
     const viewer = await whoIs(ctx, req);
     const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 200) : '';
-    const hits = q ? await cache.get(`search:${q}`, () => search(ctx.db, q, 40)) : [];
+    const hits = q ? await cache.get(`search:${q}`, () => search(ctx.db, q, 40, ctx.clock.now())) : [];
     return sendPage(
       reply,
       page(
@@ -159,7 +162,11 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
         .send(Buffer.from(bytes));
     }
     const e = await cache.get(`episode:${raw}`, () => getEpisode(ctx.db, raw));
-    if (!e) return notFound(reply, viewer, 'There is no episode at this address.');
+    // A draft or a scheduled episode exists only for its creator (who previews it here).
+    const mayPreview = (x: { show: { ownerId: string } }) =>
+      viewer?.id === x.show.ownerId || viewer?.role === 'admin';
+    if (!e || (!isLive(e, ctx.clock.now()) && !mayPreview(e)))
+      return notFound(reply, viewer, 'There is no episode at this address.');
     state.views.add(e.id);
     const src = e.media ? urls.media(e.media.path) : null;
     // The Swarmcast player (ads from the node's VMAP, beacons to its collector) mounts into
@@ -219,7 +226,8 @@ ${src ? embedSection(e, urls.base()) : ''}`,
 
   app.get<{ Params: { id: string } }>('/episodes/:id/chapters.json', async (req, reply) => {
     const e = await getEpisode(ctx.db, req.params.id);
-    if (!e) return reply.code(404).send({ error: { code: 'CAT_NOT_FOUND', message: 'no such episode' } });
+    if (!e || !isLive(e, ctx.clock.now()))
+      return reply.code(404).send({ error: { code: 'CAT_NOT_FOUND', message: 'no such episode' } });
     return reply.type('application/json+chapters').send(renderChapters(e));
   });
 }
