@@ -136,6 +136,20 @@ describe('hostile feeds', () => {
     expect(noGuid?.guid).toBe('https://x.example/c.mp3');
   });
 
+  it('prefers the default alternate enclosure of the same type (a DAI host stitches the enclosure)', () => {
+    const r = parseFeed(
+      minimal(`<item><title>t</title><guid>g</guid><enclosure url="https://h.example/dai/1.mp3" length="9" type="audio/mpeg"/>
+<podcast:alternateEnclosure type="audio/mpeg" length="5" default="true"><podcast:source uri="https://h.example/media/1.mp3"/>
+<podcast:source uri="https://h.example/1.torrent" contentType="application/x-bittorrent"/></podcast:alternateEnclosure></item>
+<item><title>u</title><guid>h</guid><enclosure url="https://h.example/2.mp3" length="9" type="audio/mpeg"/>
+<podcast:alternateEnclosure type="audio/opus" length="5" default="true"><podcast:source uri="https://h.example/2.opus"/></podcast:alternateEnclosure></item>`),
+    );
+    expect(r.ok && r.value.episodes.map((e) => e.enclosure)).toEqual([
+      { url: 'https://h.example/media/1.mp3', length: 5, type: 'audio/mpeg' },
+      { url: 'https://h.example/2.mp3', length: 9, type: 'audio/mpeg' },
+    ]);
+  });
+
   it('sanitises show notes by allowlist', () => {
     expect(
       sanitizeNotes(

@@ -183,7 +183,18 @@ export function parseFeed(xml: string): Result<ParsedFeed> {
   const seen = new Set<string>();
   for (const it of list(ch.item)) {
     const itemTitle = cleanText(textOf(it.title) || textOf(it['itunes:title'])).slice(0, 200);
-    const enc = list(it.enclosure)[0];
+    let enc = list(it.enclosure)[0];
+    // A host that inserts ads (ours with DAI on) stitches the enclosure per listener; its
+    // default podcast:alternateEnclosure of the same type is the file itself, without ads.
+    const alt = list(it['podcast:alternateEnclosure']).find((a) => attr(a, 'default') === 'true');
+    const altUrl = alt
+      ? list(alt['podcast:source'])
+          .filter((src) => !attr(src, 'contentType'))
+          .map((src) => httpUrl(attr(src, 'uri')))
+          .find((u) => u !== null)
+      : undefined;
+    if (enc && alt && altUrl && attr(alt, 'type') === attr(enc, 'type'))
+      enc = { '@url': altUrl, '@length': attr(alt, 'length'), '@type': attr(alt, 'type') };
     const encUrl = enc ? httpUrl(attr(enc, 'url')) : null;
     if (!encUrl) {
       skipped.push({ title: itemTitle || '(untitled)', reason: 'no http(s) enclosure' });
