@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
+import type { PGlite, Transaction as PgliteTransaction } from '@electric-sql/pglite';
 import { closableDb } from './closable-db.ts';
 import type { Db, QueryResult, Transaction } from './db.ts';
 import { acquireDirLock } from './dir-lock.ts';
@@ -40,6 +40,10 @@ export async function openPgliteDb(dir: string | undefined): Promise<Db> {
   }
   let pg: PGlite;
   try {
+    // Loaded here, not at import: the module alone is ~40 MiB of resident memory, which a
+    // process on PostgreSQL, or one that needs no database (`swarmcast tracker` and each of
+    // its workers), should not pay.
+    const { PGlite } = await import('@electric-sql/pglite');
     pg = await PGlite.create({
       ...(dir === undefined ? {} : { dataDir: dir }),
       parsers: sharedParsers,
