@@ -77,6 +77,8 @@ export { defaultIvtRules, type IvtReason, ivtReason } from './rules/ivt.ts';
 export {
   corroborated,
   type Evidence,
+  isAnnounceEvidence,
+  isDownloadEvidence,
   listenThrough,
   type PlayRow,
   p2pOffload,

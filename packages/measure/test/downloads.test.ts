@@ -1,3 +1,4 @@
+import { classifyUserAgent } from '@swarmcast/platform';
 import { describe, expect, it } from 'vitest';
 import { coveredBytes, mergeRanges } from '../src/rules/byte-coverage.ts';
 import { countDownloads, isRangeProbe } from '../src/rules/downloads.ts';
@@ -118,11 +119,26 @@ describe('countDownloads: one test per rule', () => {
     expect(r.filtered.probe).toBe(1);
     expect(r.counted.calendar).toHaveLength(0);
   });
-  it('1.2.7 Apple Watch duplicates are filtered', () => {
+  it('1.2.7 Apple Watch duplicates are filtered as apple-watch (not bot); standalone watch downloads count', () => {
+    const paired = classifyUserAgent(
+      'atc/1.0 watchOS/10.2 model/Watch6,1 hwp/t8301 build/21S364 (6; dt:226)',
+    );
+    const nulls = classifyUserAgent(
+      '(null)/(null) watchOS/7.6.1 model/Watch5,9 hwp/t8006 build/18U70 (6; dt:204)',
+    );
+    // Even if a bot list had matched it first, the reason is apple-watch.
     const r = count([
-      dl({ time: t0, client: { app: 'unknown', device: 'watch', os: 'watchOS', bot: false } }),
+      dl({ time: t0, client: paired }),
+      dl({ time: t0 + 1, client: { ...nulls, bot: true } }),
+      dl({
+        time: t0 + 2,
+        audienceKey: 'k-standalone' as never,
+        client: classifyUserAgent('Watch/1140 CFNetwork/3860.200.71 Darwin/25.1.0'),
+      }),
     ]);
-    expect(r.filtered['apple-watch']).toBe(1);
+    expect(r.filtered['apple-watch']).toBe(2);
+    expect(r.filtered.bot).toBe(0);
+    expect(r.counted.calendar).toHaveLength(1);
   });
   it('requests for unpublished files are not downloads', () => {
     const r = count([dl({ time: t0, path: 'other.mp3' })]);

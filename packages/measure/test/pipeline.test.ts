@@ -131,4 +131,33 @@ describe('processBatch', () => {
     const reasons = await Promise.all(events.map((e) => reasonOf(e.id)));
     expect(reasons.filter((r) => r === 'rate')).toHaveLength(10);
   });
+
+  it('forged, expired and malformed beacons count toward the rate rule: the next genuine one is rate', async () => {
+    const key = { audienceKey: 'forger-key' as never };
+    const good = token({ decisionId: 'after-forgeries' });
+    const forged = Array.from({ length: 8 }, (_, i) =>
+      adEvent('impression', `${good.slice(0, -4)}AAAA`, t + i, key),
+    );
+    const expired = Array.from({ length: 8 }, (_, i) =>
+      adEvent('impression', token({ decisionId: `old-${i}`, expiresAt: t - 1 }), t + 10 + i, key),
+    );
+    const malformed = Array.from({ length: 4 }, (_, i) =>
+      adEvent('impression', `not-a-token-${i}`, t + 20 + i, key),
+    );
+    const genuine = adEvent('impression', good, t + 30, key);
+    const ivtRules = { maxBeaconsPerKeyHour: 20 };
+    // Two batches: the count is kept across batches (measure_rates), not only within one.
+    await db.transaction((tx) =>
+      processBatch(tx, [...forged, ...expired], { publicKeys: () => publicKeys, ivtRules }),
+    );
+    const r = await db.transaction((tx) =>
+      processBatch(tx, [...malformed, genuine], { publicKeys: () => publicKeys, ivtRules }),
+    );
+    expect(await reasonOf(forged[0]!.id)).toBe('forged');
+    expect(await reasonOf(expired[0]!.id)).toBe('expired');
+    expect(await reasonOf(malformed[0]!.id)).toBe('malformed');
+    // 20 beacons already from this key this hour: the 21st, genuine-looking, is IVT and not billed.
+    expect(await reasonOf(genuine.id)).toBe('rate');
+    expect(r.impressionsCharged).toBe(0);
+  });
 });

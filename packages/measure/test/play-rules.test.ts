@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { PlayBeacon } from '../src/beacon-types.ts';
 import {
   corroborated,
+  isAnnounceEvidence,
+  isDownloadEvidence,
   listenerCounts,
   listenThrough,
   type PlayRow,
@@ -11,7 +13,7 @@ import {
 } from '../src/rules/play-metrics.ts';
 import { judgePlayBeacon, type PlaySession } from '../src/rules/play-sequence.ts';
 import { suppress } from '../src/rules/suppress.ts';
-import { key } from './support/facts.ts';
+import { announce, dl, key, range } from './support/facts.ts';
 import { playBeacon } from './support/world.ts';
 
 const t = Date.UTC(2026, 10, 4, 10);
@@ -142,6 +144,31 @@ describe('play metrics', () => {
     expect(c[5]).toBeCloseTo(2 / 3);
     expect(c[6]).toBeCloseTo(1 / 3);
     expect(c[10]).toBeCloseTo(1 / 3);
+  });
+  it('corroboration needs real transport evidence: media bytes or a downloading/completed announce', () => {
+    const yes = [
+      dl({ time: t }),
+      range(1000, 999_999, t),
+      announce({ time: t, event: 'completed' }),
+      announce({ time: t, event: 'update', left: 10, downloadedDelta: 16_384 }),
+    ];
+    for (const f of yes)
+      expect(f.kind === 'download' ? isDownloadEvidence(f) : isAnnounceEvidence(f), f.id).toBe(true);
+    // A 0-1 probe, a HEAD, a 304, a body-less answer, a bot; an announce that downloaded nothing.
+    const noDownloads = [
+      range(0, 1, t),
+      dl({ time: t, method: 'HEAD', bytesSent: 0, rangeStart: null, rangeEnd: null }),
+      dl({ time: t, status: 304, bytesSent: 0, rangeStart: null, rangeEnd: null }),
+      dl({ time: t, status: 200, bytesSent: 0 }),
+      dl({ time: t, client: { app: 'Googlebot', device: 'bot', os: 'unknown', bot: true } }),
+    ];
+    for (const f of noDownloads) expect(isDownloadEvidence(f), JSON.stringify(f)).toBe(false);
+    expect(isAnnounceEvidence(announce({ time: t, event: 'started', left: 100, downloadedDelta: 0 }))).toBe(
+      false,
+    );
+    expect(isAnnounceEvidence(announce({ time: t, event: 'stopped', left: 100, downloadedDelta: 0 }))).toBe(
+      false,
+    );
   });
   it('corroboration: same key, same episode, within 24 h', () => {
     const plays = [

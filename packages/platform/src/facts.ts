@@ -22,6 +22,13 @@ export interface ClientClass {
   os: string;
   /** A known bot, crawler or library that is not a listener. */
   bot: boolean;
+  /**
+   * The IAB's paired Apple Watch duplicate (guidelines v2.3, 5.5.2 step 1.2 item 7): a user
+   * agent that begins with `atc/` and includes `watchOS`, or contains `(null)/(null) watchOS`.
+   * Such a download repeats the paired iPhone's. Other watch agents (an app downloading on
+   * a standalone watch) are listeners. Absent means false.
+   */
+  watchDuplicate?: boolean;
 }
 
 export interface FactBase {

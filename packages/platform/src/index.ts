@@ -15,7 +15,7 @@ export {
   type SafeAddresses,
   safeListMaxAgeMs,
 } from './classify/safe-addresses.ts';
-export { classifyUserAgent } from './classify/user-agent.ts';
+export { classifyUserAgent, isAppleWatchDuplicate } from './classify/user-agent.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
 export { type Config, type Env, loadConfig } from './config.ts';
 export type { Db, Migration, Queryable, QueryResult, Transaction } from './db/db.ts';

@@ -10,6 +10,28 @@ const examples = (file: string): string[] =>
   ).flatMap((e) => e.examples ?? []);
 
 describe('classifyUserAgent (OPAWG data)', () => {
+  it('flags exactly the IAB paired Apple Watch duplicates (1.2.7), ahead of the bot list', () => {
+    for (const ua of [
+      'atc/1.0 watchOS/10.2 model/Watch6,1 hwp/t8301 build/21S364 (6; dt:226)',
+      '(null)/(null) watchOS/7.6.1 model/Watch5,9 hwp/t8006 build/18U70 (6; dt:204)',
+    ]) {
+      expect(classifyUserAgent(ua), ua).toMatchObject({
+        device: 'watch',
+        os: 'watchOS',
+        bot: false,
+        watchDuplicate: true,
+      });
+    }
+    // A standalone watch app's own download, and an atc/ agent of another OS: not duplicates.
+    for (const ua of [
+      'Watch/1140 CFNetwork/3860.200.71 Darwin/25.1.0',
+      'atc/1.0 iOS/17.2 model/iPhone15,2',
+      'Overcast/3.0 (+http://overcast.fm/; Apple Watch podcast app)',
+    ]) {
+      expect(classifyUserAgent(ua).watchDuplicate ?? false, ua).toBe(false);
+    }
+  });
+
   const table: [string, Partial<ClientClass>][] = [
     ['Watch/1140 CFNetwork/3860.200.71 Darwin/25.1.0', { device: 'watch', os: 'watchOS', bot: false }],
     [
@@ -54,8 +76,16 @@ describe('classifyUserAgent (OPAWG data)', () => {
     });
   }
 
-  it('recognises every bot example of the data as a bot', () => {
-    const missed = examples('bots').filter((ua) => !classifyUserAgent(ua).bot);
+  it('recognises every bot example of the data as a bot, or as the IAB paired Apple Watch duplicate', () => {
+    // OPAWG files the paired-watch agents under bots; the IAB's rule 1.2.7 names them
+    // duplicates, and measurement's reason must say `apple-watch` (never counted either way).
+    const watch = examples('bots').filter((ua) => classifyUserAgent(ua).watchDuplicate);
+    expect(watch.length).toBeGreaterThan(0);
+    for (const ua of watch)
+      expect(ua.startsWith('atc/') || ua.includes('(null)/(null) watchOS'), ua).toBe(true);
+    const missed = examples('bots').filter(
+      (ua) => !classifyUserAgent(ua).bot && !classifyUserAgent(ua).watchDuplicate,
+    );
     expect(missed).toEqual([]);
   });
 

@@ -144,6 +144,9 @@ export async function processBatch(
       }
       case subjects.adBeacon: {
         const b = e.data as AdBeaconEvent;
+        // Every beacon received counts toward its key's rate, whatever its token: a key that
+        // just sent thousands of forged or expired beacons gets its next one judged `rate`.
+        const ivt = ivtFor(b, b.receivedAt);
         const verified = verifyDecisionToken(b.token, keys, b.receivedAt, signatures);
         if (!verified.ok) {
           const reason = tokenReason[verified.error.code] ?? 'malformed';
@@ -157,7 +160,6 @@ export async function processBatch(
           d = await loadDecision(tx, claims);
           decisions.set(claims.decisionId, d);
         }
-        const ivt = ivtFor(b, b.receivedAt);
         const j = judgeAdBeacon(d, b, claims, ivt, o.adTiming ?? defaultAdTimingRules);
         d.seen = j.state.seen;
         d.invalid = j.state.invalid;

@@ -11,6 +11,8 @@ import { countDownloads, type DownloadFilterReason } from '../rules/downloads.ts
 import {
   corroborated,
   type Evidence,
+  isAnnounceEvidence,
+  isDownloadEvidence,
   type ListenerPeriod,
   listenerCounts,
   listenThrough,
@@ -173,10 +175,10 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
   );
   const evidence: Evidence[] = [
     ...data.downloads
-      .filter((f) => byPath.has(f.path) && f.method === 'GET')
+      .filter((f) => byPath.has(f.path) && isDownloadEvidence(f))
       .map((f) => ({ episodeId: byPath.get(f.path)!, audienceKey: f.audienceKey, time: f.time })),
     ...data.announces
-      .filter((a) => byHash.has(a.infoHash))
+      .filter((a) => byHash.has(a.infoHash) && isAnnounceEvidence(a))
       .map((a) => ({ episodeId: byHash.get(a.infoHash)!, audienceKey: a.audienceKey, time: a.time })),
   ];
   const corroboratedIds = corroborated(data.plays, evidence);

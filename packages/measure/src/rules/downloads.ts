@@ -18,8 +18,10 @@ import { countedTimes, dayMs, utcDay, type WindowKind, windowKinds } from './win
  * 4. `not-modified`: 304 answers (1.3.2c).
  * 5. `status`: any other status than 200 or 206 (nothing usable was delivered).
  * 6. `probe`: two-byte `bytes=0-1` range probes (1.2.6).
- * 7. `apple-watch`: duplicates from a paired Apple Watch (1.2.7; the edge classifies the
- *    `atc/... watchOS/` and `(null)/(null) watchOS` user agents as device "watch", OS "watchOS").
+ * 7. `apple-watch`: duplicates from a paired Apple Watch (1.2.7, the IAB text: user agents
+ *    that begin with `atc/` and include `watchOS`, or contain `(null)/(null) watchOS`; the edge
+ *    flags them `watchDuplicate`). Checked first, before `bot`. Other watch agents (an app
+ *    downloading on a standalone watch) are listeners and are counted.
  * 8. `unknown-episode`: not a published episode file (or torrent).
  *
  * Step 2, threshold (5.5.3): per episode and audience key, the distinct bytes of the
@@ -91,6 +93,8 @@ export function isRangeProbe(f: Pick<DownloadFact, 'rangeHeader' | 'rangeStart' 
 
 /** Step 1 for one origin request: the reason to leave it out, or null to keep it. */
 export function filterDownload(f: DownloadFact, known: boolean): DownloadFilterReason | null {
+  // First: the bot list also matches some of these agents, and the reason must say watch.
+  if (f.client.watchDuplicate) return 'apple-watch';
   if (f.client.bot) return 'bot';
   if (f.datacenter && !f.safe) return 'datacenter';
   if (f.referrer === 'malformed' || f.referrer === 'excluded') return 'referrer';
@@ -98,7 +102,6 @@ export function filterDownload(f: DownloadFact, known: boolean): DownloadFilterR
   if (f.status === 304) return 'not-modified';
   if (f.status !== 200 && f.status !== 206) return 'status';
   if (isRangeProbe(f)) return 'probe';
-  if (f.client.device === 'watch' && f.client.os === 'watchOS') return 'apple-watch';
   if (!known) return 'unknown-episode';
   return null;
 }

@@ -1,4 +1,5 @@
-import type { AudienceKey } from '@swarmcast/platform';
+import type { AnnounceFact, AudienceKey, DownloadFact } from '@swarmcast/platform';
+import { filterDownload } from './downloads.ts';
 import { dayMs, utcDay } from './windows.ts';
 
 /** A play session as stored, with who played it. */
@@ -21,6 +22,21 @@ export interface Evidence {
   episodeId: string;
   audienceKey: AudienceKey;
   time: number;
+}
+
+/**
+ * Whether an origin request is transport evidence for a play: media bytes actually
+ * delivered to a listener, i.e. a request the download filter keeps (a GET answered 200 or
+ * 206 with a body, not a `bytes=0-1` probe, HEAD, 304, bot, data centre or paired-watch
+ * duplicate). A probe or a HEAD proves nothing was listened to.
+ */
+export function isDownloadEvidence(f: DownloadFact): boolean {
+  return f.bytesSent > 0 && filterDownload(f, true) === null;
+}
+
+/** Whether an announce is transport evidence: the peer downloaded bytes, or completed. */
+export function isAnnounceEvidence(a: AnnounceFact): boolean {
+  return !a.datacenter && (a.event === 'completed' || a.downloadedDelta > 0);
 }
 
 /**

@@ -42,7 +42,14 @@ const fact = <T extends { id: string; kind: string }>(f: T): StreamEvent<T> => (
   subject: f.kind === 'download' ? 'fact.download' : 'fact.announce',
   data: f,
 });
-const watch: ClientClass = { app: 'unknown', device: 'watch', os: 'watchOS', bot: false };
+// A paired Apple Watch duplicate (`atc/1.0 watchOS/...`, IAB 1.2.7) as the edge classifies it.
+const watch: ClientClass = {
+  app: 'Apple Watch (paired)',
+  device: 'watch',
+  os: 'watchOS',
+  bot: false,
+  watchDuplicate: true,
+};
 
 export function scenarioEvents(): StreamEvent[] {
   const e1 = { path: episode1.path, fileSize: episode1.fileSize };

@@ -65,9 +65,22 @@ function osOf(ua: string, device: string): string {
 
 const UNKNOWN: ClientClass = Object.freeze({ app: 'unknown', device: 'unknown', os: 'unknown', bot: false });
 
+/**
+ * The IAB text (PTM v2.3, 5.5.2 step 1.2 item 7): "Duplicates on paired Apple Watch devices
+ * indicated by UA's that begin with atc/ and include watchOS (for example atc/1.0 watchOS/),
+ * or UA's that contain (null)/(null) watchOS". Checked before the bot list, which matches
+ * some of these agents first and would file them under `bot`.
+ */
+export function isAppleWatchDuplicate(ua: string): boolean {
+  return (ua.startsWith('atc/') && ua.includes('watchOS')) || ua.includes('(null)/(null) watchOS');
+}
+
 /** Uncached classification (see classifyUserAgent). */
 export function classifyUserAgentUncached(ua: string): ClientClass {
   if (!ua) return UNKNOWN;
+  if (isAppleWatchDuplicate(ua)) {
+    return { app: 'Apple Watch (paired)', device: 'watch', os: 'watchOS', bot: false, watchDuplicate: true };
+  }
   const data = opawgData();
   const bot = firstMatch(data.bots, ua);
   if (bot) return { app: bot.name, device: 'bot', os: 'unknown', bot: true };
