@@ -58,12 +58,14 @@ export {
 } from './privacy/audience-key.ts';
 export {
   dayBefore,
-  dbSaltStore,
   memorySaltStore,
   privacyMigrations,
   type RandomBytes,
   type SaltStore,
+  saltDestroyAt,
+  saltGraceMs,
 } from './privacy/salt-store.ts';
+export { fileSaltStore, openSaltStore, redisSaltStore } from './privacy/shared-salt-stores.ts';
 export * from './site/index.ts';
 export type {
   BatchHandler,

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { open, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { requireServices, scratchDir, scratchPostgres } from '@swarmcast/testkit';
+import { requireServices, scratchDir, scratchPostgres, serviceUrl } from '@swarmcast/testkit';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import {
   addressPrefix,
@@ -9,7 +10,7 @@ import {
   clientFamilyFromPeerId,
   createAudienceKeys,
   type Db,
-  dbSaltStore,
+  fileSaltStore,
   loadAddressList,
   memorySaltStore,
   migrate,
@@ -17,6 +18,9 @@ import {
   type PlatformError,
   parseAddressList,
   privacyMigrations,
+  redisSaltStore,
+  saltDestroyAt,
+  saltGraceMs,
   utcDay,
 } from '../src/index.ts';
 
@@ -58,11 +62,92 @@ describe('audience keys', () => {
     expect(audienceKeyWithSalt(salt, '198.51.100.4', 'UA')).toBe(want);
   });
 
-  it('keeps today and yesterday in memory and destroys older salts', async () => {
-    const store = memorySaltStore();
-    for (let d = 0; d < 5; d++) await store.saltFor(utcDay(t0 + d * DAY));
-    expect(store.days()).toEqual([utcDay(t0 + 3 * DAY), utcDay(t0 + 4 * DAY)]);
+  it('destroys each salt at a fixed time: the end of its day plus the grace, whatever is asked', async () => {
+    let now = t0;
+    const store = memorySaltStore(undefined, () => now);
+    const day = utcDay(t0);
+    const s1 = await store.saltFor(day);
+    expect(saltDestroyAt(day)).toBe(Date.parse(`${day}T00:00:00Z`) + DAY + saltGraceMs);
+    // Late events just after midnight still get the day's salt (same keys, windows hold).
+    now = saltDestroyAt(day) - 1;
+    expect(Buffer.from(await store.saltFor(day)).equals(Buffer.from(s1))).toBe(true);
+    expect(store.days()).toEqual([day]);
+    now = saltDestroyAt(day);
+    expect(store.days()).toEqual([]);
+    // Asking again never brings it back: a fresh salt that is not kept.
+    const again = await store.saltFor(day);
+    expect(Buffer.from(again).equals(Buffer.from(s1))).toBe(false);
+    expect(store.days()).toEqual([]);
   });
+});
+
+const redisPrereq = await requireServices('salt store on Redis', 'redis');
+
+describe('shared salt stores (never in the database)', () => {
+  it('file store: every process of a node reads one salt; at its destroy time the file is overwritten and removed', async () => {
+    const dir = await scratchDir('swarmcast-salts-');
+    try {
+      let now = t0;
+      const day = utcDay(t0);
+      const a = fileSaltStore(dir.path, { now: () => now });
+      const b = fileSaltStore(dir.path, { now: () => now });
+      const [s1, s2] = await Promise.all([a.saltFor(day), b.saltFor(day)]);
+      expect(Buffer.from(s1).equals(Buffer.from(s2))).toBe(true);
+      expect(s1.length).toBe(32);
+      const file = join(dir.path, `${day}.salt`);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      // The next day's salt is made; yesterday's stays until its destroy time (02:00).
+      now = Date.parse(`${utcDay(t0 + DAY)}T00:30:00Z`);
+      await a.saltFor(utcDay(now));
+      expect((await readdir(dir.path)).sort()).toEqual([`${day}.salt`, `${utcDay(now)}.salt`]);
+      now = saltDestroyAt(day);
+      // Watch the file being overwritten before it goes: open it first, then sweep.
+      const handle = await open(file, 'r');
+      expect(await b.sweep()).toEqual([day]);
+      const left = Buffer.alloc(32);
+      await handle.read(left, 0, 32, 0);
+      await handle.close();
+      expect(left.equals(Buffer.from(s1))).toBe(false);
+      expect(await readdir(dir.path)).toEqual([`${utcDay(t0 + DAY)}.salt`]);
+      // Neither process hands out the destroyed salt from its cache.
+      expect(Buffer.from(await a.saltFor(day)).equals(Buffer.from(s1))).toBe(false);
+      expect(await readdir(dir.path)).toEqual([`${utcDay(t0 + DAY)}.salt`]);
+      await a.close?.();
+      await b.close?.();
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it.skipIf(redisPrereq.skip)(
+    'Redis store: one salt for every process, expiring at its destroy time by itself',
+    async () => {
+      const prefix = `swarmcast-test:salt:${Date.now()}:`;
+      const r1 = new Redis(serviceUrl('redis'));
+      const r2 = new Redis(serviceUrl('redis'));
+      try {
+        const now = Date.now();
+        const day = utcDay(now);
+        const [s1, s2] = await Promise.all([
+          redisSaltStore(r1, { prefix }).saltFor(day),
+          redisSaltStore(r2, { prefix }).saltFor(day),
+        ]);
+        expect(Buffer.from(s1).equals(Buffer.from(s2))).toBe(true);
+        const ttl = await r1.pttl(`${prefix}${day}`);
+        const want = saltDestroyAt(day) - now;
+        expect(ttl).toBeGreaterThan(want - 60_000);
+        expect(ttl).toBeLessThanOrEqual(want);
+        // A day already past its destroy time is never written.
+        const old = utcDay(now - 3 * DAY);
+        await redisSaltStore(r1, { prefix }).saltFor(old);
+        expect(await r1.exists(`${prefix}${old}`)).toBe(0);
+        await r1.del(`${prefix}${day}`);
+      } finally {
+        r1.disconnect();
+        r2.disconnect();
+      }
+    },
+  );
 });
 
 const engines: {
@@ -107,23 +192,22 @@ const engines: {
 ];
 
 for (const engine of engines) {
-  describe.skipIf(engine.skip)(`database salt store on ${engine.name}`, () => {
-    it('creates one salt per day for all processes, and deletes salts older than yesterday', async () => {
-      const { db, db2, done } = await engine.open();
+  describe.skipIf(engine.skip)(`salts leave the database on ${engine.name}`, () => {
+    it('the migration removes salt rows a node kept before', async () => {
+      const { db, done } = await engine.open();
       try {
-        await migrate(db, privacyMigrations);
-        const day = utcDay(t0);
-        // Two "processes" racing on the first request of the day agree on one salt.
-        const [s1, s2] = await Promise.all([dbSaltStore(db).saltFor(day), dbSaltStore(db2).saltFor(day)]);
-        expect(Buffer.from(s1).equals(Buffer.from(s2))).toBe(true);
-        expect(s1.length).toBe(32);
-        const store = dbSaltStore(db);
-        for (let d = 1; d <= 3; d++) await store.saltFor(utcDay(t0 + d * DAY));
-        const { rows } = await db.query<{ day: Date }>('SELECT day FROM platform_daily_salts ORDER BY day');
-        expect(rows.map((r) => r.day.toISOString().slice(0, 10))).toEqual([
-          utcDay(t0 + 2 * DAY),
-          utcDay(t0 + 3 * DAY),
+        await migrate(db, privacyMigrations.slice(0, 1));
+        await db.query('INSERT INTO platform_daily_salts (day, salt) VALUES ($1, $2)', [
+          utcDay(t0),
+          Buffer.alloc(32, 9),
         ]);
+        expect((await migrate(db, privacyMigrations)).applied).toEqual([
+          'platform/0002-no-salts-in-database',
+        ]);
+        const left = await db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'platform_daily_salts'",
+        );
+        expect(Number(left.rows[0]!.n)).toBe(0);
       } finally {
         await done();
       }

@@ -26,11 +26,12 @@ import {
   clientFamilyFromPeerId,
   createAudienceKeys,
   type Db,
-  dbSaltStore,
   type EventStream,
   type IceServer,
   loadAddressList,
   type Migration,
+  memorySaltStore,
+  type SaltStore,
 } from '@swarmcast/platform';
 import type { RateRule } from '@swarmcast/tracker';
 import { AnnounceFactPublisher, type AnnounceObserver } from '@swarmcast/tracker';
@@ -76,6 +77,8 @@ export interface NodeServicesDeps {
   creatorSharePercent?: number;
   /** How often the ad server's delivery counters are written (default 60 s). */
   deliveryFlushMs?: number;
+  /** The node's daily salt store (shared with the origin); default one in this process. */
+  salts?: SaltStore;
   /** File of data-centre CIDR ranges (default: the platform's shipped list). */
   datacenterRanges?: string | null;
   /** ICE servers for the seeder's WebRTC peers, asked per connection (TURN credentials expire). */
@@ -139,7 +142,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     announce: d.catalog.trackers(),
   });
 
-  const audience = createAudienceKeys(dbSaltStore(d.db));
+  const audience = createAudienceKeys(d.salts ?? memorySaltStore());
   const datacenters = await loadAddressList(d.datacenterRanges ?? null);
   const measure = await measurePlugin(d.app, {
     db: d.db,

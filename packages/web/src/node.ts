@@ -13,7 +13,6 @@ import {
   type Clock,
   createAudienceKeys,
   type Db,
-  dbSaltStore,
   type EventStream,
   type IceSettings,
   loadAddressList,
@@ -21,6 +20,7 @@ import {
   migrate,
   openDb,
   openEventStream,
+  openSaltStore,
   parseIceSettings,
   parseReferrerExclusions,
   privacyMigrations,
@@ -110,6 +110,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     store = new RedisSwarmStore({ url: o.redisUrl });
     await store.redis.connect();
   }
+  // Daily salts of audience keys: Redis with a TTL, else a file under the data dir; never the
+  // database. One store for every part of the node (origin, tracker facts, collector).
+  const saltClock = o.clock ?? systemClock;
+  const salts = openSaltStore({ redisUrl: o.redisUrl, dataDir: o.dataDir, now: () => saltClock.now() });
   const tracker = new Tracker({
     store,
     observer: { observe: (a) => services?.announceFacts.observe(a) },
@@ -154,7 +158,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     const referrerFile = o.referrerExclusions ?? process.env.REFERRER_EXCLUSIONS;
     const edge: EdgeOptions = {
       facts,
-      audienceKeys: createAudienceKeys(dbSaltStore(db)),
+      audienceKeys: createAudienceKeys(salts),
       addresses: await loadAddressList(datacenterRanges),
       safeAddresses: await loadSafeAddresses(
         o.safeAddresses ?? process.env.SAFE_ADDRESSES,
@@ -185,6 +189,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       host: o.host,
       publicUrl: () => base,
       datacenterRanges,
+      salts,
       iceServers: () => iceServersOf(ice, 'node'),
       daiMedia: o.daiPrepare === null ? null : mediaPort(o.daiPrepare ?? ((input, p) => prepareAd(input, p))),
       ...(o.seed === false ? { seed: false } : {}),
@@ -233,6 +238,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         await services?.close();
         await udp?.close();
         await running.close();
+        await salts.close?.();
         await tracker.close();
         await facts?.close();
         await stream?.close();
@@ -247,6 +253,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await facts?.close();
     await stream?.close();
     await db.close();
+    await salts.close?.();
     throw err;
   }
 }

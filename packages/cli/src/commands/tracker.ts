@@ -3,15 +3,10 @@ import { parseArgs } from 'node:util';
 import {
   clientFamilyFromPeerId,
   createAudienceKeys,
-  type Db,
-  dbSaltStore,
   loadAddressList,
   loadConfig,
-  memorySaltStore,
-  migrate,
-  openDb,
   openEventStream,
-  privacyMigrations,
+  openSaltStore,
 } from '@swarmcast/platform';
 import { AnnounceFactPublisher, runStandaloneTracker, runTrackerCluster } from '@swarmcast/tracker';
 import { type Command, UsageError } from '../command.ts';
@@ -86,12 +81,9 @@ const command: Command = {
       natsUrl: cfg.natsUrl ?? undefined,
       dataDir: join(cfg.dataDir, 'tracker'),
     });
-    let db: Db | null = null;
-    if (cfg.databaseUrl) {
-      db = await openDb({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
-      await migrate(db, privacyMigrations);
-    }
-    const keys = createAudienceKeys(db ? dbSaltStore(db) : memorySaltStore());
+    // The salts the node of this data dir (or every process using the same Redis) uses.
+    const salts = openSaltStore({ redisUrl: values.redis ?? env.REDIS_URL ?? null, dataDir: cfg.dataDir });
+    const keys = createAudienceKeys(salts);
     const datacenters = await loadAddressList(cfg.datacenterRanges);
     const facts = new AnnounceFactPublisher({
       stream,
@@ -134,7 +126,7 @@ const command: Command = {
     await running.close();
     await facts.close();
     await stream.close();
-    await db?.close();
+    await salts.close?.();
     return 0;
   },
 };

@@ -1,14 +1,35 @@
 import { randomBytes } from 'node:crypto';
-import type { Migration, Queryable } from '../db/db.ts';
+import type { Migration } from '../db/db.ts';
 
 /**
  * Where the daily salts of audience keys live. A salt is created (random, 32 bytes) the
- * first time a UTC day is asked for, and every salt older than the day before the asked
- * day is deleted then: yesterday's stays for late events, anything older is destroyed.
+ * first time a UTC day is asked for and destroyed at a fixed time, {@link saltDestroyAt}:
+ * the end of its day plus {@link saltGraceMs} for events that arrive late. A day whose salt
+ * is already destroyed gets a fresh random salt that is never stored, so nothing can link
+ * to the destroyed one.
+ *
+ * Never in the relational database: `redisSaltStore` (Redis expires it on its own) or
+ * `fileSaltStore` (the embedded node: a file under the data dir, overwritten and removed on
+ * schedule), each shared by every process of a node; `memorySaltStore` for a lone process.
  */
 export interface SaltStore {
   /** The salt of a UTC day ("YYYY-MM-DD"). */
   saltFor(day: string): Promise<Uint8Array>;
+  /** Stops timers and connections the store owns. */
+  close?(): Promise<void>;
+}
+
+/**
+ * How long after its day ends a salt is kept: facts and beacons are keyed at the edge with
+ * their own time, and may reach the edge this late (queues, clock skew). The longest window
+ * that needs a day's keys is that day itself: keys change at midnight, so no window links
+ * two days (docs/measurement-methodology.md, "the daily salt").
+ */
+export const saltGraceMs = 2 * 3_600_000;
+
+/** When the salt of a UTC day is destroyed (ms since the epoch). */
+export function saltDestroyAt(day: string): number {
+  return Date.parse(`${day}T00:00:00Z`) + 86_400_000 + saltGraceMs;
 }
 
 export type RandomBytes = (n: number) => Uint8Array;
@@ -18,33 +39,50 @@ export function dayBefore(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 }
 
-function checkDay(day: string): void {
+export function checkDay(day: string): void {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) {
     throw new TypeError(`not a UTC day: ${day}`);
   }
 }
 
-/** Salts in this process only: right for a lone process (one node, tests). */
-export function memorySaltStore(random: RandomBytes = randomBytes): SaltStore & { days(): string[] } {
+/**
+ * Salts in this process only: right for a lone process (one node, tests). With `now`, salts
+ * are destroyed on schedule like the shared stores'; without, the asked day's start stands
+ * for now (callers with their own clock, e.g. tests on a manual clock in the past).
+ */
+export function memorySaltStore(
+  random: RandomBytes = randomBytes,
+  now?: () => number,
+): SaltStore & { days(): string[] } {
   const salts = new Map<string, Uint8Array>();
+  let latest = 0;
+  const clock = () => now?.() ?? latest;
+  const sweep = () => {
+    for (const d of salts.keys()) if (saltDestroyAt(d) <= clock()) salts.delete(d);
+  };
   return {
     async saltFor(day) {
       checkDay(day);
+      latest = Math.max(latest, Date.parse(`${day}T00:00:00Z`));
+      sweep();
+      if (saltDestroyAt(day) <= clock()) return random(32);
       let salt = salts.get(day);
       if (!salt) {
         salt = random(32);
         salts.set(day, salt);
       }
-      const keepFrom = dayBefore(day);
-      for (const d of salts.keys()) if (d < keepFrom) salts.delete(d);
       return salt;
     },
-    days: () => [...salts.keys()].sort(),
+    days: () => {
+      sweep();
+      return [...salts.keys()].sort();
+    },
   };
 }
 
 export const privacyMigrations: Migration[] = [
   {
+    // Historical: salts were once kept in the database. The next migration removes them.
     id: 'platform/0001-daily-salts',
     sql: `CREATE TABLE platform_daily_salts (
       day date PRIMARY KEY,
@@ -52,42 +90,10 @@ export const privacyMigrations: Migration[] = [
       created_at timestamptz NOT NULL DEFAULT now()
     )`,
   },
+  {
+    // Salts never live in the relational database (a dump or backup would keep them next to
+    // the keys they protect): Redis with a TTL, or a file under the data dir (salt-files.ts).
+    id: 'platform/0002-no-salts-in-database',
+    sql: 'DROP TABLE IF EXISTS platform_daily_salts',
+  },
 ];
-
-/**
- * Salts in the database, shared by every process of a deployment (run
- * `privacyMigrations` first). The first process to ask for a day creates its salt
- * (INSERT ... ON CONFLICT DO NOTHING, then read back: whoever wins, all see one salt) and
- * deletes the salts older than yesterday. Each process caches the salts it has read.
- */
-export function dbSaltStore(db: Queryable, random: RandomBytes = randomBytes): SaltStore {
-  const cache = new Map<string, Promise<Uint8Array>>();
-  const load = async (day: string): Promise<Uint8Array> => {
-    await db.query(
-      'INSERT INTO platform_daily_salts (day, salt) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING',
-      [day, Buffer.from(random(32))],
-    );
-    await db.query('DELETE FROM platform_daily_salts WHERE day < $1', [dayBefore(day)]);
-    const { rows } = await db.query<{ salt: Uint8Array }>(
-      'SELECT salt FROM platform_daily_salts WHERE day = $1',
-      [day],
-    );
-    const salt = rows[0]?.salt;
-    if (!salt) throw new Error(`salt for ${day} vanished between insert and select`);
-    return new Uint8Array(salt);
-  };
-  return {
-    saltFor(day) {
-      checkDay(day);
-      let p = cache.get(day);
-      if (!p) {
-        p = load(day);
-        cache.set(day, p);
-        p.catch(() => cache.delete(day));
-        const keepFrom = dayBefore(day);
-        for (const d of cache.keys()) if (d < keepFrom) cache.delete(d);
-      }
-      return p;
-    },
-  };
-}
