@@ -459,8 +459,13 @@ export class TorrentSession extends Emitter<SessionEvents> {
         transport,
         {
           // An incoming peer of a hybrid may name either hash and gets its own back; without
-          // aliases we handshake at once (both ends of a memory pair may be "incoming").
-          infoHash: dialed || !this.options.aliases?.length ? this.options.infoHash : this.acceptsHash,
+          // aliases we handshake at once (both ends of a memory pair may be "incoming"). A
+          // WebRTC channel we offered arrives through addIncoming but is ours to open: waiting
+          // there for the other side, which waits too, would leave both silent.
+          infoHash:
+            dialed || transport.remote.outgoing || !this.options.aliases?.length
+              ? this.options.infoHash
+              : this.acceptsHash,
           peerId: this.options.peerId,
           clock: this.options.clock,
           timers: this.options.timers,

@@ -70,12 +70,19 @@ const client = new WebSocketTrackerClient({
   timers: systemTimers,
   randomBytes: (k) => new Uint8Array(randomBytes(k)),
   stats: () => handle.session.transferStats(),
-  onTransport: (t) => handle.session.addIncoming(t),
+  onTransport: (t) => {
+    if (process.env.SWARMCAST_LAB_DEBUG) say({ event: 'transport' });
+    handle.session.addIncoming(t);
+  },
   onEvent: (e) => {
     if (e.type === 'warning') say({ event: 'warning', message: `${e.error.code} ${e.error.message}` });
   },
 });
+handle.session.on('warning', (e) => say({ event: 'warning', message: `${e.code} ${e.message}` }));
 client.start();
+if (process.env.SWARMCAST_LAB_DEBUG) {
+  setInterval(() => say({ event: 'stats', ...handle.stats() }), 5000).unref();
+}
 say({ event: 'ready', infoHash: handle.infoHash });
 
 const pairs = () =>
