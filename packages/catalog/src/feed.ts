@@ -11,6 +11,8 @@ export interface FeedUrls {
   media(path: string): string;
   torrent(id: string): string;
   chapters(id: string): string;
+  /** A WebSub hub for this feed (atom:link rel="hub"): apps subscribe there for pushes. */
+  hub?: string;
   /**
    * The enclosure URL of an episode when it is not the plain file (the node's stitched
    * enclosure with dynamic ad insertion); null or absent: the plain media URL.
@@ -120,6 +122,7 @@ export function renderFeed(show: Show, episodes: readonly EpisodeDetail[], urls:
     `<language>${x(show.language)}</language>`,
     '<generator>Swarmcast</generator>',
     `<atom:link href="${x(urls.feed)}" rel="self" type="application/rss+xml"/>`,
+    ...(urls.hub ? [`<atom:link href="${x(urls.hub)}" rel="hub"/>`] : []),
     `<itunes:author>${x(show.author)}</itunes:author>`,
     `<itunes:summary>${x(show.description || show.title)}</itunes:summary>`,
     `<itunes:explicit>${show.explicit ? 'true' : 'false'}</itunes:explicit>`,

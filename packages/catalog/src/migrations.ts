@@ -286,4 +286,17 @@ end
 $body$;
 `,
   },
+  // Issue 16: the node as its own WebSub hub (subscriptions whose intent was verified).
+  {
+    id: 'catalog/0017-websub',
+    sql: `
+create table catalog_websub_subscriptions (
+  topic text not null,
+  callback text not null,
+  secret text,
+  expires_at timestamptz not null,
+  primary key (topic, callback)
+);
+`,
+  },
 ];

@@ -388,5 +388,5 @@ describe('moving a show in', () => {
     } finally {
       await a.close();
     }
-  });
+  }, 240_000);
 });

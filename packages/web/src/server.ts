@@ -19,6 +19,9 @@ import { ReadCache } from './portal/read-cache.ts';
 import { portalRoutes } from './portal/routes.ts';
 import { installTextGuard } from './text-guard.ts';
 import { siteUrls } from './urls.ts';
+import { webSubHub } from './websub/hub.ts';
+import { feedNotifier } from './websub/notify.ts';
+import { type PodpingConfig, podpingFromEnv } from './websub/podping.ts';
 
 /** Levels of `--log-level` (pino's). */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -39,6 +42,13 @@ export interface NodeServerOptions {
   viewFlushMs?: number;
   /** True when the node serves stitched enclosures at /dai (feeds then point there). */
   daiMounted?: () => boolean;
+  /** Podping endpoint (default from SWARMCAST_PODPING_URL/_TOKEN; null: off). */
+  podping?: PodpingConfig | null;
+  /** Told after each WebSub/Podping notice (tests, logs). */
+  onFeedNotice?: (
+    slug: string,
+    r: { websub: { delivered: number; failed: number }; podping: boolean | null },
+  ) => void;
 }
 
 /**
@@ -147,8 +157,17 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   // going live) drop the cache too; whoever set onFeedChange before (the node's notifiers)
   // is still called.
   const notify = ctx.onFeedChange;
+  const notifier = feedNotifier({
+    hub: webSubHub(app, ctx, urls),
+    urls,
+    podping: opts.podping === undefined ? podpingFromEnv(process.env) : opts.podping,
+    ...(opts.onFeedNotice ? { onSent: opts.onFeedNotice } : {}),
+    onError: (err) => app.log.warn({ err }, 'feed notice failed'),
+  });
+  app.addHook('onClose', async () => notifier.close());
   ctx.onFeedChange = (slug) => {
     cache.invalidate();
+    notifier.changed(slug);
     notify?.(slug);
   };
   const goLive = startGoLive(ctx);

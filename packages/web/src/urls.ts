@@ -32,6 +32,7 @@ export function siteUrls(base: () => string, mediaPrefix = '/media/'): SiteUrls 
       media,
       torrent: (id) => `${base()}/episodes/${encodeURIComponent(id)}.torrent`,
       chapters: (id) => `${base()}/episodes/${encodeURIComponent(id)}/chapters.json`,
+      hub: `${base()}/websub`,
       enclosure: (e) => (dai && stitchable(e) ? `${base()}/dai/${encodeURIComponent(e.id)}.mp3` : null),
       // Chapters of a stitched enclosure move with the listener's ads: served per plan.
       chaptersFor: (e) =>
