@@ -205,3 +205,22 @@ export async function authenticate(
 export async function revokeCredential(db: Queryable, token: string): Promise<void> {
   await db.query('delete from catalog_credentials where token_hash = $1', [tokenHash(token)]);
 }
+
+/** Every account, newest first (the admin's user list). */
+export async function listAccounts(db: Queryable, limit = 500): Promise<(Account & { createdAt: Date })[]> {
+  const r = await db.query<Account & { createdAt: Date }>(
+    'select id, email, name, role, created_at as "createdAt" from catalog_accounts order by created_at desc limit $1',
+    [limit],
+  );
+  return r.rows;
+}
+
+/** Gives an account another role (admins only: the caller checks). */
+export async function setRole(db: Queryable, accountId: string, role: Role): Promise<Result<Account>> {
+  if (!['creator', 'advertiser', 'admin'].includes(role)) return fail('CAT_BAD_INPUT', 'role: unknown');
+  const r = await db.query<Account>(
+    'update catalog_accounts set role = $1 where id = $2 returning id, email, name, role',
+    [role, String(accountId)],
+  );
+  return r.rows[0] ? ok(r.rows[0]) : fail('CAT_NOT_FOUND', 'no such account');
+}

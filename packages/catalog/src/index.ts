@@ -10,11 +10,13 @@ export {
   createAccount,
   createApiToken,
   createSession,
+  listAccounts,
   listApiTokens,
   type Role,
   revokeApiToken,
   revokeCredential,
   type SignupInput,
+  setRole,
 } from './accounts.ts';
 export { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-rules.ts';
 export type { AdBreak, BreakPosition, EpisodeForAds } from './ad-breaks.ts';

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { apiRoutes } from './api/routes.ts';
 import { whoIs } from './auth.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
+import { adminRoutes } from './dashboard/admin-routes.ts';
 import { episodeExtrasRoutes } from './dashboard/episode-extras.ts';
 import { parseForm } from './dashboard/form.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
@@ -185,6 +186,7 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   embedRoutes(app, ctx, urls);
   accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));
   dashboardRoutes(app, ctx);
+  adminRoutes(app, ctx);
   apiRoutes(app, ctx);
   importRoutes(app, ctx);
   episodeExtrasRoutes(app, ctx);

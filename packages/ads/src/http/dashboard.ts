@@ -105,22 +105,44 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
 
   app.get('/ads/dashboard/creatives', { onRequest }, async (req, reply) => {
     const scope = scopeOf(req, ctx);
+    const badge = { approved: 'ok', pending: 'warn', rejected: 'danger' } as const;
     const rows = [...ctx.store.creatives.values()]
       .filter((c) => scope.creative(c.id))
       .map((c) => ctx.present(c))
       .map(
         (c) =>
-          `<tr><td>${h(c.name)}</td><td>${h(c.mediaKind)} ${h(c.mimeType)}</td><td>${h((c.durationMs / 1000).toFixed(1))} s</td><td>${h(c.approval)}</td><td><a href="${h(c.mediaUrl)}">media</a></td><td><code>${h(c.id)}</code></td></tr>`,
+          `<tr><td>${h(c.name)}<br><span class="meta">${h(ctx.store.advertisers.get(c.advertiserId)?.name ?? '')}</span></td><td>${h(c.mediaKind)}, ${h((c.durationMs / 1000).toFixed(1))} s<br><${c.mediaKind === 'video' ? 'video' : 'audio'} controls preload="none" src="${h(c.mediaUrl)}" aria-label="Play the creative ${h(c.name)}"></${c.mediaKind === 'video' ? 'video' : 'audio'}></td><td><span class="badge ${badge[c.approval]}">${h(c.approval)}</span></td>${
+            scope.isAdmin
+              ? `<td><div class="row"><button type="button" class="small" data-approve="${h(c.id)}" data-state="approved" aria-label="Approve ${h(c.name)}">Approve</button><button type="button" class="small danger" data-approve="${h(c.id)}" data-state="rejected" aria-label="Reject ${h(c.name)}">Reject</button></div></td>`
+              : ''
+          }</tr>`,
       )
       .join('');
-    return reply
-      .type(html)
-      .send(
-        page(
-          'Creatives',
-          `<h1>Creatives</h1><p>Admins approve with <code>POST /ads/api/creatives/&lt;id&gt;/approval</code>.</p><div class="table-wrap"><table><tr><th>Name</th><th>Media</th><th>Length</th><th>Approval</th><th></th><th>Id</th></tr>${rows}</table></div>`,
-          { ...viewerOf(req), crumbs: [['/ads/dashboard', 'Campaigns']] },
-        ),
-      );
+    return reply.type(html).send(
+      page(
+        'Creatives',
+        `<h1>Creatives</h1>
+<div class="alert info"><p style="margin:0"><strong>What the approval states mean.</strong> A new creative is <span class="badge warn">pending</span>: an admin of this node listens to it and checks its link before it can run. <span class="badge ok">approved</span> creatives play in the line items that use them. A <span class="badge danger">rejected</span> creative never plays; upload a corrected one.</p></div>
+<div class="table-wrap"><table><thead><tr><th scope="col">Creative</th><th scope="col">Media</th><th scope="col">Approval</th>${scope.isAdmin ? '<th scope="col">Decide</th>' : ''}</tr></thead><tbody>${rows || `<tr><td colspan="4">No creatives yet.</td></tr>`}</tbody></table></div>
+<p id="approval-result" role="status"></p>
+${scope.isAdmin ? `<script>${approvalScript}</script>` : ''}`,
+        {
+          ...viewerOf(req),
+          crumbs: [['/ads/dashboard', 'Campaigns']],
+          current: scope.isAdmin ? '/admin' : '/ads/dashboard',
+        },
+      ),
+    );
   });
 }
+
+// The admin's approve / reject buttons: the approval API with the session cookie.
+const approvalScript = `
+for (const b of document.querySelectorAll('button[data-approve]')) {
+  b.addEventListener('click', async () => {
+    const res = await fetch('/ads/api/creatives/' + encodeURIComponent(b.dataset.approve) + '/approval', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: b.dataset.state }) });
+    if (res.ok) location.reload();
+    else document.getElementById('approval-result').textContent = 'Not saved (' + res.status + ').';
+  });
+}`;

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { latestEpisodes } from '@swarmcast/catalog';
 import { parseIceSettings } from '@swarmcast/platform';
 import { adminTokenFile, type LogLevel, logLevels, type RunningNode, startNode } from '@swarmcast/web';
 import { type Command, exitCode, UsageError } from '../command.ts';
@@ -108,6 +109,21 @@ const command: Command = {
       : join(dataDir, adminTokenFile);
     io.stdout.write(
       `Admin token: in ${tokenAt} (Authorization: Bearer <token> for /ads/ admin calls and /measure/ reports)\n`,
+    );
+    // The places a newcomer looks for first.
+    const at = (path: string) => new URL(path, node.url).toString();
+    const [demo] = await latestEpisodes(node.catalog.db, 1).catch(() => []);
+    io.stdout.write(
+      [
+        '',
+        `  Portal              ${at('/')}`,
+        `  Sign up             ${at('/signup')}  (creator or advertiser account)`,
+        ...(demo ? [`  Latest episode      ${at(`/episodes/${demo.id}`)}  (${demo.title})`] : []),
+        `  Creator dashboard   ${at('/dashboard')}`,
+        `  Advertiser dashboard ${at('/ads/dashboard')}`,
+        `  Admin               swarmcast admin add --email you@example.org  (or the admin token above)`,
+        '',
+      ].join('\n') + '\n',
     );
     if (!io.signal.aborted) {
       await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));

@@ -1,0 +1,88 @@
+/**
+ * The admin pages: an admin is an account with the admin role (made by `swarmcast admin
+ * add` or promoted), logged in like anyone. Users and their roles here; creative approval
+ * lives on the ads dashboard's creatives page, invalid traffic and stream lag on the
+ * measurement report, both linked from here. Others get the site's 401/403 page.
+ */
+import { type Account, type CatalogContext, listAccounts, type Role, setRole } from '@swarmcast/catalog';
+import { html, messagePage, page } from '@swarmcast/platform';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sameOrigin, whoIs } from '../auth.ts';
+import { day, enc } from '../portal/fragments.ts';
+import { type FormBody, one } from './form.ts';
+
+const roles: Role[] = ['creator', 'advertiser', 'admin'];
+
+export function adminRoutes(app: FastifyInstance, ctx: CatalogContext): void {
+  const send = (reply: FastifyReply, body: string, status = 200) =>
+    reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  const admin = async (req: FastifyRequest, reply: FastifyReply): Promise<Account | null> => {
+    if (req.method === 'POST' && !sameOrigin(req)) {
+      await reply.code(403).type('text/plain').send('cross-site form refused');
+      return null;
+    }
+    const who = await whoIs(ctx, req);
+    if (!who || who.role !== 'admin') {
+      await send(
+        reply,
+        messagePage(who ? 403 : 401, { viewer: who, what: 'The admin area', returnTo: req.url }),
+        who ? 403 : 401,
+      );
+      return null;
+    }
+    return who;
+  };
+
+  app.get<{ Querystring: { saved?: string } }>('/admin', async (req, reply) => {
+    const who = await admin(req, reply);
+    if (!who) return reply;
+    const users = await listAccounts(ctx.db);
+    return send(
+      reply,
+      page(
+        { title: 'Admin', viewer: who, current: '/admin' },
+        html`<h1>Admin</h1>
+${req.query.saved ? html`<p class="alert ok" role="status">Saved.</p>` : ''}
+<ul class="grid">
+<li class="card"><h2 style="margin-top:0"><a href="/ads/dashboard/creatives">Creative approval</a></h2><p class="meta">Listen to each ad, then approve or reject it before it can run.</p></li>
+<li class="card"><h2 style="margin-top:0"><a href="/measure/admin">Invalid traffic and stream lag</a></h2><p class="meta">Why events were left out, the measurement stream's backlog, the books.</p></li>
+<li class="card"><h2 style="margin-top:0"><a href="/ads/dashboard">All campaigns</a></h2><p class="meta">Every advertiser's campaigns, spend and pacing.</p></li>
+</ul>
+<h2 id="users-h">Users</h2>
+<div class="table-wrap"><table aria-labelledby="users-h"><thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Since</th><th scope="col">Role</th></tr></thead><tbody>
+${users.map(
+  (u) => html`<tr><td>${u.name}</td><td>${u.email}</td><td>${day(new Date(u.createdAt))}</td><td>
+<form class="row" method="post" action="/admin/users/${enc(u.id)}/role">
+<label class="sr-only" for="role-${u.id}">Role of ${u.name}</label>
+<select id="role-${u.id}" name="role">${roles.map((r) => html`<option value="${r}" ${u.role === r ? 'selected' : ''}>${r}</option>`)}</select>
+<button type="submit" class="secondary small">Save<span class="sr-only"> role of ${u.name}</span></button></form></td></tr>`,
+)}
+</tbody></table></div>`,
+      ),
+    );
+  });
+
+  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/role', async (req, reply) => {
+    const who = await admin(req, reply);
+    if (!who) return reply;
+    const role = one(req.body ?? {}, 'role') as Role;
+    // An admin cannot take away their own admin role by mistake (someone must stay admin).
+    if (req.params.id === who.id && role !== 'admin')
+      return send(
+        reply,
+        page(
+          { title: 'Admin', viewer: who },
+          html`<h1>Keep your own admin role</h1><p>Ask another admin to change it. <a href="/admin">Back</a></p>`,
+        ),
+        422,
+      );
+    const r = await setRole(ctx.db, req.params.id, role);
+    if (!r.ok)
+      return send(
+        reply,
+        page({ title: 'Admin', viewer: who }, html`<h1>${r.message}</h1><p><a href="/admin">Back</a></p>`),
+        r.status,
+      );
+    return reply.redirect('/admin?saved=1', 303);
+  });
+}
