@@ -2,11 +2,12 @@
  * Start-up cost of `npm start` (`swarmcast up`): resident memory and CPU of the node
  * process once it says it is up, and again after it settles (the demo publish and seeding
  * run after the listen). One first start on an empty data directory (initdb, demo
- * publish), then START_BENCH_ROUNDS (3) restarts on that directory; medians of the
- * restarts. Beside it, the reference: a bare node process (what any node program pays).
+ * publish), then START_BENCH_ROUNDS (3) restarts on that directory, alternating the built
+ * bundle (dist/swarmcast.mjs, what `npm start` runs) and the sources under tsx (as before);
+ * medians of the restarts. Beside them, the reference: a bare node process.
  * Env: START_BENCH_SETTLE_MS (5000), START_BENCH_ROUNDS (3).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -68,7 +69,19 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const data = await mkdtemp(join(tmpdir(), 'swarmcast-start-bench-'));
-  const up = ['--import', 'tsx', join(root, 'packages/cli/src/main.ts'), 'up', '--port', '0', '--data', data];
+  const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build failed');
+  const up = [join(root, 'dist', 'swarmcast.mjs'), 'up', '--port', '0', '--data', data];
+  const upTsx = [
+    '--import',
+    'tsx',
+    join(root, 'packages/cli/src/main.ts'),
+    'up',
+    '--port',
+    '0',
+    '--data',
+    data,
+  ];
   const bare = ['-e', 'console.log("ready"); setInterval(() => {}, 1000)'];
   const show = (name: string, s: Sample) =>
     console.log(
@@ -78,10 +91,13 @@ async function main(): Promise<void> {
     const first = await startOnce(up, 'node up at');
     show('first start (initdb)', first);
     const again: Sample[] = [];
+    const againTsx: Sample[] = [];
     const refs: Sample[] = [];
     for (let r = 0; r < rounds; r++) {
       again.push(await startOnce(up, 'node up at'));
-      show(`restart ${r + 1}`, again.at(-1)!);
+      show(`restart ${r + 1} built`, again.at(-1)!);
+      againTsx.push(await startOnce(upTsx, 'node up at'));
+      show(`restart ${r + 1} tsx`, againTsx.at(-1)!);
       refs.push(await startOnce(bare, 'ready'));
       show(`bare node ${r + 1}`, refs.at(-1)!);
     }
@@ -89,7 +105,8 @@ async function main(): Promise<void> {
     const settled = m(again, 'rssSettledMiB');
     console.log(
       `\nmedian of ${rounds} restarts: RSS settled ${settled.toFixed(0)} MiB (goal <= 200), peak ${m(again, 'peakMiB').toFixed(0)} MiB, ` +
-        `CPU to ready ${m(again, 'cpuToReadyS').toFixed(1)} s; bare node ${m(refs, 'rssSettledMiB').toFixed(0)} MiB; ` +
+        `CPU to ready ${m(again, 'cpuToReadyS').toFixed(1)} s; under tsx ${m(againTsx, 'rssSettledMiB').toFixed(0)} MiB, ` +
+        `CPU to ready ${m(againTsx, 'cpuToReadyS').toFixed(1)} s; bare node ${m(refs, 'rssSettledMiB').toFixed(0)} MiB; ` +
         `first start settled ${first.rssSettledMiB.toFixed(0)} MiB, peak ${first.peakMiB.toFixed(0)} MiB; load ${loadavg()
           .map((l) => l.toFixed(2))
           .join(' ')}`,
@@ -98,7 +115,7 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'cli-start.json'),
-      `${JSON.stringify({ at: new Date().toISOString(), load: loadavg(), settleMs, first, restarts: again, bare: refs }, null, 2)}\n`,
+      `${JSON.stringify({ at: new Date().toISOString(), load: loadavg(), settleMs, first, restarts: again, restartsTsx: againTsx, bare: refs }, null, 2)}\n`,
     );
   } finally {
     await rm(data, { recursive: true, force: true });

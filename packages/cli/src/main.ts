@@ -1,20 +1,13 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { type Command, type CommandIo, exitCode, UsageError } from './command.ts';
-
-const commandsDir = join(import.meta.dirname, 'commands');
+import { commandModules } from './commands/registry.ts';
 
 function commandNames(): string[] {
-  return readdirSync(commandsDir)
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => f.slice(0, -3))
-    .sort();
+  return Object.keys(commandModules).sort();
 }
 
 async function load(name: string): Promise<Command | null> {
-  if (!/^[a-z][a-z-]*$/.test(name) || !commandNames().includes(name)) return null;
-  const mod = (await import(join(commandsDir, `${name}.ts`))) as { default: Command };
-  return mod.default;
+  if (!Object.hasOwn(commandModules, name)) return null;
+  return (await commandModules[name]!()).default;
 }
 
 async function help(io: CommandIo): Promise<void> {

@@ -31,6 +31,17 @@ describe('swarmcast', () => {
     expect(await main(['../main'], value)).toBe(2);
   });
 
+  it('lists every command file in its registry (the bundle cannot read the folder)', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { commandModules } = await import('../src/commands/registry.ts');
+    const files = readdirSync(join(import.meta.dirname, '..', 'src', 'commands'))
+      .filter((f) => f.endsWith('.ts') && f !== 'registry.ts')
+      .map((f) => f.slice(0, -3))
+      .sort();
+    expect(Object.keys(commandModules).sort()).toEqual(files);
+  });
+
   it('runs a command', async () => {
     const { value, text } = io();
     expect(await main(['version'], value)).toBe(0);
