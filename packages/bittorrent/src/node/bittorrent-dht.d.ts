@@ -6,6 +6,22 @@ declare module 'bittorrent-dht' {
     bootstrap?: string[] | false;
     host?: string | false;
     nodeId?: Uint8Array;
+    verify?: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+  }
+  interface PutOptions {
+    k?: Uint8Array;
+    seq?: number;
+    v: unknown;
+    salt?: Uint8Array;
+    cas?: number;
+    sign?: (message: Uint8Array) => Uint8Array;
+  }
+  interface GetResult {
+    v: unknown;
+    k?: Uint8Array;
+    sig?: Uint8Array;
+    seq?: number;
+    salt?: Uint8Array;
   }
   class DHT extends EventEmitter {
     constructor(options?: DhtConstructorOptions);
@@ -14,6 +30,15 @@ declare module 'bittorrent-dht' {
     lookup(infoHash: Uint8Array, callback?: (err: Error | null, found?: number) => void): () => void;
     announce(infoHash: Uint8Array, port: number, callback?: (err: Error | null) => void): void;
     addNode(node: { host: string; port: number }): void;
+    put(
+      opts: PutOptions,
+      callback?: (err: Error | null, target: Uint8Array, nodes?: number) => void,
+    ): Uint8Array;
+    get(
+      target: Uint8Array,
+      opts: { salt?: Uint8Array; cache?: boolean },
+      callback: (err: Error | null, result: GetResult | null) => void,
+    ): void;
     destroy(callback?: () => void): void;
     nodes: { count(): number };
   }

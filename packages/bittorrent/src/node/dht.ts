@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import DHT from 'bittorrent-dht';
 import { toHex } from '../bytes.ts';
 import type { PeerSource, PeerSourceHandler } from '../discovery/peer-source.ts';
 import { fail, ok, type Result } from '../errors.ts';
 import type { PeerAddress } from '../transport.ts';
+import { verifyEd25519 } from './mutable-item.ts';
 
 /** Well-known public bootstrap routers, for callers that want the public DHT (never a default). */
 export const PUBLIC_DHT_BOOTSTRAP: readonly string[] = [
@@ -36,7 +38,8 @@ export class DhtNode {
 
   /** Binds and joins the DHT through `bootstrap`. */
   static async start(o: DhtNodeOptions): Promise<Result<DhtNode>> {
-    const dht = new DHT({ bootstrap: [...o.bootstrap], host: false });
+    // verify: BEP 44 mutable items are stored and returned only with a valid Ed25519 signature.
+    const dht = new DHT({ bootstrap: [...o.bootstrap], host: false, verify: verifyEd25519 });
     const started = await new Promise<Error | null>((resolve) => {
       dht.once('error', (err: Error) => resolve(err));
       dht.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve(null));
@@ -115,6 +118,66 @@ export class DhtNode {
         }
       },
     };
+  }
+
+  /**
+   * BEP 44: stores a mutable item under sha1(publicKey + salt) at the nodes closest to it,
+   * signed by `sign`. Storing nodes refuse a sequence number not above the one they hold
+   * (error 302) and a bad signature. Resolves with how many nodes answered.
+   */
+  putMutable(o: {
+    publicKey: Uint8Array;
+    seq: number;
+    value: Record<string, Uint8Array | number | string> | Uint8Array;
+    sign: (message: Uint8Array) => Uint8Array;
+    salt?: Uint8Array;
+  }): Promise<Result<{ target: string; nodes: number }>> {
+    return new Promise((resolve) => {
+      try {
+        this.dht.put(
+          {
+            k: Buffer.from(o.publicKey),
+            seq: o.seq,
+            v: o.value instanceof Uint8Array ? Buffer.from(o.value) : o.value,
+            sign: (m: Uint8Array) => Buffer.from(o.sign(m)),
+            ...(o.salt ? { salt: Buffer.from(o.salt) } : {}),
+          },
+          (err, target, nodes) =>
+            err
+              ? resolve(fail('BT_DHT_PUT', `DHT put failed: ${err.message}`, err))
+              : resolve(ok({ target: toHex(target as Uint8Array), nodes: nodes ?? 0 })),
+        );
+      } catch (err) {
+        resolve(fail('BT_DHT_PUT', `DHT put refused: ${(err as Error).message}`, err));
+      }
+    });
+  }
+
+  /**
+   * BEP 44: the mutable item of `publicKey` (+ salt) with the highest sequence number any
+   * node returned whose signature verifies; null when none does.
+   */
+  getMutable(
+    publicKey: Uint8Array,
+    salt?: Uint8Array,
+  ): Promise<{ seq: number; value: unknown; signature: Uint8Array } | null> {
+    const target = createHash('sha1')
+      .update(Buffer.from(publicKey))
+      .update(salt ? Buffer.from(salt) : Buffer.alloc(0))
+      .digest();
+    return new Promise((resolve) => {
+      this.dht.get(target, { ...(salt ? { salt: Buffer.from(salt) } : {}), cache: false }, (err, r) => {
+        if (
+          err ||
+          !r ||
+          typeof r.seq !== 'number' ||
+          !r.k ||
+          !Buffer.from(r.k).equals(Buffer.from(publicKey))
+        )
+          return resolve(null);
+        resolve({ seq: r.seq, value: r.v, signature: new Uint8Array(r.sig as Uint8Array) });
+      });
+    });
   }
 
   close(): Promise<void> {

@@ -15,6 +15,14 @@ export { type HashPoolOptions, type HashProgress, hashPlan } from './hash-pool.t
 export { nodeHasher, sha1Sync, sha256Sync } from './hasher.ts';
 export { fetchMagnetMetadata, type MagnetMetadata, type MagnetMetadataOptions } from './magnet-metadata.ts';
 export {
+  type Ed25519Keys,
+  ed25519Signer,
+  generateEd25519,
+  mutableMagnet,
+  parseMutableMagnet,
+  verifyEd25519,
+} from './mutable-item.ts';
+export {
   parseByteRange,
   type StreamedFile,
   type StreamServer,
