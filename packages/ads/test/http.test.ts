@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { VASTParser } from '@dailymotion/vast-client';
 import { parseMagnet, parseTorrent, toHex } from '@swarmcast/bittorrent';
 import { nodeHasher } from '@swarmcast/bittorrent/node';
@@ -417,6 +418,19 @@ describe('hostile input', () => {
       const r = await up('audio/mpeg', mp3, `&skipOffset=${bad}`);
       expect([r.statusCode, r.json().code], bad).toEqual([400, 'ADS_BAD_REQUEST']);
     }
+    expect((await readdir(dir.path)).sort()).toEqual(filesBefore);
+    // Sniffed while streaming (issue 14: uploads were buffered whole): a body whose first
+    // bytes are not audio is refused before it ends; this one never ends.
+    const endless = new PassThrough();
+    endless.write(Buffer.alloc(70_000, 0x41));
+    const early = await app.inject({
+      method: 'POST',
+      url: `/ads/api/creatives?advertiser=${a}&name=endless`,
+      headers: { ...adv, 'content-type': 'audio/mpeg' },
+      payload: endless,
+    });
+    endless.destroy();
+    expect([early.statusCode, early.json().code]).toEqual([415, 'ADS_CREATIVE_NOT_MEDIA']);
     expect((await readdir(dir.path)).sort()).toEqual(filesBefore);
     const skippable = await up('audio/mpeg', mp3, '&skipOffset=5.5');
     expect([skippable.statusCode, skippable.json().skipOffsetMs]).toEqual([201, 5_500]);

@@ -6,11 +6,13 @@
  * `/ads/media/<id>.<ext>` (ranges supported), and is published as a torrent when the node
  * provides a publisher. New creatives wait for an admin's approval.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
-import { parseBuffer } from 'music-metadata';
+import { parseFile } from 'music-metadata';
 import { absoluteUrl, withWebSeed } from '../creative-urls.ts';
 import { type AdsError, adsError } from '../errors.ts';
 import { checkMedia, type SniffedMedia } from '../media-sniff.ts';
@@ -24,12 +26,10 @@ const mediaTypes = /^(audio|video)\/[a-z0-9.+-]+$/i;
 
 export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
   app.register(async (scope) => {
-    // Raw bodies only in this scope, bounded by the creative size limit.
-    scope.addContentTypeParser(
-      mediaTypes,
-      { parseAs: 'buffer', bodyLimit: ctx.maxCreativeBytes },
-      (_req, body, done) => done(null, body),
-    );
+    // Raw bodies only in this scope, handed over as the stream itself: `receiveCreative`
+    // writes them to disk as they arrive (bounded, sniffed on the first bytes), so eight
+    // concurrent 45 MB uploads no longer sit in memory.
+    scope.addContentTypeParser(mediaTypes, (_req, payload, done) => done(null, payload));
     // Admitted in onRequest, before a byte of the (up to 50 MB) body is read.
     const onRequest = guard(ctx);
     scope.post('/ads/api/creatives', { bodyLimit: ctx.maxCreativeBytes, onRequest }, async (req, reply) => {
@@ -44,29 +44,29 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
       if (q.companionImage !== undefined && !isHttpUrl(q.companionImage)) {
         return fail(reply, 'ADS_BAD_REQUEST', 'companionImage must be http(s)');
       }
-      const body = req.body;
-      if (!Buffer.isBuffer(body) || body.length === 0)
-        return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'empty body');
-      const inspected = await inspectMedia(body, String(req.headers['content-type'] ?? ''));
-      if ('code' in inspected) return fail(reply, inspected.code, inspected.message);
-      const { media, durationMs, bitrateKbps, dimensions } = inspected;
+      const id = ctx.newId();
+      const received = await receiveCreative(req.body, req.headers, ctx, join(ctx.mediaDir, `${id}.part`));
+      if ('code' in received) return fail(reply, received.code, received.message);
+      const { media, durationMs, bitrateKbps, dimensions, path: partPath, bytes } = received;
+      const refuse = async (code: Parameters<typeof fail>[1], message: string) => {
+        await rm(partPath, { force: true });
+        return fail(reply, code, message);
+      };
       // The file's own picture size wins; width/height in the query only fill in when the
       // header does not say (and must then be sane).
       const width = media.mediaKind === 'video' ? (dimensions?.width ?? Number(q.width)) : 0;
       const height = media.mediaKind === 'video' ? (dimensions?.height ?? Number(q.height)) : 0;
       if (media.mediaKind === 'video' && !(isDim(width) && isDim(height))) {
-        return fail(reply, 'ADS_BAD_REQUEST', 'the video header has no picture size; pass width and height');
+        return refuse('ADS_BAD_REQUEST', 'the video header has no picture size; pass width and height');
       }
-      // Every check before the file is written: a refused creative leaves nothing on disk.
+      // Every check before the file is in place: a refused creative leaves nothing on disk.
       const skipOffsetMs = parseSkipOffset(q.skipOffset, durationMs);
       if (skipOffsetMs === false) {
-        return fail(reply, 'ADS_BAD_REQUEST', 'skipOffset: seconds from 0 to less than the ad length');
+        return refuse('ADS_BAD_REQUEST', 'skipOffset: seconds from 0 to less than the ad length');
       }
-      const id = ctx.newId();
       const fileName = `${id}.${media.ext}`;
-      await mkdir(ctx.mediaDir, { recursive: true });
       const path = join(ctx.mediaDir, fileName);
-      await writeFile(path, body);
+      await rename(partPath, path);
       // Node-relative: made absolute with the public URL of the moment it is served.
       const mediaUrl = `/ads/media/${fileName}`;
       const companionText = q.companionText?.slice(0, 500);
@@ -77,7 +77,7 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
         mediaKind: media.mediaKind,
         mimeType: media.mimeType,
         durationMs,
-        bytes: body.length,
+        bytes,
         bitrateKbps,
         width,
         height,
@@ -114,15 +114,14 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
         const cr = scopeOf(req, ctx).creative((req.params as { id: string }).id);
         if (!cr) return fail(reply, 'ADS_NOT_FOUND');
         if (cr.alternates.length >= 8) return fail(reply, 'ADS_BAD_REQUEST', 'at most 8 alternates');
-        const body = req.body;
-        if (!Buffer.isBuffer(body) || body.length === 0)
-          return fail(reply, 'ADS_CREATIVE_NOT_MEDIA', 'empty body');
-        const inspected = await inspectMedia(body, String(req.headers['content-type'] ?? ''));
+        const partPath = join(ctx.mediaDir, `${cr.id}-alt.${ctx.newId()}.part`);
+        const inspected = await receiveCreative(req.body, req.headers, ctx, partPath);
         if ('code' in inspected) return fail(reply, inspected.code, inspected.message);
         if (
           inspected.media.mediaKind !== cr.mediaKind ||
           Math.abs(inspected.durationMs - cr.durationMs) > 500
         ) {
+          await rm(partPath, { force: true });
           return fail(
             reply,
             'ADS_BAD_REQUEST',
@@ -130,7 +129,7 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
           );
         }
         const fileName = `${cr.id}-alt${cr.alternates.length + 1}.${inspected.media.ext}`;
-        await writeFile(join(ctx.mediaDir, fileName), body);
+        await rename(partPath, join(ctx.mediaDir, fileName));
         const next: Creative = {
           ...cr,
           alternates: [
@@ -216,19 +215,90 @@ function isDim(n: number): boolean {
 }
 
 /** Size is enforced while reading; this checks the bytes are the declared media and reads its length. */
-async function inspectMedia(
-  body: Buffer,
-  contentType: string,
+/** Bytes of the head sniffed before the rest is accepted. */
+const headBytes = 64 * 1024;
+
+/**
+ * Streams a creative's body to `path` (never whole in memory): refused with 413 past the size
+ * limit, with 415 as soon as its first bytes are not the declared media; then its duration
+ * (and picture size) is read from the file. On any refusal nothing is left on disk.
+ */
+async function receiveCreative(
+  body: unknown,
+  headers: Record<string, string | string[] | undefined>,
+  ctx: AdsContext,
+  path: string,
 ): Promise<
-  { media: SniffedMedia; durationMs: number; bitrateKbps?: number; dimensions: Dimensions | null } | AdsError
+  | {
+      media: SniffedMedia;
+      durationMs: number;
+      bitrateKbps?: number;
+      dimensions: Dimensions | null;
+      path: string;
+      bytes: number;
+    }
+  | AdsError
 > {
-  const media = checkMedia(body, contentType);
-  if (!media) return adsError('ADS_CREATIVE_NOT_MEDIA', 'bytes are not the declared audio/video type');
+  const contentType = String(headers['content-type'] ?? '');
+  const stream = body as Readable | undefined;
+  if (!stream || typeof (stream as { pipe?: unknown }).pipe !== 'function')
+    return adsError('ADS_CREATIVE_NOT_MEDIA', 'empty body');
+  const declared = Number(headers['content-length']);
+  if (Number.isFinite(declared) && declared > ctx.maxCreativeBytes) {
+    stream.resume();
+    return adsError('ADS_CREATIVE_TOO_LARGE');
+  }
+  await mkdir(ctx.mediaDir, { recursive: true });
+  let size = 0;
+  let head: Buffer = Buffer.alloc(0);
+  let media: SniffedMedia | null = null;
+  let refusal: AdsError | null = null;
+  const check = async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      size += chunk.length;
+      if (size > ctx.maxCreativeBytes) {
+        refusal = adsError('ADS_CREATIVE_TOO_LARGE');
+        throw new Error('too large');
+      }
+      if (!media && head.length < headBytes) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length >= headBytes) {
+          media = checkMedia(head, contentType);
+          if (!media) {
+            refusal = adsError('ADS_CREATIVE_NOT_MEDIA', 'bytes are not the declared audio/video type');
+            throw new Error('not media');
+          }
+        }
+      }
+      yield chunk;
+    }
+  };
+  const file = createWriteStream(path, { flags: 'wx' });
+  // Through a tap, so a refusal ends the file and the tap but not the request itself: its
+  // connection must stay up for the 413/415 answer (the rest of the body is discarded).
+  const tap = new PassThrough();
+  stream.pipe(tap);
+  try {
+    await pipeline(tap, check, file);
+  } catch {
+    stream.unpipe(tap);
+    stream.resume();
+    if (!file.closed) await new Promise((done) => file.once('close', done));
+    await rm(path, { force: true });
+    return refusal ?? adsError('ADS_CREATIVE_NOT_MEDIA', 'the upload broke off');
+  }
+  const fail415 = async (message: string) => {
+    await rm(path, { force: true });
+    return adsError('ADS_CREATIVE_NOT_MEDIA', message);
+  };
+  if (size === 0) return fail415('empty body');
+  media ??= checkMedia(head, contentType);
+  if (!media) return fail415('bytes are not the declared audio/video type');
   let durationMs = 0;
   let bitrateKbps: number | undefined;
   let dimensions: Dimensions | null = null;
   try {
-    const meta = await parseBuffer(body, { mimeType: media.mimeType, size: body.length }, { duration: true });
+    const meta = await parseFile(path, { duration: true });
     durationMs = Math.round((meta.format.duration ?? 0) * 1000);
     bitrateKbps = meta.format.bitrate ? Math.round(meta.format.bitrate / 1000) : undefined;
     const video = meta.format.trackInfo?.find((t) => t.video)?.video;
@@ -238,10 +308,9 @@ async function inspectMedia(
   } catch {
     durationMs = 0;
   }
+  // Rare fallback (an MP4 whose parser gave no picture size): read the boxes from the file.
   if (media.mediaKind === 'video' && !dimensions && media.ext === 'mp4')
-    dimensions = mp4VideoDimensions(body);
-  if (!(durationMs > 0 && durationMs <= 180_000)) {
-    return adsError('ADS_CREATIVE_NOT_MEDIA', 'no readable duration up to 3 minutes');
-  }
-  return { media, durationMs, bitrateKbps, dimensions };
+    dimensions = mp4VideoDimensions(await readFile(path));
+  if (!(durationMs > 0 && durationMs <= 180_000)) return fail415('no readable duration up to 3 minutes');
+  return { media, durationMs, bitrateKbps, dimensions, path, bytes: size };
 }
