@@ -234,7 +234,15 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     measure,
     seeding: null,
     missingMedia: [],
-    announceFacts,
+    // The node's own seeding engine announces to its own tracker: not an audience, so its
+    // announces never become facts (swarm figures count listeners' peers only).
+    announceFacts: {
+      observe(a) {
+        const own = services.seeding?.peerId;
+        if (own && Buffer.from(a.request.peerId).equals(Buffer.from(own))) return;
+        announceFacts.observe(a);
+      },
+    },
     adminToken,
     dai,
     async warmDai() {

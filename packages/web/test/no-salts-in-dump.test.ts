@@ -94,6 +94,17 @@ for (const engine of engines) {
         ).toBe(206);
         const hash = Buffer.from(ep.torrent!.infoHashV1, 'hex');
         const announce = `${base}/announce?info_hash=${[...hash].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}&peer_id=${encodeURIComponent(peerId)}&port=6881&uploaded=0&downloaded=0&left=0&event=completed&compact=1`;
+        // The node's own seeding engine announced first (it is in the answer's peer list)...
+        let ourAnnounces = 1;
+        await waitFor(
+          async () => {
+            ourAnnounces++;
+            const r = await call(announce.replace('event=completed', 'event=started'));
+            return Number(/5:peers(\d+):/.exec(r.body.toString('latin1'))?.[1] ?? 0) >= 6;
+          },
+          60_000,
+          "the node's seeding engine in the swarm",
+        );
         expect((await call(announce)).status).toBe(200);
         // Play beacons from the same listener.
         const beacon = (seq: number, event: string) =>
@@ -128,6 +139,14 @@ for (const engine of engines) {
           'the facts and beacons to be stored',
         );
 
+        // ... yet only our announces became facts: the node's own engine is not an audience.
+        await waitFor(
+          async () => (await node.db.query('SELECT 1 FROM measure_announces')).rows.length >= ourAnnounces,
+          30_000,
+          'our announces stored',
+        );
+        // Exactly ours (the engine announced too: without the exclusion there would be more).
+        expect((await node.db.query('SELECT 1 FROM measure_announces')).rows.length).toBe(ourAnnounces);
         // The salt of today is in a file under the data dir, nowhere in the database.
         const saltDir = join(dir.path, 'node', 'salts');
         const files = await readdir(saltDir);

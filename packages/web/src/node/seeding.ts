@@ -31,6 +31,8 @@ import { cleanup as stopRtcThreads } from 'node-datachannel';
 export interface Seeding {
   /** TCP port of the engine. */
   readonly port: number;
+  /** The engine's peer id (its announces are the node's own, not an audience's). */
+  readonly peerId?: Uint8Array;
   /** Hex info-hashes being seeded. */
   seeded(): string[];
   /**
@@ -81,6 +83,7 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
     get port() {
       return node.port;
     },
+    peerId: node.peerId,
     seeded: () => [...handles.keys()],
     async seed(torrent, path, so) {
       const meta = await loadTorrent(torrent);
