@@ -10,8 +10,9 @@
  * (import.meta.dirname / url: demo media, shipped lists, assets, worker entry points) keep
  * their source location: those expressions are replaced by the source file's own path.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -55,6 +56,27 @@ const keepSourceLocation = {
   },
 };
 
+/**
+ * A dependency installed under one package (packages/<p>/node_modules, when its version
+ * differs from the root's) cannot be found from dist/: it is imported by its absolute path
+ * instead. Everything in the root node_modules stays a bare import.
+ */
+const nestedDependencies = {
+  name: 'nested-dependencies',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (!args.importer || args.path.startsWith('node:')) return undefined;
+      const name = args.path.startsWith('@')
+        ? args.path.split('/').slice(0, 2).join('/')
+        : args.path.split('/')[0];
+      if (!external.has(name)) return undefined;
+      const pkgDir = args.importer.match(/^(.*[\\/]packages[\\/][^\\/]+)[\\/]/)?.[1];
+      if (!pkgDir || !existsSync(join(pkgDir, 'node_modules', name))) return undefined;
+      return { path: createRequire(args.importer).resolve(args.path), external: true };
+    });
+  },
+};
+
 const started = Date.now();
 await build({
   entryPoints: [entry],
@@ -64,7 +86,7 @@ await build({
   format: 'esm',
   target: 'node20',
   external: [...external].flatMap((d) => [d, `${d}/*`]),
-  plugins: [keepSourceLocation],
+  plugins: [nestedDependencies, keepSourceLocation],
   // Bundled CommonJS helpers need a require in an ES module.
   banner: {
     js: "import { createRequire as __scCreateRequire } from 'node:module'; const require = __scCreateRequire(import.meta.url);",

@@ -9,6 +9,7 @@ import type { Command } from '../command.ts';
 type Loader = () => Promise<{ default: Command }>;
 
 export const commandModules: Readonly<Record<string, Loader>> = {
+  admin: () => import('./admin.ts'),
   create: () => import('./create.ts'),
   get: () => import('./get.ts'),
   import: () => import('./import.ts'),
