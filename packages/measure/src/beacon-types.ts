@@ -2,7 +2,13 @@ import type { TrackingEvent } from '@swarmcast/ads';
 import type { AudienceKey, ClientClass } from '@swarmcast/platform';
 import type { PlayBeacon } from '@swarmcast/player/play-beacons';
 
-export { type PlayBeacon, type PlayEvent, playEvents } from '@swarmcast/player/play-beacons';
+export {
+  type BeaconPeerMode,
+  type PlayBeacon,
+  type PlayEvent,
+  peerModes,
+  playEvents,
+} from '@swarmcast/player/play-beacons';
 
 /** What the edge learned of the sender, without keeping its IP address or user agent. */
 export interface EdgeInfo {

@@ -62,6 +62,8 @@ describe('parseAdBeacon', () => {
 describe('parsePlayBeacon', () => {
   it('accepts the documented schema', () => {
     expect(parsePlayBeacon(good)).toEqual({ ok: true, value: good });
+    for (const peerMode of ['share', 'relay', 'off', 'none'])
+      expect(parsePlayBeacon({ ...good, peerMode })).toEqual({ ok: true, value: { ...good, peerMode } });
   });
   it.each([
     ['an array', []],
@@ -74,6 +76,8 @@ describe('parsePlayBeacon', () => {
     ['a long episode id', { ...good, episodeId: 'e'.repeat(200) }],
     ['an unknown event', { ...good, event: 'pwn' }],
     ['a numeric listener id', { ...good, listenerId: 5 }],
+    ['an unknown peer mode', { ...good, peerMode: 'everyone' }],
+    ['a null peer mode', { ...good, peerMode: null }],
   ])('rejects %s', (_what, body) => {
     expect(parsePlayBeacon(body).ok).toBe(false);
   });

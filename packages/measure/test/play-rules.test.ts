@@ -10,6 +10,7 @@ import {
   p2pOffload,
   periodStart,
   uniqueListeners,
+  webSeedFallback,
 } from '../src/rules/play-metrics.ts';
 import { judgePlayBeacon, type PlaySession } from '../src/rules/play-sequence.ts';
 import { suppress } from '../src/rules/suppress.ts';
@@ -246,6 +247,22 @@ describe('play metrics', () => {
       webSeed: 1,
       share: 0.75,
     });
+  });
+  it('counts listeners who could use peers and fell back to the web seed (valid plays only)', () => {
+    expect(
+      webSeedFallback([
+        row({ peerMode: 'share', bytesFromPeers: 5, bytesFromWebSeed: 1 }),
+        row({ peerMode: 'share', bytesFromPeers: 0, bytesFromWebSeed: 9 }),
+        row({ peerMode: 'relay', bytesFromPeers: 0, bytesFromWebSeed: 9 }),
+        // Did not try peers: not a fallback.
+        row({ peerMode: 'off', bytesFromPeers: 0, bytesFromWebSeed: 9 }),
+        row({ peerMode: 'none', bytesFromPeers: 0, bytesFromWebSeed: 9 }),
+        row({ peerMode: null, bytesFromPeers: 0, bytesFromWebSeed: 9 }),
+        // Got nothing at all yet: not counted as fallen back.
+        row({ peerMode: 'share', bytesFromPeers: 0, bytesFromWebSeed: 0 }),
+        row({ peerMode: 'share', bytesFromPeers: 0, bytesFromWebSeed: 9, invalid: 'rate' }),
+      ]),
+    ).toEqual({ couldUsePeers: 4, fellBack: 2 });
   });
   it('k = 5 suppression', () => {
     expect(suppress(42, 4)).toBeNull();

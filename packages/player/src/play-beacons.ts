@@ -18,6 +18,14 @@ export const playEvents = ['start', 'progress', 'complete', 'stop'] as const;
 export type PlayEvent = (typeof playEvents)[number];
 
 /**
+ * How the page could meet peers: the listener's choice (share, relay, off), or `none` when
+ * this browser plays without the peer-to-peer engine (no Service Worker or WebRTC). A
+ * session with share or relay and no byte from peers is a listener who fell back to the web seed.
+ */
+export const peerModes = ['share', 'relay', 'off', 'none'] as const;
+export type BeaconPeerMode = (typeof peerModes)[number];
+
+/**
  * A content-play beacon (`POST /beacon/play`, JSON, at most 4 KiB): the contract between the
  * player, which sends it, and measure's collector, which parses it (measure imports this
  * type; the player, a lower layer, cannot import measure).
@@ -44,6 +52,8 @@ export interface PlayBeacon {
   bytesFromPeers: number;
   /** Bytes received from the HTTP web seed / origin in this session. */
   bytesFromWebSeed: number;
+  /** How the page could meet peers (absent from older players). */
+  peerMode?: BeaconPeerMode;
 }
 
 export interface PlaySession {
@@ -59,13 +69,14 @@ export interface PlaySession {
   lastBeaconAtMs: number;
   bytesFromPeers: number;
   bytesFromWebSeed: number;
+  peerMode?: BeaconPeerMode;
 }
 
 export type PlaySignal =
   | { type: 'playing'; nowMs: number }
   | { type: 'pause' }
   | { type: 'timeupdate'; nowMs: number; positionMs: number; durationMs: number }
-  | { type: 'bytes'; fromPeers: number; fromWebSeed: number }
+  | { type: 'bytes'; fromPeers: number; fromWebSeed: number; peerMode?: BeaconPeerMode }
   | { type: 'ended'; nowMs: number }
   | { type: 'leave' };
 
@@ -108,6 +119,7 @@ function beacon(s: PlaySession, event: PlayEvent): PlayBeacon {
     listenedMs: i(s.listenedMs),
     bytesFromPeers: i(s.bytesFromPeers),
     bytesFromWebSeed: i(s.bytesFromWebSeed),
+    ...(s.peerMode ? { peerMode: s.peerMode } : {}),
   };
 }
 
@@ -148,6 +160,7 @@ export function playStep(
     case 'bytes':
       s.bytesFromPeers = Math.max(s.bytesFromPeers, sig.fromPeers);
       s.bytesFromWebSeed = Math.max(s.bytesFromWebSeed, sig.fromWebSeed);
+      if (sig.peerMode) s.peerMode = sig.peerMode;
       return { session: s, beacon: null };
     case 'ended':
       if (s.state === 'idle') return { session: s, beacon: null };

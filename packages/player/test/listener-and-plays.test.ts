@@ -187,11 +187,26 @@ describe('play beacons', () => {
     });
   });
 
+  it('carries how the page could meet peers once the engine tells it', () => {
+    const b = runPlays([
+      { type: 'playing', nowMs: 0 },
+      { type: 'bytes', fromPeers: 0, fromWebSeed: 500, peerMode: 'relay' },
+      { type: 'ended', nowMs: 20_000 },
+    ]);
+    expect(b[0]?.peerMode).toBeUndefined();
+    expect(b[1]).toMatchObject({
+      event: 'complete',
+      peerMode: 'relay',
+      bytesFromPeers: 0,
+      bytesFromWebSeed: 500,
+    });
+  });
+
   it('every beacon is accepted by the collector parser as sent', () => {
     const all = runPlays([
       { type: 'playing', nowMs: 0 },
       { type: 'timeupdate', nowMs: 10_000, positionMs: 1234.56, durationMs: 60_000.4 },
-      { type: 'bytes', fromPeers: 12.7, fromWebSeed: Number.NaN },
+      { type: 'bytes', fromPeers: 12.7, fromWebSeed: Number.NaN, peerMode: 'share' },
       { type: 'leave' },
     ]);
     expect(all).toHaveLength(3);

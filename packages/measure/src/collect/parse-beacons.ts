@@ -1,5 +1,11 @@
 import { type TrackingEvent, trackingEvents } from '@swarmcast/ads';
-import { type PlayBeacon, type PlayEvent, playEvents } from '../beacon-types.ts';
+import {
+  type BeaconPeerMode,
+  type PlayBeacon,
+  type PlayEvent,
+  peerModes,
+  playEvents,
+} from '../beacon-types.ts';
 
 /**
  * Parsers of outside bytes: the ad beacon query (VAST tracking URL, see the ads part's
@@ -96,6 +102,9 @@ export function parsePlayBeacon(body: unknown): ParseResult<PlayBeacon> {
   }
   if (!int('bytesFromPeers', maxBytes) || !int('bytesFromWebSeed', maxBytes))
     return { ok: false, reason: 'malformed' };
+  // Optional (older players omit it); anything else than a known mode is malformed.
+  if (b.peerMode !== undefined && !(peerModes as readonly unknown[]).includes(b.peerMode))
+    return { ok: false, reason: 'malformed' };
   return {
     ok: true,
     value: {
@@ -110,6 +119,7 @@ export function parsePlayBeacon(body: unknown): ParseResult<PlayBeacon> {
       listenedMs: b.listenedMs as number,
       bytesFromPeers: b.bytesFromPeers as number,
       bytesFromWebSeed: b.bytesFromWebSeed as number,
+      ...(b.peerMode !== undefined ? { peerMode: b.peerMode as BeaconPeerMode } : {}),
     },
   };
 }

@@ -138,4 +138,10 @@ CREATE TABLE measure_outbox (
 ALTER TABLE measure_decisions ADD COLUMN issued_at bigint;
 `,
   },
+  {
+    // How each play's page could meet peers (share, relay, off, none): a session that could
+    // use peers and got every byte from the web seed is a listener who fell back.
+    id: 'measure/0003-play-peer-mode',
+    sql: `ALTER TABLE measure_play_sessions ADD COLUMN peer_mode text;`,
+  },
 ];

@@ -369,6 +369,7 @@ async function loadSession(tx: Transaction, sessionId: string): Promise<PlaySess
     completed: row.completed === true,
     bytesFromPeers: Number(row.bytes_from_peers),
     bytesFromWebSeed: Number(row.bytes_from_web_seed),
+    peerMode: (row.peer_mode as string | null) ?? null,
     invalid: (row.invalid as string | null) ?? null,
   };
 }
@@ -381,11 +382,11 @@ async function saveSessions(
     if (!s) continue;
     await tx.query(
       `INSERT INTO measure_play_sessions (session_id, episode_id, audience_key, listener_id, started_at, last_seq,
-         max_position_ms, listened_ms, duration_ms, completed, bytes_from_peers, bytes_from_web_seed, invalid)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         max_position_ms, listened_ms, duration_ms, completed, bytes_from_peers, bytes_from_web_seed, invalid, peer_mode)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        ON CONFLICT (session_id) DO UPDATE SET last_seq = EXCLUDED.last_seq, max_position_ms = EXCLUDED.max_position_ms,
          listened_ms = EXCLUDED.listened_ms, completed = EXCLUDED.completed, bytes_from_peers = EXCLUDED.bytes_from_peers,
-         bytes_from_web_seed = EXCLUDED.bytes_from_web_seed, invalid = EXCLUDED.invalid`,
+         bytes_from_web_seed = EXCLUDED.bytes_from_web_seed, invalid = EXCLUDED.invalid, peer_mode = EXCLUDED.peer_mode`,
       [
         s.sessionId,
         s.episodeId,
@@ -400,6 +401,7 @@ async function saveSessions(
         s.bytesFromPeers,
         s.bytesFromWebSeed,
         s.invalid,
+        s.peerMode,
       ],
     );
   }

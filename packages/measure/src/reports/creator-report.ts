@@ -18,6 +18,7 @@ import {
   listenThrough,
   type PlayRow,
   p2pOffload,
+  webSeedFallback,
 } from '../rules/play-metrics.ts';
 import { defaultK, type Suppressed, suppress } from '../rules/suppress.ts';
 import { dayMs, utcDay, type WindowKind } from '../rules/windows.ts';
@@ -65,6 +66,11 @@ export interface EpisodeFigures {
   listenThrough: Suppressed<number[]>;
   listeners: ListenerCells;
   p2p: { peers: number; webSeed: number; share: number };
+  /**
+   * Valid plays whose page could use peers (share or relay) and those of them that got
+   * every byte from the web seed: listeners who fell back (k-suppressed like plays).
+   */
+  webSeedFallback: { couldUsePeers: Suppressed<number>; fellBack: Suppressed<number> };
   /** P2P offload of the valid plays started on each UTC day. */
   p2pByDay: { day: number; peers: number; webSeed: number; share: number }[];
   swarm: { day: number; seeders: number; leechers: number }[];
@@ -214,6 +220,10 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
       listenThrough: suppress(listenThrough(plays), who, k),
       listeners: listenerCells(plays, k),
       p2p: p2pOffload(plays),
+      webSeedFallback: (() => {
+        const f = webSeedFallback(plays);
+        return { couldUsePeers: suppress(f.couldUsePeers, who, k), fellBack: suppress(f.fellBack, who, k) };
+      })(),
       p2pByDay: p2pByDay(valid),
       swarm: swarmByDay(data.announces.filter((a) => a.infoHash === e.infoHash && inPeriod(a.time, period))),
       revenueMicros: revenue.reduce((s, r) => s + r.micros, 0),

@@ -71,6 +71,7 @@ export async function loadPlays(db: Queryable, episodeIds: readonly string[], p:
     completed: row.completed === true,
     bytesFromPeers: Number(row.bytes_from_peers),
     bytesFromWebSeed: Number(row.bytes_from_web_seed),
+    peerMode: (row.peer_mode as string | null) ?? null,
     invalid: (row.invalid as string | null) ?? null,
   }));
 }

@@ -14,6 +14,8 @@ export interface PlayRow {
   completed: boolean;
   bytesFromPeers: number;
   bytesFromWebSeed: number;
+  /** How the page could meet peers: share, relay, off, none (no engine), null if not told. */
+  peerMode?: string | null;
   invalid: string | null;
 }
 
@@ -154,6 +156,22 @@ export function listenerCounts(
 /** Distinct listeners of valid plays per period start (see `listenerCounts` for exactness). */
 export function uniqueListeners(plays: readonly PlayRow[], period: ListenerPeriod): Map<number, number> {
   return new Map([...listenerCounts(plays, period)].map(([k, c]) => [k, c.count]));
+}
+
+/**
+ * Listeners who fell back to the web seed: of the valid plays whose page could use peers
+ * (peer mode share or relay), those that got media bytes and none of them from peers
+ * (NAT, UDP blocked, no relay for relay-only, or nobody else in the swarm).
+ */
+export function webSeedFallback(plays: readonly PlayRow[]): { couldUsePeers: number; fellBack: number } {
+  let couldUsePeers = 0;
+  let fellBack = 0;
+  for (const p of plays) {
+    if (p.invalid || (p.peerMode !== 'share' && p.peerMode !== 'relay')) continue;
+    couldUsePeers++;
+    if (p.bytesFromPeers === 0 && p.bytesFromWebSeed > 0) fellBack++;
+  }
+  return { couldUsePeers, fellBack };
 }
 
 /** Share of bytes that came from peers rather than the web seed, over valid plays. */

@@ -34,6 +34,8 @@ export interface PlaySession {
   completed: boolean;
   bytesFromPeers: number;
   bytesFromWebSeed: number;
+  /** How the page could meet peers (the latest beacon's), null from older players. */
+  peerMode: string | null;
   invalid: string | null;
 }
 
@@ -95,6 +97,7 @@ export function judgePlayBeacon(
       completed: base.completed || b.event === 'complete',
       bytesFromPeers: b.bytesFromPeers,
       bytesFromWebSeed: b.bytesFromWebSeed,
+      peerMode: b.peerMode ?? base.peerMode,
     },
   };
 }
@@ -111,6 +114,7 @@ function fresh(b: PlayBeacon, receivedAt: number): PlaySession {
     completed: false,
     bytesFromPeers: 0,
     bytesFromWebSeed: 0,
+    peerMode: b.peerMode ?? null,
     invalid: null,
   };
 }

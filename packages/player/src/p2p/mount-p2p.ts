@@ -48,11 +48,18 @@ const megabytes = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayerOptions): P2pPlayerHandle {
   let playback: P2pPlayback | null = null;
+  let startedMode: PeerMode = 'share';
   const stats = (): TransferStats => {
     const s = playback?.engine.stats();
+    // The mode this page started its engine with (a change applies to the next episode).
     return s
-      ? { peers: s.peers, bytesFromPeers: s.bytesFromPeers, bytesFromWebSeed: s.bytesFromWebSeed }
-      : { peers: 0, bytesFromPeers: 0, bytesFromWebSeed: 0 };
+      ? {
+          peers: s.peers,
+          bytesFromPeers: s.bytesFromPeers,
+          bytesFromWebSeed: s.bytesFromWebSeed,
+          peerMode: p.webrtc === false ? 'off' : startedMode,
+        }
+      : { peers: 0, bytesFromPeers: 0, bytesFromWebSeed: 0, peerMode: 'none' };
   };
   const handle = mountPlayer(root, { ...o, stats });
   const content = handle.content;
@@ -106,6 +113,7 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
   ];
   for (const [t, f] of listeners) content.addEventListener(t, f);
 
+  startedMode = settings.peers;
   const ready = startP2p({
     torrentUrl: p.torrentUrl,
     originSrc,

@@ -25,6 +25,8 @@ export interface TransferStats {
   peers: number;
   bytesFromPeers: number;
   bytesFromWebSeed: number;
+  /** How the page meets peers (the listener's choice, or none without the engine). */
+  peerMode?: 'share' | 'relay' | 'off' | 'none';
 }
 
 export interface PlayerOptions {
@@ -335,7 +337,13 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
 
   const renderStats = () => {
     const s = o.stats?.() ?? null;
-    if (s) step({ type: 'bytes', fromPeers: s.bytesFromPeers, fromWebSeed: s.bytesFromWebSeed });
+    if (s)
+      step({
+        type: 'bytes',
+        fromPeers: s.bytesFromPeers,
+        fromWebSeed: s.bytesFromWebSeed,
+        ...(s.peerMode ? { peerMode: s.peerMode } : {}),
+      });
     const st = s ? p2pStatus(s.peers, s.bytesFromPeers, s.bytesFromWebSeed) : null;
     peersText.textContent = st ? st.text : 'Streaming from the server';
     meter.value = st ? st.share : 0;
