@@ -19,16 +19,16 @@ export function buyForms(store: AdsStore, scope: Scope): string {
   const campaignOptions = campaigns.map((c) => option(c.id, c.name)).join('');
   const creativeOptions = creatives.map((c) => option(c.id, `${c.name} (${c.approval})`)).join('');
   return `<h2>Buy</h2>
-<form data-api="/ads/api/advertisers" data-kind="advertiser"><fieldset><legend>New advertiser</legend>
+<form class="stack" data-api="/ads/api/advertisers" data-kind="advertiser"><fieldset><legend>New advertiser</legend>
 <label>Name <input name="name" required maxlength="200"></label> <button>Create</button></fieldset></form>
-<form data-api="/ads/api/creatives" data-kind="creative"><fieldset><legend>Upload a creative (audio or video, up to 3 minutes)</legend>
+<form class="stack" data-api="/ads/api/creatives" data-kind="creative"><fieldset><legend>Upload a creative (audio or video, up to 3 minutes)</legend>
 <label>Advertiser <select name="advertiser" required>${advOptions}</select></label>
 <label>Name <input name="name" required maxlength="200"></label>
 <label>Click-through URL <input name="clickThrough" type="url"></label>
 <label>Companion text <input name="companionText" maxlength="500"></label>
 <label>Skippable after (s) <input name="skipOffset" type="number" min="0" step="0.001"></label>
 <label>File <input name="file" type="file" accept="audio/*,video/*" required></label> <button>Upload</button></fieldset></form>
-<form data-api="/ads/api/campaigns" data-kind="campaign"><fieldset><legend>New campaign</legend>
+<form class="stack" data-api="/ads/api/campaigns" data-kind="campaign"><fieldset><legend>New campaign</legend>
 <label>Advertiser <select name="advertiserId" required>${advOptions}</select></label>
 <label>Name <input name="name" required maxlength="200"></label>
 <label>Starts (UTC) <input name="startsAt" type="date" required></label>
@@ -36,7 +36,7 @@ export function buyForms(store: AdsStore, scope: Scope): string {
 <label>Currency <input name="currency" value="EUR" pattern="[A-Z]{3}" required></label>
 <label>Total budget <input name="totalBudget" type="number" min="0" step="0.01" required></label>
 <label>Daily budget (0: none) <input name="dailyBudget" type="number" min="0" step="0.01" value="0"></label> <button>Create</button></fieldset></form>
-<form data-api="/ads/api/line-items" data-kind="line-item"><fieldset><legend>New line item</legend>
+<form class="stack" data-api="/ads/api/line-items" data-kind="line-item"><fieldset><legend>New line item</legend>
 <label>Campaign <select name="campaignId" required>${campaignOptions}</select></label>
 <label>Name <input name="name" required maxlength="200"></label>
 <label>Priority <select name="priority">${option('standard', 'standard')}${option('sponsorship', 'sponsorship')}${option('house', 'house')}</select></label>
