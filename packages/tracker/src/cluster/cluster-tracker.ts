@@ -46,7 +46,7 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
   // Under a TypeScript loader the workers need it too (vitest runs without one in execArgv).
   const execArgv =
     workerFile.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx'))
-      ? [...process.execArgv, '--import', 'tsx']
+      ? [...process.execArgv, '--import', import.meta.resolve('tsx')]
       : process.execArgv;
   cluster.setupPrimary({ exec: workerFile, execArgv, serialization: 'advanced' });
   const observer: AnnounceObserver | null = options.observer ?? null;
