@@ -13,6 +13,8 @@ export interface FeedUrls {
   chapters(id: string): string;
   /** A WebSub hub for this feed (atom:link rel="hub"): apps subscribe there for pushes. */
   hub?: string;
+  /** The show's Ed25519 public key (hex): its BEP 46 mutable torrent on the DHT. */
+  showKey?: string;
   /**
    * The enclosure URL of an episode when it is not the plain file (the node's stitched
    * enclosure with dynamic ad insertion); null or absent: the plain media URL.
@@ -123,6 +125,11 @@ export function renderFeed(show: Show, episodes: readonly EpisodeDetail[], urls:
     '<generator>Swarmcast</generator>',
     `<atom:link href="${x(urls.feed)}" rel="self" type="application/rss+xml"/>`,
     ...(urls.hub ? [`<atom:link href="${x(urls.hub)}" rel="hub"/>`] : []),
+    // No namespace has a tag for a BEP 46 key; podcast:txt with a purpose is the spec's place
+    // for such facts. `swarmcast subscribe` and other clients follow the show on the DHT.
+    ...(urls.showKey && /^[0-9a-f]{64}$/.test(urls.showKey)
+      ? [`<podcast:txt purpose="btpk">magnet:?xs=urn:btpk:${urls.showKey}</podcast:txt>`]
+      : []),
     `<itunes:author>${x(show.author)}</itunes:author>`,
     `<itunes:summary>${x(show.description || show.title)}</itunes:summary>`,
     `<itunes:explicit>${show.explicit ? 'true' : 'false'}</itunes:explicit>`,

@@ -299,4 +299,17 @@ create table catalog_websub_subscriptions (
 );
 `,
   },
+  // Issue 16: each show's own Ed25519 key for its BEP 46 mutable torrent, and the last
+  // sequence number published under it.
+  {
+    id: 'catalog/0018-show-keys',
+    sql: `
+create table catalog_show_keys (
+  show_id text primary key references catalog_shows(id) on delete cascade,
+  public_key bytea not null,
+  private_key bytea not null,
+  seq bigint not null default 0
+);
+`,
+  },
 ];

@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DhtNode } from '@swarmcast/bittorrent/node';
 import {
   type CatalogContext,
   catalogMigrations,
@@ -57,6 +58,11 @@ export interface NodeOptions {
   /** Publish the demo show on first start (default true). */
   demo?: boolean;
   maxUploadBytes?: number;
+  /**
+   * Join a DHT through these "host:port" nodes and publish each show there as a BEP 46
+   * mutable torrent (default: SWARMCAST_DHT_BOOTSTRAP, comma-separated; unset: no DHT).
+   */
+  dhtBootstrap?: string[] | null;
   clock?: Clock;
   /** Log level of the node's structured log on stderr; off when absent (tests). */
   logLevel?: LogLevel | false;
@@ -138,8 +144,24 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       torrents: { make: makeHybridTorrent },
     };
     await mkdir(catalog.mediaDir, { recursive: true });
+    const bootstrap =
+      o.dhtBootstrap === undefined
+        ? (process.env.SWARMCAST_DHT_BOOTSTRAP?.split(',')
+            .map((x) => x.trim())
+            .filter(Boolean) ?? null)
+        : o.dhtBootstrap;
+    let dht: DhtNode | null = null;
+    if (bootstrap) {
+      const started = await DhtNode.start({
+        bootstrap,
+        host: o.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1',
+      });
+      if (!started.ok) throw new Error(started.error.message);
+      dht = started.value;
+    }
     app = await createNodeServer({
       catalog,
+      dht,
       logLevel: o.logLevel ?? false,
       daiMounted: () => services?.dai != null,
     });

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DhtNode } from '@swarmcast/bittorrent/node';
 import { type CatalogContext, ViewTally } from '@swarmcast/catalog';
 import { faviconSvg, messagePage, wantsHtml } from '@swarmcast/platform';
 import { buildPlayerBundle, buildServiceWorkerBundle } from '@swarmcast/player/build';
@@ -21,6 +22,7 @@ import { portalRoutes } from './portal/routes.ts';
 import { installTextGuard } from './text-guard.ts';
 import { siteUrls } from './urls.ts';
 import { webSubHub } from './websub/hub.ts';
+import { mutableShowPublisher } from './websub/mutable-show.ts';
 import { feedNotifier } from './websub/notify.ts';
 import { type PodpingConfig, podpingFromEnv } from './websub/podping.ts';
 
@@ -43,6 +45,8 @@ export interface NodeServerOptions {
   viewFlushMs?: number;
   /** True when the node serves stitched enclosures at /dai (feeds then point there). */
   daiMounted?: () => boolean;
+  /** A started DHT node: shows are then also published as BEP 46 mutable torrents. */
+  dht?: DhtNode | null;
   /** Podping endpoint (default from SWARMCAST_PODPING_URL/_TOKEN; null: off). */
   podping?: PodpingConfig | null;
   /** Told after each WebSub/Podping notice (tests, logs). */
@@ -162,10 +166,14 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
     hub: webSubHub(app, ctx, urls),
     urls,
     podping: opts.podping === undefined ? podpingFromEnv(process.env) : opts.podping,
+    mutable: opts.dht ? mutableShowPublisher({ app, ctx, dht: opts.dht }) : null,
     ...(opts.onFeedNotice ? { onSent: opts.onFeedNotice } : {}),
     onError: (err) => app.log.warn({ err }, 'feed notice failed'),
   });
-  app.addHook('onClose', async () => notifier.close());
+  app.addHook('onClose', async () => {
+    notifier.close();
+    await opts.dht?.close();
+  });
   ctx.onFeedChange = (slug) => {
     cache.invalidate();
     notifier.changed(slug);

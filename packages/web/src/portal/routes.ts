@@ -11,6 +11,7 @@ import {
   renderFeed,
   sanitizeNotes,
   search,
+  showPublicKey,
   torrentFile,
   type ViewTally,
 } from '@swarmcast/catalog';
@@ -61,7 +62,12 @@ export function portalRoutes(
     cache.get(`show:${slug}`, async () => {
       const show = await getShow(ctx.db, slug);
       return show
-        ? { show, episodes: await episodesOfShow(ctx.db, show.id, 1000, { now: ctx.clock.now() }) }
+        ? {
+            show,
+            episodes: await episodesOfShow(ctx.db, show.id, 1000, { now: ctx.clock.now() }),
+            // The show's BEP 46 key, once the node has published it on the DHT.
+            showKey: await showPublicKey(ctx.db, show.id),
+          }
         : null;
     });
   const notFound = async (reply: FastifyReply, viewer: Awaited<ReturnType<typeof whoIs>>, what: string) =>
@@ -139,9 +145,12 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     if (show.settings.redirectFeed && show.settings.newFeedUrl)
       return reply.redirect(show.settings.newFeedUrl, 301);
     const dai = (state.daiMounted?.() ?? false) && (await daiEnabled(ctx.db, show.id));
-    return reply
-      .type('application/rss+xml; charset=utf-8')
-      .send(renderFeed(show, episodes, urls.forFeed(show.slug, dai)));
+    return reply.type('application/rss+xml; charset=utf-8').send(
+      renderFeed(show, episodes, {
+        ...urls.forFeed(show.slug, dai),
+        ...(found.showKey ? { showKey: found.showKey } : {}),
+      }),
+    );
   });
 
   app.get<{ Params: { id: string } }>('/episodes/:id', async (req, reply) => {

@@ -11,6 +11,8 @@ export function feedNotifier(o: {
   hub: WebSubHub;
   urls: SiteUrls;
   podping: PodpingConfig | null;
+  /** BEP 46: publish the show's feed under its key on the DHT (when the node runs one). */
+  mutable?: ((slug: string) => Promise<unknown>) | null;
   debounceMs?: number;
   onSent?: (
     slug: string,
@@ -23,6 +25,7 @@ export function feedNotifier(o: {
     timers.delete(slug);
     const websub = await o.hub.publish(slug);
     const podping = o.podping ? await sendPodping(o.podping, o.urls.feed(slug)) : null;
+    if (o.mutable) await o.mutable(slug).catch((err: unknown) => o.onError?.(err));
     o.onSent?.(slug, { websub, podping });
   };
   return {
