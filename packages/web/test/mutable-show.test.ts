@@ -91,15 +91,14 @@ describe('a show as a BEP 46 mutable torrent', () => {
 
   it('publishes on every publish with increasing sequence numbers; the feed advertises the key', async () => {
     await publish('First on the DHT');
-    let hex: string | null = null;
-    while (
-      !(hex = await showPublicKey(
-        node.db,
-        (await node.db.query<{ id: string }>("select id from catalog_shows where slug = 'dhtshow'")).rows[0]!
-          .id,
-      ))
-    )
+    const showId = (
+      await node.db.query<{ id: string }>("select id from catalog_shows where slug = 'dhtshow'")
+    ).rows[0]!.id;
+    let hex = await showPublicKey(node.db, showId);
+    while (!hex) {
       await new Promise((r) => setTimeout(r, 100));
+      hex = await showPublicKey(node.db, showId);
+    }
     const key = new Uint8Array(Buffer.from(hex, 'hex'));
     const one = await itemAtLeast(key, 1);
     const file1 = await readFile(join(dir.path, 'media', 'dhtshow', 'index', `feed-${one.seq}.xml`), 'utf8');

@@ -58,7 +58,7 @@ export function ed25519Signer(privateKeyDer: Uint8Array): (message: Uint8Array) 
 /** BEP 46: `magnet:?xs=urn:btpk:<64 hex>[&s=<hex salt>]`. */
 export function mutableMagnet(publicKey: Uint8Array, salt?: Uint8Array): string {
   const hex = Buffer.from(publicKey).toString('hex');
-  return `magnet:?xs=urn:btpk:${hex}${salt && salt.length ? `&s=${Buffer.from(salt).toString('hex')}` : ''}`;
+  return `magnet:?xs=urn:btpk:${hex}${salt?.length ? `&s=${Buffer.from(salt).toString('hex')}` : ''}`;
 }
 
 /** The public key and salt of a BEP 46 magnet, or null (outside text: strictly checked). */
