@@ -496,15 +496,14 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     await d.region.focus();
     await d.page.keyboard.press('k');
     await d.page.locator('.sc-ad-label', { hasText: /^Ad 1 of 2 · / }).waitFor({ timeout: 30_000 });
-    // Pause the spot (k) as soon as it shows, so the rest happens inside it however slow the
-    // machine: waiting for the companion first let a 6 s spot end on a loaded machine, and
-    // the pause was then polled for only the default second (CI failed under load 2-13).
+    const companion = d.page.getByRole('complementary', { name: 'Advertisement' });
+    await companion.getByText('Spring sale: 20% off').waitFor({ timeout: 10_000 });
+    // Pause the spot (k) so the rest happens inside it, however slow the machine. The pause
+    // was polled for the default second only, which a loaded machine overran (CI, load 2-13).
     await d.page.keyboard.press('k');
     await expect
       .poll(() => d.page.locator('.sc-ad').evaluate((e: HTMLMediaElement) => e.paused), { timeout: 15_000 })
       .toBe(true);
-    const companion = d.page.getByRole('complementary', { name: 'Advertisement' });
-    await companion.getByText('Spring sale: 20% off').waitFor({ timeout: 10_000 });
     const [tab] = await Promise.all([
       d.page.waitForEvent('popup', { timeout: 15_000 }),
       d.page.getByRole('link', { name: /^Learn more about this ad/ }).click(),
