@@ -92,15 +92,14 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
         return `<h2>${h(l.name)} <small>(${h(l.priority)}, goal ${h(l.goal.amount)} ${h(l.goal.kind)})</small></h2><p class="${h(l.pacing.status)}">Pacing: ${h(l.pacing.status)}, delivered ${h(l.pacing.delivered)} of ${h(l.pacing.planned)} planned so far</p><p>Measured: ${h(l.impressions)} impressions, ${h(money(l.spendMicros, r.currency))}; ${h(l.decisions)} decisions (ads served; ${h(money(l.reservedMicros, r.currency))} held for those not yet measured).</p><div class="table-wrap"><table><tr><th>Day</th><th>Delivered</th><th>Planned</th><th>Impressions (measured)</th><th>Spend (measured)</th><th>Decisions</th></tr>${days}</table></div>`;
       })
       .join('');
-    return reply
-      .type(html)
-      .send(
-        page(
-          r.name,
-          `<h1>${h(r.name)}</h1><p>Spend ${h(money(r.spendMicros, r.currency))} of ${h(money(r.totalBudgetMicros, r.currency))}${r.dailyBudgetMicros ? `, daily limit ${h(money(r.dailyBudgetMicros, r.currency))}` : ''}</p>${items}`,
-          { ...viewerOf(req), crumbs: [['/ads/dashboard', 'Campaigns']] },
-        ),
-      );
+    return reply.type(html).send(
+      page(
+        r.name,
+        `<h1>${h(r.name)}</h1><p>Spend ${h(money(r.spendMicros, r.currency))} of ${h(money(r.totalBudgetMicros, r.currency))}${r.dailyBudgetMicros ? `, daily limit ${h(money(r.dailyBudgetMicros, r.currency))}` : ''}</p>
+<p><a class="button secondary" href="/measure/advertiser/${encodeURIComponent(c?.advertiserId ?? '')}">Measured delivery report</a> <span class="meta">impressions counted from listeners' players, quartiles, reach, invalid traffic</span></p>${items}`,
+        { ...viewerOf(req), crumbs: [['/ads/dashboard', 'Campaigns']] },
+      ),
+    );
   });
 
   app.get('/ads/dashboard/creatives', { onRequest }, async (req, reply) => {
