@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { type EngineNames, parseEngineNames } from './config/engine-names.ts';
+import { parseTrustedProxies } from './config/trusted-proxies.ts';
 import { PlatformError } from './errors.ts';
 import { type IceSettings, parseIceSettings } from './ice/ice-servers.ts';
 
@@ -31,6 +33,10 @@ export interface Config {
    * lasting SWARMCAST_TURN_TTL seconds (default 3600).
    */
   ice: IceSettings;
+  /** Reverse proxies whose forwarded-for headers are believed (SWARMCAST_TRUST_PROXY, default none). */
+  trustProxy: string[];
+  /** Redis key prefix, NATS stream, subjects and consumer names (config/engine-names.ts). */
+  engines: EngineNames;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -100,5 +106,7 @@ export function loadConfig(env: Env, overrides: Env = {}, cwd = process.cwd()): 
       get('SWARMCAST_TURN_SECRET'),
       get('SWARMCAST_TURN_TTL'),
     ),
+    trustProxy: parseTrustedProxies(get('SWARMCAST_TRUST_PROXY')),
+    engines: parseEngineNames(get),
   };
 }

@@ -17,6 +17,8 @@ export {
 } from './classify/safe-addresses.ts';
 export { classifyUserAgent, isAppleWatchDuplicate } from './classify/user-agent.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
+export { defaultEngineNames, type EngineNames, parseEngineNames } from './config/engine-names.ts';
+export { parseTrustedProxies } from './config/trusted-proxies.ts';
 export { type Config, type Env, loadConfig } from './config.ts';
 export type { Db, Migration, Queryable, QueryResult, Transaction } from './db/db.ts';
 export { type MigrateResult, migrate } from './db/migrate.ts';

@@ -16,6 +16,13 @@ describe('loadConfig', () => {
       datacenterRanges: null,
       creatorSharePercent: 70,
       ice: { urls: ['self'], turnSecret: null, turnTtlSeconds: 3600 },
+      trustProxy: [],
+      engines: {
+        redisPrefix: 'swarmcast:trk:',
+        natsStream: 'SWARMCAST',
+        natsSubjects: 'swarmcast',
+        natsConsumerPrefix: '',
+      },
     });
   });
 
@@ -43,6 +50,24 @@ describe('loadConfig', () => {
     expect(c.datacenterRanges).toBe('/etc/sc/dc.txt');
   });
 
+  it('reads trusted proxies and engine names', () => {
+    const c = loadConfig({
+      SWARMCAST_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8 ::1 fd00::/8,loopback',
+      SWARMCAST_REDIS_PREFIX: 'net2:',
+      SWARMCAST_NATS_STREAM: 'NET2',
+      SWARMCAST_NATS_CONSUMER: 'shadow-',
+    });
+    expect(c.trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'loopback']);
+    expect(c.engines).toEqual({
+      redisPrefix: 'net2:',
+      natsStream: 'NET2',
+      natsSubjects: 'net2',
+      natsConsumerPrefix: 'shadow-',
+    });
+    expect(loadConfig({ TRACKER_REDIS_PREFIX: 'old:' }).engines.redisPrefix).toBe('old:');
+    expect(loadConfig({ SWARMCAST_NATS_SUBJECTS: 'a.b' }).engines.natsSubjects).toBe('a.b');
+  });
+
   it('shows a wildcard host as loopback in the default public URL, brackets IPv6', () => {
     expect(loadConfig({ HOST: '0.0.0.0', PORT: '81' }).publicUrl).toBe('http://127.0.0.1:81');
     expect(loadConfig({ HOST: '::1', PORT: '81' }).publicUrl).toBe('http://[::1]:81');
@@ -65,6 +90,17 @@ describe('loadConfig', () => {
     [{ SWARMCAST_ICE_SERVERS: 'turn:t.example:3478' }, 'SWARMCAST_TURN_SECRET'],
     [{ SWARMCAST_TURN_SECRET: 'short' }, 'SWARMCAST_TURN_SECRET'],
     [{ SWARMCAST_TURN_TTL: '5' }, 'SWARMCAST_TURN_TTL'],
+    [{ SWARMCAST_TRUST_PROXY: '10.0.0.0/33' }, 'SWARMCAST_TRUST_PROXY'],
+    [{ SWARMCAST_TRUST_PROXY: 'proxy.example' }, 'SWARMCAST_TRUST_PROXY'],
+    [{ SWARMCAST_TRUST_PROXY: '127.0.0.1/8/1' }, 'SWARMCAST_TRUST_PROXY'],
+    [{ SWARMCAST_TRUST_PROXY: '::1/129' }, 'SWARMCAST_TRUST_PROXY'],
+    [{ SWARMCAST_REDIS_PREFIX: 'a b' }, 'SWARMCAST_REDIS_PREFIX'],
+    [{ SWARMCAST_REDIS_PREFIX: 'net*' }, 'SWARMCAST_REDIS_PREFIX'],
+    [{ TRACKER_REDIS_PREFIX: 'x'.repeat(65) }, 'TRACKER_REDIS_PREFIX'],
+    [{ SWARMCAST_NATS_STREAM: 'A.B' }, 'SWARMCAST_NATS_STREAM'],
+    [{ SWARMCAST_NATS_STREAM: 'a>' }, 'SWARMCAST_NATS_STREAM'],
+    [{ SWARMCAST_NATS_SUBJECTS: 'a.*' }, 'SWARMCAST_NATS_SUBJECTS'],
+    [{ SWARMCAST_NATS_CONSUMER: 'x y' }, 'SWARMCAST_NATS_CONSUMER'],
   ];
   for (const [env, name] of bad) {
     it(`refuses ${JSON.stringify(env)} naming ${name}`, () => {

@@ -9,6 +9,7 @@ export {
   type NatLab,
   natLabPrerequisite,
 } from './netns.ts';
+export { type Nginx, type NginxOptions, startNginx } from './nginx.ts';
 export { type OwnPostgres, ownPostgres, postgresBinDir } from './own-postgres.ts';
 export { scratchPostgres } from './postgres.ts';
 export {

@@ -14,6 +14,8 @@ import {
   type Clock,
   createAudienceKeys,
   type Db,
+  defaultEngineNames,
+  type EngineNames,
   type EventStream,
   type IceSettings,
   loadAddressList,
@@ -53,6 +55,13 @@ export interface NodeOptions {
   natsUrl?: string | undefined;
   /** Redis for the tracker's swarm state instead of memory. */
   redisUrl?: string | undefined;
+  /**
+   * Reverse proxies (addresses, CIDR ranges) whose forwarded-for headers are believed
+   * (SWARMCAST_TRUST_PROXY); default none.
+   */
+  trustProxy?: string[];
+  /** Names under which Redis and NATS keep this network's data (SWARMCAST_REDIS_PREFIX, ...). */
+  engines?: Partial<EngineNames>;
   /** The URL the world reaches this node at; default http://<host>:<port>. */
   publicUrl?: string | undefined;
   /** Publish the demo show on first start (default true). */
@@ -111,15 +120,23 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let stream: EventStream | undefined;
   let services: NodeServices | undefined;
   let facts: ReturnType<typeof streamFactSink> | undefined;
+  const engines = { ...defaultEngineNames, ...o.engines };
   let store: MemorySwarmStore | RedisSwarmStore = new MemorySwarmStore();
   if (o.redisUrl) {
-    store = new RedisSwarmStore({ url: o.redisUrl });
+    store = new RedisSwarmStore({ url: o.redisUrl, prefix: engines.redisPrefix });
     await store.redis.connect();
   }
   // Daily salts of audience keys: Redis with a TTL, else a file under the data dir; never the
   // database. One store for every part of the node (origin, tracker facts, collector).
   const saltClock = o.clock ?? systemClock;
-  const salts = openSaltStore({ redisUrl: o.redisUrl, dataDir: o.dataDir, now: () => saltClock.now() });
+  const salts = openSaltStore({
+    redisUrl: o.redisUrl,
+    dataDir: o.dataDir,
+    now: () => saltClock.now(),
+    // A network with its own Redis prefix keeps its salts under it too.
+    redisPrefix:
+      engines.redisPrefix === defaultEngineNames.redisPrefix ? undefined : `${engines.redisPrefix}salt:`,
+  });
   const tracker = new Tracker({
     store,
     observer: { observe: (a) => services?.announceFacts.observe(a) },
@@ -127,7 +144,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   });
   try {
     await migrate(db, [...privacyMigrations, ...catalogMigrations, ...nodeServiceMigrations]);
-    stream = await openEventStream({ natsUrl: o.natsUrl, dataDir: o.dataDir });
+    stream = await openEventStream({
+      natsUrl: o.natsUrl,
+      dataDir: o.dataDir,
+      streamName: engines.natsStream,
+      subjectPrefix: engines.natsSubjects,
+      consumerPrefix: engines.natsConsumerPrefix,
+    });
     facts = streamFactSink(stream);
     const trackerUrls: string[] = [];
     let base = o.publicUrl?.replace(/\/+$/, '') ?? '';
@@ -164,6 +187,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       dht,
       logLevel: o.logLevel ?? false,
       daiMounted: () => services?.dai != null,
+      ...(o.trustProxy ? { trustProxy: o.trustProxy } : {}),
     });
     const log = app.log;
     catalog.log = (message, err) =>

@@ -54,6 +54,12 @@ export interface NodeServerOptions {
     slug: string,
     r: { websub: { delivered: number; failed: number }; podping: boolean | null },
   ) => void;
+  /**
+   * Reverse proxies whose X-Forwarded-For / Forwarded headers are believed (platform's
+   * parseTrustedProxies); empty or absent: nobody's, every address is the socket's. What
+   * Fastify then reports as `req.ip` is what downloads, beacons and rate limits count.
+   */
+  trustProxy?: string[];
 }
 
 /**
@@ -73,6 +79,7 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
       : false,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1_000_000,
+    trustProxy: opts.trustProxy?.length ? opts.trustProxy : false,
   });
   app.addHook('onResponse', async (req, reply) => {
     const path = req.url.split('?')[0] ?? '';

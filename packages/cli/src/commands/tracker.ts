@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import {
   clientFamilyFromPeerId,
   createAudienceKeys,
+  defaultEngineNames,
   loadAddressList,
   loadConfig,
   openEventStream,
@@ -22,7 +23,8 @@ options (environment variable in brackets; a flag wins over the variable):
   --port N            TCP and UDP port                                  [TRACKER_PORT]
   --host H            address to bind (default 0.0.0.0)                 [TRACKER_HOST]
   --redis URL         share swarms with other tracker processes         [REDIS_URL]
-                      (keys under TRACKER_REDIS_PREFIX, default swarmcast:trk:)
+                      (keys under SWARMCAST_REDIS_PREFIX or TRACKER_REDIS_PREFIX,
+                      default swarmcast:trk:)
   --private           passkeys in the URL path (/<passkey>/announce),   [TRACKER_PRIVATE=1]
                       only registered torrents, ratios kept per account
   --access-file F     private mode without Redis: JSON lists            [TRACKER_ACCESS_FILE]
@@ -37,7 +39,8 @@ options (environment variable in brackets; a flag wins over the variable):
                       turn, and this process publishes the facts
 
 Every announce becomes a fact on the measurement stream: NATS JetStream when NATS_URL is
-set, else the embedded stream in <DATA_DIR>/tracker/stream. Audience keys use daily salts
+set (stream SWARMCAST_NATS_STREAM, default SWARMCAST), else the embedded stream in
+<DATA_DIR>/tracker/stream. Audience keys use daily salts
 in DATABASE_URL when set (shared by every process), else salts kept in this process.
 DATACENTER_RANGES lists data-centre ranges to flag.
 `;
@@ -80,9 +83,19 @@ const command: Command = {
     const stream = await openEventStream({
       natsUrl: cfg.natsUrl ?? undefined,
       dataDir: join(cfg.dataDir, 'tracker'),
+      streamName: cfg.engines.natsStream,
+      subjectPrefix: cfg.engines.natsSubjects,
+      consumerPrefix: cfg.engines.natsConsumerPrefix,
     });
     // The salts the node of this data dir (or every process using the same Redis) uses.
-    const salts = openSaltStore({ redisUrl: values.redis ?? env.REDIS_URL ?? null, dataDir: cfg.dataDir });
+    const salts = openSaltStore({
+      redisUrl: values.redis ?? env.REDIS_URL ?? null,
+      dataDir: cfg.dataDir,
+      redisPrefix:
+        cfg.engines.redisPrefix === defaultEngineNames.redisPrefix
+          ? undefined
+          : `${cfg.engines.redisPrefix}salt:`,
+    });
     const keys = createAudienceKeys(salts);
     const datacenters = await loadAddressList(cfg.datacenterRanges);
     const facts = new AnnounceFactPublisher({
@@ -96,7 +109,7 @@ const command: Command = {
       port,
       host: values.host ?? env.TRACKER_HOST ?? '0.0.0.0',
       redisUrl: values.redis ?? env.REDIS_URL ?? null,
-      redisPrefix: env.TRACKER_REDIS_PREFIX || undefined,
+      redisPrefix: cfg.engines.redisPrefix,
       private: privateMode,
       accessFile: values['access-file'] ?? env.TRACKER_ACCESS_FILE ?? null,
       rateLimit: rate === undefined ? undefined : { perSecond: rate, burst: rate * 10 },

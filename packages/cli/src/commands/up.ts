@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { latestEpisodes } from '@swarmcast/catalog';
-import { parseIceSettings } from '@swarmcast/platform';
+import { parseEngineNames, parseIceSettings, parseTrustedProxies } from '@swarmcast/platform';
 import { adminTokenFile, type LogLevel, logLevels, type RunningNode, startNode } from '@swarmcast/web';
 import { type Command, exitCode, UsageError } from '../command.ts';
 
@@ -21,6 +21,10 @@ media files, unless DATABASE_URL points at PostgreSQL.
                  one line per request), debug, trace, or off ($SWARMCAST_LOG_LEVEL)
 
 Environment: DATABASE_URL (PostgreSQL), REDIS_URL (tracker swarm state), NATS_URL (measurement stream), SWARMCAST_MAX_UPLOAD_MB (default 2048).
+Behind a reverse proxy: SWARMCAST_TRUST_PROXY (addresses/CIDRs of the proxies whose
+X-Forwarded-For/Forwarded is believed; default none). Two networks on one Redis/NATS:
+SWARMCAST_REDIS_PREFIX (default swarmcast:trk:), SWARMCAST_NATS_STREAM (default SWARMCAST),
+SWARMCAST_NATS_SUBJECTS, SWARMCAST_NATS_CONSUMER. See docs/operations.md.
 WebRTC: SWARMCAST_ICE_SERVERS (STUN/TURN URLs; default "self", the node's own STUN server on
 UDP N; "none" for none), SWARMCAST_TURN_SECRET (coturn static-auth-secret, needed with a
 turn: URL), SWARMCAST_TURN_TTL (seconds a minted TURN credential lasts, default 3600).
@@ -60,7 +64,12 @@ const command: Command = {
         io.env.SWARMCAST_TURN_SECRET,
         io.env.SWARMCAST_TURN_TTL,
       );
+      const env = (k: string) => (io.env[k] === '' ? undefined : io.env[k]);
+      const trustProxy = parseTrustedProxies(io.env.SWARMCAST_TRUST_PROXY);
+      const engines = parseEngineNames(env);
       node = await startNode({
+        trustProxy,
+        engines,
         port,
         host: values.host,
         dataDir,

@@ -140,11 +140,14 @@ export function openSaltStore(o: {
   dataDir: string;
   /** The node's clock (destroy times follow it). */
   now?: () => number;
+  /** Redis key prefix of the salts (default `swarmcast:salt:`; a second network needs its own). */
+  redisPrefix?: string | undefined;
 }): SaltStore {
   const opts = o.now ? { now: o.now } : {};
   if (o.redisUrl) {
     return redisSaltStore(new Redis(o.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 }), {
       ...opts,
+      ...(o.redisPrefix ? { prefix: o.redisPrefix } : {}),
       owned: true,
     });
   }

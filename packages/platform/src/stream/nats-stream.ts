@@ -19,6 +19,11 @@ export interface NatsStreamOptions {
   streamName?: string;
   /** Every subject is published as `<prefix>.<subject>` (default "swarmcast"). */
   subjectPrefix?: string;
+  /**
+   * Prepended to every group's durable consumer name (default none): two deployments that
+   * read one stream under different prefixes each see every event.
+   */
+  consumerPrefix?: string;
   /** Unacknowledged deliveries are redelivered after this long (default 30 s). */
   ackWaitMs?: number;
   /** Events are kept this long whatever their acks (default 7 days). */
@@ -87,14 +92,15 @@ class NatsStream implements EventStream {
   async consume(group: string, handler: BatchHandler, options: ConsumeOptions = {}): Promise<Consumer> {
     if (this.closed) throw new PlatformError('PLT_STREAM_CLOSED', 'consume after close()');
     checkGroup(group);
+    const durable = `${this.options.consumerPrefix ?? ''}${group}`;
     const jsm = await this.nc.jetstreamManager();
     const subjects = options.subjects ?? [];
     const only = subjects.length === 1 ? subjects[0]! : undefined;
     try {
-      await jsm.consumers.info(this.stream, group);
+      await jsm.consumers.info(this.stream, durable);
     } catch {
       await jsm.consumers.add(this.stream, {
-        durable_name: group,
+        durable_name: durable,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
         ack_wait: nanos(this.options.ackWaitMs ?? 30_000),
@@ -108,7 +114,7 @@ class NatsStream implements EventStream {
     const matches = subjectMatcher(subjects);
     const batchSize = Math.max(1, options.batchSize ?? 100);
     const js = this.nc.jetstream();
-    const c = await js.consumers.get(this.stream, group);
+    const c = await js.consumers.get(this.stream, durable);
     const messages = await c.consume({ max_messages: Math.max(batchSize * 2, 256) });
     const dec = new TextDecoder();
     const cut = this.prefix.length + 1;
@@ -179,7 +185,7 @@ class NatsStream implements EventStream {
 
     const consumer: Consumer = {
       pending: async () => {
-        const info = await jsm.consumers.info(this.stream, group);
+        const info = await jsm.consumers.info(this.stream, durable);
         return info.num_pending + info.num_ack_pending;
       },
       stop: async () => {

@@ -11,6 +11,8 @@ export interface OpenEventStreamOptions {
   /** JetStream stream name and subject prefix (tests isolate runs with these). */
   streamName?: string;
   subjectPrefix?: string;
+  /** JetStream: prefix of every durable consumer name (default none). */
+  consumerPrefix?: string;
   /** JetStream: redeliver unacknowledged events after this long (default 30 s). */
   ackWaitMs?: number;
   /** Embedded: segment size (default 16 MiB). */
@@ -25,6 +27,7 @@ export function openEventStream(options: OpenEventStreamOptions): Promise<EventS
       natsUrl: options.natsUrl,
       ...(options.streamName ? { streamName: options.streamName } : {}),
       ...(options.subjectPrefix ? { subjectPrefix: options.subjectPrefix } : {}),
+      ...(options.consumerPrefix ? { consumerPrefix: options.consumerPrefix } : {}),
       ...(options.ackWaitMs ? { ackWaitMs: options.ackWaitMs } : {}),
     });
   }
