@@ -55,6 +55,24 @@ const demoEpisodes = [
  * number of episodes published by this call.
  */
 export async function seedDemo(ctx: CatalogContext): Promise<number> {
+  // Several processes starting together on one PostgreSQL all run this: each checks, then
+  // creates, so without the lock two of them made the show and the loser died ("a show called
+  // swarmcast-demo already exists"), or both published the same episode. One at a time, the
+  // later ones find everything made and do nothing. The transaction only holds the
+  // (transaction-scoped) lock; the work commits step by step on other connections, so a
+  // process killed half-way leaves what it finished, for the next start to complete. PGlite
+  // has one process per data dir (PLT_DB_LOCKED) and one connection: no lock needed there.
+  if (ctx.db.engine !== 'postgres') return seedDemoOnce(ctx);
+  return ctx.db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [DEMO_LOCK_KEY]);
+    return seedDemoOnce(ctx);
+  });
+}
+
+/** Advisory lock id of the demo seeding ("SWD1"; migrations use "SWM1"). */
+const DEMO_LOCK_KEY = 0x53574431;
+
+async function seedDemoOnce(ctx: CatalogContext): Promise<number> {
   const existing = await getShow(ctx.db, demoShow.slug);
   const found = await ctx.db.query<{ id: string; email: string; name: string }>(
     `select id, email, name from catalog_accounts where email = 'demo@swarmcast.invalid'`,

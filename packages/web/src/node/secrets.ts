@@ -4,7 +4,7 @@
  * a restart keeps signing with the same key and old tracking URLs still verify.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   exportSigningKey,
@@ -18,19 +18,29 @@ import {
 export const signingKeyFile = 'ads-signing-key.jwk.json';
 export const adminTokenFile = 'admin-token';
 
-/** Reads the file, or creates it with `make()` (mode 0600) when absent; a racing creator wins. */
+/**
+ * Reads the file, or creates it with `make()` (mode 0600) when absent; a racing creator wins.
+ * Several processes may start together on one data dir, so the file appears whole or not at
+ * all: the content is written to a private temporary file first, then hard-linked into
+ * place (link, unlike rename, never replaces a file another process already put there), so
+ * a reader never sees a partial file and every process ends up with the one winner's secret.
+ */
 async function readOrCreate(path: string, make: () => string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(path, make(), { mode: 0o600, flag: 'wx' });
+    await writeFile(temporary, make(), { mode: 0o600, flag: 'wx' });
     // The umask may have cleared bits, never added them; chmod makes 0600 exact.
-    await chmod(path, 0o600);
+    await chmod(temporary, 0o600);
+    await link(temporary, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await unlink(temporary).catch(() => {});
   }
   return readFile(path, 'utf8');
 }
