@@ -1,19 +1,22 @@
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestEpisodes } from '@swarmcast/catalog';
 import { parseIceSettings } from '@swarmcast/platform';
 import {
   type Coturn,
+  chromiumLaunchOptions,
   createNatLab,
   type NatLab,
   natLabPrerequisite,
   requireBinaries,
   scratchDir,
   startCoturn,
+  waitFor,
 } from '@swarmcast/testkit';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/index.ts';
 
@@ -26,6 +29,7 @@ import { type RunningNode, startNode } from '../src/index.ts';
 const lab$ = natLabPrerequisite();
 const bins = requireBinaries('TURN relay for the NAT lab', 'turnserver');
 const skip = lab$.skip || bins.skip;
+const browsers = requireBinaries('Chromium pages in the NAT lab', 'chromium');
 const script = join(import.meta.dirname, 'nat', 'home-peer.ts');
 const secret = 'nat-lab-secret-0123456789';
 
@@ -248,4 +252,114 @@ describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', 
     expect(report.uploaded).toBe(0);
     expect(done.pairs).toEqual([]);
   }, 300_000);
+
+  /** Page A in home `ha` plays the episode (web seed), then page B in home `hb`; both engines' figures. */
+  async function pages(ha: number, hb: number) {
+    const open: Browser[] = [];
+    try {
+      /** One Chromium inside a home namespace (a wrapper runs it there; Playwright talks over its pipe). */
+      const browserIn = async (home: number) => {
+        const at = join(dir.path, `chromium-${home}`);
+        await mkdir(at, { recursive: true });
+        const wrapper = join(at, 'chromium.sh');
+        await writeFile(
+          wrapper,
+          `#!/bin/sh\nexec ip netns exec ${lab.homes[home]?.ns} /usr/bin/chromium "$@"\n`,
+        );
+        await chmod(wrapper, 0o755);
+        const o = chromiumLaunchOptions(at);
+        const b = await chromium.launch({
+          ...o,
+          executablePath: wrapper,
+          // The node is plain HTTP on a lab address: let its Service Worker run as on HTTPS.
+          args: [...o.args, `--unsafely-treat-insecure-origin-as-secure=${new URL(node.url).origin}`],
+        });
+        open.push(b);
+        return b;
+      };
+      const ep = (await latestEpisodes(node.db, 10)).find((e) => e.title === 'Welcome to Swarmcast');
+      const page = async (b: Browser) => {
+        const p = await b.newPage();
+        await p.goto(new URL(`/episodes/${ep?.id}`, node.url).href);
+        await p.getByRole('region', { name: 'Player: Welcome to Swarmcast' }).waitFor({ timeout: 60_000 });
+        return p;
+      };
+      const stats = (p: Page) =>
+        p.evaluate(async () => {
+          type Stats = {
+            peers: number;
+            bytesFromPeers: number;
+            bytesFromWebSeed: number;
+            uploaded: number;
+            complete: boolean;
+          };
+          const host = document.querySelector('[data-swarmcast-player]') as
+            | (HTMLElement & { swarmcastPlayer?: { p2p?: Promise<{ engine: { stats(): Stats } } | null> } })
+            | null;
+          const pb = await host?.swarmcastPlayer?.p2p;
+          return pb ? pb.engine.stats() : null;
+        });
+      const play = async (p: Page) => {
+        await waitFor(async () => (await stats(p)) !== null, 60_000, 'the page engine');
+        await p.getByRole('region', { name: 'Player: Welcome to Swarmcast' }).focus();
+        await p.keyboard.press('k');
+        await waitFor(
+          async () => (await stats(p))?.complete === true,
+          120_000,
+          'the page to hold the episode',
+        );
+      };
+      // Page A gets the episode from the web seed (the node seeds nothing); page B can get
+      // it from peers only from page A, through both routers.
+      const a = await page(await browserIn(ha));
+      await play(a);
+      const b = await page(await browserIn(hb));
+      await play(b);
+      const sa = (await stats(a)) as { uploaded: number };
+      const sb = (await stats(b)) as { bytesFromPeers: number; bytesFromWebSeed: number };
+      console.log(
+        `NAT lab, Chromium, ${lab.homes[ha]?.nat} -> ${lab.homes[hb]?.nat}${hb === 4 ? ' (UDP blocked)' : ''}: page B ${sb.bytesFromPeers} B from peers, ${sb.bytesFromWebSeed} B from the web seed; page A uploaded ${sa.uploaded} B`,
+      );
+      return { sa, sb };
+    } finally {
+      for (const b of open) await b.close().catch(() => undefined);
+    }
+  }
+
+  it.skipIf(browsers.skip)(
+    'Chromium pages in two cone homes: page B gets the episode from page A through STUN, measured by both engines',
+    async () => {
+      const { sa, sb } = await pages(0, 1);
+      expect(sb.bytesFromPeers).toBeGreaterThan(0);
+      expect(sa.uploaded).toBeGreaterThanOrEqual(sb.bytesFromPeers);
+    },
+    400_000,
+  );
+
+  it.skipIf(browsers.skip)(
+    'Chromium pages behind symmetric NATs on both sides (every candidate type allowed): through TURN',
+    async () => {
+      const before = turn.log().length;
+      const { sa, sb } = await pages(2, 3);
+      expect(sb.bytesFromPeers).toBeGreaterThan(0);
+      expect(sa.uploaded).toBeGreaterThanOrEqual(sb.bytesFromPeers);
+      // The symmetric mappings leave only the relay (the lab test shows a port per destination):
+      // coturn granted the pages permissions and channels on their allocations meanwhile.
+      expect(turn.log().slice(before)).toMatch(
+        /CHANNEL_BIND processed, success|CREATE_PERMISSION processed, success/,
+      );
+    },
+    400_000,
+  );
+
+  it.skipIf(browsers.skip)(
+    'a Chromium page with UDP blocked plays from the web seed alone',
+    async () => {
+      const { sa, sb } = await pages(0, 4);
+      expect(sb.bytesFromPeers).toBe(0);
+      expect(sb.bytesFromWebSeed).toBeGreaterThanOrEqual(episode.length);
+      expect(sa.uploaded).toBe(0);
+    },
+    400_000,
+  );
 });
