@@ -6,6 +6,7 @@ export {
   accountKind,
   accounts,
   checkEntry,
+  deliveryEntry,
   depositEntry,
   type EntryKind,
   type ImpressionCharge,

@@ -36,7 +36,7 @@ export interface JournalLine {
   amount: Micros;
 }
 
-export type EntryKind = 'impression' | 'refund' | 'payout' | 'deposit';
+export type EntryKind = 'impression' | 'refund' | 'payout' | 'deposit' | 'delivery';
 
 export interface JournalEntry {
   /** Unique and derived from what it records, so posting twice is a no-op. */
@@ -93,6 +93,17 @@ export function impressionEntry(charge: ImpressionCharge, creatorShareBps: Basis
       { account: accounts.platform, amount: platform },
     ],
   };
+}
+
+/**
+ * One server-side ad delivery (an ad stitched into a podcast file and delivered under the
+ * download rules): charged like an impression, at the line item's CPM with the creator's
+ * share, but its own kind. Id `dlv:<deliveryId>`, ref `dlv:<deliveryId>`, so its refund is
+ * `refund:dlv:<deliveryId>` and never collides with an impression's.
+ */
+export function deliveryEntry(charge: ImpressionCharge, creatorShareBps: BasisPoints): JournalEntry {
+  const e = impressionEntry(charge, creatorShareBps);
+  return { ...e, id: `dlv:${charge.decisionId}`, kind: 'delivery', ref: `dlv:${charge.decisionId}` };
 }
 
 /**

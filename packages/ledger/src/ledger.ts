@@ -26,6 +26,8 @@ export interface CreatorStatement {
   closing: Micros;
   /** Impressions charged in the month, minus those refunded in it. */
   netImpressions: number;
+  /** Server-side ad deliveries (DAI) charged in the month, minus those refunded in it. */
+  netDeliveries: number;
 }
 
 function monthBounds(month: string): [number, number] {
@@ -106,6 +108,13 @@ export class Ledger {
     return this.post(refundEntry(original, time));
   }
 
+  /** Refunds a server-side delivery judged invalid after it was charged (no-op otherwise). */
+  async refundDelivery(deliveryId: string, time: number): Promise<PostResult> {
+    const original = await this.entry(`dlv:${deliveryId}`);
+    if (!original) return { ok: true, written: false };
+    return this.post(refundEntry(original, time));
+  }
+
   async balance(account: AccountId): Promise<Micros> {
     const r = await this.db.query<{ s: unknown }>(
       'SELECT coalesce(sum(amount), 0)::text AS s FROM ledger_lines WHERE account_id = $1',
@@ -150,11 +159,12 @@ export class Ledger {
   async statement(creatorId: string, month: string): Promise<CreatorStatement> {
     const [from, to] = monthBounds(month);
     const account = accounts.creator(creatorId);
-    const r = await this.db.query<{ kind: string; before: unknown; s: unknown; n: unknown }>(
-      `SELECT e.kind, (e.time < $2) AS before, sum(l.amount)::text AS s, count(DISTINCT e.id) AS n
+    const r = await this.db.query<{ kind: string; before: unknown; dlv: unknown; s: unknown; n: unknown }>(
+      `SELECT e.kind, (e.time < $2) AS before, (e.ref LIKE 'dlv:%') AS dlv, sum(l.amount)::text AS s,
+              count(DISTINCT e.id) AS n
          FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
         WHERE l.account_id = $1 AND e.time < $3
-        GROUP BY e.kind, (e.time < $2)`,
+        GROUP BY e.kind, (e.time < $2), (e.ref LIKE 'dlv:%')`,
       [account, from, to],
     );
     const s: CreatorStatement = {
@@ -166,6 +176,7 @@ export class Ledger {
       paidOut: 0,
       closing: 0,
       netImpressions: 0,
+      netDeliveries: 0,
     };
     for (const row of r.rows) {
       const amount = num(row.s);
@@ -173,12 +184,17 @@ export class Ledger {
         s.opening += amount;
         continue;
       }
+      const delivery = row.dlv === true || row.dlv === 't';
       if (row.kind === 'impression') {
         s.earned += amount;
         s.netImpressions += num(row.n);
+      } else if (row.kind === 'delivery') {
+        s.earned += amount;
+        s.netDeliveries += num(row.n);
       } else if (row.kind === 'refund') {
         s.refunded += -amount;
-        s.netImpressions -= num(row.n);
+        if (delivery) s.netDeliveries -= num(row.n);
+        else s.netImpressions -= num(row.n);
       } else if (row.kind === 'payout') s.paidOut += -amount;
     }
     s.closing = s.opening + s.earned - s.refunded - s.paidOut;

@@ -51,4 +51,14 @@ CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entr
   FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
 `,
   },
+  {
+    // Server-side ad deliveries (dynamic ad insertion) are their own kind of charge, so
+    // statements and reports never fold them into VAST impressions without saying so.
+    id: 'ledger/0002-delivery-kind',
+    sql: `
+ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_kind_check;
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_kind_check
+  CHECK (kind IN ('impression','refund','payout','deposit','delivery'));
+`,
+  },
 ];

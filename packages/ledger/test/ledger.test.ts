@@ -2,6 +2,7 @@ import { type Db, migrate, openDb } from '@swarmcast/platform';
 import { requireServices, scratchPostgres } from '@swarmcast/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  deliveryEntry,
   depositEntry,
   impressionEntry,
   Ledger,
@@ -120,12 +121,29 @@ for (const engine of engines) {
         paidOut: 20_000,
         closing: 22_000,
         netImpressions: 2,
+        netDeliveries: 0,
       });
       const balances = await ledger.balances();
       expect(trialBalance(balances)).toBe(0);
       expect(balances.get('cash')).toBe(-1_000_000);
       expect(balances.get('advertiser:a1')).toBe(1_000_000 - 4 * 20_000);
       expect(await ledger.creators()).toEqual(['c1']);
+      expect((await ledger.check()).balanced).toBe(true);
+    });
+
+    it('charges server-side deliveries as their own kind, refunds them apart from impressions, and stays balanced', async () => {
+      await ledger.post(impressionEntry(charge('v1', nov(4)), 7000));
+      const dlv = deliveryEntry(charge('plan1-pre-1', nov(4)), 7000);
+      expect(dlv).toMatchObject({ id: 'dlv:plan1-pre-1', kind: 'delivery', ref: 'dlv:plan1-pre-1' });
+      expect(await ledger.post(dlv)).toEqual({ ok: true, written: true });
+      expect(await ledger.post(dlv)).toEqual({ ok: true, written: false });
+      await ledger.post(deliveryEntry(charge('plan1-mid-1', nov(4)), 7000));
+      expect(await ledger.refundDelivery('plan1-mid-1', nov(5))).toEqual({ ok: true, written: true });
+      expect(await ledger.refundDelivery('plan1-mid-1', nov(5))).toEqual({ ok: true, written: false });
+      // A delivery refund never touches an impression of the same name, nor the other way round.
+      expect(await ledger.refundImpression('plan1-pre-1', nov(5))).toEqual({ ok: true, written: false });
+      const s = await ledger.statement('c1', '2026-11');
+      expect(s).toMatchObject({ earned: 42_000, refunded: 14_000, netImpressions: 1, netDeliveries: 1 });
       expect((await ledger.check()).balanced).toBe(true);
     });
   });

@@ -18,6 +18,13 @@ export {
 export { GroupCommit } from './collect/group-commit.ts';
 export { type AdBeaconQuery, parseAdBeacon, parsePlayBeacon } from './collect/parse-beacons.ts';
 export { type MeasureErrorCode, measureErrors } from './errors.ts';
+export {
+  adDeliveryMigrations,
+  invalidateDelivery,
+  type SettleOptions,
+  type SettleResult,
+  settleDeliveries,
+} from './pipeline/deliveries.ts';
 export { measureMigrations } from './pipeline/migrations.ts';
 export { deliveryOf, enqueueDelivery, flushOutbox } from './pipeline/outbox.ts';
 export {

@@ -10,6 +10,7 @@ import {
 } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type CollectorStats, collectorRoutes, type EdgeClassifier } from './collect/collector.ts';
+import { type SettleResult, settleDeliveries } from './pipeline/deliveries.ts';
 import { type PipelineStats, startPipeline } from './pipeline/pipeline.ts';
 import { Reports } from './reports/reports.ts';
 import { type ReportAuthorizer, type ReportPresentation, reportRoutes } from './reports/routes.ts';
@@ -43,6 +44,8 @@ export interface MeasureDeps {
   ivtRules?: IvtRules;
   adTiming?: AdTimingRules;
   maxPending?: number;
+  /** How often server-side ad deliveries are settled and billed (default 30 s; 0: only on demand). */
+  settleDeliveriesMs?: number;
 }
 
 /** Handles the plugin exposes on the Fastify instance as `app.measure`. */
@@ -50,6 +53,8 @@ export interface MeasureHandle {
   collector: CollectorStats;
   pipeline: PipelineStats | null;
   lag(): Promise<number>;
+  /** Counts and bills server-side ad deliveries now (also run on a timer with the pipeline). */
+  settleDeliveries(): Promise<SettleResult>;
 }
 
 /**
@@ -71,7 +76,24 @@ export async function measurePlugin(app: FastifyInstance, deps: MeasureDeps): Pr
     collector: collector.stats,
     pipeline: null,
     lag: async () => (consumer ? consumer.pending() : 0),
+    // One settle at a time: a rerun while one is running waits for it and then runs again.
+    settleDeliveries: () => {
+      const next = settling.then(() =>
+        settleDeliveries(deps.db, {
+          publicKeys: deps.publicKeys,
+          now: clock.now(),
+          ...(deps.creatorShareBps !== undefined ? { creatorShareBps: deps.creatorShareBps } : {}),
+        }),
+      );
+      settling = next.then(
+        () => {},
+        () => {},
+      );
+      return next;
+    },
   };
+  let settling: Promise<void> = Promise.resolve();
+  let settleTimer: ReturnType<typeof setInterval> | undefined;
   const reports = new Reports(deps.db, {
     ...(deps.k ? { k: deps.k } : {}),
     lag: () => handle.lag(),
@@ -89,9 +111,20 @@ export async function measurePlugin(app: FastifyInstance, deps: MeasureDeps): Pr
       });
       consumer = started.consumer;
       handle.pipeline = started.stats;
+      const every = deps.settleDeliveriesMs ?? 30_000;
+      if (every > 0) {
+        settleTimer = setInterval(() => {
+          handle
+            .settleDeliveries()
+            .catch((err: unknown) => app.log.error({ err }, 'settling ad deliveries failed'));
+        }, every);
+        settleTimer.unref();
+      }
     });
   }
   app.addHook('onClose', async () => {
+    if (settleTimer) clearInterval(settleTimer);
+    await settling;
     await collector.close();
     await consumer?.stop();
   });

@@ -1,4 +1,5 @@
 import type { Migration } from '@swarmcast/platform';
+import { adDeliveryMigrations } from './deliveries.ts';
 
 /**
  * Measurement tables. No raw IP address or user agent anywhere: only audience keys (daily
@@ -144,4 +145,6 @@ ALTER TABLE measure_decisions ADD COLUMN issued_at bigint;
     id: 'measure/0003-play-peer-mode',
     sql: `ALTER TABLE measure_play_sessions ADD COLUMN peer_mode text;`,
   },
+  // Server-side ad deliveries (deliveries.ts).
+  ...adDeliveryMigrations,
 ];

@@ -21,6 +21,12 @@ export interface AdvertiserReport {
   k: number;
   campaigns: CampaignFigures[];
   totals: { impressions: number; spendMicros: number; ivtShare: number };
+  /** Server-side (DAI) deliveries per campaign: a separate metric (reports.ts). */
+  serverSide?: {
+    delivered: number;
+    refunded: number;
+    groups: Array<{ group: string; delivered: number; refunded: number }>;
+  };
 }
 
 /**

@@ -104,6 +104,12 @@ export interface CreatorReport {
   filtered: Record<DownloadFilterReason, number>;
   /** Play beacons kept as invalid, by reason. */
   invalidPlays: Record<string, number>;
+  /** Server-side (DAI) ad deliveries per episode: a separate metric from VAST impressions. */
+  serverSide?: {
+    delivered: number;
+    refunded: number;
+    groups: Array<{ group: string; delivered: number; refunded: number }>;
+  };
 }
 
 export interface CreatorData {

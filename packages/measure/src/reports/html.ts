@@ -266,7 +266,7 @@ listener id changes on the 1st of each month, so such a person may be counted mo
 <p>Downloads follow the IAB Podcast Measurement Technical Guidelines v2.3 with the <strong>${esc(r.window)}</strong> de-duplication window. Left out of the count in this period:</p>
 <div class="table-wrap"><table><tbody>${Object.entries(r.filtered)
     .map(([reason, n]) => `<tr><td>${esc(words[reason] ?? reason)}</td><td class="num">${esc(n)}</td></tr>`)
-    .join('')}</tbody></table></div></details>`;
+    .join('')}</tbody></table></div></details>${serverSideSection(r.serverSide, 'Episode')}`;
   return frame(
     'Analytics',
     `Downloads, listeners and earnings of your shows, ${esc(day(r.period.from))} to ${esc(day(r.period.to - 1))}.`,
@@ -275,6 +275,28 @@ listener id changes on the 1st of each month, so such a person may be counted mo
     pc,
     [['/dashboard', 'My shows']],
   );
+}
+
+/** Server-side deliveries (DAI) as their own table: never added to the VAST impressions above. */
+function serverSideSection(
+  s:
+    | {
+        delivered: number;
+        refunded: number;
+        groups: Array<{ group: string; delivered: number; refunded: number }>;
+      }
+    | undefined,
+  what: string,
+): string {
+  if (!s) return '';
+  return `<h2>Ads delivered in podcast apps (server-side)</h2>
+<p class="meta">Ads stitched into the episode file for podcast apps (dynamic ad insertion) count as delivered when every byte of the ad reached the listener in a valid download (IAB v2.3, 6.3 "Ad Delivered"). This is a different metric from the impressions above, which the Swarmcast player reports as it plays (6.3 "Client-Confirmed Ad Play"); the two are not added together. Total delivered: <strong>${esc(s.delivered)}</strong>, refunded as invalid: ${esc(s.refunded)}.</p>
+<div class="table-wrap"><table><thead><tr><th scope="col">${esc(what)}</th><th scope="col" class="num">Delivered (server-side)</th><th scope="col" class="num">Refunded</th></tr></thead><tbody>${s.groups
+    .map(
+      (g) =>
+        `<tr><td>${esc(g.group)}</td><td class="num">${esc(g.delivered)}</td><td class="num">${esc(g.refunded)}</td></tr>`,
+    )
+    .join('')}</tbody></table></div>`;
 }
 
 export function advertiserPage(r: AdvertiserReport, csvHref: string, pc: PageContext = {}): string {
@@ -308,7 +330,7 @@ ${barChart('delivery', 'Counted impressions per day', days, impressionsOn)}
 ${barChart('spend', `Spend per day (${cur})`, days, spendOn, money)}
 <p class="meta">An impression counts once per signed decision, when its beacon is genuine, in order, in time and not invalid traffic. IVT share is the share of beacons kept as invalid.</p>
 <div class="table-wrap"><table class="stack-sm"><thead><tr><th scope="col">Campaign</th><th scope="col" class="num">Impressions</th><th scope="col" class="num">Starts</th><th scope="col" class="num">25 %</th><th scope="col" class="num">50 %</th><th scope="col" class="num">75 %</th><th scope="col" class="num">Complete</th><th scope="col" class="num">Completion %</th><th scope="col" class="num">Clicks</th><th scope="col" class="num">Reach</th><th scope="col" class="num">Frequency</th><th scope="col" class="num">Spend</th><th scope="col" class="num">IVT %</th></tr></thead>
-<tbody>${rows || '<tr><td colspan="13">No delivery in this period.</td></tr>'}</tbody></table></div>`;
+<tbody>${rows || '<tr><td colspan="13">No delivery in this period.</td></tr>'}</tbody></table></div>${serverSideSection(r.serverSide, 'Campaign')}`;
   return frame(
     `Delivery: ${label(pc, r.advertiserId)}`,
     `Measured delivery, ${esc(day(r.period.from))} to ${esc(day(r.period.to - 1))}.`,

@@ -1,4 +1,6 @@
+import { loadPlansById } from '@swarmcast/ads';
 import type { AnnounceFact, AudienceKey, DownloadFact, Queryable } from '@swarmcast/platform';
+import { toContentFact } from '../rules/ad-delivery.ts';
 import type { AdEventRow, OpportunityRow } from '../rules/ad-metrics.ts';
 import type { EpisodeMedia } from '../rules/episode-media.ts';
 import type { PlayRow } from '../rules/play-metrics.ts';
@@ -134,13 +136,82 @@ export async function loadMoney(
   groupBy: 'episode_id' | 'campaign_id',
   p: Period,
 ): Promise<{ group: string; day: number; micros: number }[]> {
+  // Money from VAST impressions and from server-side deliveries (DAI, refs "dlv:<id>"): both
+  // are charges to the same budget; the reports count the two metrics apart.
   const r = await db.query<{ g: string; day: number; s: string }>(
-    `SELECT d.${groupBy} AS g, floor(e.time / 86400000)::bigint AS day, sum(l.amount)::text AS s
-       FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
-       JOIN measure_decisions d ON d.decision_id = e.ref
-      WHERE l.account_id = $1 AND e.kind IN ('impression', 'refund') AND e.time >= $2 AND e.time < $3
-      GROUP BY 1, 2 ORDER BY 1, 2`,
+    `SELECT g, day, sum(s)::text AS s FROM (
+       SELECT d.${groupBy} AS g, floor(e.time / 86400000)::bigint AS day, l.amount AS s
+         FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
+         JOIN measure_decisions d ON d.decision_id = e.ref
+        WHERE l.account_id = $1 AND e.kind IN ('impression', 'refund') AND e.time >= $2 AND e.time < $3
+       UNION ALL
+       SELECT a.${groupBy} AS g, floor(e.time / 86400000)::bigint AS day, l.amount AS s
+         FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
+         JOIN measure_ad_deliveries a ON e.ref = 'dlv:' || a.delivery_id
+        WHERE l.account_id = $1 AND e.kind IN ('delivery', 'refund') AND e.time >= $2 AND e.time < $3
+     ) x GROUP BY 1, 2 ORDER BY 1, 2`,
     [account, p.from, p.to],
   );
   return r.rows.map((row) => ({ group: row.g, day: Number(row.day), micros: Number(row.s) }));
+}
+
+/** Server-side ad deliveries (DAI) per group, counted and refunded, in the period. */
+export interface DeliveryCounts {
+  group: string;
+  delivered: number;
+  refunded: number;
+}
+
+export async function loadDeliveries(
+  db: Queryable,
+  by: { advertiserId?: string; creatorId?: string },
+  group: 'campaign_id' | 'episode_id',
+  p: Period,
+): Promise<DeliveryCounts[]> {
+  const r = await db.query<{ g: string; ok: boolean; n: unknown }>(
+    `SELECT ${group} AS g, (invalid IS NULL) AS ok, count(*) AS n FROM measure_ad_deliveries
+      WHERE ($1::text IS NULL OR advertiser_id = $1) AND ($2::text IS NULL OR creator_id = $2)
+        AND delivered_at >= $3 AND delivered_at < $4
+      GROUP BY 1, 2 ORDER BY 1`,
+    [by.advertiserId ?? null, by.creatorId ?? null, p.from, p.to],
+  );
+  const out = new Map<string, DeliveryCounts>();
+  for (const row of r.rows) {
+    const c = out.get(row.g) ?? { group: row.g, delivered: 0, refunded: 0 };
+    // A refunded delivery was delivered, then judged invalid: it is not in `delivered`.
+    if (row.ok === true || (row.ok as unknown) === 't') c.delivered += Number(row.n);
+    else c.refunded += Number(row.n);
+    out.set(row.g, c);
+  }
+  return [...out.values()];
+}
+
+/**
+ * Stitched-enclosure facts in the episode file's coordinates (their plans' content runs), so
+ * the download rules read bytes of the episode, never the ads' (rules/ad-delivery.ts).
+ */
+export async function inContentBytes(
+  db: Queryable,
+  facts: { downloads: DownloadFact[]; announces: AnnounceFact[] },
+  episodes: readonly EpisodeMedia[],
+) {
+  const ids = [...new Set(facts.downloads.map((f) => f.planId).filter((x): x is string => x !== undefined))];
+  if (ids.length === 0) return facts;
+  const stored = await loadPlansById(db, ids);
+  const size = new Map(episodes.map((e) => [e.path, e.fileSize]));
+  const downloads = facts.downloads.flatMap((f) => {
+    const s = f.planId ? stored.get(f.planId) : undefined;
+    const plan = s?.layout
+      ? {
+          planId: s.plan.id,
+          episodeId: s.plan.episodeId,
+          planKey: s.plan.audienceKey,
+          size: s.layout.size,
+          content: s.layout.content,
+          ads: s.layout.ads,
+        }
+      : undefined;
+    return toContentFact(f, plan, size.get(f.path) ?? f.fileSize);
+  });
+  return { downloads, announces: facts.announces };
 }

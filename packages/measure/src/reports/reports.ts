@@ -5,7 +5,10 @@ import type { WindowKind } from '../rules/windows.ts';
 import { type AdvertiserReport, buildAdvertiserReport } from './advertiser-report.ts';
 import { buildCreatorReport, type CreatorReport } from './creator-report.ts';
 import {
+  type DeliveryCounts,
+  inContentBytes,
   loadAdEvents,
+  loadDeliveries,
   loadEpisodes,
   loadFacts,
   loadMoney,
@@ -34,6 +37,27 @@ export interface ReportsOptions {
   collectorStats?: () => unknown;
 }
 
+/**
+ * Server-side ad deliveries (DAI, IAB v2.3 6.3 "Ad Delivered", counted from download bytes)
+ * beside the client-side VAST impressions (6.3 "Client-Confirmed Ad Play"): two metrics,
+ * reported side by side and never summed.
+ */
+export interface ServerSideDeliveries {
+  metric: 'ad-delivered (server-side, IAB v2.3 6.3)';
+  delivered: number;
+  refunded: number;
+  groups: DeliveryCounts[];
+}
+
+function serverSide(groups: DeliveryCounts[]): ServerSideDeliveries {
+  return {
+    metric: 'ad-delivered (server-side, IAB v2.3 6.3)',
+    delivered: groups.reduce((s, g) => s + g.delivered, 0),
+    refunded: groups.reduce((s, g) => s + g.refunded, 0),
+    groups,
+  };
+}
+
 /** Loads rows and assembles reports (the rules are in ../rules, pure). */
 export class Reports {
   constructor(
@@ -46,8 +70,8 @@ export class Reports {
     const episodes = await loadEpisodes(this.db, { creatorId });
     if (episodes.length === 0) return null;
     const ids = episodes.map((e) => e.episodeId);
-    const facts = await loadFacts(this.db, episodes, period);
-    return buildCreatorReport({
+    const facts = await inContentBytes(this.db, await loadFacts(this.db, episodes, period), episodes);
+    const report = buildCreatorReport({
       creatorId,
       period,
       window,
@@ -59,16 +83,24 @@ export class Reports {
       revenue: await loadMoney(this.db, `creator:${creatorId}`, 'episode_id', period),
       ...(this.options.k ? { k: this.options.k } : {}),
     });
+    return {
+      ...report,
+      serverSide: serverSide(await loadDeliveries(this.db, { creatorId }, 'episode_id', period)),
+    };
   }
 
   async advertiser(advertiserId: string, period: Period): Promise<AdvertiserReport> {
-    return buildAdvertiserReport({
+    const report = buildAdvertiserReport({
       advertiserId,
       period,
       adEvents: await loadAdEvents(this.db, { advertiserId }, period),
       spend: await loadMoney(this.db, `advertiser:${advertiserId}`, 'campaign_id', period),
       ...(this.options.k ? { k: this.options.k } : {}),
     });
+    return {
+      ...report,
+      serverSide: serverSide(await loadDeliveries(this.db, { advertiserId }, 'campaign_id', period)),
+    };
   }
 
   async admin(period: Period): Promise<AdminReport> {
@@ -78,7 +110,7 @@ export class Reports {
       [period.from, period.to],
     );
     const episodes = await loadEpisodes(this.db);
-    const facts = await loadFacts(this.db, episodes, period);
+    const facts = await inContentBytes(this.db, await loadFacts(this.db, episodes, period), episodes);
     const books = await new Ledger(this.db).check();
     return {
       period,

@@ -76,6 +76,13 @@ export interface DownloadCount {
   counted: Record<WindowKind, QualifiedDownload[]>;
   /** Requests (or announces) left out, by reason. */
   filtered: Record<DownloadFilterReason, number>;
+  /**
+   * Every qualified download that is valid (not left out by the abnormal-rate rule), before
+   * de-duplication in windows: what an ad delivery may belong to (6.3 "Ad Delivered").
+   */
+  valid: QualifiedDownload[];
+  /** Qualified downloads left out by the abnormal-rate rule (1.2.1). */
+  rateFiltered: QualifiedDownload[];
 }
 
 export interface DownloadInput {
@@ -211,11 +218,15 @@ export function countDownloads(
     const k = `${q.audienceKey}\u0000${utcDay(q.time)}`;
     perKeyDay.set(k, (perKeyDay.get(k) ?? 0) + 1);
   }
+  const rateFiltered: QualifiedDownload[] = [];
   const normal = qualified.filter((q) => {
     const over =
       !q.safe &&
       (perKeyDay.get(`${q.audienceKey}\u0000${utcDay(q.time)}`) ?? 0) > rules.maxDownloadsPerKeyDay;
-    if (over) filtered.rate++;
+    if (over) {
+      filtered.rate++;
+      rateFiltered.push(q);
+    }
     return !over;
   });
 
@@ -247,5 +258,5 @@ export function countDownloads(
     }
   }
   for (const kind of windowKinds) counted[kind].sort((a, b) => a.time - b.time);
-  return { counted, filtered };
+  return { counted, filtered, valid: normal, rateFiltered };
 }
