@@ -48,7 +48,10 @@ describe('ad delivered (IAB 6.3): one test per rule', () => {
     ['head', { method: 'HEAD' as const, bytesSent: 0 }],
     ['not-modified', { status: 304, bytesSent: 0 }],
     ['status', { status: 416 }],
-    ['apple-watch', { client: { app: 'Podcasts', device: 'watch', os: 'watchOS', bot: false } }],
+    [
+      'apple-watch',
+      { client: { app: 'Podcasts', device: 'watch', os: 'watchOS', bot: false, watchDuplicate: true } },
+    ],
   ])('rule 2: a %s request delivers nothing', (reason, over) => {
     const r = count([s(0, stitchedSize - 1, t0, over)]);
     expect(r.delivered).toEqual([]);
