@@ -62,6 +62,7 @@ export {
 export { parseInfoDict, parseTorrent } from './metainfo/parse.ts';
 export { v1OnlyTorrent } from './metainfo/v1-only.ts';
 export { type V2Target, v2Target, verifyPiece } from './metainfo/verify.ts';
+export type { EncryptionMode } from './mse/mse-handshake.ts';
 export * from './peer/index.ts';
 export * from './picker/index.ts';
 export { layoutOf, verifierOf, wireInfoHash } from './session/from-metainfo.ts';

@@ -1,93 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { requireBinaries, scratchDir, waitFor, writeQbittorrentProfile } from '@swarmcast/testkit';
+import { requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../src/bytes.ts';
 import { downloadTorrent, seedTorrent, type TorrentHandle } from '../src/node/api.ts';
 import { createTorrent } from '../src/node/create-torrent.ts';
+import { qbittorrent } from './qbittorrent-client.ts';
 import { makeV1Torrent } from './torrent-files.ts';
 
 const p = requireBinaries('qBittorrent interop', 'qbittorrent-nox');
-
-/**
- * qbittorrent-nox (seeding or downloading) with a throwaway profile on loopback (see INTEROP.md): no DHT, LSD,
- * PEX, UPnP or encryption, TCP only, several connections per IP, Web API without login from
- * 127.0.0.1. The torrent is added through the Web API and checked (no skip_checking: a
- * libtorrent "seed mode" torrent hashes lazily and never dials).
- */
-async function qbittorrent(profile: string, savePath: string) {
-  const { webui, port } = await writeQbittorrentProfile(profile, savePath);
-  const child: ChildProcess = spawn('qbittorrent-nox', [`--profile=${profile}`, `--webui-port=${webui}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, QT_QPA_PLATFORM: 'offscreen' },
-  });
-  let log = '';
-  const keep = (d: Buffer) => {
-    log = (log + String(d)).slice(-10_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const api = `http://127.0.0.1:${webui}/api/v2`;
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`qbittorrent-nox exited ${child.exitCode}: ${log}`);
-      try {
-        const r = await fetch(`${api}/app/version`);
-        await r.arrayBuffer();
-        return r.ok;
-      } catch {
-        return false;
-      }
-    },
-    30_000,
-    'the qBittorrent Web API',
-    200,
-  );
-  return {
-    port,
-    api,
-    log: () => log,
-    async add(torrent: Uint8Array): Promise<void> {
-      const form = new FormData();
-      form.append('torrents', new Blob([Buffer.from(torrent)]), 'x.torrent');
-      form.append('savepath', savePath);
-      const r = await fetch(`${api}/torrents/add`, { method: 'POST', body: form });
-      const text = await r.text();
-      if (!r.ok || text.trim() !== 'Ok.') throw new Error(`torrents/add: ${r.status} ${text}`);
-    },
-    /** Adds a magnet link (the torrent's metadata must then come from peers). */
-    async addMagnet(magnet: string, into: string): Promise<void> {
-      const form = new FormData();
-      form.append('urls', magnet);
-      form.append('savepath', into);
-      const r = await fetch(`${api}/torrents/add`, { method: 'POST', body: form });
-      const text = await r.text();
-      if (!r.ok || text.trim() !== 'Ok.') throw new Error(`torrents/add: ${r.status} ${text}`);
-    },
-    async addPeer(hash: string, peer: string): Promise<void> {
-      const body = new URLSearchParams({ hashes: hash, peers: peer });
-      const r = await fetch(`${api}/torrents/addPeers`, { method: 'POST', body });
-      await r.arrayBuffer();
-    },
-    async info(hash: string): Promise<{ progress: number; state: string } | undefined> {
-      // By v1 hash: qBittorrent names a hybrid torrent by its truncated v2 hash.
-      const r = await fetch(`${api}/torrents/info`);
-      const list = (await r.json()) as { progress: number; state: string; infohash_v1: string }[];
-      return list.find((t) => t.infohash_v1 === hash);
-    },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 describe.skipIf(p.skip)('interop with qBittorrent (libtorrent 2.0)', () => {
   let dir: { path: string; remove(): Promise<void> };

@@ -6,6 +6,7 @@ Usage: lt-peer.py '<json>' with keys
   peers: [[host, port], ...] to dial
   seed: true to seed (data must be in `save`), false to download
   seconds: give up after this long (default 120)
+  encryption: "require" forces MSE/PE with RC4 both ways (default: plain out, either in)
 Prints one JSON object per line: {"port": N} once listening, {"progress": ..} now and then,
 {"done": true} when a download completes (then keeps seeding until stdin closes or killed),
 {"error": "..."} on a torrent error.
@@ -32,6 +33,10 @@ settings = {
     'in_enc_policy': lt.enc_policy.enabled,
     'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
 }
+if cfg.get('encryption') == 'require':
+    settings['out_enc_policy'] = lt.enc_policy.forced
+    settings['in_enc_policy'] = lt.enc_policy.forced
+    settings['allowed_enc_level'] = lt.enc_level.rc4
 ses = lt.session(settings)
 
 

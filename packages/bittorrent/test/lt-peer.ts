@@ -21,6 +21,8 @@ export interface LtPeerOptions {
   readonly seed: boolean;
   readonly peers?: readonly { host: string; port: number }[];
   readonly seconds?: number;
+  /** `require`: MSE/PE with RC4 only, both ways. */
+  readonly encryption?: 'require';
 }
 
 /** A libtorrent 2.0 peer (python3-libtorrent) in a child process, driven by lt-peer.py. */
@@ -39,6 +41,7 @@ export class LtPeer {
       seed: options.seed,
       peers: (options.peers ?? []).map((p) => [p.host, p.port]),
       seconds: options.seconds ?? 120,
+      ...(options.encryption ? { encryption: options.encryption } : {}),
     };
     this.child = spawn('/usr/bin/python3', [join(import.meta.dirname, 'lt-peer.py'), JSON.stringify(cfg)], {
       stdio: ['pipe', 'pipe', 'pipe'],

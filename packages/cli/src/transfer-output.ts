@@ -1,6 +1,7 @@
 import type { SessionStats } from '@swarmcast/bittorrent';
 import cliProgress from 'cli-progress';
 import type { CommandIo } from './command.ts';
+import { UsageError } from './command.ts';
 
 /** How `get` and `seed` report progress: a bar on a terminal, plain lines otherwise, JSON lines with --json. */
 export interface TransferOutput {
@@ -67,4 +68,11 @@ export function parsePeer(text: string): { host: string; port: number } | undefi
   if (!m) return undefined;
   const port = Number(m[2]);
   return port > 0 && port < 65536 ? { host: m[1]!, port } : undefined;
+}
+
+/** `--encryption prefer|require|off` (protocol encryption, MSE/PE); undefined when not given. */
+export function parseEncryption(text: string | undefined): 'prefer' | 'require' | 'off' | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'prefer' || text === 'require' || text === 'off') return text;
+  throw new UsageError(`--encryption must be prefer, require or off (got "${text}")`);
 }

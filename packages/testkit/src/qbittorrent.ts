@@ -16,7 +16,11 @@ export interface QbittorrentPorts {
  * Web API without login from 127.0.0.1, on free ports. Start it with
  * `qbittorrent-nox --profile=<profile> --webui-port=<webui>` and QT_QPA_PLATFORM=offscreen.
  */
-export async function writeQbittorrentProfile(profile: string, savePath: string): Promise<QbittorrentPorts> {
+export async function writeQbittorrentProfile(
+  profile: string,
+  savePath: string,
+  o: { requireEncryption?: boolean } = {},
+): Promise<QbittorrentPorts> {
   const [webui, port] = [await freePort(), await freePort()];
   const configDir = join(profile, 'qBittorrent', 'config');
   await mkdir(configDir, { recursive: true });
@@ -31,7 +35,8 @@ export async function writeQbittorrentProfile(profile: string, savePath: string)
       'Session\\LSDEnabled=false',
       'Session\\PeXEnabled=false',
       'Session\\BTProtocol=TCP',
-      'Session\\Encryption=2',
+      // 1 = require encryption (MSE/PE) both ways; 2 = off.
+      `Session\\Encryption=${o.requireEncryption ? 1 : 2}`,
       'Session\\MultiConnectionsPerIp=true',
       `Session\\Port=${port}`,
       'Session\\Interface=lo',

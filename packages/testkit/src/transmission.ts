@@ -28,7 +28,7 @@ export interface TransmissionDaemon {
  */
 export async function writeTransmissionSettings(
   configDir: string,
-  o: { rpcPort: number; peerPort: number; downloadDir: string },
+  o: { rpcPort: number; peerPort: number; downloadDir: string; requireEncryption?: boolean },
 ): Promise<void> {
   await mkdir(configDir, { recursive: true });
   await writeFile(
@@ -41,7 +41,8 @@ export async function writeTransmissionSettings(
       'port-forwarding-enabled': false,
       'bind-address-ipv4': '127.0.0.1',
       'bind-address-ipv6': '::1',
-      encryption: 0,
+      // 0 prefers plain (and tolerates encrypted peers); 2 requires encryption.
+      encryption: o.requireEncryption ? 2 : 0,
       'rpc-whitelist': '127.0.0.1',
       'rpc-bind-address': '127.0.0.1',
       'rpc-authentication-required': false,
@@ -61,13 +62,16 @@ export async function writeTransmissionSettings(
  * DHT, LPD, PEX, uTP and port forwarding off. It never dials 127.x peers itself (INTEROP.md):
  * whoever seeds to it must open the connection to `peerPort`.
  */
-export async function transmissionDaemon(dir: string): Promise<TransmissionDaemon> {
+export async function transmissionDaemon(
+  dir: string,
+  o: { requireEncryption?: boolean } = {},
+): Promise<TransmissionDaemon> {
   const [rpcPort, peerPort] = [await freePort(), await freePort()];
   const config = join(dir, 'config');
   const downloadDir = join(dir, 'download');
   await mkdir(config, { recursive: true });
   await mkdir(downloadDir, { recursive: true });
-  await writeTransmissionSettings(config, { rpcPort, peerPort, downloadDir });
+  await writeTransmissionSettings(config, { rpcPort, peerPort, downloadDir, ...o });
   const child = spawn(
     'transmission-daemon',
     ['-f', '-g', config, '-w', downloadDir, '-p', String(rpcPort), '-P', String(peerPort), '-T'],

@@ -5,6 +5,7 @@ import type { PeerSource } from '../discovery/peer-source.ts';
 import { parseMagnet } from '../magnet.ts';
 import type { Metainfo } from '../metainfo/model.ts';
 import { parseTorrent } from '../metainfo/parse.ts';
+import type { EncryptionMode } from '../mse/mse-handshake.ts';
 import { layoutOf } from '../session/from-metainfo.ts';
 import type { SessionStats, TorrentSession } from '../session/torrent-session.ts';
 import type { PeerAddress } from '../transport.ts';
@@ -47,6 +48,8 @@ export interface SeedOptions {
   readonly uploadRateLimit?: number;
   /** The data was hashed into this torrent moments ago: skip the start-up check (SwarmNode). */
   readonly dataVerified?: boolean;
+  /** Protocol encryption when the handle makes its own node (default `prefer`; see SwarmNode). */
+  readonly encryption?: EncryptionMode;
 }
 
 /**
@@ -82,6 +85,8 @@ export interface DownloadOptions {
   readonly signal?: AbortSignal;
   /** Non-fatal problems before the session exists (a magnet's tracker failing). */
   readonly onWarning?: (e: { code: string; message: string }) => void;
+  /** Protocol encryption when the handle makes its own node (default `prefer`; see SwarmNode). */
+  readonly encryption?: EncryptionMode;
 }
 
 /**
@@ -96,6 +101,7 @@ export async function downloadTorrent(options: DownloadOptions): Promise<Torrent
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
       ...(options.dht ? { dht: options.dht } : {}),
+      ...(options.encryption ? { encryption: options.encryption } : {}),
     });
   if (own) await node.start();
   try {
@@ -157,6 +163,7 @@ async function start(
     own?: boolean;
     wanted?: (p: number) => boolean;
     uploadRateLimit?: number;
+    encryption?: EncryptionMode;
     sources?: readonly PeerSource[];
     webSeeds?: boolean;
     dataVerified?: boolean;
@@ -168,6 +175,7 @@ async function start(
     new SwarmNode({
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
+      ...(options.encryption ? { encryption: options.encryption } : {}),
     });
   if (!options.node) await node.start();
   try {

@@ -46,7 +46,7 @@ export async function fetchMagnetMetadata(
     ...check,
     ...(layers ? { layers } : {}),
     peerId: node.peerId,
-    dialer: node.tcpDialer,
+    dialer: node.dialerFor(check.infoHash),
     clock: systemClock,
     timers: systemTimers,
     ...(options.signal ? { signal: options.signal } : {}),

@@ -3,15 +3,17 @@ import { bytesEqual, toHex } from '../bytes.ts';
 import type { PeerSource, TransferStats } from '../discovery/peer-source.ts';
 import { HashServer } from '../extensions/bep-0052-hashes.ts';
 import type { Metainfo } from '../metainfo/model.ts';
+import { acceptMse, type EncryptionMode, initiateMse } from '../mse/mse-handshake.ts';
 import { layoutOf, verifierOf, wireInfoHashes } from '../session/from-metainfo.ts';
 import { routeIncoming } from '../session/handshake-router.ts';
 import { TorrentSession } from '../session/torrent-session.ts';
 import type { Storage } from '../storage/storage.ts';
 import { seededRandom, systemClock, systemTimers } from '../timers.ts';
-import type { Dialer, PeerAddress, Transport } from '../transport.ts';
+import type { CodedError, Dialer, PeerAddress, Transport } from '../transport.ts';
 import { WebSeed } from '../webseed.ts';
 import type { DhtNode } from './dht.ts';
 import { nodeHasher } from './hasher.ts';
+import { nodeMseCrypto } from './mse-crypto.ts';
 import { dialTcp, listenTcp, type TcpListener } from './tcp-transport.ts';
 import { trackerSources } from './tracker-sources.ts';
 
@@ -26,6 +28,12 @@ export interface SwarmNodeOptions {
   readonly dht?: DhtNode;
   /** Announce to the torrent's trackers (default true). */
   readonly trackers?: boolean;
+  /**
+   * Protocol encryption (MSE/PE) for TCP peers: `prefer` (default) accepts plain and encrypted
+   * peers and dials encrypted first (plain again if the peer does not speak it); `require`
+   * speaks RC4-encrypted streams only, both ways; `off` speaks plain BitTorrent only.
+   */
+  readonly encryption?: EncryptionMode;
 }
 
 export interface AddTorrentOptions {
@@ -60,7 +68,7 @@ export class SwarmNode {
   readonly peerId: Uint8Array;
   private readonly sessions = new Map<string, TorrentSession>();
   private listener: TcpListener | undefined;
-  private readonly dialer: Dialer = {
+  private readonly plainDialer: Dialer = {
     dial: async (address, signal) => {
       // sessions decode with the wire decoder, which copies what it keeps
       const r = await dialTcp(address.host, address.port, {
@@ -71,6 +79,68 @@ export class SwarmNode {
     },
   };
 
+  private get encryption(): EncryptionMode {
+    return this.options.encryption ?? 'prefer';
+  }
+
+  /**
+   * Dials peers of the torrent known on the wire as `skey` (its MSE key): encrypted first
+   * unless encryption is off; in `prefer` mode a peer that does not speak MSE is dialled
+   * again in plain.
+   */
+  dialerFor(skey: Uint8Array): Dialer {
+    const mode = this.encryption;
+    if (mode === 'off') return this.plainDialer;
+    return {
+      dial: async (address, signal) => {
+        const r = await this.plainDialer.dial(address, signal);
+        if (!r.ok) return r;
+        try {
+          const m = await initiateMse(r.transport, skey, mode, this.mseOptions);
+          return { ok: true, transport: m.transport };
+        } catch (e) {
+          const error = e as CodedError;
+          r.transport.close(error);
+          if (mode === 'require' || signal?.aborted) return { ok: false, error };
+          return this.plainDialer.dial(address, signal);
+        }
+      },
+    };
+  }
+
+  private readonly mseOptions = {
+    crypto: nodeMseCrypto,
+    setTimeout: (fn: () => void, ms: number) => systemTimers.setTimeout(fn, ms),
+  };
+
+  /** Every wire hash peers may ask for (sessions, their aliases, magnets being fetched). */
+  private skeys(): Uint8Array[] {
+    return [...this.sessions.keys(), ...this.pending.keys()].map((k) => Buffer.from(k, 'hex'));
+  }
+
+  private routeTo = (hash: Uint8Array): ((t: Transport) => void) | undefined => {
+    const s = this.sessions.get(toHex(hash));
+    return s ? (t) => s.addIncoming(t) : this.pending.get(toHex(hash));
+  };
+
+  private incoming(transport: Transport): void {
+    const mode = this.encryption;
+    routeIncoming(transport, this.routeTo, systemTimers, 10_000, {
+      plaintext: mode !== 'require',
+      ...(mode === 'off'
+        ? {}
+        : {
+            encrypted: (t: Transport) => {
+              acceptMse(t, new Uint8Array(0), () => this.skeys(), mode, this.mseOptions).then(
+                // The decrypted stream starts with a plain handshake: route it as one.
+                (m) => routeIncoming(m.transport, this.routeTo, systemTimers, 10_000, { plaintext: true }),
+                (e: CodedError) => t.close(e),
+              );
+            },
+          }),
+    });
+  }
+
   constructor(private readonly options: SwarmNodeOptions = {}) {
     this.peerId = options.peerId ?? makePeerId();
   }
@@ -80,15 +150,7 @@ export class SwarmNode {
     this.listener = await listenTcp({
       ...(this.options.host ? { host: this.options.host } : {}),
       port: this.options.port ?? 0,
-      onConnection: (transport) =>
-        routeIncoming(
-          transport,
-          (hash) => {
-            const s = this.sessions.get(toHex(hash));
-            return s ? (t) => s.addIncoming(t) : this.pending.get(toHex(hash));
-          },
-          systemTimers,
-        ),
+      onConnection: (transport) => this.incoming(transport),
     });
   }
 
@@ -114,7 +176,7 @@ export class SwarmNode {
       clock: systemClock,
       timers: systemTimers,
       random: seededRandom(randomBytes(4).readUInt32LE(0)),
-      dialer: this.dialer,
+      dialer: this.dialerFor(infoHash),
       ...(options.wanted ? { wanted: options.wanted } : {}),
       ...(options.uploadRateLimit ? { uploadRateLimit: options.uploadRateLimit } : {}),
       info: meta.infoBytes,
@@ -181,11 +243,6 @@ export class SwarmNode {
       out.push(this.options.dht.peerSource(infoHash, { announcePort: this.port }));
     }
     return out;
-  }
-
-  /** Dials peers for callers outside a session (the metadata fetch of a magnet). */
-  get tcpDialer(): Dialer {
-    return this.dialer;
   }
 
   /** The session of an info-hash, if any. */

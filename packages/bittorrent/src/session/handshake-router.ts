@@ -21,6 +21,7 @@ export function routeIncoming(
   lookup: (infoHash: Uint8Array) => ((t: Transport) => void) | undefined,
   schedule: { setTimeout(fn: () => void, ms: number): { cancel(): void } },
   timeoutMs = 10_000,
+  policy: IncomingPolicy = {},
 ): void {
   const head = new Uint8Array(PREFIX);
   let got = 0;
@@ -42,9 +43,25 @@ export function routeIncoming(
       for (let i = 0; i < Math.min(got, 20); i++) {
         if (head[i] !== PROTOCOL_HEADER[i]) {
           timer.cancel();
+          if (policy.encrypted) {
+            // Not a plain handshake: an MSE/PE peer's Diffie-Hellman key. The acceptor reads
+            // it (replayed) and routes the decrypted stream back here as a plain connection.
+            routed = true;
+            replay.deliver(head.slice(0, got));
+            if (take < chunk.length) replay.deliver(chunk.subarray(take));
+            policy.encrypted(replay);
+            return;
+          }
           transport.close(codedError('BT_WIRE_BAD_HANDSHAKE', 'not a BitTorrent handshake'));
           return;
         }
+      }
+      if (got >= 20 && policy.plaintext === false) {
+        timer.cancel();
+        transport.close(
+          codedError('BT_MSE_REQUIRED', 'encryption is required here: plain handshake refused'),
+        );
+        return;
       }
       if (got < PREFIX) return;
       timer.cancel();
@@ -64,6 +81,14 @@ export function routeIncoming(
       replay.closedBy(reason);
     },
   });
+}
+
+/** How incoming connections that do not start with a plain handshake are treated. */
+export interface IncomingPolicy {
+  /** Takes a connection whose first bytes are not a BitTorrent handshake (MSE); else closed. */
+  readonly encrypted?: (t: Transport) => void;
+  /** False refuses plain handshakes (encryption required). Default true. */
+  readonly plaintext?: boolean;
 }
 
 /** A started transport presented as a fresh one, replaying what was read before routing. */

@@ -10,11 +10,12 @@ import {
   type TorrentHandle,
 } from '@swarmcast/bittorrent/node';
 import { type Command, exitCode, UsageError } from '../command.ts';
-import { parsePeer, transferOutput } from '../transfer-output.ts';
+import { parseEncryption, parsePeer, transferOutput } from '../transfer-output.ts';
 
 const usage = `swarmcast get <magnet|file.torrent|http(s) url> -o <dir> [--seed] [--stream PORT]
               [--peer HOST:PORT]... [--dht HOST:PORT|public]... [--no-webseeds]
               [--port N] [--host ADDR] [--files 0,2,...] [--timeout SECONDS] [--json]
+              [--encryption prefer|require|off]
 
 Downloads a torrent into <dir>. Every piece is verified (SHA-1 / v2 merkle) before it is written;
 a restart resumes from what is already on disk. Exits 0 only when every selected piece is
@@ -40,6 +41,8 @@ checked against the link's btih/btmh.
   --files LIST         only these file indices (comma separated, as listed by the torrent)
   --timeout SECONDS    give up (exit 1) if not complete by then (metadata fetch included)
   --json               JSON lines on stdout instead of text
+  --encryption MODE    protocol encryption (MSE/PE) with TCP peers: prefer (default: accept
+                       both, dial encrypted first), require (RC4 only, both ways), off
 
 Exit codes: 0 complete, 1 failed (bad torrent or magnet, no metadata, I/O error, timeout),
 2 bad command line.`;
@@ -62,9 +65,11 @@ const command: Command = {
         files: { type: 'string' },
         timeout: { type: 'string' },
         json: { type: 'boolean', default: false },
+        encryption: { type: 'string' },
         stream: { type: 'string' },
       },
     });
+    const encryption = parseEncryption(values.encryption);
     const source = positionals[0];
     if (!source || positionals.length > 1)
       throw new UsageError('give exactly one torrent (magnet link, file or http URL)');
@@ -138,6 +143,7 @@ const command: Command = {
         ...(files ? { files } : {}),
         ...(dht ? { dht } : {}),
         ...(values['no-webseeds'] ? { webSeeds: false } : {}),
+        ...(encryption ? { encryption } : {}),
         onWarning: (e) =>
           out0.event('warning', { code: e.code, message: e.message }, `warning: ${e.message}`),
       });

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { seedTorrent, type TorrentHandle } from '@swarmcast/bittorrent/node';
 import { type Command, exitCode, UsageError } from '../command.ts';
-import { parsePeer, transferOutput } from '../transfer-output.ts';
+import { parseEncryption, parsePeer, transferOutput } from '../transfer-output.ts';
 
 const usage = `swarmcast seed <file.torrent> <data path> [--port N] [--peer HOST:PORT]... [--json]
+              [--encryption prefer|require|off]
 
 Verifies the data against the torrent, then serves it to peers until interrupted. <data path>
 is the file (single-file torrent) or the torrent's folder, or the folder holding either.
@@ -11,6 +12,7 @@ is the file (single-file torrent) or the torrent's folder, or the folder holding
   --port N           TCP port to accept peers on (default: any free port)
   --peer HOST:PORT   a peer to connect to (for clients that never dial us); repeat for more
   --json             JSON lines on stdout instead of text
+  --encryption MODE  protocol encryption (MSE/PE): prefer (default), require (RC4 only), off
 
 Exit codes: 0 stopped cleanly, 1 bad torrent or data missing/incomplete, 2 bad command line.`;
 
@@ -25,8 +27,10 @@ const command: Command = {
         port: { type: 'string' },
         peer: { type: 'string', multiple: true, default: [] },
         json: { type: 'boolean', default: false },
+        encryption: { type: 'string' },
       },
     });
+    const encryption = parseEncryption(values.encryption);
     const [torrent, dataPath] = positionals;
     if (!torrent || !dataPath || positionals.length > 2)
       throw new UsageError('give <file.torrent> <data path>');
@@ -41,7 +45,13 @@ const command: Command = {
     }
     let handle: TorrentHandle;
     try {
-      handle = await seedTorrent({ torrent, dataPath, peers, ...(port !== undefined ? { port } : {}) });
+      handle = await seedTorrent({
+        torrent,
+        dataPath,
+        peers,
+        ...(port !== undefined ? { port } : {}),
+        ...(encryption ? { encryption } : {}),
+      });
     } catch (err) {
       const code = (err as { code?: string }).code;
       io.stderr.write(`swarmcast seed: ${code ? `${code}: ` : ''}${(err as Error).message}\n`);
