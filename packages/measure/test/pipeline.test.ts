@@ -160,4 +160,40 @@ describe('processBatch', () => {
     expect(await reasonOf(genuine.id)).toBe('rate');
     expect(r.impressionsCharged).toBe(0);
   });
+
+  it('bounds the listener ids one audience key contributes a day: the excess is listener-ids IVT', async () => {
+    const key = { audienceKey: 'one-ip-one-ua' as never };
+    const day2 = t + 86_400_000;
+    // Ten ads and ten plays, each with a fresh id, from one address and user agent.
+    const ads = Array.from({ length: 10 }, (_, i) =>
+      adEvent('impression', token({ decisionId: `lid-ad-${i}`, listenerId: `lid-${i}` }), day2 + i, key),
+    );
+    const plays = Array.from({ length: 10 }, (_, i) =>
+      playEvent({ sessionId: `lid-play-${i}`, listenerId: `lid-${i}` }, day2 + 100 + i, key),
+    );
+    const first = await run([...ads.slice(0, 5), ...plays.slice(0, 5)]);
+    const second = await run([...ads.slice(5), ...plays.slice(5)]);
+    // At most 8 ids a day: ads and plays share them (the same 8 ids count once).
+    expect(first.impressionsCharged + second.impressionsCharged).toBe(8);
+    for (let i = 0; i < 10; i++) {
+      expect(await reasonOf(ads[i]!.id), `ad ${i}`).toBe(i < 8 ? null : 'listener-ids');
+      expect(await reasonOf(plays[i]!.id), `play ${i}`).toBe(i < 8 ? null : 'listener-ids');
+    }
+    // A known id keeps counting; the next day the key (and its bound) starts afresh.
+    const again = adEvent(
+      'impression',
+      token({ decisionId: 'lid-ad-again', listenerId: 'lid-3' }),
+      day2 + 500,
+      key,
+    );
+    const nextDay = adEvent(
+      'impression',
+      token({ decisionId: 'lid-ad-next', listenerId: 'lid-99' }),
+      day2 + 86_400_000,
+      key,
+    );
+    expect((await run([again, nextDay])).impressionsCharged).toBe(2);
+    expect(await reasonOf(again.id)).toBe(null);
+    expect(await reasonOf(nextDay.id)).toBe(null);
+  });
 });

@@ -147,4 +147,18 @@ ALTER TABLE measure_decisions ADD COLUMN issued_at bigint;
   },
   // Server-side ad deliveries (deliveries.ts).
   ...adDeliveryMigrations,
+  {
+    // Distinct listener ids per audience key and UTC day (rules/ivt.ts listenerIdReason):
+    // the bound on ids one key may contribute. Keys change daily, so rows of past days are
+    // only kept for the audit; they link to nothing once the day's salt is destroyed.
+    id: 'measure/0004-key-listener-ids',
+    sql: `
+CREATE TABLE measure_key_listeners (
+  audience_key text NOT NULL,
+  day integer NOT NULL,
+  listener_id text NOT NULL,
+  PRIMARY KEY (audience_key, day, listener_id)
+);
+`,
+  },
 ];

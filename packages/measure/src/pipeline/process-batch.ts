@@ -25,7 +25,7 @@ import {
   defaultAdTimingRules,
   judgeAdBeacon,
 } from '../rules/ad-sequence.ts';
-import { defaultIvtRules, hourMs, type IvtRules, ivtReason } from '../rules/ivt.ts';
+import { defaultIvtRules, hourMs, type IvtRules, ivtReason, listenerIdReason } from '../rules/ivt.ts';
 import {
   defaultPlayRules,
   judgePlayBeacon,
@@ -42,6 +42,8 @@ export interface PipelineOptions {
   ivtRules?: IvtRules;
   adTiming?: AdTimingRules;
   playRules?: PlayRules;
+  /** The listener-id bound per audience key and day (default `maxListenerIdsPerKeyDay`, 8). */
+  maxListenerIdsPerKeyDay?: number;
 }
 
 export interface BatchResult {
@@ -107,6 +109,23 @@ export async function processBatch(
   const adRows: [string, string | null, string, string | null, number, string][] = [];
   const playRows: [string, string, string, string | null, number][] = [];
 
+  const keyListeners = await loadKeyListeners(tx, todo);
+  const newKeyListeners: [string, number, string][] = [];
+  /** The listener-id bound (rules/ivt.ts) for one beacon's key, day and id. */
+  const listenerIvt = (edge: EdgeInfo, at: number, listenerId: string | null) => {
+    if (listenerId === null) return null;
+    const day = Math.floor(at / 86_400_000);
+    const k = `${edge.audienceKey}\u0000${day}`;
+    let seen = keyListeners.get(k);
+    if (!seen) {
+      seen = new Set();
+      keyListeners.set(k, seen);
+    }
+    const before = seen.size;
+    const reason = listenerIdReason(seen, listenerId, o.maxListenerIdsPerKeyDay);
+    if (seen.size > before) newKeyListeners.push([edge.audienceKey, day, listenerId]);
+    return reason;
+  };
   const ivtFor = (edge: EdgeInfo, at: number) => {
     const k = `${edge.audienceKey}\u0000${Math.floor(at / hourMs)}`;
     const n = (rates.get(k) ?? 0) + 1;
@@ -160,7 +179,13 @@ export async function processBatch(
           d = await loadDecision(tx, claims);
           decisions.set(claims.decisionId, d);
         }
-        const j = judgeAdBeacon(d, b, claims, ivt, o.adTiming ?? defaultAdTimingRules);
+        const j = judgeAdBeacon(
+          d,
+          b,
+          claims,
+          ivt ?? listenerIvt(b, b.receivedAt, claims.listenerId),
+          o.adTiming ?? defaultAdTimingRules,
+        );
         d.seen = j.state.seen;
         d.invalid = j.state.invalid;
         if (j.reason) reasons.set(e.id, j.reason);
@@ -216,7 +241,7 @@ export async function processBatch(
           sessions.set(b.sessionId, s);
         }
         // A session belongs to the episode it started on: a beacon naming another is a lie.
-        const ivt = ivtFor(p, p.receivedAt);
+        const ivt = ivtFor(p, p.receivedAt) ?? listenerIvt(p, p.receivedAt, b.listenerId);
         const mismatch = s.session !== null && s.session.episodeId !== b.episodeId;
         const j = mismatch
           ? { reason: 'contradiction', session: s.session }
@@ -263,7 +288,39 @@ export async function processBatch(
     );
   }
   await saveRates(tx, rates);
+  if (newKeyListeners.length > 0) {
+    await tx.query(
+      `INSERT INTO measure_key_listeners (audience_key, day, listener_id)
+       SELECT * FROM unnest($1::text[], $2::int[], $3::text[]) ON CONFLICT DO NOTHING`,
+      [0, 1, 2].map((i) => newKeyListeners.map((r) => r[i])),
+    );
+  }
   return result;
+}
+
+async function loadKeyListeners(tx: Transaction, events: StreamEvent[]): Promise<Map<string, Set<string>>> {
+  const keys = new Set<string>();
+  for (const e of events) {
+    const d = e.data as Partial<EdgeInfo>;
+    if ((e.subject === subjects.adBeacon || e.subject === subjects.playBeacon) && d.audienceKey)
+      keys.add(d.audienceKey);
+  }
+  const out = new Map<string, Set<string>>();
+  if (keys.size === 0) return out;
+  const r = await tx.query<{ audience_key: string; day: number; listener_id: string }>(
+    'SELECT audience_key, day, listener_id FROM measure_key_listeners WHERE audience_key = ANY($1::text[])',
+    [[...keys]],
+  );
+  for (const row of r.rows) {
+    const k = `${row.audience_key}\u0000${Number(row.day)}`;
+    let set = out.get(k);
+    if (!set) {
+      set = new Set();
+      out.set(k, set);
+    }
+    set.add(row.listener_id);
+  }
+  return out;
 }
 
 async function loadRates(tx: Transaction, events: StreamEvent[]): Promise<Map<string, number>> {
