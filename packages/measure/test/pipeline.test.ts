@@ -4,7 +4,8 @@ import type { Db } from '@swarmcast/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invalidateDecision, registerEpisode } from '../src/pipeline/pipeline.ts';
 import { processBatch } from '../src/pipeline/process-batch.ts';
-import { ep1 } from './support/facts.ts';
+import { countDownloads } from '../src/rules/downloads.ts';
+import { announce, ep1 } from './support/facts.ts';
 import { adEvent, crawler, measureDb, playEvent, publicKeys, signer, token } from './support/world.ts';
 
 let db: Db;
@@ -195,5 +196,52 @@ describe('processBatch', () => {
     expect((await run([again, nextDay])).impressionsCharged).toBe(2);
     expect(await reasonOf(again.id)).toBe(null);
     expect(await reasonOf(nextDay.id)).toBe(null);
+  });
+
+  it('attributes every torrent identity of an episode: a completed companion counts as a download', async () => {
+    const canonical = 'c'.repeat(40);
+    const companion = 'd'.repeat(40);
+    const v2 = 'e'.repeat(40);
+    await registerEpisode(db, {
+      ...ep1,
+      episodeId: 'ep-ids',
+      path: 'show/ids.mp3',
+      infoHash: canonical,
+      otherInfoHashes: [v2, companion],
+    });
+    const done = announce({
+      time: t,
+      infoHash: companion,
+      event: 'completed',
+      audienceKey: 'aria2-key' as never,
+    });
+    const viaV2 = announce({
+      time: t + 1,
+      infoHash: v2,
+      event: 'started',
+      left: 5,
+      audienceKey: 'v2-key' as never,
+    });
+    await run([
+      { id: done.id, subject: 'fact.announce', data: done },
+      { id: viaV2.id, subject: 'fact.announce', data: viaV2 },
+    ]);
+    const rows = await db.query<{
+      info_hash: string;
+      fact: { infoHash: string; announcedInfoHash?: string };
+    }>('SELECT info_hash, fact FROM measure_announces WHERE id = ANY($1::text[]) ORDER BY time', [
+      [done.id, viaV2.id],
+    ]);
+    expect(rows.rows.map((r) => [r.info_hash, r.fact.infoHash, r.fact.announcedInfoHash])).toEqual([
+      [canonical, canonical, companion],
+      [canonical, canonical, v2],
+    ]);
+    // The report's download rules see the companion's completion as the episode's download.
+    const counted = countDownloads({
+      downloads: [],
+      announces: rows.rows.map((r) => ({ ...done, ...r.fact }) as never),
+      episodes: [{ ...ep1, episodeId: 'ep-ids', path: 'show/ids.mp3', infoHash: canonical }],
+    });
+    expect(counted.counted.calendar.map((q) => q.episodeId)).toEqual(['ep-ids']);
   });
 });

@@ -161,4 +161,16 @@ CREATE TABLE measure_key_listeners (
 );
 `,
   },
+  {
+    // Every torrent identity of an episode (the hybrid's v1 info-hash, its truncated v2 hash,
+    // the v1-only companion's) maps to the episode's canonical info_hash, so announces on any
+    // of them are attributed (process-batch.ts stores them under the canonical hash).
+    id: 'measure/0005-episode-hashes',
+    sql: `
+CREATE TABLE measure_episode_hashes (
+  info_hash text PRIMARY KEY,
+  episode_id text NOT NULL
+);
+`,
+  },
 ];

@@ -96,7 +96,24 @@ export async function startPipeline(
  * Registers (or updates) a published episode file so downloads, torrents and plays can be
  * attributed to it. The catalog calls this on publish (or a test inserts through it).
  */
-export async function registerEpisode(db: Db, e: EpisodeMedia & { title?: string }): Promise<void> {
+export async function registerEpisode(
+  db: Db,
+  e: EpisodeMedia & {
+    title?: string;
+    /** The episode's other torrent identities (truncated v2 hash, v1-only companion), 40 hex. */
+    otherInfoHashes?: readonly string[];
+  },
+): Promise<void> {
+  const hashes = [e.infoHash, ...(e.otherInfoHashes ?? [])].filter(
+    (h): h is string => typeof h === 'string' && /^[0-9a-f]{40}$/.test(h),
+  );
+  if (hashes.length > 0) {
+    await db.query(
+      `INSERT INTO measure_episode_hashes (info_hash, episode_id) SELECT h, $2 FROM unnest($1::text[]) AS h
+       ON CONFLICT (info_hash) DO UPDATE SET episode_id = EXCLUDED.episode_id`,
+      [[...new Set(hashes)], e.episodeId],
+    );
+  }
   await db.query(
     `INSERT INTO measure_episodes (episode_id, show_id, creator_id, title, path, info_hash, file_size, header_bytes, duration_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

@@ -109,6 +109,7 @@ export async function processBatch(
   const adRows: [string, string | null, string, string | null, number, string][] = [];
   const playRows: [string, string, string, string | null, number][] = [];
 
+  const canonicalHashes = new Map<string, string | null>();
   const keyListeners = await loadKeyListeners(tx, todo);
   const newKeyListeners: [string, number, string][] = [];
   /** The listener-id bound (rules/ivt.ts) for one beacon's key, day and id. */
@@ -144,7 +145,22 @@ export async function processBatch(
         break;
       }
       case subjects.announce: {
-        const f = e.data as AnnounceFact;
+        // Stored under the episode's canonical info-hash whichever of its torrents was
+        // announced (hybrid v1, truncated v2, v1-only companion); the announced one is kept.
+        const announced = e.data as AnnounceFact;
+        if (!canonicalHashes.has(announced.infoHash)) {
+          const r = await tx.query<{ info_hash: string | null }>(
+            `SELECT e.info_hash FROM measure_episode_hashes h JOIN measure_episodes e ON e.episode_id = h.episode_id
+             WHERE h.info_hash = $1`,
+            [announced.infoHash],
+          );
+          canonicalHashes.set(announced.infoHash, r.rows[0]?.info_hash ?? null);
+        }
+        const canonical = canonicalHashes.get(announced.infoHash);
+        const f: AnnounceFact & { announcedInfoHash?: string } =
+          canonical && canonical !== announced.infoHash
+            ? { ...announced, infoHash: canonical, announcedInfoHash: announced.infoHash }
+            : announced;
         await tx.query(
           `INSERT INTO measure_announces (id, time, audience_key, info_hash, event, left_bytes, fact)
            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,

@@ -19,6 +19,8 @@ interface Row {
   size: string | number;
   durationMs: number;
   infoHash: string | null;
+  infoHashV2: string | null;
+  companionHash: string | null;
 }
 
 /** Registers every published episode that has its media file (all of them, or the one given). */
@@ -29,7 +31,8 @@ export async function registerPublishedEpisodes(
 ): Promise<number> {
   const r = await db.query<Row>(
     `select e.id as "episodeId", e.show_id as "showId", s.owner_id as "creatorId", e.title,
-       m.path, m.size, e.duration_ms as "durationMs", t.info_hash_v1 as "infoHash"
+       m.path, m.size, e.duration_ms as "durationMs", t.info_hash_v1 as "infoHash",
+       t.info_hash_v2 as "infoHashV2", t.v1_info_hash as "companionHash"
      from catalog_episodes e join catalog_shows s on s.id = e.show_id
        join catalog_media m on m.episode_id = e.id left join catalog_torrents t on t.episode_id = e.id
      ${only ? 'where m.path = $1' : ''}`,
@@ -43,6 +46,9 @@ export async function registerPublishedEpisodes(
       title: e.title,
       path: e.path,
       infoHash: e.infoHash,
+      // Announces on the truncated v2 hash (v2 clients) and the v1-only companion (aria2,
+      // older clients) are the same episode's.
+      otherInfoHashes: [e.infoHashV2?.slice(0, 40), e.companionHash].filter((h): h is string => !!h),
       fileSize: Number(e.size),
       headerBytes: await headerBytesOfFile(join(mediaDir, e.path)),
       durationMs: e.durationMs,
