@@ -40,10 +40,18 @@ export interface DaiMedia<Scan, Profile, AdMeta> {
 }
 
 /** The origin's body parts for a layout: content from the episode file, ads from prepared files. */
-export function bodyParts(laid: LaidOut, contentPath: string, adPath: (adId: string) => string): BodyPart[] {
+export function bodyParts(
+  laid: LaidOut,
+  contentPath: string,
+  adPath: (adId: string) => string,
+  adBytes: (adId: string) => Uint8Array | null = () => null,
+): BodyPart[] {
   return laid.parts.map((p): BodyPart => {
     if (p.kind === 'bytes') return p;
     if (p.kind === 'content') return { kind: 'file', path: contentPath, start: p.start, end: p.end };
+    // Prepared ads are small and shared by every plan: served from memory when held there.
+    const held = adBytes(p.adId);
+    if (held) return { kind: 'bytes', bytes: held.subarray(p.start, p.end) };
     return { kind: 'file', path: adPath(p.adId), start: p.start, end: p.end };
   });
 }

@@ -16,6 +16,7 @@
  * Nothing here prepares an ad or scans a file twice on the request path, and every failure
  * ends in the plain file with its reason, never a 5xx or a broken file.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   deviceFromUserAgent,
@@ -28,6 +29,7 @@ import {
 } from '@swarmcast/ads';
 import { daiEnabled, type EpisodeDetail, type EpisodeForAds, getEpisode } from '@swarmcast/catalog';
 import type {
+  BodyPart,
   EnclosureClient,
   EnclosureResolver,
   PlainEnclosure,
@@ -88,7 +90,24 @@ const layoutCacheSize = 4096;
 export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, AdMeta>): Dai {
   const episodes = new Map<string, { at: number; e: EpisodeDetail | null; dai: boolean }>();
   const contents = new Map<string, Promise<ContentInfo<Scan>>>();
-  const layouts = new Map<string, { laid: LaidOut; adPaths: Map<string, string> }>();
+  const layouts = new Map<string, { laid: LaidOut; adPaths: Map<string, string>; parts: BodyPart[] }>();
+  // Prepared ad files up to 2 MiB each, at most 64 MiB in all, held in memory: every plan
+  // shares them, and a file open per ad per request costs more than the copy.
+  const heldAds = new Map<string, Uint8Array>();
+  let heldBytes = 0;
+  const held = (path: string, size: number): Uint8Array | null => {
+    const hit = heldAds.get(path);
+    if (hit) return hit;
+    if (size > 2 * 1024 * 1024 || heldBytes + size > 64 * 1024 * 1024) return null;
+    try {
+      const bytes = new Uint8Array(readFileSync(path));
+      heldAds.set(path, bytes);
+      heldBytes += bytes.length;
+      return bytes;
+    } catch {
+      return null;
+    }
+  };
   const reasons = new Map<string, { reason: string; detail: string; at: number }>();
   const ttl = o.episodeTtlMs ?? 5_000;
 
@@ -190,6 +209,7 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
     let cached = layouts.get(stored.plan.id);
     if (!cached) {
       const adPaths = new Map<string, string>();
+      const adHeld = new Map<string, Uint8Array>();
       const breaks: Array<{ atMs: number; ads: Array<{ adId: string; meta: AdMeta }> }> = [];
       for (const b of stored.plan.breaks) {
         if (b.ads.length === 0) continue;
@@ -199,13 +219,25 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
           // Prepared when the plan was made; gone now only if an operator removed the files.
           if (!ready) return plain(e, 'layout-failed', `prepared ad ${ad.adId} is missing`);
           adPaths.set(ad.decisionId, ready.path);
+          const bytes = held(ready.path, ready.bytes);
+          if (bytes) adHeld.set(ad.decisionId, bytes);
           list.push({ adId: ad.decisionId, meta: ready.meta });
         }
         breaks.push({ atMs: b.offsetMs, ads: list });
       }
       const laid = o.media.layout(scan, breaks);
       if (!laid.ok) return plain(e, 'layout-failed', laid.reason);
-      cached = { laid: laid.value, adPaths };
+      const contentPath = join(o.mediaDir, e.media!.path);
+      cached = {
+        laid: laid.value,
+        adPaths,
+        parts: bodyParts(
+          laid.value,
+          contentPath,
+          (adId) => adPaths.get(adId)!,
+          (adId) => adHeld.get(adId) ?? null,
+        ),
+      };
       if (layouts.size >= layoutCacheSize) {
         const oldest = layouts.keys().next().value;
         if (oldest !== undefined) layouts.delete(oldest);
@@ -213,12 +245,10 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
       layouts.set(stored.plan.id, cached);
       await o.planner.layoutReady(stored, planLayout(laid.value));
     }
-    const contentPath = join(o.mediaDir, e.media!.path);
-    const adPaths = cached.adPaths;
     return {
       kind: 'stitched',
       planId: stored.plan.id,
-      parts: bodyParts(cached.laid, contentPath, (adId) => adPaths.get(adId)!),
+      parts: cached.parts,
       createdAt: stored.plan.createdAt,
       contentType: 'audio/mpeg',
       mediaPath: e.media!.path,
