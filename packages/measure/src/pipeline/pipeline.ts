@@ -2,7 +2,7 @@ import { impressionPrice, Ledger } from '@swarmcast/ledger';
 import type { Consumer, Db, EventStream } from '@swarmcast/platform';
 import type { EpisodeMedia } from '../rules/episode-media.ts';
 import { deliveryOf, enqueueDelivery, flushOutbox } from './outbox.ts';
-import { type BatchResult, type PipelineOptions, processBatch } from './process-batch.ts';
+import { type BatchResult, lockDecision, type PipelineOptions, processBatch } from './process-batch.ts';
 
 /** The consumer group every measurement pipeline process joins (they share the work). */
 export const pipelineGroup = 'measure-pipeline';
@@ -145,6 +145,8 @@ export async function invalidateDecision(
   time: number,
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
+    // A consumer judging this decision's beacons right now would overwrite the mark.
+    await lockDecision(tx, decisionId);
     const r = await tx.query(
       'UPDATE measure_decisions SET invalid = $2 WHERE decision_id = $1 AND invalid IS NULL',
       [decisionId, reason],

@@ -102,6 +102,7 @@ export async function processBatch(
   const shareBps = o.creatorShareBps ?? defaultCreatorShareBps;
   const ledger = new Ledger(tx);
   const reasons = new Map<string, string>();
+  await lockDecisions(tx, todo, keys, signatures);
   const rates = await loadRates(tx, todo);
   const decisions = new Map<string, DecisionRow>();
   const sessions = new Map<string, { session: PlaySession | null; row: PlayBeaconEvent; exists: boolean }>();
@@ -372,6 +373,39 @@ async function saveRates(tx: Transaction, rates: Map<string, number>): Promise<v
      ON CONFLICT (audience_key, hour) DO UPDATE SET n = EXCLUDED.n`,
     [ks, hs, ns],
   );
+}
+
+/** Advisory lock class of a decision's state row ("SMD1"); the key is the id's hash. */
+const DECISION_LOCK_CLASS = 0x534d4431;
+
+/**
+ * Several pipeline consumers share the stream, so two may judge beacons of one decision at
+ * once. Its state (the events seen, invalid, impression time) is read, judged and written
+ * whole: without a lock both read the same state and the later write drops the other's
+ * events (an honest start then looked out of order). Each batch takes a transaction-scoped
+ * lock per decision it touches before reading any, so the second waits for the first to
+ * commit and reads its result. Locks are taken in id order so two batches never deadlock.
+ * A row that does not exist yet is covered too, which a row lock (FOR UPDATE) would not be.
+ */
+async function lockDecisions(
+  tx: Transaction,
+  events: StreamEvent[],
+  keys: ReturnType<PipelineOptions['publicKeys']>,
+  signatures: SignatureMemo,
+): Promise<void> {
+  const ids = new Set<string>();
+  for (const e of events) {
+    if (e.subject !== subjects.adBeacon) continue;
+    const b = e.data as AdBeaconEvent;
+    const verified = verifyDecisionToken(b.token, keys, b.receivedAt, signatures);
+    if (verified.ok) ids.add(verified.claims.decisionId);
+  }
+  for (const id of [...ids].sort()) await lockDecision(tx, id);
+}
+
+/** Holds decision `id`'s lock until the transaction ends (whoever writes its state row). */
+export async function lockDecision(tx: Transaction, id: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [DECISION_LOCK_CLASS, id]);
 }
 
 async function loadDecision(tx: Transaction, claims: DecisionClaims): Promise<DecisionRow> {

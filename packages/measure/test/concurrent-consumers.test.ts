@@ -1,0 +1,107 @@
+import { ledgerMigrations } from '@swarmcast/ledger';
+import { type Db, migrate, openDb } from '@swarmcast/platform';
+import { requireServices, scratchPostgres, waitFor } from '@swarmcast/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureMigrations } from '../src/pipeline/migrations.ts';
+import { processBatch } from '../src/pipeline/process-batch.ts';
+import { adEvent, publicKeys, token } from './support/world.ts';
+
+/**
+ * Two pipeline consumers judging beacons of one ad decision at the same moment (issue 19):
+ * the decision's state was read with a plain SELECT and written back whole, so the later
+ * commit dropped the other consumer's events. Here consumer A has judged its batch and not
+ * yet committed when consumer B starts on the same decisions: B must wait for A and build on
+ * A's state, whichever way the real timing falls.
+ */
+const pg = await requireServices('concurrent measurement consumers', 'postgres');
+
+describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
+  let scratch: Awaited<ReturnType<typeof scratchPostgres>>;
+  let a: Db;
+  let b: Db;
+  beforeAll(async () => {
+    scratch = await scratchPostgres('swarmcast_measure_race');
+    a = await openDb({ databaseUrl: scratch.url });
+    b = await openDb({ databaseUrl: scratch.url });
+    await migrate(a, [...ledgerMigrations, ...measureMigrations]);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await scratch?.drop();
+  });
+
+  it('serialise per decision: no judged event is lost, no impression counted twice', async () => {
+    const t = Date.UTC(2026, 10, 4, 9);
+    const ids = Array.from({ length: 10 }, (_, i) => `race-${i}`);
+    const tokens = ids.map((decisionId) => token({ decisionId }));
+    // A: each decision's impression. B: each decision's start and a second impression, in
+    // the opposite order (locks are taken in id order, so this cannot deadlock).
+    const batchA = tokens.map((tok) => adEvent('impression', tok, t));
+    const batchB = [...tokens]
+      .reverse()
+      .flatMap((tok) => [adEvent('start', tok, t + 10), adEvent('impression', tok, t + 20)]);
+    const options = { publicKeys: () => publicKeys };
+
+    let releaseA!: () => void;
+    const aMayCommit = new Promise<void>((r) => {
+      releaseA = r;
+    });
+    let aJudged!: () => void;
+    const aHasJudged = new Promise<void>((r) => {
+      aJudged = r;
+    });
+    const runA = a.transaction(async (tx) => {
+      const r = await processBatch(tx, batchA, options);
+      aJudged();
+      await aMayCommit;
+      return r;
+    });
+    await aHasJudged;
+    let bDone = false;
+    const runB = b
+      .transaction((tx) => processBatch(tx, batchB, options))
+      .finally(() => {
+        bDone = true;
+      });
+    // A commits once B has either finished or is seen waiting for a lock A holds (before the
+    // fix B read the empty state, then waited on A's uncommitted rows and overwrote them).
+    await waitFor(
+      async () =>
+        bDone ||
+        (
+          await a.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`,
+          )
+        ).rows[0]!.n > 0,
+      60_000,
+      'consumer B to finish or wait for A',
+      20,
+    );
+    releaseA();
+    const [ra, rb] = await Promise.all([runA, runB]);
+    expect(ra.impressionsCharged + rb.impressionsCharged).toBe(ids.length);
+
+    const rows = await a.query<{ decision_id: string; seen: Record<string, number> }>(
+      'SELECT decision_id, seen FROM measure_decisions WHERE decision_id = ANY($1::text[]) ORDER BY decision_id',
+      [ids],
+    );
+    expect(rows.rows).toHaveLength(ids.length);
+    for (const row of rows.rows) {
+      // Both consumers' events are in the state: A's impression and B's start.
+      expect(row.seen, row.decision_id).toEqual({ impression: t, start: t + 10 });
+    }
+    // B's impressions came second: each is a duplicate, A's each counted.
+    const reasons = await a.query<{ id: string; reason: string | null }>(
+      'SELECT id, reason FROM measure_events WHERE id = ANY($1::text[])',
+      [[...batchA, ...batchB].map((e) => e.id)],
+    );
+    const reasonOf = new Map(reasons.rows.map((r) => [r.id, r.reason]));
+    for (const e of batchA) expect(reasonOf.get(e.id)).toBeNull();
+    for (const e of batchB) {
+      expect(reasonOf.get(e.id)).toBe(
+        (e.data as { event: string }).event === 'impression' ? 'duplicate' : null,
+      );
+    }
+  }, 120_000);
+});
