@@ -71,7 +71,8 @@ describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
         bDone ||
         (
           await a.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`,
+            `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted
+             AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`,
           )
         ).rows[0]!.n > 0,
       60_000,
