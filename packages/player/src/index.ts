@@ -59,7 +59,7 @@ export {
   fetchPod,
   runAdBreak,
 } from './ui/ad-break-runner.ts';
-export { adLabel, clockLabel, peersLabel, skipLabel } from './ui/labels.ts';
+export { adLabel, clockLabel, p2pStatus, skipLabel } from './ui/labels.ts';
 export { mountPlayer, type PlayerHandle, type PlayerOptions, type TransferStats } from './ui/mount-player.ts';
 export { mediaErrorToVast, type VastErrorCode, vastErrors } from './vast-errors.ts';
 export {

@@ -389,7 +389,8 @@ describe.skipIf(prereq.skip)('the player in Chromium', () => {
     await page.goto(`${base}/embed`);
     const region = page.getByRole('region', { name: 'Player: Embed' });
     await region.waitFor({ state: 'attached' });
-    expect(await page.locator('swarmcast-player .sc-peers').textContent()).toBe('Web seed only');
+    // No torrent given: the indicator says the audio comes from the server (the label people read).
+    expect(await page.locator('swarmcast-player .sc-peers').textContent()).toBe('Streaming from the server');
     await region.focus();
     await page.keyboard.press('k');
     await expect

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adLabel, clockLabel, p2pStatus, peersLabel, skipLabel } from '../src/ui/labels.ts';
+import { adLabel, clockLabel, p2pStatus, skipLabel } from '../src/ui/labels.ts';
 
 describe('labels', () => {
   it.each([
@@ -31,15 +31,6 @@ describe('labels', () => {
     [0, 0, 'Skip ad'],
   ])('skipLabel(%s, %i)', (offset, at, want) => {
     expect(skipLabel(offset, at)).toBe(want);
-  });
-
-  it.each([
-    [0, 0, 0, '0 peers · 0% from peers'],
-    [1, 750, 250, '1 peer · 75% from peers'],
-    [3, 0, 100, '3 peers · 0% from peers'],
-    [2, 2, 1, '2 peers · 67% from peers'],
-  ])('peersLabel(%i, %i, %i)', (p, a, b, want) => {
-    expect(peersLabel(p, a, b)).toBe(want);
   });
 });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { importPublicKeys, type PublicKeys, verifyDecisionToken } from '@swarmcast/ads';
 import { createAccount, createApiToken, latestEpisodes } from '@swarmcast/catalog';
 import { Ledger } from '@swarmcast/ledger';
+import { p2pStatus } from '@swarmcast/player/labels';
 import { chromiumLaunchOptions, freePort, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -483,7 +484,7 @@ describe.skipIf(prereq.skip)('the player end to end against npm start', () => {
     // The player shows it, and its play beacons carry the same figures to the collector
     // (the last one, sent as the listener leaves).
     await b.page
-      .locator('.sc-peers', { hasText: `1 peer · ${Math.round(100 * share)}% from peers` })
+      .locator('.sc-peers', { hasText: p2pStatus(1, sb.bytesFromPeers, sb.bytesFromWebSeed).text })
       .waitFor({ timeout: 10_000 });
     await b.page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide')));
     await expect

@@ -22,13 +22,6 @@ export function skipLabel(skipOffsetMs: number | null, playheadMs: number): stri
   return left > 0 ? `Skip in ${Math.ceil(left / 1000)}` : 'Skip ad';
 }
 
-/** "3 peers · 72% from peers" (share of received bytes that came from peers). */
-export function peersLabel(peers: number, bytesFromPeers: number, bytesFromWebSeed: number): string {
-  const total = bytesFromPeers + bytesFromWebSeed;
-  const share = total > 0 ? Math.round((100 * bytesFromPeers) / total) : 0;
-  return `${peers} ${peers === 1 ? 'peer' : 'peers'} · ${share}% from peers`;
-}
-
 /**
  * The P2P indicator in words people understand: where this episode is coming from. The
  * share is of the bytes received so far.
