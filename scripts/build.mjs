@@ -40,7 +40,10 @@ for (const p of readdirSync(join(root, 'packages'))) {
 const keepSourceLocation = {
   name: 'keep-source-location',
   setup(b) {
-    b.onLoad({ filter: /[\\/]packages[\\/][^\\/]+[\\/]src[\\/].*\.ts$/ }, async (args) => {
+    // Any of our TypeScript files (src/, and tooling such as packages/player/build/ that finds
+    // the player's sources next to itself), never a dependency's.
+    b.onLoad({ filter: /[\\/]packages[\\/][^\\/]+[\\/].*\.ts$/ }, async (args) => {
+      if (/[\\/]node_modules[\\/]/.test(args.path)) return undefined;
       let text = await readFile(args.path, 'utf8');
       if (text.includes('import.meta')) {
         text = text
