@@ -135,7 +135,8 @@ function factRecorder(
 ) {
   return (status: number, rangeStart: number | null, rangeEnd: number | null, bytes: () => number) => {
     const ua = req.headers['user-agent'] ?? '';
-    const ip = req.ip;
+    // Undefined when the client already went away (see addressPrefix).
+    const ip = req.ip ?? '';
     // Computed now, while the raw address and user agent are at hand; only the key and
     // the classes are kept past this point.
     const keyPromise = edge.audienceKeys.audienceKey(ip, ua, time);

@@ -39,6 +39,14 @@ describe('addressPrefix', () => {
     ['not an ip', 'not an ip'],
   ];
   for (const [ip, want] of cases) it(`${ip} -> ${want}`, () => expect(addressPrefix(ip)).toBe(want));
+  it('a client that already went away (no address) gets a key instead of a throw', async () => {
+    expect(addressPrefix(undefined)).toBe('');
+    const keys = createAudienceKeys(memorySaltStore());
+    // Fastify's req.ip after the socket closed: typed string, undefined at run time.
+    await expect(keys.audienceKey(undefined as unknown as string, 'ua', t0)).resolves.toMatch(
+      /^[0-9a-f]{64}$/,
+    );
+  });
 });
 
 describe('audience keys', () => {

@@ -13,8 +13,10 @@ export function utcDay(timeMs: number): string {
  * first 64 bits of an IPv6 address (one customer's LAN; the IAB guidelines' rule). Mapped
  * IPv4 (::ffff:a.b.c.d) counts as IPv4. Anything unparsable is used as given.
  */
-export function addressPrefix(ip: string): string {
-  const plain = unmapIPv4(ip.trim());
+export function addressPrefix(ip: string | undefined): string {
+  // Fastify's req.ip is undefined once the client has gone (its socket has no address any
+  // more); a fact recorded then must still get a key, not throw in a detached promise.
+  const plain = unmapIPv4((ip ?? '').trim());
   if (ipv4ToNumber(plain) !== null) return plain;
   const v6 = ipv6ToBigInt(plain);
   if (v6 === null) return plain;
