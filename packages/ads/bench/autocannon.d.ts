@@ -1,4 +1,4 @@
-// autocannon ships no types; just what decide.bench.ts uses.
+// autocannon ships no types; just what the ads and web benches use (one ambient declaration serves both).
 declare module 'autocannon' {
   namespace autocannon {
     interface Request {
