@@ -10,7 +10,7 @@ import { waitFor, writeQbittorrentProfile } from '@swarmcast/testkit';
 export async function qbittorrent(
   profile: string,
   savePath: string,
-  o: { requireEncryption?: boolean } = {},
+  o: { requireEncryption?: boolean; protocol?: 'TCP' | 'UTP' | 'Both' } = {},
 ) {
   const { webui, port } = await writeQbittorrentProfile(profile, savePath, o);
   const child: ChildProcess = spawn('qbittorrent-nox', [`--profile=${profile}`, `--webui-port=${webui}`], {

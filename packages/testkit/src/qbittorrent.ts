@@ -19,7 +19,7 @@ export interface QbittorrentPorts {
 export async function writeQbittorrentProfile(
   profile: string,
   savePath: string,
-  o: { requireEncryption?: boolean } = {},
+  o: { requireEncryption?: boolean; protocol?: 'TCP' | 'UTP' | 'Both' } = {},
 ): Promise<QbittorrentPorts> {
   const [webui, port] = [await freePort(), await freePort()];
   const configDir = join(profile, 'qBittorrent', 'config');
@@ -34,7 +34,8 @@ export async function writeQbittorrentProfile(
       'Session\\DHTEnabled=false',
       'Session\\LSDEnabled=false',
       'Session\\PeXEnabled=false',
-      'Session\\BTProtocol=TCP',
+      // TCP (default here), UTP (uTP only, BEP 29, on the UDP port of the same number) or Both.
+      `Session\\BTProtocol=${o.protocol ?? 'TCP'}`,
       // 1 = require encryption (MSE/PE) both ways; 2 = off.
       `Session\\Encryption=${o.requireEncryption ? 1 : 2}`,
       'Session\\MultiConnectionsPerIp=true',

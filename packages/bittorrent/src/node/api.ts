@@ -13,7 +13,7 @@ import type { DhtNode } from './dht.ts';
 import { FileStorage } from './file-storage.ts';
 import { nodeHasher } from './hasher.ts';
 import { fetchMagnetMetadata } from './magnet-metadata.ts';
-import { SwarmNode } from './swarm-node.ts';
+import { type PeerTransportKind, SwarmNode } from './swarm-node.ts';
 
 /** A running seed or download. */
 export interface TorrentHandle {
@@ -50,6 +50,8 @@ export interface SeedOptions {
   readonly dataVerified?: boolean;
   /** Protocol encryption when the handle makes its own node (default `prefer`; see SwarmNode). */
   readonly encryption?: EncryptionMode;
+  /** TCP and/or uTP, in dial order, when the handle makes its own node (default TCP; see SwarmNode). */
+  readonly transports?: readonly PeerTransportKind[];
 }
 
 /**
@@ -87,6 +89,8 @@ export interface DownloadOptions {
   readonly onWarning?: (e: { code: string; message: string }) => void;
   /** Protocol encryption when the handle makes its own node (default `prefer`; see SwarmNode). */
   readonly encryption?: EncryptionMode;
+  /** TCP and/or uTP, in dial order, when the handle makes its own node (default TCP; see SwarmNode). */
+  readonly transports?: readonly PeerTransportKind[];
 }
 
 /**
@@ -102,6 +106,7 @@ export async function downloadTorrent(options: DownloadOptions): Promise<Torrent
       ...(options.host ? { host: options.host } : {}),
       ...(options.dht ? { dht: options.dht } : {}),
       ...(options.encryption ? { encryption: options.encryption } : {}),
+      ...(options.transports ? { transports: options.transports } : {}),
     });
   if (own) await node.start();
   try {
@@ -164,6 +169,7 @@ async function start(
     wanted?: (p: number) => boolean;
     uploadRateLimit?: number;
     encryption?: EncryptionMode;
+    transports?: readonly PeerTransportKind[];
     sources?: readonly PeerSource[];
     webSeeds?: boolean;
     dataVerified?: boolean;
@@ -176,6 +182,7 @@ async function start(
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
       ...(options.encryption ? { encryption: options.encryption } : {}),
+      ...(options.transports ? { transports: options.transports } : {}),
     });
   if (!options.node) await node.start();
   try {

@@ -29,7 +29,12 @@ export {
   type StreamServerOptions,
   startStreamServer,
 } from './stream-server.ts';
-export { type AddTorrentOptions, SwarmNode, type SwarmNodeOptions } from './swarm-node.ts';
+export {
+  type AddTorrentOptions,
+  type PeerTransportKind,
+  SwarmNode,
+  type SwarmNodeOptions,
+} from './swarm-node.ts';
 export {
   type DialOptions,
   dialTcp,
@@ -40,5 +45,12 @@ export {
 } from './tcp-transport.ts';
 export { trackerSources } from './tracker-sources.ts';
 export { UdpTracker, type UdpTrackerOptions } from './udp-tracker.ts';
+export {
+  openUtp,
+  type UtpDialOptions,
+  type UtpEndpoint,
+  type UtpEndpointOptions,
+  UtpTransport,
+} from './utp-transport.ts';
 export { type DiskFile, type DiskSource, listSource } from './walk.ts';
 export { type NodeRtcOptions, nativeIceServers, nodeRtcFactory, nodeWebSocket } from './webrtc.ts';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import { bytesEqual, toHex } from '../bytes.ts';
 import type { PeerSource, TransferStats } from '../discovery/peer-source.ts';
 import { HashServer } from '../extensions/bep-0052-hashes.ts';
@@ -9,13 +10,24 @@ import { routeIncoming } from '../session/handshake-router.ts';
 import { TorrentSession } from '../session/torrent-session.ts';
 import type { Storage } from '../storage/storage.ts';
 import { seededRandom, systemClock, systemTimers } from '../timers.ts';
-import type { CodedError, Dialer, PeerAddress, Transport } from '../transport.ts';
+import {
+  type CodedError,
+  codedError,
+  type Dialer,
+  type DialResult,
+  type PeerAddress,
+  type Transport,
+} from '../transport.ts';
 import { WebSeed } from '../webseed.ts';
 import type { DhtNode } from './dht.ts';
 import { nodeHasher } from './hasher.ts';
 import { nodeMseCrypto } from './mse-crypto.ts';
 import { dialTcp, listenTcp, type TcpListener } from './tcp-transport.ts';
 import { trackerSources } from './tracker-sources.ts';
+import { openUtp, type UtpEndpoint } from './utp-transport.ts';
+
+/** A byte transport to native peers: TCP, or uTP (BEP 29) over UDP. */
+export type PeerTransportKind = 'tcp' | 'utp';
 
 export interface SwarmNodeOptions {
   /** TCP port to accept peers on (0: any free port). */
@@ -34,6 +46,15 @@ export interface SwarmNodeOptions {
    * speaks RC4-encrypted streams only, both ways; `off` speaks plain BitTorrent only.
    */
   readonly encryption?: EncryptionMode;
+  /**
+   * Transports to accept peers on and to dial them with, in the order dials try them (the
+   * next one when a dial fails). Default `['tcp']`. With `utp` the node also listens for uTP
+   * on the UDP port of the same number as its TCP port (where libtorrent looks for it); a
+   * list of `['utp']` alone speaks uTP only. MSE applies over either.
+   */
+  readonly transports?: readonly PeerTransportKind[];
+  /** Give up a uTP dial after this long (default 5 s; then the next transport is tried). */
+  readonly utpDialTimeoutMs?: number;
 }
 
 export interface AddTorrentOptions {
@@ -68,14 +89,39 @@ export class SwarmNode {
   readonly peerId: Uint8Array;
   private readonly sessions = new Map<string, TorrentSession>();
   private listener: TcpListener | undefined;
+  private utp: UtpEndpoint | undefined;
+
+  /** The transports of this node, in dial order. */
+  get transports(): readonly PeerTransportKind[] {
+    const t = this.options.transports ?? ['tcp'];
+    return t.length ? t : ['tcp'];
+  }
+
+  /** Dials each transport in turn until one connects (uTP only to IPv4 peers). */
   private readonly plainDialer: Dialer = {
     dial: async (address, signal) => {
-      // sessions decode with the wire decoder, which copies what it keeps
-      const r = await dialTcp(address.host, address.port, {
-        reuseReadBuffer: true,
-        ...(signal ? { signal } : {}),
-      });
-      return r.ok ? { ok: true, transport: r.transport } : r;
+      let last: DialResult | undefined;
+      for (const kind of this.transports) {
+        if (signal?.aborted) break;
+        if (kind === 'utp') {
+          if (!this.utp || !isIPv4(address.host)) continue;
+          const r = await this.utp.dial(address.host, address.port, {
+            timeoutMs: this.options.utpDialTimeoutMs ?? 5_000,
+            ...(signal ? { signal } : {}),
+          });
+          if (r.ok) return { ok: true, transport: r.transport };
+          last = r;
+        } else {
+          // sessions decode with the wire decoder, which copies what it keeps
+          const r = await dialTcp(address.host, address.port, {
+            reuseReadBuffer: true,
+            ...(signal ? { signal } : {}),
+          });
+          if (r.ok) return { ok: true, transport: r.transport };
+          last = r;
+        }
+      }
+      return last ?? { ok: false, error: codedError('BT_TCP_DIAL', `no transport reaches ${address.host}`) };
     },
   };
 
@@ -147,16 +193,32 @@ export class SwarmNode {
 
   /** Starts listening. */
   async start(): Promise<void> {
-    this.listener = await listenTcp({
-      ...(this.options.host ? { host: this.options.host } : {}),
-      port: this.options.port ?? 0,
-      onConnection: (transport) => this.incoming(transport),
-    });
+    const kinds = this.transports;
+    if (kinds.includes('tcp')) {
+      this.listener = await listenTcp({
+        ...(this.options.host ? { host: this.options.host } : {}),
+        port: this.options.port ?? 0,
+        onConnection: (transport) => this.incoming(transport),
+      });
+    }
+    if (kinds.includes('utp')) {
+      try {
+        this.utp = await openUtp({
+          ...(this.options.host ? { host: this.options.host } : {}),
+          // the same number as the TCP port: the one port trackers, PEX and the DHT publish
+          port: this.listener?.port ?? this.options.port ?? 0,
+          onConnection: (transport) => this.incoming(transport),
+        });
+      } catch (e) {
+        await this.listener?.close();
+        throw e;
+      }
+    }
   }
 
-  /** The TCP port peers reach us on. */
+  /** The port peers reach us on (TCP, and UDP for uTP). */
   get port(): number {
-    return this.listener?.port ?? 0;
+    return this.listener?.port ?? this.utp?.port ?? 0;
   }
 
   /** Starts a session for a torrent; resolves after its resume check. */
@@ -256,6 +318,7 @@ export class SwarmNode {
     this.sessions.clear();
     await Promise.all(all.map((s) => s.close()));
     await this.listener?.close();
+    await this.utp?.close();
   }
 }
 
