@@ -21,6 +21,7 @@ export { defaultEngineNames, type EngineNames, parseEngineNames } from './config
 export { parseTrustedProxies } from './config/trusted-proxies.ts';
 export { type Config, type Env, loadConfig } from './config.ts';
 export type { Db, Migration, Queryable, QueryResult, Transaction } from './db/db.ts';
+export { claimLeases, leaseHolders, leaseMigrations, releaseLeases } from './db/leases.ts';
 export { type MigrateResult, migrate } from './db/migrate.ts';
 export { type OpenDbOptions, openDb } from './db/open-db.ts';
 export { isDbUnavailable } from './db/unavailable.ts';

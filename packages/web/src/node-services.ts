@@ -6,6 +6,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   adsMigrations,
@@ -44,7 +45,8 @@ import { seedHouseCampaign } from './node/house-ads.ts';
 import { measureAccess } from './node/measure-access.ts';
 import { registerPublishedEpisodes } from './node/measure-episodes.ts';
 import { loadAdminToken, loadKeyRing } from './node/secrets.ts';
-import { type Seeding, seedPublished, startSeeding } from './node/seeding.ts';
+import { SeedRoster } from './node/seed-roster.ts';
+import { type Seeding, startSeeding } from './node/seeding.ts';
 
 /** Migrations of the parts mounted here, after the platform's and the catalog's. */
 export const nodeServiceMigrations: Migration[] = [
@@ -67,6 +69,8 @@ export interface NodeServicesDeps {
   host?: string;
   /** Seed published torrents with the engine (default true). */
   seed?: boolean;
+  /** How long a seeding lease lasts unrenewed: take-over time after a seeder dies (default 15 s). */
+  seedLeaseMs?: number;
   /** Also seed over WebRTC through the node's WebSocket tracker (default true). */
   webrtc?: boolean;
   /** The node's public base URL (no trailing slash); known only once listening on port 0. */
@@ -94,6 +98,11 @@ export interface NodeServices {
   measure: MeasureHandle;
   /** The engine seeding every published torrent (null until started, or when off). */
   seeding: Seeding | null;
+  /**
+   * Which episodes this process seeds: those whose seeding lease it holds (one seeder per
+   * torrent among the processes sharing the database). Null when seeding is off.
+   */
+  roster: SeedRoster | null;
   /**
    * Published episodes whose file is not in this node's media folder (another node sharing
    * the database published them): reported at start, not seeded, never a crash.
@@ -233,6 +242,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   const services: NodeServices = {
     measure,
     seeding: null,
+    roster: null,
     missingMedia: [],
     // The node's own seeding engine announces to its own tracker: not an audience, so its
     // announces never become facts (swarm figures count listeners' peers only).
@@ -268,13 +278,23 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
           ...(d.iceServers ? { iceServers: d.iceServers } : {}),
           onWarning: (message) => d.app.log.warn({ message }, 'seeding'),
         });
-        await seedPublished(d.db, d.catalog.mediaDir, services.seeding, (episodeId, path, reason) => {
-          services.missingMedia.push({ episodeId, path });
-          d.app.log.warn(
-            { code: 'CAT_MEDIA_MISSING', episodeId, path, reason },
-            'a published episode has no media file in this data dir; not seeded',
-          );
+        services.roster = new SeedRoster({
+          db: d.db,
+          mediaDir: d.catalog.mediaDir,
+          seeding: services.seeding,
+          clock: d.clock,
+          holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          ...(d.seedLeaseMs ? { ttlMs: d.seedLeaseMs } : {}),
+          onMissing: (episodeId, path, reason) => {
+            services.missingMedia.push({ episodeId, path });
+            d.app.log.warn(
+              { code: 'CAT_MEDIA_MISSING', episodeId, path, reason },
+              'a published episode has no media file in this data dir; not seeded',
+            );
+          },
+          onError: (err) => d.app.log.error({ err }, 'seeding leases'),
         });
+        await services.roster.start();
       }
       timer = setInterval(() => {
         saveDelivery(d.db, store, d.clock.now()).catch((err: unknown) =>
@@ -287,6 +307,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       if (timer) clearInterval(timer);
       if (warmTimer) clearInterval(warmTimer);
       await prepared?.close();
+      await services.roster?.close();
+      services.roster = null;
       await services.seeding?.close();
       services.seeding = null;
       await announceFacts.close();
@@ -302,7 +324,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     const seedBefore = torrents.seed;
     torrents.seed = async (torrent, path) => {
       await seedBefore?.(torrent, path);
-      await services.seeding?.seed(torrent, path, { dataVerified: true });
+      await services.roster?.offer(path);
       await registerPublishedEpisodes(d.db, d.catalog.mediaDir, {
         mediaPath: relativeMediaPath(d.catalog.mediaDir, path),
       });

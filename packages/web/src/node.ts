@@ -18,6 +18,7 @@ import {
   type EngineNames,
   type EventStream,
   type IceSettings,
+  leaseMigrations,
   loadAddressList,
   loadSafeAddresses,
   migrate,
@@ -96,6 +97,11 @@ export interface NodeOptions {
   daiPrepare?: ((input: Uint8Array, profile: Mp3Profile) => Promise<PreparedFrames>) | null;
   /** Seed published torrents with the node's own engine, TCP and WebRTC (default true). */
   seed?: boolean;
+  /**
+   * How long this process's seeding leases last unrenewed: how soon another process sharing
+   * the database takes over seeding after this one dies (default 15 s).
+   */
+  seedLeaseMs?: number;
 }
 
 export interface RunningNode {
@@ -143,7 +149,12 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     ...(o.clock ? { clock: o.clock } : {}),
   });
   try {
-    await migrate(db, [...privacyMigrations, ...catalogMigrations, ...nodeServiceMigrations]);
+    await migrate(db, [
+      ...privacyMigrations,
+      ...leaseMigrations,
+      ...catalogMigrations,
+      ...nodeServiceMigrations,
+    ]);
     stream = await openEventStream({
       natsUrl: o.natsUrl,
       dataDir: o.dataDir,
@@ -239,6 +250,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       iceServers: () => iceServersOf(ice, 'node'),
       daiMedia: o.daiPrepare === null ? null : mediaPort(o.daiPrepare ?? ((input, p) => prepareAd(input, p))),
       ...(o.seed === false ? { seed: false } : {}),
+      ...(o.seedLeaseMs ? { seedLeaseMs: o.seedLeaseMs } : {}),
     });
     // The stitched enclosure (dynamic ad insertion): the origin serves what the node's
     // resolver decides (ads' plan, media's layout); the origin itself imports neither.

@@ -10,10 +10,11 @@ import {
   publishEpisode,
   storeUpload,
 } from '@swarmcast/catalog';
-import { ManualClock, migrate, openDb } from '@swarmcast/platform';
+import { leaseMigrations, ManualClock, migrate, openDb } from '@swarmcast/platform';
 import { scratchDir } from '@swarmcast/testkit';
 import { describe, expect, it } from 'vitest';
-import { type Seeding, seedPublished } from '../src/node/seeding.ts';
+import { SeedRoster } from '../src/node/seed-roster.ts';
+import type { Seeding } from '../src/node/seeding.ts';
 
 /**
  * A second node on the same database with another data dir (issue 14): it died at start
@@ -25,10 +26,11 @@ describe('fault: a published file missing from this node', () => {
     const dir = await scratchDir('faults-missing-');
     const db = await openDb({ inMemory: true });
     try {
-      await migrate(db, catalogMigrations);
+      await migrate(db, [...leaseMigrations, ...catalogMigrations]);
+      const clock = new ManualClock(Date.UTC(2026, 11, 7));
       const ctx: CatalogContext = {
         db,
-        clock: new ManualClock(Date.UTC(2026, 11, 7)),
+        clock,
         mediaDir: join(dir.path, 'node-a', 'media'),
         uploadsDir: join(dir.path, 'node-a', 'uploads'),
         maxUploadBytes: 5_000_000,
@@ -54,26 +56,79 @@ describe('fault: a published file missing from this node', () => {
       if (!ep.ok) throw new Error(ep.message);
       // Node B: same database, its own (empty) media folder.
       const seeded: string[] = [];
+      const unseeded: string[] = [];
       const fakeSeeding: Seeding = {
         port: 0,
         seeded: () => seeded,
         seed: async (_t, path) => {
           seeded.push(path);
+          return `hash-${seeded.length}`;
         },
-        unseed: async () => {},
+        unseed: async (hash) => {
+          unseeded.push(hash);
+        },
         close: async () => {},
       };
       const missing: Array<{ id: string; path: string }> = [];
-      const n = await seedPublished(db, join(dir.path, 'node-b', 'media'), fakeSeeding, (id, path) =>
-        missing.push({ id, path }),
-      );
-      expect(n).toBe(0);
+      const nodeB = new SeedRoster({
+        db,
+        mediaDir: join(dir.path, 'node-b', 'media'),
+        seeding: fakeSeeding,
+        clock,
+        holder: 'node-b',
+        onMissing: (id, path) => missing.push({ id, path }),
+      });
+      await nodeB.tick();
+      expect(nodeB.held()).toEqual([]);
       expect(missing).toEqual([{ id: ep.value.id, path: ep.value.media!.path }]);
       expect(seeded).toEqual([]);
-      // Node A has the file: seeded as before.
-      expect(await seedPublished(db, ctx.mediaDir, fakeSeeding)).toBe(1);
+      // Reported once, not at every round.
+      await nodeB.tick();
+      expect(missing).toHaveLength(1);
+      // Node A has the file: B gave its lease back, so A seeds it (hybrid and v1 companion).
+      const nodeA = new SeedRoster({
+        db,
+        mediaDir: ctx.mediaDir,
+        seeding: fakeSeeding,
+        clock,
+        holder: 'node-a',
+      });
+      await nodeA.tick();
+      expect(nodeA.held()).toHaveLength(1);
+      const file = join(ctx.mediaDir, ep.value.media!.path);
+      expect(seeded).toEqual([file, file]);
+      // Issue 19: a second seeder process with the file (same media folder) seeds nothing
+      // while A's lease is live, and takes the episode over once A stops renewing (dies).
+      const nodeC = new SeedRoster({
+        db,
+        mediaDir: ctx.mediaDir,
+        seeding: fakeSeeding,
+        clock,
+        holder: 'node-c',
+        ttlMs: 15_000,
+      });
+      await nodeC.tick();
+      expect(nodeC.held()).toEqual([]);
+      clock.advance(10_000);
+      await nodeA.tick(); // A renews
+      clock.advance(10_000);
+      await nodeC.tick();
+      expect(nodeC.held()).toEqual([]);
+      clock.advance(15_001); // A died: no renewal for longer than the TTL
+      await nodeC.tick();
+      expect(nodeC.held()).toEqual(nodeA.held());
+      expect(seeded).toEqual([file, file, file, file]);
+      // A comes back from a stall: its next round sees the lease gone and stops seeding.
+      expect(unseeded).toEqual([]);
+      await nodeA.tick();
+      expect(nodeA.held()).toEqual([]);
+      expect(unseeded).toEqual(['hash-1', 'hash-2']);
+      // A clean stop hands over at once, without waiting for the TTL.
+      await nodeC.close();
+      await nodeA.tick();
+      expect(nodeA.held()).toHaveLength(1);
       console.log(
-        '[fault missing-media] published 1 on node A; node B reported 1 missing, seeded 0, did not crash',
+        "[fault missing-media] published 1 on node A; node B reported 1 missing, seeded 0, did not crash; the seeding lease moved A -> C after A stopped renewing, and back on C's clean stop",
       );
     } finally {
       await db.close();

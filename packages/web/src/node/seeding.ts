@@ -7,7 +7,6 @@
  * published while running arrive through the catalog's seed port.
  */
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import {
   HttpTracker,
   type RtcIceServer,
@@ -24,8 +23,6 @@ import {
   seedTorrent,
   type TorrentHandle,
 } from '@swarmcast/bittorrent/node';
-import { v1Companion } from '@swarmcast/catalog';
-import type { Queryable } from '@swarmcast/platform';
 import { cleanup as stopRtcThreads } from 'node-datachannel';
 
 export interface Seeding {
@@ -38,8 +35,9 @@ export interface Seeding {
   /**
    * Seeds one torrent from the file at `path` (idempotent per info-hash). `dataVerified`:
    * the torrent was just made from this very file, so the engine skips re-hashing it.
+   * Answers the hex info-hash it is seeded under (what `unseed` takes).
    */
-  seed(torrent: Uint8Array, path: string, o?: { dataVerified?: boolean }): Promise<void>;
+  seed(torrent: Uint8Array, path: string, o?: { dataVerified?: boolean }): Promise<string>;
   /** Stops seeding one info-hash (its episode was deleted); unknown hashes are ignored. */
   unseed(infoHash: string): Promise<void>;
   close(): Promise<void>;
@@ -87,7 +85,8 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
     seeded: () => [...handles.keys()],
     async seed(torrent, path, so) {
       const meta = await loadTorrent(torrent);
-      if (handles.has(Buffer.from(wireInfoHash(meta)).toString('hex'))) return;
+      const wire = Buffer.from(wireInfoHash(meta)).toString('hex');
+      if (handles.has(wire)) return wire;
       const handle = await seedTorrent({
         torrent: meta,
         dataPath: path,
@@ -128,6 +127,7 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
         rtc.start();
       }
       handles.set(handle.infoHash, { handle, stop, announcing, rtc });
+      return handle.infoHash;
     },
     async unseed(infoHash) {
       const h = handles.get(infoHash);
@@ -155,46 +155,4 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
       }
     },
   };
-}
-
-/**
- * Seeds every published episode that has a torrent and its file under `mediaDir`: the hybrid
- * torrent and its v1-only companion. An episode published before companions existed gets
- * one now (derived from the hybrid, no hashing).
- */
-export async function seedPublished(
-  db: Queryable,
-  mediaDir: string,
-  seeding: Seeding,
-  onMissing: (episodeId: string, path: string, reason: string) => void = () => {},
-): Promise<number> {
-  const r = await db.query<{ id: string; torrent: Uint8Array; v1: Uint8Array | null; path: string }>(
-    `select t.episode_id as id, t.torrent, t.v1_torrent as v1, m.path
-     from catalog_torrents t join catalog_media m on m.episode_id = t.episode_id`,
-  );
-  let seeded = 0;
-  for (const row of r.rows) {
-    const path = `${mediaDir}/${row.path}`;
-    // Another node sharing the database may have published a file this data dir lacks: that
-    // episode is reported and skipped, never a crash at start.
-    try {
-      await stat(path);
-      await seeding.seed(row.torrent, path);
-    } catch (err) {
-      onMissing(row.id, row.path, (err as { code?: string }).code ?? 'seeding failed');
-      continue;
-    }
-    seeded++;
-    let v1 = row.v1;
-    if (!v1 && (await loadTorrent(row.torrent)).version === 'hybrid') {
-      const companion = v1Companion(row.torrent);
-      await db.query(
-        'update catalog_torrents set v1_info_hash = $2, v1_magnet = $3, v1_torrent = $4 where episode_id = $1',
-        [row.id, companion.infoHashV1, companion.magnet, companion.torrent],
-      );
-      v1 = companion.torrent;
-    }
-    if (v1) await seeding.seed(v1, path);
-  }
-  return seeded;
 }
