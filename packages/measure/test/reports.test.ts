@@ -75,7 +75,8 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     // Over time: every play of the day started on 2 December.
     expect(e1!.playsByDay).toEqual([{ day, value: 7 }]);
     expect(e1!.p2pByDay).toEqual([{ day, ...e1!.p2p }]);
-    expect(e1!.swarm).toEqual([{ day, seeders: 2, leechers: 1 }]);
+    // Two seeders and one leecher are people cells under k = 5: suppressed (suppression.test.ts).
+    expect(e1!.swarm).toEqual([{ day, seeders: null, leechers: null }]);
     expect(r.invalidPlays).toEqual({ bot: 1, 'too-fast': 1 });
     expect(e1!.revenueMicros).toBe(105_000);
     expect(e1!.ads).toMatchObject({ impressions: 6, complete: 5, clicks: 1, reach: 6 });
@@ -183,7 +184,7 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     expect(csv.body.split('\r\n')).toEqual([
       'date,show,episode,title,downloads_calendar,plays,listeners,bytes_from_peers,bytes_from_web_seed,seeders,leechers,revenue_micros',
-      '2026-12-02,show,ep1,"Episode <1> & ""friends""",7,7,7,12600000,1500000,2,1,105000',
+      '2026-12-02,show,ep1,"Episode <1> & ""friends""",7,7,7,12600000,1500000,,,105000',
       '2026-12-02,show,ep2,Short,,0,0,0,0,0,0,0',
       '',
     ]);

@@ -1,14 +1,25 @@
 import { type AdDelivery, type AdEventRow, adDelivery } from '../rules/ad-metrics.ts';
-import { defaultK, type Suppressed, suppress } from '../rules/suppress.ts';
+import { defaultK, type Suppressed, suppressEach } from '../rules/suppress.ts';
 import { dayMs, utcDay } from '../rules/windows.ts';
 import type { Period } from './load.ts';
 
+/** Delivery figures with the people in them (reach, and frequency = impressions / reach) suppressed. */
+export type SuppressedDelivery = Omit<AdDelivery, 'reach' | 'frequency'> & {
+  reach: Suppressed<number>;
+  frequency: Suppressed<number>;
+};
+
+/**
+ * Reach and frequency describe `reach` people and go through `suppress`; counted impressions
+ * and quartiles are what the advertiser is billed on and stay visible (suppress.ts).
+ */
+export function suppressedDelivery(d: AdDelivery, k: number): SuppressedDelivery {
+  return { ...d, ...suppressEach({ reach: d.reach, frequency: d.frequency }, d.reach, k) };
+}
+
 export interface CampaignFigures {
   campaignId: string;
-  delivery: Omit<AdDelivery, 'reach' | 'frequency'> & {
-    reach: Suppressed<number>;
-    frequency: Suppressed<number>;
-  };
+  delivery: SuppressedDelivery;
   impressionsByDay: { day: number; impressions: number }[];
   /** Net spend (charges less refunds), micros. */
   spendMicros: number;
@@ -57,7 +68,7 @@ export function buildAdvertiserReport(data: {
     const spend = data.spend.filter((s) => s.group === campaignId);
     return {
       campaignId,
-      delivery: { ...d, reach: suppress(d.reach, d.reach, k), frequency: suppress(d.frequency, d.reach, k) },
+      delivery: suppressedDelivery(d, k),
       impressionsByDay: [...byDay]
         .sort((a, b) => a[0] - b[0])
         .map(([day, impressions]) => ({ day, impressions })),

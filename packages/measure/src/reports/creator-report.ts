@@ -1,6 +1,5 @@
 import type { AnnounceFact, DownloadFact } from '@swarmcast/platform';
 import {
-  type AdDelivery,
   type AdEventRow,
   adDelivery,
   type BreakFill,
@@ -20,8 +19,9 @@ import {
   p2pOffload,
   webSeedFallback,
 } from '../rules/play-metrics.ts';
-import { defaultK, type Suppressed, suppress } from '../rules/suppress.ts';
+import { defaultK, type Suppressed, suppress, suppressEach } from '../rules/suppress.ts';
 import { dayMs, utcDay, type WindowKind } from '../rules/windows.ts';
+import { type SuppressedDelivery, suppressedDelivery } from './advertiser-report.ts';
 import type { EpisodeInfo, Period } from './load.ts';
 
 /** One day's figure; null when suppressed (fewer than k listeners behind it). */
@@ -65,19 +65,29 @@ export interface EpisodeFigures {
   corroboratedShare: Suppressed<number>;
   listenThrough: Suppressed<number[]>;
   listeners: ListenerCells;
-  p2p: { peers: number; webSeed: number; share: number };
+  /** Bytes of the valid plays from peers and from the web seed (k-suppressed: bytes of few listeners). */
+  p2p: P2pCell;
   /**
    * Valid plays whose page could use peers (share or relay) and those of them that got
    * every byte from the web seed: listeners who fell back (k-suppressed like plays).
    */
   webSeedFallback: { couldUsePeers: Suppressed<number>; fellBack: Suppressed<number> };
   /** P2P offload of the valid plays started on each UTC day. */
-  p2pByDay: { day: number; peers: number; webSeed: number; share: number }[];
-  swarm: { day: number; seeders: number; leechers: number }[];
+  p2pByDay: Array<{ day: number } & P2pCell>;
+  /** Distinct listeners' peers seen seeding / leeching each day, each k-suppressed. */
+  swarm: { day: number; seeders: Suppressed<number>; leechers: Suppressed<number> }[];
   revenueMicros: number;
   revenueByDay: { day: number; micros: number }[];
-  ads: AdDelivery;
+  /** Ads heard in this episode (reach and frequency k-suppressed). */
+  ads: SuppressedDelivery;
+  /** The ad server's fill per break (inventory, not people). */
   fill: BreakFill[];
+}
+
+export interface P2pCell {
+  peers: Suppressed<number>;
+  webSeed: Suppressed<number>;
+  share: Suppressed<number>;
 }
 
 /** A show's figures: its episodes together (listeners counted once across them). */
@@ -143,8 +153,10 @@ function dayCells(items: readonly { time: number; who: string }[], k: number): D
     .map(([day, c]) => ({ day, value: suppress(c.n, c.who.size, k) }));
 }
 
-/** Bytes from peers and from the web seed of the plays started each UTC day. */
-function p2pByDay(valid: readonly PlayRow[]) {
+const person = (p: PlayRow): string => p.listenerId ?? p.audienceKey;
+
+/** Bytes from peers and from the web seed of the plays started each UTC day, k-suppressed. */
+function p2pByDay(valid: readonly PlayRow[], k: number) {
   const by = new Map<number, PlayRow[]>();
   for (const p of valid) {
     const d = utcDay(p.startedAt) * dayMs;
@@ -152,11 +164,13 @@ function p2pByDay(valid: readonly PlayRow[]) {
     if (list) list.push(p);
     else by.set(d, [p]);
   }
-  return [...by].sort((a, b) => a[0] - b[0]).map(([day, plays]) => ({ day, ...p2pOffload(plays) }));
+  return [...by]
+    .sort((a, b) => a[0] - b[0])
+    .map(([day, plays]) => ({ day, ...suppressEach(p2pOffload(plays), new Set(plays.map(person)).size, k) }));
 }
 
 /** Swarm health per day: distinct peers that reported `left = 0` (seeders) or more (leechers). */
-function swarmByDay(announces: readonly AnnounceFact[]) {
+function swarmByDay(announces: readonly AnnounceFact[], k: number) {
   const by = new Map<number, { seeders: Set<string>; leechers: Set<string> }>();
   for (const a of announces) {
     if (a.event === 'stopped') continue;
@@ -167,7 +181,11 @@ function swarmByDay(announces: readonly AnnounceFact[]) {
   }
   return [...by]
     .sort((a, b) => a[0] - b[0])
-    .map(([day, c]) => ({ day, seeders: c.seeders.size, leechers: c.leechers.size }));
+    .map(([day, c]) => ({
+      day,
+      seeders: suppress(c.seeders.size, c.seeders.size, k),
+      leechers: suppress(c.leechers.size, c.leechers.size, k),
+    }));
 }
 
 /** Assembles the creator report. Pure: the same rows give the same report. */
@@ -201,7 +219,7 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
     const dls = downloadsIn.filter((q) => q.episodeId === e.episodeId);
     const plays = data.plays.filter((p) => p.episodeId === e.episodeId);
     const valid = plays.filter((p) => !p.invalid);
-    const who = new Set(valid.map((p) => p.listenerId ?? p.audienceKey)).size;
+    const who = new Set(valid.map((p) => person(p))).size;
     const revenue = data.revenue.filter((r) => r.group === e.episodeId);
     const adRows = data.adEvents.filter((r) => r.episodeId === e.episodeId);
     return {
@@ -215,7 +233,7 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
       ),
       plays: suppress(valid.length, who, k),
       playsByDay: dayCells(
-        valid.map((p) => ({ time: p.startedAt, who: p.listenerId ?? p.audienceKey })),
+        valid.map((p) => ({ time: p.startedAt, who: person(p) })),
         k,
       ),
       corroboratedShare: suppress(
@@ -225,16 +243,19 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
       ),
       listenThrough: suppress(listenThrough(plays), who, k),
       listeners: listenerCells(plays, k),
-      p2p: p2pOffload(plays),
+      p2p: suppressEach(p2pOffload(plays), who, k),
       webSeedFallback: (() => {
         const f = webSeedFallback(plays);
         return { couldUsePeers: suppress(f.couldUsePeers, who, k), fellBack: suppress(f.fellBack, who, k) };
       })(),
-      p2pByDay: p2pByDay(valid),
-      swarm: swarmByDay(data.announces.filter((a) => a.infoHash === e.infoHash && inPeriod(a.time, period))),
+      p2pByDay: p2pByDay(valid, k),
+      swarm: swarmByDay(
+        data.announces.filter((a) => a.infoHash === e.infoHash && inPeriod(a.time, period)),
+        k,
+      ),
       revenueMicros: revenue.reduce((s, r) => s + r.micros, 0),
       revenueByDay: revenue.map((r) => ({ day: r.day * dayMs, micros: r.micros })),
-      ads: adDelivery(adRows),
+      ads: suppressedDelivery(adDelivery(adRows), k),
       fill: fillRates(
         data.opportunities.filter((o) => o.episodeId === e.episodeId),
         adRows,
@@ -255,7 +276,7 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
         dls.map((q) => ({ time: q.time, who: q.audienceKey })),
         k,
       ),
-      plays: suppress(plays.length, new Set(plays.map((p) => p.listenerId ?? p.audienceKey)).size, k),
+      plays: suppress(plays.length, new Set(plays.map((p) => person(p))).size, k),
       listeners: listenerCells(plays, k),
       revenueMicros: episodes
         .filter((e) => ids.has(e.episodeId))
@@ -271,7 +292,7 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
     shows,
     totals: {
       downloads: suppress(downloadsIn.length, new Set(downloadsIn.map((q) => q.audienceKey)).size, k),
-      plays: suppress(allValid.length, new Set(allValid.map((p) => p.listenerId ?? p.audienceKey)).size, k),
+      plays: suppress(allValid.length, new Set(allValid.map((p) => person(p))).size, k),
       revenueMicros: episodes.reduce((s, e) => s + e.revenueMicros, 0),
     },
     filtered: counted.filtered,

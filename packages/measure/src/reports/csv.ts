@@ -27,7 +27,7 @@ function downloadsOn(cells: readonly { day: number; value: number | null }[], da
 /**
  * One row per episode and day: downloads (in the report's window), plays, unique listeners
  * (exact for a day), bytes from peers and from the web seed, distinct seeders and leechers
- * of its torrent, revenue.
+ * of its torrent, revenue. Cells counting people come k-suppressed from the report (empty).
  */
 export function creatorCsv(r: CreatorReport): string {
   const rows: (string | number | null)[][] = [
@@ -65,10 +65,11 @@ export function creatorCsv(r: CreatorReport): string {
         downloadsOn(e.downloadsByDay, day),
         downloadsOn(e.playsByDay, day),
         downloadsOn(e.listeners.day, day),
-        p2p?.peers ?? 0,
-        p2p?.webSeed ?? 0,
-        swarm?.seeders ?? 0,
-        swarm?.leechers ?? 0,
+        // A suppressed cell stays empty (null), not 0.
+        p2p ? p2p.peers : 0,
+        p2p ? p2p.webSeed : 0,
+        swarm ? swarm.seeders : 0,
+        swarm ? swarm.leechers : 0,
         e.revenueByDay.filter((d) => d.day === day).reduce((s, d) => s + d.micros, 0),
       ]);
     }

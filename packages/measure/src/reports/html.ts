@@ -59,11 +59,13 @@ export function barChart(
   const total = shown.reduce((s, v) => s + v, 0);
   const peakAt = values.indexOf(max);
   const summary =
-    shown.length === 0 || max === 0
-      ? `${caption}: nothing yet in these ${days.length} day(s).`
-      : axis
-        ? `${caption}: peak ${fmt(max)}.`
-        : `${caption}: peak ${fmt(max)} on ${day(days[peakAt] as number)}, over ${days.length} day(s).`;
+    values.includes(null) && max === 0
+      ? `${caption}: hidden on the days fewer than k listeners are behind.`
+      : shown.length === 0 || max === 0
+        ? `${caption}: nothing yet in these ${days.length} day(s).`
+        : axis
+          ? `${caption}: peak ${fmt(max)}.`
+          : `${caption}: peak ${fmt(max)} on ${day(days[peakAt] as number)}, over ${days.length} day(s).`;
   const spans = days
     .map((d, i) => {
       const v = values[i] as number | null;
@@ -78,7 +80,7 @@ export function barChart(
     days.length > 1 ? day(days[days.length - 1] as number) : '',
   ];
   return `<figure class="bars" id="${esc(id)}"><figcaption>${esc(caption)} <span class="meta">${shown.length && max > 0 ? `total ${esc(fmt(total))}` : ''}</span></figcaption>
-<div class="plot" role="img" aria-label="${esc(summary)}">${shown.length && max > 0 ? spans : `<p class="empty">Nothing yet in this period.</p>`}</div>
+<div class="plot" role="img" aria-label="${esc(summary)}">${(shown.length && max > 0) || values.includes(null) ? spans : `<p class="empty">Nothing yet in this period.</p>`}</div>
 <div class="axis" aria-hidden="true"><span>${esc(first)}</span><span>${esc(mid)}</span><span>${esc(last)}</span></div></figure>`;
 }
 
@@ -179,23 +181,37 @@ export function creatorPage(r: CreatorReport, csvHref: string, pc: PageContext =
       (s, e) => s + e.revenueByDay.filter((x) => x.day === d).reduce((a, x) => a + x.micros, 0),
       0,
     );
+  // Suppressed cells are left out of the sums; a day whose every cell is suppressed is hatched.
   const p2pOn = (d: number) => {
     let peers = 0;
     let web = 0;
+    let hidden = false;
     for (const e of r.episodes)
       for (const x of e.p2pByDay.filter((y) => y.day === d)) {
-        peers += x.peers;
-        web += x.webSeed;
+        if (x.peers === null || x.webSeed === null) hidden = true;
+        else {
+          peers += x.peers;
+          web += x.webSeed;
+        }
       }
-    return peers + web > 0 ? Math.round((peers / (peers + web)) * 1000) / 10 : 0;
+    if (peers + web > 0) return Math.round((peers / (peers + web)) * 1000) / 10;
+    return hidden ? null : 0;
   };
-  const peersOn = (d: number) =>
-    r.episodes.reduce((s, e) => {
+  const peersOn = (d: number) => {
+    let sum = 0;
+    let hidden = false;
+    for (const e of r.episodes) {
       const x = e.swarm.find((y) => y.day === d);
-      return s + (x ? x.seeders + x.leechers : 0);
-    }, 0);
-  const allPeers = r.episodes.reduce((s, e) => s + e.p2p.peers, 0);
-  const allWeb = r.episodes.reduce((s, e) => s + e.p2p.webSeed, 0);
+      if (!x) continue;
+      for (const v of [x.seeders, x.leechers]) {
+        if (v === null) hidden = true;
+        else sum += v;
+      }
+    }
+    return sum === 0 && hidden ? null : sum;
+  };
+  const allPeers = r.episodes.reduce((s, e) => s + (e.p2p.peers ?? 0), 0);
+  const allWeb = r.episodes.reduce((s, e) => s + (e.p2p.webSeed ?? 0), 0);
   const stats = `<ul class="stats">
 <li><b>${cell(r.totals.downloads, k)}</b><span>downloads</span></li>
 <li><b>${cell(r.totals.plays, k)}</b><span>plays in the Swarmcast player</span></li>
@@ -208,7 +224,7 @@ export function creatorPage(r: CreatorReport, csvHref: string, pc: PageContext =
         e,
       ) => `<tr><td><a href="/episodes/${encodeURIComponent(e.episodeId)}">${esc(e.title || e.episodeId)}</a><br><span class="meta">${esc(label(pc, e.showId))}</span></td>
 <td class="num" data-label="Downloads">${cell(e.downloads, k)}</td><td class="num" data-label="Plays">${cell(e.plays, k)}</td><td class="num" data-label="Confirmed %">${cell(pct(e.corroboratedShare), k)}</td>
-<td class="num" data-label="From peers %">${esc(pct(e.p2p.share))}</td><td class="num" data-label="Ads heard">${esc(e.ads.impressions)}</td><td class="num" data-label="Revenue">${esc(money(e.revenueMicros))}</td></tr>`,
+<td class="num" data-label="From peers %">${cell(pct(e.p2p.share), k)}</td><td class="num" data-label="Ads heard">${esc(e.ads.impressions)}</td><td class="num" data-label="Revenue">${esc(money(e.revenueMicros))}</td></tr>`,
     )
     .join('\n');
   const listenThrough = r.episodes
