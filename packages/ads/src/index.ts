@@ -1,5 +1,6 @@
 // The public surface of @swarmcast/ads (see README.md beside this folder).
 
+export { adLoadFloorMs, adLoadShare, boundedBreak, breakAllowanceMs, episodeAdBudgetMs } from './ad-load.ts';
 export { type CreativeTorrentOptions, creativeTorrentPublisher } from './creative-torrent.ts';
 export { absoluteUrl, presentCreative } from './creative-urls.ts';
 export {

@@ -11,9 +11,15 @@
  *    behind plan first), then price (higher CPM first), then id (deterministic).
  * 3. Pod: walk that order, taking a line item when one of its creatives fits the time left
  *    in the break, the pod has fewer than `maxAds`, no ad in the pod shares a competitive
- *    category with it, and its campaign is not already in the pod.
+ *    category with it, its campaign is not already in the pod, and it is not a house ad
+ *    after a paid one (house ads fill a break nobody paid for; they never pad a paid pod).
+ *
+ * The time a break may fill is its allowance under the episode's ad load (ad-load.ts:
+ * all breaks together at most max(30 s, 25 % of the content)), not only what the creator
+ * marked.
  */
 import type { AdBreak, EpisodeForAds } from '@swarmcast/catalog';
+import { boundedBreak } from './ad-load.ts';
 import { capsAllow } from './frequency-caps.ts';
 import {
   type Campaign,
@@ -57,7 +63,8 @@ export interface PodSlot {
 export interface PodView {
   candidates(): readonly Candidate[];
   /**
-   * Optional index: the candidates passing `staticallyEligible` for this request. When
+   * Optional index: the candidates passing `staticallyEligible` for this request (its break
+   * already cut to the episode's ad load by selectPod). When
    * given, selectPod walks only these and skips the static checks.
    */
   eligibleFor?(req: PodRequest): readonly Candidate[];
@@ -74,6 +81,7 @@ export function eligibility(
   view: PodView,
   settings: PaceSettings = defaultPaceSettings,
 ): Ineligible | null {
+  req = withAdLoad(req);
   const li = c.lineItem;
   const now = req.now;
   if (li.paused || c.campaign.paused) return 'paused';
@@ -159,6 +167,7 @@ export function selectPod(
   req: PodRequest,
   settings: PaceSettings = defaultPaceSettings,
 ): PodSlot[] {
+  req = withAdLoad(req);
   const now = req.now;
   const ctx: TargetingContext = {
     showId: req.episode.showId,
@@ -224,6 +233,12 @@ export function selectPod(
   );
 }
 
+/** The request with its break's length cut to the episode's ad load (ad-load.ts). */
+function withAdLoad(req: PodRequest): PodRequest {
+  const adBreak = boundedBreak(req.episode, req.adBreak);
+  return adBreak === req.adBreak ? req : { ...req, adBreak };
+}
+
 type Ranked = { c: Candidate; rank: number; urgency: number };
 
 /** Priority class, then urgency, then price, then id. */
@@ -242,15 +257,19 @@ function fillPod(ranked: readonly Ranked[], req: PodRequest): PodSlot[] {
   let timeLeft = req.adBreak.maxDurationMs;
   const categories = new Set<string>();
   const campaigns = new Set<string>();
+  let paid = false;
   for (const { c } of ranked) {
     if (pod.length >= req.adBreak.maxAds || timeLeft <= 0) break;
     if (campaigns.has(c.campaign.id)) continue;
+    const house = c.lineItem.priority === 'house';
+    if (house && paid) continue;
     if (c.lineItem.exclusionCategories.some((cat) => categories.has(cat.toLowerCase()))) continue;
     const creative = pickCreative(c.creatives, req, timeLeft);
     if (!creative) continue;
     pod.push({ candidate: c, creative, sequence: pod.length + 1 });
     timeLeft -= creative.durationMs;
     campaigns.add(c.campaign.id);
+    if (!house) paid = true;
     for (const cat of c.lineItem.exclusionCategories) categories.add(cat.toLowerCase());
   }
   return pod;

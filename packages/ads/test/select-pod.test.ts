@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { AdsStore, eligibility, type LineItem, type PodRequest, selectPod } from '../src/index.ts';
+import {
+  AdsStore,
+  breakAllowanceMs,
+  eligibility,
+  episodeAdBudgetMs,
+  type LineItem,
+  type PodRequest,
+  selectPod,
+} from '../src/index.ts';
 import { campaign, creative, episode, lineItem, prng, t0 } from './helpers.ts';
 
 function world(items: Array<Partial<LineItem> & { id: string }>, creativeMs: Record<string, number> = {}) {
@@ -32,8 +40,78 @@ describe('selectPod', () => {
       { id: 'std', priority: 'standard', cpmMicros: 10_000_000 },
       { id: 'spon', priority: 'sponsorship', cpmMicros: 1_000_000 },
     ]);
-    expect(ids(s, req('mid-1'))).toEqual(['spon', 'std', 'house']);
+    // The house ad would fit mid-1 (90 s, 3 ads) but never follows a paid ad in one pod.
+    expect(ids(s, req('mid-1'))).toEqual(['spon', 'std']);
     expect(ids(s, req('pre'))).toEqual(['spon']);
+  });
+
+  it('house ads fill a break nobody paid for, and never pad a paid pod', () => {
+    const s = world([
+      { id: 'house-1', priority: 'house', cpmMicros: 0 },
+      { id: 'house-2', priority: 'house', cpmMicros: 0 },
+      { id: 'paid', targeting: { countries: ['DE'] } },
+    ]);
+    expect(ids(s, req('mid-1'))).toEqual(['paid']);
+    // Where the paid line item does not serve, house ads fill (several campaigns may).
+    expect(ids(s, req('mid-1', { country: 'FR' }))).toEqual(['house-1', 'house-2']);
+    // A paid ad that does not fit the time left leaves the pod to house ads only if nothing
+    // paid got in: the pod is either paid or house, never both.
+    for (const country of ['DE', 'FR', 'US']) {
+      const pod = selectPod(s, req('mid-2', { country }));
+      const kinds = new Set(pod.map((p) => p.candidate.lineItem.priority === 'house'));
+      expect(kinds.size, country).toBe(1);
+    }
+  });
+
+  it('bounds the ad load of a short episode: all breaks together at most max(30 s, 25 % of the content)', () => {
+    // The demo case: a 16 s episode with a pre-, mid- and post-roll of 60 s and 2 ads each.
+    const short = episode({
+      durationMs: 16_000,
+      adBreaks: [
+        { id: 'pre', position: 'pre', offsetMs: 0, maxDurationMs: 60_000, maxAds: 2 },
+        { id: 'mid', position: 'mid', offsetMs: 8_000, maxDurationMs: 60_000, maxAds: 2 },
+        { id: 'post', position: 'post', offsetMs: 16_000, maxDurationMs: 60_000, maxAds: 2 },
+      ],
+    });
+    expect(episodeAdBudgetMs(short.durationMs)).toBe(30_000);
+    expect(short.adBreaks.map((b) => breakAllowanceMs(short, b))).toEqual([10_000, 10_000, 10_000]);
+    // Six-second spots from three paid campaigns: one per break, not two.
+    const s = world([{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'h', priority: 'house', cpmMicros: 0 }], {
+      a: 6_000,
+      b: 6_000,
+      c: 6_000,
+      h: 6_000,
+    });
+    let total = 0;
+    for (const b of short.adBreaks) {
+      const pod = selectPod(s, { ...req('pre'), episode: short, adBreak: b });
+      expect(pod).toHaveLength(1);
+      total += pod.reduce((n, p) => n + p.creative.durationMs, 0);
+    }
+    expect(total).toBeLessThanOrEqual(episodeAdBudgetMs(short.durationMs));
+    // A 12 s spot is longer than any break's share: it does not serve in this episode at all.
+    const long = world([{ id: 'x' }], { x: 12_000 });
+    const c = long.candidates()[0]!;
+    expect(eligibility(c, { ...req('pre'), episode: short, adBreak: short.adBreaks[0]! }, long)).toBe(
+      'no-creative',
+    );
+    expect(selectPod(long, { ...req('pre'), episode: short, adBreak: short.adBreaks[0]! })).toEqual([]);
+    // The same spot serves in a long episode whose breaks fit its budget unchanged.
+    expect(ids(long, req('pre'))).toEqual(['x']);
+  });
+
+  it('ad load: the budget grows with the content and leaves breaks that fit it alone', () => {
+    expect(episodeAdBudgetMs(0)).toBe(30_000);
+    expect(episodeAdBudgetMs(Number.NaN)).toBe(30_000);
+    expect(episodeAdBudgetMs(120_000)).toBe(30_000);
+    expect(episodeAdBudgetMs(1_800_000)).toBe(450_000);
+    // 30 min episode, 210 s marked in four breaks: under its 450 s budget, kept as marked.
+    expect(ep.adBreaks.map((b) => breakAllowanceMs(ep, b))).toEqual(ep.adBreaks.map((b) => b.maxDurationMs));
+    // A 4 min episode (budget 60 s) with 210 s marked: scaled by 60/210, the sum within budget.
+    const four = episode({ durationMs: 240_000 });
+    const shares = four.adBreaks.map((b) => breakAllowanceMs(four, b));
+    expect(shares).toEqual([8_571, 25_714, 17_142, 8_571]);
+    expect(shares.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(60_000);
   });
 
   it('within a class: furthest behind plan first, then price', () => {
