@@ -38,8 +38,11 @@ export async function claimLeases(
 ): Promise<Set<string>> {
   const held = new Set<string>();
   const expires = o.now + o.ttlMs;
-  for (let i = 0; i < names.length; i += CHUNK) {
-    const part = names.slice(i, i + CHUNK);
+  // One order for every claimer: two processes claiming overlapping sets lock rows in the
+  // same order, so they queue instead of deadlocking.
+  const sorted = [...new Set(names)].sort();
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    const part = sorted.slice(i, i + CHUNK);
     const r = await db.query<{ name: string }>(
       `INSERT INTO platform_leases (name, holder, expires_at)
        SELECT n, $1, $2 FROM unnest($3::text[]) AS n
