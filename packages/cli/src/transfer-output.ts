@@ -76,3 +76,12 @@ export function parseEncryption(text: string | undefined): 'prefer' | 'require' 
   if (text === 'prefer' || text === 'require' || text === 'off') return text;
   throw new UsageError(`--encryption must be prefer, require or off (got "${text}")`);
 }
+
+/**
+ * `--utp`: uTP (BEP 29) beside TCP, dialled first; `--utp-only`: uTP alone. Undefined (the
+ * engine's default, TCP) when neither is given.
+ */
+export function parseTransports(utp: boolean, utpOnly: boolean): ('tcp' | 'utp')[] | undefined {
+  if (utp && utpOnly) throw new UsageError('give --utp or --utp-only, not both');
+  return utpOnly ? ['utp'] : utp ? ['utp', 'tcp'] : undefined;
+}

@@ -52,6 +52,8 @@ export interface SeedOptions {
   readonly encryption?: EncryptionMode;
   /** TCP and/or uTP, in dial order, when the handle makes its own node (default TCP; see SwarmNode). */
   readonly transports?: readonly PeerTransportKind[];
+  /** Local Service Discovery (BEP 14) when the handle makes its own node (default off; see SwarmNode). */
+  readonly lsd?: boolean;
 }
 
 /**
@@ -91,6 +93,8 @@ export interface DownloadOptions {
   readonly encryption?: EncryptionMode;
   /** TCP and/or uTP, in dial order, when the handle makes its own node (default TCP; see SwarmNode). */
   readonly transports?: readonly PeerTransportKind[];
+  /** Local Service Discovery (BEP 14) when the handle makes its own node (default off; see SwarmNode). */
+  readonly lsd?: boolean;
 }
 
 /**
@@ -107,6 +111,7 @@ export async function downloadTorrent(options: DownloadOptions): Promise<Torrent
       ...(options.dht ? { dht: options.dht } : {}),
       ...(options.encryption ? { encryption: options.encryption } : {}),
       ...(options.transports ? { transports: options.transports } : {}),
+      ...(options.lsd ? { lsd: true } : {}),
     });
   if (own) await node.start();
   try {
@@ -170,6 +175,7 @@ async function start(
     uploadRateLimit?: number;
     encryption?: EncryptionMode;
     transports?: readonly PeerTransportKind[];
+    lsd?: boolean;
     sources?: readonly PeerSource[];
     webSeeds?: boolean;
     dataVerified?: boolean;
@@ -183,6 +189,7 @@ async function start(
       ...(options.host ? { host: options.host } : {}),
       ...(options.encryption ? { encryption: options.encryption } : {}),
       ...(options.transports ? { transports: options.transports } : {}),
+      ...(options.lsd ? { lsd: true } : {}),
     });
   if (!options.node) await node.start();
   try {

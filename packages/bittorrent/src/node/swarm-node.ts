@@ -21,6 +21,7 @@ import {
 import { WebSeed } from '../webseed.ts';
 import type { DhtNode } from './dht.ts';
 import { nodeHasher } from './hasher.ts';
+import { LsdNode, type LsdOptions } from './lsd.ts';
 import { nodeMseCrypto } from './mse-crypto.ts';
 import { dialTcp, listenTcp, type TcpListener } from './tcp-transport.ts';
 import { trackerSources } from './tracker-sources.ts';
@@ -55,6 +56,12 @@ export interface SwarmNodeOptions {
   readonly transports?: readonly PeerTransportKind[];
   /** Give up a uTP dial after this long (default 5 s; then the next transport is tried). */
   readonly utpDialTimeoutMs?: number;
+  /**
+   * Local Service Discovery (BEP 14): announce public torrents to the LAN by multicast and
+   * meet neighbours in them with no tracker. Default off; `true` uses `host` (when IPv4) as
+   * the interface.
+   */
+  readonly lsd?: boolean | LsdOptions;
 }
 
 export interface AddTorrentOptions {
@@ -90,6 +97,7 @@ export class SwarmNode {
   private readonly sessions = new Map<string, TorrentSession>();
   private listener: TcpListener | undefined;
   private utp: UtpEndpoint | undefined;
+  private lsdNode: LsdNode | undefined;
 
   /** The transports of this node, in dial order. */
   get transports(): readonly PeerTransportKind[] {
@@ -214,6 +222,19 @@ export class SwarmNode {
         throw e;
       }
     }
+    const lsd = this.options.lsd;
+    if (lsd) {
+      const host = this.options.host;
+      const lsdOptions: LsdOptions =
+        lsd === true ? (host && isIPv4(host) && host !== '0.0.0.0' ? { host } : {}) : lsd;
+      try {
+        this.lsdNode = await LsdNode.start(lsdOptions);
+      } catch (e) {
+        await this.listener?.close();
+        await this.utp?.close();
+        throw e;
+      }
+    }
   }
 
   /** The port peers reach us on (TCP, and UDP for uTP). */
@@ -304,6 +325,7 @@ export class SwarmNode {
     if (this.options.dht && !options.private) {
       out.push(this.options.dht.peerSource(infoHash, { announcePort: this.port }));
     }
+    if (this.lsdNode && !options.private) out.push(this.lsdNode.peerSource(infoHash, () => this.port));
     return out;
   }
 
@@ -319,6 +341,7 @@ export class SwarmNode {
     await Promise.all(all.map((s) => s.close()));
     await this.listener?.close();
     await this.utp?.close();
+    await this.lsdNode?.close();
   }
 }
 

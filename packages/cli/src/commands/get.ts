@@ -10,12 +10,12 @@ import {
   type TorrentHandle,
 } from '@swarmcast/bittorrent/node';
 import { type Command, exitCode, UsageError } from '../command.ts';
-import { parseEncryption, parsePeer, transferOutput } from '../transfer-output.ts';
+import { parseEncryption, parsePeer, parseTransports, transferOutput } from '../transfer-output.ts';
 
 const usage = `swarmcast get <magnet|file.torrent|http(s) url> -o <dir> [--seed] [--stream PORT]
               [--peer HOST:PORT]... [--dht HOST:PORT|public]... [--no-webseeds]
               [--port N] [--host ADDR] [--files 0,2,...] [--timeout SECONDS] [--json]
-              [--encryption prefer|require|off]
+              [--encryption prefer|require|off] [--utp|--utp-only] [--lsd]
 
 Downloads a torrent into <dir>. Every piece is verified (SHA-1 / v2 merkle) before it is written;
 a restart resumes from what is already on disk. Exits 0 only when every selected piece is
@@ -23,7 +23,7 @@ verified on disk.
 
 Peers come from the torrent's trackers (HTTP and UDP: a .torrent's announce-list, a magnet's
 tr=), its web seeds (url-list, ws=), peer exchange, the DHT when --dht is given, and --peer.
-A bare magnet link works: the torrent's metadata is fetched from peers first (BEP 9) and
+With --lsd, neighbours on the LAN in the same torrent are found by multicast (BEP 14). A bare magnet link works: the torrent's metadata is fetched from peers first (BEP 9) and
 checked against the link's btih/btmh.
 
   -o, --output DIR     download folder (required)
@@ -43,6 +43,11 @@ checked against the link's btih/btmh.
   --json               JSON lines on stdout instead of text
   --encryption MODE    protocol encryption (MSE/PE) with TCP peers: prefer (default: accept
                        both, dial encrypted first), require (RC4 only, both ways), off
+  --utp                also accept uTP (BEP 29, UDP, on the same port number) and dial it
+                       first, TCP when a peer does not answer it
+  --utp-only           uTP alone: no TCP listener, no TCP dial
+  --lsd                Local Service Discovery (BEP 14): announce to and find peers on the
+                       LAN by multicast (239.192.152.143:6771), with no tracker
 
 Exit codes: 0 complete, 1 failed (bad torrent or magnet, no metadata, I/O error, timeout),
 2 bad command line.`;
@@ -67,9 +72,13 @@ const command: Command = {
         json: { type: 'boolean', default: false },
         encryption: { type: 'string' },
         stream: { type: 'string' },
+        utp: { type: 'boolean', default: false },
+        'utp-only': { type: 'boolean', default: false },
+        lsd: { type: 'boolean', default: false },
       },
     });
     const encryption = parseEncryption(values.encryption);
+    const transports = parseTransports(values.utp, values['utp-only']);
     const source = positionals[0];
     if (!source || positionals.length > 1)
       throw new UsageError('give exactly one torrent (magnet link, file or http URL)');
@@ -144,6 +153,8 @@ const command: Command = {
         ...(dht ? { dht } : {}),
         ...(values['no-webseeds'] ? { webSeeds: false } : {}),
         ...(encryption ? { encryption } : {}),
+        ...(transports ? { transports } : {}),
+        ...(values.lsd ? { lsd: true } : {}),
         onWarning: (e) =>
           out0.event('warning', { code: e.code, message: e.message }, `warning: ${e.message}`),
       });

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { seedTorrent, type TorrentHandle } from '@swarmcast/bittorrent/node';
 import { type Command, exitCode, UsageError } from '../command.ts';
-import { parseEncryption, parsePeer, transferOutput } from '../transfer-output.ts';
+import { parseEncryption, parsePeer, parseTransports, transferOutput } from '../transfer-output.ts';
 
 const usage = `swarmcast seed <file.torrent> <data path> [--port N] [--peer HOST:PORT]... [--json]
-              [--encryption prefer|require|off]
+              [--encryption prefer|require|off] [--utp|--utp-only] [--lsd] [--host ADDR]
 
 Verifies the data against the torrent, then serves it to peers until interrupted. <data path>
 is the file (single-file torrent) or the torrent's folder, or the folder holding either.
@@ -13,6 +13,10 @@ is the file (single-file torrent) or the torrent's folder, or the folder holding
   --peer HOST:PORT   a peer to connect to (for clients that never dial us); repeat for more
   --json             JSON lines on stdout instead of text
   --encryption MODE  protocol encryption (MSE/PE): prefer (default), require (RC4 only), off
+  --utp              also accept uTP (BEP 29, UDP, same port number) and dial it first
+  --utp-only         uTP alone: no TCP listener, no TCP dial
+  --lsd              Local Service Discovery (BEP 14): announce on the LAN by multicast
+  --host ADDR        address to accept peers on (default: every address)
 
 Exit codes: 0 stopped cleanly, 1 bad torrent or data missing/incomplete, 2 bad command line.`;
 
@@ -28,9 +32,14 @@ const command: Command = {
         peer: { type: 'string', multiple: true, default: [] },
         json: { type: 'boolean', default: false },
         encryption: { type: 'string' },
+        utp: { type: 'boolean', default: false },
+        'utp-only': { type: 'boolean', default: false },
+        lsd: { type: 'boolean', default: false },
+        host: { type: 'string' },
       },
     });
     const encryption = parseEncryption(values.encryption);
+    const transports = parseTransports(values.utp, values['utp-only']);
     const [torrent, dataPath] = positionals;
     if (!torrent || !dataPath || positionals.length > 2)
       throw new UsageError('give <file.torrent> <data path>');
@@ -51,6 +60,9 @@ const command: Command = {
         peers,
         ...(port !== undefined ? { port } : {}),
         ...(encryption ? { encryption } : {}),
+        ...(transports ? { transports } : {}),
+        ...(values.lsd ? { lsd: true } : {}),
+        ...(values.host ? { host: values.host } : {}),
       });
     } catch (err) {
       const code = (err as { code?: string }).code;
