@@ -1,4 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Every new PGlite database in the tests (and in the nodes they spawn) is a copy of one
+// initialised cluster instead of its own initdb (platform pglite-db.ts): one per version.
+const pgliteVersion = (
+  JSON.parse(
+    readFileSync(join(import.meta.dirname, 'node_modules/@electric-sql/pglite/package.json'), 'utf8'),
+  ) as { version: string }
+).version;
 
 // Interop, service and browser tests talk to real processes: generous timeouts, and
 // forks so that a crash in one file cannot take the others down with it.
@@ -11,6 +22,7 @@ export default defineConfig({
         ? ['**/node_modules/**', '**/faults-*.test.ts']
         : ['**/node_modules/**'],
     pool: 'forks',
+    env: { SWARMCAST_PGLITE_TEMPLATE: join(tmpdir(), `swarmcast-pglite-template-${pgliteVersion}`) },
     testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,

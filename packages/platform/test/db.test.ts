@@ -1,3 +1,5 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { requireServices, scratchDir, scratchPostgres } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, type Migration, migrate, openDb, PlatformError } from '../src/index.ts';
@@ -258,6 +260,39 @@ describe('database on pglite: files and locking', () => {
       expect(rows).toEqual([{ v: 'still here' }]);
       await b.close();
     } finally {
+      await dir.remove();
+    }
+  });
+});
+
+describe('database on pglite: a template instead of initdb (SWARMCAST_PGLITE_TEMPLATE)', () => {
+  it('builds the template once and gives every new database, on disk or in memory, its own copy', async () => {
+    const dir = await scratchDir('swarmcast-db-template-');
+    const before = process.env.SWARMCAST_PGLITE_TEMPLATE;
+    process.env.SWARMCAST_PGLITE_TEMPLATE = join(dir.path, 'template');
+    try {
+      const a = await openDb({ dataDir: join(dir.path, 'a') });
+      const ready = join(dir.path, 'template', 'ready');
+      expect((await stat(join(ready, 'data.tar'))).size).toBeGreaterThan(0);
+      expect(await readdir(join(dir.path, 'template'))).toEqual(['ready']);
+      const templateFiles = (await readdir(join(ready, 'data'), { recursive: true })).length;
+      const b = await openDb({ dataDir: join(dir.path, 'b') });
+      const m = await openDb({ inMemory: true });
+      await a.exec('CREATE TABLE only_a (v text); INSERT INTO only_a VALUES ($$a$$)');
+      await m.exec('CREATE TABLE only_m (v text)');
+      // Each database is its own: nothing written to one shows in another or in the template.
+      await expect(b.query('SELECT v FROM only_a')).rejects.toThrow(/only_a/);
+      await expect(b.query('SELECT 1 FROM only_m')).rejects.toThrow(/only_m/);
+      await expect(m.query('SELECT v FROM only_a')).rejects.toThrow(/only_a/);
+      expect((await readdir(join(ready, 'data'), { recursive: true })).length).toBe(templateFiles);
+      await Promise.all([a.close(), b.close(), m.close()]);
+      // A copied database persists like any other.
+      const again = await openDb({ dataDir: join(dir.path, 'a') });
+      expect((await again.query('SELECT v FROM only_a')).rows).toEqual([{ v: 'a' }]);
+      await again.close();
+    } finally {
+      if (before === undefined) delete process.env.SWARMCAST_PGLITE_TEMPLATE;
+      else process.env.SWARMCAST_PGLITE_TEMPLATE = before;
       await dir.remove();
     }
   });

@@ -49,6 +49,12 @@ import { siteUrls } from './urls.ts';
 export interface NodeOptions {
   port: number;
   host: string;
+  /**
+   * The UDP tracker's (and STUN server's) port. Default: the TCP port; with `port: 0` a
+   * separate ephemeral UDP port, since the TCP port number picked by the kernel may
+   * already be taken on UDP (tests saw EADDRINUSE there).
+   */
+  udpPort?: number;
   dataDir: string;
   /** PostgreSQL instead of PGlite under the data dir. */
   databaseUrl?: string | undefined;
@@ -106,6 +112,8 @@ export interface NodeOptions {
 
 export interface RunningNode {
   url: string;
+  /** The UDP tracker's and STUN server's port (see `NodeOptions.udpPort`). */
+  udpPort: number;
   app: FastifyInstance;
   db: Db;
   catalog: CatalogContext;
@@ -268,8 +276,9 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await app.listen({ port: o.port, host: o.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : o.port;
-    // The UDP tracker answers on the same port number as the TCP server.
-    udp = await startUdpTracker(tracker, { port, host: o.host });
+    // The UDP tracker answers on the TCP server's port number, unless told otherwise or the
+    // TCP port was picked by the kernel (then UDP gets its own ephemeral port).
+    udp = await startUdpTracker(tracker, { port: o.udpPort ?? (o.port === 0 ? 0 : port), host: o.host });
     tracker.start();
     const shownHost =
       o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
@@ -278,7 +287,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     selfStun = { host: publicHost, port: udp.port };
     trackerUrls.push(
       `${base}/announce`,
-      `udp://${publicHost}:${port}/announce`,
+      `udp://${publicHost}:${udp.port}/announce`,
       `${base.replace(/^http/, 'ws')}/announce`,
     );
     await services.started();
@@ -288,6 +297,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     const mounted = services;
     return {
       url: `${base}/`,
+      udpPort: udp.port,
       app: running,
       db,
       catalog,

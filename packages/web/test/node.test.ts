@@ -448,7 +448,7 @@ describe('a node', () => {
 });
 
 describe('the node tracker', () => {
-  it('answers HTTP announces on the node port and UDP connects on the same port number', async () => {
+  it('answers HTTP announces on the node port and UDP connects on its own ephemeral UDP port (port 0)', async () => {
     const dir = await scratchDir();
     const node = await startNode({ port: 0, host: '127.0.0.1', dataDir: dir.path, demo: false });
     try {
@@ -463,7 +463,7 @@ describe('the node tracker', () => {
       expect(Buffer.from(await res.arrayBuffer()).toString('latin1')).toMatch(/^d.*8:intervali\d+e/);
       const { createSocket } = await import('node:dgram');
       const sock = createSocket('udp4');
-      const port = Number(new URL(node.url).port);
+      const port = node.udpPort;
       const reply = await new Promise<Buffer>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('no UDP reply')), 5000);
         sock.once('message', (m) => {
@@ -491,6 +491,41 @@ describe('the node tracker', () => {
     // A node's start-up (module loading included) took 75 s under load 30 here.
   }, 240_000);
 
+  it('keeps the UDP tracker on the TCP port number when the port is given', async () => {
+    const { createSocket } = await import('node:dgram');
+    const dir = await scratchDir();
+    // A port number free on UDP (the kernel's pick); TCP on it is almost surely free too:
+    // another try with another number if something else took it meanwhile.
+    let node: RunningNode | undefined;
+    for (let attempt = 0; attempt < 5 && !node; attempt++) {
+      const probe = createSocket('udp4');
+      const free = await new Promise<number>((r) =>
+        probe.bind(0, '127.0.0.1', () => r(probe.address().port)),
+      );
+      await new Promise<void>((r) => probe.close(() => r()));
+      try {
+        node = await startNode({
+          port: free,
+          host: '127.0.0.1',
+          dataDir: dir.path,
+          demo: false,
+          seed: false,
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+      }
+    }
+    if (!node) throw new Error('no free port in 5 tries');
+    try {
+      const port = Number(new URL(node.url).port);
+      expect(node.udpPort).toBe(port);
+      expect(node.catalog.trackers()).toContain(`udp://127.0.0.1:${port}/announce`);
+    } finally {
+      await node.close();
+      await dir.remove();
+    }
+  });
+
   it('gives pages its own STUN server (which answers on the UDP port) and mints TURN credentials per page', async () => {
     const dir = await scratchDir();
     const node = await startNode({
@@ -501,7 +536,7 @@ describe('the node tracker', () => {
       ice: parseIceSettings('self,turn:127.0.0.1:3478', 'a-secret-of-sixteen+', '600'),
     });
     try {
-      const port = Number(new URL(node.url).port);
+      const port = node.udpPort;
       const get = async () => {
         const res = await fetch(new URL('/p2p/ice', node.url));
         expect(res.headers.get('cache-control')).toBe('no-store');

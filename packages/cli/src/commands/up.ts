@@ -11,7 +11,7 @@ Runs a whole node on one port: portal, API, origin, tracker (HTTP and WebSocket 
 UDP on N) and the seeder. State lives under DIR (default ./.data): PGlite database and
 media files, unless DATABASE_URL points at PostgreSQL.
 
-  --port N     TCP and UDP port (default $PORT or 8080; 0 picks a free one)
+  --port N     TCP and UDP port (default $PORT or 8080; 0 picks a free one for each)
   --host H     address to listen on (default 127.0.0.1)
   --data DIR   data directory (default ./.data)
   --public-url URL   the address others reach this node at (default http://HOST:PORT);

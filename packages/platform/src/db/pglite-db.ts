@@ -1,4 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { PGlite, Transaction as PgliteTransaction } from '@electric-sql/pglite';
 import { closableDb } from './closable-db.ts';
 import type { Db, QueryResult, Transaction } from './db.ts';
@@ -28,6 +30,48 @@ function wrap(target: PGlite | PgliteTransaction): Transaction {
 const sharedBuffers = '16MB';
 
 /**
+ * A freshly initialised cluster to copy instead of running initdb again (tests): initdb in
+ * WASM is 3-5 s of CPU per database, a copy and open about 0.5 s, a load of its tarball
+ * into memory about 1 s; on a loaded 2-core machine that was 20-40 s of every node's start.
+ * `SWARMCAST_PGLITE_TEMPLATE` names the directory that keeps it (vitest.config.ts sets one
+ * per PGlite version); unset, every new database runs initdb as before. The template is
+ * built once by whichever process needs it first and moved into place whole (a rename), so
+ * parallel test processes never see half of one.
+ */
+async function pgliteTemplate(
+  PGliteClass: typeof PGlite,
+  root: string,
+): Promise<{ dir: string; tar: string }> {
+  const ready = join(root, 'ready');
+  const found = { dir: join(ready, 'data'), tar: join(ready, 'data.tar') };
+  if (
+    await stat(found.tar).then(
+      () => true,
+      () => false,
+    )
+  )
+    return found;
+  const building = join(root, `building-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(building, { recursive: true });
+  try {
+    const pg = await PGliteClass.create({ dataDir: join(building, 'data') });
+    const tar = await pg.dumpDataDir('none');
+    await pg.close();
+    await writeFile(join(building, 'data.tar'), new Uint8Array(await tar.arrayBuffer()));
+    await rename(building, ready).catch(async (err: NodeJS.ErrnoException) => {
+      // Another process moved its template into place first: use that one.
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    });
+  } finally {
+    await rm(building, { recursive: true, force: true });
+  }
+  return found;
+}
+
+/** The template's tarball, read once per process (in-memory databases load it). */
+let templateTar: Promise<Blob> | undefined;
+
+/**
  * PGlite (Postgres compiled to WASM, in this process) with its files under `dir`. One
  * process per directory: a lock file refuses a second live process instead of letting two
  * WASM instances corrupt the same files. `dir` undefined means in memory (tests only).
@@ -44,8 +88,21 @@ export async function openPgliteDb(dir: string | undefined): Promise<Db> {
     // process on PostgreSQL, or one that needs no database (`swarmcast tracker` and each of
     // its workers), should not pay.
     const { PGlite } = await import('@electric-sql/pglite');
+    const root = process.env.SWARMCAST_PGLITE_TEMPLATE;
+    let loadDataDir: Blob | undefined;
+    if (root) {
+      const template = await pgliteTemplate(PGlite, root);
+      if (dir === undefined) {
+        templateTar ??= readFile(template.tar).then((b) => new Blob([new Uint8Array(b)]));
+        loadDataDir = await templateTar;
+      } else if ((await readdir(dir)).length === 0) {
+        // A new database: the template's files instead of initdb. An existing one opens as is.
+        await cp(template.dir, dir, { recursive: true });
+      }
+    }
     pg = await PGlite.create({
       ...(dir === undefined ? {} : { dataDir: dir }),
+      ...(loadDataDir ? { loadDataDir } : {}),
       parsers: sharedParsers,
       startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
     });
