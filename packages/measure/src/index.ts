@@ -45,7 +45,7 @@ export {
 } from './reports/creator-report.ts';
 export { adminCsv, advertiserCsv, creatorCsv, csvField } from './reports/csv.ts';
 export { esc } from './reports/html.ts';
-export type { Period } from './reports/load.ts';
+export { loadEpisodes, loadFacts, type Period } from './reports/load.ts';
 export { type AdminReport, Reports } from './reports/reports.ts';
 export {
   denyAllReports,
@@ -78,6 +78,7 @@ export {
   filterDownload,
   isRangeProbe,
   type QualifiedDownload,
+  torrentCompletions,
 } from './rules/downloads.ts';
 export { downloadThreshold, type EpisodeMedia } from './rules/episode-media.ts';
 export { defaultIvtRules, type IvtReason, ivtReason } from './rules/ivt.ts';

@@ -1,7 +1,7 @@
 import { classifyUserAgent } from '@swarmcast/platform';
 import { describe, expect, it } from 'vitest';
 import { coveredBytes, mergeRanges } from '../src/rules/byte-coverage.ts';
-import { countDownloads, isRangeProbe } from '../src/rules/downloads.ts';
+import { countDownloads, isRangeProbe, torrentCompletions } from '../src/rules/downloads.ts';
 import { downloadThreshold } from '../src/rules/episode-media.ts';
 import { countedTimes } from '../src/rules/windows.ts';
 import { announce, dl, ep1, key, listener, range } from './support/facts.ts';
@@ -201,6 +201,62 @@ describe('countDownloads: one test per rule', () => {
       [announce({ time: t0, event: 'started', left: 100 }), announce({ time: t0, event: 'update' })],
     );
     expect(r.counted.calendar).toHaveLength(0);
+  });
+  it('BEP 3: a stopped with left = 0 from a key that was downloading is a completion (aria2 never sends completed)', () => {
+    const size = ep1.fileSize;
+    // aria2c 1.36 on the v1 companion: started, started again, stopped with nothing left.
+    const aria = [
+      announce({ time: t0, event: 'started', left: size, audienceKey: key('aria') }),
+      announce({ time: t0 + 1000, event: 'started', left: size, audienceKey: key('aria') }),
+      announce({
+        time: t0 + 2000,
+        event: 'stopped',
+        left: 0,
+        downloadedDelta: size,
+        audienceKey: key('aria'),
+      }),
+    ];
+    // A seeder that started complete: nothing downloaded, never a download.
+    const seeder = [
+      announce({ time: t0, event: 'started', left: 0, audienceKey: key('seed') }),
+      announce({ time: t0 + 3000, event: 'stopped', left: 0, audienceKey: key('seed') }),
+    ];
+    // A client that gave up half-way.
+    const quitter = [
+      announce({ time: t0, event: 'started', left: size, audienceKey: key('quit') }),
+      announce({
+        time: t0 + 3000,
+        event: 'stopped',
+        left: size / 2,
+        downloadedDelta: size / 2,
+        audienceKey: key('quit'),
+      }),
+    ];
+    // qBittorrent: completed, then the same session's stopped: one completion.
+    const qbt = [
+      announce({ time: t0, event: 'started', left: size, audienceKey: key('qbt') }),
+      announce({
+        time: t0 + 1000,
+        event: 'completed',
+        left: 0,
+        downloadedDelta: size,
+        audienceKey: key('qbt'),
+      }),
+      announce({ time: t0 + 2000, event: 'stopped', left: 0, audienceKey: key('qbt') }),
+    ];
+    const all = [...aria, ...seeder, ...quitter, ...qbt];
+    expect(torrentCompletions(all).map((a) => [a.audienceKey, a.event])).toEqual([
+      ['qbt', 'completed'],
+      ['aria', 'stopped'],
+    ]);
+    const r = count([], all);
+    expect(r.counted.calendar.map((q) => [q.audienceKey, q.source]).sort()).toEqual([
+      ['aria', 'torrent'],
+      ['qbt', 'torrent'],
+    ]);
+    // A stopped with left = 0 whose started is not among the facts still shows downloaded bytes.
+    expect(torrentCompletions([aria[2]!])).toHaveLength(1);
+    expect(torrentCompletions([seeder[1]!])).toHaveLength(0);
   });
   it('1.2.1 a key with an abnormal number of downloads in a day is removed', () => {
     const eps = Array.from({ length: 61 }, (_, i) => ({

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseTorrent, toHex } from '@swarmcast/bittorrent';
 import { downloadTorrent, nodeHasher, type TorrentHandle } from '@swarmcast/bittorrent/node';
 import { demoMediaDir } from '@swarmcast/catalog';
+import { countDownloads, loadEpisodes, loadFacts, torrentCompletions } from '@swarmcast/measure';
 import { requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,7 +156,7 @@ describe('a podcast app and a BitTorrent client against a node', () => {
   // aria2 1.36 computes a wrong info-hash for hybrid torrents, also after fetching a hybrid
   // magnet's metadata, so the feed offers a v1-only companion's magnet for it (the last source).
   it.skipIf(aria.skip)(
-    "aria2c follows the feed's v1 magnet (metadata from the node's seeder), with identical bytes",
+    "aria2c follows the feed's v1 magnet (metadata from the node's seeder), with identical bytes, and measurement counts the download for the episode",
     async () => {
       const item = items.find((i) => i.title === 'How the swarm works')!;
       const magnets = item
@@ -171,6 +172,36 @@ describe('a podcast app and a BitTorrent client against a node', () => {
       expect((await readFile(join(out, name))).equals(await readFile(join(demoMediaDir, 'swarm.mp3')))).toBe(
         true,
       );
+      // Measurement: aria2 announces the companion's hash and never sends `completed`; its
+      // `stopped` with nothing left is the completion, attributed to the episode (its canonical hash).
+      const companion = /xt=urn:btih:([0-9a-fA-F]{40})/.exec(legacy)![1]!.toLowerCase();
+      const episodes = await loadEpisodes(node.db);
+      const episode = episodes.find((e) => e.title === 'How the swarm works')!;
+      expect(episode.infoHash).not.toBe(companion);
+      const period = { from: Date.now() - 3_600_000, to: Date.now() + 3_600_000 };
+      const ariaCompletion = async () => {
+        const facts = await loadFacts(node.db, episodes, period);
+        return torrentCompletions(facts.announces).find(
+          (a) =>
+            a.clientFamily === 'aria2' &&
+            (a as typeof a & { announcedInfoHash?: string }).announcedInfoHash === companion,
+        );
+      };
+      await waitFor(
+        async () => (await ariaCompletion()) !== undefined,
+        30_000,
+        "aria2's completion in the pipeline",
+      );
+      const done = (await ariaCompletion())!;
+      expect(done.event).toBe('stopped');
+      expect(done.left).toBe(0);
+      expect(done.infoHash).toBe(episode.infoHash);
+      const facts = await loadFacts(node.db, episodes, period);
+      const counted = countDownloads({ ...facts, episodes }).counted.calendar.filter(
+        (q) =>
+          q.episodeId === episode.episodeId && q.source === 'torrent' && q.audienceKey === done.audienceKey,
+      );
+      expect(counted).toHaveLength(1);
     },
   );
 });

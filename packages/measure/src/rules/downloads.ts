@@ -30,8 +30,10 @@ import { countedTimes, dayMs, utcDay, type WindowKind, windowKinds } from './win
  * episode is one minute or shorter). Coverage starts afresh after a qualified download, and
  * also when it is older than the window (24 h) without qualifying. Requests that never
  * complete a qualified download are counted as `below-threshold`.
- * A torrent announce with event `completed` is a complete download (BitTorrent verifies
- * every piece); other announces are not downloads (a peer's bytes are not in playable order).
+ * A torrent completion is a complete download (BitTorrent verifies every piece): an announce
+ * with event `completed`, or a `stopped` with `left = 0` from a key that was downloading
+ * (aria2 never sends `completed`; see `torrentCompletions`). Other announces are not
+ * downloads (a peer's bytes arrive rarest-first, not in playable order).
  *
  * Step 1.2.1, abnormal rate: a key with more than `maxDownloadsPerKeyDay` qualified
  * downloads in one UTC day is not a listener; all of that key's downloads that day go to `rate`.
@@ -129,6 +131,41 @@ function emptyFiltered(): Record<DownloadFilterReason, number> {
   };
 }
 
+/**
+ * The announces that mark a completed torrent download, once per download. BEP 3: `left` is
+ * what the peer still has to download (0: every piece verified); `completed` is sent when the
+ * download completes and not when the file was complete at start; `stopped` when the client
+ * ceases. aria2 (the v1-only companion's client) announces `started` and `stopped` and never
+ * `completed`, so per key and torrent a download is also complete at a `stopped` with
+ * `left = 0` when the key was downloading: an earlier announce of it on that torrent had
+ * `left > 0`, or this one reports downloaded bytes. A seeder that started complete (left 0
+ * throughout, nothing downloaded) never counts, and a `completed` followed by the same
+ * session's `stopped` counts once. Announces are taken in time order.
+ */
+export function torrentCompletions(announces: readonly AnnounceFact[]): AnnounceFact[] {
+  const state = new Map<string, 'downloading' | 'complete'>();
+  const out: AnnounceFact[] = [];
+  const sorted = [...announces].sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1));
+  for (const a of sorted) {
+    // Per torrent as announced: `left` of the companion and of the hybrid are separate sessions.
+    const torrent = (a as AnnounceFact & { announcedInfoHash?: string }).announcedInfoHash ?? a.infoHash;
+    const id = `${a.audienceKey}\u0000${torrent}`;
+    const was = state.get(id);
+    if (a.event === 'completed') {
+      out.push(a);
+      state.set(id, 'complete');
+    } else if (a.left > 0) state.set(id, 'downloading');
+    else if (
+      a.event === 'stopped' &&
+      (was === 'downloading' || (was === undefined && a.downloadedDelta > 0))
+    ) {
+      out.push(a);
+      state.set(id, 'complete');
+    }
+  }
+  return out;
+}
+
 /** The three steps over a set of facts. Pure: same facts, same counts. */
 export function countDownloads(
   input: DownloadInput,
@@ -191,9 +228,8 @@ export function countDownloads(
     filtered['below-threshold'] += pending;
   }
 
-  // Torrents: a completed announce is a complete download.
-  for (const a of input.announces) {
-    if (a.event !== 'completed') continue;
+  // Torrents: a completion is a complete download (torrentCompletions).
+  for (const a of torrentCompletions(input.announces)) {
     if (a.datacenter && !a.safe) {
       filtered.datacenter++;
       continue;
