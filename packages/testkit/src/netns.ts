@@ -28,7 +28,10 @@
  * namespace and the root veth even after a failure half-way through building.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Prerequisite, which } from './prerequisites.ts';
 
@@ -40,6 +43,12 @@ export interface HomeSpec {
   nat: NatKind;
   /** Drop all UDP from this home to the outside (TCP still passes). */
   blockUdp?: boolean;
+  /**
+   * Run miniupnpd (UPnP IGD and NAT-PMP, nftables backend) on the router: the home host may
+   * ask it for port mappings, which it installs as DNAT rules; unsolicited inbound traffic is
+   * still dropped unless a mapping forwards it. Needs /usr/sbin/miniupnpd.
+   */
+  miniupnpd?: boolean;
 }
 
 export interface LabHome {
@@ -95,7 +104,32 @@ export function natLabPrerequisite(): Prerequisite {
 
 let labs = 0;
 
-function routerRules(kind: NatKind, homeIp: string, blockUdp: boolean): string {
+function routerRules(kind: NatKind, homeIp: string, blockUdp: boolean, upnp = false): string {
+  if (upnp) {
+    // The guard moves to the forward hook, after DNAT: a new inbound connection passes only
+    // when miniupnpd's prerouting rule rewrote it to the home (a mapping).
+    return `table ip lab {
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname "wan" ct state new ct status dnat accept
+    iifname "wan" ct state new drop
+    ${blockUdp ? 'iifname "lan" oifname "wan" meta l4proto udp drop' : ''}
+  }
+  chain outbound {
+    type nat hook postrouting priority srcnat;
+    oifname "wan" masquerade${kind === 'symmetric' ? ' fully-random' : ''}
+  }
+}
+table inet filter {
+  chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
+  chain miniupnpd { }
+  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+  chain prerouting_miniupnpd { }
+  chain postrouting_miniupnpd { }
+}
+`;
+  }
   const dnat =
     kind === 'full-cone'
       ? `chain inbound { type nat hook prerouting priority dstnat; iifname "wan" meta l4proto udp dnat ip to ${homeIp}; }`
@@ -118,6 +152,53 @@ function routerRules(kind: NatKind, homeIp: string, blockUdp: boolean): string {
 `;
 }
 
+/**
+ * Starts miniupnpd in a router namespace (NAT-PMP on 5351 and UPnP IGD on the LAN side) and
+ * waits until it answers. It dies with the namespace (`close` kills what runs inside).
+ */
+async function startMiniupnpd(routerNs: string, lan: string, wanIp: string, name: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), `${name}-upnp-`));
+  const conf = join(dir, 'miniupnpd.conf');
+  await writeFile(
+    conf,
+    [
+      'ext_ifname=wan',
+      'listening_ip=lan',
+      'http_port=0',
+      'enable_natpmp=yes',
+      'enable_upnp=yes',
+      'secure_mode=yes',
+      'system_uptime=yes',
+      // Declared: the lab's "internet" is 100.64.0.0/10, which miniupnpd would take for a
+      // private (double-NAT) address and refuse to map.
+      `ext_ip=${wanIp}`,
+      `uuid=${randomUUID()}`,
+      `allow 1024-65535 ${lan}.0/24 1024-65535`,
+      'deny 0-65535 0.0.0.0/0 0-65535',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', routerNs, '/usr/sbin/miniupnpd', '-d', '-f', conf, '-P', join(dir, 'pid')],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  child.stderr?.on('data', (d) => {
+    log = (log + d).slice(-4000);
+  });
+  child.unref();
+  // Ready when it listens for NAT-PMP on the LAN address.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`miniupnpd exited ${child.exitCode}: ${log}`);
+    const { stdout } = await run('ip', ['netns', 'exec', routerNs, 'ss', '-uln'], { timeout: 10_000 });
+    if (stdout.includes(':5351')) return;
+    if (Date.now() > deadline) throw new Error(`miniupnpd did not start: ${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Builds the lab; on any failure it removes what it made and rethrows. */
 export async function createNatLab(specs: HomeSpec[]): Promise<NatLab> {
   if (specs.length < 1 || specs.length > 8) throw new Error('a lab has 1 to 8 homes');
@@ -128,7 +209,9 @@ export async function createNatLab(specs: HomeSpec[]): Promise<NatLab> {
   // The lab's "internet": 100.64.0.0/10 (shared address space), one /24 per lab.
   const a = 64 + ((randomBytes(1)[0] as number) % 64);
   const b = randomBytes(1)[0] as number;
-  const net = `100.${a}.${b}`;
+  // miniupnpd refuses to map on a reserved external address (100.64/10 among them): a lab
+  // with it takes a /24 of 11.0.0.0/8 instead (routed nowhere but inside this lab).
+  const net = specs.some((x) => x.miniupnpd) ? `11.${a}.${b}` : `100.${a}.${b}`;
   const publicIp = `${net}.1`;
   const serviceIp = `${net}.2`;
   const made: string[] = [];
@@ -240,10 +323,16 @@ export async function createNatLab(specs: HomeSpec[]): Promise<NatLab> {
       await inNs(routerNs, 'ip', ['addr', 'add', `${lan}.1/24`, 'dev', 'lan']);
       await inNs(routerNs, 'ip', ['link', 'set', 'lan', 'up']);
       await inNs(routerNs, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
-      await inNs(routerNs, 'nft', ['-f', '-'], routerRules(spec.nat, `${lan}.2`, spec.blockUdp ?? false));
+      await inNs(
+        routerNs,
+        'nft',
+        ['-f', '-'],
+        routerRules(spec.nat, `${lan}.2`, spec.blockUdp ?? false, spec.miniupnpd ?? false),
+      );
       await inNs(ns, 'ip', ['addr', 'add', `${lan}.2/24`, 'dev', 'eth0']);
       await inNs(ns, 'ip', ['link', 'set', 'eth0', 'up']);
       await inNs(ns, 'ip', ['route', 'add', 'default', 'via', `${lan}.1`]);
+      if (spec.miniupnpd) await startMiniupnpd(routerNs, lan, wanIp, `${p}-r${i}`);
       homes.push({ ns, ip: `${lan}.2`, routerNs, publicIp: wanIp, nat: spec.nat });
     }
 

@@ -54,6 +54,8 @@ export interface SeedOptions {
   readonly transports?: readonly PeerTransportKind[];
   /** Local Service Discovery (BEP 14) when the handle makes its own node (default off; see SwarmNode). */
   readonly lsd?: boolean;
+  /** Ask the home router to forward our port (NAT-PMP) when the handle makes its own node. */
+  readonly portMapping?: boolean;
 }
 
 /**
@@ -95,6 +97,8 @@ export interface DownloadOptions {
   readonly transports?: readonly PeerTransportKind[];
   /** Local Service Discovery (BEP 14) when the handle makes its own node (default off; see SwarmNode). */
   readonly lsd?: boolean;
+  /** Ask the home router to forward our port (NAT-PMP) when the handle makes its own node. */
+  readonly portMapping?: boolean;
 }
 
 /**
@@ -112,6 +116,7 @@ export async function downloadTorrent(options: DownloadOptions): Promise<Torrent
       ...(options.encryption ? { encryption: options.encryption } : {}),
       ...(options.transports ? { transports: options.transports } : {}),
       ...(options.lsd ? { lsd: true } : {}),
+      ...(options.portMapping ? { portMapping: true } : {}),
     });
   if (own) await node.start();
   try {
@@ -176,6 +181,7 @@ async function start(
     encryption?: EncryptionMode;
     transports?: readonly PeerTransportKind[];
     lsd?: boolean;
+    portMapping?: boolean;
     sources?: readonly PeerSource[];
     webSeeds?: boolean;
     dataVerified?: boolean;
@@ -190,6 +196,7 @@ async function start(
       ...(options.encryption ? { encryption: options.encryption } : {}),
       ...(options.transports ? { transports: options.transports } : {}),
       ...(options.lsd ? { lsd: true } : {}),
+      ...(options.portMapping ? { portMapping: true } : {}),
     });
   if (!options.node) await node.start();
   try {

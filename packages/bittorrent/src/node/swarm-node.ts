@@ -23,6 +23,7 @@ import type { DhtNode } from './dht.ts';
 import { nodeHasher } from './hasher.ts';
 import { LsdNode, type LsdOptions } from './lsd.ts';
 import { nodeMseCrypto } from './mse-crypto.ts';
+import { PortMapper, type PortMappingOptions } from './port-mapping.ts';
 import { dialTcp, listenTcp, type TcpListener } from './tcp-transport.ts';
 import { trackerSources } from './tracker-sources.ts';
 import { openUtp, type UtpEndpoint } from './utp-transport.ts';
@@ -62,6 +63,12 @@ export interface SwarmNodeOptions {
    * the interface.
    */
   readonly lsd?: boolean | LsdOptions;
+  /**
+   * Ask the home router (NAT-PMP, the default gateway) to forward our port: TCP, and UDP too
+   * when uTP is on. Default off (a server has no such router); `swarmcast get --seed` turns it
+   * on. Failure is not fatal: see `portMapper.errors`.
+   */
+  readonly portMapping?: boolean | PortMappingOptions;
 }
 
 export interface AddTorrentOptions {
@@ -98,6 +105,8 @@ export class SwarmNode {
   private listener: TcpListener | undefined;
   private utp: UtpEndpoint | undefined;
   private lsdNode: LsdNode | undefined;
+  /** The router's port mappings, when `portMapping` is on. */
+  portMapper: PortMapper | undefined;
 
   /** The transports of this node, in dial order. */
   get transports(): readonly PeerTransportKind[] {
@@ -222,6 +231,15 @@ export class SwarmNode {
         throw e;
       }
     }
+    const pm = this.options.portMapping;
+    if (pm && this.port > 0) {
+      // In the background: a network with no NAT-PMP router answers nothing (~4 s of retries).
+      this.portMapper = new PortMapper(pm === true ? {} : pm);
+      void this.portMapper.map([
+        ...(this.listener ? [{ protocol: 'tcp' as const, port: this.port }] : []),
+        ...(this.utp ? [{ protocol: 'udp' as const, port: this.port }] : []),
+      ]);
+    }
     const lsd = this.options.lsd;
     if (lsd) {
       const host = this.options.host;
@@ -235,6 +253,11 @@ export class SwarmNode {
         throw e;
       }
     }
+  }
+
+  /** The port we tell trackers and the DHT: the router's mapped TCP port when there is one. */
+  get announcePort(): number {
+    return this.portMapper?.external(this.listener ? 'tcp' : 'udp', this.port)?.port ?? this.port;
   }
 
   /** The port peers reach us on (TCP, and UDP for uTP). */
@@ -316,14 +339,14 @@ export class SwarmNode {
         ...trackerSources(announce, {
           infoHash,
           peerId: this.peerId,
-          port: this.port,
+          port: this.announcePort,
           stats,
           timers: systemTimers,
         }),
       );
     }
     if (this.options.dht && !options.private) {
-      out.push(this.options.dht.peerSource(infoHash, { announcePort: this.port }));
+      out.push(this.options.dht.peerSource(infoHash, { announcePort: this.announcePort }));
     }
     if (this.lsdNode && !options.private) out.push(this.lsdNode.peerSource(infoHash, () => this.port));
     return out;
@@ -342,6 +365,7 @@ export class SwarmNode {
     await this.listener?.close();
     await this.utp?.close();
     await this.lsdNode?.close();
+    await this.portMapper?.close();
   }
 }
 

@@ -16,6 +16,7 @@ const usage = `swarmcast get <magnet|file.torrent|http(s) url> -o <dir> [--seed]
               [--peer HOST:PORT]... [--dht HOST:PORT|public]... [--no-webseeds]
               [--port N] [--host ADDR] [--files 0,2,...] [--timeout SECONDS] [--json]
               [--encryption prefer|require|off] [--utp|--utp-only] [--lsd]
+              [--no-port-mapping]
 
 Downloads a torrent into <dir>. Every piece is verified (SHA-1 / v2 merkle) before it is written;
 a restart resumes from what is already on disk. Exits 0 only when every selected piece is
@@ -46,6 +47,8 @@ checked against the link's btih/btmh.
   --utp                also accept uTP (BEP 29, UDP, on the same port number) and dial it
                        first, TCP when a peer does not answer it
   --utp-only           uTP alone: no TCP listener, no TCP dial
+  --no-port-mapping    with --seed, do not ask the home router (NAT-PMP) to forward our
+                       port; by default --seed asks, so peers outside can dial us
   --lsd                Local Service Discovery (BEP 14): announce to and find peers on the
                        LAN by multicast (239.192.152.143:6771), with no tracker
 
@@ -75,6 +78,7 @@ const command: Command = {
         utp: { type: 'boolean', default: false },
         'utp-only': { type: 'boolean', default: false },
         lsd: { type: 'boolean', default: false },
+        'no-port-mapping': { type: 'boolean', default: false },
       },
     });
     const encryption = parseEncryption(values.encryption);
@@ -155,6 +159,7 @@ const command: Command = {
         ...(encryption ? { encryption } : {}),
         ...(transports ? { transports } : {}),
         ...(values.lsd ? { lsd: true } : {}),
+        ...(values.seed && !values['no-port-mapping'] ? { portMapping: true } : {}),
         onWarning: (e) =>
           out0.event('warning', { code: e.code, message: e.message }, `warning: ${e.message}`),
       });
@@ -173,6 +178,17 @@ const command: Command = {
       { infoHash: handle.infoHash, name: handle.meta.name, port: handle.port },
       `${handle.meta.name}: info-hash ${handle.infoHash}, listening on port ${handle.port}`,
     );
+    const mapper = handle.node.portMapper;
+    mapper?.ready.then(() => {
+      for (const m of mapper.mappings)
+        out.event(
+          'mapped',
+          { protocol: m.protocol, port: m.internalPort, host: m.externalAddress, externalPort: m.externalPort },
+          `the router forwards ${m.protocol} ${m.externalAddress}:${m.externalPort} to port ${m.internalPort} (NAT-PMP)`,
+        );
+      for (const e of mapper.errors)
+        out.event('warning', { code: 'PORT_MAPPING', message: e }, `warning: no port mapping: ${e}`);
+    });
     let stream: StreamServer | undefined;
     if (streamPort !== undefined) {
       try {
