@@ -183,7 +183,12 @@ const command: Command = {
       for (const m of mapper.mappings)
         out.event(
           'mapped',
-          { protocol: m.protocol, port: m.internalPort, host: m.externalAddress, externalPort: m.externalPort },
+          {
+            protocol: m.protocol,
+            port: m.internalPort,
+            host: m.externalAddress,
+            externalPort: m.externalPort,
+          },
           `the router forwards ${m.protocol} ${m.externalAddress}:${m.externalPort} to port ${m.internalPort} (NAT-PMP)`,
         );
       for (const e of mapper.errors)
