@@ -85,6 +85,18 @@ function parseIp(ip: string): Uint8Array | null {
 }
 
 /** Address bytes followed by the big-endian port, or null for an invalid address or port. */
+/**
+ * Copies a compact peer (6 or 18 bytes) into `out` at `at`; returns the next offset.
+ * A byte loop, not `out.set(peer, at)`: for a few bytes TypedArray#set costs a call into
+ * the runtime each time, and an answer copies up to numwant (50) of them; the loop made
+ * the UDP and HTTP answer encoders about 2 us faster per announce (profile, issue 17).
+ */
+export function copyCompact(out: Uint8Array, at: number, peer: Uint8Array): number {
+  const n = peer.length;
+  for (let k = 0; k < n; k++) out[at + k] = peer[k]!;
+  return at + n;
+}
+
 export function compactPeer(ip: string, port: number): Uint8Array | null {
   if (!Number.isInteger(port) || port < 1 || port > 65535) return null;
   const addr = ipBytes(ip);

@@ -7,7 +7,7 @@ import type { AnnounceEvent } from '@swarmcast/platform';
 import bencode from 'bencode';
 import { type TrackerError, trackerError } from '../errors.ts';
 import type { AnnounceRequest, AnnounceResult, InfoHash, ScrapeRequest, ScrapeResult } from '../types.ts';
-import { normalizeIp, uncompactPeer } from './address.ts';
+import { copyCompact, normalizeIp, uncompactPeer } from './address.ts';
 import { type CodecLimits, capNumwant } from './limits.ts';
 import { parseCount, toHex } from './numbers.ts';
 import { parseRawQuery, queryBytes, queryText } from './query-string.ts';
@@ -118,11 +118,9 @@ function encodeCompactAnnounce(result: AnnounceResult): Uint8Array {
   b += mid.length;
   for (const p of result.peers) {
     if (p.compact.length === 6) {
-      out.set(p.compact, a);
-      a += 6;
+      a = copyCompact(out, a, p.compact);
     } else if (p.compact.length === 18) {
-      out.set(p.compact, b);
-      b += 18;
+      b = copyCompact(out, b, p.compact);
     }
   }
   out[out.length - 1] = 0x65;

@@ -7,6 +7,7 @@
 import type { AnnounceEvent } from '@swarmcast/platform';
 import { type TrackerError, trackerError } from '../errors.ts';
 import type { AnnounceRequest, AnnounceResult, InfoHash, ScrapeRequest, ScrapeResult } from '../types.ts';
+import { copyCompact } from './address.ts';
 import { type CodecLimits, capNumwant } from './limits.ts';
 import { readUint64Clamped, toHex } from './numbers.ts';
 
@@ -133,8 +134,7 @@ export function encodeUdpAnnounce(transactionId: number, result: AnnounceResult,
   let at = 20;
   for (const p of result.peers) {
     if (p.compact.length !== size) continue;
-    out.set(p.compact, at);
-    at += size;
+    at = copyCompact(out, at, p.compact);
   }
   return out;
 }
