@@ -56,6 +56,18 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
   const store = deps.store;
   // Reservations of ads that never played go back to budgets and caps when their token expires.
   store.releaseExpired(req.now);
+  store.inventory.record(
+    {
+      showId: episode.showId,
+      language: episode.language,
+      categories: episode.categories,
+      mediaKind: episode.mediaKind,
+      position: adBreak.position,
+      country: req.country,
+      device: req.device,
+    },
+    req.now,
+  );
   const pod = selectPod(
     store,
     {

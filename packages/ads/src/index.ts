@@ -1,6 +1,13 @@
 // The public surface of @swarmcast/ads (see README.md beside this folder).
 
 export { adLoadFloorMs, adLoadShare, boundedBreak, breakAllowanceMs, episodeAdBudgetMs } from './ad-load.ts';
+export {
+  type Availability,
+  availabilityWindowMs,
+  InventoryLog,
+  type InventoryRow,
+  type InventoryShape,
+} from './availability.ts';
 export { type CreativeTorrentOptions, creativeTorrentPublisher } from './creative-torrent.ts';
 export { absoluteUrl, presentCreative } from './creative-urls.ts';
 export {
@@ -23,7 +30,7 @@ export {
 export { type AdsError, type AdsErrorCode, adsErrors } from './errors.ts';
 export { capsAllow } from './frequency-caps.ts';
 export type { AdsAuth, AdsPrincipal } from './http/access.ts';
-export type { PublishCreative } from './http/context.ts';
+export type { PublishCreative, ShowLookup, TargetableShow } from './http/context.ts';
 export { type AdsPluginDeps, adsPlugin } from './http/plugin.ts';
 export { deviceFromUserAgent, parseCountry, parseListenerId } from './http/request-context.ts';
 export {

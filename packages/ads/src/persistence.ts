@@ -6,8 +6,11 @@
  * impression times of a listener id per capped line item) is flushed with delivery and
  * kept only until the longest cap's period has passed, so a restart does not reset caps.
  */
+
+import type { BreakPosition } from '@swarmcast/catalog';
 import type { Db, Migration, Queryable } from '@swarmcast/platform';
-import type { Advertiser, Campaign, Creative, LineItem } from './model.ts';
+import { availabilityWindowMs, inventoryShapeKey } from './availability.ts';
+import type { Advertiser, Campaign, Creative, DeviceClass, LineItem } from './model.ts';
 import { AdsStore, type HourDelivery } from './store.ts';
 import type { MeasuredDelivery } from './tracking-contract.ts';
 
@@ -175,6 +178,26 @@ CREATE TABLE ads_measured (
 CREATE INDEX ads_measured_line_item ON ads_measured (line_item_id, time);
 `,
   },
+  {
+    // Availability (availability.ts): breaks asked to fill, counted per UTC hour and request
+    // shape (no listener in it); kept for the 7 days availability looks back.
+    id: 'ads/0005-inventory-hourly',
+    sql: `
+CREATE TABLE ads_inventory_hourly (
+  hour bigint NOT NULL,
+  shape text NOT NULL,
+  show_id text NOT NULL,
+  language text NOT NULL,
+  categories jsonb NOT NULL,
+  media_kind text NOT NULL,
+  position text NOT NULL,
+  country text,
+  device text NOT NULL,
+  count bigint NOT NULL,
+  PRIMARY KEY (hour, shape)
+);
+`,
+  },
 ];
 
 export async function saveAdvertiser(db: Queryable, a: Advertiser): Promise<void> {
@@ -255,6 +278,7 @@ export async function saveLineItem(db: Queryable, li: LineItem): Promise<void> {
 export async function saveDelivery(db: Db, store: AdsStore, now: number): Promise<number> {
   let rows = 0;
   const seen = store.takeChangedSeen();
+  const inventory = store.inventory.takeChanged();
   try {
     await db.transaction(async (tx) => {
       for (const li of store.lineItems.values()) {
@@ -282,9 +306,32 @@ export async function saveDelivery(db: Db, store: AdsStore, now: number): Promis
         );
       }
       await tx.query('DELETE FROM ads_cap_impressions WHERE expires_at <= $1', [now]);
+      if (inventory.length > 0) {
+        await tx.query(
+          `INSERT INTO ads_inventory_hourly (hour, shape, show_id, language, categories, media_kind, position, country, device, count)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+           ON CONFLICT (hour, shape) DO UPDATE SET count = EXCLUDED.count`,
+          [
+            inventory.map((r) => r.hour),
+            inventory.map((r) => inventoryShapeKey(r)),
+            inventory.map((r) => r.showId),
+            inventory.map((r) => r.language),
+            inventory.map((r) => JSON.stringify(r.categories)),
+            inventory.map((r) => r.mediaKind),
+            inventory.map((r) => r.position),
+            inventory.map((r) => r.country),
+            inventory.map((r) => r.device),
+            inventory.map((r) => r.count),
+          ],
+        );
+      }
+      await tx.query('DELETE FROM ads_inventory_hourly WHERE hour < $1', [
+        now - availabilityWindowMs - 3_600_000,
+      ]);
     });
   } catch (err) {
     store.markSeenChanged(seen);
+    store.inventory.markChanged(inventory);
     throw err;
   }
   return rows;
@@ -396,6 +443,35 @@ export async function loadStore(db: Queryable, now: number): Promise<AdsStore> {
   ).rows) {
     store.restoreSeen(r.listener_id, r.line_item_id, r.times.map(Number), now);
   }
+  type InventoryDbRow = {
+    hour: string | number;
+    show_id: string;
+    language: string;
+    categories: string[];
+    media_kind: 'audio' | 'video';
+    position: BreakPosition;
+    country: string | null;
+    device: DeviceClass;
+    count: string | number;
+  };
+  store.inventory.load(
+    (
+      await db.query<InventoryDbRow>(
+        'SELECT hour, show_id, language, categories, media_kind, position, country, device, count FROM ads_inventory_hourly WHERE hour >= $1',
+        [now - availabilityWindowMs - 3_600_000],
+      )
+    ).rows.map((r) => ({
+      hour: Number(r.hour),
+      showId: r.show_id,
+      language: r.language,
+      categories: r.categories,
+      mediaKind: r.media_kind,
+      position: r.position,
+      country: r.country,
+      device: r.device,
+      count: Number(r.count),
+    })),
+  );
   type HourRow = { line_item_id: string; hour: number; impressions: number; spend_milli_micros: number };
   for (const r of (await db.query<HourRow>('SELECT * FROM ads_delivery_hourly ORDER BY hour')).rows) {
     store.restoreHour(r.line_item_id, r.hour, {

@@ -21,6 +21,7 @@
  *   are the live counters (read-only to the policy).
  */
 
+import { InventoryLog } from './availability.ts';
 import { capHorizonMs } from './frequency-caps.ts';
 import {
   type Advertiser,
@@ -72,6 +73,8 @@ export class AdsStore implements PodView {
   readonly campaigns = new Map<string, Campaign>();
   readonly lineItems = new Map<string, LineItem>();
   readonly creatives = new Map<string, Creative>();
+  /** Breaks asked to fill, by hour and request shape: availability for booking. */
+  readonly inventory = new InventoryLog();
   private readonly delivery = new Map<string, LineItemDelivery>();
   private readonly spend = new Map<string, CampaignSpend>();
   /** lineItemId -> hour number (epoch hours) -> delivery in that hour. */

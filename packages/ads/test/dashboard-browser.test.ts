@@ -1,7 +1,9 @@
 /**
  * The advertiser's dashboard in a real Chromium: logged in with a catalog session, an
- * advertiser creates itself, uploads a creative, books a campaign and a line item through
- * the dashboard's forms; the store then holds exactly that, owned by the account.
+ * advertiser creates itself, uploads a creative, books a campaign and a targeted, capped
+ * line item through the dashboard's forms (seeing the availability of the last 7 days
+ * before booking); the store then holds exactly that, owned by the account, and the
+ * campaign page shows its targeting and the ads it served.
  */
 import { join } from 'node:path';
 import { ManualClock } from '@swarmcast/platform';
@@ -32,6 +34,10 @@ describe.skipIf(chrome.skip)('advertiser dashboard forms', () => {
     let base = '';
     await app.register(adsPlugin, {
       episodes: episodeLookup([episode()]),
+      shows: async () => [
+        { id: 'show-1', title: 'Bugs and Moths', categories: ['technology'] },
+        { id: 'show-2', title: 'Garden Hour', categories: ['leisure'] },
+      ],
       keys: () => keyRing(generateSigningKey('k')),
       clock,
       publicUrl: () => base,
@@ -52,7 +58,10 @@ describe.skipIf(chrome.skip)('advertiser dashboard forms', () => {
     page.setDefaultTimeout(120_000);
     const submit = async (legend: string) => {
       const form = page.locator('form', { has: page.locator('legend', { hasText: legend }) });
-      await Promise.all([page.waitForEvent('load', { timeout: 120_000 }), form.locator('button').click()]);
+      await Promise.all([
+        page.waitForEvent('load', { timeout: 120_000 }),
+        form.locator('button:not([type="button"])').click(),
+      ]);
     };
 
     await page.goto(`${base}/ads/dashboard`);
@@ -89,22 +98,95 @@ describe.skipIf(chrome.skip)('advertiser dashboard forms', () => {
     });
     expect(await page.locator('table').innerText()).toContain('Winter');
 
+    // Breaks listeners asked for before the booking: what availability counts.
+    const phone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148';
+    const vast = (brk: string, country: string, lid: string, ua = phone) =>
+      fetch(`${base}/ads/vast?episode=ep-1&break=${brk}&lid=${lid}`, {
+        headers: { 'x-swarmcast-country': country, 'user-agent': ua },
+      }).then((r) => r.text());
+    for (let i = 0; i < 3; i++) await vast('mid-1', 'DE', `listener-${i}00000`);
+    await vast('pre', 'DE', 'listener-pre0000');
+    await vast('mid-1', 'FR', 'listener-fr00000');
+    await vast('mid-1', 'DE', 'listener-pc00000', 'Mozilla/5.0 (X11; Linux x86_64)');
+
     const li = page.locator('form[data-kind="line-item"]');
+    const avail = li.locator('#availability');
+    // Every break so far, before any targeting is chosen (asked again: the page is older).
+    await li.getByRole('button', { name: 'Check availability' }).click();
+    await expect.poll(() => avail.innerText()).toContain('6 matching breaks in the last 7 days');
     await li.locator('input[name="name"]').fill('Mid-rolls');
-    await li.locator('input[name="impressions"]').fill('20000');
+    await li.locator('select[name="priority"]').selectOption('sponsorship');
+    await li.locator('select[name="goalKind"]').selectOption('spend');
+    await li.locator('input[name="goalAmount"]').fill('250');
     await li.locator('input[name="cpm"]').fill('12.5');
+    await li.locator('select[name="pacing"]').selectOption('asap');
+    await li.locator('input[name="startsAt"]').fill('2026-12-02');
+    await li.locator('input[name="endsAt"]').fill('2026-12-20');
+    await li.locator('select[name="showIds"]').selectOption({ label: 'Bugs and Moths' });
+    await li.locator('select[name="categories"]').selectOption(['technology']);
+    await li.locator('input[name="languages"]').fill('en');
+    await li.getByLabel('Mid-roll').check();
+    await li.locator('input[name="countries"]').fill('de');
+    await li.getByLabel('Phone').check();
+    await li.getByLabel('Tablet').check();
+    await li.locator('input[name="capMax"]').fill('1');
+    await li.locator('select[name="capPeriod"]').selectOption({ label: 'day' });
+    await li.locator('input[name="exclusionCategories"]').fill('Insects, garden');
     await li.locator('select[name="creativeIds"]').selectOption(creative.id);
+    // Only the three DE phone mid-rolls match (not the pre-roll, the FR one or the computer).
+    await li.getByRole('button', { name: 'Check availability' }).click();
+    await expect
+      .poll(() => avail.innerText())
+      .toBe(
+        'Availability: 3 matching breaks in the last 7 days (0 pre-roll, 3 mid-roll, 0 post-roll) of 6 in all. Other line items, caps, budgets and pacing share them.',
+      );
     await submit('New line item');
     expect([...store.lineItems.values()]).toEqual([
       expect.objectContaining({
         campaignId: campaign.id,
         name: 'Mid-rolls',
-        priority: 'standard',
-        goal: { kind: 'impressions', impressions: 20_000 },
+        priority: 'sponsorship',
+        goal: { kind: 'spend', micros: 250_000_000 },
         cpmMicros: 12_500_000,
+        pacing: 'asap',
+        startsAt: Date.UTC(2026, 11, 2),
+        endsAt: Date.UTC(2026, 11, 20),
+        targeting: {
+          showIds: ['show-1'],
+          categories: ['technology'],
+          languages: ['en'],
+          positions: ['mid'],
+          countries: ['DE'],
+          devices: ['phone', 'tablet'],
+        },
+        caps: [{ max: 1, periodMs: 86_400_000 }],
+        exclusionCategories: ['Insects', 'garden'],
         creativeIds: [creative.id],
       }),
     ]);
+
+    // Its delivery: approved and inside its flight, it serves the DE phone mid-roll once per
+    // listener and day, and nothing else.
+    store.putCreative({ ...store.creatives.get(creative.id)!, approval: 'approved' });
+    clock.set(Date.UTC(2026, 11, 3, 9));
+    const served = (xml: string) => xml.includes(`/ads/media/${creative.id}`);
+    expect(served(await vast('mid-1', 'DE', 'listener-new0001'))).toBe(true);
+    expect(served(await vast('mid-1', 'DE', 'listener-new0001')), 'capped at 1 a day').toBe(false);
+    expect(served(await vast('mid-1', 'DE', 'listener-new0002'))).toBe(true);
+    expect(served(await vast('pre', 'DE', 'listener-new0003'))).toBe(false);
+    expect(served(await vast('mid-1', 'FR', 'listener-new0004'))).toBe(false);
+    expect(served(await vast('mid-1', 'DE', 'listener-new0005', 'Mozilla/5.0 (X11; Linux x86_64)'))).toBe(
+      false,
+    );
+    clock.set(Date.UTC(2026, 11, 4, 9, 30));
+    expect(served(await vast('mid-1', 'DE', 'listener-new0001')), 'the cap opens the next day').toBe(true);
+    await page.goto(`${base}/ads/dashboard/campaigns/${campaign.id}`);
+    const body = await page.locator('main').innerText();
+    expect(body).toContain(
+      'Shows: Bugs and Moths; Categories: technology; Languages: en; Positions: mid-roll; Countries: DE; Devices: phone, tablet. Frequency cap: at most 1 per listener per day. Pacing: asap; flight 2026-12-02 – 2026-12-20.',
+    );
+    expect(body).toContain('3 decisions');
+    await page.goto(`${base}/ads/dashboard`);
 
     // A request the API refuses (a flight that ends before it starts) shows its coded error.
     await camp.locator('input[name="name"]').fill('Backwards');

@@ -18,7 +18,7 @@ import {
   saveDelivery,
   stitchPlanMigrations,
 } from '@swarmcast/ads';
-import { type CatalogContext, episodeForAds } from '@swarmcast/catalog';
+import { type CatalogContext, episodeForAds, popularShows } from '@swarmcast/catalog';
 import { ledgerMigrations } from '@swarmcast/ledger';
 import { type MeasureHandle, measureMigrations, measurePlugin } from '@swarmcast/measure';
 import {
@@ -131,6 +131,9 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   limitDecisions(d.app, d.decisionRate);
   await d.app.register(adsPlugin, {
     episodes: (id) => episodeForAds(d.db, id),
+    // Shows to target by name on the line-item form: every show with a published episode.
+    shows: async () =>
+      (await popularShows(d.db, 1000)).map((s) => ({ id: s.id, title: s.title, categories: s.categories })),
     keys: () => ring,
     clock: d.clock,
     publicUrl: d.publicUrl,

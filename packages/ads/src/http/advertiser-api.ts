@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AdsErrorCode, adsError, adsErrors } from '../errors.ts';
-import type { Campaign, LineItem } from '../model.ts';
+import type { Campaign, LineItem, Targeting } from '../model.ts';
 import { saveAdvertiser, saveCampaign, saveCreative, saveLineItem } from '../persistence.ts';
 import { campaignReport } from '../report.ts';
 import { admit, principalOf, Scope } from './access.ts';
@@ -55,6 +55,36 @@ const campaignBody = {
   },
 } as const;
 
+const targetingSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    showIds: strings,
+    categories: strings,
+    languages: strings,
+    positions: { type: 'array', items: { enum: ['pre', 'mid', 'post'] } },
+    countries: { type: 'array', maxItems: 300, items: { type: 'string', pattern: '^[A-Z]{2}$' } },
+    devices: {
+      type: 'array',
+      items: { enum: ['phone', 'tablet', 'computer', 'watch', 'speaker', 'tv', 'car', 'unknown'] },
+    },
+    dayParts: {
+      type: 'array',
+      maxItems: 50,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['days', 'fromHour', 'toHour'],
+        properties: {
+          days: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 6 } },
+          fromHour: { type: 'integer', minimum: 0, maximum: 23 },
+          toHour: { type: 'integer', minimum: 0, maximum: 24 },
+        },
+      },
+    },
+  },
+} as const;
+
 const lineItemBody = {
   type: 'object',
   additionalProperties: false,
@@ -86,35 +116,7 @@ const lineItemBody = {
     startsAt: time,
     endsAt: time,
     pacing: { enum: ['even', 'asap'] },
-    targeting: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        showIds: strings,
-        categories: strings,
-        languages: strings,
-        positions: { type: 'array', items: { enum: ['pre', 'mid', 'post'] } },
-        countries: { type: 'array', maxItems: 300, items: { type: 'string', pattern: '^[A-Z]{2}$' } },
-        devices: {
-          type: 'array',
-          items: { enum: ['phone', 'tablet', 'computer', 'watch', 'speaker', 'tv', 'car', 'unknown'] },
-        },
-        dayParts: {
-          type: 'array',
-          maxItems: 50,
-          items: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['days', 'fromHour', 'toHour'],
-            properties: {
-              days: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 6 } },
-              fromHour: { type: 'integer', minimum: 0, maximum: 23 },
-              toHour: { type: 'integer', minimum: 0, maximum: 24 },
-            },
-          },
-        },
-      },
-    },
+    targeting: targetingSchema,
     caps: {
       type: 'array',
       maxItems: 10,
@@ -290,6 +292,24 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       creatives: [...store.creatives.values()].filter((c) => scope.creative(c.id)).map((c) => ctx.present(c)),
     };
   });
+
+  // Availability before booking: how many breaks of the last 7 days the targeting matches.
+  app.post('/ads/api/availability', {
+    onRequest,
+    schema: {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['targeting'],
+        properties: { targeting: targetingSchema },
+      },
+    },
+    handler: async (req) =>
+      store.inventory.availability((req.body as { targeting: Targeting }).targeting, ctx.clock.now()),
+  });
+
+  // The shows an advertiser may target, by name (the catalog's, through the node).
+  app.get('/ads/api/shows', { onRequest }, async () => ({ shows: await ctx.shows() }));
 
   app.get('/ads/api/campaigns/:id/report', { onRequest }, async (req, reply) => {
     const c = scopeOf(req, ctx).campaign((req.params as { id: string }).id);

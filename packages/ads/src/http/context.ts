@@ -19,9 +19,18 @@ export type PublishCreative = (file: {
   name: string;
 }) => Promise<NonNullable<Creative['torrent']> | null>;
 
+/** A show an advertiser may target: its id, title and categories. */
+export interface TargetableShow {
+  id: string;
+  title: string;
+  categories: readonly string[];
+}
+export type ShowLookup = () => Promise<readonly TargetableShow[]>;
+
 export interface AdsContext {
   store: AdsStore;
   episodes: EpisodeLookup;
+  shows: ShowLookup;
   keys: () => KeyRing;
   clock: Clock;
   publicUrl: string;

@@ -7,6 +7,7 @@
 import { formatMoney, type Viewer } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { adsErrors } from '../errors.ts';
+import type { LineItem } from '../model.ts';
 import { campaignReport } from '../report.ts';
 import { admit } from './access.ts';
 import { scopeOf } from './advertiser-api.ts';
@@ -15,6 +16,43 @@ import { buyForms } from './dashboard-forms.ts';
 import { h, page } from './html.ts';
 
 const money = (micros: number, cur: string) => formatMoney(micros, cur);
+
+const periods: Record<number, string> = { 3600000: 'hour', 86400000: 'day', 604800000: 'week' };
+const weekdays = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** A line item's targeting, cap and pacing in words, for its campaign page. */
+export function describeLineItem(li: LineItem, showTitles: ReadonlyMap<string, string>): string {
+  const t = li.targeting;
+  const parts: string[] = [];
+  const list = (label: string, v: readonly string[] | undefined) => {
+    if (v && v.length > 0) parts.push(`${label}: ${v.join(', ')}`);
+  };
+  list(
+    'Shows',
+    t.showIds?.map((id) => showTitles.get(id) ?? id),
+  );
+  list('Categories', t.categories);
+  list('Languages', t.languages);
+  list(
+    'Positions',
+    t.positions?.map((p) => `${p}-roll`),
+  );
+  list('Countries', t.countries);
+  list('Devices', t.devices);
+  for (const d of t.dayParts ?? [])
+    parts.push(
+      `Day-part: ${d.days.map((x) => weekdays[x]).join(' ')} ${String(d.fromHour).padStart(2, '0')}:00–${String(d.toHour).padStart(2, '0')}:00 UTC`,
+    );
+  const targeting = parts.length > 0 ? parts.join('; ') : 'Everywhere';
+  const caps = li.caps
+    .map((c) => `at most ${c.max} per listener per ${periods[c.periodMs] ?? `${c.periodMs / 1000} s`}`)
+    .join(', ');
+  const flight =
+    li.startsAt !== undefined || li.endsAt !== undefined
+      ? `; flight ${li.startsAt !== undefined ? new Date(li.startsAt).toISOString().slice(0, 10) : '…'} – ${li.endsAt !== undefined ? new Date(li.endsAt).toISOString().slice(0, 10) : '…'}`
+      : '';
+  return `${targeting}. ${caps ? `Frequency cap: ${caps}. ` : ''}Pacing: ${li.pacing}${flight}.`;
+}
 
 const viewers = new WeakMap<FastifyRequest, Viewer | null>();
 const viewerOf = (req: FastifyRequest) => ({ viewer: viewers.get(req) ?? null });
@@ -61,7 +99,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       .send(
         page(
           'Ads',
-          `<h1>Campaigns</h1><div class="table-wrap"><table><tr><th>Campaign</th><th>Advertiser</th><th>Flight</th><th>Measured spend / budget</th><th>Pacing</th></tr>${rows}</table></div><p><a href="/ads/dashboard/creatives">Creatives</a> (${pending} waiting for approval)</p>${buyForms(ctx.store, scope)}`,
+          `<h1>Campaigns</h1><div class="table-wrap"><table><tr><th>Campaign</th><th>Advertiser</th><th>Flight</th><th>Measured spend / budget</th><th>Pacing</th></tr>${rows}</table></div><p><a href="/ads/dashboard/creatives">Creatives</a> (${pending} waiting for approval)</p>${buyForms(ctx.store, scope, await ctx.shows())}`,
           viewerOf(req),
         ),
       );
@@ -81,6 +119,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
             viewerOf(req),
           ),
         );
+    const showTitles = new Map((await ctx.shows()).map((s) => [s.id, s.title]));
     const items = r.lineItems
       .map((l) => {
         const days = l.days
@@ -89,7 +128,8 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
               `<tr><td>${h(d.date)}</td><td>${h(d.delivered)}</td><td>${h(d.planned)}</td><td>${h(d.impressions)}</td><td>${h(money(d.spendMicros, r.currency))}</td><td>${h(d.decisions)}</td></tr>`,
           )
           .join('');
-        return `<h2>${h(l.name)} <small>(${h(l.priority)}, goal ${h(l.goal.amount)} ${h(l.goal.kind)})</small></h2><p class="${h(l.pacing.status)}">Pacing: ${h(l.pacing.status)}, delivered ${h(l.pacing.delivered)} of ${h(l.pacing.planned)} planned so far</p><p>Measured: ${h(l.impressions)} impressions, ${h(money(l.spendMicros, r.currency))}; ${h(l.decisions)} decisions (ads served; ${h(money(l.reservedMicros, r.currency))} held for those not yet measured).</p><div class="table-wrap"><table><tr><th>Day</th><th>Delivered</th><th>Planned</th><th>Impressions (measured)</th><th>Spend (measured)</th><th>Decisions</th></tr>${days}</table></div>`;
+        const li = ctx.store.lineItems.get(l.id);
+        return `<h2>${h(l.name)} <small>(${h(l.priority)}, goal ${h(l.goal.amount)} ${h(l.goal.kind)})</small></h2>${li ? `<p class="meta">${h(describeLineItem(li, showTitles))}</p>` : ''}<p class="${h(l.pacing.status)}">Pacing: ${h(l.pacing.status)}, delivered ${h(l.pacing.delivered)} of ${h(l.pacing.planned)} planned so far</p><p>Measured: ${h(l.impressions)} impressions, ${h(money(l.spendMicros, r.currency))}; ${h(l.decisions)} decisions (ads served; ${h(money(l.reservedMicros, r.currency))} held for those not yet measured).</p><div class="table-wrap"><table><tr><th>Day</th><th>Delivered</th><th>Planned</th><th>Impressions (measured)</th><th>Spend (measured)</th><th>Decisions</th></tr>${days}</table></div>`;
       })
       .join('');
     return reply.type(html).send(

@@ -20,7 +20,7 @@ import type { KeyRing } from '../signing-keys.ts';
 import { AdsStore, defaultReservationMs } from '../store.ts';
 import type { AdsAuth } from './access.ts';
 import { advertiserApi } from './advertiser-api.ts';
-import type { AdsContext, PublishCreative } from './context.ts';
+import type { AdsContext, PublishCreative, ShowLookup } from './context.ts';
 import { creativeRoutes } from './creative-routes.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { decisionRoutes } from './decision-routes.ts';
@@ -28,6 +28,8 @@ import { decisionRoutes } from './decision-routes.ts';
 export interface AdsPluginDeps {
   /** The catalog port: episode id -> what the ad server needs, or null. */
   episodes: EpisodeLookup;
+  /** The catalog port for targeting by name: the shows an advertiser may target. */
+  shows?: ShowLookup;
   /** The signing keys; a function so the node can rotate them while running. */
   keys: () => KeyRing;
   clock: Clock;
@@ -98,6 +100,7 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
   const ctx: AdsContext = {
     store,
     episodes: deps.episodes,
+    shows: deps.shows ?? (async () => []),
     keys: deps.keys,
     clock: deps.clock,
     get publicUrl() {
