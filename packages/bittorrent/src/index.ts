@@ -164,5 +164,6 @@ export {
   truncatedV2,
 } from './types.ts';
 export * from './webrtc/index.ts';
+export { p2pParam, p2pWindowBytes, windowedEnd } from './media-window.ts';
 export { type WebFetch, WebSeed, type WebSeedOptions, webSeedFileUrl } from './webseed.ts';
 export * from './wire/index.ts';

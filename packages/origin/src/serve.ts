@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { p2pParam, windowedEnd } from '@swarmcast/bittorrent/media-window';
 import {
   type AddressClassifier,
   type AudienceKeys,
@@ -103,8 +104,13 @@ export function serveSource(
       .header('content-type', 'application/json; charset=utf-8')
       .send(JSON.stringify({ code: 'ORG_RANGE_NOT_SATISFIABLE', message: `file has ${size} bytes` }));
   }
+  // The P2P player's marked URL: an open-ended range is answered one window at a time, so
+  // its next read can go to the swarm (bittorrent/media-window.ts).
+  const marked = (req.query as Record<string, unknown> | undefined)?.[p2pParam] !== undefined;
   const [status, start, end] =
-    decision.kind === 'single' ? [206, decision.start, decision.end] : [200, 0, size - 1];
+    decision.kind === 'single'
+      ? [206, decision.start, windowedEnd(marked, rangeHeader, decision.start, decision.end)]
+      : [200, 0, size - 1];
   const length = end - start + 1;
   reply.code(status).header('content-length', String(length));
   if (status === 206) reply.header('content-range', `bytes ${start}-${end}/${size}`);

@@ -314,3 +314,43 @@ describe('origin: download facts', () => {
     expect(json).not.toContain('secret');
   });
 });
+
+describe('origin: the P2P player marked URL (sc-p2p) is answered in windows', () => {
+  let big: Fixture;
+  const size = 1_300_000;
+  const window = 512 * 1024;
+  beforeAll(async () => {
+    big = await originFixture({ 'episode.mp3': size });
+  });
+  afterAll(async () => {
+    await big.close();
+  });
+  const getBig = (url: string, range?: string) =>
+    big.app.inject({ method: 'GET', url, headers: { 'user-agent': ua, ...(range ? { range } : {}) } });
+
+  it('an open-ended range gets one window, then the rest window by window, byte for byte', async () => {
+    const body = big.files['episode.mp3']!;
+    const parts: Buffer[] = [];
+    for (let at = 0; at < size; ) {
+      const r = await getBig('/media/episode.mp3?sc-p2p=0123456789abcdef', `bytes=${at}-`);
+      expect(r.statusCode).toBe(206);
+      const end = Math.min(size, at + window) - 1;
+      expect(r.headers['content-range']).toBe(`bytes ${at}-${end}/${size}`);
+      expect(r.headers['content-length']).toBe(String(end - at + 1));
+      parts.push(r.rawPayload);
+      at = end + 1;
+    }
+    expect(parts.length).toBe(Math.ceil(size / window));
+    expect(Buffer.concat(parts).equals(body)).toBe(true);
+  });
+
+  it('a closed range, an unmarked URL and a request without Range are answered as asked', async () => {
+    const closed = await getBig('/media/episode.mp3?sc-p2p=0123456789abcdef', `bytes=10-${window + 99}`);
+    expect(closed.headers['content-range']).toBe(`bytes 10-${window + 99}/${size}`);
+    const plain = await getBig('/media/episode.mp3', 'bytes=0-');
+    expect(plain.headers['content-range']).toBe(`bytes 0-${size - 1}/${size}`);
+    const whole = await getBig('/media/episode.mp3?sc-p2p=0123456789abcdef');
+    expect(whole.statusCode).toBe(200);
+    expect(whole.rawPayload.length).toBe(size);
+  });
+});

@@ -98,7 +98,10 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     expect(share).toBeGreaterThan(0.5);
     // The only peer B had is A: A's uploads account for B's peer bytes.
     expect(sa.uploaded).toBeGreaterThanOrEqual(sb.bytesFromPeers * 0.95);
-    expect((await playing(b)).src).toContain('/assets/stream/');
+    // The element plays the origin URL marked for the swarm (no src change at hand-over).
+    const bsrc = new URL((await playing(b)).src);
+    expect(`${bsrc.origin}${bsrc.pathname}`).toBe(fx.mediaUrl);
+    expect(bsrc.searchParams.get('sc-p2p')).toMatch(/^[0-9a-f]{16}$/);
     // The transfer stats reach the collector in play beacons that measure's parser accepts.
     await waitFor(
       () =>
@@ -123,13 +126,13 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     expect(s.peers).toBe(0);
     expect(s.bytesFromPeers).toBe(0);
     expect(s.bytesFromWebSeed).toBeGreaterThan(0);
-    expect((await playing(page)).src).toContain('/assets/stream/');
+    expect((await playing(page)).src).toContain('sc-p2p=');
     await page.screenshot({ path: join(shots, 'web-seed-only.png') });
-    // Returning: the page is controlled at once, so the element asks the stream before the
-    // engine is up; the request waits for it and playback works the same.
+    // Returning: the page is controlled at once; the element's URL is the same, and its
+    // requests before the engine is up go to the origin through the Service Worker.
     await page.reload();
     const early = await page.evaluate(() => (document.querySelector('.sc-content') as HTMLMediaElement).src);
-    expect(early).toContain('/assets/stream/');
+    expect(early).toContain('sc-p2p=');
     await waitFor(async () => (await statsOf(page)) !== null, 30_000, 'the engine after reload');
     await page.evaluate(() => {
       const v = document.querySelector('.sc-content') as HTMLMediaElement;
@@ -140,6 +143,60 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     expect(((await statsOf(page)) as Stats).bytesFromWebSeed).toBeGreaterThan(0);
     await page.context().close();
   }, 120_000);
+
+  it('first visit: the element starts on the origin at once and moves to the engine at the next range request, without a glitch', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const before = fx.mediaRequests.length;
+    await page.goto(fx.pageUrl({ webrtc: false }));
+    await page.evaluate(() => {
+      const v = document.querySelector('.sc-content') as HTMLMediaElement;
+      const w = window as unknown as { seen: string[]; src0: string };
+      w.seen = [];
+      w.src0 = v.src;
+      for (const t of ['emptied', 'abort', 'error']) v.addEventListener(t, () => w.seen.push(t));
+    });
+    // The element asked the origin for the media before any engine ran (preload metadata),
+    // with the swarm mark, and the origin answered one window.
+    await waitFor(
+      () => fx.mediaRequests.slice(before).some((r) => r.marked),
+      30_000,
+      'the element to read the origin',
+    );
+    await waitFor(async () => (await statsOf(page)) !== null, 30_000, 'the engine to start');
+    await page.evaluate(() => {
+      const v = document.querySelector('.sc-content') as HTMLMediaElement;
+      v.muted = true;
+      void v.play();
+    });
+    // Played past the first window (512 KiB of a ~1.5 MB, 20 s file: about 7 s).
+    await waitFor(async () => (await playing(page)).time > 12, 90_000, 'playback past the first window');
+    const after = await page.evaluate(async () => {
+      const v = document.querySelector('.sc-content') as HTMLMediaElement;
+      const w = window as unknown as {
+        seen: string[];
+        src0: string;
+        player: { p2p: Promise<{ requests(): { engine: number; origin: number } } | null> };
+      };
+      const pb = await w.player.p2p;
+      return {
+        seen: w.seen,
+        same: v.currentSrc === w.src0,
+        played: v.played.length,
+        playedStart: v.played.start(0),
+        requests: pb?.requests() ?? null,
+      };
+    });
+    console.log(`hand-over: ${JSON.stringify(after)}`);
+    // The rest of the file came through the engine, in the same element stream: no new
+    // source, no reload, one continuous played range from 0.
+    expect(after.requests?.engine).toBeGreaterThan(0);
+    expect(after.seen).toEqual([]);
+    expect(after.same).toBe(true);
+    expect(after.played).toBe(1);
+    expect(after.playedStart).toBe(0);
+    await ctx.close();
+  }, 180_000);
 
   it('a seek is served with the right bytes, and playback continues after it', async () => {
     const page = await openAndPlay(browser, fx.pageUrl({ webrtc: false }));

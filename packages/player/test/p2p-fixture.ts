@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
+import { p2pParam, windowedEnd } from '@swarmcast/bittorrent/media-window';
 import { createTorrent } from '@swarmcast/bittorrent/node';
 import { Tracker } from '@swarmcast/tracker';
 import { buildPlayerBundle, buildServiceWorkerBundle } from '../build/bundle.ts';
@@ -26,6 +27,8 @@ export interface P2pFixture {
   pageUrl(o?: { webrtc?: boolean; plain?: boolean; autoplay?: boolean }): string;
   /** Bytes of the media file the origin has sent so far. */
   originBytes(): number;
+  /** Media requests the origin answered (Range header; whether the URL carried the swarm mark). */
+  mediaRequests: { range: string | null; marked: boolean }[];
   playBeacons: unknown[];
   close(): Promise<void>;
 }
@@ -45,6 +48,7 @@ export async function startP2pFixture(o: {
   ]);
   const tracker = new Tracker({ rateLimit: null });
   let originBytes = 0;
+  const mediaRequests: { range: string | null; marked: boolean }[] = [];
   let torrent: Uint8Array = new Uint8Array(0);
   const playBeacons: unknown[] = [];
   const server: Server = createServer((req, res) => {
@@ -58,7 +62,10 @@ export async function startP2pFixture(o: {
     } else if (url.pathname === `/media/${name}`) {
       const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
-      const end = m?.[2] ? Math.min(Number(m[2]), media.length - 1) : media.length - 1;
+      let end = m?.[2] ? Math.min(Number(m[2]), media.length - 1) : media.length - 1;
+      // As the node's origin does: the P2P player's open-ended reads are answered in windows.
+      if (m) end = windowedEnd(url.searchParams.has(p2pParam), req.headers.range, start, end);
+      mediaRequests.push({ range: req.headers.range ?? null, marked: url.searchParams.has(p2pParam) });
       const headers: Record<string, string | number> = {
         'content-type': o.type,
         'accept-ranges': 'bytes',
@@ -118,9 +125,10 @@ export async function startP2pFixture(o: {
     const v = window.player.content;
     v.addEventListener('playing', () => { window.marks.playing ??= performance.now(); });
     if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(() => { window.marks.frame ??= performance.now(); });
+    // Play at once, as a listener pressing play would: the element never waits on the engine.
+    v.play();
     if (window.player.p2p) await window.player.p2p;
     window.marks.ready = performance.now();
-    v.play();
   })();`
       : ''
   }
@@ -148,6 +156,7 @@ export async function startP2pFixture(o: {
     pageUrl: (p = {}) =>
       `${base}/page.html?webrtc=${p.webrtc === false ? 'off' : 'on'}${p.plain ? '&plain=1' : ''}${p.autoplay ? '&autoplay=1' : ''}`,
     originBytes: () => originBytes,
+    mediaRequests,
     playBeacons,
     async close() {
       tracker.ws.close();

@@ -1,3 +1,4 @@
+import { windowedEnd } from '@swarmcast/bittorrent/media-window';
 import { describe, expect, it } from 'vitest';
 import { rangeHead } from '../src/p2p/range-responder.ts';
 import {
@@ -7,7 +8,13 @@ import {
   uploadCapOf,
   writeSharing,
 } from '../src/p2p/sharing-settings.ts';
-import { mediaTypeOf, streamKeyOf, streamUrl } from '../src/p2p/stream-protocol.ts';
+import {
+  mediaTypeOf,
+  p2pMediaUrl,
+  streamKeyOf,
+  streamKeyOfUrl,
+  streamUrl,
+} from '../src/p2p/stream-protocol.ts';
 
 describe('sharing settings (stored text is outside input)', () => {
   it('round-trips the choices the player offers', () => {
@@ -73,5 +80,29 @@ describe('stream URLs', () => {
       expect(streamKeyOf(p)).toBeNull();
     expect(mediaTypeOf('a.MP4')).toBe('video/mp4');
     expect(mediaTypeOf('noext')).toBe('application/octet-stream');
+  });
+});
+
+describe('marked media URLs (origin first, swarm at the next window)', () => {
+  it('carry the stream key on the origin URL; other URLs are not ours', () => {
+    const u = new URL(p2pMediaUrl('https://cdn.example/media/ep%201.mp3?sig=x', 'ab'.repeat(8)));
+    expect(u.origin + u.pathname).toBe('https://cdn.example/media/ep%201.mp3');
+    expect(u.searchParams.get('sig')).toBe('x');
+    expect(streamKeyOfUrl(u)).toBe('ab'.repeat(8));
+    expect(streamKeyOfUrl(new URL('https://h/media/x.mp3'))).toBeNull();
+    expect(streamKeyOfUrl(new URL('https://h/media/x.mp3?sc-p2p=../x'))).toBeNull();
+    expect(streamKeyOfUrl(new URL(`https://h${streamUrl('cd'.repeat(8), 'x.mp3', 'https://h/x.mp3')}`))).toBe(
+      'cd'.repeat(8),
+    );
+  });
+  it.each([
+    [true, 'bytes=0-', 0, 999_999, 524_287],
+    [true, 'bytes=600000-', 600_000, 999_999, 999_999],
+    [true, 'bytes = 100 - ', 100, 999_999, 524_387],
+    [true, 'bytes=0-999999', 0, 999_999, 999_999],
+    [false, 'bytes=0-', 0, 999_999, 999_999],
+    [true, null, 0, 999_999, 999_999],
+  ])('marked %s, %s, [%i, %i] -> ends at %i', (marked, header, start, end, want) => {
+    expect(windowedEnd(marked, header, start, end)).toBe(want);
   });
 });

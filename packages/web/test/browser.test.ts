@@ -88,9 +88,9 @@ describe.skipIf(prereq.skip)('the portal in Chromium', () => {
     // pre-roll (the node's house ad) first, then the content from where it was.
     const content = v.locator('[data-swarmcast-player] audio.sc-content');
     await content.waitFor({ state: 'attached' });
-    // Episode pages play peer-to-peer: the element is pointed at the Service Worker stream.
+    // Episode pages play peer-to-peer: the element plays the origin URL marked for the swarm.
     await v.waitForFunction(
-      () => (document.querySelector('audio.sc-content') as HTMLAudioElement).src.includes('/assets/stream/'),
+      () => (document.querySelector('audio.sc-content') as HTMLAudioElement).src.includes('sc-p2p='),
       null,
       { timeout: 30_000 },
     );

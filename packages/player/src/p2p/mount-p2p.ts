@@ -1,8 +1,9 @@
 /**
- * The player with peer-to-peer delivery: mounts the ordinary player, starts the episode's
- * swarm engine, and once the Service Worker serves it, points the content element at the
- * stream (before playback starts; a listener who pressed play earlier keeps the origin
- * URL). Adds the sharing panel (the listener's upload limits, peers, share of bytes from
+ * The player with peer-to-peer delivery: mounts the ordinary player with the content element
+ * on the origin URL marked for the swarm (`p2pStreamSrc`), so it never waits on the Service
+ * Worker or the engine, and starts the episode's swarm engine beside it; once the engine runs
+ * and the Service Worker controls the page, the element's next range request is answered by
+ * the engine, inside the same byte stream (stream-protocol.ts). Adds the sharing panel (the listener's upload limits, peers, share of bytes from
  * peers, bytes uploaded), feeds the playhead to the engine, keeps sharing for the chosen
  * minutes after the episode ends, and gives the transfer stats to the play beacons.
  */
@@ -24,7 +25,7 @@ import {
   uploadLimitChoices,
   writeSharing,
 } from './sharing-settings.ts';
-import { controlledNow, type P2pPlayback, p2pStreamSrc, startP2p } from './start-p2p.ts';
+import { type P2pPlayback, p2pStreamSrc, startP2p } from './start-p2p.ts';
 
 export interface P2pPlayerOptions {
   torrentUrl: string;
@@ -37,6 +38,29 @@ export interface P2pPlayerOptions {
   maxPeerConnections?: number;
   /** Non-fatal engine trouble (tracker, peers, web seed), for diagnostics. */
   onWarning?: (message: string) => void;
+  /** Start the engine after this long even if the element has not settled (default 3 s). */
+  engineStartTimeoutMs?: number;
+}
+
+/**
+ * Resolves when the element no longer needs the page for its start: it is playing (first
+ * frame or first audio out), or it holds its metadata and nobody asked it to play, or it
+ * failed; at the latest after `timeoutMs`.
+ */
+function elementSettled(content: HTMLMediaElement, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const events = ['playing', 'loadedmetadata', 'error'] as const;
+    const done = () => {
+      clearTimeout(timer);
+      for (const t of events) content.removeEventListener(t, check);
+      resolve();
+    };
+    const check = (e: Event) => {
+      if (e.type !== 'loadedmetadata' || content.paused) done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    for (const t of events) content.addEventListener(t, check);
+  });
 }
 
 export interface P2pPlayerHandle extends PlayerHandle {
@@ -61,15 +85,22 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
         }
       : { peers: 0, bytesFromPeers: 0, bytesFromWebSeed: 0, peerMode: 'none' };
   };
-  const handle = mountPlayer(root, { ...o, stats });
-  const content = handle.content;
   const originSrc = o.src;
-  // A returning listener's page is already controlled: the element asks the stream at once
-  // (the request waits in the page for the engine). Otherwise no origin request while the
-  // engine starts: the element loads once, from the stream.
-  const early = controlledNow();
-  if (early) content.src = p2pStreamSrc(p.torrentUrl, originSrc);
-  else content.preload = 'none';
+  // The element's URL from the first moment (the origin, answered by the swarm once it runs).
+  const src =
+    typeof navigator !== 'undefined' && 'serviceWorker' in navigator
+      ? p2pStreamSrc(p.torrentUrl, originSrc)
+      : originSrc;
+  // CORS mode: Chromium refuses to mix a no-CORS network response and a Service Worker's
+  // response in one media resource (data source error at the hand-over); with CORS it checks
+  // each response instead. The engine's web seed reads need CORS from the origin anyway.
+  const handle = mountPlayer(root, {
+    ...o,
+    src,
+    stats,
+    ...(src !== originSrc ? { crossOrigin: 'anonymous' } : {}),
+  });
+  const content = handle.content;
 
   const doc = root.ownerDocument;
   const win = doc.defaultView ?? globalThis;
@@ -114,33 +145,33 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
   for (const [t, f] of listeners) content.addEventListener(t, f);
 
   startedMode = settings.peers;
-  const ready = startP2p({
-    torrentUrl: p.torrentUrl,
-    originSrc,
-    ...(p.durationMs ? { durationMs: p.durationMs } : {}),
-    ...(p.webrtc === false ? { webrtc: false } : {}),
-    peerMode: settings.peers,
-    ...(p.iceUrl ? { iceUrl: p.iceUrl } : {}),
-    ...(p.maxPeerConnections ? { maxPeerConnections: p.maxPeerConnections } : {}),
-    ...(p.onWarning ? { onWarning: p.onWarning } : {}),
-  }).then(
-    (pb) => {
-      playback = pb;
-      const untouched = content.paused && content.played.length === 0;
-      if (pb) {
-        pb.engine.setUploadRateLimit(uploadCapOf(settings));
-        if (!early && untouched) content.src = pb.src;
-      } else if (early && untouched) content.src = originSrc;
-      content.preload = 'metadata';
-      return pb;
-    },
-    (err) => {
-      console.warn('swarmcast: peer-to-peer playback unavailable:', err);
-      if (early && content.paused && content.played.length === 0) content.src = originSrc;
-      content.preload = 'metadata';
-      return null;
-    },
-  );
+  // The engine (Service Worker registration, torrent, tracker, hashing) starts once the
+  // element has what it needs, so it never competes with the first frame.
+  const ready = elementSettled(content, p.engineStartTimeoutMs ?? 3000)
+    .then(() =>
+      startP2p({
+        torrentUrl: p.torrentUrl,
+        originSrc,
+        ...(p.durationMs ? { durationMs: p.durationMs } : {}),
+        ...(p.webrtc === false ? { webrtc: false } : {}),
+        peerMode: settings.peers,
+        ...(p.iceUrl ? { iceUrl: p.iceUrl } : {}),
+        ...(p.maxPeerConnections ? { maxPeerConnections: p.maxPeerConnections } : {}),
+        ...(p.onWarning ? { onWarning: p.onWarning } : {}),
+      }),
+    )
+    .then(
+      (pb) => {
+        playback = pb;
+        pb?.engine.setUploadRateLimit(uploadCapOf(settings));
+        return pb;
+      },
+      (err) => {
+        // The element keeps reading the origin (the Service Worker finds no engine to ask).
+        console.warn('swarmcast: peer-to-peer playback unavailable:', err);
+        return null;
+      },
+    );
   const timer = setInterval(() => panel.show(playback ? playback.engine.stats() : null, settings), 1000);
 
   return {

@@ -75,26 +75,29 @@ export function answerRange(port: MessagePort, source: StreamSource, rangeHeader
 }
 
 /**
- * Listens for the Service Worker's requests; `streams` maps a key to its source, which may
- * still be starting (the request waits) or have failed (null: declined, the Service Worker
- * then asks the origin).
+ * Listens for the Service Worker's requests; `streams` maps a key to its source once the
+ * engine runs. A request for a key with no running source is declined at once (the Service
+ * Worker then reads the origin): the media element never waits on the engine. `onRequest`
+ * hears each request, answered (true) or declined (false).
  */
 export function serveStreams(
   container: ServiceWorkerContainer,
-  streams: ReadonlyMap<string, Promise<StreamSource | null>>,
+  streams: ReadonlyMap<string, StreamSource>,
+  onRequest?: (key: string, answered: boolean) => void,
 ): () => void {
-  const decline = (port: MessagePort) => {
-    port.postMessage({ type: 'not-mine' } satisfies PageToSw);
-    port.close();
-  };
   const onMessage = (ev: MessageEvent) => {
     const msg = ev.data as SwToPage | null;
     const port = ev.ports[0];
     if (!port || !msg || msg.type !== 'sc-range') return;
-    const pending = typeof msg.key === 'string' ? streams.get(msg.key) : undefined;
-    if (!pending) return decline(port);
-    const range = typeof msg.range === 'string' ? msg.range : null;
-    void pending.then((source) => (source ? answerRange(port, source, range) : decline(port)));
+    const key = typeof msg.key === 'string' ? msg.key : '';
+    const source = streams.get(key);
+    onRequest?.(key, source !== undefined);
+    if (!source) {
+      port.postMessage({ type: 'not-mine' } satisfies PageToSw);
+      port.close();
+      return;
+    }
+    answerRange(port, source, typeof msg.range === 'string' ? msg.range : null);
   };
   container.addEventListener('message', onMessage);
   container.startMessages();

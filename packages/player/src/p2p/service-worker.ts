@@ -1,10 +1,13 @@
 /**
- * The Service Worker: answers the media element's Range requests for `/assets/stream/...`
- * from the page that runs the swarm engine (see stream-protocol.ts), and falls back to the
- * origin URL when no page claims the stream (engine gone, or a page opened without it).
- * Every other request goes to the network untouched. Bundled on its own (build/bundle.ts).
+ * The Service Worker: answers the media element's Range requests marked `sc-p2p=<key>` from
+ * the page that runs the swarm engine (see stream-protocol.ts) once that page has announced
+ * the stream as running; until then (or if this worker restarted and forgot) the request is
+ * not touched at all and goes to the network as if there were no worker, so the element
+ * never waits on the worker or the engine. Only the requesting page is asked, so a page never
+ * waits on another tab. The legacy `/assets/stream/...` URLs are always answered (origin
+ * fallback). Every other request goes to the network untouched. Bundled on its own.
  */
-import { type PageToSw, streamKeyOf } from './stream-protocol.ts';
+import { type PageToSw, p2pParam, streamKeyOfUrl } from './stream-protocol.ts';
 
 interface SwClient {
   readonly id: string;
@@ -14,6 +17,10 @@ interface FetchEventLike extends Event {
   readonly request: Request;
   readonly clientId: string;
   respondWith(r: Promise<Response>): void;
+}
+interface MessageEventLike extends Event {
+  readonly data: unknown;
+  readonly source: { readonly id?: string } | null;
 }
 interface SwScope {
   readonly location: Location;
@@ -33,24 +40,40 @@ sw.addEventListener('install', () => void sw.skipWaiting());
 sw.addEventListener('activate', (e) =>
   (e as Event & { waitUntil(p: Promise<unknown>): void }).waitUntil(sw.clients.claim()),
 );
+/** The streams each page announced as running (page id -> keys). */
+const running = new Map<string, ReadonlySet<string>>();
+sw.addEventListener('message', (e) => {
+  const ev = e as MessageEventLike;
+  const msg = ev.data as { type?: unknown; keys?: unknown } | null;
+  const id = ev.source?.id;
+  if (!id || !msg || msg.type !== 'sc-streams' || !Array.isArray(msg.keys)) return;
+  const keys = msg.keys.filter((k): k is string => typeof k === 'string').slice(0, 64);
+  if (keys.length > 0) running.set(id, new Set(keys));
+  else running.delete(id);
+  // Bounded: a page that went away without a word is forgotten with the oldest entries.
+  while (running.size > 256) running.delete(running.keys().next().value as string);
+});
+
 sw.addEventListener('fetch', (e) => {
   const ev = e as FetchEventLike;
   const url = new URL(ev.request.url);
-  if (url.origin !== sw.location.origin) return;
-  const key = streamKeyOf(url.pathname);
+  const marked = url.searchParams.has(p2pParam);
+  // A marked media URL may be on another host (a CDN); the legacy stream path is ours only.
+  if (url.origin !== sw.location.origin && !marked) return;
+  const key = streamKeyOfUrl(url);
   if (!key) return;
+  // Marked, but its page runs no engine for it (yet): the network, untouched.
+  if (marked && !running.get(ev.clientId)?.has(key)) return;
   ev.respondWith(answer(ev, key, url));
 });
 
 async function answer(ev: FetchEventLike, key: string, url: URL): Promise<Response> {
   const range = ev.request.headers.get('range');
   const own = ev.clientId ? await sw.clients.get(ev.clientId) : undefined;
-  const all = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
-  const candidates = own ? [own, ...all.filter((c) => c.id !== own.id)] : all;
-  for (const client of candidates) {
-    const r = await ask(client, key, range);
-    if (r) return r;
-  }
+  const r = own ? await ask(own, key, range) : null;
+  if (r) return r;
+  // The marked URL is the origin URL itself: the request goes out as the element made it.
+  if (url.searchParams.has(p2pParam)) return fetch(ev.request);
   return fromOrigin(url, range, ev.request.signal);
 }
 

@@ -3,8 +3,9 @@
  * (scope `/`), fetches and parses the episode's .torrent, starts the engine (WebRTC peers
  * through the torrent's ws:// tracker, or the node's own on this host; the torrent's web
  * seeds, or the origin URL), and serves the engine's bytes to the Service Worker. Returns
- * null when this browser cannot (no Service Worker, registration refused): the caller then
- * plays the origin URL directly.
+ * null when this browser cannot (no Service Worker, registration refused). The media element
+ * plays `p2pStreamSrc` from the start either way: the origin until the engine runs, the
+ * engine from the next range request on (stream-protocol.ts).
  */
 import {
   cappedRtcFactory,
@@ -17,7 +18,7 @@ import {
 import { fetchIceServers, hasRelay, icePath, type PeerMode } from './ice-config.ts';
 import { P2pEngine } from './p2p-engine.ts';
 import { type StreamSource, serveStreams } from './range-responder.ts';
-import { mediaTypeOf, serviceWorkerPath, streamUrl } from './stream-protocol.ts';
+import { mediaTypeOf, p2pMediaUrl, type StreamsAnnouncement, serviceWorkerPath } from './stream-protocol.ts';
 
 export interface P2pStartOptions {
   torrentUrl: string;
@@ -39,18 +40,54 @@ export interface P2pStartOptions {
 
 export interface P2pPlayback {
   engine: P2pEngine;
-  /** The URL the media element plays (answered by the Service Worker). */
+  /** The URL the media element plays (answered by the Service Worker once it controls the page). */
   src: string;
+  /** Media requests of this stream the engine answered, and those that went to the origin. */
+  requests(): { engine: number; origin: number };
   stop(): Promise<void>;
 }
 
-const streams = new Map<string, Promise<StreamSource | null>>();
+/** Running streams by key (absent while the engine starts: requests go to the origin). */
+const streams = new Map<string, StreamSource>();
+/** Media requests per stream key: answered by the engine, or declined (read from the origin). */
+const requestCounts = new Map<string, { engine: number; origin: number }>();
 let serving = false;
+let announcer: ReturnType<typeof setInterval> | null = null;
+
+const sayStreams = () =>
+  navigator.serviceWorker.controller?.postMessage({
+    type: 'sc-streams',
+    keys: [...streams.keys()],
+  } satisfies StreamsAnnouncement);
+
+/** Tells the Service Worker which streams this page answers (on change, and every 10 s). */
+function announce(): void {
+  const sw = navigator.serviceWorker;
+  sayStreams();
+  if (streams.size > 0 && !announcer) {
+    announcer = setInterval(sayStreams, 10_000);
+    sw.addEventListener('controllerchange', sayStreams);
+  } else if (streams.size === 0 && announcer) {
+    clearInterval(announcer);
+    announcer = null;
+    sw.removeEventListener('controllerchange', sayStreams);
+  }
+}
+
+function serve(): void {
+  if (serving || typeof navigator === 'undefined' || !navigator.serviceWorker) return;
+  serving = true;
+  serveStreams(navigator.serviceWorker, streams, (key, answered) => {
+    const c = requestCounts.get(key) ?? { engine: 0, origin: 0 };
+    if (answered) c.engine++;
+    else c.origin++;
+    requestCounts.set(key, c);
+  });
+}
 
 /**
  * The stream key of an episode: a hash of its .torrent URL, known before the torrent is
- * fetched, so a page the Service Worker already controls can point the element at the
- * stream at once; the request then waits in the page until the engine is up.
+ * fetched, so the element gets its final URL at once.
  */
 export function torrentStreamKey(torrentUrl: string): string {
   let a = 0x811c9dc5;
@@ -63,16 +100,17 @@ export function torrentStreamKey(torrentUrl: string): string {
   return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
 }
 
-/** The stream URL for an episode (same for the early and the final element source). */
+/**
+ * The URL the media element plays for an episode, from the first moment: the origin URL
+ * marked with the stream key. Also starts answering the Service Worker for this page, so
+ * the element's first request through it finds the page listening.
+ */
 export function p2pStreamSrc(torrentUrl: string, originSrc: string): string {
-  const origin = new URL(originSrc, location.href);
-  const name = decodeURIComponent(origin.pathname.split('/').pop() || 'media');
-  return streamUrl(torrentStreamKey(new URL(torrentUrl, location.href).href), name, origin.href);
-}
-
-/** True when a Service Worker controls this page now (a returning listener). */
-export function controlledNow(): boolean {
-  return typeof navigator !== 'undefined' && !!navigator.serviceWorker?.controller;
+  serve();
+  return p2pMediaUrl(
+    new URL(originSrc, location.href).href,
+    torrentStreamKey(new URL(torrentUrl, location.href).href),
+  );
 }
 
 async function controlled(timeoutMs: number): Promise<boolean> {
@@ -99,35 +137,27 @@ export function startP2p(o: P2pStartOptions): Promise<P2pPlayback | null> {
   const started = run(o);
   const origin = new URL(o.originSrc, location.href);
   const name = decodeURIComponent(origin.pathname.split('/').pop() || 'media');
-  // Registered at once: a request the Service Worker sends before the engine is up waits for it.
-  streams.set(
-    key,
-    started.then(
-      (pb) =>
-        pb && {
-          length: pb.engine.file.length,
-          type: mediaTypeOf(name),
-          read: (start: number, end: number, signal: AbortSignal) => pb.engine.read(start, end, signal),
-        },
-      () => null,
-    ),
-  );
-  if (!serving) {
-    serving = true;
-    serveStreams(navigator.serviceWorker, streams);
-  }
-  return started.then((pb) =>
-    pb
-      ? {
-          ...pb,
-          src: p2pStreamSrc(o.torrentUrl, o.originSrc),
-          async stop() {
-            streams.delete(key);
-            await pb.stop();
-          },
-        }
-      : null,
-  );
+  serve();
+  return started.then((pb) => {
+    if (!pb) return null;
+    // From now on the element's next range request is answered by the engine.
+    streams.set(key, {
+      length: pb.engine.file.length,
+      type: mediaTypeOf(name),
+      read: (start: number, end: number, signal: AbortSignal) => pb.engine.read(start, end, signal),
+    });
+    announce();
+    return {
+      ...pb,
+      src: p2pStreamSrc(o.torrentUrl, o.originSrc),
+      requests: () => ({ ...(requestCounts.get(key) ?? { engine: 0, origin: 0 }) }),
+      async stop() {
+        streams.delete(key);
+        announce();
+        await pb.stop();
+      },
+    };
+  });
 }
 
 async function run(o: P2pStartOptions): Promise<P2pPlayback | null> {
@@ -196,6 +226,7 @@ async function run(o: P2pStartOptions): Promise<P2pPlayback | null> {
   return {
     engine,
     src: '',
+    requests: () => ({ engine: 0, origin: 0 }),
     stop: () => {
       if (refresh) clearInterval(refresh);
       return engine.close();

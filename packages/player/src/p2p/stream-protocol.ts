@@ -8,14 +8,51 @@
  *               `{type: 'cancel'}` when it stops reading (seek, pause, unload)
  *   page -> SW: `{type: 'chunk', bytes}` (ArrayBuffer, transferred), `{type: 'end'}`,
  *               or `{type: 'error', message}`
+ *   page -> SW (controller.postMessage): `{type: 'sc-streams', keys}`, the streams the page's
+ *               engine answers now; sent on every change and every 10 s (a restarted worker
+ *               has forgotten them, and sends marked requests to the network until told).
  *
  * Pull-driven, so the page never sends more than the element reads (memory stays bounded).
+ *
+ * The media element plays the origin URL with the query parameter `sc-p2p=<key>`
+ * (`p2pMediaUrl`), from the first moment: on a first visit the page is not controlled yet and
+ * the browser reads the origin directly; once the Service Worker controls the page, it
+ * answers the requests carrying the parameter from the page's engine once the page has said
+ * it runs (`sc-streams`), and leaves them to the network before that. The
+ * origin answers such requests in windows (bittorrent's media-window.ts: a 206 shorter than an open-ended
+ * range asked for, which the browser follows with a request for the rest), so reads move to
+ * the swarm at the next window once it is ready, inside the element's byte stream: no new
+ * `src`, no reload, no glitch.
  */
 
-/** Media URLs the Service Worker answers: `/assets/stream/<key>/<file name>?origin=<url>`. */
+import { p2pParam } from '@swarmcast/bittorrent/media-window';
+
+export { p2pParam, p2pWindowBytes } from '@swarmcast/bittorrent/media-window';
+
+/** The URL the media element plays: the origin URL, marked with the stream key. */
+export function p2pMediaUrl(originUrl: string, key: string): string {
+  const u = new URL(originUrl);
+  u.searchParams.set(p2pParam, key);
+  return u.href;
+}
+
+/** The stream key of a request URL: the `sc-p2p` parameter or the legacy stream path; else null. */
+export function streamKeyOfUrl(url: URL): string | null {
+  const k = url.searchParams.get(p2pParam);
+  if (k !== null) return /^[0-9a-f]{8,64}$/i.test(k) ? k : null;
+  return streamKeyOf(url.pathname);
+}
+
+/** Legacy media URLs the Service Worker still answers: `/assets/stream/<key>/<file name>?origin=<url>`. */
 export const streamPrefix = '/assets/stream/';
 /** Where the Service Worker script is served; registered with scope `/` (header Service-Worker-Allowed). */
 export const serviceWorkerPath = '/assets/player-sw.js';
+
+/** Page -> Service Worker: the stream keys this page's engine answers now. */
+export interface StreamsAnnouncement {
+  type: 'sc-streams';
+  keys: string[];
+}
 
 export type SwToPage =
   | { type: 'sc-range'; key: string; range: string | null }

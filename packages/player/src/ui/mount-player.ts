@@ -33,6 +33,12 @@ export interface PlayerOptions {
   kind: 'audio' | 'video';
   /** The content URL the element plays (origin web seed, or a Service Worker URL). */
   src: string;
+  /**
+   * The content element's CORS mode. 'anonymous' lets the element mix responses from the
+   * network and from the Service Worker in one byte stream (the P2P player's hand-over; the
+   * media origin must then send Access-Control-Allow-Origin, as ours does).
+   */
+  crossOrigin?: 'anonymous';
   episodeId: string;
   /** `GET /ads/vmap?episode=...`; null for no ads. */
   vmapUrl: string | null;
@@ -74,6 +80,7 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
   const content = make(o.kind, 'sc-content') as HTMLMediaElement;
   content.controls = true;
   content.preload = 'metadata';
+  if (o.crossOrigin) content.crossOrigin = o.crossOrigin;
   content.src = o.src;
   content.setAttribute('aria-label', o.title ? `Episode: ${o.title}` : 'Episode');
   const ad = make(o.kind, 'sc-ad') as HTMLMediaElement;
