@@ -37,6 +37,7 @@ export { type BtError, type BtErrorCode, fail, ok, type Result } from './errors.
 export * from './extensions/index.ts';
 export { type Hasher, type SubtleDigest, subtleHasher } from './hasher.ts';
 export { formatMagnet, type Magnet, magnetOf, parseMagnet } from './magnet.ts';
+export { p2pParam, p2pWindowBytes, windowedEnd } from './media-window.ts';
 export { type MemoryTransportOptions, memoryTransportPair } from './memory-transport.ts';
 export {
   BLOCK_SIZE,
@@ -164,6 +165,5 @@ export {
   truncatedV2,
 } from './types.ts';
 export * from './webrtc/index.ts';
-export { p2pParam, p2pWindowBytes, windowedEnd } from './media-window.ts';
 export { type WebFetch, WebSeed, type WebSeedOptions, webSeedFileUrl } from './webseed.ts';
 export * from './wire/index.ts';

@@ -161,7 +161,9 @@ async function main() {
       for (let r = 0; r < rounds && Date.now() < deadline; r++) {
         const plainRun = async () => {
           const plainCtx = await browser.newContext();
-          t.plain.push(pick((await startUp(plainCtx, tag(fx.pageUrl({ plain: true, autoplay: true })))).marks));
+          t.plain.push(
+            pick((await startUp(plainCtx, tag(fx.pageUrl({ plain: true, autoplay: true })))).marks),
+          );
           await plainCtx.close();
         };
         // Alternate which goes first, so neither always meets a warmer (or busier) machine.
