@@ -1,7 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { scratchDir } from '@swarmcast/testkit';
 import { describe, expect, it } from 'vitest';
+import { downloadTorrent, seedTorrent } from '../src/node/api.ts';
+import { SwarmNode } from '../src/node/swarm-node.ts';
 import { HostilePeer, type LinkSpec, SimSwarm } from '../src/sim/index.ts';
 import { seededRandom } from '../src/timers.ts';
 import { simSeed, simTorrent, withSeed } from './sim-helpers.ts';
+import { makeV1Torrent } from './torrent-files.ts';
 
 /**
  * Idle inbound connections (issue 14): 2,000 handshaken idle peers were all kept. A seeder
@@ -80,5 +88,84 @@ describe('inbound connection caps', () => {
       expect(seeder!.session.incomingRefused).toBe(22);
       await swarm.close();
     });
+  });
+});
+
+/**
+ * Before the handshake a connection belongs to no torrent, so the per-torrent caps above do
+ * not see it: a flood of sockets that never say anything held a file descriptor each. The
+ * node holds at most `maxHandshaking` of them (plain or MSE), closes the rest at once and
+ * each held one at its handshake deadline; real sockets on loopback.
+ */
+describe('inbound connections before their handshake (real TCP)', () => {
+  it('a flood of idle sockets is capped in all and closed at the deadline; an honest leecher then downloads', async () => {
+    const dir = await scratchDir('faults-handshake-');
+    const node = new SwarmNode({
+      host: '127.0.0.1',
+      trackers: false,
+      maxHandshaking: 32,
+      handshakeTimeoutMs: 3_000,
+    });
+    await node.start();
+    try {
+      const t = await makeV1Torrent(
+        join(dir.path, 'src'),
+        'ep.bin',
+        [{ path: [], length: 300_000 }],
+        32 * 1024,
+      );
+      await seedTorrent({ torrent: t.torrent, dataPath: t.dataPath, node });
+      // 180 sockets that say nothing, 20 that start an MSE key exchange and stop.
+      const total = 200;
+      let maxSeen = 0;
+      const look = () => {
+        maxSeen = Math.max(maxSeen, node.handshaking);
+      };
+      const closedByNode = await Promise.all(
+        Array.from(
+          { length: total },
+          (_, i) =>
+            new Promise<boolean>((resolve) => {
+              const s: Socket = connect(node.port, '127.0.0.1');
+              s.on('connect', () => {
+                if (i % 10 === 0) s.write(randomBytes(96));
+                look();
+              });
+              s.on('error', () => {});
+              // Read what the node answers (an MSE key): a socket left paused never sees its end.
+              s.resume();
+              // We never close them: every close here is the node's doing.
+              s.on('close', () => {
+                look();
+                resolve(true);
+              });
+            }),
+        ),
+      );
+      expect(closedByNode).toHaveLength(total);
+      expect(maxSeen).toBeLessThanOrEqual(32);
+      expect(node.handshakeRefused).toBeGreaterThan(0);
+      expect(node.handshaking).toBe(0);
+      // The node is whole: an honest leecher handshakes and downloads every byte.
+      const leech = await downloadTorrent({
+        torrent: t.torrent,
+        dir: join(dir.path, 'out'),
+        host: '127.0.0.1',
+        peers: [{ host: '127.0.0.1', port: node.port }],
+      });
+      await new Promise<void>((resolve) => {
+        if (leech.session.isDone) resolve();
+        leech.session.on('done', () => resolve());
+      });
+      expect((await readFile(join(dir.path, 'out', 'ep.bin'))).equals(t.content)).toBe(true);
+      await leech.close();
+      expect(node.handshaking).toBe(0);
+      console.log(
+        `[fault handshake-flood] idle sockets opened ${total} (20 half MSE); held at most ${maxSeen} of 32, refused at once ${node.handshakeRefused}, the rest closed at the 3 s deadline; honest leecher downloaded 300000 bytes`,
+      );
+    } finally {
+      await node.close();
+      await dir.remove();
+    }
   });
 });

@@ -69,6 +69,14 @@ export interface SwarmNodeOptions {
    * on. Failure is not fatal: see `portMapper.errors`.
    */
   readonly portMapping?: boolean | PortMappingOptions;
+  /**
+   * Inbound connections (TCP and uTP) held at most while they have not yet sent a handshake
+   * for one of our torrents (MSE included): more are closed at once, so a flood of idle
+   * sockets cannot take every file descriptor. Default 200.
+   */
+  readonly maxHandshaking?: number;
+  /** An inbound connection with no handshake for one of our torrents after this long is closed (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
 }
 
 export interface AddTorrentOptions {
@@ -186,17 +194,60 @@ export class SwarmNode {
     return s ? (t) => s.addIncoming(t) : this.pending.get(toHex(hash));
   };
 
+  private handshakingNow = 0;
+  private handshakeRefusedCount = 0;
+
+  /** Inbound connections accepted that have not yet handshaken for one of our torrents. */
+  get handshaking(): number {
+    return this.handshakingNow;
+  }
+
+  /** Inbound connections closed at once because `maxHandshaking` were already waiting. */
+  get handshakeRefused(): number {
+    return this.handshakeRefusedCount;
+  }
+
   private incoming(transport: Transport): void {
+    if (this.handshakingNow >= (this.options.maxHandshaking ?? 200)) {
+      this.handshakeRefusedCount++;
+      transport.close(
+        codedError('BT_PEER_HANDSHAKE_CAP', 'too many inbound connections are waiting for their handshake'),
+      );
+      return;
+    }
+    this.handshakingNow++;
+    const timeoutMs = this.options.handshakeTimeoutMs ?? 10_000;
+    let settled = false;
+    // One deadline for the whole way in (MSE's key exchange and the plain handshake after it).
+    const deadline = systemTimers.setTimeout(
+      () => transport.close(codedError('BT_PEER_TIMEOUT', 'no handshake in time')),
+      timeoutMs,
+    );
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      this.handshakingNow--;
+      deadline.cancel();
+    };
     const mode = this.encryption;
-    routeIncoming(transport, this.routeTo, systemTimers, 10_000, {
+    routeIncoming(transport, this.routeTo, systemTimers, timeoutMs, {
       plaintext: mode !== 'require',
+      routed: settle,
+      closed: settle,
       ...(mode === 'off'
         ? {}
         : {
             encrypted: (t: Transport) => {
-              acceptMse(t, new Uint8Array(0), () => this.skeys(), mode, this.mseOptions).then(
+              acceptMse(t, new Uint8Array(0), () => this.skeys(), mode, {
+                ...this.mseOptions,
+                timeoutMs,
+              }).then(
                 // The decrypted stream starts with a plain handshake: route it as one.
-                (m) => routeIncoming(m.transport, this.routeTo, systemTimers, 10_000, { plaintext: true }),
+                (m) =>
+                  routeIncoming(m.transport, this.routeTo, systemTimers, timeoutMs, {
+                    plaintext: true,
+                    routed: settle,
+                  }),
                 (e: CodedError) => t.close(e),
               );
             },

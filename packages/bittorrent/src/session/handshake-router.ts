@@ -71,6 +71,7 @@ export function routeIncoming(
         return;
       }
       routed = true;
+      policy.routed?.();
       replay.deliver(head.slice());
       if (take < chunk.length) replay.deliver(chunk.subarray(take));
       target(replay);
@@ -78,6 +79,7 @@ export function routeIncoming(
     drain: () => replay.handler?.drain(),
     close: (reason) => {
       timer.cancel();
+      policy.closed?.();
       replay.closedBy(reason);
     },
   });
@@ -89,6 +91,10 @@ export interface IncomingPolicy {
   readonly encrypted?: (t: Transport) => void;
   /** False refuses plain handshakes (encryption required). Default true. */
   readonly plaintext?: boolean;
+  /** Called when the handshake named a torrent we have, just before it is handed over. */
+  readonly routed?: () => void;
+  /** Called once when the transport closes (routed or not). */
+  readonly closed?: () => void;
 }
 
 /** A started transport presented as a fresh one, replaying what was read before routing. */
