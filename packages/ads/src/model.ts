@@ -140,6 +140,8 @@ export interface Creative {
   /** Ad-ID / UniversalAdId, registry and value. */
   universalAdId: { registry: string; value: string };
   approval: ApprovalState;
+  /** The admin's reason for the last approval decision, shown to the advertiser. */
+  approvalReason?: string;
 }
 
 /** What the ad server has delivered so far (kept by the store, read by the policies). */

@@ -157,9 +157,30 @@ describe('advertiser flow', () => {
       },
     );
     expect([wrong.statusCode, wrong.json().code]).toEqual([401, 'ADS_UNAUTHENTICATED']);
+    // A rejection carries its reason back to the advertiser; a later approval replaces it.
+    const rejected = await post(
+      `/ads/api/creatives/${creativeId}/approval`,
+      { state: 'rejected', reason: '  The click-through page does not load. ' },
+      admin,
+    );
+    expect(rejected.statusCode).toBe(200);
+    const mine = (await get('/ads/api/creatives')).json() as {
+      creatives: Array<{ id: string; approval: string; approvalReason?: string }>;
+    };
+    expect(mine.creatives.find((c) => c.id === creativeId)).toMatchObject({
+      approval: 'rejected',
+      approvalReason: 'The click-through page does not load.',
+    });
+    const long = await post(
+      `/ads/api/creatives/${creativeId}/approval`,
+      { state: 'rejected', reason: 'x'.repeat(501) },
+      admin,
+    );
+    expect([long.statusCode, long.json().code]).toEqual([400, 'ADS_BAD_REQUEST']);
     const ok = await post(`/ads/api/creatives/${creativeId}/approval`, { state: 'approved' }, admin);
     expect(ok.statusCode).toBe(200);
     expect(ok.json().approval).toBe('approved');
+    expect(ok.json().approvalReason).toBeUndefined();
   });
 
   it('creates a campaign and a line item, and serves it in VMAP -> VAST', async () => {

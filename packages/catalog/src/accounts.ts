@@ -66,8 +66,8 @@ export async function checkPassword(
   email: string,
   password: string,
 ): Promise<Result<Account>> {
-  const r = await db.query<Account & { password_hash: string }>(
-    'select id, email, name, role, password_hash from catalog_accounts where email = $1',
+  const r = await db.query<Account & { password_hash: string; suspended_at: Date | null }>(
+    'select id, email, name, role, password_hash, suspended_at from catalog_accounts where email = $1',
     [
       String(email ?? '')
         .trim()
@@ -78,6 +78,8 @@ export async function checkPassword(
   // Verify against a dummy hash when there is no such account, so timing does not tell.
   const good = await verifyPassword(String(password ?? ''), row?.password_hash ?? dummyHash);
   if (!row || !good) return fail('CAT_BAD_CREDENTIALS', 'the email or password is wrong');
+  if (row.suspended_at)
+    return fail('CAT_SUSPENDED', 'this account is suspended; ask the admins of this node');
   return ok({ id: row.id, email: row.email, name: row.name, role: row.role });
 }
 
@@ -196,7 +198,7 @@ export async function authenticate(
   if (!token || token.length > 200) return null;
   const r = await db.query<Account>(
     `select a.id, a.email, a.name, a.role from catalog_credentials c join catalog_accounts a on a.id = c.account_id
-     where c.token_hash = $1 and c.kind = $2 and (c.expires_at is null or c.expires_at > $3)`,
+     where c.token_hash = $1 and c.kind = $2 and (c.expires_at is null or c.expires_at > $3) and a.suspended_at is null`,
     [tokenHash(token), kind, new Date(clock.now())],
   );
   return r.rows[0] ?? null;
@@ -207,12 +209,33 @@ export async function revokeCredential(db: Queryable, token: string): Promise<vo
 }
 
 /** Every account, newest first (the admin's user list). */
-export async function listAccounts(db: Queryable, limit = 500): Promise<(Account & { createdAt: Date })[]> {
-  const r = await db.query<Account & { createdAt: Date }>(
-    'select id, email, name, role, created_at as "createdAt" from catalog_accounts order by created_at desc limit $1',
+export async function listAccounts(
+  db: Queryable,
+  limit = 500,
+): Promise<(Account & { createdAt: Date; suspendedAt: Date | null })[]> {
+  const r = await db.query<Account & { createdAt: Date; suspendedAt: Date | null }>(
+    'select id, email, name, role, created_at as "createdAt", suspended_at as "suspendedAt" from catalog_accounts order by created_at desc limit $1',
     [limit],
   );
   return r.rows;
+}
+
+/**
+ * Suspends an account (now) or reinstates it (admins only: the caller checks). A suspended
+ * account keeps its shows, campaigns and credentials, but cannot log in and every session
+ * and API token of it is refused until it is reinstated.
+ */
+export async function setSuspended(
+  db: Queryable,
+  accountId: string,
+  suspended: boolean,
+  clock: Clock,
+): Promise<Result<Account>> {
+  const r = await db.query<Account>(
+    'update catalog_accounts set suspended_at = $1 where id = $2 returning id, email, name, role',
+    [suspended ? new Date(clock.now()) : null, String(accountId)],
+  );
+  return r.rows[0] ? ok(r.rows[0]) : fail('CAT_NOT_FOUND', 'no such account');
 }
 
 /** Gives an account another role (admins only: the caller checks). */

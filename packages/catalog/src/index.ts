@@ -17,6 +17,7 @@ export {
   revokeCredential,
   type SignupInput,
   setRole,
+  setSuspended,
 } from './accounts.ts';
 export { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-rules.ts';
 export type { AdBreak, BreakPosition, EpisodeForAds } from './ad-breaks.ts';

@@ -312,4 +312,12 @@ create table catalog_show_keys (
 );
 `,
   },
+  // Issue 15: an admin suspends an account (kept, with its content; no log-in, sessions or
+  // API tokens while suspended) and may reinstate it.
+  {
+    id: 'catalog/0019-account-suspension',
+    sql: `
+alter table catalog_accounts add column suspended_at timestamptz;
+`,
+  },
 ];

@@ -17,11 +17,13 @@ import {
   episodeForAds,
   getEpisode,
   latestEpisodes,
+  listAccounts,
   popularShows,
   publishEpisode,
   revokeCredential,
   search,
   setAdBreaks,
+  setSuspended,
   showForEditing,
   storeUpload,
   ViewTally,
@@ -127,6 +129,35 @@ for (const engine of all) {
         await revokeCredential(db, token);
         expect(await authenticate(db, token, 'api', clock)).toBeNull();
         expect(await authenticate(db, `${session}x`, 'web', clock)).toBeNull();
+      });
+
+      it('a suspended account cannot log in, and its sessions and tokens are refused until reinstated', async () => {
+        const made = await createAccount(db, {
+          email: 'sus@example.org',
+          name: 'Sus',
+          password: 'correct horse battery',
+        });
+        if (!made.ok) throw new Error(made.message);
+        const id = made.value.id;
+        const session = await createSession(db, id, clock);
+        const token = await createApiToken(db, id, 'script');
+        expect((await setSuspended(db, id, true, clock)).ok).toBe(true);
+        const login = await checkPassword(db, 'sus@example.org', 'correct horse battery');
+        expect(!login.ok && [login.code, login.status]).toEqual(['CAT_SUSPENDED', 403]);
+        // The wrong password still says only that: a suspension is told to the owner alone.
+        const wrong = await checkPassword(db, 'sus@example.org', 'not the password');
+        expect(!wrong.ok && wrong.code).toBe('CAT_BAD_CREDENTIALS');
+        expect(await authenticate(db, session, 'web', clock)).toBeNull();
+        expect(await authenticate(db, token, 'api', clock)).toBeNull();
+        const listed = (await listAccounts(db)).find((a) => a.id === id);
+        expect(listed?.suspendedAt).toEqual(new Date(clock.now()));
+        expect((await setSuspended(db, id, false, clock)).ok).toBe(true);
+        expect((await authenticate(db, session, 'web', clock))?.id).toBe(id);
+        expect((await authenticate(db, token, 'api', clock))?.id).toBe(id);
+        expect((await checkPassword(db, 'sus@example.org', 'correct horse battery')).ok).toBe(true);
+        expect((await listAccounts(db)).find((a) => a.id === id)?.suspendedAt).toBeNull();
+        const nobody = await setSuspended(db, 'no-such-id', true, clock);
+        expect(!nobody.ok && nobody.code).toBe('CAT_NOT_FOUND');
       });
     });
 

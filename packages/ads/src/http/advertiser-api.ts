@@ -264,14 +264,21 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
         type: 'object',
         additionalProperties: false,
         required: ['state'],
-        properties: { state: { enum: ['approved', 'rejected', 'pending'] } },
+        properties: {
+          state: { enum: ['approved', 'rejected', 'pending'] },
+          // Sent back to the advertiser with the decision (e.g. why a creative was rejected).
+          reason: { type: 'string', maxLength: 500 },
+        },
       },
     },
     handler: async (req, reply) => {
       if (principalOf(req).role !== 'admin') return fail(reply, 'ADS_FORBIDDEN');
       const cr = store.creatives.get((req.params as { id: string }).id);
       if (!cr) return fail(reply, 'ADS_NOT_FOUND');
-      const next = { ...cr, approval: (req.body as { state: 'approved' | 'rejected' | 'pending' }).state };
+      const b = req.body as { state: 'approved' | 'rejected' | 'pending'; reason?: string };
+      const reason = b.reason?.trim();
+      const { approvalReason: _previous, ...rest } = cr;
+      const next = { ...rest, approval: b.state, ...(reason ? { approvalReason: reason } : {}) };
       if (ctx.db) await saveCreative(ctx.db, next);
       store.putCreative(next);
       return ctx.present(next);

@@ -150,9 +150,9 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       .map((c) => ctx.present(c))
       .map(
         (c) =>
-          `<tr><td>${h(c.name)}<br><span class="meta">${h(ctx.store.advertisers.get(c.advertiserId)?.name ?? '')}</span></td><td>${h(c.mediaKind)}, ${h((c.durationMs / 1000).toFixed(1))} s<br><${c.mediaKind === 'video' ? 'video' : 'audio'} controls preload="none" src="${h(c.mediaUrl)}" aria-label="Play the creative ${h(c.name)}"></${c.mediaKind === 'video' ? 'video' : 'audio'}></td><td><span class="badge ${badge[c.approval]}">${h(c.approval)}</span></td>${
+          `<tr><td>${h(c.name)}<br><span class="meta">${h(ctx.store.advertisers.get(c.advertiserId)?.name ?? '')}</span></td><td>${h(c.mediaKind)}, ${h((c.durationMs / 1000).toFixed(1))} s<br><${c.mediaKind === 'video' ? 'video' : 'audio'} controls preload="none" src="${h(c.mediaUrl)}" aria-label="Play the creative ${h(c.name)}"></${c.mediaKind === 'video' ? 'video' : 'audio'}></td><td><span class="badge ${badge[c.approval]}">${h(c.approval)}</span>${c.approvalReason ? `<p class="meta" style="margin:.3rem 0 0">Reason: ${h(c.approvalReason)}</p>` : ''}</td>${
             scope.isAdmin
-              ? `<td><div class="row"><button type="button" class="small" data-approve="${h(c.id)}" data-state="approved" aria-label="Approve ${h(c.name)}">Approve</button><button type="button" class="small danger" data-approve="${h(c.id)}" data-state="rejected" aria-label="Reject ${h(c.name)}">Reject</button></div></td>`
+              ? `<td><div style="display:grid;gap:.4rem"><label class="field">Reason <span class="meta">(sent to the advertiser; needed to reject)</span><input id="reason-${h(c.id)}" maxlength="500" value="${h(c.approvalReason ?? '')}"></label><div class="row"><button type="button" class="small" data-approve="${h(c.id)}" data-state="approved" aria-label="Approve ${h(c.name)}">Approve</button><button type="button" class="small danger" data-approve="${h(c.id)}" data-state="rejected" aria-label="Reject ${h(c.name)}">Reject</button></div></div></td>`
               : ''
           }</tr>`,
       )
@@ -161,7 +161,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
       page(
         'Creatives',
         `<h1>Creatives</h1>
-<div class="alert info"><p style="margin:0"><strong>What the approval states mean.</strong> A new creative is <span class="badge warn">pending</span>: an admin of this node listens to it and checks its link before it can run. <span class="badge ok">approved</span> creatives play in the line items that use them. A <span class="badge danger">rejected</span> creative never plays; upload a corrected one.</p></div>
+<div class="alert info"><p style="margin:0"><strong>What the approval states mean.</strong> A new creative is <span class="badge warn">pending</span>: an admin of this node listens to it and checks its link before it can run. <span class="badge ok">approved</span> creatives play in the line items that use them. A <span class="badge danger">rejected</span> creative never plays; the admin's reason is shown beside it; upload a corrected one.</p></div>
 <div class="table-wrap"><table><thead><tr><th scope="col">Creative</th><th scope="col">Media</th><th scope="col">Approval</th>${scope.isAdmin ? '<th scope="col">Decide</th>' : ''}</tr></thead><tbody>${rows || `<tr><td colspan="4">No creatives yet.</td></tr>`}</tbody></table></div>
 <p id="approval-result" role="status"></p>
 ${scope.isAdmin ? `<script>${approvalScript}</script>` : ''}`,
@@ -179,8 +179,18 @@ ${scope.isAdmin ? `<script>${approvalScript}</script>` : ''}`,
 const approvalScript = `
 for (const b of document.querySelectorAll('button[data-approve]')) {
   b.addEventListener('click', async () => {
+    const field = document.getElementById('reason-' + b.dataset.approve);
+    const reason = field ? field.value.trim() : '';
+    const out = document.getElementById('approval-result');
+    if (b.dataset.state === 'rejected' && !reason) {
+      out.textContent = 'Say why it is rejected: the advertiser sees the reason.';
+      field.focus();
+      return;
+    }
+    const body = { state: b.dataset.state };
+    if (reason) body.reason = reason;
     const res = await fetch('/ads/api/creatives/' + encodeURIComponent(b.dataset.approve) + '/approval', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: b.dataset.state }) });
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (res.ok) location.reload();
     else document.getElementById('approval-result').textContent = 'Not saved (' + res.status + ').';
   });

@@ -1,10 +1,17 @@
 /**
  * The admin pages: an admin is an account with the admin role (made by `swarmcast admin
- * add` or promoted), logged in like anyone. Users and their roles here; creative approval
+ * add` or promoted), logged in like anyone. Users, their roles and suspension here; creative approval
  * lives on the ads dashboard's creatives page, invalid traffic and stream lag on the
  * measurement report, both linked from here. Others get the site's 401/403 page.
  */
-import { type Account, type CatalogContext, listAccounts, type Role, setRole } from '@swarmcast/catalog';
+import {
+  type Account,
+  type CatalogContext,
+  listAccounts,
+  type Role,
+  setRole,
+  setSuspended,
+} from '@swarmcast/catalog';
 import { html, messagePage, page } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameOrigin, whoIs } from '../auth.ts';
@@ -49,17 +56,49 @@ ${req.query.saved ? html`<p class="alert ok" role="status">Saved.</p>` : ''}
 <li class="card"><h2 style="margin-top:0"><a href="/ads/dashboard">All campaigns</a></h2><p class="meta">Every advertiser's campaigns, spend and pacing.</p></li>
 </ul>
 <h2 id="users-h">Users</h2>
-<div class="table-wrap"><table aria-labelledby="users-h"><thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Since</th><th scope="col">Role</th></tr></thead><tbody>
+<div class="table-wrap"><table aria-labelledby="users-h"><thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Since</th><th scope="col">Role</th><th scope="col">Status</th></tr></thead><tbody>
 ${users.map(
   (u) => html`<tr><td>${u.name}</td><td>${u.email}</td><td>${day(new Date(u.createdAt))}</td><td>
 <form class="row" method="post" action="/admin/users/${enc(u.id)}/role">
 <label class="sr-only" for="role-${u.id}">Role of ${u.name}</label>
 <select id="role-${u.id}" name="role">${roles.map((r) => html`<option value="${r}" ${u.role === r ? 'selected' : ''}>${r}</option>`)}</select>
-<button type="submit" class="secondary small">Save<span class="sr-only"> role of ${u.name}</span></button></form></td></tr>`,
+<button type="submit" class="secondary small">Save<span class="sr-only"> role of ${u.name}</span></button></form></td><td>
+${u.suspendedAt ? html`<span class="badge danger">suspended ${day(new Date(u.suspendedAt))}</span>` : html`<span class="badge ok">active</span>`}
+${
+  u.id === who.id
+    ? ''
+    : html`<form class="row" method="post" action="/admin/users/${enc(u.id)}/suspension">
+<input type="hidden" name="suspended" value="${u.suspendedAt ? 'no' : 'yes'}">
+<button type="submit" class="${u.suspendedAt ? 'secondary' : 'danger'} small">${u.suspendedAt ? 'Reinstate' : 'Suspend'}<span class="sr-only"> ${u.name}</span></button></form>`
+}</td></tr>`,
 )}
 </tbody></table></div>`,
       ),
     );
+  });
+
+  // Suspend (no log-in, sessions or API tokens; everything kept) or reinstate an account.
+  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/suspension', async (req, reply) => {
+    const who = await admin(req, reply);
+    if (!who) return reply;
+    const suspended = one(req.body ?? {}, 'suspended') === 'yes';
+    if (req.params.id === who.id && suspended)
+      return send(
+        reply,
+        page(
+          { title: 'Admin', viewer: who },
+          html`<h1>You cannot suspend yourself</h1><p>Ask another admin. <a href="/admin">Back</a></p>`,
+        ),
+        422,
+      );
+    const r = await setSuspended(ctx.db, req.params.id, suspended, ctx.clock);
+    if (!r.ok)
+      return send(
+        reply,
+        page({ title: 'Admin', viewer: who }, html`<h1>${r.message}</h1><p><a href="/admin">Back</a></p>`),
+        r.status,
+      );
+    return reply.redirect('/admin?saved=1', 303);
   });
 
   app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/role', async (req, reply) => {
