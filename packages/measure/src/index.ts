@@ -95,3 +95,17 @@ export {
 export { judgePlayBeacon, type PlayRuleReason, type PlaySession } from './rules/play-sequence.ts';
 export { defaultK, suppress } from './rules/suppress.ts';
 export { countedTimes, type WindowKind, windowKinds } from './rules/windows.ts';
+export { inclusionProof, leafHash, merkleRoot, verifyInclusion } from './statements/merkle.ts';
+export { statementRoutes } from './statements/routes.ts';
+export {
+  canonicalJson,
+  type Statement,
+  type StatementBundle,
+  type StatementKeys,
+  type StatementLeaf,
+  signStatement,
+  type Verification,
+  verifyStatementBundle,
+  wellKnownStatementKeys,
+} from './statements/statement.ts';
+export { dailyStatement, statementKeys } from './statements/store.ts';

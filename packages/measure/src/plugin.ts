@@ -13,9 +13,15 @@ import { type CollectorStats, collectorRoutes, type EdgeClassifier } from './col
 import { type SettleResult, settleDeliveries } from './pipeline/deliveries.ts';
 import { type PipelineStats, startPipeline } from './pipeline/pipeline.ts';
 import { Reports } from './reports/reports.ts';
-import { type ReportAuthorizer, type ReportPresentation, reportRoutes } from './reports/routes.ts';
+import {
+  denyAllReports,
+  type ReportAuthorizer,
+  type ReportPresentation,
+  reportRoutes,
+} from './reports/routes.ts';
 import type { AdTimingRules } from './rules/ad-sequence.ts';
 import type { IvtRules } from './rules/ivt.ts';
+import { statementRoutes } from './statements/routes.ts';
 
 export interface MeasureDeps {
   /** Migrated with `[...ledgerMigrations, ...measureMigrations]` (after lower parts'). */
@@ -100,6 +106,7 @@ export async function measurePlugin(app: FastifyInstance, deps: MeasureDeps): Pr
     collectorStats: () => collector.stats,
   });
   reportRoutes(app, reports, clock, deps.authorize, deps.viewer, deps.present);
+  statementRoutes(app, deps.db, clock, deps.authorize ?? denyAllReports, deps.present?.currency);
 
   if (deps.runPipeline !== false) {
     app.addHook('onReady', async () => {

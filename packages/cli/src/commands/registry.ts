@@ -17,5 +17,6 @@ export const commandModules: Readonly<Record<string, Loader>> = {
   seed: () => import('./seed.ts'),
   tracker: () => import('./tracker.ts'),
   up: () => import('./up.ts'),
+  'verify-statement': () => import('./verify-statement.ts'),
   version: () => import('./version.ts'),
 };

@@ -173,4 +173,23 @@ CREATE TABLE measure_episode_hashes (
 );
 `,
   },
+  {
+    // Signed daily statements (statements/store.ts): the node's Ed25519 statement keys (public
+    // halves published at /.well-known/swarmcast-statements.json) and each statement as issued.
+    id: 'measure/0006-statements',
+    sql: `
+CREATE TABLE measure_statement_keys (
+  key_id text PRIMARY KEY,
+  jwk jsonb NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE TABLE measure_statements (
+  kind text NOT NULL CHECK (kind IN ('campaign', 'episode')),
+  subject text NOT NULL,
+  day integer NOT NULL,
+  bundle jsonb NOT NULL,
+  PRIMARY KEY (kind, subject, day)
+);
+`,
+  },
 ];

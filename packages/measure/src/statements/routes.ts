@@ -1,0 +1,69 @@
+import type { Clock, Db } from '@swarmcast/platform';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { measureErrors } from '../errors.ts';
+import type { ReportAuthorizer } from '../reports/routes.ts';
+import { type StatementKind, wellKnownStatementKeys } from './statement.ts';
+import { dailyStatement, statementKeys, statementOwner } from './store.ts';
+
+/**
+ * `GET /.well-known/swarmcast-statements.json`: the public statement keys (anyone).
+ * `GET /api/measure/statements/{campaign,episode}/:id?day=YYYY-MM-DD`: the day's signed
+ * statement with every leaf and inclusion proof, for the campaign's advertiser or the
+ * episode's creator (the reports' check, with the same sessions and tokens), or an admin.
+ */
+export function statementRoutes(
+  app: FastifyInstance,
+  db: Db,
+  clock: Clock,
+  authorize: ReportAuthorizer,
+  currency = 'EUR',
+): void {
+  const fail = (reply: FastifyReply, code: keyof typeof measureErrors, message?: string) =>
+    reply.code(measureErrors[code].status).send({ code, message: message ?? measureErrors[code].message });
+  const keysUrl = (req: FastifyRequest) => `${req.protocol}://${req.host}${wellKnownStatementKeys}`;
+
+  app.get(wellKnownStatementKeys, async (_req, reply) =>
+    reply.header('cache-control', 'public, max-age=3600').send({
+      ...(await statementKeys(db)),
+      algorithm:
+        'docs/verifiable-statements.md: Ed25519 over the canonical JSON statement; RFC 9162 Merkle tree',
+    }),
+  );
+
+  for (const kind of ['campaign', 'episode'] as const satisfies readonly StatementKind[]) {
+    app.get<{ Params: { id: string }; Querystring: { day?: string } }>(
+      `/api/measure/statements/${kind}/:id`,
+      async (req, reply) => {
+        const day = req.query.day ?? '';
+        const t = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(`${day}T00:00:00Z`) : Number.NaN;
+        if (Number.isNaN(t)) return fail(reply, 'MEA_BAD_REQUEST', 'day must be YYYY-MM-DD');
+        const owner = await statementOwner(db, kind, req.params.id);
+        // Who may ask is decided before whether the subject exists, so that ids cannot be probed.
+        const access = await authorize(req, {
+          kind: kind === 'campaign' ? 'advertiser' : 'creator',
+          id: owner ?? '\u0000none',
+        });
+        if (access !== true && access !== 'allowed') {
+          return fail(reply, access === 'unauthenticated' ? 'MEA_UNAUTHENTICATED' : 'MEA_FORBIDDEN');
+        }
+        const r = await dailyStatement(db, {
+          kind,
+          subject: req.params.id,
+          day: t / 86_400_000,
+          now: clock.now(),
+          currency,
+          keysUrl: keysUrl(req),
+        });
+        if (!r.ok) {
+          return fail(reply, r.reason === 'not-closed' ? 'MEA_NOT_ISSUED' : 'MEA_NOT_FOUND');
+        }
+        return reply
+          .header(
+            'content-disposition',
+            `attachment; filename="statement-${kind}-${req.params.id.replace(/[^\w.-]/g, '_')}-${day}.json"`,
+          )
+          .send(r.bundle);
+      },
+    );
+  }
+}

@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import {
+  exportPublicKey,
+  exportSigningKey,
+  generateSigningKey,
+  importSigningKey,
+  type SigningKeyJwk,
+} from '@swarmcast/ads';
+import type { Db, Queryable } from '@swarmcast/platform';
+import {
+  type LeafKind,
+  type StatementBundle,
+  type StatementKeys,
+  type StatementKind,
+  type StatementLeaf,
+  signStatement,
+} from './statement.ts';
+
+const dayMs = 86_400_000;
+/**
+ * A day's statement is issued once the day is over and late events have had time to arrive
+ * (the pipeline's lag; the salt store keeps keys 2 h for the same reason), then kept as issued:
+ * an entry booked later for that day cannot change a statement already published.
+ */
+export const statementGraceMs = 2 * 3_600_000;
+
+/** The opaque leaf id of a ledger entry: nothing in it names a listener. */
+export const eventHash = (entryId: string) =>
+  createHash('sha256').update(`swarmcast/statement-event/1\u0000${entryId}`).digest('hex');
+
+/** The node's statement signing key (created on first use), private half included. */
+async function signingKey(db: Queryable) {
+  const r = await db.query<{ jwk: SigningKeyJwk | string }>(
+    'SELECT jwk FROM measure_statement_keys ORDER BY created_at DESC, key_id DESC LIMIT 1',
+  );
+  const row = r.rows[0];
+  if (row) return importSigningKey(typeof row.jwk === 'string' ? JSON.parse(row.jwk) : row.jwk);
+  const key = generateSigningKey(
+    `s${new Date().toISOString().slice(0, 10)}-${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 8)}`,
+  );
+  await db.query(
+    'INSERT INTO measure_statement_keys (key_id, jwk, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+    [key.keyId, JSON.stringify(exportSigningKey(key)), Date.now()],
+  );
+  // Two processes racing: whichever key landed first is the key.
+  return signingKey(db);
+}
+
+/** Every statement key's public half, for `/.well-known/swarmcast-statements.json`. */
+export async function statementKeys(db: Queryable): Promise<StatementKeys> {
+  await signingKey(db);
+  const r = await db.query<{ jwk: SigningKeyJwk | string }>(
+    'SELECT jwk FROM measure_statement_keys ORDER BY created_at',
+  );
+  return {
+    keys: r.rows.map((row) => {
+      const k = importSigningKey(typeof row.jwk === 'string' ? JSON.parse(row.jwk) : row.jwk);
+      const pub = exportPublicKey(k.keyId, k.publicKey);
+      return { keyId: pub.keyId, kty: 'OKP' as const, crv: 'Ed25519' as const, x: pub.x };
+    }),
+  };
+}
+
+/**
+ * The ledger entries behind a campaign's spend (its advertiser's account) or an episode's
+ * earnings (its creator's account) on one UTC day: VAST impressions, server-side deliveries,
+ * and refunds of either, as loadMoney (reports/load.ts) reads them.
+ */
+async function leavesOf(db: Queryable, kind: StatementKind, subject: string, day: number) {
+  const col = kind === 'campaign' ? 'campaign_id' : 'episode_id';
+  const account = kind === 'campaign' ? `'advertiser:' || x.advertiser_id` : `'creator:' || x.creator_id`;
+  const r = await db.query<{
+    id: string;
+    kind: LeafKind;
+    line_item_id: string;
+    amount: string;
+    account_id: string;
+  }>(
+    `SELECT e.id, e.kind, x.line_item_id, l.amount::text AS amount, l.account_id FROM ledger_lines l
+       JOIN ledger_entries e ON e.id = l.entry_id
+       JOIN measure_decisions x ON x.decision_id = e.ref
+      WHERE x.${col} = $1 AND l.account_id = ${account} AND e.kind IN ('impression', 'refund')
+        AND e.time >= $2 AND e.time < $3
+     UNION ALL
+     SELECT e.id, e.kind, x.line_item_id, l.amount::text AS amount, l.account_id FROM ledger_lines l
+       JOIN ledger_entries e ON e.id = l.entry_id
+       JOIN measure_ad_deliveries x ON e.ref = 'dlv:' || x.delivery_id
+      WHERE x.${col} = $1 AND l.account_id = ${account} AND e.kind IN ('delivery', 'refund')
+        AND e.time >= $2 AND e.time < $3
+     ORDER BY 1`,
+    [subject, day * dayMs, (day + 1) * dayMs],
+  );
+  // An advertiser's account goes down by a charge: a statement shows the charge as positive.
+  const sign = kind === 'campaign' ? -1 : 1;
+  const leaves: StatementLeaf[] = r.rows.map((row) => ({
+    event: eventHash(row.id),
+    kind: row.kind,
+    lineItem: row.line_item_id,
+    micros: sign * Number(row.amount),
+  }));
+  return { leaves, account: r.rows[0]?.account_id ?? null };
+}
+
+/** Whose statement it is: the campaign's advertiser or the episode's creator; null if unknown. */
+export async function statementOwner(
+  db: Queryable,
+  kind: StatementKind,
+  subject: string,
+): Promise<string | null> {
+  const r =
+    kind === 'campaign'
+      ? await db.query<{ owner: string }>(
+          `SELECT advertiser_id AS owner FROM measure_decisions WHERE campaign_id = $1
+           UNION SELECT advertiser_id FROM measure_ad_deliveries WHERE campaign_id = $1 LIMIT 1`,
+          [subject],
+        )
+      : await db.query<{ owner: string }>(
+          'SELECT creator_id AS owner FROM measure_episodes WHERE episode_id = $1',
+          [subject],
+        );
+  return r.rows[0]?.owner ?? null;
+}
+
+const parsed = (b: StatementBundle | string): StatementBundle => (typeof b === 'string' ? JSON.parse(b) : b);
+
+export type StatementResult =
+  | { ok: true; bundle: StatementBundle }
+  | { ok: false; reason: 'not-closed' | 'unknown' };
+
+/**
+ * The signed statement of a campaign or an episode for a UTC day (days since the epoch): issued
+ * and kept on the first request after the day closed (+ grace), the kept one afterwards.
+ */
+export async function dailyStatement(
+  db: Db,
+  o: { kind: StatementKind; subject: string; day: number; now: number; currency: string; keysUrl: string },
+): Promise<StatementResult> {
+  if (o.now < (o.day + 1) * dayMs + statementGraceMs) return { ok: false, reason: 'not-closed' };
+  const owner = await statementOwner(db, o.kind, o.subject);
+  if (!owner) return { ok: false, reason: 'unknown' };
+  const kept = await db.query<{ bundle: StatementBundle | string }>(
+    'SELECT bundle FROM measure_statements WHERE kind = $1 AND subject = $2 AND day = $3',
+    [o.kind, o.subject, o.day],
+  );
+  const row = kept.rows[0];
+  // The keys URL is not signed (the verifier chooses where it takes keys from): as asked now.
+  if (row) return { ok: true, bundle: { ...parsed(row.bundle), keys: o.keysUrl } };
+  const key = await signingKey(db);
+  const { leaves, account } = await leavesOf(db, o.kind, o.subject, o.day);
+  const bundle = signStatement(
+    {
+      kind: o.kind,
+      subject: o.subject,
+      account: account ?? `${o.kind === 'campaign' ? 'advertiser' : 'creator'}:${owner}`,
+      day: new Date(o.day * dayMs).toISOString().slice(0, 10),
+      currency: o.currency,
+    },
+    leaves,
+    key,
+    o.keysUrl,
+  );
+  await db.query(
+    'INSERT INTO measure_statements (kind, subject, day, bundle) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+    [o.kind, o.subject, o.day, JSON.stringify(bundle)],
+  );
+  // Kept first wins (two requests at once issue the same figures; the kept one is served).
+  const again = await db.query<{ bundle: StatementBundle | string }>(
+    'SELECT bundle FROM measure_statements WHERE kind = $1 AND subject = $2 AND day = $3',
+    [o.kind, o.subject, o.day],
+  );
+  return { ok: true, bundle: { ...parsed(again.rows[0]?.bundle ?? bundle), keys: o.keysUrl } };
+}

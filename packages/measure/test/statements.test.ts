@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '@swarmcast/platform';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerEpisode } from '../src/pipeline/pipeline.ts';
+import { processBatch } from '../src/pipeline/process-batch.ts';
+import { Reports } from '../src/reports/reports.ts';
+import { inclusionProof, leafHash, merkleRoot, verifyInclusion } from '../src/statements/merkle.ts';
+import { statementRoutes } from '../src/statements/routes.ts';
+import {
+  canonicalJson,
+  type StatementBundle,
+  type StatementKeys,
+  verifyStatementBundle,
+} from '../src/statements/statement.ts';
+import { dailyStatement, statementKeys } from '../src/statements/store.ts';
+import { day, episode1, episode2, scenarioEvents } from './support/scenario.ts';
+import { measureDb, publicKeys } from './support/world.ts';
+
+const dayIndex = day / 86_400_000;
+const afterClose = day + 86_400_000 + 3 * 3_600_000;
+let db: Db;
+beforeAll(async () => {
+  db = await measureDb();
+  await registerEpisode(db, episode1);
+  await registerEpisode(db, episode2);
+  const events = scenarioEvents();
+  await db.transaction((tx) => processBatch(tx, events, { publicKeys: () => publicKeys }));
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+const campaign = (now = afterClose) =>
+  dailyStatement(db, {
+    kind: 'campaign',
+    subject: 'camp-1',
+    day: dayIndex,
+    now,
+    currency: 'EUR',
+    keysUrl: 'http://node/k',
+  });
+const clone = (b: StatementBundle): StatementBundle => JSON.parse(JSON.stringify(b));
+
+describe('Merkle tree (RFC 9162 2.1)', () => {
+  it('every leaf of trees of 1 to 17 leaves proves its inclusion, and no other position or root', () => {
+    for (let n = 1; n <= 17; n++) {
+      const hashes = Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+      const root = merkleRoot(hashes);
+      for (let m = 0; m < n; m++) {
+        const proof = inclusionProof(hashes, m);
+        expect(verifyInclusion(hashes[m]!, m, n, proof, root), `${m} of ${n}`).toBe(true);
+        if (n > 1) expect(verifyInclusion(hashes[m]!, (m + 1) % n, n, proof, root)).toBe(false);
+        expect(verifyInclusion(hashes[m]!, m, n, proof, leafHash(Buffer.from('other')))).toBe(false);
+      }
+    }
+    // RFC 9162: the root of two leaves is H(0x01 || H(0x00 || a) || H(0x00 || b)).
+    const a = leafHash(Buffer.from('a'));
+    const b = leafHash(Buffer.from('b'));
+    expect(merkleRoot([a, b]).toString('hex')).toBe(
+      createHash('sha256')
+        .update(Buffer.concat([Buffer.of(1), a, b]))
+        .digest('hex'),
+    );
+  });
+});
+
+describe('signed daily statements', () => {
+  it('are not issued before the day is over (plus grace)', async () => {
+    expect(await campaign(day + 86_400_000 + 60_000)).toEqual({ ok: false, reason: 'not-closed' });
+  });
+
+  it("a campaign's statement is the advertiser's spend that day, and verifies against the published key", async () => {
+    const r = await campaign();
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const s = r.bundle.statement;
+    // The scenario's worked figures (reports.test.ts): 7 impressions charged, 1 refunded, 150,000 micros.
+    expect(s.counts).toEqual({ impressions: 7, deliveries: 0, refunds: 1 });
+    expect(s.totalMicros).toBe(150_000);
+    const report = await new Reports(db).advertiser('adv-1', { from: day, to: day + 86_400_000 });
+    expect(s.totalMicros).toBe(report.campaigns[0]!.spendMicros);
+    expect(s).toMatchObject({
+      kind: 'campaign',
+      subject: 'camp-1',
+      account: 'advertiser:adv-1',
+      day: '2026-12-02',
+    });
+    // Leaves name no listener: an opaque hash, the kind, the line item, the amount.
+    for (const l of r.bundle.leaves)
+      expect(Object.keys(l.leaf).sort()).toEqual(['event', 'kind', 'lineItem', 'micros']);
+    expect(JSON.stringify(r.bundle)).not.toMatch(/listener-\d|audience/);
+    const keys = await statementKeys(db);
+    const v = verifyStatementBundle(r.bundle, keys);
+    expect(v.problems).toEqual([]);
+    expect(v).toMatchObject({ ok: true, totalMicros: 150_000 });
+    // Kept as issued: the same bytes on the next request.
+    const again = await campaign(afterClose + 86_400_000);
+    expect(again.ok && canonicalJson(again.bundle)).toBe(canonicalJson(r.bundle));
+  });
+
+  it("an episode's statement is what its creator earned that day", async () => {
+    const r = await dailyStatement(db, {
+      kind: 'episode',
+      subject: episode1.episodeId,
+      day: dayIndex,
+      now: afterClose,
+      currency: 'EUR',
+      keysUrl: 'http://node/k',
+    });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.bundle.statement.account).toBe('creator:creator');
+    expect(r.bundle.statement.totalMicros).toBe(105_000);
+    expect(verifyStatementBundle(r.bundle, await statementKeys(db)).ok).toBe(true);
+  });
+
+  describe('the verifier detects', () => {
+    let bundle: StatementBundle;
+    let keys: StatementKeys;
+    beforeAll(async () => {
+      const r = await campaign();
+      if (!r.ok) throw new Error('no statement');
+      bundle = r.bundle;
+      keys = await statementKeys(db);
+    });
+
+    it('a tampered count', () => {
+      const b = clone(bundle);
+      b.statement.counts.impressions += 1;
+      const v = verifyStatementBundle(b, keys);
+      expect(v.ok).toBe(false);
+      expect(v.problems.join('\n')).toMatch(/signature does not match/);
+      expect(v.problems.join('\n')).toMatch(/impressions: the statement says 8, the leaves count 7/);
+    });
+
+    it('a statement checked against keys this node does not publish', async () => {
+      const other = await measureDb();
+      try {
+        const b = clone(bundle);
+        b.statement.totalMicros += 1_000;
+        const v = verifyStatementBundle(b, await statementKeys(other));
+        expect(v.ok).toBe(false);
+        expect(v.problems.join('\n')).toMatch(/not among the published keys/);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('a dropped leaf', () => {
+      const b = clone(bundle);
+      b.leaves.splice(3, 1);
+      const v = verifyStatementBundle(b, keys);
+      expect(v.ok).toBe(false);
+      expect(v.problems.join('\n')).toMatch(/leaves missing from the bundle: 3/);
+      expect(v.problems.join('\n')).toMatch(/total: the statement says 150000 micros/);
+    });
+
+    it('an edited price', () => {
+      const b = clone(bundle);
+      const charge = b.leaves.find((l) => l.leaf.kind === 'impression')!;
+      charge.leaf.micros += 1;
+      const v = verifyStatementBundle(b, keys);
+      expect(v.ok).toBe(false);
+      expect(v.problems.join('\n')).toMatch(new RegExp(`leaf ${charge.index} is not in the signed tree`));
+      expect(v.totalMicros).toBe(150_001);
+    });
+
+    it('a leaf swapped for another position', () => {
+      const b = clone(bundle);
+      [b.leaves[0]!.leaf, b.leaves[1]!.leaf] = [b.leaves[1]!.leaf, b.leaves[0]!.leaf];
+      const v = verifyStatementBundle(b, keys);
+      expect(v.problems.join('\n')).toMatch(/leaf 0 is not in the signed tree/);
+    });
+  });
+});
+
+describe('statements over HTTP', () => {
+  it('publishes the keys at the well-known URL and serves a statement only to its advertiser', async () => {
+    let now = day + 86_400_000 + 60_000;
+    const app = Fastify();
+    statementRoutes(app, db, { now: () => now }, (req, scope) => {
+      if (!req.headers.authorization) return 'unauthenticated';
+      return req.headers.authorization === `Bearer token-of-${'id' in scope ? scope.id : ''}`
+        ? 'allowed'
+        : 'forbidden';
+    });
+    try {
+      const keys = await app.inject('/.well-known/swarmcast-statements.json');
+      expect(keys.statusCode).toBe(200);
+      const published = keys.json() as StatementKeys;
+      expect(published.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+      expect(JSON.stringify(published)).not.toContain('"d"');
+      const url = '/api/measure/statements/campaign/camp-1?day=2026-12-02';
+      expect((await app.inject(url)).statusCode).toBe(401);
+      expect(
+        (await app.inject({ url, headers: { authorization: 'Bearer token-of-adv-2' } })).statusCode,
+      ).toBe(403);
+      const auth = { authorization: 'Bearer token-of-adv-1' };
+      expect(
+        (await app.inject({ url: '/api/measure/statements/campaign/camp-1?day=2.12.', headers: auth }))
+          .statusCode,
+      ).toBe(400);
+      // Not yet: the day has not closed (+2 h).
+      const early = await app.inject({
+        url: '/api/measure/statements/campaign/camp-1?day=2026-12-03',
+        headers: auth,
+      });
+      expect(early.json()).toMatchObject({ code: 'MEA_NOT_ISSUED' });
+      now = afterClose;
+      const res = await app.inject({ url, headers: auth });
+      expect(res.statusCode).toBe(200);
+      const bundle = res.json() as StatementBundle;
+      expect(bundle.keys).toMatch(/\/\.well-known\/swarmcast-statements\.json$/);
+      const v = verifyStatementBundle(bundle, published);
+      expect(v.problems).toEqual([]);
+      expect(v.totalMicros).toBe(150_000);
+      // An episode's statement is its creator's.
+      const ep = '/api/measure/statements/episode/ep1?day=2026-12-02';
+      expect((await app.inject({ url: ep, headers: auth })).statusCode).toBe(403);
+      expect(
+        (await app.inject({ url: ep, headers: { authorization: 'Bearer token-of-creator' } })).statusCode,
+      ).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
