@@ -69,6 +69,8 @@ export interface NodeServicesDeps {
   host?: string;
   /** Seed published torrents with the engine (default true). */
   seed?: boolean;
+  /** Run the measurement pipeline consumer and delivery settlement here (default true). */
+  runPipeline?: boolean;
   /** How long a seeding lease lasts unrenewed: take-over time after a seeder dies (default 15 s). */
   seedLeaseMs?: number;
   /** Also seed over WebRTC through the node's WebSocket tracker (default true). */
@@ -158,6 +160,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   const datacenters = await loadAddressList(d.datacenterRanges ?? null);
   const measure = await measurePlugin(d.app, {
     db: d.db,
+    runPipeline: d.runPipeline ?? true,
     stream: d.stream,
     edge: async (ip, ua, now) => ({
       audienceKey: await audience.audienceKey(ip, ua, now),

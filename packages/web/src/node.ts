@@ -42,6 +42,7 @@ import type { FastifyInstance } from 'fastify';
 import { daiChapterRoutes } from './node/dai-chapters.ts';
 import { mediaPort, type PreparedFrames } from './node/dai-media.ts';
 import { iceRoute, iceServersOf } from './node/ice-route.ts';
+import { type NodeRole, nodeRoles, restrictToRoles } from './node/roles.ts';
 import { mountNodeServices, type NodeServices, nodeServiceMigrations } from './node-services.ts';
 import { createNodeServer, type LogLevel } from './server.ts';
 import { siteUrls } from './urls.ts';
@@ -108,6 +109,11 @@ export interface NodeOptions {
    * the database takes over seeding after this one dies (default 15 s).
    */
   seedLeaseMs?: number;
+  /**
+   * The roles this process runs (`swarmcast up --roles`; default all): it serves only their
+   * routes and runs only their background work. See roles.ts and docs/operations.md.
+   */
+  roles?: Iterable<NodeRole>;
 }
 
 export interface RunningNode {
@@ -127,6 +133,7 @@ export interface RunningNode {
  * mounted, listens, and publishes the demo show on first start. `close()` undoes it all.
  */
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
+  const roles = new Set<NodeRole>(o.roles ?? nodeRoles);
   await mkdir(o.dataDir, { recursive: true });
   const db = await openDb({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
   let app: FastifyInstance | undefined;
@@ -208,6 +215,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       daiMounted: () => services?.dai != null,
       ...(o.trustProxy ? { trustProxy: o.trustProxy } : {}),
     });
+    restrictToRoles(app, roles);
     const log = app.log;
     catalog.log = (message, err) =>
       log.error({ err, code: (err as { code?: string } | null)?.code ?? 'CAT_TORRENT_FAILED' }, message);
@@ -234,8 +242,9 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         : new Set<string>(),
       ...(o.clock ? { clock: o.clock } : {}),
     };
-    await app.register(originPlugin, { prefix: '/media', mediaRoot: catalog.mediaDir, ...edge });
-    await trackerPlugin(app, { tracker });
+    if (roles.has('origin'))
+      await app.register(originPlugin, { prefix: '/media', mediaRoot: catalog.mediaDir, ...edge });
+    if (roles.has('tracker')) await trackerPlugin(app, { tracker });
     // STUN answers on the UDP tracker's port, at the host the world knows the node by.
     let selfStun: { host: string; port: number } | null = null;
     const ice = {
@@ -257,12 +266,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       salts,
       iceServers: () => iceServersOf(ice, 'node'),
       daiMedia: o.daiPrepare === null ? null : mediaPort(o.daiPrepare ?? ((input, p) => prepareAd(input, p))),
-      ...(o.seed === false ? { seed: false } : {}),
+      ...(o.seed === false || !roles.has('seeder') ? { seed: false } : {}),
+      runPipeline: roles.has('measure'),
       ...(o.seedLeaseMs ? { seedLeaseMs: o.seedLeaseMs } : {}),
     });
     // The stitched enclosure (dynamic ad insertion): the origin serves what the node's
     // resolver decides (ads' plan, media's layout); the origin itself imports neither.
-    const dai = services.dai;
+    const dai = roles.has('origin') ? services.dai : null;
     if (dai) {
       await app.register(enclosurePlugin, {
         prefix: '/dai',
@@ -278,21 +288,25 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     const port = typeof address === 'object' && address ? address.port : o.port;
     // The UDP tracker answers on the TCP server's port number, unless told otherwise or the
     // TCP port was picked by the kernel (then UDP gets its own ephemeral port).
-    udp = await startUdpTracker(tracker, { port: o.udpPort ?? (o.port === 0 ? 0 : port), host: o.host });
-    tracker.start();
+    if (roles.has('tracker')) {
+      udp = await startUdpTracker(tracker, { port: o.udpPort ?? (o.port === 0 ? 0 : port), host: o.host });
+      tracker.start();
+    }
     const shownHost =
       o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host;
     if (!base) base = `http://${shownHost}:${port}`;
     const publicHost = new URL(base).hostname;
-    selfStun = { host: publicHost, port: udp.port };
+    if (udp) selfStun = { host: publicHost, port: udp.port };
     trackerUrls.push(
       `${base}/announce`,
-      `udp://${publicHost}:${udp.port}/announce`,
+      `udp://${publicHost}:${udp?.port ?? o.udpPort ?? port}/announce`,
       `${base.replace(/^http/, 'ws')}/announce`,
     );
     await services.started();
-    if (o.demo ?? true) await seedDemo(catalog);
-    void services.warmDai();
+    // The demo is published once, by a process that serves the site (any web process: the
+    // catalog's show creation settles the race between several).
+    if ((o.demo ?? true) && roles.has('web')) await seedDemo(catalog);
+    if (roles.has('origin')) void services.warmDai();
     const running = app;
     const mounted = services;
     return {

@@ -24,12 +24,13 @@ export function hasControlCharacters(value: unknown, depth = 0): boolean {
  */
 export function installTextGuard(app: FastifyInstance): void {
   app.addHook('preValidation', async (req, reply) => {
-    if (
-      hasControlCharacters(req.params) ||
-      hasControlCharacters(req.query) ||
+    // The tracker's announce and scrape carry binary ids in the query (it parses them itself).
+    const raw = (req.routeOptions.config as { rawQuery?: boolean } | undefined)?.rawQuery === true;
+    const bad =
+      (!raw && (hasControlCharacters(req.params) || hasControlCharacters(req.query))) ||
       hasControlCharacters(req.body) ||
-      control.test(decodeSafely(req.url.split('?')[0] ?? ''))
-    ) {
+      control.test(decodeSafely(req.url.split('?')[0] ?? ''));
+    if (bad) {
       return reply.code(400).send({
         error: { code: 'WEB_BAD_TEXT', message: 'text must not contain NUL or other control characters' },
       });

@@ -2,7 +2,16 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { latestEpisodes } from '@swarmcast/catalog';
 import { parseEngineNames, parseIceSettings, parseTrustedProxies } from '@swarmcast/platform';
-import { adminTokenFile, type LogLevel, logLevels, type RunningNode, startNode } from '@swarmcast/web';
+import {
+  adminTokenFile,
+  type LogLevel,
+  logLevels,
+  nodeRoles,
+  parseRoles,
+  type RunningNode,
+  roleDuties,
+  startNode,
+} from '@swarmcast/web';
 import { type Command, exitCode, UsageError } from '../command.ts';
 
 const usage = `swarmcast up [--port N] [--host H] [--data DIR]
@@ -17,6 +26,10 @@ media files, unless DATABASE_URL points at PostgreSQL.
   --public-url URL   the address others reach this node at (default http://HOST:PORT);
                      it goes into torrents and feeds ($SWARMCAST_PUBLIC_URL)
   --no-demo    do not publish the demo show on first start
+  --roles R    the roles this process runs, comma-separated (default all; $SWARMCAST_ROLES):
+${nodeRoles.map((r) => `                 ${r.padEnd(8)} ${roleDuties[r]}`).join('\n')}
+               Processes of one network share DATABASE_URL, REDIS_URL, NATS_URL and the
+               media folder (--data); see docs/operations.md
   --log-level L  structured log (JSON lines on stderr): fatal, error, warn, info (default:
                  one line per request), debug, trace, or off ($SWARMCAST_LOG_LEVEL)
 
@@ -49,6 +62,7 @@ const command: Command = {
         'public-url': { type: 'string' },
         'no-demo': { type: 'boolean', default: false },
         'log-level': { type: 'string' },
+        roles: { type: 'string' },
       },
       strict: true,
     });
@@ -56,6 +70,8 @@ const command: Command = {
     const level = values['log-level'] ?? io.env.SWARMCAST_LOG_LEVEL ?? 'info';
     if (level !== 'off' && !(logLevels as readonly string[]).includes(level))
       throw new UsageError(`--log-level must be one of ${logLevels.join(', ')} or off, not "${level}"`);
+    const roles = parseRoles(values.roles ?? io.env.SWARMCAST_ROLES);
+    if (roles instanceof Error) throw new UsageError(`--roles: ${roles.message}`);
     const dataDir = resolve(values.data);
     let node: RunningNode;
     try {
@@ -70,6 +86,7 @@ const command: Command = {
       node = await startNode({
         trustProxy,
         engines,
+        roles,
         port,
         host: values.host,
         dataDir,
@@ -103,6 +120,7 @@ const command: Command = {
       throw err;
     }
     io.stdout.write(`Swarmcast node up at ${node.url} (data in ${dataDir}, database ${node.db.engine})\n`);
+    if (roles.size < nodeRoles.length) io.stdout.write(`Roles: ${[...roles].join(', ')}\n`);
     const missing = node.services.missingMedia;
     if (missing.length > 0) {
       io.stderr.write(

@@ -45,7 +45,9 @@ export async function trackerPlugin(app: FastifyInstance, deps: TrackerPluginDep
     '/stats',
     '/metrics',
   ]) {
-    app.get(path, handler);
+    // rawQuery: info_hash and peer_id are binary, percent-encoded bytes that are no text;
+    // the host's guards against control characters in text queries must let them through.
+    app.get(path, { config: { rawQuery: true } }, handler);
   }
   // Upgraded sockets are not the HTTP server's to close: end them first, or close() waits
   // until every browser hangs up (30 s and more after Ctrl-C with a player open).
