@@ -118,8 +118,8 @@ export interface NodeOptions {
 
 export interface RunningNode {
   url: string;
-  /** The UDP tracker's and STUN server's port (see `NodeOptions.udpPort`). */
-  udpPort: number;
+  /** The UDP tracker's and STUN server's port (see `NodeOptions.udpPort`); null without the tracker role. */
+  udpPort: number | null;
   app: FastifyInstance;
   db: Db;
   catalog: CatalogContext;
@@ -311,7 +311,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     const mounted = services;
     return {
       url: `${base}/`,
-      udpPort: udp.port,
+      udpPort: udp?.port ?? null,
       app: running,
       db,
       catalog,

@@ -186,7 +186,7 @@ describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', 
 
   it('the lab behaves like home routers: STUN sees each router, symmetric NATs map per destination, UDP blocked is silent', async () => {
     const probe = join(import.meta.dirname, 'nat', 'stun-probe.ts');
-    const nodePort = node.udpPort;
+    const nodePort = node.udpPort!;
     // Two STUN servers on the public side: the node's own and coturn's.
     const servers = JSON.stringify([
       [lab.publicIp, nodePort],

@@ -463,7 +463,7 @@ describe('the node tracker', () => {
       expect(Buffer.from(await res.arrayBuffer()).toString('latin1')).toMatch(/^d.*8:intervali\d+e/);
       const { createSocket } = await import('node:dgram');
       const sock = createSocket('udp4');
-      const port = node.udpPort;
+      const port = node.udpPort!;
       const reply = await new Promise<Buffer>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error('no UDP reply')), 5000);
         sock.once('message', (m) => {
@@ -536,7 +536,7 @@ describe('the node tracker', () => {
       ice: parseIceSettings('self,turn:127.0.0.1:3478', 'a-secret-of-sixteen+', '600'),
     });
     try {
-      const port = node.udpPort;
+      const port = node.udpPort!;
       const get = async () => {
         const res = await fetch(new URL('/p2p/ice', node.url));
         expect(res.headers.get('cache-control')).toBe('no-store');
