@@ -18,6 +18,7 @@ import {
   saveDelivery,
   stitchPlanMigrations,
 } from '@swarmcast/ads';
+import type { DhtNode } from '@swarmcast/bittorrent/node';
 import { type CatalogContext, episodeForAds, popularShows } from '@swarmcast/catalog';
 import { ledgerMigrations } from '@swarmcast/ledger';
 import { type MeasureHandle, measureMigrations, measurePlugin } from '@swarmcast/measure';
@@ -75,6 +76,8 @@ export interface NodeServicesDeps {
   seedLeaseMs?: number;
   /** Also seed over WebRTC through the node's WebSocket tracker (default true). */
   webrtc?: boolean;
+  /** The node's DHT: every seeded torrent is also announced there (BEP 5 announce_peer). */
+  dht?: DhtNode | null;
   /** The node's public base URL (no trailing slash); known only once listening on port 0. */
   publicUrl: () => string;
   /** The admin token (default: env SWARMCAST_ADMIN_TOKEN, else `<dataDir>/admin-token`). */
@@ -277,6 +280,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       if (d.seed ?? true) {
         services.seeding = await startSeeding({
           ...(d.host ? { host: d.host } : {}),
+          ...(d.dht ? { dht: d.dht } : {}),
           announceUrl: () => `${d.publicUrl()}/announce`,
           ...((d.webrtc ?? true)
             ? { webSocketUrl: () => `${d.publicUrl().replace(/^http/, 'ws')}/announce` }

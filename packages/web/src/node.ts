@@ -269,6 +269,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       ...(o.seed === false || !roles.has('seeder') ? { seed: false } : {}),
       runPipeline: roles.has('measure'),
       ...(o.seedLeaseMs ? { seedLeaseMs: o.seedLeaseMs } : {}),
+      dht,
     });
     // The stitched enclosure (dynamic ad insertion): the origin serves what the node's
     // resolver decides (ads' plan, media's layout); the origin itself imports neither.

@@ -27,6 +27,11 @@ export interface DhtSourceOptions {
   readonly intervalMs?: number;
   /** TCP port peers should dial us on; 0 = do not announce (lookup only). */
   readonly announcePort: number;
+  /**
+   * Delay before the next round after one that found no peer (default `intervalMs`): a
+   * follower that learnt of a torrent moments after its seeder did looks again soon.
+   */
+  readonly retryMs?: number;
 }
 
 /**
@@ -80,10 +85,12 @@ export class DhtNode {
     return {
       name: 'dht',
       async run(handler: PeerSourceHandler, signal: AbortSignal): Promise<void> {
+        let found = 0;
         const onPeer = (peer: { host: string; port: number }, hash: Uint8Array) => {
           if (toHex(hash) !== hex || !(peer.port > 0 && peer.port < 65536)) return;
-          const found: PeerAddress = { host: peer.host, port: peer.port };
-          handler.peers([found]);
+          found++;
+          const address: PeerAddress = { host: peer.host, port: peer.port };
+          handler.peers([address]);
         };
         dht.on('peer', onPeer);
         try {
@@ -103,8 +110,10 @@ export class DhtNode {
               );
             }
             if (signal.aborted) break;
+            const interval = o.intervalMs ?? 15 * 60_000;
+            const wait = found === 0 ? Math.min(interval, o.retryMs ?? interval) : interval;
             await new Promise<void>((resolve) => {
-              const t = setTimeout(done, o.intervalMs ?? 15 * 60_000);
+              const t = setTimeout(done, wait);
               function done() {
                 clearTimeout(t);
                 signal.removeEventListener('abort', done);

@@ -40,6 +40,8 @@ export interface SwarmNodeOptions {
   readonly peerId?: Uint8Array;
   /** A DHT node to find peers through (and announce to) for non-private torrents. */
   readonly dht?: DhtNode;
+  /** DHT: delay before looking a torrent up again while no peer was found (default 15 min). */
+  readonly dhtRetryMs?: number;
   /** Announce to the torrent's trackers (default true). */
   readonly trackers?: boolean;
   /**
@@ -397,7 +399,12 @@ export class SwarmNode {
       );
     }
     if (this.options.dht && !options.private) {
-      out.push(this.options.dht.peerSource(infoHash, { announcePort: this.announcePort }));
+      out.push(
+        this.options.dht.peerSource(infoHash, {
+          announcePort: this.announcePort,
+          ...(this.options.dhtRetryMs ? { retryMs: this.options.dhtRetryMs } : {}),
+        }),
+      );
     }
     if (this.lsdNode && !options.private) out.push(this.lsdNode.peerSource(infoHash, () => this.port));
     return out;

@@ -36,6 +36,12 @@ export interface FeedEpisode {
   chaptersUrl: string | null;
   transcripts: FeedTranscript[];
   persons: Person[];
+  /**
+   * BitTorrent magnet links of the same file (the default podcast:alternateEnclosure's
+   * magnet sources, as Swarmcast feeds list them): how `swarmcast subscribe` fetches the
+   * episode without HTTP. Only links with a BitTorrent hash (btih/btmh) are kept.
+   */
+  magnets: string[];
 }
 
 export interface ParsedFeed {
@@ -114,6 +120,14 @@ function personsOf(v: unknown): Person[] {
       return r.ok ? r.value : [];
     })
     .slice(0, 20);
+}
+
+/** The BitTorrent magnet sources of an alternate enclosure (bounded: outside text). */
+function magnetsOf(alt: Node): string[] {
+  return list(alt['podcast:source'])
+    .map((src) => attr(src, 'uri').trim())
+    .filter((u) => u.length <= 4096 && /^magnet:\?(.*&)?xt=urn:bt(ih|mh):/i.test(u))
+    .slice(0, 4);
 }
 
 /**
@@ -238,6 +252,7 @@ export function parseFeed(xml: string): Result<ParsedFeed> {
         .filter((t) => t.url)
         .slice(0, 10),
       persons: personsOf(it['podcast:person']),
+      magnets: alt ? magnetsOf(alt) : [],
     });
   }
   return ok({

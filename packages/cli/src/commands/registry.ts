@@ -15,6 +15,7 @@ export const commandModules: Readonly<Record<string, Loader>> = {
   import: () => import('./import.ts'),
   publish: () => import('./publish.ts'),
   seed: () => import('./seed.ts'),
+  subscribe: () => import('./subscribe.ts'),
   tracker: () => import('./tracker.ts'),
   up: () => import('./up.ts'),
   'verify-statement': () => import('./verify-statement.ts'),

@@ -16,6 +16,7 @@ import {
   wireInfoHash,
 } from '@swarmcast/bittorrent';
 import {
+  type DhtNode,
   loadTorrent,
   nodeRtcFactory,
   nodeWebSocket,
@@ -46,6 +47,12 @@ export interface Seeding {
 export interface SeedingOptions {
   /** Address the engine listens on (default every address). */
   host?: string;
+  /**
+   * A DHT node: every seeded torrent (each of its info-hashes) is also looked up and
+   * announced there (BEP 5 announce_peer), so a follower that knows only the hash (a
+   * `swarmcast subscribe` of the show's BEP 46 key) finds this node with no tracker.
+   */
+  dht?: DhtNode;
   /** The node's HTTP announce URL, e.g. "http://127.0.0.1:8080/announce". */
   announceUrl: () => string;
   /** The node's WebSocket announce URL (ws://.../announce); absent: no WebRTC seeding. */
@@ -57,7 +64,11 @@ export interface SeedingOptions {
 
 /** Starts the engine's listener; call `seedPublished` to seed what is already published. */
 export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
-  const node = new SwarmNode({ ...(o.host ? { host: o.host } : {}), port: 0 });
+  const node = new SwarmNode({
+    ...(o.host ? { host: o.host } : {}),
+    ...(o.dht ? { dht: o.dht } : {}),
+    port: 0,
+  });
   await node.start();
   const handles = new Map<
     string,
