@@ -334,6 +334,14 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     const seedBefore = torrents.seed;
     torrents.seed = async (torrent, path) => {
       await seedBefore?.(torrent, path);
+      const mediaPath = relativeMediaPath(d.catalog.mediaDir, path);
+      const episode = await d.db.query('select 1 from catalog_media where path = $1', [mediaPath]);
+      // Not an episode's file (a show's index torrent, its feed for BEP 46 followers): no
+      // lease to share, the process that made it seeds it.
+      if (episode.rows.length === 0) {
+        await services.seeding?.seed(torrent, path, { dataVerified: true });
+        return;
+      }
       await services.roster?.offer(path);
       await registerPublishedEpisodes(d.db, d.catalog.mediaDir, {
         mediaPath: relativeMediaPath(d.catalog.mediaDir, path),
