@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serialize } from 'node:v8';
 import { VASTParser } from '@dailymotion/vast-client';
 import VMAP from '@dailymotion/vmap';
 import { requireBinaries, scratchDir } from '@swarmcast/testkit';
@@ -194,6 +195,48 @@ describe('VAST', () => {
     const none = await parseVast(empty.vast);
     expect(none.ads).toEqual([]);
     expect(empty.decisions).toEqual([]);
+  });
+
+  it('answers Latin-1 text as a one-byte string (no transcoding on the socket)', () => {
+    // V8's serializer tags a one-byte string '"' and a two-byte one 'c' (after its 2-byte
+    // header). A two-byte answer costs a flatten and a UTF-16 to UTF-8 pass per request.
+    const tag = (s: string) => String.fromCharCode(serialize(s)[2]!);
+    expect(pod.vast).toContain('Acme &amp; Söhne');
+    expect(tag(pod.vast)).toBe('"');
+    expect(tag(single.vast)).toBe('"');
+  });
+
+  it('renders every decision of a creative from its template, whatever its characters', async () => {
+    // Template parts are kept one byte per character when they can be (the socket write
+    // transcodes two-byte strings on every request); text beyond Latin-1 must stay exact.
+    const store = new AdsStore();
+    store.putAdvertiser({ id: 'adv-1', name: 'Café 東京 ☕' });
+    store.putCampaign(campaign('c-u', { advertiserId: 'adv-1' }));
+    store.putCreative(creative('cr-u', { name: 'Kaffee ☕ für 東京 & <Freunde>' }));
+    store.putLineItem(lineItem('u', 'c-u'));
+    const d: DecideDeps = { ...deps, store };
+    const answers = [1, 2].map((i) =>
+      decideBreak(d, {
+        episode: ep,
+        breakId: 'pre',
+        listenerId: `lis-u${i}`,
+        country: null,
+        device: 'phone',
+        now: t0 + 10_000 + i,
+      }),
+    );
+    for (const a of answers) {
+      const parsed = await parseVast(a.vast);
+      expect(parsed.ads).toHaveLength(1);
+      expect(parsed.ads[0].title).toBe('Kaffee ☕ für 東京 & <Freunde>');
+      expect(parsed.ads[0].advertiser?.value).toBe('Café 東京 ☕');
+      const impression = parsed.ads[0].impressionURLTemplates[0]!.url;
+      const token = new URL(impression).searchParams.get('t')!;
+      const verified = verifyDecisionToken(token, keys, t0 + 20_000);
+      expect(verified.ok && verified.claims.decisionId).toBe(a.decisions[0]!.decisionId);
+      expect(verified.ok && verified.claims.listenerId).toBe(a.decisions[0]!.listenerId);
+    }
+    expect(answers[0]!.decisions[0]!.decisionId).not.toBe(answers[1]!.decisions[0]!.decisionId);
   });
 
   const lint = requireBinaries('VAST XSD validation', 'xmllint');
