@@ -11,6 +11,11 @@
  *    the web seed), then the rest together. Share of all bytes the engines received that came
  *    from peers, against the ceiling 1 - 1/N (one copy has to come from the origin), also
  *    checked against the bytes the origin actually sent.
+ * 3. Across NATs (bench/across-nat.ts): N listeners in separate home namespaces (one Chromium
+ *    each) behind cone and symmetric NATs, offload vs 1 - 1/N and time to the first peer
+ *    byte; needs root, ip, nft, coturn (skips with the reason otherwise). `BENCH_NAT` lists
+ *    the homes' NAT kinds (default 5: port-restricted, full-cone, port-restricted,
+ *    symmetric, full-cone), `BENCH_NAT_ROUNDS` (default 2); `BENCH_STARTUP=0` skips 1.
  * Prints medians and ratios; bounded in rounds and time. Goal (issue 7): first frame within
  * 1.2x of plain HTTP; offload within 10 points of the ceiling.
  */
@@ -18,9 +23,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import type { NatKind } from '@swarmcast/testkit';
 import { chromiumLaunchOptions, scratchDir, waitFor, which } from '@swarmcast/testkit';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { type P2pFixture, startP2pFixture } from '../test/p2p-fixture.ts';
+import { acrossNat } from './across-nat.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const offloadRounds = Number(process.env.BENCH_OFFLOAD_ROUNDS ?? 2);
@@ -28,6 +35,11 @@ const peerCounts = (process.env.BENCH_PEERS ?? '2,5,10')
   .split(',')
   .map(Number)
   .filter((n) => n >= 2);
+const natKinds = (process.env.BENCH_NAT ?? 'port-restricted,full-cone,port-restricted,symmetric,full-cone')
+  .split(',')
+  .filter((k): k is NatKind => ['full-cone', 'port-restricted', 'symmetric'].includes(k));
+const natRounds = Number(process.env.BENCH_NAT_ROUNDS ?? 2);
+const startupOn = process.env.BENCH_STARTUP !== '0';
 const deadline = Date.now() + Number(process.env.BENCH_MAX_MS ?? 15 * 60_000);
 
 const median = (xs: number[]) => {
@@ -139,10 +151,12 @@ async function main() {
     // 1. Start-up.
     const startup: Record<string, { plain: number[]; cold: number[]; warm: number[]; coldReady: number[] }> =
       {};
-    for (const [kind, path, type, durationMs] of [
-      ['video', video, 'video/mp4', 60_000],
-      ['audio', audio, 'audio/mpeg', 120_000],
-    ] as const) {
+    for (const [kind, path, type, durationMs] of startupOn
+      ? ([
+          ['video', video, 'video/mp4', 60_000],
+          ['audio', audio, 'audio/mpeg', 120_000],
+        ] as const)
+      : []) {
       const fx: P2pFixture = await startP2pFixture({ mediaPath: path, type, kind, durationMs });
       const t = {
         plain: [] as number[],
@@ -242,6 +256,41 @@ async function main() {
       );
     }
     out.offload = offload;
+
+    // 3. Across NATs: listeners in separate home namespaces, STUN and TURN from the lab's coturn.
+    if (natKinds.length >= 2 && Date.now() < deadline) {
+      // 10 min of 128 kbit/s MP3 (~9.6 MB): an episode-sized file, so the first seconds each
+      // element reads from the origin before its engine runs are a small part of it.
+      const long = join(dir.path, 'long.mp3');
+      ffmpeg([
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=262:duration=600',
+        '-c:a',
+        'libmp3lame',
+        '-b:a',
+        '128k',
+        long,
+      ]);
+      const nat = await acrossNat({
+        mediaPath: long,
+        durationMs: 600_000,
+        kinds: natKinds,
+        rounds: natRounds,
+        dir: join(dir.path, 'nat'),
+        deadline,
+      });
+      if (nat) {
+        const n = natKinds.length;
+        const ceiling = 1 - 1 / n;
+        const m = median(nat.share);
+        console.log(
+          `across NAT, ${n} listeners in separate homes (${natKinds.join(', ')}), ${nat.share.length} rounds, median: ${(100 * m).toFixed(1)}% of bytes from peers (engines), ${(100 * median(nat.originShare)).toFixed(1)}% not sent by the origin · ceiling ${(100 * ceiling).toFixed(1)}% · gap ${(100 * (ceiling - m)).toFixed(1)} points · first peer byte ${median(nat.firstPeerByteMs).toFixed(0)} ms after navigation (${median(nat.firstPeerByteAfterEngineMs).toFixed(0)} ms after the engine started; ${nat.firstPeerByteMs.length} listeners) · ${nat.fellBack} listeners got nothing from peers · load ${load()}`,
+        );
+        out.acrossNat = nat;
+      }
+    }
   } finally {
     out.loadAfter = load();
     await browser.close();

@@ -21,8 +21,8 @@ export interface P2pFixture {
   mediaUrl: string;
   /** The page that mounts the P2P player (`webrtc: false` -> data channels off). */
   /**
-   * `plain`: the player on the origin URL (no engine); `autoplay`: play (unmuted) as soon as
-   * the player is ready and record `window.marks` {playing, frame} in ms since navigation.
+   * `plain`: the player on the origin URL (no engine); `autoplay`: play (unmuted) at once and
+   * record `window.marks` {playing, frame, ready (engine), firstPeerByte} in ms since navigation.
    */
   pageUrl(o?: { webrtc?: boolean; plain?: boolean; autoplay?: boolean }): string;
   /** Bytes of the media file the origin has sent so far. */
@@ -39,6 +39,10 @@ export async function startP2pFixture(o: {
   kind: 'audio' | 'video';
   durationMs: number;
   pieceLength?: number;
+  /** Address to listen on (default 127.0.0.1; the NAT lab's public address for its homes). */
+  host?: string;
+  /** The ICE servers `/p2p/ice` gives each page (default: none, the player then uses host candidates). */
+  iceServers?: () => unknown[];
 }): Promise<P2pFixture> {
   const media = await readFile(o.mediaPath);
   const name = basename(o.mediaPath);
@@ -93,6 +97,10 @@ export async function startP2pFixture(o: {
         if (!gone) res.end();
       };
       pump();
+    } else if (url.pathname === '/p2p/ice') {
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify({ iceServers: o.iceServers?.() ?? [] }));
     } else if (url.pathname === '/beacon/play' && req.method === 'POST') {
       let body = '';
       req.on('data', (c) => {
@@ -127,8 +135,15 @@ export async function startP2pFixture(o: {
     if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(() => { window.marks.frame ??= performance.now(); });
     // Play at once, as a listener pressing play would: the element never waits on the engine.
     v.play();
-    if (window.player.p2p) await window.player.p2p;
+    const pb = window.player.p2p ? await window.player.p2p : null;
     window.marks.ready = performance.now();
+    // The first byte from a peer (polled every 20 ms, so within 20 ms).
+    const poll = setInterval(() => {
+      if (!pb || pb.engine.stats().bytesFromPeers > 0) {
+        if (pb) window.marks.firstPeerByte = performance.now();
+        clearInterval(poll);
+      }
+    }, 20);
   })();`
       : ''
   }
@@ -138,8 +153,8 @@ export async function startP2pFixture(o: {
     }
   });
   server.on('upgrade', (req, socket, head) => tracker.ws.handleUpgrade(req, socket, head));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => server.listen(0, o.host ?? '127.0.0.1', r));
+  const base = `http://${o.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const mediaUrl = `${base}/media/${name}`;
   const made = await createTorrent(o.mediaPath, {
     version: 'hybrid',
