@@ -3,7 +3,7 @@ import { type AudienceKey, systemClock } from '@swarmcast/platform';
 import type { FastifyInstance } from 'fastify';
 import { type BodyPart, bodySize, readParts } from './parts.ts';
 import { fileSource, preflight } from './plugin.ts';
-import { checkMediaPath, findPublished } from './safe-path.ts';
+import { checkMediaPath, findPublished, type PublishedFile } from './safe-path.ts';
 import { CORS_HEADERS, type EdgeOptions, type ServedSource, serveSource } from './serve.ts';
 
 /** Who asks for an enclosure: what a resolver needs to pick (or reuse) a stitch plan. */
@@ -53,6 +53,7 @@ export interface EnclosureOptions extends EdgeOptions {
   plainPath: (episodeId: string) => Promise<string | null>;
 }
 
+const publishedTtlMs = 5_000;
 const idPattern = /^([A-Za-z0-9_-]{1,64})(?:\.(?:mp3|m4a|mp4|bin))?$/;
 
 /** The ETag of one plan's body: strong, and different for every plan and size. */
@@ -69,6 +70,21 @@ export function planEtag(planId: string, size: number): string {
 export async function enclosurePlugin(app: FastifyInstance, options: EnclosureOptions): Promise<void> {
   const realRoot = await realpath(options.mediaRoot);
   const clock = options.clock ?? systemClock;
+  // Whether an episode's file is still published, reused for a few seconds by stitched
+  // answers (their bytes come from the parts; a realpath + stat per request showed in the
+  // profile). A plain answer always checks, as the origin does.
+  const checked = new Map<string, { at: number; file: PublishedFile | null }>();
+  const published = async (mediaPath: string, now: number | null): Promise<PublishedFile | null> => {
+    const hit = now === null ? undefined : checked.get(mediaPath);
+    if (hit && now !== null && now - hit.at < publishedTtlMs && now >= hit.at) return hit.file;
+    const check = checkMediaPath(mediaPath.split('/').map(encodeURIComponent).join('/'));
+    const file = check.ok ? await findPublished(realRoot, check.segments) : null;
+    if (now !== null) {
+      if (checked.size >= 10_000) checked.clear();
+      checked.set(mediaPath, { at: now, file });
+    }
+    return file;
+  };
 
   app.options('/*', async (_req, reply) => {
     reply.code(204).headers(preflight).send();
@@ -111,8 +127,7 @@ export async function enclosurePlugin(app: FastifyInstance, options: EnclosureOp
           .headers(CORS_HEADERS)
           .send({ code: 'ORG_NOT_FOUND', message: 'no such episode' });
       }
-      const check = checkMediaPath(answer.mediaPath.split('/').map(encodeURIComponent).join('/'));
-      const file = check.ok ? await findPublished(realRoot, check.segments) : null;
+      const file = await published(answer.mediaPath, answer.kind === 'stitched' ? started : null);
       if (!file) {
         return reply.code(404).headers(CORS_HEADERS).send({ code: 'ORG_NOT_FOUND', message: 'no such file' });
       }

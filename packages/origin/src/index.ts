@@ -11,7 +11,15 @@ export {
 } from './enclosure-plugin.ts';
 export { type OriginErrorCode, originErrors } from './errors.ts';
 export { type FactSink, memoryFactSink, type StreamFactSinkOptions, streamFactSink } from './fact-sink.ts';
-export { type BodyPart, bodySize, partLength, readParts } from './parts.ts';
+export {
+  type BodyPart,
+  bodySize,
+  compactParts,
+  partLength,
+  readParts,
+  SharedFiles,
+  sharedFiles,
+} from './parts.ts';
 export { fileSource, type OriginOptions, originPlugin } from './plugin.ts';
 export { decideRange, type RangeDecision } from './range.ts';
 export { checkMediaPath, type PathCheck } from './safe-path.ts';

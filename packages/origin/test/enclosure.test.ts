@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAudienceKeys, memorySaltStore } from '@swarmcast/platform';
@@ -7,10 +8,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type BodyPart,
+  bodySize,
+  compactParts,
   type EnclosureClient,
   enclosurePlugin,
   memoryFactSink,
   readParts,
+  SharedFiles,
 } from '../src/index.ts';
 import { settle } from './support.ts';
 
@@ -98,6 +102,83 @@ describe('readParts', () => {
     ] as const) {
       expect((await read(a, b)).equals(expected.subarray(a, b + 1))).toBe(true);
     }
+  });
+});
+
+describe('readParts over shared files', () => {
+  const collect = async (stream: NodeJS.ReadableStream) => {
+    const out: Buffer[] = [];
+    for await (const c of stream) out.push(c as Buffer);
+    return Buffer.concat(out);
+  };
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  it('reads every file once opened by many concurrent bodies, and closes it when retired', async () => {
+    const files = new SharedFiles();
+    const before = openFds();
+    const bodies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => collect(readParts(parts, i * 100, expected.length - 1, files))),
+    );
+    bodies.forEach((b, i) => {
+      expect(b.equals(expected.subarray(i * 100))).toBe(true);
+    });
+    // Two distinct files (episode, ad) for fifty bodies.
+    expect(files.size).toBe(2);
+    expect(openFds() - before).toBeLessThanOrEqual(2);
+    files.closeAll();
+    expect(files.size).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openFds()).toBeLessThanOrEqual(before);
+  });
+
+  it('keeps at most `max` files open, reopens old ones, and releases a body destroyed half way', async () => {
+    let t = 0;
+    const files = new SharedFiles({ max: 1, maxAgeMs: 1000, now: () => t });
+    expect((await collect(readParts(parts, 0, expected.length - 1, files))).equals(expected)).toBe(true);
+    expect(files.size).toBe(1);
+    const half = readParts(parts, 0, expected.length - 1, files);
+    await new Promise<void>((resolve) => half.once('data', () => resolve()));
+    half.destroy();
+    t = 5000;
+    expect((await collect(readParts(parts, 100, 200, files))).equals(expected.subarray(100, 201))).toBe(true);
+    expect(files.size).toBe(1);
+  });
+
+  it('compacts a body into fewer parts with the same bytes: contiguous slices joined, small ones inlined', async () => {
+    const ep = (parts[2] as { path: string }).path;
+    const fragmented: BodyPart[] = [
+      { kind: 'file', path: ep, start: 0, end: 131 },
+      { kind: 'bytes', bytes: Buffer.from('xx') },
+      { kind: 'file', path: ep, start: 147, end: 180 },
+      ...parts,
+      { kind: 'file', path: ep, start: 1000, end: 20_000 },
+      { kind: 'file', path: ep, start: 20_000, end: 40_000 },
+      { kind: 'file', path: ep, start: 40_000, end: 40_000 },
+    ];
+    const compact = await compactParts(fragmented);
+    const whole = async (ps: BodyPart[]) => {
+      const out: Buffer[] = [];
+      for await (const c of readParts(ps, 0, bodySize(ps) - 1, new SharedFiles())) out.push(c as Buffer);
+      return Buffer.concat(out);
+    };
+    expect(bodySize(compact)).toBe(bodySize(fragmented));
+    expect((await whole(compact)).equals(await whole(fragmented))).toBe(true);
+    // 131 + 2 + 33 + the 20-byte header become one literal part; the two 20 kB slices one slice.
+    expect(compact[0]).toMatchObject({ kind: 'bytes' });
+    expect((compact[0] as { bytes: Uint8Array }).bytes.length).toBe(131 + 2 + 33 + header.length);
+    expect(compact.at(-1)).toEqual({ kind: 'file', path: ep, start: 1000, end: 40_000 });
+    expect(compact.filter((p) => p.kind === 'file').length).toBe(5);
+  });
+
+  it('fails the stream (not the process) when a part points past the end of its file', async () => {
+    const files = new SharedFiles();
+    const bad: BodyPart[] = [
+      { kind: 'file', path: (parts[1] as { path: string }).path, start: 0, end: ad.length + 10 },
+    ];
+    await expect(collect(readParts(bad, 0, ad.length + 9, files))).rejects.toThrow(/shorter/);
+    const missing: BodyPart[] = [{ kind: 'file', path: '/nonexistent/x.mp3', start: 0, end: 10 }];
+    await expect(collect(readParts(missing, 0, 9, files))).rejects.toThrow(/ENOENT/);
+    expect(files.size).toBe(1);
   });
 });
 

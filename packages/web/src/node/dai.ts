@@ -28,12 +28,13 @@ import {
   type StoredPlan,
 } from '@swarmcast/ads';
 import { daiEnabled, type EpisodeDetail, type EpisodeForAds, getEpisode } from '@swarmcast/catalog';
-import type {
-  BodyPart,
-  EnclosureClient,
-  EnclosureResolver,
-  PlainEnclosure,
-  StitchedEnclosure,
+import {
+  type BodyPart,
+  compactParts,
+  type EnclosureClient,
+  type EnclosureResolver,
+  type PlainEnclosure,
+  type StitchedEnclosure,
 } from '@swarmcast/origin';
 import type { Clock, Db } from '@swarmcast/platform';
 import { bodyParts, type DaiMedia, type LaidOut } from './dai-media.ts';
@@ -228,16 +229,22 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
       const laid = o.media.layout(scan, breaks);
       if (!laid.ok) return plain(e, 'layout-failed', laid.reason);
       const contentPath = join(o.mediaDir, e.media!.path);
-      cached = {
-        laid: laid.value,
-        adPaths,
-        parts: bodyParts(
-          laid.value,
-          contentPath,
-          (adId) => adPaths.get(adId)!,
-          (adId) => adHeld.get(adId) ?? null,
-        ),
-      };
+      // Once per plan: the small slices around each cut are read into memory and adjacent
+      // slices joined, so a request costs one read per 64 KiB of content and nothing else.
+      let parts: BodyPart[];
+      try {
+        parts = await compactParts(
+          bodyParts(
+            laid.value,
+            contentPath,
+            (adId) => adPaths.get(adId)!,
+            (adId) => adHeld.get(adId) ?? null,
+          ),
+        );
+      } catch (err) {
+        return plain(e, 'content-unreadable', err instanceof Error ? err.message : 'unreadable');
+      }
+      cached = { laid: laid.value, adPaths, parts };
       if (layouts.size >= layoutCacheSize) {
         const oldest = layouts.keys().next().value;
         if (oldest !== undefined) layouts.delete(oldest);
