@@ -12,7 +12,7 @@ import { type BtError, fail, ok, type Result } from '../errors.ts';
 /** Largest metadata (info dictionary) we accept from peers: 8 MiB, far above real torrents. */
 export const MAX_METADATA_SIZE = 8 * 1024 * 1024;
 /** Our extension names and the ids we assign them (BEP 10: ids are per direction). */
-export const LOCAL_EXTENSION_IDS = { ut_metadata: 1, ut_pex: 2 } as const;
+export const LOCAL_EXTENSION_IDS = { ut_metadata: 1, ut_pex: 2, ut_holepunch: 4 } as const;
 
 /** A BEP 10 extension handshake, with the fields we use. */
 export interface ExtensionHandshake {

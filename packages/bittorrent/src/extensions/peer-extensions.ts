@@ -6,6 +6,7 @@ import {
   encodeExtensionHandshake,
   LOCAL_EXTENSION_IDS,
 } from './extension-handshake.ts';
+import { decodeHolepunch, encodeHolepunch, type HolepunchMessage } from './ut-holepunch.ts';
 import {
   decodeMetadataMessage,
   encodeMetadataMessage,
@@ -24,6 +25,8 @@ export interface PeerExtensionEvents {
   metadataRejected(conn: PeerConnection, piece: number): void;
   /** Peers learnt from PEX. */
   pex(conn: PeerConnection, msg: PexMessage): void;
+  /** A BEP 55 hole-punching message (only when `holepunch` is on). */
+  holepunch?(conn: PeerConnection, msg: HolepunchMessage): void;
 }
 
 /** Options of {@link PeerExtensions}. */
@@ -38,6 +41,8 @@ export interface PeerExtensionsOptions {
   readonly info: () => Uint8Array | undefined;
   /** Exchange peers (off for private torrents, BEP 27). */
   readonly pex: boolean;
+  /** Offer and take BEP 55 `ut_holepunch` (relay rendezvous for peers behind NATs). */
+  readonly holepunch?: boolean;
   readonly now: () => number;
 }
 
@@ -65,6 +70,7 @@ export class PeerExtensions {
     const info = this.options.info();
     const m: Record<string, number> = { ut_metadata: LOCAL_EXTENSION_IDS.ut_metadata };
     if (this.options.pex) m.ut_pex = LOCAL_EXTENSION_IDS.ut_pex;
+    if (this.options.holepunch) m.ut_holepunch = LOCAL_EXTENSION_IDS.ut_holepunch;
     const yourip = ipBytes(this.conn.transport.remote.address);
     this.conn.sendExtended(
       0,
@@ -108,11 +114,24 @@ export class PeerExtensions {
     return true;
   }
 
+  /** Sends a BEP 55 message; false when the peer does not take ut_holepunch. */
+  sendHolepunch(msg: HolepunchMessage): boolean {
+    const id = this.remoteId('ut_holepunch');
+    if (!this.options.holepunch || id === undefined) return false;
+    this.conn.sendExtended(id, encodeHolepunch(msg));
+    return true;
+  }
+
   /** Routes an extended message (call on the connection's `extended` event). */
   onExtended(extId: number, payload: Uint8Array): void {
     if (extId === 0) this.onHandshake(payload);
     else if (extId === LOCAL_EXTENSION_IDS.ut_metadata) this.onMetadata(payload);
     else if (extId === LOCAL_EXTENSION_IDS.ut_pex && this.options.pex) this.onPex(payload);
+    else if (extId === LOCAL_EXTENSION_IDS.ut_holepunch && this.options.holepunch) {
+      const d = decodeHolepunch(payload);
+      if (!d.ok) this.conn.close(d.error);
+      else this.events.holepunch?.(this.conn, d.value);
+    }
     // An id we never assigned: BEP 10 lets us ignore it.
   }
 

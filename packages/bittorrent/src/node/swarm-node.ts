@@ -340,6 +340,8 @@ export class SwarmNode {
       ...(options.uploadRateLimit ? { uploadRateLimit: options.uploadRateLimit } : {}),
       info: meta.infoBytes,
       pex: !meta.private,
+      // BEP 55 rides on uTP: a node that speaks it relays and asks for introductions.
+      ...(this.utp && !meta.private ? { holepunch: true } : {}),
       listenPort: this.port,
       webSeeds: options.webSeeds === false ? [] : meta.urlList.map((url) => new WebSeed(url, meta)),
       ...(meta.version !== 'v1' ? { hashServer: new HashServer(meta, nodeHasher) } : {}),

@@ -1,5 +1,6 @@
 import { HASH_REQUEST_SIZE, type HashServer } from '../extensions/bep-0052-hashes.ts';
 import { PeerExtensions } from '../extensions/peer-extensions.ts';
+import type { HolepunchMessage } from '../extensions/ut-holepunch.ts';
 import type { PeerLink, PeerLinkEvents } from '../session/peer-link.ts';
 import type { TimerHandle } from '../timers.ts';
 import { type CodedError, codedError, type PeerAddress, type Transport } from '../transport.ts';
@@ -22,6 +23,8 @@ export interface LinkExtensionOptions {
   readonly listenPort?: number;
   /** Answers BEP 52 hash requests (v2 and hybrid torrents); without it every one is rejected. */
   readonly hashes?: HashServer;
+  /** BEP 55 ut_holepunch (see PeerExtensions). */
+  readonly holepunch?: boolean;
 }
 
 /** Hash requests one peer may have us working on at once; more are rejected. */
@@ -62,6 +65,7 @@ export class PeerConnectionLink implements PeerLink {
           {
             info: ext.info,
             pex: ext.pex,
+            ...(ext.holepunch ? { holepunch: true } : {}),
             client: ext.client,
             listenPort: ext.listenPort,
             reqq: options.maxIncomingRequests ?? 500,
@@ -73,6 +77,7 @@ export class PeerConnectionLink implements PeerLink {
             metadata: () => {},
             metadataRejected: () => {},
             pex: (_c, msg) => ev()?.peers(msg.added.map((p) => ({ host: p.host, port: p.port }))),
+            holepunch: (_c, msg) => ev()?.holepunch?.(msg),
           },
         )
       : undefined;
@@ -161,6 +166,10 @@ export class PeerConnectionLink implements PeerLink {
 
   get listenPort(): number | undefined {
     return this.extensions?.remote?.p;
+  }
+
+  sendHolepunch(msg: HolepunchMessage): boolean {
+    return this.extensions?.sendHolepunch(msg) ?? false;
   }
 
   get bufferedAmount(): number {

@@ -1,3 +1,4 @@
+import type { HolepunchMessage } from '../extensions/ut-holepunch.ts';
 import type { CodedError, RemoteInfo } from '../transport.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface PeerLink {
   readonly bufferedAmount: number;
   /** The port the peer said it listens on (BEP 10 `p`), once known. */
   readonly listenPort?: number | undefined;
+  /** Sends a BEP 55 message; false (or absent) when the peer or link does not take them. */
+  sendHolepunch?(msg: HolepunchMessage): boolean;
   close(reason?: CodedError): void;
 }
 
@@ -50,6 +53,8 @@ export interface PeerLinkEvents {
   cancel(index: number, begin: number, length: number): void;
   /** Peers learnt from PEX (BEP 11). */
   peers(found: readonly PeerAddress[]): void;
+  /** A BEP 55 hole-punching message from this peer. */
+  holepunch?(msg: HolepunchMessage): void;
   /** The send buffer drained. */
   drain(): void;
   closed(reason?: CodedError): void;

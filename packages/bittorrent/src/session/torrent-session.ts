@@ -2,6 +2,7 @@ import { bytesEqual } from '../bytes.ts';
 import { type ChokerState, INITIAL_CHOKER_STATE, unchokeOrder } from '../choker/unchoke-order.ts';
 import type { PeerSource } from '../discovery/peer-source.ts';
 import type { HashServer } from '../extensions/bep-0052-hashes.ts';
+import { HOLEPUNCH_ERRORS, type HolepunchMessage } from '../extensions/ut-holepunch.ts';
 import { PeerConnectionLink } from '../peer/peer-connection-link.ts';
 import { pieceSize, requestablePieceSize, type StorageLayout } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -69,6 +70,12 @@ export interface TorrentSessionOptions {
   readonly webSeeds?: readonly PieceSource[];
   /** Answers BEP 52 hash requests from our piece layers (v2 and hybrid torrents). */
   readonly hashServer?: HashServer;
+  /**
+   * BEP 55 hole punching: relay rendezvous between our peers, and when a dial to a peer we
+   * learnt by PEX fails, ask the peer that told us to have both of us dial at once (meant for
+   * uTP, whose packets open the NATs on both sides). Default false.
+   */
+  readonly holepunch?: boolean;
 }
 
 export interface SessionEvents {
@@ -82,6 +89,11 @@ export interface SessionEvents {
   peerBanned(key: string, reason: CodedError): void;
   /** Something failed that the session survived (disk error on one piece, a dial...). */
   warning(error: CodedError): void;
+  /**
+   * BEP 55: `relayed` (we introduced two peers: the asker, then the target), `connect` (a
+   * relay asked us to dial the address), `error` (a relay could not: address, BEP 55 code).
+   */
+  holepunch(kind: 'relayed' | 'connect' | 'error', address: string, other?: string): void;
 }
 
 export interface SessionStats {
@@ -426,6 +438,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
       void this.options.dialer.dial(address, this.abort.signal).then((r) => {
         if (!r.ok) {
           this.peerSet.dialFailed(address, this.options.clock.now());
+          this.askRendezvous(address);
           return;
         }
         if (this.closed) {
@@ -434,6 +447,67 @@ export class TorrentSession extends Emitter<SessionEvents> {
         }
         this.attach(r.transport, address);
       });
+    }
+  }
+
+  /** PEX-learnt address -> key of the peer that told us (a relay for BEP 55). */
+  private readonly relayOf = new Map<string, string>();
+  /** When we last asked a relay about an address (one rendezvous a minute per address). */
+  private readonly rendezvousAt = new Map<string, number>();
+
+  /** A dial failed: ask the peer that told us about the address to introduce us (BEP 55). */
+  private askRendezvous(address: PeerAddress): void {
+    if (!this.options.holepunch || this.closed) return;
+    const k = addressKey(address);
+    const relay = this.peers.get(this.relayOf.get(k) ?? '');
+    const now = this.options.clock.now();
+    if (!relay?.info || now - (this.rendezvousAt.get(k) ?? -Infinity) < 60_000) return;
+    if (relay.link.sendHolepunch?.({ type: 'rendezvous', address, error: 0 })) this.rendezvousAt.set(k, now);
+  }
+
+  /** The address others can dial a connected peer at: the one we dialled, or its IP and `p`. */
+  private dialableAddress(p: SwarmPeer): PeerAddress | undefined {
+    if (p.link.remote.outgoing) return parseKey(p.key);
+    return p.link.remote.address && p.link.listenPort
+      ? { host: p.link.remote.address, port: p.link.listenPort }
+      : undefined;
+  }
+
+  /** The connected peer (handshake done) that others reach at `address`, if any. */
+  private peerAt(address: PeerAddress): SwarmPeer | undefined {
+    const k = addressKey(address);
+    for (const p of this.peers.values()) {
+      const a = p.info ? this.dialableAddress(p) : undefined;
+      if (a && addressKey(a) === k) return p;
+    }
+    return undefined;
+  }
+
+  private onHolepunch(from: SwarmPeer, msg: HolepunchMessage): void {
+    if (!this.options.holepunch || this.closed) return;
+    const target = msg.address;
+    if (msg.type === 'rendezvous') {
+      const error = (code: number) =>
+        from.link.sendHolepunch?.({ type: 'error', address: target, error: code });
+      const self = this.dialableAddress(from);
+      if (self && addressKey(self) === addressKey(target)) return void error(HOLEPUNCH_ERRORS.noSelf);
+      const other = this.peerAt(target);
+      if (!other || !self) return void error(HOLEPUNCH_ERRORS.notConnected);
+      if (!other.link.sendHolepunch?.({ type: 'connect', address: self, error: 0 }))
+        return void error(HOLEPUNCH_ERRORS.noSupport);
+      from.link.sendHolepunch?.({ type: 'connect', address: target, error: 0 });
+      this.emit('holepunch', 'relayed', addressKey(self), addressKey(target));
+    } else if (msg.type === 'connect') {
+      // Both ends dial now: each one's packets open its own NAT for the other's.
+      if (this.peerAt(target)) return;
+      this.emit('holepunch', 'connect', addressKey(target));
+      void this.options.dialer.dial(target, this.abort.signal).then((r) => {
+        if (!r.ok) return;
+        if (this.closed) r.transport.close(codedError('BT_SESSION_CLOSED', 'session closed'));
+        else this.attach(r.transport, target);
+      });
+    } else {
+      this.emit('holepunch', 'error', addressKey(target), String(msg.error));
     }
   }
 
@@ -479,6 +553,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
           info: () => this.options.info,
           pex: this.options.pex === true,
           pexPeers: () => this.pexPeers(),
+          ...(this.options.holepunch ? { holepunch: true } : {}),
           ...(this.options.listenPort ? { listenPort: this.options.listenPort } : {}),
           ...(this.options.hashServer ? { hashes: this.options.hashServer } : {}),
         },
@@ -534,7 +609,11 @@ export class TorrentSession extends Emitter<SessionEvents> {
       },
       request: (index, begin, length) => this.uploader.request(peer, index, begin, length),
       cancel: (index, begin, length) => this.uploader.cancel(peer, index, begin, length),
-      peers: (found) => this.addPeers(found),
+      peers: (found) => {
+        if (this.options.holepunch) for (const a of found) this.relayOf.set(addressKey(a), key);
+        this.addPeers(found);
+      },
+      holepunch: (msg) => this.onHolepunch(peer, msg),
       drain: () => this.uploader.pump(peer),
       closed: (reason) => this.removePeer(peer, address, reason),
     });

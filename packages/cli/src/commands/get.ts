@@ -219,6 +219,17 @@ const command: Command = {
     handle.session.on('peerBanned', (key, reason) =>
       out.event('banned', { peer: key, code: reason.code }, `banned ${key}: ${reason.message}`),
     );
+    handle.session.on('holepunch', (kind, address, other) =>
+      out.event(
+        'holepunch',
+        { kind, address, ...(other ? { other } : {}) },
+        kind === 'relayed'
+          ? `hole punching: introduced ${address} to ${other}`
+          : kind === 'connect'
+            ? `hole punching: dialling ${address} at the same time as it dials us`
+            : `hole punching: the relay could not reach ${address} (error ${other})`,
+      ),
+    );
     handle.session.on('warning', (e) =>
       out.event('warning', { code: e.code, message: e.message }, `warning: ${e.message}`),
     );
