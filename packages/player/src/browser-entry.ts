@@ -93,7 +93,10 @@ function optionsOf(get: (name: string) => string | undefined): PlayerOptions | n
   const episode = get('episode');
   if (!src || !episode) return null;
   const title = get('title');
+  const captions = get('captions');
+  const srclang = get('srclang');
   return {
+    ...(captions ? { captions: { src: captions, ...(srclang ? { language: srclang } : {}) } } : {}),
     kind: get('kind') === 'video' ? 'video' : 'audio',
     src,
     episodeId: episode,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adLabel, clockLabel, p2pStatus, skipLabel } from '../src/ui/labels.ts';
+import { adLabel, clockLabel, cueDisplayText, p2pStatus, skipLabel } from '../src/ui/labels.ts';
 
 describe('labels', () => {
   it.each([
@@ -47,5 +47,17 @@ describe('p2pStatus', () => {
     expect(p2pStatus(3, 0, 100).text).toBe(
       'Sharing with 3 other listeners · 0% of this episode came from them',
     );
+  });
+
+  it.each([
+    ['plain', 'plain'],
+    ['<v Ada>Hello &amp; welcome', 'Ada: Hello & welcome'],
+    ['<v.loud Bob Smith>Hi', 'Bob Smith: Hi'],
+    ['<i>in</i> <b>bold</b> <c.yellow>class</c> <00:00:01.000>later', 'in bold class later'],
+    ['a &lt;tag&gt; as text', 'a <tag> as text'],
+    ['line one\nline two', 'line one\nline two'],
+    ['<script>x</script>', 'x'],
+  ])('cueDisplayText(%j) = %j', (raw, want) => {
+    expect(cueDisplayText(raw)).toBe(want);
   });
 });

@@ -41,3 +41,27 @@ export function p2pStatus(
 /** The playback speeds offered, and the label of each ("1×", "1.5×"). */
 export const playbackRates = [0.75, 1, 1.25, 1.5, 1.75, 2] as const;
 export const rateLabel = (r: number) => `${r}×`;
+
+const cueEntities: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  nbsp: '\u00a0',
+  lrm: '\u200e',
+  rlm: '\u200f',
+  quot: '"',
+  apos: "'",
+};
+
+/**
+ * What a caption line shows for a WebVTT cue's text: the speaker of a voice span as
+ * "Name: ", other markup (<i>, <b>, <c.class>, <00:00:01.000> timestamps) dropped, the
+ * character references WebVTT defines decoded. The result goes into textContent, never HTML.
+ */
+export function cueDisplayText(raw: string): string {
+  return raw
+    .replace(/<v(?:\.[^\s>]*)?\s+([^>]*)>/g, (_m, name: string) => `${name.trim()}: `)
+    .replace(/<[^>]*>/g, '')
+    .replace(/&(amp|lt|gt|nbsp|lrm|rlm|quot|apos);/g, (_m, n: string) => cueEntities[n] as string)
+    .trim();
+}

@@ -18,7 +18,7 @@ import { listenerId, withListenerId } from '../listener-id.ts';
 import { newPlaySession, type PlaySession, type PlaySignal, playStep } from '../play-beacons.ts';
 import { readVmap } from '../vmap-read.ts';
 import { type BreakEnv, playableBy, preparePod, runAdBreak } from './ad-break-runner.ts';
-import { p2pStatus, playbackRates, rateLabel } from './labels.ts';
+import { cueDisplayText, p2pStatus, playbackRates, rateLabel } from './labels.ts';
 
 /** Transfer figures from the delivery engine (P2P + web seed), when one feeds the element. */
 export interface TransferStats {
@@ -53,6 +53,11 @@ export interface PlayerOptions {
   mediaStartTimeoutMs?: number;
   /** Creatives larger than this are streamed, not prefetched (default 16 MiB). */
   prefetchMaxBytes?: number;
+  /**
+   * The episode's transcript as WebVTT (the node converts SRT and Podcasting 2.0 JSON on
+   * upload): shown as synced captions under the player, switched by a CC button or "c".
+   */
+  captions?: { src: string; language?: string; label?: string };
 }
 
 export interface PlayerHandle {
@@ -145,6 +150,33 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
   });
   speedLabel.append('Speed ', speed);
   controls.append(back, fwd, speedLabel);
+  // Captions: a <track> the element loads (mode hidden: cues fire, the browser draws
+  // nothing, which an <audio> could not anyway) and a line under the player showing them.
+  const captionLine = make('div', 'sc-captions');
+  captionLine.hidden = true;
+  captionLine.setAttribute('role', 'group');
+  captionLine.setAttribute('aria-label', 'Captions');
+  captionLine.style.cssText =
+    'background:rgba(0,0,0,.85);color:#fff;padding:.35rem .6rem;border-radius:.25rem;font-size:1.05rem;line-height:1.4;white-space:pre-line;margin:.3rem 0';
+  let captionTrack: TextTrack | null = null;
+  let cc: HTMLButtonElement | null = null;
+  if (o.captions) {
+    const track = doc.createElement('track');
+    track.kind = 'captions';
+    track.src = o.captions.src;
+    track.srclang = o.captions.language ?? 'en';
+    track.label = o.captions.label ?? 'Captions';
+    content.append(track);
+    captionTrack = track.track;
+    captionTrack.mode = 'hidden';
+    cc = make('button', 'sc-cc') as HTMLButtonElement;
+    cc.type = 'button';
+    cc.textContent = 'CC';
+    cc.setAttribute('aria-label', 'Captions');
+    cc.setAttribute('aria-pressed', 'false');
+    cc.title = 'Captions (c)';
+    controls.append(cc);
+  }
   const peers = make('div', 'sc-peers');
   peers.setAttribute('aria-live', 'off');
   const dot = make('span', 'sc-p2p-dot');
@@ -155,7 +187,7 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
   meter.max = 100;
   meter.setAttribute('aria-label', 'Share of this episode from other listeners');
   peers.append(dot, peersText, meter);
-  box.append(content, ad, adBar, companion, controls, peers);
+  box.append(content, captionLine, ad, adBar, companion, controls, peers);
   root.append(box);
 
   const win = doc.defaultView ?? globalThis;
@@ -179,6 +211,40 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     (n) => crypto.getRandomValues(new Uint8Array(n)),
   );
   const withheld = new Set<string>(lid === null ? ['MEDIAPLAYHEAD', 'CONTENTPLAYHEAD'] : []);
+
+  // Captions on or off, remembered on this device (default off).
+  const captionsKey = 'swarmcast.captions';
+  let captionsOn = (() => {
+    try {
+      return store?.getItem(captionsKey) === 'on';
+    } catch {
+      return false;
+    }
+  })();
+  const renderCaptions = () => {
+    const cues = captionTrack?.activeCues;
+    const text =
+      captionsOn && cues
+        ? Array.from(cues)
+            .map((c) => cueDisplayText((c as VTTCue).text ?? ''))
+            .filter(Boolean)
+            .join('\n')
+        : '';
+    captionLine.textContent = text;
+    captionLine.hidden = text === '';
+  };
+  const setCaptions = (onOff: boolean) => {
+    if (!cc) return;
+    captionsOn = onOff;
+    cc.setAttribute('aria-pressed', String(onOff));
+    try {
+      store?.setItem(captionsKey, onOff ? 'on' : 'off');
+    } catch {
+      // private mode: the choice lasts for this page
+    }
+    renderCaptions();
+  };
+  if (cc) setCaptions(captionsOn);
 
   // Play beacons.
   let session: PlaySession = newPlaySession(
@@ -325,8 +391,25 @@ export function mountPlayer(root: HTMLElement, o: PlayerOptions): PlayerHandle {
     step({ type: 'ended', nowMs: Date.now() });
     void playCue({ kind: 'ended', atMs: content.duration * 1000 });
   });
+  if (captionTrack && cc) {
+    const button = cc;
+    on(captionTrack, 'cuechange', renderCaptions);
+    on(button, 'click', () => setCaptions(!captionsOn));
+  }
   on(box, 'keydown', (ev) => {
     const e = ev as KeyboardEvent;
+    if (
+      e.key === 'c' &&
+      cc &&
+      !e.ctrlKey &&
+      !e.metaKey &&
+      !e.altKey &&
+      !(e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement)
+    ) {
+      e.preventDefault();
+      setCaptions(!captionsOn);
+      return;
+    }
     if (e.target instanceof HTMLButtonElement) return;
     const el = inBreak ? ad : content;
     if (e.key === ' ' || e.key === 'k') {

@@ -186,7 +186,7 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
         : html`<audio controls preload="metadata" src="${source}" aria-label="Play ${e.title}"></audio>`;
     const player = !src
       ? html`<p>The media file is not available.</p>`
-      : html`<div class="player" data-swarmcast-player data-src="${src}" data-episode="${e.id}" data-kind="${e.mediaKind}" data-vmap="/ads/vmap?episode=${enc(e.id)}" data-title="${e.title}"${e.transcripts[0] ? html` data-captions="${urls.media(e.transcripts[0].vttPath)}"` : ''}${e.torrent ? html` data-torrent="/episodes/${enc(e.id)}.torrent" data-duration="${String(e.durationMs)}"` : ''}><noscript>${plain(src)}</noscript></div>
+      : html`<div class="player" data-swarmcast-player data-src="${src}" data-episode="${e.id}" data-kind="${e.mediaKind}" data-vmap="/ads/vmap?episode=${enc(e.id)}" data-title="${e.title}"${e.transcripts[0] ? html` data-captions="${urls.media(e.transcripts[0].vttPath)}" data-srclang="${e.transcripts[0].language}"` : ''}${e.torrent ? html` data-torrent="/episodes/${enc(e.id)}.torrent" data-duration="${String(e.durationMs)}"` : ''}><noscript>${plain(src)}</noscript></div>
 <script src="/assets/player.js" defer></script>`;
     return sendPage(
       reply,
