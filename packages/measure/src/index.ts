@@ -38,6 +38,14 @@ export { type BatchResult, type PipelineOptions, processBatch } from './pipeline
 export { type MeasureDeps, type MeasureHandle, measurePlugin } from './plugin.ts';
 export type { AdvertiserReport, CampaignFigures } from './reports/advertiser-report.ts';
 export {
+  type AudienceBreakdown,
+  type AudienceCell,
+  type AudienceDimension,
+  audienceCsv,
+  audienceDimensions,
+  buildAudience,
+} from './reports/audience.ts';
+export {
   buildCreatorReport,
   type CreatorReport,
   type EpisodeFigures,

@@ -170,6 +170,41 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect((await as(null, '/api/measure/creator/creator')).statusCode).toBe(401);
     expect(scopes).toContainEqual({ kind: 'advertiser', id: 'adv-1' });
     expect(scopes).toContainEqual({ kind: 'admin' });
+    // The audience API is the creator's too.
+    expect((await as('someone', '/api/measure/creator/creator/audience')).statusCode).toBe(403);
+    expect((await as(null, '/api/measure/creator/creator/audience?format=csv')).statusCode).toBe(401);
+  });
+
+  it('HTTP: audience breakdowns for scripts, JSON and CSV, each cell k-suppressed', async () => {
+    const app = Fastify();
+    reportRoutes(app, new Reports(db), { now: () => period.to }, () => true);
+    const json = await app.inject('/api/measure/creator/creator/audience?from=2026-12-02&to=2026-12-03');
+    expect(json.statusCode).toBe(200);
+    const a = json.json();
+    // Nine counted downloads: eight by podcast apps (Overcast on iOS phones), one torrent (qBittorrent).
+    expect(a.total).toBe(9);
+    expect(a.by.app).toEqual([
+      { value: 'Overcast', downloads: 8 },
+      { value: 'qBittorrent', downloads: null },
+    ]);
+    expect(a.by.device).toEqual([
+      { value: 'phone', downloads: 8 },
+      { value: 'unknown', downloads: null },
+    ]);
+    expect(a.by.country).toEqual([{ value: 'unknown', downloads: 9 }]);
+    const one = await app.inject(
+      '/api/measure/creator/creator/audience?from=2026-12-02&to=2026-12-03&episode=ep2',
+    );
+    expect(one.json()).toMatchObject({ episodeId: 'ep2', total: null });
+    expect((await app.inject('/api/measure/creator/creator/audience?episode=nope')).statusCode).toBe(404);
+    const csv = await app.inject(
+      '/api/measure/creator/creator/audience?from=2026-12-02&to=2026-12-03&format=csv',
+    );
+    expect(csv.headers['content-type']).toMatch(/text\/csv/);
+    const lines = csv.body.split('\r\n');
+    expect(lines[0]).toBe('dimension,value,downloads_calendar');
+    expect(lines).toContain('app,Overcast,8');
+    expect(lines).toContain('app,qBittorrent,');
   });
 
   it('HTTP: JSON, CSV and an escaped dashboard page with charts', async () => {

@@ -1,9 +1,11 @@
 import type { AudienceKey } from '@swarmcast/platform';
 import { describe, expect, it } from 'vitest';
 import { buildAdvertiserReport } from '../src/reports/advertiser-report.ts';
+import { audienceCsv, buildAudience } from '../src/reports/audience.ts';
 import { buildCreatorReport } from '../src/reports/creator-report.ts';
 import { advertiserCsv, creatorCsv } from '../src/reports/csv.ts';
 import type { AdEventRow } from '../src/rules/ad-metrics.ts';
+import { countDownloads } from '../src/rules/downloads.ts';
 import type { PlayRow } from '../src/rules/play-metrics.ts';
 import { suppress } from '../src/rules/suppress.ts';
 import { announce, dl, ep1 } from './support/facts.ts';
@@ -18,6 +20,7 @@ import { announce, dl, ep1 } from './support/facts.ts';
 const exempt: RegExp[] = [
   /^period\.(from|to)$/,
   /^k$/,
+  /^episodeId$/, // the audience breakdown's episode filter (null: all episodes)
   /(^|\.)day$/, // the start of a UTC day, ms
   /(^|\.)revenueMicros$/,
   /^episodes\.\d+\.revenueByDay\.\d+\.micros$/,
@@ -113,7 +116,15 @@ function world(n: number) {
     adEvents,
     spend: [{ group: 'camp', day: day / 86_400_000, micros: -n * 25_000 }],
   });
-  return { creator, advertiser };
+  const counted = countDownloads({ downloads, announces, episodes: [ep1] }).counted.calendar;
+  const audience = buildAudience({
+    creatorId: 'creator',
+    episodeId: null,
+    period: { from: day, to: day + 86_400_000 },
+    window: 'calendar',
+    downloads: counted,
+  });
+  return { creator, advertiser, audience };
 }
 
 /** The CSV as rows of named cells. */
@@ -134,6 +145,47 @@ const csvPeopleColumns = [
   'leechers',
 ];
 
+describe('audience breakdowns (downloads by app, device, OS, country, hour)', () => {
+  it('counts each value and hides the values fewer than five people stand behind', () => {
+    const t = Date.UTC(2026, 11, 2, 8, 30);
+    const overcast = { app: 'Overcast', device: 'phone', os: 'iOS', bot: false };
+    const apple = { app: 'Apple Podcasts', device: 'phone', os: 'iOS', bot: false };
+    const downloads = [
+      ...Array.from({ length: 6 }, (_, i) =>
+        dl({ time: t + i * 60_000, audienceKey: `o${i}` as AudienceKey, client: overcast, country: 'DE' }),
+      ),
+      ...Array.from({ length: 2 }, (_, i) =>
+        dl({ time: t + 3_600_000 + i, audienceKey: `a${i}` as AudienceKey, client: apple, country: 'FR' }),
+      ),
+      // One listener fetching twice in the day: counted once (calendar window).
+      dl({ time: t + 7_200_000, audienceKey: 'o0' as AudienceKey, client: overcast, country: 'DE' }),
+    ];
+    const counted = countDownloads({ downloads, announces: [], episodes: [ep1] }).counted.calendar;
+    const a = buildAudience({
+      creatorId: 'creator',
+      episodeId: null,
+      period: { from: day, to: day + 86_400_000 },
+      window: 'calendar',
+      downloads: counted,
+    });
+    expect(a.total).toBe(8);
+    expect(a.by.app).toEqual([
+      { value: 'Overcast', downloads: 6 },
+      { value: 'Apple Podcasts', downloads: null },
+    ]);
+    expect(a.by.device).toEqual([{ value: 'phone', downloads: 8 }]);
+    expect(a.by.os).toEqual([{ value: 'iOS', downloads: 8 }]);
+    expect(a.by.country).toEqual([
+      { value: 'DE', downloads: 6 },
+      { value: 'FR', downloads: null },
+    ]);
+    expect(a.by.hour).toEqual([
+      { value: '08', downloads: 6 },
+      { value: '09', downloads: null },
+    ]);
+  });
+});
+
 describe('k-suppression: one function, every report cell that counts people', () => {
   it('suppress: k = 5, and a smaller k asked for is not honoured', () => {
     expect(suppress(7, 4)).toBeNull();
@@ -143,8 +195,8 @@ describe('k-suppression: one function, every report cell that counts people', ()
   });
 
   it('with four people, no people cell of the creator or advertiser report is visible', () => {
-    const { creator, advertiser } = world(4);
-    for (const report of [creator, advertiser]) {
+    const { creator, advertiser, audience } = world(4);
+    for (const report of [creator, advertiser, audience]) {
       const cells = peopleCells(report);
       expect(cells.size).toBeGreaterThan(0);
       const visible = [...cells].filter(([, v]) => v !== null);
@@ -169,8 +221,9 @@ describe('k-suppression: one function, every report cell that counts people', ()
   });
 
   it('with five people, every people cell is shown (suppression is not blanket)', () => {
-    const { creator, advertiser } = world(5);
-    for (const report of [creator, advertiser]) {
+    const { creator, advertiser, audience } = world(5);
+    expect(audience.by.app).toEqual([{ value: 'Overcast', downloads: 5 }]);
+    for (const report of [creator, advertiser, audience]) {
       const hidden = [...peopleCells(report)].filter(([, v]) => v === null);
       expect(hidden).toEqual([]);
     }
@@ -194,6 +247,12 @@ describe('k-suppression: one function, every report cell that counts people', ()
     // Every column is either a people column or named here as not one.
     const notPeople = ['date', 'show', 'episode', 'title', 'revenue_micros'];
     expect(Object.keys(small[0]!).sort()).toEqual([...csvPeopleColumns, ...notPeople].sort());
+    // The audience CSV: its only number column counts people.
+    const a4 = csvTable(audienceCsv(world(4).audience));
+    const a5 = csvTable(audienceCsv(world(5).audience));
+    expect(a4.length).toBeGreaterThanOrEqual(5);
+    for (const row of a4) expect(row.downloads_calendar, `${row.dimension} ${row.value}`).toBe('');
+    for (const row of a5) expect(Number(row.downloads_calendar)).toBe(5);
     // The advertiser's CSV carries billed quantities only (impressions, spend): no people column.
     expect(advertiserCsv(world(4).advertiser).split('\r\n')[0]).toBe(
       'date,campaign,impressions,spend_micros',

@@ -8,6 +8,7 @@ import {
   classifyReferrer,
   classifyUserAgent,
   type DownloadFact,
+  trustedCountry,
 } from '@swarmcast/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpDate, notModified, rangeStillValid } from './conditional.ts';
@@ -29,6 +30,8 @@ export interface EdgeOptions {
   clock?: Clock;
   /** Cache-Control max-age in seconds (default 3600). */
   maxAgeSeconds?: number;
+  /** Header the trusted proxy sets with the listener's country (default x-swarmcast-country). */
+  countryHeader?: string;
 }
 
 /**
@@ -150,6 +153,7 @@ function factRecorder(
     const datacenter = edge.addresses?.isDatacenter(ip) ?? false;
     const safe = edge.safeAddresses?.contains(ip) ?? false;
     const referrer = classifyReferrer(req.headers.referer, edge.referrerExclusions ?? noExclusions);
+    const country = trustedCountry(req, edge.countryHeader);
     let done = false;
     const finish = () => {
       if (done) return;
@@ -180,6 +184,7 @@ function factRecorder(
             client,
             referrer,
             ...(safe ? { safe } : {}),
+            ...(country ? { country } : {}),
             ...(source.planId !== undefined ? { planId: source.planId } : {}),
           };
           edge.facts.push(fact);

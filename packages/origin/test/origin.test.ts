@@ -1,4 +1,7 @@
+import { createAudienceKeys, memorySaltStore } from '@swarmcast/platform';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { memoryFactSink, originPlugin } from '../src/index.ts';
 import { type Fixture, originFixture, settle } from './support.ts';
 
 let f: Fixture;
@@ -286,6 +289,39 @@ describe('origin: download facts', () => {
     await settle();
     expect(f.facts.facts[0]).toMatchObject({ datacenter: true, client: { bot: true, app: 'Googlebot' } });
     expect(f.facts.facts[0]!.safe).toBeUndefined();
+  });
+
+  it('keeps the country of the proxy header only when the request came through a trusted proxy', async () => {
+    // The fixture trusts no proxy: a client's own header is not believed.
+    await f.app.inject({
+      url: '/media/video.mp4',
+      headers: { 'x-swarmcast-country': 'de', 'x-forwarded-for': '198.51.100.7' },
+    });
+    await settle();
+    expect(f.facts.facts[0]!.country).toBeUndefined();
+    const facts = memoryFactSink();
+    const app = Fastify({ trustProxy: ['10.0.0.1'] });
+    await app.register(originPlugin, {
+      prefix: '/media',
+      mediaRoot: f.root,
+      facts,
+      audienceKeys: createAudienceKeys(memorySaltStore()),
+    });
+    try {
+      const via = (remoteAddress: string, country: string) =>
+        app.inject({
+          url: '/media/video.mp4',
+          remoteAddress,
+          headers: { 'x-swarmcast-country': country, 'x-forwarded-for': '198.51.100.7' },
+        });
+      await via('10.0.0.1', 'de');
+      await via('10.0.0.1', 'XX');
+      await via('203.0.113.9', 'fr'); // not the trusted proxy
+      await settle();
+      expect(facts.facts.map((x) => x.country)).toEqual(['DE', undefined, undefined]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('flags known safe addresses and keeps only the class of the Referer (IAB v2.3 5.5.2)', async () => {

@@ -45,6 +45,11 @@ export interface FactBase {
    * and abnormal-rate rules. Absent means false.
    */
   safe?: boolean;
+  /**
+   * ISO 3166-1 alpha-2 country from the operator's trusted proxy header (classify/country.ts),
+   * for audience breakdowns; absent when unknown or not behind a trusted proxy.
+   */
+  country?: string;
 }
 
 export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'update';

@@ -6,6 +6,7 @@ export {
   parseAddressList,
   unmapIPv4,
 } from './classify/addresses.ts';
+export { defaultCountryHeader, parseCountry, trustedCountry } from './classify/country.ts';
 export { clientFamilyFromPeerId } from './classify/peer-id.ts';
 export { classifyReferrer, parseReferrerExclusions, type ReferrerClass } from './classify/referrer.ts';
 export {

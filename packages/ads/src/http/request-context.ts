@@ -14,13 +14,8 @@ export function parseListenerId(raw: unknown): string | null {
   return /^[A-Za-z0-9_-]{8,64}$/.test(v.value) ? v.value : null;
 }
 
-/** ISO 3166-1 alpha-2 from the operator's header; "XX"/"ZZ" style unknowns and junk are null. */
-export function parseCountry(raw: unknown): string | null {
-  const s = Array.isArray(raw) ? raw[0] : raw;
-  if (typeof s !== 'string') return null;
-  const c = s.trim().toUpperCase();
-  return /^[A-Z]{2}$/.test(c) && c !== 'XX' && c !== 'ZZ' ? c : null;
-}
+/** ISO 3166-1 alpha-2 from the operator's header (one owner: @swarmcast/platform). */
+export { parseCountry } from '@swarmcast/platform';
 
 /** A device class named by the player, or one guessed from the User-Agent. */
 export function deviceClass(param: unknown, userAgent: unknown): DeviceClass {

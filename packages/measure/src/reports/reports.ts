@@ -3,6 +3,7 @@ import type { Queryable } from '@swarmcast/platform';
 import { countDownloads, type DownloadFilterReason } from '../rules/downloads.ts';
 import type { WindowKind } from '../rules/windows.ts';
 import { type AdvertiserReport, buildAdvertiserReport } from './advertiser-report.ts';
+import { type AudienceBreakdown, buildAudience } from './audience.ts';
 import { buildCreatorReport, type CreatorReport } from './creator-report.ts';
 import {
   type DeliveryCounts,
@@ -87,6 +88,33 @@ export class Reports {
       ...report,
       serverSide: serverSide(await loadDeliveries(this.db, { creatorId }, 'episode_id', period)),
     };
+  }
+
+  /**
+   * Counted downloads of a creator's episodes (or of one of them) by app, device, OS, country
+   * and hour, k-suppressed. Null when the creator (or that episode of theirs) is unknown.
+   */
+  async audience(
+    creatorId: string,
+    period: Period,
+    window: WindowKind,
+    episodeId: string | null = null,
+  ): Promise<AudienceBreakdown | null> {
+    const all = await loadEpisodes(this.db, { creatorId });
+    const episodes = episodeId ? all.filter((e) => e.episodeId === episodeId) : all;
+    if (episodes.length === 0) return null;
+    const facts = await inContentBytes(this.db, await loadFacts(this.db, episodes, period), episodes);
+    const counted = countDownloads({ ...facts, episodes }).counted[window].filter(
+      (q) => q.time >= period.from && q.time < period.to,
+    );
+    return buildAudience({
+      creatorId,
+      episodeId,
+      period,
+      window,
+      downloads: counted,
+      ...(this.options.k ? { k: this.options.k } : {}),
+    });
   }
 
   async advertiser(advertiserId: string, period: Period): Promise<AdvertiserReport> {

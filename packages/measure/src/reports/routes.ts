@@ -4,6 +4,7 @@ import { type Clock, messagePage, type ViewerOf, wantsHtml } from '@swarmcast/pl
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { measureErrors } from '../errors.ts';
 import { type WindowKind, windowKinds } from '../rules/windows.ts';
+import { audienceCsv } from './audience.ts';
 import { adminCsv, advertiserCsv, creatorCsv } from './csv.ts';
 import { adminPage, advertiserPage, creatorPage, type PageContext } from './html.ts';
 import type { Period } from './load.ts';
@@ -63,7 +64,8 @@ const assetFiles: Record<string, string> = {
 };
 
 /**
- * Report routes. JSON: `/api/measure/{creator,advertiser}/:id` and `/api/measure/admin`
+ * Report routes. JSON: `/api/measure/{creator,advertiser}/:id`, `/api/measure/creator/:id/audience`
+ * (downloads by app, device, OS, country, hour) and `/api/measure/admin`
  * (`?format=csv` for CSV; `from`, `to`, and `window` = calendar | firstTouch | lastTouch).
  * Pages: `/measure/creator/:id`, `/measure/advertiser/:id`, `/measure/admin`.
  */
@@ -173,6 +175,23 @@ export function reportRoutes(
       );
     });
   }
+
+  // Audience breakdowns for scripts: JSON, or CSV with ?format=csv; ?episode=<id> for one episode.
+  app.get('/api/measure/creator/:id/audience', async (req: Req, reply) => {
+    const id = req.params.id ?? '';
+    const c = await common(req, reply, { kind: 'creator', id });
+    if (!c) return reply;
+    const episode = typeof req.query.episode === 'string' && req.query.episode ? req.query.episode : null;
+    const r = await reports.audience(id, c.period, c.window, episode);
+    if (!r) return fail(reply, 'MEA_NOT_FOUND');
+    if (req.query.format === 'csv') {
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="audience.csv"')
+        .send(audienceCsv(r));
+    }
+    return r;
+  });
 
   const admin = async (req: Req, reply: FastifyReply) => {
     const c = await common(req, reply, { kind: 'admin' });

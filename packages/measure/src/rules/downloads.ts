@@ -1,4 +1,4 @@
-import type { AnnounceFact, AudienceKey, DownloadFact } from '@swarmcast/platform';
+import type { AnnounceFact, AudienceKey, ClientClass, DownloadFact } from '@swarmcast/platform';
 import { type ByteRange, coveredBytes } from './byte-coverage.ts';
 import { downloadThreshold, type EpisodeMedia } from './episode-media.ts';
 import { countedTimes, dayMs, utcDay, type WindowKind, windowKinds } from './windows.ts';
@@ -71,6 +71,10 @@ export interface QualifiedDownload {
   source: 'http' | 'torrent';
   /** From a known safe address: exempt from the abnormal-rate rule. */
   safe: boolean;
+  /** The qualifying request's client class (a torrent: the client family from its peer id). */
+  client: ClientClass;
+  /** From the trusted proxy's header; null when unknown. */
+  country: string | null;
 }
 
 export interface DownloadCount {
@@ -220,6 +224,8 @@ export function countDownloads(
           time: f.time,
           source: 'http',
           safe: f.safe === true,
+          client: f.client,
+          country: f.country ?? null,
         });
         ranges = [];
         pending = 0;
@@ -245,6 +251,8 @@ export function countDownloads(
       time: a.time,
       source: 'torrent',
       safe: a.safe === true,
+      client: { app: a.clientFamily || 'unknown', device: 'unknown', os: 'unknown', bot: false },
+      country: a.country ?? null,
     });
   }
 
