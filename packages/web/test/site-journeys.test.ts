@@ -1,11 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createAccount, demoMediaDir } from '@swarmcast/catalog';
+import { createAccount, demoMediaDir, latestEpisodes } from '@swarmcast/catalog';
 import { chromiumLaunchOptions, requireBinaries, scratchDir } from '@swarmcast/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/index.ts';
+import { houseAdFile } from '../src/node/house-ads.ts';
 
 const prereq = requireBinaries('site journeys in a real browser', 'chromium');
 const shots = join(import.meta.dirname, '..', '..', '..', 'test-results', 'site');
@@ -70,7 +71,7 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
     await browser?.close();
     await node?.close();
     await dir?.remove();
-  });
+  }, 600_000);
 
   it('a creator signs up and publishes; the public pages, report and 404 pass', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -124,7 +125,7 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
     expect(await page.locator('figure.bars').count()).toBeGreaterThanOrEqual(5);
     await check(page, 'report');
     await ctx.close();
-  });
+  }, 600_000);
 
   it('a listener subscribes, plays, jumps and uses chapters, by keyboard too', async () => {
     const ctx = await browser.newContext({ viewport: { width: 375, height: 800 } });
@@ -153,7 +154,7 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
       .toBeGreaterThanOrEqual(8);
     await page.screenshot({ path: join(shots, 'episode-playing-375.png'), fullPage: true });
     await ctx.close();
-  });
+  }, 600_000);
 
   it('an admin is an account: logs in, sees users, approves a creative', async () => {
     const made = await createAccount(node.catalog.db, {
@@ -178,17 +179,181 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
     await page.waitForURL(/\/ads\/dashboard\/creatives$/);
     await check(page, 'creatives');
     const reject = page.getByRole('button', { name: /^Reject / }).first();
+    // Rejecting needs a reason for the advertiser: without one nothing is sent.
+    await reject.click();
+    await expect.poll(() => page.locator('#approval-result').textContent()).toContain('Say why');
+    expect(await page.locator('td .badge.danger').count()).toBe(0);
+    await page
+      .getByLabel(/^Reason/)
+      .first()
+      .fill('The spot is too quiet.');
     await reject.click();
     await expect.poll(() => page.locator('.badge.danger').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.getByText('Reason: The spot is too quiet.').count()).toBe(1);
     const approve = page.getByRole('button', { name: /^Approve / }).first();
     await approve.click();
     await expect.poll(() => page.locator('td .badge.danger').count()).toBe(0);
     await page.goto(url('/measure/admin'));
     expect(await page.getByRole('heading', { name: 'Invalid traffic by reason' }).count()).toBe(1);
     await check(page, 'measure-admin');
+    // Suspending grace (the creator above): she cannot log in until reinstated.
+    await page.goto(url('/admin'));
+    const graceRow = page.getByRole('row', { name: /grace@example\.org/ });
+    await graceRow.getByRole('button', { name: 'Suspend Grace' }).click();
+    await page.waitForURL(/\/admin\?saved=1$/);
+    expect(await graceRow.getByText(/^suspended /).count()).toBe(1);
+    await check(page, 'admin-suspended');
+    const other = await browser.newContext();
+    const login = await other.newPage();
+    await login.goto(url('/login'));
+    await login.getByLabel('Email').fill('grace@example.org');
+    await login.getByLabel('Password').fill('a long enough password');
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await login.getByText('this account is suspended').waitFor();
+    await graceRow.getByRole('button', { name: 'Reinstate Grace' }).click();
+    await page.waitForURL(/\/admin\?saved=1$/);
+    await login.getByLabel('Password').fill('a long enough password');
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await login.waitForURL(/\/dashboard$/);
+    await other.close();
     await page.goto(url('/ads/dashboard'));
     await check(page, 'ads-dashboard');
     await ctx.close();
     expect(checked.length).toBeGreaterThanOrEqual(15);
-  });
+  }, 600_000);
+
+  it('an advertiser books a targeted, capped line item after seeing its availability; an admin approves the spot; its delivery shows', async () => {
+    const made = await createAccount(node.catalog.db, {
+      email: 'buyer@example.org',
+      name: 'Moth Traps',
+      password: 'a long enough password',
+      role: 'advertiser',
+    });
+    expect(made.ok).toBe(true);
+    const welcome = (await latestEpisodes(node.catalog.db, 20)).find(
+      (e) => e.title === 'Welcome to Swarmcast',
+    )!;
+    // Breaks listeners asked for this week: three German phones and a French one, pre-roll.
+    const phoneUa =
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
+    for (const country of ['DE', 'DE', 'DE', 'FR']) {
+      const r = await fetch(url(`/ads/vast?episode=${welcome.id}&break=pre`), {
+        headers: { 'x-swarmcast-country': country, 'user-agent': phoneUa },
+      });
+      expect(r.status).toBe(200);
+    }
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(120_000);
+    await page.goto(url('/login?next=/ads/dashboard'));
+    await page.getByLabel('Email').fill('buyer@example.org');
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/ads\/dashboard$/);
+    const submit = async (kind: string) => {
+      await Promise.all([
+        page.waitForEvent('load'),
+        page.locator(`form[data-kind="${kind}"] button:not([type="button"])`).click(),
+      ]);
+    };
+    await page.locator('form[data-kind="advertiser"] input[name="name"]').fill('Moth Traps Ltd');
+    await submit('advertiser');
+    const up = page.locator('form[data-kind="creative"]');
+    await up.locator('input[name="name"]').fill('Moth spot');
+    await up.locator('input[name="clickThrough"]').fill(url('/search?q=moth'));
+    await up.locator('input[name="file"]').setInputFiles(houseAdFile);
+    await submit('creative');
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const camp = page.locator('form[data-kind="campaign"]');
+    await camp.locator('input[name="name"]').fill('Moth season');
+    await camp.locator('input[name="startsAt"]').fill(day(Date.now() - 86_400_000));
+    await camp.locator('input[name="endsAt"]').fill(day(Date.now() + 30 * 86_400_000));
+    await camp.locator('input[name="totalBudget"]').fill('100');
+    await submit('campaign');
+
+    const li = page.locator('form[data-kind="line-item"]');
+    await li.locator('input[name="name"]').fill('German phones, pre-roll');
+    await li.locator('select[name="priority"]').selectOption('sponsorship');
+    await li.locator('input[name="goalAmount"]').fill('1000');
+    await li.locator('input[name="cpm"]').fill('10');
+    await li.locator('select[name="showIds"]').selectOption({ label: 'The Swarmcast Demo' });
+    await li.getByLabel('Pre-roll').check();
+    await li.locator('input[name="countries"]').fill('DE');
+    await li.getByLabel('Phone').check();
+    await li.locator('input[name="capMax"]').fill('1');
+    await li.locator('select[name="capPeriod"]').selectOption({ label: 'day' });
+    await li.locator('select[name="creativeIds"]').selectOption({ label: 'Moth spot (pending)' });
+    await li.getByRole('button', { name: 'Check availability' }).click();
+    await expect
+      .poll(() => li.locator('#availability').innerText())
+      .toMatch(/^Availability: 3 matching breaks in the last 7 days \(3 pre-roll, 0 mid-roll, 0 post-roll\)/);
+    await check(page, 'ads-line-item-form');
+    await submit('line-item');
+    await page.getByRole('link', { name: 'Moth season' }).click();
+    await page.waitForURL(/\/ads\/dashboard\/campaigns\//);
+    const campaignUrl = page.url();
+    expect(await page.locator('main').innerText()).toContain(
+      'Shows: The Swarmcast Demo; Positions: pre-roll; Countries: DE; Devices: phone. Frequency cap: at most 1 per listener per day.',
+    );
+
+    // The admin rejects the spot with a reason the advertiser reads, then approves it.
+    const adminCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const admin = await adminCtx.newPage();
+    await admin.goto(url('/login?next=/ads/dashboard/creatives'));
+    await admin.getByLabel('Email').fill('boss@example.org');
+    await admin.getByLabel('Password').fill('a long enough password');
+    await admin.getByRole('button', { name: 'Log in' }).click();
+    await admin.waitForURL(/\/ads\/dashboard\/creatives$/);
+    const row = admin.getByRole('row', { name: /Moth spot/ });
+    await row.getByLabel(/^Reason/).fill('Say the brand name in the first 5 seconds.');
+    await row.getByRole('button', { name: 'Reject Moth spot' }).click();
+    await expect.poll(() => row.locator('.badge').innerText()).toBe('rejected');
+    await page.goto(url('/ads/dashboard/creatives'));
+    expect(await page.getByText('Reason: Say the brand name in the first 5 seconds.').count()).toBe(1);
+    await check(page, 'ads-creatives-rejected');
+    await row.getByLabel(/^Reason/).fill('');
+    await row.getByRole('button', { name: 'Approve Moth spot' }).click();
+    await expect.poll(() => row.locator('.badge').innerText()).toBe('approved');
+    await adminCtx.close();
+
+    // A listener on a German phone plays the episode: the spot is its pre-roll.
+    const listener = await browser.newContext({
+      viewport: { width: 375, height: 800 },
+      userAgent: phoneUa,
+      extraHTTPHeaders: { 'x-swarmcast-country': 'DE' },
+    });
+    const lp = await listener.newPage();
+    const spots: string[] = [];
+    lp.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith('/ads/media/')) spots.push(u.pathname);
+    });
+    await lp.goto(url(`/episodes/${welcome.id}`));
+    const region = lp.getByRole('region', { name: /^Player: / });
+    await region.waitFor({ state: 'attached', timeout: 60_000 });
+    await region.focus();
+    await lp.keyboard.press('k');
+    await lp.locator('.sc-ad-label', { hasText: /^Ad 1 of 1 · / }).waitFor({ timeout: 120_000 });
+    await expect
+      .poll(() => lp.locator('.sc-content').evaluate((e: HTMLMediaElement) => e.currentTime), {
+        timeout: 120_000,
+      })
+      .toBeGreaterThan(0.3);
+    expect(spots.some((p) => !p.includes('swarmcast-house'))).toBe(true);
+    await listener.close();
+
+    // Its delivery: one ad served, then measured from the player's beacons.
+    await expect
+      .poll(
+        async () => {
+          await page.goto(campaignUrl);
+          return page.locator('main').innerText();
+        },
+        { timeout: 120_000, interval: 1000 },
+      )
+      .toContain('Measured: 1 impressions');
+    expect(await page.locator('main').innerText()).toContain('1 decisions');
+    await check(page, 'ads-campaign-delivery');
+    await ctx.close();
+  }, 600_000);
 });
