@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { scratchDir } from '@swarmcast/testkit';
+import { requireBinaries, scratchDir } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeMedia } from '../src/media/probe.ts';
 
+const ffmpeg = requireBinaries('an M4A made with ffmpeg', 'ffmpeg');
 const demo = join(import.meta.dirname, '..', 'demo-media');
 
 describe('probeMedia', () => {
@@ -27,6 +29,24 @@ describe('probeMedia', () => {
     expect(r.value.codecs.join()).toMatch(/Layer 3/);
     expect(r.value.chapters.map((c) => c.title)).toEqual(['Welcome', 'Ad breaks']);
     expect(r.value.chapters[1]?.startMs).toBeGreaterThan(5000);
+  });
+
+  it.skipIf(ffmpeg.skip)('reads an audio-only M4A (AAC) as audio, not video', async () => {
+    const path = join(dir.path, 'talk.m4a');
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=330:duration=2',
+      '-c:a',
+      'aac',
+      '-y',
+      path,
+    ]);
+    const r = await probeMedia(path);
+    expect(r.ok && r.value).toMatchObject({ mediaKind: 'audio', mime: 'audio/mp4', extension: 'm4a' });
   });
 
   it('reads an MP4 with video and tells a fast-start file from one that is not', async () => {

@@ -213,6 +213,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       dht,
       logLevel: o.logLevel ?? false,
       daiMounted: () => services?.dai != null,
+      daiView: {
+        mounted: () => services?.dai != null,
+        reasonOf: (id) => services?.dai?.reasons.get(id),
+        changed: () => services?.dai?.forget(),
+      },
       ...(o.trustProxy ? { trustProxy: o.trustProxy } : {}),
     });
     restrictToRoles(app, roles);

@@ -9,6 +9,7 @@ import { apiRoutes } from './api/routes.ts';
 import { whoIs } from './auth.ts';
 import { accountRoutes } from './dashboard/account-routes.ts';
 import { adminRoutes } from './dashboard/admin-routes.ts';
+import { type DaiView, daiRoutes, noDai } from './dashboard/dai-section.ts';
 import { episodeExtrasRoutes } from './dashboard/episode-extras.ts';
 import { parseForm } from './dashboard/form.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
@@ -45,6 +46,8 @@ export interface NodeServerOptions {
   viewFlushMs?: number;
   /** True when the node serves stitched enclosures at /dai (feeds then point there). */
   daiMounted?: () => boolean;
+  /** The stitcher as the creator's dashboard sees it (status per episode, the switch). */
+  daiView?: DaiView;
   /** A started DHT node: shows are then also published as BEP 46 mutable torrents. */
   dht?: DhtNode | null;
   /** Podping endpoint (default from SWARMCAST_PODPING_URL/_TOKEN; null: off). */
@@ -200,7 +203,9 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   portalRoutes(app, ctx, urls, { cache, views, daiMounted: opts.daiMounted ?? (() => false) });
   embedRoutes(app, ctx, urls);
   accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));
-  dashboardRoutes(app, ctx);
+  const daiView = opts.daiView ?? { ...noDai, mounted: opts.daiMounted ?? (() => false) };
+  dashboardRoutes(app, ctx, daiView);
+  daiRoutes(app, ctx, daiView);
   adminRoutes(app, ctx);
   apiRoutes(app, ctx);
   importRoutes(app, ctx);

@@ -3,6 +3,8 @@ import type { Chapter } from '../ad-break-rules.ts';
 import { fail, ok, type Result } from '../errors.ts';
 import { isFastStart, topLevelBoxes } from './mp4-boxes.ts';
 
+const trackTypeVideo = 0x01;
+
 /** What publishing needs to know about a media file. */
 export interface Probe {
   mediaKind: 'audio' | 'video';
@@ -65,7 +67,8 @@ export async function probeMedia(path: string): Promise<Result<Probe>> {
     return notMedia(why.slice(0, 120));
   }
   const f = meta.format;
-  const video = !!f.hasVideo || f.trackInfo.some((t) => t.video || t.type === 2);
+  // music-metadata's track types are Matroska's: 1 video, 2 audio (an M4A's AAC track is 2).
+  const video = !!f.hasVideo || f.trackInfo.some((t) => t.video || t.type === trackTypeVideo);
   const kind = f.container ? kindOf(f.container, video) : null;
   if (!kind) return notMedia(`container ${f.container ?? 'unknown'}`);
   const durationMs = Math.round((f.duration ?? 0) * 1000);

@@ -28,6 +28,7 @@ import { type Html, html, page, raw } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readCookie, sameOrigin, sessionCookie, whoIs } from '../auth.ts';
 import { duration, enc } from '../portal/fragments.ts';
+import { type DaiView, daiSection, noDai, showDaiStatus } from './dai-section.ts';
 import { episodeExtrasSection } from './episode-extras.ts';
 import {
   episodeFeatureFields,
@@ -164,7 +165,7 @@ export function reportLinks(who: Account): Html[] {
 }
 
 /** The creator dashboard: shows, upload with progress, publish, ad breaks, API tokens. */
-export function dashboardRoutes(app: FastifyInstance, ctx: CatalogContext): void {
+export function dashboardRoutes(app: FastifyInstance, ctx: CatalogContext, dai: DaiView = noDai): void {
   const guard = async (req: FastifyRequest, reply: FastifyReply): Promise<Account | null> => {
     if (req.method === 'POST' && !sameOrigin(req)) {
       await reply.code(403).type('text/plain').send('cross-site form refused');
@@ -300,6 +301,7 @@ ${
     draft?: Draft,
   ) => {
     const episodes = await episodesOfShow(ctx.db, show.id, 500, { all: true });
+    const daiStatus = await showDaiStatus(ctx, show, dai);
     const kept = draft?.upload ?? null;
     return send(
       reply,
@@ -361,6 +363,7 @@ ${show.artwork ? html`<p><img src="/media/${show.artwork.split('/').map(enc).joi
 </form>
 </section>
 ${feedSettingsSection(show)}
+${daiSection(show, daiStatus)}
 <section aria-labelledby="danger-h"><h2 id="danger-h">Delete</h2>
 <form method="post" action="/dashboard/shows/${enc(show.slug)}/delete" data-confirm="Delete “${show.title}” and its ${episodes.length} episode(s)? Listeners lose them and this cannot be undone."><button type="submit" class="danger">Delete this show and all its episodes</button></form>
 </section>`,

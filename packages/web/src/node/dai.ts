@@ -84,6 +84,8 @@ export interface Dai {
   warm(creativeIds: readonly string[]): Promise<void>;
   /** Resolves when no ad preparation is queued or running (tests, benchmarks). */
   preparedIdle(): Promise<void>;
+  /** Drops the cached episodes and switches (a creator turned DAI off or on): seen at the next request. */
+  forget(): void;
 }
 
 const layoutCacheSize = 4096;
@@ -283,6 +285,7 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
     reasons,
     warm,
     preparedIdle: () => o.prepared.idle(),
+    forget: () => episodes.clear(),
     async plainPath(id) {
       return (await episode(id)).e?.media?.path ?? null;
     },
