@@ -26,13 +26,15 @@ export type HostileBehaviour =
 
 /**
  * A scripted fake peer (libtorrent's `fake_peer`): speaks the raw wire protocol over a
- * simulator transport, following one {@link HostileBehaviour}. It records what it saw so a
+ * simulator transport (or a real TCP one), following one {@link HostileBehaviour}. It records what it saw so a
  * test can check how our node reacted.
  */
 export class HostilePeer {
   readonly received: string[] = [];
   closed = false;
   blocksSent = 0;
+  /** Per piece, the offsets of the blocks it answered (whatever their bytes). */
+  readonly sent = new Map<number, number[]>();
   private readonly decoder = new WireDecoder();
 
   constructor(
@@ -43,7 +45,8 @@ export class HostilePeer {
       readonly peerId: Uint8Array;
       readonly pieceCount: number;
       readonly pieceLength: number;
-      readonly time: VirtualTime;
+      /** The simulator's clock; absent on real sockets (no behaviour needs it yet). */
+      readonly time?: VirtualTime;
       readonly random: Random;
       /** The true content (for behaviours that mix true and false blocks). */
       readonly content?: Uint8Array;
@@ -90,10 +93,14 @@ export class HostilePeer {
       }
       if (m.type === 'request' && this.options.behaviour === 'corrupt-first-block') {
         const at = m.index * this.options.pieceLength + m.begin;
-        const block = (this.options.content ?? new Uint8Array(0)).slice(at, at + m.length);
+        // A copy, whatever the content is (Buffer's slice is a view: XOR would corrupt the original).
+        const block = Uint8Array.from(
+          (this.options.content ?? new Uint8Array(0)).subarray(at, at + m.length),
+        );
         if (block.length !== m.length) continue;
         if (m.begin === 0) for (let i = 0; i < block.length; i += 97) block[i] = (block[i] ?? 0) ^ 0x5a;
         this.blocksSent++;
+        this.sent.set(m.index, [...(this.sent.get(m.index) ?? []), m.begin]);
         this.send({ type: 'piece', index: m.index, begin: m.begin, block });
       }
     }
