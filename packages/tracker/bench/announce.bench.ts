@@ -54,7 +54,8 @@ interface Target {
 
 async function waitReady(child: ChildProcess, what: string, word = 'ready'): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 20_000);
+    // Generous: on a loaded machine a CLI with its stream and workers takes tens of seconds.
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 180_000);
     child.stdout?.on('data', (d) => {
       if (String(d).includes(word)) {
         clearTimeout(timer);
