@@ -36,8 +36,19 @@ const plain = (s: string) =>
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
     .trim();
 
+const clockOf = (ms: number) => {
+  const s = Math.floor(ms / 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${Math.floor(s / 3600)}:${two(Math.floor((s % 3600) / 60))}:${two(s % 60)}`;
+};
+
+/**
+ * The cues of SRT or WebVTT blocks. Refusals say where and how to fix it, in the creator's
+ * terms (caption number, the line as written, an example of the right form).
+ */
 function cues(blocks: string[], comma: boolean, format: string): Result<Cue[]> {
   const out: Cue[] = [];
+  const example = comma ? '00:01:02,500 --> 00:01:05,000' : '00:01:02.500 --> 00:01:05.000';
   for (const block of blocks) {
     const lines = block.split('\n');
     const at = lines.findIndex((l) => l.includes('-->'));
@@ -45,12 +56,26 @@ function cues(blocks: string[], comma: boolean, format: string): Result<Cue[]> {
     const [a, rest = ''] = lines[at]!.split('-->');
     const startMs = time(a ?? '', comma);
     const endMs = time(rest.trim().split(/\s+/)[0] ?? '', comma);
-    if (startMs === null || endMs === null || endMs < startMs)
-      return fail('CAT_BAD_TRANSCRIPT', `${format}: bad cue timing "${lines[at]!.slice(0, 60)}"`);
+    const where = `${format} caption ${out.length + 1} ("${lines[at]!.trim().slice(0, 60)}")`;
+    if (startMs === null || endMs === null)
+      return fail('CAT_BAD_TRANSCRIPT', `${where}: the times are not readable; write them like ${example}`);
+    if (endMs < startMs)
+      return fail(
+        'CAT_BAD_TRANSCRIPT',
+        `${where}: it ends at ${clockOf(endMs)}, before it starts at ${clockOf(startMs)}`,
+      );
     out.push({ startMs, endMs, text: plain(lines.slice(at + 1).join('\n')) });
-    if (out.length > maxCues) return fail('CAT_BAD_TRANSCRIPT', `${format}: more than ${maxCues} cues`);
+    if (out.length > maxCues)
+      return fail(
+        'CAT_BAD_TRANSCRIPT',
+        `this ${format} file has more than ${maxCues} captions; split the episode's text`,
+      );
   }
-  if (out.length === 0) return fail('CAT_BAD_TRANSCRIPT', `${format}: no cues`);
+  if (out.length === 0)
+    return fail(
+      'CAT_BAD_TRANSCRIPT',
+      `no captions found: this is not an SRT, WebVTT or Podcasting 2.0 JSON transcript (each caption needs a time line like ${example})`,
+    );
   return ok(out);
 }
 
@@ -66,7 +91,10 @@ export function parseTranscript(bytes: Uint8Array): Result<{ format: TranscriptF
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\ufeff/, '');
   } catch {
-    return fail('CAT_BAD_TRANSCRIPT', 'a transcript must be UTF-8 text');
+    return fail(
+      'CAT_BAD_TRANSCRIPT',
+      'this file is not text (a transcript is an .srt, .vtt or .json text file, UTF-8)',
+    );
   }
   const normal = text.replace(/\r\n?/g, '\n');
   if (/^WEBVTT(?:[ \t].*)?(?:\n|$)/.test(normal)) {
@@ -78,11 +106,14 @@ export function parseTranscript(bytes: Uint8Array): Result<{ format: TranscriptF
     try {
       doc = JSON.parse(normal);
     } catch {
-      return fail('CAT_BAD_TRANSCRIPT', 'JSON transcript: not JSON');
+      return fail('CAT_BAD_TRANSCRIPT', 'this JSON transcript is cut short or malformed: it cannot be read');
     }
     const segments = (doc as { segments?: unknown })?.segments;
     if (!Array.isArray(segments) || segments.length === 0 || segments.length > maxCues)
-      return fail('CAT_BAD_TRANSCRIPT', `JSON transcript: "segments", 1 to ${maxCues}`);
+      return fail(
+        'CAT_BAD_TRANSCRIPT',
+        `this JSON file has no "segments" list (1 to ${maxCues} captions), as Podcasting 2.0 transcripts do`,
+      );
     const out: Cue[] = [];
     for (const s of segments as Array<Record<string, unknown>>) {
       const start = Number(s?.startTime);
@@ -90,7 +121,7 @@ export function parseTranscript(bytes: Uint8Array): Result<{ format: TranscriptF
       if (!Number.isFinite(start) || !Number.isFinite(end) || start < 0 || end < start)
         return fail(
           'CAT_BAD_TRANSCRIPT',
-          'JSON transcript: startTime and endTime are seconds, end after start',
+          `JSON transcript caption ${out.length + 1}: startTime and endTime are seconds from the start, the end after the start`,
         );
       const cue: Cue = {
         startMs: Math.round(start * 1000),

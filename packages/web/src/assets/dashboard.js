@@ -106,6 +106,47 @@ if (art) {
   });
 }
 
+// Episode transcript: a chosen file goes as the raw body of the API's PUT (validated there;
+// its refusal is shown beside the form, in the creator's words); pasted text posts the form.
+const transcriptForm = document.getElementById('transcript-form');
+if (transcriptForm) {
+  const input = document.getElementById('transcript-file');
+  const status = document.getElementById('transcript-status');
+  const say = (text, error) => {
+    status.className = error ? 'error' : 'ok';
+    status.setAttribute('role', error ? 'alert' : 'status');
+    status.textContent = text;
+    input.setAttribute('aria-invalid', error ? 'true' : 'false');
+  };
+  transcriptForm.addEventListener('submit', async (event) => {
+    const chosen = input.files?.[0];
+    if (!chosen) return;
+    event.preventDefault();
+    if (chosen.size > 2 * 1024 * 1024) {
+      say(`${chosen.name} is ${(chosen.size / 1048576).toFixed(1)} MB; a transcript is at most 2 MB.`, true);
+      return;
+    }
+    say(`Checking ${chosen.name}…`, false);
+    const language = document.getElementById('transcript-language').value.trim() || 'en';
+    const res = await fetch(
+      `${transcriptForm.dataset.transcriptUrl}?language=${encodeURIComponent(language)}`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: chosen,
+      },
+    ).catch(() => null);
+    if (res?.ok) {
+      location.assign(`${location.pathname}?saved=transcript#transcript-h`);
+      return;
+    }
+    const body = res ? await res.json().catch(() => ({})) : {};
+    const why =
+      body.error?.message ?? (res ? `the server answered ${res.status}` : 'the node cannot be reached');
+    say(`${chosen.name} was not saved: ${why}.`, true);
+  });
+}
+
 // Mid-roll times are checked as they are typed, in the creator's terms ("2:30 must be
 // before 2:00, the end of the episode"); the server checks them again.
 function parseTime(text) {

@@ -8,7 +8,7 @@ import { type FormBody, one, parseTime } from './form.ts';
 /**
  * The episode page's chapter editor and transcript form (issue 16), apart from routes.ts.
  * Chapters are edited as lines "start | title | link | image" (no script needed); a
- * transcript is pasted as SRT, WebVTT or Podcasting 2.0 JSON text (the API takes files).
+ * transcript is a file (sent by dashboard.js as the API's raw body) or pasted text.
  */
 export function episodeExtrasSection(e: EpisodeDetail): Html {
   const lines = e.chapters.map((c) =>
@@ -25,10 +25,13 @@ ${
     ? html`<ul class="list">${e.transcripts.map((t) => html`<li>${t.language}: <a href="/media/${t.path.split('/').map(enc).join('/')}">${t.format.toUpperCase()}</a></li>`)}</ul>`
     : html`<p class="hint">No transcript yet.</p>`
 }
-<form class="stack" method="post" action="/dashboard/episodes/${enc(e.id)}/transcript" aria-labelledby="transcript-h">
-<label>SRT, WebVTT or Podcasting 2.0 JSON <textarea name="transcript" rows="6" maxlength="2097152" class="mono" required></textarea></label>
-<label>Language <input name="language" value="${e.transcripts[0]?.language ?? e.show.language}" maxlength="35"></label>
-<div><button type="submit">Save transcript</button></div></form>`;
+<form class="stack" id="transcript-form" method="post" action="/dashboard/episodes/${enc(e.id)}/transcript" data-transcript-url="/api/episodes/${enc(e.id)}/transcript" aria-labelledby="transcript-h">
+<label>Transcript file <input type="file" id="transcript-file" name="transcriptFile" accept=".srt,.vtt,.json,text/vtt,application/x-subrip,application/json" aria-describedby="transcript-status">
+<span class="hint">SRT (.srt), WebVTT (.vtt) or Podcasting 2.0 JSON (.json), at most 2 MB. Listeners see it as captions in the player.</span></label>
+<label>Or paste its text <textarea name="transcript" id="transcript-text" rows="6" maxlength="2097152" class="mono"></textarea></label>
+<label>Language <input name="language" id="transcript-language" value="${e.transcripts[0]?.language ?? e.show.language}" maxlength="35"></label>
+<div><button type="submit">Save transcript</button></div>
+<p id="transcript-status" role="status" aria-live="polite"></p></form>`;
 }
 
 /** "start | title | link | image" lines -> chapter inputs; a bad time names its line. */
@@ -93,6 +96,17 @@ export function episodeExtrasRoutes(app: FastifyInstance, ctx: CatalogContext): 
       const who = await guard(req, reply);
       if (!who) return reply;
       const f = req.body ?? {};
+      // Without script a browser sends a file field's name only: say so instead of "no captions".
+      if (!one(f, 'transcript').trim())
+        return failed(
+          reply,
+          who,
+          req.params.id,
+          one(f, 'transcriptFile')
+            ? `Only the file's name (${one(f, 'transcriptFile').slice(0, 100)}) arrived: this page needs JavaScript to send a file. Paste its text instead.`
+            : 'Choose a transcript file or paste its text.',
+          422,
+        );
       const r = await setTranscript(
         ctx,
         who,
