@@ -28,116 +28,124 @@ describe.skipIf(lab0.skip || bins.skip)('swarmcast get --seed behind a router wi
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   beforeAll(async () => {
     dir = await scratchDir('swarmcast-upnp-');
-    lab = await createNatLab([{ nat: 'port-restricted', miniupnpd: true }]);
+    lab = await createNatLab([
+      { nat: 'port-restricted', miniupnpd: true },
+      { nat: 'port-restricted', miniupnpd: true },
+    ]);
   }, 60_000);
   afterAll(async () => {
     await lab?.close();
     await dir?.remove();
   }, 60_000);
 
-  it('gets a mapped port by NAT-PMP and is dialled from outside through it', async () => {
-    const home = lab.homes[0]!;
-    const content = randomBytes(1_200_000);
-    const pieceLength = 64 * 1024;
-    const hashes: Buffer[] = [];
-    for (let o = 0; o < content.length; o += pieceLength)
-      hashes.push(
-        createHash('sha1')
-          .update(content.subarray(o, o + pieceLength))
-          .digest(),
-      );
-    const info = {
-      length: content.length,
-      name: new TextEncoder().encode('ep.mp3'),
-      'piece length': pieceLength,
-      pieces: new Uint8Array(Buffer.concat(hashes)),
-    };
-    const torrent = encodeBencode({ info } as never);
-    const torrentPath = join(dir.path, 'ep.torrent');
-    await writeFile(torrentPath, torrent);
-    const seedDir = join(dir.path, 'home');
-    await mkdir(seedDir, { recursive: true });
-    await writeFile(join(seedDir, 'ep.mp3'), content);
-
-    const child = lab.spawnIn(home.ns, process.execPath, [
-      bin,
-      'get',
-      torrentPath,
-      '-o',
-      seedDir,
-      '--seed',
-      '--json',
-    ]);
-    let err = '';
-    child.stderr?.on('data', (d) => {
-      err = (err + d).slice(-4000);
-    });
-    const events: Record<string, unknown>[] = [];
-    let wake: () => void = () => {};
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      try {
-        events.push(JSON.parse(line));
-      } catch {
-        return;
-      }
-      wake();
-    });
-    const until = (pred: () => boolean, what: string) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no ${what}: ${JSON.stringify(events)} ${err}`)),
-          60_000,
+  for (const way of ['natpmp', 'upnp'] as const)
+    it(`gets a mapped port by ${way === 'natpmp' ? 'NAT-PMP' : 'UPnP IGD'} and is dialled from outside through it`, async () => {
+      const home = lab.homes[way === 'natpmp' ? 0 : 1]!;
+      const content = randomBytes(1_200_000);
+      const pieceLength = 64 * 1024;
+      const hashes: Buffer[] = [];
+      for (let o = 0; o < content.length; o += pieceLength)
+        hashes.push(
+          createHash('sha1')
+            .update(content.subarray(o, o + pieceLength))
+            .digest(),
         );
-        const check = () => {
-          if (pred()) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        wake = check;
-        child.once('exit', (code) => reject(new Error(`get exited ${code}: ${err}`)));
-        check();
-      });
-    try {
-      await until(
-        () => events.some((e) => e.event === 'mapped') && events.some((e) => e.event === 'seeding'),
-        'mapping',
-      );
-      const mapped = events.find((e) => e.event === 'mapped' && e.protocol === 'tcp') as {
-        host: string;
-        externalPort: number;
-        port: number;
+      const info = {
+        length: content.length,
+        name: new TextEncoder().encode('ep.mp3'),
+        'piece length': pieceLength,
+        pieces: new Uint8Array(Buffer.concat(hashes)),
       };
-      expect(mapped.host).toBe(home.publicIp);
-      expect(mapped.externalPort).toBeGreaterThan(0);
+      const torrent = encodeBencode({ info } as never);
+      const torrentPath = join(dir.path, `ep-${way}.torrent`);
+      await writeFile(torrentPath, torrent);
+      const seedDir = join(dir.path, `home-${way}`);
+      await mkdir(seedDir, { recursive: true });
+      await writeFile(join(seedDir, 'ep.mp3'), content);
 
-      // The router forwards only what was mapped: another port of its public address is closed.
-      const closed = await dialTcp(
-        home.publicIp,
-        mapped.externalPort === 65535 ? 65534 : mapped.externalPort + 1,
-        {
-          timeoutMs: 3_000,
-        },
-      );
-      expect(closed.ok).toBe(false);
-
-      const out = join(dir.path, 'outside');
-      const h = await downloadTorrent({
-        torrent,
-        dir: out,
-        host: lab.publicIp,
-        encryption: 'off',
-        webSeeds: false,
-        peers: [{ host: home.publicIp, port: mapped.externalPort }],
+      const child = lab.spawnIn(home.ns, process.execPath, [
+        bin,
+        'get',
+        torrentPath,
+        '-o',
+        seedDir,
+        '--seed',
+        '--port-mapping',
+        way,
+        '--json',
+      ]);
+      let err = '';
+      child.stderr?.on('data', (d) => {
+        err = (err + d).slice(-4000);
       });
+      const events: Record<string, unknown>[] = [];
+      let wake: () => void = () => {};
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        try {
+          events.push(JSON.parse(line));
+        } catch {
+          return;
+        }
+        wake();
+      });
+      const until = (pred: () => boolean, what: string) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`no ${what}: ${JSON.stringify(events)} ${err}`)),
+            60_000,
+          );
+          const check = () => {
+            if (pred()) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+          wake = check;
+          child.once('exit', (code) => reject(new Error(`get exited ${code}: ${err}`)));
+          check();
+        });
       try {
-        await new Promise<void>((r) => (h.session.isDone ? r() : h.session.on('done', () => r())));
-        expect((await readFile(join(out, 'ep.mp3'))).equals(content)).toBe(true);
+        await until(
+          () => events.some((e) => e.event === 'mapped') && events.some((e) => e.event === 'seeding'),
+          'mapping',
+        );
+        const mapped = events.find((e) => e.event === 'mapped' && e.protocol === 'tcp') as {
+          host: string;
+          externalPort: number;
+          port: number;
+          method: string;
+        };
+        expect(mapped.host).toBe(home.publicIp);
+        expect(mapped.method).toBe(way);
+        expect(mapped.externalPort).toBeGreaterThan(0);
+
+        // The router forwards only what was mapped: another port of its public address is closed.
+        const closed = await dialTcp(
+          home.publicIp,
+          mapped.externalPort === 65535 ? 65534 : mapped.externalPort + 1,
+          {
+            timeoutMs: 3_000,
+          },
+        );
+        expect(closed.ok).toBe(false);
+
+        const out = join(dir.path, `outside-${way}`);
+        const h = await downloadTorrent({
+          torrent,
+          dir: out,
+          host: lab.publicIp,
+          encryption: 'off',
+          webSeeds: false,
+          peers: [{ host: home.publicIp, port: mapped.externalPort }],
+        });
+        try {
+          await new Promise<void>((r) => (h.session.isDone ? r() : h.session.on('done', () => r())));
+          expect((await readFile(join(out, 'ep.mp3'))).equals(content)).toBe(true);
+        } finally {
+          await h.close();
+        }
       } finally {
-        await h.close();
+        child.kill('SIGTERM');
       }
-    } finally {
-      child.kill('SIGTERM');
-    }
-  }, 120_000);
+    }, 120_000);
 });

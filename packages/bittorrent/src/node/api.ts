@@ -13,6 +13,7 @@ import type { DhtNode } from './dht.ts';
 import { FileStorage } from './file-storage.ts';
 import { nodeHasher } from './hasher.ts';
 import { fetchMagnetMetadata } from './magnet-metadata.ts';
+import type { PortMappingOptions } from './port-mapping.ts';
 import { type PeerTransportKind, SwarmNode } from './swarm-node.ts';
 
 /** A running seed or download. */
@@ -54,8 +55,8 @@ export interface SeedOptions {
   readonly transports?: readonly PeerTransportKind[];
   /** Local Service Discovery (BEP 14) when the handle makes its own node (default off; see SwarmNode). */
   readonly lsd?: boolean;
-  /** Ask the home router to forward our port (NAT-PMP) when the handle makes its own node. */
-  readonly portMapping?: boolean;
+  /** Ask the home router to forward our port (NAT-PMP, UPnP IGD) when the handle makes its own node. */
+  readonly portMapping?: boolean | PortMappingOptions;
 }
 
 /**
@@ -97,8 +98,8 @@ export interface DownloadOptions {
   readonly transports?: readonly PeerTransportKind[];
   /** Local Service Discovery (BEP 14) when the handle makes its own node (default off; see SwarmNode). */
   readonly lsd?: boolean;
-  /** Ask the home router to forward our port (NAT-PMP) when the handle makes its own node. */
-  readonly portMapping?: boolean;
+  /** Ask the home router to forward our port (NAT-PMP, UPnP IGD) when the handle makes its own node. */
+  readonly portMapping?: boolean | PortMappingOptions;
 }
 
 /**
@@ -116,7 +117,7 @@ export async function downloadTorrent(options: DownloadOptions): Promise<Torrent
       ...(options.encryption ? { encryption: options.encryption } : {}),
       ...(options.transports ? { transports: options.transports } : {}),
       ...(options.lsd ? { lsd: true } : {}),
-      ...(options.portMapping ? { portMapping: true } : {}),
+      ...(options.portMapping ? { portMapping: options.portMapping } : {}),
     });
   if (own) await node.start();
   try {
@@ -181,7 +182,7 @@ async function start(
     encryption?: EncryptionMode;
     transports?: readonly PeerTransportKind[];
     lsd?: boolean;
-    portMapping?: boolean;
+    portMapping?: boolean | PortMappingOptions;
     sources?: readonly PeerSource[];
     webSeeds?: boolean;
     dataVerified?: boolean;
@@ -196,7 +197,7 @@ async function start(
       ...(options.encryption ? { encryption: options.encryption } : {}),
       ...(options.transports ? { transports: options.transports } : {}),
       ...(options.lsd ? { lsd: true } : {}),
-      ...(options.portMapping ? { portMapping: true } : {}),
+      ...(options.portMapping ? { portMapping: options.portMapping } : {}),
     });
   if (!options.node) await node.start();
   try {

@@ -150,6 +150,8 @@ export interface PortMapping {
   /** Seconds the router keeps it unless renewed. */
   readonly lifetime: number;
   readonly gateway: string;
+  /** How it was made. */
+  readonly method: 'natpmp' | 'upnp';
 }
 
 /** The router's public address. */
@@ -188,5 +190,6 @@ export async function natPmpMap(
     externalAddress,
     lifetime: r.lifetime,
     gateway,
+    method: 'natpmp',
   };
 }

@@ -1,20 +1,33 @@
-import { type MappingProtocol, type NatPmpOptions, natPmpMap, type PortMapping } from './nat-pmp.ts';
+import {
+  defaultGateway,
+  type MappingProtocol,
+  type NatPmpOptions,
+  natPmpMap,
+  type PortMapping,
+} from './nat-pmp.ts';
+import { discoverIgd, type IgdService, type UpnpOptions, upnpMap, upnpUnmap } from './upnp-igd.ts';
 
-export interface PortMappingOptions extends NatPmpOptions {
+export type PortMappingMethod = 'natpmp' | 'upnp';
+
+export interface PortMappingOptions extends NatPmpOptions, UpnpOptions {
   /** Seconds asked for each mapping (renewed at half; default 3600, RFC 6886's advice). */
   lifetimeSeconds?: number;
+  /** Methods tried in turn for each port (default NAT-PMP, then UPnP IGD). */
+  methods?: readonly PortMappingMethod[];
 }
 
 /**
  * Keeps ports forwarded on the home router while a node runs: asks by NAT-PMP (RFC 6886),
- * renews each mapping at half its lifetime, and removes them on `close`. Failures are
- * values (`errors`), never fatal: a node behind no such router still works outbound.
+ * else UPnP IGD, renews each mapping at half its lifetime, and removes them on `close`.
+ * Failures are values (`errors`), never fatal: a node behind no such router still works
+ * outbound.
  */
 export class PortMapper {
   readonly mappings: PortMapping[] = [];
   readonly errors: string[] = [];
   private timers: ReturnType<typeof setTimeout>[] = [];
   private closed = false;
+  private igd: Promise<IgdService> | undefined;
   /** Settles when the last `map` call's requests were answered or failed. */
   ready: Promise<void> = Promise.resolve();
 
@@ -26,20 +39,39 @@ export class PortMapper {
     return this.ready;
   }
 
-  private async mapOne(protocol: MappingProtocol, port: number): Promise<void> {
+  private async tryMethod(
+    method: PortMappingMethod,
+    protocol: MappingProtocol,
+    port: number,
+  ): Promise<PortMapping> {
     const lifetime = this.options.lifetimeSeconds ?? 3600;
-    try {
-      const m = await natPmpMap(protocol, port, lifetime, this.options);
-      if (this.closed) return;
-      const at = this.mappings.findIndex((x) => x.protocol === protocol && x.internalPort === port);
-      if (at >= 0) this.mappings[at] = m;
-      else this.mappings.push(m);
-      const t = setTimeout(() => void this.mapOne(protocol, port), Math.max(1, m.lifetime / 2) * 1000);
-      t.unref?.();
-      this.timers.push(t);
-    } catch (e) {
-      this.errors.push(`${protocol} ${port}: ${(e as Error).message}`);
+    if (method === 'natpmp') return natPmpMap(protocol, port, lifetime, this.options);
+    // The search goes to the SSDP group and, unicast, to the default gateway.
+    this.igd ??= defaultGateway().then((gw) => {
+      const gateway = this.options.gateway ?? gw;
+      return discoverIgd({ ...this.options, ...(gateway ? { gateway } : {}) });
+    });
+    return upnpMap(await this.igd, protocol, port, lifetime);
+  }
+
+  private async mapOne(protocol: MappingProtocol, port: number): Promise<void> {
+    const failures: string[] = [];
+    for (const method of this.options.methods ?? ['natpmp', 'upnp']) {
+      try {
+        const m = await this.tryMethod(method, protocol, port);
+        if (this.closed) return;
+        const at = this.mappings.findIndex((x) => x.protocol === protocol && x.internalPort === port);
+        if (at >= 0) this.mappings[at] = m;
+        else this.mappings.push(m);
+        const t = setTimeout(() => void this.mapOne(protocol, port), Math.max(1, m.lifetime / 2) * 1000);
+        t.unref?.();
+        this.timers.push(t);
+        return;
+      } catch (e) {
+        failures.push(`${method}: ${(e as Error).message}`);
+      }
     }
+    this.errors.push(`${protocol} ${port}: ${failures.join('; ')}`);
   }
 
   /** The public address and port peers reach `protocol` `port` on, when mapped. */
@@ -55,11 +87,19 @@ export class PortMapper {
     for (const t of this.timers) clearTimeout(t);
     const all = this.mappings.splice(0);
     await Promise.all(
-      all.map((m) =>
-        natPmpMap(m.protocol, m.internalPort, 0, { ...this.options, gateway: m.gateway, attempts: 2 }).catch(
-          () => undefined,
-        ),
-      ),
+      all.map(async (m) => {
+        try {
+          if (m.method === 'natpmp')
+            await natPmpMap(m.protocol, m.internalPort, 0, {
+              ...this.options,
+              gateway: m.gateway,
+              attempts: 2,
+            });
+          else if (this.igd) await upnpUnmap(await this.igd, m.protocol, m.internalPort);
+        } catch {
+          // the router forgets it when the lifetime ends
+        }
+      }),
     );
   }
 }

@@ -16,7 +16,7 @@ const usage = `swarmcast get <magnet|file.torrent|http(s) url> -o <dir> [--seed]
               [--peer HOST:PORT]... [--dht HOST:PORT|public]... [--no-webseeds]
               [--port N] [--host ADDR] [--files 0,2,...] [--timeout SECONDS] [--json]
               [--encryption prefer|require|off] [--utp|--utp-only] [--lsd]
-              [--no-port-mapping]
+              [--no-port-mapping] [--port-mapping natpmp|upnp]
 
 Downloads a torrent into <dir>. Every piece is verified (SHA-1 / v2 merkle) before it is written;
 a restart resumes from what is already on disk. Exits 0 only when every selected piece is
@@ -49,6 +49,8 @@ checked against the link's btih/btmh.
   --utp-only           uTP alone: no TCP listener, no TCP dial
   --no-port-mapping    with --seed, do not ask the home router (NAT-PMP) to forward our
                        port; by default --seed asks, so peers outside can dial us
+  --port-mapping WAY   ask only by natpmp (NAT-PMP, RFC 6886) or upnp (UPnP IGD); default
+                       NAT-PMP, then UPnP
   --lsd                Local Service Discovery (BEP 14): announce to and find peers on the
                        LAN by multicast (239.192.152.143:6771), with no tracker
 
@@ -79,10 +81,14 @@ const command: Command = {
         'utp-only': { type: 'boolean', default: false },
         lsd: { type: 'boolean', default: false },
         'no-port-mapping': { type: 'boolean', default: false },
+        'port-mapping': { type: 'string' },
       },
     });
     const encryption = parseEncryption(values.encryption);
     const transports = parseTransports(values.utp, values['utp-only']);
+    const way = values['port-mapping'];
+    if (way !== undefined && way !== 'natpmp' && way !== 'upnp')
+      throw new UsageError(`--port-mapping must be natpmp or upnp (got "${way}")`);
     const source = positionals[0];
     if (!source || positionals.length > 1)
       throw new UsageError('give exactly one torrent (magnet link, file or http URL)');
@@ -159,7 +165,9 @@ const command: Command = {
         ...(encryption ? { encryption } : {}),
         ...(transports ? { transports } : {}),
         ...(values.lsd ? { lsd: true } : {}),
-        ...(values.seed && !values['no-port-mapping'] ? { portMapping: true } : {}),
+        ...(values.seed && !values['no-port-mapping']
+          ? { portMapping: way ? { methods: [way] as ('natpmp' | 'upnp')[] } : true }
+          : {}),
         onWarning: (e) =>
           out0.event('warning', { code: e.code, message: e.message }, `warning: ${e.message}`),
       });
@@ -188,8 +196,9 @@ const command: Command = {
             port: m.internalPort,
             host: m.externalAddress,
             externalPort: m.externalPort,
+            method: m.method,
           },
-          `the router forwards ${m.protocol} ${m.externalAddress}:${m.externalPort} to port ${m.internalPort} (NAT-PMP)`,
+          `the router forwards ${m.protocol} ${m.externalAddress}:${m.externalPort} to port ${m.internalPort} (${m.method === 'upnp' ? 'UPnP' : 'NAT-PMP'})`,
         );
       for (const e of mapper.errors)
         out.event('warning', { code: 'PORT_MAPPING', message: e }, `warning: no port mapping: ${e}`);
