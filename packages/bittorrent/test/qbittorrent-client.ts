@@ -10,7 +10,7 @@ import { waitFor, writeQbittorrentProfile } from '@swarmcast/testkit';
 export async function qbittorrent(
   profile: string,
   savePath: string,
-  o: { requireEncryption?: boolean; protocol?: 'TCP' | 'UTP' | 'Both' } = {},
+  o: { requireEncryption?: boolean; allowEncryption?: boolean; protocol?: 'TCP' | 'UTP' | 'Both' } = {},
 ) {
   const { webui, port } = await writeQbittorrentProfile(profile, savePath, o);
   const child: ChildProcess = spawn('qbittorrent-nox', [`--profile=${profile}`, `--webui-port=${webui}`], {
@@ -42,6 +42,8 @@ export async function qbittorrent(
   return {
     port,
     api,
+    /** The qbittorrent-nox process id (for CPU time from /proc). */
+    pid: child.pid ?? 0,
     log: () => log,
     async add(torrent: Uint8Array): Promise<void> {
       const form = new FormData();

@@ -19,7 +19,7 @@ export interface QbittorrentPorts {
 export async function writeQbittorrentProfile(
   profile: string,
   savePath: string,
-  o: { requireEncryption?: boolean; protocol?: 'TCP' | 'UTP' | 'Both' } = {},
+  o: { requireEncryption?: boolean; allowEncryption?: boolean; protocol?: 'TCP' | 'UTP' | 'Both' } = {},
 ): Promise<QbittorrentPorts> {
   const [webui, port] = [await freePort(), await freePort()];
   const configDir = join(profile, 'qBittorrent', 'config');
@@ -37,7 +37,8 @@ export async function writeQbittorrentProfile(
       // TCP (default here), UTP (uTP only, BEP 29, on the UDP port of the same number) or Both.
       `Session\\BTProtocol=${o.protocol ?? 'TCP'}`,
       // 1 = require encryption (MSE/PE) both ways; 2 = off.
-      `Session\\Encryption=${o.requireEncryption ? 1 : 2}`,
+      // (0 = prefer: accept and offer both, as a seeder for every mode of a benchmark)
+      `Session\\Encryption=${o.requireEncryption ? 1 : o.allowEncryption ? 0 : 2}`,
       'Session\\MultiConnectionsPerIp=true',
       `Session\\Port=${port}`,
       'Session\\Interface=lo',
