@@ -101,6 +101,13 @@ export {
   showsOf,
 } from './shows.ts';
 export { isSlug, slugify } from './slug.ts';
+export {
+  isTakenDown,
+  reinstateEpisode,
+  type TakenDown,
+  takeDownEpisode,
+  takenDownEpisodes,
+} from './takedown.ts';
 export { makeHybridTorrent } from './torrent-maker.ts';
 export { setChapters } from './transcripts/chapters.ts';
 export {

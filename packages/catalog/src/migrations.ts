@@ -320,4 +320,13 @@ create table catalog_show_keys (
 alter table catalog_accounts add column suspended_at timestamptz;
 `,
   },
+  // Issue 15: content takedown by an admin (takedown.ts): hidden and unseeded, record kept.
+  {
+    id: 'catalog/0020-episode-takedown',
+    sql: `
+alter table catalog_episodes add column taken_down_at timestamptz;
+alter table catalog_episodes add column taken_down_reason text;
+alter table catalog_episodes add column taken_down_by text;
+`,
+  },
 ];

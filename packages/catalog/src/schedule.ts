@@ -3,6 +3,7 @@ import type { CatalogContext } from './context.ts';
 import { episodeForEditing } from './edit.ts';
 import { type EpisodeDetail, getEpisode, isLive } from './episodes.ts';
 import { fail, ok, type Result } from './errors.ts';
+import { isTakenDown } from './takedown.ts';
 
 /**
  * Drafts and scheduled publishing (owner or admin): `draft: true` takes an episode out of
@@ -19,6 +20,8 @@ export async function scheduleEpisode(
   const ep = await episodeForEditing(ctx, who, episodeId);
   if (!ep.ok) return ep;
   const now = ctx.clock.now();
+  if (await isTakenDown(ctx.db, ep.value.id))
+    return fail('CAT_FORBIDDEN', 'an admin took this episode down; it cannot be published again');
   const draft = input.draft === undefined ? ep.value.draft : input.draft === true || input.draft === 'true';
   let at = ep.value.publishedAt;
   if (input.publishAt !== undefined && input.publishAt !== null && input.publishAt !== '') {

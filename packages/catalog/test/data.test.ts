@@ -16,16 +16,22 @@ import {
   createShow,
   episodeForAds,
   getEpisode,
+  isTakenDown,
   latestEpisodes,
   listAccounts,
   popularShows,
   publishEpisode,
+  reinstateEpisode,
   revokeCredential,
+  scheduleEpisode,
   search,
+  seedableEpisodes,
   setAdBreaks,
   setSuspended,
   showForEditing,
   storeUpload,
+  takeDownEpisode,
+  takenDownEpisodes,
   ViewTally,
 } from '../src/index.ts';
 import { engines } from './engines.ts';
@@ -349,6 +355,72 @@ for (const engine of all) {
         expect(tally.pending).toBe(1);
         await tally.flush(db);
         expect((await getEpisode(db, ep!.id))!.views).toBe(before + 8);
+      });
+
+      it('an admin takes an episode down: hidden, not seeded, not publishable, the record kept; reinstating lifts it', async () => {
+        const up = await storeUpload(ctx, ada, createReadStream(join(demo, 'swarm.mp3')), {});
+        if (!up.ok) throw new Error(up.message);
+        clock.advance(1000);
+        const pub = await publishEpisode(ctx, ada, {
+          showSlug: 'ada-talks',
+          uploadId: up.value.id,
+          title: 'Moths of the night',
+          description: 'To be taken down',
+        });
+        if (!pub.ok) throw new Error(pub.message);
+        const id = pub.value.id;
+        // The web layer makes the torrent; here a stand-in row is enough for the seeders' list.
+        await db.query(
+          `insert into catalog_torrents (episode_id, info_hash_v1, magnet, torrent) values ($1, $2, 'magnet:?', $3)`,
+          [id, 'ab'.repeat(20), new Uint8Array([1])],
+        );
+        clock.advance(1000);
+        const live = async () => (await latestEpisodes(db, 50, clock.now())).some((e) => e.id === id);
+        expect(await live()).toBe(true);
+        expect((await seedableEpisodes(db)).some((e) => e.episodeId === id)).toBe(true);
+        const made = await createAccount(db, {
+          email: 'root@example.org',
+          name: 'Root',
+          password: 'correct horse battery',
+          role: 'admin',
+        });
+        if (!made.ok) throw new Error(made.message);
+        const root = made.value;
+        const notAdmin = await takeDownEpisode(ctx, ada, id, 'mine anyway');
+        expect(!notAdmin.ok && notAdmin.code).toBe('CAT_FORBIDDEN');
+        const noReason = await takeDownEpisode(ctx, root, id, '   ');
+        expect(!noReason.ok && noReason.code).toBe('CAT_BAD_INPUT');
+        const down = await takeDownEpisode(ctx, root, id, 'Copyright claim by the label');
+        expect(down.ok && down.value).toMatchObject({
+          episodeId: id,
+          title: 'Moths of the night',
+          showSlug: 'ada-talks',
+          reason: 'Copyright claim by the label',
+          by: 'root@example.org',
+          mediaPath: pub.value.media!.path,
+        });
+        expect(await live()).toBe(false);
+        expect((await search(db, 'moths')).some((h) => h.kind === 'episode')).toBe(false);
+        expect((await seedableEpisodes(db)).some((e) => e.episodeId === id)).toBe(false);
+        expect(await isTakenDown(db, id)).toBe(true);
+        // Its creator cannot publish it again.
+        const again = await scheduleEpisode(ctx, ada, id, { draft: false });
+        expect(!again.ok && again.code).toBe('CAT_FORBIDDEN');
+        expect(await live()).toBe(false);
+        // The record: the row, the file and who took it down, why and when.
+        expect((await getEpisode(db, id))?.title).toBe('Moths of the night');
+        expect((await stat(join(ctx.mediaDir, pub.value.media!.path))).size).toBeGreaterThan(0);
+        expect((await takenDownEpisodes(db)).map((t) => [t.episodeId, t.at.getTime()])).toEqual([
+          [id, clock.now()],
+        ]);
+        // Reinstated: no longer blocked, still a draft until its creator publishes it.
+        expect((await reinstateEpisode(db, ada, id)).ok).toBe(false);
+        expect((await reinstateEpisode(db, root, id)).ok).toBe(true);
+        expect(await takenDownEpisodes(db)).toEqual([]);
+        expect(await live()).toBe(false);
+        expect((await seedableEpisodes(db)).some((e) => e.episodeId === id)).toBe(true);
+        expect((await scheduleEpisode(ctx, ada, id, { draft: false })).ok).toBe(true);
+        expect(await live()).toBe(true);
       });
     });
   });

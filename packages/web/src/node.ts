@@ -43,6 +43,7 @@ import { daiChapterRoutes } from './node/dai-chapters.ts';
 import { mediaPort, type PreparedFrames } from './node/dai-media.ts';
 import { iceRoute, iceServersOf } from './node/ice-route.ts';
 import { type NodeRole, nodeRoles, restrictToRoles } from './node/roles.ts';
+import { refuseTakenDownMedia } from './node/takedowns.ts';
 import { mountNodeServices, type NodeServices, nodeServiceMigrations } from './node-services.ts';
 import { createNodeServer, type LogLevel } from './server.ts';
 import { siteUrls } from './urls.ts';
@@ -247,8 +248,10 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         : new Set<string>(),
       ...(o.clock ? { clock: o.clock } : {}),
     };
-    if (roles.has('origin'))
+    if (roles.has('origin')) {
+      refuseTakenDownMedia(app, db);
       await app.register(originPlugin, { prefix: '/media', mediaRoot: catalog.mediaDir, ...edge });
+    }
     if (roles.has('tracker')) await trackerPlugin(app, { tracker });
     // STUN answers on the UDP tracker's port, at the host the world knows the node by.
     let selfStun: { host: string; port: number } | null = null;

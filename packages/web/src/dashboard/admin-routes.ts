@@ -7,14 +7,19 @@
 import {
   type Account,
   type CatalogContext,
+  latestEpisodes,
   listAccounts,
   type Role,
+  reinstateEpisode,
   setRole,
   setSuspended,
+  takeDownEpisode,
+  takenDownEpisodes,
 } from '@swarmcast/catalog';
 import { html, messagePage, page } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameOrigin, whoIs } from '../auth.ts';
+import { takedownsChanged } from '../node/takedowns.ts';
 import { day, enc } from '../portal/fragments.ts';
 import { type FormBody, one } from './form.ts';
 
@@ -53,6 +58,7 @@ ${req.query.saved ? html`<p class="alert ok" role="status">Saved.</p>` : ''}
 <ul class="grid">
 <li class="card"><h2 style="margin-top:0"><a href="/ads/dashboard/creatives">Creative approval</a></h2><p class="meta">Listen to each ad, then approve or reject it before it can run.</p></li>
 <li class="card"><h2 style="margin-top:0"><a href="/measure/admin">Invalid traffic and stream lag</a></h2><p class="meta">Why events were left out, the measurement stream's backlog, the books.</p></li>
+<li class="card"><h2 style="margin-top:0"><a href="/admin/content">Content takedown</a></h2><p class="meta">Hide an episode, stop seeding it, keep the record.</p></li>
 <li class="card"><h2 style="margin-top:0"><a href="/ads/dashboard">All campaigns</a></h2><p class="meta">Every advertiser's campaigns, spend and pacing.</p></li>
 </ul>
 <h2 id="users-h">Users</h2>
@@ -76,6 +82,83 @@ ${
       ),
     );
   });
+
+  // Content takedown: hide an episode, stop seeding and serving it, keep the record.
+  app.get<{ Querystring: { saved?: string } }>('/admin/content', async (req, reply) => {
+    const who = await admin(req, reply);
+    if (!who) return reply;
+    const live = await latestEpisodes(ctx.db, 100, ctx.clock.now());
+    const down = await takenDownEpisodes(ctx.db);
+    return send(
+      reply,
+      page(
+        { title: 'Content takedown', viewer: who, current: '/admin', crumbs: [['/admin', 'Admin']] },
+        html`<h1>Content takedown</h1>
+${req.query.saved ? html`<p class="alert ok" role="status">Saved.</p>` : ''}
+<p>Taking an episode down removes it from feeds, pages and search, stops seeding it and answers its file with 410 Gone. Its record stays below; its creator cannot publish it again until an admin reinstates it.</p>
+<h2 id="live-h">Published episodes</h2>
+<div class="table-wrap"><table aria-labelledby="live-h"><thead><tr><th scope="col">Episode</th><th scope="col">Show</th><th scope="col">Take down</th></tr></thead><tbody>
+${live.map(
+  (e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td>${e.show.title}</td><td>
+<form class="row" method="post" action="/admin/episodes/${enc(e.id)}/takedown">
+<label class="sr-only" for="why-${e.id}">Reason for taking down ${e.title}</label>
+<input id="why-${e.id}" name="reason" required maxlength="500" placeholder="Reason">
+<button type="submit" class="danger small">Take down<span class="sr-only"> ${e.title}</span></button></form></td></tr>`,
+)}
+</tbody></table></div>
+<h2 id="down-h">Taken down</h2>
+${
+  down.length === 0
+    ? html`<p class="meta">Nothing taken down.</p>`
+    : html`<div class="table-wrap"><table aria-labelledby="down-h"><thead><tr><th scope="col">Episode</th><th scope="col">Show</th><th scope="col">Reason</th><th scope="col">When, by</th><th scope="col">Reinstate</th></tr></thead><tbody>
+${down.map(
+  (
+    d,
+  ) => html`<tr><td>${d.title}</td><td>${d.showTitle}</td><td>${d.reason}</td><td>${day(new Date(d.at))}${d.by ? html`, ${d.by}` : ''}</td><td>
+<form method="post" action="/admin/episodes/${enc(d.episodeId)}/reinstate"><button type="submit" class="secondary small">Reinstate<span class="sr-only"> ${d.title}</span></button></form></td></tr>`,
+)}
+</tbody></table></div>`
+}`,
+      ),
+    );
+  });
+
+  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/episodes/:id/takedown', async (req, reply) => {
+    const who = await admin(req, reply);
+    if (!who) return reply;
+    const r = await takeDownEpisode(ctx, who, req.params.id, one(req.body ?? {}, 'reason'));
+    if (!r.ok)
+      return send(
+        reply,
+        page(
+          { title: 'Admin', viewer: who },
+          html`<h1>${r.message}</h1><p><a href="/admin/content">Back</a></p>`,
+        ),
+        r.status,
+      );
+    takedownsChanged(ctx.db);
+    return reply.redirect('/admin/content?saved=1', 303);
+  });
+
+  app.post<{ Params: { id: string }; Body: FormBody }>(
+    '/admin/episodes/:id/reinstate',
+    async (req, reply) => {
+      const who = await admin(req, reply);
+      if (!who) return reply;
+      const r = await reinstateEpisode(ctx.db, who, req.params.id);
+      if (!r.ok)
+        return send(
+          reply,
+          page(
+            { title: 'Admin', viewer: who },
+            html`<h1>${r.message}</h1><p><a href="/admin/content">Back</a></p>`,
+          ),
+          r.status,
+        );
+      takedownsChanged(ctx.db);
+      return reply.redirect('/admin/content?saved=1', 303);
+    },
+  );
 
   // Suspend (no log-in, sessions or API tokens; everything kept) or reinstate an account.
   app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/suspension', async (req, reply) => {
