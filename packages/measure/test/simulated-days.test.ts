@@ -2,6 +2,8 @@ import { Ledger, payoutEntry } from '@swarmcast/ledger';
 import type { Db, StreamEvent } from '@swarmcast/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processBatch } from '../src/pipeline/process-batch.ts';
+import { verifyStatementBundle } from '../src/statements/statement.ts';
+import { dailyStatement, statementKeys } from '../src/statements/store.ts';
 import { prng } from './support/prng.ts';
 import { adEvent, crawler, measureDb, publicKeys, token } from './support/world.ts';
 
@@ -22,7 +24,12 @@ afterAll(async () => {
 
 /** Expected money, tracked by the simulation itself from what it generated. */
 const expected = new Map<string, number>();
-const add = (account: string, amount: number) => expected.set(account, (expected.get(account) ?? 0) + amount);
+/** Expected money of the day being simulated (impressions only: what the day's statements cover). */
+let today = new Map<string, number>();
+const add = (account: string, amount: number) => {
+  expected.set(account, (expected.get(account) ?? 0) + amount);
+  today.set(account, (today.get(account) ?? 0) + amount);
+};
 
 /** One day of decisions: honest ones, bots, forgeries, replays and too-fast fakes, shuffled into batches. */
 function simulateDay(d: number): StreamEvent[] {
@@ -32,7 +39,15 @@ function simulateDay(d: number): StreamEvent[] {
     const decisionId = `day${d}-${i}`;
     const advertiserId = advertisers[Math.floor(rnd() * advertisers.length)]!;
     const creatorId = creators[Math.floor(rnd() * creators.length)]!;
-    const tok = token({ decisionId, advertiserId, creatorId, cpmMicros: cpm[advertiserId]! });
+    // One campaign per advertiser, one episode per creator (as statements are per campaign and episode).
+    const tok = token({
+      decisionId,
+      advertiserId,
+      creatorId,
+      campaignId: `camp-${advertiserId}`,
+      episodeId: `ep-${creatorId}`,
+      cpmMicros: cpm[advertiserId]!,
+    });
     const at = day0 + d * 86_400_000 + Math.floor(rnd() * 80_000_000);
     const key = { audienceKey: `k-${d}-${i}` as never };
     const kind = rnd();
@@ -64,6 +79,7 @@ describe(`a simulated week (seed ${seed})`, () => {
   it('the books balance after every day and match what the simulation expects', async () => {
     const ledger = new Ledger(db);
     for (let d = 0; d < 7; d++) {
+      today = new Map();
       const events = simulateDay(d);
       // Batches in arrival order per decision; some batches delivered twice.
       for (let i = 0; i < events.length; i += 25) {
@@ -76,14 +92,50 @@ describe(`a simulated week (seed ${seed})`, () => {
         // Mid-week payout of creator c-a's whole balance.
         const balance = await ledger.balance('creator:c-a');
         await ledger.post(payoutEntry('week1-c-a', 'c-a', balance, day0 + 4 * 86_400_000 - 1));
-        add('creator:c-a', -balance);
-        add('payouts', balance);
+        expected.set('creator:c-a', (expected.get('creator:c-a') ?? 0) - balance);
+        expected.set('payouts', (expected.get('payouts') ?? 0) + balance);
       }
       const check = await ledger.check();
       expect(check, `day ${d}`).toMatchObject({ balanced: true, total: 0, unbalancedEntries: [] });
       const balances = await ledger.balances();
       for (const [account, amount] of expected)
         expect(balances.get(account) ?? 0, `${account} day ${d}`).toBe(amount);
+      // Each campaign's and each episode's signed statement of the day is what the day booked
+      // on its account, and verifies against the published key.
+      const keys = await statementKeys(db);
+      let checked = 0;
+      const subjects = [
+        ...advertisers.map((a) => ({
+          kind: 'campaign' as const,
+          subject: `camp-${a}`,
+          account: `advertiser:${a}`,
+          sign: -1,
+        })),
+        ...creators.map((c) => ({
+          kind: 'episode' as const,
+          subject: `ep-${c}`,
+          account: `creator:${c}`,
+          sign: 1,
+        })),
+      ];
+      for (const x of subjects) {
+        const r = await dailyStatement(db, {
+          kind: x.kind,
+          subject: x.subject,
+          day: day0 / 86_400_000 + d,
+          now: day0 + 30 * 86_400_000,
+          currency: 'EUR',
+          keysUrl: 'http://node/k',
+        });
+        if (!r.ok) continue; // nobody bought from or heard this subject yet
+        checked++;
+        const v = verifyStatementBundle(r.bundle, keys);
+        expect(v.problems, `${x.subject} day ${d}`).toEqual([]);
+        expect(r.bundle.statement.totalMicros, `${x.subject} day ${d}`).toBe(
+          x.sign * (today.get(x.account) ?? 0),
+        );
+      }
+      expect(checked, `statements of day ${d}`).toBe(subjects.length);
     }
     const s = await ledger.statement('c-b', '2026-12');
     expect(s.closing).toBe(expected.get('creator:c-b'));

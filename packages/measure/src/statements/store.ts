@@ -115,7 +115,8 @@ export async function statementOwner(
           [subject],
         )
       : await db.query<{ owner: string }>(
-          'SELECT creator_id AS owner FROM measure_episodes WHERE episode_id = $1',
+          `SELECT creator_id AS owner FROM measure_episodes WHERE episode_id = $1
+           UNION SELECT creator_id FROM measure_decisions WHERE episode_id = $1 LIMIT 1`,
           [subject],
         );
   return r.rows[0]?.owner ?? null;
