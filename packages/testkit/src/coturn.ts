@@ -57,7 +57,17 @@ export function coturnArgs(o: CoturnOptions): string[] {
     '--max-port=49400',
     `--userdb=${join(o.dir, 'turndb')}`,
     `--pidfile=${join(o.dir, 'turnserver.pid')}`,
-    ...(o.allowLoopback ? ['--allow-loopback-peers'] : []),
+    // As docs/nat-traversal.md tells operators: never relay into private networks. Without
+    // this, a peer's private host candidate (a home LAN address) gets a permission, the first
+    // relayed send fails (no route: ENETUNREACH in the lab) and coturn 4.6 closes the whole
+    // allocation; the client's next CreatePermission on that 5-tuple then finds none and gets
+    // 400 Bad Request (libjuice then never completes a relay pair). Denied, it gets 403 for
+    // that one address and the allocation lives on.
+    '--no-multicast-peers',
+    '--denied-peer-ip=10.0.0.0-10.255.255.255',
+    '--denied-peer-ip=172.16.0.0-172.31.255.255',
+    '--denied-peer-ip=192.168.0.0-192.168.255.255',
+    ...(o.allowLoopback ? ['--allow-loopback-peers'] : ['--denied-peer-ip=127.0.0.0-127.255.255.255']),
   ];
 }
 

@@ -47,6 +47,7 @@ describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', 
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   let episode: { torrentUrl: string; file: string; sha256: string; length: number };
   const peers: Peer[] = [];
+  let trades = 0;
 
   beforeAll(async () => {
     dir = await scratchDir('nat-lab-');
@@ -88,6 +89,7 @@ describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', 
   }, 180_000);
 
   afterAll(async () => {
+    if (process.env.SWARMCAST_LAB_DEBUG) await writeFile('/tmp/i12x/coturn.log', turn?.log() ?? '');
     for (const p of peers) await p.stop().catch(() => undefined);
     await node?.close();
     await turn?.close();
@@ -171,7 +173,8 @@ describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', 
       ...(o.policy ? { policy: o.policy } : {}),
     });
     await seed.next('ready', 120_000);
-    const out = join(dir.path, `home${leechHome}`);
+    // A fresh folder per trade: a leech that already holds the file would download nothing.
+    const out = join(dir.path, `home${leechHome}-${++trades}`);
     const leech = start(leechHome, { role: 'leech', path: out, ...o });
     try {
       const done = await leech.next('done', 150_000);
@@ -235,15 +238,28 @@ describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', 
   }, 300_000);
 
   it('symmetric NATs on both sides: the same through TURN (relayed candidates)', async () => {
-    // Relay-only on both engines (the listener's "relay" choice). With every candidate type,
-    // libjuice (node-datachannel 0.33) gets 400 from coturn on CreatePermission for some
-    // remote candidates and then never completes the relay pair; browsers do not have this.
+    // Every candidate type on both engines: each also learns the other's private host
+    // candidate, which coturn refuses to relay to (403, denied-peer-ip as operators set it),
+    // so only the relayed pair can work.
+    const before = turn.log().length;
+    const { done, report } = await trade(2, 3);
+    expect(done.sha256).toBe(episode.sha256);
+    // The private candidates were refused one by one (403); no allocation was torn down under
+    // a client (which coturn then answers with 400 Bad Request).
+    expect(turn.log().slice(before)).not.toMatch(/error 400/);
+    expect(report.uploaded as number).toBeGreaterThanOrEqual(episode.length);
+    const pairs = done.pairs as { local: string; remote: string }[];
+    expect(pairs.length).toBeGreaterThan(0);
+    expect(pairs.some((p) => p.local === 'relay' || p.remote === 'relay')).toBe(true);
+  }, 300_000);
+
+  it('symmetric NATs, relay-only on both engines (the listener\'s "relay" choice): through TURN', async () => {
     const { done, report } = await trade(2, 3, { policy: 'relay' });
     expect(done.sha256).toBe(episode.sha256);
     expect(report.uploaded as number).toBeGreaterThanOrEqual(episode.length);
     const pairs = done.pairs as { local: string; remote: string }[];
     expect(pairs.length).toBeGreaterThan(0);
-    expect(pairs.some((p) => p.local === 'relay' || p.remote === 'relay')).toBe(true);
+    expect(pairs.every((p) => p.local === 'relay')).toBe(true);
   }, 300_000);
 
   it('UDP blocked: the web seed alone serves the episode, byte for byte', async () => {
