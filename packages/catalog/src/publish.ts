@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { faultPoint } from '@swarmcast/platform';
 import type { Account } from './accounts.ts';
 import type { AdBreakInput, Chapter } from './ad-break-rules.ts';
 import { normalizeAdBreaks } from './ad-break-rules.ts';
@@ -56,6 +57,7 @@ export async function storeUpload(
     ...(o.signal ? { signal: o.signal } : {}),
   });
   if (!received.ok) return received;
+  faultPoint('upload:after-receive');
   const probe = await probeMedia(path);
   if (!probe.ok) {
     await rm(path, { force: true });
@@ -193,6 +195,7 @@ export async function publishEpisode(
       made = await ctx.torrents.make({ path: upload.value.path, name: fileName }, where);
       legacy = made.infoHashV2 ? v1Companion(made.torrent, where) : null;
     }
+    faultPoint('publish:after-torrent');
     await ctx.db.transaction(async (tx) => {
       // Claims the upload: a concurrent or repeated publish of it finds it taken.
       const claimed = await tx.query(
@@ -262,9 +265,11 @@ export async function publishEpisode(
     ctx.log?.('publish failed', err);
     return fail('CAT_TORRENT_FAILED', 'publishing failed; the upload is kept, try again');
   }
+  faultPoint('publish:after-commit');
   try {
     await mkdir(join(ctx.mediaDir, show.value.slug), { recursive: true });
     await rename(upload.value.path, finalPath);
+    faultPoint('publish:after-move');
     await ctx.db.query('delete from catalog_uploads where id = $1', [upload.value.id]);
   } catch (err) {
     // Committed: the next start moves the file (recoverPublishing).

@@ -36,6 +36,7 @@ export type {
   Fact,
   FactBase,
 } from './facts.ts';
+export { faultPoint } from './fault-point.ts';
 export {
   type IceServer,
   type IceSettings,
