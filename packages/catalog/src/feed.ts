@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EpisodeDetail } from './episodes.ts';
 import { channelTags, itemTags } from './feed/tags.ts';
 import type { Show } from './shows.ts';
+import type { Transcript } from './transcripts/transcripts.ts';
 
 /** Where the feed's links point; the web layer owns the URL scheme. */
 export interface FeedUrls {
@@ -22,6 +23,11 @@ export interface FeedUrls {
   enclosure?(e: EpisodeDetail): string | null;
   /** The chapters URL when it differs per listener (shifted by the inserted ads). */
   chaptersFor?(e: EpisodeDetail): string | null;
+  /**
+   * A transcript's URL when it differs per listener (cues shifted by the inserted ads), in
+   * its own format or, for `captions`, as WebVTT; null or absent: the published file.
+   */
+  transcriptFor?(e: EpisodeDetail, t: Transcript, captions: boolean): string | null;
 }
 
 // XML 1.0 forbids most control characters even when escaped; a title carrying one would
@@ -75,7 +81,7 @@ function item(e: EpisodeDetail, urls: FeedUrls): string {
     `<itunes:title>${x(e.title)}</itunes:title>`,
     `<itunes:duration>${hms(e.durationMs)}</itunes:duration>`,
     `<itunes:episodeType>${e.episodeType}</itunes:episodeType>`,
-    ...itemTags(e, x, urls.media),
+    ...itemTags(e, x, urls.media, urls.transcriptFor),
   ];
   if (e.media) {
     const url = urls.media(e.media.path);

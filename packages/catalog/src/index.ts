@@ -114,7 +114,10 @@ export {
   type Cue,
   maxTranscriptBytes,
   parseTranscript,
+  renderTranscript,
   type TranscriptFormat,
+  toJsonTranscript,
+  toSrt,
   toWebVtt,
   transcriptTypes,
 } from './transcripts/parse-transcript.ts';

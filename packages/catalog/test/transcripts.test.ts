@@ -16,6 +16,7 @@ import {
   publishEpisode,
   renderChapters,
   renderFeed,
+  renderTranscript,
   search,
   setChapters,
   setTranscript,
@@ -32,6 +33,23 @@ const vtt =
 const json = JSON.stringify({
   version: '1.0.0',
   segments: [{ speaker: 'Ada', startTime: 0, endTime: 1.5, body: 'Hi & <b>bye</b>' }],
+});
+
+describe('renderTranscript', () => {
+  it('writes SRT, WebVTT and JSON that read back as the same cues', () => {
+    const cues = [
+      { startMs: 0, endMs: 1500, text: 'First words.' },
+      { startMs: 3_723_004, endMs: 3_725_000, text: 'Two\nlines', speaker: 'Ada' },
+    ];
+    for (const format of ['srt', 'vtt', 'json'] as const) {
+      const back = parseTranscript(new TextEncoder().encode(renderTranscript(format, cues)));
+      expect(back.ok && back.value.format).toBe(format);
+      if (!back.ok) continue;
+      expect(back.value.cues.map((c) => [c.startMs, c.endMs])).toEqual(cues.map((c) => [c.startMs, c.endMs]));
+      expect(back.value.cues[0]!.text).toBe('First words.');
+      expect(back.value.cues[1]!.text).toContain('lines');
+    }
+  });
 });
 
 describe('parseTranscript', () => {

@@ -290,7 +290,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         resolve: dai.resolve,
         plainPath: dai.plainPath,
       });
-      daiChapterRoutes(app, { dai, audienceKeys: edge.audienceKeys, clock: catalog.clock, db });
+      daiChapterRoutes(app, {
+        dai,
+        audienceKeys: edge.audienceKeys,
+        clock: catalog.clock,
+        db,
+        mediaDir: catalog.mediaDir,
+      });
     }
     await app.listen({ port: o.port, host: o.host });
     const address = app.server.address();

@@ -37,6 +37,11 @@ export function siteUrls(base: () => string, mediaPrefix = '/media/'): SiteUrls 
       // Chapters of a stitched enclosure move with the listener's ads: served per plan.
       chaptersFor: (e) =>
         dai && stitchable(e) ? `${base()}/dai/${encodeURIComponent(e.id)}/chapters.json` : null,
+      // So are transcripts: `<language>.<format>` of the plan that listener hears.
+      transcriptFor: (e, t, captions) =>
+        dai && stitchable(e)
+          ? `${base()}/dai/${encodeURIComponent(e.id)}/transcripts/${encodeURIComponent(t.language)}.${captions ? 'vtt' : t.format}`
+          : null,
     }),
   };
 }

@@ -13,7 +13,9 @@ import {
   createApiToken,
   createShow,
   demoMediaDir,
+  parseTranscript,
   publishEpisode,
+  setTranscript,
   storeUpload,
 } from '@swarmcast/catalog';
 import { chromiumLaunchOptions, requireBinaries, scratchDir } from '@swarmcast/testkit';
@@ -34,6 +36,7 @@ describe.skipIf(tools.skip)('the creator and DAI', () => {
   let node: RunningNode;
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   let token: string;
+  let who: Account;
   let mp3Id: string;
   let m4aId: string;
   let m4aPath: string;
@@ -71,7 +74,7 @@ describe.skipIf(tools.skip)('the creator and DAI', () => {
     node = await startNode({ port: 0, host: '127.0.0.1', dataDir: join(dir.path, 'node') });
     const account = await createAccount(node.db, { email, name: 'Ada', password, role: 'creator' });
     if (!account.ok) throw new Error(account.message);
-    const who: Account = account.value;
+    who = account.value;
     token = await createApiToken(node.db, who.id, 'test');
     const show = await createShow(node.db, who, { slug: 'dai-switch', title: 'DAI switch' });
     if (!show.ok) throw new Error(show.message);
@@ -170,6 +173,72 @@ describe.skipIf(tools.skip)('the creator and DAI', () => {
     expect(on.status).toBe(200);
     expect((await enclosure(mp3Id, 'mp3')).res.headers.get('x-swarmcast-dai')).toMatch(/^plan=/);
     expect((await feedEnclosures()).get('An MP3 talk')).toMatch(/\/dai\/[^/]+\.mp3$/);
+  });
+
+  it("serves the transcript per plan, its cues moved by that listener's ads; the feed links it", async () => {
+    const srt = [
+      '1\n00:00:00,500 --> 00:00:02,000\nHello and welcome.',
+      '2\n00:00:05,000 --> 00:00:06,000\nRight before the break.',
+      '3\n00:00:06,500 --> 00:00:08,000\nAnd we are back.',
+      '4\n00:00:09,000 --> 00:00:10,000\nThe end.',
+    ].join('\n\n');
+    const set = await setTranscript(node.catalog, who, mp3Id, new TextEncoder().encode(srt), 'en');
+    expect(set.ok).toBe(true);
+    const xml = await (await fetch(url('/shows/dai-switch/feed.xml'))).text();
+    const links = [...xml.matchAll(/<podcast:transcript url="([^"]+)"/g)].map((m) => m[1]);
+    expect(links).toContain(url(`/dai/${mp3Id}/transcripts/en.srt`));
+    expect(links).toContain(url(`/dai/${mp3Id}/transcripts/en.vtt`));
+
+    const file = await enclosure(mp3Id, 'mp3');
+    const planId = /^plan=(.+)$/.exec(file.res.headers.get('x-swarmcast-dai')!)![1]!;
+    const r = await fetch(url(`/dai/${mp3Id}/transcripts/en.srt`), { headers: { 'user-agent': apple } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-swarmcast-dai')).toBe(`plan=${planId}`);
+    const served = parseTranscript(new Uint8Array(await r.arrayBuffer()));
+    if (!served.ok) throw new Error(served.message);
+    const row = await node.db.query<{
+      layout: { breaks: Array<{ atMs: number; startMs: number; endMs: number }> };
+    }>('select layout from ads_stitch_plans where id = $1', [planId]);
+    const breaks = row.rows[0]!.layout.breaks;
+    expect(breaks.length).toBe(2); // the pre-roll and the mid-roll at 6 s hold ads
+    const moved = (ms: number, strictly: boolean) =>
+      ms +
+      breaks
+        .filter((b) => (strictly ? b.atMs < ms : b.atMs <= ms))
+        .reduce((n, b) => n + b.endMs - b.startMs, 0);
+    const original = [
+      [500, 2000],
+      [5000, 6000],
+      [6500, 8000],
+      [9000, 10000],
+    ] as const;
+    served.value.cues.forEach((c, i) => {
+      const [a, z] = original[i]!;
+      expect(Math.abs(c.startMs - moved(a, false))).toBeLessThanOrEqual(1);
+      // The cue that ends where the mid-roll begins still ends before the ad.
+      expect(Math.abs(c.endMs - moved(z, true))).toBeLessThanOrEqual(1);
+      for (const b of breaks)
+        expect(c.startMs >= b.endMs || c.endMs <= b.startMs, `cue ${i} in an ad`).toBe(true);
+    });
+    expect(served.value.cues.map((c) => c.text)).toEqual([
+      'Hello and welcome.',
+      'Right before the break.',
+      'And we are back.',
+      'The end.',
+    ]);
+    // The same plan's WebVTT captions and JSON agree; another listener has its own plan.
+    const vtt = await fetch(url(`/dai/${mp3Id}/transcripts/en.vtt`), { headers: { 'user-agent': apple } });
+    const vttCues = parseTranscript(new Uint8Array(await vtt.arrayBuffer()));
+    expect(vttCues.ok && vttCues.value.cues.map((c) => c.startMs)).toEqual(
+      served.value.cues.map((c) => c.startMs),
+    );
+    const json = await fetch(url(`/dai/${mp3Id}/transcripts/en.json`), { headers: { 'user-agent': apple } });
+    const jsonCues = parseTranscript(new Uint8Array(await json.arrayBuffer()));
+    expect(jsonCues.ok && jsonCues.value.cues.map((c) => c.endMs)).toEqual(
+      served.value.cues.map((c) => c.endMs),
+    );
+    expect((await fetch(url(`/dai/${mp3Id}/transcripts/de.srt`))).status).toBe(404);
+    expect((await fetch(url(`/dai/${mp3Id}/transcripts/en.txt`))).status).toBe(404);
   });
 
   it.skipIf(browserTools.skip)(

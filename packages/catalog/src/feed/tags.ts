@@ -1,6 +1,7 @@
 import type { EpisodeDetail } from '../episodes.ts';
 import type { Show } from '../shows.ts';
 import { transcriptTypes } from '../transcripts/parse-transcript.ts';
+import type { Transcript } from '../transcripts/transcripts.ts';
 import { appleCategory, categoryTree } from './apple-categories.ts';
 import type { Person } from './settings.ts';
 
@@ -59,7 +60,14 @@ export function channelTags(show: Show, x: Escape, ownerFallback: string): strin
 }
 
 /** Item tags: season, number, type, explicit, artwork, persons. */
-export function itemTags(e: EpisodeDetail, x: Escape, media: (path: string) => string): string[] {
+export function itemTags(
+  e: EpisodeDetail,
+  x: Escape,
+  media: (path: string) => string,
+  transcriptFor?: (e: EpisodeDetail, t: Transcript, captions: boolean) => string | null,
+): string[] {
+  const transcriptUrl = (t: Transcript, captions: boolean) =>
+    transcriptFor?.(e, t, captions) ?? media(captions ? t.vttPath : t.path);
   const out: string[] = [];
   if (e.season !== null) out.push(`<itunes:season>${e.season}</itunes:season>`);
   if (e.episodeNumber !== null) out.push(`<itunes:episode>${e.episodeNumber}</itunes:episode>`);
@@ -68,11 +76,11 @@ export function itemTags(e: EpisodeDetail, x: Escape, media: (path: string) => s
   for (const p of e.persons) out.push(person(p, x));
   for (const t of e.transcripts ?? []) {
     out.push(
-      `<podcast:transcript url="${x(media(t.path))}" type="${transcriptTypes[t.format]}" language="${x(t.language)}"${t.format === 'vtt' ? ' rel="captions"' : ''}/>`,
+      `<podcast:transcript url="${x(transcriptUrl(t, t.format === 'vtt'))}" type="${transcriptTypes[t.format]}" language="${x(t.language)}"${t.format === 'vtt' ? ' rel="captions"' : ''}/>`,
     );
     if (t.vttPath !== t.path)
       out.push(
-        `<podcast:transcript url="${x(media(t.vttPath))}" type="text/vtt" language="${x(t.language)}" rel="captions"/>`,
+        `<podcast:transcript url="${x(transcriptUrl(t, true))}" type="text/vtt" language="${x(t.language)}" rel="captions"/>`,
       );
   }
   return out;

@@ -137,6 +137,35 @@ export function parseTranscript(bytes: Uint8Array): Result<{ format: TranscriptF
   return r.ok ? ok({ format: 'srt', cues: r.value }) : r;
 }
 
+/** SubRip of any transcript (speakers as a "Name: " prefix, as SRT has no voice tag). */
+export function toSrt(list: readonly Cue[]): string {
+  const t = (ms: number) => {
+    const p = (n: number, w = 2) => String(n).padStart(w, '0');
+    return `${p(Math.floor(ms / 3_600_000))}:${p(Math.floor((ms % 3_600_000) / 60_000))}:${p(Math.floor((ms % 60_000) / 1000))},${p(ms % 1000, 3)}`;
+  };
+  // A blank line ends an SRT cue: runs of newlines inside a text become one.
+  const clean = (s: string) => s.replace(/\n{2,}/g, '\n');
+  return `${list.map((c, i) => `${i + 1}\n${t(c.startMs)} --> ${t(c.endMs)}\n${c.speaker ? `${clean(c.speaker)}: ` : ''}${clean(c.text)}`).join('\n\n')}\n`;
+}
+
+/** Podcasting 2.0 JSON transcript of any transcript (seconds, `segments`). */
+export function toJsonTranscript(list: readonly Cue[]): string {
+  return JSON.stringify({
+    version: '1.0.0',
+    segments: list.map((c) => ({
+      ...(c.speaker ? { speaker: c.speaker } : {}),
+      startTime: c.startMs / 1000,
+      endTime: c.endMs / 1000,
+      body: c.text,
+    })),
+  });
+}
+
+/** A transcript in one of the formats podcast:transcript names. */
+export function renderTranscript(format: TranscriptFormat, list: readonly Cue[]): string {
+  return format === 'vtt' ? toWebVtt(list) : format === 'srt' ? toSrt(list) : toJsonTranscript(list);
+}
+
 /** WebVTT of any transcript: what the browser's <track> element plays as captions. */
 export function toWebVtt(list: readonly Cue[]): string {
   const t = (ms: number) => {
