@@ -13,8 +13,13 @@ import { freePort, waitFor } from './scratch.ts';
 export interface NginxOptions {
   /** Scratch folder for its configuration, pid and logs. */
   dir: string;
-  /** The node behind it, e.g. `http://127.0.0.1:8080`. */
-  upstream: string;
+  /**
+   * The node behind it, e.g. `http://127.0.0.1:8080`; or several node processes (host:port
+   * each), balanced round-robin, a request that cannot reach one retried on the next.
+   */
+  upstream: string | string[];
+  /** Port to listen on (default a free one). */
+  port?: number;
   /** Address nginx connects to the upstream from (proxy_bind; default 127.0.0.1). */
   bindAddress?: string;
   /** Where it listens (default 127.0.0.1 on a free port). */
@@ -31,7 +36,16 @@ export interface Nginx {
 
 export async function startNginx(o: NginxOptions): Promise<Nginx> {
   const host = o.listenHost ?? '127.0.0.1';
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
+  const pool = Array.isArray(o.upstream) ? o.upstream : null;
+  // Several processes: the proxy retries what failed to connect or broke before an answer.
+  // max_fails=0: never mark a process down for a while (nginx's default marks one down for
+  // 10 s after one failure, so a process that was still starting would stay shunned after it
+  // is up, and a kill of the other then left no live upstream); a refused connect is instant.
+  const upstreamBlock = pool
+    ? `upstream swarmcast_nodes {\n${pool.map((a) => `    server ${a} max_fails=0;`).join('\n')}\n  }`
+    : '';
+  const passTo = pool ? 'http://swarmcast_nodes' : (o.upstream as string);
   const conf = join(o.dir, 'nginx.conf');
   await writeFile(
     conf,
@@ -46,10 +60,13 @@ http {
   fastcgi_temp_path ${join(o.dir, 'fastcgi')};
   uwsgi_temp_path ${join(o.dir, 'uwsgi')};
   scgi_temp_path ${join(o.dir, 'scgi')};
+  ${upstreamBlock}
   server {
     listen ${host}:${port};
     location / {
-      proxy_pass ${o.upstream};
+      proxy_pass ${passTo};
+      proxy_next_upstream error timeout http_502 http_503;
+      proxy_connect_timeout 2s;
       proxy_bind ${o.bindAddress ?? '127.0.0.1'};
       proxy_http_version 1.1;
       proxy_set_header Host $host:$server_port;

@@ -37,7 +37,8 @@ Environment: DATABASE_URL (PostgreSQL), REDIS_URL (tracker swarm state), NATS_UR
 Behind a reverse proxy: SWARMCAST_TRUST_PROXY (addresses/CIDRs of the proxies whose
 X-Forwarded-For/Forwarded is believed; default none). Two networks on one Redis/NATS:
 SWARMCAST_REDIS_PREFIX (default swarmcast:trk:), SWARMCAST_NATS_STREAM (default SWARMCAST),
-SWARMCAST_NATS_SUBJECTS, SWARMCAST_NATS_CONSUMER. See docs/operations.md.
+SWARMCAST_NATS_SUBJECTS, SWARMCAST_NATS_CONSUMER. Seeder processes take over each other's
+torrents SWARMCAST_SEED_LEASE_MS after one dies (default 15000). See docs/operations.md.
 WebRTC: SWARMCAST_ICE_SERVERS (STUN/TURN URLs; default "self", the node's own STUN server on
 UDP N; "none" for none), SWARMCAST_TURN_SECRET (coturn static-auth-secret, needed with a
 turn: URL), SWARMCAST_TURN_TTL (seconds a minted TURN credential lasts, default 3600).
@@ -72,6 +73,12 @@ const command: Command = {
       throw new UsageError(`--log-level must be one of ${logLevels.join(', ')} or off, not "${level}"`);
     const roles = parseRoles(values.roles ?? io.env.SWARMCAST_ROLES);
     if (roles instanceof Error) throw new UsageError(`--roles: ${roles.message}`);
+    const leaseText = io.env.SWARMCAST_SEED_LEASE_MS;
+    const leaseMs = leaseText ? Number(leaseText) : undefined;
+    if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 1000 && leaseMs <= 3_600_000))
+      throw new UsageError(
+        `SWARMCAST_SEED_LEASE_MS must be milliseconds from 1000 to 3600000, not "${leaseText}"`,
+      );
     const dataDir = resolve(values.data);
     let node: RunningNode;
     try {
@@ -87,6 +94,7 @@ const command: Command = {
         trustProxy,
         engines,
         roles,
+        ...(leaseMs ? { seedLeaseMs: leaseMs } : {}),
         port,
         host: values.host,
         dataDir,
