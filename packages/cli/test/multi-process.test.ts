@@ -183,7 +183,10 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
       const rest = await second;
       const proxyLog = await readFile(join(dir.path, 'error.log'), 'utf8').catch(() => '');
       expect([...first, ...rest].every(Boolean), `${statuses}\n${proxyLog.slice(-3000)}`).toBe(true);
-      expect(statuses.filter((s) => s >= 500), proxyLog.slice(-3000)).toEqual([]);
+      expect(
+        statuses.filter((s) => s >= 500),
+        proxyLog.slice(-3000),
+      ).toEqual([]);
 
       // A peer announced through the proxy (to whichever process) is seen by every tracker process.
       const torrent = /urn:btih:([0-9a-f]{40})/i.exec(feed)?.[1];
