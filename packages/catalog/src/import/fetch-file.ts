@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { fail, ok, type Result } from '../errors.ts';
+import { type ImportNetworkPolicy, safeGet } from './safe-fetch.ts';
 
 export const importUserAgent = 'Swarmcast-Import/0.1 (+https://github.com/swarmcast)';
 
@@ -9,6 +10,8 @@ export interface FetchLimits {
   /** No byte for this long aborts the request (the transfer may take longer overall). */
   idleTimeoutMs: number;
   signal?: AbortSignal;
+  /** Which addresses may be fetched (default: public only, SWARMCAST_IMPORT_ALLOW_PRIVATE). */
+  policy?: ImportNetworkPolicy;
 }
 
 export interface FetchProgress {
@@ -46,12 +49,15 @@ export async function fetchBytes(
 ): Promise<Result<{ bytes: Buffer; type: string }>> {
   const t = withIdleTimeout(limits);
   try {
-    const res = await fetch(url, {
+    const res = await safeGet(url, {
       signal: t.signal,
       headers: { 'user-agent': importUserAgent },
-      redirect: 'follow',
+      ...(limits.policy ? { policy: limits.policy } : {}),
     });
-    if (!res.ok || !res.body) return fail('CAT_FETCH_FAILED', `${url}: HTTP ${res.status}`);
+    if (!res.ok) {
+      await res.body.cancel();
+      return fail('CAT_FETCH_FAILED', `${url}: HTTP ${res.status}`);
+    }
     const declared = Number(res.headers.get('content-length') ?? Number.NaN);
     if (declared > limits.maxBytes) {
       await res.body.cancel();
@@ -62,8 +68,10 @@ export async function fetchBytes(
     for await (const chunk of res.body) {
       t.touch();
       size += chunk.length;
-      if (size > limits.maxBytes)
+      if (size > limits.maxBytes) {
+        await res.body.cancel();
         return fail('CAT_FETCH_FAILED', `${url}: larger than ${limits.maxBytes} bytes`);
+      }
       chunks.push(Buffer.from(chunk));
     }
     return ok({ bytes: Buffer.concat(chunks), type: res.headers.get('content-type') ?? '' });
@@ -96,7 +104,11 @@ export async function fetchToFile(
   try {
     const headers: Record<string, string> = { 'user-agent': importUserAgent };
     if (have > 0) headers.range = `bytes=${have}-`;
-    const res = await fetch(url, { signal: t.signal, headers, redirect: 'follow' });
+    const res = await safeGet(url, {
+      signal: t.signal,
+      headers,
+      ...(limits.policy ? { policy: limits.policy } : {}),
+    });
     if (res.status === 416 && have > 0) {
       // The part already holds the whole file (a crash between the last byte and the rename).
       await res.body?.cancel();
