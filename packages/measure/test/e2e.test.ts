@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureMigrations } from '../src/pipeline/migrations.ts';
 import { registerEpisode } from '../src/pipeline/pipeline.ts';
 import { type MeasureHandle, measurePlugin } from '../src/plugin.ts';
+import { verifyStatementBundle } from '../src/statements/statement.ts';
 import { testEdge } from './support/edge.ts';
 import { dl } from './support/facts.ts';
 import { episode1 } from './support/scenario.ts';
@@ -326,5 +327,28 @@ describe('end to end: VMAP/VAST -> beacons -> pipeline -> reports and ledger', (
     expect([n('forged'), n('expired'), n('bot'), n('duplicate'), n('too-fast')]).toEqual([1, 1, 1, 1, 1]);
     expect(admin.streamLag).toBe(0);
     expect(admin.books.balanced).toBe(true);
+
+    // Audience breakdown: the six downloads, one cell per dimension value, k-suppressed.
+    const audience = (await app.inject(`/api/measure/creator/creator/audience?${period}`)).json();
+    expect(audience.total).toBe(6);
+
+    // The next morning, the day's signed statements: the advertiser's invoice line and the
+    // creator's earnings, verified against the published key without trusting the node.
+    clock.set(Date.UTC(2026, 11, 8, 3));
+    const keys = (await app.inject('/.well-known/swarmcast-statements.json')).json();
+    const spring = (await app.inject('/api/measure/statements/campaign/spring?day=2026-12-07')).json();
+    expect(spring.statement).toMatchObject({
+      account: 'advertiser:acme',
+      counts: { impressions: 7, deliveries: 0, refunds: 1 },
+      totalMicros: 120_000,
+    });
+    expect(verifyStatementBundle(spring, keys)).toMatchObject({
+      ok: true,
+      problems: [],
+      totalMicros: 120_000,
+    });
+    const ep1 = (await app.inject('/api/measure/statements/episode/ep1?day=2026-12-07')).json();
+    expect(ep1.statement).toMatchObject({ account: 'creator:creator', totalMicros: 84_000 });
+    expect(verifyStatementBundle(ep1, keys).ok).toBe(true);
   });
 });
