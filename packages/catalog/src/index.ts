@@ -88,7 +88,13 @@ export {
 } from './publish.ts';
 export { episodesGoingLive, scheduleEpisode } from './schedule.ts';
 export { type SearchHit, search } from './search.ts';
-export { type SeedableEpisode, seedableEpisodes, seedableTorrents } from './seedable.ts';
+export {
+  type MissingMedia,
+  missingMedia,
+  type SeedableEpisode,
+  seedableEpisodes,
+  seedableTorrents,
+} from './seedable.ts';
 export { nextSeq, showKey, showPublicKey } from './show-key.ts';
 export {
   createShow,

@@ -2,6 +2,8 @@
  * What a seeder needs from the catalog: the published torrents and their files. Seeders read
  * these through here, never the catalog's tables.
  */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { decodeBencode, isDict } from '@swarmcast/bittorrent';
 import type { Queryable } from '@swarmcast/platform';
 import { v1Companion } from './v1-companion.ts';
@@ -59,4 +61,40 @@ function isHybrid(torrent: Uint8Array): boolean {
   if (!top.ok || !isDict(top.value.value)) return false;
   const info = top.value.value.info;
   return isDict(info) && info.pieces !== undefined && info['meta version'] !== undefined;
+}
+
+/** A published episode whose file is not in this node's media folder. */
+export interface MissingMedia {
+  episodeId: string;
+  title: string;
+  /** The file, relative to the media root ("show/file.mp3"). */
+  mediaPath: string;
+}
+
+/**
+ * Published episodes (those an admin took down aside) whose media file is not under
+ * `mediaDir`: a node sharing the database with another data dir, or a lost disk. They are
+ * reported to the operator (admin page, log), not fatal: this node neither serves nor seeds
+ * them. Newest first, at most `limit`.
+ */
+export async function missingMedia(
+  ctx: { db: Queryable; mediaDir: string },
+  limit = 200,
+): Promise<MissingMedia[]> {
+  const r = await ctx.db.query<MissingMedia>(
+    `select e.id as "episodeId", e.title, m.path as "mediaPath"
+     from catalog_media m join catalog_episodes e on e.id = m.episode_id
+     where e.taken_down_at is null
+     order by e.published_at desc, e.id`,
+  );
+  const missing: MissingMedia[] = [];
+  for (const row of r.rows) {
+    const present = await stat(join(ctx.mediaDir, row.mediaPath)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (!present) missing.push(row);
+    if (missing.length >= limit) break;
+  }
+  return missing;
 }

@@ -4,15 +4,20 @@ import {
   type CatalogContext,
   catalogMigrations,
   createAccount,
+  createSession,
   createShow,
   demoMediaDir,
   makeHybridTorrent,
+  missingMedia,
   publishEpisode,
   storeUpload,
 } from '@swarmcast/catalog';
 import { leaseMigrations, ManualClock, migrate, openDb } from '@swarmcast/platform';
 import { scratchDir } from '@swarmcast/testkit';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { sessionCookie } from '../src/auth.ts';
+import { adminRoutes } from '../src/dashboard/admin-routes.ts';
 import { SeedRoster } from '../src/node/seed-roster.ts';
 import type { Seeding } from '../src/node/seeding.ts';
 
@@ -129,6 +134,82 @@ describe('fault: a published file missing from this node', () => {
       expect(nodeA.held()).toHaveLength(1);
       console.log(
         "[fault missing-media] published 1 on node A; node B reported 1 missing, seeded 0, did not crash; the seeding lease moved A -> C after A stopped renewing, and back on C's clean stop",
+      );
+    } finally {
+      await db.close();
+      await dir.remove();
+    }
+  });
+
+  it('tells the operator on the admin page which episodes have no file on this node', async () => {
+    const dir = await scratchDir('faults-missing-admin-');
+    const db = await openDb({ inMemory: true });
+    try {
+      await migrate(db, [...leaseMigrations, ...catalogMigrations]);
+      const clock = new ManualClock(Date.UTC(2026, 11, 7));
+      const ctxA: CatalogContext = {
+        db,
+        clock,
+        mediaDir: join(dir.path, 'node-a', 'media'),
+        uploadsDir: join(dir.path, 'node-a', 'uploads'),
+        maxUploadBytes: 5_000_000,
+        mediaUrl: (p) => `http://a.test/media/${p}`,
+        publicUrl: () => 'http://a.test',
+        trackers: () => [],
+        torrents: { make: makeHybridTorrent },
+      };
+      const ctxB: CatalogContext = {
+        ...ctxA,
+        mediaDir: join(dir.path, 'node-b', 'media'),
+        uploadsDir: join(dir.path, 'node-b', 'uploads'),
+      };
+      const ada = await createAccount(db, {
+        email: 'ada@example.org',
+        name: 'Ada',
+        password: 'a long password',
+      });
+      const root = await createAccount(db, {
+        email: 'root@example.org',
+        name: 'Root',
+        password: 'a long password',
+        role: 'admin',
+      });
+      if (!ada.ok || !root.ok) throw new Error('accounts');
+      await createShow(db, ada.value, { slug: 'shared', title: 'Shared' });
+      const up = await storeUpload(ctxA, ada.value, createReadStream(join(demoMediaDir, 'swarm.mp3')), {});
+      if (!up.ok) throw new Error(up.message);
+      const ep = await publishEpisode(ctxA, ada.value, {
+        showSlug: 'shared',
+        uploadId: up.value.id,
+        title: 'Only on A',
+      });
+      if (!ep.ok) throw new Error(ep.message);
+      expect(await missingMedia(ctxA)).toEqual([]);
+      expect(await missingMedia(ctxB)).toEqual([
+        { episodeId: ep.value.id, title: 'Only on A', mediaPath: ep.value.media!.path },
+      ]);
+      const cookie = `${sessionCookie}=${encodeURIComponent(await createSession(db, root.value.id, clock))}`;
+      const adminPage = async (ctx: CatalogContext) => {
+        const app = Fastify();
+        adminRoutes(app, ctx);
+        await app.ready();
+        try {
+          const res = await app.inject({ url: '/admin', headers: { cookie } });
+          expect(res.statusCode).toBe(200);
+          return res.body;
+        } finally {
+          await app.close();
+        }
+      };
+      const onB = await adminPage(ctxB);
+      expect(onB).toContain('1 published episode(s) have no file in this node');
+      expect(onB).toContain('Only on A');
+      expect(onB).toContain(`media/${ep.value.media!.path}`);
+      const onA = await adminPage(ctxA);
+      expect(onA).toContain("Every published episode's file is in this node's media folder.");
+      expect(onA).not.toContain('Only on A');
+      console.log(
+        '[fault missing-media admin] node B admin page lists the 1 missing file; node A lists none',
       );
     } finally {
       await db.close();

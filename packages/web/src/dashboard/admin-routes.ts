@@ -9,6 +9,7 @@ import {
   type CatalogContext,
   latestEpisodes,
   listAccounts,
+  missingMedia,
   type Role,
   reinstateEpisode,
   setRole,
@@ -49,6 +50,7 @@ export function adminRoutes(app: FastifyInstance, ctx: CatalogContext): void {
     const who = await admin(req, reply);
     if (!who) return reply;
     const users = await listAccounts(ctx.db);
+    const missing = await missingMedia(ctx);
     return send(
       reply,
       page(
@@ -61,6 +63,15 @@ ${req.query.saved ? html`<p class="alert ok" role="status">Saved.</p>` : ''}
 <li class="card"><h2 style="margin-top:0"><a href="/admin/content">Content takedown</a></h2><p class="meta">Hide an episode, stop seeding it, keep the record.</p></li>
 <li class="card"><h2 style="margin-top:0"><a href="/ads/dashboard">All campaigns</a></h2><p class="meta">Every advertiser's campaigns, spend and pacing.</p></li>
 </ul>
+<h2 id="missing-h">Media files on this node</h2>
+${
+  missing.length === 0
+    ? html`<p class="meta">Every published episode's file is in this node's media folder.</p>`
+    : html`<p class="alert danger" role="alert">${missing.length >= 200 ? 'At least ' : ''}${missing.length} published episode(s) have no file in this node's media folder (another node's data directory, or a lost disk): this node neither serves nor seeds them. Copy the files into the media folder and restart, or take the episodes down.</p>
+<div class="table-wrap"><table aria-labelledby="missing-h"><thead><tr><th scope="col">Episode</th><th scope="col">Expected file</th></tr></thead><tbody>
+${missing.map((m) => html`<tr><td><a href="/episodes/${enc(m.episodeId)}">${m.title}</a></td><td><code>media/${m.mediaPath}</code></td></tr>`)}
+</tbody></table></div>`
+}
 <h2 id="users-h">Users</h2>
 <div class="table-wrap"><table aria-labelledby="users-h"><thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Since</th><th scope="col">Role</th><th scope="col">Status</th></tr></thead><tbody>
 ${users.map(
