@@ -81,30 +81,33 @@ describe('a node seeds what it publishes', () => {
     expect(await announces()).toBe(1);
   }, 30_000);
 
-  it('our engine downloads a demo episode from the node, byte for byte', async () => {
-    const { torrent, original } = await demo();
-    const out = join(dir.path, 'engine');
-    const handle = await downloadTorrent({
-      torrent,
-      dir: out,
-      host: '127.0.0.1',
-      peers: [{ host: '127.0.0.1', port: node.services.seeding!.port }],
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('download did not finish in 30 s')), 30_000);
-        if (handle.session.isDone) return resolve();
-        handle.session.on('done', () => {
-          clearTimeout(t);
-          resolve();
-        });
+  for (const transport of ['tcp', 'utp'] as const)
+    it(`our engine downloads a demo episode from the node over ${transport}, byte for byte`, async () => {
+      const { torrent, original } = await demo();
+      const out = join(dir.path, `engine-${transport}`);
+      const handle = await downloadTorrent({
+        torrent,
+        dir: out,
+        host: '127.0.0.1',
+        // uTP alone: the node's seeder also accepts uTP (BEP 29) on the UDP port of its number.
+        transports: [transport],
+        peers: [{ host: '127.0.0.1', port: node.services.seeding!.port }],
       });
-      const got = await readFile(join(out, handle.meta.name));
-      expect(got.equals(original)).toBe(true);
-    } finally {
-      await handle.close();
-    }
-  }, 40_000);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error('download did not finish in 30 s')), 30_000);
+          if (handle.session.isDone) return resolve();
+          handle.session.on('done', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+        const got = await readFile(join(out, handle.meta.name));
+        expect(got.equals(original)).toBe(true);
+      } finally {
+        await handle.close();
+      }
+    }, 40_000);
 
   it('a browser-like peer joining only by the WebSocket tracker gets the episode over WebRTC', async () => {
     const { torrent, original } = await demo();

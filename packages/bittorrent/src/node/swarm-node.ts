@@ -114,6 +114,8 @@ export class SwarmNode {
   private readonly sessions = new Map<string, TorrentSession>();
   private listener: TcpListener | undefined;
   private utp: UtpEndpoint | undefined;
+  /** Why uTP is not running although asked for beside TCP (its UDP port could not be bound). */
+  utpError: string | undefined;
   private lsdNode: LsdNode | undefined;
   /** The router's port mappings, when `portMapping` is on. */
   portMapper: PortMapper | undefined;
@@ -280,8 +282,10 @@ export class SwarmNode {
           onConnection: (transport) => this.incoming(transport),
         });
       } catch (e) {
-        await this.listener?.close();
-        throw e;
+        // Beside TCP, uTP is a bonus: a UDP port already taken (or an IPv6-only host)
+        // leaves the node on TCP, with the reason kept. uTP alone has no fallback.
+        if (!this.listener) throw e;
+        this.utpError = (e as Error).message;
       }
     }
     const pm = this.options.portMapping;

@@ -68,8 +68,11 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
     ...(o.host ? { host: o.host } : {}),
     ...(o.dht ? { dht: o.dht } : {}),
     port: 0,
+    // uTP beside TCP (libtorrent tries uTP first); an unbindable UDP port leaves TCP alone.
+    transports: ['tcp', 'utp'],
   });
   await node.start();
+  if (node.utpError) o.onWarning?.(`uTP not started: ${node.utpError}`);
   const handles = new Map<
     string,
     {
