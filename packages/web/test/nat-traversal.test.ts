@@ -1,10 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { latestEpisodes } from '@swarmcast/catalog';
-import { parseIceSettings } from '@swarmcast/platform';
 import {
   type Coturn,
   chromiumLaunchOptions,
@@ -18,12 +15,11 @@ import {
 } from '@swarmcast/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningNode, startNode } from '../src/index.ts';
 
 /**
- * Peers behind home routers, in network namespaces (testkit NatLab): the node (this
- * process, on the lab's public segment, its own seeder off) is tracker, STUN server and
- * TURN credential mint; coturn runs in the public namespace. Each home runs one Node WebRTC
+ * Peers behind home routers, in network namespaces (testkit NatLab): the node runs inside
+ * the public namespace (test/nat/public-node.ts, a child process; its own seeder off) as
+ * tracker, STUN server and TURN credential mint; coturn runs there too. Each home runs one Node WebRTC
  * engine (test/nat/home-peer.ts) that learns its ICE servers from the node like a page.
  */
 const lab$ = natLabPrerequisite();
@@ -43,7 +39,8 @@ interface Peer {
 describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', () => {
   let lab: NatLab;
   let turn: Coturn;
-  let node: RunningNode;
+  let node: { url: string; udpPort: number; child: ChildProcess };
+  let episodeId: string;
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   let episode: { torrentUrl: string; file: string; sha256: string; length: number };
   const peers: Peer[] = [];
@@ -69,29 +66,51 @@ describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', 
       userQuota: 16,
       spawn: (c, a) => lab.spawnIn(lab.publicNs, c, a),
     });
-    node = await startNode({
-      port: 0,
-      host: lab.publicIp,
-      dataDir: join(dir.path, 'node'),
-      seed: false,
-      ice: parseIceSettings(`self,turn:${lab.serviceIp}:3478?transport=udp`, secret, '600'),
+    // The node inside the public namespace, on the service address beside coturn.
+    const child = lab.spawnIn(lab.publicNs, process.execPath, [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'nat', 'public-node.ts'),
+      JSON.stringify({
+        host: lab.serviceIp,
+        dataDir: join(dir.path, 'node'),
+        ice: `self,turn:${lab.serviceIp}:3478?transport=udp`,
+        secret,
+      }),
+    ]);
+    let nodeErr = '';
+    child.stderr?.on('data', (d) => {
+      nodeErr = (nodeErr + d).slice(-4000);
     });
-    const ep = (await latestEpisodes(node.db, 10)).find((e) => e.title === 'Welcome to Swarmcast');
-    if (!ep?.media) throw new Error('no demo episode');
-    const file = join(node.catalog.mediaDir, ep.media.path);
-    const bytes = await readFile(file);
+    const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the node did not start: ${nodeErr}`)), 150_000);
+      child.once('exit', (code) => reject(new Error(`the node exited (${code}): ${nodeErr}`)));
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        if (!line.startsWith('{')) return;
+        clearTimeout(timer);
+        resolve(JSON.parse(line));
+      });
+    });
+    node = { url: ready.url as string, udpPort: ready.udpPort as number, child };
+    episodeId = ready.episodeId as string;
     episode = {
-      torrentUrl: new URL(`/episodes/${ep.id}.torrent`, node.url).href,
-      file,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-      length: bytes.length,
+      torrentUrl: new URL(`/episodes/${episodeId}.torrent`, node.url).href,
+      file: ready.file as string,
+      sha256: ready.sha256 as string,
+      length: ready.length as number,
     };
   }, 180_000);
 
   afterAll(async () => {
     if (process.env.SWARMCAST_LAB_DEBUG) await writeFile('/tmp/i12x/coturn.log', turn?.log() ?? '');
     for (const p of peers) await p.stop().catch(() => undefined);
-    await node?.close();
+    if (node && node.child.exitCode === null) {
+      const exited = new Promise((r) => node.child.once('exit', r));
+      node.child.stdin?.write('stop\n');
+      const t = setTimeout(() => node.child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
     await turn?.close();
     await lab?.close();
     await dir?.remove();
@@ -189,10 +208,10 @@ describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', 
 
   it('the lab behaves like home routers: STUN sees each router, symmetric NATs map per destination, UDP blocked is silent', async () => {
     const probe = join(import.meta.dirname, 'nat', 'stun-probe.ts');
-    const nodePort = node.udpPort!;
+    const nodePort = node.udpPort;
     // Two STUN servers on the public side: the node's own and coturn's.
     const servers = JSON.stringify([
-      [lab.publicIp, nodePort],
+      [lab.serviceIp, nodePort],
       [lab.serviceIp, 3478],
     ]);
     const mapped = await Promise.all(
@@ -293,10 +312,9 @@ describe.skipIf(skip)('peers behind NATs find each other (network namespaces)', 
         open.push(b);
         return b;
       };
-      const ep = (await latestEpisodes(node.db, 10)).find((e) => e.title === 'Welcome to Swarmcast');
       const page = async (b: Browser) => {
         const p = await b.newPage();
-        await p.goto(new URL(`/episodes/${ep?.id}`, node.url).href);
+        await p.goto(new URL(`/episodes/${episodeId}`, node.url).href);
         await p.getByRole('region', { name: 'Player: Welcome to Swarmcast' }).waitFor({ timeout: 60_000 });
         return p;
       };
