@@ -216,6 +216,33 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
     await login.getByRole('button', { name: 'Log in' }).click();
     await login.waitForURL(/\/dashboard$/);
     await other.close();
+    // Taking an episode down: gone from its page, the show and the origin; the record stays.
+    const swarm = (await latestEpisodes(node.catalog.db, 20)).find((e) => e.title === 'How the swarm works')!;
+    expect((await fetch(url(`/media/${swarm.media!.path}`))).status).toBe(200);
+    await page.goto(url('/admin'));
+    await page.getByRole('link', { name: 'Content takedown' }).click();
+    await page.waitForURL(/\/admin\/content$/);
+    await check(page, 'admin-content');
+    const swarmRow = page.getByRole('row', { name: /How the swarm works/ });
+    await swarmRow
+      .getByLabel('Reason for taking down How the swarm works')
+      .fill('Uses a song without a licence');
+    await swarmRow.getByRole('button', { name: 'Take down How the swarm works' }).click();
+    await page.waitForURL(/\/admin\/content\?saved=1$/);
+    const record = page.getByRole('table', { name: 'Taken down' });
+    expect(await record.getByRole('cell', { name: 'Uses a song without a licence' }).count()).toBe(1);
+    expect(await record.getByRole('cell', { name: /boss@example\.org/ }).count()).toBe(1);
+    await check(page, 'admin-content-taken-down');
+    expect((await fetch(url(`/episodes/${swarm.id}`))).status).toBe(404);
+    const gone = await fetch(url(`/media/${swarm.media!.path}`));
+    expect([gone.status, ((await gone.json()) as { code: string }).code]).toEqual([410, 'CAT_TAKEN_DOWN']);
+    const showPage = await (await fetch(url('/shows/swarmcast-demo'))).text();
+    expect(showPage).not.toContain('How the swarm works');
+    expect(showPage).toContain('Welcome to Swarmcast');
+    const feed = await (await fetch(url('/shows/swarmcast-demo/feed.xml'))).text();
+    expect(feed).toContain('Welcome to Swarmcast');
+    expect(feed).not.toContain('How the swarm works');
+
     await page.goto(url('/ads/dashboard'));
     await check(page, 'ads-dashboard');
     await ctx.close();

@@ -108,9 +108,11 @@ ${
 ${req.query.saved ? html`<p class="alert ok" role="status">Saved.</p>` : ''}
 <p>Taking an episode down removes it from feeds, pages and search, stops seeding it and answers its file with 410 Gone. Its record stays below; its creator cannot publish it again until an admin reinstates it.</p>
 <h2 id="live-h">Published episodes</h2>
-<div class="table-wrap"><table aria-labelledby="live-h"><thead><tr><th scope="col">Episode</th><th scope="col">Show</th><th scope="col">Take down</th></tr></thead><tbody>
+<div class="table-wrap"><table class="stack-sm" aria-labelledby="live-h"><thead><tr><th scope="col">Episode</th><th scope="col">Show</th><th scope="col">Take down</th></tr></thead><tbody>
 ${live.map(
-  (e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td>${e.show.title}</td><td>
+  (
+    e,
+  ) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td data-label="Show">${e.show.title}</td><td data-label="Take down">
 <form class="row" method="post" action="/admin/episodes/${enc(e.id)}/takedown">
 <label class="sr-only" for="why-${e.id}">Reason for taking down ${e.title}</label>
 <input id="why-${e.id}" name="reason" required maxlength="500" placeholder="Reason">
@@ -121,11 +123,11 @@ ${live.map(
 ${
   down.length === 0
     ? html`<p class="meta">Nothing taken down.</p>`
-    : html`<div class="table-wrap"><table aria-labelledby="down-h"><thead><tr><th scope="col">Episode</th><th scope="col">Show</th><th scope="col">Reason</th><th scope="col">When, by</th><th scope="col">Reinstate</th></tr></thead><tbody>
+    : html`<div class="table-wrap"><table class="stack-sm" aria-labelledby="down-h"><thead><tr><th scope="col">Episode</th><th scope="col">Show</th><th scope="col">Reason</th><th scope="col">When, by</th><th scope="col">Reinstate</th></tr></thead><tbody>
 ${down.map(
   (
     d,
-  ) => html`<tr><td>${d.title}</td><td>${d.showTitle}</td><td>${d.reason}</td><td>${day(new Date(d.at))}${d.by ? html`, ${d.by}` : ''}</td><td>
+  ) => html`<tr><td>${d.title}</td><td data-label="Show">${d.showTitle}</td><td data-label="Reason">${d.reason}</td><td data-label="When, by">${day(new Date(d.at))}${d.by ? html`, ${d.by}` : ''}</td><td data-label="Reinstate">
 <form method="post" action="/admin/episodes/${enc(d.episodeId)}/reinstate"><button type="submit" class="secondary small">Reinstate<span class="sr-only"> ${d.title}</span></button></form></td></tr>`,
 )}
 </tbody></table></div>`
