@@ -87,14 +87,27 @@ describe.skipIf(binaries.skip)('fault: Redis restarts under announce load', () =
       // The outage lasts two seconds (its length is the fault, not a wait for an event);
       // announces meanwhile are queued by the Redis client or fail with a failure reason.
       const sentAtKill = counts.sent;
-      await new Promise((r) => setTimeout(r, 2000));
+      const outage = new Promise((r) => setTimeout(r, 2000));
+      // The routes that read the whole store answer 503 with the code: no hang, no 500.
+      const base = `http://127.0.0.1:${tracker.port}`;
+      const [stats, metrics] = await Promise.all([
+        fetch(`${base}/stats`, { signal: AbortSignal.timeout(30_000) }),
+        fetch(`${base}/metrics`, { signal: AbortSignal.timeout(30_000) }),
+      ]);
+      expect(stats.status).toBe(503);
+      expect(((await stats.json()) as { error: { code: string } }).error.code).toBe('TRK_STORE_UNAVAILABLE');
+      expect(metrics.status).toBe(503);
+      expect(await metrics.text()).toMatch(/^TRK_STORE_UNAVAILABLE /);
+      await outage;
       redis = await startRedis(port, dir.path);
       const okBefore = counts.ok;
       await until(() => counts.ok >= okBefore + 20, 'announces served again');
       stop = true;
       await load;
+      expect((await fetch(`${base}/stats`)).status).toBe(200);
+      expect((await fetch(`${base}/metrics`)).status).toBe(200);
       console.log(
-        `[fault redis-restart] announces sent ${counts.sent}: served ${counts.ok}, failed cleanly ${counts.failure}, unanswered ${counts.error}; tracker alive, recovered by itself`,
+        `[fault redis-restart] announces sent ${counts.sent}: served ${counts.ok}, failed cleanly ${counts.failure}, unanswered ${counts.error}; tracker alive, recovered by itself; /stats and /metrics answered 503 TRK_STORE_UNAVAILABLE during the outage, 200 after`,
       );
       expect(counts.error).toBe(0);
       expect(counts.sent).toBeGreaterThan(sentAtKill);

@@ -9,7 +9,7 @@ import {
   encodeHttpFailure,
   encodeHttpScrape,
 } from '../codec/http.ts';
-import { isTrackerError } from '../errors.ts';
+import { isTrackerError, trackerErrors } from '../errors.ts';
 import type { Tracker } from '../tracker.ts';
 
 export interface HttpReply {
@@ -19,6 +19,40 @@ export interface HttpReply {
 }
 
 const plain = 'text/plain; charset=utf-8';
+
+/** How long /stats and /metrics wait on the swarm store before answering 503. */
+const storeDeadlineMs = 5_000;
+
+/**
+ * The store's answer, or `null` when it failed or did not come in time (Redis down or
+ * stalled): those routes answer 503 with the code, never hang or 500.
+ */
+function fromStore<T>(work: Promise<T>): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), storeDeadlineMs);
+    timer.unref?.();
+    work.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(null);
+      },
+    );
+  });
+}
+
+const storeUnavailable = (json: boolean): HttpReply => ({
+  status: 503,
+  contentType: json ? 'application/json' : plain,
+  body: json
+    ? JSON.stringify({
+        error: { code: 'TRK_STORE_UNAVAILABLE', message: trackerErrors.TRK_STORE_UNAVAILABLE },
+      })
+    : `TRK_STORE_UNAVAILABLE ${trackerErrors.TRK_STORE_UNAVAILABLE}\n`,
+});
 
 /** Splits `/announce`, `/scrape` and `/<passkey>/announce|scrape`. */
 export function routeOf(path: string): {
@@ -70,18 +104,16 @@ export async function answerHttp(
       if (isTrackerError(result)) return { status: 200, contentType: plain, body: encodeHttpFailure(result) };
       return { status: 200, contentType: plain, body: encodeHttpScrape(result) };
     }
-    case 'stats':
-      return {
-        status: 200,
-        contentType: 'application/json',
-        body: JSON.stringify(await tracker.statsJson()),
-      };
-    case 'metrics':
-      return {
-        status: 200,
-        contentType: 'text/plain; version=0.0.4; charset=utf-8',
-        body: await tracker.metricsText(),
-      };
+    case 'stats': {
+      const stats = await fromStore(tracker.statsJson());
+      if (stats === null) return storeUnavailable(true);
+      return { status: 200, contentType: 'application/json', body: JSON.stringify(stats) };
+    }
+    case 'metrics': {
+      const text = await fromStore(tracker.metricsText());
+      if (text === null) return storeUnavailable(false);
+      return { status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8', body: text };
+    }
     default:
       return null;
   }
