@@ -1,6 +1,7 @@
 import { escapeHtml, formatMoney, raw, page as sitePage, type Viewer } from '@swarmcast/platform';
 import { dayMs } from '../rules/windows.ts';
 import type { AdvertiserReport } from './advertiser-report.ts';
+import { type AudienceBreakdown, type AudienceDimension, audienceDimensions } from './audience.ts';
 import type { CreatorReport, ListenerCells } from './creator-report.ts';
 import type { Period } from './load.ts';
 import type { AdminReport } from './reports.ts';
@@ -154,7 +155,37 @@ const words: Record<string, string> = {
   rate: 'too many from one listener',
 };
 
-export function creatorPage(r: CreatorReport, csvHref: string, pc: PageContext = {}): string {
+/** The audience breakdown as one small table per dimension (cells k-suppressed like the rest). */
+function audienceSection(a: AudienceBreakdown | undefined, api: string): string {
+  if (!a) return '';
+  const names: Record<AudienceDimension, string> = {
+    app: 'App',
+    device: 'Device',
+    os: 'Operating system',
+    country: 'Country',
+    hour: 'Hour (UTC)',
+  };
+  const tables = audienceDimensions
+    .map(
+      (dim) =>
+        `<div class="table-wrap"><table><caption>${esc(names[dim])}</caption><thead><tr><th scope="col">${esc(names[dim])}</th><th scope="col" class="num">Downloads</th></tr></thead><tbody>${
+          a.by[dim]
+            .map((c) => `<tr><td>${esc(c.value)}</td><td class="num">${cell(c.downloads, a.k)}</td></tr>`)
+            .join('') || '<tr><td colspan="2">No downloads in this period.</td></tr>'
+        }</tbody></table></div>`,
+    )
+    .join('\n');
+  return `<h2>Audience</h2>
+<p class="meta">Counted downloads by the app, device and operating system that fetched them, the country your proxy reported, and the hour of the day. For scripts: <a href="${esc(api)}">JSON</a> · <a href="${esc(`${api}${api.includes('?') ? '&' : '?'}format=csv`)}">CSV</a>.</p>
+${tables}`;
+}
+
+export function creatorPage(
+  r: CreatorReport,
+  csvHref: string,
+  pc: PageContext = {},
+  audience?: AudienceBreakdown,
+): string {
   const k = r.k;
   const cur = pc.currency ?? 'EUR';
   const money = (m: number) => formatMoney(m, cur);
@@ -270,6 +301,7 @@ ${listenThrough}
         `<tr><td>${esc(label(pc, sh.showId))}</td><td class="num">${cell(sh.downloads, k)}</td><td class="num">${cell(sh.plays, k)}</td><td class="num">${esc(money(sh.revenueMicros))}</td></tr>`,
     )
     .join('')}</tbody></table></div>
+${audienceSection(audience, `/api/measure/creator/${encodeURIComponent(r.creatorId)}/audience${new URL(csvHref, 'http://x').search.replace(/[?&]format=csv/, '').replace(/^&/, '?')}`)}
 <h2>Unique listeners per week and month</h2>
 <p class="meta">Exact for a calendar month and for a week inside one month. "≤" marks an upper bound:
 listeners who withhold the listener id (Do-Not-Track, GPC) have a key that changes every day, and the

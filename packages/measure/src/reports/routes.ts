@@ -171,7 +171,14 @@ export function reportRoutes(
       const pc = await pageContext(req, ids);
       return html(
         reply,
-        'creatorId' in r ? creatorPage(r, csvHref(req), pc) : advertiserPage(r, csvHref(req), pc),
+        'creatorId' in r
+          ? creatorPage(
+              r,
+              csvHref(req),
+              pc,
+              (await reports.audience(r.creatorId, r.period, r.window)) ?? undefined,
+            )
+          : advertiserPage(r, csvHref(req), pc),
       );
     });
   }
