@@ -255,8 +255,12 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     // The audience breakdown on the page, with links for scripts; small cells hidden there too.
     expect(page.body).toMatch(/<h2>Audience<\/h2>/);
     expect(page.body).toContain('<tr><td>Overcast</td><td class="num">8</td></tr>');
-    expect(page.body).toMatch(/<tr><td>qBittorrent<\/td><td class="num"><a class="badge warn" href="#k-note"/);
-    expect(page.body).toContain('href="/api/measure/creator/creator/audience?from=2026-12-02&amp;to=2026-12-03&amp;format=csv"');
+    expect(page.body).toMatch(
+      /<tr><td>qBittorrent<\/td><td class="num"><a class="badge warn" href="#k-note"/,
+    );
+    expect(page.body).toContain(
+      'href="/api/measure/creator/creator/audience?from=2026-12-02&amp;to=2026-12-03&amp;format=csv"',
+    );
     expect(page.body).toContain('href="#k-note"');
     expect(page.body).toContain('id="k-note"');
     const asset = await app.inject('/measure/assets/uPlot.iife.min.js');
