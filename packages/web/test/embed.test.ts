@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { latestEpisodes } from '@swarmcast/catalog';
+import { createAccount, latestEpisodes, setTranscript } from '@swarmcast/catalog';
 import { chromiumLaunchOptions, requireBinaries, scratchDir } from '@swarmcast/testkit';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,31 @@ describe('the embed route and code', () => {
     // The portal pages themselves stay unframeable.
     const episodePage = await fetch(url(`/episodes/${e.id}`));
     expect(episodePage.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it("the embedded player gets the episode's transcript as captions (its WebVTT)", async () => {
+    const e = await episode('How the swarm works');
+    const admin = await createAccount(node.db, {
+      email: 'embed-admin@example.org',
+      name: 'Admin',
+      password: 'a long enough password',
+      role: 'admin',
+    });
+    if (!admin.ok) throw new Error(admin.message);
+    const set = await setTranscript(
+      node.catalog,
+      admin.value,
+      e.id,
+      new TextEncoder().encode('1\n00:00:00,000 --> 00:00:02,000\nHow the swarm works.\n'),
+      'en',
+    );
+    if (!set.ok) throw new Error(set.message);
+    const vtt = set.value.transcripts[0]!.vttPath;
+    const body = await (await fetch(url(`/embed/${e.id}`))).text();
+    expect(body).toContain(` captions="${url(`/media/${vtt}`)}" srclang="en"`);
+    expect(await (await fetch(url(`/media/${vtt}`))).text()).toBe(
+      'WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nHow the swarm works.\n',
+    );
   });
 
   it('a video episode gets a video-sized frame and a video element', async () => {

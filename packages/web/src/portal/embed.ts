@@ -41,7 +41,13 @@ audio,video{width:100%;display:block}[hidden]{display:none!important}
 .sc-ad-bar{display:flex;gap:.75rem;align-items:center;padding:.3rem 0}.sc-peers,.sc-companion{font-size:.85rem;color:#5b6475}`);
 
 /** The framed page: the player and a link to the episode on this node. */
-export function embedPage(e: EpisodeDetail, mediaUrl: string, base: string): string {
+export function embedPage(
+  e: EpisodeDetail,
+  mediaUrl: string,
+  base: string,
+  /** The first transcript's WebVTT (the player's captions); same origin as this framed page. */
+  captions: { url: string; language: string } | null = null,
+): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -53,7 +59,7 @@ export function embedPage(e: EpisodeDetail, mediaUrl: string, base: string): str
 <body>
 <main class="embed">
 <h1><a href="${base}/episodes/${enc(e.id)}" target="_blank" rel="noopener">${e.title}</a> <span class="sc-peers">${e.show.title}</span></h1>
-<swarmcast-player src="${mediaUrl}" episode="${e.id}" kind="${e.mediaKind}" vmap="${base}/ads/vmap?episode=${enc(e.id)}" collector="${base}" title="${e.title}"${e.torrent ? html` torrent="${base}/episodes/${enc(e.id)}.torrent" duration="${String(e.durationMs)}"` : ''}></swarmcast-player>
+<swarmcast-player src="${mediaUrl}" episode="${e.id}" kind="${e.mediaKind}" vmap="${base}/ads/vmap?episode=${enc(e.id)}" collector="${base}" title="${e.title}"${captions ? html` captions="${captions.url}" srclang="${captions.language}"` : ''}${e.torrent ? html` torrent="${base}/episodes/${enc(e.id)}.torrent" duration="${String(e.durationMs)}"` : ''}></swarmcast-player>
 <noscript>${
     e.mediaKind === 'video'
       ? html`<video controls preload="metadata" src="${mediaUrl}" aria-label="Play ${e.title}"></video>`
@@ -82,6 +88,15 @@ export function embedRoutes(app: FastifyInstance, ctx: CatalogContext, urls: Sit
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
       .header('content-security-policy', 'frame-ancestors *')
-      .send(embedPage(e, urls.media(e.media.path), urls.base()));
+      .send(
+        embedPage(
+          e,
+          urls.media(e.media.path),
+          urls.base(),
+          e.transcripts[0]
+            ? { url: urls.media(e.transcripts[0].vttPath), language: e.transcripts[0].language }
+            : null,
+        ),
+      );
   });
 }
