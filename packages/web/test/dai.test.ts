@@ -8,7 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { requireBinaries, scratchDir } from '@swarmcast/testkit';
+import { createAccount, getEpisode, takeDownEpisode } from '@swarmcast/catalog';
+import { requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/index.ts';
@@ -155,5 +156,28 @@ describe.skipIf(tools.skip)('stitched enclosures on a node', () => {
     expect(d0).toBeLessThan(6.2);
     expect(d1).toBeGreaterThan(11.9);
     expect(d1).toBeLessThan(12.3);
+  });
+
+  it('a taken-down episode has no stitched enclosure and no file', async () => {
+    const url = item('How the swarm works').enclosure!.url;
+    expect((await get(url)).res.status).toBe(200);
+    const made = await createAccount(node.catalog.db, {
+      email: 'dai-admin@example.org',
+      name: 'Admin',
+      password: 'a long enough password',
+      role: 'admin',
+    });
+    if (!made.ok) throw new Error(made.message);
+    const id = url.slice(url.lastIndexOf('/') + 1, -'.mp3'.length);
+    const ep = await getEpisode(node.catalog.db, id);
+    const down = await takeDownEpisode(node.catalog, made.value, id, 'test takedown');
+    expect(down.ok).toBe(true);
+    // The stitcher's episode cache lives a few seconds: wait for the answer to change.
+    await waitFor(async () => (await get(url)).res.status === 404, 30_000, 'the stitched URL to go');
+    await waitFor(
+      async () => (await get(new URL(`/media/${ep!.media!.path}`, node.url).toString())).res.status === 410,
+      30_000,
+      'the file to be gone',
+    );
   });
 });

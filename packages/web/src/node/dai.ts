@@ -27,7 +27,7 @@ import {
   type StitchPlanner,
   type StoredPlan,
 } from '@swarmcast/ads';
-import { daiEnabled, type EpisodeDetail, type EpisodeForAds, getEpisode } from '@swarmcast/catalog';
+import { daiEnabled, type EpisodeDetail, type EpisodeForAds, getEpisode, isLive } from '@swarmcast/catalog';
 import {
   type BodyPart,
   compactParts,
@@ -118,7 +118,9 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
     const now = o.clock.now();
     const hit = episodes.get(id);
     if (hit && now - hit.at < ttl) return hit;
-    const e = await getEpisode(o.db, id);
+    // Only live episodes: a draft, a scheduled or a taken-down episode has no enclosure.
+    const found = await getEpisode(o.db, id);
+    const e = found && isLive(found, now) ? found : null;
     const dai = e ? await daiEnabled(o.db, e.showId) : false;
     if (episodes.size > 10_000) episodes.clear();
     const entry = { at: now, e, dai };
