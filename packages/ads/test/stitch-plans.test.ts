@@ -166,6 +166,20 @@ describe('StitchPlanner', () => {
     expect((await planner.planFor(ask('fresh', 'other-address'))).sharedBecause).toBeUndefined();
   });
 
+  it('bounds plans per client when the rotating user agents ask all at once', async () => {
+    const { deps } = world();
+    const planner = new StitchPlanner({ db, deps, limits: { perClient: 3 } });
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => planner.planFor(ask(`parallel-${i}`, 'parallel-address'))),
+    );
+    expect(new Set(answers.map((p) => p.plan.id)).size).toBe(4); // 3 own plans + the shared one
+    expect(answers.filter((p) => p.sharedBecause === 'client-limit')).toHaveLength(37);
+    const rows = await db.query<{ n: unknown }>(
+      "SELECT count(*) AS n FROM ads_stitch_plans WHERE client_key = 'parallel-address'",
+    );
+    expect(Number(rows.rows[0]!.n)).toBe(3);
+  });
+
   it('bounds plans per episode', async () => {
     const { deps } = world();
     const planner = new StitchPlanner({ db, deps, limits: { perEpisode: 5 } });

@@ -48,6 +48,10 @@ export interface StitchPlannerOptions {
 export class StitchPlanner {
   private readonly cache = new Map<string, StoredPlan>();
   private readonly inflight = new Map<string, Promise<StoredPlan>>();
+  /** (episode, client, window) already at the per-client limit. */
+  private readonly fullClients = new Set<string>();
+  /** The tail of each client's queue of plan decisions (per episode and window). */
+  private readonly queues = new Map<string, Promise<void>>();
   private readonly limits: PlanLimits;
   private readonly cacheSize: number;
   /** Why listeners got the shared plan, per episode (for the creator's report). */
@@ -62,13 +66,31 @@ export class StitchPlanner {
     const window = utcDay(ask.now);
     const own = await this.lookup(ask.episode.id, ask.audienceKey, window);
     if (own) return own;
-    const counts = await countPlans(this.o.db, ask.episode.id, window, ask.clientKey);
+    // One client's new plans are counted and made one at a time: ten parallel requests with
+    // ten user agents all saw "7 plans so far" and made ten (a hostile-traffic test).
+    return this.serial(`${ask.episode.id}\u0000${ask.clientKey}\u0000${window}`, () =>
+      this.ownOrShared(ask, window),
+    );
+  }
+
+  private async ownOrShared(ask: PlanAsk, window: string): Promise<PlanAnswer> {
+    const own = await this.lookup(ask.episode.id, ask.audienceKey, window);
+    if (own) return own;
+    // A client known to be at its limit costs no count query (one per request before).
+    const fullKey = `${ask.episode.id}\u0000${ask.clientKey}\u0000${window}`;
+    const counts = this.fullClients.has(fullKey)
+      ? { client: this.limits.perClient, episode: 0 }
+      : await countPlans(this.o.db, ask.episode.id, window, ask.clientKey);
     const over: PlanAnswer['sharedBecause'] =
       counts.client >= this.limits.perClient
         ? 'client-limit'
         : counts.episode >= this.limits.perEpisode
           ? 'episode-limit'
           : undefined;
+    if (over === 'client-limit') {
+      if (this.fullClients.size >= 100_000) this.fullClients.clear();
+      this.fullClients.add(fullKey);
+    }
     if (over) {
       const o = this.overflow.get(ask.episode.id) ?? { clientLimit: 0, episodeLimit: 0 };
       if (over === 'client-limit') o.clientLimit++;
@@ -126,6 +148,20 @@ export class StitchPlanner {
     })();
     this.inflight.set(k, p);
     return p.finally(() => this.inflight.delete(k));
+  }
+
+  private serial<T>(key: string, f: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const run = previous.then(f, f);
+    const tail = run.then(
+      () => {},
+      () => {},
+    );
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
   }
 
   private remember(k: string, stored: StoredPlan): void {
