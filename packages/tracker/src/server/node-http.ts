@@ -4,7 +4,9 @@
  * reply object cost a measurable share of it (see bench/announce.bench.ts and the README).
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import type { Tracker } from '../tracker.ts';
+import { fastAnswer, maxFastRequestBytes, parseFastAnnounce } from './fast-announce.ts';
 import { answerHttp } from './http-routes.ts';
 
 export interface HttpTracker {
@@ -45,18 +47,53 @@ export function startHttpTracker(
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
   server.maxHeadersCount = 64;
+  // The listening socket is a net server: a connection whose first read is one whole plain
+  // announce is answered and closed here (fast-announce.ts); every other connection, with
+  // the bytes already read put back, goes to the node:http server above.
+  const fastSockets = new Set<Socket>();
+  const listener = createNetServer((socket) => {
+    const ip = socket.remoteAddress ?? '';
+    fastSockets.add(socket);
+    socket.once('close', () => fastSockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.setTimeout(server.headersTimeout, () => socket.destroy());
+    socket.once('data', (chunk: Buffer) => {
+      const fast = chunk.length <= maxFastRequestBytes ? parseFastAnnounce(chunk) : null;
+      if (!fast) {
+        socket.pause();
+        socket.setTimeout(0);
+        fastSockets.delete(socket);
+        socket.removeAllListeners('error');
+        socket.unshift(chunk);
+        server.emit('connection', socket);
+        socket.resume();
+        return;
+      }
+      answerHttp(tracker, fast.url, ip, fast.userAgent).then(
+        (reply) => {
+          socket.end(
+            reply
+              ? fastAnswer(reply.status, reply.contentType, reply.body)
+              : fastAnswer(404, 'text/plain', 'not found\n'),
+          );
+        },
+        () => socket.destroy(),
+      );
+    });
+  });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
-      const address = server.address();
+    listener.once('error', reject);
+    listener.listen(options.port, options.host ?? '0.0.0.0', () => {
+      listener.off('error', reject);
+      const address = listener.address();
       resolve({
         server,
         port: typeof address === 'object' && address ? address.port : options.port,
         close: () =>
           new Promise<void>((r) => {
+            for (const s of fastSockets) s.destroy();
             server.closeAllConnections();
-            server.close(() => r());
+            listener.close(() => r());
           }),
       });
     });
