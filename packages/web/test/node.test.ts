@@ -448,48 +448,59 @@ describe('a node', () => {
 });
 
 describe('the node tracker', () => {
-  it('answers HTTP announces on the node port and UDP connects on its own ephemeral UDP port (port 0)', async () => {
-    const dir = await scratchDir();
-    const node = await startNode({ port: 0, host: '127.0.0.1', dataDir: dir.path, demo: false });
-    try {
-      const hash = '%AA'.repeat(20);
-      const res = await fetch(
-        new URL(
-          `/announce?info_hash=${hash}&peer_id=${'-XX0001-'.padEnd(20, 'x')}&port=6881&uploaded=0&downloaded=0&left=0&compact=1`,
-          node.url,
-        ),
-      );
-      expect(res.status).toBe(200);
-      expect(Buffer.from(await res.arrayBuffer()).toString('latin1')).toMatch(/^d.*8:intervali\d+e/);
-      const { createSocket } = await import('node:dgram');
-      const sock = createSocket('udp4');
-      const port = node.udpPort!;
-      const reply = await new Promise<Buffer>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no UDP reply')), 5000);
-        sock.once('message', (m) => {
-          clearTimeout(t);
-          resolve(m);
-        });
-        const connect = Buffer.alloc(16);
-        connect.writeBigUInt64BE(0x41727101980n, 0);
-        connect.writeUInt32BE(0, 8);
-        connect.writeUInt32BE(1234, 12);
-        sock.send(connect, port, '127.0.0.1');
-      });
-      sock.close();
-      expect(reply.readUInt32BE(0)).toBe(0);
-      expect(reply.readUInt32BE(4)).toBe(1234);
-      expect(node.catalog.trackers()).toEqual([
-        `${node.url}announce`,
-        `udp://127.0.0.1:${port}/announce`,
-        `${node.url.replace('http', 'ws')}announce`,
-      ]);
-    } finally {
-      await node.close();
-      await dir.remove();
-    }
-    // A node's start-up (module loading included) took 75 s under load 30 here.
+  // One node for the port-0 cases: a start is the expensive part (module loading included,
+  // it took 75 s under load 30 here).
+  let node: RunningNode;
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  beforeAll(async () => {
+    dir = await scratchDir();
+    node = await startNode({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: dir.path,
+      demo: false,
+      ice: parseIceSettings('self,turn:127.0.0.1:3478', 'a-secret-of-sixteen+', '600'),
+    });
   }, 240_000);
+  afterAll(async () => {
+    await node?.close();
+    await dir?.remove();
+  });
+
+  it('answers HTTP announces on the node port and UDP connects on its own ephemeral UDP port (port 0)', async () => {
+    const hash = '%AA'.repeat(20);
+    const res = await fetch(
+      new URL(
+        `/announce?info_hash=${hash}&peer_id=${'-XX0001-'.padEnd(20, 'x')}&port=6881&uploaded=0&downloaded=0&left=0&compact=1`,
+        node.url,
+      ),
+    );
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).toString('latin1')).toMatch(/^d.*8:intervali\d+e/);
+    const { createSocket } = await import('node:dgram');
+    const sock = createSocket('udp4');
+    const port = node.udpPort!;
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no UDP reply')), 5000);
+      sock.once('message', (m) => {
+        clearTimeout(t);
+        resolve(m);
+      });
+      const connect = Buffer.alloc(16);
+      connect.writeBigUInt64BE(0x41727101980n, 0);
+      connect.writeUInt32BE(0, 8);
+      connect.writeUInt32BE(1234, 12);
+      sock.send(connect, port, '127.0.0.1');
+    });
+    sock.close();
+    expect(reply.readUInt32BE(0)).toBe(0);
+    expect(reply.readUInt32BE(4)).toBe(1234);
+    expect(node.catalog.trackers()).toEqual([
+      `${node.url}announce`,
+      `udp://127.0.0.1:${port}/announce`,
+      `${node.url.replace('http', 'ws')}announce`,
+    ]);
+  });
 
   it('keeps the UDP tracker on the TCP port number when the port is given', async () => {
     const { createSocket } = await import('node:dgram');
@@ -527,54 +538,41 @@ describe('the node tracker', () => {
   });
 
   it('gives pages its own STUN server (which answers on the UDP port) and mints TURN credentials per page', async () => {
-    const dir = await scratchDir();
-    const node = await startNode({
-      port: 0,
-      host: '127.0.0.1',
-      dataDir: dir.path,
-      demo: false,
-      ice: parseIceSettings('self,turn:127.0.0.1:3478', 'a-secret-of-sixteen+', '600'),
-    });
-    try {
-      const port = node.udpPort!;
-      const get = async () => {
-        const res = await fetch(new URL('/p2p/ice', node.url));
-        expect(res.headers.get('cache-control')).toBe('no-store');
-        return (await res.json()) as {
-          iceServers: { urls: string[]; username?: string; credential?: string }[];
-        };
+    const port = node.udpPort!;
+    const get = async () => {
+      const res = await fetch(new URL('/p2p/ice', node.url));
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      return (await res.json()) as {
+        iceServers: { urls: string[]; username?: string; credential?: string }[];
       };
-      const [a, b] = [await get(), await get()];
-      expect(a.iceServers[0]).toEqual({ urls: [`stun:127.0.0.1:${port}`] });
-      const turn = a.iceServers[1];
-      expect(turn?.urls).toEqual(['turn:127.0.0.1:3478']);
-      const [expiry, id] = (turn?.username ?? '').split(':');
-      expect(Number(expiry) - Date.now() / 1000).toBeGreaterThan(590);
-      expect(Number(expiry) - Date.now() / 1000).toBeLessThanOrEqual(601);
-      expect(turn?.credential).toBe(
-        createHmac('sha1', 'a-secret-of-sixteen+')
-          .update(turn?.username ?? '')
-          .digest('base64'),
-      );
-      // Another page, another id.
-      expect(b.iceServers[1]?.username?.split(':')[1]).not.toBe(id);
-      // The STUN URL answers a binding request with this socket's address.
-      const { createSocket } = await import('node:dgram');
-      const sock = createSocket('udp4');
-      const reply = await new Promise<Buffer>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no STUN reply')), 10_000);
-        sock.once('message', (m) => {
-          clearTimeout(t);
-          resolve(m);
-        });
-        sock.send(encodeBindingRequest(new Uint8Array(12).fill(3)), port, '127.0.0.1');
+    };
+    const [a, b] = [await get(), await get()];
+    expect(a.iceServers[0]).toEqual({ urls: [`stun:127.0.0.1:${port}`] });
+    const turn = a.iceServers[1];
+    expect(turn?.urls).toEqual(['turn:127.0.0.1:3478']);
+    const [expiry, id] = (turn?.username ?? '').split(':');
+    expect(Number(expiry) - Date.now() / 1000).toBeGreaterThan(590);
+    expect(Number(expiry) - Date.now() / 1000).toBeLessThanOrEqual(601);
+    expect(turn?.credential).toBe(
+      createHmac('sha1', 'a-secret-of-sixteen+')
+        .update(turn?.username ?? '')
+        .digest('base64'),
+    );
+    // Another page, another id.
+    expect(b.iceServers[1]?.username?.split(':')[1]).not.toBe(id);
+    // The STUN URL answers a binding request with this socket's address.
+    const { createSocket } = await import('node:dgram');
+    const sock = createSocket('udp4');
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no STUN reply')), 10_000);
+      sock.once('message', (m) => {
+        clearTimeout(t);
+        resolve(m);
       });
-      const local = sock.address().port;
-      sock.close();
-      expect(mappedAddressOf(reply)).toEqual({ address: '127.0.0.1', port: local });
-    } finally {
-      await node.close();
-      await dir.remove();
-    }
+      sock.send(encodeBindingRequest(new Uint8Array(12).fill(3)), port, '127.0.0.1');
+    });
+    const local = sock.address().port;
+    sock.close();
+    expect(mappedAddressOf(reply)).toEqual({ address: '127.0.0.1', port: local });
   });
 });
