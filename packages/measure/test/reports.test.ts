@@ -263,6 +263,9 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     );
     expect(page.body).toContain('href="#k-note"');
     expect(page.body).toContain('id="k-note"');
+    const advPage = await app.inject('/measure/advertiser/adv-1?from=2026-12-02&to=2026-12-03');
+    expect(advPage.body).toContain('href="/api/measure/statements/campaign/camp-1?day=2026-12-02"');
+    expect(advPage.body).toContain('href="/.well-known/swarmcast-statements.json"');
     const asset = await app.inject('/measure/assets/uPlot.iife.min.js');
     expect(asset.statusCode).toBe(200);
     expect((await app.inject('/measure/assets/..%2fpackage.json')).statusCode).toBe(404);

@@ -347,6 +347,20 @@ function serverSideSection(
     .join('')}</tbody></table></div>`;
 }
 
+/** Where the signed daily statements of these campaigns are (docs/verifiable-statements.md). */
+function statementsNote(r: AdvertiserReport, pc: PageContext): string {
+  if (r.campaigns.length === 0) return '';
+  const last = day(r.period.to - 1);
+  const links = r.campaigns
+    .map(
+      (c) =>
+        `<a href="/api/measure/statements/campaign/${encodeURIComponent(c.campaignId)}?day=${last}">${esc(label(pc, c.campaignId))}, ${last}</a>`,
+    )
+    .join(' · ');
+  return `<h2>Signed daily statements</h2>
+<p class="meta">Each day's invoice line per campaign, signed by this node with every counted impression as an opaque leaf and its Merkle proof; issued two hours after the day ends (UTC). Check one without trusting us: <code>swarmcast verify-statement statement.json</code> (keys at <a href="/.well-known/swarmcast-statements.json">/.well-known/swarmcast-statements.json</a>). Any day: <code>?day=YYYY-MM-DD</code>. ${links}</p>`;
+}
+
 export function advertiserPage(r: AdvertiserReport, csvHref: string, pc: PageContext = {}): string {
   const k = r.k;
   const cur = pc.currency ?? 'EUR';
@@ -378,7 +392,8 @@ ${barChart('delivery', 'Counted impressions per day', days, impressionsOn)}
 ${barChart('spend', `Spend per day (${cur})`, days, spendOn, money)}
 <p class="meta">An impression counts once per signed decision, when its beacon is genuine, in order, in time and not invalid traffic. IVT share is the share of beacons kept as invalid.</p>
 <div class="table-wrap"><table class="stack-sm"><thead><tr><th scope="col">Campaign</th><th scope="col" class="num">Impressions</th><th scope="col" class="num">Starts</th><th scope="col" class="num">25 %</th><th scope="col" class="num">50 %</th><th scope="col" class="num">75 %</th><th scope="col" class="num">Complete</th><th scope="col" class="num">Completion %</th><th scope="col" class="num">Clicks</th><th scope="col" class="num">Reach</th><th scope="col" class="num">Frequency</th><th scope="col" class="num">Spend</th><th scope="col" class="num">IVT %</th></tr></thead>
-<tbody>${rows || '<tr><td colspan="13">No delivery in this period.</td></tr>'}</tbody></table></div>${serverSideSection(r.serverSide, 'Campaign')}`;
+<tbody>${rows || '<tr><td colspan="13">No delivery in this period.</td></tr>'}</tbody></table></div>${serverSideSection(r.serverSide, 'Campaign')}
+${statementsNote(r, pc)}`;
   return frame(
     `Delivery: ${label(pc, r.advertiserId)}`,
     `Measured delivery, ${esc(day(r.period.from))} to ${esc(day(r.period.to - 1))}.`,
