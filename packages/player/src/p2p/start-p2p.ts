@@ -102,11 +102,10 @@ export function torrentStreamKey(torrentUrl: string): string {
 
 /**
  * The URL the media element plays for an episode, from the first moment: the origin URL
- * marked with the stream key. Also starts answering the Service Worker for this page, so
- * the element's first request through it finds the page listening.
+ * marked with the stream key. Touches nothing of the Service Worker (the page starts
+ * answering it in startP2p, before it announces a stream, after the first frame).
  */
 export function p2pStreamSrc(torrentUrl: string, originSrc: string): string {
-  serve();
   return p2pMediaUrl(
     new URL(originSrc, location.href).href,
     torrentStreamKey(new URL(torrentUrl, location.href).href),
