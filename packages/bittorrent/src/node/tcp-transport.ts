@@ -6,16 +6,8 @@ import {
   type Server,
   type Socket,
 } from 'node:net';
-import {
-  type CodedError,
-  codedError,
-  type RemoteInfo,
-  type Transport,
-  type TransportHandler,
-} from '../transport.ts';
-
-/** Send buffer above which `write` asks the caller to wait for `drain` (a few fast-link RTTs). */
-const HIGH_WATER = 1024 * 1024;
+import { type CodedError, codedError, type TransportHandler } from '../transport.ts';
+import { HIGH_WATER, StreamTransport } from './stream-transport.ts';
 
 /**
  * Size of the one read buffer a dialed connection reuses with `reuseReadBuffer`. Node's
@@ -30,12 +22,7 @@ const READ_BUFFER = 256 * 1024;
  * latency-sensitive); reads are paused until `start`, so no byte is lost between accept and
  * the peer logic attaching.
  */
-export class TcpTransport implements Transport {
-  readonly remote: RemoteInfo;
-  private handler: TransportHandler | null = null;
-  private closeReason: CodedError | undefined;
-  private closedFlag = false;
-  private notified = false;
+export class TcpTransport extends StreamTransport {
   /** Chunks read before `start` (none in practice: the socket is paused until then). */
   private early: Uint8Array[] = [];
 
@@ -45,35 +32,23 @@ export class TcpTransport implements Transport {
     /** The socket reads into one reused buffer (net's `onread`) and calls `received`. */
     readonly transientChunks = false,
   ) {
+    const address = socket.remoteAddress;
+    super(
+      socket,
+      {
+        kind: 'tcp',
+        outgoing,
+        ...(address ? { address: unmapV4(address), family: isIPv6(unmapV4(address)) ? 'ipv6' : 'ipv4' } : {}),
+        ...(socket.remotePort ? { port: socket.remotePort } : {}),
+      },
+      'BT_TCP_IO',
+    );
     socket.pause();
     socket.setNoDelay(true);
-    const address = socket.remoteAddress;
-    this.remote = {
-      kind: 'tcp',
-      outgoing,
-      ...(address ? { address: unmapV4(address), family: isIPv6(unmapV4(address)) ? 'ipv6' : 'ipv4' } : {}),
-      ...(socket.remotePort ? { port: socket.remotePort } : {}),
-    };
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.closeReason ??= codedError('BT_TCP_IO', `tcp ${err.code ?? ''} ${err.message}`.trim(), err);
-    });
-    socket.on('close', () => {
-      this.closedFlag = true;
-      this.notify();
-    });
-  }
-
-  get closed(): boolean {
-    return this.closedFlag || this.socket.destroyed;
-  }
-
-  get bufferedAmount(): number {
-    return this.socket.writableLength;
   }
 
   start(handler: TransportHandler): void {
-    if (this.handler) throw new Error('TcpTransport.start called twice');
-    this.handler = handler;
+    this.attach(handler);
     if (this.transientChunks) {
       const early = this.early;
       this.early = [];
@@ -81,7 +56,6 @@ export class TcpTransport implements Transport {
     } else {
       this.socket.on('data', (chunk: Buffer) => handler.data(chunk));
     }
-    this.socket.on('drain', () => handler.drain());
     if (this.closed) {
       this.notify();
       return;
@@ -93,36 +67,6 @@ export class TcpTransport implements Transport {
   received(chunk: Uint8Array): void {
     if (this.handler) this.handler.data(chunk);
     else this.early.push(chunk.slice());
-  }
-
-  write(chunk: Uint8Array): boolean {
-    if (this.closed) return true;
-    this.socket.write(chunk);
-    return this.socket.writableLength < HIGH_WATER;
-  }
-
-  pause(): void {
-    this.socket.pause();
-  }
-
-  resume(): void {
-    if (this.handler) this.socket.resume();
-  }
-
-  close(reason?: CodedError): void {
-    if (reason) this.closeReason ??= reason;
-    this.closedFlag = true;
-    this.socket.destroy();
-    this.notify();
-  }
-
-  private notify(): void {
-    if (this.notified || !this.handler) return;
-    this.notified = true;
-    const h = this.handler;
-    const reason = this.closeReason;
-    // Deliver close after any data events already queued in this tick.
-    queueMicrotask(() => h.close(reason));
   }
 }
 

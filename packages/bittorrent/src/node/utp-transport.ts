@@ -1,12 +1,8 @@
 import { isIPv4 } from 'node:net';
+import type { Duplex } from 'node:stream';
 import utp, { type UtpConnection, type UtpSocket } from 'utp-native';
-import {
-  type CodedError,
-  codedError,
-  type RemoteInfo,
-  type Transport,
-  type TransportHandler,
-} from '../transport.ts';
+import { type CodedError, codedError, type Transport, type TransportHandler } from '../transport.ts';
+import { StreamTransport } from './stream-transport.ts';
 
 /**
  * uTP (BEP 29: reliable streams over UDP with LEDBAT congestion control, the transport
@@ -17,84 +13,27 @@ import {
  * incoming one needs (hole punching). libutp speaks IPv4 only here.
  */
 
-/** Send buffer above which `write` asks the caller to wait for `drain`. */
-const HIGH_WATER = 1024 * 1024;
-
 /** How long `close` waits for libutp to finish closing connections before it returns. */
 const CLOSE_LINGER_MS = 1_000;
 
 /** A uTP connection as a {@link Transport}. */
-export class UtpTransport implements Transport {
-  readonly remote: RemoteInfo;
-  private handler: TransportHandler | null = null;
-  private closeReason: CodedError | undefined;
-  private closedFlag = false;
-  private notified = false;
-
+export class UtpTransport extends StreamTransport {
   constructor(
     private readonly conn: UtpConnection,
     outgoing: boolean,
   ) {
-    this.remote = {
-      kind: 'utp',
-      outgoing,
-      address: conn.remoteAddress,
-      port: conn.remotePort,
-      family: 'ipv4',
-    };
-    conn.on('error', (err: NodeJS.ErrnoException) => {
-      this.closeReason ??= codedError('BT_UTP_IO', `utp ${err.code ?? ''} ${err.message}`.trim(), err);
-    });
-    conn.on('close', () => {
-      this.closedFlag = true;
-      this.notify();
-    });
-  }
-
-  get closed(): boolean {
-    return this.closedFlag || this.conn.destroyed;
-  }
-
-  get bufferedAmount(): number {
-    return this.conn.writableLength;
+    super(
+      conn as unknown as Duplex,
+      { kind: 'utp', outgoing, address: conn.remoteAddress, port: conn.remotePort, family: 'ipv4' },
+      'BT_UTP_IO',
+    );
   }
 
   start(handler: TransportHandler): void {
-    if (this.handler) throw new Error('UtpTransport.start called twice');
-    this.handler = handler;
+    this.attach(handler);
     // The stream holds what arrived before this (it flows only once a data listener exists).
     this.conn.on('data', (chunk: Buffer) => handler.data(chunk));
-    this.conn.on('drain', () => handler.drain());
     if (this.closed) this.notify();
-  }
-
-  write(chunk: Uint8Array): boolean {
-    if (this.closed) return true;
-    this.conn.write(chunk);
-    return this.conn.writableLength < HIGH_WATER;
-  }
-
-  pause(): void {
-    this.conn.pause();
-  }
-
-  resume(): void {
-    if (this.handler) this.conn.resume();
-  }
-
-  close(reason?: CodedError): void {
-    if (reason) this.closeReason ??= reason;
-    this.closedFlag = true;
-    this.conn.destroy();
-    this.notify();
-  }
-
-  private notify(): void {
-    if (this.notified || !this.handler) return;
-    this.notified = true;
-    const h = this.handler;
-    const reason = this.closeReason;
-    queueMicrotask(() => h.close(reason));
   }
 }
 
