@@ -17,6 +17,7 @@ import {
   generateSigningKey,
   importPublicKeys,
   keyRing,
+  PreparedAds,
   verifyDecisionToken,
 } from '../src/index.ts';
 import { type TestAccounts, testAccounts, testCookie } from './accounts.ts';
@@ -39,13 +40,24 @@ let accounts: TestAccounts;
 /** The advertiser account that runs the advertiser flow (its API token). */
 let adv: Record<string, string> = {};
 let publicUrl = 'https://node.example/';
+/** The stitcher's prepared ads, with a codec that cannot match an 8 kHz episode. */
+let prepared: PreparedAds<{ rate: number }, unknown>;
 
 beforeAll(async () => {
   dir = await scratchDir('ads-http-');
   accounts = await testAccounts(clock);
   adv = { authorization: `Bearer ${(await accounts.account('advertiser')).token}` };
   app = Fastify();
+  prepared = new PreparedAds<{ rate: number }, unknown>({
+    dir: join(dir.path, 'prepared'),
+    profileKey: (p) => `mpeg2-l3-${p.rate}-1ch`,
+    sourceOf: () => join(fixtures, 'ad-15s.mp3'),
+    prepare: async (_input, p) => {
+      throw new Error(`cannot match the encoding: ${p.rate} Hz is below what the encoder takes`);
+    },
+  });
   await app.register(adsPlugin, {
+    stitchFailures: () => prepared.failures(),
     episodes: episodeLookup([episode(), episode({ id: 'ep-video', mediaKind: 'video' })]),
     keys: () => ring,
     clock,
@@ -59,6 +71,7 @@ beforeAll(async () => {
   await app.ready();
 });
 afterAll(async () => {
+  await prepared?.close();
   await app?.close();
   await accounts?.close();
   await dir?.remove();
@@ -306,6 +319,14 @@ describe('advertiser flow', () => {
     expect(page.body).toContain('2026-11-23');
     const creatives = await get('/ads/dashboard/creatives');
     expect(creatives.body).toContain('Spring spot');
+    expect(creatives.body).not.toContain('Not inserted into podcast-app downloads');
+    // A creative the stitcher cannot prepare for an episode's encoding: the advertiser reads why.
+    expect(prepared.ready(creativeId, { rate: 8000 })).toBeNull();
+    await prepared.idle();
+    const after = await get('/ads/dashboard/creatives');
+    expect(after.body).toContain(
+      'Not inserted into podcast-app downloads (mpeg2-l3-8000-1ch): cannot match the encoding: 8000 Hz is below what the encoder takes',
+    );
   });
 
   it('makes the ad skippable after the offset the advertiser sets (Linear@skipoffset)', async () => {

@@ -134,7 +134,10 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   const store = await loadStore(d.db, d.clock.now());
   const adsMediaDir = join(d.dataDir, 'ads-media');
   limitDecisions(d.app, d.decisionRate);
+  // Ads prepared for stitching (below); the ads dashboard shows why a creative could not be.
+  let prepared: PreparedAds<unknown, unknown> | null = null;
   await d.app.register(adsPlugin, {
+    stitchFailures: () => prepared?.failures() ?? [],
     episodes: (id) => episodeForAds(d.db, id),
     // Shows to target by name on the line-item form: every show with a published episode.
     shows: async () =>
@@ -206,7 +209,6 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
 
   // Dynamic ad insertion: plans decided by this ad server, ads prepared ahead in the data dir.
   let dai: Dai | null = null;
-  let prepared: PreparedAds<unknown, unknown> | null = null;
   const approvedAudio = () =>
     [...store.creatives.values()]
       .filter((c) => c.approval === 'approved' && c.mediaKind === 'audio')

@@ -54,6 +54,8 @@ export interface AdsContext {
   opportunities?: OpportunityPublisher;
   /** The measured-delivery consumer, when the node gives a stream. */
   feedback?: MeasuredFeedback;
+  /** Creatives that could not be prepared for a podcast episode's encoding (DAI), with why. */
+  stitchFailures?: () => ReadonlyArray<{ creativeId: string; profileKey: string; reason: string }>;
   /** The creative with its URLs made absolute against the current public URL. */
   present(c: Creative): Creative;
 }

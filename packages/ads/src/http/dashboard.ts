@@ -144,13 +144,25 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
 
   app.get('/ads/dashboard/creatives', { onRequest }, async (req, reply) => {
     const scope = scopeOf(req, ctx);
+    // Why a creative is left out of podcast-app downloads (DAI): it could not be prepared
+    // for an episode's encoding. Listeners there get another ad or the clean file.
+    const failures = ctx.stitchFailures?.() ?? [];
+    const stitchNotes = (id: string) =>
+      failures
+        .filter((f) => f.creativeId === id)
+        .slice(0, 5)
+        .map(
+          (f) =>
+            `<p class="meta stitch-failure" style="margin:.3rem 0 0">Not inserted into podcast-app downloads (${h(f.profileKey)}): ${h(f.reason)}</p>`,
+        )
+        .join('');
     const badge = { approved: 'ok', pending: 'warn', rejected: 'danger' } as const;
     const rows = [...ctx.store.creatives.values()]
       .filter((c) => scope.creative(c.id))
       .map((c) => ctx.present(c))
       .map(
         (c) =>
-          `<tr><td>${h(c.name)}<br><span class="meta">${h(ctx.store.advertisers.get(c.advertiserId)?.name ?? '')}</span></td><td>${h(c.mediaKind)}, ${h((c.durationMs / 1000).toFixed(1))} s<br><${c.mediaKind === 'video' ? 'video' : 'audio'} controls preload="none" src="${h(c.mediaUrl)}" aria-label="Play the creative ${h(c.name)}"></${c.mediaKind === 'video' ? 'video' : 'audio'}></td><td><span class="badge ${badge[c.approval]}">${h(c.approval)}</span>${c.approvalReason ? `<p class="meta" style="margin:.3rem 0 0">Reason: ${h(c.approvalReason)}</p>` : ''}</td>${
+          `<tr><td>${h(c.name)}<br><span class="meta">${h(ctx.store.advertisers.get(c.advertiserId)?.name ?? '')}</span></td><td>${h(c.mediaKind)}, ${h((c.durationMs / 1000).toFixed(1))} s<br><${c.mediaKind === 'video' ? 'video' : 'audio'} controls preload="none" src="${h(c.mediaUrl)}" aria-label="Play the creative ${h(c.name)}"></${c.mediaKind === 'video' ? 'video' : 'audio'}></td><td><span class="badge ${badge[c.approval]}">${h(c.approval)}</span>${c.approvalReason ? `<p class="meta" style="margin:.3rem 0 0">Reason: ${h(c.approvalReason)}</p>` : ''}${stitchNotes(c.id)}</td>${
             scope.isAdmin
               ? `<td><div style="display:grid;gap:.4rem"><label class="field">Reason <span class="meta">(sent to the advertiser; needed to reject)</span><input id="reason-${h(c.id)}" maxlength="500" value="${h(c.approvalReason ?? '')}"></label><div class="row"><button type="button" class="small" data-approve="${h(c.id)}" data-state="approved" aria-label="Approve ${h(c.name)}">Approve</button><button type="button" class="small danger" data-approve="${h(c.id)}" data-state="rejected" aria-label="Reject ${h(c.name)}">Reject</button></div></div></td>`
               : ''

@@ -26,6 +26,8 @@ import { dashboardRoutes } from './dashboard.ts';
 import { decisionRoutes } from './decision-routes.ts';
 
 export interface AdsPluginDeps {
+  /** Creatives the stitcher could not prepare for an episode's encoding (shown on the creatives page). */
+  stitchFailures?: () => ReadonlyArray<{ creativeId: string; profileKey: string; reason: string }>;
   /** The catalog port: episode id -> what the ad server needs, or null. */
   episodes: EpisodeLookup;
   /** The catalog port for targeting by name: the shows an advertiser may target. */
@@ -124,6 +126,7 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     loginUrl: deps.loginUrl ?? '/login',
     viewer: deps.viewer ?? (async () => null),
     present: (c) => presentCreative(c, publicUrl()),
+    ...(deps.stitchFailures ? { stitchFailures: deps.stitchFailures } : {}),
     decide: {
       store,
       signingKey: () => deps.keys().active,
