@@ -15,6 +15,8 @@ import {
   startNginx,
   waitFor,
 } from '@swarmcast/testkit';
+import { Redis } from 'ioredis';
+import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -125,6 +127,15 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
     await nginx?.close();
     await pg?.drop();
     await dir?.remove();
+    // This run's swarms in Redis and its JetStream stream.
+    const redis = new Redis(serviceUrl('redis'), { lazyConnect: true });
+    await redis.connect();
+    const keys = await redis.keys(`sc${tag}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    const nc = await connect({ servers: serviceUrl('nats') });
+    await (await nc.jetstreamManager()).streams.delete(`SC${tag}`).catch(() => {});
+    await nc.close();
   }, 60_000);
 
   async function leases(db: Awaited<ReturnType<typeof openDb>>) {
