@@ -95,7 +95,7 @@ export {
   seedableEpisodes,
   seedableTorrents,
 } from './seedable.ts';
-export { nextSeq, showKey, showPublicKey } from './show-key.ts';
+export { keyedShowSlugs, nextSeq, showKey, showPublicKey } from './show-key.ts';
 export {
   createShow,
   getShow,

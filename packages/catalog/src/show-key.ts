@@ -44,3 +44,11 @@ export async function showPublicKey(db: Queryable, showId: string): Promise<stri
   );
   return r.rows[0] ? Buffer.from(r.rows[0].public_key).toString('hex') : null;
 }
+
+/** Slugs of the shows that have a key (published on the DHT before): refreshed at start. */
+export async function keyedShowSlugs(db: Queryable): Promise<string[]> {
+  const r = await db.query<{ slug: string }>(
+    'select s.slug from catalog_shows s join catalog_show_keys k on k.show_id = s.id order by s.slug',
+  );
+  return r.rows.map((row) => row.slug);
+}

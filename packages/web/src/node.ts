@@ -322,6 +322,9 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     // catalog's show creation settles the race between several).
     if ((o.demo ?? true) && roles.has('web')) await seedDemo(catalog);
     if (roles.has('origin')) void services.warmDai();
+    // Shows on the DHT: their newest feed seeded by this process and their items fresh.
+    if (app.mutableShows && roles.has('seeder') && services.seeding)
+      await app.mutableShows.refreshAll().catch((err: unknown) => log.warn({ err }, 'DHT shows at start'));
     const running = app;
     const mounted = services;
     return {

@@ -23,9 +23,16 @@ import { portalRoutes } from './portal/routes.ts';
 import { installTextGuard } from './text-guard.ts';
 import { siteUrls } from './urls.ts';
 import { webSubHub } from './websub/hub.ts';
-import { mutableShowPublisher } from './websub/mutable-show.ts';
+import { type MutableShows, mutableShowPublisher } from './websub/mutable-show.ts';
 import { feedNotifier } from './websub/notify.ts';
 import { type PodpingConfig, podpingFromEnv } from './websub/podping.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** BEP 46 show publishing, when the node runs a DHT. */
+    mutableShows: MutableShows | null;
+  }
+}
 
 /** Levels of `--log-level` (pino's). */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -172,16 +179,20 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   // going live) drop the cache too; whoever set onFeedChange before (the node's notifiers)
   // is still called.
   const notify = ctx.onFeedChange;
+  const mutable = opts.dht ? mutableShowPublisher({ app, ctx, dht: opts.dht }) : null;
+  // The node calls refreshAll once its seeder runs (a restart seeds no index torrent otherwise).
+  app.decorate('mutableShows', mutable);
   const notifier = feedNotifier({
     hub: webSubHub(app, ctx, urls),
     urls,
     podping: opts.podping === undefined ? podpingFromEnv(process.env) : opts.podping,
-    mutable: opts.dht ? mutableShowPublisher({ app, ctx, dht: opts.dht }) : null,
+    mutable: mutable ? (slug) => mutable.publish(slug) : null,
     ...(opts.onFeedNotice ? { onSent: opts.onFeedNotice } : {}),
     onError: (err) => app.log.warn({ err }, 'feed notice failed'),
   });
   app.addHook('onClose', async () => {
     notifier.close();
+    mutable?.close();
     await opts.dht?.close();
   });
   ctx.onFeedChange = (slug) => {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toHex } from '@swarmcast/bittorrent';
 import { DhtNode, parseMutableMagnet } from '@swarmcast/bittorrent/node';
@@ -114,5 +114,29 @@ describe('a show as a BEP 46 mutable torrent', () => {
     const xml = await (await fetch(url('/shows/dhtshow/feed.xml'))).text();
     const magnet = /<podcast:txt purpose="btpk">([^<]+)<\/podcast:txt>/.exec(xml)?.[1];
     expect(parseMutableMagnet(magnet ?? '')?.publicKey).toEqual(key);
-  });
+
+    // A third feed: only the newest two index torrents are kept (files and seeding).
+    await publish('Third on the DHT');
+    const three = await itemAtLeast(key, two.seq + 1);
+    const indexDir = join(dir.path, 'media', 'dhtshow', 'index');
+    expect((await readdir(indexDir)).sort()).toEqual([`feed-${two.seq}.xml`, `feed-${three.seq}.xml`].sort());
+    const seeded = new Set(node.services.seeding!.seeded());
+    expect(seeded.has(one.ih)).toBe(false);
+    expect(seeded.has(two.ih) && seeded.has(three.ih)).toBe(true);
+
+    // A restart: the new process seeds the show's newest feed and stores a fresh item (a
+    // restart once left the index torrent unseeded until the next publish).
+    await node.close();
+    node = await startNode({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: dir.path,
+      demo: false,
+      dhtBootstrap: [`127.0.0.1:${dhts[0]!.port}`],
+    });
+    const four = await itemAtLeast(key, three.seq + 1);
+    expect(new Set(node.services.seeding!.seeded()).has(four.ih)).toBe(true);
+    expect(await readdir(indexDir)).toEqual([`feed-${four.seq}.xml`]);
+    expect(await readFile(join(indexDir, `feed-${four.seq}.xml`), 'utf8')).toContain('Third on the DHT');
+  }, 180_000);
 });
