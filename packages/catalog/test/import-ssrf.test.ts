@@ -36,6 +36,9 @@ describe('import SSRF guard', () => {
     ['100.64.0.1', 'a reserved address'],
     ['::ffff:127.0.0.1', 'a reserved address'],
     ['::ffff:a9fe:a9fe', 'a reserved address'],
+    ['64:ff9b::7f00:1', 'a reserved address'],
+    ['64:ff9b::a9fe:a9fe', 'a reserved address'],
+    ['2002:7f00:1::1', 'a reserved address'],
   ])('refuses %s (%s)', (ip, why) => {
     expect(blockedAddressReason(ip)).toBe(why);
   });

@@ -38,7 +38,9 @@ const blockedRanges = `
 ::/128               # unspecified
 ::1/128              # loopback
 ::ffff:0:0/96        # IPv4-mapped (an IPv4 address in disguise)
+64:ff9b::/96         # NAT64 (64:ff9b::7f00:1 reaches 127.0.0.1 through a NAT64 gateway)
 64:ff9b:1::/48       # local-use NAT64
+2002::/16            # 6to4 (2002:7f00:1:: embeds 127.0.0.1)
 100::/64             # discard-only
 2001:db8::/32        # documentation
 fc00::/7             # unique local (fd00:ec2::254, a cloud metadata address, is in it)
