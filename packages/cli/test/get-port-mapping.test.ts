@@ -31,6 +31,7 @@ describe.skipIf(lab0.skip || bins.skip)('swarmcast get --seed behind a router wi
     lab = await createNatLab([
       { nat: 'port-restricted', miniupnpd: true },
       { nat: 'port-restricted', miniupnpd: true },
+      { nat: 'port-restricted', miniupnpd: true },
     ]);
   }, 60_000);
   afterAll(async () => {
@@ -38,9 +39,10 @@ describe.skipIf(lab0.skip || bins.skip)('swarmcast get --seed behind a router wi
     await dir?.remove();
   }, 60_000);
 
-  for (const way of ['natpmp', 'upnp'] as const)
-    it(`gets a mapped port by ${way === 'natpmp' ? 'NAT-PMP' : 'UPnP IGD'} and is dialled from outside through it`, async () => {
-      const home = lab.homes[way === 'natpmp' ? 0 : 1]!;
+  const ways = { natpmp: 'NAT-PMP', upnp: 'UPnP IGD', pcp: 'PCP' } as const;
+  for (const [i, way] of (['natpmp', 'upnp', 'pcp'] as const).entries())
+    it(`gets a mapped port by ${ways[way]} and is dialled from outside through it`, async () => {
+      const home = lab.homes[i]!;
       const content = randomBytes(1_200_000);
       const pieceLength = 64 * 1024;
       const hashes: Buffer[] = [];

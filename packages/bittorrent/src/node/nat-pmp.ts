@@ -151,7 +151,7 @@ export interface PortMapping {
   readonly lifetime: number;
   readonly gateway: string;
   /** How it was made. */
-  readonly method: 'natpmp' | 'upnp';
+  readonly method: 'pcp' | 'natpmp' | 'upnp';
 }
 
 /** The router's public address. */

@@ -5,20 +5,21 @@ import {
   natPmpMap,
   type PortMapping,
 } from './nat-pmp.ts';
+import { type PcpOptions, pcpMap, pcpNonce } from './pcp.ts';
 import { discoverIgd, type IgdService, type UpnpOptions, upnpMap, upnpUnmap } from './upnp-igd.ts';
 
-export type PortMappingMethod = 'natpmp' | 'upnp';
+export type PortMappingMethod = 'pcp' | 'natpmp' | 'upnp';
 
-export interface PortMappingOptions extends NatPmpOptions, UpnpOptions {
+export interface PortMappingOptions extends NatPmpOptions, PcpOptions, UpnpOptions {
   /** Seconds asked for each mapping (renewed at half; default 3600, RFC 6886's advice). */
   lifetimeSeconds?: number;
-  /** Methods tried in turn for each port (default NAT-PMP, then UPnP IGD). */
+  /** Methods tried in turn for each port (default PCP, then NAT-PMP, then UPnP IGD). */
   methods?: readonly PortMappingMethod[];
 }
 
 /**
- * Keeps ports forwarded on the home router while a node runs: asks by NAT-PMP (RFC 6886),
- * else UPnP IGD, renews each mapping at half its lifetime, and removes them on `close`.
+ * Keeps ports forwarded on the home router while a node runs: asks by PCP (RFC 6887), else
+ * NAT-PMP (RFC 6886, the same port: skipped when PCP got no answer at all), else UPnP IGD, renews each mapping at half its lifetime, and removes them on `close`.
  * Failures are values (`errors`), never fatal: a node behind no such router still works
  * outbound.
  */
@@ -28,6 +29,8 @@ export class PortMapper {
   private timers: ReturnType<typeof setTimeout>[] = [];
   private closed = false;
   private igd: Promise<IgdService> | undefined;
+  /** PCP nonces per mapping: a renewal or removal must repeat the one it was made with. */
+  private readonly nonces = new Map<string, Uint8Array>();
   /** Settles when the last `map` call's requests were answered or failed. */
   ready: Promise<void> = Promise.resolve();
 
@@ -45,6 +48,12 @@ export class PortMapper {
     port: number,
   ): Promise<PortMapping> {
     const lifetime = this.options.lifetimeSeconds ?? 3600;
+    if (method === 'pcp') {
+      const key = `${protocol}:${port}`;
+      const nonce = this.nonces.get(key) ?? pcpNonce();
+      this.nonces.set(key, nonce);
+      return pcpMap(protocol, port, lifetime, nonce, this.options);
+    }
     if (method === 'natpmp') return natPmpMap(protocol, port, lifetime, this.options);
     // The search goes to the SSDP group and, unicast, to the default gateway.
     this.igd ??= defaultGateway().then((gw) => {
@@ -56,7 +65,12 @@ export class PortMapper {
 
   private async mapOne(protocol: MappingProtocol, port: number): Promise<void> {
     const failures: string[] = [];
-    for (const method of this.options.methods ?? ['natpmp', 'upnp']) {
+    for (const method of this.options.methods ?? ['pcp', 'natpmp', 'upnp']) {
+      // PCP and NAT-PMP share the router's port 5351: silence to one is silence to both.
+      if (method === 'natpmp' && failures.some((f) => f.startsWith('pcp: PCP: no answer'))) {
+        failures.push('natpmp: skipped (no answer on port 5351 to PCP)');
+        continue;
+      }
       try {
         const m = await this.tryMethod(method, protocol, port);
         if (this.closed) return;
@@ -89,7 +103,14 @@ export class PortMapper {
     await Promise.all(
       all.map(async (m) => {
         try {
-          if (m.method === 'natpmp')
+          const nonce = this.nonces.get(`${m.protocol}:${m.internalPort}`);
+          if (m.method === 'pcp' && nonce)
+            await pcpMap(m.protocol, m.internalPort, 0, nonce, {
+              ...this.options,
+              gateway: m.gateway,
+              attempts: 2,
+            });
+          else if (m.method === 'natpmp')
             await natPmpMap(m.protocol, m.internalPort, 0, {
               ...this.options,
               gateway: m.gateway,

@@ -16,7 +16,7 @@ const usage = `swarmcast get <magnet|file.torrent|http(s) url> -o <dir> [--seed]
               [--peer HOST:PORT]... [--dht HOST:PORT|public]... [--no-webseeds]
               [--port N] [--host ADDR] [--files 0,2,...] [--timeout SECONDS] [--json]
               [--encryption prefer|require|off] [--utp|--utp-only] [--lsd]
-              [--no-port-mapping] [--port-mapping natpmp|upnp]
+              [--no-port-mapping] [--port-mapping pcp|natpmp|upnp]
 
 Downloads a torrent into <dir>. Every piece is verified (SHA-1 / v2 merkle) before it is written;
 a restart resumes from what is already on disk. Exits 0 only when every selected piece is
@@ -47,10 +47,10 @@ checked against the link's btih/btmh.
   --utp                also accept uTP (BEP 29, UDP, on the same port number) and dial it
                        first, TCP when a peer does not answer it
   --utp-only           uTP alone: no TCP listener, no TCP dial
-  --no-port-mapping    with --seed, do not ask the home router (NAT-PMP) to forward our
-                       port; by default --seed asks, so peers outside can dial us
-  --port-mapping WAY   ask only by natpmp (NAT-PMP, RFC 6886) or upnp (UPnP IGD); default
-                       NAT-PMP, then UPnP
+  --no-port-mapping    with --seed, do not ask the home router (PCP, NAT-PMP, UPnP) to
+                       forward our port; by default --seed asks, so peers outside can dial us
+  --port-mapping WAY   ask only by pcp (PCP, RFC 6887), natpmp (NAT-PMP, RFC 6886) or upnp
+                       (UPnP IGD); default PCP, then NAT-PMP, then UPnP
   --lsd                Local Service Discovery (BEP 14): announce to and find peers on the
                        LAN by multicast (239.192.152.143:6771), with no tracker
 
@@ -87,8 +87,8 @@ const command: Command = {
     const encryption = parseEncryption(values.encryption);
     const transports = parseTransports(values.utp, values['utp-only']);
     const way = values['port-mapping'];
-    if (way !== undefined && way !== 'natpmp' && way !== 'upnp')
-      throw new UsageError(`--port-mapping must be natpmp or upnp (got "${way}")`);
+    if (way !== undefined && way !== 'pcp' && way !== 'natpmp' && way !== 'upnp')
+      throw new UsageError(`--port-mapping must be pcp, natpmp or upnp (got "${way}")`);
     const source = positionals[0];
     if (!source || positionals.length > 1)
       throw new UsageError('give exactly one torrent (magnet link, file or http URL)');
@@ -166,7 +166,7 @@ const command: Command = {
         ...(transports ? { transports } : {}),
         ...(values.lsd ? { lsd: true } : {}),
         ...(values.seed && !values['no-port-mapping']
-          ? { portMapping: way ? { methods: [way] as ('natpmp' | 'upnp')[] } : true }
+          ? { portMapping: way ? { methods: [way] as ('pcp' | 'natpmp' | 'upnp')[] } : true }
           : {}),
         onWarning: (e) =>
           out0.event('warning', { code: e.code, message: e.message }, `warning: ${e.message}`),
