@@ -64,3 +64,28 @@ export function sameOrigin(req: FastifyRequest): boolean {
 export function sendFailure(reply: FastifyReply, f: { code: string; message: string; status: number }) {
   return reply.code(f.status).send({ error: { code: f.code, message: f.message } });
 }
+
+/**
+ * The account behind an API request, or null with the answer already sent: 403 for a write
+ * from another site (CSRF), 401 without a session or token. Every JSON route starts here.
+ */
+export async function apiCaller(
+  ctx: CatalogContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Account | null> {
+  if (req.method !== 'GET' && !sameOrigin(req)) {
+    await sendFailure(reply, { code: 'CAT_FORBIDDEN', message: 'cross-site request refused', status: 403 });
+    return null;
+  }
+  const who = await whoIs(ctx, req);
+  if (!who) {
+    await sendFailure(reply, {
+      code: 'CAT_UNAUTHENTICATED',
+      message: 'log in or send an API token',
+      status: 401,
+    });
+    return null;
+  }
+  return who;
+}

@@ -34,32 +34,10 @@ import {
   updateFeedSettings,
   updateShow,
 } from '@swarmcast/catalog';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { readCookie, sameOrigin, sendFailure, sessionCookie, whoIs } from '../auth.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { apiCaller as caller, readCookie, sendFailure, sessionCookie, whoIs } from '../auth.ts';
 
 type Json = Record<string, unknown>;
-
-/** The account behind the request, or a 401/403 already sent (then null). */
-async function caller(
-  ctx: CatalogContext,
-  req: FastifyRequest,
-  reply: FastifyReply,
-): Promise<Account | null> {
-  if (req.method !== 'GET' && !sameOrigin(req)) {
-    await sendFailure(reply, { code: 'CAT_FORBIDDEN', message: 'cross-site request refused', status: 403 });
-    return null;
-  }
-  const who = await whoIs(ctx, req);
-  if (!who) {
-    await sendFailure(reply, {
-      code: 'CAT_UNAUTHENTICATED',
-      message: 'log in or send an API token',
-      status: 401,
-    });
-    return null;
-  }
-  return who;
-}
 
 function body(req: FastifyRequest): Json {
   return req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? (req.body as Json) : {};

@@ -6,7 +6,6 @@
  * "AAC stitching not supported yet").
  */
 import {
-  type Account,
   type CatalogContext,
   daiEnabled,
   type EpisodeDetail,
@@ -17,7 +16,7 @@ import {
 } from '@swarmcast/catalog';
 import { type Html, html, page } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sameOrigin, sendFailure, whoIs } from '../auth.ts';
+import { apiCaller, sameOrigin, sendFailure, whoIs } from '../auth.ts';
 import { enc } from '../portal/fragments.ts';
 
 /** What the dashboard needs of the node's stitcher (node/dai.ts), injected by the server. */
@@ -119,22 +118,7 @@ ${status.episodes.map((e) => html`<tr data-episode="${e.episodeId}" data-state="
 
 /** `GET|PUT /api/shows/:slug/dai` and the dashboard form `POST /dashboard/shows/:slug/dai`. */
 export function daiRoutes(app: FastifyInstance, ctx: CatalogContext, view: DaiView): void {
-  const account = async (req: FastifyRequest, reply: FastifyReply): Promise<Account | null> => {
-    if (req.method !== 'GET' && !sameOrigin(req)) {
-      await sendFailure(reply, { code: 'CAT_FORBIDDEN', message: 'cross-site request refused', status: 403 });
-      return null;
-    }
-    const who = await whoIs(ctx, req);
-    if (!who) {
-      await sendFailure(reply, {
-        code: 'CAT_UNAUTHENTICATED',
-        message: 'log in or send an API token',
-        status: 401,
-      });
-      return null;
-    }
-    return who;
-  };
+  const account = (req: FastifyRequest, reply: FastifyReply) => apiCaller(ctx, req, reply);
   const switched = (slug: string) => {
     view.changed();
     // The feed's enclosures change (stitched URL or plain file): the same notices as any edit.
