@@ -88,7 +88,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
         const r = campaignReport(ctx.store, c.id, now)!;
         const statuses = [...new Set(r.lineItems.map((l) => l.pacing.status))].join(', ');
         const adv = ctx.store.advertisers.get(c.advertiserId)?.name ?? c.advertiserId;
-        return `<tr><td><a href="/ads/dashboard/campaigns/${encodeURIComponent(c.id)}">${h(c.name)}</a></td><td>${h(adv)}</td><td>${h(new Date(c.startsAt).toISOString().slice(0, 10))} – ${h(new Date(c.endsAt).toISOString().slice(0, 10))}</td><td>${h(money(r.spendMicros, c.currency))} / ${h(money(c.totalBudgetMicros, c.currency))}</td><td>${h(statuses)}</td></tr>`;
+        return `<tr><td><a href="/ads/dashboard/campaigns/${encodeURIComponent(c.id)}">${h(c.name)}</a></td><td>${h(adv)}</td><td>${h(flightText(c.startsAt, c.endsAt))}</td><td>${h(money(r.spendMicros, c.currency))} / ${h(money(c.totalBudgetMicros, c.currency))}</td><td>${h(statuses)}</td></tr>`;
       })
       .join('');
     const pending = [...ctx.store.creatives.values()].filter(
@@ -207,3 +207,13 @@ for (const b of document.querySelectorAll('button[data-approve]')) {
     else document.getElementById('approval-result').textContent = 'Not saved (' + res.status + ').';
   });
 }`;
+
+/** A campaign's flight in words: open ends (the house campaign runs from 1970 to 2100) say so. */
+export function flightText(startsAt: number, endsAt: number): string {
+  const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+  const open = (t: number) => t <= 0 || t >= Date.UTC(2099, 0, 1);
+  if (open(startsAt) && open(endsAt)) return 'Always on';
+  if (open(endsAt)) return `From ${day(startsAt)}`;
+  if (open(startsAt)) return `Until ${day(endsAt)}`;
+  return `${day(startsAt)} – ${day(endsAt)}`;
+}
