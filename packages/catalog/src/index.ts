@@ -89,6 +89,7 @@ export {
 export { episodesGoingLive, scheduleEpisode } from './schedule.ts';
 export { type SearchHit, search } from './search.ts';
 export {
+  isEpisodeMedia,
   type MissingMedia,
   missingMedia,
   type SeedableEpisode,

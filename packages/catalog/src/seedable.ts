@@ -98,3 +98,9 @@ export async function missingMedia(
   }
   return missing;
 }
+
+/** True when `mediaPath` ("show/file.mp3") is an episode's file (not, say, a show's index feed). */
+export async function isEpisodeMedia(db: Queryable, mediaPath: string): Promise<boolean> {
+  const r = await db.query('select 1 from catalog_media where path = $1', [mediaPath]);
+  return r.rows.length > 0;
+}

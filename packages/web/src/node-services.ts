@@ -19,7 +19,7 @@ import {
   stitchPlanMigrations,
 } from '@swarmcast/ads';
 import type { DhtNode } from '@swarmcast/bittorrent/node';
-import { type CatalogContext, episodeForAds, popularShows } from '@swarmcast/catalog';
+import { type CatalogContext, episodeForAds, isEpisodeMedia, popularShows } from '@swarmcast/catalog';
 import { ledgerMigrations } from '@swarmcast/ledger';
 import { type MeasureHandle, measureMigrations, measurePlugin } from '@swarmcast/measure';
 import {
@@ -337,17 +337,14 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     torrents.seed = async (torrent, path) => {
       await seedBefore?.(torrent, path);
       const mediaPath = relativeMediaPath(d.catalog.mediaDir, path);
-      const episode = await d.db.query('select 1 from catalog_media where path = $1', [mediaPath]);
       // Not an episode's file (a show's index torrent, its feed for BEP 46 followers): no
       // lease to share, the process that made it seeds it.
-      if (episode.rows.length === 0) {
+      if (!(await isEpisodeMedia(d.db, mediaPath))) {
         await services.seeding?.seed(torrent, path, { dataVerified: true });
         return;
       }
       await services.roster?.offer(path);
-      await registerPublishedEpisodes(d.db, d.catalog.mediaDir, {
-        mediaPath: relativeMediaPath(d.catalog.mediaDir, path),
-      });
+      await registerPublishedEpisodes(d.db, d.catalog.mediaDir, { mediaPath });
       // A new episode may have a new encoding profile: prepare the ads for it ahead of listeners.
       void services.warmDai();
     };
