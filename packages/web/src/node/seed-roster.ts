@@ -36,8 +36,8 @@ export const seedLeaseName = (e: Pick<SeedableEpisode, 'infoHash'>) => `seed:${e
 export class SeedRoster {
   private readonly ttlMs: number;
   private readonly everyMs: number;
-  /** Episodes seeded here: lease name -> the engine's info-hashes of its torrents. */
-  private readonly seeded = new Map<string, string[]>();
+  /** Episodes seeded here: lease name -> the engine's info-hashes of its torrents, its file. */
+  private readonly seeded = new Map<string, { hashes: string[]; path: string }>();
   /** Files just made into torrents here: no need to hash them again. */
   private readonly verified = new Set<string>();
   private readonly reported = new Set<string>();
@@ -66,6 +66,8 @@ export class SeedRoster {
 
   /** A file was just published here (its torrent made from it): claim and seed it now. */
   offer(path: string): Promise<void> {
+    // The companion of an episode just seeded with its hybrid: already in hand, no round.
+    for (const e of this.seeded.values()) if (e.path === path) return Promise.resolve();
     this.verified.add(path);
     return this.tick();
   }
@@ -86,7 +88,7 @@ export class SeedRoster {
       ttlMs: this.ttlMs,
     });
     // Lost (another process took it over after a stall here) or deleted: stop seeding.
-    for (const [name, hashes] of this.seeded) {
+    for (const [name, { hashes }] of this.seeded) {
       if (held.has(name)) continue;
       this.seeded.delete(name);
       for (const h of hashes) await this.o.seeding.unseed(h);
@@ -112,7 +114,7 @@ export class SeedRoster {
       const dataVerified = this.verified.delete(path);
       const hashes = [await this.o.seeding.seed(files.torrent, path, { dataVerified })];
       if (files.companion) hashes.push(await this.o.seeding.seed(files.companion, path, { dataVerified }));
-      this.seeded.set(name, hashes);
+      this.seeded.set(name, { hashes, path });
     }
     if (giveBack.length > 0) await releaseLeases(this.o.db, this.o.holder, giveBack);
   }
