@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEventStream, type PlatformError, type StreamEvent } from '../src/index.ts';
+import { WalLog, WalReader } from '../src/stream/wal-log.ts';
 
 /** What only the embedded engine promises: its files (torn tails, retention, the lock). */
 describe('embedded event stream files', () => {
@@ -93,6 +94,27 @@ describe('embedded event stream files', () => {
     await waitFor(async () => (await segments()).length <= 2, 10_000, 'old segments removed');
     await Promise.all([fast.stop(), slow.stop()]);
     await s.close();
+  });
+
+  it('a reader that has read a segment to its last event goes on when retention drops that segment', async () => {
+    // Seen in the beacons bench: PLT_WAL_CORRUPT "segment 0 was removed under a reader", the
+    // group's floor had reached the next segment's first event and the trim ran between reads.
+    const log = await WalLog.open(join(dir.path, 'log'), { segmentBytes: 2048 });
+    for (let i = 0; log.segments.length < 3; i++) await log.append(events(1, i));
+    const boundary = log.segments[1]!;
+    const reader = new WalReader(log, 0);
+    const first = await reader.read(boundary);
+    expect(first.map((r) => r.seq)).toEqual(Array.from({ length: boundary }, (_, i) => i));
+    expect(await log.dropBelow(boundary)).toBe(1);
+    const next = await reader.read(3);
+    expect(next.map((r) => r.event.id)).toEqual(events(3, boundary).map((e) => e.id));
+    // Dropping a segment the reader has not finished is still reported, not skipped.
+    const behind = new WalReader(log, boundary);
+    await log.dropBelow(log.segments[1]!);
+    await expect(behind.read(1)).rejects.toMatchObject({ code: 'PLT_WAL_CORRUPT' });
+    await reader.close();
+    await behind.close();
+    await log.close();
   });
 
   it('lets one process own a stream directory at a time', async () => {

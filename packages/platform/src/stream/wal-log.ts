@@ -291,7 +291,18 @@ export class WalReader {
     const out: { seq: number; event: StreamEvent }[] = [];
     while (out.length < max && this.seq < this.log.end) {
       if (!this.log.segments.includes(this.base)) {
-        throw new PlatformError('PLT_WAL_CORRUPT', `segment ${this.base} was removed under a reader`);
+        // Retention drops a segment once every group's floor is past it, and a reader that
+        // has just read a segment's last event has its floor at the next segment's first one
+        // while its cursor still names the old segment: move on. Only a segment dropped with
+        // events still unread is corruption.
+        if (!this.log.segments.includes(this.seq)) {
+          throw new PlatformError('PLT_WAL_CORRUPT', `segment ${this.base} was removed under a reader`);
+        }
+        this.base = this.seq;
+        this.pos = 0;
+        this.buffer = Buffer.alloc(0);
+        this.bufferAt = 0;
+        continue;
       }
       const committed = this.log.committedBytes.get(this.base) ?? 0;
       if (this.pos >= committed) {
