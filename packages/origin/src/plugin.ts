@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
+import { MarkedReads } from '@swarmcast/bittorrent/media-window';
 import { systemClock } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { etagOf } from './conditional.ts';
@@ -41,6 +42,7 @@ export async function originPlugin(app: FastifyInstance, options: OriginOptions)
   const realRoot = await realpath(options.mediaRoot);
   const clock = options.clock ?? systemClock;
   const prefix = app.prefix;
+  const edge: EdgeOptions = { ...options, markedReads: options.markedReads ?? new MarkedReads() };
 
   const rawMediaPath = (req: FastifyRequest): string => {
     const url = req.raw.url ?? '/';
@@ -69,7 +71,7 @@ export async function originPlugin(app: FastifyInstance, options: OriginOptions)
       if (!file) {
         return reply.code(404).headers(CORS_HEADERS).send({ code: 'ORG_NOT_FOUND', message: 'no such file' });
       }
-      return serveSource(req, reply, fileSource(file, check.segments.join('/')), options, started);
+      return serveSource(req, reply, fileSource(file, check.segments.join('/')), edge, started);
     },
   });
 }

@@ -1,6 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { p2pParam, windowedEnd } from '@swarmcast/bittorrent/media-window';
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  durationHint,
+  type MarkedReads,
+  openEnded,
+  p2pDurationParam,
+  p2pParam,
+  windowedEnd,
+} from '@swarmcast/bittorrent/media-window';
 import {
   type AddressClassifier,
   type AudienceKeys,
@@ -32,6 +40,8 @@ export interface EdgeOptions {
   maxAgeSeconds?: number;
   /** Header the trusted proxy sets with the listener's country (default x-swarmcast-country). */
   countryHeader?: string;
+  /** The P2P player's start-up hold (bittorrent/media-window.ts); none: marked reads are only windowed. */
+  markedReads?: MarkedReads;
 }
 
 /**
@@ -109,11 +119,28 @@ export function serveSource(
   }
   // The P2P player's marked URL: an open-ended range is answered one window at a time, so
   // its next read can go to the swarm (bittorrent/media-window.ts).
-  const marked = (req.query as Record<string, unknown> | undefined)?.[p2pParam] !== undefined;
-  const [status, start, end] =
+  const query = req.query as Record<string, unknown> | undefined;
+  const marked = query?.[p2pParam] !== undefined;
+  const [status, start, windowEnd] =
     decision.kind === 'single'
       ? [206, decision.start, windowedEnd(marked, rangeHeader, decision.start, decision.end)]
       : [200, 0, size - 1];
+  let [waitMs, end] = [0, windowEnd];
+  if (decision.kind === 'single' && !head && marked && openEnded(rangeHeader) && edge.markedReads) {
+    // The first visit's start-up hold (media-window.ts); the client is the stream and the
+    // listener, hashed so no address or user agent is kept.
+    const client = createHash('sha256')
+      .update(`${String(query?.[p2pParam])}\0${req.ip ?? ''}\0${req.headers['user-agent'] ?? ''}`)
+      .digest('base64');
+    const read = edge.markedReads.plan(
+      client,
+      start,
+      decision.end,
+      size,
+      durationHint(query?.[p2pDurationParam]),
+    );
+    [waitMs, end] = [read.waitMs, read.end];
+  }
   const length = end - start + 1;
   reply.code(status).header('content-length', String(length));
   if (status === 206) reply.header('content-range', `bytes ${start}-${end}/${size}`);
@@ -121,13 +148,27 @@ export function serveSource(
     record(status, null, null, () => 0);
     return reply.send();
   }
-  const body = source.open(start, end);
+  const body = waitMs > 0 ? openAfter(waitMs, () => source.open(start, end)) : source.open(start, end);
   let sent = 0;
   body.on('data', (chunk: Uint8Array) => {
     sent += chunk.length;
   });
   record(status, start, end, () => sent);
   return reply.send(body);
+}
+
+/**
+ * The body, opened after `ms` (a held start-up read): the status and headers go out at once,
+ * the bytes after the wait. Destroyed during the wait (the client went away): never opened.
+ */
+function openAfter(ms: number, open: () => Readable): Readable {
+  return Readable.from(
+    (async function* () {
+      await sleep(ms);
+      yield* open();
+    })(),
+    { objectMode: false },
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import { MarkedReads } from '@swarmcast/bittorrent/media-window';
 import { createAudienceKeys, memorySaltStore } from '@swarmcast/platform';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -356,7 +357,8 @@ describe('origin: the P2P player marked URL (sc-p2p) is answered in windows', ()
   const size = 1_300_000;
   const window = 512 * 1024;
   beforeAll(async () => {
-    big = await originFixture({ 'episode.mp3': size });
+    // No start-up hold here (its own tests are below): each window at once.
+    big = await originFixture({ 'episode.mp3': size }, { markedReads: new MarkedReads({ maxHoldMs: 0 }) });
   });
   afterAll(async () => {
     await big.close();
@@ -388,5 +390,74 @@ describe('origin: the P2P player marked URL (sc-p2p) is answered in windows', ()
     const whole = await getBig('/media/episode.mp3?sc-p2p=0123456789abcdef');
     expect(whole.statusCode).toBe(200);
     expect(whole.rawPayload.length).toBe(size);
+  });
+});
+
+describe('origin: the start-up hold of marked reads (a first visit, before the swarm answers)', () => {
+  let f: Fixture;
+  const size = 3_000_000;
+  const window = 512 * 1024;
+  const hold = 1500;
+  beforeAll(async () => {
+    f = await originFixture({ 'episode.mp3': size }, { markedReads: new MarkedReads({ maxHoldMs: hold }) });
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+  const timed = async (url: string, range: string, agent = ua) => {
+    const t0 = performance.now();
+    const r = await f.app.inject({ method: 'GET', url, headers: { 'user-agent': agent, range } });
+    return { r, ms: performance.now() - t0 };
+  };
+  // A 600 s episode: its first window plays for minutes, so the whole hold applies.
+  const marked = '/media/episode.mp3?sc-p2p=0123456789abcdef&sc-dur=600';
+
+  it('the first window goes at once; the continuation waits out the hold and gets one small window; then windows again', async () => {
+    const first = await timed(marked, 'bytes=0-');
+    expect(first.r.headers['content-range']).toBe(`bytes 0-${window - 1}/${size}`);
+    expect(first.ms).toBeLessThan(hold);
+    const held = await timed(marked, `bytes=${window}-`);
+    expect(held.r.statusCode).toBe(206);
+    expect(held.r.headers['content-range']).toBe(`bytes ${window}-${window + 64 * 1024 - 1}/${size}`);
+    expect(held.r.rawPayload.equals(f.files['episode.mp3']!.subarray(window, window + 64 * 1024))).toBe(true);
+    // Waited out the rest of the hold (inject's own time comes on top; never less).
+    expect(first.ms + held.ms).toBeGreaterThanOrEqual(hold - 5);
+    const after = await timed(marked, `bytes=${window + 64 * 1024}-`);
+    expect(after.r.headers['content-range']).toBe(
+      `bytes ${window + 64 * 1024}-${2 * window + 64 * 1024 - 1}/${size}`,
+    );
+  });
+
+  it('a seek (a read past the first two windows), a closed range, an unmarked URL and another listener are never held', async () => {
+    await timed(marked, 'bytes=0-');
+    const seek = await timed(marked, `bytes=${2 * window}-`);
+    expect(seek.ms).toBeLessThan(hold);
+    expect(seek.r.headers['content-range']).toBe(`bytes ${2 * window}-${3 * window - 1}/${size}`);
+    expect((await timed(marked, `bytes=${window}-${window + 99}`)).ms).toBeLessThan(hold);
+    expect((await timed('/media/episode.mp3', `bytes=${window}-`)).ms).toBeLessThan(hold);
+    expect((await timed(marked, `bytes=${window}-`, 'AnotherApp/1.0')).ms).toBeLessThan(hold);
+  });
+
+  it('the hold never outlasts half the play time of the first window (duration hint: 3 MB in 1 s)', async () => {
+    // At 3 MB/s the first window plays 0.17 s, so the hold is ~87 ms, not the 1.5 s allowed.
+    const fast = '/media/episode.mp3?sc-p2p=0123456789abcdef&sc-dur=1';
+    await timed(fast, 'bytes=0-');
+    const held = await timed(fast, `bytes=${window}-`);
+    expect(held.ms).toBeLessThan(hold / 2);
+  });
+
+  it('remembers a bounded number of clients, oldest forgotten first, and a read from byte 0 starts a hold anew', () => {
+    let now = 0;
+    const reads = new MarkedReads({ now: () => now, maxClients: 3, maxHoldMs: 1000 });
+    for (const c of ['a', 'b', 'c', 'd']) reads.plan(c, 0, size - 1, size);
+    // 'a' was forgotten (a fourth client came): its continuation is not held.
+    expect(reads.plan('a', window, size - 1, size).waitMs).toBe(0);
+    expect(reads.plan('d', window, size - 1, size).waitMs).toBe(1000);
+    now = 600;
+    expect(reads.plan('d', window, size - 1, size).waitMs).toBe(400);
+    now = 1000;
+    expect(reads.plan('d', window, size - 1, size)).toEqual({ waitMs: 0, end: 2 * window - 1 });
+    reads.plan('d', 0, size - 1, size);
+    expect(reads.plan('d', window, size - 1, size).waitMs).toBe(1000);
   });
 });

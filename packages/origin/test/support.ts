@@ -10,7 +10,7 @@ import {
 } from '@swarmcast/platform';
 import { scratchDir } from '@swarmcast/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { memoryFactSink, originPlugin } from '../src/index.ts';
+import { memoryFactSink, type OriginOptions, originPlugin } from '../src/index.ts';
 
 export interface Fixture {
   app: FastifyInstance;
@@ -21,7 +21,10 @@ export interface Fixture {
 }
 
 /** A media root with a few files, hostile neighbours (a dotfile, symlinks) and the plugin on /media. */
-export async function originFixture(sizes: Record<string, number> = {}): Promise<Fixture> {
+export async function originFixture(
+  sizes: Record<string, number> = {},
+  more: Partial<OriginOptions> = {},
+): Promise<Fixture> {
   const dir = await scratchDir('swarmcast-origin-');
   const root = join(dir.path, 'media');
   await mkdir(join(root, 'show', 'season 1'), { recursive: true });
@@ -51,6 +54,7 @@ export async function originFixture(sizes: Record<string, number> = {}): Promise
     ),
     referrerExclusions: parseReferrerExclusions('inflate.example\n'),
     clock: { now: () => Date.parse('2026-03-04T10:00:00Z') },
+    ...more,
   });
   await app.ready();
   return {

@@ -62,6 +62,8 @@ export async function acrossNat(o: {
   rounds: number;
   dir: string;
   deadline: number;
+  /** The origin's start-up hold on marked reads (default on, as the node runs). */
+  startupHold?: boolean;
 }): Promise<AcrossNatResult | null> {
   const lab$ = natLabPrerequisite();
   if (lab$.skip || !which('turnserver') || !which('chromium')) {
@@ -106,6 +108,7 @@ export async function acrossNat(o: {
         durationMs: o.durationMs,
         host: lab.publicIp,
         iceServers: () => iceServersFor(ice, `page${++pageIds}`, Date.now(), null),
+        startupHold: o.startupHold ?? true,
       });
       const pages: Page[] = [];
       try {

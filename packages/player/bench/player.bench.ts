@@ -40,6 +40,11 @@ const natKinds = (process.env.BENCH_NAT ?? 'port-restricted,full-cone,port-restr
   .filter((k): k is NatKind => ['full-cone', 'port-restricted', 'symmetric'].includes(k));
 const natRounds = Number(process.env.BENCH_NAT_ROUNDS ?? 2);
 const startupOn = process.env.BENCH_STARTUP !== '0';
+// The origin's start-up hold on marked reads (bittorrent/media-window.ts): 'on' (as the node
+// runs), 'off' (as before it), or 'both' to print the two side by side in one run.
+const holds = ({ on: [true], off: [false], both: [true, false] } as const)[
+  (process.env.BENCH_HOLD ?? 'on') as 'on' | 'off' | 'both'
+] ?? [true];
 const deadline = Date.now() + Number(process.env.BENCH_MAX_MS ?? 15 * 60_000);
 
 const median = (xs: number[]) => {
@@ -208,53 +213,56 @@ async function main() {
 
     // 2. Offload with N listeners.
     const offload: Record<string, { share: number[]; originShare: number[] }> = {};
-    for (const n of peerCounts) {
-      const res = { share: [] as number[], originShare: [] as number[] };
-      offload[n] = res;
-      for (let r = 0; r < offloadRounds && Date.now() < deadline; r++) {
-        const fx = await startP2pFixture({
-          mediaPath: audio,
-          type: 'audio/mpeg',
-          kind: 'audio',
-          durationMs: 120_000,
-        });
-        const ctxs: BrowserContext[] = [];
-        const pages: Page[] = [];
-        const open = async () => {
-          const ctx = await browser.newContext();
-          ctxs.push(ctx);
-          const page = await ctx.newPage();
-          await page.goto(fx.pageUrl({ autoplay: true }));
-          pages.push(page);
-          return page;
-        };
-        const first = await open();
-        await waitFor(async () => (await statsOf(first))?.complete === true, 120_000, 'listener 1');
-        await Promise.all(Array.from({ length: n - 1 }, open));
-        try {
-          await waitFor(
-            async () => (await Promise.all(pages.map(statsOf))).every((s) => s?.complete),
-            180_000,
-            `${n} listeners to hold the episode`,
-            250,
-          );
-        } catch (err) {
-          console.log(`offload N=${n}: ${(err as Error).message}; counting what arrived`);
+    for (const n of peerCounts)
+      for (const startupHold of holds) {
+        const res = { share: [] as number[], originShare: [] as number[] };
+        offload[`${n}${startupHold ? '' : ' no-hold'}`] = res;
+        for (let r = 0; r < offloadRounds && Date.now() < deadline; r++) {
+          const fx = await startP2pFixture({
+            mediaPath: audio,
+            type: 'audio/mpeg',
+            kind: 'audio',
+            durationMs: 120_000,
+            startupHold,
+          });
+          const ctxs: BrowserContext[] = [];
+          const pages: Page[] = [];
+          const open = async () => {
+            const ctx = await browser.newContext();
+            ctxs.push(ctx);
+            const page = await ctx.newPage();
+            await page.goto(fx.pageUrl({ autoplay: true }));
+            pages.push(page);
+            return page;
+          };
+          const first = await open();
+          await waitFor(async () => (await statsOf(first))?.complete === true, 120_000, 'listener 1');
+          await Promise.all(Array.from({ length: n - 1 }, open));
+          try {
+            await waitFor(
+              async () => (await Promise.all(pages.map(statsOf))).every((s) => s?.complete),
+              180_000,
+              `${n} listeners to hold the episode`,
+              250,
+            );
+          } catch (err) {
+            console.log(`offload N=${n}: ${(err as Error).message}; counting what arrived`);
+          }
+          const stats = (await Promise.all(pages.map(statsOf))).filter((s): s is EngineStats => s !== null);
+          const fromPeers = stats.reduce((a, s) => a + s.bytesFromPeers, 0);
+          const fromSeed = stats.reduce((a, s) => a + s.bytesFromWebSeed, 0);
+          res.share.push(fromPeers / (fromPeers + fromSeed));
+          res.originShare.push(1 - fx.originBytes() / (n * fx.media.length));
+          for (const c of ctxs) await c.close();
+          await fx.close();
         }
-        const stats = (await Promise.all(pages.map(statsOf))).filter((s): s is EngineStats => s !== null);
-        const fromPeers = stats.reduce((a, s) => a + s.bytesFromPeers, 0);
-        const fromSeed = stats.reduce((a, s) => a + s.bytesFromWebSeed, 0);
-        res.share.push(fromPeers / (fromPeers + fromSeed));
-        res.originShare.push(1 - fx.originBytes() / (n * fx.media.length));
-        for (const c of ctxs) await c.close();
-        await fx.close();
+        const ceiling = 1 - 1 / n;
+        const m = median(res.share);
+        const o = median(res.originShare);
+        console.log(
+          `offload N=${n}${startupHold ? '' : ' (origin without start-up hold)'} (${res.share.length} rounds, median): ${(100 * m).toFixed(1)}% of bytes from peers (engines), ${(100 * o).toFixed(1)}% not sent by the origin · ceiling ${(100 * ceiling).toFixed(1)}% · gap ${(100 * (ceiling - m)).toFixed(1)} points (engines), ${(100 * (ceiling - o)).toFixed(1)} points (origin) · load ${load()}`,
+        );
       }
-      const ceiling = 1 - 1 / n;
-      const m = median(res.share);
-      console.log(
-        `offload N=${n} (${res.share.length} rounds, median): ${(100 * m).toFixed(1)}% of bytes from peers (engines), ${(100 * median(res.originShare)).toFixed(1)}% not sent by the origin · ceiling ${(100 * ceiling).toFixed(1)}% · gap ${(100 * (ceiling - m)).toFixed(1)} points · load ${load()}`,
-      );
-    }
     out.offload = offload;
 
     // 3. Across NATs: listeners in separate home namespaces, STUN and TURN from the lab's coturn.
@@ -273,22 +281,26 @@ async function main() {
         '128k',
         long,
       ]);
-      const nat = await acrossNat({
-        mediaPath: long,
-        durationMs: 600_000,
-        kinds: natKinds,
-        rounds: natRounds,
-        dir: join(dir.path, 'nat'),
-        deadline,
-      });
-      if (nat) {
-        const n = natKinds.length;
-        const ceiling = 1 - 1 / n;
-        const m = median(nat.share);
-        console.log(
-          `across NAT, ${n} listeners in separate homes (${natKinds.join(', ')}), ${nat.share.length} rounds, median: ${(100 * m).toFixed(1)}% of bytes from peers (engines), ${(100 * median(nat.originShare)).toFixed(1)}% not sent by the origin · ceiling ${(100 * ceiling).toFixed(1)}% · gap ${(100 * (ceiling - m)).toFixed(1)} points · first peer byte ${median(nat.firstPeerByteMs).toFixed(0)} ms after navigation (${median(nat.firstPeerByteAfterEngineMs).toFixed(0)} ms after the engine started; ${nat.firstPeerByteMs.length} listeners) · ${nat.fellBack} listeners got nothing from peers · load ${load()}`,
-        );
-        out.acrossNat = nat;
+      for (const startupHold of holds) {
+        const nat = await acrossNat({
+          mediaPath: long,
+          durationMs: 600_000,
+          kinds: natKinds,
+          rounds: natRounds,
+          dir: join(dir.path, `nat${startupHold ? '' : '-no-hold'}`),
+          deadline,
+          startupHold,
+        });
+        if (nat) {
+          const n = natKinds.length;
+          const ceiling = 1 - 1 / n;
+          const m = median(nat.share);
+          const o = median(nat.originShare);
+          console.log(
+            `across NAT${startupHold ? '' : ' (origin without start-up hold)'}, ${n} listeners in separate homes (${natKinds.join(', ')}), ${nat.share.length} rounds, median: ${(100 * m).toFixed(1)}% of bytes from peers (engines), ${(100 * o).toFixed(1)}% not sent by the origin · ceiling ${(100 * ceiling).toFixed(1)}% · gap ${(100 * (ceiling - m)).toFixed(1)} points (engines), ${(100 * (ceiling - o)).toFixed(1)} points (origin) · first peer byte ${median(nat.firstPeerByteMs).toFixed(0)} ms after navigation (${median(nat.firstPeerByteAfterEngineMs).toFixed(0)} ms after the engine started; ${nat.firstPeerByteMs.length} listeners) · ${nat.fellBack} listeners got nothing from peers · load ${load()}`,
+          );
+          out[startupHold ? 'acrossNat' : 'acrossNatNoHold'] = nat;
+        }
       }
     }
   } finally {

@@ -10,7 +10,14 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { p2pParam, windowedEnd } from '@swarmcast/bittorrent/media-window';
+import {
+  durationHint,
+  MarkedReads,
+  openEnded,
+  p2pDurationParam,
+  p2pParam,
+  windowedEnd,
+} from '@swarmcast/bittorrent/media-window';
 import { createTorrent } from '@swarmcast/bittorrent/node';
 import { Tracker } from '@swarmcast/tracker';
 import { buildPlayerBundle, buildServiceWorkerBundle } from '../build/bundle.ts';
@@ -43,6 +50,8 @@ export async function startP2pFixture(o: {
   host?: string;
   /** The ICE servers `/p2p/ice` gives each page (default: none, the player then uses host candidates). */
   iceServers?: () => unknown[];
+  /** false: no start-up hold on marked reads (the origin before it had one), for the bench's comparison. */
+  startupHold?: boolean;
 }): Promise<P2pFixture> {
   const media = await readFile(o.mediaPath);
   const name = basename(o.mediaPath);
@@ -51,6 +60,7 @@ export async function startP2pFixture(o: {
     buildServiceWorkerBundle(),
   ]);
   const tracker = new Tracker({ rateLimit: null });
+  const markedReads = new MarkedReads();
   let originBytes = 0;
   const mediaRequests: { range: string | null; marked: boolean }[] = [];
   let torrent: Uint8Array = new Uint8Array(0);
@@ -67,8 +77,21 @@ export async function startP2pFixture(o: {
       const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
       let end = m?.[2] ? Math.min(Number(m[2]), media.length - 1) : media.length - 1;
-      // As the node's origin does: the P2P player's open-ended reads are answered in windows.
+      // As the node's origin does: the P2P player's open-ended reads are answered in windows,
+      // with the first visit's start-up hold (origin/src/serve.ts).
+      let waitMs = 0;
       if (m) end = windowedEnd(url.searchParams.has(p2pParam), req.headers.range, start, end);
+      if (m && o.startupHold !== false && url.searchParams.has(p2pParam) && openEnded(req.headers.range)) {
+        const client = `${url.searchParams.get(p2pParam)}\0${req.socket.remoteAddress}\0${req.headers['user-agent']}`;
+        const read = markedReads.plan(
+          client,
+          start,
+          media.length - 1,
+          media.length,
+          durationHint(url.searchParams.get(p2pDurationParam) ?? undefined),
+        );
+        [waitMs, end] = [read.waitMs, read.end];
+      }
       mediaRequests.push({ range: req.headers.range ?? null, marked: url.searchParams.has(p2pParam) });
       const headers: Record<string, string | number> = {
         'content-type': o.type,
@@ -96,7 +119,8 @@ export async function startP2pFixture(o: {
         }
         if (!gone) res.end();
       };
-      pump();
+      if (waitMs > 0) setTimeout(pump, waitMs);
+      else pump();
     } else if (url.pathname === '/p2p/ice') {
       res
         .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })

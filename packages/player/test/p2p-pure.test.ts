@@ -1,4 +1,4 @@
-import { windowedEnd } from '@swarmcast/bittorrent/media-window';
+import { durationHint, windowedEnd } from '@swarmcast/bittorrent/media-window';
 import { describe, expect, it } from 'vitest';
 import { rangeHead } from '../src/p2p/range-responder.ts';
 import {
@@ -94,6 +94,19 @@ describe('marked media URLs (origin first, swarm at the next window)', () => {
     expect(streamKeyOfUrl(new URL(`https://h${streamUrl('cd'.repeat(8), 'x.mp3', 'https://h/x.mp3')}`))).toBe(
       'cd'.repeat(8),
     );
+  });
+  it('carry the duration in whole seconds when known (the origin sizes its start-up hold by it), and only then', () => {
+    const key = 'ab'.repeat(8);
+    expect(new URL(p2pMediaUrl('https://h/x.mp3', key, 1_234_567)).searchParams.get('sc-dur')).toBe('1235');
+    expect(new URL(p2pMediaUrl('https://h/x.mp3', key)).searchParams.has('sc-dur')).toBe(false);
+    expect(new URL(p2pMediaUrl('https://h/x.mp3', key, 400)).searchParams.has('sc-dur')).toBe(false);
+    expect([
+      durationHint('1235'),
+      durationHint('0'),
+      durationHint('-5'),
+      durationHint('1e9'),
+      durationHint('12345678'),
+    ]).toEqual([1235, undefined, undefined, undefined, undefined]);
   });
   it.each([
     [true, 'bytes=0-', 0, 999_999, 524_287],

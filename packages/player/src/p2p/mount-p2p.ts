@@ -89,7 +89,7 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
   // The element's URL from the first moment (the origin, answered by the swarm once it runs).
   const src =
     typeof navigator !== 'undefined' && 'serviceWorker' in navigator
-      ? p2pStreamSrc(p.torrentUrl, originSrc)
+      ? p2pStreamSrc(p.torrentUrl, originSrc, p.durationMs)
       : originSrc;
   // CORS mode: Chromium refuses to mix a no-CORS network response and a Service Worker's
   // response in one media resource (data source error at the hand-over); with CORS it checks

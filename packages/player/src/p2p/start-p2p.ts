@@ -105,10 +105,11 @@ export function torrentStreamKey(torrentUrl: string): string {
  * marked with the stream key. Touches nothing of the Service Worker (the page starts
  * answering it in startP2p, before it announces a stream, after the first frame).
  */
-export function p2pStreamSrc(torrentUrl: string, originSrc: string): string {
+export function p2pStreamSrc(torrentUrl: string, originSrc: string, durationMs?: number): string {
   return p2pMediaUrl(
     new URL(originSrc, location.href).href,
     torrentStreamKey(new URL(torrentUrl, location.href).href),
+    durationMs,
   );
 }
 

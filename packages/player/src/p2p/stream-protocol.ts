@@ -25,14 +25,19 @@
  * `src`, no reload, no glitch.
  */
 
-import { p2pParam } from '@swarmcast/bittorrent/media-window';
+import { p2pDurationParam, p2pParam } from '@swarmcast/bittorrent/media-window';
 
 export { p2pParam, p2pWindowBytes } from '@swarmcast/bittorrent/media-window';
 
-/** The URL the media element plays: the origin URL, marked with the stream key. */
-export function p2pMediaUrl(originUrl: string, key: string): string {
+/**
+ * The URL the media element plays: the origin URL, marked with the stream key, and with the
+ * episode's duration when known (the origin's start-up hold is sized by it: media-window.ts).
+ */
+export function p2pMediaUrl(originUrl: string, key: string, durationMs?: number): string {
   const u = new URL(originUrl);
   u.searchParams.set(p2pParam, key);
+  if (durationMs !== undefined && durationMs >= 1000)
+    u.searchParams.set(p2pDurationParam, String(Math.round(durationMs / 1000)));
   return u.href;
 }
 
