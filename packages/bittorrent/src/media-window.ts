@@ -44,7 +44,7 @@ export function windowedEnd(
 export const p2pDurationParam = 'sc-dur';
 
 /** The longest start-up hold: about what a first visit on a slow machine takes to have its swarm engine answer. */
-export const p2pMaxHoldMs = 4000;
+export const p2pMaxHoldMs = 2000;
 /** Size of the one read answered at the end of a hold: small, so the element's next read comes soon and can go to the swarm. */
 export const p2pHeldWindowBytes = 64 * 1024;
 /** Byte rate assumed when the duration is unknown: 2 Mbit/s, more than any podcast and most show video. */
