@@ -148,6 +148,7 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
     const before = fx.mediaRequests.length;
+    const [marked0, beacons0] = [fx.markedBytes(), fx.playBeacons.length];
     await page.goto(fx.pageUrl({ webrtc: false }));
     await page.evaluate(() => {
       const v = document.querySelector('.sc-content') as HTMLMediaElement;
@@ -195,6 +196,33 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     expect(after.same).toBe(true);
     expect(after.played).toBe(1);
     expect(after.playedStart).toBe(0);
+    // The bytes the element read from the origin itself (before the engine answered) are in
+    // what the player reports as from the web seed, beside the engine's own web-seed bytes:
+    // the creator's P2P share counts every origin byte, and none twice.
+    await waitFor(
+      async () => (await statsOf(page))?.complete === true,
+      60_000,
+      'the engine to hold the episode',
+    );
+    const engine = (await statsOf(page)) as Stats;
+    const elementOrigin = fx.markedBytes() - marked0;
+    expect(elementOrigin).toBeGreaterThan(0);
+    await page.evaluate(() => (window as unknown as { player: { destroy(): void } }).player.destroy());
+    const reported = await waitFor(
+      () => {
+        const last = fx.playBeacons
+          .slice(beacons0)
+          .map((x) => parsePlayBeacon(x))
+          .filter((r) => r.ok)
+          .map((r) => r.value.bytesFromWebSeed);
+        return last.length > 0 && Math.max(...last) >= engine.bytesFromWebSeed + 0.9 * elementOrigin
+          ? Math.max(...last)
+          : null;
+      },
+      30_000,
+      'a play beacon counting the element origin bytes',
+    );
+    expect(reported).toBeLessThanOrEqual(engine.bytesFromWebSeed + elementOrigin);
     await ctx.close();
   }, 180_000);
 

@@ -34,6 +34,8 @@ export interface P2pFixture {
   pageUrl(o?: { webrtc?: boolean; plain?: boolean; autoplay?: boolean }): string;
   /** Bytes of the media file the origin has sent so far. */
   originBytes(): number;
+  /** Of those, the bytes sent for the marked URL (the media element's own reads, not the engine's web seed). */
+  markedBytes(): number;
   /** Media requests the origin answered (Range header; whether the URL carried the swarm mark). */
   mediaRequests: { range: string | null; marked: boolean }[];
   playBeacons: unknown[];
@@ -62,6 +64,7 @@ export async function startP2pFixture(o: {
   const tracker = new Tracker({ rateLimit: null });
   const markedReads = new MarkedReads();
   let originBytes = 0;
+  let markedBytes = 0;
   const mediaRequests: { range: string | null; marked: boolean }[] = [];
   let torrent: Uint8Array = new Uint8Array(0);
   const playBeacons: unknown[] = [];
@@ -75,6 +78,7 @@ export async function startP2pFixture(o: {
       res.writeHead(200, { 'content-type': 'application/x-bittorrent' }).end(torrent);
     } else if (url.pathname === `/media/${name}`) {
       const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      const marked = url.searchParams.has(p2pParam);
       const start = m ? Number(m[1]) : 0;
       let end = m?.[2] ? Math.min(Number(m[2]), media.length - 1) : media.length - 1;
       // As the node's origin does: the P2P player's open-ended reads are answered in windows,
@@ -112,6 +116,7 @@ export async function startP2pFixture(o: {
           const chunk = media.subarray(at, Math.min(end + 1, at + 65_536));
           at += chunk.length;
           originBytes += chunk.length;
+          if (marked) markedBytes += chunk.length;
           if (!res.write(chunk)) {
             res.once('drain', pump);
             return;
@@ -195,6 +200,7 @@ export async function startP2pFixture(o: {
     pageUrl: (p = {}) =>
       `${base}/page.html?webrtc=${p.webrtc === false ? 'off' : 'on'}${p.plain ? '&plain=1' : ''}${p.autoplay ? '&autoplay=1' : ''}`,
     originBytes: () => originBytes,
+    markedBytes: () => markedBytes,
     mediaRequests,
     playBeacons,
     async close() {

@@ -73,8 +73,22 @@ const megabytes = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayerOptions): P2pPlayerHandle {
   let playback: P2pPlayback | null = null;
   let startedMode: PeerMode = 'share';
-  const stats = (): TransferStats => {
+  const originSrc = o.src;
+  // The element's URL from the first moment (the origin, answered by the swarm once it runs).
+  const src =
+    typeof navigator !== 'undefined' && 'serviceWorker' in navigator
+      ? p2pStreamSrc(p.torrentUrl, originSrc, p.durationMs)
+      : originSrc;
+  const elementOrigin = elementOriginBytes(src, src !== originSrc);
+  // What the listener got from where: the engine's counts, plus the bytes the element read
+  // from the origin itself before the engine answered (origin bytes the engine never saw;
+  // leaving them out made the P2P share the creator reads higher than the origin's egress).
+  const transfer = () => {
     const s = playback?.engine.stats();
+    return s ? { ...s, bytesFromWebSeed: s.bytesFromWebSeed + elementOrigin.bytes() } : null;
+  };
+  const stats = (): TransferStats => {
+    const s = transfer();
     // The mode this page started its engine with (a change applies to the next episode).
     return s
       ? {
@@ -85,12 +99,6 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
         }
       : { peers: 0, bytesFromPeers: 0, bytesFromWebSeed: 0, peerMode: 'none' };
   };
-  const originSrc = o.src;
-  // The element's URL from the first moment (the origin, answered by the swarm once it runs).
-  const src =
-    typeof navigator !== 'undefined' && 'serviceWorker' in navigator
-      ? p2pStreamSrc(p.torrentUrl, originSrc, p.durationMs)
-      : originSrc;
   // CORS mode: Chromium refuses to mix a no-CORS network response and a Service Worker's
   // response in one media resource (data source error at the hand-over); with CORS it checks
   // each response instead. The engine's web seed reads need CORS from the origin anyway.
@@ -172,19 +180,43 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
         return null;
       },
     );
-  const timer = setInterval(() => panel.show(playback ? playback.engine.stats() : null, settings), 1000);
+  const timer = setInterval(() => panel.show(transfer(), settings), 1000);
 
   return {
     ...handle,
     p2p: ready,
     destroy() {
       clearInterval(timer);
+      elementOrigin.stop();
       if (keepTimer) clearTimeout(keepTimer);
       for (const [t, f] of listeners) content.removeEventListener(t, f);
       handle.destroy();
       void ready.then((pb) => pb?.stop());
     },
   };
+}
+
+/**
+ * Bytes the media element read over the network for its marked URL (`url`): Resource Timing
+ * lists each of its range requests; one the Service Worker answered from the engine has no
+ * transfer size (nothing crossed the network), so only the origin's answers count. A
+ * PerformanceObserver, not the entry buffer, which holds 250 entries and a long episode's
+ * windows can pass that.
+ */
+function elementOriginBytes(url: string, marked: boolean): { bytes(): number; stop(): void } {
+  let total = 0;
+  if (!marked || typeof PerformanceObserver === 'undefined') return { bytes: () => 0, stop: () => {} };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as PerformanceResourceTiming[]) {
+      if (e.name === url && e.transferSize > 0) total += e.encodedBodySize;
+    }
+  });
+  try {
+    observer.observe({ type: 'resource', buffered: true });
+  } catch {
+    // An engine without resource timing: the element's own reads stay uncounted, as before.
+  }
+  return { bytes: () => total, stop: () => observer.disconnect() };
 }
 
 function sharingPanel(
