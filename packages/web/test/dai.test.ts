@@ -8,7 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { createAccount, getEpisode, takeDownEpisode } from '@swarmcast/catalog';
+import { createAccount, getEpisode, setTranscript, takeDownEpisode } from '@swarmcast/catalog';
 import { requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,7 +158,7 @@ describe.skipIf(tools.skip)('stitched enclosures on a node', () => {
     expect(d1).toBeLessThan(12.3);
   });
 
-  it('a taken-down episode has no stitched enclosure and no file', async () => {
+  it('a taken-down episode has no stitched enclosure, no file, no chapters and no transcript', async () => {
     const url = item('How the swarm works').enclosure!.url;
     expect((await get(url)).res.status).toBe(200);
     const made = await createAccount(node.catalog.db, {
@@ -170,8 +170,15 @@ describe.skipIf(tools.skip)('stitched enclosures on a node', () => {
     if (!made.ok) throw new Error(made.message);
     const id = url.slice(url.lastIndexOf('/') + 1, -'.mp3'.length);
     const ep = await getEpisode(node.catalog.db, id);
+    const srt = new TextEncoder().encode('1\n00:00:00,500 --> 00:00:02,000\nHello and welcome.\n');
+    expect((await setTranscript(node.catalog, made.value, id, srt, 'en')).ok).toBe(true);
+    const words = new URL(`/dai/${id}/transcripts/en.vtt`, node.url).toString();
+    const chapters = new URL(`/dai/${id}/chapters.json`, node.url).toString();
+    expect([(await get(words)).res.status, (await get(chapters)).res.status]).toEqual([200, 200]);
     const down = await takeDownEpisode(node.catalog, made.value, id, 'test takedown');
     expect(down.ok).toBe(true);
+    // Neither the chapters nor the words of a taken-down episode stay readable by its id.
+    expect([(await get(words)).res.status, (await get(chapters)).res.status]).toEqual([404, 404]);
     // The stitcher's episode cache lives a few seconds: wait for the answer to change.
     await waitFor(async () => (await get(url)).res.status === 404, 30_000, 'the stitched URL to go');
     await waitFor(

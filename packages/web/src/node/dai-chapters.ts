@@ -12,6 +12,7 @@ import { type PlanLayout, type StoredPlan, shiftedMs } from '@swarmcast/ads';
 import {
   type EpisodeDetail,
   getEpisode,
+  isLive,
   parseTranscript,
   renderChapters,
   renderTranscript,
@@ -44,14 +45,19 @@ export function daiChapterRoutes(
     mediaDir: string;
   },
 ): void {
-  /** The episode and the plan this listener gets in the stitched file (null: none). */
+  /**
+   * The episode and the plan this listener gets in the stitched file (null: none). Only a
+   * live episode has either: a draft, a scheduled or a taken-down one is not found here, as
+   * its enclosure is not (a takedown must not leave its chapters and words readable).
+   */
   const listenerPlan = async (
     req: FastifyRequest,
     id: string,
   ): Promise<{ e: EpisodeDetail | null; stored: StoredPlan | null }> => {
-    const e = idPattern.test(id) ? await getEpisode(o.db, id) : null;
-    if (!e) return { e: null, stored: null };
     const now = o.clock.now();
+    const found = idPattern.test(id) ? await getEpisode(o.db, id) : null;
+    const e = found && isLive(found, now) ? found : null;
+    if (!e) return { e: null, stored: null };
     const ua = req.headers['user-agent'] ?? '';
     const [audienceKey, clientKey] = await Promise.all([
       o.audienceKeys.audienceKey(req.ip, ua, now),
