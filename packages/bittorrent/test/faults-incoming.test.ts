@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { scratchDir } from '@swarmcast/testkit';
+import { scratchDir, waitFor } from '@swarmcast/testkit';
 import { describe, expect, it } from 'vitest';
 import { downloadTorrent, seedTorrent } from '../src/node/api.ts';
-import { SwarmNode } from '../src/node/swarm-node.ts';
+import { handshakeGroup, SwarmNode } from '../src/node/swarm-node.ts';
 import { HostilePeer, type LinkSpec, SimSwarm } from '../src/sim/index.ts';
 import { seededRandom } from '../src/timers.ts';
 import { simSeed, simTorrent, withSeed } from './sim-helpers.ts';
@@ -104,6 +104,8 @@ describe('inbound connections before their handshake (real TCP)', () => {
       host: '127.0.0.1',
       trackers: false,
       maxHandshaking: 32,
+      // The global cap is what this case measures; the per-address one has its own case.
+      maxHandshakingPerAddress: 1_000,
       handshakeTimeoutMs: 3_000,
     });
     await node.start();
@@ -164,6 +166,86 @@ describe('inbound connections before their handshake (real TCP)', () => {
         `[fault handshake-flood] idle sockets opened ${total} (20 half MSE); held at most ${maxSeen} of 32, refused at once ${node.handshakeRefused}, the rest closed at the 3 s deadline; honest leecher downloaded 300000 bytes`,
       );
     } finally {
+      await node.close();
+      await dir.remove();
+    }
+  });
+});
+
+/**
+ * The global cap alone let one host take every waiting slot: a flood from one address held
+ * `maxHandshaking` sockets until their deadline and every other peer was refused meanwhile.
+ * Each address (127.0.0.x are distinct sources on loopback) now gets at most
+ * `maxHandshakingPerAddress`; an honest leecher from another address downloads while the
+ * flood's sockets are still held.
+ */
+describe('inbound connections before their handshake, per address (real TCP)', () => {
+  it('counts IPv4-mapped addresses as IPv4 and IPv6 addresses by their /64', () => {
+    expect(handshakeGroup('::ffff:192.0.2.7')).toBe('192.0.2.7');
+    expect(handshakeGroup('192.0.2.7')).toBe('192.0.2.7');
+    expect(handshakeGroup('2001:db8:1:2:aaaa::1')).toBe(handshakeGroup('2001:0db8:1:2::ffff:3'));
+    expect(handshakeGroup('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(handshakeGroup('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(handshakeGroup('2001:db8:1:3::1')).not.toBe(handshakeGroup('2001:db8:1:2::1'));
+    expect(handshakeGroup('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+
+  it('one address cannot take the whole handshake budget', async () => {
+    const dir = await scratchDir('faults-handshake-addr-');
+    const node = new SwarmNode({
+      host: '127.0.0.1',
+      trackers: false,
+      maxHandshaking: 32,
+      maxHandshakingPerAddress: 8,
+      // Long enough that the flood is still held when the leecher comes.
+      handshakeTimeoutMs: 120_000,
+    });
+    await node.start();
+    const flood: Socket[] = [];
+    try {
+      const t = await makeV1Torrent(
+        join(dir.path, 'src'),
+        'ep.bin',
+        [{ path: [], length: 200_000 }],
+        32 * 1024,
+      );
+      await seedTorrent({ torrent: t.torrent, dataPath: t.dataPath, node });
+      // 60 idle sockets from each of two addresses; we never close them during the test.
+      for (const from of ['127.0.0.2', '127.0.0.3']) {
+        for (let i = 0; i < 60; i++) {
+          const s = connect({ port: node.port, host: '127.0.0.1', localAddress: from });
+          s.on('error', () => {});
+          s.resume();
+          flood.push(s);
+        }
+      }
+      // Every socket is either refused (closed by the node) or counted as waiting.
+      await waitFor(
+        () => node.handshaking + node.handshakeRefused === 120,
+        60_000,
+        'every flood socket accepted or refused',
+      );
+      expect(node.handshaking).toBe(16);
+      expect(node.handshakeRefused).toBe(104);
+      // The flood is still held; a leecher from 127.0.0.1 gets in and downloads every byte.
+      const leech = await downloadTorrent({
+        torrent: t.torrent,
+        dir: join(dir.path, 'out'),
+        host: '127.0.0.1',
+        peers: [{ host: '127.0.0.1', port: node.port }],
+      });
+      await new Promise<void>((resolve) => {
+        if (leech.session.isDone) resolve();
+        leech.session.on('done', () => resolve());
+      });
+      expect((await readFile(join(dir.path, 'out', 'ep.bin'))).equals(t.content)).toBe(true);
+      expect(node.handshaking).toBe(16);
+      await leech.close();
+      console.log(
+        `[fault handshake-flood-one-address] idle sockets opened 120 from 2 addresses (cap 8 each, 32 in all); held ${node.handshaking}, refused ${node.handshakeRefused}; honest leecher from a third address downloaded 200000 bytes meanwhile`,
+      );
+    } finally {
+      for (const s of flood) s.destroy();
       await node.close();
       await dir.remove();
     }

@@ -77,6 +77,12 @@ export interface SwarmNodeOptions {
    * sockets cannot take every file descriptor. Default 200.
    */
   readonly maxHandshaking?: number;
+  /**
+   * Of those, at most this many from one address (IPv6: one /64), so a single host's flood
+   * cannot take the whole `maxHandshaking` budget and lock every other peer out. Loopback
+   * counts too (an honest peer's handshake is a few milliseconds; only a flood waits). Default 16.
+   */
+  readonly maxHandshakingPerAddress?: number;
   /** An inbound connection with no handshake for one of our torrents after this long is closed (default 10 s). */
   readonly handshakeTimeoutMs?: number;
 }
@@ -200,18 +206,25 @@ export class SwarmNode {
 
   private handshakingNow = 0;
   private handshakeRefusedCount = 0;
+  /** Inbound connections waiting for their handshake, by {@link handshakeGroup}. */
+  private readonly handshakingFrom = new Map<string, number>();
 
   /** Inbound connections accepted that have not yet handshaken for one of our torrents. */
   get handshaking(): number {
     return this.handshakingNow;
   }
 
-  /** Inbound connections closed at once because `maxHandshaking` were already waiting. */
+  /**
+   * Inbound connections closed at once because `maxHandshaking` were already waiting, or
+   * `maxHandshakingPerAddress` from the same address.
+   */
   get handshakeRefused(): number {
     return this.handshakeRefusedCount;
   }
 
   private incoming(transport: Transport): void {
+    const group = handshakeGroup(transport.remote.address);
+    const fromThere = this.handshakingFrom.get(group) ?? 0;
     if (this.handshakingNow >= (this.options.maxHandshaking ?? 200)) {
       this.handshakeRefusedCount++;
       transport.close(
@@ -219,7 +232,18 @@ export class SwarmNode {
       );
       return;
     }
+    if (fromThere >= (this.options.maxHandshakingPerAddress ?? 16)) {
+      this.handshakeRefusedCount++;
+      transport.close(
+        codedError(
+          'BT_PEER_HANDSHAKE_CAP',
+          'too many inbound connections from this address are waiting for their handshake',
+        ),
+      );
+      return;
+    }
     this.handshakingNow++;
+    this.handshakingFrom.set(group, fromThere + 1);
     const timeoutMs = this.options.handshakeTimeoutMs ?? 10_000;
     let settled = false;
     // One deadline for the whole way in (MSE's key exchange and the plain handshake after it).
@@ -231,6 +255,9 @@ export class SwarmNode {
       if (settled) return;
       settled = true;
       this.handshakingNow--;
+      const left = (this.handshakingFrom.get(group) ?? 1) - 1;
+      if (left > 0) this.handshakingFrom.set(group, left);
+      else this.handshakingFrom.delete(group);
       deadline.cancel();
     };
     const mode = this.encryption;
@@ -438,4 +465,24 @@ function makePeerId(): Uint8Array {
   id.set(new TextEncoder().encode('-SC0001-'));
   id.set(randomBytes(12), 8);
   return id;
+}
+
+/**
+ * The unit of the per-address handshake cap: an IPv4 address (IPv4-mapped IPv6 included), or
+ * the first 64 bits of an IPv6 address, since one host is usually given a whole /64.
+ */
+export function handshakeGroup(address: string | undefined): string {
+  if (!address) return '';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const bare = address.split('%')[0]!;
+  const [head, tail] = bare.split('::');
+  const left = (head ?? '').split(':').filter((x) => x !== '');
+  const right = tail === undefined ? [] : tail.split(':').filter((x) => x !== '');
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, '').toLowerCase())
+    .join(':')}::/64`;
 }
