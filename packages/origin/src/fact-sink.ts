@@ -1,13 +1,18 @@
 import type { DownloadFact, EventStream } from '@swarmcast/platform';
 
 /**
- * Download facts leave the request path through a small batcher: a request never waits
- * for the stream, and many requests share one publish (one fsync on the embedded stream).
- * If the stream fails, facts are kept and retried; past `maxQueued` the oldest are
- * dropped and counted (ORG_FACTS_DROPPED), so memory stays bounded during an outage.
+ * Download facts leave the request path through a small batcher: many requests share one
+ * publish (one fsync on the embedded stream, one acknowledgement from JetStream). If the
+ * stream fails, facts are kept and retried; past `maxQueued` the oldest are dropped and
+ * counted (ORG_FACTS_DROPPED), so memory stays bounded during an outage.
  */
 export interface FactSink {
-  push(fact: DownloadFact): void;
+  /**
+   * Queues the fact. The promise says when it is durable (true: the stream acknowledged it;
+   * false: it was dropped); the origin holds a body's last bytes on it, so a process killed
+   * after a listener has the whole file has already stored the download.
+   */
+  push(fact: DownloadFact): Promise<boolean>;
   /** Publishes everything queued now (tests, shutdown). */
   flush(): Promise<void>;
   stats(): { published: number; dropped: number; queued: number };
@@ -25,7 +30,7 @@ export function streamFactSink(stream: EventStream, options: StreamFactSinkOptio
   const maxBatch = options.maxBatch ?? 500;
   const maxDelay = options.maxDelayMs ?? 20;
   const maxQueued = options.maxQueued ?? 50_000;
-  let queue: DownloadFact[] = [];
+  let queue: Array<{ fact: DownloadFact; durable: (ok: boolean) => void }> = [];
   let published = 0;
   let dropped = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -35,14 +40,19 @@ export function streamFactSink(stream: EventStream, options: StreamFactSinkOptio
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       try {
-        await stream.publish(batch.map((f) => ({ id: f.id, subject: 'fact.download', data: f })));
+        await stream.publish(
+          batch.map(({ fact }) => ({ id: fact.id, subject: 'fact.download', data: fact })),
+        );
       } catch (err) {
         options.onError?.(err);
         schedule(Math.max(maxDelay, 500));
         return;
       }
-      queue = queue.slice(batch.length);
+      // By identity, not position: facts dropped during the publish left the front meanwhile.
+      const sent = new Set(batch);
+      queue = queue.filter((q) => !sent.has(q));
       published += batch.length;
+      for (const q of batch) q.durable(true);
     }
   };
   const run = () => {
@@ -58,14 +68,16 @@ export function streamFactSink(stream: EventStream, options: StreamFactSinkOptio
   };
   return {
     push(fact) {
-      queue.push(fact);
+      const durable = new Promise<boolean>((resolve) => queue.push({ fact, durable: resolve }));
       if (queue.length > maxQueued) {
         const over = queue.length - maxQueued;
+        for (const q of queue.slice(0, over)) q.durable(false);
         queue = queue.slice(over);
         dropped += over;
         options.onError?.(new Error(`ORG_FACTS_DROPPED: ${over} download facts dropped, stream unavailable`));
       }
       schedule(queue.length >= maxBatch ? 0 : maxDelay);
+      return durable;
     },
     async flush() {
       if (timer) clearTimeout(timer);
@@ -85,8 +97,9 @@ export function memoryFactSink(): FactSink & { facts: DownloadFact[] } {
   const facts: DownloadFact[] = [];
   return {
     facts,
-    push: (f) => {
+    push: async (f) => {
       facts.push(f);
+      return true;
     },
     flush: async () => {},
     stats: () => ({ published: facts.length, dropped: 0, queued: 0 }),

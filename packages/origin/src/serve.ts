@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   durationHint,
@@ -11,6 +11,7 @@ import {
 } from '@swarmcast/bittorrent/media-window';
 import {
   type AddressClassifier,
+  type AudienceKey,
   type AudienceKeys,
   type Clock,
   classifyReferrer,
@@ -42,6 +43,12 @@ export interface EdgeOptions {
   countryHeader?: string;
   /** The P2P player's start-up hold (bittorrent/media-window.ts); none: marked reads are only windowed. */
   markedReads?: MarkedReads;
+  /**
+   * How long a body's last chunk waits for its fact to be durable (default 2000 ms). Past it
+   * the bytes go out anyway and the fact stays queued (a stream outage slows downloads' ends
+   * by this much, never stops them).
+   */
+  durableWaitMs?: number;
 }
 
 /**
@@ -148,13 +155,42 @@ export function serveSource(
     record(status, null, null, () => 0);
     return reply.send();
   }
-  const body = waitMs > 0 ? openAfter(waitMs, () => source.open(start, end)) : source.open(start, end);
+  const source$ = waitMs > 0 ? openAfter(waitMs, () => source.open(start, end)) : source.open(start, end);
+  // The last chunk waits until the fact of the whole response is durable: a process killed
+  // (SIGKILL) after a listener has every byte cannot lose the download it counts.
+  const body = holdLastChunk(() => record.whole(length), edge.durableWaitMs ?? 2000);
+  pipeline(source$, body, () => {});
   let sent = 0;
   body.on('data', (chunk: Uint8Array) => {
     sent += chunk.length;
   });
   record(status, start, end, () => sent);
   return reply.send(body);
+}
+
+/**
+ * Passes chunks through one behind; the last one goes out once `durable()` settles or after
+ * `maxWaitMs`, whichever is first.
+ */
+function holdLastChunk(durable: () => Promise<unknown>, maxWaitMs: number): Transform {
+  let held: Uint8Array | undefined;
+  return new Transform({
+    transform(chunk: Uint8Array, _encoding, done) {
+      const previous = held;
+      held = chunk;
+      done(null, previous);
+    },
+    flush(done) {
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, maxWaitMs);
+      });
+      void Promise.race([durable().catch(() => {}), waited]).then(() => {
+        clearTimeout(timer);
+        done(null, held);
+      });
+    },
+  });
 }
 
 /**
@@ -183,57 +219,64 @@ function factRecorder(
   time: number,
   rangeHeader: string | null,
 ) {
-  return (status: number, rangeStart: number | null, rangeEnd: number | null, bytes: () => number) => {
+  let done = false;
+  let keyPromise: Promise<AudienceKey> | undefined;
+  let build: ((audienceKey: AudienceKey, bytesSent: number, complete: boolean) => DownloadFact) | undefined;
+  const arm = (status: number, rangeStart: number | null, rangeEnd: number | null, bytes: () => number) => {
     const ua = req.headers['user-agent'] ?? '';
     // Undefined when the client already went away (see addressPrefix).
     const ip = req.ip ?? '';
     // Computed now, while the raw address and user agent are at hand; only the key and
     // the classes are kept past this point.
-    const keyPromise = edge.audienceKeys.audienceKey(ip, ua, time);
+    const key = edge.audienceKeys.audienceKey(ip, ua, time);
+    keyPromise = key;
     const client = classifyUserAgent(ua);
     const datacenter = edge.addresses?.isDatacenter(ip) ?? false;
     const safe = edge.safeAddresses?.contains(ip) ?? false;
     const referrer = classifyReferrer(req.headers.referer, edge.referrerExclusions ?? noExclusions);
     const country = trustedCountry(req, edge.countryHeader);
-    let done = false;
+    build = (audienceKey, bytesSent, complete) => ({
+      kind: 'download',
+      id: randomUUID(),
+      time,
+      audienceKey,
+      datacenter,
+      path: source.factPath,
+      method: req.method === 'HEAD' ? 'HEAD' : 'GET',
+      status,
+      fileSize: source.size,
+      rangeStart: bytesSent > 0 ? rangeStart : null,
+      rangeEnd:
+        bytesSent > 0 && rangeStart !== null ? (complete ? rangeEnd : rangeStart + bytesSent - 1) : null,
+      rangeHeader,
+      bytesSent,
+      client,
+      referrer,
+      ...(safe ? { safe } : {}),
+      ...(country ? { country } : {}),
+      ...(source.planId !== undefined ? { planId: source.planId } : {}),
+    });
     const finish = () => {
       if (done) return;
       done = true;
       const bytesSent = bytes();
       const complete = reply.raw.writableFinished;
-      void keyPromise.then(
-        (audienceKey) => {
-          const fact: DownloadFact = {
-            kind: 'download',
-            id: randomUUID(),
-            time,
-            audienceKey,
-            datacenter,
-            path: source.factPath,
-            method: req.method === 'HEAD' ? 'HEAD' : 'GET',
-            status,
-            fileSize: source.size,
-            rangeStart: bytesSent > 0 ? rangeStart : null,
-            rangeEnd:
-              bytesSent > 0 && rangeStart !== null
-                ? complete
-                  ? rangeEnd
-                  : rangeStart + bytesSent - 1
-                : null,
-            rangeHeader,
-            bytesSent,
-            client,
-            referrer,
-            ...(safe ? { safe } : {}),
-            ...(country ? { country } : {}),
-            ...(source.planId !== undefined ? { planId: source.planId } : {}),
-          };
-          edge.facts.push(fact);
-        },
+      void key.then(
+        (audienceKey) => void edge.facts.push(build!(audienceKey, bytesSent, complete)),
         () => {},
       );
     };
     reply.raw.once('finish', finish);
     reply.raw.once('close', finish);
   };
+  /**
+   * Pushes the fact of the whole body now (before its last chunk is written) and resolves when
+   * it is durable; the fact at the response's end is then not pushed again.
+   */
+  const whole = async (length: number): Promise<void> => {
+    if (done || !keyPromise || !build) return;
+    done = true;
+    await edge.facts.push(build(await keyPromise, length, true));
+  };
+  return Object.assign(arm, { whole });
 }
