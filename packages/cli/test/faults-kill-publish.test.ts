@@ -26,13 +26,13 @@ interface Up {
   output: () => string;
 }
 
-async function up(dataDir: string, faultAt: string | null): Promise<Up> {
+async function up(dataDir: string, faultAt: string | null, demo = false): Promise<Up> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.SWARMCAST_FAULT_AT;
   if (faultAt) env.SWARMCAST_FAULT_AT = faultAt;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', main, 'up', '--port', '0', '--data', dataDir, '--no-demo'],
+    ['--import', 'tsx', main, 'up', '--port', '0', '--data', dataDir, ...(demo ? [] : ['--no-demo'])],
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   children.push(child);
@@ -210,4 +210,61 @@ describe('fault: kill -9 of a real node at each publish step', () => {
       await dir.remove();
     }
   }, 900_000);
+});
+
+describe('fault: kill -9 of a real node during the first-start demo', () => {
+  it('the next start completes the demo: three episodes, each served, in the feed', async () => {
+    const dir = await scratchDir('faults-kill-demo-');
+    let node: Up | undefined;
+    try {
+      /** A start the armed point kills before it is up (the demo runs before the banner). */
+      const killedAtStart = async (faultAt: string) => {
+        await expect(up(dir.path, faultAt, true)).rejects.toThrow(/exited before it was up/);
+        expect(children.at(-1)!.signalCode).toBe('SIGKILL');
+      };
+      // 1. The second demo episode is committed, its file not yet moved in: 1 episode whole.
+      await killedAtStart('publish:after-commit#2');
+      // 2. That start finishes episode 2 and is killed with the third upload's bytes on disk.
+      await killedAtStart('upload:after-receive#1');
+      expect((await files(join(dir.path, 'uploads'))).filter((f) => f.endsWith('.part'))).toHaveLength(1);
+      // 3. A clean start: the demo is complete and nothing is left half-done.
+      node = await up(dir.path, null, true);
+      const base = node.url;
+      const shown = (await (await fetch(new URL('/api/shows/swarmcast-demo', base))).json()) as {
+        episodes: { id: string; title: string; media: { path: string } }[];
+      };
+      expect(shown.episodes.map((e) => e.title).sort()).toEqual([
+        'A short video episode',
+        'How the swarm works',
+        'Welcome to Swarmcast',
+      ]);
+      const shipped = new Map([
+        ['How the swarm works', 'swarm.mp3'],
+        ['A short video episode', 'video.mp4'],
+        ['Welcome to Swarmcast', 'welcome.mp3'],
+      ]);
+      for (const e of shown.episodes) {
+        const res = await fetch(new URL(`/media/${e.media.path}`, base));
+        expect(res.status).toBe(200);
+        const body = Buffer.from(await res.arrayBuffer());
+        expect(body.equals(await readFile(join(demoMediaDir, shipped.get(e.title)!)))).toBe(true);
+      }
+      const feed = await (await fetch(new URL('/shows/swarmcast-demo/feed.xml', base))).text();
+      expect(feed.match(/<item>/g)).toHaveLength(3);
+      expect(await files(join(dir.path, 'uploads'))).toEqual([]);
+      // One file per episode in the media folder: no duplicate from the runs that were cut.
+      const media = (await files(join(dir.path, 'media'))).filter((f) => /\.(mp3|mp4)$/.test(f));
+      expect(media).toHaveLength(3);
+      console.log(
+        '[fault kill-9 real node: first-start demo] killed at episode 2 committed, then at episode 3 uploaded; survived 3 episodes served and in the feed; lost nothing',
+      );
+    } finally {
+      const child = children.at(-1);
+      if (node && child && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await node.exited;
+      }
+      await dir.remove();
+    }
+  }, 600_000);
 });
