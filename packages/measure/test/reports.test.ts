@@ -32,11 +32,14 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     const r = (await new Reports(db).creator('creator', period, 'calendar'))!;
     const [e1, e2] = r.episodes;
     expect(r.window).toBe('calendar');
-    expect(e1!.downloads).toBe(7);
-    expect(e1!.downloadsByDay).toEqual([{ day, value: 7 }]);
-    expect(e2!.downloads).toBeNull(); // 2 listeners < k = 5
+    // ep2's 2 listeners < k = 5 are hidden; so are ep1's 7, else the show's 9 less 7 gives them away.
+    expect(e1!.downloads).toBeNull();
+    expect(e1!.downloadsByDay).toEqual([{ day, value: null }]);
+    expect(e2!.downloads).toBeNull();
     expect(e2!.downloadsByDay).toEqual([{ day, value: null }]);
     expect(r.totals.downloads).toBe(9);
+    // Nobody played ep2: a cell with nobody behind it hides nobody.
+    expect(e2!.plays).toBe(0);
     // The scenario's players send no listener id (as under Do-Not-Track): only the daily key,
     // so a week (30 Nov to 6 Dec, across the 1st anyway) and the month are upper bounds.
     const listeners = {
@@ -183,12 +186,13 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     const a = json.json();
     // Nine counted downloads: eight by podcast apps (Overcast on iOS phones), one torrent (qBittorrent).
     expect(a.total).toBe(9);
+    // qBittorrent's one is hidden, and Overcast's 8 with it (9 - 8 would give it away).
     expect(a.by.app).toEqual([
-      { value: 'Overcast', downloads: 8 },
+      { value: 'Overcast', downloads: null },
       { value: 'qBittorrent', downloads: null },
     ]);
     expect(a.by.device).toEqual([
-      { value: 'phone', downloads: 8 },
+      { value: 'phone', downloads: null },
       { value: 'unknown', downloads: null },
     ]);
     expect(a.by.country).toEqual([{ value: 'unknown', downloads: 9 }]);
@@ -203,7 +207,8 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     const lines = csv.body.split('\r\n');
     expect(lines[0]).toBe('dimension,value,downloads_calendar');
-    expect(lines).toContain('app,Overcast,8');
+    expect(lines).toContain('app,Overcast,');
+    expect(lines).toContain('country,unknown,9');
     expect(lines).toContain('app,qBittorrent,');
   });
 
@@ -219,7 +224,7 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     expect(csv.body.split('\r\n')).toEqual([
       'date,show,episode,title,downloads_calendar,plays,listeners,bytes_from_peers,bytes_from_web_seed,seeders,leechers,revenue_micros',
-      '2026-12-02,show,ep1,"Episode <1> & ""friends""",7,7,7,12600000,1500000,,,105000',
+      '2026-12-02,show,ep1,"Episode <1> & ""friends""",,7,7,12600000,1500000,,,105000',
       '2026-12-02,show,ep2,Short,,0,0,0,0,0,0,0',
       '',
     ]);
@@ -254,7 +259,8 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     );
     // The audience breakdown on the page, with links for scripts; small cells hidden there too.
     expect(page.body).toMatch(/<h2>Audience<\/h2>/);
-    expect(page.body).toContain('<tr><td>Overcast</td><td class="num">8</td></tr>');
+    expect(page.body).toContain('<tr><td>unknown</td><td class="num">9</td></tr>');
+    expect(page.body).toMatch(/<tr><td>Overcast<\/td><td class="num"><a class="badge warn" href="#k-note"/);
     expect(page.body).toMatch(
       /<tr><td>qBittorrent<\/td><td class="num"><a class="badge warn" href="#k-note"/,
     );

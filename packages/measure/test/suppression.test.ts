@@ -7,7 +7,7 @@ import { advertiserCsv, creatorCsv } from '../src/reports/csv.ts';
 import type { AdEventRow } from '../src/rules/ad-metrics.ts';
 import { countDownloads } from '../src/rules/downloads.ts';
 import type { PlayRow } from '../src/rules/play-metrics.ts';
-import { suppress } from '../src/rules/suppress.ts';
+import { suppress, suppressComplements } from '../src/rules/suppress.ts';
 import { announce, dl, ep1 } from './support/facts.ts';
 
 /**
@@ -146,13 +146,17 @@ const csvPeopleColumns = [
 ];
 
 describe('audience breakdowns (downloads by app, device, OS, country, hour)', () => {
-  it('counts each value and hides the values fewer than five people stand behind', () => {
+  it('counts each value and hides the values fewer than five people stand behind, and one more beside them', () => {
     const t = Date.UTC(2026, 11, 2, 8, 30);
     const overcast = { app: 'Overcast', device: 'phone', os: 'iOS', bot: false };
+    const pocket = { app: 'Pocket Casts', device: 'phone', os: 'Android', bot: false };
     const apple = { app: 'Apple Podcasts', device: 'phone', os: 'iOS', bot: false };
     const downloads = [
       ...Array.from({ length: 6 }, (_, i) =>
         dl({ time: t + i * 60_000, audienceKey: `o${i}` as AudienceKey, client: overcast, country: 'DE' }),
+      ),
+      ...Array.from({ length: 7 }, (_, i) =>
+        dl({ time: t + 10 * 60_000 + i, audienceKey: `p${i}` as AudienceKey, client: pocket, country: 'DE' }),
       ),
       ...Array.from({ length: 2 }, (_, i) =>
         dl({ time: t + 3_600_000 + i, audienceKey: `a${i}` as AudienceKey, client: apple, country: 'FR' }),
@@ -168,27 +172,221 @@ describe('audience breakdowns (downloads by app, device, OS, country, hour)', ()
       window: 'calendar',
       downloads: counted,
     });
-    expect(a.total).toBe(8);
+    expect(a.total).toBe(15);
+    // Apple's 2 are hidden; Overcast's 6 too, else 15 - 7 - 6 would give Apple's 2 away.
     expect(a.by.app).toEqual([
-      { value: 'Overcast', downloads: 6 },
+      { value: 'Pocket Casts', downloads: 7 },
       { value: 'Apple Podcasts', downloads: null },
+      { value: 'Overcast', downloads: null },
     ]);
-    expect(a.by.device).toEqual([{ value: 'phone', downloads: 8 }]);
-    expect(a.by.os).toEqual([{ value: 'iOS', downloads: 8 }]);
+    expect(a.by.device).toEqual([{ value: 'phone', downloads: 15 }]);
+    // iOS 8 and Android 7: nothing small, nothing hidden.
+    expect(a.by.os).toEqual([
+      { value: 'iOS', downloads: 8 },
+      { value: 'Android', downloads: 7 },
+    ]);
+    // FR (2) hidden and DE (13), the only other value, with it.
     expect(a.by.country).toEqual([
-      { value: 'DE', downloads: 6 },
+      { value: 'DE', downloads: null },
       { value: 'FR', downloads: null },
     ]);
     expect(a.by.hour).toEqual([
-      { value: '08', downloads: 6 },
+      { value: '08', downloads: null },
       { value: '09', downloads: null },
     ]);
+  });
+});
+
+describe('complementary suppression: no hidden cell comes back by arithmetic', () => {
+  it('a total and its visible parts never leave one part hidden alone', () => {
+    const total = { v: 20 as number | null };
+    const parts = [{ v: 2 as number | null }, { v: 8 as number | null }, { v: 10 as number | null }];
+    parts[0]!.v = null; // hidden by suppress
+    const hid = suppressComplements([
+      { total: { holder: total, field: 'v' }, parts: parts.map((p) => ({ holder: p, field: 'v' })) },
+    ]);
+    expect(hid).toBe(1);
+    expect(parts.map((p) => p.v)).toEqual([null, null, 10]); // the smallest visible one
+    expect(total.v).toBe(20);
+  });
+
+  it('sums that pin a cell down together (each with two hidden) get one more cell hidden', () => {
+    // a + b = X, b + c = Y, a + c = Z: with a, b, c hidden, a = (X - Y + Z) / 2.
+    const c = { a: null, b: null, c: null, X: 7, Y: 9, Z: 8 } as Record<string, number | null>;
+    const r = (field: string) => ({ holder: c, field });
+    const sums = [
+      { total: r('X'), parts: [r('a'), r('b')] },
+      { total: r('Y'), parts: [r('b'), r('c')] },
+      { total: r('Z'), parts: [r('a'), r('c')] },
+    ];
+    expect(suppressComplements(sums)).toBeGreaterThanOrEqual(1);
+    expect([c.X, c.Y, c.Z].filter((v) => v === null).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('cells that give each other away are hidden together', () => {
+    const day1 = {
+      peers: null as number | null,
+      webSeed: null as number | null,
+      share: null as number | null,
+    };
+    const day2 = { peers: 600 as number | null, webSeed: 400 as number | null, share: 0.6 as number | null };
+    const all = { peers: 900 as number | null, webSeed: 500 as number | null, share: 0.64 as number | null };
+    const ref = (h: typeof day1, f: 'peers' | 'webSeed') => ({
+      holder: h,
+      field: f,
+      with: [
+        { holder: h, field: f === 'peers' ? 'webSeed' : 'peers' },
+        { holder: h, field: 'share' },
+      ],
+    });
+    suppressComplements(
+      (['peers', 'webSeed'] as const).map((f) => ({
+        total: ref(all, f),
+        parts: [ref(day1, f), ref(day2, f)],
+      })),
+    );
+    expect(day2).toEqual({ peers: null, webSeed: null, share: null });
+    expect(all.peers).toBe(900);
+  });
+
+  it('walks every report shape: no checkable sum has exactly one hidden member, with mixed small and big cells', () => {
+    const d1 = day;
+    const d2 = day + 86_400_000;
+    const epA = {
+      ...ep1,
+      episodeId: 'a',
+      showId: 'S',
+      path: 'S/a.mp3',
+      infoHash: 'a'.repeat(40),
+      title: 'A',
+    };
+    const epB = {
+      ...ep1,
+      episodeId: 'b',
+      showId: 'S',
+      path: 'S/b.mp3',
+      infoHash: 'b'.repeat(40),
+      title: 'B',
+    };
+    const epC = {
+      ...ep1,
+      episodeId: 'c',
+      showId: 'T',
+      path: 'T/c.mp3',
+      infoHash: 'c'.repeat(40),
+      title: 'C',
+    };
+    // People per episode and day: small cells (<5) beside big ones.
+    const plan: [typeof epA, number, number][] = [
+      [epA, d1, 3],
+      [epA, d2, 6],
+      [epB, d1, 7],
+      [epB, d2, 8],
+      [epC, d1, 9],
+      [epC, d2, 2],
+    ];
+    let n = 0;
+    const downloads = plan.flatMap(([e, d, people]) =>
+      Array.from({ length: people }, () =>
+        dl({ time: d + 3_600_000, audienceKey: `k${n++}` as AudienceKey, path: e.path }),
+      ),
+    );
+    const plays: PlayRow[] = plan.flatMap(([e, d, people]) =>
+      Array.from({ length: people }, (): PlayRow => {
+        const i = n++;
+        return {
+          sessionId: `s${i}`,
+          episodeId: e.episodeId,
+          audienceKey: `k${i}` as AudienceKey,
+          listenerId: `l${i}`,
+          startedAt: d + 7_200_000,
+          maxPositionMs: e.durationMs,
+          durationMs: e.durationMs,
+          completed: true,
+          bytesFromPeers: 1_000_000,
+          bytesFromWebSeed: 500_000,
+          peerMode: 'share',
+          invalid: null,
+        };
+      }),
+    );
+    const r = buildCreatorReport({
+      creatorId: 'creator',
+      period: { from: d1, to: d2 + 86_400_000 },
+      window: 'calendar',
+      episodes: [epA, epB, epC],
+      downloads,
+      announces: [],
+      plays,
+      adEvents: [],
+      opportunities: [],
+      revenue: [],
+    });
+    // The sums a reader can check, written out here from the report's meaning (not from its code).
+    const sums: { name: string; total: number | null; parts: (number | null)[] }[] = [];
+    const byEp = (id: string) => r.episodes.find((e) => e.episodeId === id)!;
+    for (const e of r.episodes) {
+      sums.push({
+        name: `${e.episodeId} downloads`,
+        total: e.downloads,
+        parts: e.downloadsByDay.map((x) => x.value),
+      });
+      sums.push({ name: `${e.episodeId} plays`, total: e.plays, parts: e.playsByDay.map((x) => x.value) });
+      sums.push({ name: `${e.episodeId} peers`, total: e.p2p.peers, parts: e.p2pByDay.map((x) => x.peers) });
+      sums.push({
+        name: `${e.episodeId} web`,
+        total: e.p2p.webSeed,
+        parts: e.p2pByDay.map((x) => x.webSeed),
+      });
+    }
+    for (const s of r.shows) {
+      const mine = r.episodes.filter((e) => e.showId === s.showId);
+      sums.push({ name: `${s.showId} downloads`, total: s.downloads, parts: mine.map((e) => e.downloads) });
+      sums.push({ name: `${s.showId} plays`, total: s.plays, parts: mine.map((e) => e.plays) });
+      sums.push({
+        name: `${s.showId} by day`,
+        total: s.downloads,
+        parts: s.downloadsByDay.map((x) => x.value),
+      });
+      for (const d of s.downloadsByDay)
+        sums.push({
+          name: `${s.showId} day ${d.day}`,
+          total: d.value,
+          parts: mine.map((e) => {
+            const x = e.downloadsByDay.find((y) => y.day === d.day);
+            return x ? x.value : 0;
+          }),
+        });
+    }
+    sums.push({ name: 'downloads', total: r.totals.downloads, parts: r.shows.map((s) => s.downloads) });
+    sums.push({ name: 'plays', total: r.totals.plays, parts: r.shows.map((s) => s.plays) });
+    for (const s of sums) {
+      const hidden = [s.total, ...s.parts].filter((v) => v === null).length;
+      expect(hidden === 1, `${s.name}: ${JSON.stringify(s)}`).toBe(false);
+    }
+    // The small cells are hidden, and so is at least one big one beside each.
+    expect(byEp('a').downloadsByDay.map((x) => x.value)).toEqual([null, null]);
+    expect(byEp('c').downloadsByDay.find((x) => x.day === d2)!.value).toBeNull();
+    // A day's plays hidden beside a small one hides that day's unique listeners too.
+    for (const e of r.episodes)
+      for (const p of e.playsByDay)
+        if (p.value === null) expect(e.listeners.day.find((l) => l.day === p.day)!.value).toBeNull();
+    // Not blanket: the totals (29 and 35 people) stay visible.
+    expect(r.totals.downloads).toBe(35);
+    expect(r.totals.plays).toBe(35);
+    // The CSV is made from the same cells.
+    const rows = csvTable(creatorCsv(r));
+    expect(
+      rows.find((x) => x.episode === 'a' && x.date === new Date(d2).toISOString().slice(0, 10))!
+        .downloads_calendar,
+    ).toBe('');
   });
 });
 
 describe('k-suppression: one function, every report cell that counts people', () => {
   it('suppress: k = 5, and a smaller k asked for is not honoured', () => {
     expect(suppress(7, 4)).toBeNull();
+    expect(suppress(0, 0)).toBe(0); // nobody behind it: nobody to hide
     expect(suppress(7, 5)).toBe(7);
     expect(suppress(7, 4, 2)).toBeNull();
     expect(suppress(7, 9, 10)).toBeNull();

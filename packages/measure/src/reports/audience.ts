@@ -1,5 +1,5 @@
 import type { QualifiedDownload } from '../rules/downloads.ts';
-import { defaultK, type Suppressed, suppress } from '../rules/suppress.ts';
+import { type CellSum, defaultK, type Suppressed, suppress, suppressComplements } from '../rules/suppress.ts';
 import type { WindowKind } from '../rules/windows.ts';
 import { csvRows } from './csv.ts';
 import type { Period } from './load.ts';
@@ -57,8 +57,23 @@ export function buildAudience(o: {
       c.who.add(q.audienceKey);
       cells.set(v, c);
     }
-    by[dim] = [...cells]
-      .map(([value, c]) => ({ value, downloads: suppress(c.n, c.who.size, k), n: c.n }))
+    by[dim] = [...cells].map(([value, c]) => ({ value, downloads: suppress(c.n, c.who.size, k) }));
+  }
+  const totals = {
+    total: suppress(o.downloads.length, new Set(o.downloads.map((q) => q.audienceKey)).size, k),
+  };
+  // Each dimension's cells add up to the total: no hidden cell may be their difference.
+  suppressComplements(
+    audienceDimensions.map(
+      (dim): CellSum => ({
+        total: { holder: totals, field: 'total' },
+        parts: by[dim].map((c) => ({ holder: c, field: 'downloads' })),
+      }),
+    ),
+  );
+  const sorted = {} as Record<AudienceDimension, AudienceCell[]>;
+  for (const dim of audienceDimensions)
+    sorted[dim] = by[dim]
       // Largest first (hours in order); suppressed cells do not reveal their size by position.
       .sort((a, b) =>
         dim === 'hour'
@@ -66,15 +81,14 @@ export function buildAudience(o: {
           : (b.downloads ?? -1) - (a.downloads ?? -1) || a.value.localeCompare(b.value),
       )
       .map(({ value, downloads }) => ({ value, downloads }));
-  }
   return {
     creatorId: o.creatorId,
     episodeId: o.episodeId,
     period: o.period,
     window: o.window,
     k,
-    total: suppress(o.downloads.length, new Set(o.downloads.map((q) => q.audienceKey)).size, k),
-    by,
+    total: totals.total,
+    by: sorted,
   };
 }
 

@@ -19,7 +19,15 @@ import {
   p2pOffload,
   webSeedFallback,
 } from '../rules/play-metrics.ts';
-import { defaultK, type Suppressed, suppress, suppressEach } from '../rules/suppress.ts';
+import {
+  type CellRef,
+  type CellSum,
+  defaultK,
+  type Suppressed,
+  suppress,
+  suppressComplements,
+  suppressEach,
+} from '../rules/suppress.ts';
 import { dayMs, utcDay, type WindowKind } from '../rules/windows.ts';
 import { type SuppressedDelivery, suppressedDelivery } from './advertiser-report.ts';
 import type { EpisodeInfo, Period } from './load.ts';
@@ -283,6 +291,12 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
         .reduce((sum, e) => sum + e.revenueMicros, 0),
     };
   });
+  const totals = {
+    downloads: suppress(downloadsIn.length, new Set(downloadsIn.map((q) => q.audienceKey)).size, k),
+    plays: suppress(allValid.length, new Set(allValid.map((p) => person(p))).size, k),
+    revenueMicros: episodes.reduce((s, e) => s + e.revenueMicros, 0),
+  };
+  suppressComplements(creatorSums(episodes, shows, totals));
   return {
     creatorId: data.creatorId,
     period,
@@ -290,12 +304,57 @@ export function buildCreatorReport(data: CreatorData): CreatorReport {
     k,
     episodes,
     shows,
-    totals: {
-      downloads: suppress(downloadsIn.length, new Set(downloadsIn.map((q) => q.audienceKey)).size, k),
-      plays: suppress(allValid.length, new Set(allValid.map((p) => person(p))).size, k),
-      revenueMicros: episodes.reduce((s, e) => s + e.revenueMicros, 0),
-    },
+    totals,
     filtered: counted.filtered,
     invalidPlays,
   };
+}
+
+const ref = (holder: object, field: string, w?: CellRef[]): CellRef =>
+  w ? { holder, field, with: w } : { holder, field };
+
+/**
+ * Every sum a reader can check in the creator report (and its CSV, made from it): an episode's
+ * downloads, plays and P2P bytes are the sums of its days; a show's downloads and plays the sums of
+ * its episodes, its downloads also the sum of its days, each of its days the sum of its episodes'
+ * that day; the totals the sums of the shows. Cells that would give a hidden one away beside it go
+ * with it: a day's plays and that day's unique listeners, an episode's plays and its web-seed
+ * fallback counts, P2P bytes from peers and from the web seed and their share.
+ */
+function creatorSums(
+  episodes: readonly EpisodeFigures[],
+  shows: readonly ShowFigures[],
+  totals: CreatorReport['totals'],
+): CellSum[] {
+  const sums: CellSum[] = [];
+  const p2p = (c: P2pCell, field: 'peers' | 'webSeed') =>
+    ref(c, field, [ref(c, field === 'peers' ? 'webSeed' : 'peers'), ref(c, 'share')]);
+  for (const e of episodes) {
+    sums.push({ total: ref(e, 'downloads'), parts: e.downloadsByDay.map((d) => ref(d, 'value')) });
+    sums.push({
+      total: ref(e, 'plays', [ref(e.webSeedFallback, 'couldUsePeers'), ref(e.webSeedFallback, 'fellBack')]),
+      parts: e.playsByDay.map((d) => {
+        const listeners = e.listeners.day.find((l) => l.day === d.day);
+        return ref(d, 'value', listeners ? [ref(listeners, 'value')] : []);
+      }),
+    });
+    for (const f of ['peers', 'webSeed'] as const)
+      sums.push({ total: p2p(e.p2p, f), parts: e.p2pByDay.map((d) => p2p(d, f)) });
+  }
+  for (const s of shows) {
+    const mine = episodes.filter((e) => e.showId === s.showId);
+    sums.push({ total: ref(s, 'downloads'), parts: mine.map((e) => ref(e, 'downloads')) });
+    sums.push({ total: ref(s, 'downloads'), parts: s.downloadsByDay.map((d) => ref(d, 'value')) });
+    for (const d of s.downloadsByDay)
+      sums.push({
+        total: ref(d, 'value'),
+        parts: mine.flatMap((e) =>
+          e.downloadsByDay.filter((x) => x.day === d.day).map((x) => ref(x, 'value')),
+        ),
+      });
+    sums.push({ total: ref(s, 'plays'), parts: mine.map((e) => ref(e, 'plays')) });
+  }
+  sums.push({ total: ref(totals, 'downloads'), parts: shows.map((s) => ref(s, 'downloads')) });
+  sums.push({ total: ref(totals, 'plays'), parts: shows.map((s) => ref(s, 'plays')) });
+  return sums;
 }
