@@ -89,7 +89,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     setTimeout(() => process.exit(code), 2000).unref();
   };
   main(process.argv.slice(2), io).then(finish, (err: unknown) => {
-    process.stderr.write(`swarmcast: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // A coded platform error is for the operator (start NATS, fix a setting): its message
+    // says it all; anything else is a bug and keeps its stack.
+    const coded = err instanceof Error && err.name === 'PlatformError';
+    process.stderr.write(
+      `swarmcast: ${err instanceof Error ? (coded ? err.message : (err.stack ?? err.message)) : String(err)}\n`,
+    );
     finish(exitCode.failure);
   });
 }

@@ -13,6 +13,7 @@ export const platformErrors = {
   PLT_DB_LOCKED: 'another live process holds the embedded database directory',
   PLT_DB_VALUE_RANGE: 'an int8 value does not fit a JS number (beyond 2^53)',
   PLT_STREAM_CLOSED: 'the event stream was used after close()',
+  PLT_STREAM_UNAVAILABLE: 'the NATS server of the event stream cannot be reached at start',
   PLT_STREAM_LOCKED: 'another live process holds the embedded event stream directory',
   PLT_STREAM_BAD_EVENT: 'an event is not serialisable or lacks an id or subject',
   PLT_WAL_CORRUPT: 'a write-ahead segment holds a damaged record before its tail',

@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { freePort, requireBinaries, scratchDir } from '@swarmcast/testkit';
-import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, ownNats, requireBinaries, scratchDir } from '@swarmcast/testkit';
+import { describe, expect, it } from 'vitest';
 import { openNatsStream } from '../src/stream/nats-stream.ts';
 
 /**
@@ -10,26 +9,6 @@ import { openNatsStream } from '../src/stream/nats-stream.ts';
  * client reconnects by itself, and every acknowledged event reaches the consumer.
  */
 const binaries = requireBinaries('NATS restart under publish load', 'nats-server');
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-function startNats(port: number, storeDir: string): Promise<ChildProcess> {
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stderr!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('Server is ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}: ${out}`)));
-  });
-}
-
 const until = async (check: () => boolean, what: string, ms = 60_000) => {
   const deadline = Date.now() + ms;
   while (!check()) {
@@ -41,9 +20,8 @@ const until = async (check: () => boolean, what: string, ms = 60_000) => {
 describe.skipIf(binaries.skip)('fault: NATS restarts under publish load', () => {
   it('every acknowledged event is consumed after the server comes back', async () => {
     const dir = await scratchDir('faults-nats-');
-    const port = await freePort();
-    let nats = await startNats(port, dir.path);
-    const stream = await openNatsStream({ natsUrl: `nats://127.0.0.1:${port}`, streamName: 'FAULTS' });
+    const nats = await ownNats(await freePort(), dir.path);
+    const stream = await openNatsStream({ natsUrl: nats.url, streamName: 'FAULTS' });
     const acked = new Set<string>();
     const seen = new Set<string>();
     let sent = 0;
@@ -67,11 +45,10 @@ describe.skipIf(binaries.skip)('fault: NATS restarts under publish load', () => 
         }
       })();
       await until(() => acked.size >= 50, 'events before the outage');
-      nats.kill('SIGKILL');
-      await new Promise((r) => nats.once('exit', r));
+      await nats.kill();
       // The outage lasts two seconds: its length is the fault, not a wait for an event.
       await new Promise((r) => setTimeout(r, 2000));
-      nats = await startNats(port, dir.path);
+      await nats.restart();
       const ackedBefore = acked.size;
       await until(() => acked.size >= ackedBefore + 50, 'publishing again after the restart');
       stop = true;
@@ -86,7 +63,7 @@ describe.skipIf(binaries.skip)('fault: NATS restarts under publish load', () => 
     } finally {
       stop = true;
       await stream.close().catch(() => {});
-      nats.kill('SIGKILL');
+      await nats.stop();
       await dir.remove();
     }
   }, 180_000);

@@ -10,6 +10,7 @@ export {
   natLabPrerequisite,
 } from './netns.ts';
 export { type Nginx, type NginxOptions, startNginx } from './nginx.ts';
+export { type OwnNats, ownNats } from './own-nats.ts';
 export { type OwnPostgres, ownPostgres, postgresBinDir } from './own-postgres.ts';
 export { scratchPostgres } from './postgres.ts';
 export {

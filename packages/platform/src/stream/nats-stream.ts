@@ -39,7 +39,26 @@ export interface NatsStreamOptions {
  * acks, redelivery after `ackWaitMs` or at once when a handler fails.
  */
 export async function openNatsStream(options: NatsStreamOptions): Promise<EventStream> {
-  const nc = await connect({ servers: options.natsUrl, name: 'swarmcast' });
+  // Reconnect for ever: with the client's default (10 tries 2 s apart) an outage of ~20 s
+  // closed the connection for good, so a tracker kept answering announces but every later
+  // publish failed until a restart, and consumers stopped reading.
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: options.natsUrl,
+      name: 'swarmcast',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1_000,
+    });
+  } catch (err) {
+    // Once running, an outage is waited out (above); at start there is nothing to wait for
+    // yet, so the operator is told, in one line, instead of a client library's stack.
+    throw new PlatformError(
+      'PLT_STREAM_UNAVAILABLE',
+      `cannot reach NATS at ${withoutCredentials(options.natsUrl)} (${(err as { code?: string }).code ?? (err as Error).message})`,
+      { cause: err },
+    );
+  }
   try {
     const stream = options.streamName ?? 'SWARMCAST';
     const prefix = options.subjectPrefix ?? 'swarmcast';
@@ -62,6 +81,11 @@ export async function openNatsStream(options: NatsStreamOptions): Promise<EventS
     await nc.close().catch(() => {});
     throw err;
   }
+}
+
+/** A NATS URL (or comma-separated list) with any user:password@ taken out, for messages. */
+function withoutCredentials(urls: string): string {
+  return urls.replace(/\/\/[^@/,]*@/g, '//');
 }
 
 class NatsStream implements EventStream {
