@@ -8,6 +8,7 @@ import { validateEpisodeFeatures } from './feed/episode-features.ts';
 import { validateFeedSettings } from './feed/settings.ts';
 import { validateEpisodeText } from './publish.ts';
 import { getShow, type Show, type ShowInput, showForEditing, validateShow } from './shows.ts';
+import { isTakenDown } from './takedown.ts';
 
 /** Fields of a show a creator may change (the slug is the show's address and stays). */
 export type ShowEdit = Omit<ShowInput, 'slug'>;
@@ -127,6 +128,12 @@ function infoHashesOf(ep: EpisodeDetail): string[] {
 export async function deleteEpisode(ctx: CatalogContext, who: Account, id: string): Promise<Result<null>> {
   const ep = await episodeForEditing(ctx, who, id);
   if (!ep.ok) return ep;
+  // A takedown's record stays (takedown.ts): its episode cannot be deleted until reinstated.
+  if (ep.value.show.takenDown || (await isTakenDown(ctx.db, ep.value.id)))
+    return fail(
+      'CAT_TAKEN_DOWN',
+      'an admin took this down; it cannot be deleted until an admin reinstates it',
+    );
   await ctx.db.query('delete from catalog_episodes where id = $1', [ep.value.id]);
   await forgetFiles(ctx, [ep.value]);
   ctx.onFeedChange?.(ep.value.show.slug);
@@ -137,6 +144,16 @@ export async function deleteEpisode(ctx: CatalogContext, who: Account, id: strin
 export async function deleteShow(ctx: CatalogContext, who: Account, slug: string): Promise<Result<null>> {
   const show = await showForEditing(ctx.db, who, slug);
   if (!show.ok) return show;
+  const held = await ctx.db.query(
+    `select 1 from catalog_shows s where s.id = $1 and (s.taken_down_at is not null
+       or exists (select 1 from catalog_episodes e where e.show_id = s.id and e.taken_down_at is not null))`,
+    [show.value.id],
+  );
+  if (held.rows.length > 0)
+    return fail(
+      'CAT_TAKEN_DOWN',
+      'an admin took this show or one of its episodes down; it cannot be deleted until an admin reinstates it',
+    );
   const r = await ctx.db.query<{ id: string }>('select id from catalog_episodes where show_id = $1', [
     show.value.id,
   ]);

@@ -54,6 +54,8 @@ export interface EpisodeDetail extends Episode {
   show: Pick<Show, 'id' | 'slug' | 'title' | 'ownerId' | 'language' | 'categories' | 'author'> & {
     /** The show's artwork (media path), for cards and pages. */
     artwork?: string | null;
+    /** An admin took the whole show down: none of its episodes is live (isLive). */
+    takenDown?: boolean;
   };
   media: MediaFile | null;
   torrent: TorrentInfo | null;
@@ -65,6 +67,7 @@ const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.
   (select coalesce(json_agg(json_build_object('language', t.language, 'format', t.format, 'path', t.path,
      'vttPath', t.vtt_path) order by t.language), '[]') from catalog_transcripts t where t.episode_id = e.id) as transcripts,
   s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author, s.artwork as "showArtwork",
+  s.taken_down_at is not null as "showTakenDown",
   m.path, m.size, m.mime, m.container, m.codecs, m.bitrate, m.fast_start as "fastStart",
   t.info_hash_v1 as "infoHashV1", t.info_hash_v2 as "infoHashV2", t.magnet,
   t.v1_info_hash as "legacyInfoHash", t.v1_magnet as "legacyMagnet"`;
@@ -85,6 +88,7 @@ type Row = Omit<Episode, 'artwork'> &
     author: string;
     episodeArtwork: string | null;
     showArtwork: string | null;
+    showTakenDown?: boolean;
   };
 
 function toDetail(r: Row): EpisodeDetail {
@@ -118,6 +122,7 @@ function toDetail(r: Row): EpisodeDetail {
       categories: r.categories,
       author: r.author,
       artwork: r.showArtwork ?? null,
+      takenDown: r.showTakenDown === true,
     },
     media: r.path
       ? {
@@ -153,11 +158,15 @@ export async function getEpisode(db: Queryable, id: string): Promise<EpisodeDeta
 }
 
 /**
- * Is the episode out (issue 16: drafts and scheduled episodes)? Not a draft, and its
- * publication time has come. Public lists, feeds and pages show only these.
+ * Is the episode out (issue 16: drafts and scheduled episodes)? Not a draft, its
+ * publication time has come, and its show is not taken down (issue 15). Public lists,
+ * feeds and pages show only these.
  */
-export function isLive(e: Pick<Episode, 'draft' | 'publishedAt'>, now: number): boolean {
-  return !e.draft && e.publishedAt.getTime() <= now;
+export function isLive(
+  e: Pick<Episode, 'draft' | 'publishedAt'> & { show?: { takenDown?: boolean } },
+  now: number,
+): boolean {
+  return !e.draft && e.publishedAt.getTime() <= now && e.show?.takenDown !== true;
 }
 
 /** What a creator sees beside an episode in the dashboard. */
@@ -175,13 +184,17 @@ export async function latestEpisodes(
   now = Date.now(),
 ): Promise<EpisodeDetail[]> {
   const r = await db.query<Row>(
-    `select ${columns} ${from} where not e.draft and e.published_at <= $2 order by e.published_at desc limit $1`,
+    `select ${columns} ${from} where not e.draft and e.published_at <= $2 and s.taken_down_at is null
+     order by e.published_at desc limit $1`,
     [limit, new Date(now)],
   );
   return r.rows.map(toDetail);
 }
 
-/** A show's live episodes, newest first; `all` adds drafts and scheduled ones (the dashboard). */
+/**
+ * A show's live episodes, newest first (none while the show is taken down); `all` adds
+ * drafts and scheduled ones and ignores a show takedown (the dashboard, the admin).
+ */
 export async function episodesOfShow(
   db: Queryable,
   showId: string,
@@ -189,7 +202,7 @@ export async function episodesOfShow(
   o: { all?: boolean; now?: number } = {},
 ): Promise<EpisodeDetail[]> {
   const r = await db.query<Row>(
-    `select ${columns} ${from} where e.show_id = $1 ${o.all ? '' : 'and not e.draft and e.published_at <= $3'}
+    `select ${columns} ${from} where e.show_id = $1 ${o.all ? '' : 'and not e.draft and e.published_at <= $3 and s.taken_down_at is null'}
      order by e.published_at desc limit $2`,
     o.all ? [showId, limit] : [showId, limit, new Date(o.now ?? Date.now())],
   );

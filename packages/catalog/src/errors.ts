@@ -8,7 +8,7 @@ export const catalogErrors = {
   CAT_UNAUTHENTICATED: { status: 401, meaning: 'no valid session or API token' },
   CAT_BAD_CREDENTIALS: { status: 401, meaning: 'the email or password is wrong' },
   CAT_SUSPENDED: { status: 403, meaning: 'an admin suspended this account' },
-  CAT_TAKEN_DOWN: { status: 410, meaning: 'an admin took this episode down' },
+  CAT_TAKEN_DOWN: { status: 410, meaning: 'an admin took this show or episode down' },
   CAT_FORBIDDEN: { status: 403, meaning: 'the account may not touch this show or episode' },
   CAT_NOT_FOUND: { status: 404, meaning: 'no such show, episode or upload' },
   CAT_EMAIL_TAKEN: { status: 409, meaning: 'an account with this email already exists' },

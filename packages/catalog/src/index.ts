@@ -102,6 +102,7 @@ export {
   getShow,
   getShowById,
   popularShows,
+  publicShows,
   type Show,
   type ShowInput,
   showForEditing,
@@ -111,9 +112,14 @@ export { isSlug, slugify } from './slug.ts';
 export {
   isTakenDown,
   reinstateEpisode,
+  reinstateShow,
   type TakenDown,
+  type TakenDownShow,
   takeDownEpisode,
+  takeDownShow,
   takenDownEpisodes,
+  takenDownMediaPaths,
+  takenDownShows,
 } from './takedown.ts';
 export { makeHybridTorrent } from './torrent-maker.ts';
 export { setChapters } from './transcripts/chapters.ts';

@@ -329,4 +329,43 @@ alter table catalog_episodes add column taken_down_reason text;
 alter table catalog_episodes add column taken_down_by text;
 `,
   },
+  // Issue 15: a whole show taken down by an admin (takedown.ts): the show, its feed and every
+  // episode hidden and unseeded, the record kept; each episode keeps its own state, so
+  // reinstating the show brings back exactly what was live. Search skips such shows.
+  {
+    id: 'catalog/0021-show-takedown',
+    sql: `
+alter table catalog_shows add column taken_down_at timestamptz;
+alter table catalog_shows add column taken_down_reason text;
+alter table catalog_shows add column taken_down_by text;
+create or replace function catalog_search(qtext text, lim int, prefix text, at timestamptz)
+returns table (kind text, id text, slug text, title text, "showTitle" text, description text, rank double precision)
+language plpgsql stable as $body$
+declare
+  q tsquery := websearch_to_tsquery('english', qtext)
+    || (case when prefix = '' then ''::tsquery else to_tsquery('english', prefix) end);
+begin
+  return query
+  select * from (
+    select 'show'::text, s.id, s.slug, s.title, s.title, s.description,
+           (ts_rank(s.search, q) * 1.2)::double precision
+    from catalog_shows s where s.search @@ q and s.taken_down_at is null
+    union all
+    select 'episode'::text, e.id, s.slug, e.title, s.title, e.description,
+           ts_rank(e.search, q)::double precision
+    from catalog_episodes e join catalog_shows s on s.id = e.show_id
+    where e.search @@ q and not e.draft and e.published_at <= at and s.taken_down_at is null
+    union all
+    select 'episode'::text, e.id, s.slug, e.title, s.title, e.description,
+           (ts_rank(t.search, q) * 0.5)::double precision
+    from catalog_transcripts t join catalog_episodes e on e.id = t.episode_id
+      join catalog_shows s on s.id = e.show_id
+    where t.search @@ q and not e.draft and e.published_at <= at and s.taken_down_at is null
+  ) hits (kind, id, slug, title, "showTitle", description, rank)
+  order by hits.rank desc, hits.title
+  limit lim;
+end
+$body$;
+`,
+  },
 ];

@@ -19,14 +19,17 @@ export interface SeedableEpisode {
   mediaPath: string;
 }
 
-/** Every episode with a torrent and a media file, but those an admin took down: small rows, no torrent bytes. */
+/**
+ * Every episode with a torrent and a media file, but those an admin took down (the episode
+ * or its whole show): small rows, no torrent bytes.
+ */
 export async function seedableEpisodes(db: Queryable): Promise<SeedableEpisode[]> {
   const r = await db.query<SeedableEpisode>(
     `select t.episode_id as "episodeId", t.info_hash_v1 as "infoHash", t.v1_info_hash as "companionHash",
        m.path as "mediaPath"
      from catalog_torrents t join catalog_media m on m.episode_id = t.episode_id
-     join catalog_episodes e on e.id = t.episode_id
-     where e.taken_down_at is null
+     join catalog_episodes e on e.id = t.episode_id join catalog_shows s on s.id = e.show_id
+     where e.taken_down_at is null and s.taken_down_at is null
      order by t.episode_id`,
   );
   return r.rows;
@@ -84,7 +87,8 @@ export async function missingMedia(
   const r = await ctx.db.query<MissingMedia>(
     `select e.id as "episodeId", e.title, m.path as "mediaPath"
      from catalog_media m join catalog_episodes e on e.id = m.episode_id
-     where e.taken_down_at is null
+       join catalog_shows s on s.id = e.show_id
+     where e.taken_down_at is null and s.taken_down_at is null
      order by e.published_at desc, e.id`,
   );
   const missing: MissingMedia[] = [];

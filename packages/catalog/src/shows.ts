@@ -20,6 +20,8 @@ export interface Show {
   artwork: string | null;
   /** Owner e-mail, podcast:person/location/funding/license, lock and move (feed/settings.ts). */
   settings: FeedSettings;
+  /** An admin took the whole show down (takedown.ts): hidden from everyone but its owner and admins. */
+  takenDown?: { at: Date; reason: string } | null;
 }
 
 export interface ShowInput {
@@ -35,7 +37,15 @@ export interface ShowInput {
 const languagePattern = /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/;
 
 export const showColumns = `s.id, s.slug, s.owner_id as "ownerId", s.title, s.description, s.author, s.language,
-  s.categories, s.explicit, s.created_at as "createdAt", s.artwork, s.settings`;
+  s.categories, s.explicit, s.created_at as "createdAt", s.artwork, s.settings,
+  case when s.taken_down_at is null then null
+    else json_build_object('at', s.taken_down_at, 'reason', s.taken_down_reason) end as "takenDown"`;
+
+/** The JSON of a takedown carries its time as text: make it a Date again. */
+export function showRow<T extends Show>(row: T): T {
+  const t = row.takenDown as { at: Date | string; reason: string } | null;
+  return t ? { ...row, takenDown: { at: new Date(t.at), reason: t.reason } } : { ...row, takenDown: null };
+}
 
 /** Checks a show's fields; a pure function. */
 export function validateShow(input: ShowInput): Result<Required<ShowInput>> {
@@ -96,12 +106,12 @@ export async function createShow(db: Queryable, owner: Account, input: ShowInput
 export async function getShow(db: Queryable, slug: string): Promise<Show | null> {
   if (!isSlug(slug)) return null;
   const r = await db.query<Show>(`select ${showColumns} from catalog_shows s where s.slug = $1`, [slug]);
-  return r.rows[0] ?? null;
+  return r.rows[0] ? showRow(r.rows[0]) : null;
 }
 
 export async function getShowById(db: Queryable, id: string): Promise<Show | null> {
   const r = await db.query<Show>(`select ${showColumns} from catalog_shows s where s.id = $1`, [String(id)]);
-  return r.rows[0] ?? null;
+  return r.rows[0] ? showRow(r.rows[0]) : null;
 }
 
 /** The show, if this account may change it: its owner, or an admin. */
@@ -119,10 +129,10 @@ export async function showsOf(db: Queryable, ownerId: string): Promise<Show[]> {
     `select ${showColumns} from catalog_shows s where s.owner_id = $1 order by s.created_at desc`,
     [ownerId],
   );
-  return r.rows;
+  return r.rows.map(showRow);
 }
 
-/** Shows by total episode views (the portal's "popular"), then newest. */
+/** Shows by total episode views (the portal's "popular"), then newest; taken-down shows left out. */
 export async function popularShows(
   db: Queryable,
   limit: number,
@@ -131,8 +141,25 @@ export async function popularShows(
   const r = await db.query<Show & { episodes: number }>(
     `select ${showColumns}, count(e.id)::int as episodes from catalog_shows s
      join catalog_episodes e on e.show_id = s.id and not e.draft and e.published_at <= $2
+     where s.taken_down_at is null
      group by s.id order by coalesce(sum(e.views), 0) desc, max(e.published_at) desc limit $1`,
     [limit, new Date(now)],
   );
-  return r.rows;
+  return r.rows.map(showRow);
+}
+
+/** Every show not taken down, by title, with its live episode count (the admin's content page). */
+export async function publicShows(
+  db: Queryable,
+  limit: number,
+  now = Date.now(),
+): Promise<Array<Show & { episodes: number }>> {
+  const r = await db.query<Show & { episodes: number }>(
+    `select ${showColumns}, count(e.id)::int as episodes from catalog_shows s
+     left join catalog_episodes e on e.show_id = s.id and not e.draft and e.published_at <= $2
+     where s.taken_down_at is null
+     group by s.id order by s.title, s.slug limit $1`,
+    [limit, new Date(now)],
+  );
+  return r.rows.map(showRow);
 }

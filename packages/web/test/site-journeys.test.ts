@@ -1,12 +1,13 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createAccount, demoMediaDir, latestEpisodes } from '@swarmcast/catalog';
-import { chromiumLaunchOptions, requireBinaries, scratchDir } from '@swarmcast/testkit';
+import { createAccount, createApiToken, demoMediaDir, getShow, latestEpisodes } from '@swarmcast/catalog';
+import { chromiumLaunchOptions, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/index.ts';
 import { houseAdFile } from '../src/node/house-ads.ts';
+import { seedLeaseName } from '../src/node/seed-roster.ts';
 
 const prereq = requireBinaries('site journeys in a real browser', 'chromium');
 const shots = join(import.meta.dirname, '..', '..', '..', 'test-results', 'site');
@@ -229,7 +230,7 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
       .fill('Uses a song without a licence');
     await swarmRow.getByRole('button', { name: 'Take down How the swarm works' }).click();
     await page.waitForURL(/\/admin\/content\?saved=1$/);
-    const record = page.getByRole('table', { name: 'Taken down' });
+    const record = page.getByRole('table', { name: 'Taken-down episodes' });
     expect(await record.getByRole('cell', { name: 'Uses a song without a licence' }).count()).toBe(1);
     expect(await record.getByRole('cell', { name: /boss@example\.org/ }).count()).toBe(1);
     await check(page, 'admin-content-taken-down');
@@ -242,6 +243,78 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
     const feed = await (await fetch(url('/shows/swarmcast-demo/feed.xml'))).text();
     expect(feed).toContain('Welcome to Swarmcast');
     expect(feed).not.toContain('How the swarm works');
+
+    // A whole show (Grace's): page, feed, episodes, files, search and seeding go; the record
+    // stays; she cannot delete it meanwhile; reinstating (by API, the admin's token) brings
+    // back what was live.
+    const moth = (await latestEpisodes(node.catalog.db, 20)).find((e) => e.title === 'The first moth')!;
+    const lease = seedLeaseName({ infoHash: moth.torrent!.infoHashV1 });
+    await waitFor(
+      () => node.services.roster?.held().includes(lease),
+      30_000,
+      'the moth episode to be seeded',
+    );
+    const status = async (p: string) => (await fetch(url(p))).status;
+    const mothUrls = [
+      '/shows/moths',
+      '/shows/moths/feed.xml',
+      `/episodes/${moth.id}`,
+      `/media/${moth.media!.path}`,
+    ];
+    expect(await Promise.all(mothUrls.map(status))).toEqual([200, 200, 200, 200]);
+    const showRow = page.getByRole('row', { name: /Moths and Bugs/ });
+    await showRow
+      .getByLabel('Reason for taking down the show Moths and Bugs')
+      .fill('Impersonates another show');
+    await showRow.getByRole('button', { name: 'Take down show Moths and Bugs' }).click();
+    await page.waitForURL(/\/admin\/content\?saved=1$/);
+    const shows = page.getByRole('table', { name: 'Taken-down shows' });
+    expect(await shows.getByRole('cell', { name: 'Impersonates another show' }).count()).toBe(1);
+    expect(
+      await page.getByRole('table', { name: 'Shows', exact: true }).getByText('Moths and Bugs').count(),
+    ).toBe(0);
+    await check(page, 'admin-content-show-taken-down');
+    expect(await Promise.all(mothUrls.map(status))).toEqual([410, 410, 404, 410]);
+    expect(await status(`/episodes/${moth.id}.torrent`)).toBe(404);
+    expect(await (await fetch(url('/search?q=moth'))).text()).not.toContain('The first moth');
+    expect(await (await fetch(url('/'))).text()).not.toContain('Moths and Bugs');
+    await waitFor(
+      () => !node.services.roster?.held().includes(lease),
+      30_000,
+      'the moth episode to be unseeded',
+    );
+    const grace = await createApiToken(
+      node.catalog.db,
+      (await getShow(node.catalog.db, 'moths'))!.ownerId,
+      't',
+    );
+    const boss = await createApiToken(node.catalog.db, made.ok ? made.value.id : '', 't');
+    const api = (p: string, method: string, token: string, body?: unknown) =>
+      fetch(url(p), {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const kept = await api('/api/shows/moths', 'DELETE', grace);
+    expect([kept.status, ((await kept.json()) as { error: { code: string } }).error.code]).toEqual([
+      410,
+      'CAT_TAKEN_DOWN',
+    ]);
+    expect((await api('/api/shows/moths', 'GET', grace)).status).toBe(200);
+    expect((await fetch(url('/api/shows/moths'))).status).toBe(410);
+    expect((await api('/api/shows/moths/takedown', 'DELETE', grace)).status).toBe(403);
+    expect((await api('/api/shows/moths/takedown', 'PUT', boss, { reason: 'again' })).status).toBe(404);
+    expect((await api('/api/shows/moths/takedown', 'DELETE', boss)).status).toBe(204);
+    expect(await Promise.all(mothUrls.map(status))).toEqual([200, 200, 200, 200]);
+    await waitFor(
+      () => node.services.roster?.held().includes(lease),
+      30_000,
+      'the moth episode to be seeded again',
+    );
+    expect((await api('/api/shows/moths/takedown', 'PUT', boss, { reason: ' ' })).status).toBe(400);
 
     await page.goto(url('/ads/dashboard'));
     await check(page, 'ads-dashboard');

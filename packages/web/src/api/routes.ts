@@ -20,6 +20,7 @@ import {
   maxTranscriptBytes,
   publishEpisode,
   type Result,
+  reinstateShow,
   revokeApiToken,
   type ShowInput,
   scheduleEpisode,
@@ -30,12 +31,14 @@ import {
   setShowArtwork,
   setTranscript,
   storeUpload,
+  takeDownShow,
   updateEpisode,
   updateFeedSettings,
   updateShow,
 } from '@swarmcast/catalog';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { apiCaller as caller, readCookie, sendFailure, sessionCookie, whoIs } from '../auth.ts';
+import { takedownsChanged } from '../node/takedowns.ts';
 
 type Json = Record<string, unknown>;
 
@@ -56,10 +59,34 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
   app.get<{ Params: { slug: string } }>('/api/shows/:slug', async (req, reply) => {
     const show = await getShow(ctx.db, req.params.slug);
     if (!show) return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such show', status: 404 });
-    // The owner (or an admin) also sees drafts and scheduled episodes.
+    // The owner (or an admin) also sees drafts and scheduled episodes, and a taken-down show.
     const who = await whoIs(ctx, req);
     const all = !!who && (who.id === show.ownerId || who.role === 'admin');
+    if (show.takenDown && !all)
+      return sendFailure(reply, { code: 'CAT_TAKEN_DOWN', message: 'this show was taken down', status: 410 });
     return { show, episodes: await episodesOfShow(ctx.db, show.id, 500, { all, now: ctx.clock.now() }) };
+  });
+
+  // Show takedown (admins; the admin token for scripts): { reason } hides the whole show,
+  // DELETE reinstates it. The admin's content page does the same with forms.
+  app.put<{ Params: { slug: string } }>('/api/shows/:slug/takedown', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const show = await getShow(ctx.db, req.params.slug);
+    if (!show) return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such show', status: 404 });
+    const r = await takeDownShow(ctx, who, show.id, String(body(req).reason ?? ''));
+    if (r.ok) takedownsChanged(ctx.db);
+    return r.ok ? r.value : sendFailure(reply, r);
+  });
+
+  app.delete<{ Params: { slug: string } }>('/api/shows/:slug/takedown', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    const show = await getShow(ctx.db, req.params.slug);
+    if (!show) return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such show', status: 404 });
+    const r = await reinstateShow(ctx, who, show.id);
+    if (r.ok) takedownsChanged(ctx.db);
+    return r.ok ? reply.code(204).send() : sendFailure(reply, r);
   });
 
   app.get<{ Params: { id: string } }>('/api/episodes/:id', async (req, reply) => {

@@ -10,12 +10,16 @@ import {
   latestEpisodes,
   listAccounts,
   missingMedia,
+  publicShows,
   type Role,
   reinstateEpisode,
+  reinstateShow,
   setRole,
   setSuspended,
   takeDownEpisode,
+  takeDownShow,
   takenDownEpisodes,
+  takenDownShows,
 } from '@swarmcast/catalog';
 import { html, messagePage, page } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -60,7 +64,7 @@ ${req.query.saved ? html`<p class="alert ok" role="status">Saved.</p>` : ''}
 <ul class="grid">
 <li class="card"><h2 style="margin-top:0"><a href="/ads/dashboard/creatives">Creative approval</a></h2><p class="meta">Listen to each ad, then approve or reject it before it can run.</p></li>
 <li class="card"><h2 style="margin-top:0"><a href="/measure/admin">Invalid traffic and stream lag</a></h2><p class="meta">Why events were left out, the measurement stream's backlog, the books.</p></li>
-<li class="card"><h2 style="margin-top:0"><a href="/admin/content">Content takedown</a></h2><p class="meta">Hide an episode, stop seeding it, keep the record.</p></li>
+<li class="card"><h2 style="margin-top:0"><a href="/admin/content">Content takedown</a></h2><p class="meta">Hide a show or an episode, stop seeding it, keep the record.</p></li>
 <li class="card"><h2 style="margin-top:0"><a href="/ads/dashboard">All campaigns</a></h2><p class="meta">Every advertiser's campaigns, spend and pacing.</p></li>
 </ul>
 <h2 id="missing-h">Media files on this node</h2>
@@ -94,12 +98,17 @@ ${
     );
   });
 
-  // Content takedown: hide an episode, stop seeding and serving it, keep the record.
+  // Content takedown: hide a show or an episode, stop seeding and serving it, keep the record.
   app.get<{ Querystring: { saved?: string } }>('/admin/content', async (req, reply) => {
     const who = await admin(req, reply);
     if (!who) return reply;
-    const live = await latestEpisodes(ctx.db, 100, ctx.clock.now());
-    const down = await takenDownEpisodes(ctx.db);
+    const now = ctx.clock.now();
+    const [live, down, shows, downShows] = await Promise.all([
+      latestEpisodes(ctx.db, 100, now),
+      takenDownEpisodes(ctx.db),
+      publicShows(ctx.db, 500, now),
+      takenDownShows(ctx.db),
+    ]);
     return send(
       reply,
       page(
@@ -107,6 +116,23 @@ ${
         html`<h1>Content takedown</h1>
 ${req.query.saved ? html`<p class="alert ok" role="status">Saved.</p>` : ''}
 <p>Taking an episode down removes it from feeds, pages and search, stops seeding it and answers its file with 410 Gone. Its record stays below; its creator cannot publish it again until an admin reinstates it.</p>
+<p>Taking a whole show down does the same for its page, its feed and every episode in it. Reinstating the show brings back exactly what was published before.</p>
+<h2 id="shows-h">Shows</h2>
+${
+  shows.length === 0
+    ? html`<p class="meta">No shows.</p>`
+    : html`<div class="table-wrap"><table class="stack-sm" aria-labelledby="shows-h"><thead><tr><th scope="col">Show</th><th scope="col">Episodes</th><th scope="col">Take down</th></tr></thead><tbody>
+${shows.map(
+  (
+    s,
+  ) => html`<tr><td><a href="/shows/${enc(s.slug)}">${s.title}</a></td><td data-label="Episodes">${String(s.episodes)}</td><td data-label="Take down">
+<form class="row" method="post" action="/admin/shows/${enc(s.id)}/takedown">
+<label class="sr-only" for="why-show-${s.id}">Reason for taking down the show ${s.title}</label>
+<input id="why-show-${s.id}" name="reason" required maxlength="500" placeholder="Reason">
+<button type="submit" class="danger small">Take down show<span class="sr-only"> ${s.title}</span></button></form></td></tr>`,
+)}
+</tbody></table></div>`
+}
 <h2 id="live-h">Published episodes</h2>
 <div class="table-wrap"><table class="stack-sm" aria-labelledby="live-h"><thead><tr><th scope="col">Episode</th><th scope="col">Show</th><th scope="col">Take down</th></tr></thead><tbody>
 ${live.map(
@@ -119,10 +145,23 @@ ${live.map(
 <button type="submit" class="danger small">Take down<span class="sr-only"> ${e.title}</span></button></form></td></tr>`,
 )}
 </tbody></table></div>
-<h2 id="down-h">Taken down</h2>
+<h2 id="down-shows-h">Taken-down shows</h2>
+${
+  downShows.length === 0
+    ? html`<p class="meta">No show taken down.</p>`
+    : html`<div class="table-wrap"><table class="stack-sm" aria-labelledby="down-shows-h"><thead><tr><th scope="col">Show</th><th scope="col">Episodes</th><th scope="col">Reason</th><th scope="col">When, by</th><th scope="col">Reinstate</th></tr></thead><tbody>
+${downShows.map(
+  (
+    d,
+  ) => html`<tr><td>${d.title}</td><td data-label="Episodes">${String(d.episodes)}</td><td data-label="Reason">${d.reason}</td><td data-label="When, by">${day(new Date(d.at))}${d.by ? html`, ${d.by}` : ''}</td><td data-label="Reinstate">
+<form method="post" action="/admin/shows/${enc(d.showId)}/reinstate"><button type="submit" class="secondary small">Reinstate show<span class="sr-only"> ${d.title}</span></button></form></td></tr>`,
+)}
+</tbody></table></div>`
+}
+<h2 id="down-h">Taken-down episodes</h2>
 ${
   down.length === 0
-    ? html`<p class="meta">Nothing taken down.</p>`
+    ? html`<p class="meta">No episode taken down.</p>`
     : html`<div class="table-wrap"><table class="stack-sm" aria-labelledby="down-h"><thead><tr><th scope="col">Episode</th><th scope="col">Show</th><th scope="col">Reason</th><th scope="col">When, by</th><th scope="col">Reinstate</th></tr></thead><tbody>
 ${down.map(
   (
@@ -134,6 +173,40 @@ ${down.map(
 }`,
       ),
     );
+  });
+
+  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/shows/:id/takedown', async (req, reply) => {
+    const who = await admin(req, reply);
+    if (!who) return reply;
+    const r = await takeDownShow(ctx, who, req.params.id, one(req.body ?? {}, 'reason'));
+    if (!r.ok)
+      return send(
+        reply,
+        page(
+          { title: 'Admin', viewer: who },
+          html`<h1>${r.message}</h1><p><a href="/admin/content">Back</a></p>`,
+        ),
+        r.status,
+      );
+    takedownsChanged(ctx.db);
+    return reply.redirect('/admin/content?saved=1', 303);
+  });
+
+  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/shows/:id/reinstate', async (req, reply) => {
+    const who = await admin(req, reply);
+    if (!who) return reply;
+    const r = await reinstateShow(ctx, who, req.params.id);
+    if (!r.ok)
+      return send(
+        reply,
+        page(
+          { title: 'Admin', viewer: who },
+          html`<h1>${r.message}</h1><p><a href="/admin/content">Back</a></p>`,
+        ),
+        r.status,
+      );
+    takedownsChanged(ctx.db);
+    return reply.redirect('/admin/content?saved=1', 303);
   });
 
   app.post<{ Params: { id: string }; Body: FormBody }>('/admin/episodes/:id/takedown', async (req, reply) => {

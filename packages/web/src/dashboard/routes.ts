@@ -27,7 +27,7 @@ import {
 import { type Html, html, page, raw } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readCookie, sameOrigin, sessionCookie, whoIs } from '../auth.ts';
-import { duration, enc } from '../portal/fragments.ts';
+import { day, duration, enc } from '../portal/fragments.ts';
 import { type DaiView, daiSection, noDai, showDaiStatus } from './dai-section.ts';
 import { episodeExtrasSection } from './episode-extras.ts';
 import {
@@ -197,7 +197,7 @@ ${o.notice ? html`<p class="ok" role="status">${o.notice}</p>` : ''}
 ${
   isCreator
     ? html`<section aria-labelledby="shows-h"><h2 id="shows-h">Your shows</h2>
-${shows.length ? html`<ul class="list">${shows.map((s) => html`<li><a href="/dashboard/shows/${enc(s.slug)}"><strong>${s.title}</strong></a> <span class="meta">/${s.slug}</span></li>`)}</ul>` : html`<p>No shows yet: create the first one below.</p>`}
+${shows.length ? html`<ul class="list">${shows.map((s) => html`<li><a href="/dashboard/shows/${enc(s.slug)}"><strong>${s.title}</strong></a> <span class="meta">/${s.slug}</span>${s.takenDown ? html` <span class="badge danger">taken down</span>` : ''}</li>`)}</ul>` : html`<p>No shows yet: create the first one below.</p>`}
 </section>
 <section aria-labelledby="new-h"><h2 id="new-h">New show</h2>
 <p><a href="/dashboard/imports">Move an existing show here</a> <span class="hint">from its RSS feed, keeping every episode's GUID</span></p>
@@ -313,7 +313,11 @@ ${
         },
         html`<p class="meta"><a href="/dashboard">Dashboard</a> › ${show.title}</p>
 <h1>${show.title}</h1>
-<p><a href="/shows/${enc(show.slug)}">Public page</a> · <a href="/shows/${enc(show.slug)}/feed.xml">RSS feed</a></p>
+${
+  show.takenDown
+    ? html`<p class="alert danger" role="alert">The node's admins took this show down on ${day(new Date(show.takenDown.at))}: ${show.takenDown.reason}. Its page, feed and episodes are hidden from listeners and nothing of it is seeded; your work is kept. Ask the admins to reinstate it.</p>`
+    : html`<p><a href="/shows/${enc(show.slug)}">Public page</a> · <a href="/shows/${enc(show.slug)}/feed.xml">RSS feed</a></p>`
+}
 ${alert(error)}
 ${readinessSection(show, episodes.length)}
 <section aria-labelledby="up-h"><h2 id="up-h">Publish an episode</h2>

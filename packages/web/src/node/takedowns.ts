@@ -1,10 +1,10 @@
 /**
- * The origin's side of a takedown (catalog takedown.ts): the files of taken-down episodes
- * are answered 410 Gone, not served. The list is read from the catalog at most every few
+ * The origin's side of a takedown (catalog takedown.ts): the files of taken-down episodes,
+ * and of every episode of a taken-down show, are answered 410 Gone, not served. The list is read from the catalog at most every few
  * seconds per database (the hot path never waits on a query otherwise), and at once after
  * an admin of this process takes something down.
  */
-import { catalogErrors, takenDownEpisodes } from '@swarmcast/catalog';
+import { catalogErrors, takenDownMediaPaths } from '@swarmcast/catalog';
 import type { Queryable } from '@swarmcast/platform';
 import type { FastifyInstance } from 'fastify';
 
@@ -22,9 +22,9 @@ async function takenDownPaths(db: Queryable, now: number): Promise<Set<string>> 
   }
   if (now - l.at < maxAgeMs) return l.paths;
   const entry = l;
-  entry.loading ??= takenDownEpisodes(db)
+  entry.loading ??= takenDownMediaPaths(db)
     .then((rows) => {
-      entry.paths = new Set(rows.flatMap((r) => (r.mediaPath ? [`/media/${r.mediaPath}`] : [])));
+      entry.paths = new Set(rows.map((p) => `/media/${p}`));
       entry.at = Date.now();
       return entry.paths;
     })

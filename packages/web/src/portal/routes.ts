@@ -76,6 +76,16 @@ export function portalRoutes(
       page({ title: 'Not found', viewer }, html`<h1>Not found</h1><p>${what}</p><p><a href="/">Home</a></p>`),
       404,
     );
+  // A show an admin took down (catalog takedown.ts): gone for everyone, the record kept.
+  const goneShow = async (reply: FastifyReply, viewer: Awaited<ReturnType<typeof whoIs>>) =>
+    sendPage(
+      reply,
+      page(
+        { title: 'Not available', viewer },
+        html`<h1>This show is not available</h1><p>The node's admins took it down.</p><p><a href="/">Home</a></p>`,
+      ),
+      410,
+    );
 
   app.get('/', async (req, reply) => {
     const viewer = await whoIs(ctx, req);
@@ -117,6 +127,7 @@ ${q ? html`<p role="status">${hits.length} result${hits.length === 1 ? '' : 's'}
     const viewer = await whoIs(ctx, req);
     const found = await showWithEpisodes(req.params.slug);
     if (!found) return notFound(reply, viewer, 'There is no show at this address.');
+    if (found.show.takenDown) return goneShow(reply, viewer);
     const { show, episodes } = found;
     const feed = urls.feed(show.slug);
     return sendPage(
@@ -140,6 +151,8 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
   app.get<{ Params: { slug: string } }>('/shows/:slug/feed.xml', async (req, reply) => {
     const found = await showWithEpisodes(req.params.slug);
     if (!found) return reply.code(404).type('text/plain').send('no such show');
+    // 410: podcast apps and directories drop a gone feed instead of retrying it.
+    if (found.show.takenDown) return reply.code(410).type('text/plain').send('this show was taken down');
     const { show, episodes } = found;
     // The show moved (itunes:new-feed-url, issue 16): apps follow a permanent redirect.
     if (show.settings.redirectFeed && show.settings.newFeedUrl)
@@ -159,11 +172,12 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     if (raw.endsWith('.torrent')) {
       // "<id>.torrent" is the hybrid; "<id>.v1.torrent" its v1-only companion.
       const v1 = raw.endsWith('.v1.torrent');
-      const bytes = await torrentFile(
-        ctx.db,
-        raw.slice(0, -(v1 ? '.v1.torrent' : '.torrent').length),
-        v1 ? 'v1' : 'hybrid',
-      );
+      const id = raw.slice(0, -(v1 ? '.v1.torrent' : '.torrent').length);
+      // Like the page: a draft, scheduled or taken-down episode's torrent only for its creator.
+      const ep = await cache.get(`episode:${id}`, () => getEpisode(ctx.db, id));
+      const visible =
+        ep && (isLive(ep, ctx.clock.now()) || viewer?.id === ep.show.ownerId || viewer?.role === 'admin');
+      const bytes = visible ? await torrentFile(ctx.db, id, v1 ? 'v1' : 'hybrid') : null;
       if (!bytes) return reply.code(404).type('text/plain').send('no torrent for this episode');
       return reply
         .type('application/x-bittorrent')
