@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { generateSigningKey } from '@swarmcast/ads';
 import { impressionEntry, Ledger, ledgerMigrations } from '@swarmcast/ledger';
 import { dailyStatement, measureMigrations, type StatementBundle, statementKeys } from '@swarmcast/measure';
 import { type Db, migrate, openDb } from '@swarmcast/platform';
@@ -8,6 +9,8 @@ import { scratchDir } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandIo } from '../src/command.ts';
 import { main } from '../src/main.ts';
+
+const statementKey = generateSigningKey('st-cli');
 
 function io() {
   const stdout = new PassThrough();
@@ -61,11 +64,12 @@ beforeAll(async () => {
     now: day + 2 * 86_400_000,
     currency: 'EUR',
     keysUrl: 'https://node.example/.well-known/swarmcast-statements.json',
+    key: statementKey,
   });
   if (!r.ok) throw new Error(r.reason);
   bundle = r.bundle;
   keysFile = join(dir.path, 'keys.json');
-  await writeFile(keysFile, JSON.stringify(await statementKeys(db)));
+  await writeFile(keysFile, JSON.stringify(await statementKeys(db, statementKey)));
 });
 afterAll(async () => {
   await db?.close();

@@ -1,4 +1,4 @@
-import type { PublicKeys } from '@swarmcast/ads';
+import type { PublicKeys, SigningKey } from '@swarmcast/ads';
 import type { BasisPoints } from '@swarmcast/ledger';
 import {
   type Clock,
@@ -31,6 +31,11 @@ export interface MeasureDeps {
   edge: EdgeClassifier;
   /** The ad server's decision-signing public keys (called per batch; keys rotate). */
   publicKeys: () => PublicKeys;
+  /**
+   * The key that signs daily statements. The operator keeps it outside the database (env or a
+   * 0600 file, shared by every process of the node); only its public half is stored.
+   */
+  statementKey: SigningKey;
   clock?: Clock;
   /** Creator share of ad revenue in basis points (default 7000 = 70 %). */
   creatorShareBps?: BasisPoints;
@@ -106,7 +111,14 @@ export async function measurePlugin(app: FastifyInstance, deps: MeasureDeps): Pr
     collectorStats: () => collector.stats,
   });
   reportRoutes(app, reports, clock, deps.authorize, deps.viewer, deps.present);
-  statementRoutes(app, deps.db, clock, deps.authorize ?? denyAllReports, deps.present?.currency);
+  statementRoutes(
+    app,
+    deps.db,
+    deps.statementKey,
+    clock,
+    deps.authorize ?? denyAllReports,
+    deps.present?.currency,
+  );
 
   if (deps.runPipeline !== false) {
     app.addHook('onReady', async () => {

@@ -112,6 +112,7 @@ beforeAll(async () => {
     stream,
     edge: testEdge,
     publicKeys: () => publicKeysOf(ring),
+    statementKey: generateSigningKey('st-e2e'),
     clock,
     // The portal's account check is web's (packages/web/test/measure-access.test.ts).
     authorize: () => true,

@@ -5,7 +5,7 @@ import { processBatch } from '../src/pipeline/process-batch.ts';
 import { verifyStatementBundle } from '../src/statements/statement.ts';
 import { dailyStatement, statementKeys } from '../src/statements/store.ts';
 import { prng } from './support/prng.ts';
-import { adEvent, crawler, measureDb, publicKeys, token } from './support/world.ts';
+import { adEvent, crawler, measureDb, publicKeys, statementSigner, token } from './support/world.ts';
 
 const seed = Number(process.env.MEASURE_SIM_SEED ?? 20261201);
 const rnd = prng(seed);
@@ -102,7 +102,7 @@ describe(`a simulated week (seed ${seed})`, () => {
         expect(balances.get(account) ?? 0, `${account} day ${d}`).toBe(amount);
       // Each campaign's and each episode's signed statement of the day is what the day booked
       // on its account, and verifies against the published key.
-      const keys = await statementKeys(db);
+      const keys = await statementKeys(db, statementSigner);
       let checked = 0;
       const subjects = [
         ...advertisers.map((a) => ({
@@ -126,6 +126,7 @@ describe(`a simulated week (seed ${seed})`, () => {
           now: day0 + 30 * 86_400_000,
           currency: 'EUR',
           keysUrl: 'http://node/k',
+          key: statementSigner,
         });
         if (!r.ok) continue; // nobody bought from or heard this subject yet
         checked++;

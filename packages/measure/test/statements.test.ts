@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { exportSigningKey, generateSigningKey } from '@swarmcast/ads';
 import type { Db } from '@swarmcast/platform';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import {
 } from '../src/statements/statement.ts';
 import { dailyStatement, statementKeys } from '../src/statements/store.ts';
 import { day, episode1, episode2, scenarioEvents } from './support/scenario.ts';
-import { measureDb, publicKeys } from './support/world.ts';
+import { measureDb, publicKeys, statementSigner } from './support/world.ts';
 
 const dayIndex = day / 86_400_000;
 const afterClose = day + 86_400_000 + 3 * 3_600_000;
@@ -39,6 +40,7 @@ const campaign = (now = afterClose) =>
     now,
     currency: 'EUR',
     keysUrl: 'http://node/k',
+    key: statementSigner,
   });
 const clone = (b: StatementBundle): StatementBundle => JSON.parse(JSON.stringify(b));
 
@@ -90,7 +92,7 @@ describe('signed daily statements', () => {
     for (const l of r.bundle.leaves)
       expect(Object.keys(l.leaf).sort()).toEqual(['event', 'kind', 'lineItem', 'micros']);
     expect(JSON.stringify(r.bundle)).not.toMatch(/listener-\d|audience/);
-    const keys = await statementKeys(db);
+    const keys = await statementKeys(db, statementSigner);
     const v = verifyStatementBundle(r.bundle, keys);
     expect(v.problems).toEqual([]);
     expect(v).toMatchObject({ ok: true, totalMicros: 150_000 });
@@ -107,12 +109,13 @@ describe('signed daily statements', () => {
       now: afterClose,
       currency: 'EUR',
       keysUrl: 'http://node/k',
+      key: statementSigner,
     });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.bundle.statement.account).toBe('creator:creator');
     expect(r.bundle.statement.totalMicros).toBe(105_000);
-    expect(verifyStatementBundle(r.bundle, await statementKeys(db)).ok).toBe(true);
+    expect(verifyStatementBundle(r.bundle, await statementKeys(db, statementSigner)).ok).toBe(true);
   });
 
   describe('the verifier detects', () => {
@@ -122,7 +125,7 @@ describe('signed daily statements', () => {
       const r = await campaign();
       if (!r.ok) throw new Error('no statement');
       bundle = r.bundle;
-      keys = await statementKeys(db);
+      keys = await statementKeys(db, statementSigner);
     });
 
     it('a tampered count', () => {
@@ -139,7 +142,7 @@ describe('signed daily statements', () => {
       try {
         const b = clone(bundle);
         b.statement.totalMicros += 1_000;
-        const v = verifyStatementBundle(b, await statementKeys(other));
+        const v = verifyStatementBundle(b, await statementKeys(other, generateSigningKey('st-other')));
         expect(v.ok).toBe(false);
         expect(v.problems.join('\n')).toMatch(/not among the published keys/);
       } finally {
@@ -175,11 +178,62 @@ describe('signed daily statements', () => {
   });
 });
 
+describe('the statement key stays out of the database', () => {
+  /** Every row of every table, as text: what a dump or a backup of the database would hold. */
+  async function dump(of: Db): Promise<string> {
+    const tables = await of.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    );
+    let text = '';
+    for (const t of tables.rows) {
+      const rows = await of.query(`SELECT * FROM "${t.table_name}"`);
+      text += `${t.table_name}\n${JSON.stringify(rows.rows)}\n`;
+    }
+    return text;
+  }
+
+  it('after statements are issued, a dump holds the public half and never the private one', async () => {
+    const r = await campaign();
+    expect(r.ok).toBe(true);
+    const { x, d } = exportSigningKey(statementSigner);
+    const text = await dump(db);
+    expect(text).toContain('measure_statements');
+    expect(text).toContain(x);
+    expect(text.includes(d!), 'the private half').toBe(false);
+  });
+
+  it('a private half stored by an earlier version is removed by the migration; its public half stays published', async () => {
+    const { ledgerMigrations } = await import('@swarmcast/ledger');
+    const { migrate, openDb } = await import('@swarmcast/platform');
+    const { measureMigrations } = await import('../src/pipeline/migrations.ts');
+    const old = await openDb({ inMemory: true });
+    try {
+      const before = measureMigrations.findIndex((m) => m.id === 'measure/0007-statement-keys-public-only');
+      expect(before).toBeGreaterThan(0);
+      await migrate(old, [...ledgerMigrations, ...measureMigrations.slice(0, before)]);
+      const earlier = generateSigningKey('s-earlier');
+      const jwk = exportSigningKey(earlier);
+      await old.query('INSERT INTO measure_statement_keys (key_id, jwk, created_at) VALUES ($1, $2, 1)', [
+        earlier.keyId,
+        JSON.stringify(jwk),
+      ]);
+      await migrate(old, [...ledgerMigrations, ...measureMigrations]);
+      expect((await dump(old)).includes(jwk.d!)).toBe(false);
+      // Its public half is still published beside the key that signs now.
+      const keys = await statementKeys(old, statementSigner);
+      expect(keys.keys.map((k) => k.keyId)).toEqual(['s-earlier', statementSigner.keyId]);
+      expect(keys.keys[0]!.x).toBe(jwk.x);
+    } finally {
+      await old.close();
+    }
+  });
+});
+
 describe('statements over HTTP', () => {
   it('publishes the keys at the well-known URL and serves a statement only to its advertiser', async () => {
     let now = day + 86_400_000 + 60_000;
     const app = Fastify();
-    statementRoutes(app, db, { now: () => now }, (req, scope) => {
+    statementRoutes(app, db, statementSigner, { now: () => now }, (req, scope) => {
       if (!req.headers.authorization) return 'unauthenticated';
       return req.headers.authorization === `Bearer token-of-${'id' in scope ? scope.id : ''}`
         ? 'allowed'

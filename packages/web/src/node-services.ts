@@ -45,7 +45,7 @@ import { limitDecisions } from './node/decision-limit.ts';
 import { seedHouseCampaign } from './node/house-ads.ts';
 import { measureAccess } from './node/measure-access.ts';
 import { registerPublishedEpisodes } from './node/measure-episodes.ts';
-import { loadAdminToken, loadKeyRing } from './node/secrets.ts';
+import { loadAdminToken, loadKeyRing, loadStatementKey } from './node/secrets.ts';
 import { SeedRoster } from './node/seed-roster.ts';
 import { type Seeding, startSeeding } from './node/seeding.ts';
 
@@ -174,6 +174,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       datacenter: datacenters.isDatacenter(ip),
     }),
     publicKeys: () => publicKeysOf(ring),
+    statementKey: await loadStatementKey(d.dataDir, process.env.SWARMCAST_STATEMENT_KEY, d.clock.now()),
     clock: d.clock,
     creatorShareBps: (d.creatorSharePercent ?? 70) * 100,
     authorize: measureAccess(d.catalog, adminToken),

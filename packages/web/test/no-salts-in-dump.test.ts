@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { latestEpisodes } from '@swarmcast/catalog';
@@ -13,13 +13,15 @@ import {
 } from '@swarmcast/testkit';
 import { describe, expect, it } from 'vitest';
 import { startNode } from '../src/index.ts';
+import { statementKeyFile } from '../src/node/secrets.ts';
 
 /**
  * Privacy that holds against a backup (issue 13): after real traffic (origin downloads, a
  * tracker announce, play beacons) from an address and user agent of our own, a dump of the
  * node's database (pg_dump of the real PostgreSQL; every row of every table of PGlite) holds
  * no daily salt, no raw IP address, no user agent and no peer id. The salts live in
- * `<dataDir>/salts` (no REDIS_URL here), outside the database.
+ * `<dataDir>/salts` (no REDIS_URL here), outside the database; so does the private half of the
+ * statement signing key (`<dataDir>/statement-signing-key.jwk.json`).
  */
 const pg = await requireServices('database dump of a node on PostgreSQL', 'postgres');
 const pgDump = requireBinaries('pg_dump of the node database', 'pg_dump');
@@ -152,6 +154,13 @@ for (const engine of engines) {
         const files = await readdir(saltDir);
         expect(files.length).toBeGreaterThan(0);
         const salts = await Promise.all(files.map((f) => readFile(join(saltDir, f))));
+        // The statement signing key: the public half published (and stored), the private half
+        // only in its 0600 file under the data dir.
+        const published = (await call(`${base}/.well-known/swarmcast-statements.json`)).body.toString();
+        const keyFile = join(dir.path, 'node', statementKeyFile);
+        expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+        const statementKey = JSON.parse(await readFile(keyFile, 'utf8')) as { x: string; d: string };
+        expect(published).toContain(statementKey.x);
         const dump = scratch
           ? execFileSync('pg_dump', ['--no-owner', scratch.url], { maxBuffer: 256 * 1024 * 1024 }).toString(
               'latin1',
@@ -170,6 +179,8 @@ for (const engine of engines) {
           forbidden.push(['salt (base64)', salt.toString('base64')]);
           forbidden.push(['salt (pg bytea)', `\\x${salt.toString('hex')}`]);
         }
+        forbidden.push(['statement key (private half)', statementKey.d]);
+        expect(dump).toContain(statementKey.x);
         for (const [what, needle] of forbidden) expect(dump.includes(needle), what).toBe(false);
         expect(dump).not.toContain('platform_daily_salts');
       } finally {

@@ -192,4 +192,11 @@ CREATE TABLE measure_statements (
 );
 `,
   },
+  {
+    // The statement key's private half leaves the database (statements/store.ts): from here on the
+    // node keeps it in SWARMCAST_STATEMENT_KEY or a 0600 file; the public halves stay, so every
+    // statement signed before still verifies. A key made here before is thereby retired.
+    id: 'measure/0007-statement-keys-public-only',
+    sql: `UPDATE measure_statement_keys SET jwk = jwk - 'd' WHERE jwk ->> 'd' IS NOT NULL;`,
+  },
 ];

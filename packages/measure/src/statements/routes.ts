@@ -1,3 +1,4 @@
+import type { SigningKey } from '@swarmcast/ads';
 import type { Clock, Db } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { measureErrors } from '../errors.ts';
@@ -14,6 +15,7 @@ import { dailyStatement, statementKeys, statementOwner } from './store.ts';
 export function statementRoutes(
   app: FastifyInstance,
   db: Db,
+  key: SigningKey,
   clock: Clock,
   authorize: ReportAuthorizer,
   currency = 'EUR',
@@ -24,7 +26,7 @@ export function statementRoutes(
 
   app.get(wellKnownStatementKeys, async (_req, reply) =>
     reply.header('cache-control', 'public, max-age=3600').send({
-      ...(await statementKeys(db)),
+      ...(await statementKeys(db, key, clock.now())),
       algorithm:
         'docs/verifiable-statements.md: Ed25519 over the canonical JSON statement; RFC 9162 Merkle tree',
     }),
@@ -53,6 +55,7 @@ export function statementRoutes(
           now: clock.now(),
           currency,
           keysUrl: keysUrl(req),
+          key,
         });
         if (!r.ok) {
           return fail(reply, r.reason === 'not-closed' ? 'MEA_NOT_ISSUED' : 'MEA_NOT_FOUND');

@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  exportPublicKey,
-  exportSigningKey,
-  generateSigningKey,
-  importSigningKey,
-  type SigningKeyJwk,
-} from '@swarmcast/ads';
+import { exportPublicKey, type SigningKey, type SigningKeyJwk } from '@swarmcast/ads';
 import type { Db, Queryable } from '@swarmcast/platform';
 import {
   type LeafKind,
@@ -28,35 +22,33 @@ export const statementGraceMs = 2 * 3_600_000;
 export const eventHash = (entryId: string) =>
   createHash('sha256').update(`swarmcast/statement-event/1\u0000${entryId}`).digest('hex');
 
-/** The node's statement signing key (created on first use), private half included. */
-async function signingKey(db: Queryable) {
-  const r = await db.query<{ jwk: SigningKeyJwk | string }>(
-    'SELECT jwk FROM measure_statement_keys ORDER BY created_at DESC, key_id DESC LIMIT 1',
-  );
-  const row = r.rows[0];
-  if (row) return importSigningKey(typeof row.jwk === 'string' ? JSON.parse(row.jwk) : row.jwk);
-  const key = generateSigningKey(
-    `s${new Date().toISOString().slice(0, 10)}-${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 8)}`,
-  );
+/**
+ * Records the public half of the key that signs statements now, so that the well-known list
+ * keeps every key that ever signed (statements signed before a key change still verify). The
+ * private half never reaches the database or its backups: the node holds it in
+ * SWARMCAST_STATEMENT_KEY or a 0600 file under its data dir (web's node/secrets.ts).
+ */
+async function registerKey(db: Queryable, key: SigningKey, now: number): Promise<void> {
   await db.query(
     'INSERT INTO measure_statement_keys (key_id, jwk, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-    [key.keyId, JSON.stringify(exportSigningKey(key)), Date.now()],
+    [key.keyId, JSON.stringify(exportPublicKey(key.keyId, key.publicKey)), now],
   );
-  // Two processes racing: whichever key landed first is the key.
-  return signingKey(db);
 }
 
 /** Every statement key's public half, for `/.well-known/swarmcast-statements.json`. */
-export async function statementKeys(db: Queryable): Promise<StatementKeys> {
-  await signingKey(db);
+export async function statementKeys(
+  db: Queryable,
+  current: SigningKey,
+  now = Date.now(),
+): Promise<StatementKeys> {
+  await registerKey(db, current, now);
   const r = await db.query<{ jwk: SigningKeyJwk | string }>(
-    'SELECT jwk FROM measure_statement_keys ORDER BY created_at',
+    'SELECT jwk FROM measure_statement_keys ORDER BY created_at, key_id',
   );
   return {
     keys: r.rows.map((row) => {
-      const k = importSigningKey(typeof row.jwk === 'string' ? JSON.parse(row.jwk) : row.jwk);
-      const pub = exportPublicKey(k.keyId, k.publicKey);
-      return { keyId: pub.keyId, kty: 'OKP' as const, crv: 'Ed25519' as const, x: pub.x };
+      const jwk = typeof row.jwk === 'string' ? (JSON.parse(row.jwk) as SigningKeyJwk) : row.jwk;
+      return { keyId: jwk.keyId, kty: 'OKP' as const, crv: 'Ed25519' as const, x: jwk.x };
     }),
   };
 }
@@ -134,7 +126,16 @@ export type StatementResult =
  */
 export async function dailyStatement(
   db: Db,
-  o: { kind: StatementKind; subject: string; day: number; now: number; currency: string; keysUrl: string },
+  o: {
+    kind: StatementKind;
+    subject: string;
+    day: number;
+    now: number;
+    currency: string;
+    keysUrl: string;
+    /** The key that signs statements now (its public half is recorded; the private one never is). */
+    key: SigningKey;
+  },
 ): Promise<StatementResult> {
   if (o.now < (o.day + 1) * dayMs + statementGraceMs) return { ok: false, reason: 'not-closed' };
   const owner = await statementOwner(db, o.kind, o.subject);
@@ -146,7 +147,8 @@ export async function dailyStatement(
   const row = kept.rows[0];
   // The keys URL is not signed (the verifier chooses where it takes keys from): as asked now.
   if (row) return { ok: true, bundle: { ...parsed(row.bundle), keys: o.keysUrl } };
-  const key = await signingKey(db);
+  const key = o.key;
+  await registerKey(db, key, o.now);
   const { leaves, account } = await leavesOf(db, o.kind, o.subject, o.day);
   const bundle = signStatement(
     {

@@ -22,6 +22,8 @@ export async function measureDb(): Promise<Db> {
 
 export const signer = generateSigningKey('k1');
 export const publicKeys: PublicKeys = new Map([[signer.keyId, signer.publicKey]]);
+/** Signs daily statements (the node keeps it outside the database). */
+export const statementSigner = generateSigningKey('st1');
 
 export function claims(over: Partial<DecisionClaims> = {}): Omit<DecisionClaims, 'keyId'> {
   return {

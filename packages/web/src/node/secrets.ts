@@ -1,6 +1,6 @@
 /**
  * The node's secrets under its data dir: the ad server's decision-signing key (a JWK made on
- * first start) and the admin token. Files are created with mode 0600 and never rewritten, so
+ * first start), the key that signs daily statements, and the admin token. Files are created with mode 0600 and never rewritten, so
  * a restart keeps signing with the same key and old tracking URLs still verify.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,10 +12,12 @@ import {
   importSigningKey,
   type KeyRing,
   keyRing,
+  type SigningKey,
   type SigningKeyJwk,
 } from '@swarmcast/ads';
 
 export const signingKeyFile = 'ads-signing-key.jwk.json';
+export const statementKeyFile = 'statement-signing-key.jwk.json';
 export const adminTokenFile = 'admin-token';
 
 /**
@@ -62,4 +64,34 @@ export async function loadAdminToken(dataDir: string, fromEnv: string | undefine
   return (
     await readOrCreate(join(dataDir, adminTokenFile), () => randomBytes(24).toString('base64url'))
   ).trim();
+}
+
+/**
+ * The key that signs daily statements (measure's statements/store.ts): `fromEnv`
+ * (SWARMCAST_STATEMENT_KEY, a JWK `{"keyId","kty":"OKP","crv":"Ed25519","x","d"}`) when set, for
+ * nodes whose processes share no disk; else `<dataDir>/statement-signing-key.jwk.json`, made on
+ * first start. Never the database: a dump or backup of it must not let anyone sign statements.
+ */
+export async function loadStatementKey(
+  dataDir: string,
+  fromEnv: string | undefined,
+  now: number,
+): Promise<SigningKey> {
+  if (fromEnv && fromEnv.trim().length > 0) {
+    try {
+      const jwk = JSON.parse(fromEnv) as SigningKeyJwk;
+      // The key id goes into every statement and the well-known list.
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(String(jwk.keyId))) throw new Error('bad keyId');
+      return importSigningKey(jwk);
+    } catch (err) {
+      // The variable's value is a secret: say what is wrong, never echo it.
+      throw new Error('SWARMCAST_STATEMENT_KEY is not an Ed25519 JWK with keyId, x and d', { cause: err });
+    }
+  }
+  const text = await readOrCreate(join(dataDir, statementKeyFile), () =>
+    JSON.stringify(
+      exportSigningKey(generateSigningKey(`s${now.toString(36)}-${randomBytes(4).toString('hex')}`)),
+    ),
+  );
+  return importSigningKey(JSON.parse(text) as SigningKeyJwk);
 }
