@@ -71,6 +71,15 @@ export {
   saltGraceMs,
 } from './privacy/salt-store.ts';
 export { fileSaltStore, openSaltStore, redisSaltStore } from './privacy/shared-salt-stores.ts';
+export {
+  redisFailureCounter,
+  redisRateLimiter,
+  redisSignal,
+  type SharedFailureCounter,
+  type SharedRateLimiter,
+  type SharedRateRule,
+  type SharedSignal,
+} from './shared/redis-shared.ts';
 export * from './site/index.ts';
 export type {
   BatchHandler,

@@ -48,6 +48,7 @@ import { registerPublishedEpisodes } from './node/measure-episodes.ts';
 import { loadAdminToken, loadKeyRing, loadStatementKey } from './node/secrets.ts';
 import { SeedRoster } from './node/seed-roster.ts';
 import { type Seeding, startSeeding } from './node/seeding.ts';
+import type { SharedState } from './node/shared-state.ts';
 
 /** Migrations of the parts mounted here, after the platform's and the catalog's. */
 export const nodeServiceMigrations: Migration[] = [
@@ -61,6 +62,8 @@ export interface NodeServicesDeps {
   app: FastifyInstance;
   /** Ad decisions allowed per source address (default `defaultDecisionRate`). */
   decisionRate?: RateRule;
+  /** State shared by every process of the network (Redis with REDIS_URL); default this process. */
+  shared?: SharedState;
   db: Db;
   stream: EventStream;
   catalog: CatalogContext;
@@ -133,7 +136,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   const adminToken = d.adminToken ?? (await loadAdminToken(d.dataDir, process.env.SWARMCAST_ADMIN_TOKEN));
   const store = await loadStore(d.db, d.clock.now());
   const adsMediaDir = join(d.dataDir, 'ads-media');
-  limitDecisions(d.app, d.decisionRate);
+  limitDecisions(d.app, d.decisionRate, d.shared);
   // Ads prepared for stitching (below); the ads dashboard shows why a creative could not be.
   let prepared: PreparedAds<unknown, unknown> | null = null;
   await d.app.register(adsPlugin, {

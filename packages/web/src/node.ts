@@ -43,6 +43,7 @@ import { daiChapterRoutes } from './node/dai-chapters.ts';
 import { mediaPort, type PreparedFrames } from './node/dai-media.ts';
 import { iceRoute, iceServersOf } from './node/ice-route.ts';
 import { type NodeRole, nodeRoles, restrictToRoles } from './node/roles.ts';
+import { processSharedState, redisSharedState } from './node/shared-state.ts';
 import { refuseTakenDownMedia } from './node/takedowns.ts';
 import { mountNodeServices, type NodeServices, nodeServiceMigrations } from './node-services.ts';
 import { createNodeServer, type LogLevel } from './server.ts';
@@ -84,6 +85,8 @@ export interface NodeOptions {
   clock?: Clock;
   /** Log level of the node's structured log on stderr; off when absent (tests). */
   logLevel?: LogLevel | false;
+  /** How long the portal may show a cached read (default 5 s; writes through any process clear it). */
+  portalCacheMs?: number;
   /**
    * Edge lists for measurement (file paths; default from the environment): data-centre
    * ranges (DATACENTER_RANGES), known safe shared addresses with their `# validated:` day
@@ -148,6 +151,13 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     store = new RedisSwarmStore({ url: o.redisUrl, prefix: engines.redisPrefix });
     await store.redis.connect();
   }
+  // Rate limits, log-in failures and portal cache drops: shared by every process in Redis.
+  const shared =
+    store instanceof RedisSwarmStore
+      ? redisSharedState(store.redis, engines.redisPrefix, (err) =>
+          app?.log.warn({ err, code: 'WEB_SHARED_STATE_FAILED' }, 'shared state in Redis failed'),
+        )
+      : processSharedState();
   // Daily salts of audience keys: Redis with a TTL, else a file under the data dir; never the
   // database. One store for every part of the node (origin, tracker facts, collector).
   const saltClock = o.clock ?? systemClock;
@@ -220,6 +230,8 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         changed: () => services?.dai?.forget(),
       },
       ...(o.trustProxy ? { trustProxy: o.trustProxy } : {}),
+      shared,
+      ...(o.portalCacheMs ? { portalCacheMs: o.portalCacheMs } : {}),
     });
     restrictToRoles(app, roles);
     const log = app.log;
@@ -272,6 +284,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       publicUrl: () => base,
       datacenterRanges,
       salts,
+      shared,
       iceServers: () => iceServersOf(ice, 'node'),
       daiMedia: o.daiPrepare === null ? null : mediaPort(o.daiPrepare ?? ((input, p) => prepareAd(input, p))),
       ...(o.seed === false || !roles.has('seeder') ? { seed: false } : {}),
@@ -338,6 +351,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         await services?.close();
         await udp?.close();
         await running.close();
+        await shared.close();
         await salts.close?.();
         await tracker.close();
         await facts?.close();
@@ -349,6 +363,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await services?.close().catch(() => {});
     await udp?.close();
     await app?.close();
+    await shared.close();
     await tracker.close();
     await facts?.close();
     await stream?.close();

@@ -17,6 +17,7 @@ import { scheduleRoutes } from './dashboard/schedule.ts';
 import { installErrorHandler } from './http-errors.ts';
 import { importRoutes } from './imports/routes.ts';
 import { startGoLive } from './node/go-live.ts';
+import { processSharedState, type SharedState } from './node/shared-state.ts';
 import { embedRoutes } from './portal/embed.ts';
 import { ReadCache } from './portal/read-cache.ts';
 import { portalRoutes } from './portal/routes.ts';
@@ -70,6 +71,11 @@ export interface NodeServerOptions {
    * Fastify then reports as `req.ip` is what downloads, beacons and rate limits count.
    */
   trustProxy?: string[];
+  /**
+   * State every web process of the network shares (rate limits, log-in failures, portal
+   * cache drops): Redis when the node has REDIS_URL; default this process only.
+   */
+  shared?: SharedState;
 }
 
 /**
@@ -166,13 +172,22 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
       .send({ message: `Route ${req.method}:${req.url} not found`, error: 'Not Found', statusCode: 404 });
   });
   const cache = new ReadCache({ ttlMs: opts.portalCacheMs ?? 5000, maxEntries: 1000 });
+  const shared = opts.shared ?? processSharedState();
+  // A write through another process drops this one's cache too (within a Redis round trip),
+  // so the TTL bounds only counters' staleness, not a creator's edit.
+  const cacheDrops = await shared.signal('portal-cache', () => cache.invalidate());
+  app.addHook('onClose', async () => cacheDrops.close());
+  const dropCache = () => {
+    cache.invalidate();
+    cacheDrops.send();
+  };
   // Every write of shows and episodes arrives as a non-GET request under /api/ or
   // /dashboard/ (the CLI publishes through the API too); after one succeeds, the portal's
   // cached reads are dropped, before the answer leaves, so the change is visible on the
   // next page load.
   app.addHook('onSend', async (req, reply, payload) => {
     const write = req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400;
-    if (write && (req.url.startsWith('/api/') || req.url.startsWith('/dashboard/'))) cache.invalidate();
+    if (write && (req.url.startsWith('/api/') || req.url.startsWith('/dashboard/'))) dropCache();
     return payload;
   });
   // Feed changes that arrive without a request (an import running on, a scheduled episode
@@ -196,7 +211,7 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
     await opts.dht?.close();
   });
   ctx.onFeedChange = (slug) => {
-    cache.invalidate();
+    dropCache();
     notifier.changed(slug);
     notify?.(slug);
   };
@@ -213,7 +228,7 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   });
   portalRoutes(app, ctx, urls, { cache, views, daiMounted: opts.daiMounted ?? (() => false) });
   embedRoutes(app, ctx, urls);
-  accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'));
+  accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'), undefined, shared);
   const daiView = opts.daiView ?? { ...noDai, mounted: opts.daiMounted ?? (() => false) };
   dashboardRoutes(app, ctx, daiView);
   daiRoutes(app, ctx, daiView);

@@ -6,10 +6,11 @@ import {
   revokeCredential,
 } from '@swarmcast/catalog';
 import { html, page } from '@swarmcast/platform';
-import { AddressRateLimiter, addressGroup, type RateRule } from '@swarmcast/tracker';
+import { addressGroup, type RateRule } from '@swarmcast/tracker';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clearCookieHeader, readCookie, sameOrigin, sessionCookie, sessionCookieHeader } from '../auth.ts';
-import { AccountSlowDown } from './slow-down.ts';
+import { processSharedState, type SharedState } from '../node/shared-state.ts';
+import { AccountSlowDown, type SlowDownOptions } from './slow-down.ts';
 
 type Form = Record<string, string | undefined>;
 
@@ -59,7 +60,7 @@ export interface AccountLimits {
    * Per email, whatever the address: wrong passwords slow further attempts down
    * progressively (`AccountSlowDown`), never refuse them, so nobody can lock a user out.
    */
-  loginSlowDown?: ConstructorParameters<typeof AccountSlowDown>[0];
+  loginSlowDown?: SlowDownOptions;
   /** Sign-ups per client address. */
   signupPerAddress: RateRule;
 }
@@ -80,10 +81,15 @@ export function accountRoutes(
   ctx: CatalogContext,
   secure: () => boolean,
   limits: AccountLimits = defaultAccountLimits,
+  shared: SharedState = processSharedState(),
 ): void {
-  const loginByAddress = new AddressRateLimiter(limits.loginPerAddress, 50_000);
-  const slowDown = new AccountSlowDown(limits.loginSlowDown);
-  const signupByAddress = new AddressRateLimiter(limits.signupPerAddress, 50_000);
+  // Shared by every web process (Redis with REDIS_URL): N processes allow each rate once.
+  const loginByAddress = shared.rateLimiter('login', limits.loginPerAddress, 50_000);
+  const slowDown = new AccountSlowDown(
+    limits.loginSlowDown,
+    shared.failures('login-failures', limits.loginSlowDown?.decayMs ?? 300_000, 50_000),
+  );
+  const signupByAddress = shared.rateLimiter('signup', limits.signupPerAddress, 50_000);
   const tooMany = (reply: FastifyReply, kind: 'signup' | 'login', form: Form) =>
     reply
       .code(429)
@@ -116,7 +122,8 @@ export function accountRoutes(
   app.post<{ Body: Form }>('/signup', async (req, reply) => {
     if (refuseCrossSite(req, reply)) return reply;
     const form = (req.body ?? {}) as Form;
-    if (!signupByAddress.allow(addressGroup(req.ip), ctx.clock.now())) return tooMany(reply, 'signup', form);
+    if (!(await signupByAddress.allow(addressGroup(req.ip), ctx.clock.now())))
+      return tooMany(reply, 'signup', form);
     const role = field(form, 'role') === 'advertiser' ? 'advertiser' : 'creator';
     const r = await createAccount(ctx.db, {
       email: field(form, 'email'),
@@ -133,19 +140,19 @@ export function accountRoutes(
     const form = (req.body ?? {}) as Form;
     const now = ctx.clock.now();
     const email = field(form, 'email').trim().toLowerCase().slice(0, 320);
-    if (!loginByAddress.allow(addressGroup(req.ip), now)) return tooMany(reply, 'login', form);
-    const wait = slowDown.delayMs(email, now);
+    if (!(await loginByAddress.allow(addressGroup(req.ip), now))) return tooMany(reply, 'login', form);
+    const wait = await slowDown.delayMs(email, now);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const r = await checkPassword(ctx.db, field(form, 'email'), field(form, 'password'));
     if (!r.ok) {
-      if (r.code === 'CAT_BAD_CREDENTIALS') slowDown.failed(email, ctx.clock.now());
+      if (r.code === 'CAT_BAD_CREDENTIALS') await slowDown.failed(email, ctx.clock.now());
       return html200(
         reply,
         accountForm('login', r.message, { email: field(form, 'email'), next: field(form, 'next') }),
         r.status,
       );
     }
-    slowDown.succeeded(email);
+    await slowDown.succeeded(email);
     return login(reply, r.value, form);
   });
 
