@@ -66,11 +66,25 @@ export interface SwarmCounts {
   downloaded: number;
 }
 
+/**
+ * Peers already in their compact byte form (BEP 23 and BEP 7 entries back to back), what
+ * the in-memory store hands back to a compact announce (see memory-store.ts for why).
+ */
+export interface PackedPeers {
+  /** 6-byte IPv4 entries. */
+  v4: Uint8Array;
+  /** 18-byte IPv6 entries. */
+  v6: Uint8Array;
+}
+
 export interface AnnounceResult extends SwarmCounts {
   /** Seconds until the next regular announce. */
   interval: number;
   minInterval: number;
+  /** The peers handed back, unless `packed` holds them (then this is empty). */
   peers: PeerRecord[];
+  /** Set for a compact announce answered by the in-memory store. */
+  packed?: PackedPeers | null;
 }
 
 export interface ScrapeResult {

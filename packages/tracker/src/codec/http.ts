@@ -99,11 +99,17 @@ export function decodeHttpScrape(
  * announce. Keys in bencode order; the tests decode it with the bencode package.
  */
 function encodeCompactAnnounce(result: AnnounceResult): Uint8Array {
+  const packed = result.packed;
   let v4 = 0;
   let v6 = 0;
-  for (const p of result.peers) {
-    if (p.compact.length === 6) v4++;
-    else if (p.compact.length === 18) v6++;
+  if (packed) {
+    v4 = packed.v4.length / 6;
+    v6 = packed.v6.length / 18;
+  } else {
+    for (const p of result.peers) {
+      if (p.compact.length === 6) v4++;
+      else if (p.compact.length === 18) v6++;
+    }
   }
   const head =
     `d8:completei${result.complete}e10:downloadedi${result.downloaded}e10:incompletei${result.incomplete}e` +
@@ -116,6 +122,10 @@ function encodeCompactAnnounce(result: AnnounceResult): Uint8Array {
   let b = headLen + v4 * 6;
   if (v6 > 0) out.write(mid, b, 'latin1');
   b += mid.length;
+  if (packed) {
+    out.set(packed.v4, a);
+    out.set(packed.v6, b);
+  }
   for (const p of result.peers) {
     if (p.compact.length === 6) {
       a = copyCompact(out, a, p.compact);

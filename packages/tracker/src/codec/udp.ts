@@ -123,14 +123,20 @@ export function encodeUdpConnect(transactionId: number, connectionId: Uint8Array
  */
 export function encodeUdpAnnounce(transactionId: number, result: AnnounceResult, ipv6: boolean): Buffer {
   const size = ipv6 ? 18 : 6;
+  const packed = result.packed ? (ipv6 ? result.packed.v6 : result.packed.v4) : null;
   let n = 0;
-  for (const p of result.peers) if (p.compact.length === size) n++;
+  if (packed) n = packed.length / size;
+  else for (const p of result.peers) if (p.compact.length === size) n++;
   const out = Buffer.allocUnsafe(20 + n * size);
   out.writeUInt32BE(UdpAction.announce, 0);
   out.writeUInt32BE(transactionId, 4);
   out.writeUInt32BE(result.interval, 8);
   out.writeUInt32BE(Math.min(result.incomplete, 0xffffffff), 12);
   out.writeUInt32BE(Math.min(result.complete, 0xffffffff), 16);
+  if (packed) {
+    out.set(packed, 20);
+    return out;
+  }
   let at = 20;
   for (const p of result.peers) {
     if (p.compact.length !== size) continue;

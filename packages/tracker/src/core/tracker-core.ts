@@ -134,6 +134,7 @@ export class TrackerCore {
       uploaded: request.uploaded,
       downloaded: request.downloaded,
       numwant: request.event === 'stopped' ? 0 : request.numwant,
+      packed: request.transport !== 'ws' && request.compact,
       now,
       ttlMs: this.intervals.peerTtlMs,
     };
@@ -170,6 +171,7 @@ export class TrackerCore {
       interval: ws ? this.intervals.wsInterval : this.intervals.interval,
       minInterval: ws ? this.intervals.wsInterval : this.intervals.minInterval,
       peers: stored.peers,
+      packed: stored.packed ?? null,
     };
   }
 

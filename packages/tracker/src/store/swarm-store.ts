@@ -6,7 +6,7 @@
  */
 import type { AnnounceEvent } from '@swarmcast/platform';
 import type { TrackerError } from '../errors.ts';
-import type { InfoHash, PeerRecord, SwarmCounts } from '../types.ts';
+import type { InfoHash, PackedPeers, PeerRecord, SwarmCounts } from '../types.ts';
 
 export interface StoreAnnounce {
   infoHash: InfoHash;
@@ -19,6 +19,11 @@ export interface StoreAnnounce {
   downloaded: number;
   /** Peers wanted back (of the announcer's kind, never the announcer itself). */
   numwant: number;
+  /**
+   * The caller encodes compact peers only (a TCP peer's compact announce): a store may
+   * answer in `packed` instead of `peers`. Stores that do not are still correct.
+   */
+  packed?: boolean;
   now: number;
   /** A peer not heard from for this long is gone. */
   ttlMs: number;
@@ -37,6 +42,8 @@ export function handsSeeders(a: Pick<StoreAnnounce, 'seeder' | 'event' | 'downlo
 
 export interface StoreAnnounceResult extends SwarmCounts {
   peers: PeerRecord[];
+  /** Set only when the announce asked for `packed` and the store answers so. */
+  packed?: PackedPeers;
   /** The counters of this peer's previous announce in the swarm, for deltas; null if new. */
   previous: { uploaded: number; downloaded: number } | null;
 }
