@@ -89,8 +89,10 @@ export {
 export { episodesGoingLive, scheduleEpisode } from './schedule.ts';
 export { type SearchHit, search } from './search.ts';
 export {
+  absentMedia,
   isEpisodeMedia,
   type MissingMedia,
+  mediaPresent,
   missingMedia,
   type SeedableEpisode,
   seedableEpisodes,

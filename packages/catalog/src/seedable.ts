@@ -93,14 +93,35 @@ export async function missingMedia(
   );
   const missing: MissingMedia[] = [];
   for (const row of r.rows) {
-    const present = await stat(join(ctx.mediaDir, row.mediaPath)).then(
-      (s) => s.isFile(),
-      () => false,
-    );
-    if (!present) missing.push(row);
+    if (!(await mediaPresent(ctx.mediaDir, row.mediaPath))) missing.push(row);
     if (missing.length >= limit) break;
   }
   return missing;
+}
+
+/** Whether the media file `mediaPath` ("show/file.mp3") is a file under `mediaDir`. */
+export function mediaPresent(mediaDir: string, mediaPath: string): Promise<boolean> {
+  return stat(join(mediaDir, mediaPath)).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+/**
+ * Of these episodes, the ids whose media file is not under `mediaDir` (see missingMedia):
+ * the API, feed and pages mark them unavailable on this node instead of linking a 404.
+ */
+export async function absentMedia(
+  mediaDir: string,
+  episodes: readonly { id: string; media: { path: string } | null }[],
+): Promise<Set<string>> {
+  const absent = new Set<string>();
+  await Promise.all(
+    episodes.map(async (e) => {
+      if (e.media && !(await mediaPresent(mediaDir, e.media.path))) absent.add(e.id);
+    }),
+  );
+  return absent;
 }
 
 /** True when `mediaPath` ("show/file.mp3") is an episode's file (not, say, a show's index feed). */

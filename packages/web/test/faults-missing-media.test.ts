@@ -20,6 +20,7 @@ import { sessionCookie } from '../src/auth.ts';
 import { adminRoutes } from '../src/dashboard/admin-routes.ts';
 import { SeedRoster } from '../src/node/seed-roster.ts';
 import type { Seeding } from '../src/node/seeding.ts';
+import { createNodeServer } from '../src/server.ts';
 
 /**
  * A second node on the same database with another data dir (issue 14): it died at start
@@ -210,6 +211,95 @@ describe('fault: a published file missing from this node', () => {
       expect(onA).not.toContain('Only on A');
       console.log(
         '[fault missing-media admin] node B admin page lists the 1 missing file; node A lists none',
+      );
+    } finally {
+      await db.close();
+      await dir.remove();
+    }
+  });
+
+  it('is marked unavailable in the API, left out of the feed and marked on the pages of the node without it', async () => {
+    const dir = await scratchDir('faults-missing-public-');
+    const db = await openDb({ inMemory: true });
+    try {
+      await migrate(db, [...leaseMigrations, ...catalogMigrations]);
+      const clock = new ManualClock(Date.UTC(2026, 11, 7));
+      const ctxA: CatalogContext = {
+        db,
+        clock,
+        mediaDir: join(dir.path, 'node-a', 'media'),
+        uploadsDir: join(dir.path, 'node-a', 'uploads'),
+        maxUploadBytes: 5_000_000,
+        mediaUrl: (p) => `http://a.test/media/${p}`,
+        publicUrl: () => 'http://a.test',
+        trackers: () => [],
+        torrents: { make: makeHybridTorrent },
+      };
+      const ctxB: CatalogContext = {
+        ...ctxA,
+        mediaDir: join(dir.path, 'node-b', 'media'),
+        uploadsDir: join(dir.path, 'node-b', 'uploads'),
+      };
+      const ada = await createAccount(db, {
+        email: 'ada@example.org',
+        name: 'Ada',
+        password: 'a long password',
+      });
+      if (!ada.ok) throw new Error(ada.message);
+      await createShow(db, ada.value, { slug: 'shared', title: 'Shared' });
+      const publish = async (ctx: CatalogContext, title: string) => {
+        const up = await storeUpload(ctx, ada.value, createReadStream(join(demoMediaDir, 'swarm.mp3')), {});
+        if (!up.ok) throw new Error(up.message);
+        const ep = await publishEpisode(ctx, ada.value, { showSlug: 'shared', uploadId: up.value.id, title });
+        if (!ep.ok) throw new Error(ep.message);
+        return ep.value;
+      };
+      const onlyA = await publish(ctxA, 'Only on A');
+      clock.advance(60_000);
+      const onBoth = await publish(ctxB, 'On B');
+      // Node A lost nothing, node B never had A's file; B's own episode is on B only.
+      const views = async (ctx: CatalogContext) => {
+        const app = await createNodeServer({ catalog: ctx, portalCacheMs: 0 });
+        await app.ready();
+        try {
+          const get = async (url: string) => {
+            const res = await app.inject({ url });
+            expect(res.statusCode, url).toBe(200);
+            return res.body;
+          };
+          const show = JSON.parse(await get('/api/shows/shared')) as {
+            episodes: { id: string; available: boolean }[];
+          };
+          const one = JSON.parse(await get(`/api/episodes/${onlyA.id}`)) as { available: boolean };
+          return {
+            listed: Object.fromEntries(show.episodes.map((e) => [e.id, e.available])),
+            one: one.available,
+            feed: await get('/shows/shared/feed.xml'),
+            showPage: await get('/shows/shared'),
+            page: await get(`/episodes/${onlyA.id}`),
+          };
+        } finally {
+          await app.close();
+        }
+      };
+      const b = await views(ctxB);
+      expect(b.listed).toEqual({ [onlyA.id]: false, [onBoth.id]: true });
+      expect(b.one).toBe(false);
+      expect(b.feed).not.toContain('Only on A');
+      expect(b.feed).not.toContain(onlyA.media!.path);
+      expect(b.feed).toContain('On B');
+      expect(b.showPage.match(/Not available on this server/g)).toHaveLength(1);
+      expect(b.page).toContain('The media file is not available on this server.');
+      expect(b.page).not.toContain('data-swarmcast-player');
+      expect(b.page).not.toContain(`/media/${onlyA.media!.path}`);
+      const a = await views(ctxA);
+      expect(a.listed).toEqual({ [onlyA.id]: true, [onBoth.id]: false });
+      expect(a.one).toBe(true);
+      expect(a.feed).toContain('Only on A');
+      expect(a.feed).toContain(`media/${onlyA.media!.path}`);
+      expect(a.page).toContain('data-swarmcast-player');
+      console.log(
+        '[fault missing-media public] node B: its missing episode reads available=false in the API, is left out of the feed (1 of 2 items) and marked on the show and episode pages without a player; node A the same for the episode only B has',
       );
     } finally {
       await db.close();

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import {
   type Account,
   type AdBreakInput,
+  absentMedia,
   apiTokenDefaultDays,
   apiTokenMaxDays,
   type CatalogContext,
@@ -64,7 +65,11 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
     const all = !!who && (who.id === show.ownerId || who.role === 'admin');
     if (show.takenDown && !all)
       return sendFailure(reply, { code: 'CAT_TAKEN_DOWN', message: 'this show was taken down', status: 410 });
-    return { show, episodes: await episodesOfShow(ctx.db, show.id, 500, { all, now: ctx.clock.now() }) };
+    const episodes = await episodesOfShow(ctx.db, show.id, 500, { all, now: ctx.clock.now() });
+    // A file missing from this node's media folder (another node's data dir, a lost disk):
+    // said here, so a client does not follow a link that answers 404.
+    const absent = await absentMedia(ctx.mediaDir, episodes);
+    return { show, episodes: episodes.map((e) => ({ ...e, available: !absent.has(e.id) })) };
   });
 
   // Show takedown (admins; the admin token for scripts): { reason } hides the whole show,
@@ -94,7 +99,7 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
     const who = e && !isLive(e, ctx.clock.now()) ? await whoIs(ctx, req) : null;
     if (!e || (!isLive(e, ctx.clock.now()) && who?.id !== e.show.ownerId && who?.role !== 'admin'))
       return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such episode', status: 404 });
-    return e;
+    return { ...e, available: (await absentMedia(ctx.mediaDir, [e])).size === 0 };
   });
 
   /** What the ad server needs about an episode (EpisodeForAds). */

@@ -34,11 +34,17 @@ export function episodeArt(
     : '';
 }
 
-export function episodeCard(e: EpisodeDetail, withShow = true, media?: (path: string) => string): Html {
+export function episodeCard(
+  e: EpisodeDetail,
+  withShow = true,
+  media?: (path: string) => string,
+  unavailable = false,
+): Html {
   return html`<li class="card media">${media ? episodeArt(e, media, 72) : ''}<div>
 <h3><a href="/episodes/${enc(e.id)}">${e.title}</a></h3>
 ${withShow ? html`<div class="meta">from <a href="/shows/${enc(e.show.slug)}">${e.show.title}</a></div>` : ''}
 <div class="meta">${e.mediaKind === 'video' ? 'Video' : 'Audio'} · ${duration(e.durationMs)} · <time datetime="${e.publishedAt.toISOString()}">${day(e.publishedAt)}</time></div>
+${unavailable ? html`<div class="meta">Not available on this server</div>` : ''}
 </div></li>`;
 }
 

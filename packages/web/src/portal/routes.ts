@@ -1,4 +1,5 @@
 import {
+  absentMedia,
   type CatalogContext,
   daiEnabled,
   episodesOfShow,
@@ -6,6 +7,7 @@ import {
   getShow,
   isLive,
   latestEpisodes,
+  mediaPresent,
   popularShows,
   renderChapters,
   renderFeed,
@@ -61,14 +63,17 @@ export function portalRoutes(
   const showWithEpisodes = (slug: string) =>
     cache.get(`show:${slug}`, async () => {
       const show = await getShow(ctx.db, slug);
-      return show
-        ? {
-            show,
-            episodes: await episodesOfShow(ctx.db, show.id, 1000, { now: ctx.clock.now() }),
-            // The show's BEP 46 key, once the node has published it on the DHT.
-            showKey: await showPublicKey(ctx.db, show.id),
-          }
-        : null;
+      if (!show) return null;
+      const episodes = await episodesOfShow(ctx.db, show.id, 1000, { now: ctx.clock.now() });
+      return {
+        show,
+        episodes,
+        // Episodes whose file is not in this node's media folder (checked as often as the
+        // cache reloads): left out of the feed, marked on the pages.
+        absent: await absentMedia(ctx.mediaDir, episodes),
+        // The show's BEP 46 key, once the node has published it on the DHT.
+        showKey: await showPublicKey(ctx.db, show.id),
+      };
     });
   const notFound = async (reply: FastifyReply, viewer: Awaited<ReturnType<typeof whoIs>>, what: string) =>
     sendPage(
@@ -128,7 +133,7 @@ ${q ? html`<p role="status">${hits.length} result${hits.length === 1 ? '' : 's'}
     const found = await showWithEpisodes(req.params.slug);
     if (!found) return notFound(reply, viewer, 'There is no show at this address.');
     if (found.show.takenDown) return goneShow(reply, viewer);
-    const { show, episodes } = found;
+    const { show, episodes, absent } = found;
     const feed = urls.feed(show.slug);
     return sendPage(
       reply,
@@ -143,7 +148,7 @@ ${q ? html`<p role="status">${hits.length} result${hits.length === 1 ? '' : 's'}
 <p>${show.description}</p>
 ${subscribeSection(feed, show.title)}
 <h2>Episodes</h2>
-${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, false, urls.media))}</ul>` : html`<p>No episodes yet.</p>`}`,
+${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, false, urls.media, absent.has(e.id)))}</ul>` : html`<p>No episodes yet.</p>`}`,
       ),
     );
   });
@@ -153,7 +158,10 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     if (!found) return reply.code(404).type('text/plain').send('no such show');
     // 410: podcast apps and directories drop a gone feed instead of retrying it.
     if (found.show.takenDown) return reply.code(410).type('text/plain').send('this show was taken down');
-    const { show, episodes } = found;
+    const { show, absent } = found;
+    // An enclosure this node answers with 404 would be an error in every app at each refresh;
+    // the item comes back (same GUID) once the file is here.
+    const episodes = found.episodes.filter((e) => !absent.has(e.id));
     // The show moved (itunes:new-feed-url, issue 16): apps follow a permanent redirect.
     if (show.settings.redirectFeed && show.settings.newFeedUrl)
       return reply.redirect(show.settings.newFeedUrl, 301);
@@ -191,7 +199,10 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     if (!e || (!isLive(e, ctx.clock.now()) && !mayPreview(e)))
       return notFound(reply, viewer, 'There is no episode at this address.');
     state.views.add(e.id);
-    const src = e.media ? urls.media(e.media.path) : null;
+    const present =
+      !!e.media &&
+      (await cache.get(`present:${e.media.path}`, () => mediaPresent(ctx.mediaDir, e.media!.path)));
+    const src = e.media && present ? urls.media(e.media.path) : null;
     // The Swarmcast player (ads from the node's VMAP, beacons to its collector) mounts into
     // the div; without JavaScript the plain element inside <noscript> still plays the file.
     const plain = (source: string) =>
@@ -199,7 +210,7 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
         ? html`<video controls preload="metadata" src="${source}" aria-label="Play ${e.title}">${captionTracks(e, urls.media)}</video>`
         : html`<audio controls preload="metadata" src="${source}" aria-label="Play ${e.title}"></audio>`;
     const player = !src
-      ? html`<p>The media file is not available.</p>`
+      ? html`<p class="alert warn">The media file is not available on this server.${e.torrent ? ' The torrent below may still find it among other peers.' : ''}</p>`
       : html`<div class="player" data-swarmcast-player data-src="${src}" data-episode="${e.id}" data-kind="${e.mediaKind}" data-vmap="/ads/vmap?episode=${enc(e.id)}" data-title="${e.title}"${e.transcripts[0] ? html` data-captions="${urls.media(e.transcripts[0].vttPath)}" data-srclang="${e.transcripts[0].language}"` : ''}${e.torrent ? html` data-torrent="/episodes/${enc(e.id)}.torrent" data-duration="${String(e.durationMs)}"` : ''}><noscript>${plain(src)}</noscript></div>
 <script src="/assets/player.js" defer></script>`;
     return sendPage(
