@@ -114,19 +114,23 @@ export {
   type StitchPlan,
 } from './stitch/decide-plan.ts';
 export {
-  countPlans,
   defaultPlanLimits,
-  insertPlan,
+  type LookedUp,
   loadPlan,
   loadPlansById,
+  lookupPlans,
+  type PlanKey,
   type PlanLayout,
   type PlanLimits,
+  type PlanToStore,
   prunePlans,
   type StoredPlan,
+  type StoreOutcome,
   saveLayout,
   sharedPlanKey,
   shiftedMs,
   stitchPlanMigrations,
+  storePlans,
 } from './stitch/plan-store.ts';
 export { type PlanAnswer, type PlanAsk, StitchPlanner, type StitchPlannerOptions } from './stitch/planner.ts';
 export { type PreparedAd, PreparedAds, type PreparedAdsOptions } from './stitch/prepared-ads.ts';

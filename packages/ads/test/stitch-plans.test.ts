@@ -6,7 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Db, migrate, openDb } from '@swarmcast/platform';
-import { scratchDir } from '@swarmcast/testkit';
+import { requireServices, scratchDir, scratchPostgres } from '@swarmcast/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AdsStore,
@@ -187,6 +187,85 @@ describe('StitchPlanner', () => {
       expect((await planner.planFor(ask(`k${i}`, `c${i}`))).sharedBecause).toBeUndefined();
     expect((await planner.planFor(ask('k6', 'c6'))).sharedBecause).toBe('episode-limit');
   });
+});
+
+const pg = await requireServices('stitch plan bounds on PostgreSQL', 'postgres');
+
+describe('StitchPlanner bounds under parallel requests', () => {
+  const ask = (audienceKey: string, clientKey: string) => ({
+    episode: ep,
+    audienceKey,
+    clientKey,
+    country: 'DE',
+    device: 'phone' as const,
+    profileKey: 'p',
+    now: base.now,
+    prepared: () => true,
+  });
+  const ownPlans = async (db: Db) =>
+    Number(
+      (
+        await db.query<{ n: unknown }>(
+          "SELECT count(*) AS n FROM ads_stitch_plans WHERE plan_key <> 'shared'",
+        )
+      ).rows[0]!.n,
+    );
+
+  it('bounds plans per episode when new listeners of many clients ask all at once', async () => {
+    const db = await openDb({ inMemory: true });
+    try {
+      await migrate(db, stitchPlanMigrations);
+      const planner = new StitchPlanner({ db, deps: world().deps, limits: { perEpisode: 5 } });
+      // Each listener comes from its own address: the per-client bound never applies.
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => planner.planFor(ask(`listener-${i}`, `address-${i}`))),
+      );
+      expect(await ownPlans(db)).toBe(5);
+      expect(answers.filter((a) => a.sharedBecause === undefined)).toHaveLength(5);
+      expect(answers.filter((a) => a.sharedBecause === 'episode-limit')).toHaveLength(35);
+      expect(new Set(answers.filter((a) => a.sharedBecause).map((a) => a.plan.id)).size).toBe(1);
+      // A listener who got an own plan keeps it.
+      const own = answers.findIndex((a) => a.sharedBecause === undefined);
+      expect((await planner.planFor(ask(`listener-${own}`, `address-${own}`))).plan.id).toBe(
+        answers[own]!.plan.id,
+      );
+    } finally {
+      await db.close();
+    }
+  });
+
+  it.skipIf(pg.skip)(
+    'holds both bounds across two processes on one PostgreSQL, each asking in parallel',
+    async () => {
+      const scratch = await scratchPostgres('swarmcast_stitch');
+      const a = await openDb({ databaseUrl: scratch.url });
+      const b = await openDb({ databaseUrl: scratch.url });
+      try {
+        await migrate(a, stitchPlanMigrations);
+        const limits = { perEpisode: 7, perClient: 2 };
+        const one = new StitchPlanner({ db: a, deps: world().deps, limits });
+        const two = new StitchPlanner({ db: b, deps: world().deps, limits });
+        // 60 listeners behind 6 addresses, each asking both processes at once.
+        const asks = Array.from({ length: 60 }, (_, i) => ask(`listener-${i}`, `address-${i % 6}`));
+        const answers = await Promise.all(asks.flatMap((x) => [one.planFor(x), two.planFor(x)]));
+        expect(await ownPlans(a)).toBe(7);
+        const perClient = await a.query<{ client_key: string; n: unknown }>(
+          "SELECT client_key, count(*) AS n FROM ads_stitch_plans WHERE plan_key <> 'shared' GROUP BY client_key",
+        );
+        for (const row of perClient.rows) expect(Number(row.n)).toBeLessThanOrEqual(2);
+        // Both processes gave one listener the same plan (one row per key).
+        for (let i = 0; i < 60; i++) expect(answers[2 * i]!.plan.id).toBe(answers[2 * i + 1]!.plan.id);
+        const counters = await a.query<{ n: unknown }>(
+          "SELECT n FROM ads_stitch_plan_counts WHERE client_key = ''",
+        );
+        expect(counters.rows.map((r) => Number(r.n))).toEqual([7]);
+      } finally {
+        await a.close();
+        await b.close();
+        await scratch.drop();
+      }
+    },
+  );
 });
 
 describe('PreparedAds', () => {

@@ -5,16 +5,28 @@
  * per byte (process-wide, the load worker included on both sides), p99 time to first byte
  * and p99 latency of whole-file GETs of the demo's "Welcome" episode (one listener: one plan, so the
  * stitched side measures serving, not deciding); then plan decision + signature p99
- * (decideStitchPlan over the ad server's store, 2,000 fresh audience keys). The load runs
+ * (decideStitchPlan over the ad server's store, 2,000 fresh audience keys), and what a new
+ * listener's request waits for: the planner's whole path on the node's database (lookup,
+ * decision, signature, store with its bounds), 1,000 new listeners one at a time and 5
+ * bursts of 200 at once. The load runs
  * in a worker thread of this process; the machine is shared: quote medians and the load.
  * The stitched body carries the ads, so it is larger than the plain one: throughput is
  * compared in bytes/s (serving capacity), requests/s is printed beside it.
  */
+
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type AdsStore, decideStitchPlan, generateSigningKey, keyRing, loadStore } from '@swarmcast/ads';
+import {
+  type AdsStore,
+  decideStitchPlan,
+  generateSigningKey,
+  keyRing,
+  loadStore,
+  StitchPlanner,
+} from '@swarmcast/ads';
 import { episodeForAds, latestEpisodes } from '@swarmcast/catalog';
 import { startNode } from '../src/index.ts';
 
@@ -154,6 +166,44 @@ try {
   }
   times.sort((a, b) => a - b);
   cpuTimes.sort((a, b) => a - b);
+
+  // The request path of a new listener: the planner over the node's own database.
+  const planner = new StitchPlanner({
+    db: node.db,
+    deps: { view: store, signingKey: () => ring.active, newId: () => randomUUID(), tokenTtlMs: 86_400_000 },
+  });
+  const ask = (tag: string) => ({
+    episode,
+    audienceKey: `${tag}-listener`,
+    clientKey: `${tag}-address`,
+    country: 'DE',
+    device: 'phone' as const,
+    profileKey: 'p',
+    now: Date.now(),
+    prepared: () => true,
+  });
+  const pct = (xs: number[], q: number) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]! * 100) / 100;
+  };
+  for (let i = 0; i < 100; i++) await planner.planFor(ask(`warm-${i}`));
+  const oneAtATime: number[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < 1000; i++) {
+    const t = performance.now();
+    await planner.planFor(ask(`seq-${i}`));
+    oneAtATime.push(performance.now() - t);
+  }
+  const cpuPlan = process.cpuUsage(cpu0);
+  const burst: number[] = [];
+  for (let r = 0; r < 5; r++)
+    await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const t = performance.now();
+        await planner.planFor(ask(`burst-${r}-${i}`));
+        burst.push(performance.now() - t);
+      }),
+    );
   const result = {
     connections,
     seconds,
@@ -165,11 +215,16 @@ try {
     decisionP50Ms: Math.round(times[1000]! * 1000) / 1000,
     decisionP99Ms: Math.round(times[1980]! * 1000) / 1000,
     decisionCpuP99Ms: Math.round(cpuTimes[1980]! * 1000) / 1000,
+    newListenerP50Ms: pct(oneAtATime, 0.5),
+    newListenerP99Ms: pct(oneAtATime, 0.99),
+    newListenerCpuMeanMs: Math.round((cpuPlan.user + cpuPlan.system) / 1000) / 1000,
+    burst200P50Ms: pct(burst, 0.5),
+    burst200P99Ms: pct(burst, 0.99),
     load: loadavg().map((x) => Math.round(x * 100) / 100),
   };
   console.log(JSON.stringify(result, null, 2));
   console.log(
-    `median of ${roundCount} rounds, stitched/plain: throughput (bytes/s) ${result.bytesPerSecRatio} (goal >= 0.8), requests/s ${result.requestsPerSecRatio} (the stitched body is ${result.rounds[0]!.stitched.bodyBytes} bytes, the plain ${result.rounds[0]!.plain.bodyBytes}), p99 TTFB ${result.ttfbP99Ratio} (goal <= 1.2), CPU per byte ${result.cpuPerByteRatio}; plan decision + signature p99 ${result.decisionP99Ms} ms wall, ${result.decisionCpuP99Ms} ms CPU (goal < 10); load ${result.load.join(' ')}`,
+    `median of ${roundCount} rounds, stitched/plain: throughput (bytes/s) ${result.bytesPerSecRatio} (goal >= 0.8), requests/s ${result.requestsPerSecRatio} (the stitched body is ${result.rounds[0]!.stitched.bodyBytes} bytes, the plain ${result.rounds[0]!.plain.bodyBytes}), p99 TTFB ${result.ttfbP99Ratio} (goal <= 1.2), CPU per byte ${result.cpuPerByteRatio}; plan decision + signature p99 ${result.decisionP99Ms} ms wall, ${result.decisionCpuP99Ms} ms CPU (goal < 10); a new listener's plan on the node's database (lookup, decision, signature, store) p50 ${result.newListenerP50Ms} ms, p99 ${result.newListenerP99Ms} ms one at a time (CPU ${result.newListenerCpuMeanMs} ms mean), p50 ${result.burst200P50Ms} ms, p99 ${result.burst200P99Ms} ms 200 at once; load ${result.load.join(' ')}`,
   );
   mkdirSync(join(import.meta.dirname, '..', '..', '..', 'bench', 'results'), { recursive: true });
   writeFileSync(

@@ -3,22 +3,32 @@
  * in front of the stored plans, one decision in flight per plan key (a podcast app opens
  * several ranged requests at once), and the per-client and per-episode bounds of
  * plan-store.ts. The hot path (a plan already decided) costs one map lookup.
+ *
+ * A new listener costs two statements, each shared with every other new listener that
+ * asks meanwhile: one looks the key and both counters up, one stores the decided plan
+ * (with its layout) while reserving its slots. Before, six statements each (three lookups
+ * of the same key, a count scanning the episode's plans, an insert and a re-read, and the
+ * layout's update on the first response), and on the node's PGlite every statement waits
+ * for the previous one: at 200 new listeners at once the last waited seconds.
  */
 import type { EpisodeForAds } from '@swarmcast/catalog';
 import type { Db } from '@swarmcast/platform';
 import { utcDay } from '@swarmcast/platform';
 import type { DeviceClass } from '../model.ts';
-import { decideStitchPlan, type PlanDeps } from './decide-plan.ts';
+import { decideStitchPlan, type PlanDeps, type StitchPlan } from './decide-plan.ts';
 import {
-  countPlans,
   defaultPlanLimits,
-  insertPlan,
-  loadPlan,
+  type LookedUp,
+  lookupPlans,
+  type PlanKey,
   type PlanLayout,
   type PlanLimits,
+  type PlanToStore,
   type StoredPlan,
+  type StoreOutcome,
   saveLayout,
   sharedPlanKey,
+  storePlans,
 } from './plan-store.ts';
 
 export interface PlanAsk {
@@ -30,7 +40,17 @@ export interface PlanAsk {
   profileKey: string;
   now: number;
   prepared(creativeId: string): boolean;
+  /**
+   * Where the ads of a newly decided plan sit in the file; stored with the plan. Null (or
+   * absent) when it cannot be laid out: the caller's `layoutReady` records it later.
+   */
+  layoutOf?(plan: StitchPlan): PlanLayout | null;
 }
+
+type StoredOrFull = StoredPlan | { full: 'client-limit' | 'episode-limit' };
+
+const cacheKey = (episodeId: string, planKey: string, window: string) =>
+  `${episodeId}\u0000${planKey}\u0000${window}`;
 
 export interface PlanAnswer extends StoredPlan {
   /** Set when the listener got the episode's shared plan instead of their own. */
@@ -45,61 +65,147 @@ export interface StitchPlannerOptions {
   cacheSize?: number;
 }
 
+/**
+ * Runs `run` over what was asked while the previous run was in flight: one statement for
+ * a burst of requests, and none waits longer than one run for its batch to start.
+ */
+class Batcher<In, Out> {
+  private queue: Array<{ input: In; resolve: (o: Out) => void; reject: (e: unknown) => void }> = [];
+  private running = false;
+  constructor(
+    private readonly run: (inputs: In[]) => Promise<Out[]>,
+    private readonly max = 256,
+  ) {}
+
+  push(input: In): Promise<Out> {
+    return new Promise<Out>((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    // Asks made in this same turn of the event loop join the first batch.
+    await Promise.resolve();
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.max);
+      try {
+        const outs = await this.run(batch.map((b) => b.input));
+        batch.forEach((b, i) => {
+          b.resolve(outs[i]!);
+        });
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.running = false;
+  }
+}
+
 export class StitchPlanner {
   private readonly cache = new Map<string, StoredPlan>();
-  private readonly inflight = new Map<string, Promise<StoredPlan>>();
+  private readonly inflight = new Map<string, Promise<StoredOrFull>>();
   /** (episode, client, window) already at the per-client limit. */
   private readonly fullClients = new Set<string>();
+  /** (episode, window) already at the per-episode limit. */
+  private readonly fullEpisodes = new Set<string>();
   /** The tail of each client's queue of plan decisions (per episode and window). */
   private readonly queues = new Map<string, Promise<void>>();
   private readonly limits: PlanLimits;
   private readonly cacheSize: number;
+  private readonly lookups: Batcher<PlanKey, LookedUp>;
+  private readonly stores: Batcher<PlanToStore, StoreOutcome>;
   /** Why listeners got the shared plan, per episode (for the creator's report). */
   readonly overflow = new Map<string, { clientLimit: number; episodeLimit: number }>();
 
   constructor(private readonly o: StitchPlannerOptions) {
     this.limits = { ...defaultPlanLimits, ...o.limits };
     this.cacheSize = o.cacheSize ?? 20_000;
+    this.lookups = new Batcher((keys) => lookupPlans(o.db, keys));
+    this.stores = new Batcher((items) => storePlans(o.db, items, this.limits));
   }
 
   async planFor(ask: PlanAsk): Promise<PlanAnswer> {
     const window = utcDay(ask.now);
-    const own = await this.lookup(ask.episode.id, ask.audienceKey, window);
+    const own = this.cache.get(cacheKey(ask.episode.id, ask.audienceKey, window));
     if (own) return own;
-    // One client's new plans are counted and made one at a time: ten parallel requests with
-    // ten user agents all saw "7 plans so far" and made ten (a hostile-traffic test).
+    // One client's new plans are made one at a time: ten parallel requests with ten user
+    // agents each saw room for one more plan and made ten (a hostile-traffic test).
     return this.serial(`${ask.episode.id}\u0000${ask.clientKey}\u0000${window}`, () =>
       this.ownOrShared(ask, window),
     );
   }
 
   private async ownOrShared(ask: PlanAsk, window: string): Promise<PlanAnswer> {
-    const own = await this.lookup(ask.episode.id, ask.audienceKey, window);
-    if (own) return own;
-    // A client known to be at its limit costs no count query (one per request before).
-    const fullKey = `${ask.episode.id}\u0000${ask.clientKey}\u0000${window}`;
-    const counts = this.fullClients.has(fullKey)
-      ? { client: this.limits.perClient, episode: 0 }
-      : await countPlans(this.o.db, ask.episode.id, window, ask.clientKey);
-    const over: PlanAnswer['sharedBecause'] =
-      counts.client >= this.limits.perClient
-        ? 'client-limit'
-        : counts.episode >= this.limits.perEpisode
-          ? 'episode-limit'
-          : undefined;
+    const k = cacheKey(ask.episode.id, ask.audienceKey, window);
+    const hit = this.cache.get(k);
+    if (hit) return hit;
+    const fullClient = `${ask.episode.id}\u0000${ask.clientKey}\u0000${window}`;
+    const fullEpisode = `${ask.episode.id}\u0000${window}`;
+    let over: PlanAnswer['sharedBecause'] = this.fullClients.has(fullClient)
+      ? 'client-limit'
+      : this.fullEpisodes.has(fullEpisode)
+        ? 'episode-limit'
+        : undefined;
+    if (!over) {
+      const found = await this.lookups.push({
+        episodeId: ask.episode.id,
+        planKey: ask.audienceKey,
+        window,
+        clientKey: ask.clientKey,
+      });
+      if (found.stored) {
+        this.remember(k, found.stored);
+        return found.stored;
+      }
+      // Full already: no decision (a decision reserves budget and caps in the ad server).
+      over =
+        found.clientPlans >= this.limits.perClient
+          ? 'client-limit'
+          : found.episodePlans >= this.limits.perEpisode
+            ? 'episode-limit'
+            : undefined;
+      if (!over) {
+        const own = await this.decideOnce(ask, ask.audienceKey, ask.audienceKey, window, ask.clientKey, true);
+        if (!('full' in own)) return own;
+        // Filled by parallel requests between the lookup and the store (rare: then this
+        // one decision's reservations stay until they expire).
+        over = own.full;
+      }
+    }
     if (over === 'client-limit') {
       if (this.fullClients.size >= 100_000) this.fullClients.clear();
-      this.fullClients.add(fullKey);
+      this.fullClients.add(fullClient);
+    } else {
+      if (this.fullEpisodes.size >= 100_000) this.fullEpisodes.clear();
+      this.fullEpisodes.add(fullEpisode);
     }
-    if (over) {
-      const o = this.overflow.get(ask.episode.id) ?? { clientLimit: 0, episodeLimit: 0 };
-      if (over === 'client-limit') o.clientLimit++;
-      else o.episodeLimit++;
-      this.overflow.set(ask.episode.id, o);
-      const shared = await this.decideOnce(ask, sharedPlanKey, null, window, sharedPlanKey);
-      return { ...shared, sharedBecause: over };
+    const o = this.overflow.get(ask.episode.id) ?? { clientLimit: 0, episodeLimit: 0 };
+    if (over === 'client-limit') o.clientLimit++;
+    else o.episodeLimit++;
+    this.overflow.set(ask.episode.id, o);
+    const shared = await this.sharedPlan(ask, window);
+    return { ...shared, sharedBecause: over };
+  }
+
+  private async sharedPlan(ask: PlanAsk, window: string): Promise<StoredPlan> {
+    const k = cacheKey(ask.episode.id, sharedPlanKey, window);
+    const hit = this.cache.get(k);
+    if (hit) return hit;
+    const found = await this.lookups.push({
+      episodeId: ask.episode.id,
+      planKey: sharedPlanKey,
+      window,
+      clientKey: sharedPlanKey,
+    });
+    if (found.stored) {
+      this.remember(k, found.stored);
+      return found.stored;
     }
-    return this.decideOnce(ask, ask.audienceKey, ask.audienceKey, window, ask.clientKey);
+    const made = await this.decideOnce(ask, sharedPlanKey, null, window, sharedPlanKey, false);
+    if ('full' in made) throw new Error('the shared plan is not bounded');
+    return made;
   }
 
   /** Records where the ads sit once the file was laid out (measurement reads it). */
@@ -109,28 +215,18 @@ export class StitchPlanner {
     await saveLayout(this.o.db, stored.plan.id, layout);
   }
 
-  private async lookup(episodeId: string, planKey: string, window: string): Promise<StoredPlan | null> {
-    const k = `${episodeId}\u0000${planKey}\u0000${window}`;
-    const hit = this.cache.get(k);
-    if (hit) return hit;
-    const stored = await loadPlan(this.o.db, episodeId, planKey, window);
-    if (stored) this.remember(k, stored);
-    return stored;
-  }
-
   private decideOnce(
     ask: PlanAsk,
     planKey: string,
     capsKey: string | null,
     window: string,
     clientKey: string,
-  ): Promise<StoredPlan> {
-    const k = `${ask.episode.id}\u0000${planKey}\u0000${window}`;
+    bounded: boolean,
+  ): Promise<StoredOrFull> {
+    const k = cacheKey(ask.episode.id, planKey, window);
     const running = this.inflight.get(k);
     if (running) return running;
-    const p = (async () => {
-      const existing = await this.lookup(ask.episode.id, planKey, window);
-      if (existing) return existing;
+    const p = (async (): Promise<StoredOrFull> => {
       const plan = decideStitchPlan(this.o.deps, {
         episode: ask.episode,
         audienceKey: capsKey,
@@ -142,14 +238,17 @@ export class StitchPlanner {
         now: ask.now,
         prepared: ask.prepared,
       });
-      const stored = await insertPlan(this.o.db, plan, clientKey);
-      this.remember(k, stored);
-      return stored;
+      // Laid out before it is stored, so plan and layout are one row written once: a
+      // download is only counted against a recorded layout.
+      const layout = ask.layoutOf?.(plan) ?? null;
+      const r = await this.stores.push({ plan, clientKey, layout, bounded });
+      if (!r.stored) return { full: r.outcome };
+      this.remember(k, r.stored);
+      return r.stored;
     })();
     this.inflight.set(k, p);
     return p.finally(() => this.inflight.delete(k));
   }
-
   private serial<T>(key: string, f: () => Promise<T>): Promise<T> {
     const previous = this.queues.get(key) ?? Promise.resolve();
     const run = previous.then(f, f);

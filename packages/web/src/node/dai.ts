@@ -24,6 +24,7 @@ import {
   type PreparedAds,
   parseCountry,
   plannedAds,
+  type StitchPlan,
   type StitchPlanner,
   type StoredPlan,
 } from '@swarmcast/ads';
@@ -112,6 +113,31 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
     }
   };
   const reasons = new Map<string, { reason: string; detail: string; at: number }>();
+  type Laid = { ok: true; laid: LaidOut; adPaths: Map<string, string>; adHeld: Map<string, Uint8Array> };
+  /** Where a plan's ads sit, from the prepared ads' files: pure but for reading small ad files once. */
+  function layOut(plan: StitchPlan, scan: Scan, profile: Profile): Laid | { ok: false; reason: string } {
+    const adPaths = new Map<string, string>();
+    const adHeld = new Map<string, Uint8Array>();
+    const breaks: Array<{ atMs: number; ads: Array<{ adId: string; meta: AdMeta }> }> = [];
+    for (const b of plan.breaks) {
+      if (b.ads.length === 0) continue;
+      const list: Array<{ adId: string; meta: AdMeta }> = [];
+      for (const ad of b.ads) {
+        const ready = o.prepared.ready(ad.adId, profile);
+        // Prepared when the plan was made; gone now only if an operator removed the files.
+        if (!ready) return { ok: false, reason: `prepared ad ${ad.adId} is missing` };
+        adPaths.set(ad.decisionId, ready.path);
+        const bytes = held(ready.path, ready.bytes);
+        if (bytes) adHeld.set(ad.decisionId, bytes);
+        list.push({ adId: ad.decisionId, meta: ready.meta });
+      }
+      breaks.push({ atMs: b.offsetMs, ads: list });
+    }
+    const laid = o.media.layout(scan, breaks);
+    return laid.ok ? { ok: true, laid: laid.value, adPaths, adHeld } : { ok: false, reason: laid.reason };
+  }
+  /** Layouts made while deciding (stored with the plan), picked up by the same request. */
+  const justLaid = new Map<string, Laid>();
   const ttl = o.episodeTtlMs ?? 5_000;
 
   async function episode(id: string): Promise<{ e: EpisodeDetail | null; dai: boolean }> {
@@ -197,6 +223,14 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
       profileKey: o.media.profileKey(profile),
       now: client.now,
       prepared: (creativeId) => o.prepared.ready(creativeId, profile) !== null,
+      layoutOf: (plan) => {
+        const lay = layOut(plan, c.scan!, profile);
+        if (!lay.ok) return null;
+        // A plan stored by another process meanwhile leaves its entry behind: bounded.
+        if (justLaid.size >= 1000) justLaid.clear();
+        justLaid.set(plan.id, lay);
+        return planLayout(lay.laid);
+      },
     });
     return { kind: 'plan', e, scan: c.scan, profile, stored };
   }
@@ -213,25 +247,10 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
     if (ads.length === 0) return plain(e, 'no-ads', stored.plan.notes.join(' '));
     let cached = layouts.get(stored.plan.id);
     if (!cached) {
-      const adPaths = new Map<string, string>();
-      const adHeld = new Map<string, Uint8Array>();
-      const breaks: Array<{ atMs: number; ads: Array<{ adId: string; meta: AdMeta }> }> = [];
-      for (const b of stored.plan.breaks) {
-        if (b.ads.length === 0) continue;
-        const list: Array<{ adId: string; meta: AdMeta }> = [];
-        for (const ad of b.ads) {
-          const ready = o.prepared.ready(ad.adId, profile);
-          // Prepared when the plan was made; gone now only if an operator removed the files.
-          if (!ready) return plain(e, 'layout-failed', `prepared ad ${ad.adId} is missing`);
-          adPaths.set(ad.decisionId, ready.path);
-          const bytes = held(ready.path, ready.bytes);
-          if (bytes) adHeld.set(ad.decisionId, bytes);
-          list.push({ adId: ad.decisionId, meta: ready.meta });
-        }
-        breaks.push({ atMs: b.offsetMs, ads: list });
-      }
-      const laid = o.media.layout(scan, breaks);
-      if (!laid.ok) return plain(e, 'layout-failed', laid.reason);
+      const lay = justLaid.get(stored.plan.id) ?? layOut(stored.plan, scan, profile);
+      justLaid.delete(stored.plan.id);
+      if (!lay.ok) return plain(e, 'layout-failed', lay.reason);
+      const { laid, adPaths, adHeld } = lay;
       const contentPath = join(o.mediaDir, e.media!.path);
       // Once per plan: the small slices around each cut are read into memory and adjacent
       // slices joined, so a request costs one read per 64 KiB of content and nothing else.
@@ -239,7 +258,7 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
       try {
         parts = await compactParts(
           bodyParts(
-            laid.value,
+            laid,
             contentPath,
             (adId) => adPaths.get(adId)!,
             (adId) => adHeld.get(adId) ?? null,
@@ -248,13 +267,14 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
       } catch (err) {
         return plain(e, 'content-unreadable', err instanceof Error ? err.message : 'unreadable');
       }
-      cached = { laid: laid.value, adPaths, parts };
+      cached = { laid, adPaths, parts };
       if (layouts.size >= layoutCacheSize) {
         const oldest = layouts.keys().next().value;
         if (oldest !== undefined) layouts.delete(oldest);
       }
       layouts.set(stored.plan.id, cached);
-      await o.planner.layoutReady(stored, planLayout(laid.value));
+      // A plan decided by this request was stored with its layout already (no write here).
+      if (!stored.layout) await o.planner.layoutReady(stored, planLayout(laid));
     }
     return {
       kind: 'stitched',
