@@ -84,7 +84,7 @@ describe('availability through the API', () => {
     const clock = new ManualClock(t0 + hour);
     const accounts = await testAccounts(clock);
     const me = await accounts.account('advertiser');
-    const app = Fastify();
+    const app = Fastify({ trustProxy: ['127.0.0.1'] });
     const store = new AdsStore();
     await app.register(adsPlugin, {
       episodes: episodeLookup([episode()]),
@@ -103,7 +103,7 @@ describe('availability through the API', () => {
       const ask = (brk: string, country: string, ua = phone) =>
         app.inject({
           url: `/ads/vast?episode=ep-1&break=${brk}`,
-          headers: { 'x-swarmcast-country': country, 'user-agent': ua },
+          headers: { 'x-forwarded-for': '198.51.100.7', 'x-swarmcast-country': country, 'user-agent': ua },
         });
       for (let i = 0; i < 4; i++) expect((await ask('pre', 'DE')).statusCode).toBe(200);
       await ask('mid-1', 'DE');

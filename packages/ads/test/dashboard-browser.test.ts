@@ -30,7 +30,7 @@ describe.skipIf(chrome.skip)('advertiser dashboard forms', () => {
     cleanup.push(() => accounts.close());
     const me = await accounts.account('advertiser');
     const store = new AdsStore();
-    const app = Fastify();
+    const app = Fastify({ trustProxy: ['127.0.0.1'] });
     let base = '';
     await app.register(adsPlugin, {
       episodes: episodeLookup([episode()]),
@@ -102,7 +102,7 @@ describe.skipIf(chrome.skip)('advertiser dashboard forms', () => {
     const phone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148';
     const vast = (brk: string, country: string, lid: string, ua = phone) =>
       fetch(`${base}/ads/vast?episode=ep-1&break=${brk}&lid=${lid}`, {
-        headers: { 'x-swarmcast-country': country, 'user-agent': ua },
+        headers: { 'x-forwarded-for': '198.51.100.7', 'x-swarmcast-country': country, 'user-agent': ua },
       }).then((r) => r.text());
     for (let i = 0; i < 3; i++) await vast('mid-1', 'DE', `listener-${i}00000`);
     await vast('pre', 'DE', 'listener-pre0000');

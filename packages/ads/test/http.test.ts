@@ -47,7 +47,7 @@ beforeAll(async () => {
   dir = await scratchDir('ads-http-');
   accounts = await testAccounts(clock);
   adv = { authorization: `Bearer ${(await accounts.account('advertiser')).token}` };
-  app = Fastify();
+  app = Fastify({ trustProxy: ['127.0.0.1'] });
   prepared = new PreparedAds<{ rate: number }, unknown>({
     dir: join(dir.path, 'prepared'),
     profileKey: (p) => `mpeg2-l3-${p.rate}-1ch`,
@@ -232,7 +232,11 @@ describe('advertiser flow', () => {
 
     const vast = await app.inject({
       url: vastUrl.pathname + vastUrl.search,
-      headers: { 'x-swarmcast-country': 'de', 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)' },
+      headers: {
+        'x-forwarded-for': '198.51.100.7',
+        'x-swarmcast-country': 'de',
+        'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)',
+      },
     });
     expect(vast.statusCode).toBe(200);
     const parsed = await parseVast(vast.body);
@@ -262,20 +266,28 @@ describe('advertiser flow', () => {
     // Same listener again within the hour: capped. Another country: not targeted.
     const again = await app.inject({
       url: vastUrl.pathname + vastUrl.search,
-      headers: { 'x-swarmcast-country': 'DE' },
+      headers: { 'x-forwarded-for': '198.51.100.7', 'x-swarmcast-country': 'DE' },
     });
     expect((await parseVast(again.body)).ads).toHaveLength(0);
     const fr = await app.inject({
       url: '/ads/vast?episode=ep-1&break=mid-1&lid=listener-0002',
-      headers: { 'x-swarmcast-country': 'FR' },
+      headers: { 'x-forwarded-for': '198.51.100.7', 'x-swarmcast-country': 'FR' },
     });
     expect((await parseVast(fr.body)).ads).toHaveLength(0);
     // GPC withholds the listener id, so a capped line item cannot serve.
     const gpc = await app.inject({
       url: '/ads/vast?episode=ep-1&break=mid-1&lid=listener-0003',
-      headers: { 'x-swarmcast-country': 'DE', 'sec-gpc': '1' },
+      headers: { 'x-forwarded-for': '198.51.100.7', 'x-swarmcast-country': 'DE', 'sec-gpc': '1' },
     });
     expect((await parseVast(gpc.body)).ads).toHaveLength(0);
+    // The country header is believed only from the trusted proxy (as measurement reads it): a
+    // listener talking to us directly cannot buy into a line item targeted at Germany.
+    const direct = await app.inject({
+      url: '/ads/vast?episode=ep-1&break=mid-1&lid=listener-0004',
+      headers: { 'x-swarmcast-country': 'DE' },
+      remoteAddress: '203.0.113.50',
+    });
+    expect((await parseVast(direct.body)).ads).toHaveLength(0);
   });
 
   it('serves the media file with ranges', async () => {
@@ -334,7 +346,7 @@ describe('advertiser flow', () => {
       (
         await app.inject({
           url: `/ads/vast?episode=ep-1&break=mid-1&lid=${lid}`,
-          headers: { 'x-swarmcast-country': 'DE' },
+          headers: { 'x-forwarded-for': '198.51.100.7', 'x-swarmcast-country': 'DE' },
         })
       ).body;
     const vastOf = async (lid: string) => parseVast(await raw(lid));
@@ -381,7 +393,7 @@ describe('advertiser flow', () => {
     try {
       const vast = await app.inject({
         url: '/ads/vast?episode=ep-1&break=mid-1&lid=listener-0100',
-        headers: { 'x-swarmcast-country': 'DE' },
+        headers: { 'x-forwarded-for': '198.51.100.7', 'x-swarmcast-country': 'DE' },
       });
       const parsed = await parseVast(vast.body);
       const linear = parsed.ads[0].creatives.find((x: { type: string }) => x.type === 'linear');

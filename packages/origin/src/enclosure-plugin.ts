@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import { type AudienceKey, systemClock } from '@swarmcast/platform';
+import { type AudienceKey, systemClock, trustedCountry } from '@swarmcast/platform';
 import type { FastifyInstance } from 'fastify';
 import { type BodyPart, bodySize, readParts } from './parts.ts';
 import { fileSource, preflight } from './plugin.ts';
@@ -15,6 +15,8 @@ export interface EnclosureClient {
   /** Raw, used for this request only (device class); never stored. */
   userAgent: string;
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The country the trusted proxy states (`trustedCountry`, as in download facts); null otherwise. */
+  country: string | null;
   now: number;
 }
 
@@ -114,6 +116,7 @@ export async function enclosurePlugin(app: FastifyInstance, options: EnclosureOp
           clientKey,
           userAgent: ua,
           headers: req.headers,
+          country: trustedCountry(req, options.countryHeader),
           now: started,
         });
       } catch (err) {

@@ -45,7 +45,8 @@ beforeAll(async () => {
     { kind: 'file', path: join(root, 'show', 'ep.mp3'), start: 30_000, end: 50_000 },
   ];
   expected = Buffer.concat([header, ad, content.subarray(100, 30_000), ad, content.subarray(30_000)]);
-  app = Fastify();
+  // The operator's proxy is 192.0.2.1; the listeners below talk to us directly unless they come through it.
+  app = Fastify({ trustProxy: ['192.0.2.1'] });
   await app.register(enclosurePlugin, {
     prefix: '/dai',
     mediaRoot: root,
@@ -263,6 +264,20 @@ describe('stitched enclosure', () => {
     expect(r.headers['x-swarmcast-dai']).toBe('plain; reason=no-breaks');
     await settle();
     expect(facts.facts[0]!.planId).toBeUndefined();
+  });
+
+  it("gives the resolver the proxy's country only when the request came through the trusted proxy", async () => {
+    seen.length = 0;
+    expect((await get('/dai/plain.mp3', { 'x-swarmcast-country': 'de' })).statusCode).toBe(200);
+    const proxied = await app.inject({
+      url: '/dai/plain.mp3',
+      headers: { 'user-agent': ua, 'x-forwarded-for': '198.51.100.4', 'x-swarmcast-country': 'de' },
+      remoteAddress: '192.0.2.1',
+    });
+    expect(proxied.statusCode).toBe(200);
+    // A listener's own header could buy it into (or out of) geo-targeted ads in its stitched file.
+    expect(seen.map((c) => c.country)).toEqual([null, 'DE']);
+    await settle();
   });
 
   it('serves the plain file, never a 5xx, when the resolver throws', async () => {

@@ -140,6 +140,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   // Ads prepared for stitching (below); the ads dashboard shows why a creative could not be.
   let prepared: PreparedAds<unknown, unknown> | null = null;
   await d.app.register(adsPlugin, {
+    ...(d.countryHeader ? { countryHeader: d.countryHeader } : {}),
     stitchFailures: () => prepared?.failures() ?? [],
     episodes: (id) => episodeForAds(d.db, id),
     // Shows to target by name on the line-item form: every show with a published episode.
@@ -248,7 +249,6 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       planner,
       prepared,
       media,
-      countryHeader: (d.countryHeader ?? 'x-swarmcast-country').toLowerCase(),
     });
   }
 

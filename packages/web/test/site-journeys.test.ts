@@ -65,7 +65,13 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
   beforeAll(async () => {
     dir = await scratchDir();
     await mkdir(shots, { recursive: true });
-    node = await startNode({ port: 0, host: '127.0.0.1', dataDir: join(dir.path, 'node') });
+    // Behind a proxy on loopback (the country header is believed only from a trusted proxy).
+    node = await startNode({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: join(dir.path, 'node'),
+      trustProxy: ['127.0.0.1'],
+    });
     browser = await chromium.launch(chromiumLaunchOptions(join(dir.path, 'home')));
   });
   afterAll(async () => {
@@ -338,7 +344,7 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
       'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
     for (const country of ['DE', 'DE', 'DE', 'FR']) {
       const r = await fetch(url(`/ads/vast?episode=${welcome.id}&break=pre`), {
-        headers: { 'x-swarmcast-country': country, 'user-agent': phoneUa },
+        headers: { 'x-forwarded-for': '198.51.100.7', 'x-swarmcast-country': country, 'user-agent': phoneUa },
       });
       expect(r.status).toBe(200);
     }
@@ -420,7 +426,7 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
     const listener = await browser.newContext({
       viewport: { width: 375, height: 800 },
       userAgent: phoneUa,
-      extraHTTPHeaders: { 'x-swarmcast-country': 'DE' },
+      extraHTTPHeaders: { 'x-forwarded-for': '198.51.100.8', 'x-swarmcast-country': 'DE' },
     });
     const lp = await listener.newPage();
     const spots: string[] = [];

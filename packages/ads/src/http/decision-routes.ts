@@ -4,6 +4,7 @@
  * malformed parameters get a 400 carrying the empty VAST, unknown episodes or breaks and
  * breaks nobody fills get a 200 empty VAST.
  */
+import { trustedCountry } from '@swarmcast/platform';
 import type { FastifyInstance } from 'fastify';
 import { decideBreak } from '../decide.ts';
 import { exportPublicKey } from '../signing-keys.ts';
@@ -11,7 +12,7 @@ import type { TimeOffsetForm } from '../time-offset.ts';
 import { renderVast } from '../vast.ts';
 import { renderEmptyVmap, renderVmap } from '../vmap.ts';
 import type { AdsContext } from './context.ts';
-import { deviceClass, parseCountry, parseListenerId } from './request-context.ts';
+import { deviceClass, parseListenerId } from './request-context.ts';
 
 const idPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const xml = 'application/xml; charset=utf-8';
@@ -41,7 +42,9 @@ export function decisionRoutes(app: FastifyInstance, ctx: AdsContext): void {
       episode,
       breakId: q.break,
       listenerId: withheld(req.headers) ? null : parseListenerId(q.lid),
-      country: parseCountry(req.headers[ctx.countryHeader]),
+      // Only through the trusted proxy, as measurement reads it: a listener talking to us
+      // directly could claim any country and buy into (or out of) geo-targeted line items.
+      country: trustedCountry(req, ctx.countryHeader),
       device: deviceClass(q.device, req.headers['user-agent']),
       now,
     });

@@ -19,7 +19,7 @@ import {
   type TranscriptFormat,
   transcriptTypes,
 } from '@swarmcast/catalog';
-import type { AudienceKeys, Clock } from '@swarmcast/platform';
+import { type AudienceKeys, type Clock, trustedCountry } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Dai } from './dai.ts';
 
@@ -64,7 +64,15 @@ export function daiChapterRoutes(
       o.audienceKeys.audienceKey(req.ip, '', now),
     ]);
     const stored = await o.dai
-      .planOf(id, { audienceKey, clientKey, userAgent: ua, headers: req.headers, now })
+      // The same client as the enclosure request, so the same plan (its country only via the trusted proxy).
+      .planOf(id, {
+        audienceKey,
+        clientKey,
+        userAgent: ua,
+        headers: req.headers,
+        country: trustedCountry(req),
+        now,
+      })
       .catch(() => null);
     return { e, stored };
   };

@@ -22,7 +22,6 @@ import {
   deviceFromUserAgent,
   type PlanLayout,
   type PreparedAds,
-  parseCountry,
   plannedAds,
   type StitchPlan,
   type StitchPlanner,
@@ -47,8 +46,6 @@ export interface DaiOptions<Scan, Profile, AdMeta> {
   planner: StitchPlanner;
   prepared: PreparedAds<Profile, AdMeta>;
   media: DaiMedia<Scan, Profile, AdMeta>;
-  /** The header the operator's proxy sets with the listener's country (lower case). */
-  countryHeader: string;
   /** How long an episode's row is reused (default 5 s). */
   episodeTtlMs?: number;
 }
@@ -218,7 +215,7 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
       episode: forAds(e),
       audienceKey: client.audienceKey,
       clientKey: client.clientKey,
-      country: parseCountry(client.headers[o.countryHeader]),
+      country: client.country,
       device: deviceFromUserAgent(client.userAgent.slice(0, 512)),
       profileKey: o.media.profileKey(profile),
       now: client.now,
