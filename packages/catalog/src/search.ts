@@ -17,6 +17,8 @@ export interface SearchHit {
  * `websearch_to_tsquery` accepts what people type (quotes, "or", -exclusions) and never
  * fails on syntax, and the text is a bound parameter, so quotes and semicolons are just text.
  * Shows rank 1.2x, an episode's own text 1x, its transcript 0.5x.
+ *
+ * Searches made at the same time go to the database together (see SearchBatcher).
  */
 export async function search(
   db: Queryable,
@@ -26,21 +28,111 @@ export async function search(
 ): Promise<SearchHit[]> {
   const q = cleanText(text).slice(0, 200);
   if (!q) return [];
-  // The query lives in the catalog_search function (migrations.ts, 0009) so that its plan is
-  // kept between calls instead of being made again for every search.
-  // The last word also counts as a prefix ("welc" finds "Welcome": prefixQuery below).
-  // `now` (0016): only live episodes are found, not drafts or those scheduled later.
-  const r = await db.query<SearchHit>('select * from catalog_search($1, $2, $3, $4)', [
-    q,
-    limit,
-    prefixQuery(q) ?? '',
-    new Date(now),
-  ]);
+  let batcher = batchers.get(db);
+  if (!batcher) {
+    batcher = new SearchBatcher(db);
+    batchers.set(db, batcher);
+  }
+  const rows = await batcher.search({ q, limit, prefix: prefixQuery(q) ?? '', at: now });
   // An episode found by its text and by its transcript is listed once (its best rank).
   const seen = new Set<string>();
-  return r.rows
+  return rows
     .filter((h) => !seen.has(`${h.kind}:${h.id}`) && seen.add(`${h.kind}:${h.id}`))
-    .map((h) => ({ ...h, rank: Number(h.rank) }));
+    .map((h) => ({
+      kind: h.kind,
+      id: h.id,
+      slug: h.slug,
+      title: h.title,
+      showTitle: h.showTitle,
+      description: h.description,
+      rank: Number(h.rank),
+    }));
+}
+
+interface SearchRequest {
+  q: string;
+  limit: number;
+  /** prefixQuery(q), or '' when there is none. */
+  prefix: string;
+  /** Only episodes live at this time (ms since the epoch) are found. */
+  at: number;
+}
+
+type SearchRow = SearchHit & { i: number; n: number };
+
+interface Waiting {
+  req: SearchRequest;
+  resolve: (rows: SearchRow[]) => void;
+  reject: (err: unknown) => void;
+}
+
+const batchers = new WeakMap<Queryable, SearchBatcher>();
+
+/**
+ * Most of a search's cost on PGlite is the trip into the database, not the search (one
+ * search 0.58 ms of CPU; in a statement of 50, 0.1 ms each), and PGlite runs one statement
+ * at a time anyway, so 200 concurrent searches queued for seconds. So searches wait while
+ * one statement runs and then go together in the next (catalog_search_batch, migration
+ * 0022, runs the one search function per row). Alone, a search waits for nothing but the
+ * end of the current event-loop turn (setImmediate), where searches from the other
+ * requests read in the same turn join it. PostgreSQL runs each statement on one backend,
+ * so there a few statements may run at once.
+ */
+class SearchBatcher {
+  static readonly maxBatch = 100;
+  readonly #waiting: Waiting[] = [];
+  readonly #maxRunning: number;
+  #running = 0;
+  #scheduled = false;
+
+  constructor(private readonly db: Queryable) {
+    this.#maxRunning = 'engine' in db && db.engine === 'postgres' ? 4 : 1;
+  }
+
+  search(req: SearchRequest): Promise<SearchRow[]> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ req, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#running >= this.#maxRunning || this.#waiting.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#run(this.#waiting.splice(0, SearchBatcher.maxBatch));
+      this.#schedule();
+    });
+  }
+
+  async #run(batch: Waiting[]): Promise<void> {
+    this.#running++;
+    try {
+      const rows = await this.#query(batch.map((b) => b.req)).catch(() => null);
+      if (rows) {
+        const each = batch.map(() => [] as SearchRow[]);
+        for (const r of rows) each[r.i - 1]?.push(r);
+        for (const [k, b] of batch.entries()) b.resolve(each[k]!);
+      } else {
+        // The statement failed: each search alone, so one search's failure is its own.
+        for (const b of batch) await this.#query([b.req]).then(b.resolve, b.reject);
+      }
+    } finally {
+      this.#running--;
+      this.#schedule();
+    }
+  }
+
+  async #query(reqs: SearchRequest[]): Promise<SearchRow[]> {
+    const r = await this.db.query<SearchRow>('select * from catalog_search_batch($1, $2, $3, $4)', [
+      reqs.map((r) => r.q),
+      reqs.map((r) => r.limit),
+      reqs.map((r) => r.prefix),
+      reqs.map((r) => r.at),
+    ]);
+    return r.rows;
+  }
 }
 
 /**
