@@ -18,6 +18,11 @@ export interface KeyRing {
   active: SigningKey;
   /** Older keys, newest first: verify only. */
   retired: ReadonlyArray<{ keyId: string; publicKey: KeyObject; retiredAt: number }>;
+  /**
+   * Keys that become active later (a rotation announced ahead): they verify already, so a
+   * process that switches first signs nothing another process cannot verify.
+   */
+  upcoming?: ReadonlyArray<{ keyId: string; publicKey: KeyObject; activeFrom: number }>;
 }
 
 /** A ring with one active key. */
@@ -43,6 +48,7 @@ export function dropRetiredBefore(ring: KeyRing, cutoff: number): KeyRing {
 export function publicKeysOf(ring: KeyRing): PublicKeys {
   const m = new Map<string, KeyObject>([[ring.active.keyId, ring.active.publicKey]]);
   for (const r of ring.retired) m.set(r.keyId, r.publicKey);
+  for (const u of ring.upcoming ?? []) m.set(u.keyId, u.publicKey);
   return m;
 }
 

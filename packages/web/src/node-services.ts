@@ -43,6 +43,7 @@ import { createDai, type Dai } from './node/dai.ts';
 import type { DaiMedia } from './node/dai-media.ts';
 import { limitDecisions } from './node/decision-limit.ts';
 import { seedHouseCampaign } from './node/house-ads.ts';
+import { watchKeyRing } from './node/key-ring.ts';
 import { measureAccess } from './node/measure-access.ts';
 import { registerPublishedEpisodes } from './node/measure-episodes.ts';
 import { loadAdminToken, loadKeyRing, loadStatementKey } from './node/secrets.ts';
@@ -62,6 +63,8 @@ export interface NodeServicesDeps {
   app: FastifyInstance;
   /** Ad decisions allowed per source address (default `defaultDecisionRate`). */
   decisionRate?: RateRule;
+  /** How often the signing keys file is re-read (default 15 s; a rotation is announced 2 min ahead). */
+  keysReloadMs?: number;
   /** State shared by every process of the network (Redis with REDIS_URL); default this process. */
   shared?: SharedState;
   db: Db;
@@ -132,7 +135,14 @@ export interface NodeServices {
 
 /** Mounts ads and measurement on `app` (before it listens). */
 export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServices> {
-  const ring = await loadKeyRing(d.dataDir, d.clock.now());
+  // Made on first start; then re-read while running, so `swarmcast keys rotate` needs no restart.
+  await loadKeyRing(d.dataDir, d.clock.now());
+  const keys = await watchKeyRing(d.dataDir, {
+    now: () => d.clock.now(),
+    ...(d.keysReloadMs ? { reloadMs: d.keysReloadMs } : {}),
+    onError: (err) => d.app.log.error({ err, code: 'ADS_SIGNING_KEYS_UNREADABLE' }, 'signing keys file'),
+  });
+  d.app.addHook('onClose', async () => keys.close());
   const adminToken = d.adminToken ?? (await loadAdminToken(d.dataDir, process.env.SWARMCAST_ADMIN_TOKEN));
   const store = await loadStore(d.db, d.clock.now());
   const adsMediaDir = join(d.dataDir, 'ads-media');
@@ -146,7 +156,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     // Shows to target by name on the line-item form: every show with a published episode.
     shows: async () =>
       (await popularShows(d.db, 1000)).map((s) => ({ id: s.id, title: s.title, categories: s.categories })),
-    keys: () => ring,
+    keys: () => keys.ring(),
     clock: d.clock,
     publicUrl: d.publicUrl,
     mediaDir: adsMediaDir,
@@ -177,7 +187,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       client: classifyUserAgent(ua),
       datacenter: datacenters.isDatacenter(ip),
     }),
-    publicKeys: () => publicKeysOf(ring),
+    publicKeys: () => publicKeysOf(keys.ring()),
     statementKey: await loadStatementKey(d.dataDir, process.env.SWARMCAST_STATEMENT_KEY, d.clock.now()),
     clock: d.clock,
     creatorShareBps: (d.creatorSharePercent ?? 70) * 100,
@@ -236,7 +246,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       db: d.db,
       deps: {
         view: store,
-        signingKey: () => ring.active,
+        signingKey: () => keys.ring().active,
         newId: () => randomUUID(),
         // A plan lives for its UTC day; deliveries are counted up to two days later.
         tokenTtlMs: 3 * 86_400_000,

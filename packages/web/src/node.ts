@@ -113,6 +113,8 @@ export interface NodeOptions {
    * the database takes over seeding after this one dies (default 15 s).
    */
   seedLeaseMs?: number;
+  /** How often each process re-reads the signing keys file (default 15 s; see node/key-ring.ts). */
+  keysReloadMs?: number;
   /**
    * The roles this process runs (`swarmcast up --roles`; default all): it serves only their
    * routes and runs only their background work. See roles.ts and docs/operations.md.
@@ -290,6 +292,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       ...(o.seed === false || !roles.has('seeder') ? { seed: false } : {}),
       runPipeline: roles.has('measure'),
       ...(o.seedLeaseMs ? { seedLeaseMs: o.seedLeaseMs } : {}),
+      ...(o.keysReloadMs ? { keysReloadMs: o.keysReloadMs } : {}),
       dht,
     });
     // The stitched enclosure (dynamic ad insertion): the origin serves what the node's

@@ -81,6 +81,7 @@ export function decisionRoutes(app: FastifyInstance, ctx: AdsContext): void {
       keys: [
         exportPublicKey(ring.active.keyId, ring.active.publicKey),
         ...ring.retired.map((r) => exportPublicKey(r.keyId, r.publicKey)),
+        ...(ring.upcoming ?? []).map((u) => exportPublicKey(u.keyId, u.publicKey)),
       ],
     };
   });

@@ -13,6 +13,7 @@ export const commandModules: Readonly<Record<string, Loader>> = {
   create: () => import('./create.ts'),
   get: () => import('./get.ts'),
   import: () => import('./import.ts'),
+  keys: () => import('./keys.ts'),
   publish: () => import('./publish.ts'),
   seed: () => import('./seed.ts'),
   subscribe: () => import('./subscribe.ts'),

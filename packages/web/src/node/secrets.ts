@@ -11,12 +11,12 @@ import {
   generateSigningKey,
   importSigningKey,
   type KeyRing,
-  keyRing,
   type SigningKey,
   type SigningKeyJwk,
 } from '@swarmcast/ads';
+import { parseRingFile, ringAt, signingKeyFile } from './key-ring.ts';
 
-export const signingKeyFile = 'ads-signing-key.jwk.json';
+export { signingKeyFile };
 export const statementKeyFile = 'statement-signing-key.jwk.json';
 export const adminTokenFile = 'admin-token';
 
@@ -47,12 +47,15 @@ async function readOrCreate(path: string, make: () => string): Promise<string> {
   return readFile(path, 'utf8');
 }
 
-/** The ad server's key ring: the key in `<dataDir>/ads-signing-key.jwk.json`, made on first start. */
+/**
+ * The ad server's key ring at `now`: `<dataDir>/ads-signing-key.jwk.json`, made on first start
+ * with one key; `swarmcast keys rotate` adds keys (key-ring.ts).
+ */
 export async function loadKeyRing(dataDir: string, now: number): Promise<KeyRing> {
   const text = await readOrCreate(join(dataDir, signingKeyFile), () =>
     JSON.stringify(exportSigningKey(generateSigningKey(`node-${now.toString(36)}`))),
   );
-  return keyRing(importSigningKey(JSON.parse(text) as SigningKeyJwk));
+  return ringAt(parseRingFile(text), now);
 }
 
 /**
