@@ -178,6 +178,93 @@ describe('signed daily statements', () => {
   });
 });
 
+describe('entries booked after their day was stated: supplements', () => {
+  it("a late entry gets a signed supplement; the day's statements together equal the day's bookings", async () => {
+    const { impressionEntry, Ledger } = await import('@swarmcast/ledger');
+    const own = await measureDb();
+    try {
+      const ledger = new Ledger(own);
+      const book = async (i: number, time: number) => {
+        await own.query(
+          `INSERT INTO measure_decisions (decision_id, campaign_id, line_item_id, advertiser_id, ad_id, creator_id, show_id,
+             episode_id, break_id, cpm_micros, creative_duration_ms, seen)
+           VALUES ($1, 'camp-late', 'li', 'adv-late', 'ad', 'cre', 'show', 'ep-late', 'pre', 20000000, 15000, '[]')`,
+          [`late-${i}`],
+        );
+        const r = await ledger.post(
+          impressionEntry(
+            {
+              decisionId: `late-${i}`,
+              advertiserId: 'adv-late',
+              creatorId: 'cre',
+              cpmMicros: 20_000_000,
+              time,
+            },
+            7000,
+          ),
+        );
+        expect(r.ok).toBe(true);
+      };
+      const ask = (now: number, kind: 'campaign' | 'episode' = 'campaign') =>
+        dailyStatement(own, {
+          kind,
+          subject: kind === 'campaign' ? 'camp-late' : 'ep-late',
+          day: dayIndex,
+          now,
+          currency: 'EUR',
+          keysUrl: 'http://node/k',
+          key: statementSigner,
+        });
+      /** What the ledger holds for the advertiser on that day (the invoice). */
+      const booked = async () => {
+        const r = await own.query<{ micros: string }>(
+          `SELECT coalesce(-sum(l.amount), 0)::text AS micros FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
+            WHERE l.account_id = 'advertiser:adv-late' AND e.time >= $1 AND e.time < $2`,
+          [day, day + 86_400_000],
+        );
+        return Number(r.rows[0]!.micros);
+      };
+      await book(1, day + 3_600_000);
+      await book(2, day + 7_200_000);
+      const first = await ask(afterClose);
+      if (!first.ok) throw new Error(first.reason);
+      expect(first.bundle.statement.counts.impressions).toBe(2);
+      expect(first.supplements).toEqual([]);
+      // A beacon of 23:59 that the pipeline booked two days later: its entry is in that day.
+      await book(3, day + 86_400_000 - 1);
+      const later = await ask(afterClose + 2 * 86_400_000);
+      if (!later.ok) throw new Error(later.reason);
+      // The day's statement is kept as issued; the late entry is in a signed supplement.
+      expect(canonicalJson(later.bundle.statement)).toBe(canonicalJson(first.bundle.statement));
+      expect(later.bundle.supplements).toBe(1);
+      expect(later.supplements).toHaveLength(1);
+      const sup = later.supplements[0]!;
+      expect(sup.statement).toMatchObject({
+        supplement: 1,
+        day: '2026-12-02',
+        leafCount: 1,
+        totalMicros: 20_000,
+      });
+      const keys = await statementKeys(own, statementSigner);
+      expect(verifyStatementBundle(sup, keys).problems).toEqual([]);
+      // Nothing billed is missing: the statements of the day add up to the bookings of the day.
+      const stated = [later.bundle, ...later.supplements].reduce((s, b) => s + b.statement.totalMicros, 0);
+      expect(stated).toBe(await booked());
+      expect(stated).toBe(60_000);
+      // No leaf is in two statements, and asking again issues nothing new.
+      const events = [later.bundle, ...later.supplements].flatMap((b) => b.leaves.map((l) => l.leaf.event));
+      expect(new Set(events).size).toBe(events.length);
+      const again = await ask(afterClose + 3 * 86_400_000);
+      expect(again.ok && again.supplements.length).toBe(1);
+      // The creator's statement of the episode gets the same treatment.
+      const ep = await ask(afterClose + 3 * 86_400_000, 'episode');
+      expect(ep.ok && ep.bundle.statement.leafCount).toBe(3);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('the statement key stays out of the database', () => {
   /** Every row of every table, as text: what a dump or a backup of the database would hold. */
   async function dump(of: Db): Promise<string> {
@@ -266,6 +353,13 @@ describe('statements over HTTP', () => {
       expect(res.statusCode).toBe(200);
       const bundle = res.json() as StatementBundle;
       expect(bundle.keys).toMatch(/\/\.well-known\/swarmcast-statements\.json$/);
+      // No entry of that day was booked late: no supplement (and a bad number is a 400).
+      expect(bundle.supplements).toBe(0);
+      expect((await app.inject({ url: `${url}&supplement=1`, headers: auth })).json()).toMatchObject({
+        code: 'MEA_NOT_FOUND',
+      });
+      for (const bad of ['0', 'x', '-1', '1e3'])
+        expect((await app.inject({ url: `${url}&supplement=${bad}`, headers: auth })).statusCode).toBe(400);
       const v = verifyStatementBundle(bundle, published);
       expect(v.problems).toEqual([]);
       expect(v.totalMicros).toBe(150_000);

@@ -199,4 +199,14 @@ CREATE TABLE measure_statements (
     id: 'measure/0007-statement-keys-public-only',
     sql: `UPDATE measure_statement_keys SET jwk = jwk - 'd' WHERE jwk ->> 'd' IS NOT NULL;`,
   },
+  {
+    // Supplements (statements/store.ts): entries of a day booked after its statement was issued
+    // get a signed supplement, numbered after the day's statement (seq 0).
+    id: 'measure/0008-statement-supplements',
+    sql: `
+ALTER TABLE measure_statements ADD COLUMN seq integer NOT NULL DEFAULT 0;
+ALTER TABLE measure_statements DROP CONSTRAINT measure_statements_pkey;
+ALTER TABLE measure_statements ADD PRIMARY KEY (kind, subject, day, seq);
+`,
+  },
 ];

@@ -9,7 +9,8 @@ import { dailyStatement, statementKeys, statementOwner } from './store.ts';
 /**
  * `GET /.well-known/swarmcast-statements.json`: the public statement keys (anyone).
  * `GET /api/measure/statements/{campaign,episode}/:id?day=YYYY-MM-DD`: the day's signed
- * statement with every leaf and inclusion proof, for the campaign's advertiser or the
+ * statement with every leaf and inclusion proof (`&supplement=N`: the Nth supplement over
+ * entries of that day booked after it; the statement says how many there are), for the campaign's advertiser or the
  * episode's creator (the reports' check, with the same sessions and tokens), or an admin.
  */
 export function statementRoutes(
@@ -33,12 +34,15 @@ export function statementRoutes(
   );
 
   for (const kind of ['campaign', 'episode'] as const satisfies readonly StatementKind[]) {
-    app.get<{ Params: { id: string }; Querystring: { day?: string } }>(
+    app.get<{ Params: { id: string }; Querystring: { day?: string; supplement?: string } }>(
       `/api/measure/statements/${kind}/:id`,
       async (req, reply) => {
         const day = req.query.day ?? '';
         const t = /^\d{4}-\d{2}-\d{2}$/.test(day) ? Date.parse(`${day}T00:00:00Z`) : Number.NaN;
         if (Number.isNaN(t)) return fail(reply, 'MEA_BAD_REQUEST', 'day must be YYYY-MM-DD');
+        const nth = req.query.supplement;
+        if (nth !== undefined && !/^[1-9]\d{0,5}$/.test(nth))
+          return fail(reply, 'MEA_BAD_REQUEST', 'supplement must be a number from 1');
         const owner = await statementOwner(db, kind, req.params.id);
         // Who may ask is decided before whether the subject exists, so that ids cannot be probed.
         const access = await authorize(req, {
@@ -60,12 +64,14 @@ export function statementRoutes(
         if (!r.ok) {
           return fail(reply, r.reason === 'not-closed' ? 'MEA_NOT_ISSUED' : 'MEA_NOT_FOUND');
         }
+        const bundle = nth === undefined ? r.bundle : r.supplements[Number(nth) - 1];
+        if (!bundle) return fail(reply, 'MEA_NOT_FOUND', `no supplement ${nth} for that day`);
         return reply
           .header(
             'content-disposition',
-            `attachment; filename="statement-${kind}-${req.params.id.replace(/[^\w.-]/g, '_')}-${day}.json"`,
+            `attachment; filename="statement-${kind}-${req.params.id.replace(/[^\w.-]/g, '_')}-${day}${nth ? `-s${nth}` : ''}.json"`,
           )
-          .send(r.bundle);
+          .send(bundle);
       },
     );
   }

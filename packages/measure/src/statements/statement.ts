@@ -48,6 +48,11 @@ export interface Statement {
   /** RFC 9162 Merkle tree head over the leaves, lower-case hex. */
   root: string;
   keyId: string;
+  /**
+   * Absent on a day's statement; 1, 2, ... on the supplements issued after it, each over the
+   * entries of that day booked after the statements before it were issued (store.ts).
+   */
+  supplement?: number;
 }
 
 export interface StatementBundle {
@@ -57,6 +62,11 @@ export interface StatementBundle {
   /** Where the node publishes its public keys. */
   keys: string;
   leaves: Array<{ index: number; leaf: StatementLeaf; proof: string[] }>;
+  /**
+   * Not signed: how many supplements the node had issued for this day when it served the day's
+   * statement (fetch each with `&supplement=N`). The day's total is the sum over all of them.
+   */
+  supplements?: number;
 }
 
 /** Published public keys (JWK, OKP Ed25519). */
@@ -96,7 +106,7 @@ export function tally(leaves: readonly StatementLeaf[]): { counts: StatementCoun
 
 /** Builds and signs the statement over these leaves (in this order), with every inclusion proof. */
 export function signStatement(
-  head: Pick<Statement, 'kind' | 'subject' | 'account' | 'day' | 'currency'>,
+  head: Pick<Statement, 'kind' | 'subject' | 'account' | 'day' | 'currency' | 'supplement'>,
   leaves: readonly StatementLeaf[],
   key: { keyId: string; privateKey: KeyObject },
   keysUrl: string,

@@ -117,12 +117,25 @@ export async function statementOwner(
 const parsed = (b: StatementBundle | string): StatementBundle => (typeof b === 'string' ? JSON.parse(b) : b);
 
 export type StatementResult =
-  | { ok: true; bundle: StatementBundle }
+  | { ok: true; bundle: StatementBundle; supplements: StatementBundle[] }
   | { ok: false; reason: 'not-closed' | 'unknown' };
+
+/** The day's statement and its supplements as issued, in order. */
+async function issued(db: Queryable, o: { kind: StatementKind; subject: string; day: number }) {
+  const r = await db.query<{ bundle: StatementBundle | string }>(
+    'SELECT bundle FROM measure_statements WHERE kind = $1 AND subject = $2 AND day = $3 ORDER BY seq',
+    [o.kind, o.subject, o.day],
+  );
+  return r.rows.map((row) => parsed(row.bundle));
+}
 
 /**
  * The signed statement of a campaign or an episode for a UTC day (days since the epoch): issued
- * and kept on the first request after the day closed (+ grace), the kept one afterwards.
+ * and kept on the first request after the day closed (+ grace), the kept one afterwards. An
+ * entry of that day booked after its statement was issued (a beacon that arrived late, a
+ * delivery settled the next day, a refund) is not dropped: the next request issues a signed
+ * supplement over exactly the entries no statement of that day holds yet, so the day's
+ * statements together always hold every entry billed or paid for it.
  */
 export async function dailyStatement(
   db: Db,
@@ -140,36 +153,38 @@ export async function dailyStatement(
   if (o.now < (o.day + 1) * dayMs + statementGraceMs) return { ok: false, reason: 'not-closed' };
   const owner = await statementOwner(db, o.kind, o.subject);
   if (!owner) return { ok: false, reason: 'unknown' };
-  const kept = await db.query<{ bundle: StatementBundle | string }>(
-    'SELECT bundle FROM measure_statements WHERE kind = $1 AND subject = $2 AND day = $3',
-    [o.kind, o.subject, o.day],
-  );
-  const row = kept.rows[0];
-  // The keys URL is not signed (the verifier chooses where it takes keys from): as asked now.
-  if (row) return { ok: true, bundle: { ...parsed(row.bundle), keys: o.keysUrl } };
-  const key = o.key;
-  await registerKey(db, key, o.now);
+  let kept = await issued(db, o);
   const { leaves, account } = await leavesOf(db, o.kind, o.subject, o.day);
-  const bundle = signStatement(
-    {
-      kind: o.kind,
-      subject: o.subject,
-      account: account ?? `${o.kind === 'campaign' ? 'advertiser' : 'creator'}:${owner}`,
-      day: new Date(o.day * dayMs).toISOString().slice(0, 10),
-      currency: o.currency,
-    },
-    leaves,
-    key,
-    o.keysUrl,
-  );
-  await db.query(
-    'INSERT INTO measure_statements (kind, subject, day, bundle) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-    [o.kind, o.subject, o.day, JSON.stringify(bundle)],
-  );
-  // Kept first wins (two requests at once issue the same figures; the kept one is served).
-  const again = await db.query<{ bundle: StatementBundle | string }>(
-    'SELECT bundle FROM measure_statements WHERE kind = $1 AND subject = $2 AND day = $3',
-    [o.kind, o.subject, o.day],
-  );
-  return { ok: true, bundle: { ...parsed(again.rows[0]?.bundle ?? bundle), keys: o.keysUrl } };
+  const covered = new Set(kept.flatMap((b) => b.leaves.map((l) => l.leaf.event)));
+  const fresh = leaves.filter((l) => !covered.has(l.event));
+  if (kept.length === 0 || fresh.length > 0) {
+    const seq = kept.length;
+    await registerKey(db, o.key, o.now);
+    const bundle = signStatement(
+      {
+        kind: o.kind,
+        subject: o.subject,
+        account: account ?? `${o.kind === 'campaign' ? 'advertiser' : 'creator'}:${owner}`,
+        day: new Date(o.day * dayMs).toISOString().slice(0, 10),
+        currency: o.currency,
+        ...(seq > 0 ? { supplement: seq } : {}),
+      },
+      fresh,
+      o.key,
+      o.keysUrl,
+    );
+    // Two requests at once sign the same entries under the same number: the first kept wins.
+    await db.query(
+      'INSERT INTO measure_statements (kind, subject, day, seq, bundle) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+      [o.kind, o.subject, o.day, seq, JSON.stringify(bundle)],
+    );
+    kept = await issued(db, o);
+  }
+  // The keys URL is not signed (the verifier chooses where it takes keys from): as asked now.
+  const served = kept.map((b) => ({ ...b, keys: o.keysUrl }));
+  return {
+    ok: true,
+    bundle: { ...served[0]!, supplements: served.length - 1 },
+    supplements: served.slice(1),
+  };
 }
