@@ -208,20 +208,27 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     const elementOrigin = fx.markedBytes() - marked0;
     expect(elementOrigin).toBeGreaterThan(0);
     await page.evaluate(() => (window as unknown as { player: { destroy(): void } }).player.destroy());
+    const beaconWebSeed = () =>
+      fx.playBeacons
+        .slice(beacons0)
+        .map((x) => parsePlayBeacon(x))
+        .filter((r) => r.ok)
+        .map((r) => r.value.bytesFromWebSeed);
     const reported = await waitFor(
       () => {
-        const last = fx.playBeacons
-          .slice(beacons0)
-          .map((x) => parsePlayBeacon(x))
-          .filter((r) => r.ok)
-          .map((r) => r.value.bytesFromWebSeed);
+        const last = beaconWebSeed();
         return last.length > 0 && Math.max(...last) >= engine.bytesFromWebSeed + 0.9 * elementOrigin
           ? Math.max(...last)
           : null;
       },
       30_000,
       'a play beacon counting the element origin bytes',
-    );
+    ).catch((e: Error) => {
+      const requests = JSON.stringify(fx.mediaRequests.slice(before));
+      throw new Error(
+        `${e.message}: beacons' web-seed bytes ${JSON.stringify(beaconWebSeed())}, engine ${engine.bytesFromWebSeed}, element origin ${elementOrigin}, requests ${requests}`,
+      );
+    });
     expect(reported).toBeLessThanOrEqual(engine.bytesFromWebSeed + elementOrigin);
     await ctx.close();
   }, 180_000);

@@ -80,12 +80,30 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
       ? p2pStreamSrc(p.torrentUrl, originSrc, p.durationMs)
       : originSrc;
   const elementOrigin = elementOriginBytes(src, src !== originSrc);
+  // Whether the element jumped before the engine answered it: then its first engine range
+  // no longer marks the end of one prefix read from the origin.
+  let seekedBeforeEngine = false;
+  const onEarlySeek = () => {
+    if (playback?.requests().firstEngineStart == null) seekedBeforeEngine = true;
+  };
+  /**
+   * Bytes the element read from the origin before the engine answered it. Resource Timing
+   * gives a read's body size only when the read completed: Chromium reports a media read it
+   * cancelled (a deferred preload, a loaded machine) with no body. Without a seek, the element
+   * reads one prefix from the origin and asks the engine for the next byte, so the first
+   * byte the engine was asked for is a lower bound of that prefix; the larger figure counts.
+   */
+  const elementOriginNow = () => {
+    const measured = elementOrigin.bytes();
+    const first = playback?.requests().firstEngineStart ?? null;
+    return first !== null && !seekedBeforeEngine ? Math.max(measured, first) : measured;
+  };
   // What the listener got from where: the engine's counts, plus the bytes the element read
   // from the origin itself before the engine answered (origin bytes the engine never saw;
   // leaving them out made the P2P share the creator reads higher than the origin's egress).
   const transfer = () => {
     const s = playback?.engine.stats();
-    return s ? { ...s, bytesFromWebSeed: s.bytesFromWebSeed + elementOrigin.bytes() } : null;
+    return s ? { ...s, bytesFromWebSeed: s.bytesFromWebSeed + elementOriginNow() } : null;
   };
   const stats = (): TransferStats => {
     const s = transfer();
@@ -133,7 +151,13 @@ export function mountP2pPlayer(root: HTMLElement, o: PlayerOptions, p: P2pPlayer
   let keepTimer: ReturnType<typeof setTimeout> | null = null;
   const listeners: [string, EventListener][] = [
     ['timeupdate', () => playback?.engine.setPlayheadSeconds(content.currentTime)],
-    ['seeking', () => playback?.engine.setPlayheadSeconds(content.currentTime)],
+    [
+      'seeking',
+      () => {
+        onEarlySeek();
+        playback?.engine.setPlayheadSeconds(content.currentTime);
+      },
+    ],
     ['loadedmetadata', () => playback?.engine.setDuration(content.duration)],
     [
       'play',

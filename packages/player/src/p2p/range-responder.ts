@@ -78,12 +78,12 @@ export function answerRange(port: MessagePort, source: StreamSource, rangeHeader
  * Listens for the Service Worker's requests; `streams` maps a key to its source once the
  * engine runs. A request for a key with no running source is declined at once (the Service
  * Worker then reads the origin): the media element never waits on the engine. `onRequest`
- * hears each request, answered (true) or declined (false).
+ * hears each request, answered (true, with the first byte it asks for) or declined (false).
  */
 export function serveStreams(
   container: ServiceWorkerContainer,
   streams: ReadonlyMap<string, StreamSource>,
-  onRequest?: (key: string, answered: boolean) => void,
+  onRequest?: (key: string, answered: boolean, start: number) => void,
 ): () => void {
   const onMessage = (ev: MessageEvent) => {
     const msg = ev.data as SwToPage | null;
@@ -91,13 +91,14 @@ export function serveStreams(
     if (!port || !msg || msg.type !== 'sc-range') return;
     const key = typeof msg.key === 'string' ? msg.key : '';
     const source = streams.get(key);
-    onRequest?.(key, source !== undefined);
+    const range = typeof msg.range === 'string' ? msg.range : null;
+    onRequest?.(key, source !== undefined, source ? rangeHead(range, source.length, source.type).start : 0);
     if (!source) {
       port.postMessage({ type: 'not-mine' } satisfies PageToSw);
       port.close();
       return;
     }
-    answerRange(port, source, typeof msg.range === 'string' ? msg.range : null);
+    answerRange(port, source, range);
   };
   container.addEventListener('message', onMessage);
   container.startMessages();

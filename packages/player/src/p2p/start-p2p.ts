@@ -42,15 +42,24 @@ export interface P2pPlayback {
   engine: P2pEngine;
   /** The URL the media element plays (answered by the Service Worker once it controls the page). */
   src: string;
-  /** Media requests of this stream the engine answered, and those that went to the origin. */
-  requests(): { engine: number; origin: number };
+  /**
+   * Media requests of this stream the engine answered, and those that went to the origin;
+   * `firstEngineStart`: the first byte of the first range the engine answered (null before).
+   */
+  requests(): MediaRequests;
   stop(): Promise<void>;
+}
+
+export interface MediaRequests {
+  engine: number;
+  origin: number;
+  firstEngineStart: number | null;
 }
 
 /** Running streams by key (absent while the engine starts: requests go to the origin). */
 const streams = new Map<string, StreamSource>();
 /** Media requests per stream key: answered by the engine, or declined (read from the origin). */
-const requestCounts = new Map<string, { engine: number; origin: number }>();
+const requestCounts = new Map<string, MediaRequests>();
 let serving = false;
 let announcer: ReturnType<typeof setInterval> | null = null;
 
@@ -77,10 +86,12 @@ function announce(): void {
 function serve(): void {
   if (serving || typeof navigator === 'undefined' || !navigator.serviceWorker) return;
   serving = true;
-  serveStreams(navigator.serviceWorker, streams, (key, answered) => {
-    const c = requestCounts.get(key) ?? { engine: 0, origin: 0 };
-    if (answered) c.engine++;
-    else c.origin++;
+  serveStreams(navigator.serviceWorker, streams, (key, answered, start) => {
+    const c = requestCounts.get(key) ?? { engine: 0, origin: 0, firstEngineStart: null };
+    if (answered) {
+      c.engine++;
+      c.firstEngineStart ??= start;
+    } else c.origin++;
     requestCounts.set(key, c);
   });
 }
@@ -150,7 +161,7 @@ export function startP2p(o: P2pStartOptions): Promise<P2pPlayback | null> {
     return {
       ...pb,
       src: p2pStreamSrc(o.torrentUrl, o.originSrc),
-      requests: () => ({ ...(requestCounts.get(key) ?? { engine: 0, origin: 0 }) }),
+      requests: () => ({ ...(requestCounts.get(key) ?? { engine: 0, origin: 0, firstEngineStart: null }) }),
       async stop() {
         streams.delete(key);
         announce();
@@ -226,7 +237,7 @@ async function run(o: P2pStartOptions): Promise<P2pPlayback | null> {
   return {
     engine,
     src: '',
-    requests: () => ({ engine: 0, origin: 0 }),
+    requests: () => ({ engine: 0, origin: 0, firstEngineStart: null }),
     stop: () => {
       if (refresh) clearInterval(refresh);
       return engine.close();
