@@ -141,7 +141,13 @@ export interface RunningNode {
 export async function startNode(o: NodeOptions): Promise<RunningNode> {
   const roles = new Set<NodeRole>(o.roles ?? nodeRoles);
   await mkdir(o.dataDir, { recursive: true });
-  const db = await openDb({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
+  const migrations = [
+    ...privacyMigrations,
+    ...leaseMigrations,
+    ...catalogMigrations,
+    ...nodeServiceMigrations,
+  ];
+  const db = await openDb({ databaseUrl: o.databaseUrl, dataDir: o.dataDir, migrations });
   let app: FastifyInstance | undefined;
   let udp: UdpTracker | undefined;
   let stream: EventStream | undefined;
@@ -177,12 +183,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     ...(o.clock ? { clock: o.clock } : {}),
   });
   try {
-    await migrate(db, [
-      ...privacyMigrations,
-      ...leaseMigrations,
-      ...catalogMigrations,
-      ...nodeServiceMigrations,
-    ]);
+    await migrate(db, migrations);
     stream = await openEventStream({
       natsUrl: o.natsUrl,
       dataDir: o.dataDir,

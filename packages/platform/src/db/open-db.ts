@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Db } from './db.ts';
+import type { Db, Migration } from './db.ts';
 import { openPgliteDb } from './pglite-db.ts';
 import { openPostgresDb } from './postgres-db.ts';
 
@@ -12,6 +12,12 @@ export interface OpenDbOptions {
   inMemory?: boolean;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /**
+   * The migrations the caller runs next. Only with SWARMCAST_PGLITE_TEMPLATE (tests): a new
+   * PGlite database starts as a copy of one already migrated with exactly these, so the
+   * caller's migrate() has nothing left to apply. Ignored otherwise.
+   */
+  migrations?: readonly Migration[];
 }
 
 /**
@@ -22,7 +28,7 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
   if (options.databaseUrl) {
     return openPostgresDb(options.databaseUrl, options.poolSize ? { max: options.poolSize } : {});
   }
-  if (options.inMemory) return openPgliteDb(undefined);
+  if (options.inMemory) return openPgliteDb(undefined, options.migrations);
   if (!options.dataDir) throw new TypeError('openDb needs a dataDir, a databaseUrl, or inMemory');
-  return openPgliteDb(join(options.dataDir, 'db'));
+  return openPgliteDb(join(options.dataDir, 'db'), options.migrations);
 }
