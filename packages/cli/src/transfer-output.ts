@@ -1,7 +1,15 @@
+import { createRequire } from 'node:module';
 import type { SessionStats } from '@swarmcast/bittorrent';
-import cliProgress from 'cli-progress';
+import type CliProgress from 'cli-progress';
 import type { CommandIo } from './command.ts';
 import { UsageError } from './command.ts';
+
+/**
+ * The progress-bar library, required when a bar is drawn: the CLI is one bundle, and an
+ * import would load it into every process, `swarmcast up` included.
+ */
+export const progressBars = (): typeof CliProgress =>
+  createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
 
 /** How `get` and `seed` report progress: a bar on a terminal, plain lines otherwise, JSON lines with --json. */
 export interface TransferOutput {
@@ -21,14 +29,14 @@ export function transferOutput(io: CommandIo, json: boolean, totalBytes: number)
     };
   }
   if (io.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
+    const bar = new (progressBars().SingleBar)(
       {
         format:
           '[{bar}] {percentage}% | {done}/{total} MiB | {rate} MiB/s down {up} MiB/s up | {peers} peers',
         stream: io.stderr,
         hideCursor: true,
       },
-      cliProgress.Presets.shades_classic,
+      progressBars().Presets.shades_classic,
     );
     bar.start(totalBytes, 0, { done: '0', total: mib(totalBytes), rate: '0', up: '0', peers: 0 });
     return {

@@ -1,14 +1,15 @@
 /**
  * Builds the player's browser bundle with esbuild (platform browser, one IIFE exposing
- * `window.Swarmcast`). Node-side tooling, kept outside src/ (which is browser code).
+ * `window.Swarmcast`). Node-side tooling, kept outside src/ (which is browser code). esbuild is
+ * imported when a bundle is first asked for, so a node nobody visits does not load it.
  */
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 export const playerEntry = fileURLToPath(new URL('../src/browser-entry.ts', import.meta.url));
 
 /** The bundle's JavaScript text, ready to serve as `application/javascript`. */
 export async function buildPlayerBundle(options: { minify?: boolean } = {}): Promise<string> {
+  const { build } = await import('esbuild');
   const r = await build({
     entryPoints: [playerEntry],
     bundle: true,
@@ -30,6 +31,7 @@ export const serviceWorkerEntry = fileURLToPath(new URL('../src/p2p/service-work
  * `Service-Worker-Allowed: /`, so it may control the episode pages).
  */
 export async function buildServiceWorkerBundle(options: { minify?: boolean } = {}): Promise<string> {
+  const { build } = await import('esbuild');
   const r = await build({
     entryPoints: [serviceWorkerEntry],
     bundle: true,

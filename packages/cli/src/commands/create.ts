@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatMagnet, type TorrentVersion, toHex } from '@swarmcast/bittorrent';
 import { createTorrent, type HashProgress } from '@swarmcast/bittorrent/node';
-import cliProgress from 'cli-progress';
 import { type Command, type CommandIo, exitCode, UsageError } from '../command.ts';
+import { progressBars } from '../transfer-output.ts';
 
 const usage = `swarmcast create <path> -o x.torrent [--announce URL]... [--webseed URL]...
                  [--piece-length N] [--v1|--v2|--hybrid] [--private] [--json]
@@ -47,9 +47,9 @@ function checkUrl(url: string, flag: string, schemes: RegExp): string {
 function progressReporter(io: CommandIo, json: boolean): { update(p: HashProgress): void; stop(): void } {
   if (json) return { update() {}, stop() {} };
   if (io.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
+    const bar = new (progressBars().SingleBar)(
       { format: 'hashing [{bar}] {percentage}% | {value}/{total} MiB', stream: io.stderr, hideCursor: true },
-      cliProgress.Presets.shades_classic,
+      progressBars().Presets.shades_classic,
     );
     let started = false;
     return {

@@ -4,8 +4,8 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { parseTime } from '@swarmcast/web';
-import cliProgress from 'cli-progress';
 import { type Command, exitCode, UsageError } from '../command.ts';
+import { progressBars } from '../transfer-output.ts';
 
 const usage = `swarmcast publish <file> --show <slug> --title <text> [options]
 
@@ -85,9 +85,9 @@ const command: Command = {
     const auth = { authorization: `Bearer ${token}` };
     const bar =
       io.stderr.isTTY && !values.json
-        ? new cliProgress.SingleBar(
+        ? new (progressBars().SingleBar)(
             { format: 'upload [{bar}] {percentage}% {value}/{total} bytes', stream: io.stderr },
-            cliProgress.Presets.shades_classic,
+            progressBars().Presets.shades_classic,
           )
         : null;
     bar?.start(size, 0);

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { latestEpisodes } from '@swarmcast/catalog';
 import { parseEngineNames, parseIceSettings, parseTrustedProxies } from '@swarmcast/platform';
 import {
@@ -34,6 +35,8 @@ ${nodeRoles.map((r) => `                 ${r.padEnd(8)} ${roleDuties[r]}`).join(
                  one line per request), debug, trace, or off ($SWARMCAST_LOG_LEVEL)
 
 Environment: DATABASE_URL (PostgreSQL), REDIS_URL (tracker swarm state), NATS_URL (measurement stream), SWARMCAST_MAX_UPLOAD_MB (default 2048).
+Without DATABASE_URL the embedded database runs on V8's baseline WebAssembly compiler (less
+memory); SWARMCAST_WASM_TIER_UP=1 keeps the optimizing one.
 Behind a reverse proxy: SWARMCAST_TRUST_PROXY (addresses/CIDRs of the proxies whose
 X-Forwarded-For/Forwarded is believed; default none). Two networks on one Redis/NATS:
 SWARMCAST_REDIS_PREFIX (default swarmcast:trk:), SWARMCAST_NATS_STREAM (default SWARMCAST),
@@ -67,6 +70,11 @@ const command: Command = {
       },
       strict: true,
     });
+    // The embedded database (PGlite, Postgres in WebAssembly) compiled by V8's baseline
+    // compiler only: its optimizing tier-up cost 40-70 MiB of resident memory (code and
+    // compile memory the allocator keeps) for an embedded node's few queries; set before
+    // the module is compiled. SWARMCAST_WASM_TIER_UP=1 keeps the optimizing tier.
+    if (!io.env.DATABASE_URL && io.env.SWARMCAST_WASM_TIER_UP !== '1') setFlagsFromString('--liftoff-only');
     const port = parsePort(values.port ?? io.env.PORT ?? '8080');
     const level = values['log-level'] ?? io.env.SWARMCAST_LOG_LEVEL ?? 'info';
     if (level !== 'off' && !(logLevels as readonly string[]).includes(level))

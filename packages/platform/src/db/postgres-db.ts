@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pgTypes from 'pg';
 import { closableDb } from './closable-db.ts';
 import type { Db, QueryResult, Transaction } from './db.ts';
 import { sharedParsers } from './value-parsers.ts';
@@ -20,11 +20,14 @@ function wrap(target: PgLike): Transaction {
   };
 }
 
+// Loaded by openPostgresDb, not at import: an embedded node (PGlite) should not pay for it.
+let pg: typeof pgTypes | undefined;
+
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     const own = sharedParsers[oid];
     if (own && format !== 'binary') return own;
-    return pg.types.getTypeParser(oid, format as 'text');
+    return (pg as typeof pgTypes).types.getTypeParser(oid, format as 'text');
   },
 };
 
@@ -37,6 +40,7 @@ export interface PostgresOptions {
 
 /** PostgreSQL through a pg Pool; each transaction takes one pooled client. */
 export async function openPostgresDb(url: string, options: PostgresOptions = {}): Promise<Db> {
+  pg ??= (await import('pg')).default;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,

@@ -13,8 +13,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { checkDay, type RandomBytes, type SaltStore, saltDestroyAt } from './salt-store.ts';
 
 interface Options {
@@ -145,6 +146,8 @@ export function openSaltStore(o: {
 }): SaltStore {
   const opts = o.now ? { now: o.now } : {};
   if (o.redisUrl) {
+    // Required here, not imported: a node without Redis should not load the client (~8 MiB).
+    const { Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     return redisSaltStore(new Redis(o.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 }), {
       ...opts,
       ...(o.redisPrefix ? { prefix: o.redisPrefix } : {}),

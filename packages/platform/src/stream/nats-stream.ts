@@ -1,17 +1,12 @@
-import {
-  AckPolicy,
-  connect,
-  DeliverPolicy,
-  type JsMsg,
-  type NatsConnection,
-  nanos,
-  RetentionPolicy,
-  StorageType,
-} from 'nats';
+import type { JsMsg, NatsConnection } from 'nats';
 import { PlatformError } from '../errors.ts';
 import type { BatchHandler, ConsumeOptions, Consumer, EventStream, StreamEvent } from './event-stream.ts';
 import { subjectMatcher } from './subjects.ts';
 import { checkEvents, checkGroup } from './validate.ts';
+
+let nats: typeof import('nats') | undefined;
+/** The client library, loaded by openNatsStream before anything else here runs. */
+const loaded = (): typeof import('nats') => nats as typeof import('nats');
 
 export interface NatsStreamOptions {
   natsUrl: string;
@@ -39,6 +34,9 @@ export interface NatsStreamOptions {
  * acks, redelivery after `ackWaitMs` or at once when a handler fails.
  */
 export async function openNatsStream(options: NatsStreamOptions): Promise<EventStream> {
+  // Loaded here, not at import: an embedded node (no NATS_URL) should not pay for the client.
+  nats ??= await import('nats');
+  const { connect, nanos, RetentionPolicy, StorageType } = nats;
   // Reconnect for ever: with the client's default (10 tries 2 s apart) an outage of ~20 s
   // closed the connection for good, so a tracker kept answering announces but every later
   // publish failed until a restart, and consumers stopped reading.
@@ -125,9 +123,9 @@ class NatsStream implements EventStream {
     } catch {
       await jsm.consumers.add(this.stream, {
         durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: nanos(this.options.ackWaitMs ?? 30_000),
+        ack_policy: loaded().AckPolicy.Explicit,
+        deliver_policy: loaded().DeliverPolicy.All,
+        ack_wait: loaded().nanos(this.options.ackWaitMs ?? 30_000),
         max_ack_pending: 20_000,
         // NATS 2.9 filters on one subject only; several are filtered here instead.
         ...(only

@@ -4,7 +4,8 @@
  * per announce (an atomic Lua script, see redis-announce.lua.ts); scrape is one pipelined
  * HMGET per hash. Keys live under a prefix, so tests and deployments can share a server.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { type TrackerError, trackerError } from '../errors.ts';
 import type { InfoHash, PeerRecord, SwarmCounts } from '../types.ts';
 import { announceScript } from './redis-announce.lua.ts';
@@ -67,6 +68,8 @@ export class RedisSwarmStore implements SwarmStore {
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix ?? 'swarmcast:trk:';
     this.maxPeersPerSwarm = options.maxPeersPerSwarm ?? 100_000;
+    // Required here, not imported: a tracker on the in-memory store should not load the client.
+    const { Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
     // lazyConnect: nothing happens until the first command (no work in a constructor).
     this.redis = new Redis(options.url, {
       lazyConnect: true,
