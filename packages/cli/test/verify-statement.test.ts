@@ -113,6 +113,16 @@ describe('swarmcast verify-statement', () => {
     expect(out).toMatch(/leaves missing from the bundle: 12/);
   });
 
+  it("says PARTIAL for an advertiser's view (some leaves, each proven), and fails one passed off as whole", async () => {
+    const b = { ...clone(), only: { advertiser: 'adv' } };
+    b.leaves = b.leaves.slice(0, 3);
+    const ok = await verify(b);
+    expect(ok.out).toContain('PARTIAL OK: signature and the inclusion proofs of these 3 of 13 leaves');
+    expect(ok.code).toBe(0);
+    delete (b as { only?: unknown }).only;
+    expect((await verify(b)).code).toBe(1);
+  });
+
   it('fails on an edited price', async () => {
     const b = clone();
     b.leaves[9]!.leaf.micros = 30_000;

@@ -265,6 +265,114 @@ describe('entries booked after their day was stated: supplements', () => {
   });
 });
 
+describe("an advertiser's leaves of an episode's statement", () => {
+  it("come with their inclusion proofs and no other advertiser's; a partial bundle never passes as whole", async () => {
+    const { impressionEntry, Ledger } = await import('@swarmcast/ledger');
+    const own = await measureDb();
+    try {
+      const ledger = new Ledger(own);
+      // Two advertisers' ads in one episode that day: three of adv-a, two of adv-b.
+      const plan = [
+        ['adv-a', 'camp-a', 'li-a'],
+        ['adv-b', 'camp-b', 'li-b'],
+        ['adv-a', 'camp-a', 'li-a'],
+        ['adv-a', 'camp-a', 'li-a'],
+        ['adv-b', 'camp-b', 'li-b'],
+      ] as const;
+      for (const [i, [adv, camp, li]] of plan.entries()) {
+        await own.query(
+          `INSERT INTO measure_decisions (decision_id, campaign_id, line_item_id, advertiser_id, ad_id, creator_id, show_id,
+             episode_id, break_id, cpm_micros, creative_duration_ms, seen)
+           VALUES ($1, $2, $3, $4, 'ad', 'cre', 'show', 'ep-x', 'pre', 20000000, 15000, '[]')`,
+          [`x-${i}`, camp, li, adv],
+        );
+        const r = await ledger.post(
+          impressionEntry(
+            {
+              decisionId: `x-${i}`,
+              advertiserId: adv,
+              creatorId: 'cre',
+              cpmMicros: 20_000_000,
+              time: day + i * 60_000,
+            },
+            7000,
+          ),
+        );
+        expect(r.ok).toBe(true);
+      }
+      const app = Fastify();
+      statementRoutes(app, own, statementSigner, { now: () => afterClose }, (req, scope) => {
+        if (!req.headers.authorization) return 'unauthenticated';
+        return req.headers.authorization === `Bearer token-of-${'id' in scope ? scope.id : ''}`
+          ? 'allowed'
+          : 'forbidden';
+      });
+      try {
+        const keys = await statementKeys(own, statementSigner);
+        const url = (adv: string) => `/api/measure/statements/episode/ep-x?day=2026-12-02&advertiser=${adv}`;
+        const asA = { authorization: 'Bearer token-of-adv-a' };
+        const res = await app.inject({ url: url('adv-a'), headers: asA });
+        expect(res.statusCode).toBe(200);
+        const part = res.json() as StatementBundle;
+        // The creator's whole statement, signed; only adv-a's three leaves, each with its proof.
+        expect(part.statement).toMatchObject({ kind: 'episode', leafCount: 5, account: 'creator:cre' });
+        expect(part.only).toEqual({ advertiser: 'adv-a' });
+        expect(part.leaves.map((l) => l.leaf.lineItem)).toEqual(['li-a', 'li-a', 'li-a']);
+        const v = verifyStatementBundle(part, keys);
+        expect(v.problems).toEqual([]);
+        expect(v).toMatchObject({ ok: true, partial: true, totalMicros: 3 * 14_000 });
+        // The same entries as in adv-a's campaign statement (the event hashes match).
+        const camp = await dailyStatement(own, {
+          kind: 'campaign',
+          subject: 'camp-a',
+          day: dayIndex,
+          now: afterClose,
+          currency: 'EUR',
+          keysUrl: 'http://node/k',
+          key: statementSigner,
+        });
+        if (!camp.ok) throw new Error(camp.reason);
+        expect(part.leaves.map((l) => l.leaf.event).sort()).toEqual(
+          camp.bundle.leaves.map((l) => l.leaf.event).sort(),
+        );
+        // A changed leaf fails its proof; a partial bundle passed off as whole misses leaves.
+        const edited = clone(part);
+        edited.leaves[0]!.leaf.micros += 1;
+        expect(verifyStatementBundle(edited, keys).problems.join('\n')).toMatch(
+          /leaf \d is not in the signed tree/,
+        );
+        const whole = clone(part);
+        delete whole.only;
+        expect(verifyStatementBundle(whole, keys).problems.join('\n')).toMatch(
+          /leaves missing from the bundle/,
+        );
+        // Another advertiser may not ask as adv-a; one with no ad there gets nothing.
+        expect(
+          (await app.inject({ url: url('adv-a'), headers: { authorization: 'Bearer token-of-adv-b' } }))
+            .statusCode,
+        ).toBe(403);
+        expect((await app.inject({ url: url('adv-a') })).statusCode).toBe(401);
+        const none = await app.inject({
+          url: url('adv-c'),
+          headers: { authorization: 'Bearer token-of-adv-c' },
+        });
+        expect(none.json()).toMatchObject({ code: 'MEA_NOT_FOUND' });
+        expect((await app.inject({ url: url('a%20b'), headers: asA })).statusCode).toBe(400);
+        // The creator still gets every leaf.
+        const all = await app.inject({
+          url: '/api/measure/statements/episode/ep-x?day=2026-12-02',
+          headers: { authorization: 'Bearer token-of-cre' },
+        });
+        expect((all.json() as StatementBundle).leaves).toHaveLength(5);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('the statement key stays out of the database', () => {
   /** Every row of every table, as text: what a dump or a backup of the database would hold. */
   async function dump(of: Db): Promise<string> {

@@ -11,6 +11,8 @@ Checks a signed daily statement downloaded from a node (GET
 the node: the Ed25519 signature under the node's published key, every leaf's Merkle inclusion
 proof against the signed root (RFC 9162), that no leaf is missing, and that the counts and the
 total recomputed from the leaves are the signed ones. Prints the invoice line it recomputed.
+An advertiser's view of an episode's statement (...&advertiser=<id>) holds only its leaves:
+the signature and their proofs are checked and the result says PARTIAL.
 Exits 0 when every check passes, 1 otherwise. The algorithm: docs/verifiable-statements.md.
 
   --keys <file|url>  the node's published keys (/.well-known/swarmcast-statements.json), saved
@@ -52,7 +54,13 @@ const command: Command = {
           `${v.counts.deliveries} server-side deliveries, ${v.counts.refunds} refunds, ` +
           `total ${formatMoney(v.totalMicros, s?.currency ?? 'EUR')} (${v.totalMicros} micros)\n`,
       );
-      if (v.ok) io.stdout.write('OK: signature, every inclusion proof, counts and total verified\n');
+      if (v.ok && v.partial)
+        io.stdout.write(
+          `PARTIAL OK: signature and the inclusion proofs of these ${bundle.leaves.length} of ${s.leafCount} leaves ` +
+            `(advertiser ${bundle.only?.advertiser}'s only) verified; the signed counts and total cover every ` +
+            'advertiser and cannot be recomputed from them\n',
+        );
+      else if (v.ok) io.stdout.write('OK: signature, every inclusion proof, counts and total verified\n');
       else io.stdout.write(`FAILED:\n${v.problems.map((p) => `  - ${p}`).join('\n')}\n`);
     }
     return v.ok ? exitCode.ok : exitCode.failure;

@@ -67,6 +67,12 @@ export interface StatementBundle {
    * statement (fetch each with `&supplement=N`). The day's total is the sum over all of them.
    */
   supplements?: number;
+  /**
+   * Not signed: set when the bundle holds only some leaves (an advertiser's view of an episode's
+   * statement, store.ts `advertiserView`): each is proven, but the counts and total cannot be
+   * recomputed from them.
+   */
+  only?: { advertiser: string };
 }
 
 /** Published public keys (JWK, OKP Ed25519). */
@@ -139,7 +145,12 @@ export interface Verification {
   ok: boolean;
   /** Every check that failed, in words. */
   problems: string[];
-  /** Recomputed from the leaves (what the invoice line must be). */
+  /**
+   * True when the bundle says it holds only some leaves (`only`): signature and each leaf's proof
+   * were checked; the leaves missing and the totals were not (they cover other advertisers).
+   */
+  partial: boolean;
+  /** Recomputed from the leaves (what the invoice line must be; for a partial bundle, its leaves' part). */
   counts: StatementCounts;
   totalMicros: number;
 }
@@ -192,6 +203,8 @@ export function verifyStatementBundle(bundle: StatementBundle, published: Statem
     if (!included)
       problems.push(`leaf ${l.index} is not in the signed tree (its content or proof was changed)`);
   }
+  const partial = bundle.only !== undefined;
+  if (partial) return { ok: problems.length === 0, problems, partial, ...recomputed };
   const missing = [];
   for (let i = 0; i < (Number.isSafeInteger(s?.leafCount) ? s.leafCount : 0) && missing.length < 10; i++) {
     if (!seen.has(i)) missing.push(i);
@@ -210,5 +223,5 @@ export function verifyStatementBundle(bundle: StatementBundle, published: Statem
       `total: the statement says ${s?.totalMicros} micros, the leaves add up to ${recomputed.totalMicros}`,
     );
   }
-  return { ok: problems.length === 0, problems, ...recomputed };
+  return { ok: problems.length === 0, problems, partial, ...recomputed };
 }

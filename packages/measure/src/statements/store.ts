@@ -67,14 +67,15 @@ async function leavesOf(db: Queryable, kind: StatementKind, subject: string, day
     line_item_id: string;
     amount: string;
     account_id: string;
+    advertiser_id: string;
   }>(
-    `SELECT e.id, e.kind, x.line_item_id, l.amount::text AS amount, l.account_id FROM ledger_lines l
+    `SELECT e.id, e.kind, x.line_item_id, l.amount::text AS amount, l.account_id, x.advertiser_id FROM ledger_lines l
        JOIN ledger_entries e ON e.id = l.entry_id
        JOIN measure_decisions x ON x.decision_id = e.ref
       WHERE x.${col} = $1 AND l.account_id = ${account} AND e.kind IN ('impression', 'refund')
         AND e.time >= $2 AND e.time < $3
      UNION ALL
-     SELECT e.id, e.kind, x.line_item_id, l.amount::text AS amount, l.account_id FROM ledger_lines l
+     SELECT e.id, e.kind, x.line_item_id, l.amount::text AS amount, l.account_id, x.advertiser_id FROM ledger_lines l
        JOIN ledger_entries e ON e.id = l.entry_id
        JOIN measure_ad_deliveries x ON e.ref = 'dlv:' || x.delivery_id
       WHERE x.${col} = $1 AND l.account_id = ${account} AND e.kind IN ('delivery', 'refund')
@@ -90,7 +91,35 @@ async function leavesOf(db: Queryable, kind: StatementKind, subject: string, day
     lineItem: row.line_item_id,
     micros: sign * Number(row.amount),
   }));
-  return { leaves, account: r.rows[0]?.account_id ?? null };
+  return {
+    leaves,
+    account: r.rows[0]?.account_id ?? null,
+    advertisers: r.rows.map((row) => row.advertiser_id),
+  };
+}
+
+/**
+ * An advertiser's view of an episode's statements (the day's and its supplements): each signed
+ * statement whole, with only the leaves of that advertiser's ads and their inclusion proofs, so
+ * it can check that what it was charged for is what the creator was paid on, without seeing
+ * other advertisers' line items. Null when none of its ads is in the episode's statements that
+ * day (it then learns nothing of them). The statement's counts and total still cover every
+ * advertiser: the signed totals are the creator's, shown to advertisers whose ads are in them.
+ */
+export async function advertiserView(
+  db: Queryable,
+  r: { bundle: StatementBundle; supplements: StatementBundle[] },
+  o: { subject: string; day: number; advertiserId: string },
+): Promise<{ bundle: StatementBundle; supplements: StatementBundle[] } | null> {
+  const { leaves, advertisers } = await leavesOf(db, 'episode', o.subject, o.day);
+  const mine = new Set(leaves.filter((_, i) => advertisers[i] === o.advertiserId).map((l) => l.event));
+  if (mine.size === 0) return null;
+  const only = (b: StatementBundle): StatementBundle => ({
+    ...b,
+    leaves: b.leaves.filter((l) => mine.has(l.leaf.event)),
+    only: { advertiser: o.advertiserId },
+  });
+  return { bundle: only(r.bundle), supplements: r.supplements.map(only) };
 }
 
 /** Whose statement it is: the campaign's advertiser or the episode's creator; null if unknown. */
