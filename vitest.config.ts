@@ -24,6 +24,10 @@ export default defineConfig({
     pool: 'forks',
     env: { SWARMCAST_PGLITE_TEMPLATE: join(tmpdir(), `swarmcast-pglite-template-${pgliteVersion}`) },
     testTimeout: 60_000,
+    // expect.poll waits for the thing itself; its default limit (1 s) is a wall-clock guess
+    // a loaded machine overruns (issue 14: load 10-30 is normal here, and a browser's answer
+    // can take seconds). A poll that holds returns at once, so only a failure waits longer.
+    expect: { poll: { timeout: 30_000 } },
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
     reporters: process.env.CI
