@@ -139,6 +139,7 @@ describe('StitchPlanner', () => {
     expect(a.plan.id).toBe(b.plan.id);
     const other = await planner.planFor(ask('k2'));
     expect(other.plan.id).not.toBe(a.plan.id);
+    await planner.idle();
     const restarted = new StitchPlanner({ db, deps: world().deps });
     expect((await restarted.planFor(ask('k1', 'client-1', base.now + 3_600_000))).plan.id).toBe(a.plan.id);
     // The next UTC day is a new window: a new plan.
@@ -157,6 +158,7 @@ describe('StitchPlanner', () => {
       ids.add(p.plan.id);
       reasons.push(p.sharedBecause);
     }
+    await planner.idle();
     expect(ids.size).toBe(4); // 3 own plans + the shared one
     expect(reasons.filter((r) => r === 'client-limit')).toHaveLength(47);
     const rows = await db.query<{ n: unknown }>('SELECT count(*) AS n FROM ads_stitch_plans');
@@ -172,6 +174,7 @@ describe('StitchPlanner', () => {
     const answers = await Promise.all(
       Array.from({ length: 40 }, (_, i) => planner.planFor(ask(`parallel-${i}`, 'parallel-address'))),
     );
+    await planner.idle();
     expect(new Set(answers.map((p) => p.plan.id)).size).toBe(4); // 3 own plans + the shared one
     expect(answers.filter((p) => p.sharedBecause === 'client-limit')).toHaveLength(37);
     const rows = await db.query<{ n: unknown }>(
@@ -220,6 +223,7 @@ describe('StitchPlanner bounds under parallel requests', () => {
       const answers = await Promise.all(
         Array.from({ length: 40 }, (_, i) => planner.planFor(ask(`listener-${i}`, `address-${i}`))),
       );
+      await planner.idle();
       expect(await ownPlans(db)).toBe(5);
       expect(answers.filter((a) => a.sharedBecause === undefined)).toHaveLength(5);
       expect(answers.filter((a) => a.sharedBecause === 'episode-limit')).toHaveLength(35);
@@ -229,6 +233,45 @@ describe('StitchPlanner bounds under parallel requests', () => {
       expect((await planner.planFor(ask(`listener-${own}`, `address-${own}`))).plan.id).toBe(
         answers[own]!.plan.id,
       );
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('on PGlite answers a new listener before the plan is stored; stored() says when it is', async () => {
+    const db = await openDb({ inMemory: true });
+    try {
+      await migrate(db, stitchPlanMigrations);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      // The database as the planner sees it, with every store held until the gate opens.
+      const held: Db = {
+        ...db,
+        query: async (sql, params) => {
+          if (sql.includes('ads_stitch_store')) await gate;
+          return db.query(sql, params);
+        },
+      };
+      const planner = new StitchPlanner({ db: held, deps: world().deps });
+      const answer = await planner.planFor(ask('listener-1', 'address-1'));
+      expect(answer.sharedBecause).toBeUndefined();
+      expect(await ownPlans(db)).toBe(0);
+      // The same listener's next request gets the same plan while the store is pending.
+      expect((await planner.planFor(ask('listener-1', 'address-1'))).plan.id).toBe(answer.plan.id);
+      let stored = false;
+      const storedNow = planner.stored(answer.plan.id).then(() => {
+        stored = true;
+      });
+      await Promise.resolve();
+      expect(stored).toBe(false);
+      release();
+      await storedNow;
+      expect(await ownPlans(db)).toBe(1);
+      // A restart reads the stored plan (key and counters) instead of deciding again.
+      const restarted = new StitchPlanner({ db, deps: world().deps });
+      expect((await restarted.planFor(ask('listener-1', 'address-1'))).plan.id).toBe(answer.plan.id);
     } finally {
       await db.close();
     }

@@ -30,6 +30,8 @@ export interface StitchedEnclosure {
   contentType: string;
   /** The episode's published media path (the fact names it). */
   mediaPath: string;
+  /** Settles once the plan is stored (a body's last bytes wait for it, as for the fact). */
+  stored?: () => Promise<unknown>;
 }
 
 /** The plain published file, and why it is served instead of a stitched one. */
@@ -150,6 +152,7 @@ export async function enclosurePlugin(app: FastifyInstance, options: EnclosureOp
           contentType: answer.contentType,
           factPath: answer.mediaPath,
           planId: answer.planId,
+          ...(answer.stored ? { durable: answer.stored } : {}),
           open: (start, end) => readParts(parts, start, end),
           headers: { 'x-swarmcast-dai': `plan=${answer.planId}` },
         };

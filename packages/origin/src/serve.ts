@@ -65,6 +65,8 @@ export interface ServedSource {
   factPath: string;
   /** The stitch plan this body was assembled for (none for a plain file). */
   planId?: string;
+  /** Settles when what the fact refers to is stored (a plan stored behind its first answer). */
+  durable?: () => Promise<unknown>;
   /** The bytes [start, end] (inclusive) as a stream. */
   open(start: number, end: number): Readable;
   /** Extra response headers (e.g. why a plain file was served instead of a stitched one). */
@@ -158,7 +160,10 @@ export function serveSource(
   const source$ = waitMs > 0 ? openAfter(waitMs, () => source.open(start, end)) : source.open(start, end);
   // The last chunk waits until the fact of the whole response is durable: a process killed
   // (SIGKILL) after a listener has every byte cannot lose the download it counts.
-  const body = holdLastChunk(() => record.whole(length), edge.durableWaitMs ?? 2000);
+  const body = holdLastChunk(
+    () => Promise.all([record.whole(length), source.durable?.()]),
+    edge.durableWaitMs ?? 2000,
+  );
   pipeline(source$, body, () => {});
   let sent = 0;
   body.on('data', (chunk: Uint8Array) => {

@@ -224,6 +224,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
 
   // Dynamic ad insertion: plans decided by this ad server, ads prepared ahead in the data dir.
   let dai: Dai | null = null;
+  let planner: StitchPlanner | null = null;
   const approvedAudio = () =>
     [...store.creatives.values()]
       .filter((c) => c.approval === 'approved' && c.mediaKind === 'audio')
@@ -242,7 +243,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       onError: (creativeId, profileKey, err) =>
         d.app.log.warn({ creativeId, profileKey, err }, 'preparing an ad for stitching failed'),
     });
-    const planner = new StitchPlanner({
+    planner = new StitchPlanner({
       db: d.db,
       deps: {
         view: store,
@@ -251,6 +252,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
         // A plan lives for its UTC day; deliveries are counted up to two days later.
         tokenTtlMs: 3 * 86_400_000,
       },
+      onError: (err) => d.app.log.error({ err }, 'storing a stitch plan failed'),
     });
     dai = createDai({
       db: d.db,
@@ -333,6 +335,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       if (timer) clearInterval(timer);
       if (warmTimer) clearInterval(warmTimer);
       await prepared?.close();
+      // Plans answered but not yet stored are written before the database closes.
+      await planner?.idle();
       await services.roster?.close();
       services.roster = null;
       await services.seeding?.close();

@@ -280,6 +280,7 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
       createdAt: stored.plan.createdAt,
       contentType: 'audio/mpeg',
       mediaPath: e.media!.path,
+      stored: () => o.planner.stored(stored.plan.id),
     };
   }
 
