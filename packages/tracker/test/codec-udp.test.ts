@@ -83,6 +83,19 @@ describe('UDP packets', () => {
       port: 6881,
     });
   });
+  it("keeps the peer id as its own bytes, not a view that would keep the datagram's buffer alive", () => {
+    const packet = udpAnnounce({
+      connectionId: new Uint8Array(8),
+      transactionId: 5,
+      infoHash: new Uint8Array(20).fill(0xab),
+      peerId: peerId('-TR3000-'),
+    });
+    const m = decodeUdpPacket(packet, '1.1.1.1', limits);
+    if (m?.kind !== 'announce') throw new Error('not an announce');
+    expect(m.request.peerId.buffer).not.toBe(packet.buffer);
+    packet.fill(0);
+    expect(Buffer.from(m.request.peerId).toString('latin1', 0, 8)).toBe('-TR3000-');
+  });
   it('reads a passkey from BEP 41 URL data', () => {
     const path = Buffer.from('/abcdefgh12345678/announce');
     const extra = Buffer.concat([Buffer.from([1, 2, path.length]), path, Buffer.from([0])]);

@@ -35,7 +35,9 @@ export function percentDecodeBytes(s: string): Uint8Array | null {
       return null;
     }
   }
-  return out.subarray(0, n);
+  // Not subarray: a view of a small on-heap array makes V8 move its bytes to an off-heap
+  // ArrayBuffer, and the tracker keeps every peer id it stores (GC cost per stored peer).
+  return n === out.length ? out : out.slice(0, n);
 }
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });

@@ -53,6 +53,16 @@ export function passkeyFromPath(path: string): string | null {
   return m ? m[1]! : null;
 }
 
+/**
+ * A copy of 20 bytes in a small array of its own. Not a view: the store keeps the peer id,
+ * and a view would keep the whole datagram's off-heap buffer alive with it.
+ */
+function copy20(packet: Uint8Array, at: number): Uint8Array {
+  const out = new Uint8Array(20);
+  for (let k = 0; k < 20; k++) out[k] = packet[at + k]!;
+  return out;
+}
+
 /** Decodes one datagram; `ip` is the sender's address. */
 export function decodeUdpPacket(packet: Uint8Array, ip: string, limits: CodecLimits): UdpMessage | null {
   if (packet.length < 16) return null;
@@ -76,7 +86,7 @@ export function decodeUdpPacket(packet: Uint8Array, ip: string, limits: CodecLim
       type: 'announce',
       transport: 'udp',
       infoHash: toHex(packet.subarray(16, 36)) as InfoHash,
-      peerId: packet.slice(36, 56),
+      peerId: copy20(packet, 36),
       downloaded: readUint64Clamped(packet, 56),
       left: readUint64Clamped(packet, 64),
       uploaded: readUint64Clamped(packet, 72),

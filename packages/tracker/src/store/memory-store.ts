@@ -191,11 +191,17 @@ export class MemorySwarmStore implements SwarmStore {
       swarm.add(self);
       this.peerCount++;
     }
-    const counts = swarm.counts();
-    if (a.packed && a.peer.kind === 'tcp') {
-      return { ...counts, peers: [], packed: this.pickPacked(swarm, a, self.index), previous };
-    }
-    return { ...counts, peers: this.pick(swarm, a), previous };
+    // Fields written out, not spread from counts(): an object spread plus extra fields is
+    // built field by field at run time, on every announce.
+    const packed = a.packed && a.peer.kind === 'tcp';
+    return {
+      complete: swarm.complete,
+      incomplete: swarm.incomplete,
+      downloaded: swarm.downloaded,
+      peers: packed ? [] : this.pick(swarm, a),
+      packed: packed ? this.pickPacked(swarm, a, self.index) : undefined,
+      previous,
+    };
   }
 
   /**
