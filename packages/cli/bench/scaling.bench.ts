@@ -9,12 +9,15 @@
  * as the reference without the proxy; the three interleaved, SCALING_BENCH_ROUNDS (3) rounds of
  * SCALING_BENCH_SECONDS (10) each; medians, the 2-process / 1-process ratio and the load
  * average are printed, and written to bench/results/cli-scaling.json. Each announce is a Redis
- * swarm update and a fact on the NATS stream, as in production.
+ * swarm update and a fact on the NATS stream, as in production. Then ad beacons the same way
+ * (wrk, keep-alive as players do, a pause beacon whose token the node's own key signed): each
+ * acknowledged beacon is durable on the NATS stream, and both processes' pipelines consume it.
  * The machine is shared: two processes can only scale as far as free cores allow; compare
  * within one run, and read the CPU each process spent per announce beside the rate.
  * One uncounted warm-up of 3 s per target first (the JIT and B's start-up work settle).
  * Env: SCALING_BENCH_SECONDS, SCALING_BENCH_ROUNDS, SCALING_BENCH_CONNECTIONS (64),
- * SCALING_BENCH_TORRENTS (1000), SCALING_BENCH_B_ROLES (web,origin,tracker,measure).
+ * SCALING_BENCH_TORRENTS (1000), SCALING_BENCH_B_ROLES (web,origin,tracker,measure),
+ * SCALING_BENCH_CPU_PROF (a folder: each node process writes a V8 CPU profile there at exit).
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +25,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { signDecision } from '@swarmcast/ads';
 import {
   freePort,
   type Nginx,
@@ -33,6 +37,7 @@ import {
   startNginx,
   waitFor,
 } from '@swarmcast/testkit';
+import { readSigningKeys, ringAt } from '@swarmcast/web';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 
@@ -76,11 +81,34 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-async function wrk(url: string, pids: number[], forSeconds = seconds): Promise<Sample> {
+/** What wrk sends: announces (the Lua script, Connection: close) or one ad beacon URL (keep-alive). */
+type Load = { kind: 'announce' } | { kind: 'beacon'; token: string };
+
+async function wrk(
+  url: string,
+  pids: number[],
+  forSeconds = seconds,
+  load: Load = { kind: 'announce' },
+): Promise<Sample> {
   const before = pids.map(cpuSeconds);
+  const target =
+    load.kind === 'announce'
+      ? ['-s', lua, `${url}/announce`]
+      : [`${url}/beacon/ad/pause?t=${load.token}&ah=00:00:12.000`];
   const { stdout } = await run(
     'wrk',
-    ['-t', '2', '-c', String(connections), '-d', `${forSeconds}s`, '--latency', '-s', lua, `${url}/announce`],
+    [
+      '-t',
+      '2',
+      '-c',
+      String(connections),
+      '-d',
+      `${forSeconds}s`,
+      '--latency',
+      '--timeout',
+      '10s',
+      ...target,
+    ],
     { env: { ...env, TORRENTS: String(torrents) }, maxBuffer: 1 << 20, timeout: (forSeconds + 60) * 1000 },
   );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
@@ -120,6 +148,8 @@ async function main(): Promise<void> {
       const child = spawn(
         process.execPath,
         [
+          // SCALING_BENCH_CPU_PROF=<dir>: each process writes a V8 CPU profile there on exit.
+          ...(env.SCALING_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', env.SCALING_BENCH_CPU_PROF] : []),
           join(root, 'dist', 'swarmcast.mjs'),
           'up',
           '--port',
@@ -188,20 +218,50 @@ async function main(): Promise<void> {
       { key: 'nginx -> 2 processes', url: two.url },
     ];
     console.log(
-      `scaling bench: HTTP announces, wrk c=${connections} Connection: close, ${torrents} torrents, random peers; ` +
+      `scaling bench: HTTP announces (wrk c=${connections} Connection: close, ${torrents} torrents, random peers) and ad beacons (keep-alive); ` +
         `${seconds}s x ${rounds} rounds, interleaved; B runs ${rolesB}; ${cpus().length} cores, load ${load()}`,
     );
-    for (const t of targets) await wrk(t.url, pids, 3);
+    // A beacon's token signed with the node's own key (the shared data folder's ring).
+    const ring = ringAt(await readSigningKeys(dir.path), Date.now());
+    const token = signDecision(
+      {
+        v: 1,
+        decisionId: 'scaling-bench',
+        adId: 'ad',
+        lineItemId: 'li',
+        campaignId: 'camp',
+        advertiserId: 'adv',
+        episodeId: 'ep',
+        showId: 'show',
+        creatorId: 'creator',
+        breakId: 'pre',
+        position: 'pre',
+        podSequence: 1,
+        creativeDurationMs: 30_000,
+        cpmMicros: 20_000_000,
+        listenerId: 'bench-listener',
+        issuedAt: Date.now(),
+        expiresAt: Date.now() + 3_600_000,
+      },
+      ring.active,
+    );
+    const loads: Array<{ name: string; load: Load }> = [
+      { name: 'announces', load: { kind: 'announce' } },
+      { name: 'beacons', load: { kind: 'beacon', token } },
+    ];
+    for (const l of loads) for (const t of targets) await wrk(t.url, pids, 3, l.load);
     const results = new Map<string, Sample[]>();
     for (let r = 0; r < rounds; r++) {
-      for (const t of targets) {
-        const s = await wrk(t.url, pids);
-        results.set(t.key, [...(results.get(t.key) ?? []), s]);
-        console.log(
-          `  round ${r + 1} ${t.key.padEnd(30)} ${Math.round(s.rps).toString().padStart(6)}/s p50 ${s.p50Ms.toFixed(1)} ms ` +
-            `p99 ${s.p99Ms.toFixed(1)} ms errors ${s.errors} cpu A ${s.cpuPerK[0]!.toFixed(0)} B ${s.cpuPerK[1]!.toFixed(0)} ms/1000  load ${load()}`,
-        );
-      }
+      for (const { name, load: l } of loads)
+        for (const t of targets) {
+          const s = await wrk(t.url, pids, seconds, l);
+          const key = `${name}: ${t.key}`;
+          results.set(key, [...(results.get(key) ?? []), s]);
+          console.log(
+            `  round ${r + 1} ${key.padEnd(41)} ${Math.round(s.rps).toString().padStart(6)}/s p50 ${s.p50Ms.toFixed(1)} ms ` +
+              `p99 ${s.p99Ms.toFixed(1)} ms errors ${s.errors} cpu A ${s.cpuPerK[0]!.toFixed(0)} B ${s.cpuPerK[1]!.toFixed(0)} ms/1000  load ${load()}`,
+          );
+        }
     }
     for (const p of procs)
       if (p.child.exitCode !== null)
@@ -217,13 +277,19 @@ async function main(): Promise<void> {
       };
       summary[key] = m;
       console.log(
-        `  ${key.padEnd(30)} ${Math.round(m.rps).toString().padStart(6)}/s  p50 ${m.p50Ms.toFixed(1)} ms  p99 ${m.p99Ms.toFixed(1)} ms  errors ${m.errors}`,
+        `  ${key.padEnd(41)} ${Math.round(m.rps).toString().padStart(6)}/s  p50 ${m.p50Ms.toFixed(1)} ms  p99 ${m.p99Ms.toFixed(1)} ms  errors ${m.errors}`,
       );
     }
-    const ratio = summary['nginx -> 2 processes']!.rps / summary['nginx -> 1 process']!.rps;
-    const proxyCost = summary['nginx -> 1 process']!.rps / summary['direct, 1 process (reference)']!.rps;
+    const ratioOf = (name: string) => ({
+      ratio: summary[`${name}: nginx -> 2 processes`]!.rps / summary[`${name}: nginx -> 1 process`]!.rps,
+      proxyCost:
+        summary[`${name}: nginx -> 1 process`]!.rps / summary[`${name}: direct, 1 process (reference)`]!.rps,
+    });
+    const { ratio, proxyCost } = ratioOf('announces');
+    const beacons = ratioOf('beacons');
     console.log(
-      `\nratios: 2 processes / 1 process ${ratio.toFixed(2)}x; nginx -> 1 process / direct ${proxyCost.toFixed(2)}x; ` +
+      `\nratios: announces 2 processes / 1 process ${ratio.toFixed(2)}x, nginx -> 1 process / direct ${proxyCost.toFixed(2)}x; ` +
+        `beacons 2 / 1 ${beacons.ratio.toFixed(2)}x, nginx / direct ${beacons.proxyCost.toFixed(2)}x; ` +
         `${cpus().length} cores shared with whatever else runs: load ${load()}`,
     );
     const out = join(root, 'bench', 'results');
@@ -242,6 +308,7 @@ async function main(): Promise<void> {
           summary,
           ratio,
           proxyCost,
+          beacons,
           samples: Object.fromEntries(results),
         },
         null,
