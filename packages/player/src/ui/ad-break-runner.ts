@@ -238,10 +238,20 @@ function playOneAd(
       el.addEventListener(type, f);
       off.push(() => el.removeEventListener(type, f));
     };
-    const startTimer = setTimeout(() => {
-      if (!state.started) send({ type: 'error', code: vastErrors.mediaTimeout });
-    }, env.mediaStartTimeoutMs);
+    // The spot must start within mediaStartTimeoutMs of being played; while the listener
+    // holds it paused before its start the clock stops (their next play starts it again).
+    let startTimer: ReturnType<typeof setTimeout> | undefined;
+    const armStartTimer = () => {
+      clearTimeout(startTimer);
+      startTimer = setTimeout(() => {
+        if (!state.started) send({ type: 'error', code: vastErrors.mediaTimeout });
+      }, env.mediaStartTimeoutMs);
+    };
+    armStartTimer();
     off.push(() => clearTimeout(startTimer));
+    on('play', () => {
+      if (!state.started) armStartTimer();
+    });
     on('loadedmetadata', () => send({ type: 'loadedmetadata' }));
     on('playing', () => {
       send({ type: 'playing' });
@@ -258,6 +268,7 @@ function playOneAd(
       send({ type: 'timeupdate', ms: el.currentTime * 1000 });
     });
     on('pause', () => {
+      if (!state.started) clearTimeout(startTimer);
       if (!el.ended) send({ type: 'pause' });
     });
     on('volumechange', () => send({ type: 'volume', muted: el.muted, volume: el.volume }));
@@ -286,7 +297,11 @@ function playOneAd(
     ui.showAd(true);
     render();
     el.src = local.get(file.url) ?? file.url;
-    el.play().catch(() => {
+    el.play().catch((e: unknown) => {
+      // Paused by the listener (k, space) while the spot was still loading: the pending play
+      // is aborted. That is a pause, not a failure (it used to end the break with an error
+      // beacon; a loaded machine made it common in the tests).
+      if ((e as { name?: string } | null)?.name === 'AbortError' && el.paused) return;
       // Autoplay refused or source failed before playing: report and give content back.
       send({ type: 'error', code: vastErrors.linear });
     });
