@@ -207,12 +207,19 @@ describe('dynamic ad insertion, counted and billed', () => {
     const paid = ads.filter((a) => a.lineItemId === lineItemId);
     expect(paid.length).toBeGreaterThan(0);
 
-    // (The node also settles on its own timer; either way each delivery is billed once.)
+    // The node also settles on its own timer, and a run judges only the listeners with new
+    // facts: every listener is marked again so this run judges them all (billing each
+    // delivery once whatever the reruns).
+    await node.db.query(
+      "INSERT INTO measure_settle_keys SELECT DISTINCT audience_key FROM measure_downloads WHERE fact ? 'planId' ON CONFLICT DO NOTHING",
+    );
     const settled = await measure.settleDeliveries();
     expect(settled.forged).toBe(0);
+    expect(settled.judged).toBeGreaterThanOrEqual(3); // Apple, Overcast, the bot
     expect(settled.notDelivered.bot).toBeGreaterThan(0);
     expect(settled.notDelivered.probe).toBeGreaterThan(0);
-    expect((await measure.settleDeliveries()).delivered).toBe(0);
+    // Incremental: no new facts, nobody judged again.
+    expect(await measure.settleDeliveries()).toMatchObject({ delivered: 0, judged: 0 });
     // Every ad of the Apple listener's plan, and nothing from the probe, the HEAD and the bot.
     const rows = await node.db.query<{ decision_id: string; plan_id: string }>(
       'SELECT decision_id, plan_id FROM measure_ad_deliveries ORDER BY decision_id',
