@@ -133,6 +133,30 @@ describe('createTorrent (Node, worker threads)', () => {
     expect(odd.ok || odd.error.code).toBe('BT_CREATE_BAD_PIECE_LENGTH');
   });
 
+  it('a chunk of several reads (the next read runs while this one hashes) equals the in-memory creator', async () => {
+    // 5 MiB in 16 KiB pieces, one 8 MiB chunk: three 2 MiB reads taking turns in two buffers.
+    const data = randomBytes(prng(5), 5 * 1024 * 1024 + 123);
+    mkdirSync(join(dir.path, 'bigpack'));
+    writeFileSync(join(dir.path, 'bigpack', 'big.bin'), data);
+    for (const threads of [1, 2]) {
+      const made = await createTorrent(join(dir.path, 'bigpack'), {
+        version: 'hybrid',
+        pieceLength: 16384,
+        chunkBytes: 8 * 1024 * 1024,
+        threads,
+      });
+      if (!made.ok) throw new Error(made.error.message);
+      const memory = await createTorrentFromMemory(
+        'bigpack',
+        [{ path: ['big.bin'], data }],
+        { version: 'hybrid', pieceLength: 16384 },
+        subtleHasher(),
+      );
+      if (!memory.ok) throw new Error(memory.error.message);
+      expect(toHex(made.value.infoBytes)).toBe(toHex(memory.value.infoBytes));
+    }
+  });
+
   it('stops when aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('stop'));
