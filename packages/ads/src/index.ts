@@ -74,6 +74,7 @@ export { type Pace, type PaceSettings, type PaceStatus, pace, plannedAt } from '
 export {
   adsMigrations,
   loadStore,
+  ownsAdvertiser,
   recordMeasured,
   saveAdvertiser,
   saveCampaign,

@@ -200,6 +200,19 @@ CREATE TABLE ads_inventory_hourly (
   },
 ];
 
+/** True when `accountId` owns the advertiser (house ads have no owner). For other parts' checks. */
+export async function ownsAdvertiser(
+  db: Queryable,
+  advertiserId: string,
+  accountId: string,
+): Promise<boolean> {
+  const r = await db.query('SELECT 1 FROM ads_advertisers WHERE id = $1 AND owner_account_id = $2', [
+    advertiserId,
+    accountId,
+  ]);
+  return r.rows.length > 0;
+}
+
 export async function saveAdvertiser(db: Queryable, a: Advertiser): Promise<void> {
   await db.query(
     `INSERT INTO ads_advertisers (id, name, owner_account_id) VALUES ($1, $2, $3)

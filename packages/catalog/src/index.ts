@@ -86,6 +86,14 @@ export {
   storeUpload,
   type Upload,
 } from './publish.ts';
+export {
+  episodesWithAdBreaks,
+  type PublishedEpisodeMedia,
+  publishedEpisodeMedia,
+  setRoleByEmail,
+  showTitles,
+  websubSubscriptions,
+} from './reads-for-parts.ts';
 export { episodesGoingLive, scheduleEpisode } from './schedule.ts';
 export { type SearchHit, search } from './search.ts';
 export {

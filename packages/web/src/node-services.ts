@@ -19,7 +19,13 @@ import {
   stitchPlanMigrations,
 } from '@swarmcast/ads';
 import type { DhtNode } from '@swarmcast/bittorrent/node';
-import { type CatalogContext, episodeForAds, isEpisodeMedia, popularShows } from '@swarmcast/catalog';
+import {
+  type CatalogContext,
+  episodeForAds,
+  isEpisodeMedia,
+  popularShows,
+  showTitles,
+} from '@swarmcast/catalog';
 import { ledgerMigrations } from '@swarmcast/ledger';
 import { type MeasureHandle, measureMigrations, measurePlugin } from '@swarmcast/measure';
 import {
@@ -201,13 +207,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
           const named = store.campaigns.get(id) ?? store.advertisers.get(id);
           if (named) names.set(id, named.name);
         }
-        const rest = ids.filter((id) => !names.has(id)).slice(0, 500);
-        if (rest.length === 0) return names;
-        const shows = await d.db.query<{ id: string; title: string }>(
-          `select id, title from catalog_shows where id in (${rest.map((_, i) => `$${i + 1}`).join(', ')})`,
-          rest,
-        );
-        for (const row of shows.rows) names.set(row.id, row.title);
+        const rest = ids.filter((id) => !names.has(id));
+        for (const [id, title] of await showTitles(d.db, rest)) names.set(id, title);
         return names;
       },
     },

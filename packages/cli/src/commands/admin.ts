@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { catalogMigrations, createAccount } from '@swarmcast/catalog';
+import { catalogMigrations, createAccount, setRoleByEmail } from '@swarmcast/catalog';
 import { migrate, openDb, privacyMigrations } from '@swarmcast/platform';
 import { type Command, exitCode, UsageError } from '../command.ts';
 
@@ -51,11 +51,7 @@ const command: Command = {
     try {
       await migrate(db, [...privacyMigrations, ...catalogMigrations]);
       if (action === 'promote') {
-        const r = await db.query<{ id: string }>(
-          'update catalog_accounts set role = $1 where email = $2 returning id',
-          ['admin', email],
-        );
-        if (r.rows.length === 0) {
+        if (!(await setRoleByEmail(db, email, 'admin'))) {
           io.stderr.write(`swarmcast admin: no account with the e-mail ${email}\n`);
           return exitCode.failure;
         }

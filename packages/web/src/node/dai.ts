@@ -27,7 +27,14 @@ import {
   type StitchPlanner,
   type StoredPlan,
 } from '@swarmcast/ads';
-import { daiEnabled, type EpisodeDetail, type EpisodeForAds, getEpisode, isLive } from '@swarmcast/catalog';
+import {
+  daiEnabled,
+  type EpisodeDetail,
+  type EpisodeForAds,
+  episodesWithAdBreaks,
+  getEpisode,
+  isLive,
+} from '@swarmcast/catalog';
 import {
   type BodyPart,
   compactParts,
@@ -285,13 +292,8 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
   }
 
   async function warm(creativeIds: readonly string[]): Promise<void> {
-    const r = await o.db.query<{ id: string; path: string }>(
-      `select e.id, m.path from catalog_episodes e join catalog_media m on m.episode_id = e.id
-        where m.mime = 'audio/mpeg' and jsonb_array_length(e.ad_breaks) > 0
-        order by e.published_at desc limit 500`,
-    );
     const profiles = new Map<string, Profile>();
-    for (const row of r.rows) {
+    for (const row of await episodesWithAdBreaks(o.db, 500)) {
       const c = await content(join(o.mediaDir, row.path));
       if (!c.scan) continue;
       const profile = o.media.profileOf(c.scan);

@@ -6,10 +6,11 @@
  * - an admin account, or the node's admin token as `Authorization: Bearer`: everything;
  * - a creator: only their own creator report (its shows and episodes are theirs: the
  *   report's creator id is the shows' owner account);
- * - an advertiser: only the advertisers their account owns (`ads_advertisers.owner_account_id`);
+ * - an advertiser: only the advertisers their account owns (the ad server's `ownsAdvertiser`);
  * - anything else: `forbidden` (403).
  */
 import { timingSafeEqual } from 'node:crypto';
+import { ownsAdvertiser } from '@swarmcast/ads';
 import type { CatalogContext } from '@swarmcast/catalog';
 import type { ReportAccess, ReportScope } from '@swarmcast/measure';
 import type { FastifyRequest } from 'fastify';
@@ -34,11 +35,7 @@ export function measureAccess(
     }
     if (scope.kind === 'advertiser' && account.role === 'advertiser') {
       // The ad server records the account that owns each advertiser (house ads: nobody).
-      const owned = await catalog.db.query(
-        'SELECT 1 FROM ads_advertisers WHERE id = $1 AND owner_account_id = $2',
-        [scope.id, account.id],
-      );
-      return owned.rows.length > 0 ? 'allowed' : 'forbidden';
+      return (await ownsAdvertiser(catalog.db, scope.id, account.id)) ? 'allowed' : 'forbidden';
     }
     return 'forbidden';
   };

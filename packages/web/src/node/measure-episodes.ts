@@ -5,23 +5,10 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mp4HeaderBytes } from '@swarmcast/catalog';
+import { mp4HeaderBytes, publishedEpisodeMedia } from '@swarmcast/catalog';
 import { registerEpisode } from '@swarmcast/measure';
 import type { Db } from '@swarmcast/platform';
 import { headerBytesOf } from './header-bytes.ts';
-
-interface Row {
-  episodeId: string;
-  showId: string;
-  creatorId: string;
-  title: string;
-  path: string;
-  size: string | number;
-  durationMs: number;
-  infoHash: string | null;
-  infoHashV2: string | null;
-  companionHash: string | null;
-}
 
 /** Registers every published episode that has its media file (all of them, or the one given). */
 export async function registerPublishedEpisodes(
@@ -29,16 +16,8 @@ export async function registerPublishedEpisodes(
   mediaDir: string,
   only?: { mediaPath: string },
 ): Promise<number> {
-  const r = await db.query<Row>(
-    `select e.id as "episodeId", e.show_id as "showId", s.owner_id as "creatorId", e.title,
-       m.path, m.size, e.duration_ms as "durationMs", t.info_hash_v1 as "infoHash",
-       t.info_hash_v2 as "infoHashV2", t.v1_info_hash as "companionHash"
-     from catalog_episodes e join catalog_shows s on s.id = e.show_id
-       join catalog_media m on m.episode_id = e.id left join catalog_torrents t on t.episode_id = e.id
-     ${only ? 'where m.path = $1' : ''}`,
-    only ? [only.mediaPath] : [],
-  );
-  for (const e of r.rows) {
+  const episodes = await publishedEpisodeMedia(db, only);
+  for (const e of episodes) {
     await registerEpisode(db, {
       episodeId: e.episodeId,
       showId: e.showId,
@@ -49,12 +28,12 @@ export async function registerPublishedEpisodes(
       // Announces on the truncated v2 hash (v2 clients) and the v1-only companion (aria2,
       // older clients) are the same episode's.
       otherInfoHashes: [e.infoHashV2?.slice(0, 40), e.companionHash].filter((h): h is string => !!h),
-      fileSize: Number(e.size),
+      fileSize: e.size,
       headerBytes: await headerBytesOfFile(join(mediaDir, e.path)),
       durationMs: e.durationMs,
     });
   }
-  return r.rows.length;
+  return episodes.length;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { type CatalogContext, getShow } from '@swarmcast/catalog';
+import { type CatalogContext, getShow, websubSubscriptions } from '@swarmcast/catalog';
 import type { FastifyInstance } from 'fastify';
 import { type FormBody, one } from '../dashboard/form.ts';
 import type { SiteUrls } from '../urls.ts';
@@ -50,16 +50,15 @@ export function webSubHub(app: FastifyInstance, ctx: CatalogContext, urls: SiteU
       return;
     }
     if (mode === 'subscribe') {
-      await ctx.db.query(
-        `insert into catalog_websub_subscriptions (topic, callback, secret, expires_at) values ($1, $2, $3, $4)
-         on conflict (topic, callback) do update set secret = $3, expires_at = $4`,
-        [topic, callback, secret, new Date(ctx.clock.now() + lease * 1000)],
-      );
-    } else {
-      await ctx.db.query('delete from catalog_websub_subscriptions where topic = $1 and callback = $2', [
+      await websubSubscriptions.subscribe(
+        ctx.db,
         topic,
         callback,
-      ]);
+        secret,
+        new Date(ctx.clock.now() + lease * 1000),
+      );
+    } else {
+      await websubSubscriptions.unsubscribe(ctx.db, topic, callback);
     }
   };
 
@@ -97,10 +96,7 @@ export function webSubHub(app: FastifyInstance, ctx: CatalogContext, urls: SiteU
   return {
     async publish(slug) {
       const topic = urls.feed(slug);
-      const subs = await ctx.db.query<{ callback: string; secret: string | null }>(
-        'select callback, secret from catalog_websub_subscriptions where topic = $1 and expires_at > $2',
-        [topic, new Date(ctx.clock.now())],
-      );
+      const subs = { rows: await websubSubscriptions.active(ctx.db, topic, new Date(ctx.clock.now())) };
       if (subs.rows.length === 0) return { delivered: 0, failed: 0 };
       // The feed exactly as apps get it (DAI enclosures, settings, a 301 when moved).
       const feed = await app.inject({ method: 'GET', url: `/shows/${encodeURIComponent(slug)}/feed.xml` });
@@ -129,11 +125,7 @@ export function webSubHub(app: FastifyInstance, ctx: CatalogContext, urls: SiteU
             if (res.ok) delivered++;
             else failed++;
             // 410 Gone: the subscriber has left (WebSub 7).
-            if (res.status === 410)
-              await ctx.db.query(
-                'delete from catalog_websub_subscriptions where topic = $1 and callback = $2',
-                [topic, s.callback],
-              );
+            if (res.status === 410) await websubSubscriptions.unsubscribe(ctx.db, topic, s.callback);
           } catch {
             failed++;
           }
