@@ -201,6 +201,37 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     );
     expect(one.json()).toMatchObject({ episodeId: 'ep2', total: null });
     expect((await app.inject('/api/measure/creator/creator/audience?episode=nope')).statusCode).toBe(404);
+    // Plays in the player by app, device class and OS: the collector's classes of each session,
+    // stored by the pipeline (never the user agent). The seven valid plays came from one kind of
+    // browser; the bot's and the too-fast play are not plays.
+    const plays = await app.inject(
+      '/api/measure/creator/creator/audience?from=2026-12-02&to=2026-12-03&metric=plays',
+    );
+    expect(plays.statusCode).toBe(200);
+    expect(plays.json()).toMatchObject({
+      metric: 'plays',
+      total: 7,
+      by: {
+        app: [{ value: 'Swarmcast Player', plays: 7 }],
+        device: [{ value: 'computer', plays: 7 }],
+        os: [{ value: 'Linux', plays: 7 }],
+      },
+    });
+    const playsCsv = await app.inject(
+      '/api/measure/creator/creator/audience?from=2026-12-02&to=2026-12-03&metric=plays&format=csv',
+    );
+    expect(playsCsv.headers['content-type']).toMatch(/text\/csv/);
+    expect(playsCsv.body.split('\r\n')).toEqual([
+      'dimension,value,plays',
+      'app,Swarmcast Player,7',
+      'device,computer,7',
+      'os,Linux,7',
+      '',
+    ]);
+    expect(
+      (await app.inject('/api/measure/creator/creator/audience?metric=plays&episode=ep2')).json(),
+    ).toMatchObject({ total: 0 });
+    expect((await app.inject('/api/measure/creator/creator/audience?metric=listens')).statusCode).toBe(400);
     const csv = await app.inject(
       '/api/measure/creator/creator/audience?from=2026-12-02&to=2026-12-03&format=csv',
     );

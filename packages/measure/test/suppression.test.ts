@@ -1,7 +1,7 @@
 import type { AudienceKey } from '@swarmcast/platform';
 import { describe, expect, it } from 'vitest';
 import { buildAdvertiserReport } from '../src/reports/advertiser-report.ts';
-import { audienceCsv, buildAudience } from '../src/reports/audience.ts';
+import { audienceCsv, buildAudience, buildPlayAudience, playAudienceCsv } from '../src/reports/audience.ts';
 import { buildCreatorReport } from '../src/reports/creator-report.ts';
 import { advertiserCsv, creatorCsv } from '../src/reports/csv.ts';
 import type { AdEventRow } from '../src/rules/ad-metrics.ts';
@@ -78,6 +78,7 @@ function world(n: number) {
     bytesFromWebSeed: 2_000_000,
     peerMode: 'share',
     invalid: null,
+    client: { app: 'Swarmcast Player', device: 'computer', os: 'Linux' },
   }));
   const adEvents: AdEventRow[] = who.flatMap((k, i) =>
     (['impression', 'start', 'firstQuartile', 'midpoint', 'thirdQuartile', 'complete'] as const).map(
@@ -124,7 +125,13 @@ function world(n: number) {
     window: 'calendar',
     downloads: counted,
   });
-  return { creator, advertiser, audience };
+  const playAudience = buildPlayAudience({
+    creatorId: 'creator',
+    episodeId: null,
+    period: { from: day, to: day + 86_400_000 },
+    plays,
+  });
+  return { creator, advertiser, audience, playAudience };
 }
 
 /** The CSV as rows of named cells. */
@@ -194,6 +201,65 @@ describe('audience breakdowns (downloads by app, device, OS, country, hour)', ()
       { value: '08', downloads: null },
       { value: '09', downloads: null },
     ]);
+  });
+});
+
+describe('plays in the Swarmcast player by app, device class and OS', () => {
+  it('counts valid plays per value, one person once, and hides small values and one beside them', () => {
+    const row = (i: number, client: PlayRow['client'], over: Partial<PlayRow> = {}): PlayRow => ({
+      sessionId: `s${i}`,
+      episodeId: ep1.episodeId,
+      audienceKey: `k${i}` as AudienceKey,
+      listenerId: `l${i}`,
+      startedAt: day + i * 60_000,
+      maxPositionMs: 60_000,
+      durationMs: ep1.durationMs,
+      completed: false,
+      bytesFromPeers: 0,
+      bytesFromWebSeed: 0,
+      invalid: null,
+      client,
+      ...over,
+    });
+    const chrome = { app: 'Swarmcast Player', device: 'computer', os: 'Windows' };
+    const phone = { app: 'Swarmcast Player', device: 'phone', os: 'Android' };
+    const tablet = { app: 'Swarmcast Player', device: 'tablet', os: 'iPadOS' };
+    const plays = [
+      ...Array.from({ length: 6 }, (_, i) => row(i, chrome)),
+      ...Array.from({ length: 7 }, (_, i) => row(10 + i, phone)),
+      ...Array.from({ length: 2 }, (_, i) => row(20 + i, tablet)),
+      // One listener's second play: counted, one person.
+      row(30, chrome, { listenerId: 'l0' }),
+      // Invalid plays (a bot, a too-fast one) are not plays; a row stored before classes: unknown.
+      row(40, chrome, { invalid: 'bot' }),
+      row(41, phone, { invalid: 'too-fast' }),
+    ];
+    const a = buildPlayAudience({
+      creatorId: 'creator',
+      episodeId: null,
+      period: { from: day, to: day + 86_400_000 },
+      plays,
+    });
+    expect(a.total).toBe(16);
+    expect(a.by.app).toEqual([{ value: 'Swarmcast Player', plays: 16 }]);
+    // The tablet's 2 hidden; the computers' 7 with them (16 - 7 - 7 would give 2 away).
+    expect(a.by.device).toEqual([
+      { value: 'phone', plays: 7 },
+      { value: 'computer', plays: null },
+      { value: 'tablet', plays: null },
+    ]);
+    expect(a.by.os).toEqual([
+      { value: 'Android', plays: 7 },
+      { value: 'iPadOS', plays: null },
+      { value: 'Windows', plays: null },
+    ]);
+    const old = buildPlayAudience({
+      creatorId: 'creator',
+      episodeId: null,
+      period: { from: day, to: day + 86_400_000 },
+      plays: Array.from({ length: 5 }, (_, i) => row(50 + i, null)),
+    });
+    expect(old.by.os).toEqual([{ value: 'unknown', plays: 5 }]);
   });
 });
 
@@ -393,8 +459,8 @@ describe('k-suppression: one function, every report cell that counts people', ()
   });
 
   it('with four people, no people cell of the creator or advertiser report is visible', () => {
-    const { creator, advertiser, audience } = world(4);
-    for (const report of [creator, advertiser, audience]) {
+    const { creator, advertiser, audience, playAudience } = world(4);
+    for (const report of [creator, advertiser, audience, playAudience]) {
       const cells = peopleCells(report);
       expect(cells.size).toBeGreaterThan(0);
       const visible = [...cells].filter(([, v]) => v !== null);
@@ -419,9 +485,10 @@ describe('k-suppression: one function, every report cell that counts people', ()
   });
 
   it('with five people, every people cell is shown (suppression is not blanket)', () => {
-    const { creator, advertiser, audience } = world(5);
+    const { creator, advertiser, audience, playAudience } = world(5);
     expect(audience.by.app).toEqual([{ value: 'Overcast', downloads: 5 }]);
-    for (const report of [creator, advertiser, audience]) {
+    expect(playAudience.by.app).toEqual([{ value: 'Swarmcast Player', plays: 5 }]);
+    for (const report of [creator, advertiser, audience, playAudience]) {
       const hidden = [...peopleCells(report)].filter(([, v]) => v === null);
       expect(hidden).toEqual([]);
     }
@@ -451,6 +518,10 @@ describe('k-suppression: one function, every report cell that counts people', ()
     expect(a4.length).toBeGreaterThanOrEqual(5);
     for (const row of a4) expect(row.downloads_calendar, `${row.dimension} ${row.value}`).toBe('');
     for (const row of a5) expect(Number(row.downloads_calendar)).toBe(5);
+    // The plays audience CSV: its only number column counts people.
+    const p4 = csvTable(playAudienceCsv(world(4).playAudience));
+    expect(p4.length).toBeGreaterThanOrEqual(3);
+    for (const row of p4) expect(row.plays, `${row.dimension} ${row.value}`).toBe('');
     // The advertiser's CSV carries billed quantities only (impressions, spend): no people column.
     expect(advertiserCsv(world(4).advertiser).split('\r\n')[0]).toBe(
       'date,campaign,impressions,spend_micros',

@@ -209,4 +209,14 @@ ALTER TABLE measure_statements DROP CONSTRAINT measure_statements_pkey;
 ALTER TABLE measure_statements ADD PRIMARY KEY (kind, subject, day, seq);
 `,
   },
+  {
+    // Plays by app, device class and OS (reports/audience.ts): the collector's client classes of
+    // a session's first beacon, never its user agent. Sessions stored before are 'unknown'.
+    id: 'measure/0009-play-client-classes',
+    sql: `
+ALTER TABLE measure_play_sessions ADD COLUMN client_app text;
+ALTER TABLE measure_play_sessions ADD COLUMN client_device text;
+ALTER TABLE measure_play_sessions ADD COLUMN client_os text;
+`,
+  },
 ];

@@ -75,6 +75,10 @@ export async function loadPlays(db: Queryable, episodeIds: readonly string[], p:
     bytesFromWebSeed: Number(row.bytes_from_web_seed),
     peerMode: (row.peer_mode as string | null) ?? null,
     invalid: (row.invalid as string | null) ?? null,
+    client:
+      row.client_app == null
+        ? null
+        : { app: String(row.client_app), device: String(row.client_device), os: String(row.client_os) },
   }));
 }
 

@@ -3,7 +3,7 @@ import type { Queryable } from '@swarmcast/platform';
 import { countDownloads, type DownloadFilterReason } from '../rules/downloads.ts';
 import type { WindowKind } from '../rules/windows.ts';
 import { type AdvertiserReport, buildAdvertiserReport } from './advertiser-report.ts';
-import { type AudienceBreakdown, buildAudience } from './audience.ts';
+import { type AudienceBreakdown, buildAudience, buildPlayAudience, type PlayAudience } from './audience.ts';
 import { buildCreatorReport, type CreatorReport } from './creator-report.ts';
 import {
   type DeliveryCounts,
@@ -113,6 +113,31 @@ export class Reports {
       period,
       window,
       downloads: counted,
+      ...(this.options.k ? { k: this.options.k } : {}),
+    });
+  }
+
+  /**
+   * Valid plays of a creator's episodes (or of one of them) by app, device class and OS,
+   * k-suppressed. Null when the creator (or that episode of theirs) is unknown.
+   */
+  async playAudience(
+    creatorId: string,
+    period: Period,
+    episodeId: string | null = null,
+  ): Promise<PlayAudience | null> {
+    const all = await loadEpisodes(this.db, { creatorId });
+    const episodes = episodeId ? all.filter((e) => e.episodeId === episodeId) : all;
+    if (episodes.length === 0) return null;
+    return buildPlayAudience({
+      creatorId,
+      episodeId,
+      period,
+      plays: await loadPlays(
+        this.db,
+        episodes.map((e) => e.episodeId),
+        period,
+      ),
       ...(this.options.k ? { k: this.options.k } : {}),
     });
   }

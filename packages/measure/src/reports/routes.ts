@@ -4,7 +4,7 @@ import { type Clock, messagePage, type ViewerOf, wantsHtml } from '@swarmcast/pl
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { measureErrors } from '../errors.ts';
 import { type WindowKind, windowKinds } from '../rules/windows.ts';
-import { audienceCsv } from './audience.ts';
+import { audienceCsv, playAudienceCsv } from './audience.ts';
 import { adminCsv, advertiserCsv, creatorCsv } from './csv.ts';
 import { adminPage, advertiserPage, creatorPage, type PageContext } from './html.ts';
 import type { Period } from './load.ts';
@@ -65,7 +65,7 @@ const assetFiles: Record<string, string> = {
 
 /**
  * Report routes. JSON: `/api/measure/{creator,advertiser}/:id`, `/api/measure/creator/:id/audience`
- * (downloads by app, device, OS, country, hour) and `/api/measure/admin`
+ * (downloads by app, device, OS, country, hour; `?metric=plays`: plays by app, device, OS) and `/api/measure/admin`
  * (`?format=csv` for CSV; `from`, `to`, and `window` = calendar | firstTouch | lastTouch).
  * Pages: `/measure/creator/:id`, `/measure/advertiser/:id`, `/measure/admin`.
  */
@@ -189,6 +189,19 @@ export function reportRoutes(
     const c = await common(req, reply, { kind: 'creator', id });
     if (!c) return reply;
     const episode = typeof req.query.episode === 'string' && req.query.episode ? req.query.episode : null;
+    if (req.query.metric === 'plays') {
+      const p = await reports.playAudience(id, c.period, episode);
+      if (!p) return fail(reply, 'MEA_NOT_FOUND');
+      if (req.query.format === 'csv') {
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="plays-audience.csv"')
+          .send(playAudienceCsv(p));
+      }
+      return p;
+    }
+    if (req.query.metric !== undefined && req.query.metric !== 'downloads')
+      return fail(reply, 'MEA_BAD_REQUEST');
     const r = await reports.audience(id, c.period, c.window, episode);
     if (!r) return fail(reply, 'MEA_NOT_FOUND');
     if (req.query.format === 'csv') {

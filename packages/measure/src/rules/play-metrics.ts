@@ -17,6 +17,8 @@ export interface PlayRow {
   /** How the page could meet peers: share, relay, off, none (no engine), null if not told. */
   peerMode?: string | null;
   invalid: string | null;
+  /** The player's client classes from the collector (its user agent is never kept); absent on old rows. */
+  client?: { app: string; device: string; os: string } | null;
 }
 
 /** Transport evidence: an announce on the episode's torrent or an origin fetch of its file. */
