@@ -153,6 +153,16 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
       .send(await playerSw);
   });
   app.get('/healthz', async () => ({ ok: true }));
+  // A browser that opens a JSON address (the catalog's, the ads' or measurement's API)
+  // without a session gets the site's log-in page, not {"code":...}; scripts, which do not
+  // ask for text/html, keep the coded JSON. Added on the root, so every part's routes get it.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (reply.statusCode !== 401 || (req.method !== 'GET' && req.method !== 'HEAD')) return payload;
+    if (!wantsHtml(req.headers.accept)) return payload;
+    if (!String(reply.getHeader('content-type') ?? '').startsWith('application/json')) return payload;
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
+    return messagePage(401, { what: 'This address', returnTo: req.url });
+  });
   // Browsers ask for /favicon.ico whatever the page says; answer with the site's mark.
   for (const path of ['/favicon.svg', '/favicon.ico']) {
     app.get(path, async (_req, reply) =>

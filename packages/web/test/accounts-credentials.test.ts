@@ -77,6 +77,27 @@ const json = (
   });
 
 describe('API tokens and password changes', () => {
+  it('a Bearer token caller sees its own account; a browser without a session gets the log-in page', async () => {
+    const made = await json('POST', '/api/tokens', await asSession(), { label: 'whoami' });
+    const { token } = made.json() as { token: string };
+    const me = await json('GET', '/api/account', bearer(token));
+    expect([me.statusCode, me.json()]).toEqual([
+      200,
+      { account: { id: accountId, email: 'ada@example.org', name: 'Ada', role: 'creator' } },
+    ]);
+    // A script gets the coded JSON; a browser's navigation the site's page with a log-in link.
+    const script = await json('GET', '/api/account', {});
+    expect([script.statusCode, script.json()]).toEqual([
+      401,
+      { error: { code: 'CAT_UNAUTHENTICATED', message: 'log in or send an API token' } },
+    ]);
+    const browser = await json('GET', '/api/tokens', { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+    expect(browser.statusCode).toBe(401);
+    expect(browser.headers['content-type']).toMatch(/^text\/html/);
+    expect(browser.body).toContain('href="/login?next=%2Fapi%2Ftokens"');
+    expect(browser.body).not.toContain('CAT_UNAUTHENTICATED');
+  });
+
   it('creates a token with an expiry, lists it, and it stops working once expired', async () => {
     const s = await asSession();
     const made = await json('POST', '/api/tokens', s, { label: 'ci', expiresInDays: 2 });

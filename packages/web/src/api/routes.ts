@@ -57,6 +57,13 @@ export function apiRoutes(app: FastifyInstance, ctx: CatalogContext): void {
     return { hits: await search(ctx.db, q, 40, ctx.clock.now()) };
   });
 
+  /** Who the caller is (session cookie or `Authorization: Bearer` token): a script's first check. */
+  app.get('/api/account', async (req, reply) => {
+    const who = await caller(ctx, req, reply);
+    if (!who) return reply;
+    return { account: { id: who.id, email: who.email, name: who.name, role: who.role } };
+  });
+
   app.get<{ Params: { slug: string } }>('/api/shows/:slug', async (req, reply) => {
     const show = await getShow(ctx.db, req.params.slug);
     if (!show) return sendFailure(reply, { code: 'CAT_NOT_FOUND', message: 'no such show', status: 404 });
