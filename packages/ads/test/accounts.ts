@@ -24,7 +24,7 @@ export interface TestAccounts {
 }
 
 export async function testAccounts(clock: Clock): Promise<TestAccounts> {
-  const db = await openDb({ inMemory: true });
+  const db = await openDb({ inMemory: true, migrations: catalogMigrations });
   await migrate(db, catalogMigrations);
   let n = 0;
   return {

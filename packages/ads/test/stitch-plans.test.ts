@@ -115,7 +115,7 @@ describe('decideStitchPlan', () => {
 describe('StitchPlanner', () => {
   let db: Db;
   beforeEach(async () => {
-    db = await openDb({ inMemory: true });
+    db = await openDb({ inMemory: true, migrations: stitchPlanMigrations });
     await migrate(db, stitchPlanMigrations);
   });
   afterEach(async () => {

@@ -31,7 +31,7 @@ export async function engines(what: string): Promise<Engine[]> {
       async open() {
         const dir = await scratchDir('swarmcast-catalog-');
         cleanups.push(dir.remove);
-        return migrated(await openDb({ dataDir: dir.path }));
+        return migrated(await openDb({ dataDir: dir.path, migrations: catalogMigrations }));
       },
       teardown,
     },

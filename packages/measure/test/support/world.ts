@@ -15,8 +15,9 @@ export const human: ClientClass = { app: 'Swarmcast Player', device: 'computer',
 export const crawler: ClientClass = { app: 'Googlebot', device: 'bot', os: 'unknown', bot: true };
 
 export async function measureDb(): Promise<Db> {
-  const db = await openDb({ inMemory: true });
-  await migrate(db, [...ledgerMigrations, ...measureMigrations]);
+  const migrations = [...ledgerMigrations, ...measureMigrations];
+  const db = await openDb({ inMemory: true, migrations });
+  await migrate(db, migrations);
   return db;
 }
 
