@@ -63,7 +63,10 @@ export interface NodeOptions {
   databaseUrl?: string | undefined;
   /** NATS JetStream for the measurement stream instead of the embedded one. */
   natsUrl?: string | undefined;
-  /** Redis for the tracker's swarm state instead of memory. */
+  /**
+   * Redis for the tracker's swarm state, daily salts and the state every process of the
+   * network shares (rate limits, log-in failures, portal cache drops) instead of memory.
+   */
   redisUrl?: string | undefined;
   /**
    * Reverse proxies (addresses, CIDR ranges) whose forwarded-for headers are believed
