@@ -345,8 +345,8 @@ ${breaksFields(null, draft)}
 <section aria-labelledby="eps-h"><h2 id="eps-h">Episodes</h2>
 ${
   episodes.length
-    ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Title</th><th scope="col">Length</th><th scope="col">Ad breaks</th><th scope="col">Views</th><th scope="col">Status</th></tr></thead><tbody>
-${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td>${duration(e.durationMs)}</td><td><a href="/dashboard/episodes/${enc(e.id)}">${e.adBreaks.length ? e.adBreaks.map((b) => (b.position === 'mid' ? `mid ${duration(b.offsetMs)}` : b.position)).join(', ') : 'none'}<span class="sr-only"> (edit ${e.title})</span></a></td><td>${e.views}</td><td>${statusCell(e, ctx.clock.now())}</td></tr>`)}
+    ? html`<div class="table-wrap"><table class="stack-sm" aria-labelledby="eps-h"><thead><tr><th scope="col">Title</th><th scope="col">Length</th><th scope="col">Ad breaks</th><th scope="col">Views</th><th scope="col">Status</th></tr></thead><tbody>
+${episodes.map((e) => html`<tr><td><a href="/episodes/${enc(e.id)}">${e.title}</a></td><td data-label="Length">${duration(e.durationMs)}</td><td data-label="Ad breaks"><a href="/dashboard/episodes/${enc(e.id)}">${e.adBreaks.length ? e.adBreaks.map((b) => (b.position === 'mid' ? `mid ${duration(b.offsetMs)}` : b.position)).join(', ') : 'none'}<span class="sr-only"> (edit ${e.title})</span></a></td><td data-label="Views">${e.views}</td><td data-label="Status">${statusCell(e, ctx.clock.now())}</td></tr>`)}
 </tbody></table></div>`
     : html`<p>No episodes yet.</p>`
 }</section>
