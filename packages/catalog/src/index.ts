@@ -23,7 +23,7 @@ export { type AdBreakInput, type Chapter, normalizeAdBreaks } from './ad-break-r
 export type { AdBreak, BreakPosition, EpisodeForAds } from './ad-breaks.ts';
 export { type ImageInfo, maxArtworkBytes, setEpisodeArtwork, setShowArtwork, sniffImage } from './artwork.ts';
 export type { CatalogContext, MadeTorrent, TorrentTools } from './context.ts';
-export { daiEnabled, setDai } from './dai-setting.ts';
+export { daiEnabled, daiOffEpisodes, episodeDaiEnabled, setDai, setEpisodeDai } from './dai-setting.ts';
 export { demoMediaDir, seedDemo } from './demo.ts';
 export {
   deleteEpisode,

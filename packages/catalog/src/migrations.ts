@@ -388,4 +388,12 @@ language sql stable as $body$
 $body$;
 `,
   },
+  // The creator's DAI switch per episode (dai-setting.ts): a row means off for that episode
+  // (the show's switch still rules: off for the show is off for every episode).
+  {
+    id: 'catalog/0023-dai-episode-off',
+    sql: `create table catalog_dai_episodes_off (
+  episode_id text primary key references catalog_episodes(id) on delete cascade
+);`,
+  },
 ];

@@ -5,8 +5,11 @@ export interface SiteUrls {
   base(): string;
   feed(slug: string): string;
   media(path: string): string;
-  /** `dai`: the show's feed points episodes with ad breaks at the stitched enclosure. */
-  forFeed(slug: string, dai?: boolean): FeedUrls;
+  /**
+   * `dai`: the show's feed points episodes with ad breaks at the stitched enclosure, but
+   * those in `daiOff` (the creator switched them off one by one).
+   */
+  forFeed(slug: string, dai?: boolean, daiOff?: ReadonlySet<string>): FeedUrls;
 }
 
 /**
@@ -25,23 +28,25 @@ export function siteUrls(base: () => string, mediaPrefix = '/media/'): SiteUrls 
     base,
     feed: (slug) => `${base()}/shows/${encodeURIComponent(slug)}/feed.xml`,
     media,
-    forFeed: (slug, dai = false) => ({
-      feed: `${base()}/shows/${encodeURIComponent(slug)}/feed.xml`,
-      showPage: `${base()}/shows/${encodeURIComponent(slug)}`,
-      episodePage: (id) => `${base()}/episodes/${encodeURIComponent(id)}`,
-      media,
-      torrent: (id) => `${base()}/episodes/${encodeURIComponent(id)}.torrent`,
-      chapters: (id) => `${base()}/episodes/${encodeURIComponent(id)}/chapters.json`,
-      hub: `${base()}/websub`,
-      enclosure: (e) => (dai && stitchable(e) ? `${base()}/dai/${encodeURIComponent(e.id)}.mp3` : null),
-      // Chapters of a stitched enclosure move with the listener's ads: served per plan.
-      chaptersFor: (e) =>
-        dai && stitchable(e) ? `${base()}/dai/${encodeURIComponent(e.id)}/chapters.json` : null,
-      // So are transcripts: `<language>.<format>` of the plan that listener hears.
-      transcriptFor: (e, t, captions) =>
-        dai && stitchable(e)
-          ? `${base()}/dai/${encodeURIComponent(e.id)}/transcripts/${encodeURIComponent(t.language)}.${captions ? 'vtt' : t.format}`
-          : null,
-    }),
+    forFeed: (slug, showDai = false, daiOff = new Set()) => {
+      const dai = (e: EpisodeDetail) => showDai && !daiOff.has(e.id) && stitchable(e);
+      return {
+        feed: `${base()}/shows/${encodeURIComponent(slug)}/feed.xml`,
+        showPage: `${base()}/shows/${encodeURIComponent(slug)}`,
+        episodePage: (id) => `${base()}/episodes/${encodeURIComponent(id)}`,
+        media,
+        torrent: (id) => `${base()}/episodes/${encodeURIComponent(id)}.torrent`,
+        chapters: (id) => `${base()}/episodes/${encodeURIComponent(id)}/chapters.json`,
+        hub: `${base()}/websub`,
+        enclosure: (e) => (dai(e) ? `${base()}/dai/${encodeURIComponent(e.id)}.mp3` : null),
+        // Chapters of a stitched enclosure move with the listener's ads: served per plan.
+        chaptersFor: (e) => (dai(e) ? `${base()}/dai/${encodeURIComponent(e.id)}/chapters.json` : null),
+        // So are transcripts: `<language>.<format>` of the plan that listener hears.
+        transcriptFor: (e, t, captions) =>
+          dai(e)
+            ? `${base()}/dai/${encodeURIComponent(e.id)}/transcripts/${encodeURIComponent(t.language)}.${captions ? 'vtt' : t.format}`
+            : null,
+      };
+    },
   };
 }

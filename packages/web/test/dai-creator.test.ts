@@ -175,6 +175,65 @@ describe.skipIf(tools.skip)('the creator and DAI', () => {
     expect((await feedEnclosures()).get('An MP3 talk')).toMatch(/\/dai\/[^/]+\.mp3$/);
   });
 
+  it('switches DAI off and on for one episode: only that one gets the clean file', async () => {
+    const up = await storeUpload(node.catalog, who, createReadStream(join(demoMediaDir, 'welcome.mp3')), {});
+    if (!up.ok) throw new Error(up.message);
+    const other = await publishEpisode(node.catalog, who, {
+      showSlug: 'dai-switch',
+      uploadId: up.value.id,
+      title: 'Another MP3 talk',
+      adBreaks: [{ position: 'pre' }],
+    });
+    if (!other.ok) throw new Error(other.message);
+    const otherId = other.value.id;
+
+    const off = await api(`/api/shows/dai-switch/episodes/${mp3Id}/dai`, 'PUT', { enabled: false });
+    expect(off.status).toBe(200);
+    const status = (await off.json()) as {
+      dai: boolean;
+      episodes: Array<{ episodeId: string; reason: string | null; episodeDai: boolean }>;
+    };
+    expect(status.dai).toBe(true);
+    expect(status.episodes.find((e) => e.episodeId === mp3Id)).toMatchObject({
+      reason: 'episode-off',
+      episodeDai: false,
+    });
+    expect(status.episodes.find((e) => e.episodeId === otherId)).toMatchObject({
+      episodeDai: true,
+      reason: null,
+    });
+    expect((await enclosure(mp3Id, 'mp3')).res.headers.get('x-swarmcast-dai')).toBe('plain; reason=dai-off');
+    expect((await enclosure(otherId, 'mp3')).res.headers.get('x-swarmcast-dai')).toMatch(/^plan=/);
+    const feed = await feedEnclosures();
+    expect(feed.get('An MP3 talk')).toContain('/media/');
+    expect(feed.get('Another MP3 talk')).toMatch(/\/dai\/[^/]+\.mp3$/);
+
+    // Bad input, another creator's show, an episode that is not in the show: coded 4xx.
+    const put = (path: string, body: unknown) => api(path, 'PUT', body);
+    expect((await put(`/api/shows/dai-switch/episodes/${mp3Id}/dai`, { enabled: 'no' })).status).toBe(400);
+    expect((await put(`/api/shows/swarmcast-demo/episodes/${mp3Id}/dai`, { enabled: false })).status).toBe(
+      403,
+    );
+    const missing = await put('/api/shows/dai-switch/episodes/not-an-episode/dai', { enabled: false });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('CAT_NOT_FOUND');
+
+    // The dashboard's row has the episode's own button; its form turns the episode back on.
+    const cookie = await dashboardCookie();
+    const html = await (await fetch(url('/dashboard/shows/dai-switch'), { headers: { cookie } })).text();
+    expect(html).toContain(`action="/dashboard/shows/dai-switch/episodes/${mp3Id}/dai"`);
+    expect(html).toContain('off for this episode: podcast apps get the clean file');
+    const form = await fetch(url(`/dashboard/shows/dai-switch/episodes/${mp3Id}/dai`), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, origin: node.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'enabled=on',
+    });
+    expect(form.status).toBe(303);
+    expect((await enclosure(mp3Id, 'mp3')).res.headers.get('x-swarmcast-dai')).toMatch(/^plan=/);
+    expect((await feedEnclosures()).get('An MP3 talk')).toMatch(/\/dai\/[^/]+\.mp3$/);
+  });
+
   it("serves the transcript per plan, its cues moved by that listener's ads; the feed links it", async () => {
     const srt = [
       '1\n00:00:00,500 --> 00:00:02,000\nHello and welcome.',

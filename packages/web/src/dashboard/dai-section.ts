@@ -3,15 +3,18 @@
  * podcast apps download), per show: `PUT /api/shows/:slug/dai` and `GET` of the same, and
  * the dashboard's "Ads in podcast apps" section with its on/off button and, per episode
  * with ad breaks, whether listeners get the ads or the clean file and why (an M4A episode:
- * "AAC stitching not supported yet").
+ * "AAC stitching not supported yet"), with the episode's own switch
+ * (`PUT /api/shows/:slug/episodes/:id/dai`, the row's button).
  */
 import {
   type CatalogContext,
   daiEnabled,
+  daiOffEpisodes,
   type EpisodeDetail,
   episodesOfShow,
   type Show,
   setDai,
+  setEpisodeDai,
   showForEditing,
 } from '@swarmcast/catalog';
 import { type Html, html, page } from '@swarmcast/platform';
@@ -39,6 +42,8 @@ export interface EpisodeDaiStatus {
   reason: string | null;
   /** The sentence the creator reads. */
   text: string;
+  /** The episode's own switch (the show's aside). */
+  episodeDai: boolean;
 }
 
 const aacMimes = new Set(['audio/mp4', 'audio/x-m4a', 'audio/m4a', 'audio/aac', 'audio/aacp', 'video/mp4']);
@@ -49,8 +54,13 @@ const aacMimes = new Set(['audio/mp4', 'audio/x-m4a', 'audio/m4a', 'audio/aac', 
  * a failure the stitcher met at request time (unreadable file, no ad ready) is added from
  * its last answer.
  */
-export function episodeDaiStatus(e: EpisodeDetail, showDai: boolean, view: DaiView): EpisodeDaiStatus {
-  const base = { episodeId: e.id, title: e.title };
+export function episodeDaiStatus(
+  e: EpisodeDetail,
+  showDai: boolean,
+  view: DaiView,
+  episodeDai = true,
+): EpisodeDaiStatus {
+  const base = { episodeId: e.id, title: e.title, episodeDai };
   const plain = (reason: string, text: string): EpisodeDaiStatus => ({
     ...base,
     state: 'plain',
@@ -60,6 +70,7 @@ export function episodeDaiStatus(e: EpisodeDetail, showDai: boolean, view: DaiVi
   if (e.adBreaks.length === 0) return plain('no-breaks', 'no ad breaks: nothing is inserted');
   if (!view.mounted()) return plain('not-mounted', 'this node does not insert ads into files');
   if (!showDai) return plain('dai-off', 'off for this show: podcast apps get the clean file');
+  if (!episodeDai) return plain('episode-off', 'off for this episode: podcast apps get the clean file');
   if (e.mediaKind !== 'audio')
     return plain('video', 'video: ads are not stitched into video files; our player inserts them');
   const mime = e.media?.mime ?? '';
@@ -94,10 +105,13 @@ export async function showDaiStatus(
 ): Promise<{ dai: boolean; mounted: boolean; episodes: EpisodeDaiStatus[] }> {
   const dai = await daiEnabled(ctx.db, show.id);
   const episodes = await episodesOfShow(ctx.db, show.id, 500, { all: true });
+  const off = await daiOffEpisodes(ctx.db, show.id);
   return {
     dai,
     mounted: view.mounted(),
-    episodes: episodes.filter((e) => e.adBreaks.length > 0).map((e) => episodeDaiStatus(e, dai, view)),
+    episodes: episodes
+      .filter((e) => e.adBreaks.length > 0)
+      .map((e) => episodeDaiStatus(e, dai, view, !off.has(e.id))),
   };
 }
 
@@ -109,8 +123,8 @@ export function daiSection(show: Show, status: Awaited<ReturnType<typeof showDai
 <form method="post" action="/dashboard/shows/${enc(show.slug)}/dai"><input type="hidden" name="enabled" value="${status.dai ? 'off' : 'on'}"><button type="submit"${status.dai ? ' class="secondary"' : ''}>${status.dai ? 'Turn off ads in podcast apps' : 'Turn on ads in podcast apps'}</button></form>
 ${
   status.episodes.length
-    ? html`<div class="table-wrap"><table id="dai-episodes"><thead><tr><th scope="col">Episode</th><th scope="col">Podcast apps get</th></tr></thead><tbody>
-${status.episodes.map((e) => html`<tr data-episode="${e.episodeId}" data-state="${e.state}"><td>${e.title}</td><td>${e.text}</td></tr>`)}
+    ? html`<div class="table-wrap"><table id="dai-episodes"><thead><tr><th scope="col">Episode</th><th scope="col">Podcast apps get</th><th scope="col">This episode</th></tr></thead><tbody>
+${status.episodes.map((e) => html`<tr data-episode="${e.episodeId}" data-state="${e.state}"><td>${e.title}</td><td>${e.text}</td><td><form method="post" action="/dashboard/shows/${enc(show.slug)}/episodes/${enc(e.episodeId)}/dai"><input type="hidden" name="enabled" value="${e.episodeDai ? 'off' : 'on'}"><button type="submit" class="secondary">${e.episodeDai ? 'Turn off for this episode' : 'Turn on for this episode'}</button></form></td></tr>`)}
 </tbody></table></div>`
     : html`<p class="hint">No episode has ad breaks yet.</p>`
 }</section>`;
@@ -144,6 +158,40 @@ export function daiRoutes(app: FastifyInstance, ctx: CatalogContext, view: DaiVi
     switched(req.params.slug);
     const show = await showForEditing(ctx.db, who, req.params.slug);
     return show.ok ? showDaiStatus(ctx, show.value, view) : { dai: enabled };
+  });
+
+  app.put<{ Params: { slug: string; episodeId: string } }>(
+    '/api/shows/:slug/episodes/:episodeId/dai',
+    async (req, reply) => {
+      const who = await account(req, reply);
+      if (!who) return reply;
+      const enabled = (req.body as { enabled?: unknown } | null)?.enabled;
+      if (typeof enabled !== 'boolean')
+        return sendFailure(reply, { code: 'CAT_BAD_INPUT', message: 'enabled: true or false', status: 400 });
+      const r = await setEpisodeDai(ctx.db, who, req.params.slug, req.params.episodeId, enabled);
+      if (!r.ok) return sendFailure(reply, r);
+      switched(req.params.slug);
+      const show = await showForEditing(ctx.db, who, req.params.slug);
+      return show.ok ? showDaiStatus(ctx, show.value, view) : { dai: enabled };
+    },
+  );
+
+  app.post<{
+    Params: { slug: string; episodeId: string };
+    Body: Record<string, string | string[] | undefined>;
+  }>('/dashboard/shows/:slug/episodes/:episodeId/dai', async (req, reply) => {
+    if (!sameOrigin(req)) return reply.code(403).type('text/plain').send('cross-site form refused');
+    const who = await whoIs(ctx, req);
+    if (!who) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
+    const enabled = req.body?.enabled === 'on';
+    const r = await setEpisodeDai(ctx.db, who, req.params.slug, req.params.episodeId, enabled);
+    if (!r.ok)
+      return reply
+        .code(r.status)
+        .type('text/html; charset=utf-8')
+        .send(String(page({ title: 'Not yours', viewer: who }, html`<h1>${r.message}</h1>`)));
+    switched(req.params.slug);
+    return reply.redirect(`/dashboard/shows/${enc(req.params.slug)}#dai-h`, 303);
   });
 
   app.post<{ Params: { slug: string }; Body: Record<string, string | string[] | undefined> }>(

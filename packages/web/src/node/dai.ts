@@ -31,6 +31,7 @@ import {
   daiEnabled,
   type EpisodeDetail,
   type EpisodeForAds,
+  episodeDaiEnabled,
   episodesWithAdBreaks,
   getEpisode,
   isLive,
@@ -151,7 +152,7 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
     // Only live episodes: a draft, a scheduled or a taken-down episode has no enclosure.
     const found = await getEpisode(o.db, id);
     const e = found && isLive(found, now) ? found : null;
-    const dai = e ? await daiEnabled(o.db, e.showId) : false;
+    const dai = e ? (await daiEnabled(o.db, e.showId)) && (await episodeDaiEnabled(o.db, e.id)) : false;
     if (episodes.size > 10_000) episodes.clear();
     const entry = { at: now, e, dai };
     episodes.set(id, entry);

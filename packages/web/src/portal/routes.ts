@@ -2,6 +2,7 @@ import {
   absentMedia,
   type CatalogContext,
   daiEnabled,
+  daiOffEpisodes,
   episodesOfShow,
   getEpisode,
   getShow,
@@ -166,9 +167,10 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
     if (show.settings.redirectFeed && show.settings.newFeedUrl)
       return reply.redirect(show.settings.newFeedUrl, 301);
     const dai = (state.daiMounted?.() ?? false) && (await daiEnabled(ctx.db, show.id));
+    const daiOff = dai ? await daiOffEpisodes(ctx.db, show.id) : new Set<string>();
     return reply.type('application/rss+xml; charset=utf-8').send(
       renderFeed(show, episodes, {
-        ...urls.forFeed(show.slug, dai),
+        ...urls.forFeed(show.slug, dai, daiOff),
         ...(found.showKey ? { showKey: found.showKey } : {}),
       }),
     );
