@@ -41,6 +41,8 @@ export interface PlayBeaconEvent extends EdgeInfo {
   id: string;
   receivedAt: number;
   beacon: PlayBeacon;
+  /** ISO 3166-1 country from the trusted proxy's header (absent: unknown, or an older event). */
+  country?: string | null;
 }
 
 /**

@@ -26,7 +26,8 @@ async function drain(s: EventStream, group: string, expected: number): Promise<S
 async function setup(maxPending?: number) {
   dir = await scratchDir('measure-collector');
   stream = await openEventStream({ dataDir: dir.path });
-  app = Fastify();
+  // The operator's proxy is 192.0.2.1 (the play beacons' country is believed only from it).
+  app = Fastify({ trustProxy: ['192.0.2.1'] });
   const c = collectorRoutes(app, {
     stream,
     edge: testEdge,
@@ -125,6 +126,28 @@ describe('collector (embedded stream)', () => {
     expect(
       (await app.inject({ method: 'OPTIONS', url: '/beacon/play' })).headers['access-control-allow-origin'],
     ).toBe('*');
+  });
+
+  it("play beacons carry the trusted proxy's country, never a listener's own header", async () => {
+    const beacon = playBeacon({ sessionId: 'sess-c' });
+    const direct = await app.inject({
+      method: 'POST',
+      url: '/beacon/play',
+      payload: beacon,
+      headers: { 'x-swarmcast-country': 'DE' },
+      remoteAddress: '203.0.113.9',
+    });
+    expect(direct.statusCode).toBe(204);
+    const proxied = await app.inject({
+      method: 'POST',
+      url: '/beacon/play',
+      payload: { ...beacon, seq: 1, event: 'progress' },
+      headers: { 'x-swarmcast-country': 'fr', 'x-forwarded-for': '198.51.100.3' },
+      remoteAddress: '192.0.2.1',
+    });
+    expect(proxied.statusCode).toBe(204);
+    const events = await drain(stream, 'plays-country', 2);
+    expect(events.map((e) => (e.data as { country?: string | null }).country)).toEqual([null, 'FR']);
   });
 });
 

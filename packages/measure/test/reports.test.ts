@@ -226,6 +226,9 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
       'app,Swarmcast Player,7',
       'device,computer,7',
       'os,Linux,7',
+      // The scenario's beacons came straight to the collector: no trusted proxy, no country.
+      'country,unknown,7',
+      'hour,13,7',
       '',
     ]);
     expect(

@@ -226,7 +226,9 @@ describe('plays in the Swarmcast player by app, device class and OS', () => {
     const tablet = { app: 'Swarmcast Player', device: 'tablet', os: 'iPadOS' };
     const plays = [
       ...Array.from({ length: 6 }, (_, i) => row(i, chrome)),
-      ...Array.from({ length: 7 }, (_, i) => row(10 + i, phone)),
+      ...Array.from({ length: 7 }, (_, i) =>
+        row(10 + i, phone, { country: 'DE', startedAt: day + 3_600_000 + i }),
+      ),
       ...Array.from({ length: 2 }, (_, i) => row(20 + i, tablet)),
       // One listener's second play: counted, one person.
       row(30, chrome, { listenerId: 'l0' }),
@@ -252,6 +254,15 @@ describe('plays in the Swarmcast player by app, device class and OS', () => {
       { value: 'Android', plays: 7 },
       { value: 'iPadOS', plays: null },
       { value: 'Windows', plays: null },
+    ]);
+    // Country from the trusted proxy (unknown without), hour the play started.
+    expect(a.by.country).toEqual([
+      { value: 'unknown', plays: 9 },
+      { value: 'DE', plays: 7 },
+    ]);
+    expect(a.by.hour).toEqual([
+      { value: '00', plays: 9 },
+      { value: '01', plays: 7 },
     ]);
     const old = buildPlayAudience({
       creatorId: 'creator',

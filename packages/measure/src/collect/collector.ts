@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock, EventStream } from '@swarmcast/platform';
+import { trustedCountry } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AdBeaconEvent, type EdgeInfo, type PlayBeaconEvent, subjects } from '../beacon-types.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -16,6 +17,8 @@ export interface CollectorOptions {
   maxPending?: number;
   /** Largest group-commit batch (default 1000). */
   maxBatch?: number;
+  /** Header the trusted proxy sets with the listener's country (default x-swarmcast-country). */
+  countryHeader?: string;
 }
 
 /** What the collector did, for the admin report and tests. */
@@ -148,6 +151,8 @@ export function collectorRoutes(
       receivedAt: now,
       beacon: b,
       ...(await edgeOf(req, now)),
+      // For plays by country: only through the trusted proxy, as for download facts.
+      country: trustedCountry(req, o.countryHeader),
     };
     if (!(await durable(event, subjects.playBeacon))) {
       stats.unavailable++;

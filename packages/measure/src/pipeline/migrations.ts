@@ -219,4 +219,10 @@ ALTER TABLE measure_play_sessions ADD COLUMN client_device text;
 ALTER TABLE measure_play_sessions ADD COLUMN client_os text;
 `,
   },
+  {
+    // Plays by country (reports/audience.ts): the trusted proxy's country of the session's first
+    // beacon, as download facts keep it. Null: unknown.
+    id: 'measure/0010-play-country',
+    sql: `ALTER TABLE measure_play_sessions ADD COLUMN client_country text;`,
+  },
 ];

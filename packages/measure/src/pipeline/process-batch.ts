@@ -490,8 +490,8 @@ async function saveSessions(
     await tx.query(
       `INSERT INTO measure_play_sessions (session_id, episode_id, audience_key, listener_id, started_at, last_seq,
          max_position_ms, listened_ms, duration_ms, completed, bytes_from_peers, bytes_from_web_seed, invalid, peer_mode,
-         client_app, client_device, client_os)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         client_app, client_device, client_os, client_country)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
        ON CONFLICT (session_id) DO UPDATE SET last_seq = EXCLUDED.last_seq, max_position_ms = EXCLUDED.max_position_ms,
          listened_ms = EXCLUDED.listened_ms, completed = EXCLUDED.completed, bytes_from_peers = EXCLUDED.bytes_from_peers,
          bytes_from_web_seed = EXCLUDED.bytes_from_web_seed, invalid = EXCLUDED.invalid, peer_mode = EXCLUDED.peer_mode`,
@@ -514,6 +514,7 @@ async function saveSessions(
         row.client.app,
         row.client.device,
         row.client.os,
+        row.country ?? null,
       ],
     );
   }

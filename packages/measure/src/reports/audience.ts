@@ -8,15 +8,15 @@ import type { Period } from './load.ts';
 /**
  * Audience breakdowns the way creators read them elsewhere (Castopod, OP3): counted downloads
  * (IAB v2.3, in the report's window) by app, device class, operating system, country (from the
- * trusted proxy's header) and UTC hour of the day; valid plays in the Swarmcast player by app,
- * device class and operating system (the classes the collector derived from the player's user
- * agent; the agent itself is never kept). Each cell goes through `suppress` with the distinct
+ * trusted proxy's header) and UTC hour of the day; valid plays in the Swarmcast player by the
+ * same five (the classes the collector derived from the player's user agent, the agent itself
+ * never kept; the country of the beacon's trusted proxy; the hour the play started). Each cell goes through `suppress` with the distinct
  * people behind it (a value fewer than k stand behind is null), then `suppressComplements`:
  * each dimension's cells add up to the total, so no hidden cell may be their difference.
  */
 export const audienceDimensions = ['app', 'device', 'os', 'country', 'hour'] as const;
 export type AudienceDimension = (typeof audienceDimensions)[number];
-export const playDimensions = ['app', 'device', 'os'] as const;
+export const playDimensions = ['app', 'device', 'os', 'country', 'hour'] as const;
 export type PlayDimension = (typeof playDimensions)[number];
 
 export interface AudienceCell {
@@ -62,6 +62,8 @@ const playValue: Record<PlayDimension, (p: PlayRow) => string> = {
   app: (p) => p.client?.app || 'unknown',
   device: (p) => p.client?.device || 'unknown',
   os: (p) => p.client?.os || 'unknown',
+  country: (p) => p.country ?? 'unknown',
+  hour: (p) => String(new Date(p.startedAt).getUTCHours()).padStart(2, '0'),
 };
 
 /**
@@ -130,7 +132,7 @@ export function buildAudience(o: {
   };
 }
 
-/** Pure: the valid plays of the period by app, device class and OS (a person: listener id, else audience key). */
+/** Pure: the valid plays of the period by app, device class, OS, country and hour (a person: listener id, else audience key). */
 export function buildPlayAudience(o: {
   creatorId: string;
   episodeId: string | null;

@@ -79,6 +79,7 @@ export async function loadPlays(db: Queryable, episodeIds: readonly string[], p:
       row.client_app == null
         ? null
         : { app: String(row.client_app), device: String(row.client_device), os: String(row.client_os) },
+    country: (row.client_country as string | null) ?? null,
   }));
 }
 

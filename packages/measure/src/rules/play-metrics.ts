@@ -19,6 +19,8 @@ export interface PlayRow {
   invalid: string | null;
   /** The player's client classes from the collector (its user agent is never kept); absent on old rows. */
   client?: { app: string; device: string; os: string } | null;
+  /** The trusted proxy's country of the session (null: unknown). */
+  country?: string | null;
 }
 
 /** Transport evidence: an announce on the episode's torrent or an origin fetch of its file. */
