@@ -45,6 +45,8 @@ export interface Episode extends EpisodeFeatures {
   notesHtml: string | null;
   /** Saved but not published: no feed, page or search shows it until the creator publishes. */
   draft: boolean;
+  /** An admin took this episode down (takedown.ts); it is also a draft its creator cannot publish. */
+  takenDown?: boolean;
   /** Transcripts by language (podcast:transcript, captions, search). */
   transcripts: Transcript[];
 }
@@ -64,6 +66,7 @@ export interface EpisodeDetail extends Episode {
 const columns = `e.id, e.show_id as "showId", e.guid, e.title, e.description, e.published_at as "publishedAt",
   e.duration_ms as "durationMs", e.media_kind as "mediaKind", e.ad_breaks as "adBreaks", e.chapters, e.views,
   e.season, e.episode_number as "episodeNumber", e.episode_type as "episodeType", e.explicit, e.artwork as "episodeArtwork", e.persons, e.notes_html as "notesHtml", e.draft,
+  e.taken_down_at is not null as "takenDown",
   (select coalesce(json_agg(json_build_object('language', t.language, 'format', t.format, 'path', t.path,
      'vttPath', t.vtt_path) order by t.language), '[]') from catalog_transcripts t where t.episode_id = e.id) as transcripts,
   s.slug as "showSlug", s.title as "showTitle", s.owner_id as "ownerId", s.language, s.categories, s.author, s.artwork as "showArtwork",
@@ -113,6 +116,7 @@ function toDetail(r: Row): EpisodeDetail {
     notesHtml: r.notesHtml ?? null,
     transcripts: r.transcripts ?? [],
     draft: r.draft ?? false,
+    takenDown: r.takenDown === true,
     show: {
       id: r.showId,
       slug: r.showSlug,

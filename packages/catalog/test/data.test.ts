@@ -409,6 +409,8 @@ for (const engine of all) {
         expect(await live()).toBe(false);
         // The record: the row, the file and who took it down, why and when.
         expect((await getEpisode(db, id))?.title).toBe('Moths of the night');
+        // Its creator's dashboard says why, not just "draft".
+        expect((await getEpisode(db, id))?.takenDown).toBe(true);
         expect((await stat(join(ctx.mediaDir, pub.value.media!.path))).size).toBeGreaterThan(0);
         expect((await takenDownEpisodes(db)).map((t) => [t.episodeId, t.at.getTime()])).toEqual([
           [id, clock.now()],

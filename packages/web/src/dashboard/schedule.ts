@@ -13,6 +13,8 @@ import { type FormBody, one } from './form.ts';
 const local = (d: Date) => d.toISOString().slice(0, 16);
 
 export function statusCell(e: EpisodeDetail, now: number): Html {
+  // Not "draft": its creator could not publish it, and would not know why.
+  if (e.takenDown) return html`<span class="badge danger">taken down by an admin</span>`;
   const s = episodeStatus(e, now);
   return s === 'scheduled'
     ? html`scheduled for <time datetime="${e.publishedAt.toISOString()}">${local(e.publishedAt).replace('T', ' ')} UTC</time>`
