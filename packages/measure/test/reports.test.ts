@@ -294,6 +294,13 @@ describe('reports over a realistic day (figures worked out by hand)', () => {
     // The audience breakdown on the page, with links for scripts; small cells hidden there too.
     expect(page.body).toMatch(/<h2>Audience<\/h2>/);
     expect(page.body).toContain('<tr><td>unknown</td><td class="num">9</td></tr>');
+    // Plays by audience on the page too, with its links for scripts.
+    expect(page.body).toMatch(/<h2>Plays by audience<\/h2>/);
+    expect(page.body).toContain('<caption>Plays by app</caption>');
+    expect(page.body).toContain('<tr><td>Swarmcast Player</td><td class="num">7</td></tr>');
+    expect(page.body).toMatch(
+      /href="\/api\/measure\/creator\/creator\/audience\?[^"]*metric=plays&amp;format=csv"/,
+    );
     expect(page.body).toMatch(/<tr><td>Overcast<\/td><td class="num"><a class="badge warn" href="#k-note"/);
     expect(page.body).toMatch(
       /<tr><td>qBittorrent<\/td><td class="num"><a class="badge warn" href="#k-note"/,

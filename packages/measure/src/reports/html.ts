@@ -1,7 +1,13 @@
 import { escapeHtml, formatMoney, raw, page as sitePage, type Viewer } from '@swarmcast/platform';
 import { dayMs } from '../rules/windows.ts';
 import type { AdvertiserReport } from './advertiser-report.ts';
-import { type AudienceBreakdown, type AudienceDimension, audienceDimensions } from './audience.ts';
+import {
+  type AudienceBreakdown,
+  type AudienceDimension,
+  audienceDimensions,
+  type PlayAudience,
+  playDimensions,
+} from './audience.ts';
 import type { CreatorReport, ListenerCells } from './creator-report.ts';
 import type { Period } from './load.ts';
 import type { AdminReport } from './reports.ts';
@@ -180,13 +186,41 @@ function audienceSection(a: AudienceBreakdown | undefined, api: string): string 
 ${tables}`;
 }
 
+/** Plays in the player by the same dimensions, one small table each (k-suppressed). */
+function playsSection(a: PlayAudience | undefined, api: string): string {
+  if (!a) return '';
+  const names: Record<AudienceDimension, string> = {
+    app: 'App',
+    device: 'Device',
+    os: 'Operating system',
+    country: 'Country',
+    hour: 'Hour (UTC)',
+  };
+  const tables = playDimensions
+    .map(
+      (dim) =>
+        `<div class="table-wrap"><table><caption>Plays by ${esc(names[dim].toLowerCase())}</caption><thead><tr><th scope="col">${esc(names[dim])}</th><th scope="col" class="num">Plays</th></tr></thead><tbody>${
+          a.by[dim]
+            .map((c) => `<tr><td>${esc(c.value)}</td><td class="num">${cell(c.plays, a.k)}</td></tr>`)
+            .join('') || '<tr><td colspan="2">No plays in this period.</td></tr>'
+        }</tbody></table></div>`,
+    )
+    .join('\n');
+  const plays = `${api}${api.includes('?') ? '&' : '?'}metric=plays`;
+  return `<h2>Plays by audience</h2>
+<p class="meta">Valid plays in the Swarmcast player by app, device, operating system, the country your proxy reported, and the hour they started. For scripts: <a href="${esc(plays)}">JSON</a> · <a href="${esc(`${plays}&format=csv`)}">CSV</a>.</p>
+${tables}`;
+}
+
 export function creatorPage(
   r: CreatorReport,
   csvHref: string,
   pc: PageContext = {},
   audience?: AudienceBreakdown,
+  plays?: PlayAudience,
 ): string {
   const k = r.k;
+  const audienceApi = `/api/measure/creator/${encodeURIComponent(r.creatorId)}/audience${new URL(csvHref, 'http://x').search.replace(/[?&]format=csv/, '').replace(/^&/, '?')}`;
   const cur = pc.currency ?? 'EUR';
   const money = (m: number) => formatMoney(m, cur);
   const days = periodDays(r.period);
@@ -301,7 +335,8 @@ ${listenThrough}
         `<tr><td>${esc(label(pc, sh.showId))}</td><td class="num">${cell(sh.downloads, k)}</td><td class="num">${cell(sh.plays, k)}</td><td class="num">${esc(money(sh.revenueMicros))}</td></tr>`,
     )
     .join('')}</tbody></table></div>
-${audienceSection(audience, `/api/measure/creator/${encodeURIComponent(r.creatorId)}/audience${new URL(csvHref, 'http://x').search.replace(/[?&]format=csv/, '').replace(/^&/, '?')}`)}
+${audienceSection(audience, audienceApi)}
+${playsSection(plays, audienceApi)}
 <h2>Unique listeners per week and month</h2>
 <p class="meta">Exact for a calendar month and for a week inside one month. "≤" marks an upper bound:
 listeners who withhold the listener id (Do-Not-Track, GPC) have a key that changes every day, and the

@@ -177,6 +177,7 @@ export function reportRoutes(
               csvHref(req),
               pc,
               (await reports.audience(r.creatorId, r.period, r.window)) ?? undefined,
+              (await reports.playAudience(r.creatorId, r.period)) ?? undefined,
             )
           : advertiserPage(r, csvHref(req), pc),
       );
