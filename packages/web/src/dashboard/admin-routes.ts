@@ -175,63 +175,17 @@ ${down.map(
     );
   });
 
-  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/shows/:id/takedown', async (req, reply) => {
-    const who = await admin(req, reply);
-    if (!who) return reply;
-    const r = await takeDownShow(ctx, who, req.params.id, one(req.body ?? {}, 'reason'));
-    if (!r.ok)
-      return send(
-        reply,
-        page(
-          { title: 'Admin', viewer: who },
-          html`<h1>${r.message}</h1><p><a href="/admin/content">Back</a></p>`,
-        ),
-        r.status,
-      );
-    takedownsChanged(ctx.db);
-    return reply.redirect('/admin/content?saved=1', 303);
-  });
-
-  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/shows/:id/reinstate', async (req, reply) => {
-    const who = await admin(req, reply);
-    if (!who) return reply;
-    const r = await reinstateShow(ctx, who, req.params.id);
-    if (!r.ok)
-      return send(
-        reply,
-        page(
-          { title: 'Admin', viewer: who },
-          html`<h1>${r.message}</h1><p><a href="/admin/content">Back</a></p>`,
-        ),
-        r.status,
-      );
-    takedownsChanged(ctx.db);
-    return reply.redirect('/admin/content?saved=1', 303);
-  });
-
-  app.post<{ Params: { id: string }; Body: FormBody }>('/admin/episodes/:id/takedown', async (req, reply) => {
-    const who = await admin(req, reply);
-    if (!who) return reply;
-    const r = await takeDownEpisode(ctx, who, req.params.id, one(req.body ?? {}, 'reason'));
-    if (!r.ok)
-      return send(
-        reply,
-        page(
-          { title: 'Admin', viewer: who },
-          html`<h1>${r.message}</h1><p><a href="/admin/content">Back</a></p>`,
-        ),
-        r.status,
-      );
-    takedownsChanged(ctx.db);
-    return reply.redirect('/admin/content?saved=1', 303);
-  });
-
-  app.post<{ Params: { id: string }; Body: FormBody }>(
-    '/admin/episodes/:id/reinstate',
-    async (req, reply) => {
+  // Take down or reinstate a show or an episode: one shape, four actions.
+  type Moderation = (
+    who: Account,
+    id: string,
+    body: FormBody,
+  ) => Promise<{ ok: true } | { ok: false; status: number; message: string }>;
+  const moderation = (path: string, act: Moderation) =>
+    app.post<{ Params: { id: string }; Body: FormBody }>(path, async (req, reply) => {
       const who = await admin(req, reply);
       if (!who) return reply;
-      const r = await reinstateEpisode(ctx.db, who, req.params.id);
+      const r = await act(who, req.params.id, req.body ?? {});
       if (!r.ok)
         return send(
           reply,
@@ -243,8 +197,13 @@ ${down.map(
         );
       takedownsChanged(ctx.db);
       return reply.redirect('/admin/content?saved=1', 303);
-    },
+    });
+  moderation('/admin/shows/:id/takedown', (who, id, body) => takeDownShow(ctx, who, id, one(body, 'reason')));
+  moderation('/admin/shows/:id/reinstate', (who, id) => reinstateShow(ctx, who, id));
+  moderation('/admin/episodes/:id/takedown', (who, id, body) =>
+    takeDownEpisode(ctx, who, id, one(body, 'reason')),
   );
+  moderation('/admin/episodes/:id/reinstate', (who, id) => reinstateEpisode(ctx.db, who, id));
 
   // Suspend (no log-in, sessions or API tokens; everything kept) or reinstate an account.
   app.post<{ Params: { id: string }; Body: FormBody }>('/admin/users/:id/suspension', async (req, reply) => {
