@@ -164,7 +164,7 @@ const command: Command = {
         ...(demo ? [`  Latest episode      ${at(`/episodes/${demo.id}`)}  (${demo.title})`] : []),
         `  Creator dashboard   ${at('/dashboard')}`,
         `  Advertiser dashboard ${at('/ads/dashboard')}`,
-        `  Admin               swarmcast admin add --email you@example.org  (or the admin token above)`,
+        `  Admin pages         ${at('/admin')}  (an admin account: swarmcast admin add --email you@example.org)`,
         '',
       ].join('\n') + '\n',
     );
