@@ -257,9 +257,15 @@ describe('a node', () => {
     const report = await fetch(url('/measure/admin'), { headers: page });
     expect(report.status).toBe(401);
     expect(await report.text()).toContain('href="/login?next=%2Fmeasure%2Fadmin"');
-    expect((await fetch(url('/api/measure/admin'), { headers: page })).headers.get('content-type')).toMatch(
-      /json/,
-    );
+    // A JSON address opened by a browser without a session gets the log-in page too; a
+    // script (no text/html in Accept) keeps the coded JSON.
+    const apiByBrowser = await fetch(url('/api/measure/admin'), { headers: page });
+    expect(apiByBrowser.status).toBe(401);
+    expect(apiByBrowser.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await apiByBrowser.text()).toContain('href="/login?next=%2Fapi%2Fmeasure%2Fadmin"');
+    const apiByScript = await fetch(url('/api/measure/admin'));
+    expect(apiByScript.status).toBe(401);
+    expect(apiByScript.headers.get('content-type')).toMatch(/json/);
     const dash = await fetch(url('/dashboard'), { redirect: 'manual' });
     expect(dash.status).toBe(303);
     expect(dash.headers.get('location')).toBe('/login?next=%2Fdashboard');
