@@ -204,6 +204,33 @@ export async function authenticate(
   return r.rows[0] ?? null;
 }
 
+/**
+ * The node's admin token (the data dir's file, for scripts) as an API credential of an admin
+ * account of its own, so every API that takes an account takes the token too. The account has
+ * no password (it cannot log in) and an address with no @ (no sign-up can claim it); a token
+ * that changed (SWARMCAST_ADMIN_TOKEN) replaces the old one. Idempotent: every process of a
+ * node runs it at start.
+ */
+export const nodeAdminAccountId = 'node-admin-token';
+export async function registerNodeAdminToken(db: Queryable, token: string): Promise<void> {
+  if (!token) return;
+  const hash = tokenHash(token);
+  await db.query(
+    `insert into catalog_accounts (id, email, name, role, password_hash) values ($1, $1, 'Node admin token', 'admin', '!')
+     on conflict do nothing`,
+    [nodeAdminAccountId],
+  );
+  await db.query('delete from catalog_credentials where account_id = $1 and token_hash <> $2', [
+    nodeAdminAccountId,
+    hash,
+  ]);
+  await db.query(
+    `insert into catalog_credentials (token_hash, account_id, kind, label) values ($1, $2, 'api', 'node admin token')
+     on conflict do nothing`,
+    [hash, nodeAdminAccountId],
+  );
+}
+
 export async function revokeCredential(db: Queryable, token: string): Promise<void> {
   await db.query('delete from catalog_credentials where token_hash = $1', [tokenHash(token)]);
 }

@@ -24,6 +24,7 @@ import {
   episodeForAds,
   isEpisodeMedia,
   popularShows,
+  registerNodeAdminToken,
   showTitles,
 } from '@swarmcast/catalog';
 import { ledgerMigrations } from '@swarmcast/ledger';
@@ -150,6 +151,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   });
   d.app.addHook('onClose', async () => keys.close());
   const adminToken = d.adminToken ?? (await loadAdminToken(d.dataDir, process.env.SWARMCAST_ADMIN_TOKEN));
+  // The token opens every API (catalog and admin pages too), not only ads and measurement.
+  await registerNodeAdminToken(d.db, adminToken);
   const store = await loadStore(d.db, d.clock.now());
   const adsMediaDir = join(d.dataDir, 'ads-media');
   limitDecisions(d.app, d.decisionRate, d.shared);

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { demoMediaDir } from '@swarmcast/catalog';
+import { demoMediaDir, nodeAdminAccountId, registerNodeAdminToken } from '@swarmcast/catalog';
 import { encodeBindingRequest, mappedAddressOf, parseIceSettings } from '@swarmcast/platform';
 import { scratchDir } from '@swarmcast/testkit';
 import Parser from 'rss-parser';
@@ -275,6 +275,43 @@ describe('a node', () => {
     expect(await (await fetch(url('/login?next=%2F%2Fevil.example'))).text()).not.toContain('name="next"');
     const icon = await fetch(url('/favicon.ico'));
     expect(icon.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+  });
+
+  it("takes the node's admin token as an admin on every API and admin page; it cannot log in, and a new token replaces it", async () => {
+    const token = node.services.adminToken;
+    const account = await api(token, '/api/account');
+    expect(account.status).toBe(200);
+    expect(((await account.json()) as { account: { role: string } }).account.role).toBe('admin');
+    const adminPage = await api(token, '/admin/content');
+    expect(adminPage.status).toBe(200);
+    expect(await adminPage.text()).toContain('Content takedown');
+    // A catalog admin API: a show taken down and reinstated with the token.
+    expect((await json(ada, '/api/shows', { slug: 'token-takedown', title: 'Token takedown' })).status).toBe(
+      201,
+    );
+    expect((await json(ada, '/api/shows/token-takedown/takedown', { reason: 'test' }, 'PUT')).status).toBe(
+      403,
+    );
+    expect((await json(token, '/api/shows/token-takedown/takedown', { reason: 'test' }, 'PUT')).status).toBe(
+      200,
+    );
+    expect((await fetch(url('/shows/token-takedown'))).status).toBe(410);
+    expect((await api(token, '/api/shows/token-takedown/takedown', { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(url('/shows/token-takedown'))).status).toBe(200);
+    // Its account has no password and no address a sign-up could take.
+    const login = await fetch(url('/login'), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(node.url).origin },
+      body: new URLSearchParams({ email: nodeAdminAccountId, password: '!' }),
+    });
+    expect(login.headers.get('set-cookie') ?? '').not.toMatch(/swarmcast/i);
+    // Another token (SWARMCAST_ADMIN_TOKEN changed): the old one stops opening the catalog.
+    await registerNodeAdminToken(node.db, 'another-admin-token-for-this-test');
+    expect((await api(token, '/api/account')).status).toBe(401);
+    expect((await api('another-admin-token-for-this-test', '/api/account')).status).toBe(200);
+    await registerNodeAdminToken(node.db, token);
+    expect((await api(token, '/api/account')).status).toBe(200);
   });
 
   it("edits and deletes shows and episodes for their owner only; another creator's id is 403 with nothing written", async () => {

@@ -151,7 +151,7 @@ const command: Command = {
       ? 'the SWARMCAST_ADMIN_TOKEN environment variable'
       : join(dataDir, adminTokenFile);
     io.stdout.write(
-      `Admin token: in ${tokenAt} (Authorization: Bearer <token> for /ads/ admin calls and /measure/ reports)\n`,
+      `Admin token: in ${tokenAt} (Authorization: Bearer <token>: an admin on every API, for scripts)\n`,
     );
     // The places a newcomer looks for first.
     const at = (path: string) => new URL(path, node.url).toString();
