@@ -177,7 +177,11 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
       const w = window as unknown as {
         seen: string[];
         src0: string;
-        player: { p2p: Promise<{ requests(): { engine: number; origin: number } } | null> };
+        player: {
+          p2p: Promise<{
+            requests(): { engine: number; origin: number; firstEngineStart: number | null };
+          } | null>;
+        };
       };
       const pb = await w.player.p2p;
       return {
@@ -197,8 +201,12 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     expect(after.played).toBe(1);
     expect(after.playedStart).toBe(0);
     // The bytes the element read from the origin itself (before the engine answered) are in
-    // what the player reports as from the web seed, beside the engine's own web-seed bytes:
-    // the creator's P2P share counts every origin byte, and none twice.
+    // what the player reports as from the web seed, beside the engine's own web-seed bytes,
+    // and none twice. What the player can see: every completed origin read (Resource Timing),
+    // and for a read the browser cancelled (Chromium reports it with no body size) the prefix
+    // the element used, up to the first byte it asked the engine for. The origin may have sent
+    // more of that cancelled read than the element used (the rest of its window): that part is
+    // counted by the origin's server, not by the player (docs/measurement-methodology.md).
     await waitFor(
       async () => (await statsOf(page))?.complete === true,
       60_000,
@@ -206,7 +214,10 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     );
     const engine = (await statsOf(page)) as Stats;
     const elementOrigin = fx.markedBytes() - marked0;
+    const prefix = after.requests?.firstEngineStart ?? 0;
     expect(elementOrigin).toBeGreaterThan(0);
+    expect(prefix).toBeGreaterThan(0);
+    expect(prefix).toBeLessThanOrEqual(elementOrigin);
     await page.evaluate(() => (window as unknown as { player: { destroy(): void } }).player.destroy());
     const beaconWebSeed = () =>
       fx.playBeacons
@@ -217,7 +228,7 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     const reported = await waitFor(
       () => {
         const last = beaconWebSeed();
-        return last.length > 0 && Math.max(...last) >= engine.bytesFromWebSeed + 0.9 * elementOrigin
+        return last.length > 0 && Math.max(...last) >= engine.bytesFromWebSeed + prefix
           ? Math.max(...last)
           : null;
       },
@@ -226,9 +237,12 @@ describe.skipIf(prereq.skip)('peer-to-peer playback in Chromium', () => {
     ).catch((e: Error) => {
       const requests = JSON.stringify(fx.mediaRequests.slice(before));
       throw new Error(
-        `${e.message}: beacons' web-seed bytes ${JSON.stringify(beaconWebSeed())}, engine ${engine.bytesFromWebSeed}, element origin ${elementOrigin}, requests ${requests}`,
+        `${e.message}: beacons' web-seed bytes ${JSON.stringify(beaconWebSeed())}, engine ${engine.bytesFromWebSeed}, element prefix ${prefix}, origin sent ${elementOrigin}, requests ${requests}`,
       );
     });
+    console.log(
+      `element origin bytes: origin sent ${elementOrigin}, player counted ${(reported as number) - engine.bytesFromWebSeed} (prefix the element used: ${prefix})`,
+    );
     expect(reported).toBeLessThanOrEqual(engine.bytesFromWebSeed + elementOrigin);
     await ctx.close();
   }, 180_000);
