@@ -145,13 +145,10 @@ describe.skipIf(p.skip)('interop with qBittorrent (libtorrent 2.0)', () => {
     const qbt = await qbittorrent(join(dir.path, 'u-profile'), into);
     closers.push(() => qbt.stop());
     await qbt.addMagnet(`magnet:?xt=urn:btih:${t.infoHash}&dn=feed&x.pe=127.0.0.1:${seed.port}`, into);
-    await waitFor(
-      async () => {
-        const i = await qbt.info(t.infoHash);
-        // x.pe is enough for libtorrent; adding the peer again covers a refused first dial.
-        if (i && i.progress < 1) await qbt.addPeer(t.infoHash, `127.0.0.1:${seed.port}`);
-        return i !== undefined && i.progress === 1;
-      },
+    // x.pe is enough for libtorrent; adding the peer again covers a refused first dial.
+    await qbt.completeFrom(
+      t.infoHash,
+      `127.0.0.1:${seed.port}`,
       90_000,
       'qBittorrent to fetch the metadata from us and download',
       1000,

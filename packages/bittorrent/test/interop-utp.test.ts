@@ -102,23 +102,7 @@ describe.skipIf(bins.skip)('uTP with qBittorrent set to uTP only', () => {
       }),
     );
     await qbt.add(t.torrent);
-    // qBittorrent loads an added torrent after its API answers; a peer added before that is
-    // dropped, and a refused first dial (a loaded machine) is not retried soon: add it again
-    // every few seconds until the download runs.
-    let dialled = 0;
-    await waitFor(
-      async () => {
-        const i = await qbt.info(t.infoHash);
-        if (i && i.progress < 1 && Date.now() - dialled > 5000) {
-          dialled = Date.now();
-          await qbt.addPeer(t.infoHash, `127.0.0.1:${seed.port}`);
-        }
-        return i?.progress === 1;
-      },
-      90_000,
-      'qBittorrent to finish',
-      250,
-    );
+    await qbt.completeFrom(t.infoHash, `127.0.0.1:${seed.port}`, 90_000, 'qBittorrent to finish');
     expect((await content(out)).equals(t.content)).toBe(true);
     expect(seed.stats().uploaded).toBeGreaterThanOrEqual(t.content.length);
   }, 120_000);

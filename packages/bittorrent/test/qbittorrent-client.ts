@@ -67,6 +67,27 @@ export async function qbittorrent(
       const r = await fetch(`${api}/torrents/addPeers`, { method: 'POST', body });
       await r.arrayBuffer();
     },
+    /**
+     * Waits until the torrent is complete, adding `peer` again every `everyMs` while it is
+     * not: qBittorrent drops a peer added before the torrent has loaded, and does not soon
+     * retry a refused first dial (a loaded machine).
+     */
+    async completeFrom(hash: string, peer: string, timeoutMs: number, what: string, everyMs = 5000) {
+      let dialled = 0;
+      await waitFor(
+        async () => {
+          const i = await this.info(hash);
+          if (i && i.progress < 1 && Date.now() - dialled > everyMs) {
+            dialled = Date.now();
+            await this.addPeer(hash, peer);
+          }
+          return i?.progress === 1;
+        },
+        timeoutMs,
+        what,
+        250,
+      );
+    },
     async info(hash: string): Promise<{ progress: number; state: string } | undefined> {
       // By v1 hash: qBittorrent names a hybrid torrent by its truncated v2 hash.
       const r = await fetch(`${api}/torrents/info`);
