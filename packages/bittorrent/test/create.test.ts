@@ -163,4 +163,33 @@ describe('createTorrent (Node, worker threads)', () => {
     const r = await createTorrent(join(dir.path, 'pack'), { signal: controller.signal });
     expect(r.ok || r.error.code).toBe('BT_CREATE_ABORTED');
   });
+
+  it('a worker kept from an earlier torrent hashes the next one right, also after an aborted one', async () => {
+    // the first call leaves its worker idle; the aborted one must not hand the next a worker
+    // that still holds its chunks; each result must equal the in-memory creator
+    const expected = await createTorrentFromMemory(
+      'pack',
+      [...contents].map(([k, data]) => ({ path: k.split('/'), data })),
+      { version: 'hybrid', pieceLength: 16384 },
+      subtleHasher(),
+    );
+    if (!expected.ok) throw new Error(expected.error.message);
+    const controller = new AbortController();
+    for (const signal of [undefined, controller.signal, undefined, undefined]) {
+      const made = createTorrent(join(dir.path, 'pack'), {
+        version: 'hybrid',
+        pieceLength: 16384,
+        chunkBytes: 16384,
+        threads: 2,
+        ...(signal ? { signal, onProgress: () => controller.abort(new Error('stop')) } : {}),
+      });
+      const r = await made;
+      if (signal) {
+        expect(r.ok || r.error.code).toBe('BT_CREATE_ABORTED');
+        continue;
+      }
+      if (!r.ok) throw new Error(r.error.message);
+      expect(toHex(r.value.infoBytes)).toBe(toHex(expected.value.infoBytes));
+    }
+  });
 });
