@@ -15,6 +15,7 @@ export {
   type BreakRequest,
   type DecideDeps,
   decideBreak,
+  decideBreakShared,
   type EpisodeLookup,
   findBreak,
 } from './decide.ts';
@@ -92,6 +93,12 @@ export {
   type PodView,
   selectPod,
 } from './select-pod.ts';
+export {
+  type ClaimRequest,
+  type RedisScripts,
+  redisSharedDelivery,
+  type SharedDelivery,
+} from './shared-delivery.ts';
 export {
   dropRetiredBefore,
   exportPublicKey,

@@ -9,8 +9,16 @@
  * crash redelivers it and the records skip what was applied. Without one (tests, a
  * throwaway store), ids are remembered in memory.
  */
-import type { Consumer, Db, EventStream, StreamEvent } from '@swarmcast/platform';
+import {
+  type Clock,
+  type Consumer,
+  type Db,
+  type EventStream,
+  type StreamEvent,
+  systemClock,
+} from '@swarmcast/platform';
 import { recordMeasured } from './persistence.ts';
+import type { SharedDelivery } from './shared-delivery.ts';
 import type { AdsStore } from './store.ts';
 import { type MeasuredDelivery, measuredDeliveryId, measuredDeliverySubject } from './tracking-contract.ts';
 
@@ -59,6 +67,9 @@ export class MeasuredFeedback {
   constructor(
     private readonly store: AdsStore,
     private readonly db?: Db,
+    /** Caps and delivery shared by every process: each event reaches one of them (one group). */
+    private readonly shared?: SharedDelivery,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Applies one batch of stream events; resolves once their effect is durable. */
@@ -82,12 +93,25 @@ export class MeasuredFeedback {
       inBatch.add(id);
       items.push({ id, delivery });
     }
+    // Shared totals (Redis) are written before the store's own, which seed a missing key, and
+    // inside the transaction that records the ids: a Redis failure rolls the ids back and the
+    // batch is redelivered whole.
+    const toShared = async (f: typeof items) => {
+      if (this.shared && f.length > 0) {
+        await this.shared.measured(
+          this.store,
+          f.map((i) => i.delivery),
+          this.clock.now(),
+        );
+      }
+      return f;
+    };
     let fresh: typeof items;
     if (this.db) {
       const db = this.db;
-      fresh = await db.transaction((tx) => recordMeasured(tx, items));
+      fresh = await db.transaction(async (tx) => toShared(await recordMeasured(tx, items)));
     } else {
-      fresh = items.filter((i) => !this.seen.has(i.id));
+      fresh = await toShared(items.filter((i) => !this.seen.has(i.id)));
       for (const i of fresh) this.seen.add(i.id);
     }
     this.stats.duplicates += items.length - fresh.length;

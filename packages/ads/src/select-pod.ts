@@ -128,7 +128,7 @@ export function staticallyEligible(c: Candidate, req: PodRequest): boolean {
 }
 
 /** The line item's own flight clipped to its campaign's. */
-export function flightOf(c: Candidate): { startsAt: number; endsAt: number } {
+export function flightOf(c: Pick<Candidate, 'lineItem' | 'campaign'>): { startsAt: number; endsAt: number } {
   return {
     startsAt: Math.max(c.campaign.startsAt, c.lineItem.startsAt ?? c.campaign.startsAt),
     endsAt: Math.min(c.campaign.endsAt, c.lineItem.endsAt ?? c.campaign.endsAt),

@@ -188,6 +188,32 @@ export class AdsStore implements PodView {
     return out;
   }
 
+  /**
+   * With shared delivery (shared-delivery.ts): the line item's delivery as every process
+   * counted it, read just before a decision. The counter object stays the same (candidates
+   * hold it); this process's own changes apply on top until the next read.
+   */
+  useSharedDelivery(lineItemId: string, d: LineItemDelivery): void {
+    const own = this.deliveryOf(lineItemId);
+    own.impressions = d.impressions;
+    own.spendMilliMicros = d.spendMilliMicros;
+  }
+
+  /** With shared delivery: the listener's impression times of a line item, as Redis has them. */
+  useSharedSeen(listenerId: string, lineItemId: string, times: readonly number[]): void {
+    let byItem = this.seenBy.get(listenerId);
+    if (times.length === 0) {
+      byItem?.delete(lineItemId);
+      if (byItem?.size === 0) this.seenBy.delete(listenerId);
+      return;
+    }
+    if (!byItem) {
+      byItem = new Map();
+      this.seenBy.set(listenerId, byItem);
+    }
+    byItem.set(lineItemId, [...times]);
+  }
+
   seen(listenerId: string, lineItemId: string): readonly number[] {
     return this.seenBy.get(listenerId)?.get(lineItemId) ?? [];
   }

@@ -154,6 +154,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   // The token opens every API (catalog and admin pages too), not only ads and measurement.
   await registerNodeAdminToken(d.db, adminToken);
   const store = await loadStore(d.db, d.clock.now());
+  // With N processes (REDIS_URL) caps and pacing are counted once for all of them.
+  const sharedDelivery = d.shared?.adsDelivery({ capHoldMs: store.capHoldMs });
   const adsMediaDir = join(d.dataDir, 'ads-media');
   limitDecisions(d.app, d.decisionRate, d.shared);
   // Ads prepared for stitching (below); the ads dashboard shows why a creative could not be.
@@ -179,6 +181,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     viewer: (req) => whoIs(d.catalog, req),
     db: d.db,
     store,
+    ...(sharedDelivery ? { sharedDelivery } : {}),
     // Fill-rate events (ads.opportunity) for measurement, on the node's own stream.
     stream: d.stream,
     // The node's own list, filled once it listens (the same array the catalog reads).
@@ -255,6 +258,23 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
         newId: () => randomUUID(),
         // A plan lives for its UTC day; deliveries are counted up to two days later.
         tokenTtlMs: 3 * 86_400_000,
+        ...(sharedDelivery
+          ? {
+              onRecorded: (slots, decisionIds, req, expiresAt) => {
+                sharedDelivery
+                  .claim(slots, {
+                    listenerId: req.audienceKey,
+                    now: req.now,
+                    expiresAt,
+                    decisionIds,
+                    force: true,
+                  })
+                  .catch((err: unknown) =>
+                    d.app.log.error({ err }, 'stitch plan: shared delivery state failed'),
+                  );
+              },
+            }
+          : {}),
       },
       onError: (err) => d.app.log.error({ err }, 'storing a stitch plan failed'),
     });

@@ -6,7 +6,7 @@
  */
 import { trustedCountry } from '@swarmcast/platform';
 import type { FastifyInstance } from 'fastify';
-import { decideBreak } from '../decide.ts';
+import { decideBreakShared } from '../decide.ts';
 import { exportPublicKey } from '../signing-keys.ts';
 import type { TimeOffsetForm } from '../time-offset.ts';
 import { renderVast } from '../vast.ts';
@@ -38,16 +38,24 @@ export function decisionRoutes(app: FastifyInstance, ctx: AdsContext): void {
     }
     const episode = await ctx.episodes(q.episode);
     const now = ctx.clock.now();
-    const answer = decideBreak(ctx.decide, {
-      episode,
-      breakId: q.break,
-      listenerId: withheld(req.headers) ? null : parseListenerId(q.lid),
-      // Only through the trusted proxy, as measurement reads it: a listener talking to us
-      // directly could claim any country and buy into (or out of) geo-targeted line items.
-      country: trustedCountry(req, ctx.countryHeader),
-      device: deviceClass(q.device, req.headers['user-agent']),
-      now,
-    });
+    let answer: Awaited<ReturnType<typeof decideBreakShared>>;
+    try {
+      answer = await decideBreakShared(ctx.decide, {
+        episode,
+        breakId: q.break,
+        listenerId: withheld(req.headers) ? null : parseListenerId(q.lid),
+        // Only through the trusted proxy, as measurement reads it: a listener talking to us
+        // directly could claim any country and buy into (or out of) geo-targeted line items.
+        country: trustedCountry(req, ctx.countryHeader),
+        device: deviceClass(q.device, req.headers['user-agent']),
+        now,
+      });
+    } catch (err) {
+      // The shared caps and delivery (Redis) did not answer: no ad rather than one past a cap
+      // or plan; still a valid VAST for the player.
+      req.log.error({ err }, 'ad decision: shared delivery state failed');
+      return reply.code(503).header('x-ads-reason', 'shared-state-unavailable').send(emptyVast);
+    }
     if (!episode) reply.header('x-ads-reason', 'unknown-episode');
     if (answer.adBreak && episode) {
       ctx.opportunities?.record({

@@ -16,6 +16,7 @@ import { MeasuredFeedback } from '../measured-feedback.ts';
 import { OpportunityPublisher } from '../opportunities.ts';
 import type { PaceSettings } from '../pacing.ts';
 import { saveDelivery } from '../persistence.ts';
+import type { SharedDelivery } from '../shared-delivery.ts';
 import type { KeyRing } from '../signing-keys.ts';
 import { AdsStore, defaultReservationMs } from '../store.ts';
 import type { AdsAuth } from './access.ts';
@@ -78,6 +79,11 @@ export interface AdsPluginDeps {
   announce?: readonly string[];
   pace?: PaceSettings;
   /**
+   * Frequency caps and line-item delivery shared by every ad server process of the network
+   * (`redisSharedDelivery`); absent: this process's store alone (one process).
+   */
+  sharedDelivery?: SharedDelivery;
+  /**
    * Consume measured delivery (`delivery.measured`) from `stream` (default true when a
    * stream is given): budgets, pacing and caps then run on it. `false` when another
    * process of the node owns the ad server's store.
@@ -138,6 +144,7 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
       tokenTtlMs: deps.tokenTtlMs ?? defaultReservationMs,
       adSystemVersion: version,
       pace: deps.pace,
+      ...(deps.sharedDelivery ? { shared: deps.sharedDelivery } : {}),
     },
   };
   // Unknown JSON fields are refused (400), not silently dropped as Fastify's default does.
@@ -165,7 +172,7 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     app.addHook('onClose', async () => opportunities.close());
     if (deps.measuredFeedback !== false) {
       // Budgets, pacing and caps run on measured delivery, fed back on the same stream.
-      const feedback = new MeasuredFeedback(store, deps.db);
+      const feedback = new MeasuredFeedback(store, deps.db, deps.sharedDelivery, deps.clock);
       ctx.feedback = feedback;
       let consumer: Consumer | null = null;
       app.addHook('onReady', async () => {

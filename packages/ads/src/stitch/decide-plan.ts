@@ -18,7 +18,7 @@ import type { EpisodeForAds } from '@swarmcast/catalog';
 import { type SigningKey, signPod } from '../decision-token.ts';
 import type { DeviceClass } from '../model.ts';
 import type { PaceSettings } from '../pacing.ts';
-import { type PodView, selectPod } from '../select-pod.ts';
+import { type PodSlot, type PodView, selectPod } from '../select-pod.ts';
 import type { DecisionClaims } from '../tracking-contract.ts';
 
 export interface PlannedAd {
@@ -77,6 +77,16 @@ export interface PlanDeps {
   /** Tokens must outlive the window plus the time measurement takes to count deliveries. */
   tokenTtlMs: number;
   pace?: PaceSettings;
+  /**
+   * Told of every break's recorded ads with their decision ids (the node adds them to the
+   * caps and delivery shared by its processes; a plan is decided here, never refused there).
+   */
+  onRecorded?: (
+    slots: readonly PodSlot[],
+    decisionIds: readonly string[],
+    req: PlanRequest,
+    expiresAt: number,
+  ) => void;
 }
 
 /** Decides a plan: every break of the episode filled by the ad server, then signed. Pure but for deps. */
@@ -130,6 +140,12 @@ export function decideStitchPlan(deps: PlanDeps, req: PlanRequest): StitchPlan {
     const tokens = signPod(claims, key);
     for (const slot of ready)
       deps.view.recordImpression(slot.candidate.lineItem.id, req.audienceKey, req.now);
+    deps.onRecorded?.(
+      ready,
+      claims.map((c) => c.decisionId),
+      req,
+      req.now + deps.tokenTtlMs,
+    );
     breaks.push({
       breakId: adBreak.id,
       position: adBreak.position,

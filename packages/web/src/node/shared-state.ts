@@ -1,3 +1,4 @@
+import { redisSharedDelivery, type SharedDelivery } from '@swarmcast/ads';
 import {
   redisFailureCounter,
   redisRateLimiter,
@@ -23,6 +24,11 @@ export interface SharedState {
   failures(name: string, decayMs: number, maxKeys?: number): SharedFailureCounter;
   /** `onSignal` runs when another process sends on `name`; `send()` tells the others. */
   signal(name: string, onSignal: () => void): Promise<SharedSignal>;
+  /**
+   * The ad server's frequency caps and line-item delivery (pacing, goals) counted once for
+   * every process; undefined in one process, where the ad server's own store counts them.
+   */
+  adsDelivery(o: { capHoldMs: number }): SharedDelivery | undefined;
   close(): Promise<void>;
 }
 
@@ -36,6 +42,7 @@ export function processSharedState(): SharedState {
     failures: (_name, decayMs, maxKeys = 50_000) => memoryFailureCounter(decayMs, maxKeys),
     // Nobody else to tell.
     signal: async () => ({ send() {}, close: async () => {} }),
+    adsDelivery: () => undefined,
     close: async () => {},
   };
 }
@@ -79,6 +86,9 @@ export function redisSharedState(
       signals.push(s);
       return s;
     },
+    // Unlike the limits above, a Redis failure here fails the ad request (the player gets no
+    // ad): serving past a cap or a budget is a wrong charge, not a degraded page.
+    adsDelivery: (o) => redisSharedDelivery(redis, `${prefix}ads:`, o),
     async close() {
       for (const s of signals.splice(0)) await s.close();
       subscriber?.disconnect();

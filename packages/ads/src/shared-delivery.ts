@@ -1,0 +1,306 @@
+/**
+ * Frequency caps and line-item delivery (what pacing and goals read) shared by every ad
+ * server process of one network, in Redis (REDIS_URL). Without it each process counted its
+ * own decisions, so N processes let a listener see a capped ad N times and ran a line item
+ * N times ahead of plan (issue 19).
+ *
+ * The same quantities as `AdsStore` (store.ts), kept per line item under `prefix`:
+ * - `m:<li>` (hash n, s): measured impressions and spend (milli-micros), net of refunds;
+ * - `r:<li>` (sorted set, member decision id, score token expiry): open reservations.
+ *   Delivery = measured + open reservations at the line item's price; a reservation leaves
+ *   the set when measured or when its token expires (swept by each script);
+ * - `c:<li>:<listener>` (member decision id, score decision time): the listener's
+ *   impressions within the longest cap period; `h:<li>:<listener>` the cap holds of
+ *   unmeasured decisions (score: hold end), dropped from `c:` when the hold ends unmeasured.
+ *
+ * A decision reads these for its candidates in one round trip (`load`), chooses with the
+ * pure policy as before, then `claim`s its pod in one atomic script that checks the cap and
+ * the pacing ceiling again and adds the decision only if both still allow it: two processes
+ * racing for the last place under a cap or a plan never both get it. Every key expires
+ * (reservations and caps when their last entry would, measured totals 30 days after the
+ * flight ends). If Redis loses the keys, measured totals are re-seeded from the process's own
+ * (loaded from PostgreSQL at start); open reservations are lost until re-made.
+ */
+import { capHorizonMs } from './frequency-caps.ts';
+import type { LineItemDelivery } from './model.ts';
+import { defaultPaceSettings, type PaceSettings, plannedAt } from './pacing.ts';
+import { type Candidate, flightOf, type PodSlot } from './select-pod.ts';
+import type { AdsStore } from './store.ts';
+import type { MeasuredDelivery } from './tracking-contract.ts';
+
+/** The one Redis command used (ioredis' `Redis` has it); keeps ads free of a client library. */
+export interface RedisScripts {
+  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
+export interface ClaimRequest {
+  listenerId: string | null;
+  now: number;
+  /** The decisions' token expiry: their reservations last as long. */
+  expiresAt: number;
+  /** One per slot, in order. */
+  decisionIds: readonly string[];
+  /** Add even past the cap or plan (a decision already made elsewhere, e.g. a DAI plan). */
+  force?: boolean;
+}
+
+export interface SharedDelivery {
+  /** Puts the shared delivery of `candidates` and the listener's cap times into `store`. */
+  load(
+    store: AdsStore,
+    candidates: readonly Candidate[],
+    listenerId: string | null,
+    now: number,
+  ): Promise<void>;
+  /** Takes a place for each slot if its cap and pacing still allow it; true where taken. */
+  claim(slots: readonly PodSlot[], req: ClaimRequest): Promise<boolean[]>;
+  /** Applies measured deliveries and refunds (each once: the caller deduplicates). */
+  measured(store: AdsStore, deliveries: readonly MeasuredDelivery[], now: number): Promise<void>;
+}
+
+const dayMs = 86_400_000;
+
+// Shared by the three scripts: push a key's expiry out to `at` (never in; relative to the
+// caller's clock, so Redis's own clock does not matter); release expired reservations and read
+// a line item's delivery (seeding measured totals from ARGV when the key is missing); drop
+// expired cap holds and times no cap needs.
+const helpers = `
+local function extend(key, at, now)
+  local ttl = redis.call('PTTL', key)
+  local want = math.max(1000, at - now)
+  if ttl < 0 or ttl < want then redis.call('PEXPIRE', key, want) end
+end
+local function delivered(m, r, now, cpm, n0, s0, ttlAt)
+  redis.call('ZREMRANGEBYSCORE', r, '-inf', now)
+  if redis.call('EXISTS', m) == 0 then
+    redis.call('HSET', m, 'n', n0, 's', s0)
+    extend(m, tonumber(ttlAt), now)
+  end
+  local f = redis.call('HMGET', m, 'n', 's')
+  local open = redis.call('ZCARD', r)
+  return tonumber(f[1]) + open, tonumber(f[2]) + open * cpm
+end
+local function sweepCaps(c, h, now, horizon)
+  local gone = redis.call('ZRANGEBYSCORE', h, '-inf', now)
+  for i = 1, #gone do redis.call('ZREM', c, gone[i]) end
+  redis.call('ZREMRANGEBYSCORE', h, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', c, '-inf', now - horizon)
+end
+`;
+
+// ARGV[1] now; per item: cpm, n0, s0, ttlAt, capped, horizon. KEYS per item: m, r (+ c, h when capped).
+// Returns per item {n, s, {cap times...}}.
+const loadScript = `${helpers}
+local now = tonumber(ARGV[1])
+local out = {}
+local k, a = 1, 2
+while a <= #ARGV do
+  local n, s = delivered(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
+  k = k + 2
+  local times = {}
+  if ARGV[a + 4] == '1' then
+    sweepCaps(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a + 5]))
+    times = redis.call('ZRANGE', KEYS[k], 0, -1, 'WITHSCORES')
+    local only = {}
+    for i = 2, #times, 2 do only[#only + 1] = times[i] end
+    times = only
+    k = k + 2
+  end
+  out[#out + 1] = {n, s, times}
+  a = a + 6
+end
+return out
+`;
+
+// ARGV[1] now, ARGV[2] force; per claim: id, expiresAt, holdUntil, cpm, n0, s0, ttlAt, spendGoal,
+// lt, le, capped, horizon, ncaps, then ncaps pairs (period, max). KEYS as in load.
+// A claim is taken when delivered units < lt, (le < 0 or spend + cpm <= le) and every cap has room.
+const claimScript = `${helpers}
+local now = tonumber(ARGV[1])
+local force = ARGV[2] == '1'
+local out = {}
+local k, a = 1, 3
+while a <= #ARGV do
+  local id, expiresAt, holdUntil = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local cpm = tonumber(ARGV[a + 3])
+  local m, r = KEYS[k], KEYS[k + 1]
+  k = k + 2
+  local n, s = delivered(m, r, now, cpm, ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
+  local units = n
+  if ARGV[a + 7] == '1' then units = s end
+  local lt, le = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9])
+  local ok = force or (units < lt and (le < 0 or s + cpm <= le))
+  local capped, horizon, ncaps = ARGV[a + 10] == '1', tonumber(ARGV[a + 11]), tonumber(ARGV[a + 12])
+  local c, h
+  if capped then
+    c, h = KEYS[k], KEYS[k + 1]
+    k = k + 2
+    sweepCaps(c, h, now, horizon)
+    for i = 0, ncaps - 1 do
+      local period, max = tonumber(ARGV[a + 13 + 2 * i]), tonumber(ARGV[a + 14 + 2 * i])
+      if not force and redis.call('ZCOUNT', c, '(' .. (now - period), now) >= max then ok = false end
+    end
+  end
+  if ok then
+    redis.call('ZADD', r, expiresAt, id)
+    extend(r, expiresAt, now)
+    if capped then
+      redis.call('ZADD', c, now, id)
+      redis.call('ZADD', h, holdUntil, id)
+      extend(c, now + horizon, now)
+      extend(h, now + horizon, now)
+    end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+  a = a + 13 + 2 * ncaps
+end
+return out
+`;
+
+// ARGV[1] now; per delivery: sign, id, charged (milli-micros), issuedAt, n0, s0, ttlAt, capped,
+// horizon. KEYS as in load. A delivery turns its reservation into measured delivery and keeps
+// its cap place for the whole period (its hold ends); a refund takes the measured one back.
+const measuredScript = `${helpers}
+local now = tonumber(ARGV[1])
+local k, a = 1, 2
+while a <= #ARGV do
+  local sign, id, charged, issuedAt = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local m, r = KEYS[k], KEYS[k + 1]
+  k = k + 2
+  delivered(m, r, now, 0, ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
+  if sign > 0 then redis.call('ZREM', r, id) end
+  redis.call('HINCRBY', m, 'n', sign)
+  redis.call('HINCRBY', m, 's', sign * charged)
+  extend(m, tonumber(ARGV[a + 6]), now)
+  if ARGV[a + 7] == '1' then
+    local c, h = KEYS[k], KEYS[k + 1]
+    k = k + 2
+    redis.call('ZREM', h, id)
+    if not redis.call('ZSCORE', c, id) then redis.call('ZADD', c, issuedAt, id) end
+    extend(c, issuedAt + tonumber(ARGV[a + 8]), now)
+  end
+  a = a + 9
+end
+return 0
+`;
+
+/**
+ * Caps and delivery in Redis under `prefix` (the network's SWARMCAST_REDIS_PREFIX plus a
+ * name of its own). `capHoldMs`: how long an unmeasured decision holds its cap place (the
+ * store's `capHoldMs`).
+ */
+export function redisSharedDelivery(
+  redis: RedisScripts,
+  prefix: string,
+  o: { capHoldMs: number; pace?: PaceSettings },
+): SharedDelivery {
+  const settings = o.pace ?? defaultPaceSettings;
+  const m = (li: string) => `${prefix}m:${li}`;
+  const r = (li: string) => `${prefix}r:${li}`;
+  const c = (li: string, listener: string) => `${prefix}c:${li}:${listener}`;
+  const h = (li: string, listener: string) => `${prefix}h:${li}:${listener}`;
+  // The store's measured totals seed a missing key; kept 30 days past the flight.
+  const seed = (store: AdsStore, cand: Pick<Candidate, 'lineItem' | 'campaign'>): Array<number> => {
+    const local = store.measuredOf(cand.lineItem.id);
+    return [local.impressions, local.spendMilliMicros, flightOf(cand).endsAt + 30 * dayMs];
+  };
+
+  return {
+    async load(store, candidates, listenerId, now) {
+      if (candidates.length === 0) return;
+      const keys: string[] = [];
+      const args: Array<string | number> = [now];
+      for (const cand of candidates) {
+        const li = cand.lineItem;
+        const capped = listenerId !== null && li.caps.length > 0;
+        keys.push(m(li.id), r(li.id));
+        if (capped) keys.push(c(li.id, listenerId), h(li.id, listenerId));
+        args.push(li.cpmMicros, ...seed(store, cand), capped ? 1 : 0, capHorizonMs(li.caps));
+      }
+      const out = (await redis.eval(loadScript, keys.length, ...keys, ...args)) as Array<
+        [number, number, string[]]
+      >;
+      candidates.forEach((cand, i) => {
+        const [n, s, times] = out[i]!;
+        const d: LineItemDelivery = { impressions: Number(n), spendMilliMicros: Number(s) };
+        store.useSharedDelivery(cand.lineItem.id, d);
+        if (listenerId !== null && cand.lineItem.caps.length > 0) {
+          store.useSharedSeen(listenerId, cand.lineItem.id, times.map(Number));
+        }
+      });
+    },
+
+    async claim(slots, req) {
+      if (slots.length === 0) return [];
+      const keys: string[] = [];
+      const args: Array<string | number> = [req.now, req.force ? 1 : 0];
+      slots.forEach((slot, i) => {
+        const cand = slot.candidate;
+        const li = cand.lineItem;
+        const flight = flightOf(cand);
+        const capped = req.listenerId !== null && li.caps.length > 0;
+        const spendGoal = li.goal.kind === 'spend';
+        const total = li.goal.kind === 'spend' ? li.goal.micros * 1000 : li.goal.impressions;
+        // The pacing rule of pacing.ts: units delivered below the plan a lookahead ahead
+        // (even) and below the goal; a spend goal must also have room for this price.
+        const ceiling =
+          li.pacing === 'even'
+            ? plannedAt(
+                total,
+                flight.startsAt,
+                flight.endsAt,
+                req.now + settings.lookaheadMs,
+                li.targeting.dayParts,
+              )
+            : total;
+        keys.push(m(li.id), r(li.id));
+        if (capped) keys.push(c(li.id, req.listenerId!), h(li.id, req.listenerId!));
+        args.push(
+          req.decisionIds[i]!,
+          req.expiresAt,
+          Math.min(req.expiresAt, req.now + o.capHoldMs),
+          li.cpmMicros,
+          0,
+          0,
+          flight.endsAt + 30 * dayMs,
+          spendGoal ? 1 : 0,
+          Math.min(total, ceiling),
+          spendGoal ? total : -1,
+          capped ? 1 : 0,
+          capHorizonMs(li.caps),
+          capped ? li.caps.length : 0,
+          ...(capped ? li.caps.flatMap((cap) => [cap.periodMs, cap.max]) : []),
+        );
+      });
+      const out = (await redis.eval(claimScript, keys.length, ...keys, ...args)) as number[];
+      return out.map((x) => Number(x) === 1);
+    },
+
+    async measured(store, deliveries, now) {
+      const keys: string[] = [];
+      const args: Array<string | number> = [now];
+      for (const d of deliveries) {
+        const li = store.lineItems.get(d.lineItemId);
+        const campaign = li && store.campaigns.get(li.campaignId);
+        if (!li || !campaign) continue;
+        const cand = { lineItem: li, campaign };
+        const sign = d.kind === 'delivered' ? 1 : -1;
+        const capped = sign > 0 && d.listenerId !== null && li.caps.length > 0;
+        keys.push(m(li.id), r(li.id));
+        if (capped) keys.push(c(li.id, d.listenerId!), h(li.id, d.listenerId!));
+        args.push(
+          sign,
+          d.decisionId,
+          d.chargedMicros * 1000,
+          d.issuedAt,
+          ...seed(store, cand),
+          capped ? 1 : 0,
+          capHorizonMs(li.caps),
+        );
+      }
+      if (keys.length > 0) await redis.eval(measuredScript, keys.length, ...keys, ...args);
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { requireServices, serviceUrl } from '@swarmcast/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AdsStore,
+  type DecideDeps,
+  type DecisionClaims,
+  decideBreakShared,
+  generateSigningKey,
+  type LineItem,
+  MeasuredFeedback,
+  measuredDeliverySubject,
+  redisSharedDelivery,
+} from '../src/index.ts';
+import { campaign, creative, day, episode, lineItem, t0 } from './helpers.ts';
+
+/**
+ * Two ad server processes of one network (two stores, as two `swarmcast up --roles web`
+ * would hold) on the real Redis (issue 19). Each used to count caps and pacing on its own, so
+ * together they served a capped listener twice the cap and a paced line item twice its plan.
+ * Requests go to both at once, so the atomic claim is what holds the limits, not turn-taking.
+ */
+const services = await requireServices('shared ad caps and pacing on Redis', 'redis');
+const hour = 3_600_000;
+
+describe.skipIf(services.skip)('two ad servers share caps and pacing through Redis', () => {
+  let redis: Redis;
+  const key = generateSigningKey('k1');
+
+  beforeAll(async () => {
+    redis = new Redis(serviceUrl('redis'), { lazyConnect: true });
+    await redis.connect();
+  });
+
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  /** Two instances of one network: the same model, their own stores, one Redis prefix. */
+  function twoServers(li: Partial<LineItem>, capHoldMs = 10 * 60_000) {
+    const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
+    return ['a', 'b'].map((name) => {
+      const store = new AdsStore();
+      store.capHoldMs = capHoldMs;
+      store.putCampaign(campaign('c1'));
+      store.putCreative(creative('cr-li'));
+      store.putLineItem(lineItem('li', 'c1', li));
+      let n = 0;
+      const shared = redisSharedDelivery(redis, prefix, { capHoldMs });
+      const deps: DecideDeps = {
+        store,
+        signingKey: () => key,
+        collector: 'https://node.example',
+        newId: () => `${name}${++n}`,
+        tokenTtlMs: 6 * hour,
+        adSystemVersion: 'test',
+        shared,
+      };
+      return { store, deps, shared };
+    });
+  }
+
+  const ask = (deps: DecideDeps, listenerId: string, now: number) =>
+    decideBreakShared(deps, {
+      episode: episode(),
+      breakId: 'pre',
+      listenerId,
+      country: null,
+      device: 'phone',
+      now,
+    });
+
+  it('a listener capped at 3 a day gets 3 ads from both servers together, not 3 from each', async () => {
+    const [a, b] = twoServers({ caps: [{ max: 3, periodMs: day }] });
+    const now = t0 + hour;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => ask((i % 2 ? a : b)!.deps, 'listener-1', now + i)),
+    );
+    expect(answers.reduce((n, x) => n + x.decisions.length, 0)).toBe(3);
+    // Another listener is not affected by the first one's cap.
+    expect((await ask(b!.deps, 'listener-2', now + 50)).decisions).toHaveLength(1);
+  });
+
+  it('an even line item runs to its plan once across both servers, not once per server', async () => {
+    // 1,440 impressions over the day: 60 planned by 01:00, plus the two-minute lookahead.
+    const [a, b] = twoServers({ pacing: 'even', goal: { kind: 'impressions', impressions: 1440 } });
+    const now = t0 + hour;
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => ask((i % 2 ? a : b)!.deps, `l-${i}`, now)),
+    );
+    const served = answers.reduce((n, x) => n + x.decisions.length, 0);
+    // delivered < plan(now + 2 min) = 62: the 62nd is the last one allowed.
+    expect(served).toBe(62);
+    const both = answers.map((x) => x.decisions.length);
+    expect(both.filter((n, i) => n > 0 && i % 2 === 1).length).toBeGreaterThan(0);
+    expect(both.filter((n, i) => n > 0 && i % 2 === 0).length).toBeGreaterThan(0);
+  });
+
+  it('an unmeasured decision frees its cap place after the hold; one measured by the other server keeps it', async () => {
+    const [a, b] = twoServers({ caps: [{ max: 1, periodMs: day }] }, 10 * 60_000);
+    const now = t0 + hour;
+    expect((await ask(a!.deps, 'abandoned', now)).decisions).toHaveLength(1);
+    const played = (await ask(a!.deps, 'played', now)).decisions[0] as DecisionClaims;
+    expect(played).toBeDefined();
+    // B consumes the measurement of A's decision (one consumer group: either may get it).
+    const feedback = new MeasuredFeedback(b!.store, undefined, b!.shared, { now: () => now + 60_000 });
+    await feedback.apply([
+      {
+        id: 'e1',
+        subject: measuredDeliverySubject,
+        data: {
+          kind: 'delivered',
+          source: 'vast',
+          decisionId: played.decisionId,
+          lineItemId: played.lineItemId,
+          campaignId: played.campaignId,
+          advertiserId: played.advertiserId,
+          listenerId: played.listenerId,
+          issuedAt: played.issuedAt,
+          time: now + 60_000,
+          cpmMicros: played.cpmMicros,
+          chargedMicros: played.cpmMicros / 1000,
+        },
+      },
+    ]);
+    const later = now + 11 * 60_000;
+    expect((await ask(b!.deps, 'abandoned', later)).decisions).toHaveLength(1);
+    expect((await ask(b!.deps, 'played', later)).decisions).toHaveLength(0);
+    // The measured one became measured delivery, not a second count beside its reservation:
+    // two open reservations (abandoned x2) and one measured.
+    await ask(a!.deps, 'someone-else', later);
+    expect(a!.store.deliveryOf('li').impressions).toBe(4);
+  });
+});
