@@ -34,9 +34,10 @@ options (environment variable in brackets; a flag wins over the variable):
   --interval S        seconds between announces (default 600)           [TRACKER_INTERVAL]
   --workers N         processes serving the port (default 1: one        [TRACKER_WORKERS]
                       process). N > 1 puts the announce path on N cores;
-                      each keeps a copy of the swarms (or shares Redis),
-                      announces are copied between them every event-loop
-                      turn, and this process publishes the facts
+                      the swarms are split between them by info-hash (or
+                      shared in Redis), an announce reaching the wrong one
+                      is passed to its owner, and this process publishes
+                      the facts
 
 Every announce becomes a fact on the measurement stream: NATS JetStream when NATS_URL is
 set (stream SWARMCAST_NATS_STREAM, default SWARMCAST), else the embedded stream in

@@ -1,28 +1,30 @@
 /**
  * The tracker on every core: a primary process forks N workers that share the TCP and UDP
  * sockets (cluster with SCHED_NONE: each worker accepts connections and reads datagrams
- * itself, so the primary is not on the request path). The primary relays each worker's
- * accepted announces to the other workers (see replicated-store.ts) and owns the announce
- * observer, so facts are published by one process with one stream and one salt store.
+ * itself, so the primary is not on the request path). Each worker owns one partition of
+ * the swarms and asks the owner of another's directly (partitioned-store.ts). The primary
+ * owns the announce observer, so facts are published by one process with one stream and
+ * one salt store.
  * The UDP connection-id key is made here and handed to every worker, so an id issued by
  * one worker is accepted by another. `runStandaloneTracker` stays the single-process mode.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { extname } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AnnounceObserver } from '../core/tracker-core.ts';
+import type { AnnounceObservation, AnnounceObserver } from '../core/tracker-core.ts';
 import type { StandaloneOptions } from '../standalone.ts';
-import type { StoreAnnounce } from '../store/swarm-store.ts';
-import { readFactBatch, readStoreBatch } from './batch-codec.ts';
+import { readFactBatch } from './batch-codec.ts';
 import { type PrimaryMessage, type WorkerConfig, type WorkerMessage, workerConfigEnv } from './messages.ts';
 
 export interface ClusterOptions extends Omit<StandaloneOptions, 'clock' | 'store' | 'udpSecret'> {
   workers: number;
   /** Counters shown in every worker's /metrics (the fact publisher's). */
   factCounts?: () => { published: number; dropped: number; failedBatches: number };
-  /** Told which worker (1..N, cluster ids) accepted which announces; decodes, so tests only. */
-  onReplicate?: (workerId: number, announces: StoreAnnounce[]) => void;
+  /** Told which worker (cluster id) accepted which announces (asks the workers for observations). */
+  onObserved?: (workerId: number, observations: AnnounceObservation[]) => void;
   /** Told each time a worker is serving (at start, and a replacement after one died). */
   onWorkerReady?: (workerId: number, pid: number) => void;
 }
@@ -50,7 +52,9 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
       : process.execArgv;
   cluster.setupPrimary({ exec: workerFile, execArgv, serialization: 'advanced' });
   const observer: AnnounceObserver | null = options.observer ?? null;
-  const base: Omit<WorkerConfig, 'port'> = {
+  // The workers' store sockets (private to this user: mkdtemp makes the directory 0700).
+  const linkDir = await mkdtemp(join(tmpdir(), 'swarmcast-trk-'));
+  const base: Omit<WorkerConfig, 'port' | 'partition'> = {
     host: options.host ?? '0.0.0.0',
     redisUrl: options.redisUrl ?? null,
     redisPrefix: options.redisPrefix ?? null,
@@ -59,46 +63,32 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
     rateLimit: options.rateLimit,
     intervals: options.intervals,
     udpSecret: randomBytes(16).toString('hex'),
-    facts: observer !== null,
-    awaitSnapshot: false,
+    facts: observer !== null || options.onObserved !== undefined,
+    partitions: options.workers,
+    linkDir,
   };
   const workers: Worker[] = [];
   let closing = false;
 
-  const fork = (port: number, replacement = false): Promise<{ worker: Worker; port: number }> => {
-    const config: WorkerConfig = { ...base, port, awaitSnapshot: replacement };
+  const fork = (port: number, partition: number): Promise<{ worker: Worker; port: number }> => {
+    const config: WorkerConfig = { ...base, port, partition };
     const worker = cluster.fork({ [workerConfigEnv]: JSON.stringify(config) });
     workers.push(worker);
     worker.on('message', (m: WorkerMessage) => {
-      // A replacement is given a live worker's copy of the swarms before it serves.
-      if (m.t === 'want-snapshot') {
-        const donor = workers.find((w) => w !== worker && w.isConnected());
-        if (donor) donor.send({ t: 'dump', to: worker.id } satisfies PrimaryMessage);
-        else worker.send({ t: 'snapshot', store: null } satisfies PrimaryMessage);
-        return;
-      }
-      if (m.t === 'snapshot') {
-        const target = workers.find((w) => w.id === m.to);
-        if (target?.isConnected()) target.send({ t: 'snapshot', store: m.store } satisfies PrimaryMessage);
-        return;
-      }
       if (m.t !== 'batch') return;
-      // The store records go on as the same bytes; only the facts are decoded here.
-      if (m.store) {
-        options.onReplicate?.(worker.id, readStoreBatch(Buffer.from(m.store)));
-        const apply: PrimaryMessage = { t: 'apply', store: m.store };
-        for (const other of workers) if (other !== worker && other.isConnected()) other.send(apply);
-      }
-      if (observer && m.facts) for (const o of readFactBatch(Buffer.from(m.facts))) observer.observe(o);
+      const observed = readFactBatch(Buffer.from(m.facts));
+      options.onObserved?.(worker.id, observed);
+      if (observer) for (const o of observed) observer.observe(o);
     });
     worker.on('exit', () => {
       const i = workers.indexOf(worker);
       if (i >= 0) workers.splice(i, 1);
       // A worker that died is replaced (a second later, so a worker that cannot start does
-      // not spin), starting from a live worker's copy of the swarms.
+      // not spin) and takes over its partition, empty: its swarms come back as their peers
+      // announce again (within one interval), as after a restart of any tracker.
       if (!closing) {
         setTimeout(() => {
-          if (!closing) fork(options.port, true).catch(() => undefined);
+          if (!closing) fork(options.port, partition).catch(() => undefined);
         }, 1000).unref();
       }
     });
@@ -120,12 +110,15 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
   try {
     // Every worker asks for the configured port: the primary shares one handle per
     // (address, port) key, so with port 0 they all get the same port the first one got.
-    const first = await fork(options.port);
+    const first = await fork(options.port, 0);
     port = first.port;
-    await Promise.all(Array.from({ length: Math.max(0, options.workers - 1) }, () => fork(options.port)));
+    await Promise.all(
+      Array.from({ length: Math.max(0, options.workers - 1) }, (_, i) => fork(options.port, i + 1)),
+    );
   } catch (err) {
     closing = true;
     for (const w of workers) w.kill('SIGKILL');
+    await rm(linkDir, { recursive: true, force: true });
     throw err;
   }
   const counts = options.factCounts;
@@ -155,6 +148,7 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
             }),
         ),
       );
+      await rm(linkDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * What the primary and the tracker workers say to each other over the cluster IPC channel
- * (advanced serialization: a Buffer passes as one copy). Every message carries 10 ms worth
- * of announces in the binary records of batch-codec.ts, so the
- * channel costs one message per batch, not per announce.
+ * (advanced serialization: a Buffer passes as one copy). Announces never pass here: a
+ * worker sends one for another worker's swarm straight to that worker (store-link.ts).
+ * The primary gets only the announce observations, 10 ms worth per message in the binary
+ * records of batch-codec.ts, for the one fact publisher it owns.
  */
 import type { RateRule } from '../core/rate-limit.ts';
 import type { Intervals } from '../core/tracker-core.ts';
@@ -21,31 +22,22 @@ export interface WorkerConfig {
   udpSecret: string;
   /** Whether the primary wants announce observations (it publishes the facts). */
   facts: boolean;
-  /**
-   * A replacement for a worker that died: wait for the primary's `snapshot` (another
-   * worker's copy of the swarms) before serving, so its first answers are complete.
-   */
-  awaitSnapshot: boolean;
+  /** The swarm partition this worker owns (0..partitions-1); a replacement takes over its index. */
+  partition: number;
+  partitions: number;
+  /** Directory of the workers' store sockets: `<dir>/<partition>.sock` (store-link.ts). */
+  linkDir: string;
 }
+
+export const storeSocketPath = (dir: string, partition: number): string => `${dir}/${partition}.sock`;
 
 export type WorkerMessage =
   | { t: 'ready'; port: number }
-  /** This worker's accepted announces (for the others' stores) and observations (facts). */
-  | { t: 'batch'; store: Buffer | null; facts: Buffer | null }
-  /** A replacement, listening for messages now: it wants a live worker's swarms. */
-  | { t: 'want-snapshot' }
-  /** This worker's whole copy of the swarms, asked for by `dump`, for worker `to`. */
-  | { t: 'snapshot'; to: number; store: Buffer };
+  /** This worker's announce observations (facts), batch-codec.ts records. */
+  | { t: 'batch'; facts: Buffer };
 
 export type PrimaryMessage =
-  /** Another worker's announces, to apply to this worker's copy of the swarms. */
-  | { t: 'apply'; store: Buffer }
   /** The fact publisher's counters, so every worker's /metrics shows them. */
-  | { t: 'facts'; published: number; dropped: number; failedBatches: number }
-  | { t: 'close' }
-  /** Send a `snapshot` of your swarms for worker `to`. */
-  | { t: 'dump'; to: number }
-  /** A live worker's copy of the swarms: apply it, then start serving. */
-  | { t: 'snapshot'; store: Buffer | null };
+  { t: 'facts'; published: number; dropped: number; failedBatches: number } | { t: 'close' };
 
 export const workerConfigEnv = 'SWARMCAST_TRACKER_WORKER';

@@ -1,64 +1,49 @@
 /**
  * Entry point of one tracker worker process (cluster.fork runs this file). It serves HTTP,
- * WebSocket and UDP on the sockets the primary shares, keeps a full copy of the swarms
- * (ReplicatedStore, or the shared Redis store), and sends its accepted announces and its
- * announce observations to the primary in batches (every 10 ms).
+ * WebSocket and UDP on the sockets the primary shares, owns one partition of the swarms
+ * (PartitionedStore: its own in memory, the others' one Unix socket away; or the shared
+ * Redis store), and sends its announce observations to the primary in batches (every 10 ms).
  */
 
 import { runStandaloneTracker } from '../standalone.ts';
 import { MemorySwarmStore } from '../store/memory-store.ts';
-import { FactBatchWriter, readStoreBatch, StoreBatchWriter } from './batch-codec.ts';
-import { type PrimaryMessage, type WorkerConfig, type WorkerMessage, workerConfigEnv } from './messages.ts';
-import { ReplicatedStore } from './replicated-store.ts';
+import { FactBatchWriter } from './batch-codec.ts';
+import {
+  type PrimaryMessage,
+  storeSocketPath,
+  type WorkerConfig,
+  type WorkerMessage,
+  workerConfigEnv,
+} from './messages.ts';
+import { PartitionedStore } from './partitioned-store.ts';
+import { StoreLink, serveStorePartition } from './store-link.ts';
 
 const config = JSON.parse(process.env[workerConfigEnv] ?? '{}') as WorkerConfig;
 const send = (m: WorkerMessage) => process.send?.(m);
 
-// Both halves travel in one message every `flushMs`. Not once per event-loop turn: with one
-// request per connection most turns carry a single announce, and a message per announce
-// (a pipe write here, a read and two writes in the primary, a read in each other worker)
-// cost more CPU than the announce. Ten milliseconds of replication lag is nothing next to
-// announce intervals of minutes.
+// Observations travel every `flushMs`. Not once per event-loop turn: with one request per
+// connection most turns carry a single announce, and a message per announce (a pipe write
+// here, a read and a decode in the primary) cost more CPU than the announce. Facts are
+// measurement: 10 ms of delay is nothing to them.
 const flushMs = 10;
-const storeBatch = new StoreBatchWriter();
 const factBatch = new FactBatchWriter();
 let scheduled = false;
 const flush = () => {
   scheduled = false;
-  if (storeBatch.empty && factBatch.empty) return;
-  send({
-    t: 'batch',
-    store: storeBatch.empty ? null : storeBatch.take(),
-    facts: factBatch.empty ? null : factBatch.take(),
-  });
-};
-const schedule = () => {
-  if (!scheduled) {
-    scheduled = true;
-    setTimeout(flush, flushMs);
-  }
+  if (!factBatch.empty) send({ t: 'batch', facts: factBatch.take() });
 };
 
-const replicated = config.redisUrl
-  ? null
-  : new ReplicatedStore(new MemorySwarmStore(), (a) => {
-      storeBatch.add(a);
-      schedule();
-    });
-
-// A replacement worker first takes a live worker's copy of the swarms (see messages.ts).
-if (config.awaitSnapshot) {
-  await new Promise<void>((resolve) => {
-    const onMessage = (m: PrimaryMessage) => {
-      if (m.t !== 'snapshot') return;
-      process.off('message', onMessage);
-      if (m.store) replicated?.apply(readStoreBatch(Buffer.from(m.store)));
-      resolve();
-    };
-    process.on('message', onMessage);
-    // Asked only now: a message sent before a listener exists would be lost.
-    send({ t: 'want-snapshot' });
-  });
+// Without Redis: this worker's partition, served to the other workers before this one
+// takes any request, and a link to each other partition (connected on first use).
+let partition: { close(): Promise<void> } | null = null;
+let store: PartitionedStore | undefined;
+if (!config.redisUrl) {
+  const local = new MemorySwarmStore();
+  partition = await serveStorePartition(storeSocketPath(config.linkDir, config.partition), local);
+  const links = Array.from({ length: config.partitions }, (_, i) =>
+    i === config.partition ? null : new StoreLink(storeSocketPath(config.linkDir, i)),
+  );
+  store = new PartitionedStore(local, config.partition, links);
 }
 
 const running = await runStandaloneTracker({
@@ -70,13 +55,16 @@ const running = await runStandaloneTracker({
   accessFile: config.accessFile,
   rateLimit: config.rateLimit,
   intervals: config.intervals,
-  store: replicated ?? undefined,
+  store,
   udpSecret: Buffer.from(config.udpSecret, 'hex'),
   observer: config.facts
     ? {
         observe(o) {
           factBatch.add(o);
-          schedule();
+          if (!scheduled) {
+            scheduled = true;
+            setTimeout(flush, flushMs);
+          }
         },
       }
     : null,
@@ -87,17 +75,13 @@ const close = async () => {
   if (closing) return;
   closing = true;
   await running.close();
+  await partition?.close();
   flush();
   process.disconnect?.();
 };
 
 process.on('message', (m: PrimaryMessage) => {
-  if (m.t === 'apply') replicated?.apply(readStoreBatch(Buffer.from(m.store)));
-  else if (m.t === 'dump') {
-    const w = new StoreBatchWriter();
-    if (replicated) for (const a of replicated.dump(running.tracker.core.intervals.peerTtlMs)) w.add(a);
-    send({ t: 'snapshot', to: m.to, store: w.take() });
-  } else if (m.t === 'facts') {
+  if (m.t === 'facts') {
     const f = running.tracker.metrics.facts;
     f.published = m.published;
     f.dropped = m.dropped;
@@ -107,7 +91,7 @@ process.on('message', (m: PrimaryMessage) => {
 // The primary decides when to stop (a terminal's Ctrl-C reaches every process of the group).
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
-// A primary that died leaves no one to relay to: stop rather than serve a partial view.
+// A primary that died leaves no one to publish the facts: stop.
 process.on('disconnect', () => {
   void close().finally(() => process.exit(0));
 });

@@ -140,7 +140,7 @@ export class TrackerCore {
     };
     let stored: Awaited<ReturnType<SwarmStore['announce']>>;
     try {
-      stored = this.store.announceNow ? this.store.announceNow(a) : await this.store.announce(a);
+      stored = this.store.announceNow?.(a) ?? (await this.store.announce(a));
     } catch {
       return this.refuse(trackerError('TRK_STORE_UNAVAILABLE'));
     }

@@ -310,30 +310,6 @@ export class MemorySwarmStore implements SwarmStore {
     return removed;
   }
 
-  /**
-   * Every peer as the announce that would recreate it (event `update`, numwant 0), for a
-   * copy that starts empty (a cluster worker that replaced one that died). The swarms'
-   * `downloaded` counters are not carried.
-   */
-  *dump(ttlMs: number): Generator<StoreAnnounce> {
-    for (const [infoHash, swarm] of this.swarms) {
-      for (const e of swarm.peers.values()) {
-        yield {
-          infoHash,
-          peerKey: e.key,
-          peer: e.peer,
-          seeder: e.seeder,
-          event: 'update',
-          uploaded: e.uploaded,
-          downloaded: e.downloaded,
-          numwant: 0,
-          now: e.lastSeen,
-          ttlMs,
-        };
-      }
-    }
-  }
-
   async close(): Promise<void> {
     this.swarms.clear();
     this.peerCount = 0;

@@ -60,8 +60,12 @@ export interface StoreStats {
 export interface SwarmStore {
   /** Records the announce and picks peers; TRK_FULL when a bound would be exceeded. */
   announce(a: StoreAnnounce): Promise<StoreAnnounceResult | TrackerError>;
-  /** The same, synchronously, for engines that can (memory): saves a promise per announce. */
-  announceNow?(a: StoreAnnounce): StoreAnnounceResult | TrackerError;
+  /**
+   * The same, synchronously, for engines that can (memory): saves a promise per announce.
+   * Undefined when this announce cannot be answered now (a cluster worker's partitioned
+   * store, for a swarm another worker owns): the caller then uses `announce`.
+   */
+  announceNow?(a: StoreAnnounce): StoreAnnounceResult | TrackerError | undefined;
   scrape(infoHashes: InfoHash[]): Promise<Map<InfoHash, SwarmCounts>>;
   /** Up to `limit` torrents with their counts, busiest first. */
   torrents(limit: number): Promise<TorrentStats[]>;
