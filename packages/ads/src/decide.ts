@@ -1,6 +1,7 @@
 /**
- * One ad request end to end: find the break, fill it (select-pod.ts), sign the pod once
- * (each ad's token names its place in it), count each ad, and render VAST. Unknown episodes or breaks, and breaks nobody fills, give
+ * One ad request end to end: find the break, fill it (select-pod.ts), count each ad, sign
+ * the pod once (each ad's token names its place in it; in the HTTP route together with the
+ * other pods of its event-loop turn, batch-signer.ts), and render VAST. Unknown episodes or breaks, and breaks nobody fills, give
  * the empty VAST: a player always gets a valid document.
  */
 import type { AdBreak, EpisodeForAds } from '@swarmcast/catalog';
@@ -11,7 +12,7 @@ import { type PodRequest, type PodSlot, selectPod } from './select-pod.ts';
 import type { SharedDelivery } from './shared-delivery.ts';
 import type { AdsStore } from './store.ts';
 import type { DecisionClaims } from './tracking-contract.ts';
-import { renderVast } from './vast.ts';
+import { renderVast, type VastAd } from './vast.ts';
 
 /** The catalog port: the node wires the catalog's implementation in. */
 export type EpisodeLookup = (episodeId: string) => EpisodeForAds | null | Promise<EpisodeForAds | null>;
@@ -51,27 +52,47 @@ export function findBreak(episode: EpisodeForAds, breakId: string): AdBreak | nu
   return episode.adBreaks.find((b) => b.id === breakId) ?? null;
 }
 
+/** Signs pods: at once (`signPod`), or gathered with others (batch-signer.ts). */
+export type PodSigner = (claims: Omit<DecisionClaims, 'keyId' | 'v'>[], key: SigningKey) => Promise<string[]>;
+
 export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
   const ready = prepareBreak(deps, req);
   if ('answer' in ready) return ready.answer;
-  return finishBreak(deps, req, ready, selectPod(deps.store, ready.podRequest, deps.pace));
+  const planned = reserveBreak(deps, req, ready, selectPod(deps.store, ready.podRequest, deps.pace));
+  return 'claims' in planned ? answerOf(planned, signPod(planned.claims, planned.key)) : planned;
 }
 
 /**
  * `decideBreak` with caps and delivery shared by every process (`deps.shared`, in Redis):
  * the candidates' shared counters are read first (one round trip), the same policy chooses,
  * and the pod is claimed atomically (one round trip); an ad whose cap or plan another
- * process used up meanwhile is left out. Without `deps.shared`, `decideBreak` itself.
+ * process used up meanwhile is left out. Without `deps.shared`, the decision of
+ * `decideBreak`. With `sign`, the pod is signed by it (the HTTP route shares a signature
+ * among the answers of one event-loop turn); the policy and the reservations run before the
+ * first await, so two requests of one turn still cannot both take the last impression.
  */
-export async function decideBreakShared(deps: DecideDeps, req: BreakRequest): Promise<BreakAnswer> {
+export async function decideBreakShared(
+  deps: DecideDeps,
+  req: BreakRequest,
+  sign?: PodSigner,
+): Promise<BreakAnswer> {
+  const planned = await planShared(deps, req);
+  if (!('claims' in planned)) return planned;
+  return answerOf(
+    planned,
+    sign ? await sign(planned.claims, planned.key) : signPod(planned.claims, planned.key),
+  );
+}
+
+async function planShared(deps: DecideDeps, req: BreakRequest): Promise<PlannedBreak | BreakAnswer> {
   const shared = deps.shared;
-  if (!shared) return decideBreak(deps, req);
   const ready = prepareBreak(deps, req);
   if ('answer' in ready) return ready.answer;
+  if (!shared) return reserveBreak(deps, req, ready, selectPod(deps.store, ready.podRequest, deps.pace));
   const store = deps.store;
   await shared.load(store, store.eligibleFor(ready.podRequest), req.listenerId, req.now);
   const pod = selectPod(store, ready.podRequest, deps.pace);
-  if (pod.length === 0) return finishBreak(deps, req, ready, pod);
+  if (pod.length === 0) return reserveBreak(deps, req, ready, pod);
   const podId = deps.newId();
   const ids = pod.map((slot) => `${podId}-${slot.sequence}`);
   const taken = await shared.claim(pod, {
@@ -83,7 +104,7 @@ export async function decideBreakShared(deps: DecideDeps, req: BreakRequest): Pr
   // An ad lost to another process leaves the pod; the rest keep the decision ids they were
   // claimed under (measurement releases the reservation by that id) and close up the sequence.
   const kept = pod.filter((_, i) => taken[i]).map((slot, i) => ({ ...slot, sequence: i + 1 }));
-  return finishBreak(
+  return reserveBreak(
     deps,
     req,
     ready,
@@ -131,14 +152,23 @@ function prepareBreak(deps: DecideDeps, req: BreakRequest): ReadyBreak | { answe
   return { episode, adBreak, podRequest, opts };
 }
 
-/** Signs the pod once (each ad's token names its place in it), counts each ad, renders VAST. */
-function finishBreak(
+/** A filled break before signing: its ads are counted (reserved) and their claims made. */
+interface PlannedBreak {
+  adBreak: AdBreak;
+  opts: ReadyBreak['opts'];
+  claims: Omit<DecisionClaims, 'keyId' | 'v'>[];
+  key: SigningKey;
+  ads: Omit<VastAd, 'token'>[];
+}
+
+/** Counts each ad of the pod and makes its claims; an empty pod is the empty answer. */
+function reserveBreak(
   deps: DecideDeps,
   req: BreakRequest,
   ready: ReadyBreak,
   pod: readonly PodSlot[],
   decisionIds?: readonly string[],
-): BreakAnswer {
+): PlannedBreak | BreakAnswer {
   const { episode, adBreak, opts } = ready;
   const store = deps.store;
   if (pod.length === 0) return { vast: renderVast([], opts), decisions: [], adBreak };
@@ -164,9 +194,6 @@ function finishBreak(
       expiresAt: req.now + deps.tokenTtlMs,
     }),
   );
-  // One signature for the whole pod (see tracking-contract.ts).
-  const tokens = signPod(claims, key);
-  const decisions: DecisionClaims[] = claims.map((c) => ({ ...c, v: 2, keyId: key.keyId }));
   const ads = pod.map((slot, i) => {
     const { lineItem, campaign } = slot.candidate;
     store.recordImpression(lineItem.id, req.listenerId, req.now, req.now + deps.tokenTtlMs);
@@ -175,8 +202,16 @@ function finishBreak(
       sequence: slot.sequence,
       adServingId: claims[i]!.decisionId,
       advertiserName: store.advertisers.get(campaign.advertiserId)?.name ?? campaign.advertiserId,
-      token: tokens[i]!,
     };
   });
-  return { vast: renderVast(ads, opts), decisions, adBreak };
+  return { adBreak, opts, claims, key, ads };
+}
+
+/** The answer with the pod's tokens (one signature for the pod, or for the turn's pods). */
+function answerOf(planned: PlannedBreak, tokens: readonly string[]): BreakAnswer {
+  // Four parts: one pod of a batch signed together (v3); else a pod signed alone (v2).
+  const v = tokens[0]!.split('.').length === 4 ? 3 : 2;
+  const decisions: DecisionClaims[] = planned.claims.map((c) => ({ ...c, v, keyId: planned.key.keyId }));
+  const ads = planned.ads.map((a, i) => ({ ...a, token: tokens[i]! }));
+  return { vast: renderVast(ads, planned.opts), decisions, adBreak: planned.adBreak };
 }

@@ -17,6 +17,15 @@
  * 4. (v2) the body's hash is the one at its podSequence, and the signature verifies
  *    -> else FORGED;
  * 5. `now < expiresAt` -> else EXPIRED (a valid but late token is reported as expired, not forged).
+ *
+ * v3 (one signature per batch of pods, see `signPods`): `body "." sig "." hashes "." proof`.
+ * body and hashes as in v2 (the body's v = 3). The pod's leaf is the first 16 bytes of
+ * SHA-256(0x00 || hashes as ASCII); inner nodes are SHA-256(0x01 || left || right) cut to
+ * 16 bytes, over the batch's leaves padded with 16 zero bytes to a power of two; proof is
+ * base64url of one byte (the pod's leaf index) and the sibling of each level, leaf upwards
+ * (1 to 4 levels: 2 to 16 pods); sig is Ed25519 over `"swarmcast-batch-v3:" +
+ * base64url(root)`. Rule 1 also holds the proof to that shape and the index below
+ * 2^levels; rule 4 walks the proof from the pod's leaf to the signed root.
  */
 
 import type { KeyObject } from 'node:crypto';
@@ -76,9 +85,49 @@ const v2Fields = [
 const hashBytes = 16;
 const maxPodAds = 20;
 const podDomain = 'swarmcast-pod-v2:';
+const batchDomain = 'swarmcast-batch-v3:';
+/** At most 2^4 = 16 pods share one v3 signature: the proof stays at 87 characters. */
+const maxBatchLevels = 4;
+export const maxPodsPerSignature = 2 ** maxBatchLevels;
 
 function bodyHash(body: string): Buffer {
   return createHash('sha256').update(body, 'ascii').digest().subarray(0, hashBytes);
+}
+
+/** A v3 batch's leaf for one pod: domain byte 0 keeps a leaf from passing as an inner node. */
+function podLeaf(hashes: string): Buffer {
+  return createHash('sha256').update(leafTag).update(hashes, 'ascii').digest().subarray(0, hashBytes);
+}
+const leafTag = Buffer.from([0]);
+const nodeTag = Buffer.from([1]);
+const zeroLeaf = Buffer.alloc(hashBytes);
+
+function merkleNode(left: Buffer, right: Buffer): Buffer {
+  return createHash('sha256').update(nodeTag).update(left).update(right).digest().subarray(0, hashBytes);
+}
+
+type UnsignedAd = Omit<DecisionClaims, 'keyId' | 'v'>;
+
+/** Why `ads` cannot be signed as a pod (a programmer error), or null. */
+export function podProblem(ads: ReadonlyArray<UnsignedAd>): string | null {
+  if (ads.length === 0 || ads.length > maxPodAds) return `a pod has 1 to ${maxPodAds} ads`;
+  if (ads.some((ad, i) => ad.podSequence !== i + 1)) return 'pod ads must be in podSequence order';
+  return null;
+}
+
+/** The pod's ad bodies (version `v`) and their hash list, checked for pod order. */
+function podBodies(
+  ads: ReadonlyArray<UnsignedAd>,
+  key: SigningKey,
+  v: 2 | 3,
+): { bodies: string[]; hashes: string } {
+  const problem = podProblem(ads);
+  if (problem) throw new Error(problem);
+  const bodies = ads.map((ad) => {
+    const full: DecisionClaims = { ...ad, v, keyId: key.keyId };
+    return Buffer.from(JSON.stringify(v2Fields.map((f) => full[f]))).toString('base64url');
+  });
+  return { bodies, hashes: Buffer.concat(bodies.map(bodyHash)).toString('base64url') };
 }
 
 /**
@@ -86,18 +135,54 @@ function bodyHash(body: string): Buffer {
  * podSequence i + 1). Ed25519 signing costs more than serving a whole static document, so
  * a pod of n ads pays for one signature, not n.
  */
-export function signPod(ads: ReadonlyArray<Omit<DecisionClaims, 'keyId' | 'v'>>, key: SigningKey): string[] {
-  if (ads.length === 0 || ads.length > maxPodAds) throw new Error(`a pod has 1 to ${maxPodAds} ads`);
-  const bodies = ads.map((ad, i) => {
-    if (ad.podSequence !== i + 1) throw new Error('pod ads must be in podSequence order');
-    const full: DecisionClaims = { ...ad, v: 2, keyId: key.keyId };
-    return Buffer.from(JSON.stringify(v2Fields.map((f) => full[f]))).toString('base64url');
-  });
-  const hashes = Buffer.concat(bodies.map(bodyHash)).toString('base64url');
+export function signPod(ads: ReadonlyArray<UnsignedAd>, key: SigningKey): string[] {
+  const { bodies, hashes } = podBodies(ads, key, 2);
   const signature = sign(null, Buffer.from(podDomain + hashes, 'ascii'), key.privateKey).toString(
     'base64url',
   );
   return bodies.map((body) => `${body}.${signature}.${hashes}`);
+}
+
+/**
+ * Signs several pods (break answers) with one signature per up to 16 pods: returns each
+ * pod's tokens, in the order given. A lone pod gets v2 tokens (as `signPod`); pods signed
+ * together get v3 tokens, each carrying its pod's inclusion proof in the batch (see the
+ * header). What a token proves is unchanged: the key's holder issued exactly these claims.
+ * The ad server gathers the pods decided in one event-loop turn (batch-signer.ts), so under
+ * load a signature is shared by every answer of that turn.
+ */
+export function signPods(pods: ReadonlyArray<ReadonlyArray<UnsignedAd>>, key: SigningKey): string[][] {
+  const out: string[][] = [];
+  for (let at = 0; at < pods.length; at += maxPodsPerSignature) {
+    const group = pods.slice(at, at + maxPodsPerSignature);
+    if (group.length === 1) {
+      out.push(signPod(group[0]!, key));
+      continue;
+    }
+    const signed = group.map((ads) => podBodies(ads, key, 3));
+    let levels = 1;
+    while (2 ** levels < group.length) levels++;
+    // tree[0] = leaves (padded to 2^levels), tree[levels] = [root].
+    const tree: Buffer[][] = [signed.map((p) => podLeaf(p.hashes))];
+    while (tree[0]!.length < 2 ** levels) tree[0]!.push(zeroLeaf);
+    for (let l = 0; l < levels; l++) {
+      const below = tree[l]!;
+      const row: Buffer[] = [];
+      for (let i = 0; i < below.length; i += 2) row.push(merkleNode(below[i]!, below[i + 1]!));
+      tree.push(row);
+    }
+    const root = tree[levels]![0]!.toString('base64url');
+    const signature = sign(null, Buffer.from(batchDomain + root, 'ascii'), key.privateKey).toString(
+      'base64url',
+    );
+    signed.forEach((p, index) => {
+      const proof: Buffer[] = [Buffer.from([index])];
+      for (let l = 0, i = index; l < levels; l++, i >>= 1) proof.push(tree[l]![i ^ 1]!);
+      const proofText = Buffer.concat(proof).toString('base64url');
+      out.push(p.bodies.map((body) => `${body}.${signature}.${p.hashes}.${proofText}`));
+    });
+  }
+  return out;
 }
 
 /**
@@ -122,10 +207,24 @@ export function verifyDecisionToken(
   });
   if (typeof token !== 'string' || token.length > maxTokenChars) return fail('ADS_TOKEN_MALFORMED', 'length');
   const parts = token.split('.');
-  if (parts.length !== 2 && parts.length !== 3)
-    return fail('ADS_TOKEN_MALFORMED', 'expected two or three parts');
-  const [body, sig, hashText] = parts as [string, string, string | undefined];
+  if (parts.length < 2 || parts.length > 4) return fail('ADS_TOKEN_MALFORMED', 'expected two to four parts');
+  const [body, sig, hashText, proofText] = parts as [string, string, string | undefined, string | undefined];
   let hashes: Buffer | null = null;
+  let proof: Buffer | null = null;
+  if (proofText !== undefined) {
+    if (!b64url.test(proofText)) return fail('ADS_TOKEN_MALFORMED', 'not base64url');
+    proof = Buffer.from(proofText, 'base64url');
+    const levels = (proof.length - 1) / hashBytes;
+    if (
+      !Number.isInteger(levels) ||
+      levels < 1 ||
+      levels > maxBatchLevels ||
+      proof[0]! >= 2 ** levels ||
+      proof.toString('base64url') !== proofText
+    ) {
+      return fail('ADS_TOKEN_MALFORMED', 'batch proof');
+    }
+  }
   if (hashText !== undefined) {
     if (!b64url.test(hashText)) return fail('ADS_TOKEN_MALFORMED', 'not base64url');
     hashes = Buffer.from(hashText, 'base64url');
@@ -147,7 +246,8 @@ export function verifyDecisionToken(
   } catch {
     return fail('ADS_TOKEN_MALFORMED', 'claims are not JSON');
   }
-  const claims = hashes === null ? asClaims(parsed) : asV2Claims(parsed, hashes.length / hashBytes);
+  const claims =
+    hashes === null ? asClaims(parsed) : asPodClaims(parsed, hashes.length / hashBytes, proof ? 3 : 2);
   if (!claims) return fail('ADS_TOKEN_MALFORMED', 'claims have the wrong shape');
   const publicKey = publicKeys.get(claims.keyId);
   if (!publicKey) return fail('ADS_TOKEN_UNKNOWN_KEY', claims.keyId.slice(0, 64));
@@ -168,7 +268,17 @@ export function verifyDecisionToken(
   if (hashes === null) good = checkSignature(body);
   else {
     const at = (claims.podSequence - 1) * hashBytes;
-    good = bodyHash(body).equals(hashes.subarray(at, at + hashBytes)) && checkSignature(podDomain + hashText);
+    good = bodyHash(body).equals(hashes.subarray(at, at + hashBytes));
+    if (good && proof === null) good = checkSignature(podDomain + hashText);
+    else if (good && proof !== null) {
+      let node = podLeaf(hashText!);
+      let index = proof[0]!;
+      for (let off = 1; off < proof.length; off += hashBytes, index >>= 1) {
+        const sibling = proof.subarray(off, off + hashBytes);
+        node = index & 1 ? merkleNode(sibling, node) : merkleNode(node, sibling);
+      }
+      good = checkSignature(batchDomain + node.toString('base64url'));
+    }
   }
   if (!good) return fail('ADS_TOKEN_FORGED', 'bad signature');
   if (!(now < claims.expiresAt)) return fail('ADS_TOKEN_EXPIRED', `expired at ${claims.expiresAt}`);
@@ -189,14 +299,17 @@ const stringFields = [
 ] as const;
 const integerFields = ['podSequence', 'creativeDurationMs', 'cpmMicros', 'issuedAt', 'expiresAt'] as const;
 
-/** A v2 body (positional array) as DecisionClaims, if it has exactly the contract's shape. */
-function asV2Claims(value: unknown, podSize: number): DecisionClaims | null {
+/**
+ * A v2 or v3 body (positional array) as DecisionClaims, if it has exactly the contract's
+ * shape and the version its token's form says (a v2 body in a v3 token is refused).
+ */
+function asPodClaims(value: unknown, podSize: number, v: 2 | 3): DecisionClaims | null {
   if (!Array.isArray(value) || value.length !== v2Fields.length) return null;
   const o: Record<string, unknown> = {};
   v2Fields.forEach((f, i) => {
     o[f] = value[i];
   });
-  if (o.v !== 2) return null;
+  if (o.v !== v) return null;
   const claims = shapeOf(o);
   return claims && claims.podSequence <= podSize ? claims : null;
 }

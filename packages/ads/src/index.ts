@@ -8,6 +8,7 @@ export {
   type InventoryRow,
   type InventoryShape,
 } from './availability.ts';
+export { BatchSigner } from './batch-signer.ts';
 export { type CreativeTorrentOptions, creativeTorrentPublisher } from './creative-torrent.ts';
 export { absoluteUrl, presentCreative } from './creative-urls.ts';
 export {
@@ -18,6 +19,7 @@ export {
   decideBreakShared,
   type EpisodeLookup,
   findBreak,
+  type PodSigner,
 } from './decide.ts';
 export {
   type PublicKeys,
@@ -25,6 +27,7 @@ export {
   type SigningKey,
   signDecision,
   signPod,
+  signPods,
   type VerifyResult,
   verifyDecisionToken,
 } from './decision-token.ts';

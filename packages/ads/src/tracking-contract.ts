@@ -10,14 +10,18 @@
  * signature, and returns that ad's DecisionClaims. Every tracking URL carries the token as
  * the `t` query parameter.
  *
+ * Under load the ad server signs the pods it decided in one event-loop turn together (v3):
+ * the token adds a fourth part, the pod's inclusion proof in that batch, and the signature
+ * covers the batch's root (decision-token.ts). A pod signed alone stays v2.
+ *
  * Version 1 tokens (`base64url(JSON(claims)).base64url(Ed25519 over part 1)`, one signature
  * per ad) still verify, so beacons of decisions made before an upgrade are not lost.
  */
 
 /** One ad's decision as measurement sees it (from a v1 token, or one ad of a v2 pod token). */
 export interface DecisionClaims {
-  /** 1: signed per ad; 2: one ad of a pod signed once. */
-  v: 1 | 2;
+  /** 1: signed per ad; 2: one ad of a pod signed once; 3: one pod of a batch of pods signed once. */
+  v: 1 | 2 | 3;
   /** Unique per ad decision; sent as the VAST AdServingId. One impression per decision. */
   decisionId: string;
   /** The creative (VAST Ad@id / UniversalAdId). */

@@ -12,6 +12,7 @@ import {
   rotateKey,
   signDecision,
   signPod,
+  signPods,
   verifyDecisionToken,
 } from '../src/index.ts';
 
@@ -314,5 +315,102 @@ describe('pod tokens (v2: one signature per break answer)', () => {
     const forged = `${b}.${signPod([ad(1, { decisionId: 'zz-1' })], other)[0]!.split('.')[1]}.${h}`;
     expect(verifyDecisionToken(forged, keys, 1_500, memo).ok).toBe(false);
     expect(verifyDecisionToken(forged, keys, 1_500, memo).ok).toBe(false);
+  });
+});
+
+describe('batch tokens (v3: one signature for the pods of one turn)', () => {
+  const podOf = (n: number, ads: number) =>
+    Array.from({ length: ads }, (_, i) => {
+      const { v: _v, ...rest } = {
+        ...claims,
+        decisionId: `b-${n}-${i + 1}`,
+        podSequence: i + 1,
+        adId: `cr-${n}`,
+      };
+      return rest;
+    });
+  const pods = [podOf(1, 2), podOf(2, 1), podOf(3, 3)];
+  const signed = signPods(pods, key);
+
+  it('gives every pod its own tokens, which verify to their claims as v3, under one signature', () => {
+    expect(signed.map((t) => t.length)).toEqual([2, 1, 3]);
+    signed.forEach((tokens, p) => {
+      tokens.forEach((t, i) => {
+        expect(t.split('.')).toHaveLength(4);
+        expect(verifyDecisionToken(t, keys, 1_500)).toEqual({
+          ok: true,
+          claims: { ...claims, ...pods[p]![i], v: 3, keyId: 'k1' },
+        });
+      });
+    });
+    expect(new Set(signed.flat().map((t) => t.split('.')[1])).size).toBe(1);
+    // Three pods: two levels of proof (1 index byte + 2 x 16 bytes).
+    expect(Buffer.from(signed[0]![0]!.split('.')[3]!, 'base64url')).toHaveLength(33);
+  });
+
+  it('signs a lone pod as v2 and more than 16 pods with one signature per 16', () => {
+    const [lone] = signPods([podOf(9, 2)], key);
+    expect(lone![0]!.split('.')).toHaveLength(3);
+    expect(verifyDecisionToken(lone![1]!, keys, 1_500)).toMatchObject({ ok: true, claims: { v: 2 } });
+    const many = signPods(
+      Array.from({ length: 17 }, (_, n) => podOf(n, 1)),
+      key,
+    );
+    expect(new Set(many.map((t) => t[0]!.split('.')[1])).size).toBe(2);
+    expect(many[16]![0]!.split('.')).toHaveLength(3); // the 17th pod is alone in its group: v2
+    for (const t of many.flat()) expect(verifyDecisionToken(t, keys, 1_500).ok).toBe(true);
+  });
+
+  it('with a memo, checks the batch signature once for every pod of the batch', () => {
+    const memo = new Map<string, boolean>();
+    for (const t of signed.flat()) expect(verifyDecisionToken(t, keys, 1_500, memo).ok).toBe(true);
+    expect(memo.size).toBe(1);
+  });
+
+  it('refuses a proof, body or index moved from another pod, and a v2 body in a v3 token', () => {
+    const [b1, s1, h1, p1] = signed[0]![0]!.split('.') as [string, string, string, string];
+    const [b3, , h3, p3] = signed[2]![0]!.split('.') as [string, string, string, string];
+    const code = (t: string) => {
+      const r = verifyDecisionToken(t, keys, 1_500);
+      return r.ok ? 'ok' : r.error.code;
+    };
+    expect(code(`${b1}.${s1}.${h1}.${p3}`)).toBe('ADS_TOKEN_FORGED');
+    expect(code(`${b3}.${s1}.${h1}.${p1}`)).toBe('ADS_TOKEN_FORGED');
+    expect(code(`${b1}.${s1}.${h3}.${p3}`)).toBe('ADS_TOKEN_FORGED');
+    const proof = Buffer.from(p1, 'base64url');
+    proof[0] = 1;
+    expect(code(`${b1}.${s1}.${h1}.${proof.toString('base64url')}`)).toBe('ADS_TOKEN_FORGED');
+    proof[0] = 4; // beyond 2 levels
+    expect(code(`${b1}.${s1}.${h1}.${proof.toString('base64url')}`)).toBe('ADS_TOKEN_MALFORMED');
+    expect(code(`${b1}.${s1}.${h1}.${Buffer.alloc(1 + 5 * 16).toString('base64url')}`)).toBe(
+      'ADS_TOKEN_MALFORMED',
+    );
+    // The same pod signed alone (v2) has a v2 body: it cannot stand in a v3 token.
+    const [v2body] = signPod(pods[0]!, key)[0]!.split('.') as [string];
+    expect(code(`${v2body}.${s1}.${h1}.${p1}`)).toBe('ADS_TOKEN_MALFORMED');
+    // And a v3 token cut to three parts is not a v2 token.
+    expect(code(`${b1}.${s1}.${h1}`)).toBe('ADS_TOKEN_MALFORMED');
+  });
+
+  it('rejects every single-character edit of a batch token (seeded sweep)', () => {
+    const t2 = signed[2]![1]!;
+    let seed = 99;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/';
+    const memo = new Map<string, boolean>();
+    expect(verifyDecisionToken(t2, keys, 1_500, memo).ok).toBe(true);
+    for (let i = 0; i < 400; i++) {
+      const pos = Math.floor(rand() * t2.length);
+      const ch = alpha[Math.floor(rand() * alpha.length)] as string;
+      if (t2[pos] === ch) continue;
+      const t = t2.slice(0, pos) + ch + t2.slice(pos + 1);
+      expect(
+        verifyDecisionToken(t, keys, 1_500, memo).ok,
+        `seed 99 iteration ${i}: edit at ${pos} to ${ch}`,
+      ).toBe(false);
+    }
   });
 });

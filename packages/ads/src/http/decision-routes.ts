@@ -6,6 +6,7 @@
  */
 import { trustedCountry } from '@swarmcast/platform';
 import type { FastifyInstance } from 'fastify';
+import { BatchSigner } from '../batch-signer.ts';
 import { decideBreakShared } from '../decide.ts';
 import { exportPublicKey } from '../signing-keys.ts';
 import type { TimeOffsetForm } from '../time-offset.ts';
@@ -25,6 +26,9 @@ export function decisionRoutes(app: FastifyInstance, ctx: AdsContext): void {
     adSystemVersion: ctx.version,
   });
 
+  // Answers decided in one event-loop turn share one signature (batch-signer.ts).
+  const signer = new BatchSigner();
+
   app.get('/ads/vast', async (req, reply) => {
     const q = req.query as Record<string, unknown>;
     reply.header('content-type', xml).header('cache-control', 'no-store');
@@ -40,16 +44,20 @@ export function decisionRoutes(app: FastifyInstance, ctx: AdsContext): void {
     const now = ctx.clock.now();
     let answer: Awaited<ReturnType<typeof decideBreakShared>>;
     try {
-      answer = await decideBreakShared(ctx.decide, {
-        episode,
-        breakId: q.break,
-        listenerId: withheld(req.headers) ? null : parseListenerId(q.lid),
-        // Only through the trusted proxy, as measurement reads it: a listener talking to us
-        // directly could claim any country and buy into (or out of) geo-targeted line items.
-        country: trustedCountry(req, ctx.countryHeader),
-        device: deviceClass(q.device, req.headers['user-agent']),
-        now,
-      });
+      answer = await decideBreakShared(
+        ctx.decide,
+        {
+          episode,
+          breakId: q.break,
+          listenerId: withheld(req.headers) ? null : parseListenerId(q.lid),
+          // Only through the trusted proxy, as measurement reads it: a listener talking to us
+          // directly could claim any country and buy into (or out of) geo-targeted line items.
+          country: trustedCountry(req, ctx.countryHeader),
+          device: deviceClass(q.device, req.headers['user-agent']),
+          now,
+        },
+        signer.sign,
+      );
     } catch (err) {
       // The shared caps and delivery (Redis) did not answer: no ad rather than one past a cap
       // or plan; still a valid VAST for the player.
