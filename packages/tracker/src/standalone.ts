@@ -9,7 +9,7 @@ import { MemoryAccess, type TrackerAccess } from './core/access.ts';
 import type { RateRule } from './core/rate-limit.ts';
 import type { AnnounceObserver, Intervals } from './core/tracker-core.ts';
 import { type HttpTracker, startHttpTracker } from './server/node-http.ts';
-import { startUdpTracker, type UdpTracker } from './server/udp-server.ts';
+import { startUdpTracker, type UdpTracker, type UdpTrackerOptions } from './server/udp-server.ts';
 import type { WsRelayOptions } from './server/ws-relay.ts';
 import { MemorySwarmStore } from './store/memory-store.ts';
 import { RedisAccess } from './store/redis-access.ts';
@@ -41,6 +41,8 @@ export interface StandaloneOptions {
   udpSecret?: Uint8Array;
   /** WebSocket relay bounds (socket caps, ping period). */
   ws?: WsRelayOptions;
+  /** See UdpTrackerOptions.forward (a cluster worker's hand-over of other workers' announces). */
+  udpForward?: UdpTrackerOptions['forward'];
 }
 
 export interface RunningTracker {
@@ -94,7 +96,7 @@ export async function runStandaloneTracker(options: StandaloneOptions): Promise<
   const http = await startHttpTracker(tracker, { port: options.port, host });
   let udp: UdpTracker;
   try {
-    udp = await startUdpTracker(tracker, { port: http.port, host });
+    udp = await startUdpTracker(tracker, { port: http.port, host, forward: options.udpForward });
   } catch (err) {
     await http.close();
     await tracker.close();

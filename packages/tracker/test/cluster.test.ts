@@ -16,15 +16,16 @@ import {
   writeStoreResult,
 } from '../src/cluster/batch-codec.ts';
 import { type RunningCluster, runTrackerCluster } from '../src/cluster/cluster-tracker.ts';
-import { PartitionedStore, partitionOf } from '../src/cluster/partitioned-store.ts';
+import { PartitionedStore, partitionOf, partitionOfBytes } from '../src/cluster/partitioned-store.ts';
 import { StoreLink, serveStorePartition } from '../src/cluster/store-link.ts';
+import { udpAnnounceInfoHashOffset } from '../src/codec/udp.ts';
 import { TrackerMetrics } from '../src/core/metrics.ts';
 import { type AnnounceObservation, TrackerCore } from '../src/core/tracker-core.ts';
 import { trackerError } from '../src/errors.ts';
 import { MemorySwarmStore } from '../src/store/memory-store.ts';
 import type { StoreAnnounce, StoreAnnounceResult } from '../src/store/swarm-store.ts';
 import type { InfoHash } from '../src/types.ts';
-import { announceQuery, peerId, udpAnnounce, udpConnect } from './helpers/announce.ts';
+import { announceQuery, randomHash as hash20, peerId, udpAnnounce, udpConnect } from './helpers/announce.ts';
 import { UdpTestClient } from './helpers/udp-client.ts';
 
 const hashHex = '17'.repeat(20) as InfoHash;
@@ -285,6 +286,56 @@ describe('partitioned swarms over store links (two workers in one process)', () 
     never.close();
   });
 
+  it('a UDP datagram handed to the owner arrives whole, with its sender', async () => {
+    const path = join(dir, 'dgram.sock');
+    const got: [string, string, number][] = [];
+    let arrived: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const part = await serveStorePartition(path, new MemorySwarmStore(), (packet, address, port) => {
+      got.push([packet.toString('hex'), address, port]);
+      if (got.length === 2) arrived();
+    });
+    const link = new StoreLink(path);
+    const packet = udpAnnounce({
+      connectionId: Buffer.alloc(8, 1),
+      transactionId: 7,
+      infoHash: hash20(),
+      peerId: peerId(),
+    });
+    link.datagram(packet, '127.0.0.1', 40_000);
+    link.datagram(packet.subarray(0, 20), '2001:db8::1', 1);
+    await all;
+    expect(got).toEqual([
+      [packet.toString('hex'), '127.0.0.1', 40_000],
+      [packet.subarray(0, 20).toString('hex'), '2001:db8::1', 1],
+    ]);
+    link.close();
+    await part.close();
+  });
+
+  it('partitionOfBytes reads the partition partitionOf gives, from a datagram', () => {
+    for (let i = 0; i < 200; i++) {
+      const h = hash20();
+      const packet = udpAnnounce({
+        connectionId: Buffer.alloc(8),
+        transactionId: i,
+        infoHash: h,
+        peerId: peerId(),
+      });
+      const at = udpAnnounceInfoHashOffset(packet);
+      expect(at).toBe(16);
+      for (const n of [1, 2, 3, 7])
+        expect(partitionOfBytes(packet, at!, n)).toBe(
+          partitionOf(Buffer.from(h).toString('hex') as InfoHash, n),
+        );
+    }
+    // Not an announce, or too short to be one: not peeked at.
+    expect(udpAnnounceInfoHashOffset(udpConnect(1))).toBeNull();
+    expect(udpAnnounceInfoHashOffset(Buffer.alloc(97))).toBeNull();
+  });
+
   it('a partition drops a connection that sends what is not frames, and keeps serving', async () => {
     const path = join(dir, '0.sock');
     for (const garbage of [
@@ -292,6 +343,7 @@ describe('partitioned swarms over store links (two workers in one process)', () 
       Buffer.from([5, 0, 0, 0, 9, 1, 0, 0, 0]), // an unknown op
       Buffer.from([9, 0, 0, 0, 1, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]), // a truncated announce
       Buffer.from([6, 0, 0, 0, 3, 1, 0, 0, 0, 0x7b]), // a call that is not JSON
+      Buffer.from([8, 0, 0, 0, 5, 0, 0, 0, 0, 1, 0, 200]), // a datagram whose address runs past the frame
     ]) {
       const closed = await new Promise<boolean>((resolve) => {
         const s = connect(path, () => s.write(garbage));
@@ -418,23 +470,83 @@ describe('the tracker on two workers', () => {
       const reply = await client.request(udpConnect(1), 5_000);
       expect(reply?.readUInt32BE(0)).toBe(0);
       const connectionId = reply!.subarray(8, 16);
+      // A UDP announce is answered by its swarm's owner, whichever worker read it (it is
+      // handed over): swarms of both partitions, so both workers answer with the id one of
+      // them issued, and each swarm's announces are all answered by one worker.
       const workers = new Set<number>();
-      for (let i = 0; i < 300 && workers.size < 2; i++) {
+      const answeredBy = [new Set<number>(), new Set<number>()];
+      for (let i = 0; i < 40; i++) {
         const port = 20_000 + i;
         const answer = await client.request(
           udpAnnounce({
             connectionId,
             transactionId: 100 + i,
-            infoHash: hash,
+            infoHash: Buffer.from(hashOwnedBy(i % 2, 2, 200), 'hex'),
             peerId: peerId('-TS0002-', port),
             port,
           }),
           5_000,
         );
         expect(answer?.readUInt32BE(0)).toBe(1); // action announce, not an error
-        workers.add(await workerOf(port));
+        const worker = await workerOf(port);
+        workers.add(worker);
+        answeredBy[i % 2]!.add(worker);
       }
       expect(workers.size).toBe(2);
+      expect(answeredBy.map((s) => s.size)).toEqual([1, 1]);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  it('UDP and HTTP peers of one swarm meet, whichever worker reads the datagram', async () => {
+    const client = await UdpTestClient.open(running.port);
+    try {
+      const connectionId = (await client.request(udpConnect(2), 5_000))!.subarray(8, 16);
+      for (const owner of [0, 1]) {
+        const infoHash = Buffer.from(hashOwnedBy(owner, 2, 300), 'hex');
+        const seederPort = 21_000 + owner;
+        const seeded = await client.request(
+          udpAnnounce({
+            connectionId,
+            transactionId: 1,
+            infoHash,
+            peerId: peerId('-TS0004-', seederPort),
+            port: seederPort,
+            left: 0n,
+          }),
+          5_000,
+        );
+        expect(seeded?.readUInt32BE(0)).toBe(1);
+        const seederHex = `7f000001${seederPort.toString(16)}`;
+        // HTTP leechers on fresh connections (either worker) get the UDP seeder ...
+        for (let i = 0; i < 6; i++) {
+          const port = 22_000 + owner * 100 + i;
+          const http = await announceOnce(
+            running.port,
+            announceQuery({ infoHash, port, left: 10, peerId: peerId('-TS0004-', port) }),
+          );
+          expect(http.peers).toContain(seederHex);
+        }
+        // ... and UDP leechers (datagrams read by either worker) get the seeder and them.
+        for (let i = 0; i < 6; i++) {
+          const port = 23_000 + owner * 100 + i;
+          const answer = await client.request(
+            udpAnnounce({
+              connectionId,
+              transactionId: 10 + i,
+              infoHash,
+              peerId: peerId('-TS0004-', port),
+              port,
+            }),
+            5_000,
+          );
+          expect(answer?.readUInt32BE(0)).toBe(1);
+          const peers = answer!.subarray(20).toString('hex').match(/.{12}/g) ?? [];
+          expect(peers).toContain(seederHex);
+          expect(peers).toContain(`7f000001${(22_000 + owner * 100).toString(16)}`);
+        }
+      }
     } finally {
       await client.close();
     }

@@ -35,6 +35,14 @@ export function partitionOf(infoHash: InfoHash, partitions: number): number {
   return mixed % partitions;
 }
 
+/** `partitionOf` of the 20 info-hash bytes at `at` of `bytes` (a datagram not yet decoded). */
+export function partitionOfBytes(bytes: Uint8Array, at: number, partitions: number): number {
+  if (partitions === 1) return 0;
+  const u32 = (i: number) =>
+    ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) >>> 0;
+  return ((u32(at) ^ u32(at + 16)) >>> 0) % partitions;
+}
+
 export class PartitionedStore implements SwarmStore {
   private readonly partitions: number;
 

@@ -4,6 +4,9 @@
  * that accepted an announce for another worker's partition sends it there and waits for
  * the answer. Frames: u32 LE length of what follows, u8 op, u32 LE request id, body
  * (batch-codec.ts records for announces, JSON for the rare scrape, torrents and stats).
+ * A UDP announce is not asked about but handed over whole (`datagram`): the owner answers
+ * it from its own handle of the shared UDP socket, so the client gets the answer from the
+ * same address, and nothing comes back over the link.
  *
  * Why shaped so: a request is written into one buffer and the buffer goes out once per
  * event-loop turn (setImmediate), and the owner answers everything one read brought in
@@ -30,6 +33,7 @@ const opAnnounce = 1;
 const opAnnounceResult = 2;
 const opCall = 3;
 const opCallResult = 4;
+const opDatagram = 5;
 /** A frame longer than this is a bug or not ours: the link is dropped. */
 const maxFrameBytes = 16 << 20;
 /** Requests waiting on one owner; past this they fail at once (the owner is down or stuck). */
@@ -138,6 +142,31 @@ export class StoreLink {
     }).then((body) => JSON.parse(body.toString()) as T);
   }
 
+  /**
+   * Hands a UDP datagram to the owner, which answers its sender itself. Fire and forget:
+   * while the owner is unreachable the datagram is lost, as any datagram may be (the
+   * client asks again).
+   */
+  datagram(packet: Uint8Array, address: string, port: number): void {
+    if (this.closed || address.length > 255) return;
+    this.out.frame(opDatagram, 0, (w) => {
+      w.reserve(2 + 256 + packet.length);
+      w.u16(port);
+      w.text8(address);
+      w.buf.set(packet, w.at);
+      w.at += packet.length;
+    });
+    this.send();
+  }
+
+  private send(): void {
+    if (!this.socket) this.connect();
+    else if (this.connected && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
   private request(op: number, body: (w: Writer) => void): Promise<Buffer> {
     if (this.closed) return Promise.reject(new Error('store link closed'));
     if (this.waiting.size >= maxWaiting) return Promise.reject(new Error('partition owner not answering'));
@@ -149,11 +178,7 @@ export class StoreLink {
       return Promise.reject(err);
     }
     const answer = new Promise<Buffer>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-    if (!this.socket) this.connect();
-    else if (this.connected && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    }
+    this.send();
     return answer;
   }
 
@@ -213,13 +238,18 @@ export class StoreLink {
   }
 }
 
+/** What the owner does with a UDP datagram another worker handed over. */
+export type DatagramHandler = (packet: Buffer, address: string, port: number) => void;
+
 /**
  * The owner's side: answers other workers' requests for the swarms of `local` on a Unix
- * socket at `path` (a stale socket file of a worker that died is replaced).
+ * socket at `path` (a stale socket file of a worker that died is replaced), and gives
+ * handed-over datagrams to `onDatagram`.
  */
 export async function serveStorePartition(
   path: string,
   local: MemorySwarmStore,
+  onDatagram: DatagramHandler = () => undefined,
 ): Promise<{ server: Server; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
@@ -255,6 +285,13 @@ export async function serveStorePartition(
           if (op === opAnnounce) {
             const result = local.announceNow(readStoreAnnounce(new Reader(body)));
             out.frame(opAnnounceResult, id, (w) => writeStoreResult(w, result));
+          } else if (op === opDatagram) {
+            const r = new Reader(body);
+            const port = r.u16();
+            const address = r.text8();
+            if (r.at > body.length) throw new Error('short datagram frame');
+            // A copy: the frame is a view of a read buffer that the next read may reuse.
+            onDatagram(Buffer.from(body.subarray(r.at)), address, port);
           } else if (op === opCall) answerCall(id, body);
           else throw new Error(`unknown store op ${op}`);
         });

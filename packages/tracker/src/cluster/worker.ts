@@ -5,6 +5,8 @@
  * Redis store), and sends its announce observations to the primary in batches (every 10 ms).
  */
 
+import { udpAnnounceInfoHashOffset } from '../codec/udp.ts';
+import type { UdpTrackerOptions } from '../server/udp-server.ts';
 import { runStandaloneTracker } from '../standalone.ts';
 import { MemorySwarmStore } from '../store/memory-store.ts';
 import { FactBatchWriter } from './batch-codec.ts';
@@ -15,8 +17,8 @@ import {
   type WorkerMessage,
   workerConfigEnv,
 } from './messages.ts';
-import { PartitionedStore } from './partitioned-store.ts';
-import { StoreLink, serveStorePartition } from './store-link.ts';
+import { PartitionedStore, partitionOfBytes } from './partitioned-store.ts';
+import { type DatagramHandler, StoreLink, serveStorePartition } from './store-link.ts';
 
 const config = JSON.parse(process.env[workerConfigEnv] ?? '{}') as WorkerConfig;
 const send = (m: WorkerMessage) => process.send?.(m);
@@ -37,13 +39,31 @@ const flush = () => {
 // takes any request, and a link to each other partition (connected on first use).
 let partition: { close(): Promise<void> } | null = null;
 let store: PartitionedStore | undefined;
+let udpForward: UdpTrackerOptions['forward'];
+// Datagrams handed over before this worker's UDP server is up are dropped (clients retry).
+let answerHandedOver: DatagramHandler = () => undefined;
 if (!config.redisUrl) {
   const local = new MemorySwarmStore();
-  partition = await serveStorePartition(storeSocketPath(config.linkDir, config.partition), local);
+  partition = await serveStorePartition(
+    storeSocketPath(config.linkDir, config.partition),
+    local,
+    (packet, address, port) => answerHandedOver(packet, address, port),
+  );
   const links = Array.from({ length: config.partitions }, (_, i) =>
     i === config.partition ? null : new StoreLink(storeSocketPath(config.linkDir, i)),
   );
   store = new PartitionedStore(local, config.partition, links);
+  // A UDP announce for another worker's swarm is handed over whole, not asked about: the
+  // owner decodes and answers it (from its handle of the same socket), so this worker
+  // spends a peek and a copy on it, and no answer comes back over the link.
+  udpForward = (packet, rinfo) => {
+    const at = udpAnnounceInfoHashOffset(packet);
+    if (at === null) return false;
+    const link = links[partitionOfBytes(packet, at, config.partitions)];
+    if (!link) return false;
+    link.datagram(packet, rinfo.address, rinfo.port);
+    return true;
+  };
 }
 
 const running = await runStandaloneTracker({
@@ -57,6 +77,7 @@ const running = await runStandaloneTracker({
   intervals: config.intervals,
   store,
   udpSecret: Buffer.from(config.udpSecret, 'hex'),
+  udpForward,
   observer: config.facts
     ? {
         observe(o) {
@@ -69,6 +90,8 @@ const running = await runStandaloneTracker({
       }
     : null,
 });
+
+answerHandedOver = (packet, address, port) => running.udp.answer(packet, address, port);
 
 let closing = false;
 const close = async () => {

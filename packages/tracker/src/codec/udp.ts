@@ -63,6 +63,16 @@ function copy20(packet: Uint8Array, at: number): Uint8Array {
   return out;
 }
 
+/**
+ * Where a whole announce packet carries its info-hash (20 bytes), or null for any other
+ * packet: lets a cluster worker see which worker owns the swarm without decoding.
+ */
+export function udpAnnounceInfoHashOffset(packet: Uint8Array): number | null {
+  if (packet.length < 98) return null;
+  const action = ((packet[8]! << 24) | (packet[9]! << 16) | (packet[10]! << 8) | packet[11]!) >>> 0;
+  return action === UdpAction.announce ? 16 : null;
+}
+
 /** Decodes one datagram; `ip` is the sender's address. */
 export function decodeUdpPacket(packet: Uint8Array, ip: string, limits: CodecLimits): UdpMessage | null {
   if (packet.length < 16) return null;

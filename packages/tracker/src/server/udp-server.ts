@@ -31,10 +31,17 @@ export interface UdpTrackerOptions {
   receiveBufferSize?: number;
   /** Answer STUN binding requests on this port too (default true). */
   stun?: boolean;
+  /**
+   * Told each datagram before it is answered; true when it was taken elsewhere (a cluster
+   * worker hands an announce for another worker's swarm to that worker).
+   */
+  forward?: (packet: Buffer, rinfo: RemoteInfo) => boolean;
 }
 
 export interface UdpTracker {
   port: number;
+  /** Answers a datagram that reached another process sharing this socket, from here. */
+  answer(packet: Buffer, address: string, port: number): void;
   close(): Promise<void>;
 }
 
@@ -102,18 +109,23 @@ export function startUdpTracker(tracker: Tracker, options: UdpTrackerOptions): P
   const type = host.includes(':') ? 'udp6' : 'udp4';
   const socket: Socket = createSocket({ type, reuseAddr: false, lookup: literalLookup(type) });
   const stun = options.stun ?? true;
-  const onMessage = (packet: Buffer, rinfo: RemoteInfo) => {
-    if (stun && isStun(packet)) {
-      const answer = answerStunBinding(packet, rinfo.address, rinfo.port);
-      if (answer) socket.send(answer, rinfo.port, rinfo.address);
-      return;
-    }
+  const forward = options.forward;
+  const answer = (packet: Buffer, rinfo: { address: string; port: number }) => {
     answerUdp(tracker, packet, rinfo).then(
       (reply) => {
         if (reply) socket.send(reply, rinfo.port, rinfo.address);
       },
       () => undefined,
     );
+  };
+  const onMessage = (packet: Buffer, rinfo: RemoteInfo) => {
+    if (stun && isStun(packet)) {
+      const reply = answerStunBinding(packet, rinfo.address, rinfo.port);
+      if (reply) socket.send(reply, rinfo.port, rinfo.address);
+      return;
+    }
+    if (forward?.(packet, rinfo)) return;
+    answer(packet, rinfo);
   };
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
@@ -128,6 +140,7 @@ export function startUdpTracker(tracker: Tracker, options: UdpTrackerOptions): P
       socket.on('message', onMessage);
       resolve({
         port: socket.address().port,
+        answer: (packet, address, port) => answer(packet, { address, port }),
         close: () => new Promise<void>((r) => socket.close(() => r())),
       });
     });
