@@ -20,7 +20,8 @@ const layer: Record<string, number> = {
   ledger: 3,
   measure: 4,
   web: 5,
-  cli: 6,
+  node: 6,
+  cli: 7,
 };
 
 const root = join(import.meta.dirname, '..');

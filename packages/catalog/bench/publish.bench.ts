@@ -11,8 +11,8 @@ import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { startNode } from '@swarmcast/node';
 import { scratchDir } from '@swarmcast/testkit';
-import { startNode } from '@swarmcast/web';
 import { createAccount, createApiToken, createShow, demoMediaDir } from '../src/index.ts';
 
 const mb = Number(process.env.CATALOG_BENCH_MB ?? 200);

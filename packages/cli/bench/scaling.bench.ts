@@ -26,6 +26,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { signDecision } from '@swarmcast/ads';
+import { readSigningKeys, ringAt } from '@swarmcast/node';
 import {
   freePort,
   type Nginx,
@@ -37,7 +38,6 @@ import {
   startNginx,
   waitFor,
 } from '@swarmcast/testkit';
-import { readSigningKeys, ringAt } from '@swarmcast/web';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 

@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { demoMediaDir } from '@swarmcast/catalog';
+import { type RunningNode, startNode } from '@swarmcast/node';
 import { scratchDir } from '@swarmcast/testkit';
-import { type RunningNode, startNode } from '@swarmcast/web';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.ts';

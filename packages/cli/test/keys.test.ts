@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportSigningKey, generateSigningKey } from '@swarmcast/ads';
+import { signingKeyFile } from '@swarmcast/node';
 import { scratchDir } from '@swarmcast/testkit';
-import { signingKeyFile } from '@swarmcast/web';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import keysCommand from '../src/commands/keys.ts';
 

@@ -114,7 +114,7 @@ beforeAll(async () => {
     publicKeys: () => publicKeysOf(ring),
     statementKey: generateSigningKey('st-e2e'),
     clock,
-    // The portal's account check is web's (packages/web/test/measure-access.test.ts).
+    // The portal's account check is web's (packages/node/test/measure-access.test.ts).
     authorize: () => true,
   });
   await registerEpisode(db, episode1);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportPublicKey } from '@swarmcast/ads';
-import { type RingEntry, readSigningKeys, rotateSigningKey } from '@swarmcast/web';
+import { type RingEntry, readSigningKeys, rotateSigningKey } from '@swarmcast/node';
 import { type Command, exitCode, UsageError } from '../command.ts';
 
 const usage = `swarmcast keys list [--data DIR]

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { parseTime } from '@swarmcast/web';
+import { parseTime } from '@swarmcast/node';
 import { type Command, exitCode, UsageError } from '../command.ts';
 import { progressBars } from '../transfer-output.ts';
 

@@ -2,7 +2,6 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { latestEpisodes } from '@swarmcast/catalog';
-import { parseEngineNames, parseIceSettings, parseTrustedProxies } from '@swarmcast/platform';
 import {
   adminTokenFile,
   type LogLevel,
@@ -12,7 +11,8 @@ import {
   type RunningNode,
   roleDuties,
   startNode,
-} from '@swarmcast/web';
+} from '@swarmcast/node';
+import { parseEngineNames, parseIceSettings, parseTrustedProxies } from '@swarmcast/platform';
 import { type Command, exitCode, UsageError } from '../command.ts';
 
 const usage = `swarmcast up [--port N] [--host H] [--data DIR]

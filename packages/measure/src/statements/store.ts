@@ -26,7 +26,7 @@ export const eventHash = (entryId: string) =>
  * Records the public half of the key that signs statements now, so that the well-known list
  * keeps every key that ever signed (statements signed before a key change still verify). The
  * private half never reaches the database or its backups: the node holds it in
- * SWARMCAST_STATEMENT_KEY or a 0600 file under its data dir (web's node/secrets.ts).
+ * SWARMCAST_STATEMENT_KEY or a 0600 file under its data dir (node's secrets.ts).
  */
 async function registerKey(db: Queryable, key: SigningKey, now: number): Promise<void> {
   await db.query(

@@ -44,19 +44,19 @@ import {
 } from '@swarmcast/platform';
 import type { RateRule } from '@swarmcast/tracker';
 import { AnnounceFactPublisher, type AnnounceObserver } from '@swarmcast/tracker';
+import type { SharedState } from '@swarmcast/web';
+import { whoIs } from '@swarmcast/web';
 import type { FastifyInstance } from 'fastify';
-import { whoIs } from './auth.ts';
-import { createDai, type Dai } from './node/dai.ts';
-import type { DaiMedia } from './node/dai-media.ts';
-import { limitDecisions } from './node/decision-limit.ts';
-import { seedHouseCampaign } from './node/house-ads.ts';
-import { watchKeyRing } from './node/key-ring.ts';
-import { measureAccess } from './node/measure-access.ts';
-import { registerPublishedEpisodes } from './node/measure-episodes.ts';
-import { loadAdminToken, loadKeyRing, loadStatementKey } from './node/secrets.ts';
-import { SeedRoster } from './node/seed-roster.ts';
-import { type Seeding, startSeeding } from './node/seeding.ts';
-import type { SharedState } from './node/shared-state.ts';
+import { createDai, type Dai } from './dai.ts';
+import type { DaiMedia } from './dai-media.ts';
+import { limitDecisions } from './decision-limit.ts';
+import { seedHouseCampaign } from './house-ads.ts';
+import { watchKeyRing } from './key-ring.ts';
+import { measureAccess } from './measure-access.ts';
+import { registerPublishedEpisodes } from './measure-episodes.ts';
+import { loadAdminToken, loadKeyRing, loadStatementKey } from './secrets.ts';
+import { SeedRoster } from './seed-roster.ts';
+import { type Seeding, startSeeding } from './seeding.ts';
 
 /** Migrations of the parts mounted here, after the platform's and the catalog's. */
 export const nodeServiceMigrations: Migration[] = [

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { exportPublicKey, exportSigningKey, generateSigningKey } from '@swarmcast/ads';
 import { scratchDir } from '@swarmcast/testkit';
 import { describe, expect, it } from 'vitest';
-import { loadStatementKey, statementKeyFile } from '../src/node/secrets.ts';
+import { loadStatementKey, statementKeyFile } from '../src/secrets.ts';
 
 /** The statement signing key lives outside the database (issue 13): the env, or a 0600 file. */
 describe('the statement signing key', () => {

@@ -13,8 +13,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { ownsAdvertiser } from '@swarmcast/ads';
 import type { CatalogContext } from '@swarmcast/catalog';
 import type { ReportAccess, ReportScope } from '@swarmcast/measure';
+import { whoIs } from '@swarmcast/web';
 import type { FastifyRequest } from 'fastify';
-import { whoIs } from '../auth.ts';
 
 export function measureAccess(
   catalog: Pick<CatalogContext, 'db' | 'clock'>,

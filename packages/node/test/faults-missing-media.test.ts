@@ -14,13 +14,11 @@ import {
 } from '@swarmcast/catalog';
 import { leaseMigrations, ManualClock, migrate, openDb } from '@swarmcast/platform';
 import { scratchDir } from '@swarmcast/testkit';
+import { adminRoutes, createNodeServer, sessionCookie } from '@swarmcast/web';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { sessionCookie } from '../src/auth.ts';
-import { adminRoutes } from '../src/dashboard/admin-routes.ts';
-import { SeedRoster } from '../src/node/seed-roster.ts';
-import type { Seeding } from '../src/node/seeding.ts';
-import { createNodeServer } from '../src/server.ts';
+import { SeedRoster } from '../src/seed-roster.ts';
+import type { Seeding } from '../src/seeding.ts';
 
 /**
  * A second node on the same database with another data dir (issue 14): it died at start

@@ -5,10 +5,10 @@ import { Ledger } from '@swarmcast/ledger';
 import { ManualClock } from '@swarmcast/platform';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headerBytesOf } from '../src/header-bytes.ts';
+import { houseAdFile, houseIds } from '../src/house-ads.ts';
 import { type RunningNode, startNode } from '../src/index.ts';
-import { headerBytesOf } from '../src/node/header-bytes.ts';
-import { houseAdFile, houseIds } from '../src/node/house-ads.ts';
-import { adminTokenFile, signingKeyFile } from '../src/node/secrets.ts';
+import { adminTokenFile, signingKeyFile } from '../src/secrets.ts';
 
 /**
  * The ad and measurement loop of a whole node on a real socket, as `npm start` runs it:

@@ -17,8 +17,8 @@ import { invalidateDelivery } from '@swarmcast/measure';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { houseAdFile } from '../src/house-ads.ts';
 import { type RunningNode, startNode } from '../src/index.ts';
-import { houseAdFile } from '../src/node/house-ads.ts';
 
 const apple = 'AppleCoreMedia/1.0.0.20E247 (iPhone; U; CPU OS 16_4 like Mac OS X; en_us)';
 const overcast = 'Overcast/3.0 (+http://overcast.fm/; iOS podcast app)';

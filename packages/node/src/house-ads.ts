@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type AdsStore, saveAdvertiser, saveCampaign, saveCreative, saveLineItem } from '@swarmcast/ads';
 import type { Db } from '@swarmcast/platform';
 
-export const houseAdFile = join(import.meta.dirname, '..', '..', 'demo-ads', 'house-ad.mp3');
+export const houseAdFile = join(import.meta.dirname, '..', 'demo-ads', 'house-ad.mp3');
 export const houseIds = {
   advertiser: 'swarmcast-house',
   campaign: 'swarmcast-house',

@@ -1,10 +1,10 @@
 import { catalogMigrations, createAccount, createApiToken, createSession } from '@swarmcast/catalog';
 import { Reports, registerEpisode, reportRoutes } from '@swarmcast/measure';
 import { type Db, ManualClock, migrate, openDb, privacyMigrations } from '@swarmcast/platform';
+import { sessionCookie } from '@swarmcast/web';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sessionCookie } from '../src/auth.ts';
-import { measureAccess } from '../src/node/measure-access.ts';
+import { measureAccess } from '../src/measure-access.ts';
 import { nodeServiceMigrations } from '../src/node-services.ts';
 
 /**

@@ -10,8 +10,8 @@ import {
 } from '@swarmcast/ads';
 import { scratchDir } from '@swarmcast/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readSigningKeys, rotateSigningKey, signingKeyFile, watchKeyRing } from '../src/node/key-ring.ts';
-import { loadKeyRing } from '../src/node/secrets.ts';
+import { readSigningKeys, rotateSigningKey, signingKeyFile, watchKeyRing } from '../src/key-ring.ts';
+import { loadKeyRing } from '../src/secrets.ts';
 
 /**
  * Rotating the decision-signing key while N processes run (issue 19): every token any

@@ -9,8 +9,8 @@ import { request } from 'node:http';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import Parser from 'rss-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { houseIds } from '../src/house-ads.ts';
 import { type RunningNode, startNode } from '../src/index.ts';
-import { houseIds } from '../src/node/house-ads.ts';
 
 const apple = 'AppleCoreMedia/1.0.0.20E247 (iPhone; U; CPU OS 16_4 like Mac OS X; en_us)';
 const adminToken = 'dai-demo-reports-admin';

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { demoMediaDir } from '@swarmcast/catalog';
 import { scratchDir } from '@swarmcast/testkit';
 import { describe, expect, it } from 'vitest';
-import { headerBytesOf } from '../src/node/header-bytes.ts';
-import { headerBytesOfFile } from '../src/node/measure-episodes.ts';
+import { headerBytesOf } from '../src/header-bytes.ts';
+import { headerBytesOfFile } from '../src/measure-episodes.ts';
 
 const tag = (bytes: number[]) => new Uint8Array([0x49, 0x44, 0x33, ...bytes]);
 

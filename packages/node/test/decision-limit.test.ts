@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { limitDecisions } from '../src/node/decision-limit.ts';
+import { limitDecisions } from '../src/decision-limit.ts';
 
 /** Anonymous decision floods (issue 14): per address (IPv6 per /64), before any decision. */
 describe('ad decision rate limit', () => {

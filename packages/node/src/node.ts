@@ -38,16 +38,20 @@ import {
   trackerPlugin,
   type UdpTracker,
 } from '@swarmcast/tracker';
+import {
+  createNodeServer,
+  type LogLevel,
+  processSharedState,
+  redisSharedState,
+  refuseTakenDownMedia,
+  siteUrls,
+} from '@swarmcast/web';
 import type { FastifyInstance } from 'fastify';
-import { daiChapterRoutes } from './node/dai-chapters.ts';
-import { mediaPort, type PreparedFrames } from './node/dai-media.ts';
-import { iceRoute, iceServersOf } from './node/ice-route.ts';
-import { type NodeRole, nodeRoles, restrictToRoles } from './node/roles.ts';
-import { processSharedState, redisSharedState } from './node/shared-state.ts';
-import { refuseTakenDownMedia } from './node/takedowns.ts';
+import { daiChapterRoutes } from './dai-chapters.ts';
+import { mediaPort, type PreparedFrames } from './dai-media.ts';
+import { iceRoute, iceServersOf } from './ice-route.ts';
 import { mountNodeServices, type NodeServices, nodeServiceMigrations } from './node-services.ts';
-import { createNodeServer, type LogLevel } from './server.ts';
-import { siteUrls } from './urls.ts';
+import { type NodeRole, nodeRoles, restrictToRoles } from './roles.ts';
 
 export interface NodeOptions {
   port: number;

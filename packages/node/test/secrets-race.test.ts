@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { exportSigningKey } from '@swarmcast/ads';
 import { scratchDir } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAdminToken, loadKeyRing, signingKeyFile } from '../src/node/secrets.ts';
+import { loadAdminToken, loadKeyRing, signingKeyFile } from '../src/secrets.ts';
 
 /**
  * Several processes started together on one data dir (issue 19): one read the signing-key
@@ -75,7 +75,7 @@ describe('secrets made by several starters at once', () => {
     const at = join(dir.path, 'processes');
     await mkdir(at);
     const script = `
-      const { loadKeyRing } = await import(${JSON.stringify(join(root, 'packages/web/src/node/secrets.ts'))});
+      const { loadKeyRing } = await import(${JSON.stringify(join(root, 'packages/node/src/secrets.ts'))});
       const { exportSigningKey } = await import('@swarmcast/ads');
       const ring = await loadKeyRing(${JSON.stringify(at)}, Date.now());
       process.stdout.write(exportSigningKey(ring.active).x);

@@ -1,6 +1,6 @@
 import { addressGroup, type RateRule } from '@swarmcast/tracker';
+import { processSharedState, type SharedState } from '@swarmcast/web';
 import type { FastifyInstance } from 'fastify';
-import { processSharedState, type SharedState } from './shared-state.ts';
 
 /**
  * Ad decisions (`/ads/vast`, `/ads/vmap`) per source address (IPv6 per /64): a player asks

@@ -8,8 +8,8 @@ import { p2pStatus } from '@swarmcast/player/labels';
 import { chromiumLaunchOptions, freePort, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { houseIds } from '../src/house-ads.ts';
 import { type RunningNode, startNode } from '../src/index.ts';
-import { houseIds } from '../src/node/house-ads.ts';
 
 /**
  * Issue 7's end-to-end proof in a real Chromium against a whole node as `npm start` runs it

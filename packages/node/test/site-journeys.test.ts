@@ -5,9 +5,9 @@ import { createAccount, createApiToken, demoMediaDir, getShow, latestEpisodes } 
 import { chromiumLaunchOptions, requireBinaries, scratchDir, waitFor } from '@swarmcast/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { houseAdFile } from '../src/house-ads.ts';
 import { type RunningNode, startNode } from '../src/index.ts';
-import { houseAdFile } from '../src/node/house-ads.ts';
-import { seedLeaseName } from '../src/node/seed-roster.ts';
+import { seedLeaseName } from '../src/seed-roster.ts';
 
 const prereq = requireBinaries('site journeys in a real browser', 'chromium');
 const shots = join(import.meta.dirname, '..', '..', '..', 'test-results', 'site');

@@ -13,7 +13,7 @@ import {
 } from '@swarmcast/testkit';
 import { describe, expect, it } from 'vitest';
 import { startNode } from '../src/index.ts';
-import { statementKeyFile } from '../src/node/secrets.ts';
+import { statementKeyFile } from '../src/secrets.ts';
 
 /**
  * Privacy that holds against a backup (issue 13): after real traffic (origin downloads, a
