@@ -78,6 +78,20 @@ describe('layering', () => {
     });
   }
 
+  /**
+   * One composition root (issue 19): `node` wires the parts into a node; the CLI starts nodes
+   * through it and never reaches into the web server, which wires nothing.
+   */
+  it('the CLI reaches the node only through the composition root', () => {
+    const cli = JSON.parse(readFileSync(join(packagesDir, 'cli', 'package.json'), 'utf8'));
+    expect(Object.keys(cli.dependencies ?? {})).toContain('@swarmcast/node');
+    expect(Object.keys(cli.dependencies ?? {})).not.toContain('@swarmcast/web');
+    const startsNode = sourceFiles(join(packagesDir, 'web', 'src')).filter((f) =>
+      /export (async )?function startNode\b/.test(readFileSync(f, 'utf8')),
+    );
+    expect(startsNode.map((f) => relative(root, f))).toEqual([]);
+  });
+
   it('browser code imports no node: module', () => {
     const browserDirs = [join(packagesDir, 'player', 'src'), join(packagesDir, 'bittorrent', 'src')];
     const offenders: string[] = [];
