@@ -118,6 +118,87 @@ BEGIN
 END $$;
 `,
   },
+  {
+    // Two processes on one PostgreSQL asking for the same listener both reserved a slot
+    // before one of them lost the insert and gave its slot back: meanwhile a third listener
+    // was told the episode was full by one process and got an own plan from the other, so
+    // one listener had two plans (a CI failure of the two-process test). A batch also took
+    // counter rows in its own order, so two batches could deadlock. The store now holds a
+    // transaction lock per (episode, window) first, in one order: a key is looked up,
+    // reserved and inserted by one store at a time, and a full answer is really full.
+    id: 'ads/stitch-0003-store-locks',
+    sql: `
+CREATE OR REPLACE FUNCTION ads_stitch_store(
+  p_ids text[], p_episodes text[], p_keys text[], p_clients text[], p_windows text[],
+  p_created bigint[], p_plans jsonb[], p_layouts jsonb[], p_bounded boolean[],
+  p_per_client integer, p_per_episode integer)
+RETURNS TABLE (o_i integer, o_outcome text, o_plan jsonb, o_layout jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+  k integer;
+  got integer;
+  h bigint;
+BEGIN
+  -- One store at a time per (episode, window), across processes, taken in one global order
+  -- so two batches never wait on each other's locks.
+  FOR h IN SELECT DISTINCT hashtextextended(w || ' ' || e, 0)
+             FROM unnest(p_episodes, p_windows) AS t(e, w) ORDER BY 1 LOOP
+    PERFORM pg_advisory_xact_lock(h);
+  END LOOP;
+  FOR k IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
+    o_i := k;
+    SELECT s.plan, s.layout INTO o_plan, o_layout FROM ads_stitch_plans s
+     WHERE s.episode_id = p_episodes[k] AND s.plan_key = p_keys[k] AND s.window_day = p_windows[k];
+    IF FOUND THEN
+      o_outcome := 'existing';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+    IF p_bounded[k] THEN
+      INSERT INTO ads_stitch_plan_counts AS c (episode_id, window_day, client_key, n)
+        VALUES (p_episodes[k], p_windows[k], p_clients[k], 1)
+        ON CONFLICT (episode_id, window_day, client_key) DO UPDATE SET n = c.n + 1 WHERE c.n < p_per_client
+        RETURNING c.n INTO got;
+      IF NOT FOUND THEN
+        o_outcome := 'client-limit'; o_plan := NULL; o_layout := NULL;
+        RETURN NEXT;
+        CONTINUE;
+      END IF;
+      INSERT INTO ads_stitch_plan_counts AS c (episode_id, window_day, client_key, n)
+        VALUES (p_episodes[k], p_windows[k], '', 1)
+        ON CONFLICT (episode_id, window_day, client_key) DO UPDATE SET n = c.n + 1 WHERE c.n < p_per_episode
+        RETURNING c.n INTO got;
+      IF NOT FOUND THEN
+        UPDATE ads_stitch_plan_counts c SET n = c.n - 1
+         WHERE c.episode_id = p_episodes[k] AND c.window_day = p_windows[k] AND c.client_key = p_clients[k];
+        o_outcome := 'episode-limit'; o_plan := NULL; o_layout := NULL;
+        RETURN NEXT;
+        CONTINUE;
+      END IF;
+    END IF;
+    INSERT INTO ads_stitch_plans (id, episode_id, plan_key, client_key, window_day, created_at, plan, layout)
+      VALUES (p_ids[k], p_episodes[k], p_keys[k], p_clients[k], p_windows[k], p_created[k], p_plans[k], p_layouts[k])
+      ON CONFLICT (episode_id, plan_key, window_day) DO NOTHING;
+    IF FOUND THEN
+      o_outcome := 'inserted'; o_plan := p_plans[k]; o_layout := p_layouts[k];
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+    -- Not reached while the lock above is held (kept for a row stored by a writer that does
+    -- not take it): the stored plan is the one, and this one's slots are given back.
+    IF p_bounded[k] THEN
+      UPDATE ads_stitch_plan_counts c SET n = c.n - 1
+       WHERE c.episode_id = p_episodes[k] AND c.window_day = p_windows[k]
+         AND c.client_key IN (p_clients[k], '');
+    END IF;
+    SELECT s.plan, s.layout INTO o_plan, o_layout FROM ads_stitch_plans s
+     WHERE s.episode_id = p_episodes[k] AND s.plan_key = p_keys[k] AND s.window_day = p_windows[k];
+    o_outcome := 'existing';
+    RETURN NEXT;
+  END LOOP;
+END $$;
+`,
+  },
 ];
 
 /** Where each ad and each content run sits in the stitched file (bytes, end exclusive). */
