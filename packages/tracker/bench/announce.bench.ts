@@ -40,6 +40,8 @@ interface Sample {
   rps: number;
   /** CPU microseconds the tracker's processes spent per announce answered. */
   cpuUs?: number;
+  /** Of which the top process (a cluster's primary: the fact publisher, not serving). */
+  topCpuUs?: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -105,8 +107,11 @@ async function startCli(work: string, workers: number): Promise<Target> {
   return { name, port, child, http: true, udp: true };
 }
 
-/** utime + stime in seconds of a process and all its descendants (the cluster workers). */
-async function treeCpuSeconds(pid: number): Promise<number> {
+/**
+ * utime + stime in seconds of a process and all its descendants (the cluster workers), and
+ * of the process alone.
+ */
+async function treeCpuSeconds(pid: number): Promise<{ tree: number; top: number }> {
   const { readdir, readFile } = await import('node:fs/promises');
   const stats = new Map<number, { ppid: number; ticks: number }>();
   for (const d of await readdir('/proc')) {
@@ -126,7 +131,7 @@ async function treeCpuSeconds(pid: number): Promise<number> {
     ticks += stats.get(p)?.ticks ?? 0;
     for (const [child, s] of stats) if (s.ppid === p) todo.push(child);
   }
-  return ticks / 100; // USER_HZ
+  return { tree: ticks / 100, top: (stats.get(pid)?.ticks ?? 0) / 100 }; // USER_HZ
 }
 
 /** Hash i: 4-byte big-endian index then 16 bytes 0x5a (the load generators use the same). */
@@ -244,12 +249,14 @@ async function main(): Promise<void> {
           if (proto === 'udp' && t.name === 'ours-fastify') continue; // same UDP server as ours
           const cpuBefore = await treeCpuSeconds(t.child.pid!);
           const s = proto === 'http' ? await wrk(t.port) : await udpLoad(udpBinary, t.port);
-          s.cpuUs = (((await treeCpuSeconds(t.child.pid!)) - cpuBefore) * 1e6) / (s.rps * seconds);
+          const cpuAfter = await treeCpuSeconds(t.child.pid!);
+          s.cpuUs = ((cpuAfter.tree - cpuBefore.tree) * 1e6) / (s.rps * seconds);
+          s.topCpuUs = ((cpuAfter.top - cpuBefore.top) * 1e6) / (s.rps * seconds);
           const key = `${proto} ${t.name}`;
           results.set(key, [...(results.get(key) ?? []), s]);
           console.log(
             `  round ${r + 1} ${key.padEnd(26)} ${Math.round(s.rps)}/s p50 ${s.p50Ms.toFixed(2)} ms p99 ${s.p99Ms.toFixed(2)} ms ` +
-              `cpu ${s.cpuUs.toFixed(0)} us/announce  load ${loadavg()[0]!.toFixed(2)}`,
+              `cpu ${s.cpuUs.toFixed(0)} us/announce${t.name.endsWith('w') && t.name !== 'cli-1w' ? ` (primary ${s.topCpuUs.toFixed(0)})` : ''}  load ${loadavg()[0]!.toFixed(2)}`,
           );
         }
       }

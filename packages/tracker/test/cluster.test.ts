@@ -383,7 +383,6 @@ describe('the tracker on two workers', () => {
   const acceptedBy = new Map<number, number>();
   const waiters = new Map<number, (worker: number) => void>();
   const facts: AnnounceObservation[] = [];
-  const hash = Buffer.from(hashHex, 'hex');
   let workerReady: (workerId: number, pid: number) => void = () => undefined;
 
   const workerOf = (port: number): Promise<number> =>
