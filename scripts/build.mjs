@@ -1,5 +1,5 @@
 /**
- * Builds the CLI (and so the node: `swarmcast up`) into one JavaScript file, dist/swarmcast.mjs,
+ * Builds the CLI (and so the node: `swarmcast up`) into JavaScript: dist/swarmcast.mjs and a chunk per command in dist/chunks/,
  * so that `npm start` runs without a TypeScript loader. tsx at run time cost ~95 MiB of
  * resident memory (all packages imported: 196 MiB under tsx, 100 MiB bundled) and transpiled
  * every file at start. Runs at install (`prepare`) and before `npm start`; esbuild is local,
@@ -11,7 +11,7 @@
  * their source location: those expressions are replaced by the source file's own path.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -81,9 +81,17 @@ const nestedDependencies = {
 };
 
 const started = Date.now();
+// Chunks of an earlier build would otherwise pile up (their names carry a content hash).
+await rm(join(root, 'dist', 'chunks'), { recursive: true, force: true });
 await build({
-  entryPoints: [entry],
-  outfile: join(root, 'dist', 'swarmcast.mjs'),
+  entryPoints: { swarmcast: entry },
+  outdir: join(root, 'dist'),
+  outExtension: { '.js': '.mjs' },
+  // Each command is its own chunk, loaded when it runs (commands/registry.ts imports them on
+  // demand): `swarmcast get` no longer parses the whole node and every dependency of the
+  // portal, the ads server and the databases at start.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
