@@ -17,7 +17,7 @@ export {
   refundEntry,
   trialBalance,
 } from './journal.ts';
-export { type CreatorStatement, Ledger, type PostResult } from './ledger.ts';
+export { type CreatorStatement, Ledger, type Posting, type PostResult } from './ledger.ts';
 export { ledgerMigrations } from './migrations.ts';
 export {
   assertMicros,

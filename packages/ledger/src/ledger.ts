@@ -5,11 +5,24 @@ import {
   accountKind,
   accounts,
   checkEntry,
+  type EntryKind,
   type JournalEntry,
   type JournalLine,
   refundEntry,
 } from './journal.ts';
 import type { Micros } from './money.ts';
+
+/** One account's line of a posted entry, with the entry's kind, reference and time. */
+export interface Posting {
+  entryId: string;
+  kind: EntryKind;
+  /** What the entry is about (a decision id, `dlv:<delivery id>`...): the poster's key. */
+  ref: string;
+  time: number;
+  account: AccountId;
+  /** Signed: credits to the account are positive. */
+  amount: Micros;
+}
 
 /** What a post did: written, or already there (posting is idempotent by entry id). */
 export type PostResult = { ok: true; written: boolean } | { ok: false; error: LedgerError };
@@ -153,6 +166,40 @@ export class Ledger {
     return balanced
       ? { balanced, total, unbalancedEntries }
       : { balanced, total, unbalancedEntries, error: ledgerError('LED_BOOKS_UNBALANCED', `total ${total}`) };
+  }
+
+  /**
+   * One account's postings of entries of `kinds` booked in [from, to), in entry id order:
+   * what other parts attribute by the entry's `ref` (measurement's money reports and signed
+   * statements join them with their own decisions; they never read the ledger's tables).
+   */
+  async postings(
+    account: AccountId,
+    kinds: readonly EntryKind[],
+    from: number,
+    to: number,
+  ): Promise<Posting[]> {
+    const r = await this.db.query<{
+      id: string;
+      kind: EntryKind;
+      ref: string;
+      time: unknown;
+      amount: string;
+    }>(
+      `SELECT e.id, e.kind, e.ref, e.time, l.amount::text AS amount
+         FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
+        WHERE l.account_id = $1 AND e.kind = ANY($2::text[]) AND e.time >= $3 AND e.time < $4
+        ORDER BY e.id, l.line`,
+      [account, [...kinds], from, to],
+    );
+    return r.rows.map((row) => ({
+      entryId: row.id,
+      kind: row.kind,
+      ref: row.ref,
+      time: num(row.time),
+      account,
+      amount: num(row.amount),
+    }));
   }
 
   /** A creator's monthly statement (UTC month). */

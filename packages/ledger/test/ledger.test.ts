@@ -104,6 +104,41 @@ for (const engine of engines) {
       expect(await ledger.balance('advertiser:a1')).toBe(0);
     });
 
+    it("gives one account's postings of some kinds in a period, by entry, for other parts to attribute", async () => {
+      await ledger.post(depositEntry('dep1', 'a1', 1_000_000, nov(1)));
+      await ledger.post(impressionEntry(charge('d1', nov(2)), 7000));
+      await ledger.post(impressionEntry(charge('d2', nov(2), 'c2'), 7000));
+      await ledger.post(impressionEntry(charge('d3', nov(5)), 7000));
+      await ledger.refundImpression('d1', nov(3));
+      const kinds = ['impression', 'delivery', 'refund'] as const;
+      expect(await ledger.postings('creator:c1', kinds, nov(1), nov(4))).toEqual([
+        {
+          entryId: 'imp:d1',
+          kind: 'impression',
+          ref: 'd1',
+          time: nov(2),
+          account: 'creator:c1',
+          amount: 14_000,
+        },
+        {
+          entryId: 'refund:d1',
+          kind: 'refund',
+          ref: 'd1',
+          time: nov(3),
+          account: 'creator:c1',
+          amount: -14_000,
+        },
+      ]);
+      // The advertiser's charges (negative), not its deposit (another kind).
+      const spent = await ledger.postings('advertiser:a1', kinds, nov(1), nov(6));
+      expect(spent.map((x) => [x.ref, x.amount])).toEqual([
+        ['d1', -20_000],
+        ['d2', -20_000],
+        ['d3', -20_000],
+        ['d1', 20_000],
+      ]);
+    });
+
     it('monthly creator statements: opening, earned, refunded, paid out, closing', async () => {
       await ledger.post(depositEntry('dep1', 'a1', 1_000_000, Date.UTC(2026, 9, 1)));
       await ledger.post(impressionEntry(charge('oct', Date.UTC(2026, 9, 30)), 7000));

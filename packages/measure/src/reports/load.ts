@@ -4,6 +4,7 @@ import { toContentFact } from '../rules/ad-delivery.ts';
 import type { AdEventRow, OpportunityRow } from '../rules/ad-metrics.ts';
 import type { EpisodeMedia } from '../rules/episode-media.ts';
 import type { PlayRow } from '../rules/play-metrics.ts';
+import { attributedPostings } from './money.ts';
 
 /**
  * Loaders: rows from the measurement tables into the shapes the pure rules take. Reports
@@ -134,7 +135,7 @@ export async function loadOpportunities(db: Queryable, episodeIds: readonly stri
   );
 }
 
-/** Money per (group, day) from the ledger, attributed through the decisions. */
+/** Money per (group, day) from the ledger, attributed through the decisions (money.ts). */
 export async function loadMoney(
   db: Queryable,
   account: string,
@@ -143,21 +144,16 @@ export async function loadMoney(
 ): Promise<{ group: string; day: number; micros: number }[]> {
   // Money from VAST impressions and from server-side deliveries (DAI, refs "dlv:<id>"): both
   // are charges to the same budget; the reports count the two metrics apart.
-  const r = await db.query<{ g: string; day: number; s: string }>(
-    `SELECT g, day, sum(s)::text AS s FROM (
-       SELECT d.${groupBy} AS g, floor(e.time / 86400000)::bigint AS day, l.amount AS s
-         FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
-         JOIN measure_decisions d ON d.decision_id = e.ref
-        WHERE l.account_id = $1 AND e.kind IN ('impression', 'refund') AND e.time >= $2 AND e.time < $3
-       UNION ALL
-       SELECT a.${groupBy} AS g, floor(e.time / 86400000)::bigint AS day, l.amount AS s
-         FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id
-         JOIN measure_ad_deliveries a ON e.ref = 'dlv:' || a.delivery_id
-        WHERE l.account_id = $1 AND e.kind IN ('delivery', 'refund') AND e.time >= $2 AND e.time < $3
-     ) x GROUP BY 1, 2 ORDER BY 1, 2`,
-    [account, p.from, p.to],
-  );
-  return r.rows.map((row) => ({ group: row.g, day: Number(row.day), micros: Number(row.s) }));
+  const sums = new Map<string, { group: string; day: number; micros: number }>();
+  for (const x of await attributedPostings(db, account, p.from, p.to)) {
+    const group = groupBy === 'episode_id' ? x.episodeId : x.campaignId;
+    const day = Math.floor(x.time / 86_400_000);
+    const key = `${group}\u0000${day}`;
+    const sum = sums.get(key) ?? { group, day, micros: 0 };
+    sum.micros += x.amount;
+    sums.set(key, sum);
+  }
+  return [...sums.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : a.day - b.day));
 }
 
 /** Server-side ad deliveries (DAI) per group, counted and refunded, in the period. */

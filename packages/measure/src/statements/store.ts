@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { exportPublicKey, type SigningKey, type SigningKeyJwk } from '@swarmcast/ads';
 import type { Db, Queryable } from '@swarmcast/platform';
+import { type AttributedPosting, attributedPostings } from '../reports/money.ts';
 import {
   type LeafKind,
   type StatementBundle,
@@ -59,42 +60,38 @@ export async function statementKeys(
  * and refunds of either, as loadMoney (reports/load.ts) reads them.
  */
 async function leavesOf(db: Queryable, kind: StatementKind, subject: string, day: number) {
+  // The accounts the subject's ads were charged to or paid to (one in practice: a campaign's
+  // advertiser, an episode's creator), then their postings of the day through the ledger.
   const col = kind === 'campaign' ? 'campaign_id' : 'episode_id';
-  const account = kind === 'campaign' ? `'advertiser:' || x.advertiser_id` : `'creator:' || x.creator_id`;
-  const r = await db.query<{
-    id: string;
-    kind: LeafKind;
-    line_item_id: string;
-    amount: string;
-    account_id: string;
-    advertiser_id: string;
-  }>(
-    `SELECT e.id, e.kind, x.line_item_id, l.amount::text AS amount, l.account_id, x.advertiser_id FROM ledger_lines l
-       JOIN ledger_entries e ON e.id = l.entry_id
-       JOIN measure_decisions x ON x.decision_id = e.ref
-      WHERE x.${col} = $1 AND l.account_id = ${account} AND e.kind IN ('impression', 'refund')
-        AND e.time >= $2 AND e.time < $3
-     UNION ALL
-     SELECT e.id, e.kind, x.line_item_id, l.amount::text AS amount, l.account_id, x.advertiser_id FROM ledger_lines l
-       JOIN ledger_entries e ON e.id = l.entry_id
-       JOIN measure_ad_deliveries x ON e.ref = 'dlv:' || x.delivery_id
-      WHERE x.${col} = $1 AND l.account_id = ${account} AND e.kind IN ('delivery', 'refund')
-        AND e.time >= $2 AND e.time < $3
-     ORDER BY 1`,
-    [subject, day * dayMs, (day + 1) * dayMs],
+  const who = kind === 'campaign' ? 'advertiser_id' : 'creator_id';
+  const owners = await db.query<{ id: string }>(
+    `SELECT ${who} AS id FROM measure_decisions WHERE ${col} = $1
+     UNION SELECT ${who} AS id FROM measure_ad_deliveries WHERE ${col} = $1 ORDER BY 1`,
+    [subject],
   );
+  const rows: Array<AttributedPosting> = [];
+  for (const { id } of owners.rows) {
+    const account = kind === 'campaign' ? `advertiser:${id}` : `creator:${id}`;
+    for (const x of await attributedPostings(db, account, day * dayMs, (day + 1) * dayMs)) {
+      const owner = kind === 'campaign' ? x.advertiserId : x.creatorId;
+      if ((kind === 'campaign' ? x.campaignId : x.episodeId) === subject && owner === id) rows.push(x);
+    }
+  }
+  // Entry id order, as each account's postings come (and across accounts when several).
+  if (owners.rows.length > 1)
+    rows.sort((a, b) => (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0));
   // An advertiser's account goes down by a charge: a statement shows the charge as positive.
   const sign = kind === 'campaign' ? -1 : 1;
-  const leaves: StatementLeaf[] = r.rows.map((row) => ({
-    event: eventHash(row.id),
-    kind: row.kind,
-    lineItem: row.line_item_id,
-    micros: sign * Number(row.amount),
+  const leaves: StatementLeaf[] = rows.map((row) => ({
+    event: eventHash(row.entryId),
+    kind: row.kind as LeafKind,
+    lineItem: row.lineItemId,
+    micros: sign * row.amount,
   }));
   return {
     leaves,
-    account: r.rows[0]?.account_id ?? null,
-    advertisers: r.rows.map((row) => row.advertiser_id),
+    account: rows[0]?.account ?? null,
+    advertisers: rows.map((row) => row.advertiserId),
   };
 }
 
