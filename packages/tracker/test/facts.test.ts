@@ -213,7 +213,7 @@ describe('fact backlog', () => {
     expect(new Set(published.map((e) => e.id)).size).toBe(3);
   });
 
-  it('keys each distinct address and user agent of a batch once, and every fact with its own key', async () => {
+  it('keys each distinct address and user agent of a batch once, looks each address up once, and every fact gets its own', async () => {
     const published: StreamEvent[] = [];
     const stream = {
       async publish(events: StreamEvent[]) {
@@ -223,9 +223,14 @@ describe('fact backlog', () => {
       close: async () => undefined,
     } as EventStream;
     const calls: string[] = [];
+    const lookedUp: string[] = [];
     const p = new AnnounceFactPublisher({
       stream,
       ...deps,
+      isDatacenter: (ip: string) => {
+        lookedUp.push(ip);
+        return ip === '10.0.0.2';
+      },
       audienceKey: async (ip: string, ua: string, now: number) => {
         calls.push(`${ip} ${ua} ${now}`);
         return deps.audienceKey(`${ip}@${Math.floor(now / 86_400_000)}`, ua);
@@ -267,6 +272,10 @@ describe('fact backlog', () => {
     }
     await p.flush();
     expect(calls).toHaveLength(4); // (1,a), (2,a), (1,b), (1,a) the next day
+    expect(lookedUp.sort()).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(published.map((e) => (e.data as { datacenter: boolean }).datacenter)).toEqual(
+      who.map(([ip]) => ip === '10.0.0.2'),
+    );
     expect(published.map((e) => (e.data as { audienceKey: string }).audienceKey)).toEqual(
       who.map(([ip, ua, time]) => deps.audienceKey(`${ip}@${Math.floor(time / day)}`, ua)),
     );
