@@ -33,6 +33,7 @@ import {
 import {
   MemorySwarmStore,
   RedisSwarmStore,
+  sharedUdpSecret,
   startUdpTracker,
   Tracker,
   trackerPlugin,
@@ -186,6 +187,11 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   });
   const tracker = new Tracker({
     store,
+    // One UDP connection-id key for every process of the network (a client may connect
+    // through one and announce through another); random per process without Redis.
+    ...(store instanceof RedisSwarmStore
+      ? { udpSecret: await sharedUdpSecret(store.redis, engines.redisPrefix) }
+      : {}),
     observer: { observe: (a) => services?.announceFacts.observe(a) },
     ...(o.clock ? { clock: o.clock } : {}),
   });

@@ -33,6 +33,7 @@ export { type RunningTracker, runStandaloneTracker, type StandaloneOptions } fro
 export { type MemoryStoreOptions, MemorySwarmStore } from './store/memory-store.ts';
 export { RedisAccess } from './store/redis-access.ts';
 export { type RedisStoreOptions, RedisSwarmStore } from './store/redis-store.ts';
+export { sharedUdpSecret } from './store/redis-udp-secret.ts';
 export type {
   StoreAnnounce,
   StoreAnnounceResult,

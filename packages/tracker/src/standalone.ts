@@ -14,6 +14,7 @@ import type { WsRelayOptions } from './server/ws-relay.ts';
 import { MemorySwarmStore } from './store/memory-store.ts';
 import { RedisAccess } from './store/redis-access.ts';
 import { RedisSwarmStore } from './store/redis-store.ts';
+import { sharedUdpSecret } from './store/redis-udp-secret.ts';
 import type { SwarmStore } from './store/swarm-store.ts';
 import { Tracker } from './tracker.ts';
 import type { InfoHash } from './types.ts';
@@ -68,6 +69,7 @@ async function accessFromFile(path: string): Promise<MemoryAccess> {
 export async function runStandaloneTracker(options: StandaloneOptions): Promise<RunningTracker> {
   let store: SwarmStore;
   let access: TrackerAccess | null = null;
+  let udpSecret = options.udpSecret;
   if (options.store) {
     store = options.store;
     if (options.private)
@@ -77,6 +79,8 @@ export async function runStandaloneTracker(options: StandaloneOptions): Promise<
     await redisStore.redis.connect();
     store = redisStore;
     if (options.private) access = new RedisAccess(redisStore.redis, redisStore.prefix);
+    // Every tracker process on this Redis prefix verifies every other's UDP connection ids.
+    udpSecret ??= await sharedUdpSecret(redisStore.redis, redisStore.prefix);
   } else {
     store = new MemorySwarmStore();
     if (options.private)
@@ -89,7 +93,7 @@ export async function runStandaloneTracker(options: StandaloneOptions): Promise<
     intervals: options.intervals,
     observer: options.observer,
     clock: options.clock,
-    udpSecret: options.udpSecret,
+    udpSecret,
     ...(options.ws ? { ws: options.ws } : {}),
   });
   const host = options.host ?? '0.0.0.0';
