@@ -104,3 +104,30 @@ describe('file storage', () => {
     await s.close();
   });
 });
+
+describe('file storage writes', () => {
+  it('writes pieces larger than one write slice, to many files at once with one handle open at most', async () => {
+    // 3 files of 200,000 bytes in 64 KiB pieces: spans cross files and slices; with
+    // maxOpenFiles 1 every write evicts (closes) another file's handle while writes run
+    const big = makeLayout(65536, [
+      { path: ['m', 'x'], length: 200_000 },
+      { path: ['m', 'y'], length: 200_000 },
+      { path: ['m', 'z'], length: 200_000 },
+    ]);
+    const bytes = Uint8Array.from({ length: big.totalLength }, (_, i) => (i * 7 + (i >> 9)) & 255);
+    const s = new FileStorage(big, { dir: join(dir.path, 'slices'), maxOpenFiles: 1 });
+    const writes: Promise<void>[] = [];
+    for (let p = big.pieceCount - 1; p >= 0; p--) {
+      const start = p * 65536;
+      writes.push(s.write(start, bytes.subarray(start, Math.min(start + 65536, big.totalLength))));
+    }
+    // one piece written again as a whole, to cover a write longer than a slice
+    writes.push(s.write(0, bytes.subarray(0, 196_608)));
+    await Promise.all(writes);
+    await s.close();
+    for (const [i, name] of ['x', 'y', 'z'].entries()) {
+      const got = new Uint8Array(await readFile(join(dir.path, 'slices', 'm', name)));
+      expect(got).toEqual(bytes.subarray(i * 200_000, (i + 1) * 200_000));
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { LayoutFile, StorageLayout } from '../storage/layout.ts';
@@ -16,6 +16,9 @@ export interface FileStorageOptions {
   /** Open file handles kept at most (least recently used closed first). */
   maxOpenFiles?: number;
 }
+
+/** Largest single write(2) to a file (see `FileStorage.write`). */
+const WRITE_SLICE = 64 * 1024;
 
 /**
  * Files on disk. A file is created on its first write, at its full length as a sparse file,
@@ -84,25 +87,40 @@ export class FileStorage implements Storage {
     return out;
   }
 
+  /**
+   * Writes on the calling thread, in slices of WRITE_SLICE bytes, as aria2c does. Why
+   * (measured with perf on this project's ext4 VMs, Linux 6.18: 256 MiB in 1 MiB pieces from an
+   * aria2c seeder, the downloader's user + system CPU; aria2c 0.24-0.32 + 0.27-0.30 s):
+   * - one 1 MiB pwrite(2) has the page cache allocate large folios, and copying into those
+   *   cost ~9x what aria2c's 16 KiB writes cost (copy_folio_from_iter_atomic 0.73 vs 0.05 s);
+   * - several pieces written at once on libuv's threads wait for the file's lock by spinning
+   *   (half of those threads' CPU: rwsem_spin_on_owner, rwsem_down_write_slowpath);
+   * - a write per slice on libuv's threads costs a thread hand-off each: 64 KiB slices that way
+   *   gave 1.20-1.48 + 0.44-0.58 s, and on this thread 0.95-1.07 + 0.32-0.34 s (1 MiB
+   *   pwrites on libuv's threads, before: 0.96-1.23 + 0.80-0.90 s).
+   * The cost: the event loop waits for the copy into the page cache (well under a millisecond
+   * per piece), or longer when the kernel throttles a writer because too much is dirty.
+   */
   async write(offset: number, data: Uint8Array): Promise<void> {
     checkRange(this.layout, offset, data.length);
     if (this.options.readOnly) throw new StorageError('BT_STORAGE_IO', 'storage is read-only');
-    await Promise.all(
-      spansOf(this.layout, offset, data.length).map(async (s) => {
-        if (this.layout.files[s.file]!.pad) return;
-        const h = (await this.handle(s.file, true))!;
-        let done = 0;
-        while (done < s.length) {
-          const { bytesWritten } = await h.write(
-            data,
-            s.bufferOffset + done,
-            s.length - done,
-            s.fileOffset + done,
-          );
-          done += bytesWritten;
+    try {
+      for (const s of spansOf(this.layout, offset, data.length)) {
+        if (this.layout.files[s.file]!.pad) continue;
+        // an evicted handle is closed (its fd set to -1 at once, closed later): take the next
+        // (many files written at once past maxOpenFiles can evict it again while it reopens)
+        let fd = -1;
+        for (let tries = 0; fd === -1 && tries < 16; tries++) fd = (await this.handle(s.file, true))!.fd;
+        if (fd === -1) throw new Error(`file ${s.file} was closed while being written, 16 times`);
+        // no await from here to the end of the span: the fd cannot be closed under it
+        for (let done = 0; done < s.length; ) {
+          const n = Math.min(WRITE_SLICE, s.length - done);
+          done += writeSync(fd, data, s.bufferOffset + done, n, s.fileOffset + done);
         }
-      }),
-    ).catch(ioError('write'));
+      }
+    } catch (err) {
+      ioError('write')(err);
+    }
   }
 
   async presentLengths(): Promise<number[]> {
