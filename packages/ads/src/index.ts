@@ -77,6 +77,7 @@ export {
 export { type Pace, type PaceSettings, type PaceStatus, pace, plannedAt } from './pacing.ts';
 export {
   adsMigrations,
+  loadModel,
   loadStore,
   ownsAdvertiser,
   recordMeasured,

@@ -351,8 +351,12 @@ export async function saveDelivery(db: Db, store: AdsStore, now: number): Promis
 }
 
 /** Rebuilds the store (model and counters) from the tables. */
-export async function loadStore(db: Queryable, now: number): Promise<AdsStore> {
-  const store = new AdsStore();
+/**
+ * Reads the model (advertisers, campaigns, creatives, line items) into `store`, replacing what
+ * it holds under the same ids (rows are never deleted). At start, and again in every other
+ * process when one of them writes a change (the node's `ads-model` signal).
+ */
+export async function loadModel(db: Queryable, store: AdsStore): Promise<void> {
   type AdvertiserRow = { id: string; name: string; owner_account_id: string | null };
   for (const r of (await db.query<AdvertiserRow>('SELECT id, name, owner_account_id FROM ads_advertisers'))
     .rows) {
@@ -447,6 +451,11 @@ export async function loadStore(db: Queryable, now: number): Promise<AdsStore> {
       paused: r.paused,
     });
   }
+}
+
+export async function loadStore(db: Queryable, now: number): Promise<AdsStore> {
+  const store = new AdsStore();
+  await loadModel(db, store);
   type SeenRow = { listener_id: string; line_item_id: string; times: number[] };
   for (const r of (
     await db.query<SeenRow>(

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   adsMigrations,
   adsPlugin,
+  loadModel,
   loadStore,
   PreparedAds,
   publicKeysOf,
@@ -156,6 +157,14 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   const store = await loadStore(d.db, d.clock.now());
   // With N processes (REDIS_URL) caps and pacing are counted once for all of them.
   const sharedDelivery = d.shared?.adsDelivery({ capHoldMs: store.capHoldMs });
+  // A campaign, line item or creative written through another process's API: read the model
+  // again, so every process serves (and pauses) the same line items.
+  const adsModel = await d.shared?.signal('ads-model', () => {
+    loadModel(d.db, store).catch((err: unknown) =>
+      d.app.log.error({ err }, 'reloading the ads model failed'),
+    );
+  });
+  if (adsModel) d.app.addHook('onClose', async () => adsModel.close());
   const adsMediaDir = join(d.dataDir, 'ads-media');
   limitDecisions(d.app, d.decisionRate, d.shared);
   // Ads prepared for stitching (below); the ads dashboard shows why a creative could not be.
@@ -182,6 +191,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     db: d.db,
     store,
     ...(sharedDelivery ? { sharedDelivery } : {}),
+    ...(adsModel ? { onModelChanged: () => adsModel.send() } : {}),
     // Fill-rate events (ads.opportunity) for measurement, on the node's own stream.
     stream: d.stream,
     // The node's own list, filled once it listens (the same array the catalog reads).

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseEngineNames } from '@swarmcast/platform';
 import { requireServices, scratchDir, scratchPostgres, serviceUrl, waitFor } from '@swarmcast/testkit';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningNode, startNode } from '../src/node.ts';
+import { adminTokenFile } from '../src/secrets.ts';
 
 /**
  * Two web processes of one network on one PostgreSQL, Redis and NATS (issue 19): what one
@@ -105,6 +108,35 @@ describe.skipIf(services.skip)('two web processes share their state through Redi
     }
     expect(statuses.filter((s) => s === 429)).toHaveLength(4);
     expect(statuses.slice(10).every((s) => s === 429)).toBe(true);
+  });
+
+  it("an advertiser and a campaign made through one process are in the other's ad server at once", async () => {
+    // Each process holds the ad model in memory; B used to learn of A's writes only at restart.
+    const token = (await readFile(join(dir.path, adminTokenFile), 'utf8')).trim();
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(new URL(path, a.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(r.status, await r.clone().text()).toBe(201);
+      return (await r.json()) as { id: string };
+    };
+    const advertiser = await post('/ads/api/advertisers', { name: `Shared ${tag}` });
+    const listed = async (path: string, id: string) => {
+      const r = await fetch(new URL(path, b.url), { headers: { authorization: `Bearer ${token}` } });
+      return JSON.stringify(await r.json()).includes(id);
+    };
+    await waitFor(() => listed('/ads/api/advertisers', advertiser.id), 20_000, 'the advertiser on B', 100);
+    const campaign = await post('/ads/api/campaigns', {
+      advertiserId: advertiser.id,
+      name: 'Across processes',
+      startsAt: Date.now() - 60_000,
+      endsAt: Date.now() + 86_400_000,
+      currency: 'EUR',
+      totalBudgetMicros: 1_000_000,
+    });
+    await waitFor(() => listed('/ads/api/campaigns', campaign.id), 20_000, 'the campaign on B', 100);
   });
 
   it("a show created through one process is on the other one's portal at once", async () => {

@@ -154,6 +154,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
         ...(p.role === 'advertiser' ? { ownerAccountId: p.accountId } : {}),
       };
       if (ctx.db) await saveAdvertiser(ctx.db, a);
+      ctx.modelChanged?.();
       store.putAdvertiser(a);
       return reply.code(201).send(a);
     },
@@ -174,6 +175,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       if (b.endsAt <= b.startsAt) return fail(reply, 'ADS_BAD_REQUEST', 'endsAt must be after startsAt');
       const c: Campaign = { dailyBudgetMicros: 0, paused: false, ...b, id: ctx.newId() };
       if (ctx.db) await saveCampaign(ctx.db, c);
+      ctx.modelChanged?.();
       store.putCampaign(c);
       return reply.code(201).send(c);
     },
@@ -206,6 +208,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
         id: ctx.newId(),
       };
       if (ctx.db) await saveLineItem(ctx.db, li);
+      ctx.modelChanged?.();
       store.putLineItem(li);
       return reply.code(201).send(li);
     },
@@ -226,6 +229,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       if (!li) return fail(reply, 'ADS_NOT_FOUND');
       const next = { ...li, paused: (req.body as { paused: boolean }).paused };
       if (ctx.db) await saveLineItem(ctx.db, next);
+      ctx.modelChanged?.();
       store.putLineItem(next);
       return next;
     },
@@ -252,6 +256,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       const { skipOffsetMs: _old, ...rest } = cr;
       const next = skip === null ? rest : { ...rest, skipOffsetMs: skip };
       if (ctx.db) await saveCreative(ctx.db, next);
+      ctx.modelChanged?.();
       store.putCreative(next);
       return ctx.present(next);
     },
@@ -280,6 +285,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
       const { approvalReason: _previous, ...rest } = cr;
       const next = { ...rest, approval: b.state, ...(reason ? { approvalReason: reason } : {}) };
       if (ctx.db) await saveCreative(ctx.db, next);
+      ctx.modelChanged?.();
       store.putCreative(next);
       return ctx.present(next);
     },

@@ -44,6 +44,8 @@ export interface AdsContext {
   decide: DecideDeps;
   publishCreative?: PublishCreative;
   db?: Db;
+  /** Tells the node's other processes that the model changed (they reload it). */
+  modelChanged?: () => void;
   /** The catalog account behind a request (session or API token); absent: admin token only. */
   auth?: AdsAuth | undefined;
   /** Where the dashboard sends visitors who are not logged in. */

@@ -98,6 +98,7 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
           if (torrent) creative.torrent = torrent;
         }
         if (ctx.db) await saveCreative(ctx.db, creative);
+        ctx.modelChanged?.();
       } catch (err) {
         await rm(path, { force: true });
         throw err;
@@ -144,6 +145,7 @@ export function creativeRoutes(app: FastifyInstance, ctx: AdsContext): void {
           ],
         };
         if (ctx.db) await saveCreative(ctx.db, next);
+        ctx.modelChanged?.();
         ctx.store.putCreative(next);
         return reply.code(201).send(ctx.present(next));
       },

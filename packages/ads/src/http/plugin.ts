@@ -84,6 +84,11 @@ export interface AdsPluginDeps {
    */
   sharedDelivery?: SharedDelivery;
   /**
+   * Called after every change to the model written through the API (the node tells its other
+   * processes, which reload the model with `loadModel`).
+   */
+  onModelChanged?: () => void;
+  /**
    * Consume measured delivery (`delivery.measured`) from `stream` (default true when a
    * stream is given): budgets, pacing and caps then run on it. `false` when another
    * process of the node owns the ad server's store.
@@ -128,6 +133,7 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
         ? undefined
         : (deps.publishCreative ?? creativeTorrentPublisher({ announce: deps.announce ?? [] })),
     db: deps.db,
+    ...(deps.onModelChanged ? { modelChanged: deps.onModelChanged } : {}),
     auth: deps.auth,
     loginUrl: deps.loginUrl ?? '/login',
     viewer: deps.viewer ?? (async () => null),
