@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEventStream, type PlatformError, type StreamEvent } from '../src/index.ts';
+import { decodeRecord, encodeRecords } from '../src/stream/wal-format.ts';
 import { WalLog, WalReader } from '../src/stream/wal-log.ts';
 
 /** What only the embedded engine promises: its files (torn tails, retention, the lock). */
@@ -147,6 +148,29 @@ describe('embedded event stream files', () => {
     expect(second).toEqual(events(5, 100).map((e) => e.id));
     await c2.stop();
     await s.close();
+  });
+});
+
+describe('write-ahead record encoding', () => {
+  it('encodes a batch as its records one by one, back to back (multi-byte text too)', () => {
+    const batch: StreamEvent[] = [
+      { id: 'a', subject: 'fact.x', data: { n: 1 } },
+      { id: 'é-2', subject: 'fact.y', data: { title: 'Ça marche — 🎧 podcast', list: [1, 'ü', null] } },
+      { id: 'c', subject: 'beacon.play', data: 'plain string' },
+    ];
+    const all = encodeRecords(batch);
+    expect(all).toEqual(Buffer.concat(batch.map((e) => encodeRecords([e]))));
+    let pos = 0;
+    const back: StreamEvent[] = [];
+    while (pos < all.length) {
+      const step = decodeRecord(all, pos);
+      if (step.kind !== 'record') throw new Error(`record at ${pos}: ${JSON.stringify(step)}`);
+      back.push(step.event);
+      pos += step.bytes;
+    }
+    expect(pos).toBe(all.length);
+    expect(back).toEqual(batch);
+    expect(encodeRecords([])).toHaveLength(0);
   });
 });
 

@@ -24,14 +24,34 @@ export function parseSegmentName(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-export function encodeRecord(event: StreamEvent): Buffer {
-  const json = JSON.stringify({ i: event.id, s: event.subject, d: event.data });
-  // One allocation per record: this runs once per beacon on the collector's hot path.
-  const record = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(json, 'utf8'));
-  const length = record.write(json, HEADER_BYTES, 'utf8');
-  record.writeUInt32BE(length, 0);
-  record.writeUInt32BE(crc32(record.subarray(HEADER_BYTES)), 4);
-  return record;
+/**
+ * Encodes a batch of events as records back to back, in one buffer. Per batch rather than
+ * per record: the embedded stream is on the hot path of every announce fact and beacon, and
+ * a buffer per record (then Buffer.concat of the batch before the write) was a third of the
+ * encoding cost beside JSON.stringify (3.0-3.1 -> 2.6-2.7 us a fact, 200k facts in batches of 500 at load 10).
+ * The bytes are those of encoding each record alone: readers see no difference.
+ */
+export function encodeRecords(events: readonly StreamEvent[]): Buffer {
+  const jsons = new Array<string>(events.length);
+  const lengths = new Array<number>(events.length);
+  let total = 0;
+  for (let k = 0; k < events.length; k++) {
+    const e = events[k]!;
+    const json = JSON.stringify({ i: e.id, s: e.subject, d: e.data });
+    jsons[k] = json;
+    lengths[k] = Buffer.byteLength(json, 'utf8');
+    total += HEADER_BYTES + lengths[k]!;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let k = 0; k < jsons.length; k++) {
+    const len = lengths[k]!;
+    out.write(jsons[k]!, pos + HEADER_BYTES, len, 'utf8');
+    out.writeUInt32BE(len, pos);
+    out.writeUInt32BE(crc32(out.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len)), pos + 4);
+    pos += HEADER_BYTES + len;
+  }
+  return out;
 }
 
 export type DecodeStep =

@@ -3,7 +3,7 @@ import { type FileHandle, mkdir, open, readdir, stat, unlink } from 'node:fs/pro
 import { join } from 'node:path';
 import { PlatformError } from '../errors.ts';
 import type { StreamEvent } from './event-stream.ts';
-import { decodeRecord, encodeRecord, parseSegmentName, segmentName } from './wal-format.ts';
+import { decodeRecord, encodeRecords, parseSegmentName, segmentName } from './wal-format.ts';
 
 export interface WalLogOptions {
   /** Start a new segment once the current one exceeds this (default 16 MiB). */
@@ -101,7 +101,7 @@ export class WalLog {
   /** Resolves once every event is fsynced; the events get consecutive sequence numbers. */
   append(events: readonly StreamEvent[]): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    for (const e of events) this.queue.push(encodeRecord(e));
+    if (events.length > 0) this.queue.push(encodeRecords(events));
     this.queuedCount += events.length;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.pump();
