@@ -48,6 +48,7 @@ import { AnnounceFactPublisher, type AnnounceObserver } from '@swarmcast/tracker
 import type { SharedState } from '@swarmcast/web';
 import { whoIs } from '@swarmcast/web';
 import type { FastifyInstance } from 'fastify';
+import { cachedAdsEpisodes } from './ads-episodes.ts';
 import { createDai, type Dai } from './dai.ts';
 import type { DaiMedia } from './dai-media.ts';
 import { limitDecisions } from './decision-limit.ts';
@@ -172,7 +173,13 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   await d.app.register(adsPlugin, {
     ...(d.countryHeader ? { countryHeader: d.countryHeader } : {}),
     stitchFailures: () => prepared?.failures() ?? [],
-    episodes: (id) => episodeForAds(d.db, id),
+    // Cached: a query per ad request was most of a decision's time on the embedded database.
+    episodes: cachedAdsEpisodes({
+      app: d.app,
+      load: (id) => episodeForAds(d.db, id),
+      catalog: d.catalog,
+      clock: d.clock,
+    }),
     // Shows to target by name on the line-item form: every show with a published episode.
     shows: async () =>
       (await popularShows(d.db, 1000)).map((s) => ({ id: s.id, title: s.title, categories: s.categories })),

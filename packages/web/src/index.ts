@@ -9,5 +9,6 @@ export {
   type SharedState,
 } from './node/shared-state.ts';
 export { refuseTakenDownMedia } from './node/takedowns.ts';
+export { ReadCache } from './portal/read-cache.ts';
 export { createNodeServer, type LogLevel, logLevels, type NodeServerOptions } from './server.ts';
 export { type SiteUrls, siteUrls } from './urls.ts';
