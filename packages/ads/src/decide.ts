@@ -100,6 +100,7 @@ async function planShared(deps: DecideDeps, req: BreakRequest): Promise<PlannedB
     now: req.now,
     expiresAt: req.now + deps.tokenTtlMs,
     decisionIds: ids,
+    siblings: (c) => store.candidates().filter((x) => x.campaign.id === c.campaign.id),
   });
   // An ad lost to another process leaves the pod; the rest keep the decision ids they were
   // claimed under (measurement releases the reservation by that id) and close up the sequence.

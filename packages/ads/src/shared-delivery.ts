@@ -16,7 +16,10 @@
  * A decision reads these for its candidates in one round trip (`load`), chooses with the
  * pure policy as before, then `claim`s its pod in one atomic script that checks the cap and
  * the pacing ceiling again and adds the decision only if both still allow it: two processes
- * racing for the last place under a cap or a plan never both get it. Every key expires
+ * racing for the last place under a cap or a plan never both get it. The campaign's total
+ * budget is checked there too, against the spend of all its line items (daily budgets are
+ * still each process's). An ad that loses a claim leaves the pod empty-handed (no second
+ * choice is tried), which costs fill only under contention for the last places. Every key expires
  * (reservations and caps when their last entry would, measured totals 30 days after the
  * flight ends). If Redis loses the keys, measured totals are re-seeded from the process's own
  * (loaded from PostgreSQL at start); open reservations are lost until re-made.
@@ -42,6 +45,8 @@ export interface ClaimRequest {
   decisionIds: readonly string[];
   /** Add even past the cap or plan (a decision already made elsewhere, e.g. a DAI plan). */
   force?: boolean;
+  /** The line items of a candidate's campaign (its total budget counts all of them). */
+  siblings?: (c: Candidate) => readonly Pick<Candidate, 'lineItem' | 'campaign'>[];
 }
 
 export interface SharedDelivery {
@@ -113,8 +118,10 @@ return out
 `;
 
 // ARGV[1] now, ARGV[2] force; per claim: id, expiresAt, holdUntil, cpm, n0, s0, ttlAt, spendGoal,
-// lt, le, capped, horizon, ncaps, then ncaps pairs (period, max). KEYS as in load.
-// A claim is taken when delivered units < lt, (le < 0 or spend + cpm <= le) and every cap has room.
+// lt, le, capped, horizon, ncaps, then ncaps pairs (period, max), then budget (milli-micros, -1
+// for none), nsib and nsib quadruples (cpm, n0, s0, ttlAt) of the campaign's other line items.
+// KEYS as in load, then m, r of each sibling. A claim is taken when delivered units < lt,
+// (le < 0 or spend + cpm <= le), every cap has room and the campaign's spend + cpm <= budget.
 const claimScript = `${helpers}
 local now = tonumber(ARGV[1])
 local force = ARGV[2] == '1'
@@ -141,6 +148,17 @@ while a <= #ARGV do
       if not force and redis.call('ZCOUNT', c, '(' .. (now - period), now) >= max then ok = false end
     end
   end
+  -- The campaign's total budget: this line item's spend and its siblings', plus this price.
+  local b = a + 13 + 2 * ncaps
+  local budget, nsib = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
+  local spent = s
+  for i = 0, nsib - 1 do
+    local j = b + 2 + 4 * i
+    local _, sibSpend = delivered(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[j]), ARGV[j + 1], ARGV[j + 2], ARGV[j + 3])
+    spent = spent + sibSpend
+    k = k + 2
+  end
+  if not force and budget >= 0 and spent + cpm > budget then ok = false end
   if ok then
     redis.call('ZADD', r, expiresAt, id)
     extend(r, expiresAt, now)
@@ -154,7 +172,7 @@ while a <= #ARGV do
   else
     out[#out + 1] = 0
   end
-  a = a + 13 + 2 * ncaps
+  a = b + 2 + 4 * nsib
 end
 return out
 `;
@@ -210,11 +228,18 @@ export function redisSharedDelivery(
   return {
     async load(store, candidates, listenerId, now) {
       if (candidates.length === 0) return;
+      // The candidates, then the other line items of their campaigns (total budgets), uncapped.
+      const campaigns = new Set(candidates.map((c) => c.campaign.id));
+      const ids = new Set(candidates.map((c) => c.lineItem.id));
+      const all = [
+        ...candidates,
+        ...store.candidates().filter((c) => campaigns.has(c.campaign.id) && !ids.has(c.lineItem.id)),
+      ];
       const keys: string[] = [];
       const args: Array<string | number> = [now];
-      for (const cand of candidates) {
+      for (const [i, cand] of all.entries()) {
         const li = cand.lineItem;
-        const capped = listenerId !== null && li.caps.length > 0;
+        const capped = i < candidates.length && listenerId !== null && li.caps.length > 0;
         keys.push(m(li.id), r(li.id));
         if (capped) keys.push(c(li.id, listenerId), h(li.id, listenerId));
         args.push(li.cpmMicros, ...seed(store, cand), capped ? 1 : 0, capHorizonMs(li.caps));
@@ -222,14 +247,17 @@ export function redisSharedDelivery(
       const out = (await redis.eval(loadScript, keys.length, ...keys, ...args)) as Array<
         [number, number, string[]]
       >;
-      candidates.forEach((cand, i) => {
+      const campaignSpend = new Map<string, number>();
+      all.forEach((cand, i) => {
         const [n, s, times] = out[i]!;
         const d: LineItemDelivery = { impressions: Number(n), spendMilliMicros: Number(s) };
         store.useSharedDelivery(cand.lineItem.id, d);
-        if (listenerId !== null && cand.lineItem.caps.length > 0) {
+        campaignSpend.set(cand.campaign.id, (campaignSpend.get(cand.campaign.id) ?? 0) + d.spendMilliMicros);
+        if (i < candidates.length && listenerId !== null && cand.lineItem.caps.length > 0) {
           store.useSharedSeen(listenerId, cand.lineItem.id, times.map(Number));
         }
       });
+      for (const [campaignId, spend] of campaignSpend) store.useSharedCampaignSpend(campaignId, spend);
     },
 
     async claim(slots, req) {
@@ -273,6 +301,12 @@ export function redisSharedDelivery(
           capped ? li.caps.length : 0,
           ...(capped ? li.caps.flatMap((cap) => [cap.periodMs, cap.max]) : []),
         );
+        const siblings = (req.siblings?.(cand) ?? []).filter((x) => x.lineItem.id !== li.id);
+        args.push(cand.campaign.totalBudgetMicros * 1000, siblings.length);
+        for (const sib of siblings) {
+          keys.push(m(sib.lineItem.id), r(sib.lineItem.id));
+          args.push(sib.lineItem.cpmMicros, 0, 0, flightOf(sib).endsAt + 30 * dayMs);
+        }
       });
       const out = (await redis.eval(claimScript, keys.length, ...keys, ...args)) as number[];
       return out.map((x) => Number(x) === 1);

@@ -199,6 +199,11 @@ export class AdsStore implements PodView {
     own.spendMilliMicros = d.spendMilliMicros;
   }
 
+  /** With shared delivery: the campaign's total spend as every process counted it (not today's). */
+  useSharedCampaignSpend(campaignId: string, spendMilliMicros: number): void {
+    this.spendOf(campaignId).spendMilliMicros = spendMilliMicros;
+  }
+
   /** With shared delivery: the listener's impression times of a line item, as Redis has them. */
   useSharedSeen(listenerId: string, lineItemId: string, times: readonly number[]): void {
     let byItem = this.seenBy.get(listenerId);

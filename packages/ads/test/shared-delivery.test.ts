@@ -97,6 +97,44 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect(both.filter((n, i) => n > 0 && i % 2 === 0).length).toBeGreaterThan(0);
   });
 
+  it("a campaign's total budget is spent once across both servers and its line items", async () => {
+    // Two line items of one campaign; a budget for 5 impressions at 20 EUR CPM (0.02 EUR each).
+    const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
+    const servers = ['a', 'b'].map((name) => {
+      const store = new AdsStore();
+      store.putCampaign(campaign('c1', { totalBudgetMicros: 100_000 }));
+      // li-1 (first by id) stops after 3, so li-2's spend must count against the budget too.
+      for (const [id, goal] of [
+        ['li-1', 3],
+        ['li-2', 1000],
+      ] as const) {
+        store.putCreative(creative(`cr-${id}`));
+        store.putLineItem(lineItem(id, 'c1', { goal: { kind: 'impressions', impressions: goal } }));
+      }
+      let n = 0;
+      const deps: DecideDeps = {
+        store,
+        signingKey: () => key,
+        collector: 'https://node.example',
+        newId: () => `${name}${++n}`,
+        tokenTtlMs: 6 * hour,
+        adSystemVersion: 'test',
+        shared: redisSharedDelivery(redis, prefix, { capHoldMs: 600_000 }),
+      };
+      return deps;
+    });
+    const now = t0 + hour;
+    // Two waves of 10 at once: the second sees li-1 done and fills from li-2 up to the budget.
+    const served: string[] = [];
+    for (const wave of [0, 1]) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!, `l-${wave}-${i}`, now + wave)),
+      );
+      served.push(...answers.flatMap((x) => x.decisions.map((d) => d.lineItemId)));
+    }
+    expect(served.sort()).toEqual(['li-1', 'li-1', 'li-1', 'li-2', 'li-2']);
+  });
+
   it('an unmeasured decision frees its cap place after the hold; one measured by the other server keeps it', async () => {
     const [a, b] = twoServers({ caps: [{ max: 1, periodMs: day }] }, 10 * 60_000);
     const now = t0 + hour;
