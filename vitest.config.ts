@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
@@ -22,6 +22,12 @@ export default defineConfig({
         ? ['**/node_modules/**', '**/faults-*.test.ts']
         : ['**/node_modules/**'],
     pool: 'forks',
+    // One more file at a time than there are cores. Vitest's default (cores - 1) ran the files
+    // one by one on the 2-core CI machine, and most of the suite waits rather than computes:
+    // browsers playing media in real time, reference clients, child processes, sockets (the
+    // player e2e file used 46 s of CPU in 161 s). Issue 14, at load 15-19 from other work:
+    // six browser files 393 s one at a time, 163 s three at a time, 235 s four at a time.
+    maxWorkers: availableParallelism() + 1,
     env: { SWARMCAST_PGLITE_TEMPLATE: join(tmpdir(), `swarmcast-pglite-template-${pgliteVersion}`) },
     testTimeout: 60_000,
     // expect.poll waits for the thing itself; its default limit (1 s) is a wall-clock guess
