@@ -142,6 +142,54 @@ describe('announce core', () => {
   });
 });
 
+describe('synchronous announce (announceSoon)', () => {
+  it('answers at once on the memory store, with the fact observed, the same as announce', async () => {
+    const { tracker, seen } = setup();
+    const first = tracker.core.announceSoon(request({ infoHash: hash, left: 0, port: 1000 }));
+    expect(first).not.toBeInstanceOf(Promise);
+    expect(seen).toHaveLength(1);
+    const second = tracker.core.announceSoon(
+      request({ infoHash: hash, left: 5, port: 2000, peerId: peerId('-TR3000-') }),
+    ) as AnnounceResult;
+    expect(second).toMatchObject({ complete: 1, incomplete: 1 });
+    expect(ports(second)).toEqual([1000]);
+  });
+  it('gives a promise in private mode and for a store that answers later', async () => {
+    const access = new MemoryAccess();
+    access.addPasskey('passkey-alice-0001', 'alice');
+    access.register('09'.repeat(20) as InfoHash);
+    const priv = setup({ access });
+    const p = priv.tracker.core.announceSoon(request({ infoHash: hash }, '10.0.0.1', 'passkey-alice-0001'));
+    expect(p).toBeInstanceOf(Promise);
+    expect(isTrackerError(await p)).toBe(false);
+    const memory = new MemorySwarmStore({ random: () => 0 });
+    // A store without announceNow (as Redis): the answer comes through its promise.
+    const later = setup({ store: { ...bind(memory), announceNow: undefined } });
+    const q = later.tracker.core.announceSoon(request({ infoHash: hash, left: 0, port: 1000 }));
+    expect(q).toBeInstanceOf(Promise);
+    expect(await q).toMatchObject({ complete: 1, incomplete: 0 });
+    expect(later.seen).toHaveLength(1);
+    const failing = setup({
+      store: { ...bind(memory), announceNow: undefined, announce: () => Promise.reject(new Error('down')) },
+    });
+    expect(await failing.tracker.core.announceSoon(request({ infoHash: hash }))).toMatchObject({
+      error: 'TRK_STORE_UNAVAILABLE',
+    });
+  });
+});
+
+/** The store's methods bound to it, to build a variant store from. */
+function bind(store: MemorySwarmStore) {
+  return {
+    announce: store.announce.bind(store),
+    scrape: store.scrape.bind(store),
+    torrents: store.torrents.bind(store),
+    stats: store.stats.bind(store),
+    sweep: store.sweep.bind(store),
+    close: store.close.bind(store),
+  };
+}
+
 describe('private mode', () => {
   it('refuses unknown passkeys and unregistered torrents, credits accounts', async () => {
     const access = new MemoryAccess();

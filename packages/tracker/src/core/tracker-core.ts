@@ -7,7 +7,7 @@ import type { Clock } from '@swarmcast/platform';
 import { compactPeer } from '../codec/address.ts';
 import { toHex } from '../codec/numbers.ts';
 import { type TrackerError, trackerError } from '../errors.ts';
-import type { StoreAnnounce, SwarmStore } from '../store/swarm-store.ts';
+import type { StoreAnnounce, StoreAnnounceResult, SwarmStore } from '../store/swarm-store.ts';
 import type { AnnounceRequest, AnnounceResult, PeerRecord, ScrapeRequest, ScrapeResult } from '../types.ts';
 import type { TrackerAccess } from './access.ts';
 import type { TrackerMetrics } from './metrics.ts';
@@ -59,7 +59,8 @@ export function peerKeyOf(request: AnnounceRequest): string {
   return request.transport === 'ws' ? toHex(request.peerId) : `${request.ip}|${request.port}`;
 }
 
-const noAccount = { account: null };
+/** An announce's answer, or why it was refused. */
+export type AnnounceOutcome = AnnounceResult | TrackerError;
 
 export class TrackerCore {
   readonly intervals: Intervals;
@@ -109,14 +110,37 @@ export class TrackerCore {
   }
 
   async announce(request: AnnounceRequest): Promise<AnnounceResult | TrackerError> {
+    return this.announceSoon(request);
+  }
+
+  /**
+   * The same as `announce`, answered synchronously when it can be: a public tracker whose
+   * store answers at once (memory, or a cluster worker's own swarm). The UDP and HTTP
+   * servers call this so that the common announce costs no promise and no microtask hops
+   * (an async function per layer was two promises and their jobs per announce, GC
+   * included); a private tracker (passkeys, allow-list, credits) or a store that must be
+   * asked over the network (Redis, another worker) gives a promise as before.
+   */
+  announceSoon(request: AnnounceRequest): AnnounceOutcome | Promise<AnnounceOutcome> {
     const now = this.clock.now();
-    // The public-tracker path stays synchronous up to the store: no access list to await.
-    const admitted = this.access
-      ? await this.admit(request.ip, request.passkey, [request.infoHash], now)
-      : this.limiter && !this.limiter.allow(request.ip, now)
-        ? this.refuse(trackerError('TRK_RATE_LIMITED'))
-        : noAccount;
+    if (this.access) return this.announcePrivate(request, now);
+    if (this.limiter && !this.limiter.allow(request.ip, now))
+      return this.refuse(trackerError('TRK_RATE_LIMITED'));
+    return this.store_(request, null, now);
+  }
+
+  private async announcePrivate(request: AnnounceRequest, now: number): Promise<AnnounceOutcome> {
+    const admitted = await this.admit(request.ip, request.passkey, [request.infoHash], now);
     if ('error' in admitted) return admitted;
+    return this.store_(request, admitted.account, now);
+  }
+
+  /** Records the announce in the store: at once when the store can, else through its promise. */
+  private store_(
+    request: AnnounceRequest,
+    account: string | null,
+    now: number,
+  ): AnnounceOutcome | Promise<AnnounceOutcome> {
     let peer: PeerRecord;
     if (request.transport === 'ws') {
       peer = { kind: 'ws', compact: new Uint8Array(0), peerId: request.peerId };
@@ -138,12 +162,28 @@ export class TrackerCore {
       now,
       ttlMs: this.intervals.peerTtlMs,
     };
-    let stored: Awaited<ReturnType<SwarmStore['announce']>>;
+    let stored: StoreAnnounceResult | TrackerError | undefined;
+    let later: Promise<StoreAnnounceResult | TrackerError> | undefined;
     try {
-      stored = this.store.announceNow?.(a) ?? (await this.store.announce(a));
+      stored = this.store.announceNow?.(a);
+      if (stored === undefined) later = this.store.announce(a);
     } catch {
       return this.refuse(trackerError('TRK_STORE_UNAVAILABLE'));
     }
+    if (!later) return this.stored(request, account, now, stored!);
+    return later.then(
+      (result) => this.stored(request, account, now, result),
+      () => this.refuse(trackerError('TRK_STORE_UNAVAILABLE')),
+    );
+  }
+
+  /** Deltas, private-mode credit, metrics and the fact, then the answer. */
+  private stored(
+    request: AnnounceRequest,
+    account: string | null,
+    now: number,
+    stored: StoreAnnounceResult | TrackerError,
+  ): AnnounceOutcome | Promise<AnnounceOutcome> {
     if ('error' in stored) return this.refuse(stored);
     // A counter that went backwards (a client restart) counts from zero again.
     const prev = stored.previous;
@@ -153,10 +193,24 @@ export class TrackerCore {
       prev && request.downloaded >= prev.downloaded
         ? request.downloaded - prev.downloaded
         : request.downloaded;
-    if (this.access && admitted.account && (uploadedDelta > 0 || downloadedDelta > 0)) {
-      await this.access.credit(admitted.account, uploadedDelta, downloadedDelta).catch(() => undefined);
+    if (this.access && account && (uploadedDelta > 0 || downloadedDelta > 0)) {
+      return this.access
+        .credit(account, uploadedDelta, downloadedDelta)
+        .catch(() => undefined)
+        .then(() => this.answer(request, now, stored, uploadedDelta, downloadedDelta));
     }
+    return this.answer(request, now, stored, uploadedDelta, downloadedDelta);
+  }
+
+  private answer(
+    request: AnnounceRequest,
+    now: number,
+    stored: StoreAnnounceResult,
+    uploadedDelta: number,
+    downloadedDelta: number,
+  ): AnnounceResult {
     this.metrics.announces[request.transport]++;
+    const prev = stored.previous;
     this.observer?.observe({
       time: now,
       request,

@@ -45,12 +45,16 @@ export interface UdpTracker {
   close(): Promise<void>;
 }
 
-/** Answers one datagram; exported for tests that drive it without a socket. */
-export async function answerUdp(
+/**
+ * Answers one datagram; exported for tests that drive it without a socket. Synchronous
+ * when the tracker can answer at once (a public tracker on the memory store: the common
+ * announce costs no promise), a promise otherwise (private mode, Redis, a scrape).
+ */
+export function answerUdp(
   tracker: Tracker,
   packet: Uint8Array,
   rinfo: { address: string; port: number },
-): Promise<Buffer | null> {
+): Buffer | null | Promise<Buffer | null> {
   const ip = normalizeIp(rinfo.address);
   const msg = decodeUdpPacket(packet, ip, tracker.limits);
   if (!msg) return null;
@@ -70,21 +74,32 @@ export async function answerUdp(
         tracker.metrics.error('TRK_BAD_CONNECTION_ID');
         return null;
       }
-      const result = await tracker.core.announce(msg.request);
+      const v6 = ip.includes(':');
+      const result = tracker.core.announceSoon(msg.request);
+      if (result instanceof Promise) {
+        return result.then((r) =>
+          isTrackerError(r)
+            ? encodeUdpError(msg.transactionId, r)
+            : encodeUdpAnnounce(msg.transactionId, r, v6),
+        );
+      }
       if (isTrackerError(result)) return encodeUdpError(msg.transactionId, result);
-      return encodeUdpAnnounce(msg.transactionId, result, ip.includes(':'));
+      return encodeUdpAnnounce(msg.transactionId, result, v6);
     }
     case 'scrape': {
       if (!tracker.connectionIds.verify(msg.connectionId, ip, rinfo.port, now)) {
-        // Dropped without a word: an error answer is larger than the request, which would
-        // make us an amplifier for packets with forged source addresses (BEP 15 lets
-        // clients time out and connect again).
+        // Dropped without a word, as an announce with a bad connection id.
         tracker.metrics.error('TRK_BAD_CONNECTION_ID');
         return null;
       }
-      const result = await tracker.core.scrape(msg.request);
-      if (isTrackerError(result)) return encodeUdpError(msg.transactionId, result);
-      return encodeUdpScrape(msg.transactionId, msg.request, result);
+      const request = msg.request;
+      return tracker.core
+        .scrape(request)
+        .then((result) =>
+          isTrackerError(result)
+            ? encodeUdpError(msg.transactionId, result)
+            : encodeUdpScrape(msg.transactionId, request, result),
+        );
     }
   }
 }
@@ -111,12 +126,22 @@ export function startUdpTracker(tracker: Tracker, options: UdpTrackerOptions): P
   const stun = options.stun ?? true;
   const forward = options.forward;
   const answer = (packet: Buffer, rinfo: { address: string; port: number }) => {
-    answerUdp(tracker, packet, rinfo).then(
-      (reply) => {
-        if (reply) socket.send(reply, rinfo.port, rinfo.address);
-      },
-      () => undefined,
-    );
+    let reply: ReturnType<typeof answerUdp>;
+    try {
+      reply = answerUdp(tracker, packet, rinfo);
+    } catch {
+      return; // as a rejected answer before: nothing is sent
+    }
+    if (reply instanceof Promise) {
+      reply.then(
+        (r) => {
+          if (r) socket.send(r, rinfo.port, rinfo.address);
+        },
+        () => undefined,
+      );
+    } else if (reply) {
+      socket.send(reply, rinfo.port, rinfo.address);
+    }
   };
   const onMessage = (packet: Buffer, rinfo: RemoteInfo) => {
     if (stun && isStun(packet)) {
