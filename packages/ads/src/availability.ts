@@ -55,6 +55,11 @@ export class InventoryLog {
   /** hour -> shape key -> row. */
   private readonly hours = new Map<number, Map<string, InventoryRow>>();
   private readonly changed = new Set<InventoryRow>();
+  /**
+   * What this process has written of each row: the writes add deltas, so N processes
+   * counting one hour's requests add up instead of overwriting each other.
+   */
+  private readonly written = new WeakMap<InventoryRow, number>();
 
   record(shape: InventoryShape, now: number, n = 1): void {
     const hour = Math.floor(now / hourMs) * hourMs;
@@ -82,22 +87,34 @@ export class InventoryLog {
         hour = new Map();
         this.hours.set(r.hour, hour);
       }
-      hour.set(inventoryShapeKey(r), { ...r, categories: [...r.categories] });
+      const row = { ...r, categories: [...r.categories] };
+      hour.set(inventoryShapeKey(r), row);
+      this.written.set(row, row.count);
     }
   }
 
-  /** Rows counted since the last call (to write, absolute counts: idempotent). */
+  /**
+   * Rows counted since the last call, each with `count` = what this process counted since
+   * its last write (a delta to add to the stored row).
+   */
   takeChanged(): InventoryRow[] {
-    const out = [...this.changed].map((r) => ({ ...r }));
+    const out: InventoryRow[] = [];
+    for (const r of this.changed) {
+      const delta = r.count - (this.written.get(r) ?? 0);
+      this.written.set(r, r.count);
+      if (delta !== 0) out.push({ ...r, categories: [...r.categories], count: delta });
+    }
     this.changed.clear();
     return out;
   }
 
-  /** Puts rows back after a failed write. */
+  /** Puts rows back after a failed write (their deltas are written next time). */
   markChanged(rows: readonly InventoryRow[]): void {
     for (const r of rows) {
       const live = this.hours.get(r.hour)?.get(inventoryShapeKey(r));
-      if (live) this.changed.add(live);
+      if (!live) continue;
+      this.written.set(live, (this.written.get(live) ?? 0) - r.count);
+      this.changed.add(live);
     }
   }
 

@@ -285,25 +285,26 @@ export async function saveLineItem(db: Queryable, li: LineItem): Promise<void> {
 }
 
 /**
- * Writes every hour's decision counters (absolute values: idempotent) and the cap memory
- * changed since the last flush; drops cap memory that expired by `now`.
+ * Adds the decision and inventory counts this process made since its last flush to the stored
+ * hours (several processes add up; a retried flush after a failed one writes what failed), and
+ * writes the cap memory changed since then; drops cap memory that expired by `now`.
  */
 export async function saveDelivery(db: Db, store: AdsStore, now: number): Promise<number> {
   let rows = 0;
   const seen = store.takeChangedSeen();
   const inventory = store.inventory.takeChanged();
+  // Deltas since this process's last write, added to the stored rows (N processes add up).
+  const hourly = store.takeHourlyDeltas().filter((d) => store.lineItems.has(d.lineItemId));
   try {
     await db.transaction(async (tx) => {
-      for (const li of store.lineItems.values()) {
-        for (const [hour, d] of store.hourlyOf(li.id)) {
-          await tx.query(
-            `INSERT INTO ads_delivery_hourly (line_item_id, hour, impressions, spend_milli_micros) VALUES ($1,$2,$3,$4)
-             ON CONFLICT (line_item_id, hour) DO UPDATE SET impressions = EXCLUDED.impressions,
-               spend_milli_micros = EXCLUDED.spend_milli_micros`,
-            [li.id, hour, d.impressions, d.spendMilliMicros],
-          );
-          rows++;
-        }
+      for (const d of hourly) {
+        await tx.query(
+          `INSERT INTO ads_delivery_hourly (line_item_id, hour, impressions, spend_milli_micros) VALUES ($1,$2,$3,$4)
+           ON CONFLICT (line_item_id, hour) DO UPDATE SET impressions = ads_delivery_hourly.impressions + EXCLUDED.impressions,
+             spend_milli_micros = ads_delivery_hourly.spend_milli_micros + EXCLUDED.spend_milli_micros`,
+          [d.lineItemId, d.hour, d.impressions, d.spendMilliMicros],
+        );
+        rows++;
       }
       if (seen.length > 0) {
         await tx.query(
@@ -323,7 +324,7 @@ export async function saveDelivery(db: Db, store: AdsStore, now: number): Promis
         await tx.query(
           `INSERT INTO ads_inventory_hourly (hour, shape, show_id, language, categories, media_kind, position, country, device, count)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
-           ON CONFLICT (hour, shape) DO UPDATE SET count = EXCLUDED.count`,
+           ON CONFLICT (hour, shape) DO UPDATE SET count = ads_inventory_hourly.count + EXCLUDED.count`,
           [
             inventory.map((r) => r.hour),
             inventory.map((r) => inventoryShapeKey(r)),
@@ -345,6 +346,7 @@ export async function saveDelivery(db: Db, store: AdsStore, now: number): Promis
   } catch (err) {
     store.markSeenChanged(seen);
     store.inventory.markChanged(inventory);
+    store.putBackHourlyDeltas(hourly);
     throw err;
   }
   return rows;

@@ -81,6 +81,8 @@ export class AdsStore implements PodView {
   private readonly hourly = new Map<string, Map<number, HourDelivery>>();
   /** lineItemId -> hour -> measured delivery (spend = charged micros x 1000). */
   private readonly measuredHourly = new Map<string, Map<number, HourDelivery>>();
+  /** `${lineItemId}\u0000${hour}` -> what this process has written of `hourly` (takeHourlyDeltas). */
+  private readonly writtenHourly = new Map<string, HourDelivery>();
   private readonly measured = new Map<string, LineItemDelivery>();
   /** `${lineItemId}\u0000${minute}` -> open reservation; insertion order is expiry order. */
   private readonly reservations = new Map<string, Reservation>();
@@ -451,6 +453,7 @@ export class AdsStore implements PodView {
       this.hourly.set(li.id, hours);
     }
     hours.set(hour, { ...d });
+    this.writtenHourly.set(`${li.id}\u0000${hour}`, { ...d });
   }
 
   /**
@@ -489,6 +492,38 @@ export class AdsStore implements PodView {
       const li = this.lineItems.get(r.lineItemId) as LineItem;
       this.reservations.set(`${r.lineItemId}\u0000${Math.floor((r.hour * hourMs) / minuteMs)}:restored`, r);
       this.adjust(li, r.day, r.n, r.spendMilliMicros);
+    }
+  }
+
+  /**
+   * The decisions per line item and hour this process made since its last write (or its
+   * start, where `restoreHour` read the stored totals): the writes add them, so N processes
+   * deciding in one hour add up instead of overwriting each other's counts.
+   */
+  takeHourlyDeltas(): Array<{ lineItemId: string; hour: number } & HourDelivery> {
+    const out = [];
+    for (const [lineItemId, hours] of this.hourly) {
+      for (const [hour, d] of hours) {
+        const key = `${lineItemId}\u0000${hour}`;
+        const w = this.writtenHourly.get(key) ?? { impressions: 0, spendMilliMicros: 0 };
+        const impressions = d.impressions - w.impressions;
+        const spendMilliMicros = d.spendMilliMicros - w.spendMilliMicros;
+        if (impressions === 0 && spendMilliMicros === 0) continue;
+        this.writtenHourly.set(key, { ...d });
+        out.push({ lineItemId, hour, impressions, spendMilliMicros });
+      }
+    }
+    return out;
+  }
+
+  /** Deltas whose write failed: written again next time. */
+  putBackHourlyDeltas(deltas: ReadonlyArray<{ lineItemId: string; hour: number } & HourDelivery>): void {
+    for (const x of deltas) {
+      const key = `${x.lineItemId}\u0000${x.hour}`;
+      const w = this.writtenHourly.get(key);
+      if (!w) continue;
+      w.impressions -= x.impressions;
+      w.spendMilliMicros -= x.spendMilliMicros;
     }
   }
 

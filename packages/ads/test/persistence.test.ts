@@ -179,13 +179,65 @@ describe.each(engines)('ads persistence on $name', (engine) => {
       const r = await again.inject({ url: '/ads/vast?episode=ep-1&break=pre&lid=listener-x1234567' });
       expect(r.body).not.toContain('<Ad ');
       await again.close();
-      expect(await saveDelivery(db, restored, clock.now())).toBe(2); // idempotent: the same two hours
+      // Nothing decided since the restart: nothing added, the stored hours stay as they were.
+      expect(await saveDelivery(db, restored, clock.now())).toBe(0);
+      expect(campaignReport(await loadStore(db, clock.now()), camp.id, clock.now())).toEqual(before);
       await accounts.close();
     } finally {
       await media.remove();
       await done();
     }
   });
+
+  it.skipIf(engine.skip)(
+    'two processes deciding in one hour add up their decisions and requests',
+    async () => {
+      const { db, done } = await engine.open();
+      try {
+        await migrate(db, adsMigrations);
+        const now = t0 + 2 * 3_600_000;
+        const c = campaign('c1');
+        const li = lineItem('li', 'c1');
+        await saveAdvertiser(db, { id: c.advertiserId, name: 'A' });
+        await saveCampaign(db, c);
+        await saveCreative(db, creative('cr-li', { advertiserId: c.advertiserId }));
+        await saveLineItem(db, li);
+        const shape = {
+          showId: 'show-1',
+          language: 'en',
+          categories: ['technology'],
+          mediaKind: 'audio' as const,
+          position: 'pre' as const,
+          country: 'DE',
+          device: 'phone' as const,
+        };
+        // Each process loads the stored (empty) hours, then decides on its own.
+        const [a, b] = [await loadStore(db, now), await loadStore(db, now)] as [AdsStore, AdsStore];
+        for (let i = 0; i < 3; i++) {
+          a.recordImpression('li', null, now + i);
+          a.inventory.record(shape, now + i);
+        }
+        for (let i = 0; i < 2; i++) {
+          b.recordImpression('li', null, now + 10 + i);
+          b.inventory.record(shape, now + 10 + i);
+        }
+        await saveDelivery(db, a, now + 20);
+        await saveDelivery(db, b, now + 20);
+        // A flushes again with one more: only the new one is added.
+        a.recordImpression('li', null, now + 30);
+        a.inventory.record(shape, now + 30);
+        await saveDelivery(db, a, now + 40);
+        await saveDelivery(db, b, now + 40);
+        const after = await loadStore(db, now + 50);
+        expect([...after.hourlyOf('li').values()]).toEqual([
+          { impressions: 6, spendMilliMicros: 6 * li.cpmMicros },
+        ]);
+        expect(after.inventory.availability({}, now + 50).opportunities).toBe(6);
+      } finally {
+        await done();
+      }
+    },
+  );
 
   it.skipIf(engine.skip)('keeps frequency caps through a restart, until the cap period ends', async () => {
     const { db, done } = await engine.open();
