@@ -53,4 +53,10 @@ export interface CatalogContext {
    * nobody is told.
    */
   onFeedChange?(showSlug: string): void;
+  /**
+   * Called when an episode is set to go live at a future time (published or rescheduled with
+   * a `publishAt` still to come); the node's go-live timer wakes then instead of at its next
+   * minute. Absent: the timer finds it within a minute.
+   */
+  onSchedule?(publishAt: Date): void;
 }

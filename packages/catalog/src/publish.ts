@@ -289,6 +289,8 @@ export async function publishEpisode(
     }
   }
   ctx.onFeedChange?.(show.value.slug);
+  if (!input.draft && input.publishedAt && input.publishedAt.getTime() > ctx.clock.now())
+    ctx.onSchedule?.(input.publishedAt);
   return ok((await getEpisode(ctx.db, id)) as EpisodeDetail);
 }
 

@@ -12,7 +12,7 @@ import { isTakenDown } from './takedown.ts';
  * changes, so apps that already have the episode do not fetch it again.
  */
 export async function scheduleEpisode(
-  ctx: Pick<CatalogContext, 'db' | 'clock' | 'onFeedChange'>,
+  ctx: Pick<CatalogContext, 'db' | 'clock' | 'onFeedChange' | 'onSchedule'>,
   who: Account,
   episodeId: string,
   input: { draft?: unknown; publishAt?: unknown },
@@ -40,6 +40,7 @@ export async function scheduleEpisode(
   ]);
   const after = (await getEpisode(ctx.db, ep.value.id)) as EpisodeDetail;
   if (isLive(ep.value, now) || isLive(after, now)) ctx.onFeedChange?.(ep.value.show.slug);
+  if (!draft && at.getTime() > now) ctx.onSchedule?.(at);
   return ok(after);
 }
 
