@@ -102,7 +102,7 @@ export async function processBatch(
   const shareBps = o.creatorShareBps ?? defaultCreatorShareBps;
   const ledger = new Ledger(tx);
   const reasons = new Map<string, string>();
-  await lockDecisions(tx, todo, keys, signatures);
+  const storedDecisions = await lockDecisions(tx, todo, keys, signatures);
   const rates = await loadRates(tx, todo);
   const decisions = new Map<string, DecisionRow>();
   const sessions = new Map<string, { session: PlaySession | null; row: PlayBeaconEvent; exists: boolean }>();
@@ -193,7 +193,7 @@ export async function processBatch(
         const claims = verified.claims;
         let d = decisions.get(claims.decisionId);
         if (!d) {
-          d = await loadDecision(tx, claims);
+          d = decisionRow(claims, storedDecisions.get(claims.decisionId));
           decisions.set(claims.decisionId, d);
         }
         const j = judgeAdBeacon(
@@ -387,12 +387,19 @@ const DECISION_LOCK_CLASS = 0x534d4431;
  * commit and reads its result. Locks are taken in id order so two batches never deadlock.
  * A row that does not exist yet is covered too, which a row lock (FOR UPDATE) would not be.
  */
+/**
+ * Locks the batch's decisions (in id order, so two consumers cannot deadlock) and reads
+ * their stored state, one statement each for the whole batch: per decision they were three
+ * statements (lock, read, and the write in `saveDecisions`), most of the pipeline's time on
+ * PGlite. The locks are held to the end of the transaction, so the state read here is
+ * the state the batch's judgements and writes are based on.
+ */
 async function lockDecisions(
   tx: Transaction,
   events: StreamEvent[],
   keys: ReturnType<PipelineOptions['publicKeys']>,
   signatures: SignatureMemo,
-): Promise<void> {
+): Promise<Map<string, StoredDecision>> {
   const ids = new Set<string>();
   for (const e of events) {
     if (e.subject !== subjects.adBeacon) continue;
@@ -400,23 +407,34 @@ async function lockDecisions(
     const verified = verifyDecisionToken(b.token, keys, b.receivedAt, signatures);
     if (verified.ok) ids.add(verified.claims.decisionId);
   }
-  for (const id of [...ids].sort()) await lockDecision(tx, id);
+  const stored = new Map<string, StoredDecision>();
+  if (ids.size === 0) return stored;
+  const sorted = [...ids].sort();
+  // unnest yields the array's order, so the locks are taken in id order as before.
+  await tx.query('SELECT count(pg_advisory_xact_lock($1, hashtext(id))) FROM unnest($2::text[]) AS id', [
+    DECISION_LOCK_CLASS,
+    sorted,
+  ]);
+  const r = await tx.query<StoredDecision & { decision_id: string }>(
+    'SELECT decision_id, seen, invalid, impression_at FROM measure_decisions WHERE decision_id = ANY($1::text[])',
+    [sorted],
+  );
+  for (const row of r.rows) stored.set(row.decision_id, row);
+  return stored;
 }
 
-/** Holds decision `id`'s lock until the transaction ends (whoever writes its state row). */
+interface StoredDecision {
+  seen: DecisionState['seen'];
+  invalid: string | null;
+  impression_at: number | null;
+}
+
 export async function lockDecision(tx: Transaction, id: string): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [DECISION_LOCK_CLASS, id]);
 }
 
-async function loadDecision(tx: Transaction, claims: DecisionClaims): Promise<DecisionRow> {
-  const r = await tx.query<{
-    seen: DecisionState['seen'];
-    invalid: string | null;
-    impression_at: number | null;
-  }>('SELECT seen, invalid, impression_at FROM measure_decisions WHERE decision_id = $1', [
-    claims.decisionId,
-  ]);
-  const row = r.rows[0];
+/** A decision's state for this batch: as stored (read under its lock), or new. */
+function decisionRow(claims: DecisionClaims, row: StoredDecision | undefined): DecisionRow {
   return {
     decisionId: claims.decisionId,
     claims,
@@ -427,35 +445,39 @@ async function loadDecision(tx: Transaction, claims: DecisionClaims): Promise<De
   };
 }
 
+/** Every decision the batch touched, written in one statement. */
 async function saveDecisions(tx: Transaction, decisions: Map<string, DecisionRow>): Promise<void> {
-  for (const d of decisions.values()) {
-    const c = d.claims;
-    await tx.query(
-      `INSERT INTO measure_decisions (decision_id, campaign_id, line_item_id, advertiser_id, ad_id, creator_id,
-         show_id, episode_id, break_id, cpm_micros, creative_duration_ms, listener_id, seen, invalid, impression_at, issued_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-       ON CONFLICT (decision_id) DO UPDATE SET seen = EXCLUDED.seen, invalid = EXCLUDED.invalid,
-         impression_at = EXCLUDED.impression_at`,
-      [
-        c.decisionId,
-        c.campaignId,
-        c.lineItemId,
-        c.advertiserId,
-        c.adId,
-        c.creatorId,
-        c.showId,
-        c.episodeId,
-        c.breakId,
-        c.cpmMicros,
-        c.creativeDurationMs,
-        c.listenerId,
-        JSON.stringify(d.seen),
-        d.invalid,
-        d.impressionAt,
-        c.issuedAt,
-      ],
-    );
-  }
+  if (decisions.size === 0) return;
+  const rows = [...decisions.values()];
+  const col = <T>(f: (d: DecisionRow) => T) => rows.map(f);
+  await tx.query(
+    `INSERT INTO measure_decisions (decision_id, campaign_id, line_item_id, advertiser_id, ad_id, creator_id,
+       show_id, episode_id, break_id, cpm_micros, creative_duration_ms, listener_id, seen, invalid, impression_at, issued_at)
+     SELECT d, c, l, a, ad, cr, s, e, b, cpm, dur, lis, seen::jsonb, inv, imp, iss
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+       $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::bigint[], $16::bigint[])
+       AS u(d, c, l, a, ad, cr, s, e, b, cpm, dur, lis, seen, inv, imp, iss)
+     ON CONFLICT (decision_id) DO UPDATE SET seen = EXCLUDED.seen, invalid = EXCLUDED.invalid,
+       impression_at = EXCLUDED.impression_at`,
+    [
+      col((d) => d.claims.decisionId),
+      col((d) => d.claims.campaignId),
+      col((d) => d.claims.lineItemId),
+      col((d) => d.claims.advertiserId),
+      col((d) => d.claims.adId),
+      col((d) => d.claims.creatorId),
+      col((d) => d.claims.showId),
+      col((d) => d.claims.episodeId),
+      col((d) => d.claims.breakId),
+      col((d) => d.claims.cpmMicros),
+      col((d) => d.claims.creativeDurationMs),
+      col((d) => d.claims.listenerId),
+      col((d) => JSON.stringify(d.seen)),
+      col((d) => d.invalid),
+      col((d) => d.impressionAt),
+      col((d) => d.claims.issuedAt),
+    ],
+  );
 }
 
 async function loadSession(tx: Transaction, sessionId: string): Promise<PlaySession | null> {
