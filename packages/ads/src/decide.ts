@@ -90,28 +90,34 @@ async function planShared(deps: DecideDeps, req: BreakRequest): Promise<PlannedB
   if ('answer' in ready) return ready.answer;
   if (!shared) return reserveBreak(deps, req, ready, selectPod(deps.store, ready.podRequest, deps.pace));
   const store = deps.store;
-  await shared.load(store, store.eligibleFor(ready.podRequest), req.listenerId, req.now);
-  const pod = selectPod(store, ready.podRequest, deps.pace);
-  if (pod.length === 0) return reserveBreak(deps, req, ready, pod);
-  const podId = deps.newId();
-  const ids = pod.map((slot) => `${podId}-${slot.sequence}`);
-  const taken = await shared.claim(pod, {
-    listenerId: req.listenerId,
-    now: req.now,
-    expiresAt: req.now + deps.tokenTtlMs,
-    decisionIds: ids,
-    siblings: (c) => store.candidates().filter((x) => x.campaign.id === c.campaign.id),
-  });
-  // An ad lost to another process leaves the pod; the rest keep the decision ids they were
-  // claimed under (measurement releases the reservation by that id) and close up the sequence.
-  const kept = pod.filter((_, i) => taken[i]).map((slot, i) => ({ ...slot, sequence: i + 1 }));
-  return reserveBreak(
-    deps,
-    req,
-    ready,
-    kept,
-    ids.filter((_, i) => taken[i]),
-  );
+  for (let attempt = 1; ; attempt++) {
+    await shared.load(store, store.eligibleFor(ready.podRequest), req.listenerId, req.now);
+    const pod = selectPod(store, ready.podRequest, deps.pace);
+    if (pod.length === 0) return reserveBreak(deps, req, ready, pod);
+    const podId = deps.newId();
+    const ids = pod.map((slot) => `${podId}-${slot.sequence}`);
+    const taken = await shared.claim(pod, {
+      listenerId: req.listenerId,
+      now: req.now,
+      expiresAt: req.now + deps.tokenTtlMs,
+      decisionIds: ids,
+      siblings: (c) => store.candidates().filter((x) => x.campaign.id === c.campaign.id),
+    });
+    // An ad lost to another process leaves the pod; the rest keep the decision ids they were
+    // claimed under (measurement releases the reservation by that id) and close up the sequence.
+    const kept = pod.filter((_, i) => taken[i]).map((slot, i) => ({ ...slot, sequence: i + 1 }));
+    // Every ad lost (a burst of requests at one cap, plan or budget, as an even line item at
+    // its ceiling sees all the time): choose once more on fresh counters, so the break goes to
+    // the next line item instead of staying empty. Once: the second choice has the news.
+    if (kept.length === 0 && attempt < 2) continue;
+    return reserveBreak(
+      deps,
+      req,
+      ready,
+      kept,
+      ids.filter((_, i) => taken[i]),
+    );
+  }
 }
 
 interface ReadyBreak {

@@ -18,8 +18,9 @@
  * the pacing ceiling again and adds the decision only if both still allow it: two processes
  * racing for the last place under a cap or a plan never both get it. The campaign's total
  * budget is checked there too, against the spend of all its line items (daily budgets are
- * still each process's). An ad that loses a claim leaves the pod empty-handed (no second
- * choice is tried), which costs fill only under contention for the last places. Every key expires
+ * still each process's). An ad that loses a claim leaves the pod; a pod that lost every ad
+ * is chosen once more on fresh counters (decide.ts), so a burst at one line item's limit
+ * falls through to the next line item instead of leaving breaks empty. Every key expires
  * (reservations and caps when their last entry would, measured totals 30 days after the
  * flight ends). If Redis loses the keys, measured totals are re-seeded from the process's own
  * (loaded from PostgreSQL at start); open reservations are lost until re-made.

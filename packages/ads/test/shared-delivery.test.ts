@@ -135,6 +135,38 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect(served.sort()).toEqual(['li-1', 'li-1', 'li-1', 'li-2', 'li-2']);
   });
 
+  it('a request whose ad another server took gets the next line item, not an empty break', async () => {
+    // li-0 (first by id) has one impression left; ten requests at once all choose it first.
+    const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
+    const servers = ['a', 'b'].map((name) => {
+      const store = new AdsStore();
+      for (const [id, goal] of [
+        ['li-0', 1],
+        ['li-1', 1000],
+      ] as const) {
+        store.putCampaign(campaign(`c-${id}`));
+        store.putCreative(creative(`cr-${id}`));
+        store.putLineItem(lineItem(id, `c-${id}`, { goal: { kind: 'impressions', impressions: goal } }));
+      }
+      let n = 0;
+      const deps: DecideDeps = {
+        store,
+        signingKey: () => key,
+        collector: 'https://node.example',
+        newId: () => `${name}${++n}`,
+        tokenTtlMs: 6 * hour,
+        adSystemVersion: 'test',
+        shared: redisSharedDelivery(redis, prefix, { capHoldMs: 600_000 }),
+      };
+      return deps;
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!, `l-${i}`, t0 + hour)),
+    );
+    const served = answers.flatMap((x) => x.decisions.map((d) => d.lineItemId)).sort();
+    expect(served).toEqual(['li-0', ...Array(9).fill('li-1')]);
+  });
+
   it('an unmeasured decision frees its cap place after the hold; one measured by the other server keeps it', async () => {
     const [a, b] = twoServers({ caps: [{ max: 1, periodMs: day }] }, 10 * 60_000);
     const now = t0 + hour;
