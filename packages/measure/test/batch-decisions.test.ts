@@ -85,5 +85,36 @@ describe('processBatch with many decisions per batch', () => {
     expect(await run(batch)).toMatchObject({ processed: 48, impressionsCharged: 12 });
     expect(await run(batch)).toMatchObject({ processed: 0, impressionsCharged: 0 });
     expect(await new Ledger(db).balance('advertiser:adv-1')).toBe(before - 12 * 25_000);
+    expect(
+      await count(
+        `SELECT count(*)::int AS n FROM measure_outbox WHERE data->>'decisionId' LIKE 'fail-%' AND data->>'kind' = 'delivered'`,
+      ),
+    ).toBe(12);
+  });
+
+  it('queues measured delivery for the ad server in the order it happened: a charge, then its refund, in one batch', async () => {
+    const batch: StreamEvent[] = [];
+    for (let d = 0; d < 5; d++) {
+      const tok = token({ decisionId: `order-${d}`, advertiserId: 'adv-order' });
+      const over = { audienceKey: `order-key-${d}` as AudienceKey };
+      // A complete 5 s after start for a 30 s ad: charged, then refunded.
+      batch.push(
+        adEvent('impression', tok, t, over),
+        adEvent('start', tok, t, over),
+        adEvent('complete', tok, t + 5_000, over),
+      );
+    }
+    expect(await run(batch)).toMatchObject({ impressionsCharged: 5, refunds: 5 });
+    const rows = await db.query<{ kind: string; decision: string }>(
+      `SELECT data->>'kind' AS kind, data->>'decisionId' AS decision FROM measure_outbox
+       WHERE data->>'decisionId' LIKE 'order-%' ORDER BY seq`,
+    );
+    expect(rows.rows.map((r) => `${r.decision}:${r.kind}`)).toEqual(
+      [0, 1, 2, 3, 4].flatMap((d) => [`order-${d}:delivered`, `order-${d}:refunded`]),
+    );
+    expect(await run(batch)).toMatchObject({ processed: 0, impressionsCharged: 0, refunds: 0 });
+    expect(
+      await count(`SELECT count(*)::int AS n FROM measure_outbox WHERE data->>'decisionId' LIKE 'order-%'`),
+    ).toBe(10);
   });
 });

@@ -25,6 +25,20 @@ export async function enqueueDelivery(tx: Queryable, d: MeasuredDelivery): Promi
 }
 
 /** The delivery (or refund) of one decision as the ledger charged it. */
+/**
+ * Several deliveries in one statement, in the order given (the outbox's `seq` follows it,
+ * so a refund queued after its delivery is published after it).
+ */
+export async function enqueueDeliveries(tx: Queryable, ds: readonly MeasuredDelivery[]): Promise<void> {
+  if (ds.length === 0) return;
+  await tx.query(
+    `INSERT INTO measure_outbox (id, subject, data)
+     SELECT id, subject, data FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS u(id, subject, data, n)
+     ORDER BY n ON CONFLICT (id) DO NOTHING`,
+    [ds.map(measuredDeliveryId), ds.map(() => measuredDeliverySubject), ds.map((d) => JSON.stringify(d))],
+  );
+}
+
 export function deliveryOf(
   kind: MeasuredDelivery['kind'],
   c: Pick<

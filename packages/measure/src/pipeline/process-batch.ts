@@ -1,5 +1,6 @@
 import {
   type DecisionClaims,
+  type MeasuredDelivery,
   type PublicKeys,
   type SignatureMemo,
   verifyDecisionToken,
@@ -32,7 +33,7 @@ import {
   type PlayRules,
   type PlaySession,
 } from '../rules/play-sequence.ts';
-import { deliveryOf, enqueueDelivery } from './outbox.ts';
+import { deliveryOf, enqueueDeliveries } from './outbox.ts';
 
 export interface PipelineOptions {
   /** Public keys of the ad server's decision signers (called per batch: keys rotate). */
@@ -108,6 +109,7 @@ export async function processBatch(
   const sessions = new Map<string, { session: PlaySession | null; row: PlayBeaconEvent; exists: boolean }>();
   const episodes = new Map<string, number | null>();
   const adRows: [string, string | null, string, string | null, number, string][] = [];
+  const outbox: MeasuredDelivery[] = [];
   const playRows: [string, string, string, string | null, number][] = [];
 
   const canonicalHashes = new Map<string, string | null>();
@@ -223,20 +225,14 @@ export async function processBatch(
           );
           if (posted.ok && posted.written) {
             result.impressionsCharged++;
-            await enqueueDelivery(
-              tx,
-              deliveryOf('delivered', claims, b.receivedAt, impressionPrice(claims.cpmMicros)),
-            );
+            outbox.push(deliveryOf('delivered', claims, b.receivedAt, impressionPrice(claims.cpmMicros)));
           }
         }
         if (j.invalidateDecision) {
           const refunded = await ledger.refundImpression(claims.decisionId, b.receivedAt);
           if (refunded.ok && refunded.written) {
             result.refunds++;
-            await enqueueDelivery(
-              tx,
-              deliveryOf('refunded', claims, b.receivedAt, impressionPrice(claims.cpmMicros)),
-            );
+            outbox.push(deliveryOf('refunded', claims, b.receivedAt, impressionPrice(claims.cpmMicros)));
           }
         }
         break;
@@ -282,6 +278,8 @@ export async function processBatch(
   }
 
   await saveDecisions(tx, decisions);
+  // Measured delivery for the ad server, in the order it happened, in one statement.
+  await enqueueDeliveries(tx, outbox);
   await saveSessions(tx, sessions);
   if (adRows.length > 0) {
     await tx.query(
