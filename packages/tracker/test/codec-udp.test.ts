@@ -83,6 +83,33 @@ describe('UDP packets', () => {
       port: 6881,
     });
   });
+  it('decodes a datagram alike as a Buffer, a Buffer slice at an offset and a plain Uint8Array (counters clamped)', () => {
+    const packet = udpAnnounce({
+      connectionId: new Uint8Array(8),
+      transactionId: 6,
+      infoHash: Uint8Array.from({ length: 20 }, (_, i) => i * 13),
+      peerId: peerId('-TR3000-'),
+      left: 123_456_789_012n,
+    });
+    packet.writeBigUInt64BE(2n ** 60n, 56); // downloaded beyond 2^53: clamped
+    packet.writeBigInt64BE(-5n, 72); // uploaded negative (a buggy client): 0
+    const inBigger = Buffer.alloc(packet.length + 7);
+    packet.copy(inBigger, 7);
+    const forms = [packet, inBigger.subarray(7), new Uint8Array(packet)];
+    const requests = forms.map((f) => {
+      const m = decodeUdpPacket(f, '1.1.1.1', limits);
+      if (m?.kind !== 'announce') throw new Error('not an announce');
+      return m.request;
+    });
+    expect(requests[0]).toMatchObject({
+      infoHash: Buffer.from(Uint8Array.from({ length: 20 }, (_, i) => i * 13)).toString('hex'),
+      left: 123_456_789_012,
+      downloaded: Number.MAX_SAFE_INTEGER,
+      uploaded: 0,
+    });
+    expect(requests[1]).toEqual(requests[0]);
+    expect(requests[2]).toEqual(requests[0]);
+  });
   it("keeps the peer id as its own bytes, not a view that would keep the datagram's buffer alive", () => {
     const packet = udpAnnounce({
       connectionId: new Uint8Array(8),

@@ -14,9 +14,12 @@ export function parseCount(text: string): number | null {
   return n > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : n;
 }
 
-/** Reads a big-endian uint64 as a number clamped to MAX_SAFE_INTEGER. */
-export function readUint64Clamped(buf: Uint8Array, offset: number): number {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+/**
+ * Reads a big-endian uint64 as a number clamped to MAX_SAFE_INTEGER. Takes the caller's
+ * DataView: a UDP announce reads three counters, and a DataView made per read was three
+ * allocations per announce (2.8% of the in-process announce path's profile).
+ */
+export function readUint64Clamped(view: DataView, offset: number): number {
   const hi = view.getUint32(offset);
   const lo = view.getUint32(offset + 4);
   // A negative int64 (a buggy client) counts as 0; beyond 2^53 is clamped.

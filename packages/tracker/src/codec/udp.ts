@@ -74,6 +74,14 @@ export function udpAnnounceInfoHashOffset(packet: Uint8Array): number | null {
 }
 
 /** Decodes one datagram; `ip` is the sender's address. */
+/**
+ * Hex of the 20 bytes at `at`. A datagram from node:dgram is a Buffer, read in place: a
+ * subarray plus a Buffer view of it were two allocations per announce.
+ */
+function hexAt(packet: Uint8Array, at: number): string {
+  return Buffer.isBuffer(packet) ? packet.toString('hex', at, at + 20) : toHex(packet.subarray(at, at + 20));
+}
+
 export function decodeUdpPacket(packet: Uint8Array, ip: string, limits: CodecLimits): UdpMessage | null {
   if (packet.length < 16) return null;
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
@@ -95,11 +103,11 @@ export function decodeUdpPacket(packet: Uint8Array, ip: string, limits: CodecLim
     const request: AnnounceRequest = {
       type: 'announce',
       transport: 'udp',
-      infoHash: toHex(packet.subarray(16, 36)) as InfoHash,
+      infoHash: hexAt(packet, 16) as InfoHash,
       peerId: copy20(packet, 36),
-      downloaded: readUint64Clamped(packet, 56),
-      left: readUint64Clamped(packet, 64),
-      uploaded: readUint64Clamped(packet, 72),
+      downloaded: readUint64Clamped(view, 56),
+      left: readUint64Clamped(view, 64),
+      uploaded: readUint64Clamped(view, 72),
       event,
       ip,
       port,
@@ -118,7 +126,7 @@ export function decodeUdpPacket(packet: Uint8Array, ip: string, limits: CodecLim
       return { kind: 'error', transactionId, error: trackerError('TRK_TOO_MANY_HASHES') };
     }
     const infoHashes: InfoHash[] = [];
-    for (let i = 0; i < n; i++) infoHashes.push(toHex(packet.subarray(16 + i * 20, 36 + i * 20)) as InfoHash);
+    for (let i = 0; i < n; i++) infoHashes.push(hexAt(packet, 16 + i * 20) as InfoHash);
     return {
       kind: 'scrape',
       transactionId,
