@@ -23,8 +23,12 @@ export interface Transport {
    * Queues a chunk for sending. Returns false when the transport's send buffer is above its
    * high-water mark: the caller should stop producing bulk data until `drain`.
    * The chunk is still queued when false is returned.
+   *
+   * `onWritten`, when given, is called once the transport no longer holds `chunk` (handed to
+   * the kernel, or dropped), so the caller may reuse its memory. A transport that cannot tell
+   * never calls it, and the chunk is left to the garbage collector.
    */
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, onWritten?: () => void): boolean;
   /**
    * True when this transport breaks the second ownership rule above for speed: it reads into
    * one reused buffer, so a chunk given to `data` is valid only during that call and the

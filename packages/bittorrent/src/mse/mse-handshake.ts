@@ -249,10 +249,13 @@ class MseTransport implements Transport {
     this.flush();
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, onWritten?: () => void): boolean {
+    if (!this.encrypt) return this.inner.write(chunk, onWritten);
     // Never in place: a written chunk may be a view of a buffer the writer keeps using (the
-    // uploader's piece cache sends the same block to every peer).
-    return this.inner.write(this.encrypt ? this.encrypt.apply(chunk, new Uint8Array(chunk.length)) : chunk);
+    // uploader's piece cache sends the same block to every peer). Once copied out, it is free.
+    const ok = this.inner.write(this.encrypt.apply(chunk, new Uint8Array(chunk.length)));
+    onWritten?.();
+    return ok;
   }
 
   pause(): void {

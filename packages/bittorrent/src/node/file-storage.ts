@@ -64,13 +64,20 @@ export class FileStorage implements Storage {
   async open(): Promise<void> {}
 
   async read(offset: number, length: number): Promise<Uint8Array> {
-    checkRange(this.layout, offset, length);
     const out = new Uint8Array(length);
+    await this.readInto(offset, out);
+    return out;
+  }
+
+  async readInto(offset: number, out: Uint8Array): Promise<void> {
+    checkRange(this.layout, offset, out.length);
     await Promise.all(
-      spansOf(this.layout, offset, length).map(async (s) => {
-        if (this.layout.files[s.file]!.pad) return;
+      spansOf(this.layout, offset, out.length).map(async (s) => {
+        // `out` may be a reused buffer: what is not read from a file is zeroed here
+        const zeroFrom = (done: number) => out.fill(0, s.bufferOffset + done, s.bufferOffset + s.length);
+        if (this.layout.files[s.file]!.pad) return zeroFrom(0);
         const h = await this.handle(s.file, false);
-        if (!h) return;
+        if (!h) return zeroFrom(0);
         let done = 0;
         while (done < s.length) {
           const { bytesRead } = await h.read(
@@ -79,12 +86,11 @@ export class FileStorage implements Storage {
             s.length - done,
             s.fileOffset + done,
           );
-          if (bytesRead === 0) break; // short file: the rest stays zero
+          if (bytesRead === 0) return zeroFrom(done); // short file: the rest reads as zeros
           done += bytesRead;
         }
       }),
     ).catch(ioError('read'));
-    return out;
   }
 
   /**

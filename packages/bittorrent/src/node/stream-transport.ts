@@ -53,9 +53,12 @@ export abstract class StreamTransport implements Transport {
     this.stream.on('drain', () => handler.drain());
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, onWritten?: () => void): boolean {
     if (this.closed) return true;
-    this.stream.write(chunk);
+    // A net.Socket calls back once libuv no longer holds the chunk (written, or the socket
+    // destroyed). Other streams (uTP) are not known to keep that promise: never called there.
+    if (onWritten && this.remote.kind === 'tcp') this.stream.write(chunk, () => onWritten());
+    else this.stream.write(chunk);
     return this.stream.writableLength < HIGH_WATER;
   }
 

@@ -204,8 +204,8 @@ export class PeerConnectionLink implements PeerLink {
     this.conn.cancel(index, begin, length);
   }
 
-  sendBlock(index: number, begin: number, bytes: Uint8Array): boolean {
-    return this.conn.sendPiece(index, begin, bytes);
+  sendBlock(index: number, begin: number, bytes: Uint8Array, onWritten?: () => void): boolean {
+    return this.conn.sendPiece(index, begin, bytes, onWritten);
   }
 
   reject(index: number, begin: number, length: number): void {

@@ -338,12 +338,13 @@ export class PeerConnection {
   /**
    * Serves a block the peer requested (after the session read it from storage). Dropped when
    * the request was cancelled or choked away meanwhile. Returns false when the transport
-   * wants backpressure (serve the next block on `drain`).
+   * wants backpressure (serve the next block on `drain`). `onWritten`: see `Transport.write`
+   * (not called for a block that is dropped).
    */
-  sendPiece(index: number, begin: number, block: Uint8Array): boolean {
+  sendPiece(index: number, begin: number, block: Uint8Array, onWritten?: () => void): boolean {
     if (this.closed) return false;
     if (!this.incoming.take(index, begin, block.length)) return true;
-    this.writer.writePiece(index, begin, block);
+    this.writer.writePiece(index, begin, block, onWritten);
     this.upload.add(block.length, this.opt.clock.now());
     return this.flushNow();
   }

@@ -143,8 +143,8 @@ class ReplayTransport implements Transport {
     }
   }
 
-  write(chunk: Uint8Array): boolean {
-    return this.inner.write(chunk);
+  write(chunk: Uint8Array, onWritten?: () => void): boolean {
+    return this.inner.write(chunk, onWritten);
   }
 
   pause(): void {

@@ -18,8 +18,11 @@ export interface PeerLink {
    */
   readonly requestSlots?: number;
   cancel(index: number, begin: number, length: number): void;
-  /** Sends a block we hold. Returns false when the send buffer is full (wait for `drain`). */
-  sendBlock(index: number, begin: number, bytes: Uint8Array): boolean;
+  /**
+   * Sends a block we hold. Returns false when the send buffer is full (wait for `drain`).
+   * `onWritten`, when the link can tell, is called once `bytes` may be reused (see `Transport.write`).
+   */
+  sendBlock(index: number, begin: number, bytes: Uint8Array, onWritten?: () => void): boolean;
   /** Declines a request (BEP 6 reject when the peer speaks fast, else silence). */
   reject(index: number, begin: number, length: number): void;
   have(index: number): void;

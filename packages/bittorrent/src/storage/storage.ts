@@ -15,6 +15,11 @@ export interface Storage {
   /** Reads piece-space bytes; pad files and bytes never written read as zeros. */
   read(offset: number, length: number): Promise<Uint8Array>;
   /**
+   * Optional: as `read`, into `out` (bytes [offset, offset + out.length)), every byte of it
+   * set, so a caller can reuse its buffers (the uploader does).
+   */
+  readInto?(offset: number, out: Uint8Array): Promise<void>;
+  /**
    * Writes piece-space bytes (one verified piece at a time, in practice). The storage must not
    * keep `data` once the returned promise settles: the session reuses the buffer.
    */

@@ -52,12 +52,15 @@ export class MessageWriter {
     this.pos += encodeInto(msg, this.slab, this.pos);
   }
 
-  /** Queues a piece message: its header through the slab, then the block as its own chunk. */
-  writePiece(index: number, begin: number, block: Uint8Array): void {
+  /**
+   * Queues a piece message: its header through the slab, then the block as its own chunk.
+   * `onWritten`: see {@link Transport.write}.
+   */
+  writePiece(index: number, begin: number, block: Uint8Array, onWritten?: () => void): void {
     this.reserve(13);
     this.pos += encodePieceHeader(index, begin, block.length, this.slab, this.pos);
     this.send();
-    this.ok = this.transport.write(block) && this.ok;
+    this.ok = this.transport.write(block, onWritten) && this.ok;
   }
 
   /** Queues raw bytes (a handshake) in order with the messages. */
