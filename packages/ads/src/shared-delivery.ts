@@ -11,22 +11,29 @@
  *   the set when measured or when its token expires (swept by each script);
  * - `c:<li>:<listener>` (member decision id, score decision time): the listener's
  *   impressions within the longest cap period; `h:<li>:<listener>` the cap holds of
- *   unmeasured decisions (score: hold end), dropped from `c:` when the hold ends unmeasured.
+ *   unmeasured decisions (score: hold end), dropped from `c:` when the hold ends unmeasured;
+ * - `dm:<li>:<day>` (integer) measured spend of the decisions made on that UTC day, and
+ *   `dr:<li>:<day>` (sorted set, as `r:`) that day's open reservations: a campaign's spend on
+ *   a day is the sum over its line items (daily budgets). They are kept to the end of the
+ *   next day. Kept per line item, not per campaign, so an open reservation is priced as in
+ *   `r:` (count times the line item's price) and the sum stays one ZCARD per line item.
  *
  * A decision reads these for its candidates in one round trip (`load`), chooses with the
  * pure policy as before, then `claim`s its pod in one atomic script that checks the cap and
  * the pacing ceiling again and adds the decision only if both still allow it: two processes
  * racing for the last place under a cap or a plan never both get it. The campaign's total
- * budget is checked there too, against the spend of all its line items (daily budgets are
- * still each process's). An ad that loses a claim leaves the pod; a pod that lost every ad
+ * budget is checked there too, against the spend of all its line items, and so is its daily
+ * budget, against the same line items' spend on the decision's UTC day. An ad that loses a claim leaves the pod; a pod that lost every ad
  * is chosen once more on fresh counters (decide.ts), so a burst at one line item's limit
  * falls through to the next line item instead of leaving breaks empty. Every key expires
  * (reservations and caps when their last entry would, measured totals 30 days after the
  * flight ends). If Redis loses the keys, measured totals are re-seeded from the process's own
- * (loaded from PostgreSQL at start); open reservations are lost until re-made.
+ * (loaded from PostgreSQL at start); open reservations are lost until re-made. A lost day
+ * counter is not re-seeded (the store keeps no per-day measured spend of other processes):
+ * the campaign's daily budget then counts only what is decided after the loss.
  */
 import { capHorizonMs } from './frequency-caps.ts';
-import type { LineItemDelivery } from './model.ts';
+import { type CampaignSpend, epochDay, type LineItemDelivery } from './model.ts';
 import { defaultPaceSettings, type PaceSettings, plannedAt } from './pacing.ts';
 import { type Candidate, flightOf, type PodSlot } from './select-pod.ts';
 import type { AdsStore } from './store.ts';
@@ -86,6 +93,10 @@ local function delivered(m, r, now, cpm, n0, s0, ttlAt)
   local open = redis.call('ZCARD', r)
   return tonumber(f[1]) + open, tonumber(f[2]) + open * cpm
 end
+local function daySpent(dm, dr, now, cpm)
+  redis.call('ZREMRANGEBYSCORE', dr, '-inf', now)
+  return tonumber(redis.call('GET', dm) or '0') + redis.call('ZCARD', dr) * cpm
+end
 local function sweepCaps(c, h, now, horizon)
   local gone = redis.call('ZRANGEBYSCORE', h, '-inf', now)
   for i = 1, #gone do redis.call('ZREM', c, gone[i]) end
@@ -94,15 +105,16 @@ local function sweepCaps(c, h, now, horizon)
 end
 `;
 
-// ARGV[1] now; per item: cpm, n0, s0, ttlAt, capped, horizon. KEYS per item: m, r (+ c, h when capped).
-// Returns per item {n, s, {cap times...}}.
+// ARGV[1] now; per item: cpm, n0, s0, ttlAt, capped, horizon. KEYS per item: m, r, dm, dr of
+// today (+ c, h when capped). Returns per item {n, s, {cap times...}, today's spend}.
 const loadScript = `${helpers}
 local now = tonumber(ARGV[1])
 local out = {}
 local k, a = 1, 2
 while a <= #ARGV do
   local n, s = delivered(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
-  k = k + 2
+  local today = daySpent(KEYS[k + 2], KEYS[k + 3], now, tonumber(ARGV[a]))
+  k = k + 4
   local times = {}
   if ARGV[a + 4] == '1' then
     sweepCaps(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a + 5]))
@@ -112,7 +124,7 @@ while a <= #ARGV do
     times = only
     k = k + 2
   end
-  out[#out + 1] = {n, s, times}
+  out[#out + 1] = {n, s, times, today}
   a = a + 6
 end
 return out
@@ -120,9 +132,12 @@ return out
 
 // ARGV[1] now, ARGV[2] force; per claim: id, expiresAt, holdUntil, cpm, n0, s0, ttlAt, spendGoal,
 // lt, le, capped, horizon, ncaps, then ncaps pairs (period, max), then budget (milli-micros, -1
-// for none), nsib and nsib quadruples (cpm, n0, s0, ttlAt) of the campaign's other line items.
-// KEYS as in load, then m, r of each sibling. A claim is taken when delivered units < lt,
-// (le < 0 or spend + cpm <= le), every cap has room and the campaign's spend + cpm <= budget.
+// for none), nsib and nsib quadruples (cpm, n0, s0, ttlAt) of the campaign's other line items,
+// then the daily budget (milli-micros, -1 for none) and the day keys' expiry. KEYS: m, r
+// (+ c, h when capped), m, r of each sibling, dm, dr of this line item today, then (with a daily
+// budget) dm, dr of each sibling today. A claim is taken when delivered units < lt, (le < 0 or
+// spend + cpm <= le), every cap has room, the campaign's spend + cpm <= budget and its spend
+// today + cpm <= the daily budget. A taken claim is an open reservation of today's too.
 const claimScript = `${helpers}
 local now = tonumber(ARGV[1])
 local force = ARGV[2] == '1'
@@ -160,9 +175,24 @@ while a <= #ARGV do
     k = k + 2
   end
   if not force and budget >= 0 and spent + cpm > budget then ok = false end
+  -- The daily budget: the spend of the same line items on this UTC day, plus this price.
+  local d = b + 2 + 4 * nsib
+  local daily = tonumber(ARGV[d])
+  local dm, dr = KEYS[k], KEYS[k + 1]
+  k = k + 2
+  if daily >= 0 then
+    local today = daySpent(dm, dr, now, cpm)
+    for i = 0, nsib - 1 do
+      today = today + daySpent(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[b + 2 + 4 * i]))
+      k = k + 2
+    end
+    if not force and today + cpm > daily then ok = false end
+  end
   if ok then
     redis.call('ZADD', r, expiresAt, id)
     extend(r, expiresAt, now)
+    redis.call('ZADD', dr, expiresAt, id)
+    extend(dr, expiresAt, now)
     if capped then
       redis.call('ZADD', c, now, id)
       redis.call('ZADD', h, holdUntil, id)
@@ -173,14 +203,17 @@ while a <= #ARGV do
   else
     out[#out + 1] = 0
   end
-  a = b + 2 + 4 * nsib
+  a = d + 2
 end
 return out
 `;
 
 // ARGV[1] now; per delivery: sign, id, charged (milli-micros), issuedAt, n0, s0, ttlAt, capped,
-// horizon. KEYS as in load. A delivery turns its reservation into measured delivery and keeps
-// its cap place for the whole period (its hold ends); a refund takes the measured one back.
+// horizon, dayTtlAt. KEYS as in load (m, r, dm, dr, then c, h), the day keys being those of the
+// decision's day. A delivery
+// turns its reservation into measured delivery (in the line item's totals and on its decision's
+// day) and keeps its cap place for the whole period (its hold ends); a refund takes the
+// measured one back.
 const measuredScript = `${helpers}
 local now = tonumber(ARGV[1])
 local k, a = 1, 2
@@ -193,6 +226,11 @@ while a <= #ARGV do
   redis.call('HINCRBY', m, 'n', sign)
   redis.call('HINCRBY', m, 's', sign * charged)
   extend(m, tonumber(ARGV[a + 6]), now)
+  local dm, dr = KEYS[k], KEYS[k + 1]
+  k = k + 2
+  if sign > 0 then redis.call('ZREM', dr, id) end
+  redis.call('INCRBY', dm, sign * charged)
+  extend(dm, tonumber(ARGV[a + 9]), now)
   if ARGV[a + 7] == '1' then
     local c, h = KEYS[k], KEYS[k + 1]
     k = k + 2
@@ -200,7 +238,7 @@ while a <= #ARGV do
     if not redis.call('ZSCORE', c, id) then redis.call('ZADD', c, issuedAt, id) end
     extend(c, issuedAt + tonumber(ARGV[a + 8]), now)
   end
-  a = a + 9
+  a = a + 10
 end
 return 0
 `;
@@ -220,6 +258,11 @@ export function redisSharedDelivery(
   const r = (li: string) => `${prefix}r:${li}`;
   const c = (li: string, listener: string) => `${prefix}c:${li}:${listener}`;
   const h = (li: string, listener: string) => `${prefix}h:${li}:${listener}`;
+  const dm = (li: string, day: number) => `${prefix}dm:${li}:${day}`;
+  const dr = (li: string, day: number) => `${prefix}dr:${li}:${day}`;
+  // A day's counters outlive the day by one more (a reservation made at 23:59 is measured
+  // after midnight but still counts on its own day).
+  const dayTtlAt = (day: number) => (day + 2) * dayMs;
   // The store's measured totals seed a missing key; kept 30 days past the flight.
   const seed = (store: AdsStore, cand: Pick<Candidate, 'lineItem' | 'campaign'>): Array<number> => {
     const local = store.measuredOf(cand.lineItem.id);
@@ -238,19 +281,22 @@ export function redisSharedDelivery(
       ];
       const keys: string[] = [];
       const args: Array<string | number> = [now];
+      const day = epochDay(now);
       for (const [i, cand] of all.entries()) {
         const li = cand.lineItem;
         const capped = i < candidates.length && listenerId !== null && li.caps.length > 0;
-        keys.push(m(li.id), r(li.id));
+        keys.push(m(li.id), r(li.id), dm(li.id, day), dr(li.id, day));
         if (capped) keys.push(c(li.id, listenerId), h(li.id, listenerId));
         args.push(li.cpmMicros, ...seed(store, cand), capped ? 1 : 0, capHorizonMs(li.caps));
       }
       const out = (await redis.eval(loadScript, keys.length, ...keys, ...args)) as Array<
-        [number, number, string[]]
+        [number, number, string[], number]
       >;
       const campaignSpend = new Map<string, number>();
+      const campaignToday = new Map<string, number>();
       all.forEach((cand, i) => {
-        const [n, s, times] = out[i]!;
+        const [n, s, times, today] = out[i]!;
+        campaignToday.set(cand.campaign.id, (campaignToday.get(cand.campaign.id) ?? 0) + Number(today));
         const d: LineItemDelivery = { impressions: Number(n), spendMilliMicros: Number(s) };
         store.useSharedDelivery(cand.lineItem.id, d);
         campaignSpend.set(cand.campaign.id, (campaignSpend.get(cand.campaign.id) ?? 0) + d.spendMilliMicros);
@@ -258,13 +304,16 @@ export function redisSharedDelivery(
           store.useSharedSeen(listenerId, cand.lineItem.id, times.map(Number));
         }
       });
-      for (const [campaignId, spend] of campaignSpend) store.useSharedCampaignSpend(campaignId, spend);
+      for (const [campaignId, spend] of campaignSpend) {
+        store.useSharedCampaignSpend(campaignId, spend, { day, spendMilliMicros: campaignToday.get(campaignId)! });
+      }
     },
 
     async claim(slots, req) {
       if (slots.length === 0) return [];
       const keys: string[] = [];
       const args: Array<string | number> = [req.now, req.force ? 1 : 0];
+      const day = epochDay(req.now);
       slots.forEach((slot, i) => {
         const cand = slot.candidate;
         const li = cand.lineItem;
@@ -308,6 +357,10 @@ export function redisSharedDelivery(
           keys.push(m(sib.lineItem.id), r(sib.lineItem.id));
           args.push(sib.lineItem.cpmMicros, 0, 0, flightOf(sib).endsAt + 30 * dayMs);
         }
+        const daily = cand.campaign.dailyBudgetMicros > 0 ? cand.campaign.dailyBudgetMicros * 1000 : -1;
+        args.push(daily, dayTtlAt(day));
+        keys.push(dm(li.id, day), dr(li.id, day));
+        if (daily >= 0) for (const sib of siblings) keys.push(dm(sib.lineItem.id, day), dr(sib.lineItem.id, day));
       });
       const out = (await redis.eval(claimScript, keys.length, ...keys, ...args)) as number[];
       return out.map((x) => Number(x) === 1);
@@ -323,7 +376,8 @@ export function redisSharedDelivery(
         const cand = { lineItem: li, campaign };
         const sign = d.kind === 'delivered' ? 1 : -1;
         const capped = sign > 0 && d.listenerId !== null && li.caps.length > 0;
-        keys.push(m(li.id), r(li.id));
+        const day = epochDay(d.issuedAt);
+        keys.push(m(li.id), r(li.id), dm(li.id, day), dr(li.id, day));
         if (capped) keys.push(c(li.id, d.listenerId!), h(li.id, d.listenerId!));
         args.push(
           sign,
@@ -333,6 +387,7 @@ export function redisSharedDelivery(
           ...seed(store, cand),
           capped ? 1 : 0,
           capHorizonMs(li.caps),
+          dayTtlAt(day),
         );
       }
       if (keys.length > 0) await redis.eval(measuredScript, keys.length, ...keys, ...args);

@@ -201,9 +201,11 @@ export class AdsStore implements PodView {
     own.spendMilliMicros = d.spendMilliMicros;
   }
 
-  /** With shared delivery: the campaign's total spend as every process counted it (not today's). */
-  useSharedCampaignSpend(campaignId: string, spendMilliMicros: number): void {
-    this.spendOf(campaignId).spendMilliMicros = spendMilliMicros;
+  /** With shared delivery: the campaign's total spend and its spend today as every process counted them. */
+  useSharedCampaignSpend(campaignId: string, spendMilliMicros: number, today: CampaignSpend['today']): void {
+    const s = this.spendOf(campaignId);
+    s.spendMilliMicros = spendMilliMicros;
+    s.today = { ...today };
   }
 
   /** With shared delivery: the listener's impression times of a line item, as Redis has them. */

@@ -135,6 +135,71 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect(served.sort()).toEqual(['li-1', 'li-1', 'li-1', 'li-2', 'li-2']);
   });
 
+  it("a campaign's daily budget is spent once a day across both servers and its line items", async () => {
+    // Two line items of one two-day campaign; a daily budget for 5 impressions at 20 EUR CPM.
+    const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
+    const servers = ['a', 'b'].map((name) => {
+      const store = new AdsStore();
+      store.putCampaign(campaign('c1', { endsAt: t0 + 2 * day, dailyBudgetMicros: 100_000 }));
+      // li-1 (first by id) stops after 3, so li-2's spend today must count against it too.
+      for (const [id, goal] of [
+        ['li-1', 3],
+        ['li-2', 1000],
+      ] as const) {
+        store.putCreative(creative(`cr-${id}`));
+        store.putLineItem(lineItem(id, 'c1', { goal: { kind: 'impressions', impressions: goal } }));
+      }
+      let n = 0;
+      const shared = redisSharedDelivery(redis, prefix, { capHoldMs: 600_000 });
+      const deps: DecideDeps = {
+        store,
+        signingKey: () => key,
+        collector: 'https://node.example',
+        newId: () => `${name}${++n}`,
+        tokenTtlMs: 6 * hour,
+        adSystemVersion: 'test',
+        shared,
+      };
+      return { deps, store, shared };
+    });
+    const wave = async (label: string, now: number) => {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!.deps, `l-${label}-${i}`, now)),
+      );
+      return answers.flatMap((x) => x.decisions);
+    };
+    // Day one: two waves of 10 at once; the second sees li-1 done and fills from li-2.
+    const first = [...(await wave('1a', t0 + hour)), ...(await wave('1b', t0 + hour + 1))];
+    expect(first.map((d) => d.lineItemId).sort()).toEqual(['li-1', 'li-1', 'li-1', 'li-2', 'li-2']);
+    // B measures all five (one consumer group): measured spend stays on their day, once.
+    const feedback = new MeasuredFeedback(servers[1]!.store, undefined, servers[1]!.shared, {
+      now: () => t0 + 2 * hour,
+    });
+    await feedback.apply(
+      first.map((d, i) => ({
+        id: `e${i}`,
+        subject: measuredDeliverySubject,
+        data: {
+          kind: 'delivered' as const,
+          source: 'vast' as const,
+          decisionId: d.decisionId,
+          lineItemId: d.lineItemId,
+          campaignId: d.campaignId,
+          advertiserId: d.advertiserId,
+          listenerId: d.listenerId,
+          issuedAt: d.issuedAt,
+          time: t0 + 2 * hour,
+          cpmMicros: d.cpmMicros,
+          chargedMicros: d.cpmMicros / 1000,
+        },
+      })),
+    );
+    expect(await wave('1c', t0 + 3 * hour)).toHaveLength(0);
+    // Day two has its own budget: li-2 serves five more.
+    const second = await wave('2', t0 + day + hour);
+    expect(second.map((d) => d.lineItemId)).toEqual(Array(5).fill('li-2'));
+  });
+
   it('a request whose ad another server took gets the next line item, not an empty break', async () => {
     // li-0 (first by id) has one impression left; ten requests at once all choose it first.
     const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
