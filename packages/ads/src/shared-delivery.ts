@@ -305,7 +305,10 @@ export function redisSharedDelivery(
         }
       });
       for (const [campaignId, spend] of campaignSpend) {
-        store.useSharedCampaignSpend(campaignId, spend, { day, spendMilliMicros: campaignToday.get(campaignId)! });
+        store.useSharedCampaignSpend(campaignId, spend, {
+          day,
+          spendMilliMicros: campaignToday.get(campaignId)!,
+        });
       }
     },
 
@@ -360,7 +363,8 @@ export function redisSharedDelivery(
         const daily = cand.campaign.dailyBudgetMicros > 0 ? cand.campaign.dailyBudgetMicros * 1000 : -1;
         args.push(daily, dayTtlAt(day));
         keys.push(dm(li.id, day), dr(li.id, day));
-        if (daily >= 0) for (const sib of siblings) keys.push(dm(sib.lineItem.id, day), dr(sib.lineItem.id, day));
+        if (daily >= 0)
+          for (const sib of siblings) keys.push(dm(sib.lineItem.id, day), dr(sib.lineItem.id, day));
       });
       const out = (await redis.eval(claimScript, keys.length, ...keys, ...args)) as number[];
       return out.map((x) => Number(x) === 1);
