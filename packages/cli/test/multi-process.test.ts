@@ -35,8 +35,10 @@ const binaries = requireBinaries('three node processes behind nginx', 'nginx');
  * measure; the third only seeder and measure, off the proxy. Listeners download and announce
  * through the proxy; the first process is killed with SIGKILL while a burst of downloads is in
  * flight (nginx still sends it every other request).
+ * Ad listeners ask for a pre-roll (VMAP, then VAST) and fire its impression beacon through the
+ * proxy too, some of them while the first process is being killed.
  * Checked: no answer the proxy gives is a 5xx; every listener that got the episode is
- * counted once; a peer announced to one process is returned by the other (swarms in Redis);
+ * counted once; every acknowledged impression beacon is counted once in the measurement report; a peer announced to one process is returned by the other (swarms in Redis);
  * the seeding leases move to the third process.
  */
 describe.skipIf(services.skip || binaries.skip)('three node processes behind nginx', () => {
@@ -214,6 +216,71 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
           `${n} downloads in the report`,
           500,
         ).catch(async () => report());
+      // Ad listeners: a pre-roll decision (VMAP, then its VAST tag) and its impression beacon,
+      // all through the proxy. A fresh node fills the break with the house ad.
+      const episodeId = (
+        await db.query<{ id: string }>("select id from catalog_episodes where title = 'Welcome to Swarmcast'")
+      ).rows[0]!.id;
+      const xmlText = (x: string) => x.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+      const beaconStatuses: number[] = [];
+      const preRoll = async (i: number) => {
+        const headers = {
+          'x-forwarded-for': `10.8.${i}.9`,
+          'user-agent': `SwarmcastPlayer/1.0 (three-process listener ${i})`,
+        };
+        const vmap = await (
+          await fetch(`${front}/ads/vmap?episode=${episodeId}&lid=ad-listener-${i}`, { headers })
+        ).text();
+        const tag = xmlText(/<vmap:AdTagURI[^>]*>(?:<!\[CDATA\[)?([^<\]]+)/.exec(vmap)?.[1] ?? '');
+        expect(tag.startsWith(`${front}/ads/vast?`), vmap).toBe(true);
+        const vast = await (await fetch(tag, { headers })).text();
+        const impression = /<Impression[^>]*>(?:<!\[CDATA\[)?([^<\]]+)/.exec(vast)?.[1];
+        expect(impression, vast).toBeDefined();
+        const url = xmlText(impression!.trim())
+          .replace('[TIMESTAMP]', encodeURIComponent(new Date().toISOString()))
+          .replace('[CACHEBUSTING]', String(i))
+          .replace('[ADPLAYHEAD]', '00:00:00.000')
+          .replace('[MEDIAPLAYHEAD]', '00:00:00.000')
+          .replace('[BREAKPOSITION]', '1');
+        expect(url.startsWith(front), url).toBe(true);
+        return { url, headers };
+      };
+      // Fired as a player does: retried (the same URL) when the connection breaks or the
+      // answer is not an acknowledgement. True once acknowledged.
+      const fire = async (b: Awaited<ReturnType<typeof preRoll>>) => {
+        for (let attempt = 0; attempt < 3; attempt++) {
+          try {
+            const r = await fetch(b.url, { headers: b.headers });
+            beaconStatuses.push(r.status);
+            await r.arrayBuffer();
+            if (r.status === 200 || r.status === 204) return true;
+          } catch {
+            // Broken mid-answer by the kill: retried through the proxy.
+          }
+        }
+        return false;
+      };
+      const house = async () =>
+        (
+          (await (
+            await fetch(`${front}/api/measure/advertiser/swarmcast-house?from=${today}&to=${tomorrow}`, {
+              headers: { authorization: `Bearer ${token}` },
+            })
+          ).json()) as { campaigns: Array<{ delivery: { impressions: number } }> }
+        ).campaigns.reduce((n, c) => n + c.delivery.impressions, 0);
+      const impressions = (n: number) =>
+        waitFor(
+          async () => ((await house()) === n ? n : null),
+          60_000,
+          `${n} impressions in the report`,
+          500,
+        ).catch(async () => house());
+      const ads = 8;
+      const firstAds = await Promise.all(Array.from({ length: ads / 2 }, (_, i) => preRoll(i)));
+      const firstAcked = await Promise.all(firstAds.map(fire));
+      // Decided now (on A or B), their beacons fired while A is being killed.
+      const secondAds = await Promise.all(Array.from({ length: ads / 2 }, (_, i) => preRoll(ads / 2 + i)));
+
       const first = await Promise.all(Array.from({ length: 6 }, (_, i) => listen(i)));
       expect((await counts(6))?.totals.downloads).toBe(6);
       // Kill A while the next listeners' downloads are in flight: a download A finished has
@@ -224,9 +291,11 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
       });
       const second = Promise.all(Array.from({ length: 6 }, (_, i) => listen(6 + i)));
       await inFlight;
+      const beaconsDuringKill = Promise.all(secondAds.map(fire));
       a.child.kill('SIGKILL');
       const killedAt = Date.now();
       const rest = await second;
+      const acked = [...firstAcked, ...(await beaconsDuringKill)];
       const proxyLog = await readFile(join(dir.path, 'error.log'), 'utf8').catch(() => '');
       expect([...first, ...rest].every(Boolean), `${statuses}\n${proxyLog.slice(-3000)}`).toBe(true);
       expect(
@@ -271,8 +340,12 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
 
       // Each of the 12 listeners counted once, whichever process served or retried them.
       expect((await counts(12))?.totals.downloads).toBe(12);
+      // Every impression beacon was acknowledged (a retry at most), and each is counted once.
+      expect(acked, `${beaconStatuses}`).toEqual(Array(ads).fill(true));
+      expect(beaconStatuses.filter((s) => s >= 500)).toEqual([]);
+      expect(await impressions(ads)).toBe(ads);
       console.log(
-        `[3 processes] 12 listeners through nginx, A killed (SIGKILL) mid-burst: ${statuses.length} answers, 0 5xx, ${retried} client retries; 12 downloads counted once each; leases A -> C in ${tookOverMs} ms`,
+        `[3 processes] 12 listeners through nginx, A killed (SIGKILL) mid-burst: ${statuses.length} answers, 0 5xx, ${retried} client retries; 12 downloads counted once each; ${ads} impression beacons (${beaconStatuses.length} sent, ${ads / 2} during the kill) counted once each; leases A -> C in ${tookOverMs} ms`,
       );
     } finally {
       await db.close();
