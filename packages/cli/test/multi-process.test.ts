@@ -236,14 +236,14 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
         const vast = await (await fetch(tag, { headers })).text();
         const impression = /<Impression[^>]*>(?:<!\[CDATA\[)?([^<\]]+)/.exec(vast)?.[1];
         expect(impression, vast).toBeDefined();
-        const url = xmlText(impression!.trim())
+        const template = xmlText(impression!.trim())
           .replace('[TIMESTAMP]', encodeURIComponent(new Date().toISOString()))
-          .replace('[CACHEBUSTING]', String(i))
           .replace('[ADPLAYHEAD]', '00:00:00.000')
           .replace('[MEDIAPLAYHEAD]', '00:00:00.000')
           .replace('[BREAKPOSITION]', '1');
-        expect(url.startsWith(front), url).toBe(true);
-        return { url, headers };
+        expect(template.startsWith(front), template).toBe(true);
+        // A retry sends the same cache-buster (the same event); a replay a new one.
+        return { url: template.replace('[CACHEBUSTING]', `${i}`), template, headers };
       };
       // Fired as a player does: retried (the same URL) when the connection breaks or the
       // answer is not an acknowledgement. True once acknowledged.
@@ -342,10 +342,32 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
       expect((await counts(12))?.totals.downloads).toBe(12);
       // Every impression beacon was acknowledged (a retry at most), and each is counted once.
       expect(acked, `${beaconStatuses}`).toEqual(Array(ads).fill(true));
+      // A player that lost the acknowledgements sends the first beacons again (new cache-buster:
+      // new events, which measurement must judge duplicates). Once measurement has stored every
+      // distinct beacon event (ads + replays), the report still has one impression per decision.
+      const replays = await Promise.all(
+        firstAds.map((b, i) => fire({ ...b, url: b.template.replace('[CACHEBUSTING]', `replay-${i}`) })),
+      );
+      expect(replays, `${beaconStatuses}`).toEqual(Array(ads / 2).fill(true));
       expect(beaconStatuses.filter((s) => s >= 500)).toEqual([]);
+      const beaconEvents = async () =>
+        Number(
+          (
+            await db.query<{ n: string }>(
+              "select count(*) as n from measure_events where subject like '%beacon.ad'",
+            )
+          ).rows[0]!.n,
+        );
+      await waitFor(
+        async () => (await beaconEvents()) >= ads + ads / 2,
+        60_000,
+        'measurement to store every beacon event',
+        250,
+      ).catch(() => {});
+      expect(await beaconEvents()).toBe(ads + ads / 2);
       expect(await impressions(ads)).toBe(ads);
       console.log(
-        `[3 processes] 12 listeners through nginx, A killed (SIGKILL) mid-burst: ${statuses.length} answers, 0 5xx, ${retried} client retries; 12 downloads counted once each; ${ads} impression beacons (${beaconStatuses.length} sent, ${ads / 2} during the kill) counted once each; leases A -> C in ${tookOverMs} ms`,
+        `[3 processes] 12 listeners through nginx, A killed (SIGKILL) mid-burst: ${statuses.length} answers, 0 5xx, ${retried} client retries; 12 downloads counted once each; ${ads} impression beacons (${ads / 2} fired during the kill, ${ads / 2} replayed; ${beaconStatuses.length} requests) counted once each; leases A -> C in ${tookOverMs} ms`,
       );
     } finally {
       await db.close();
