@@ -84,7 +84,9 @@ for (let r = 0; r < rounds; r++) {
   if (!process.env.FACTS_ONLY) res.plain!.push(await round(false));
   res.facts!.push(await round(true));
 }
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+// FACTS_ONLY runs no plain round: its median is printed as "-".
+const med = (xs: number[]) =>
+  xs.length === 0 ? '-' : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(2);
 console.log(
-  `udp announce in process, ${n} x ${rounds}: plain ${med(res.plain!).toFixed(2)} us, with facts ${med(res.facts!).toFixed(2)} us (cpu per announce, medians), load ${loadavg()[0]!.toFixed(2)}`,
+  `udp announce in process, ${n} x ${rounds}: plain ${med(res.plain!)} us, with facts ${med(res.facts!)} us (cpu per announce, medians), load ${loadavg()[0]!.toFixed(2)}`,
 );
