@@ -133,7 +133,7 @@ return out
 // ARGV[1] now, ARGV[2] force; per claim: id, expiresAt, holdUntil, cpm, n0, s0, ttlAt, spendGoal,
 // lt, le, capped, horizon, ncaps, then ncaps pairs (period, max), then budget (milli-micros, -1
 // for none), nsib and nsib quadruples (cpm, n0, s0, ttlAt) of the campaign's other line items,
-// then the daily budget (milli-micros, -1 for none) and the day keys' expiry. KEYS: m, r
+// then the daily budget (milli-micros, -1 for none). KEYS: m, r
 // (+ c, h when capped), m, r of each sibling, dm, dr of this line item today, then (with a daily
 // budget) dm, dr of each sibling today. A claim is taken when delivered units < lt, (le < 0 or
 // spend + cpm <= le), every cap has room, the campaign's spend + cpm <= budget and its spend
@@ -203,7 +203,7 @@ while a <= #ARGV do
   else
     out[#out + 1] = 0
   end
-  a = d + 2
+  a = d + 1
 end
 return out
 `;
@@ -361,7 +361,7 @@ export function redisSharedDelivery(
           args.push(sib.lineItem.cpmMicros, 0, 0, flightOf(sib).endsAt + 30 * dayMs);
         }
         const daily = cand.campaign.dailyBudgetMicros > 0 ? cand.campaign.dailyBudgetMicros * 1000 : -1;
-        args.push(daily, dayTtlAt(day));
+        args.push(daily);
         keys.push(dm(li.id, day), dr(li.id, day));
         if (daily >= 0)
           for (const sib of siblings) keys.push(dm(sib.lineItem.id, day), dr(sib.lineItem.id, day));

@@ -200,6 +200,38 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect(second.map((d) => d.lineItemId)).toEqual(Array(5).fill('li-2'));
   });
 
+  it('a daily budget and a cap hold together in one claim (one listener, two line items)', async () => {
+    // Daily budget for 3 at 20 EUR CPM; li-1 capped at 1 a day for the listener, li-2 not.
+    const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
+    const servers = ['a', 'b'].map((name) => {
+      const store = new AdsStore();
+      store.putCampaign(campaign('c1', { dailyBudgetMicros: 60_000 }));
+      for (const id of ['li-1', 'li-2']) {
+        store.putCreative(creative(`cr-${id}`));
+        store.putLineItem(lineItem(id, 'c1', id === 'li-1' ? { caps: [{ max: 1, periodMs: day }] } : {}));
+      }
+      let n = 0;
+      const deps: DecideDeps = {
+        store,
+        signingKey: () => key,
+        collector: 'https://node.example',
+        newId: () => `${name}${++n}`,
+        tokenTtlMs: 6 * hour,
+        adSystemVersion: 'test',
+        shared: redisSharedDelivery(redis, prefix, { capHoldMs: 600_000 }),
+      };
+      return deps;
+    });
+    const served: string[] = [];
+    for (const wave of [0, 1]) {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!, 'listener-1', t0 + hour + wave)),
+      );
+      served.push(...answers.flatMap((x) => x.decisions.map((d) => d.lineItemId)));
+    }
+    expect(served.sort()).toEqual(['li-1', 'li-2', 'li-2']);
+  });
+
   it('a request whose ad another server took gets the next line item, not an empty break', async () => {
     // li-0 (first by id) has one impression left; ten requests at once all choose it first.
     const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
