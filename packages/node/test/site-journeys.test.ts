@@ -225,7 +225,10 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
     await other.close();
     // Taking an episode down: gone from its page, the show and the origin; the record stays.
     const swarm = (await latestEpisodes(node.catalog.db, 20)).find((e) => e.title === 'How the swarm works')!;
-    expect((await fetch(url(`/media/${swarm.media!.path}`))).status).toBe(200);
+    const served = await fetch(url(`/media/${swarm.media!.path}`));
+    expect(served.status).toBe(200);
+    // Read to the end: an unread body holds its connection, and the node's close waits for it.
+    await served.arrayBuffer();
     await page.goto(url('/admin'));
     await page.getByRole('link', { name: 'Content takedown' }).click();
     await page.waitForURL(/\/admin\/content$/);
@@ -260,7 +263,11 @@ describe.skipIf(prereq.skip)('the site in Chromium', () => {
       30_000,
       'the moth episode to be seeded',
     );
-    const status = async (p: string) => (await fetch(url(p))).status;
+    const status = async (p: string) => {
+      const r = await fetch(url(p));
+      await r.arrayBuffer();
+      return r.status;
+    };
     const mothUrls = [
       '/shows/moths',
       '/shows/moths/feed.xml',
