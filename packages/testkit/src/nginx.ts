@@ -37,15 +37,17 @@ export interface Nginx {
 export async function startNginx(o: NginxOptions): Promise<Nginx> {
   const host = o.listenHost ?? '127.0.0.1';
   const port = o.port ?? (await freePort());
-  const pool = Array.isArray(o.upstream) ? o.upstream : null;
+  // One upstream block either way, so nginx keeps its connections to the nodes open
+  // (keepalive + HTTP/1.1 + an empty Connection header): without it every proxied request
+  // was a new TCP connection to the node, and beacons through the proxy cost the node ~3x the
+  // CPU of the same beacons sent straight to it (scaling bench, 1,221 vs 4,379/s).
   // Several processes: the proxy retries what failed to connect or broke before an answer.
   // max_fails=0: never mark a process down for a while (nginx's default marks one down for
   // 10 s after one failure, so a process that was still starting would stay shunned after it
   // is up, and a kill of the other then left no live upstream); a refused connect is instant.
-  const upstreamBlock = pool
-    ? `upstream swarmcast_nodes {\n${pool.map((a) => `    server ${a} max_fails=0;`).join('\n')}\n  }`
-    : '';
-  const passTo = pool ? 'http://swarmcast_nodes' : (o.upstream as string);
+  const pool = Array.isArray(o.upstream) ? o.upstream : [new URL(o.upstream).host];
+  const upstreamBlock = `upstream swarmcast_nodes {\n${pool.map((a) => `    server ${a} max_fails=0;`).join('\n')}\n    keepalive 32;\n  }`;
+  const passTo = 'http://swarmcast_nodes';
   const conf = join(o.dir, 'nginx.conf');
   await writeFile(
     conf,
@@ -69,6 +71,7 @@ http {
       proxy_connect_timeout 2s;
       proxy_bind ${o.bindAddress ?? '127.0.0.1'};
       proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_set_header Host $host:$server_port;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto $scheme;
