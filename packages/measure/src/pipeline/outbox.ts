@@ -18,13 +18,9 @@ import {
 import type { Db, EventStream, Queryable } from '@swarmcast/platform';
 
 export async function enqueueDelivery(tx: Queryable, d: MeasuredDelivery): Promise<void> {
-  await tx.query(
-    'INSERT INTO measure_outbox (id, subject, data) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING',
-    [measuredDeliveryId(d), measuredDeliverySubject, JSON.stringify(d)],
-  );
+  await enqueueDeliveries(tx, [d]);
 }
 
-/** The delivery (or refund) of one decision as the ledger charged it. */
 /**
  * Several deliveries in one statement, in the order given (the outbox's `seq` follows it,
  * so a refund queued after its delivery is published after it).
@@ -39,6 +35,7 @@ export async function enqueueDeliveries(tx: Queryable, ds: readonly MeasuredDeli
   );
 }
 
+/** The delivery (or refund) of one decision as the ledger charged it. */
 export function deliveryOf(
   kind: MeasuredDelivery['kind'],
   c: Pick<

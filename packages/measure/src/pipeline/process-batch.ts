@@ -384,13 +384,11 @@ const DECISION_LOCK_CLASS = 0x534d4431;
  * lock per decision it touches before reading any, so the second waits for the first to
  * commit and reads its result. Locks are taken in id order so two batches never deadlock.
  * A row that does not exist yet is covered too, which a row lock (FOR UPDATE) would not be.
- */
-/**
- * Locks the batch's decisions (in id order, so two consumers cannot deadlock) and reads
- * their stored state, one statement each for the whole batch: per decision they were three
- * statements (lock, read, and the write in `saveDecisions`), most of the pipeline's time on
- * PGlite. The locks are held to the end of the transaction, so the state read here is
- * the state the batch's judgements and writes are based on.
+ *
+ * The locks and the read of the stored state are one statement each for the whole batch:
+ * per decision they were three statements (lock, read, and the write in `saveDecisions`),
+ * most of the pipeline's time on PGlite. The locks are held to the end of the transaction,
+ * so the state read here is the state the batch's judgements and writes are based on.
  */
 async function lockDecisions(
   tx: Transaction,
@@ -427,6 +425,7 @@ interface StoredDecision {
   impression_at: number | null;
 }
 
+/** Holds decision `id`'s lock until the transaction ends (whoever writes its state row). */
 export async function lockDecision(tx: Transaction, id: string): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [DECISION_LOCK_CLASS, id]);
 }
