@@ -73,7 +73,6 @@ export function udpAnnounceInfoHashOffset(packet: Uint8Array): number | null {
   return action === UdpAction.announce ? 16 : null;
 }
 
-/** Decodes one datagram; `ip` is the sender's address. */
 /**
  * Hex of the 20 bytes at `at`. A datagram from node:dgram is a Buffer, read in place: a
  * subarray plus a Buffer view of it were two allocations per announce.
@@ -82,6 +81,7 @@ function hexAt(packet: Uint8Array, at: number): string {
   return Buffer.isBuffer(packet) ? packet.toString('hex', at, at + 20) : toHex(packet.subarray(at, at + 20));
 }
 
+/** Decodes one datagram; `ip` is the sender's address. */
 export function decodeUdpPacket(packet: Uint8Array, ip: string, limits: CodecLimits): UdpMessage | null {
   if (packet.length < 16) return null;
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);

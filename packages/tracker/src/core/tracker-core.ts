@@ -115,8 +115,8 @@ export class TrackerCore {
 
   /**
    * The same as `announce`, answered synchronously when it can be: a public tracker whose
-   * store answers at once (memory, or a cluster worker's own swarm). The UDP and HTTP
-   * servers call this so that the common announce costs no promise and no microtask hops
+   * store answers at once (memory, or a cluster worker's own swarm). The UDP server
+   * calls this so that the common announce costs no promise and no microtask hops
    * (an async function per layer was two promises and their jobs per announce, GC
    * included); a private tracker (passkeys, allow-list, credits) or a store that must be
    * asked over the network (Redis, another worker) gives a promise as before.

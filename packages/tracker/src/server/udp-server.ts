@@ -20,6 +20,7 @@ import {
   encodeUdpError,
   encodeUdpScrape,
 } from '../codec/udp.ts';
+import type { AnnounceOutcome } from '../core/tracker-core.ts';
 import { isTrackerError } from '../errors.ts';
 import type { Tracker } from '../tracker.ts';
 
@@ -43,6 +44,13 @@ export interface UdpTracker {
   /** Answers a datagram that reached another process sharing this socket, from here. */
   answer(packet: Buffer, address: string, port: number): void;
   close(): Promise<void>;
+}
+
+/** The answer to an announce, whether it was taken or refused. */
+function encodeAnnounceOutcome(transactionId: number, outcome: AnnounceOutcome, v6: boolean): Buffer {
+  return isTrackerError(outcome)
+    ? encodeUdpError(transactionId, outcome)
+    : encodeUdpAnnounce(transactionId, outcome, v6);
 }
 
 /**
@@ -74,17 +82,12 @@ export function answerUdp(
         tracker.metrics.error('TRK_BAD_CONNECTION_ID');
         return null;
       }
+      const { transactionId } = msg;
       const v6 = ip.includes(':');
       const result = tracker.core.announceSoon(msg.request);
-      if (result instanceof Promise) {
-        return result.then((r) =>
-          isTrackerError(r)
-            ? encodeUdpError(msg.transactionId, r)
-            : encodeUdpAnnounce(msg.transactionId, r, v6),
-        );
-      }
-      if (isTrackerError(result)) return encodeUdpError(msg.transactionId, result);
-      return encodeUdpAnnounce(msg.transactionId, result, v6);
+      return result instanceof Promise
+        ? result.then((r) => encodeAnnounceOutcome(transactionId, r, v6))
+        : encodeAnnounceOutcome(transactionId, result, v6);
     }
     case 'scrape': {
       if (!tracker.connectionIds.verify(msg.connectionId, ip, rinfo.port, now)) {
