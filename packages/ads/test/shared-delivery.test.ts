@@ -37,15 +37,13 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     await redis?.quit();
   });
 
-  /** Two instances of one network: the same model, their own stores, one Redis prefix. */
-  function twoServers(li: Partial<LineItem>, capHoldMs = 10 * 60_000) {
+  /** Two instances of one network: the same model (`fill` puts it in each), their own stores, one Redis prefix. */
+  function twoServers(fill: (store: AdsStore) => void, capHoldMs = 10 * 60_000) {
     const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
     return ['a', 'b'].map((name) => {
       const store = new AdsStore();
       store.capHoldMs = capHoldMs;
-      store.putCampaign(campaign('c1'));
-      store.putCreative(creative('cr-li'));
-      store.putLineItem(lineItem('li', 'c1', li));
+      fill(store);
       let n = 0;
       const shared = redisSharedDelivery(redis, prefix, { capHoldMs });
       const deps: DecideDeps = {
@@ -61,6 +59,13 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     });
   }
 
+  /** One campaign with one line item `li`. */
+  const oneLineItem = (li: Partial<LineItem>) => (store: AdsStore) => {
+    store.putCampaign(campaign('c1'));
+    store.putCreative(creative('cr-li'));
+    store.putLineItem(lineItem('li', 'c1', li));
+  };
+
   const ask = (deps: DecideDeps, listenerId: string, now: number) =>
     decideBreakShared(deps, {
       episode: episode(),
@@ -72,7 +77,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     });
 
   it('a listener capped at 3 a day gets 3 ads from both servers together, not 3 from each', async () => {
-    const [a, b] = twoServers({ caps: [{ max: 3, periodMs: day }] });
+    const [a, b] = twoServers(oneLineItem({ caps: [{ max: 3, periodMs: day }] }));
     const now = t0 + hour;
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => ask((i % 2 ? a : b)!.deps, 'listener-1', now + i)),
@@ -84,7 +89,9 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it('an even line item runs to its plan once across both servers, not once per server', async () => {
     // 1,440 impressions over the day: 60 planned by 01:00, plus the two-minute lookahead.
-    const [a, b] = twoServers({ pacing: 'even', goal: { kind: 'impressions', impressions: 1440 } });
+    const [a, b] = twoServers(
+      oneLineItem({ pacing: 'even', goal: { kind: 'impressions', impressions: 1440 } }),
+    );
     const now = t0 + hour;
     const answers = await Promise.all(
       Array.from({ length: 200 }, (_, i) => ask((i % 2 ? a : b)!.deps, `l-${i}`, now)),
@@ -99,9 +106,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it("a campaign's total budget is spent once across both servers and its line items", async () => {
     // Two line items of one campaign; a budget for 5 impressions at 20 EUR CPM (0.02 EUR each).
-    const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
-    const servers = ['a', 'b'].map((name) => {
-      const store = new AdsStore();
+    const servers = twoServers((store) => {
       store.putCampaign(campaign('c1', { totalBudgetMicros: 100_000 }));
       // li-1 (first by id) stops after 3, so li-2's spend must count against the budget too.
       for (const [id, goal] of [
@@ -111,24 +116,13 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
         store.putCreative(creative(`cr-${id}`));
         store.putLineItem(lineItem(id, 'c1', { goal: { kind: 'impressions', impressions: goal } }));
       }
-      let n = 0;
-      const deps: DecideDeps = {
-        store,
-        signingKey: () => key,
-        collector: 'https://node.example',
-        newId: () => `${name}${++n}`,
-        tokenTtlMs: 6 * hour,
-        adSystemVersion: 'test',
-        shared: redisSharedDelivery(redis, prefix, { capHoldMs: 600_000 }),
-      };
-      return deps;
     });
     const now = t0 + hour;
     // Two waves of 10 at once: the second sees li-1 done and fills from li-2 up to the budget.
     const served: string[] = [];
     for (const wave of [0, 1]) {
       const answers = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!, `l-${wave}-${i}`, now + wave)),
+        Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!.deps, `l-${wave}-${i}`, now + wave)),
       );
       served.push(...answers.flatMap((x) => x.decisions.map((d) => d.lineItemId)));
     }
@@ -137,9 +131,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it("a campaign's daily budget is spent once a day across both servers and its line items", async () => {
     // Two line items of one two-day campaign; a daily budget for 5 impressions at 20 EUR CPM.
-    const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
-    const servers = ['a', 'b'].map((name) => {
-      const store = new AdsStore();
+    const servers = twoServers((store) => {
       store.putCampaign(campaign('c1', { endsAt: t0 + 2 * day, dailyBudgetMicros: 100_000 }));
       // li-1 (first by id) stops after 3, so li-2's spend today must count against it too.
       for (const [id, goal] of [
@@ -149,18 +141,6 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
         store.putCreative(creative(`cr-${id}`));
         store.putLineItem(lineItem(id, 'c1', { goal: { kind: 'impressions', impressions: goal } }));
       }
-      let n = 0;
-      const shared = redisSharedDelivery(redis, prefix, { capHoldMs: 600_000 });
-      const deps: DecideDeps = {
-        store,
-        signingKey: () => key,
-        collector: 'https://node.example',
-        newId: () => `${name}${++n}`,
-        tokenTtlMs: 6 * hour,
-        adSystemVersion: 'test',
-        shared,
-      };
-      return { deps, store, shared };
     });
     const wave = async (label: string, now: number) => {
       const answers = await Promise.all(
@@ -202,30 +182,17 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it('a daily budget and a cap hold together in one claim (one listener, two line items)', async () => {
     // Daily budget for 3 at 20 EUR CPM; li-1 capped at 1 a day for the listener, li-2 not.
-    const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
-    const servers = ['a', 'b'].map((name) => {
-      const store = new AdsStore();
+    const servers = twoServers((store) => {
       store.putCampaign(campaign('c1', { dailyBudgetMicros: 60_000 }));
       for (const id of ['li-1', 'li-2']) {
         store.putCreative(creative(`cr-${id}`));
         store.putLineItem(lineItem(id, 'c1', id === 'li-1' ? { caps: [{ max: 1, periodMs: day }] } : {}));
       }
-      let n = 0;
-      const deps: DecideDeps = {
-        store,
-        signingKey: () => key,
-        collector: 'https://node.example',
-        newId: () => `${name}${++n}`,
-        tokenTtlMs: 6 * hour,
-        adSystemVersion: 'test',
-        shared: redisSharedDelivery(redis, prefix, { capHoldMs: 600_000 }),
-      };
-      return deps;
     });
     const served: string[] = [];
     for (const wave of [0, 1]) {
       const answers = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!, 'listener-1', t0 + hour + wave)),
+        Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!.deps, 'listener-1', t0 + hour + wave)),
       );
       served.push(...answers.flatMap((x) => x.decisions.map((d) => d.lineItemId)));
     }
@@ -234,9 +201,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it('a request whose ad another server took gets the next line item, not an empty break', async () => {
     // li-0 (first by id) has one impression left; ten requests at once all choose it first.
-    const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
-    const servers = ['a', 'b'].map((name) => {
-      const store = new AdsStore();
+    const servers = twoServers((store) => {
       for (const [id, goal] of [
         ['li-0', 1],
         ['li-1', 1000],
@@ -245,27 +210,16 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
         store.putCreative(creative(`cr-${id}`));
         store.putLineItem(lineItem(id, `c-${id}`, { goal: { kind: 'impressions', impressions: goal } }));
       }
-      let n = 0;
-      const deps: DecideDeps = {
-        store,
-        signingKey: () => key,
-        collector: 'https://node.example',
-        newId: () => `${name}${++n}`,
-        tokenTtlMs: 6 * hour,
-        adSystemVersion: 'test',
-        shared: redisSharedDelivery(redis, prefix, { capHoldMs: 600_000 }),
-      };
-      return deps;
     });
     const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!, `l-${i}`, t0 + hour)),
+      Array.from({ length: 10 }, (_, i) => ask(servers[i % 2]!.deps, `l-${i}`, t0 + hour)),
     );
     const served = answers.flatMap((x) => x.decisions.map((d) => d.lineItemId)).sort();
     expect(served).toEqual(['li-0', ...Array(9).fill('li-1')]);
   });
 
   it('an unmeasured decision frees its cap place after the hold; one measured by the other server keeps it', async () => {
-    const [a, b] = twoServers({ caps: [{ max: 1, periodMs: day }] }, 10 * 60_000);
+    const [a, b] = twoServers(oneLineItem({ caps: [{ max: 1, periodMs: day }] }), 10 * 60_000);
     const now = t0 + hour;
     expect((await ask(a!.deps, 'abandoned', now)).decisions).toHaveLength(1);
     const played = (await ask(a!.deps, 'played', now)).decisions[0] as DecisionClaims;
