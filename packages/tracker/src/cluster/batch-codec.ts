@@ -67,6 +67,13 @@ export class Writer {
     this.at += 4 + b.length;
   }
 
+  /** The bytes as they are, room reserved: the enclosing frame's length says where they end. */
+  raw(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
+
   text8(s: string): void {
     const n = this.buf.write(s, this.at + 1, 255, 'latin1');
     this.buf[this.at] = n;

@@ -73,7 +73,9 @@ export class PartitionedStore implements SwarmStore {
     const byOwner = new Map<number, InfoHash[]>();
     for (const h of infoHashes) {
       const owner = partitionOf(h, this.partitions);
-      byOwner.set(owner, [...(byOwner.get(owner) ?? []), h]);
+      const hashes = byOwner.get(owner);
+      if (hashes) hashes.push(h);
+      else byOwner.set(owner, [h]);
     }
     const found = new Map<InfoHash, SwarmCounts>();
     await Promise.all(

@@ -135,11 +135,7 @@ export class StoreLink {
 
   call<T>(c: StoreCall): Promise<T> {
     const json = Buffer.from(JSON.stringify(c));
-    return this.request(opCall, (w) => {
-      w.reserve(json.length);
-      w.buf.set(json, w.at);
-      w.at += json.length;
-    }).then((body) => JSON.parse(body.toString()) as T);
+    return this.request(opCall, (w) => w.raw(json)).then((body) => JSON.parse(body.toString()) as T);
   }
 
   /**
@@ -150,11 +146,10 @@ export class StoreLink {
   datagram(packet: Uint8Array, address: string, port: number): void {
     if (this.closed || address.length > 255) return;
     this.out.frame(opDatagram, 0, (w) => {
-      w.reserve(2 + 256 + packet.length);
+      w.reserve(2 + 256);
       w.u16(port);
       w.text8(address);
-      w.buf.set(packet, w.at);
-      w.at += packet.length;
+      w.raw(packet);
     });
     this.send();
   }
@@ -268,14 +263,12 @@ export async function serveStorePartition(
         return;
       }
       void work.then((value) => {
+        if (socket.destroyed) return;
+        // `out` is empty between reads (each read's answers go out at its end), so the
+        // connection's writer serves here too: no 64 KiB buffer per call.
         const json = Buffer.from(JSON.stringify(value));
-        const reply = new FrameWriter();
-        reply.frame(opCallResult, id, (w) => {
-          w.reserve(json.length);
-          w.buf.set(json, w.at);
-          w.at += json.length;
-        });
-        if (!socket.destroyed) socket.write(reply.take());
+        out.frame(opCallResult, id, (w) => w.raw(json));
+        socket.write(out.take());
       });
     };
     socket.on('data', (chunk: Buffer) => {
