@@ -138,10 +138,9 @@ async function settleKeys(
   o: SettleOptions,
   result: SettleResult,
 ): Promise<void> {
-  const db = tx;
   const from = o.now - (o.lookbackMs ?? 3 * dayMs);
   // Only keys with a stitched download in the window have anything to settle.
-  const stitched = await db.query<{ audience_key: string }>(
+  const stitched = await tx.query<{ audience_key: string }>(
     `SELECT DISTINCT audience_key FROM measure_downloads
       WHERE audience_key = ANY($1::text[]) AND time >= $2 AND fact ? 'planId'`,
     [keys, from],
@@ -149,19 +148,19 @@ async function settleKeys(
   const judged = stitched.rows.map((r) => r.audience_key);
   if (judged.length === 0) return;
   result.judged += judged.length;
-  const d = await db.query<{ fact: DownloadFact }>(
+  const d = await tx.query<{ fact: DownloadFact }>(
     `SELECT fact FROM measure_downloads WHERE audience_key = ANY($1::text[]) AND time >= $2 ORDER BY time, id`,
     [judged, from],
   );
   const downloads = d.rows.map((r) => r.fact);
   const planIds = [...new Set(downloads.map((f) => f.planId).filter((p): p is string => p !== undefined))];
-  const a = await db.query<{ fact: AnnounceFact }>(
+  const a = await tx.query<{ fact: AnnounceFact }>(
     `SELECT fact FROM measure_announces
       WHERE audience_key = ANY($1::text[]) AND time >= $2 AND event = 'completed'`,
     [judged, from],
   );
-  const episodes = await loadEpisodes(db);
-  const stored = await loadPlansById(db, planIds);
+  const episodes = await loadEpisodes(tx);
+  const stored = await loadPlansById(tx, planIds);
   const plans = new Map<string, PlanForDelivery>();
   const tokens = new Map<string, string>();
   for (const [id, s] of stored) {
@@ -185,7 +184,7 @@ async function settleKeys(
     ...new Set(downloads.filter((f) => f.planId && !plans.has(f.planId)).map((f) => f.audienceKey)),
   ];
   if (waiting.length > 0)
-    await db.query(
+    await tx.query(
       'INSERT INTO measure_settle_keys (audience_key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING',
       [waiting],
     );
@@ -194,62 +193,60 @@ async function settleKeys(
   const publicKeys = o.publicKeys();
   const share = o.creatorShareBps ?? defaultCreatorShareBps;
 
-  {
-    const ledger = new Ledger(tx);
-    for (const row of count.delivered) {
-      const token = tokens.get(row.decisionId);
-      const v = token ? verifyDecisionToken(token, publicKeys, row.time) : null;
-      if (!v?.ok) {
-        result.forged++;
-        continue;
-      }
-      const c = v.claims;
-      if (c.decisionId !== row.decisionId || c.episodeId !== row.episodeId) {
-        result.forged++;
-        continue;
-      }
-      if (await insertDelivery(tx, row.deliveryId, row.planId, row.audienceKey, row.time, c)) {
-        const posted = await ledger.post(
-          deliveryEntry(
-            {
-              decisionId: row.deliveryId,
-              advertiserId: c.advertiserId,
-              creatorId: c.creatorId,
-              cpmMicros: c.cpmMicros,
-              time: row.time,
-            },
-            share,
+  const ledger = new Ledger(tx);
+  for (const row of count.delivered) {
+    const token = tokens.get(row.decisionId);
+    const v = token ? verifyDecisionToken(token, publicKeys, row.time) : null;
+    if (!v?.ok) {
+      result.forged++;
+      continue;
+    }
+    const c = v.claims;
+    if (c.decisionId !== row.decisionId || c.episodeId !== row.episodeId) {
+      result.forged++;
+      continue;
+    }
+    if (await insertDelivery(tx, row.deliveryId, row.planId, row.audienceKey, row.time, c)) {
+      const posted = await ledger.post(
+        deliveryEntry(
+          {
+            decisionId: row.deliveryId,
+            advertiserId: c.advertiserId,
+            creatorId: c.creatorId,
+            cpmMicros: c.cpmMicros,
+            time: row.time,
+          },
+          share,
+        ),
+      );
+      if (posted.ok && posted.written) {
+        result.delivered++;
+        // The same measured-delivery feedback as VAST impressions (budgets, pacing, caps
+        // run on it), source "dai", through the pipeline's transactional outbox.
+        await enqueueDelivery(
+          tx,
+          deliveryOf(
+            'delivered',
+            { ...c, decisionId: row.deliveryId },
+            row.time,
+            impressionPrice(c.cpmMicros),
+            'dai',
           ),
         );
-        if (posted.ok && posted.written) {
-          result.delivered++;
-          // The same measured-delivery feedback as VAST impressions (budgets, pacing, caps
-          // run on it), source "dai", through the pipeline's transactional outbox.
-          await enqueueDelivery(
-            tx,
-            deliveryOf(
-              'delivered',
-              { ...c, decisionId: row.deliveryId },
-              row.time,
-              impressionPrice(c.cpmMicros),
-              'dai',
-            ),
-          );
-        }
       }
     }
-    // Deliveries whose listener's downloads the rate rule now rejects: refunded. Only rows
-    // whose whole day of facts lies inside the window read here are judged again.
-    if (count.rateFiltered.size > 0) {
-      const open = await tx.query<{ delivery_id: string; episode_id: string; audience_key: string }>(
-        `SELECT delivery_id, episode_id, audience_key FROM measure_ad_deliveries
-          WHERE invalid IS NULL AND delivered_at >= $1 AND audience_key = ANY($2::text[])`,
-        [from + dayMs, judged],
-      );
-      for (const r of open.rows) {
-        if (!count.rateFiltered.has(`${r.episode_id}\u0000${r.audience_key}`)) continue;
-        if ((await invalidate(tx, r.delivery_id, 'rate', o.now)) === 'refunded') result.refunded++;
-      }
+  }
+  // Deliveries whose listener's downloads the rate rule now rejects: refunded. Only rows
+  // whose whole day of facts lies inside the window read here are judged again.
+  if (count.rateFiltered.size > 0) {
+    const open = await tx.query<{ delivery_id: string; episode_id: string; audience_key: string }>(
+      `SELECT delivery_id, episode_id, audience_key FROM measure_ad_deliveries
+        WHERE invalid IS NULL AND delivered_at >= $1 AND audience_key = ANY($2::text[])`,
+      [from + dayMs, judged],
+    );
+    for (const r of open.rows) {
+      if (!count.rateFiltered.has(`${r.episode_id}\u0000${r.audience_key}`)) continue;
+      if ((await invalidate(tx, r.delivery_id, 'rate', o.now)) === 'refunded') result.refunded++;
     }
   }
 }
