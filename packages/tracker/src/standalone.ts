@@ -36,7 +36,7 @@ export interface StandaloneOptions {
   intervals?: Partial<Intervals>;
   observer?: AnnounceObserver | null;
   clock?: Clock;
-  /** A store made by the caller (a cluster worker's replicated copy); wins over redisUrl. */
+  /** A store made by the caller (a cluster worker's partitioned store); wins over redisUrl. */
   store?: SwarmStore;
   /** UDP connection-id key; processes sharing the UDP port must share it. */
   udpSecret?: Uint8Array;
