@@ -33,7 +33,7 @@
  * the campaign's daily budget then counts only what is decided after the loss.
  */
 import { capHorizonMs } from './frequency-caps.ts';
-import { type CampaignSpend, epochDay, type LineItemDelivery } from './model.ts';
+import { epochDay, type LineItemDelivery } from './model.ts';
 import { defaultPaceSettings, type PaceSettings, plannedAt } from './pacing.ts';
 import { type Candidate, flightOf, type PodSlot } from './select-pod.ts';
 import type { AdsStore } from './store.ts';
@@ -263,10 +263,13 @@ export function redisSharedDelivery(
   // A day's counters outlive the day by one more (a reservation made at 23:59 is measured
   // after midnight but still counts on its own day).
   const dayTtlAt = (day: number) => (day + 2) * dayMs;
-  // The store's measured totals seed a missing key; kept 30 days past the flight.
+  // Measured totals are kept 30 days past the flight.
+  const measuredTtlAt = (cand: Pick<Candidate, 'lineItem' | 'campaign'>) =>
+    flightOf(cand).endsAt + 30 * dayMs;
+  // The store's measured totals seed a missing key.
   const seed = (store: AdsStore, cand: Pick<Candidate, 'lineItem' | 'campaign'>): Array<number> => {
     const local = store.measuredOf(cand.lineItem.id);
-    return [local.impressions, local.spendMilliMicros, flightOf(cand).endsAt + 30 * dayMs];
+    return [local.impressions, local.spendMilliMicros, measuredTtlAt(cand)];
   };
 
   return {
@@ -282,12 +285,15 @@ export function redisSharedDelivery(
       const keys: string[] = [];
       const args: Array<string | number> = [now];
       const day = epochDay(now);
+      // The listener's cap times are read for the candidates only (not their siblings).
+      const capped = all.map(
+        (cand, i) => i < candidates.length && listenerId !== null && cand.lineItem.caps.length > 0,
+      );
       for (const [i, cand] of all.entries()) {
         const li = cand.lineItem;
-        const capped = i < candidates.length && listenerId !== null && li.caps.length > 0;
         keys.push(m(li.id), r(li.id), dm(li.id, day), dr(li.id, day));
-        if (capped) keys.push(c(li.id, listenerId), h(li.id, listenerId));
-        args.push(li.cpmMicros, ...seed(store, cand), capped ? 1 : 0, capHorizonMs(li.caps));
+        if (capped[i]) keys.push(c(li.id, listenerId!), h(li.id, listenerId!));
+        args.push(li.cpmMicros, ...seed(store, cand), capped[i] ? 1 : 0, capHorizonMs(li.caps));
       }
       const out = (await redis.eval(loadScript, keys.length, ...keys, ...args)) as Array<
         [number, number, string[], number]
@@ -300,8 +306,8 @@ export function redisSharedDelivery(
         const d: LineItemDelivery = { impressions: Number(n), spendMilliMicros: Number(s) };
         store.useSharedDelivery(cand.lineItem.id, d);
         campaignSpend.set(cand.campaign.id, (campaignSpend.get(cand.campaign.id) ?? 0) + d.spendMilliMicros);
-        if (i < candidates.length && listenerId !== null && cand.lineItem.caps.length > 0) {
-          store.useSharedSeen(listenerId, cand.lineItem.id, times.map(Number));
+        if (capped[i]) {
+          store.useSharedSeen(listenerId!, cand.lineItem.id, times.map(Number));
         }
       });
       for (const [campaignId, spend] of campaignSpend) {
@@ -345,7 +351,7 @@ export function redisSharedDelivery(
           li.cpmMicros,
           0,
           0,
-          flight.endsAt + 30 * dayMs,
+          measuredTtlAt(cand),
           spendGoal ? 1 : 0,
           Math.min(total, ceiling),
           spendGoal ? total : -1,
@@ -358,7 +364,7 @@ export function redisSharedDelivery(
         args.push(cand.campaign.totalBudgetMicros * 1000, siblings.length);
         for (const sib of siblings) {
           keys.push(m(sib.lineItem.id), r(sib.lineItem.id));
-          args.push(sib.lineItem.cpmMicros, 0, 0, flightOf(sib).endsAt + 30 * dayMs);
+          args.push(sib.lineItem.cpmMicros, 0, 0, measuredTtlAt(sib));
         }
         const daily = cand.campaign.dailyBudgetMicros > 0 ? cand.campaign.dailyBudgetMicros * 1000 : -1;
         args.push(daily);
