@@ -66,6 +66,12 @@ export class Reports {
     private readonly options: ReportsOptions = {},
   ) {}
 
+  /** The creator's registered episodes, or the one of them given (none when it is not theirs). */
+  private async creatorEpisodes(creatorId: string, episodeId: string | null) {
+    const all = await loadEpisodes(this.db, { creatorId });
+    return episodeId ? all.filter((e) => e.episodeId === episodeId) : all;
+  }
+
   /** Null when the creator has no registered episode. */
   async creator(creatorId: string, period: Period, window: WindowKind): Promise<CreatorReport | null> {
     const episodes = await loadEpisodes(this.db, { creatorId });
@@ -100,8 +106,7 @@ export class Reports {
     window: WindowKind,
     episodeId: string | null = null,
   ): Promise<AudienceBreakdown | null> {
-    const all = await loadEpisodes(this.db, { creatorId });
-    const episodes = episodeId ? all.filter((e) => e.episodeId === episodeId) : all;
+    const episodes = await this.creatorEpisodes(creatorId, episodeId);
     if (episodes.length === 0) return null;
     const facts = await inContentBytes(this.db, await loadFacts(this.db, episodes, period), episodes);
     const counted = countDownloads({ ...facts, episodes }).counted[window].filter(
@@ -118,16 +123,15 @@ export class Reports {
   }
 
   /**
-   * Valid plays of a creator's episodes (or of one of them) by app, device class and OS,
-   * k-suppressed. Null when the creator (or that episode of theirs) is unknown.
+   * Valid plays of a creator's episodes (or of one of them) by app, device class, OS, country
+   * and hour, k-suppressed. Null when the creator (or that episode of theirs) is unknown.
    */
   async playAudience(
     creatorId: string,
     period: Period,
     episodeId: string | null = null,
   ): Promise<PlayAudience | null> {
-    const all = await loadEpisodes(this.db, { creatorId });
-    const episodes = episodeId ? all.filter((e) => e.episodeId === episodeId) : all;
+    const episodes = await this.creatorEpisodes(creatorId, episodeId);
     if (episodes.length === 0) return null;
     return buildPlayAudience({
       creatorId,
