@@ -76,6 +76,25 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
       now,
     });
 
+  /** The measurement stream's event for a decision delivered (played) at `time`. */
+  const delivered = (d: DecisionClaims, id: string, time: number) => ({
+    id,
+    subject: measuredDeliverySubject,
+    data: {
+      kind: 'delivered' as const,
+      source: 'vast' as const,
+      decisionId: d.decisionId,
+      lineItemId: d.lineItemId,
+      campaignId: d.campaignId,
+      advertiserId: d.advertiserId,
+      listenerId: d.listenerId,
+      issuedAt: d.issuedAt,
+      time,
+      cpmMicros: d.cpmMicros,
+      chargedMicros: d.cpmMicros / 1000,
+    },
+  });
+
   it('a listener capped at 3 a day gets 3 ads from both servers together, not 3 from each', async () => {
     const [a, b] = twoServers(oneLineItem({ caps: [{ max: 3, periodMs: day }] }));
     const now = t0 + hour;
@@ -155,25 +174,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     const feedback = new MeasuredFeedback(servers[1]!.store, undefined, servers[1]!.shared, {
       now: () => t0 + 2 * hour,
     });
-    await feedback.apply(
-      first.map((d, i) => ({
-        id: `e${i}`,
-        subject: measuredDeliverySubject,
-        data: {
-          kind: 'delivered' as const,
-          source: 'vast' as const,
-          decisionId: d.decisionId,
-          lineItemId: d.lineItemId,
-          campaignId: d.campaignId,
-          advertiserId: d.advertiserId,
-          listenerId: d.listenerId,
-          issuedAt: d.issuedAt,
-          time: t0 + 2 * hour,
-          cpmMicros: d.cpmMicros,
-          chargedMicros: d.cpmMicros / 1000,
-        },
-      })),
-    );
+    await feedback.apply(first.map((d, i) => delivered(d, `e${i}`, t0 + 2 * hour)));
     expect(await wave('1c', t0 + 3 * hour)).toHaveLength(0);
     // Day two has its own budget: li-2 serves five more.
     const second = await wave('2', t0 + day + hour);
@@ -226,25 +227,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect(played).toBeDefined();
     // B consumes the measurement of A's decision (one consumer group: either may get it).
     const feedback = new MeasuredFeedback(b!.store, undefined, b!.shared, { now: () => now + 60_000 });
-    await feedback.apply([
-      {
-        id: 'e1',
-        subject: measuredDeliverySubject,
-        data: {
-          kind: 'delivered',
-          source: 'vast',
-          decisionId: played.decisionId,
-          lineItemId: played.lineItemId,
-          campaignId: played.campaignId,
-          advertiserId: played.advertiserId,
-          listenerId: played.listenerId,
-          issuedAt: played.issuedAt,
-          time: now + 60_000,
-          cpmMicros: played.cpmMicros,
-          chargedMicros: played.cpmMicros / 1000,
-        },
-      },
-    ]);
+    await feedback.apply([delivered(played, 'e1', now + 60_000)]);
     const later = now + 11 * 60_000;
     expect((await ask(b!.deps, 'abandoned', later)).decisions).toHaveLength(1);
     expect((await ask(b!.deps, 'played', later)).decisions).toHaveLength(0);
