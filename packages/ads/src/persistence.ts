@@ -352,7 +352,6 @@ export async function saveDelivery(db: Db, store: AdsStore, now: number): Promis
   return rows;
 }
 
-/** Rebuilds the store (model and counters) from the tables. */
 /**
  * Reads the model (advertisers, campaigns, creatives, line items) into `store`, replacing what
  * it holds under the same ids (rows are never deleted). At start, and again in every other
@@ -455,6 +454,7 @@ export async function loadModel(db: Queryable, store: AdsStore): Promise<void> {
   }
 }
 
+/** Rebuilds the store (model and counters) from the tables. */
 export async function loadStore(db: Queryable, now: number): Promise<AdsStore> {
   const store = new AdsStore();
   await loadModel(db, store);
