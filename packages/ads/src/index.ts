@@ -87,7 +87,13 @@ export {
   saveDelivery,
   saveLineItem,
 } from './persistence.ts';
-export { type CampaignReport, campaignReport, type DayRow, type LineItemReport } from './report.ts';
+export {
+  type CampaignReport,
+  campaignReport,
+  type DayRow,
+  type DeliveryFigures,
+  type LineItemReport,
+} from './report.ts';
 export {
   type Candidate,
   eligibility,
@@ -103,6 +109,7 @@ export {
   redisSharedDelivery,
   type SharedDelivery,
 } from './shared-delivery.ts';
+export { sharedFigures } from './shared-report.ts';
 export {
   dropRetiredBefore,
   exportPublicKey,

@@ -1,16 +1,30 @@
 /**
  * Delivery reports for the advertiser side: per line item and UTC day, delivered vs the
- * even plan; spend against budgets; pacing status now. Pure over the store's counters.
+ * even plan; spend against budgets; pacing status now. Pure over the model and a
+ * {@link DeliveryFigures}: the store's own counters in one process, or the figures every
+ * process shares (`sharedFigures`, shared-report.ts) when the ad server runs N times.
  *
  * Impressions and spend are **measured** delivery (what measurement verified and the
  * ledger charged, store.ts), so they agree with the measurement report to the micro-unit.
  * Decisions (ads served, whether or not they played) are shown as `decisions`, and the
  * price still held for decisions awaiting measurement as `reservedMicros`.
  */
-import { dayMs, epochDay, hourMs } from './model.ts';
+import { dayMs, epochDay, hourMs, type LineItemDelivery } from './model.ts';
 import { pace, plannedAt } from './pacing.ts';
 import { flightOf } from './select-pod.ts';
-import type { AdsStore } from './store.ts';
+import type { AdsStore, HourDelivery } from './store.ts';
+
+/** The delivery a report shows, per line item (`AdsStore` has them for its own process). */
+export interface DeliveryFigures {
+  /** Measured impressions and spend (milli-micros), net of refunds. */
+  measuredOf(lineItemId: string): LineItemDelivery;
+  /** Open reservations: decisions neither measured nor expired, at the line item's price. */
+  reservedOf(lineItemId: string): LineItemDelivery;
+  /** Decisions per epoch hour. */
+  hourlyOf(lineItemId: string): ReadonlyMap<number, HourDelivery>;
+  /** Measured delivery per epoch hour of measurement. */
+  measuredHourlyOf(lineItemId: string): ReadonlyMap<number, HourDelivery>;
+}
 
 export interface DayRow {
   /** ISO date, UTC. */
@@ -52,7 +66,12 @@ export interface CampaignReport {
   lineItems: LineItemReport[];
 }
 
-export function campaignReport(store: AdsStore, campaignId: string, now: number): CampaignReport | null {
+export function campaignReport(
+  store: AdsStore,
+  campaignId: string,
+  now: number,
+  figures: DeliveryFigures = store,
+): CampaignReport | null {
   const campaign = store.campaigns.get(campaignId);
   if (!campaign) return null;
   const lineItems: LineItemReport[] = [];
@@ -60,8 +79,8 @@ export function campaignReport(store: AdsStore, campaignId: string, now: number)
     if (c.campaign.id !== campaignId) continue;
     const li = c.lineItem;
     const flight = flightOf(c);
-    const measured = store.measuredOf(li.id);
-    const reserved = store.reservedOf(li.id);
+    const measured = figures.measuredOf(li.id);
+    const reserved = figures.reservedOf(li.id);
     // Pacing as shown is measured delivery against plan (the decider also counts open
     // reservations, so it never runs ahead of what may still be billed).
     const p = pace(li.goal, measured, flight, li.pacing, now, undefined, li.targeting.dayParts);
@@ -78,8 +97,9 @@ export function campaignReport(store: AdsStore, campaignId: string, now: number)
       }
       return row;
     };
-    for (const [hour, d] of store.hourlyOf(li.id)) dayOf(epochDay(hour * hourMs)).decisions += d.impressions;
-    for (const [hour, d] of store.measuredHourlyOf(li.id)) {
+    for (const [hour, d] of figures.hourlyOf(li.id))
+      dayOf(epochDay(hour * hourMs)).decisions += d.impressions;
+    for (const [hour, d] of figures.measuredHourlyOf(li.id)) {
       const row = dayOf(epochDay(hour * hourMs));
       row.impressions += d.impressions;
       row.spendMilliMicros += d.spendMilliMicros;
@@ -102,7 +122,7 @@ export function campaignReport(store: AdsStore, campaignId: string, now: number)
     }
     const unit = spendGoal ? 1000 : 1;
     let decisions = 0;
-    for (const d of store.hourlyOf(li.id).values()) decisions += d.impressions;
+    for (const d of figures.hourlyOf(li.id).values()) decisions += d.impressions;
     lineItems.push({
       id: li.id,
       name: li.name,

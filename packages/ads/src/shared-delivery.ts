@@ -33,7 +33,7 @@
  * the campaign's daily budget then counts only what is decided after the loss.
  */
 import { capHorizonMs } from './frequency-caps.ts';
-import { epochDay, type LineItemDelivery } from './model.ts';
+import { epochDay, type LineItem, type LineItemDelivery } from './model.ts';
 import { defaultPaceSettings, type PaceSettings, plannedAt } from './pacing.ts';
 import { type Candidate, flightOf, type PodSlot } from './select-pod.ts';
 import type { AdsStore } from './store.ts';
@@ -69,6 +69,8 @@ export interface SharedDelivery {
   claim(slots: readonly PodSlot[], req: ClaimRequest): Promise<boolean[]>;
   /** Applies measured deliveries and refunds (each once: the caller deduplicates). */
   measured(store: AdsStore, deliveries: readonly MeasuredDelivery[], now: number): Promise<void>;
+  /** Each line item's open reservations made by every process (count, at its price), for reports. */
+  reserved(lineItems: readonly LineItem[], now: number): Promise<LineItemDelivery[]>;
 }
 
 const dayMs = 86_400_000;
@@ -243,6 +245,16 @@ end
 return 0
 `;
 
+// KEYS: r of each line item; ARGV[1] now. Returns each one's open reservations.
+const reservedScript = `
+local out = {}
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[1])
+  out[i] = redis.call('ZCARD', KEYS[i])
+end
+return out
+`;
+
 /**
  * Caps and delivery in Redis under `prefix` (the network's SWARMCAST_REDIS_PREFIX plus a
  * name of its own). `capHoldMs`: how long an unmeasured decision holds its cap place (the
@@ -401,6 +413,16 @@ export function redisSharedDelivery(
         );
       }
       if (keys.length > 0) await redis.eval(measuredScript, keys.length, ...keys, ...args);
+    },
+
+    async reserved(lineItems, now) {
+      if (lineItems.length === 0) return [];
+      const keys = lineItems.map((li) => r(li.id));
+      const out = (await redis.eval(reservedScript, keys.length, ...keys, now)) as number[];
+      return lineItems.map((li, i) => ({
+        impressions: Number(out[i]),
+        spendMilliMicros: Number(out[i]) * li.cpmMicros,
+      }));
     },
   };
 }

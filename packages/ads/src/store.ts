@@ -503,15 +503,26 @@ export class AdsStore implements PodView {
    * deciding in one hour add up instead of overwriting each other's counts.
    */
   takeHourlyDeltas(): Array<{ lineItemId: string; hour: number } & HourDelivery> {
+    const out = this.unwrittenHourly();
+    for (const x of out) {
+      const d = this.hourly.get(x.lineItemId)!.get(x.hour)!;
+      this.writtenHourly.set(`${x.lineItemId}\u0000${x.hour}`, { ...d });
+    }
+    return out;
+  }
+
+  /** The decisions `takeHourlyDeltas` would take now, left in place (for the shared report). */
+  unwrittenHourly(): Array<{ lineItemId: string; hour: number } & HourDelivery> {
     const out = [];
     for (const [lineItemId, hours] of this.hourly) {
       for (const [hour, d] of hours) {
-        const key = `${lineItemId}\u0000${hour}`;
-        const w = this.writtenHourly.get(key) ?? { impressions: 0, spendMilliMicros: 0 };
+        const w = this.writtenHourly.get(`${lineItemId}\u0000${hour}`) ?? {
+          impressions: 0,
+          spendMilliMicros: 0,
+        };
         const impressions = d.impressions - w.impressions;
         const spendMilliMicros = d.spendMilliMicros - w.spendMilliMicros;
         if (impressions === 0 && spendMilliMicros === 0) continue;
-        this.writtenHourly.set(key, { ...d });
         out.push({ lineItemId, hour, impressions, spendMilliMicros });
       }
     }

@@ -326,7 +326,7 @@ export function advertiserApi(app: FastifyInstance, ctx: AdsContext): void {
 
   app.get('/ads/api/campaigns/:id/report', { onRequest }, async (req, reply) => {
     const c = scopeOf(req, ctx).campaign((req.params as { id: string }).id);
-    const r = c ? campaignReport(store, c.id, ctx.clock.now()) : null;
+    const r = c ? campaignReport(store, c.id, ctx.clock.now(), await ctx.figures([c.id])) : null;
     return r ?? fail(reply, 'ADS_NOT_FOUND');
   });
 }

@@ -5,6 +5,7 @@ import type { DecideDeps, EpisodeLookup } from '../decide.ts';
 import type { MeasuredFeedback } from '../measured-feedback.ts';
 import type { Creative } from '../model.ts';
 import type { OpportunityPublisher } from '../opportunities.ts';
+import type { DeliveryFigures } from '../report.ts';
 import type { KeyRing } from '../signing-keys.ts';
 import type { AdsStore } from '../store.ts';
 import type { AdsAuth } from './access.ts';
@@ -60,4 +61,6 @@ export interface AdsContext {
   stitchFailures?: () => ReadonlyArray<{ creativeId: string; profileKey: string; reason: string }>;
   /** The creative with its URLs made absolute against the current public URL. */
   present(c: Creative): Creative;
+  /** The delivery the reports of these campaigns show (shared by every process when the node runs N). */
+  figures(campaignIds: readonly string[]): Promise<DeliveryFigures>;
 }

@@ -82,10 +82,11 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
   app.get('/ads/dashboard', { onRequest }, async (req, reply) => {
     const now = ctx.clock.now();
     const scope = scopeOf(req, ctx);
-    const rows = [...ctx.store.campaigns.values()]
-      .filter((c) => scope.campaign(c.id))
+    const campaigns = [...ctx.store.campaigns.values()].filter((c) => scope.campaign(c.id));
+    const figures = await ctx.figures(campaigns.map((c) => c.id));
+    const rows = campaigns
       .map((c) => {
-        const r = campaignReport(ctx.store, c.id, now)!;
+        const r = campaignReport(ctx.store, c.id, now, figures)!;
         const statuses = [...new Set(r.lineItems.map((l) => l.pacing.status))].join(', ');
         const adv = ctx.store.advertisers.get(c.advertiserId)?.name ?? c.advertiserId;
         return `<tr><td><a href="/ads/dashboard/campaigns/${encodeURIComponent(c.id)}">${h(c.name)}</a></td><td>${h(adv)}</td><td>${h(flightText(c.startsAt, c.endsAt))}</td><td>${h(money(r.spendMicros, c.currency))} / ${h(money(c.totalBudgetMicros, c.currency))}</td><td>${h(statuses)}</td></tr>`;
@@ -107,7 +108,7 @@ export function dashboardRoutes(app: FastifyInstance, ctx: AdsContext): void {
 
   app.get('/ads/dashboard/campaigns/:id', { onRequest }, async (req, reply) => {
     const c = scopeOf(req, ctx).campaign((req.params as { id: string }).id);
-    const r = c ? campaignReport(ctx.store, c.id, ctx.clock.now()) : null;
+    const r = c ? campaignReport(ctx.store, c.id, ctx.clock.now(), await ctx.figures([c.id])) : null;
     if (!r)
       return reply
         .code(404)

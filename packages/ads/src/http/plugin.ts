@@ -17,6 +17,7 @@ import { OpportunityPublisher } from '../opportunities.ts';
 import type { PaceSettings } from '../pacing.ts';
 import { saveDelivery } from '../persistence.ts';
 import type { SharedDelivery } from '../shared-delivery.ts';
+import { sharedFigures } from '../shared-report.ts';
 import type { KeyRing } from '../signing-keys.ts';
 import { AdsStore, defaultReservationMs } from '../store.ts';
 import type { AdsAuth } from './access.ts';
@@ -138,6 +139,15 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
     loginUrl: deps.loginUrl ?? '/login',
     viewer: deps.viewer ?? (async () => null),
     present: (c) => presentCreative(c, publicUrl()),
+    // N processes (shared delivery): every process reports what all of them delivered; one
+    // process: its store has it all.
+    figures: async (campaignIds) => {
+      if (!deps.db || !deps.sharedDelivery) return store;
+      const ids = [...store.lineItems.values()]
+        .filter((li) => campaignIds.includes(li.campaignId))
+        .map((li) => li.id);
+      return sharedFigures(deps.db, store, ids, deps.clock.now(), deps.sharedDelivery);
+    },
     ...(deps.stitchFailures ? { stitchFailures: deps.stitchFailures } : {}),
     decide: {
       store,

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { type Db, ManualClock, migrate, openDb } from '@swarmcast/platform';
+import { requireServices, scratchDir, scratchPostgres, serviceUrl } from '@swarmcast/testkit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  adsMigrations,
+  adsPlugin,
+  type CampaignReport,
+  generateSigningKey,
+  keyRing,
+  loadStore,
+  MeasuredFeedback,
+  measuredDeliverySubject,
+  redisSharedDelivery,
+  saveAdvertiser,
+  saveCampaign,
+  saveCreative,
+  saveDelivery,
+  saveLineItem,
+} from '../src/index.ts';
+import { campaign, creative, episode, episodeLookup, lineItem, t0 } from './helpers.ts';
+
+/**
+ * The ad server's own delivery report with two processes of one network (one PostgreSQL
+ * database, one Redis prefix): each used to answer from its own memory, so A showed its own
+ * decisions and none of the measured deliveries B's feedback consumer received, and B the
+ * reverse (issue 19). Both now answer the same totals.
+ */
+const services = await requireServices('shared ad delivery report', 'redis', 'postgres');
+const hour = 3_600_000;
+
+describe.skipIf(services.skip)('the ads delivery report with two processes', () => {
+  let redis: Redis;
+  const cleanups: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    redis = new Redis(serviceUrl('redis'), { lazyConnect: true });
+    await redis.connect();
+  });
+
+  afterAll(async () => {
+    for (const f of cleanups.reverse()) await f();
+    await redis?.quit();
+  });
+
+  it('every process reports the decisions, measured delivery and reservations of all of them', async () => {
+    const scratch = await scratchPostgres('swarmcast_ads_report');
+    const media = await scratchDir('ads-report-');
+    const dbs: Db[] = [];
+    const apps: FastifyInstance[] = [];
+    cleanups.push(async () => {
+      for (const app of apps) await app.close();
+      for (const db of dbs) await db.close();
+      await scratch.drop();
+      await media.remove();
+    });
+    const open = async () => {
+      const db = await openDb({ databaseUrl: scratch.url });
+      dbs.push(db);
+      return db;
+    };
+    const setup = await open();
+    await migrate(setup, adsMigrations);
+    await saveAdvertiser(setup, { id: 'adv-c1', name: 'Advertiser' });
+    await saveCampaign(setup, campaign('c1'));
+    await saveCreative(setup, creative('cr-1', { advertiserId: 'adv-c1' }));
+    await saveLineItem(setup, lineItem('li', 'c1', { creativeIds: ['cr-1'] }));
+
+    const clock = new ManualClock(t0 + hour);
+    const ring = keyRing(generateSigningKey('k'));
+    const prefix = `sc-ads-report-${randomBytes(4).toString('hex')}:`;
+    const servers = await Promise.all(
+      ['a', 'b'].map(async (name) => {
+        const db = await open();
+        const store = await loadStore(db, clock.now());
+        const shared = redisSharedDelivery(redis, prefix, { capHoldMs: 10 * 60_000 });
+        const app = Fastify();
+        apps.push(app);
+        let n = 0;
+        await app.register(adsPlugin, {
+          episodes: episodeLookup([episode()]),
+          keys: () => ring,
+          clock,
+          publicUrl: 'http://127.0.0.1',
+          mediaDir: media.path,
+          adminToken: 'adm',
+          newId: () => `${name}${++n}`,
+          db,
+          store,
+          sharedDelivery: shared,
+        });
+        return { db, store, shared, app };
+      }),
+    );
+    const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    // Three decisions by A, two by B.
+    const decide = async (app: FastifyInstance, listener: string) => {
+      const r = await app.inject({ url: `/ads/vast?episode=ep-1&break=pre&lid=${listener}` });
+      const id = /<AdServingId>([^<]+)</.exec(r.body)?.[1];
+      expect(id, r.body).toBeDefined();
+      return id!;
+    };
+    const ids = [
+      await decide(a.app, 'listener-a1xxxx'),
+      await decide(a.app, 'listener-a2xxxx'),
+      await decide(a.app, 'listener-a3xxxx'),
+      await decide(b.app, 'listener-b1xxxx'),
+      await decide(b.app, 'listener-b2xxxx'),
+    ];
+    // B's consumer gets the measurement of two of A's decisions and one of its own.
+    const li = lineItem('li', 'c1');
+    const feedback = new MeasuredFeedback(b.store, b.db, b.shared, clock);
+    await feedback.apply(
+      [ids[0]!, ids[1]!, ids[3]!].map((decisionId, i) => ({
+        id: `e${i}`,
+        subject: measuredDeliverySubject,
+        data: {
+          kind: 'delivered',
+          source: 'vast',
+          decisionId,
+          lineItemId: 'li',
+          campaignId: 'c1',
+          advertiserId: 'adv-c1',
+          listenerId: null,
+          issuedAt: t0 + hour,
+          time: t0 + hour + 30_000,
+          cpmMicros: li.cpmMicros,
+          chargedMicros: li.cpmMicros / 1000,
+        },
+      })),
+    );
+    // A flushes its decisions on its interval; B has not flushed yet.
+    await saveDelivery(a.db, a.store, clock.now());
+    const report = async (app: FastifyInstance) => {
+      const r = await app.inject({
+        url: '/ads/api/campaigns/c1/report',
+        headers: { authorization: 'Bearer adm' },
+      });
+      expect(r.statusCode).toBe(200);
+      return r.json() as CampaignReport;
+    };
+    const fromB = await report(b.app);
+    const item = fromB.lineItems[0]!;
+    expect(item.decisions).toBe(5);
+    expect(item.impressions).toBe(3);
+    expect(item.spendMicros).toBe((3 * li.cpmMicros) / 1000);
+    expect(item.reservedMicros).toBe((2 * li.cpmMicros) / 1000);
+    expect(fromB.spendMicros).toBe(item.spendMicros);
+    expect(item.days[0]).toMatchObject({ decisions: 5, impressions: 3 });
+    // A sees B's decisions once B flushes; the rest it sees at once.
+    await saveDelivery(b.db, b.store, clock.now());
+    expect(await report(a.app)).toEqual(fromB);
+  });
+});
