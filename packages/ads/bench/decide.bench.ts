@@ -172,15 +172,26 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-async function main() {
+/**
+ * Runs the bench against the server `serverFile serve` starts (this file's by default; the
+ * node's bench passes its own): that process prints one JSON line { base, info, paths? }
+ * (paths: the /ads/vast requests to send, default `requests`) and serves /ads/vast,
+ * /static.xml and /static-same-size.xml; its stderr goes to `serverStderr`. Results go to
+ * bench/results/<name>.json.
+ */
+export async function main(
+  serverFile = import.meta.filename,
+  name = 'ads-decide',
+  serverStderr: 'inherit' | number = 'inherit',
+) {
   // ADS_BENCH_PROFILE=dir: the server writes a CPU profile there (node --cpu-prof) on exit.
   const profile = process.env.ADS_BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ADS_BENCH_PROFILE}`]
     : [];
-  const child = spawn(process.execPath, [...profile, ...process.execArgv, import.meta.filename, 'serve'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const child = spawn(process.execPath, [...profile, ...process.execArgv, serverFile, 'serve'], {
+    stdio: ['ignore', 'pipe', serverStderr],
   });
-  const started = await new Promise<{ base: string; info: string }>((resolve, reject) => {
+  const started = await new Promise<{ base: string; info: string; paths?: string[] }>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d) => {
       buf += String(d);
@@ -190,6 +201,9 @@ async function main() {
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
   const base = started.base;
+  const vast = started.paths
+    ? started.paths.map((path): autocannon.Request => ({ method: 'GET', path }))
+    : requests;
   console.log(started.info);
   const measured = async (url: string, opts: Parameters<typeof load>[1]) => {
     const before = cpuSeconds(child.pid!);
@@ -200,7 +214,7 @@ async function main() {
     });
   };
   await load(`${base}/static.xml`, { duration: 2 }); // warm-up
-  await load(`${base}/ads/vast`, { duration: 2, requests });
+  await load(`${base}/ads/vast`, { duration: 2, requests: vast });
   type Measured = autocannon.Result & { cpuUsPerRequest: number };
   type Row = ReturnType<typeof row>;
   const row = (name: string, sat: Measured, fixedRate: Measured) => ({
@@ -218,10 +232,10 @@ async function main() {
   for (let r = 0; r < rounds; r++) {
     const ceilSat = await measured(`${base}/static.xml`, { duration: seconds });
     const sameSat = await measured(`${base}/static-same-size.xml`, { duration: seconds });
-    const oursSat = await measured(`${base}/ads/vast`, { duration: seconds, requests });
+    const oursSat = await measured(`${base}/ads/vast`, { duration: seconds, requests: vast });
     const ceilRate = await measured(`${base}/static.xml`, { duration: seconds, rate });
     const sameRate = await measured(`${base}/static-same-size.xml`, { duration: seconds, rate });
-    const oursRate = await measured(`${base}/ads/vast`, { duration: seconds, rate, requests });
+    const oursRate = await measured(`${base}/ads/vast`, { duration: seconds, rate, requests: vast });
     const rows = [
       row('ads /ads/vast', oursSat, oursRate),
       row('static XML 6 KB (ceiling)', ceilSat, ceilRate),
@@ -274,7 +288,7 @@ async function main() {
   const dir = join(import.meta.dirname, '../../../bench/results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(
-    join(dir, 'ads-decide.json'),
+    join(dir, `${name}.json`),
     `${JSON.stringify({ at: new Date().toISOString(), lineItems, seconds, connections, rate, rounds, load: loadavg(), ours, ceiling, sameSize, ratio, sameSizeRatio, cpuRatio, all }, null, 2)}\n`,
   );
 }

@@ -32,6 +32,7 @@ import {
 } from '@swarmcast/platform';
 import {
   MemorySwarmStore,
+  type RateRule,
   RedisSwarmStore,
   sharedUdpSecret,
   startUdpTracker,
@@ -128,6 +129,13 @@ export interface NodeOptions {
    * routes and runs only their background work. See roles.ts and docs/operations.md.
    */
   roles?: Iterable<NodeRole>;
+  /** Ad decisions allowed per source address (default `defaultDecisionRate`, 5/s, burst 60). */
+  decisionRate?: RateRule;
+  /**
+   * Routes of the program embedding the node, mounted after the node's own and before it
+   * listens, so they pass through the node's hooks (the ad decision bench's reference documents).
+   */
+  routes?: (app: FastifyInstance) => void;
 }
 
 export interface RunningNode {
@@ -307,6 +315,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       runPipeline: roles.has('measure'),
       ...(o.seedLeaseMs ? { seedLeaseMs: o.seedLeaseMs } : {}),
       ...(o.keysReloadMs ? { keysReloadMs: o.keysReloadMs } : {}),
+      ...(o.decisionRate ? { decisionRate: o.decisionRate } : {}),
       dht,
     });
     // The stitched enclosure (dynamic ad insertion): the origin serves what the node's
@@ -328,6 +337,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         mediaDir: catalog.mediaDir,
       });
     }
+    o.routes?.(app);
     await app.listen({ port: o.port, host: o.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : o.port;
