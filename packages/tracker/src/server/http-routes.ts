@@ -9,8 +9,10 @@ import {
   encodeHttpFailure,
   encodeHttpScrape,
 } from '../codec/http.ts';
+import type { AnnounceOutcome } from '../core/tracker-core.ts';
 import { isTrackerError, trackerErrors } from '../errors.ts';
 import type { Tracker } from '../tracker.ts';
+import type { AnnounceRequest } from '../types.ts';
 
 export interface HttpReply {
   status: number;
@@ -75,25 +77,57 @@ export async function answerHttp(
   ip: string,
   userAgent: string | null,
 ): Promise<HttpReply | null> {
+  return answerHttpSoon(tracker, url, ip, userAgent);
+}
+
+/** The bencoded answer to an announce outcome, whether it was taken or refused. */
+function announceReply(request: AnnounceRequest, result: AnnounceOutcome): HttpReply {
+  if (isTrackerError(result)) {
+    const retry = result.error === 'TRK_RATE_LIMITED' || result.error === 'TRK_FULL' ? 1 : undefined;
+    return { status: 200, contentType: plain, body: encodeHttpFailure(result, retry) };
+  }
+  return { status: 200, contentType: plain, body: encodeHttpAnnounce(result, request) };
+}
+
+/**
+ * The same as `answerHttp`, answered synchronously when it can be: an announce to a public
+ * tracker whose store answers at once (`TrackerCore.announceSoon`), as the UDP server does.
+ * The standalone server calls this so that the common announce costs no promise and no
+ * microtask hop before its answer is written; everything else gives a promise.
+ */
+export function answerHttpSoon(
+  tracker: Tracker,
+  url: string,
+  ip: string,
+  userAgent: string | null,
+): HttpReply | null | Promise<HttpReply | null> {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? '' : url.slice(q + 1);
   const { route, passkey } = routeOf(path);
+  if (route !== 'announce') return answerOther(tracker, route, passkey, query, ip, userAgent);
+  const request = decodeHttpAnnounce(query, { ip, passkey, userAgent }, tracker.limits);
+  if (isTrackerError(request)) {
+    tracker.metrics.error(request.error);
+    return { status: 200, contentType: plain, body: encodeHttpFailure(request) };
+  }
+  const result = tracker.core.announceSoon(request);
+  return result instanceof Promise
+    ? result.then((r) => announceReply(request, r))
+    : announceReply(request, result);
+}
+
+/** Scrape, /stats, /metrics, or null for any other path. */
+async function answerOther(
+  tracker: Tracker,
+  route: ReturnType<typeof routeOf>['route'],
+  passkey: string | null,
+  query: string,
+  ip: string,
+  userAgent: string | null,
+): Promise<HttpReply | null> {
   const core = tracker.core;
   switch (route) {
-    case 'announce': {
-      const request = decodeHttpAnnounce(query, { ip, passkey, userAgent }, tracker.limits);
-      if (isTrackerError(request)) {
-        tracker.metrics.error(request.error);
-        return { status: 200, contentType: plain, body: encodeHttpFailure(request) };
-      }
-      const result = await core.announce(request);
-      if (isTrackerError(result)) {
-        const retry = result.error === 'TRK_RATE_LIMITED' || result.error === 'TRK_FULL' ? 1 : undefined;
-        return { status: 200, contentType: plain, body: encodeHttpFailure(result, retry) };
-      }
-      return { status: 200, contentType: plain, body: encodeHttpAnnounce(result, request) };
-    }
     case 'scrape': {
       const request = decodeHttpScrape(query, { ip, passkey, userAgent }, tracker.limits);
       if (isTrackerError(request)) {

@@ -7,12 +7,26 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { Tracker } from '../tracker.ts';
 import { fastAnswer, maxFastRequestBytes, parseFastAnnounce } from './fast-announce.ts';
-import { answerHttp } from './http-routes.ts';
+import { answerHttp, answerHttpSoon, type HttpReply } from './http-routes.ts';
 
 export interface HttpTracker {
   server: Server;
   port: number;
   close(): Promise<void>;
+}
+
+/**
+ * Writes a fast-path answer and closes the connection once the bytes are with the kernel,
+ * as opentracker does: `close` still sends them, then FIN. Not `end()`: a half-close waits
+ * for the client's FIN (one more wake-up, a read of 0 bytes and the stream's end events),
+ * which cost more per announce than the answer itself. The client sent one whole request
+ * and nothing after it (parseFastAnnounce), so no unread bytes turn the close into a reset.
+ */
+function answerAndClose(socket: Socket, reply: HttpReply | null): void {
+  const bytes = reply
+    ? fastAnswer(reply.status, reply.contentType, reply.body)
+    : fastAnswer(404, 'text/plain', 'not found\n');
+  socket.write(bytes, () => socket.destroy());
 }
 
 export function startHttpTracker(
@@ -69,16 +83,15 @@ export function startHttpTracker(
         socket.resume();
         return;
       }
-      answerHttp(tracker, fast.url, ip, fast.userAgent).then(
-        (reply) => {
-          socket.end(
-            reply
-              ? fastAnswer(reply.status, reply.contentType, reply.body)
-              : fastAnswer(404, 'text/plain', 'not found\n'),
-          );
-        },
-        () => socket.destroy(),
-      );
+      let reply: ReturnType<typeof answerHttpSoon>;
+      try {
+        reply = answerHttpSoon(tracker, fast.url, ip, fast.userAgent);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      if (reply instanceof Promise) reply.then((r) => answerAndClose(socket, r), () => socket.destroy());
+      else answerAndClose(socket, reply);
     });
   });
   return new Promise((resolve, reject) => {
