@@ -90,7 +90,11 @@ export function startHttpTracker(
         socket.destroy();
         return;
       }
-      if (reply instanceof Promise) reply.then((r) => answerAndClose(socket, r), () => socket.destroy());
+      if (reply instanceof Promise)
+        reply.then(
+          (r) => answerAndClose(socket, r),
+          () => socket.destroy(),
+        );
       else answerAndClose(socket, reply);
     });
   });
