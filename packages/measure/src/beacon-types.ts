@@ -46,8 +46,9 @@ export interface PlayBeaconEvent extends EdgeInfo {
 }
 
 /**
- * An ad opportunity the ad server saw (subject `ads.opportunity`), for fill rate: a break
- * with `slots` places of which `filled` got a decision. Published by the ads part.
+ * Ad opportunities the ad server saw (subject `ads.opportunity`), for fill rate: requests for
+ * one break with `slots` places in all, of which `filled` got a decision. Published by the
+ * ads part, which sums the requests of one break within one second into one event.
  */
 export interface AdOpportunityEvent {
   kind: 'opportunity';
