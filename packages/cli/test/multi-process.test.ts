@@ -18,6 +18,7 @@ import {
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filled, preRoll, send, trackerOf } from './support/podcast-app.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const services = await requireServices(
@@ -221,45 +222,17 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
       const episodeId = (
         await db.query<{ id: string }>("select id from catalog_episodes where title = 'Welcome to Swarmcast'")
       ).rows[0]!.id;
-      const xmlText = (x: string) => x.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
       const beaconStatuses: number[] = [];
-      const preRoll = async (i: number) => {
-        const headers = {
-          'x-forwarded-for': `10.8.${i}.9`,
-          'user-agent': `SwarmcastPlayer/1.0 (three-process listener ${i})`,
-        };
-        const vmap = await (
-          await fetch(`${front}/ads/vmap?episode=${episodeId}&lid=ad-listener-${i}`, { headers })
-        ).text();
-        const tag = xmlText(/<vmap:AdTagURI[^>]*>(?:<!\[CDATA\[)?([^<\]]+)/.exec(vmap)?.[1] ?? '');
-        expect(tag.startsWith(`${front}/ads/vast?`), vmap).toBe(true);
-        const vast = await (await fetch(tag, { headers })).text();
-        const impression = /<Impression[^>]*>(?:<!\[CDATA\[)?([^<\]]+)/.exec(vast)?.[1];
-        expect(impression, vast).toBeDefined();
-        const template = xmlText(impression!.trim())
-          .replace('[TIMESTAMP]', encodeURIComponent(new Date().toISOString()))
-          .replace('[ADPLAYHEAD]', '00:00:00.000')
-          .replace('[MEDIAPLAYHEAD]', '00:00:00.000')
-          .replace('[BREAKPOSITION]', '1');
-        expect(template.startsWith(front), template).toBe(true);
-        // A retry sends the same cache-buster (the same event); a replay a new one.
-        return { url: template.replace('[CACHEBUSTING]', `${i}`), template, headers };
+      // Each ad listener's impression URL, macros filled by the player (a fresh cache-buster);
+      // a retry sends the very same URL (the same event), a replay a new one.
+      const impressionOf = async (i: number) => {
+        const p = await preRoll(front, episodeId, i);
+        const url = filled(trackerOf(p.ad, 'impression'), 0);
+        expect(url, 'every macro filled').not.toMatch(/\[[A-Z]+\]/);
+        return { ...p, url };
       };
-      // Fired as a player does: retried (the same URL) when the connection breaks or the
-      // answer is not an acknowledgement. True once acknowledged.
-      const fire = async (b: Awaited<ReturnType<typeof preRoll>>) => {
-        for (let attempt = 0; attempt < 3; attempt++) {
-          try {
-            const r = await fetch(b.url, { headers: b.headers });
-            beaconStatuses.push(r.status);
-            await r.arrayBuffer();
-            if (r.status === 200 || r.status === 204) return true;
-          } catch {
-            // Broken mid-answer by the kill: retried through the proxy.
-          }
-        }
-        return false;
-      };
+      const fire = (b: { url: string; headers: Record<string, string> }) =>
+        send(b.url, { headers: b.headers }, beaconStatuses);
       const house = async () =>
         (
           (await (
@@ -276,10 +249,12 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
           500,
         ).catch(async () => house());
       const ads = 8;
-      const firstAds = await Promise.all(Array.from({ length: ads / 2 }, (_, i) => preRoll(i)));
+      const firstAds = await Promise.all(Array.from({ length: ads / 2 }, (_, i) => impressionOf(i)));
       const firstAcked = await Promise.all(firstAds.map(fire));
       // Decided now (on A or B), their beacons fired while A is being killed.
-      const secondAds = await Promise.all(Array.from({ length: ads / 2 }, (_, i) => preRoll(ads / 2 + i)));
+      const secondAds = await Promise.all(
+        Array.from({ length: ads / 2 }, (_, i) => impressionOf(ads / 2 + i)),
+      );
 
       const first = await Promise.all(Array.from({ length: 6 }, (_, i) => listen(i)));
       expect((await counts(6))?.totals.downloads).toBe(6);
@@ -346,7 +321,7 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
       // new events, which measurement must judge duplicates). Once measurement has stored every
       // distinct beacon event (ads + replays), the report still has one impression per decision.
       const replays = await Promise.all(
-        firstAds.map((b, i) => fire({ ...b, url: b.template.replace('[CACHEBUSTING]', `replay-${i}`) })),
+        firstAds.map((b) => fire({ ...b, url: filled(trackerOf(b.ad, 'impression'), 0) })),
       );
       expect(replays, `${beaconStatuses}`).toEqual(Array(ads / 2).fill(true));
       expect(beaconStatuses.filter((s) => s >= 500)).toEqual([]);

@@ -81,6 +81,25 @@ describe('collector (embedded stream)', () => {
     expect(new Set(events.map((e) => e.id)).size).toBe(2);
   });
 
+  it('a retried request without a cache-buster is one event id too; a different timestamp or playhead is another', async () => {
+    // A player that fills no [CACHEBUSTING] (or sends it unreplaced): its HTTP retry, or the
+    // proxy's, repeats the very URL, which must not become a second stored beacon (IAB: one
+    // count per beacon received; a retry is not a new one). What the player did change
+    // ([TIMESTAMP], [ADPLAYHEAD]) still tells two real events apart.
+    const t = token();
+    const url = `/beacon/ad/pause?t=${t}&ts=2026-12-02T12:00:01.000Z&ah=00:00:02.000`;
+    await app.inject(url);
+    clock.advance(1500);
+    await app.inject(url);
+    await app.inject(`${url}&cb=[CACHEBUSTING]`);
+    await app.inject(`${url}&cb=-1`);
+    await app.inject(`/beacon/ad/pause?t=${t}&ts=2026-12-02T12:00:04.000Z&ah=00:00:02.000`);
+    await app.inject(`/beacon/ad/pause?t=${t}&ts=2026-12-02T12:00:01.000Z&ah=00:00:03.000`);
+    const events = await drain(stream, 'no-cb', 6);
+    expect(events).toHaveLength(6);
+    expect(new Set(events.map((e) => e.id)).size).toBe(3);
+  });
+
   it('hostile ad beacons: unknown events, missing, repeated or oversized parameters get 204 and are not stored', async () => {
     const urls = [
       '/beacon/ad/explode?t=x',

@@ -54,6 +54,11 @@ describe('parseAdBeacon', () => {
   it('unparseable macros become null rather than garbage', () => {
     const r = parseAdBeacon('error', { t: 'x', ah: '[ADPLAYHEAD]', code: '[ERRORCODE]' });
     expect(r).toMatchObject({ ok: true, value: { adPlayheadMs: null, errorCode: null } });
+    for (const cb of ['[CACHEBUSTING]', '-1', '-2', ''])
+      expect(parseAdBeacon('start', { t: 'x', cb })).toMatchObject({
+        ok: true,
+        value: { cacheBuster: null },
+      });
     expect(parseMs('99:99:99')).toBeNull();
     expect(parseMs('01:00:00')).toBe(3_600_000);
   });

@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Clock, EventStream } from '@swarmcast/platform';
 import { trustedCountry } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AdBeaconEvent, type EdgeInfo, type PlayBeaconEvent, subjects } from '../beacon-types.ts';
 import { GroupCommit } from './group-commit.ts';
-import { parseAdBeacon, parsePlayBeacon } from './parse-beacons.ts';
+import { type AdBeaconQuery, parseAdBeacon, parsePlayBeacon } from './parse-beacons.ts';
 
 /** Classifies the sender at the edge; the raw IP and user agent go no further. */
 export type EdgeClassifier = (ip: string, userAgent: string, now: number) => EdgeInfo | Promise<EdgeInfo>;
@@ -35,6 +35,26 @@ const maxPlayBody = 4096;
 const maxUrl = 8192;
 // The classic 43-byte transparent 1x1 GIF.
 const gif = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+/**
+ * The stream event id of an ad beacon: the same request gives the same id on any collector
+ * process, so a retried request (the player's, or the proxy's on another upstream) is folded
+ * by the stream's and the pipeline's idempotency instead of being stored twice.
+ * - With a cache-buster: (token, event, offset, cache-buster). A replay with a new one is a
+ *   new event, which the pipeline keeps and judges a `duplicate`.
+ * - Without one (absent, unreplaced, `-1`): [CACHEBUSTING] only stops caches answering for
+ *   the server (VAST 4.x macros: "Random 8-digit integer"); it is not what makes two events
+ *   distinct. Without it a retry repeats the very URL, so the id is the whole of what the
+ *   player said: (token, event, offset, timestamp, ad playhead, error code). Two real
+ *   events differ in [TIMESTAMP] or [ADPLAYHEAD]; identical ones are one beacon.
+ */
+export function adBeaconEventId(b: AdBeaconQuery): string {
+  const key =
+    b.cacheBuster !== null
+      ? `${b.token}\u0000${b.event}\u0000${b.offsetMs}\u0000${b.cacheBuster}`
+      : `${b.token}\u0000${b.event}\u0000${b.offsetMs}\u0000\u0001no-cb\u0000${b.ts}\u0000${b.adPlayheadMs}\u0000${b.errorCode}`;
+  return `ad:${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
+}
 
 /**
  * The beacon collector: ad tracking beacons (`GET /beacon/ad/<event>?t=...`) and content
@@ -84,17 +104,9 @@ export function collectorRoutes(
     }
     const now = o.clock.now();
     const b = parsed.value;
-    // A retried request (same cache-buster) gets the same id and is folded by the stream's
-    // idempotency; a replay with a new cache-buster is a new event, judged a duplicate.
-    const id = `ad:${createHash('sha256')
-      .update(
-        `${b.token}\u0000${b.event}\u0000${b.offsetMs}\u0000${b.cacheBuster ?? `${now}:${randomUUID()}`}`,
-      )
-      .digest('base64url')
-      .slice(0, 32)}`;
     const event: AdBeaconEvent = {
       kind: 'ad',
-      id,
+      id: adBeaconEventId(b),
       receivedAt: now,
       event: b.event,
       token: b.token,

@@ -1,4 +1,4 @@
-import { type TrackingEvent, trackingEvents } from '@swarmcast/ads';
+import { macroValue, type TrackingEvent, trackingEvents } from '@swarmcast/ads';
 import {
   type BeaconPeerMode,
   type PlayBeacon,
@@ -21,6 +21,7 @@ export interface AdBeaconQuery {
   adPlayheadMs: number | null;
   offsetMs: number | null;
   errorCode: number | null;
+  /** The filled [CACHEBUSTING]; null when absent, unreplaced, `-1` or `-2` (the player had none). */
   cacheBuster: string | null;
 }
 
@@ -60,6 +61,7 @@ export function parseAdBeacon(event: string, query: unknown): ParseResult<AdBeac
   const cb = one(q, 'cb', maxShort);
   if ([ts, ah, o, code, cb].includes(undefined)) return { ok: false, reason: 'malformed' };
   const errorCode = code && /^\d{1,6}$/.test(code) ? Number(code) : null;
+  const buster = macroValue(cb ?? undefined);
   return {
     ok: true,
     value: {
@@ -69,7 +71,7 @@ export function parseAdBeacon(event: string, query: unknown): ParseResult<AdBeac
       adPlayheadMs: parseMs(ah ?? null),
       offsetMs: parseMs(o ?? null),
       errorCode,
-      cacheBuster: cb ?? null,
+      cacheBuster: buster.kind === 'value' ? buster.value : null,
     },
   };
 }
