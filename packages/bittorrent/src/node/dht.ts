@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import DHT from 'bittorrent-dht';
+import type DHT from 'bittorrent-dht';
 import { toHex } from '../bytes.ts';
 import type { PeerSource, PeerSourceHandler } from '../discovery/peer-source.ts';
 import { fail, ok, type Result } from '../errors.ts';
@@ -41,8 +41,12 @@ export interface DhtSourceOptions {
 export class DhtNode {
   private constructor(private readonly dht: DHT) {}
 
-  /** Binds and joins the DHT through `bootstrap`. */
+  /**
+   * Binds and joins the DHT through `bootstrap`. `bittorrent-dht` is loaded here, on first
+   * use: a process without a DHT (`swarmcast get` without --dht) does not load it at start.
+   */
   static async start(o: DhtNodeOptions): Promise<Result<DhtNode>> {
+    const { default: DHT } = await import('bittorrent-dht');
     // verify: BEP 44 mutable items are stored and returned only with a valid Ed25519 signature.
     const dht = new DHT({ bootstrap: [...o.bootstrap], host: false, verify: verifyEd25519 });
     const started = await new Promise<Error | null>((resolve) => {

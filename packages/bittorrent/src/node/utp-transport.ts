@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import type { Duplex } from 'node:stream';
-import utp, { type UtpConnection, type UtpSocket } from 'utp-native';
+import type { UtpConnection, UtpSocket } from 'utp-native';
 import { type CodedError, codedError, type Transport, type TransportHandler } from '../transport.ts';
 import { StreamTransport } from './stream-transport.ts';
 
@@ -66,10 +66,16 @@ export interface UtpEndpoint {
   close(): Promise<void>;
 }
 
-/** Binds a uTP socket and starts accepting. Rejects when the UDP port cannot be bound. */
-export function openUtp(options: UtpEndpointOptions): Promise<UtpEndpoint> {
+/**
+ * Binds a uTP socket and starts accepting. Rejects when the UDP port cannot be bound.
+ * `utp-native` (a native addon) is loaded here, on first use, not when this module is: a
+ * process that never opens uTP (`swarmcast get` without --utp) does not pay its ~45 ms of
+ * start-up CPU.
+ */
+export async function openUtp(options: UtpEndpointOptions): Promise<UtpEndpoint> {
   const host = !options.host || options.host === '::' ? '0.0.0.0' : options.host;
-  if (!isIPv4(host)) return Promise.reject(new Error(`uTP binds IPv4 addresses only (got ${host})`));
+  if (!isIPv4(host)) throw new Error(`uTP binds IPv4 addresses only (got ${host})`);
+  const { default: utp } = await import('utp-native');
   const socket: UtpSocket = utp({ allowHalfOpen: false });
   if (options.maxConnections) socket.maxConnections = options.maxConnections;
   socket.on('connection', (conn) => options.onConnection(new UtpTransport(conn, false)));

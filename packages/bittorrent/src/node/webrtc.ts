@@ -1,6 +1,8 @@
-import { type IceServer as NativeIceServer, PeerConnection } from 'node-datachannel';
-import { RTCPeerConnection } from 'node-datachannel/polyfill';
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+import type * as Datachannel from 'node-datachannel';
+import type { IceServer as NativeIceServer } from 'node-datachannel';
+import type * as DatachannelPolyfill from 'node-datachannel/polyfill';
+import type WebSocket from 'ws';
 import type { RtcFactory, RtcIceServer, RtcPeerConnectionLike } from '../webrtc/rtc-types.ts';
 import type { WebSocketFactory, WebSocketLike } from '../webrtc/websocket-tracker-client.ts';
 
@@ -53,12 +55,29 @@ export function nativeIceServers(servers: readonly (string | RtcIceServer)[]): (
   return out;
 }
 
+/**
+ * node-datachannel (a native addon) and ws are loaded on first use, not with this module:
+ * every command that imports `@swarmcast/bittorrent/node` used to load them at start
+ * (~90 ms of CPU for `swarmcast get`, which never uses WebRTC). The factories below are
+ * synchronous, so this is a CommonJS `require` (both packages ship CommonJS builds; the
+ * native binary is one per process either way).
+ */
+const load = createRequire(import.meta.url);
+let datachannel: { native: typeof Datachannel; polyfill: typeof DatachannelPolyfill } | undefined;
+let ws: typeof WebSocket | undefined;
+
 let made = 0;
 
 /** WebRTC peer connections in Node, through libdatachannel (node-datachannel >= 0.33, no downloads). */
 export function nodeRtcFactory(options: NodeRtcOptions = {}): RtcFactory {
   const servers = options.iceServers;
   return () => {
+    datachannel ??= {
+      native: load('node-datachannel') as typeof Datachannel,
+      polyfill: load('node-datachannel/polyfill') as typeof DatachannelPolyfill,
+    };
+    const { PeerConnection } = datachannel.native;
+    const { RTCPeerConnection } = datachannel.polyfill;
     const list = typeof servers === 'function' ? servers() : (servers ?? []);
     // The polyfill takes a native connection built here, with the ICE servers as objects.
     const native = new PeerConnection(`peer-${++made}`, {
@@ -74,4 +93,7 @@ export function nodeRtcFactory(options: NodeRtcOptions = {}): RtcFactory {
 }
 
 /** WebSockets in Node 20 (which has no global WebSocket), through `ws`. */
-export const nodeWebSocket: WebSocketFactory = (url) => new WebSocket(url) as unknown as WebSocketLike;
+export const nodeWebSocket: WebSocketFactory = (url) => {
+  ws ??= load('ws') as typeof WebSocket;
+  return new ws(url) as unknown as WebSocketLike;
+};
