@@ -10,6 +10,7 @@ import type { Creative, DeviceClass } from './model.ts';
 import type { PaceSettings } from './pacing.ts';
 import { type PodRequest, type PodSlot, selectPod } from './select-pod.ts';
 import type { SharedDelivery } from './shared-delivery.ts';
+import { claimSharedPod } from './shared-pod.ts';
 import type { AdsStore } from './store.ts';
 import type { DecisionClaims } from './tracking-contract.ts';
 import { renderVast, type VastAd } from './vast.ts';
@@ -66,7 +67,7 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
  * `decideBreak` with caps and delivery shared by every process (`deps.shared`, in Redis):
  * the candidates' shared counters are read first (one round trip), the same policy chooses,
  * and the pod is claimed atomically (one round trip); an ad whose cap or plan another
- * process used up meanwhile is left out. Without `deps.shared`, the decision of
+ * process used up meanwhile leaves the pod (shared-pod.ts). Without `deps.shared`, the decision of
  * `decideBreak`. With `sign`, the pod is signed by it (the HTTP route shares a signature
  * among the answers of one event-loop turn); the policy and the reservations run before the
  * first await, so two requests of one turn still cannot both take the last impression.
@@ -85,39 +86,22 @@ export async function decideBreakShared(
 }
 
 async function planShared(deps: DecideDeps, req: BreakRequest): Promise<PlannedBreak | BreakAnswer> {
-  const shared = deps.shared;
   const ready = prepareBreak(deps, req);
   if ('answer' in ready) return ready.answer;
-  if (!shared) return reserveBreak(deps, req, ready, selectPod(deps.store, ready.podRequest, deps.pace));
-  const store = deps.store;
-  for (let attempt = 1; ; attempt++) {
-    await shared.load(store, store.eligibleFor(ready.podRequest), req.listenerId, req.now);
-    const pod = selectPod(store, ready.podRequest, deps.pace);
-    if (pod.length === 0) return reserveBreak(deps, req, ready, pod);
-    const podId = deps.newId();
-    const ids = pod.map((slot) => `${podId}-${slot.sequence}`);
-    const taken = await shared.claim(pod, {
-      listenerId: req.listenerId,
-      now: req.now,
-      expiresAt: req.now + deps.tokenTtlMs,
-      decisionIds: ids,
-      siblings: (c) => store.candidates().filter((x) => x.campaign.id === c.campaign.id),
-    });
-    // An ad lost to another process leaves the pod; the rest keep the decision ids they were
-    // claimed under (measurement releases the reservation by that id) and close up the sequence.
-    const kept = pod.filter((_, i) => taken[i]).map((slot, i) => ({ ...slot, sequence: i + 1 }));
-    // Every ad lost (a burst of requests at one cap, plan or budget, as an even line item at
-    // its ceiling sees all the time): choose once more on fresh counters, so the break goes to
-    // the next line item instead of staying empty. Once: the second choice has the news.
-    if (kept.length === 0 && attempt < 2) continue;
-    return reserveBreak(
-      deps,
-      req,
-      ready,
-      kept,
-      ids.filter((_, i) => taken[i]),
-    );
-  }
+  if (!deps.shared) return reserveBreak(deps, req, ready, selectPod(deps.store, ready.podRequest, deps.pace));
+  // Ids as unshared: "<pod>-<n>", the pod id drawn once the pod has an ad.
+  let podId: string | undefined;
+  let n = 0;
+  const pod = await claimSharedPod(deps.store, deps.shared, {
+    podRequest: ready.podRequest,
+    expiresAt: req.now + deps.tokenTtlMs,
+    nextId: () => {
+      podId ??= deps.newId();
+      return `${podId}-${++n}`;
+    },
+    ...(deps.pace ? { pace: deps.pace } : {}),
+  });
+  return reserveBreak(deps, req, ready, pod.slots, pod.decisionIds);
 }
 
 interface ReadyBreak {

@@ -109,6 +109,7 @@ export {
   redisSharedDelivery,
   type SharedDelivery,
 } from './shared-delivery.ts';
+export { claimSharedPod, type SharedPod, type SharedPodAsk } from './shared-pod.ts';
 export { sharedFigures } from './shared-report.ts';
 export {
   dropRetiredBefore,
@@ -124,6 +125,7 @@ export {
   type SigningKeyJwk,
 } from './signing-keys.ts';
 export {
+  decidePlan,
   decideStitchPlan,
   type PlanDeps,
   type PlannedAd,

@@ -166,6 +166,7 @@ export function selectPod(
   view: PodView,
   req: PodRequest,
   settings: PaceSettings = defaultPaceSettings,
+  topUp?: TopUp,
 ): PodSlot[] {
   req = withAdLoad(req);
   const now = req.now;
@@ -224,13 +225,24 @@ export function selectPod(
       top[i] = r;
     }
   }
-  const first = fillPod(top, req);
+  const first = fillPod(top, req, topUp);
   // Exclusions or long creatives can leave the pod short with only the best few; then use the full order.
   if (first.length >= req.adBreak.maxAds || all.length <= top.length) return first;
   return fillPod(
     all.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)),
     req,
+    topUp,
   );
+}
+
+/**
+ * A pod to complete instead of a new one (shared-pod.ts): `kept` are its ads so far (their
+ * time, campaigns and exclusion categories count as taken), `without` line items not to
+ * choose again (lost at the shared check, or not servable).
+ */
+export interface TopUp {
+  kept: readonly PodSlot[];
+  without: ReadonlySet<string>;
 }
 
 /** The request with its break's length cut to the episode's ad load (ad-load.ts). */
@@ -252,15 +264,24 @@ function before(a: Ranked, b: Ranked): boolean {
 }
 
 /** Walks ranked candidates, taking what fits (see the rules in this file's header). */
-function fillPod(ranked: readonly Ranked[], req: PodRequest): PodSlot[] {
+function fillPod(ranked: readonly Ranked[], req: PodRequest, topUp?: TopUp): PodSlot[] {
   const pod: PodSlot[] = [];
   let timeLeft = req.adBreak.maxDurationMs;
   const categories = new Set<string>();
   const campaigns = new Set<string>();
   let paid = false;
+  for (const slot of topUp?.kept ?? []) {
+    const li = slot.candidate.lineItem;
+    pod.push({ ...slot, sequence: pod.length + 1 });
+    timeLeft -= slot.creative.durationMs;
+    campaigns.add(slot.candidate.campaign.id);
+    if (li.priority !== 'house') paid = true;
+    for (const cat of li.exclusionCategories) categories.add(cat.toLowerCase());
+  }
   for (const { c } of ranked) {
     if (pod.length >= req.adBreak.maxAds || timeLeft <= 0) break;
     if (campaigns.has(c.campaign.id)) continue;
+    if (topUp?.without.has(c.lineItem.id)) continue;
     const house = c.lineItem.priority === 'house';
     if (house && paid) continue;
     if (c.lineItem.exclusionCategories.some((cat) => categories.has(cat.toLowerCase()))) continue;

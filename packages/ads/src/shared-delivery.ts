@@ -51,8 +51,6 @@ export interface ClaimRequest {
   expiresAt: number;
   /** One per slot, in order. */
   decisionIds: readonly string[];
-  /** Add even past the cap or plan (a decision already made elsewhere, e.g. a DAI plan). */
-  force?: boolean;
   /** The line items of a candidate's campaign (its total budget counts all of them). */
   siblings?: (c: Candidate) => readonly Pick<Candidate, 'lineItem' | 'campaign'>[];
 }
@@ -132,7 +130,7 @@ end
 return out
 `;
 
-// ARGV[1] now, ARGV[2] force; per claim: id, expiresAt, holdUntil, cpm, n0, s0, ttlAt, spendGoal,
+// ARGV[1] now; per claim: id, expiresAt, holdUntil, cpm, n0, s0, ttlAt, spendGoal,
 // lt, le, capped, horizon, ncaps, then ncaps pairs (period, max), then budget (milli-micros, -1
 // for none), nsib and nsib quadruples (cpm, n0, s0, ttlAt) of the campaign's other line items,
 // then the daily budget (milli-micros, -1 for none). KEYS: m, r
@@ -142,9 +140,8 @@ return out
 // today + cpm <= the daily budget. A taken claim is an open reservation of today's too.
 const claimScript = `${helpers}
 local now = tonumber(ARGV[1])
-local force = ARGV[2] == '1'
 local out = {}
-local k, a = 1, 3
+local k, a = 1, 2
 while a <= #ARGV do
   local id, expiresAt, holdUntil = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local cpm = tonumber(ARGV[a + 3])
@@ -154,7 +151,7 @@ while a <= #ARGV do
   local units = n
   if ARGV[a + 7] == '1' then units = s end
   local lt, le = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9])
-  local ok = force or (units < lt and (le < 0 or s + cpm <= le))
+  local ok = units < lt and (le < 0 or s + cpm <= le)
   local capped, horizon, ncaps = ARGV[a + 10] == '1', tonumber(ARGV[a + 11]), tonumber(ARGV[a + 12])
   local c, h
   if capped then
@@ -163,7 +160,7 @@ while a <= #ARGV do
     sweepCaps(c, h, now, horizon)
     for i = 0, ncaps - 1 do
       local period, max = tonumber(ARGV[a + 13 + 2 * i]), tonumber(ARGV[a + 14 + 2 * i])
-      if not force and redis.call('ZCOUNT', c, '(' .. (now - period), now) >= max then ok = false end
+      if redis.call('ZCOUNT', c, '(' .. (now - period), now) >= max then ok = false end
     end
   end
   -- The campaign's total budget: this line item's spend and its siblings', plus this price.
@@ -176,7 +173,7 @@ while a <= #ARGV do
     spent = spent + sibSpend
     k = k + 2
   end
-  if not force and budget >= 0 and spent + cpm > budget then ok = false end
+  if budget >= 0 and spent + cpm > budget then ok = false end
   -- The daily budget: the spend of the same line items on this UTC day, plus this price.
   local d = b + 2 + 4 * nsib
   local daily = tonumber(ARGV[d])
@@ -188,7 +185,7 @@ while a <= #ARGV do
       today = today + daySpent(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[b + 2 + 4 * i]))
       k = k + 2
     end
-    if not force and today + cpm > daily then ok = false end
+    if today + cpm > daily then ok = false end
   end
   if ok then
     redis.call('ZADD', r, expiresAt, id)
@@ -333,7 +330,7 @@ export function redisSharedDelivery(
     async claim(slots, req) {
       if (slots.length === 0) return [];
       const keys: string[] = [];
-      const args: Array<string | number> = [req.now, req.force ? 1 : 0];
+      const args: Array<string | number> = [req.now];
       const day = epochDay(req.now);
       slots.forEach((slot, i) => {
         const cand = slot.candidate;

@@ -7,10 +7,13 @@ import {
   type DecideDeps,
   type DecisionClaims,
   decideBreakShared,
+  decidePlan,
   generateSigningKey,
   type LineItem,
   MeasuredFeedback,
   measuredDeliverySubject,
+  type PlanDeps,
+  plannedAds,
   redisSharedDelivery,
 } from '../src/index.ts';
 import { campaign, creative, day, episode, lineItem, t0 } from './helpers.ts';
@@ -217,6 +220,51 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     );
     const served = answers.flatMap((x) => x.decisions.map((d) => d.lineItemId)).sort();
     expect(served).toEqual(['li-0', ...Array(9).fill('li-1')]);
+  });
+
+  /** Line items `ids`, each in a campaign of its own, the first capped at one a day per listener. */
+  const oneCappedOfMany =
+    (...ids: string[]) =>
+    (store: AdsStore) => {
+      for (const [i, id] of ids.entries()) {
+        store.putCampaign(campaign(`c-${id}`));
+        store.putCreative(creative(`cr-${id}`));
+        store.putLineItem(lineItem(id, `c-${id}`, i === 0 ? { caps: [{ max: 1, periodMs: day }] } : {}));
+      }
+    };
+
+  /** Plan deps of a server: its store, the shared counters, ids of its own. */
+  const planDeps = (s: { store: AdsStore; shared: ReturnType<typeof redisSharedDelivery> }, name: string) => {
+    let n = 0;
+    return {
+      view: s.store,
+      signingKey: () => key,
+      newId: () => `${name}-plan${++n}`,
+      tokenTtlMs: 3 * day,
+      shared: s.shared,
+    } satisfies PlanDeps;
+  };
+  const planAsk = (audienceKey: string, breaks = episode().adBreaks.slice(0, 1)) => ({
+    episode: episode({ adBreaks: breaks }),
+    audienceKey,
+    planKey: audienceKey,
+    window: '2026-11-23',
+    country: null,
+    device: 'phone' as const,
+    profileKey: 'mpeg1-44100-2',
+    now: t0 + hour,
+    prepared: () => true,
+  });
+
+  it('a DAI plan checks the shared caps when it is decided: no ad the listener already had on the other server', async () => {
+    const [a, b] = twoServers(oneCappedOfMany('li-a', 'li-b'));
+    // A serves the listener li-a (capped at 1 a day) by VAST.
+    expect((await ask(a!.deps, 'aud-1', t0 + hour)).decisions.map((d) => d.lineItemId)).toEqual(['li-a']);
+    // B decides a plan for the same listener: li-a is capped there too, so li-b.
+    const plan = await decidePlan(planDeps(b!, 'b'), planAsk('aud-1'));
+    expect(plannedAds(plan).map((x) => x.lineItemId)).toEqual(['li-b']);
+    // Neither server serves li-a to that listener again.
+    expect((await ask(b!.deps, 'aud-1', t0 + hour + 1)).decisions.map((d) => d.lineItemId)).toEqual(['li-b']);
   });
 
   it('an unmeasured decision frees its cap place after the hold; one measured by the other server keeps it', async () => {

@@ -56,6 +56,8 @@ export interface DaiOptions<Scan, Profile, AdMeta> {
   media: DaiMedia<Scan, Profile, AdMeta>;
   /** How long an episode's row is reused (default 5 s). */
   episodeTtlMs?: number;
+  /** A plan could not be decided or stored (the listener got the clean file); for the log. */
+  onPlanError?: (err: unknown) => void;
 }
 
 /** Why an episode's enclosure is the plain file (for the creator's report). */
@@ -66,7 +68,8 @@ export type PlainReason =
   | 'unsupported-format'
   | 'content-unreadable'
   | 'no-ads'
-  | 'layout-failed';
+  | 'layout-failed'
+  | 'plan-failed';
 
 interface ContentInfo<Scan> {
   scan: Scan | null;
@@ -219,24 +222,33 @@ export function createDai<Scan, Profile, AdMeta>(o: DaiOptions<Scan, Profile, Ad
       };
     }
     const profile = o.media.profileOf(c.scan);
-    const stored = await o.planner.planFor({
-      episode: forAds(e),
-      audienceKey: client.audienceKey,
-      clientKey: client.clientKey,
-      country: client.country,
-      device: deviceFromUserAgent(client.userAgent.slice(0, 512)),
-      profileKey: o.media.profileKey(profile),
-      now: client.now,
-      prepared: (creativeId) => o.prepared.ready(creativeId, profile) !== null,
-      layoutOf: (plan) => {
-        const lay = layOut(plan, c.scan!, profile);
-        if (!lay.ok) return null;
-        // A plan stored by another process meanwhile leaves its entry behind: bounded.
-        if (justLaid.size >= 1000) justLaid.clear();
-        justLaid.set(plan.id, lay);
-        return planLayout(lay.laid);
-      },
-    });
+    let stored: StoredPlan;
+    try {
+      stored = await o.planner.planFor({
+        episode: forAds(e),
+        audienceKey: client.audienceKey,
+        clientKey: client.clientKey,
+        country: client.country,
+        device: deviceFromUserAgent(client.userAgent.slice(0, 512)),
+        profileKey: o.media.profileKey(profile),
+        now: client.now,
+        prepared: (creativeId) => o.prepared.ready(creativeId, profile) !== null,
+        layoutOf: (plan) => {
+          const lay = layOut(plan, c.scan!, profile);
+          if (!lay.ok) return null;
+          // A plan stored by another process meanwhile leaves its entry behind: bounded.
+          if (justLaid.size >= 1000) justLaid.clear();
+          justLaid.set(plan.id, lay);
+          return planLayout(lay.laid);
+        },
+      });
+    } catch (err) {
+      // The shared caps and delivery (Redis) or the plan store did not answer: the clean file
+      // rather than a failed download or an ad past its cap; the next request tries again.
+      o.onPlanError?.(err);
+      const detail = err instanceof Error ? err.message : String(err);
+      return { kind: 'plain', answer: plain(e, 'plan-failed', detail) };
+    }
     return { kind: 'plan', e, scan: c.scan, profile, stored };
   }
 

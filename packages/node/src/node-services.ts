@@ -275,23 +275,9 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
         newId: () => randomUUID(),
         // A plan lives for its UTC day; deliveries are counted up to two days later.
         tokenTtlMs: 3 * 86_400_000,
-        ...(sharedDelivery
-          ? {
-              onRecorded: (slots, decisionIds, req, expiresAt) => {
-                sharedDelivery
-                  .claim(slots, {
-                    listenerId: req.audienceKey,
-                    now: req.now,
-                    expiresAt,
-                    decisionIds,
-                    force: true,
-                  })
-                  .catch((err: unknown) =>
-                    d.app.log.error({ err }, 'stitch plan: shared delivery state failed'),
-                  );
-              },
-            }
-          : {}),
+        // With Redis, each break is decided and claimed on the caps and delivery every
+        // process shares, as a VAST answer is.
+        ...(sharedDelivery ? { shared: sharedDelivery } : {}),
       },
       onError: (err) => d.app.log.error({ err }, 'storing a stitch plan failed'),
     });
@@ -302,6 +288,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
       planner,
       prepared,
       media,
+      onPlanError: (err) =>
+        d.app.log.error({ err }, 'stitch plan: deciding or storing failed; clean file served'),
     });
   }
 

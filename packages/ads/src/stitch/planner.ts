@@ -15,7 +15,7 @@ import type { EpisodeForAds } from '@swarmcast/catalog';
 import type { Db } from '@swarmcast/platform';
 import { utcDay } from '@swarmcast/platform';
 import type { DeviceClass } from '../model.ts';
-import { decideStitchPlan, type PlanDeps, type StitchPlan } from './decide-plan.ts';
+import { decidePlan, type PlanDeps, type StitchPlan } from './decide-plan.ts';
 import {
   defaultPlanLimits,
   type LookedUp,
@@ -296,8 +296,16 @@ export class StitchPlanner {
   }
 
   /** Decides in memory and answers; the store follows (write-behind, see the options). */
-  private decideNow(ask: PlanAsk, window: string, k: string): StoredPlan {
-    const plan = decideStitchPlan(this.o.deps, {
+  private decideNow(ask: PlanAsk, window: string, k: string): Promise<StoredPlan> {
+    // In flight until decided (the shared caps take a round trip): an ask for the same key
+    // meanwhile waits for this decision instead of making a second one.
+    const p = this.decideBehind(ask, window, k);
+    this.inflight.set(k, p);
+    return p.finally(() => this.inflight.delete(k));
+  }
+
+  private async decideBehind(ask: PlanAsk, window: string, k: string): Promise<StoredPlan> {
+    const plan = await decidePlan(this.o.deps, {
       episode: ask.episode,
       audienceKey: ask.audienceKey,
       planKey: ask.audienceKey,
@@ -359,7 +367,7 @@ export class StitchPlanner {
     const running = this.inflight.get(k);
     if (running) return running;
     const p = (async (): Promise<StoredOrFull> => {
-      const plan = decideStitchPlan(this.o.deps, {
+      const plan = await decidePlan(this.o.deps, {
         episode: ask.episode,
         audienceKey: capsKey,
         planKey,
