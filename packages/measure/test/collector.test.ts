@@ -186,4 +186,40 @@ describe('collector under a flood', () => {
     const events = await drain(stream, 'flood', ok);
     expect(events.length).toBe(ok);
   });
+
+  it('a group commit the stream refuses is answered 503 for each of its beacons; every 204 is stored', async () => {
+    dir = await scratchDir('measure-collector');
+    stream = await openEventStream({ dataDir: dir.path });
+    // Refuses its first and third publish (each a whole group commit).
+    let publishes = 0;
+    let refused = 0;
+    const flaky: EventStream = {
+      publish: (events) => {
+        publishes++;
+        if (publishes !== 1 && publishes !== 3) return stream.publish(events);
+        refused += events.length;
+        return Promise.reject(new Error('disk'));
+      },
+      consume: (...a) => stream.consume(...a),
+      close: () => stream.close(),
+    };
+    app = Fastify();
+    const c = collectorRoutes(app, { stream: flaky, edge: testEdge, clock });
+    const t = token();
+    const statuses: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      const got = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => app.inject(`/beacon/ad/pause?t=${t}&cb=${round * 20 + i}`)),
+      );
+      statuses.push(...got.map((a) => a.statusCode));
+    }
+    const ok = statuses.filter((x) => x === 204).length;
+    const busy = statuses.filter((x) => x === 503).length;
+    expect(ok + busy).toBe(80);
+    expect(refused).toBeGreaterThan(0);
+    expect(busy).toBe(refused);
+    expect(c.stats.accepted).toBe(ok);
+    expect(c.stats.unavailable).toBe(busy);
+    expect((await drain(stream, 'flaky', ok)).length).toBe(ok);
+  });
 });

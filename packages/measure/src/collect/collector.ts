@@ -78,14 +78,9 @@ export function collectorRoutes(
 
   async function durable(event: AdBeaconEvent | PlayBeaconEvent, subject: string): Promise<boolean> {
     const pending = commit.add({ id: event.id, subject, data: event });
-    if (pending === false) return false;
-    try {
-      await pending;
-      stats.accepted++;
-      return true;
-    } catch {
-      return false;
-    }
+    if (pending === false || !(await pending)) return false;
+    stats.accepted++;
+    return true;
   }
 
   app.get<{ Params: { event: string } }>('/beacon/ad/:event', async (req, reply) => {
