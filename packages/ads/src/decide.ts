@@ -67,7 +67,8 @@ export function decideBreak(deps: DecideDeps, req: BreakRequest): BreakAnswer {
  * `decideBreak` with caps and delivery shared by every process (`deps.shared`, in Redis):
  * the candidates' shared counters are read first (one round trip), the same policy chooses,
  * and the pod is claimed atomically (one round trip); an ad whose cap or plan another
- * process used up meanwhile leaves the pod (shared-pod.ts). Without `deps.shared`, the decision of
+ * process used up meanwhile leaves the pod, which is topped up from the next line items
+ * (shared-pod.ts). Without `deps.shared`, the decision of
  * `decideBreak`. With `sign`, the pod is signed by it (the HTTP route shares a signature
  * among the answers of one event-loop turn); the policy and the reservations run before the
  * first await, so two requests of one turn still cannot both take the last impression.

@@ -23,9 +23,10 @@
  * the pacing ceiling again and adds the decision only if both still allow it: two processes
  * racing for the last place under a cap or a plan never both get it. The campaign's total
  * budget is checked there too, against the spend of all its line items, and so is its daily
- * budget, against the same line items' spend on the decision's UTC day. An ad that loses a claim leaves the pod; a pod that lost every ad
- * is chosen once more on fresh counters (decide.ts), so a burst at one line item's limit
- * falls through to the next line item instead of leaving breaks empty. Every key expires
+ * budget, against the same line items' spend on the decision's UTC day. An ad that loses a
+ * claim leaves the pod, which is topped up once on fresh counters from the next line items
+ * (shared-pod.ts), so a burst at one line item's limit falls through to the next line item
+ * instead of leaving breaks short or empty. Every key expires
  * (reservations and caps when their last entry would, measured totals 30 days after the
  * flight ends). If Redis loses the keys, measured totals are re-seeded from the process's own
  * (loaded from PostgreSQL at start); open reservations are lost until re-made. A lost day

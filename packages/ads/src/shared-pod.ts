@@ -3,9 +3,11 @@
  * for a VAST answer (decide.ts) and for each break of a DAI plan (stitch/decide-plan.ts)
  * alike: read the candidates' shared counters, choose with the policy (select-pod.ts), claim
  * the pod in one atomic script. An ad whose cap, plan or budget another process used up
- * meanwhile loses its claim and leaves the pod; a pod that lost every ad is chosen once more
- * on fresh counters, so a burst at one line item's limit falls through to the next line item
- * instead of leaving breaks empty. */
+ * meanwhile loses its claim and leaves the pod; the pod is then topped up once, on fresh
+ * counters, from the next eligible line items (keeping the ads it won), so a burst at one
+ * line item's limit falls through to the next line item instead of serving short or empty
+ * breaks. Two round trips when nothing is lost, four when something is.
+ */
 import type { PaceSettings } from './pacing.ts';
 import { type PodRequest, type PodSlot, selectPod } from './select-pod.ts';
 import type { SharedDelivery } from './shared-delivery.ts';
@@ -68,8 +70,8 @@ export async function claimSharedPod(
         lost = true;
       }
     }
-    // Once, and only when every ad was lost: the second choice read the counters after the loss.
-    if (!lost || out.slots.length > 0) break;
+    // Once: the second choice read the counters after the loss.
+    if (!lost) break;
   }
   return out;
 }

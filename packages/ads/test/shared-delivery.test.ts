@@ -233,6 +233,32 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
       }
     };
 
+  it('a pod that lost an ad to another server is topped up from the next line item', async () => {
+    // Three places in mid-1; li-a (capped at 1) ranks first. Both servers choose li-a, li-b,
+    // li-c for one listener at once; one claim of li-a loses and li-d takes its place.
+    const servers = twoServers(oneCappedOfMany('li-a', 'li-b', 'li-c', 'li-d'));
+    const answers = await Promise.all(
+      servers.map((s) =>
+        decideBreakShared(s.deps, {
+          episode: episode(),
+          breakId: 'mid-1',
+          listenerId: 'listener-1',
+          country: null,
+          device: 'phone',
+          now: t0 + hour,
+        }),
+      ),
+    );
+    const pods = answers.map((x) => x.decisions.map((d) => d.lineItemId).sort());
+    expect(pods.sort()).toEqual([
+      ['li-a', 'li-b', 'li-c'],
+      ['li-b', 'li-c', 'li-d'],
+    ]);
+    // The topped-up pod is one signed pod in sequence.
+    const topped = answers.find((x) => x.decisions.some((d) => d.lineItemId === 'li-d'))!;
+    expect(topped.decisions.map((d) => d.podSequence)).toEqual([1, 2, 3]);
+  });
+
   /** Plan deps of a server: its store, the shared counters, ids of its own. */
   const planDeps = (s: { store: AdsStore; shared: ReturnType<typeof redisSharedDelivery> }, name: string) => {
     let n = 0;
@@ -265,6 +291,26 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect(plannedAds(plan).map((x) => x.lineItemId)).toEqual(['li-b']);
     // Neither server serves li-a to that listener again.
     expect((await ask(b!.deps, 'aud-1', t0 + hour + 1)).decisions.map((d) => d.lineItemId)).toEqual(['li-b']);
+  });
+
+  it('two DAI plans decided at once on two servers take a capped ad once; the other is topped up', async () => {
+    // Two places in the break, li-a capped at 1 a day: both servers choose li-a and li-b.
+    const servers = twoServers(oneCappedOfMany('li-a', 'li-b', 'li-c'));
+    const mid = [
+      { id: 'mid', position: 'mid' as const, offsetMs: 600_000, maxDurationMs: 30_000, maxAds: 2 },
+    ];
+    const plans = await Promise.all(
+      servers.map((s, i) => decidePlan(planDeps(s, `s${i}`), planAsk('aud-1', mid))),
+    );
+    const pods = plans.map((p) =>
+      plannedAds(p)
+        .map((x) => x.lineItemId)
+        .sort(),
+    );
+    expect(pods.sort()).toEqual([
+      ['li-a', 'li-b'],
+      ['li-b', 'li-c'],
+    ]);
   });
 
   it('an unmeasured decision frees its cap place after the hold; one measured by the other server keeps it', async () => {
