@@ -3,12 +3,17 @@
  * per kind, a dense array for O(1) random sampling; removal swaps the last entry into the
  * hole. Counts are maintained incrementally, so scrape and stats cost O(1) per torrent.
  *
- * TCP peers are also kept as bytes: entry i of the dense array owns `stride` bytes at
- * i * stride of the swarm's `tcpBytes` (compact length, seeder flag, compact address).
- * A compact announce (nearly all of them) picks and copies from that one buffer. Why: with
- * one object per peer, picking 50 peers touched the entry, its key, its record and the
- * record's Uint8Array for each, and those cache misses were a quarter of the tracker's
- * CPU in the profile (issue 17); the bytes of a run of peers sit in a few cache lines.
+ * TCP peers are kept as bytes: entry i of the dense array owns `stride` bytes at
+ * i * stride of the swarm's `tcpBytes` (compact length, seeder flag, compact address, peer
+ * id), and their entries hold no record. A compact announce (nearly all of them) picks and
+ * copies from that one buffer. Why: with one object per peer, picking 50 peers touched the
+ * entry, its key, its record and the record's Uint8Array for each, and those cache misses
+ * were a quarter of the tracker's CPU in the profile (issue 17); the bytes of a run of
+ * peers sit in a few cache lines. And a stored record with its two Uint8Arrays was six of
+ * the ten heap objects a new peer cost, each copied by the young-generation GC and marked by
+ * every full one after (GC was 12-27% of the tracker's CPU under the announce bench, where
+ * every announce is a new peer); the record is now made only when a non-compact answer
+ * asks for one.
  *
  * Bounds (memory stays bounded whatever clients send): at most `maxTorrents` swarms,
  * `maxPeersPerSwarm` peers per swarm and `maxPeers` in total; an announce that would
@@ -27,7 +32,9 @@ import {
 
 interface Entry {
   key: string;
-  peer: PeerRecord;
+  kind: PeerKind;
+  /** A WebRTC peer's record; null for a TCP peer, whose address and id are in `tcpBytes`. */
+  ws: PeerRecord | null;
   seeder: boolean;
   uploaded: number;
   downloaded: number;
@@ -36,8 +43,9 @@ interface Entry {
   index: number;
 }
 
-/** Bytes per TCP peer in `tcpBytes`: [compact length][seeder 0/1][compact, up to 18]. */
-const stride = 20;
+/** Bytes per TCP peer in `tcpBytes`: [compact length][seeder 0/1][compact, up to 18][peer id, 20]. */
+const stride = 40;
+const idAt = 20;
 const emptyBytes = new Uint8Array(0);
 
 class Swarm {
@@ -54,23 +62,24 @@ class Swarm {
     return kind === 'tcp' ? this.tcp : this.ws;
   }
 
-  add(e: Entry): void {
-    const list = this.list(e.peer.kind);
+  /** Adds an entry; a TCP peer's address and id are copied from `peer`. */
+  add(e: Entry, peer: PeerRecord): void {
+    const list = this.list(e.kind);
     e.index = list.length;
     list.push(e);
-    if (e.peer.kind === 'tcp') this.writeBytes(e);
+    if (e.kind === 'tcp') this.writeBytes(e, peer);
     this.peers.set(e.key, e);
     if (e.seeder) this.complete++;
     else this.incomplete++;
   }
 
   remove(e: Entry): void {
-    const list = this.list(e.peer.kind);
+    const list = this.list(e.kind);
     const last = list.pop()!;
     if (last !== e) {
       list[e.index] = last;
       last.index = e.index;
-      if (e.peer.kind === 'tcp') {
+      if (e.kind === 'tcp') {
         const from = list.length * stride;
         this.tcpBytes.copyWithin(e.index * stride, from, from + stride);
       }
@@ -81,7 +90,7 @@ class Swarm {
   }
 
   /** Writes a TCP entry's bytes at its index (after an add, or a changed address or flag). */
-  writeBytes(e: Entry): void {
+  writeBytes(e: Entry, peer: PeerRecord): void {
     const at = e.index * stride;
     if (at + stride > this.tcpBytes.length) {
       const grown = new Uint8Array(Math.max(this.tcpBytes.length * 2, at + stride));
@@ -89,11 +98,24 @@ class Swarm {
       this.tcpBytes = grown;
     }
     const b = this.tcpBytes;
-    const c = e.peer.compact;
-    // An address that is not 6 or 18 bytes is never handed out compact.
+    const c = peer.compact;
+    // An address that is not 6 or 18 bytes is never handed out.
     b[at] = c.length === 6 || c.length === 18 ? c.length : 0;
     b[at + 1] = e.seeder ? 1 : 0;
-    for (let k = 0; k < c.length && k < stride - 2; k++) b[at + 2 + k] = c[k]!;
+    for (let k = 0; k < c.length && k < idAt - 2; k++) b[at + 2 + k] = c[k]!;
+    const id = peer.peerId;
+    for (let k = 0; k < 20; k++) b[at + idAt + k] = k < id.length ? id[k]! : 0;
+  }
+
+  /** A TCP peer's record, made from its bytes (for the rare non-compact answer). */
+  tcpRecord(e: Entry): PeerRecord {
+    const at = e.index * stride;
+    const b = this.tcpBytes;
+    return {
+      kind: 'tcp',
+      compact: b.slice(at + 2, at + 2 + b[at]!),
+      peerId: b.slice(at + idAt, at + idAt + 20),
+    };
   }
 
   counts(): SwarmCounts {
@@ -151,11 +173,12 @@ export class MemorySwarmStore implements SwarmStore {
       self = existing;
       previous = { uploaded: existing.uploaded, downloaded: existing.downloaded };
       if (a.event === 'completed' && !existing.seeder && a.seeder) swarm.downloaded++;
-      if (existing.peer.kind !== a.peer.kind) {
+      if (existing.kind !== a.peer.kind) {
         swarm.remove(existing);
-        existing.peer = a.peer;
+        existing.kind = a.peer.kind;
+        existing.ws = a.peer.kind === 'ws' ? a.peer : null;
         existing.seeder = a.seeder;
-        swarm.add(existing);
+        swarm.add(existing, a.peer);
       } else {
         if (existing.seeder !== a.seeder) {
           if (a.seeder) {
@@ -167,8 +190,8 @@ export class MemorySwarmStore implements SwarmStore {
           }
           existing.seeder = a.seeder;
         }
-        existing.peer = a.peer;
-        if (a.peer.kind === 'tcp') swarm.writeBytes(existing);
+        if (a.peer.kind === 'tcp') swarm.writeBytes(existing, a.peer);
+        else existing.ws = a.peer;
       }
       existing.uploaded = a.uploaded;
       existing.downloaded = a.downloaded;
@@ -181,14 +204,15 @@ export class MemorySwarmStore implements SwarmStore {
       if (a.event === 'completed' && a.seeder) swarm.downloaded++;
       self = {
         key: a.peerKey,
-        peer: a.peer,
+        kind: a.peer.kind,
+        ws: a.peer.kind === 'ws' ? a.peer : null,
         seeder: a.seeder,
         uploaded: a.uploaded,
         downloaded: a.downloaded,
         lastSeen: a.now,
         index: 0,
       };
-      swarm.add(self);
+      swarm.add(self, a.peer);
       this.peerCount++;
     }
     // Fields written out, not spread from counts(): an object spread plus extra fields is
@@ -261,7 +285,7 @@ export class MemorySwarmStore implements SwarmStore {
       const e = list[(start + i) % n]!;
       if (e.key === a.peerKey) continue;
       if (!seeders && e.seeder) continue;
-      out.push(e.peer);
+      out.push(e.ws ?? swarm.tcpRecord(e));
     }
     return out;
   }
