@@ -65,6 +65,28 @@ for (const engine of engines) {
       expect((await ledger.check()).balanced).toBe(true);
     });
 
+    it('postMany gives the results of posting one by one: new, already posted, repeated, invalid', async () => {
+      const before = impressionEntry(charge('d0', nov(2)), 7000);
+      await ledger.post(before);
+      const d1 = impressionEntry(charge('d1', nov(2)), 7000);
+      const d2 = impressionEntry(charge('d2', nov(3), 'c2'), 7000);
+      const unbalanced = { ...d2, id: 'imp:bad', lines: [{ account: 'creator:c1', amount: 5 }] };
+      expect(await ledger.postMany([d2, before, d1, unbalanced, d1])).toEqual([
+        { ok: true, written: true },
+        { ok: true, written: false },
+        { ok: true, written: true },
+        { ok: false, error: expect.objectContaining({ code: 'LED_UNBALANCED' }) },
+        { ok: true, written: false },
+      ]);
+      expect(await ledger.postMany([])).toEqual([]);
+      expect(await ledger.entry(d2.id)).toEqual(d2);
+      expect(await ledger.entry(d1.id)).toEqual(d1);
+      expect(await ledger.entry('imp:bad')).toBeNull();
+      expect(await ledger.balance('advertiser:a1')).toBe(-60_000);
+      expect(await ledger.balance('creator:c2')).toBe(14_000);
+      expect((await ledger.check()).balanced).toBe(true);
+    });
+
     it('SQL refuses an unbalanced entry even when code checks are bypassed', async () => {
       await expect(
         db.transaction(async (tx) => {

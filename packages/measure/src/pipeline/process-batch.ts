@@ -137,6 +137,37 @@ export async function processBatch(
     return ivtReason(edge, n, o.ivtRules ?? defaultIvtRules);
   };
 
+  /**
+   * Impressions judged chargeable, posted to the ledger together (`postMany`: three
+   * statements for the batch instead of three per impression) in the order judged, each
+   * with its measured delivery for the ad server once written.
+   */
+  const charges: { claims: DecisionClaims; at: number }[] = [];
+  const postCharges = async () => {
+    if (charges.length === 0) return;
+    const judged = charges.splice(0);
+    const posted = await ledger.postMany(
+      judged.map(({ claims, at }) =>
+        impressionEntry(
+          {
+            decisionId: claims.decisionId,
+            advertiserId: claims.advertiserId,
+            creatorId: claims.creatorId,
+            cpmMicros: claims.cpmMicros,
+            time: at,
+          },
+          shareBps,
+        ),
+      ),
+    );
+    posted.forEach((p, k) => {
+      if (!p.ok || !p.written) return;
+      const { claims, at } = judged[k]!;
+      result.impressionsCharged++;
+      outbox.push(deliveryOf('delivered', claims, at, impressionPrice(claims.cpmMicros)));
+    });
+  };
+
   for (const e of todo) {
     switch (e.subject) {
       case subjects.download: {
@@ -211,24 +242,11 @@ export async function processBatch(
         adRows.push([e.id, claims.decisionId, b.event, j.reason, b.receivedAt, b.audienceKey]);
         if (j.countImpression) {
           d.impressionAt = b.receivedAt;
-          const posted = await ledger.post(
-            impressionEntry(
-              {
-                decisionId: claims.decisionId,
-                advertiserId: claims.advertiserId,
-                creatorId: claims.creatorId,
-                cpmMicros: claims.cpmMicros,
-                time: b.receivedAt,
-              },
-              shareBps,
-            ),
-          );
-          if (posted.ok && posted.written) {
-            result.impressionsCharged++;
-            outbox.push(deliveryOf('delivered', claims, b.receivedAt, impressionPrice(claims.cpmMicros)));
-          }
+          charges.push({ claims, at: b.receivedAt });
         }
         if (j.invalidateDecision) {
+          // The refund reads the impression's entry: post the charges judged so far first.
+          await postCharges();
           const refunded = await ledger.refundImpression(claims.decisionId, b.receivedAt);
           if (refunded.ok && refunded.written) {
             result.refunds++;
@@ -277,6 +295,7 @@ export async function processBatch(
     }
   }
 
+  await postCharges();
   await saveDecisions(tx, decisions);
   // Measured delivery for the ad server, in the order it happened, in one statement.
   await enqueueDeliveries(tx, outbox);
