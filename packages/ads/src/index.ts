@@ -112,6 +112,12 @@ export {
 export { claimSharedPod, type SharedPod, type SharedPodAsk } from './shared-pod.ts';
 export { sharedFigures } from './shared-report.ts';
 export {
+  type DeliverySeed,
+  emptySeed,
+  loadDeliverySeed,
+  type SeedSource,
+} from './shared-seed.ts';
+export {
   dropRetiredBefore,
   exportPublicKey,
   exportSigningKey,

@@ -26,17 +26,17 @@
  * budget, against the same line items' spend on the decision's UTC day. An ad that loses a
  * claim leaves the pod, which is topped up once on fresh counters from the next line items
  * (shared-pod.ts), so a burst at one line item's limit falls through to the next line item
- * instead of leaving breaks short or empty. Every key expires
- * (reservations and caps when their last entry would, measured totals 30 days after the
- * flight ends). If Redis loses the keys, measured totals are re-seeded from the process's own
- * (loaded from PostgreSQL at start); open reservations are lost until re-made. A lost day
- * counter is not re-seeded (the store keeps no per-day measured spend of other processes):
- * the campaign's daily budget then counts only what is decided after the loss.
+ * instead of leaving breaks short or empty. Reservations, day counters and caps expire when
+ * their last entry would; measured totals are kept. Every script first checks the seed mark:
+ * Redis keeps nothing on disk, so after a restart or flush the counters are seeded again from
+ * the ads tables before any decision reads them (shared-seed.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { capHorizonMs } from './frequency-caps.ts';
 import { epochDay, type LineItem, type LineItemDelivery } from './model.ts';
 import { defaultPaceSettings, type PaceSettings, plannedAt } from './pacing.ts';
 import { type Candidate, flightOf, type PodSlot } from './select-pod.ts';
+import { emptySeed, isUnseeded, type SeedKeys, type SeedSource, seedCounters } from './shared-seed.ts';
 import type { AdsStore } from './store.ts';
 import type { MeasuredDelivery } from './tracking-contract.ts';
 
@@ -57,6 +57,11 @@ export interface ClaimRequest {
 }
 
 export interface SharedDelivery {
+  /**
+   * Seeds the counters from the durable source unless Redis has them (shared-seed.ts); call at
+   * start so no request waits for it. Every other call seeds them too when it finds them lost.
+   */
+  ready(now: number): Promise<void>;
   /** Puts the shared delivery of `candidates` and the listener's cap times into `store`. */
   load(
     store: AdsStore,
@@ -74,25 +79,24 @@ export interface SharedDelivery {
 
 const dayMs = 86_400_000;
 
-// Shared by the three scripts: push a key's expiry out to `at` (never in; relative to the
-// caller's clock, so Redis's own clock does not matter); release expired reservations and read
-// a line item's delivery (seeding measured totals from ARGV when the key is missing); drop
-// expired cap holds and times no cap needs.
+// Shared by the three scripts: KEYS[1] is the seed mark (shared-seed.ts): without it the
+// counters were lost (Redis restarted or flushed) or never seeded, and the script refuses
+// (UNSEEDED) until they are seeded again. Push a key's expiry out to `at` (never in; relative to
+// the caller's clock, so Redis's own clock does not matter); release expired reservations and
+// read a line item's delivery (a missing total is none); drop expired cap holds and times no
+// cap needs.
 const helpers = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('UNSEEDED') end
 local function extend(key, at, now)
   local ttl = redis.call('PTTL', key)
   local want = math.max(1000, at - now)
   if ttl < 0 or ttl < want then redis.call('PEXPIRE', key, want) end
 end
-local function delivered(m, r, now, cpm, n0, s0, ttlAt)
+local function delivered(m, r, now, cpm)
   redis.call('ZREMRANGEBYSCORE', r, '-inf', now)
-  if redis.call('EXISTS', m) == 0 then
-    redis.call('HSET', m, 'n', n0, 's', s0)
-    extend(m, tonumber(ttlAt), now)
-  end
   local f = redis.call('HMGET', m, 'n', 's')
   local open = redis.call('ZCARD', r)
-  return tonumber(f[1]) + open, tonumber(f[2]) + open * cpm
+  return tonumber(f[1] or '0') + open, tonumber(f[2] or '0') + open * cpm
 end
 local function daySpent(dm, dr, now, cpm)
   redis.call('ZREMRANGEBYSCORE', dr, '-inf', now)
@@ -106,19 +110,19 @@ local function sweepCaps(c, h, now, horizon)
 end
 `;
 
-// ARGV[1] now; per item: cpm, n0, s0, ttlAt, capped, horizon. KEYS per item: m, r, dm, dr of
+// ARGV[1] now; per item: cpm, capped, horizon. KEYS: the mark, then per item: m, r, dm, dr of
 // today (+ c, h when capped). Returns per item {n, s, {cap times...}, today's spend}.
 const loadScript = `${helpers}
 local now = tonumber(ARGV[1])
 local out = {}
-local k, a = 1, 2
+local k, a = 2, 2
 while a <= #ARGV do
-  local n, s = delivered(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
+  local n, s = delivered(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a]))
   local today = daySpent(KEYS[k + 2], KEYS[k + 3], now, tonumber(ARGV[a]))
   k = k + 4
   local times = {}
-  if ARGV[a + 4] == '1' then
-    sweepCaps(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a + 5]))
+  if ARGV[a + 1] == '1' then
+    sweepCaps(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a + 2]))
     times = redis.call('ZRANGE', KEYS[k], 0, -1, 'WITHSCORES')
     local only = {}
     for i = 2, #times, 2 do only[#only + 1] = times[i] end
@@ -126,15 +130,15 @@ while a <= #ARGV do
     k = k + 2
   end
   out[#out + 1] = {n, s, times, today}
-  a = a + 6
+  a = a + 3
 end
 return out
 `;
 
-// ARGV[1] now; per claim: id, expiresAt, holdUntil, cpm, n0, s0, ttlAt, spendGoal,
-// lt, le, capped, horizon, ncaps, then ncaps pairs (period, max), then budget (milli-micros, -1
-// for none), nsib and nsib quadruples (cpm, n0, s0, ttlAt) of the campaign's other line items,
-// then the daily budget (milli-micros, -1 for none). KEYS: m, r
+// ARGV[1] now; per claim: id, expiresAt, holdUntil, cpm, spendGoal, lt, le, capped, horizon,
+// ncaps, then ncaps pairs (period, max), then budget (milli-micros, -1 for none), nsib and the
+// cpm of each of the campaign's other line items, then the daily budget (milli-micros, -1 for
+// none). KEYS: the mark, then m, r
 // (+ c, h when capped), m, r of each sibling, dm, dr of this line item today, then (with a daily
 // budget) dm, dr of each sibling today. A claim is taken when delivered units < lt, (le < 0 or
 // spend + cpm <= le), every cap has room, the campaign's spend + cpm <= budget and its spend
@@ -142,48 +146,48 @@ return out
 const claimScript = `${helpers}
 local now = tonumber(ARGV[1])
 local out = {}
-local k, a = 1, 2
+local k, a = 2, 2
 while a <= #ARGV do
   local id, expiresAt, holdUntil = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local cpm = tonumber(ARGV[a + 3])
   local m, r = KEYS[k], KEYS[k + 1]
   k = k + 2
-  local n, s = delivered(m, r, now, cpm, ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
+  local n, s = delivered(m, r, now, cpm)
   local units = n
-  if ARGV[a + 7] == '1' then units = s end
-  local lt, le = tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9])
+  if ARGV[a + 4] == '1' then units = s end
+  local lt, le = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
   local ok = units < lt and (le < 0 or s + cpm <= le)
-  local capped, horizon, ncaps = ARGV[a + 10] == '1', tonumber(ARGV[a + 11]), tonumber(ARGV[a + 12])
+  local capped, horizon, ncaps = ARGV[a + 7] == '1', tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9])
   local c, h
   if capped then
     c, h = KEYS[k], KEYS[k + 1]
     k = k + 2
     sweepCaps(c, h, now, horizon)
     for i = 0, ncaps - 1 do
-      local period, max = tonumber(ARGV[a + 13 + 2 * i]), tonumber(ARGV[a + 14 + 2 * i])
-      if redis.call('ZCOUNT', c, '(' .. (now - period), now) >= max then ok = false end
+      local period, max = tonumber(ARGV[a + 10 + 2 * i]), tonumber(ARGV[a + 11 + 2 * i])
+      -- Up to +inf: a place taken by a process whose clock runs a little ahead counts too.
+      if redis.call('ZCOUNT', c, '(' .. (now - period), '+inf') >= max then ok = false end
     end
   end
   -- The campaign's total budget: this line item's spend and its siblings', plus this price.
-  local b = a + 13 + 2 * ncaps
+  local b = a + 10 + 2 * ncaps
   local budget, nsib = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
   local spent = s
   for i = 0, nsib - 1 do
-    local j = b + 2 + 4 * i
-    local _, sibSpend = delivered(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[j]), ARGV[j + 1], ARGV[j + 2], ARGV[j + 3])
+    local _, sibSpend = delivered(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[b + 2 + i]))
     spent = spent + sibSpend
     k = k + 2
   end
   if budget >= 0 and spent + cpm > budget then ok = false end
   -- The daily budget: the spend of the same line items on this UTC day, plus this price.
-  local d = b + 2 + 4 * nsib
+  local d = b + 2 + nsib
   local daily = tonumber(ARGV[d])
   local dm, dr = KEYS[k], KEYS[k + 1]
   k = k + 2
   if daily >= 0 then
     local today = daySpent(dm, dr, now, cpm)
     for i = 0, nsib - 1 do
-      today = today + daySpent(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[b + 2 + 4 * i]))
+      today = today + daySpent(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[b + 2 + i]))
       k = k + 2
     end
     if today + cpm > daily then ok = false end
@@ -208,37 +212,35 @@ end
 return out
 `;
 
-// ARGV[1] now; per delivery: sign, id, charged (milli-micros), issuedAt, n0, s0, ttlAt, capped,
-// horizon, dayTtlAt. KEYS as in load (m, r, dm, dr, then c, h), the day keys being those of the
-// decision's day. A delivery
+// ARGV[1] now; per delivery: sign, id, charged (milli-micros), issuedAt, capped, horizon,
+// dayTtlAt. KEYS as in load (the mark, then m, r, dm, dr, then c, h), the day keys being those of
+// the decision's day. A delivery
 // turns its reservation into measured delivery (in the line item's totals and on its decision's
 // day) and keeps its cap place for the whole period (its hold ends); a refund takes the
 // measured one back.
 const measuredScript = `${helpers}
 local now = tonumber(ARGV[1])
-local k, a = 1, 2
+local k, a = 2, 2
 while a <= #ARGV do
   local sign, id, charged, issuedAt = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local m, r = KEYS[k], KEYS[k + 1]
   k = k + 2
-  delivered(m, r, now, 0, ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
   if sign > 0 then redis.call('ZREM', r, id) end
   redis.call('HINCRBY', m, 'n', sign)
   redis.call('HINCRBY', m, 's', sign * charged)
-  extend(m, tonumber(ARGV[a + 6]), now)
   local dm, dr = KEYS[k], KEYS[k + 1]
   k = k + 2
   if sign > 0 then redis.call('ZREM', dr, id) end
   redis.call('INCRBY', dm, sign * charged)
-  extend(dm, tonumber(ARGV[a + 9]), now)
-  if ARGV[a + 7] == '1' then
+  extend(dm, tonumber(ARGV[a + 6]), now)
+  if ARGV[a + 4] == '1' then
     local c, h = KEYS[k], KEYS[k + 1]
     k = k + 2
     redis.call('ZREM', h, id)
     if not redis.call('ZSCORE', c, id) then redis.call('ZADD', c, issuedAt, id) end
-    extend(c, issuedAt + tonumber(ARGV[a + 8]), now)
+    extend(c, issuedAt + tonumber(ARGV[a + 5]), now)
   end
-  a = a + 10
+  a = a + 7
 end
 return 0
 `;
@@ -261,9 +263,17 @@ return out
 export function redisSharedDelivery(
   redis: RedisScripts,
   prefix: string,
-  o: { capHoldMs: number; pace?: PaceSettings },
+  o: {
+    capHoldMs: number;
+    pace?: PaceSettings;
+    /** Where lost counters are seeded from (shared-seed.ts; the node: `loadDeliverySeed`). Default: nothing. */
+    seed?: SeedSource;
+    /** How long a decision waits for another process to seed (default 2 s). */
+    seedWaitMs?: number;
+  },
 ): SharedDelivery {
   const settings = o.pace ?? defaultPaceSettings;
+  const mark = `${prefix}seeded`;
   const m = (li: string) => `${prefix}m:${li}`;
   const r = (li: string) => `${prefix}r:${li}`;
   const c = (li: string, listener: string) => `${prefix}c:${li}:${listener}`;
@@ -273,16 +283,35 @@ export function redisSharedDelivery(
   // A day's counters outlive the day by one more (a reservation made at 23:59 is measured
   // after midnight but still counts on its own day).
   const dayTtlAt = (day: number) => (day + 2) * dayMs;
-  // Measured totals are kept 30 days past the flight.
-  const measuredTtlAt = (cand: Pick<Candidate, 'lineItem' | 'campaign'>) =>
-    flightOf(cand).endsAt + 30 * dayMs;
-  // The store's measured totals seed a missing key.
-  const seed = (store: AdsStore, cand: Pick<Candidate, 'lineItem' | 'campaign'>): Array<number> => {
-    const local = store.measuredOf(cand.lineItem.id);
-    return [local.impressions, local.spendMilliMicros, measuredTtlAt(cand)];
+  const seedKeys: SeedKeys = { mark, lock: `${prefix}seeding`, m, dm, c };
+  const token = randomUUID();
+  let seeding: Promise<void> | null = null;
+  // Runs a counter script; refused for lost counters (UNSEEDED), seeds them once and runs again.
+  const run = async (script: string, keys: string[], args: Array<string | number>, now: number) => {
+    try {
+      return await redis.eval(script, keys.length + 1, mark, ...keys, ...args);
+    } catch (err) {
+      if (!isUnseeded(err)) throw err;
+    }
+    await ready(now);
+    return redis.eval(script, keys.length + 1, mark, ...keys, ...args);
+  };
+  // Seeds the counters unless they are (one seeding at a time in this process).
+  const ready = (now: number): Promise<void> => {
+    seeding ??= seedCounters(redis, seedKeys, o.seed ?? emptySeed, now, {
+      token,
+      lockMs: 60_000,
+      waitMs: o.seedWaitMs ?? 2000,
+      dayTtlAt,
+    }).finally(() => {
+      seeding = null;
+    });
+    return seeding;
   };
 
   return {
+    ready,
+
     async load(store, candidates, listenerId, now) {
       if (candidates.length === 0) return;
       // The candidates, then the other line items of their campaigns (total budgets), uncapped.
@@ -303,11 +332,9 @@ export function redisSharedDelivery(
         const li = cand.lineItem;
         keys.push(m(li.id), r(li.id), dm(li.id, day), dr(li.id, day));
         if (capped[i]) keys.push(c(li.id, listenerId!), h(li.id, listenerId!));
-        args.push(li.cpmMicros, ...seed(store, cand), capped[i] ? 1 : 0, capHorizonMs(li.caps));
+        args.push(li.cpmMicros, capped[i] ? 1 : 0, capHorizonMs(li.caps));
       }
-      const out = (await redis.eval(loadScript, keys.length, ...keys, ...args)) as Array<
-        [number, number, string[], number]
-      >;
+      const out = (await run(loadScript, keys, args, now)) as Array<[number, number, string[], number]>;
       const campaignSpend = new Map<string, number>();
       const campaignToday = new Map<string, number>();
       all.forEach((cand, i) => {
@@ -359,9 +386,6 @@ export function redisSharedDelivery(
           req.expiresAt,
           Math.min(req.expiresAt, req.now + o.capHoldMs),
           li.cpmMicros,
-          0,
-          0,
-          measuredTtlAt(cand),
           spendGoal ? 1 : 0,
           Math.min(total, ceiling),
           spendGoal ? total : -1,
@@ -374,7 +398,7 @@ export function redisSharedDelivery(
         args.push(cand.campaign.totalBudgetMicros * 1000, siblings.length);
         for (const sib of siblings) {
           keys.push(m(sib.lineItem.id), r(sib.lineItem.id));
-          args.push(sib.lineItem.cpmMicros, 0, 0, measuredTtlAt(sib));
+          args.push(sib.lineItem.cpmMicros);
         }
         const daily = cand.campaign.dailyBudgetMicros > 0 ? cand.campaign.dailyBudgetMicros * 1000 : -1;
         args.push(daily);
@@ -382,7 +406,7 @@ export function redisSharedDelivery(
         if (daily >= 0)
           for (const sib of siblings) keys.push(dm(sib.lineItem.id, day), dr(sib.lineItem.id, day));
       });
-      const out = (await redis.eval(claimScript, keys.length, ...keys, ...args)) as number[];
+      const out = (await run(claimScript, keys, args, req.now)) as number[];
       return out.map((x) => Number(x) === 1);
     },
 
@@ -393,7 +417,6 @@ export function redisSharedDelivery(
         const li = store.lineItems.get(d.lineItemId);
         const campaign = li && store.campaigns.get(li.campaignId);
         if (!li || !campaign) continue;
-        const cand = { lineItem: li, campaign };
         const sign = d.kind === 'delivered' ? 1 : -1;
         const capped = sign > 0 && d.listenerId !== null && li.caps.length > 0;
         const day = epochDay(d.issuedAt);
@@ -404,13 +427,12 @@ export function redisSharedDelivery(
           d.decisionId,
           d.chargedMicros * 1000,
           d.issuedAt,
-          ...seed(store, cand),
           capped ? 1 : 0,
           capHorizonMs(li.caps),
           dayTtlAt(day),
         );
       }
-      if (keys.length > 0) await redis.eval(measuredScript, keys.length, ...keys, ...args);
+      if (keys.length > 0) await run(measuredScript, keys, args, now);
     },
 
     async reserved(lineItems, now) {

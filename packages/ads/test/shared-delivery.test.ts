@@ -41,9 +41,9 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
   });
 
   /** Two instances of one network: the same model (`fill` puts it in each), their own stores, one Redis prefix. */
-  function twoServers(fill: (store: AdsStore) => void, capHoldMs = 10 * 60_000) {
+  async function twoServers(fill: (store: AdsStore) => void, capHoldMs = 10 * 60_000) {
     const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
-    return ['a', 'b'].map((name) => {
+    const servers = ['a', 'b'].map((name) => {
       const store = new AdsStore();
       store.capHoldMs = capHoldMs;
       fill(store);
@@ -60,6 +60,9 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
       };
       return { store, deps, shared };
     });
+    // Seeded before the burst, as the node does at start: no request waits for the other's seeding.
+    await Promise.all(servers.map((s) => s.shared.ready(t0)));
+    return servers;
   }
 
   /** One campaign with one line item `li`. */
@@ -99,7 +102,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
   });
 
   it('a listener capped at 3 a day gets 3 ads from both servers together, not 3 from each', async () => {
-    const [a, b] = twoServers(oneLineItem({ caps: [{ max: 3, periodMs: day }] }));
+    const [a, b] = await twoServers(oneLineItem({ caps: [{ max: 3, periodMs: day }] }));
     const now = t0 + hour;
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => ask((i % 2 ? a : b)!.deps, 'listener-1', now + i)),
@@ -109,9 +112,16 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect((await ask(b!.deps, 'listener-2', now + 50)).decisions).toHaveLength(1);
   });
 
+  it('a cap place taken by a server whose clock runs ahead counts on the other', async () => {
+    const [a, b] = await twoServers(oneLineItem({ caps: [{ max: 1, periodMs: day }] }));
+    expect((await ask(a!.deps, 'listener-1', t0 + hour + 50)).decisions).toHaveLength(1);
+    // B's clock is 50 ms behind A's: A's decision is "in the future" for B, and still counts.
+    expect((await ask(b!.deps, 'listener-1', t0 + hour)).decisions).toHaveLength(0);
+  });
+
   it('an even line item runs to its plan once across both servers, not once per server', async () => {
     // 1,440 impressions over the day: 60 planned by 01:00, plus the two-minute lookahead.
-    const [a, b] = twoServers(
+    const [a, b] = await twoServers(
       oneLineItem({ pacing: 'even', goal: { kind: 'impressions', impressions: 1440 } }),
     );
     const now = t0 + hour;
@@ -128,7 +138,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it("a campaign's total budget is spent once across both servers and its line items", async () => {
     // Two line items of one campaign; a budget for 5 impressions at 20 EUR CPM (0.02 EUR each).
-    const servers = twoServers((store) => {
+    const servers = await twoServers((store) => {
       store.putCampaign(campaign('c1', { totalBudgetMicros: 100_000 }));
       // li-1 (first by id) stops after 3, so li-2's spend must count against the budget too.
       for (const [id, goal] of [
@@ -153,7 +163,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it("a campaign's daily budget is spent once a day across both servers and its line items", async () => {
     // Two line items of one two-day campaign; a daily budget for 5 impressions at 20 EUR CPM.
-    const servers = twoServers((store) => {
+    const servers = await twoServers((store) => {
       store.putCampaign(campaign('c1', { endsAt: t0 + 2 * day, dailyBudgetMicros: 100_000 }));
       // li-1 (first by id) stops after 3, so li-2's spend today must count against it too.
       for (const [id, goal] of [
@@ -186,7 +196,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it('a daily budget and a cap hold together in one claim (one listener, two line items)', async () => {
     // Daily budget for 3 at 20 EUR CPM; li-1 capped at 1 a day for the listener, li-2 not.
-    const servers = twoServers((store) => {
+    const servers = await twoServers((store) => {
       store.putCampaign(campaign('c1', { dailyBudgetMicros: 60_000 }));
       for (const id of ['li-1', 'li-2']) {
         store.putCreative(creative(`cr-${id}`));
@@ -205,7 +215,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it('a request whose ad another server took gets the next line item, not an empty break', async () => {
     // li-0 (first by id) has one impression left; ten requests at once all choose it first.
-    const servers = twoServers((store) => {
+    const servers = await twoServers((store) => {
       for (const [id, goal] of [
         ['li-0', 1],
         ['li-1', 1000],
@@ -236,7 +246,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
   it('a pod that lost an ad to another server is topped up from the next line item', async () => {
     // Three places in mid-1; li-a (capped at 1) ranks first. Both servers choose li-a, li-b,
     // li-c for one listener at once; one claim of li-a loses and li-d takes its place.
-    const servers = twoServers(oneCappedOfMany('li-a', 'li-b', 'li-c', 'li-d'));
+    const servers = await twoServers(oneCappedOfMany('li-a', 'li-b', 'li-c', 'li-d'));
     const answers = await Promise.all(
       servers.map((s) =>
         decideBreakShared(s.deps, {
@@ -283,7 +293,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
   });
 
   it('a DAI plan checks the shared caps when it is decided: no ad the listener already had on the other server', async () => {
-    const [a, b] = twoServers(oneCappedOfMany('li-a', 'li-b'));
+    const [a, b] = await twoServers(oneCappedOfMany('li-a', 'li-b'));
     // A serves the listener li-a (capped at 1 a day) by VAST.
     expect((await ask(a!.deps, 'aud-1', t0 + hour)).decisions.map((d) => d.lineItemId)).toEqual(['li-a']);
     // B decides a plan for the same listener: li-a is capped there too, so li-b.
@@ -295,7 +305,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it('two DAI plans decided at once on two servers take a capped ad once; the other is topped up', async () => {
     // Two places in the break, li-a capped at 1 a day: both servers choose li-a and li-b.
-    const servers = twoServers(oneCappedOfMany('li-a', 'li-b', 'li-c'));
+    const servers = await twoServers(oneCappedOfMany('li-a', 'li-b', 'li-c'));
     const mid = [
       { id: 'mid', position: 'mid' as const, offsetMs: 600_000, maxDurationMs: 30_000, maxAds: 2 },
     ];
@@ -314,7 +324,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
   });
 
   it('an unmeasured decision frees its cap place after the hold; one measured by the other server keeps it', async () => {
-    const [a, b] = twoServers(oneLineItem({ caps: [{ max: 1, periodMs: day }] }), 10 * 60_000);
+    const [a, b] = await twoServers(oneLineItem({ caps: [{ max: 1, periodMs: day }] }), 10 * 60_000);
     const now = t0 + hour;
     expect((await ask(a!.deps, 'abandoned', now)).decisions).toHaveLength(1);
     const played = (await ask(a!.deps, 'played', now)).decisions[0] as DecisionClaims;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   adsMigrations,
   adsPlugin,
+  loadDeliverySeed,
   loadModel,
   loadStore,
   PreparedAds,
@@ -157,7 +158,11 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   await registerNodeAdminToken(d.db, adminToken);
   const store = await loadStore(d.db, d.clock.now());
   // With N processes (REDIS_URL) caps and pacing are counted once for all of them.
-  const sharedDelivery = d.shared?.adsDelivery({ capHoldMs: store.capHoldMs });
+  // If Redis loses them (it keeps nothing on disk), they are seeded again from the ads tables.
+  const sharedDelivery = d.shared?.adsDelivery({
+    capHoldMs: store.capHoldMs,
+    seed: (now) => loadDeliverySeed(d.db, now),
+  });
   // A campaign, line item or creative written through another process's API: read the model
   // again, so every process serves (and pauses) the same line items.
   const adsModel = await d.shared?.signal('ads-model', () => {
@@ -318,6 +323,11 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     },
     async started() {
       await seedHouseCampaign(d.db, store, { mediaDir: adsMediaDir, publicUrl: d.publicUrl() });
+      // A fresh Redis gets its ad counters now rather than on the first ad request (which
+      // waits for this same seeding); not awaited: a Redis down at start does not hold it up.
+      void sharedDelivery
+        ?.ready(d.clock.now())
+        .catch((err: unknown) => d.app.log.error({ err }, 'seeding the shared ad counters failed'));
       if (dai) {
         void services.warmDai();
         warmTimer = setInterval(() => void services.warmDai(), 60_000);

@@ -28,7 +28,7 @@ export interface SharedState {
    * The ad server's frequency caps and line-item delivery (pacing, goals) counted once for
    * every process; undefined in one process, where the ad server's own store counts them.
    */
-  adsDelivery(o: { capHoldMs: number }): SharedDelivery | undefined;
+  adsDelivery(o: Parameters<typeof redisSharedDelivery>[2]): SharedDelivery | undefined;
   close(): Promise<void>;
 }
 

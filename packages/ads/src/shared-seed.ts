@@ -1,0 +1,214 @@
+/**
+ * Putting the shared delivery counters (shared-delivery.ts) back after Redis lost them. Redis
+ * here keeps nothing on disk: a restart or a flush empties it, and with it every line item's
+ * measured totals, the campaigns' day spend and the listeners' cap times, so budgets and caps
+ * would start again from nothing. The ads part's own tables keep what is needed:
+ * - `ads_measured` (every measured delivery and refund, once): each line item's measured
+ *   impressions and spend, and the measured spend of the decisions made on each UTC day;
+ * - `ads_cap_impressions` (each process's cap memory, flushed with delivery): the listeners'
+ *   impression times within their caps' periods.
+ *
+ * A seed mark (`<prefix>seeded`, no expiry) says the counters are whole. Every counter script
+ * refuses without it (UNSEEDED); the refused process takes a lock, reads the tables, writes the
+ * counters and sets the mark, while the others wait for the mark (a decision waits at most
+ * `seedWaitMs`, then fails as when Redis is down: no ad rather than one past a cap). A fresh
+ * Redis is seeded the same way on first use.
+ *
+ * Not restored: open reservations (decisions not yet measured when Redis was lost count again
+ * once measured) and cap holds of unmeasured decisions (their times come back as impressions).
+ * A measured delivery applied to Redis just before the loss whose row was not yet committed
+ * when the tables were read is not in the seed.
+ */
+import type { Queryable } from '@swarmcast/platform';
+import { epochDay } from './model.ts';
+
+export interface DeliverySeed {
+  /** Per line item: measured impressions and spend (milli-micros), net of refunds. */
+  totals: Array<{ lineItemId: string; impressions: number; spendMilliMicros: number }>;
+  /** Per line item and UTC day of the decisions (yesterday and today): their measured spend. */
+  days: Array<{ lineItemId: string; day: number; spendMilliMicros: number }>;
+  /** Listeners' impression times per capped line item, and when they stop mattering. */
+  caps: Array<{ listenerId: string; lineItemId: string; times: number[]; expiresAt: number }>;
+}
+
+/** Reads the seed at `now` from the durable source. */
+export type SeedSource = (now: number) => Promise<DeliverySeed>;
+
+export const emptySeed: SeedSource = async () => ({ totals: [], days: [], caps: [] });
+
+const dayMs = 86_400_000;
+
+/** The seed from the ads tables (see the file's header). */
+export async function loadDeliverySeed(db: Queryable, now: number): Promise<DeliverySeed> {
+  type Total = { line_item_id: string; n: string | number; s: string | number };
+  type Day = { line_item_id: string; day: string | number; s: string | number };
+  type Cap = { listener_id: string; line_item_id: string; times: number[]; expires_at: string | number };
+  // Spend as the counters keep it: charged micros x 1000, a refund taking one back.
+  const totals = await db.query<Total>(
+    `SELECT line_item_id,
+            sum(CASE WHEN kind = 'delivered' THEN 1 ELSE -1 END) AS n,
+            sum(CASE WHEN kind = 'delivered' THEN charged_micros ELSE -charged_micros END) * 1000 AS s
+       FROM ads_measured GROUP BY line_item_id`,
+  );
+  const days = await db.query<Day>(
+    `SELECT line_item_id, issued_at / ${dayMs} AS day,
+            sum(CASE WHEN kind = 'delivered' THEN charged_micros ELSE -charged_micros END) * 1000 AS s
+       FROM ads_measured WHERE issued_at >= $1 GROUP BY 1, 2`,
+    [(epochDay(now) - 1) * dayMs],
+  );
+  const caps = await db.query<Cap>(
+    'SELECT listener_id, line_item_id, times, expires_at FROM ads_cap_impressions WHERE expires_at > $1',
+    [now],
+  );
+  return {
+    totals: totals.rows.map((r) => ({
+      lineItemId: r.line_item_id,
+      impressions: Number(r.n),
+      spendMilliMicros: Number(r.s),
+    })),
+    days: days.rows.map((r) => ({
+      lineItemId: r.line_item_id,
+      day: Number(r.day),
+      spendMilliMicros: Number(r.s),
+    })),
+    caps: caps.rows.map((r) => ({
+      listenerId: r.listener_id,
+      lineItemId: r.line_item_id,
+      times: r.times.map(Number).filter((t) => Number.isFinite(t) && t <= now),
+      expiresAt: Number(r.expires_at),
+    })),
+  };
+}
+
+/** The Redis names the seed writes (shared-delivery.ts owns them). */
+export interface SeedKeys {
+  mark: string;
+  lock: string;
+  m(lineItemId: string): string;
+  dm(lineItemId: string, day: number): string;
+  c(lineItemId: string, listenerId: string): string;
+}
+
+interface Eval {
+  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
+// KEYS[1] mark, KEYS[2] lock; ARGV token, lock ms.
+const lockScript = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'seeded' end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'mine' end
+return 'busy'
+`;
+
+// ARGV[1] now, then records: 't' n s (KEYS m) | 'd' spend expiresAt (KEYS dm) | 'c' expiresAt
+// count times... (KEYS c). Totals and day spend are set outright (the tables are the truth);
+// a cap time already present (a partial loss) is not added twice.
+const writeScript = `
+local now = tonumber(ARGV[1])
+local k, a = 1, 2
+while a <= #ARGV do
+  local kind = ARGV[a]
+  if kind == 't' then
+    redis.call('HSET', KEYS[k], 'n', ARGV[a + 1], 's', ARGV[a + 2])
+    a = a + 3
+  elseif kind == 'd' then
+    redis.call('SET', KEYS[k], ARGV[a + 1], 'PX', math.max(1000, tonumber(ARGV[a + 2]) - now))
+    a = a + 3
+  else
+    local n = tonumber(ARGV[a + 2])
+    for i = 1, n do
+      local t = ARGV[a + 2 + i]
+      if redis.call('ZCOUNT', KEYS[k], t, t) == 0 then redis.call('ZADD', KEYS[k], t, 'seed:' .. t) end
+    end
+    local want = math.max(1000, tonumber(ARGV[a + 1]) - now)
+    if redis.call('PTTL', KEYS[k]) < want then redis.call('PEXPIRE', KEYS[k], want) end
+    a = a + 3 + n
+  end
+  k = k + 1
+end
+return 0
+`;
+
+// KEYS[1] mark, KEYS[2] lock; ARGV token, now. Sets the mark if the lock is still ours.
+const finishScript = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1
+`;
+
+const releaseScript = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** A counter script refused: the counters are not seeded (see the file's header). */
+export function isUnseeded(err: unknown): boolean {
+  return err instanceof Error && /\bUNSEEDED\b/.test(err.message);
+}
+
+/**
+ * Seeds the counters from `source` unless they are seeded already; waits (up to `waitMs`)
+ * while another process seeds. Resolves when this process saw the mark set or gave up
+ * waiting (the caller's retry then fails UNSEEDED again).
+ */
+export async function seedCounters(
+  redis: Eval,
+  keys: SeedKeys,
+  source: SeedSource,
+  now: number,
+  o: { token: string; lockMs: number; waitMs: number; dayTtlAt: (day: number) => number },
+): Promise<void> {
+  const lock = () => redis.eval(lockScript, 2, keys.mark, keys.lock, o.token, o.lockMs);
+  // Busy: another process seeds; wait for its mark (or for its lock to expire if it died).
+  let got = await lock();
+  for (let waited = 0; got === 'busy' && waited < o.waitMs; waited += 25) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    got = await lock();
+  }
+  if (got !== 'mine') return;
+  try {
+    await writeSeed(redis, keys, await source(now), now, o.dayTtlAt);
+  } catch (err) {
+    // Let another process try at once rather than after the lock's expiry.
+    await redis.eval(releaseScript, 1, keys.lock, o.token).catch(() => {});
+    throw err;
+  }
+  await redis.eval(finishScript, 2, keys.mark, keys.lock, o.token, now);
+}
+
+async function writeSeed(
+  redis: Eval,
+  keys: SeedKeys,
+  seed: DeliverySeed,
+  now: number,
+  dayTtlAt: (day: number) => number,
+): Promise<void> {
+  const records: Array<{ key: string; args: Array<string | number> }> = [
+    ...seed.totals.map((t) => ({
+      key: keys.m(t.lineItemId),
+      args: ['t', t.impressions, t.spendMilliMicros],
+    })),
+    ...seed.days.map((d) => ({
+      key: keys.dm(d.lineItemId, d.day),
+      args: ['d', d.spendMilliMicros, dayTtlAt(d.day)],
+    })),
+    ...seed.caps
+      .filter((x) => x.times.length > 0)
+      .map((x) => ({
+        key: keys.c(x.lineItemId, x.listenerId),
+        args: ['c', x.expiresAt, x.times.length, ...x.times],
+      })),
+  ];
+  // In chunks: one script call holds Redis for its whole run.
+  for (let i = 0; i < records.length; i += 500) {
+    const chunk = records.slice(i, i + 500);
+    await redis.eval(
+      writeScript,
+      chunk.length,
+      ...chunk.map((x) => x.key),
+      now,
+      ...chunk.flatMap((x) => x.args),
+    );
+  }
+}

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { type Db, migrate, openDb } from '@swarmcast/platform';
+import { requireServices, scratchPostgres, serviceUrl } from '@swarmcast/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AdsStore,
+  adsMigrations,
+  type DecideDeps,
+  type DecisionClaims,
+  decideBreakShared,
+  generateSigningKey,
+  loadDeliverySeed,
+  MeasuredFeedback,
+  measuredDeliverySubject,
+  redisSharedDelivery,
+  saveAdvertiser,
+  saveCampaign,
+  saveCreative,
+  saveDelivery,
+  saveLineItem,
+} from '../src/index.ts';
+import { campaign, creative, day, episode, lineItem, t0 } from './helpers.ts';
+
+/**
+ * Redis here keeps nothing on disk: after a restart or flush the shared counters were gone,
+ * and a campaign's daily budget, its total budget and a listener's cap started again from
+ * nothing (issue 19). They are seeded again from the ads tables in PostgreSQL.
+ */
+const services = await requireServices(
+  'shared ad counters re-seeded after a Redis loss',
+  'redis',
+  'postgres',
+);
+const hour = 3_600_000;
+
+describe.skipIf(services.skip)('shared ad counters after Redis loses them', () => {
+  let redis: Redis;
+  let db: Db;
+  let dropDb: () => Promise<void>;
+
+  beforeAll(async () => {
+    redis = new Redis(serviceUrl('redis'), { lazyConnect: true });
+    await redis.connect();
+    const scratch = await scratchPostgres('swarmcast_ads_seed');
+    dropDb = scratch.drop;
+    db = await openDb({ databaseUrl: scratch.url });
+    await migrate(db, adsMigrations);
+  });
+
+  afterAll(async () => {
+    await db?.close();
+    await dropDb?.();
+    await redis?.quit();
+  });
+
+  /** Deletes every key under `prefix` (this test's own; the server is shared). */
+  async function flushPrefix(prefix: string): Promise<number> {
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) n += await redis.del(...keys);
+    } while (cursor !== '0');
+    return n;
+  }
+
+  it('daily and total budgets and caps hold after the keys are flushed', async () => {
+    // c1: two days, a daily budget for 5 impressions and a total budget for 8 (20 EUR CPM),
+    // pre-rolls only. c2: post-rolls, capped at one a day per listener.
+    const c1 = campaign('c1', {
+      endsAt: t0 + 2 * day,
+      dailyBudgetMicros: 100_000,
+      totalBudgetMicros: 160_000,
+    });
+    const c2 = campaign('c2', { endsAt: t0 + 2 * day });
+    const li1 = lineItem('li-1', 'c1', { targeting: { positions: ['pre'] } });
+    const li2 = lineItem('li-cap', 'c2', {
+      targeting: { positions: ['post'] },
+      caps: [{ max: 1, periodMs: day }],
+    });
+    for (const c of [c1, c2]) {
+      await saveAdvertiser(db, { id: c.advertiserId, name: c.advertiserId });
+      await saveCampaign(db, c);
+    }
+    await saveCreative(db, creative('cr-li-1', { advertiserId: c1.advertiserId }));
+    await saveCreative(db, creative('cr-li-cap', { advertiserId: c2.advertiserId }));
+    await saveLineItem(db, li1);
+    await saveLineItem(db, li2);
+
+    const prefix = `sc-ads-seed-${randomBytes(4).toString('hex')}:`;
+    const key = generateSigningKey('k1');
+    const servers = ['a', 'b'].map((name) => {
+      const store = new AdsStore();
+      for (const c of [c1, c2]) store.putCampaign(c);
+      store.putCreative(creative('cr-li-1'));
+      store.putCreative(creative('cr-li-cap'));
+      store.putLineItem(li1);
+      store.putLineItem(li2);
+      const shared = redisSharedDelivery(redis, prefix, {
+        capHoldMs: 10 * 60_000,
+        seed: (now) => loadDeliverySeed(db, now),
+      });
+      let n = 0;
+      const deps: DecideDeps = {
+        store,
+        signingKey: () => key,
+        collector: 'https://node.example',
+        newId: () => `${name}${++n}`,
+        tokenTtlMs: 6 * hour,
+        adSystemVersion: 'test',
+        shared,
+      };
+      return { store, shared, deps };
+    });
+    const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    await a.shared.ready(t0);
+    const ask = (breakId: string, listenerId: string, now: number, i: number) =>
+      decideBreakShared(servers[i % 2]!.deps, {
+        episode: episode(),
+        breakId,
+        listenerId,
+        country: null,
+        device: 'phone',
+        now,
+      });
+    /** Ten pre-roll requests at once, from ten listeners, on both servers. */
+    const preRolls = async (label: string, now: number) =>
+      (
+        await Promise.all(Array.from({ length: 10 }, (_, i) => ask('pre', `l-${label}-${i}`, now, i)))
+      ).flatMap((x) => x.decisions);
+    const capped = async (now: number, i: number) => (await ask('post', 'l-cap', now, i)).decisions;
+
+    // Day one: five pre-rolls (the daily budget) and one capped post-roll, all measured by B.
+    const day1 = t0 + hour;
+    const served: DecisionClaims[] = [...(await preRolls('1a', day1)), ...(await capped(day1, 0))];
+    expect(served.map((d) => d.lineItemId).sort()).toEqual([...Array(5).fill('li-1'), 'li-cap']);
+    const feedback = new MeasuredFeedback(b.store, db, b.shared, { now: () => day1 + 60_000 });
+    await feedback.apply(
+      served.map((d, i) => ({
+        id: `e${i}`,
+        subject: measuredDeliverySubject,
+        data: {
+          kind: 'delivered',
+          source: 'vast',
+          decisionId: d.decisionId,
+          lineItemId: d.lineItemId,
+          campaignId: d.campaignId,
+          advertiserId: d.advertiserId,
+          listenerId: d.listenerId,
+          issuedAt: d.issuedAt,
+          time: day1 + 60_000,
+          cpmMicros: d.cpmMicros,
+          chargedMicros: d.cpmMicros / 1000,
+        },
+      })),
+    );
+    // Both flush their cap memory on their interval.
+    await saveDelivery(db, a.store, day1 + 60_000);
+    await saveDelivery(db, b.store, day1 + 60_000);
+    expect(await preRolls('1b', day1 + 2 * hour)).toHaveLength(0);
+    expect(await capped(day1 + 2 * hour, 1)).toHaveLength(0);
+
+    // Redis loses every key of this network.
+    expect(await flushPrefix(prefix)).toBeGreaterThan(0);
+    expect(await preRolls('1c', day1 + 3 * hour)).toHaveLength(0);
+    expect(await capped(day1 + 3 * hour, 1)).toHaveLength(0);
+    expect(await capped(day1 + 3 * hour, 0)).toHaveLength(0);
+
+    // Day two: the total budget has room for three more (8 - 5 measured), the cap one more.
+    const day2 = t0 + day + hour;
+    expect(await preRolls('2', day2)).toHaveLength(3);
+    expect(await capped(day2, 1)).toHaveLength(1);
+  });
+});
