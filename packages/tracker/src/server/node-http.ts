@@ -21,12 +21,19 @@ export interface HttpTracker {
  * for the client's FIN (one more wake-up, a read of 0 bytes and the stream's end events),
  * which cost more per announce than the answer itself. The client sent one whole request
  * and nothing after it (parseFastAnnounce), so no unread bytes turn the close into a reset.
+ * Destroyed at once when the write went out whole (nearly always: a few hundred bytes into
+ * an empty socket), not from a write callback: a stream destroyed in its write callback
+ * builds an ERR_STREAM_DESTROYED with its stack trace for nobody (Node 20's errorBuffer),
+ * 3% of the HTTP tracker's CPU in the profile. A write the kernel did not take whole is
+ * flushed by `end()`.
  */
 function answerAndClose(socket: Socket, reply: HttpReply | null): void {
   const bytes = reply
     ? fastAnswer(reply.status, reply.contentType, reply.body)
     : fastAnswer(404, 'text/plain', 'not found\n');
-  socket.write(bytes, () => socket.destroy());
+  socket.write(bytes);
+  if (socket.writableLength === 0) socket.destroy();
+  else socket.end();
 }
 
 export function startHttpTracker(
