@@ -105,4 +105,78 @@ describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
       );
     }
   }, 120_000);
+
+  it('one batch delivered to two consumers at once (a redelivery racing the first): each event counts once', async () => {
+    const t = Date.UTC(2026, 10, 5, 9);
+    const ids = Array.from({ length: 10 }, (_, i) => `again-${i}`);
+    const batch = ids.flatMap((decisionId) => {
+      const tok = token({ decisionId });
+      return [adEvent('impression', tok, t), adEvent('start', tok, t + 10)];
+    });
+    const download = {
+      id: 'again-download',
+      subject: 'fact.download',
+      data: { time: t, audienceKey: 'k', path: '/x' },
+    };
+    const options = { publicKeys: () => publicKeys };
+    let releaseA!: () => void;
+    const aMayCommit = new Promise<void>((r) => {
+      releaseA = r;
+    });
+    let aJudged!: () => void;
+    const aHasJudged = new Promise<void>((r) => {
+      aJudged = r;
+    });
+    const runA = a.transaction(async (tx) => {
+      const r = await processBatch(tx, [...batch, download], options);
+      aJudged();
+      await aMayCommit;
+      return r;
+    });
+    await aHasJudged;
+    let bDone = false;
+    const runB = b
+      .transaction((tx) => processBatch(tx, [...batch, download], options))
+      .then(
+        (r) => r,
+        () => null,
+      )
+      .finally(() => {
+        bDone = true;
+      });
+    await waitFor(
+      async () =>
+        bDone ||
+        (
+          await a.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted
+             AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`,
+          )
+        ).rows[0]!.n > 0,
+      60_000,
+      'consumer B to finish or wait for A',
+      20,
+    );
+    releaseA();
+    const [ra, rb] = await Promise.all([runA, runB]);
+    expect(ra.processed).toBe(batch.length + 1);
+    // B either failed (the stream delivers the batch again) or found every event processed.
+    if (rb) expect(rb).toMatchObject({ processed: 0, impressionsCharged: 0 });
+    const again = await b.transaction((tx) => processBatch(tx, [...batch, download], options));
+    expect(again).toMatchObject({ processed: 0, redelivered: batch.length + 1, impressionsCharged: 0 });
+    const count = async (sql: string) => (await a.query<{ n: number }>(sql, [ids])).rows[0]!.n;
+    expect(await count('SELECT count(*)::int AS n FROM ledger_entries WHERE ref = ANY($1::text[])')).toBe(10);
+    expect(
+      await count(
+        'SELECT count(*)::int AS n FROM measure_ad_events WHERE decision_id = ANY($1::text[]) AND reason IS NULL',
+      ),
+    ).toBe(20);
+    expect(
+      (
+        await a.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM measure_downloads WHERE id = 'again-download'",
+        )
+      ).rows[0]!.n,
+    ).toBe(1);
+  }, 120_000);
 });

@@ -78,6 +78,13 @@ interface DecisionRow extends DecisionState {
  * batch (rows, ledger entries, the processed-id marks) commits, or none does and the
  * stream redelivers it. Events whose id was processed before are skipped, so a redelivered
  * batch never double counts.
+ *
+ * The gate only reads which ids were processed; the marks (with each event's reason) are
+ * written once the batch is judged, in one INSERT. Marking first and setting the reasons
+ * after was an UPDATE of every filtered event's indexed row, the costliest statement of a
+ * batch of invalid beacons (beacons bench). Should another consumer mark one of these
+ * events in between (a redelivery racing the first delivery), the INSERT finds its row and
+ * the batch fails whole: rolled back, delivered again, and then skipped by the gate.
  */
 export async function processBatch(
   tx: Transaction,
@@ -86,13 +93,11 @@ export async function processBatch(
 ): Promise<BatchResult> {
   const result: BatchResult = { processed: 0, redelivered: 0, impressionsCharged: 0, refunds: 0 };
   const unique = [...new Map(events.map((e) => [e.id, e])).values()];
-  const gate = await tx.query<{ id: string }>(
-    `INSERT INTO measure_events (id, subject, received_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT (id) DO NOTHING RETURNING id`,
-    [unique.map((e) => e.id), unique.map((e) => e.subject), unique.map(receivedAt)],
-  );
-  const fresh = new Set(gate.rows.map((r) => r.id));
-  const todo = unique.filter((e) => fresh.has(e.id));
+  const gate = await tx.query<{ id: string }>('SELECT id FROM measure_events WHERE id = ANY($1::text[])', [
+    unique.map((e) => e.id),
+  ]);
+  const processedBefore = new Set(gate.rows.map((r) => r.id));
+  const todo = unique.filter((e) => !processedBefore.has(e.id));
   result.processed = todo.length;
   result.redelivered = events.length - todo.length;
   if (todo.length === 0) return result;
@@ -295,6 +300,7 @@ export async function processBatch(
     }
   }
 
+  await markProcessed(tx, todo, reasons);
   await postCharges();
   await saveDecisions(tx, decisions);
   // Measured delivery for the ad server, in the order it happened, in one statement.
@@ -314,13 +320,6 @@ export async function processBatch(
       [0, 1, 2, 3, 4].map((i) => playRows.map((r) => r[i])),
     );
   }
-  if (reasons.size > 0) {
-    await tx.query(
-      `UPDATE measure_events m SET reason = u.reason FROM unnest($1::text[], $2::text[]) AS u(id, reason)
-       WHERE m.id = u.id`,
-      [[...reasons.keys()], [...reasons.values()]],
-    );
-  }
   await saveRates(tx, rates);
   if (newKeyListeners.length > 0) {
     await tx.query(
@@ -330,6 +329,25 @@ export async function processBatch(
     );
   }
   return result;
+}
+
+/** Marks the batch's events processed, each with its reason (null: valid); see processBatch. */
+async function markProcessed(tx: Transaction, todo: StreamEvent[], reasons: Map<string, string>) {
+  const marked = await tx.query<{ id: string }>(
+    `INSERT INTO measure_events (id, subject, received_at, reason)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [
+      todo.map((e) => e.id),
+      todo.map((e) => e.subject),
+      todo.map(receivedAt),
+      todo.map((e) => reasons.get(e.id) ?? null),
+    ],
+  );
+  if (marked.rows.length !== todo.length) {
+    throw new Error(
+      `${todo.length - marked.rows.length} of the batch's events were processed by another consumer meanwhile; the batch is delivered again`,
+    );
+  }
 }
 
 async function loadKeyListeners(tx: Transaction, events: StreamEvent[]): Promise<Map<string, Set<string>>> {
