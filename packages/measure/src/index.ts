@@ -25,6 +25,7 @@ export {
   type SettleResult,
   settleDeliveries,
 } from './pipeline/deliveries.ts';
+export { judgeExpiredHolds } from './pipeline/held-beacons.ts';
 export { measureMigrations } from './pipeline/migrations.ts';
 export { deliveryOf, enqueueDelivery, flushOutbox } from './pipeline/outbox.ts';
 export {
@@ -63,6 +64,7 @@ export {
   type ReportScope,
   reportRoutes,
 } from './reports/routes.ts';
+export { defaultAdHoldMs, type HeldAdBeacon, releaseHeldBeacons } from './rules/ad-hold.ts';
 export {
   type AdDelivery,
   type AdEventRow,

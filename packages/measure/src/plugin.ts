@@ -124,6 +124,7 @@ export async function measurePlugin(app: FastifyInstance, deps: MeasureDeps): Pr
     app.addHook('onReady', async () => {
       const started = await startPipeline(deps.stream, deps.db, {
         publicKeys: deps.publicKeys,
+        clock,
         ...(deps.creatorShareBps !== undefined ? { creatorShareBps: deps.creatorShareBps } : {}),
         ...(deps.ivtRules ? { ivtRules: deps.ivtRules } : {}),
         ...(deps.adTiming ? { adTiming: deps.adTiming } : {}),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type HeldAdBeacon, releaseHeldBeacons } from '../src/rules/ad-hold.ts';
 import { type DecisionState, judgeAdBeacon } from '../src/rules/ad-sequence.ts';
 
 const claims = { creativeDurationMs: 30_000 };
@@ -59,6 +60,40 @@ describe('judgeAdBeacon: one test per rule', () => {
     ]);
     expect(r[3]?.reason).toBe('out-of-order');
   });
+  it('3 out-of-order is by receive time, not by the order judged (another consumer may judge first)', () => {
+    // Nothing of the predecessor seen yet: out of order so far, naming what it awaits.
+    expect(run([['midpoint', t]])[0]).toMatchObject({ reason: 'out-of-order', awaiting: 'start' });
+    expect(run([['click', t]])[0]).toMatchObject({ reason: 'out-of-order', awaiting: 'impression' });
+    expect(run([['progress', t, { offsetMs: 5_000 }]])[0]).toMatchObject({ awaiting: 'impression' });
+    expect(
+      run([
+        ['impression', t],
+        ['progress', t + 6_000, { offsetMs: 5_000 }],
+      ])[1],
+    ).toMatchObject({ reason: 'out-of-order', awaiting: 'start' });
+    // The predecessor seen, received after this one: out of order for good (not too-fast).
+    const late = run([
+      ['impression', t + 100],
+      ['start', t + 100],
+      ['firstQuartile', t + 50],
+      ['click', t + 60],
+    ]);
+    expect(late.slice(2).map((j) => [j.reason, j.awaiting, j.invalidateDecision])).toEqual([
+      ['out-of-order', null, false],
+      ['out-of-order', null, false],
+    ]);
+    // A later quartile judged first but received after this one: both in order.
+    const swapped = run([
+      ['impression', t],
+      ['start', t],
+      ['midpoint', t + 15_000],
+      ['firstQuartile', t + 7_500],
+      ['complete', t + 30_000],
+      ['thirdQuartile', t + 22_500],
+    ]);
+    expect(swapped.map((j) => j.reason)).toEqual([null, null, null, null, null, null]);
+    expect(swapped.every((j) => j.awaiting === null)).toBe(true);
+  });
   it('a lost quartile beacon does not make the next one out of order', () => {
     const r = run([
       ['impression', t],
@@ -116,5 +151,56 @@ describe('judgeAdBeacon: one test per rule', () => {
     const prior = empty();
     judgeAdBeacon(prior, beacon('impression', t), claims, null);
     expect(prior.seen).toEqual({});
+  });
+});
+
+describe('releaseHeldBeacons: beacons held for a predecessor', () => {
+  const held = (
+    id: string,
+    event: HeldAdBeacon['event'],
+    receivedAt: number,
+    until = t + 60_000,
+  ): HeldAdBeacon => ({
+    ...beacon(event, receivedAt),
+    id,
+    audienceKey: 'k',
+    until,
+  });
+  const started = (): DecisionState => ({
+    decisionId: 'd',
+    seen: { impression: t, start: t },
+    invalid: null,
+  });
+
+  it('judges them in receive order once the predecessor is in the state', () => {
+    const r = releaseHeldBeacons(
+      started(),
+      [
+        held('b', 'midpoint', t + 15_000),
+        held('a', 'firstQuartile', t + 7_500),
+        held('c', 'midpoint', t + 16_000),
+      ],
+      claims,
+      t + 20_000,
+    );
+    expect(r.judged.map((j) => [j.beacon.id, j.judgement.reason])).toEqual([
+      ['a', null],
+      ['b', null],
+      ['c', 'duplicate'],
+    ]);
+    expect(r.held).toEqual([]);
+    expect(r.state.seen).toMatchObject({ firstQuartile: t + 7_500, midpoint: t + 15_000 });
+  });
+  it('keeps them while the predecessor is missing and their hold lasts; then out of order', () => {
+    const q = held('q', 'firstQuartile', t + 7_500, t + 60_000);
+    const waiting = releaseHeldBeacons(empty(), [q], claims, t + 59_999);
+    expect(waiting).toMatchObject({ judged: [], held: [q] });
+    const over = releaseHeldBeacons(empty(), [q], claims, t + 60_000);
+    expect(over.held).toEqual([]);
+    expect(over.judged[0]?.judgement).toMatchObject({ reason: 'out-of-order', awaiting: 'start' });
+  });
+  it('times them by receive time: a quartile received too soon after its start is too-fast, whenever judged', () => {
+    const r = releaseHeldBeacons(started(), [held('q', 'complete', t + 2_000)], claims, t + 600_000);
+    expect(r.judged[0]?.judgement).toMatchObject({ reason: 'too-fast', invalidateDecision: true });
   });
 });

@@ -225,4 +225,15 @@ ALTER TABLE measure_play_sessions ADD COLUMN client_os text;
     id: 'measure/0010-play-country',
     sql: `ALTER TABLE measure_play_sessions ADD COLUMN client_country text;`,
   },
+  {
+    // Ad beacons held for a predecessor another consumer has not committed yet (rules/ad-hold.ts),
+    // kept with their decision's state under its lock; held_until (the earliest hold's end) is
+    // what the pipeline's sweep looks for (pipeline/held-beacons.ts).
+    id: 'measure/0011-held-ad-beacons',
+    sql: `
+ALTER TABLE measure_decisions ADD COLUMN held jsonb;
+ALTER TABLE measure_decisions ADD COLUMN held_until bigint;
+CREATE INDEX measure_decisions_held_until ON measure_decisions (held_until) WHERE held_until IS NOT NULL;
+`,
+  },
 ];

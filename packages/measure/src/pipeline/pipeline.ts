@@ -1,6 +1,7 @@
 import { impressionPrice, Ledger } from '@swarmcast/ledger';
 import type { Consumer, Db, EventStream } from '@swarmcast/platform';
 import type { EpisodeMedia } from '../rules/episode-media.ts';
+import { judgeExpiredHolds } from './held-beacons.ts';
 import { deliveryOf, enqueueDelivery, flushOutbox } from './outbox.ts';
 import { type BatchResult, lockDecision, type PipelineOptions, processBatch } from './process-batch.ts';
 
@@ -27,13 +28,16 @@ export async function startPipeline(
     batchSize?: number;
     signal?: AbortSignal;
     onError?: (err: unknown) => void;
-    /** How often waiting measured deliveries are published besides after each batch (default 5 s). */
+    /**
+     * How often waiting measured deliveries are published besides after each batch, and held
+     * ad beacons past their hold judged (default 5 s).
+     */
     outboxFlushMs?: number;
   },
 ): Promise<{ consumer: Consumer; stats: PipelineStats }> {
   const stats: PipelineStats = {
     batches: 0,
-    totals: { processed: 0, redelivered: 0, impressionsCharged: 0, refunds: 0 },
+    totals: { processed: 0, redelivered: 0, impressionsCharged: 0, refunds: 0, held: 0, released: 0 },
     failures: 0,
     lastError: null,
   };
@@ -52,8 +56,30 @@ export async function startPipeline(
       });
     return flushing;
   };
+  // Held ad beacons whose hold passed with nothing else of their decision coming are judged
+  // (out of order) by this sweep, on the same timer; one sweep at a time per process.
+  let sweeping: Promise<void> | null = null;
+  const sweep = (): Promise<void> => {
+    sweeping ??= db
+      .transaction((tx) => judgeExpiredHolds(tx, options))
+      .then((n) => {
+        stats.totals.released += n;
+      })
+      .catch((err: unknown) => {
+        stats.lastError = String(err);
+        options.onError?.(err);
+      })
+      .finally(() => {
+        sweeping = null;
+      });
+    return sweeping;
+  };
   await flush();
-  const timer = setInterval(() => void flush(), options.outboxFlushMs ?? 5000);
+  await sweep();
+  const timer = setInterval(() => {
+    void flush();
+    void sweep();
+  }, options.outboxFlushMs ?? 5000);
   timer.unref();
   options.signal?.addEventListener('abort', () => clearInterval(timer));
   const inner = await stream.consume(
@@ -87,6 +113,7 @@ export async function startPipeline(
       clearInterval(timer);
       await inner.stop();
       await flushing;
+      await sweeping;
     },
   };
   return { consumer, stats };

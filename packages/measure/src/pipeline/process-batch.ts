@@ -12,7 +12,14 @@ import {
   impressionPrice,
   Ledger,
 } from '@swarmcast/ledger';
-import type { AnnounceFact, DownloadFact, StreamEvent, Transaction } from '@swarmcast/platform';
+import {
+  type AnnounceFact,
+  type Clock,
+  type DownloadFact,
+  type StreamEvent,
+  systemClock,
+  type Transaction,
+} from '@swarmcast/platform';
 import {
   type AdBeaconEvent,
   type AdOpportunityEvent,
@@ -20,7 +27,9 @@ import {
   type PlayBeaconEvent,
   subjects,
 } from '../beacon-types.ts';
+import { defaultAdHoldMs, type HeldAdBeacon, heldUntil, releaseHeldBeacons } from '../rules/ad-hold.ts';
 import {
+  type AdJudgement,
   type AdTimingRules,
   type DecisionState,
   defaultAdTimingRules,
@@ -45,6 +54,14 @@ export interface PipelineOptions {
   playRules?: PlayRules;
   /** The listener-id bound per audience key and day (default `maxListenerIdsPerKeyDay`, 8). */
   maxListenerIdsPerKeyDay?: number;
+  /**
+   * How long an ad beacon whose predecessor has not been judged yet (a quartile before any
+   * `start`) is held for it, from when it is first judged (default `defaultAdHoldMs`, 60 s;
+   * 0 judges it out of order at once). See rules/ad-hold.ts.
+   */
+  adHoldMs?: number;
+  /** Processing time, for the holds only (every rule uses the events' `receivedAt`). */
+  clock?: Clock;
 }
 
 export interface BatchResult {
@@ -53,6 +70,10 @@ export interface BatchResult {
   redelivered: number;
   impressionsCharged: number;
   refunds: number;
+  /** Ad beacons held for a predecessor not judged yet (rules/ad-hold.ts). */
+  held: number;
+  /** Held ad beacons judged in this batch (their predecessor came, or their hold ended). */
+  released: number;
 }
 
 const tokenReason: Record<string, string> = {
@@ -71,6 +92,8 @@ interface DecisionRow extends DecisionState {
   claims: DecisionClaims;
   impressionAt: number | null;
   exists: boolean;
+  /** Beacons held for a predecessor (stored with the decision's state). */
+  held: HeldAdBeacon[];
 }
 
 /**
@@ -91,13 +114,21 @@ export async function processBatch(
   events: StreamEvent[],
   o: PipelineOptions,
 ): Promise<BatchResult> {
-  const result: BatchResult = { processed: 0, redelivered: 0, impressionsCharged: 0, refunds: 0 };
+  const result: BatchResult = {
+    processed: 0,
+    redelivered: 0,
+    impressionsCharged: 0,
+    refunds: 0,
+    held: 0,
+    released: 0,
+  };
   const unique = [...new Map(events.map((e) => [e.id, e])).values()];
   const gate = await tx.query<{ id: string }>('SELECT id FROM measure_events WHERE id = ANY($1::text[])', [
     unique.map((e) => e.id),
   ]);
   const processedBefore = new Set(gate.rows.map((r) => r.id));
   const todo = unique.filter((e) => !processedBefore.has(e.id));
+  const todoIds = new Set(todo.map((e) => e.id));
   result.processed = todo.length;
   result.redelivered = events.length - todo.length;
   if (todo.length === 0) return result;
@@ -107,7 +138,11 @@ export async function processBatch(
   const signatures: SignatureMemo = new Map();
   const shareBps = o.creatorShareBps ?? defaultCreatorShareBps;
   const ledger = new Ledger(tx);
-  const reasons = new Map<string, string>();
+  /** Each judged event's reason; null only for a held beacon judged valid now. */
+  const reasons = new Map<string, string | null>();
+  const now = (o.clock ?? systemClock).now();
+  const holdMs = o.adHoldMs ?? defaultAdHoldMs;
+  const timing = o.adTiming ?? defaultAdTimingRules;
   const storedDecisions = await lockDecisions(tx, todo, keys, signatures);
   const rates = await loadRates(tx, todo);
   const decisions = new Map<string, DecisionRow>();
@@ -173,6 +208,33 @@ export async function processBatch(
     });
   };
 
+  /** Records one ad beacon's judgement against its decision (`wasHeld`: its row says `held`). */
+  const applyAd = async (
+    d: DecisionRow,
+    b: HeldAdBeacon | AdBeaconEvent,
+    j: AdJudgement,
+    wasHeld: boolean,
+  ) => {
+    const claims = d.claims;
+    d.seen = j.state.seen;
+    d.invalid = j.state.invalid;
+    if (j.reason || wasHeld) reasons.set(b.id, j.reason);
+    adRows.push([b.id, claims.decisionId, b.event, j.reason, b.receivedAt, b.audienceKey]);
+    if (j.countImpression) {
+      d.impressionAt = b.receivedAt;
+      charges.push({ claims, at: b.receivedAt });
+    }
+    if (j.invalidateDecision) {
+      // The refund reads the impression's entry: post the charges judged so far first.
+      await postCharges();
+      const refunded = await ledger.refundImpression(claims.decisionId, b.receivedAt);
+      if (refunded.ok && refunded.written) {
+        result.refunds++;
+        outbox.push(deliveryOf('refunded', claims, b.receivedAt, impressionPrice(claims.cpmMicros)));
+      }
+    }
+  };
+
   for (const e of todo) {
     switch (e.subject) {
       case subjects.download: {
@@ -234,30 +296,24 @@ export async function processBatch(
           d = decisionRow(claims, storedDecisions.get(claims.decisionId));
           decisions.set(claims.decisionId, d);
         }
-        const j = judgeAdBeacon(
-          d,
-          b,
-          claims,
-          ivt ?? listenerIvt(b, b.receivedAt, claims.listenerId),
-          o.adTiming ?? defaultAdTimingRules,
-        );
-        d.seen = j.state.seen;
-        d.invalid = j.state.invalid;
-        if (j.reason) reasons.set(e.id, j.reason);
-        adRows.push([e.id, claims.decisionId, b.event, j.reason, b.receivedAt, b.audienceKey]);
-        if (j.countImpression) {
-          d.impressionAt = b.receivedAt;
-          charges.push({ claims, at: b.receivedAt });
+        const j = judgeAdBeacon(d, b, claims, ivt ?? listenerIvt(b, b.receivedAt, claims.listenerId), timing);
+        if (j.awaiting !== null && holdMs > 0) {
+          // Its predecessor may be in a batch another consumer has not committed yet: held
+          // with the decision, judged after this batch's beacons or a later batch's.
+          d.held.push({
+            id: e.id,
+            event: b.event,
+            receivedAt: b.receivedAt,
+            adPlayheadMs: b.adPlayheadMs,
+            offsetMs: b.offsetMs,
+            audienceKey: b.audienceKey,
+            until: now + holdMs,
+          });
+          reasons.set(e.id, 'held');
+          result.held++;
+          break;
         }
-        if (j.invalidateDecision) {
-          // The refund reads the impression's entry: post the charges judged so far first.
-          await postCharges();
-          const refunded = await ledger.refundImpression(claims.decisionId, b.receivedAt);
-          if (refunded.ok && refunded.written) {
-            result.refunds++;
-            outbox.push(deliveryOf('refunded', claims, b.receivedAt, impressionPrice(claims.cpmMicros)));
-          }
-        }
+        await applyAd(d, b, j, false);
         break;
       }
       case subjects.playBeacon: {
@@ -300,7 +356,28 @@ export async function processBatch(
     }
   }
 
+  // Held beacons of every decision this batch touched, judged after its beacons: those whose
+  // predecessor came (here or before) or whose hold has passed; the rest stay held.
+  for (const d of decisions.values()) {
+    if (d.held.length === 0) continue;
+    const release = releaseHeldBeacons(d, d.held, d.claims, now, timing);
+    d.held = release.held;
+    for (const { beacon, judgement } of release.judged) {
+      result.released++;
+      await applyAd(d, beacon, judgement, true);
+    }
+  }
+
   await markProcessed(tx, todo, reasons);
+  // Held beacons of earlier batches judged now: their marks say `held` until here.
+  const judgedBefore = [...reasons].filter(([id]) => !todoIds.has(id));
+  if (judgedBefore.length > 0) {
+    await tx.query(
+      `UPDATE measure_events m SET reason = u.reason FROM unnest($1::text[], $2::text[]) AS u(id, reason)
+       WHERE m.id = u.id`,
+      [judgedBefore.map(([id]) => id), judgedBefore.map(([, reason]) => reason)],
+    );
+  }
   await postCharges();
   await saveDecisions(tx, decisions);
   // Measured delivery for the ad server, in the order it happened, in one statement.
@@ -332,7 +409,7 @@ export async function processBatch(
 }
 
 /** Marks the batch's events processed, each with its reason (null: valid); see processBatch. */
-async function markProcessed(tx: Transaction, todo: StreamEvent[], reasons: Map<string, string>) {
+async function markProcessed(tx: Transaction, todo: StreamEvent[], reasons: Map<string, string | null>) {
   const marked = await tx.query<{ id: string }>(
     `INSERT INTO measure_events (id, subject, received_at, reason)
      SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -443,13 +520,9 @@ async function lockDecisions(
   const stored = new Map<string, StoredDecision>();
   if (ids.size === 0) return stored;
   const sorted = [...ids].sort();
-  // unnest yields the array's order, so the locks are taken in id order as before.
-  await tx.query('SELECT count(pg_advisory_xact_lock($1, hashtext(id))) FROM unnest($2::text[]) AS id', [
-    DECISION_LOCK_CLASS,
-    sorted,
-  ]);
+  await lockDecisionIds(tx, sorted);
   const r = await tx.query<StoredDecision & { decision_id: string }>(
-    'SELECT decision_id, seen, invalid, impression_at FROM measure_decisions WHERE decision_id = ANY($1::text[])',
+    'SELECT decision_id, seen, invalid, impression_at, held FROM measure_decisions WHERE decision_id = ANY($1::text[])',
     [sorted],
   );
   for (const row of r.rows) stored.set(row.decision_id, row);
@@ -460,6 +533,18 @@ interface StoredDecision {
   seen: DecisionState['seen'];
   invalid: string | null;
   impression_at: number | null;
+  held: HeldAdBeacon[] | null;
+}
+
+/**
+ * Holds the locks of decisions `sorted` (ids in ascending order, so two batches never
+ * deadlock) until the transaction ends. unnest yields the array's order.
+ */
+export async function lockDecisionIds(tx: Transaction, sorted: readonly string[]): Promise<void> {
+  await tx.query('SELECT count(pg_advisory_xact_lock($1, hashtext(id))) FROM unnest($2::text[]) AS id', [
+    DECISION_LOCK_CLASS,
+    sorted,
+  ]);
 }
 
 /** Holds decision `id`'s lock until the transaction ends (whoever writes its state row). */
@@ -476,6 +561,7 @@ function decisionRow(claims: DecisionClaims, row: StoredDecision | undefined): D
     invalid: row?.invalid ?? null,
     impressionAt: row?.impression_at == null ? null : Number(row.impression_at),
     exists: row !== undefined,
+    held: row?.held ?? [],
   };
 }
 
@@ -486,13 +572,15 @@ async function saveDecisions(tx: Transaction, decisions: Map<string, DecisionRow
   const col = <T>(f: (d: DecisionRow) => T) => rows.map(f);
   await tx.query(
     `INSERT INTO measure_decisions (decision_id, campaign_id, line_item_id, advertiser_id, ad_id, creator_id,
-       show_id, episode_id, break_id, cpm_micros, creative_duration_ms, listener_id, seen, invalid, impression_at, issued_at)
-     SELECT d, c, l, a, ad, cr, s, e, b, cpm, dur, lis, seen::jsonb, inv, imp, iss
+       show_id, episode_id, break_id, cpm_micros, creative_duration_ms, listener_id, seen, invalid, impression_at, issued_at,
+       held, held_until)
+     SELECT d, c, l, a, ad, cr, s, e, b, cpm, dur, lis, seen::jsonb, inv, imp, iss, held::jsonb, hu
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-       $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::bigint[], $16::bigint[])
-       AS u(d, c, l, a, ad, cr, s, e, b, cpm, dur, lis, seen, inv, imp, iss)
+       $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::bigint[], $16::bigint[],
+       $17::text[], $18::bigint[])
+       AS u(d, c, l, a, ad, cr, s, e, b, cpm, dur, lis, seen, inv, imp, iss, held, hu)
      ON CONFLICT (decision_id) DO UPDATE SET seen = EXCLUDED.seen, invalid = EXCLUDED.invalid,
-       impression_at = EXCLUDED.impression_at`,
+       impression_at = EXCLUDED.impression_at, held = EXCLUDED.held, held_until = EXCLUDED.held_until`,
     [
       col((d) => d.claims.decisionId),
       col((d) => d.claims.campaignId),
@@ -510,6 +598,8 @@ async function saveDecisions(tx: Transaction, decisions: Map<string, DecisionRow
       col((d) => d.invalid),
       col((d) => d.impressionAt),
       col((d) => d.claims.issuedAt),
+      col((d) => (d.held.length === 0 ? null : JSON.stringify(d.held))),
+      col((d) => heldUntil(d.held)),
     ],
   );
 }

@@ -11,6 +11,12 @@ import type { DecisionClaims, TrackingEvent } from '@swarmcast/ads';
  *    decision (a replayed URL is kept with this reason).
  * 3. `out-of-order`: a quartile or complete before `start`, or after a later quartile;
  *    click, pause, resume, mute, unmute, skip, closeLinear or progress before the impression.
+ *    "Before" and "after" are by receive time (`receivedAt`), not by the order the pipeline
+ *    happens to judge them in: several consumers share the stream, so a quartile may be judged
+ *    before the start received ahead of it. A beacon whose predecessor has not been judged at
+ *    all yet is out of order only so far: the judgement names it in `awaiting`, and the
+ *    pipeline holds the beacon and judges it again once that predecessor arrives or its hold
+ *    window has passed (see `holdAdBeacon`).
  * 4. `too-fast`: a quartile, complete or progress offset arriving sooner after `start`
  *    than the media allows (fraction x duration, less `timingTolerance` of it and
  *    `timingSlackMs`). It is fabricated: the whole decision becomes invalid (refund).
@@ -48,6 +54,11 @@ export interface AdJudgement {
   countImpression: boolean;
   /** The decision must be invalidated (and refunded if it was charged). */
   invalidateDecision: boolean;
+  /**
+   * `out-of-order` only because this predecessor has not been seen at all (it may still be
+   * on its way through another consumer); null when the judgement is final.
+   */
+  awaiting: 'start' | 'impression' | null;
   state: DecisionState;
 }
 
@@ -108,8 +119,10 @@ export function judgeAdBeacon(
     reason,
     countImpression,
     invalidateDecision,
+    awaiting: null,
     state,
   });
+  const waitFor = (awaiting: 'start' | 'impression'): AdJudgement => ({ ...out('out-of-order'), awaiting });
   const { event, receivedAt } = beacon;
   const duration = claims.creativeDurationMs;
 
@@ -126,13 +139,21 @@ export function judgeAdBeacon(
   if (overrun(beacon.adPlayheadMs) || (event === 'progress' && overrun(beacon.offsetMs))) {
     return out('contradiction');
   }
-  if (needsImpression.has(event) && state.seen.impression === undefined) return out('out-of-order');
+  if (needsImpression.has(event)) {
+    const impressionAt = state.seen.impression;
+    if (impressionAt === undefined) return waitFor('impression');
+    if (impressionAt > receivedAt) return out('out-of-order');
+  }
 
   const fraction = quartileFraction[event];
   if (fraction !== undefined) {
     const startAt = state.seen.start;
-    if (startAt === undefined) return out('out-of-order');
-    if ((later[event] ?? []).some((e) => state.seen[e] !== undefined)) return out('out-of-order');
+    if (startAt === undefined) return waitFor('start');
+    if (startAt > receivedAt) return out('out-of-order');
+    const seenAt = (e: TrackingEvent) => state.seen[e];
+    if ((later[event] ?? []).some((e) => (seenAt(e) ?? Number.POSITIVE_INFINITY) < receivedAt)) {
+      return out('out-of-order');
+    }
     if (receivedAt < earliest(startAt, fraction * duration, rules)) {
       state.invalid = 'too-fast';
       return out('too-fast', false, true);
@@ -140,7 +161,8 @@ export function judgeAdBeacon(
   }
   if (event === 'progress' && beacon.offsetMs !== null) {
     const startAt = state.seen.start;
-    if (startAt === undefined) return out('out-of-order');
+    if (startAt === undefined) return waitFor('start');
+    if (startAt > receivedAt) return out('out-of-order');
     if (receivedAt < earliest(startAt, beacon.offsetMs, rules)) {
       state.invalid = 'too-fast';
       return out('too-fast', false, true);
