@@ -36,9 +36,33 @@ export interface Pace {
 
 /** The goal and delivery in one unit: impressions, or spend in milli-micros. */
 export function goalUnits(goal: Goal, d: LineItemDelivery): { goal: number; delivered: number } {
-  return goal.kind === 'impressions'
-    ? { goal: goal.impressions, delivered: d.impressions }
-    : { goal: goal.micros * 1000, delivered: d.spendMilliMicros };
+  return {
+    goal: goalTotal(goal),
+    delivered: goal.kind === 'impressions' ? d.impressions : d.spendMilliMicros,
+  };
+}
+
+/** The goal in its unit: impressions, or spend in milli-micros. */
+export function goalTotal(goal: Goal): number {
+  return goal.kind === 'impressions' ? goal.impressions : goal.micros * 1000;
+}
+
+/**
+ * The pacing rule, in one place: a line item inside its flight may serve one more while its
+ * delivered units are below this ceiling: the goal (asap), or the plan a lookahead ahead (even;
+ * never above the goal). `pace`, `paceUrgency` and the shared claim (shared-delivery.ts) all
+ * ask it.
+ */
+export function paceCeiling(
+  total: number,
+  startsAt: number,
+  endsAt: number,
+  mode: 'even' | 'asap',
+  now: number,
+  settings: PaceSettings,
+  dayParts?: readonly DayPart[],
+): number {
+  return mode === 'even' ? plannedAt(total, startsAt, endsAt, now + settings.lookaheadMs, dayParts) : total;
 }
 
 export function plannedAt(
@@ -107,8 +131,7 @@ export function pace(
   const tolerance = Math.max(1, u.goal * 0.02);
   const status: PaceStatus =
     u.delivered > planned + tolerance ? 'ahead' : u.delivered < planned - tolerance ? 'behind' : 'on-track';
-  if (mode === 'asap') return { ...base, status, eligible: true };
-  const ceiling = plannedAt(u.goal, flight.startsAt, flight.endsAt, now + settings.lookaheadMs, dayParts);
+  const ceiling = paceCeiling(u.goal, flight.startsAt, flight.endsAt, mode, now, settings, dayParts);
   return { ...base, status, eligible: u.delivered < ceiling };
 }
 
@@ -126,15 +149,9 @@ export function paceUrgency(
   settings: PaceSettings,
   dayParts?: readonly DayPart[],
 ): number {
-  const total = goal.kind === 'impressions' ? goal.impressions : goal.micros * 1000;
+  const total = goalTotal(goal);
   const delivered = goal.kind === 'impressions' ? delivery.impressions : delivery.spendMilliMicros;
   if (now < startsAt || now >= endsAt || delivered >= total) return Number.NaN;
-  const planned = plannedAt(total, startsAt, endsAt, now, dayParts);
-  if (
-    mode === 'even' &&
-    !(delivered < plannedAt(total, startsAt, endsAt, now + settings.lookaheadMs, dayParts))
-  ) {
-    return Number.NaN;
-  }
-  return total > 0 ? (planned - delivered) / total : 0;
+  if (!(delivered < paceCeiling(total, startsAt, endsAt, mode, now, settings, dayParts))) return Number.NaN;
+  return total > 0 ? (plannedAt(total, startsAt, endsAt, now, dayParts) - delivered) / total : 0;
 }

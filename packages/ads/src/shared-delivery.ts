@@ -34,7 +34,7 @@
 import { randomUUID } from 'node:crypto';
 import { capHorizonMs } from './frequency-caps.ts';
 import { epochDay, type LineItem, type LineItemDelivery } from './model.ts';
-import { defaultPaceSettings, type PaceSettings, plannedAt } from './pacing.ts';
+import { defaultPaceSettings, goalTotal, type PaceSettings, paceCeiling } from './pacing.ts';
 import { type Candidate, flightOf, type PodSlot } from './select-pod.ts';
 import { emptySeed, isUnseeded, type SeedKeys, type SeedSource, seedCounters } from './shared-seed.ts';
 import type { AdsStore } from './store.ts';
@@ -54,6 +54,8 @@ export interface ClaimRequest {
   decisionIds: readonly string[];
   /** The line items of a candidate's campaign (its total budget counts all of them). */
   siblings?: (c: Candidate) => readonly Pick<Candidate, 'lineItem' | 'campaign'>[];
+  /** The pacing settings the policy chose with (pacing.ts; default its defaults). */
+  pace?: PaceSettings;
 }
 
 export interface SharedDelivery {
@@ -265,14 +267,12 @@ export function redisSharedDelivery(
   prefix: string,
   o: {
     capHoldMs: number;
-    pace?: PaceSettings;
     /** Where lost counters are seeded from (shared-seed.ts; the node: `loadDeliverySeed`). Default: nothing. */
     seed?: SeedSource;
     /** How long a decision waits for another process to seed (default 2 s). */
     seedWaitMs?: number;
   },
 ): SharedDelivery {
-  const settings = o.pace ?? defaultPaceSettings;
   const mark = `${prefix}seeded`;
   const m = (li: string) => `${prefix}m:${li}`;
   const r = (li: string) => `${prefix}r:${li}`;
@@ -366,19 +366,18 @@ export function redisSharedDelivery(
         const flight = flightOf(cand);
         const capped = req.listenerId !== null && li.caps.length > 0;
         const spendGoal = li.goal.kind === 'spend';
-        const total = li.goal.kind === 'spend' ? li.goal.micros * 1000 : li.goal.impressions;
-        // The pacing rule of pacing.ts: units delivered below the plan a lookahead ahead
-        // (even) and below the goal; a spend goal must also have room for this price.
-        const ceiling =
-          li.pacing === 'even'
-            ? plannedAt(
-                total,
-                flight.startsAt,
-                flight.endsAt,
-                req.now + settings.lookaheadMs,
-                li.targeting.dayParts,
-              )
-            : total;
+        const total = goalTotal(li.goal);
+        // The pacing rule (pacing.ts) checked again on the shared delivery; a spend goal must
+        // also have room for this price.
+        const ceiling = paceCeiling(
+          total,
+          flight.startsAt,
+          flight.endsAt,
+          li.pacing,
+          req.now,
+          req.pace ?? defaultPaceSettings,
+          li.targeting.dayParts,
+        );
         keys.push(m(li.id), r(li.id));
         if (capped) keys.push(c(li.id, req.listenerId!), h(li.id, req.listenerId!));
         args.push(
@@ -387,7 +386,7 @@ export function redisSharedDelivery(
           Math.min(req.expiresAt, req.now + o.capHoldMs),
           li.cpmMicros,
           spendGoal ? 1 : 0,
-          Math.min(total, ceiling),
+          ceiling,
           spendGoal ? total : -1,
           capped ? 1 : 0,
           capHorizonMs(li.caps),

@@ -59,6 +59,7 @@ export async function claimSharedPod(
       expiresAt: ask.expiresAt,
       decisionIds: ids,
       siblings: (c) => store.candidates().filter((x) => x.campaign.id === c.campaign.id),
+      ...(ask.pace ? { pace: ask.pace } : {}),
     });
     let lost = false;
     for (const [i, slot] of fresh.entries()) {

@@ -41,7 +41,11 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
   });
 
   /** Two instances of one network: the same model (`fill` puts it in each), their own stores, one Redis prefix. */
-  async function twoServers(fill: (store: AdsStore) => void, capHoldMs = 10 * 60_000) {
+  async function twoServers(
+    fill: (store: AdsStore) => void,
+    capHoldMs = 10 * 60_000,
+    pace?: DecideDeps['pace'],
+  ) {
     const prefix = `sc-ads-test-${randomBytes(4).toString('hex')}:`;
     const servers = ['a', 'b'].map((name) => {
       const store = new AdsStore();
@@ -57,6 +61,7 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
         tokenTtlMs: 6 * hour,
         adSystemVersion: 'test',
         shared,
+        ...(pace ? { pace } : {}),
       };
       return { store, deps, shared };
     });
@@ -134,6 +139,20 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     const both = answers.map((x) => x.decisions.length);
     expect(both.filter((n, i) => n > 0 && i % 2 === 1).length).toBeGreaterThan(0);
     expect(both.filter((n, i) => n > 0 && i % 2 === 0).length).toBeGreaterThan(0);
+  });
+
+  it('the shared check paces with the lookahead the policy chose with', async () => {
+    // A ten-minute lookahead: 60 planned by 01:00 plus ten minutes' worth (1 a minute).
+    const [a, b] = await twoServers(
+      oneLineItem({ pacing: 'even', goal: { kind: 'impressions', impressions: 1440 } }),
+      10 * 60_000,
+      { lookaheadMs: 10 * 60_000 },
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => ask((i % 2 ? a : b)!.deps, `l-${i}`, t0 + hour)),
+    );
+    // delivered < plan(now + 10 min) = 70: the 70th is the last one allowed.
+    expect(answers.reduce((n, x) => n + x.decisions.length, 0)).toBe(70);
   });
 
   it("a campaign's total budget is spent once across both servers and its line items", async () => {
