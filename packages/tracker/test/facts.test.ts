@@ -1,5 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { type AudienceKey, type EventStream, openEventStream, type StreamEvent } from '@swarmcast/platform';
+import {
+  type AudienceKey,
+  clientFamilyFromPeerId,
+  type EventStream,
+  openEventStream,
+  type StreamEvent,
+} from '@swarmcast/platform';
 import { requireServices, scratchDir, serviceUrl, waitFor } from '@swarmcast/testkit';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -279,5 +285,64 @@ describe('fact backlog', () => {
     expect(published.map((e) => (e.data as { audienceKey: string }).audienceKey)).toEqual(
       who.map(([ip, ua, time]) => deps.audienceKey(`${ip}@${Math.floor(time / day)}`, ua)),
     );
+  });
+});
+
+describe('announce fact records', () => {
+  it('lays out each record byte for byte as JSON.stringify does, whatever the injected functions return', async () => {
+    const published: StreamEvent[] = [];
+    const stream = {
+      async publish(events: StreamEvent[]) {
+        published.push(...events);
+      },
+      consume: async () => ({ pending: async () => 0, stop: async () => undefined }),
+      close: async () => undefined,
+    } as EventStream;
+    // Real client ids (every family the classifier names, one beyond ASCII) and made-up
+    // strings with characters JSON must escape.
+    const ids = ['-qB4520-', '-UT3550-', '-PB0100-', 'A2-1-37-0-', 'M7-4-0--', 'S58B-----', 'xyz'];
+    const families = [null, 'say "hi"\\', 'tab\there', 'é\u2028'];
+    let n = 0;
+    const p = new AnnounceFactPublisher({
+      stream,
+      audienceKey: (ip) => (ip === '10.0.0.3' ? ('"quoted" key' as AudienceKey) : deps.audienceKey(ip, '')),
+      clientFamily: (id) => families[n++ % families.length] ?? clientFamilyFromPeerId(id),
+      isDatacenter: (ip) => ip === '10.0.0.2',
+    });
+    const events = ['started', 'completed', 'stopped', 'update'] as const;
+    const transports = ['http', 'udp', 'ws'] as const;
+    for (let i = 0; i < 48; i++) {
+      const id = Buffer.alloc(20, 0x41);
+      id.write(ids[i % ids.length]!, 'latin1');
+      p.observe({
+        time: 1_765_000_000_000 + i,
+        uploadedDelta: i % 3 === 0 ? 0 : 2 ** 53 - 1 - i,
+        downloadedDelta: i * 1000,
+        request: {
+          type: 'announce',
+          transport: transports[i % 3]!,
+          infoHash: i.toString(16).padStart(40, '0') as never,
+          peerId: new Uint8Array(id),
+          ip: `10.0.0.${i % 4}`,
+          port: 1,
+          uploaded: 0,
+          downloaded: 0,
+          left: i % 2 === 0 ? 0 : 123_456_789_012,
+          event: events[i % 4]!,
+          numwant: 0,
+          compact: true,
+          noPeerId: true,
+          passkey: null,
+          key: null,
+          userAgent: null,
+        },
+      });
+    }
+    await p.flush();
+    expect(published).toHaveLength(48);
+    expect(
+      new Set(published.map((e) => (e.data as { clientFamily: string }).clientFamily)).size,
+    ).toBeGreaterThan(6);
+    for (const e of published) expect(e.json).toBe(JSON.stringify({ i: e.id, s: e.subject, d: e.data }));
   });
 });

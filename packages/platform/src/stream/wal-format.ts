@@ -37,7 +37,8 @@ export function encodeRecords(events: readonly StreamEvent[]): Buffer {
   let total = 0;
   for (let k = 0; k < events.length; k++) {
     const e = events[k]!;
-    const json = JSON.stringify({ i: e.id, s: e.subject, d: e.data });
+    // A publisher that laid its record out itself gives it as `json` (see StreamEvent).
+    const json = e.json ?? JSON.stringify({ i: e.id, s: e.subject, d: e.data });
     jsons[k] = json;
     lengths[k] = Buffer.byteLength(json, 'utf8');
     total += HEADER_BYTES + lengths[k]!;
