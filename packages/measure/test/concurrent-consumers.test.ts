@@ -3,8 +3,10 @@ import { type Db, migrate, openDb } from '@swarmcast/platform';
 import { requireServices, scratchPostgres, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureMigrations } from '../src/pipeline/migrations.ts';
+import { registerEpisode } from '../src/pipeline/pipeline.ts';
 import { processBatch } from '../src/pipeline/process-batch.ts';
-import { adEvent, publicKeys, token } from './support/world.ts';
+import { ep1 } from './support/facts.ts';
+import { adEvent, playEvent, publicKeys, token } from './support/world.ts';
 
 /**
  * Two pipeline consumers judging beacons of one ad decision at the same moment (issue 19):
@@ -24,6 +26,7 @@ describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
     a = await openDb({ databaseUrl: scratch.url });
     b = await openDb({ databaseUrl: scratch.url });
     await migrate(a, [...ledgerMigrations, ...measureMigrations]);
+    await registerEpisode(a, ep1);
   });
   afterAll(async () => {
     await a?.close();
@@ -104,6 +107,70 @@ describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
         (e.data as { event: string }).event === 'impression' ? 'duplicate' : null,
       );
     }
+  }, 120_000);
+
+  it('serialise per play session: a later beacon committed first is not overwritten by an earlier one', async () => {
+    const t = Date.UTC(2026, 10, 6, 9);
+    const sessions = Array.from({ length: 5 }, (_, i) => `race-play-${i}`);
+    const options = { publicKeys: () => publicKeys };
+    await a.transaction((tx) =>
+      processBatch(
+        tx,
+        sessions.map((sessionId) => playEvent({ sessionId, seq: 0 }, t)),
+        options,
+      ),
+    );
+    // A: each session's third beacon (2 min listened); B: its second (1 min), in reverse order.
+    const progress = (sessionId: string, seq: number, ms: number) =>
+      playEvent({ sessionId, seq, event: 'progress', positionMs: ms, listenedMs: ms }, t + ms);
+    const batchA = sessions.map((s) => progress(s, 2, 120_000));
+    const batchB = [...sessions].reverse().map((s) => progress(s, 1, 60_000));
+
+    let releaseA!: () => void;
+    const aMayCommit = new Promise<void>((r) => {
+      releaseA = r;
+    });
+    let aJudged!: () => void;
+    const aHasJudged = new Promise<void>((r) => {
+      aJudged = r;
+    });
+    const runA = a.transaction(async (tx) => {
+      const r = await processBatch(tx, batchA, options);
+      aJudged();
+      await aMayCommit;
+      return r;
+    });
+    await aHasJudged;
+    let bDone = false;
+    const runB = b
+      .transaction((tx) => processBatch(tx, batchB, options))
+      .finally(() => {
+        bDone = true;
+      });
+    // Before the lock, B read the sessions A had not committed, then waited on A's rows and
+    // wrote its older state over them.
+    await waitFor(
+      async () =>
+        bDone ||
+        (
+          await a.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted
+             AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`,
+          )
+        ).rows[0]!.n > 0,
+      60_000,
+      'consumer B to finish or wait for A',
+      20,
+    );
+    releaseA();
+    await Promise.all([runA, runB]);
+    const rows = await a.query<{ session_id: string; last_seq: number; listened_ms: number }>(
+      'SELECT session_id, last_seq, listened_ms FROM measure_play_sessions WHERE session_id = ANY($1::text[]) ORDER BY 1',
+      [sessions],
+    );
+    expect(rows.rows.map((r) => [r.session_id, Number(r.last_seq), Number(r.listened_ms)])).toEqual(
+      sessions.map((s) => [s, 2, 120_000]),
+    );
   }, 120_000);
 
   it('one batch delivered to two consumers at once (a redelivery racing the first): each event counts once', async () => {

@@ -144,6 +144,7 @@ export async function processBatch(
   const holdMs = o.adHoldMs ?? defaultAdHoldMs;
   const timing = o.adTiming ?? defaultAdTimingRules;
   const storedDecisions = await lockDecisions(tx, todo, keys, signatures);
+  await lockPlaySessions(tx, todo);
   const rates = await loadRates(tx, todo);
   const decisions = new Map<string, DecisionRow>();
   const sessions = new Map<string, { session: PlaySession | null; row: PlayBeaconEvent; exists: boolean }>();
@@ -544,6 +545,28 @@ export async function lockDecisionIds(tx: Transaction, sorted: readonly string[]
   await tx.query('SELECT count(pg_advisory_xact_lock($1, hashtext(id))) FROM unnest($2::text[]) AS id', [
     DECISION_LOCK_CLASS,
     sorted,
+  ]);
+}
+
+/** Advisory lock class of a play session's state row ("SMP1"); the key is the id's hash. */
+const SESSION_LOCK_CLASS = 0x534d5031;
+
+/**
+ * A play session's state (last seq, listened time, completed...) is read, judged and written
+ * whole, like a decision's: two consumers judging beacons of one session at once both read
+ * the same row and the later write dropped the other's (a `complete` lost, listened time
+ * going back). Each batch locks the sessions it touches, in id order and after its
+ * decisions (every batch takes them in that order, so none deadlock), before reading any.
+ */
+async function lockPlaySessions(tx: Transaction, events: StreamEvent[]): Promise<void> {
+  const ids = new Set<string>();
+  for (const e of events) {
+    if (e.subject === subjects.playBeacon) ids.add((e.data as PlayBeaconEvent).beacon.sessionId);
+  }
+  if (ids.size === 0) return;
+  await tx.query('SELECT count(pg_advisory_xact_lock($1, hashtext(id))) FROM unnest($2::text[]) AS id', [
+    SESSION_LOCK_CLASS,
+    [...ids].sort(),
   ]);
 }
 
