@@ -3,6 +3,7 @@ import {
   type MeasuredDelivery,
   type PublicKeys,
   type SignatureMemo,
+  type VerifyResult,
   verifyDecisionToken,
 } from '@swarmcast/ads';
 import {
@@ -143,7 +144,14 @@ export async function processBatch(
   const now = (o.clock ?? systemClock).now();
   const holdMs = o.adHoldMs ?? defaultAdHoldMs;
   const timing = o.adTiming ?? defaultAdTimingRules;
-  const storedDecisions = await lockDecisions(tx, todo, keys, signatures);
+  // Each ad beacon's token is checked once here, for the decision locks and the judging.
+  const tokens = new Map<string, VerifyResult>();
+  for (const e of todo) {
+    if (e.subject !== subjects.adBeacon) continue;
+    const b = e.data as AdBeaconEvent;
+    tokens.set(e.id, verifyDecisionToken(b.token, keys, b.receivedAt, signatures));
+  }
+  const storedDecisions = await lockDecisions(tx, tokens.values());
   await lockPlaySessions(tx, todo);
   const rates = await loadRates(tx, todo);
   const decisions = new Map<string, DecisionRow>();
@@ -284,7 +292,7 @@ export async function processBatch(
         // Every beacon received counts toward its key's rate, whatever its token: a key that
         // just sent thousands of forged or expired beacons gets its next one judged `rate`.
         const ivt = ivtFor(b, b.receivedAt);
-        const verified = verifyDecisionToken(b.token, keys, b.receivedAt, signatures);
+        const verified = tokens.get(e.id)!;
         if (!verified.ok) {
           const reason = tokenReason[verified.error.code] ?? 'malformed';
           reasons.set(e.id, reason);
@@ -507,17 +515,10 @@ const DECISION_LOCK_CLASS = 0x534d4431;
  */
 async function lockDecisions(
   tx: Transaction,
-  events: StreamEvent[],
-  keys: ReturnType<PipelineOptions['publicKeys']>,
-  signatures: SignatureMemo,
+  tokens: Iterable<VerifyResult>,
 ): Promise<Map<string, StoredDecision>> {
   const ids = new Set<string>();
-  for (const e of events) {
-    if (e.subject !== subjects.adBeacon) continue;
-    const b = e.data as AdBeaconEvent;
-    const verified = verifyDecisionToken(b.token, keys, b.receivedAt, signatures);
-    if (verified.ok) ids.add(verified.claims.decisionId);
-  }
+  for (const verified of tokens) if (verified.ok) ids.add(verified.claims.decisionId);
   const stored = new Map<string, StoredDecision>();
   if (ids.size === 0) return stored;
   const sorted = [...ids].sort();
