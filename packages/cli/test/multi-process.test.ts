@@ -255,7 +255,7 @@ describe.skipIf(services.skip || binaries.skip)('three node processes behind ngi
     }
     // A sixth peer gets the five back, whichever tracker process answers (swarms in Redis).
     const swarm = await announce(n, 5);
-    await playAds(n, seen, [...firstAds, ...secondAds]);
+    await playAds(seen, [...firstAds, ...secondAds]);
     // A player that lost the acknowledgements sends the first impressions again (new
     // cache-buster: new events, which measurement judges duplicates).
     const replays = await Promise.all(

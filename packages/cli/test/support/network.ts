@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { HttpTracker } from '@swarmcast/bittorrent';
 import { openDb } from '@swarmcast/platform';
 import type { LinearEvent } from '@swarmcast/player';
-import { waitFor } from '@swarmcast/testkit';
 import { expect } from 'vitest';
 import {
   filled,
@@ -163,23 +162,24 @@ export async function impressionOf(n: Network, i: number): Promise<PreRoll & { u
 export const fire = (seen: Seen, b: { url: string; headers: Headers }) =>
   send(b.url, { headers: b.headers }, seen.beaconStatuses);
 
-const steps: Array<[LinearEvent, keyof Delivery, number]> = [
-  ['start', 'starts', 0],
-  ['firstQuartile', 'firstQuartile', 0.25],
-  ['midpoint', 'midpoint', 0.5],
-  ['thirdQuartile', 'thirdQuartile', 0.75],
-  ['complete', 'complete', 1],
+const steps: Array<[LinearEvent, number]> = [
+  ['start', 0],
+  ['firstQuartile', 0.25],
+  ['midpoint', 0.5],
+  ['thirdQuartile', 0.75],
+  ['complete', 1],
 ];
 
 /**
  * The ads play to the end together: start, then each quartile once that share of the ad's
- * media has played since start (the rules judge a sooner one fabricated). One player's
- * beacons reach measurement in order, so each step waits until the last is counted (with
- * several consumers, a later batch could otherwise be judged before an earlier one).
+ * media has played since start (the rules judge a sooner one fabricated), as players send
+ * them: no step waits for the last to be counted. With several consumers a quartile's batch
+ * may commit before its start's; the pipeline holds it until then (measure's ad-hold.ts),
+ * so the totals still equal the single process's.
  */
-export async function playAds(n: Network, seen: Seen, played: readonly PreRoll[]): Promise<void> {
+export async function playAds(seen: Seen, played: readonly PreRoll[]): Promise<void> {
   let startedAt = 0;
-  for (const [event, field, share] of steps) {
+  for (const [event, share] of steps) {
     const due = Math.max(...played.map((p) => startedAt + share * p.ad.durationMs)) - Date.now();
     if (share > 0 && due > 0) await new Promise((r) => setTimeout(r, due));
     const acked = await Promise.all(
@@ -189,12 +189,6 @@ export async function playAds(n: Network, seen: Seen, played: readonly PreRoll[]
     );
     expect(acked, `${event}: ${seen.beaconStatuses}`).toEqual(played.map(() => true));
     if (event === 'start') startedAt = Date.now();
-    await waitFor(
-      async () => (await delivered(n, field)) === played.length,
-      60_000,
-      `${played.length} ${event} counted on ${n.base}`,
-      250,
-    );
   }
 }
 
