@@ -83,7 +83,20 @@ const nestedDependencies = {
 const started = Date.now();
 // Chunks of an earlier build would otherwise pile up (their names carry a content hash).
 await rm(join(root, 'dist', 'chunks'), { recursive: true, force: true });
+// The hash pool's worker thread, bundled here as it would be at run time (hash-pool.ts), so
+// that `swarmcast create` and the node start no esbuild service to hash.
+const hashWorker = join(root, 'dist', 'hash-worker.cjs');
 await build({
+  entryPoints: [join(root, 'packages', 'bittorrent', 'src', 'node', 'hash-worker.ts')],
+  outfile: hashWorker,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+});
+await build({
+  define: { __SWARMCAST_HASH_WORKER__: JSON.stringify(hashWorker) },
   entryPoints: { swarmcast: entry },
   outdir: join(root, 'dist'),
   outExtension: { '.js': '.mjs' },

@@ -1,5 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createTorrent } from '@swarmcast/bittorrent/node';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -56,6 +60,41 @@ describe('the built node (what npm start runs)', () => {
       expect(r.status, `${asset}: ${body.slice(0, 200)}`).toBe(200);
       expect(r.headers.get('content-type')).toContain('javascript');
       expect(body.length).toBeGreaterThan(1000);
+    }
+  }, 120_000);
+});
+
+describe('the built CLI (swarmcast create)', () => {
+  it('hashes with the worker bundled at build time (dist/hash-worker.cjs), never esbuild at run time', async () => {
+    execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'pipe' });
+    expect(existsSync(join(root, 'dist', 'hash-worker.cjs'))).toBe(true);
+    const dir = await scratchDir('swarmcast-built-create-');
+    try {
+      // 40 MiB in 64 KiB pieces: three 16 MiB chunks, so the pool starts a worker thread
+      const file = join(dir.path, 'payload.bin');
+      await writeFile(file, randomBytes(40 * 1024 * 1024));
+      const r = spawnSync(
+        process.execPath,
+        [
+          join(root, 'dist', 'swarmcast.mjs'),
+          'create',
+          file,
+          '-o',
+          join(dir.path, 'p.torrent'),
+          '--piece-length',
+          '64K',
+          '--json',
+        ],
+        // an esbuild started anyway would say it ignores this (and still work)
+        { encoding: 'utf8', env: { ...process.env, ESBUILD_BINARY_PATH: join(dir.path, 'no-esbuild') } },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/esbuild/);
+      const made = await createTorrent(file, { version: 'v1', pieceLength: 65536 });
+      if (!made.ok) throw new Error(made.error.message);
+      expect(JSON.parse(r.stdout).infoHashV1).toBe(Buffer.from(made.value.infoHash.v1!).toString('hex'));
+    } finally {
+      await dir.remove();
     }
   }, 120_000);
 });

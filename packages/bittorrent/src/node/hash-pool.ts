@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +31,16 @@ export interface HashPoolOptions {
  * started from that text: a worker is then ready in ~20 ms, under tsx, plain node and vitest.
  */
 let workerSource: Promise<string> | undefined;
+/**
+ * The worker bundled ahead of time, when this module runs from the CLI bundle: scripts/build.mjs
+ * writes dist/hash-worker.cjs and defines this name as its path. Then no esbuild runs at all
+ * (starting its service cost ~40 ms of CPU per `swarmcast create`, measured with perf, and a
+ * process that lived as long as ours). Under tsx and vitest the name is not defined.
+ */
+declare const __SWARMCAST_HASH_WORKER__: string | undefined;
 function bundleWorker(): Promise<string> {
   workerSource ??= (async () => {
+    if (typeof __SWARMCAST_HASH_WORKER__ === 'string') return readFile(__SWARMCAST_HASH_WORKER__, 'utf8');
     const require = createRequire(import.meta.url);
     const esbuild = require(require.resolve('esbuild', { paths: [require.resolve('tsx/package.json')] })) as {
       build(options: object): Promise<{ outputFiles: { text: string }[] }>;
