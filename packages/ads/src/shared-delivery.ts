@@ -300,7 +300,9 @@ export function redisSharedDelivery(
   const ready = (now: number): Promise<void> => {
     seeding ??= seedCounters(redis, seedKeys, o.seed ?? emptySeed, now, {
       token,
-      lockMs: 60_000,
+      // A seeder that dies mid-seed holds the others (no ads: 503) until its lock expires;
+      // a seed that takes longer is written twice (the same values), not wrongly.
+      lockMs: 15_000,
       waitMs: o.seedWaitMs ?? 2000,
       dayTtlAt,
     }).finally(() => {
