@@ -236,6 +236,21 @@ describe.each(engines)('ad beacons judged by two consumers out of order: $name',
   );
 
   it.skipIf(engine.skip)(
+    'holds at most 32 beacons a decision; the rest awaiting are out of order at once',
+    async () => {
+      const tok = token({ decisionId: 'late-many' });
+      const clicks = Array.from({ length: 40 }, (_, i) =>
+        adEvent('click', tok, t + i, { audienceKey: `many-${i}` as never }),
+      );
+      const r = await c.a.transaction((tx) => processBatch(tx, clicks, options));
+      expect(r).toMatchObject({ processed: 40, held: 32 });
+      const rs = await reasons(clicks);
+      expect(rs.filter((x) => x === 'held')).toHaveLength(32);
+      expect(rs.filter((x) => x === 'out-of-order')).toHaveLength(8);
+    },
+  );
+
+  it.skipIf(engine.skip)(
     'a consumer killed mid-batch stores nothing, held or released; redelivered, each beacon counts once',
     async () => {
       const tok = token({ decisionId: 'late-kill' });

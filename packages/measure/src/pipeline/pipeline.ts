@@ -60,11 +60,14 @@ export async function startPipeline(
   // (out of order) by this sweep, on the same timer; one sweep at a time per process.
   let sweeping: Promise<void> | null = null;
   const sweep = (): Promise<void> => {
-    sweeping ??= db
-      .transaction((tx) => judgeExpiredHolds(tx, options))
-      .then((n) => {
+    sweeping ??= (async () => {
+      // 200 decisions a transaction; up to 10 a tick, so a backlog of expired holds drains.
+      for (let round = 0; round < 10; round++) {
+        const n = await db.transaction((tx) => judgeExpiredHolds(tx, options));
         stats.totals.released += n;
-      })
+        if (n === 0) break;
+      }
+    })()
       .catch((err: unknown) => {
         stats.lastError = String(err);
         options.onError?.(err);

@@ -28,7 +28,13 @@ import {
   type PlayBeaconEvent,
   subjects,
 } from '../beacon-types.ts';
-import { defaultAdHoldMs, type HeldAdBeacon, heldUntil, releaseHeldBeacons } from '../rules/ad-hold.ts';
+import {
+  defaultAdHoldMs,
+  type HeldAdBeacon,
+  heldUntil,
+  maxHeldPerDecision,
+  releaseHeldBeacons,
+} from '../rules/ad-hold.ts';
 import {
   type AdJudgement,
   type AdTimingRules,
@@ -306,7 +312,7 @@ export async function processBatch(
           decisions.set(claims.decisionId, d);
         }
         const j = judgeAdBeacon(d, b, claims, ivt ?? listenerIvt(b, b.receivedAt, claims.listenerId), timing);
-        if (j.awaiting !== null && holdMs > 0) {
+        if (j.awaiting !== null && holdMs > 0 && d.held.length < maxHeldPerDecision) {
           // Its predecessor may be in a batch another consumer has not committed yet: held
           // with the decision, judged after this batch's beacons or a later batch's.
           d.held.push({

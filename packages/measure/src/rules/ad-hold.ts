@@ -34,6 +34,14 @@ export interface HeldAdBeacon extends AdBeaconFacts {
  */
 export const defaultAdHoldMs = 60_000;
 
+/**
+ * At most this many beacons are held per decision (its row carries them): beyond, a beacon
+ * awaiting its predecessor is judged out of order at once. An honest player sends a handful
+ * before its start could be late (quartiles, complete, progress, a click); a client sending
+ * thousands under one token cannot grow the row or the batches that rewrite it.
+ */
+export const maxHeldPerDecision = 32;
+
 export interface HeldRelease {
   /** The decision's state after the beacons judged now. */
   state: DecisionState;
