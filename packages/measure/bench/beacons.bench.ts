@@ -200,13 +200,43 @@ function toMs(text: string | undefined): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
+/**
+ * Every beacon the bench sends is a new one: a beacon without a cache-buster is identified by
+ * what it carries (a retry of the same URL is the same event, folded by the stream and the
+ * pipeline), so identical URLs would measure one event stored many times.
+ */
+let runs = 0;
+function uniqueBeaconsScript(): string {
+  const tag = `${process.pid}-${++runs}`;
+  const path = join(tmpdir(), `measure-bench-${tag}.lua`);
+  writeFileSync(
+    path,
+    `local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, wrk.path .. "&cb=${tag}-" .. n)\nend\n`,
+  );
+  return path;
+}
+
 /** wrk in C costs the shared machine far less CPU than a JavaScript load generator. */
 async function wrkLoad(url: string, duration: number): Promise<LoadResult> {
+  const script = uniqueBeaconsScript();
   const { stdout } = await promisify(execFile)(
     'wrk',
-    ['-t', '1', '-c', String(connections), '-d', `${duration}s`, '--latency', '--timeout', '10s', url],
+    [
+      '-t',
+      '1',
+      '-c',
+      String(connections),
+      '-d',
+      `${duration}s`,
+      '--latency',
+      '--timeout',
+      '10s',
+      '-s',
+      script,
+      url,
+    ],
     { maxBuffer: 1 << 20 },
-  );
+  ).finally(() => rmSync(script, { force: true }));
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
@@ -223,7 +253,15 @@ async function wrkLoad(url: string, duration: number): Promise<LoadResult> {
 
 async function autocannonLoad(url: string, duration: number): Promise<LoadResult> {
   // (`pipelining` is an autocannon option the shared type declaration does not list.)
-  const options = { url, connections, pipelining, duration, workers: 1 };
+  // [<id>] becomes a fresh id in every request (see uniqueBeaconsScript).
+  const options = {
+    url: `${url}&cb=[<id>]`,
+    idReplacement: true,
+    connections,
+    pipelining,
+    duration,
+    workers: 1,
+  };
   const r = (await autocannon(options)) as autocannon.Result & Record<string, number>;
   return {
     beaconsPerSecond: r.requests.average,
@@ -303,13 +341,16 @@ async function lagRun(): Promise<{
         .pending()
         .then((lag) => samples.push({ atS: Math.round((Date.now() - started) / 1000), lag }));
     }, 5000);
-    const r = await autocannon({
-      url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000`,
+    // (`idReplacement` is an autocannon option the shared type declaration does not list.)
+    const options = {
+      url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000&cb=[<id>]`,
+      idReplacement: true,
       connections: 50,
       duration: lagSeconds,
       overallRate: lagRate,
       workers: 1,
-    });
+    };
+    const r = await autocannon(options);
     clearInterval(sampler);
     samples.push({ atS: Math.round((Date.now() - started) / 1000), lag: await consumer.pending() });
     await app.close();
