@@ -1,5 +1,5 @@
 import { ledgerMigrations } from '@swarmcast/ledger';
-import { type Db, migrate, openDb } from '@swarmcast/platform';
+import { type Db, migrate, openDb, type StreamEvent } from '@swarmcast/platform';
 import { requireServices, scratchPostgres, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureMigrations } from '../src/pipeline/migrations.ts';
@@ -34,18 +34,19 @@ describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
     await scratch?.drop();
   });
 
-  it('serialise per decision: no judged event is lost, no impression counted twice', async () => {
-    const t = Date.UTC(2026, 10, 4, 9);
-    const ids = Array.from({ length: 10 }, (_, i) => `race-${i}`);
-    const tokens = ids.map((decisionId) => token({ decisionId }));
-    // A: each decision's impression. B: each decision's start and a second impression, in
-    // the opposite order (locks are taken in id order, so this cannot deadlock).
-    const batchA = tokens.map((tok) => adEvent('impression', tok, t));
-    const batchB = [...tokens]
-      .reverse()
-      .flatMap((tok) => [adEvent('start', tok, t + 10), adEvent('impression', tok, t + 20)]);
-    const options = { publicKeys: () => publicKeys };
-
+  /**
+   * The race each test stages: consumer A has judged `batchA` and holds its transaction open
+   * while consumer B starts on `batchB`; A commits once B has either finished or is seen
+   * waiting for a lock A holds (without the locks B read A's uncommitted state, then waited
+   * on A's rows and wrote its own over them). With `bMayFail`, B's failure (the stream
+   * delivers its batch again) is a null result instead of an error.
+   */
+  async function race(
+    batchA: StreamEvent[],
+    batchB: StreamEvent[],
+    options: Parameters<typeof processBatch>[2],
+    { bMayFail = false } = {},
+  ) {
     let releaseA!: () => void;
     const aMayCommit = new Promise<void>((r) => {
       releaseA = r;
@@ -62,13 +63,10 @@ describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
     });
     await aHasJudged;
     let bDone = false;
-    const runB = b
-      .transaction((tx) => processBatch(tx, batchB, options))
-      .finally(() => {
-        bDone = true;
-      });
-    // A commits once B has either finished or is seen waiting for a lock A holds (before the
-    // fix B read the empty state, then waited on A's uncommitted rows and overwrote them).
+    const b1 = b.transaction((tx) => processBatch(tx, batchB, options));
+    const runB = (bMayFail ? b1.catch(() => null) : b1).finally(() => {
+      bDone = true;
+    });
     await waitFor(
       async () =>
         bDone ||
@@ -83,8 +81,23 @@ describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
       20,
     );
     releaseA();
-    const [ra, rb] = await Promise.all([runA, runB]);
-    expect(ra.impressionsCharged + rb.impressionsCharged).toBe(ids.length);
+    return Promise.all([runA, runB]);
+  }
+
+  it('serialise per decision: no judged event is lost, no impression counted twice', async () => {
+    const t = Date.UTC(2026, 10, 4, 9);
+    const ids = Array.from({ length: 10 }, (_, i) => `race-${i}`);
+    const tokens = ids.map((decisionId) => token({ decisionId }));
+    // A: each decision's impression. B: each decision's start and a second impression, in
+    // the opposite order (locks are taken in id order, so this cannot deadlock).
+    const batchA = tokens.map((tok) => adEvent('impression', tok, t));
+    const batchB = [...tokens]
+      .reverse()
+      .flatMap((tok) => [adEvent('start', tok, t + 10), adEvent('impression', tok, t + 20)]);
+    const options = { publicKeys: () => publicKeys };
+
+    const [ra, rb] = await race(batchA, batchB, options);
+    expect(ra.impressionsCharged + rb!.impressionsCharged).toBe(ids.length);
 
     const rows = await a.query<{ decision_id: string; seen: Record<string, number> }>(
       'SELECT decision_id, seen FROM measure_decisions WHERE decision_id = ANY($1::text[]) ORDER BY decision_id',
@@ -126,44 +139,7 @@ describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
     const batchA = sessions.map((s) => progress(s, 2, 120_000));
     const batchB = [...sessions].reverse().map((s) => progress(s, 1, 60_000));
 
-    let releaseA!: () => void;
-    const aMayCommit = new Promise<void>((r) => {
-      releaseA = r;
-    });
-    let aJudged!: () => void;
-    const aHasJudged = new Promise<void>((r) => {
-      aJudged = r;
-    });
-    const runA = a.transaction(async (tx) => {
-      const r = await processBatch(tx, batchA, options);
-      aJudged();
-      await aMayCommit;
-      return r;
-    });
-    await aHasJudged;
-    let bDone = false;
-    const runB = b
-      .transaction((tx) => processBatch(tx, batchB, options))
-      .finally(() => {
-        bDone = true;
-      });
-    // Before the lock, B read the sessions A had not committed, then waited on A's rows and
-    // wrote its older state over them.
-    await waitFor(
-      async () =>
-        bDone ||
-        (
-          await a.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted
-             AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`,
-          )
-        ).rows[0]!.n > 0,
-      60_000,
-      'consumer B to finish or wait for A',
-      20,
-    );
-    releaseA();
-    await Promise.all([runA, runB]);
+    await race(batchA, batchB, options);
     const rows = await a.query<{ session_id: string; last_seq: number; listened_ms: number }>(
       'SELECT session_id, last_seq, listened_ms FROM measure_play_sessions WHERE session_id = ANY($1::text[]) ORDER BY 1',
       [sessions],
@@ -186,46 +162,7 @@ describe.skipIf(pg.skip)('two pipeline consumers on one PostgreSQL', () => {
       data: { time: t, audienceKey: 'k', path: '/x' },
     };
     const options = { publicKeys: () => publicKeys };
-    let releaseA!: () => void;
-    const aMayCommit = new Promise<void>((r) => {
-      releaseA = r;
-    });
-    let aJudged!: () => void;
-    const aHasJudged = new Promise<void>((r) => {
-      aJudged = r;
-    });
-    const runA = a.transaction(async (tx) => {
-      const r = await processBatch(tx, [...batch, download], options);
-      aJudged();
-      await aMayCommit;
-      return r;
-    });
-    await aHasJudged;
-    let bDone = false;
-    const runB = b
-      .transaction((tx) => processBatch(tx, [...batch, download], options))
-      .then(
-        (r) => r,
-        () => null,
-      )
-      .finally(() => {
-        bDone = true;
-      });
-    await waitFor(
-      async () =>
-        bDone ||
-        (
-          await a.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted
-             AND pid IN (SELECT pid FROM pg_stat_activity WHERE datname = current_database())`,
-          )
-        ).rows[0]!.n > 0,
-      60_000,
-      'consumer B to finish or wait for A',
-      20,
-    );
-    releaseA();
-    const [ra, rb] = await Promise.all([runA, runB]);
+    const [ra, rb] = await race([...batch, download], [...batch, download], options, { bMayFail: true });
     expect(ra.processed).toBe(batch.length + 1);
     // B either failed (the stream delivers the batch again) or found every event processed.
     if (rb) expect(rb).toMatchObject({ processed: 0, impressionsCharged: 0 });
