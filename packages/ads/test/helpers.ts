@@ -1,6 +1,13 @@
 /** A small, readable world for the ads tests: an in-memory catalog port and model builders. */
 import type { EpisodeForAds } from '@swarmcast/catalog';
-import type { Campaign, Creative, EpisodeLookup, LineItem } from '../src/index.ts';
+import {
+  type Campaign,
+  type Creative,
+  type DecisionClaims,
+  type EpisodeLookup,
+  type LineItem,
+  measuredDeliverySubject,
+} from '../src/index.ts';
 
 export const t0 = Date.UTC(2026, 10, 23, 0, 0, 0); // a Monday, 00:00 UTC
 export const day = 86_400_000;
@@ -104,3 +111,22 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The measurement stream's event for a decision delivered (played) at `time`, at its CPM. */
+export const delivered = (d: DecisionClaims, id: string, time: number) => ({
+  id,
+  subject: measuredDeliverySubject,
+  data: {
+    kind: 'delivered' as const,
+    source: 'vast' as const,
+    decisionId: d.decisionId,
+    lineItemId: d.lineItemId,
+    campaignId: d.campaignId,
+    advertiserId: d.advertiserId,
+    listenerId: d.listenerId,
+    issuedAt: d.issuedAt,
+    time,
+    cpmMicros: d.cpmMicros,
+    chargedMicros: d.cpmMicros / 1000,
+  },
+});

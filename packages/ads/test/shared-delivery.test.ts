@@ -11,12 +11,11 @@ import {
   generateSigningKey,
   type LineItem,
   MeasuredFeedback,
-  measuredDeliverySubject,
   type PlanDeps,
   plannedAds,
   redisSharedDelivery,
 } from '../src/index.ts';
-import { campaign, creative, day, episode, lineItem, t0 } from './helpers.ts';
+import { campaign, creative, day, delivered, episode, lineItem, t0 } from './helpers.ts';
 
 /**
  * Two ad server processes of one network (two stores, as two `swarmcast up --roles web`
@@ -86,25 +85,6 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
       device: 'phone',
       now,
     });
-
-  /** The measurement stream's event for a decision delivered (played) at `time`. */
-  const delivered = (d: DecisionClaims, id: string, time: number) => ({
-    id,
-    subject: measuredDeliverySubject,
-    data: {
-      kind: 'delivered' as const,
-      source: 'vast' as const,
-      decisionId: d.decisionId,
-      lineItemId: d.lineItemId,
-      campaignId: d.campaignId,
-      advertiserId: d.advertiserId,
-      listenerId: d.listenerId,
-      issuedAt: d.issuedAt,
-      time,
-      cpmMicros: d.cpmMicros,
-      chargedMicros: d.cpmMicros / 1000,
-    },
-  });
 
   it('a listener capped at 3 a day gets 3 ads from both servers together, not 3 from each', async () => {
     const [a, b] = await twoServers(oneLineItem({ caps: [{ max: 3, periodMs: day }] }));

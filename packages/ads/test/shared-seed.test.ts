@@ -12,7 +12,6 @@ import {
   generateSigningKey,
   loadDeliverySeed,
   MeasuredFeedback,
-  measuredDeliverySubject,
   redisSharedDelivery,
   saveAdvertiser,
   saveCampaign,
@@ -20,7 +19,7 @@ import {
   saveDelivery,
   saveLineItem,
 } from '../src/index.ts';
-import { campaign, creative, day, episode, lineItem, t0 } from './helpers.ts';
+import { campaign, creative, day, delivered, episode, lineItem, t0 } from './helpers.ts';
 
 /**
  * Redis here keeps nothing on disk: after a restart or flush the shared counters were gone,
@@ -137,25 +136,7 @@ describe.skipIf(services.skip)('shared ad counters after Redis loses them', () =
     const served: DecisionClaims[] = [...(await preRolls('1a', day1)), ...(await capped(day1, 0))];
     expect(served.map((d) => d.lineItemId).sort()).toEqual([...Array(5).fill('li-1'), 'li-cap']);
     const feedback = new MeasuredFeedback(b.store, db, b.shared, { now: () => day1 + 60_000 });
-    await feedback.apply(
-      served.map((d, i) => ({
-        id: `e${i}`,
-        subject: measuredDeliverySubject,
-        data: {
-          kind: 'delivered',
-          source: 'vast',
-          decisionId: d.decisionId,
-          lineItemId: d.lineItemId,
-          campaignId: d.campaignId,
-          advertiserId: d.advertiserId,
-          listenerId: d.listenerId,
-          issuedAt: d.issuedAt,
-          time: day1 + 60_000,
-          cpmMicros: d.cpmMicros,
-          chargedMicros: d.cpmMicros / 1000,
-        },
-      })),
-    );
+    await feedback.apply(served.map((d, i) => delivered(d, `e${i}`, day1 + 60_000)));
     // Both flush their cap memory on their interval.
     await saveDelivery(db, a.store, day1 + 60_000);
     await saveDelivery(db, b.store, day1 + 60_000);
