@@ -10,7 +10,6 @@
 
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { createAccount, createApiToken } from '@swarmcast/catalog';
 import { Ledger } from '@swarmcast/ledger';
 import { invalidateDelivery } from '@swarmcast/measure';

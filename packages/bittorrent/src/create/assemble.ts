@@ -1,7 +1,7 @@
 import { type BEncodable, encodeBencode } from '../bencode.ts';
 import { concatBytes, toHex } from '../bytes.ts';
 import type { Hasher } from '../hasher.ts';
-import { rootFromPieceLayer, splitHashes } from '../merkle.ts';
+import { rootFromPieceLayer } from '../merkle.ts';
 import type { PieceHashes } from './hash-piece.ts';
 import type { TorrentPlan } from './plan.ts';
 
