@@ -22,6 +22,11 @@ export const adsErrors = {
   },
   ADS_NOT_ADVERTISER: { status: 403, message: 'this account is not an advertiser or admin account' },
   ADS_CROSS_ORIGIN: { status: 403, message: 'a session-authenticated change must come from this site' },
+  ADS_SHARED_STATE_UNAVAILABLE: {
+    status: 503,
+    message:
+      'the ad counters shared by every process (Redis, REDIS_URL) cannot be reached, so delivery cannot be reported; start Redis or correct REDIS_URL, then try again',
+  },
 } as const;
 
 export type AdsErrorCode = keyof typeof adsErrors;
@@ -35,4 +40,18 @@ export interface AdsError {
 export function adsError(code: AdsErrorCode, detail?: string): AdsError {
   const base = adsErrors[code].message;
   return { code, message: detail ? `${base}: ${detail}` : base };
+}
+
+/**
+ * A failure carrying its code to the HTTP layer, which answers with the code's status and
+ * message (never the cause's text); the cause goes to the log.
+ */
+export class AdsFailure extends Error {
+  constructor(
+    readonly code: AdsErrorCode,
+    cause?: unknown,
+  ) {
+    super(adsErrors[code].message, { cause });
+    this.name = 'AdsFailure';
+  }
 }

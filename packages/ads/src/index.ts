@@ -31,7 +31,7 @@ export {
   type VerifyResult,
   verifyDecisionToken,
 } from './decision-token.ts';
-export { type AdsError, type AdsErrorCode, adsErrors } from './errors.ts';
+export { type AdsError, type AdsErrorCode, AdsFailure, adsErrors } from './errors.ts';
 export { capsAllow } from './frequency-caps.ts';
 export type { AdsAuth, AdsPrincipal } from './http/access.ts';
 export type { PublishCreative, ShowLookup, TargetableShow } from './http/context.ts';

@@ -32,6 +32,7 @@
  * the ads tables before any decision reads them (shared-seed.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { AdsFailure } from './errors.ts';
 import { capHorizonMs } from './frequency-caps.ts';
 import { epochDay, type LineItem, type LineItemDelivery } from './model.ts';
 import { defaultPaceSettings, goalTotal, type PaceSettings, paceCeiling } from './pacing.ts';
@@ -75,11 +76,32 @@ export interface SharedDelivery {
   claim(slots: readonly PodSlot[], req: ClaimRequest): Promise<boolean[]>;
   /** Applies measured deliveries and refunds (each once: the caller deduplicates). */
   measured(store: AdsStore, deliveries: readonly MeasuredDelivery[], now: number): Promise<void>;
-  /** Each line item's open reservations made by every process (count, at its price), for reports. */
+  /**
+   * Each line item's open reservations made by every process (count, at its price), for
+   * reports. Redis out of reach: an `AdsFailure` ADS_SHARED_STATE_UNAVAILABLE.
+   */
   reserved(lineItems: readonly LineItem[], now: number): Promise<LineItemDelivery[]>;
 }
 
 const dayMs = 86_400_000;
+
+/**
+ * True when a Redis command failed because Redis cannot be reached (down, refused, the
+ * connection closed, the client's retries used up), not because of the command. The texts
+ * are ioredis's; the socket codes Node's.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; depth++) {
+    if (e.name === 'MaxRetriesPerRequestError') return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && socketCodes.has(code)) return true;
+    if (unreachableTexts.some((t) => (e as Error).message.includes(t))) return true;
+    e = e.cause;
+  }
+  return false;
+}
+const socketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const unreachableTexts = ['Connection is closed', "Stream isn't writeable", 'max retries per request'];
 
 // Shared by the three scripts: KEYS[1] is the seed mark (shared-seed.ts): without it the
 // counters were lost (Redis restarted or flushed) or never seeded, and the script refuses
@@ -439,7 +461,10 @@ export function redisSharedDelivery(
     async reserved(lineItems, now) {
       if (lineItems.length === 0) return [];
       const keys = lineItems.map((li) => r(li.id));
-      const out = (await redis.eval(reservedScript, keys.length, ...keys, now)) as number[];
+      const out = (await redis.eval(reservedScript, keys.length, ...keys, now).catch((err: unknown) => {
+        // Said as such to the operator (a 503 with a code), not as an internal error.
+        throw isRedisUnavailable(err) ? new AdsFailure('ADS_SHARED_STATE_UNAVAILABLE', err) : err;
+      })) as number[];
       return lineItems.map((li, i) => ({
         impressions: Number(out[i]),
         spendMilliMicros: Number(out[i]) * li.cpmMicros,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { type Db, ManualClock, migrate, openDb } from '@swarmcast/platform';
 import { requireServices, scratchDir, scratchPostgres, serviceUrl } from '@swarmcast/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -152,5 +153,67 @@ describe.skipIf(services.skip)('the ads delivery report with two processes', () 
     // A sees B's decisions once B flushes; the rest it sees at once.
     await saveDelivery(b.db, b.store, clock.now());
     expect(await report(a.app)).toEqual(fromB);
+  });
+
+  it('answers 503 ADS_SHARED_STATE_UNAVAILABLE, not 500, when Redis cannot be reached', async () => {
+    // A port with nothing listening (the shared Redis server stays up for everyone else).
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    // The node's client options (tracker's RedisSwarmStore): a command fails after two retries.
+    const down = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    down.on('error', () => {});
+    const scratch = await scratchPostgres('swarmcast_ads_report_down');
+    const media = await scratchDir('ads-report-down-');
+    const db = await openDb({ databaseUrl: scratch.url });
+    const app = Fastify();
+    cleanups.push(async () => {
+      await app.close();
+      down.disconnect();
+      await db.close();
+      await scratch.drop();
+      await media.remove();
+    });
+    await migrate(db, adsMigrations);
+    await saveAdvertiser(db, { id: 'adv-c1', name: 'Advertiser' });
+    await saveCampaign(db, campaign('c1'));
+    await saveCreative(db, creative('cr-1', { advertiserId: 'adv-c1' }));
+    await saveLineItem(db, lineItem('li', 'c1', { creativeIds: ['cr-1'] }));
+    const clock = new ManualClock(t0 + hour);
+    await app.register(adsPlugin, {
+      episodes: episodeLookup([episode()]),
+      keys: () => keyRing(generateSigningKey('k')),
+      clock,
+      publicUrl: 'http://127.0.0.1',
+      mediaDir: media.path,
+      adminToken: 'adm',
+      db,
+      store: await loadStore(db, clock.now()),
+      sharedDelivery: redisSharedDelivery(down, `sc-ads-down-${randomBytes(4).toString('hex')}:`, {
+        capHoldMs: 10 * 60_000,
+      }),
+    });
+    const headers = { authorization: 'Bearer adm' };
+    const api = await app.inject({ url: '/ads/api/campaigns/c1/report', headers });
+    expect(api.statusCode, api.body).toBe(503);
+    expect(api.headers['retry-after']).toBe('5');
+    const body = api.json() as { code: string; message: string };
+    expect(body.code).toBe('ADS_SHARED_STATE_UNAVAILABLE');
+    // What is wrong and what to do; nothing of the client's own error text.
+    expect(body.message).toMatch(/Redis.*REDIS_URL.*start Redis/);
+    expect(api.body).not.toMatch(/internal|maxRetriesPerRequest|ioredis|\/work\/|node_modules|127\.0\.0\.1/i);
+    for (const url of ['/ads/dashboard', '/ads/dashboard/campaigns/c1']) {
+      const page = await app.inject({ url, headers });
+      expect(page.statusCode, url).toBe(503);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.body).toContain('ADS_SHARED_STATE_UNAVAILABLE');
+      expect(page.body).toContain('start Redis or correct REDIS_URL');
+      expect(page.body).not.toMatch(/internal error|maxRetriesPerRequest|node_modules/i);
+    }
+    // A campaign that is not there is still a 404, not a 503 (nothing asked of Redis).
+    expect((await app.inject({ url: '/ads/api/campaigns/nope/report', headers })).statusCode).toBe(404);
   });
 });

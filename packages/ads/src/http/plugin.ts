@@ -11,7 +11,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { creativeTorrentPublisher } from '../creative-torrent.ts';
 import { presentCreative } from '../creative-urls.ts';
 import type { EpisodeLookup } from '../decide.ts';
-import { adsError, adsErrors } from '../errors.ts';
+import { AdsFailure, adsError, adsErrors } from '../errors.ts';
 import { MeasuredFeedback } from '../measured-feedback.ts';
 import { OpportunityPublisher } from '../opportunities.ts';
 import type { PaceSettings } from '../pacing.ts';
@@ -26,6 +26,7 @@ import type { AdsContext, PublishCreative, ShowLookup } from './context.ts';
 import { creativeRoutes } from './creative-routes.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { decisionRoutes } from './decision-routes.ts';
+import { h, page } from './html.ts';
 
 export interface AdsPluginDeps {
   /** Creatives the stitcher could not prepare for an episode's encoding (shown on the creatives page). */
@@ -166,7 +167,23 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
   // Unknown JSON fields are refused (400), not silently dropped as Fastify's default does.
   const ajv = new Ajv({ removeAdditional: false, coerceTypes: false, allErrors: false });
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    // A coded failure (the shared counters out of reach): its status and what to do, for the
+    // operator reading the page or the API's answer; the cause only in the log.
+    if (err instanceof AdsFailure) {
+      const { status, message } = adsErrors[err.code];
+      req.log.warn({ code: err.code, err: err.cause }, message);
+      reply.code(status).header('retry-after', '5');
+      if (!req.url.startsWith('/ads/dashboard')) return reply.send(adsError(err.code));
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(
+          page(
+            'Ads unavailable',
+            `<h1>Delivery cannot be shown right now</h1><p>${h(message)}.</p><p><code>${h(err.code)}</code></p>`,
+          ),
+        );
+    }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
       return reply.code(413).send(adsError('ADS_CREATIVE_TOO_LARGE'));
     }
