@@ -103,6 +103,7 @@ export {
   type PodView,
   selectPod,
 } from './select-pod.ts';
+export { type ClaimLog, type ClaimRecord, dbClaimLog } from './shared-claims.ts';
 export {
   type ClaimRequest,
   type RedisScripts,

@@ -18,7 +18,9 @@ import {
   systemClock,
 } from '@swarmcast/platform';
 import { recordMeasured } from './persistence.ts';
+import { lockForMeasured } from './shared-claims.ts';
 import type { SharedDelivery } from './shared-delivery.ts';
+import { isUnseeded } from './shared-seed.ts';
 import type { AdsStore } from './store.ts';
 import { type MeasuredDelivery, measuredDeliveryId, measuredDeliverySubject } from './tracking-contract.ts';
 
@@ -74,6 +76,18 @@ export class MeasuredFeedback {
 
   /** Applies one batch of stream events; resolves once their effect is durable. */
   async apply(events: readonly StreamEvent[]): Promise<void> {
+    try {
+      await this.applyOnce(events);
+    } catch (err) {
+      // The shared counters were lost (Redis restarted or flushed): seeded here, out of the
+      // transaction (the seed waits for the lock it held), then the batch applies again.
+      if (!this.shared || !isUnseeded(err)) throw err;
+      await this.shared.ready(this.clock.now());
+      await this.applyOnce(events);
+    }
+  }
+
+  private async applyOnce(events: readonly StreamEvent[]): Promise<void> {
     const items: { id: string; delivery: MeasuredDelivery }[] = [];
     const inBatch = new Set<string>();
     for (const e of events) {
@@ -95,7 +109,9 @@ export class MeasuredFeedback {
     }
     // Shared totals (Redis) are written before the store's own, which seed a missing key, and
     // inside the transaction that records the ids: a Redis failure rolls the ids back and the
-    // batch is redelivered whole.
+    // batch is redelivered whole. The transaction holds the seed's lock shared, so a seed after
+    // a Redis loss does not read the tables until what Redis had (and lost) of it is committed
+    // (shared-claims.ts).
     const toShared = async (f: typeof items) => {
       if (this.shared && f.length > 0) {
         await this.shared.measured(
@@ -109,7 +125,10 @@ export class MeasuredFeedback {
     let fresh: typeof items;
     if (this.db) {
       const db = this.db;
-      fresh = await db.transaction(async (tx) => toShared(await recordMeasured(tx, items)));
+      fresh = await db.transaction(async (tx) => {
+        if (this.shared) await lockForMeasured(tx);
+        return toShared(await recordMeasured(tx, items));
+      });
     } else {
       fresh = await toShared(items.filter((i) => !this.seen.has(i.id)));
       for (const i of fresh) this.seen.add(i.id);

@@ -198,6 +198,25 @@ CREATE TABLE ads_inventory_hourly (
 );
 `,
   },
+  {
+    // The claims made on the shared counters in Redis (shared-claims.ts), so that a Redis
+    // that lost its keys gets back the open reservations and cap holds of decisions not yet
+    // measured (shared-seed.ts), which it finds by decision id in ads_measured.
+    id: 'ads/0006-claims',
+    sql: `
+CREATE TABLE ads_claims (
+  decision_id text PRIMARY KEY,
+  line_item_id text NOT NULL,
+  listener_id text,
+  issued_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  hold_until bigint NOT NULL,
+  keep_until bigint NOT NULL
+);
+CREATE INDEX ads_claims_keep ON ads_claims (keep_until);
+CREATE INDEX ads_measured_decision ON ads_measured (decision_id);
+`,
+  },
 ];
 
 /** True when `accountId` owns the advertiser (house ads have no owner). For other parts' checks. */
@@ -320,6 +339,8 @@ export async function saveDelivery(db: Db, store: AdsStore, now: number): Promis
         );
       }
       await tx.query('DELETE FROM ads_cap_impressions WHERE expires_at <= $1', [now]);
+      // Claims on the shared counters nothing needs any more (shared-claims.ts).
+      await tx.query('DELETE FROM ads_claims WHERE keep_until <= $1', [now]);
       if (inventory.length > 0) {
         await tx.query(
           `INSERT INTO ads_inventory_hourly (hour, shape, show_id, language, categories, media_kind, position, country, device, count)

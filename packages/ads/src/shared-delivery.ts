@@ -29,7 +29,8 @@
  * instead of leaving breaks short or empty. Reservations, day counters and caps expire when
  * their last entry would; measured totals are kept. Every script first checks the seed mark:
  * Redis keeps nothing on disk, so after a restart or flush the counters are seeded again from
- * the ads tables before any decision reads them (shared-seed.ts).
+ * the ads tables before any decision reads them (shared-seed.ts), in-flight claims included:
+ * each claim is recorded in PostgreSQL before it is made here (shared-claims.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { AdsFailure } from './errors.ts';
@@ -37,6 +38,7 @@ import { capHorizonMs } from './frequency-caps.ts';
 import { epochDay, type LineItem, type LineItemDelivery } from './model.ts';
 import { defaultPaceSettings, goalTotal, type PaceSettings, paceCeiling } from './pacing.ts';
 import { type Candidate, flightOf, type PodSlot } from './select-pod.ts';
+import type { ClaimLog, ClaimRecord } from './shared-claims.ts';
 import { emptySeed, isUnseeded, type SeedKeys, type SeedSource, seedCounters } from './shared-seed.ts';
 import type { AdsStore } from './store.ts';
 import type { MeasuredDelivery } from './tracking-contract.ts';
@@ -74,7 +76,11 @@ export interface SharedDelivery {
   ): Promise<void>;
   /** Takes a place for each slot if its cap and pacing still allow it; true where taken. */
   claim(slots: readonly PodSlot[], req: ClaimRequest): Promise<boolean[]>;
-  /** Applies measured deliveries and refunds (each once: the caller deduplicates). */
+  /**
+   * Applies measured deliveries and refunds (each once: the caller deduplicates). Lost counters
+   * are not seeded here: it fails UNSEEDED (`isUnseeded`) and the caller, out of its
+   * transaction, calls `ready` and applies again.
+   */
   measured(store: AdsStore, deliveries: readonly MeasuredDelivery[], now: number): Promise<void>;
   /**
    * Each line item's open reservations made by every process (count, at its price), for
@@ -176,6 +182,9 @@ while a <= #ARGV do
   local cpm = tonumber(ARGV[a + 3])
   local m, r = KEYS[k], KEYS[k + 1]
   k = k + 2
+  -- This decision's own id may be there already: a seed read its claims-log row (written
+  -- before this script) after a loss. It is decided again here, as if absent.
+  redis.call('ZREM', r, id)
   local n, s = delivered(m, r, now, cpm)
   local units = n
   if ARGV[a + 4] == '1' then units = s end
@@ -186,6 +195,8 @@ while a <= #ARGV do
   if capped then
     c, h = KEYS[k], KEYS[k + 1]
     k = k + 2
+    redis.call('ZREM', c, id)
+    redis.call('ZREM', h, id)
     sweepCaps(c, h, now, horizon)
     for i = 0, ncaps - 1 do
       local period, max = tonumber(ARGV[a + 10 + 2 * i]), tonumber(ARGV[a + 11 + 2 * i])
@@ -208,6 +219,7 @@ while a <= #ARGV do
   local daily = tonumber(ARGV[d])
   local dm, dr = KEYS[k], KEYS[k + 1]
   k = k + 2
+  redis.call('ZREM', dr, id)
   if daily >= 0 then
     local today = daySpent(dm, dr, now, cpm)
     for i = 0, nsib - 1 do
@@ -269,6 +281,26 @@ end
 return 0
 `;
 
+// A refused claim's id out of its keys again (a seed may have put it back from its claims-log
+// row, read before the row was deleted). KEYS: the mark, then per claim r, dr (+ c, h when
+// capped); ARGV per claim: id, capped.
+const releaseScript = `${helpers}
+local k, a = 2, 1
+while a <= #ARGV do
+  local id = ARGV[a]
+  redis.call('ZREM', KEYS[k], id)
+  redis.call('ZREM', KEYS[k + 1], id)
+  k = k + 2
+  if ARGV[a + 1] == '1' then
+    redis.call('ZREM', KEYS[k], id)
+    redis.call('ZREM', KEYS[k + 1], id)
+    k = k + 2
+  end
+  a = a + 2
+end
+return 0
+`;
+
 // KEYS: r of each line item; ARGV[1] now. Returns each one's open reservations.
 const reservedScript = `
 local out = {}
@@ -291,6 +323,12 @@ export function redisSharedDelivery(
     capHoldMs: number;
     /** Where lost counters are seeded from (shared-seed.ts; the node: `loadDeliverySeed`). Default: nothing. */
     seed?: SeedSource;
+    /**
+     * Where each claim is recorded before it is made (shared-claims.ts; the node: `dbClaimLog`),
+     * so a seed after a loss has the open reservations and cap holds. Without it they are lost
+     * with Redis.
+     */
+    claims?: ClaimLog;
     /** How long a decision waits for another process to seed (default 2 s). */
     seedWaitMs?: number;
   },
@@ -305,15 +343,22 @@ export function redisSharedDelivery(
   // A day's counters outlive the day by one more (a reservation made at 23:59 is measured
   // after midnight but still counts on its own day).
   const dayTtlAt = (day: number) => (day + 2) * dayMs;
-  const seedKeys: SeedKeys = { mark, lock: `${prefix}seeding`, m, dm, c };
+  const seedKeys: SeedKeys = { mark, lock: `${prefix}seeding`, m, r, dm, dr, c, h };
   const token = randomUUID();
   let seeding: Promise<void> | null = null;
-  // Runs a counter script; refused for lost counters (UNSEEDED), seeds them once and runs again.
-  const run = async (script: string, keys: string[], args: Array<string | number>, now: number) => {
+  // Runs a counter script; refused for lost counters (UNSEEDED), seeds them once and runs again
+  // (unless `seed` is false: the caller seeds, see `measured`).
+  const run = async (
+    script: string,
+    keys: string[],
+    args: Array<string | number>,
+    now: number,
+    seed = true,
+  ) => {
     try {
       return await redis.eval(script, keys.length + 1, mark, ...keys, ...args);
     } catch (err) {
-      if (!isUnseeded(err)) throw err;
+      if (!seed || !isUnseeded(err)) throw err;
     }
     await ready(now);
     return redis.eval(script, keys.length + 1, mark, ...keys, ...args);
@@ -384,11 +429,26 @@ export function redisSharedDelivery(
       const keys: string[] = [];
       const args: Array<string | number> = [req.now];
       const day = epochDay(req.now);
+      const holdUntil = Math.min(req.expiresAt, req.now + o.capHoldMs);
+      const isCapped = (li: LineItem) => req.listenerId !== null && li.caps.length > 0;
+      const records: ClaimRecord[] = slots.map((slot, i) => {
+        const li = slot.candidate.lineItem;
+        const capped = isCapped(li);
+        return {
+          decisionId: req.decisionIds[i]!,
+          lineItemId: li.id,
+          listenerId: capped ? req.listenerId : null,
+          issuedAt: req.now,
+          expiresAt: req.expiresAt,
+          holdUntil: capped ? holdUntil : req.now,
+          keepUntil: capped ? Math.max(req.expiresAt, req.now + capHorizonMs(li.caps)) : req.expiresAt,
+        };
+      });
       slots.forEach((slot, i) => {
         const cand = slot.candidate;
         const li = cand.lineItem;
         const flight = flightOf(cand);
-        const capped = req.listenerId !== null && li.caps.length > 0;
+        const capped = isCapped(li);
         const spendGoal = li.goal.kind === 'spend';
         const total = goalTotal(li.goal);
         // The pacing rule (pacing.ts) checked again on the shared delivery; a spend goal must
@@ -407,7 +467,7 @@ export function redisSharedDelivery(
         args.push(
           req.decisionIds[i]!,
           req.expiresAt,
-          Math.min(req.expiresAt, req.now + o.capHoldMs),
+          holdUntil,
           li.cpmMicros,
           spendGoal ? 1 : 0,
           ceiling,
@@ -429,8 +489,31 @@ export function redisSharedDelivery(
         if (daily >= 0)
           for (const sib of siblings) keys.push(dm(sib.lineItem.id, day), dr(sib.lineItem.id, day));
       });
-      const out = (await run(claimScript, keys, args, req.now)) as number[];
-      return out.map((x) => Number(x) === 1);
+      // Durable before Redis holds it: a seed after a loss then finds every claim Redis had.
+      await o.claims?.record(records);
+      let out: number[];
+      try {
+        out = (await run(claimScript, keys, args, req.now)) as number[];
+      } catch (err) {
+        // Not served: its rows would come back as reservations at the next seed.
+        await o.claims?.forget(records.map((x) => x.decisionId)).catch(() => {});
+        throw err;
+      }
+      const taken = out.map((x) => Number(x) === 1);
+      const refused = records.filter((_, i) => !taken[i]);
+      if (o.claims && refused.length > 0) {
+        await o.claims.forget(refused.map((x) => x.decisionId));
+        // After the rows are gone: a seed that read them before put them back in Redis.
+        const rk: string[] = [];
+        const ra: Array<string | number> = [];
+        for (const x of refused) {
+          rk.push(r(x.lineItemId), dr(x.lineItemId, day));
+          if (x.listenerId !== null) rk.push(c(x.lineItemId, x.listenerId), h(x.lineItemId, x.listenerId));
+          ra.push(x.decisionId, x.listenerId !== null ? 1 : 0);
+        }
+        await run(releaseScript, rk, ra, req.now);
+      }
+      return taken;
     },
 
     async measured(store, deliveries, now) {
@@ -455,7 +538,9 @@ export function redisSharedDelivery(
           dayTtlAt(day),
         );
       }
-      if (keys.length > 0) await run(measuredScript, keys, args, now);
+      // Not seeded from here: the caller may hold the seed's lock (shared-claims.ts) in the
+      // transaction recording these; it seeds (`ready`) after rolling back and applies again.
+      if (keys.length > 0) await run(measuredScript, keys, args, now, false);
     },
 
     async reserved(lineItems, now) {

@@ -6,7 +6,12 @@
  * - `ads_measured` (every measured delivery and refund, once): each line item's measured
  *   impressions and spend, and the measured spend of the decisions made on each UTC day;
  * - `ads_cap_impressions` (each process's cap memory, flushed with delivery): the listeners'
- *   impression times within their caps' periods.
+ *   impression times within their caps' periods;
+ * - `ads_claims` (every claim made on the counters, recorded before it was made:
+ *   shared-claims.ts): the open reservations of decisions not yet measured whose token has not
+ *   expired (line item and decision day), the cap holds of unmeasured decisions still held, and
+ *   the cap times of measured decisions (a time `ads_cap_impressions` has for a decision the
+ *   claims know is theirs alone: a hold that ended unmeasured is no impression).
  *
  * A seed mark (`<prefix>seeded`, no expiry) says the counters are whole. Every counter script
  * refuses without it (UNSEEDED); the refused process takes a lock, reads the tables, writes the
@@ -14,13 +19,15 @@
  * `seedWaitMs`, then fails as when Redis is down: no ad rather than one past a cap). A fresh
  * Redis is seeded the same way on first use.
  *
- * Not restored: open reservations (decisions not yet measured when Redis was lost count again
- * once measured) and cap holds of unmeasured decisions (their times come back as impressions).
- * A measured delivery applied to Redis just before the loss whose row was not yet committed
- * when the tables were read is not in the seed.
+ * The tables are read holding the seed's advisory lock exclusively (shared-claims.ts): a batch of
+ * measured deliveries is applied to Redis inside the transaction that records it, holding the
+ * lock shared, so the seed never reads while a batch that Redis had (and lost) is uncommitted.
+ * A claim is recorded before Redis holds it, so the seed reads every claim Redis could have had;
+ * a claim Redis then refuses is taken out again (shared-delivery.ts).
  */
-import type { Queryable } from '@swarmcast/platform';
+import type { Db, Queryable } from '@swarmcast/platform';
 import { epochDay } from './model.ts';
+import { lockForSeed } from './shared-claims.ts';
 
 export interface DeliverySeed {
   /** Per line item: measured impressions and spend (milli-micros), net of refunds. */
@@ -29,17 +36,43 @@ export interface DeliverySeed {
   days: Array<{ lineItemId: string; day: number; spendMilliMicros: number }>;
   /** Listeners' impression times per capped line item, and when they stop mattering. */
   caps: Array<{ listenerId: string; lineItemId: string; times: number[]; expiresAt: number }>;
+  /** Open reservations: claims not measured yet whose token has not expired. */
+  open: Array<{ decisionId: string; lineItemId: string; day: number; expiresAt: number }>;
+  /**
+   * Cap places of claims: measured (`holdUntil` null) or held unmeasured; kept to `keepUntil`.
+   */
+  capClaims: Array<{
+    decisionId: string;
+    lineItemId: string;
+    listenerId: string;
+    issuedAt: number;
+    holdUntil: number | null;
+    keepUntil: number;
+  }>;
 }
 
 /** Reads the seed at `now` from the durable source. */
 export type SeedSource = (now: number) => Promise<DeliverySeed>;
 
-export const emptySeed: SeedSource = async () => ({ totals: [], days: [], caps: [] });
+export const emptySeed: SeedSource = async () => ({
+  totals: [],
+  days: [],
+  caps: [],
+  open: [],
+  capClaims: [],
+});
 
 const dayMs = 86_400_000;
 
 /** The seed from the ads tables (see the file's header). */
-export async function loadDeliverySeed(db: Queryable, now: number): Promise<DeliverySeed> {
+export function loadDeliverySeed(db: Db, now: number): Promise<DeliverySeed> {
+  return db.transaction(async (tx) => {
+    await lockForSeed(tx);
+    return readSeed(tx, now);
+  });
+}
+
+async function readSeed(db: Queryable, now: number): Promise<DeliverySeed> {
   type Total = { line_item_id: string; n: string | number; s: string | number };
   type Day = { line_item_id: string; day: string | number; s: string | number };
   type Cap = { listener_id: string; line_item_id: string; times: number[]; expires_at: string | number };
@@ -60,7 +93,53 @@ export async function loadDeliverySeed(db: Queryable, now: number): Promise<Deli
     'SELECT listener_id, line_item_id, times, expires_at FROM ads_cap_impressions WHERE expires_at > $1',
     [now],
   );
+  type Claim = {
+    decision_id: string;
+    line_item_id: string;
+    listener_id: string | null;
+    issued_at: string | number;
+    expires_at: string | number;
+    hold_until: string | number;
+    keep_until: string | number;
+    measured: boolean;
+  };
+  const claims = await db.query<Claim>(
+    `SELECT c.*, EXISTS (SELECT 1 FROM ads_measured m WHERE m.decision_id = c.decision_id AND m.kind = 'delivered') AS measured
+       FROM ads_claims c WHERE c.keep_until > $1`,
+    [now],
+  );
+  const open: DeliverySeed['open'] = [];
+  const capClaims: DeliverySeed['capClaims'] = [];
+  // Cap times the claims account for (held, measured or released), by listener and line item.
+  const claimed = new Set<string>();
+  for (const c of claims.rows) {
+    const issuedAt = Number(c.issued_at);
+    const expiresAt = Number(c.expires_at);
+    const holdUntil = Number(c.hold_until);
+    if (!c.measured && expiresAt > now) {
+      open.push({
+        decisionId: c.decision_id,
+        lineItemId: c.line_item_id,
+        day: epochDay(issuedAt),
+        expiresAt,
+      });
+    }
+    if (c.listener_id === null) continue;
+    claimed.add(`${c.listener_id}\n${c.line_item_id}\n${issuedAt}`);
+    if (c.measured || holdUntil > now) {
+      capClaims.push({
+        decisionId: c.decision_id,
+        lineItemId: c.line_item_id,
+        listenerId: c.listener_id,
+        issuedAt,
+        holdUntil: c.measured ? null : holdUntil,
+        keepUntil: Number(c.keep_until),
+      });
+    }
+  }
   return {
+    open,
+    capClaims,
     totals: totals.rows.map((r) => ({
       lineItemId: r.line_item_id,
       impressions: Number(r.n),
@@ -74,7 +153,11 @@ export async function loadDeliverySeed(db: Queryable, now: number): Promise<Deli
     caps: caps.rows.map((r) => ({
       listenerId: r.listener_id,
       lineItemId: r.line_item_id,
-      times: r.times.map(Number).filter((t) => Number.isFinite(t) && t <= now),
+      times: r.times
+        .map(Number)
+        .filter(
+          (t) => Number.isFinite(t) && t <= now && !claimed.has(`${r.listener_id}\n${r.line_item_id}\n${t}`),
+        ),
       expiresAt: Number(r.expires_at),
     })),
   };
@@ -85,8 +168,11 @@ export interface SeedKeys {
   mark: string;
   lock: string;
   m(lineItemId: string): string;
+  r(lineItemId: string): string;
   dm(lineItemId: string, day: number): string;
+  dr(lineItemId: string, day: number): string;
   c(lineItemId: string, listenerId: string): string;
+  h(lineItemId: string, listenerId: string): string;
 }
 
 interface Eval {
@@ -100,15 +186,21 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'mine' e
 return 'busy'
 `;
 
-// ARGV[1] now, then records: 't' n s (KEYS m) | 'd' spend expiresAt (KEYS dm) | 'c' expiresAt
-// count times... (KEYS c). Totals and day spend are set outright (the tables are the truth);
-// a cap time already present (a partial loss) is not added twice.
+// ARGV[1] now, then records: 't' n s (KEYS m) | 'd' spend expiresAt (KEYS dm) | 'z' expiresAt
+// member score (KEYS r, dr, c or h: a claim's id) | 'c' expiresAt count times... (KEYS c).
+// Totals and day spend are set outright (the tables are the truth); a cap time already present
+// (a partial loss) is not added twice.
 const writeScript = `
 local now = tonumber(ARGV[1])
 local k, a = 1, 2
 while a <= #ARGV do
   local kind = ARGV[a]
-  if kind == 't' then
+  if kind == 'z' then
+    redis.call('ZADD', KEYS[k], ARGV[a + 3], ARGV[a + 2])
+    local want = math.max(1000, tonumber(ARGV[a + 1]) - now)
+    if redis.call('PTTL', KEYS[k]) < want then redis.call('PEXPIRE', KEYS[k], want) end
+    a = a + 4
+  elseif kind == 't' then
     redis.call('HSET', KEYS[k], 'n', ARGV[a + 1], 's', ARGV[a + 2])
     a = a + 3
   elseif kind == 'd' then
@@ -193,6 +285,17 @@ async function writeSeed(
       key: keys.dm(d.lineItemId, d.day),
       args: ['d', d.spendMilliMicros, dayTtlAt(d.day)],
     })),
+    // Claims before the cap times of ads_cap_impressions (a time already there is not added again).
+    ...seed.open.flatMap((x) => [
+      { key: keys.r(x.lineItemId), args: ['z', x.expiresAt, x.decisionId, x.expiresAt] },
+      { key: keys.dr(x.lineItemId, x.day), args: ['z', x.expiresAt, x.decisionId, x.expiresAt] },
+    ]),
+    ...seed.capClaims.flatMap((x) => [
+      { key: keys.c(x.lineItemId, x.listenerId), args: ['z', x.keepUntil, x.decisionId, x.issuedAt] },
+      ...(x.holdUntil !== null
+        ? [{ key: keys.h(x.lineItemId, x.listenerId), args: ['z', x.keepUntil, x.decisionId, x.holdUntil] }]
+        : []),
+    ]),
     ...seed.caps
       .filter((x) => x.times.length > 0)
       .map((x) => ({

@@ -71,6 +71,7 @@ describe.each(engines)('ads persistence on $name', (engine) => {
         'ads/0003-cap-impressions',
         'ads/0004-measured-delivery',
         'ads/0005-inventory-hourly',
+        'ads/0006-claims',
       ]);
       const clock = new ManualClock(t0 + 2 * 3_600_000);
       const ring = keyRing(generateSigningKey('k'));

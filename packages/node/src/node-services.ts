@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   adsMigrations,
   adsPlugin,
+  dbClaimLog,
   loadDeliverySeed,
   loadModel,
   loadStore,
@@ -162,6 +163,8 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   const sharedDelivery = d.shared?.adsDelivery({
     capHoldMs: store.capHoldMs,
     seed: (now) => loadDeliverySeed(d.db, now),
+    // Each claim recorded before Redis holds it: a seed then has what was in flight too.
+    claims: dbClaimLog(d.db),
   });
   // A campaign, line item or creative written through another process's API: read the model
   // again, so every process serves (and pauses) the same line items.
