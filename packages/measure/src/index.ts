@@ -64,7 +64,7 @@ export {
   type ReportScope,
   reportRoutes,
 } from './reports/routes.ts';
-export { defaultAdHoldMs, type HeldAdBeacon, releaseHeldBeacons } from './rules/ad-hold.ts';
+export { type HeldAdBeacon, releaseHeldBeacons } from './rules/ad-hold.ts';
 export {
   type AdDelivery,
   type AdEventRow,
@@ -91,6 +91,7 @@ export {
   torrentCompletions,
 } from './rules/downloads.ts';
 export { downloadThreshold, type EpisodeMedia } from './rules/episode-media.ts';
+export { defaultHoldMs, type Held, maxHeldPerKey, releaseHeld } from './rules/hold.ts';
 export { defaultIvtRules, type IvtReason, ivtReason } from './rules/ivt.ts';
 export {
   corroborated,
@@ -102,7 +103,13 @@ export {
   p2pOffload,
   uniqueListeners,
 } from './rules/play-metrics.ts';
-export { judgePlayBeacon, type PlayRuleReason, type PlaySession } from './rules/play-sequence.ts';
+export {
+  type HeldPlayBeacon,
+  judgePlayBeacon,
+  type PlayRuleReason,
+  type PlaySession,
+  releaseHeldPlays,
+} from './rules/play-sequence.ts';
 export { defaultK, suppress } from './rules/suppress.ts';
 export { countedTimes, type WindowKind, windowKinds } from './rules/windows.ts';
 export { inclusionProof, leafHash, merkleRoot, verifyInclusion } from './statements/merkle.ts';

@@ -11,8 +11,11 @@ import { requireServices, scratchPostgres } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeExpiredHolds } from '../src/pipeline/held-beacons.ts';
 import { measureMigrations } from '../src/pipeline/migrations.ts';
+import { registerEpisode } from '../src/pipeline/pipeline.ts';
 import { type PipelineOptions, processBatch } from '../src/pipeline/process-batch.ts';
-import { adEvent, measureDb, publicKeys, token } from './support/world.ts';
+import type { PlayBeacon } from '../src/rules/play-sequence.ts';
+import { ep1 } from './support/facts.ts';
+import { adEvent, measureDb, playEvent, publicKeys, token } from './support/world.ts';
 
 /**
  * Two pipeline consumers share the stream (issue 19). Consumer A has pulled the batch with a
@@ -86,12 +89,14 @@ const stopBeforeLocks = (tx: Transaction, reached: () => void, go: Promise<void>
   }) as Transaction['query'],
 });
 
-describe.each(engines)('ad beacons judged by two consumers out of order: $name', (engine) => {
+describe.each(engines)('ad and play beacons judged by two consumers out of order: $name', (engine) => {
   let c: Consumers;
   const clock = new ManualClock(t + 40_000);
   const options: PipelineOptions = { publicKeys: () => publicKeys, clock };
   beforeAll(async () => {
-    if (!engine.skip) c = await engine.open();
+    if (engine.skip) return;
+    c = await engine.open();
+    await registerEpisode(c.a, ep1);
   });
   afterAll(async () => {
     await c?.close();
@@ -279,6 +284,159 @@ describe.each(engines)('ad beacons judged by two consumers out of order: $name',
         ['start', null],
         ['firstQuartile', null],
       ]);
+    },
+  );
+  // Play sessions (issue 19): a progress or complete judged before its session's start.
+  const plays = async (sessionId: string) =>
+    (
+      await c.a.query<{ event: string; reason: string | null }>(
+        'SELECT event, reason FROM measure_play_events WHERE session_id = $1 ORDER BY received_at, event',
+        [sessionId],
+      )
+    ).rows.map((r) => [r.event, r.reason]);
+  const session = async (sessionId: string) =>
+    (
+      await c.a.query<Record<string, unknown>>(
+        `SELECT last_seq, max_position_ms, listened_ms, completed, invalid FROM measure_play_sessions
+          WHERE session_id = $1`,
+        [sessionId],
+      )
+    ).rows.map((r) => ({
+      lastSeq: Number(r.last_seq),
+      maxPositionMs: Number(r.max_position_ms),
+      listenedMs: Number(r.listened_ms),
+      completed: r.completed,
+      invalid: r.invalid,
+    }))[0];
+  /** A 10-minute episode listened through: start, progress at 1 and 5 minutes, complete. */
+  const listen = (sessionId: string, over: Partial<PlayBeacon> = {}) => {
+    const step = (seq: number, event: PlayBeacon['event'], ms: number, at: number) =>
+      playEvent({ sessionId, seq, event, positionMs: ms, listenedMs: ms, ...over }, at);
+    return [
+      step(0, 'start', 0, t),
+      step(1, 'progress', 60_000, t + 60_500),
+      step(2, 'progress', 300_000, t + 300_500),
+      step(3, 'complete', 600_000, t + 600_500),
+    ];
+  };
+
+  it.skipIf(engine.skip)(
+    "a play's progress and complete committed before its start count as on a single consumer",
+    async () => {
+      const [start, p1, p2, complete] = listen('late-play');
+      const batchA = [start!];
+      const batchB = [p1!, p2!, complete!];
+      const { ra, rb } = await bCommitsFirst(batchA, batchB);
+
+      const all = [...batchA, ...batchB];
+      expect(await reasons(all)).toEqual(all.map(() => null));
+      expect(await plays('late-play')).toEqual([
+        ['start', null],
+        ['progress', null],
+        ['progress', null],
+        ['complete', null],
+      ]);
+      expect(await session('late-play')).toEqual({
+        lastSeq: 3,
+        maxPositionMs: 600_000,
+        listenedMs: 600_000,
+        completed: true,
+        invalid: null,
+      });
+      expect(rb).toMatchObject({ processed: 3, held: 3, released: 0 });
+      expect(ra).toMatchObject({ processed: 1, held: 0, released: 3 });
+
+      // One consumer, the same beacons in the order received: the same judgements and session.
+      await c.a.transaction((tx) => processBatch(tx, listen('late-play-single'), options));
+      expect(await plays('late-play-single')).toEqual(await plays('late-play'));
+      expect(await session('late-play-single')).toEqual(await session('late-play'));
+
+      // Redelivered (a consumer died before its ack): nothing changes.
+      for (const batch of [batchB, batchA]) {
+        expect(await c.a.transaction((tx) => processBatch(tx, batch, options))).toMatchObject({
+          processed: 0,
+          held: 0,
+          released: 0,
+        });
+      }
+      expect(await plays('late-play')).toHaveLength(4);
+    },
+  );
+
+  it.skipIf(engine.skip)(
+    "the start's batch carries later beacons too: they and the held ones are judged in receive order",
+    async () => {
+      const [start, p1, p2, complete] = listen('late-play-mixed');
+      // B holds the first progress; A has the start, the second progress and the complete.
+      const { ra, rb } = await bCommitsFirst([start!, p2!, complete!], [p1!]);
+      expect(rb).toMatchObject({ held: 1 });
+      expect(ra).toMatchObject({ held: 0, released: 1 });
+      expect(await reasons([start!, p1!, p2!, complete!])).toEqual([null, null, null, null]);
+      expect(await session('late-play-mixed')).toMatchObject({ lastSeq: 3, completed: true });
+    },
+  );
+
+  it.skipIf(engine.skip)(
+    'a play beacon held for its start is judged against it by receive time: too fast is still too fast',
+    async () => {
+      // A complete 20 s after the start of a 10-minute episode: fabricated, whichever commits first.
+      const [start] = listen('late-play-fast');
+      const fast = playEvent(
+        { sessionId: 'late-play-fast', seq: 1, event: 'complete', positionMs: 600_000, listenedMs: 600_000 },
+        t + 20_000,
+      );
+      const { ra, rb } = await bCommitsFirst([start!], [fast]);
+      expect(rb).toMatchObject({ held: 1 });
+      expect(ra).toMatchObject({ released: 1 });
+      expect(await reasons([start!, fast])).toEqual([null, 'too-fast']);
+      expect(await session('late-play-fast')).toMatchObject({ completed: false, invalid: 'too-fast' });
+    },
+  );
+
+  it.skipIf(engine.skip)(
+    'a play beacon whose start never comes is out of order once its hold ends, judged by one sweep',
+    async () => {
+      const p = listen('late-play-never')[1]!;
+      expect(await c.b.transaction((tx) => processBatch(tx, [p], options))).toMatchObject({ held: 1 });
+      expect(await reasons([p])).toEqual(['held']);
+      expect(await plays('late-play-never')).toEqual([]);
+      expect(await session('late-play-never')).toBeUndefined();
+
+      clock.advance(59_999);
+      expect(await c.a.transaction((tx) => judgeExpiredHolds(tx, options))).toBe(0);
+      clock.advance(1);
+      // Every hold (this file's earlier ones too) has ended: two sweeps at once judge each once.
+      const heldSql = `SELECT count(*)::int AS n FROM measure_events WHERE reason = 'held'`;
+      const heldBefore = await count(heldSql);
+      const swept = await Promise.all([
+        c.a.transaction((tx) => judgeExpiredHolds(tx, options)),
+        c.b.transaction((tx) => judgeExpiredHolds(tx, options)),
+      ]);
+      expect(swept[0] + swept[1]).toBe(heldBefore);
+      expect(await count(heldSql)).toBe(0);
+      expect(await reasons([p])).toEqual(['out-of-order']);
+      expect(await plays('late-play-never')).toEqual([['progress', 'out-of-order']]);
+      expect(await session('late-play-never')).toBeUndefined();
+    },
+  );
+
+  it.skipIf(engine.skip)(
+    'holds at most 32 play beacons a session; the rest awaiting are out of order at once',
+    async () => {
+      const many = Array.from({ length: 40 }, (_, i) =>
+        playEvent(
+          { sessionId: 'late-play-many', seq: i + 1, event: 'progress', positionMs: i, listenedMs: i },
+          t + i,
+          { audienceKey: `play-many-${i}` as never },
+        ),
+      );
+      expect(await c.a.transaction((tx) => processBatch(tx, many, options))).toMatchObject({
+        processed: 40,
+        held: 32,
+      });
+      const rs = await reasons(many);
+      expect(rs.filter((x) => x === 'held')).toHaveLength(32);
+      expect(rs.filter((x) => x === 'out-of-order')).toHaveLength(8);
     },
   );
 });

@@ -12,7 +12,12 @@ import {
   uniqueListeners,
   webSeedFallback,
 } from '../src/rules/play-metrics.ts';
-import { judgePlayBeacon, type PlaySession } from '../src/rules/play-sequence.ts';
+import {
+  type HeldPlayBeacon,
+  judgePlayBeacon,
+  type PlaySession,
+  releaseHeldPlays,
+} from '../src/rules/play-sequence.ts';
 import { suppress } from '../src/rules/suppress.ts';
 import { announce, dl, key, range } from './support/facts.ts';
 import { playBeacon } from './support/world.ts';
@@ -67,14 +72,14 @@ describe('judgePlayBeacon: one test per rule', () => {
       ])[1]?.reason,
     ).toBe('duplicate');
   });
-  it('3 out-of-order: progress before start, or a second start', () => {
-    expect(run([[{ event: 'progress' }, t]])[0]?.reason).toBe('out-of-order');
+  it('3 out-of-order: progress before start (awaiting it: held by the pipeline), or a second start (final)', () => {
+    expect(run([[{ event: 'progress' }, t]])[0]).toMatchObject({ reason: 'out-of-order', awaiting: 'start' });
     expect(
       run([
         [{}, t],
         [{ seq: 1 }, t + 1],
-      ])[1]?.reason,
-    ).toBe('out-of-order');
+      ])[1],
+    ).toMatchObject({ reason: 'out-of-order', awaiting: null });
   });
   it('4 unknown episode', () => {
     expect(judgePlayBeacon(null, b({}), t, null, null).reason).toBe('unknown-episode');
@@ -92,6 +97,13 @@ describe('judgePlayBeacon: one test per rule', () => {
       run([
         [{}, t],
         [{ seq: 1, event: 'complete', positionMs: 100_000 }, t + 600_000],
+      ])[1]?.reason,
+    ).toBe('contradiction');
+    // A session belongs to the episode it started on.
+    expect(
+      run([
+        [{}, t],
+        [{ seq: 1, event: 'progress', episodeId: 'ep2' }, t + 10_000],
       ])[1]?.reason,
     ).toBe('contradiction');
   });
@@ -267,5 +279,50 @@ describe('play metrics', () => {
   it('k = 5 suppression', () => {
     expect(suppress(42, 4)).toBeNull();
     expect(suppress(42, 5)).toBe(42);
+  });
+});
+
+describe("releaseHeldPlays: beacons held for their session's start", () => {
+  const h = (over: Partial<PlayBeacon>, at: number, until = t + 60_000): HeldPlayBeacon => ({
+    id: `e${over.seq ?? 0}`,
+    receivedAt: at,
+    until,
+    beacon: b(over),
+    ivt: null,
+    publishedDurationMs: 600_000,
+  });
+  const progress = (seq: number, ms: number) =>
+    h({ seq, event: 'progress', positionMs: ms, listenedMs: ms }, t + ms + 500);
+
+  it('judges held and new beacons together in receive order, whatever order they come in', () => {
+    const r = releaseHeldPlays(null, [progress(2, 120_000), progress(1, 60_000), h({}, t)], t + 130_000);
+    expect(r.judged.map((j) => [j.beacon.id, j.judgement.reason])).toEqual([
+      ['e0', null],
+      ['e1', null],
+      ['e2', null],
+    ]);
+    expect(r.held).toEqual([]);
+    expect(r.state).toMatchObject({ lastSeq: 2, listenedMs: 120_000 });
+  });
+  it('keeps them while the start is missing and their hold lasts (at most 32); then out of order', () => {
+    const p = progress(1, 60_000);
+    expect(releaseHeldPlays(null, [p], t + 59_999)).toMatchObject({ judged: [], held: [p] });
+    const over = releaseHeldPlays(null, [p], t + 60_000);
+    expect(over.judged[0]?.judgement).toMatchObject({ reason: 'out-of-order', awaiting: 'start' });
+    expect(over.state).toBeNull();
+    const many = Array.from({ length: 40 }, (_, i) => progress(i + 1, i));
+    expect(releaseHeldPlays(null, many, t).held).toHaveLength(32);
+  });
+  it("ties in receive time go by seq, the player's sending order", () => {
+    const r = releaseHeldPlays(
+      null,
+      [h({ seq: 2, event: 'progress' }, t), h({ seq: 1, event: 'progress' }, t), h({}, t)],
+      t,
+    );
+    expect(r.judged.map((j) => [j.beacon.id, j.judgement.reason])).toEqual([
+      ['e0', null],
+      ['e1', null],
+      ['e2', null],
+    ]);
   });
 });

@@ -174,7 +174,7 @@ const steps: Array<[LinearEvent, number]> = [
  * The ads play to the end together: start, then each quartile once that share of the ad's
  * media has played since start (the rules judge a sooner one fabricated), as players send
  * them: no step waits for the last to be counted. With several consumers a quartile's batch
- * may commit before its start's; the pipeline holds it until then (measure's ad-hold.ts),
+ * may commit before its start's; the pipeline holds it until then (measure's rules/hold.ts),
  * so the totals still equal the single process's.
  */
 export async function playAds(seen: Seen, played: readonly PreRoll[]): Promise<void> {

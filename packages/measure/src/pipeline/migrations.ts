@@ -236,4 +236,19 @@ ALTER TABLE measure_decisions ADD COLUMN held_until bigint;
 CREATE INDEX measure_decisions_held_until ON measure_decisions (held_until) WHERE held_until IS NOT NULL;
 `,
   },
+  {
+    // Play beacons held for their session's start another consumer has not committed yet
+    // (rules/hold.ts). Apart from measure_play_sessions: a session has no row before its start,
+    // and reports count its rows. Written under the session's advisory lock; held_until (the
+    // earliest hold's end) is what the pipeline's sweep looks for (pipeline/held-beacons.ts).
+    id: 'measure/0012-held-play-beacons',
+    sql: `
+CREATE TABLE measure_play_held (
+  session_id text PRIMARY KEY,
+  held jsonb NOT NULL,
+  held_until bigint NOT NULL
+);
+CREATE INDEX measure_play_held_until ON measure_play_held (held_until);
+`,
+  },
 ];

@@ -30,7 +30,7 @@ export async function startPipeline(
     onError?: (err: unknown) => void;
     /**
      * How often waiting measured deliveries are published besides after each batch, and held
-     * ad beacons past their hold judged (default 5 s).
+     * beacons past their hold judged (default 5 s).
      */
     outboxFlushMs?: number;
   },
@@ -56,8 +56,9 @@ export async function startPipeline(
       });
     return flushing;
   };
-  // Held ad beacons whose hold passed with nothing else of their decision coming are judged
-  // (out of order) by this sweep, on the same timer; one sweep at a time per process.
+  // Held beacons whose hold passed with nothing else of their decision or play session coming
+  // are judged (out of order) by this sweep, on the same timer; one sweep at a time per
+  // process, and one process at a time (the others' sweeps return 0 at once).
   let sweeping: Promise<void> | null = null;
   const sweep = (): Promise<void> => {
     sweeping ??= (async () => {

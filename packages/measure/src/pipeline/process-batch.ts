@@ -28,13 +28,7 @@ import {
   type PlayBeaconEvent,
   subjects,
 } from '../beacon-types.ts';
-import {
-  defaultAdHoldMs,
-  type HeldAdBeacon,
-  heldUntil,
-  maxHeldPerDecision,
-  releaseHeldBeacons,
-} from '../rules/ad-hold.ts';
+import { type HeldAdBeacon, releaseHeldBeacons } from '../rules/ad-hold.ts';
 import {
   type AdJudgement,
   type AdTimingRules,
@@ -42,12 +36,14 @@ import {
   defaultAdTimingRules,
   judgeAdBeacon,
 } from '../rules/ad-sequence.ts';
+import { defaultHoldMs, heldUntil, maxHeldPerKey } from '../rules/hold.ts';
 import { defaultIvtRules, hourMs, type IvtRules, ivtReason, listenerIdReason } from '../rules/ivt.ts';
 import {
   defaultPlayRules,
-  judgePlayBeacon,
+  type HeldPlayBeacon,
   type PlayRules,
   type PlaySession,
+  releaseHeldPlays,
 } from '../rules/play-sequence.ts';
 import { deliveryOf, enqueueDeliveries } from './outbox.ts';
 
@@ -62,11 +58,12 @@ export interface PipelineOptions {
   /** The listener-id bound per audience key and day (default `maxListenerIdsPerKeyDay`, 8). */
   maxListenerIdsPerKeyDay?: number;
   /**
-   * How long an ad beacon whose predecessor has not been judged yet (a quartile before any
-   * `start`) is held for it, from when it is first judged (default `defaultAdHoldMs`, 60 s;
-   * 0 judges it out of order at once). See rules/ad-hold.ts.
+   * How long a beacon whose predecessor has not been judged yet (an ad quartile before any
+   * `start`, a play `progress` before its session's `start`) is held for it, from when it is
+   * first judged (default `defaultHoldMs`, 60 s; 0 judges it out of order at once). See
+   * rules/hold.ts.
    */
-  adHoldMs?: number;
+  holdMs?: number;
   /** Processing time, for the holds only (every rule uses the events' `receivedAt`). */
   clock?: Clock;
 }
@@ -77,9 +74,9 @@ export interface BatchResult {
   redelivered: number;
   impressionsCharged: number;
   refunds: number;
-  /** Ad beacons held for a predecessor not judged yet (rules/ad-hold.ts). */
+  /** Ad and play beacons held for a predecessor not judged yet (rules/hold.ts). */
   held: number;
-  /** Held ad beacons judged in this batch (their predecessor came, or their hold ended). */
+  /** Held beacons judged in this batch (their predecessor came, or their hold ended). */
   released: number;
 }
 
@@ -148,7 +145,7 @@ export async function processBatch(
   /** Each judged event's reason; null only for a held beacon judged valid now. */
   const reasons = new Map<string, string | null>();
   const now = (o.clock ?? systemClock).now();
-  const holdMs = o.adHoldMs ?? defaultAdHoldMs;
+  const holdMs = o.holdMs ?? defaultHoldMs;
   const timing = o.adTiming ?? defaultAdTimingRules;
   // Each ad beacon's token is checked once here, for the decision locks and the judging.
   const tokens = new Map<string, VerifyResult>();
@@ -158,14 +155,15 @@ export async function processBatch(
     tokens.set(e.id, verifyDecisionToken(b.token, keys, b.receivedAt, signatures));
   }
   const storedDecisions = await lockDecisions(tx, tokens.values());
-  await lockPlaySessions(tx, todo);
+  const storedSessions = await lockPlaySessions(tx, todo);
   const rates = await loadRates(tx, todo);
   const decisions = new Map<string, DecisionRow>();
-  const sessions = new Map<string, { session: PlaySession | null; row: PlayBeaconEvent; exists: boolean }>();
+  /** Each play session the batch touches: its state, held beacons and the batch's beacons. */
+  const sessions = new Map<string, SessionWork>();
   const episodes = new Map<string, number | null>();
-  const adRows: [string, string | null, string, string | null, number, string][] = [];
+  const adRows: AdEventRow[] = [];
   const outbox: MeasuredDelivery[] = [];
-  const playRows: [string, string, string, string | null, number][] = [];
+  const playRows: PlayEventRow[] = [];
 
   const canonicalHashes = new Map<string, string | null>();
   const keyListeners = await loadKeyListeners(tx, todo);
@@ -312,7 +310,7 @@ export async function processBatch(
           decisions.set(claims.decisionId, d);
         }
         const j = judgeAdBeacon(d, b, claims, ivt ?? listenerIvt(b, b.receivedAt, claims.listenerId), timing);
-        if (j.awaiting !== null && holdMs > 0 && d.held.length < maxHeldPerDecision) {
+        if (j.awaiting !== null && holdMs > 0 && d.held.length < maxHeldPerKey) {
           // Its predecessor may be in a batch another consumer has not committed yet: held
           // with the decision, judged after this batch's beacons or a later batch's.
           d.held.push({
@@ -343,32 +341,63 @@ export async function processBatch(
         }
         let s = sessions.get(b.sessionId);
         if (!s) {
-          const session = await loadSession(tx, b.sessionId);
-          s = { session, row: p, exists: session !== null };
+          const stored = storedSessions.get(b.sessionId);
+          s = {
+            session: stored?.session ?? null,
+            row: p,
+            held: stored?.held ?? [],
+            hadHeld: (stored?.held.length ?? 0) > 0,
+            batch: new Map(),
+          };
           sessions.set(b.sessionId, s);
         }
-        // A session belongs to the episode it started on: a beacon naming another is a lie.
-        const ivt = ivtFor(p, p.receivedAt) ?? listenerIvt(p, p.receivedAt, b.listenerId);
-        const mismatch = s.session !== null && s.session.episodeId !== b.episodeId;
-        const j = mismatch
-          ? { reason: 'contradiction', session: s.session }
-          : judgePlayBeacon(
-              s.session,
-              b,
-              p.receivedAt,
-              episodes.get(b.episodeId) ?? null,
-              ivt,
-              o.playRules ?? defaultPlayRules,
-            );
-        if (j.reason) reasons.set(e.id, j.reason);
-        if (j.session && !s.session) s.row = p;
-        s.session = j.session;
-        playRows.push([e.id, b.sessionId, b.event, j.reason, p.receivedAt]);
+        // Rates count the beacon now, as it arrives; it is judged with its session's other
+        // beacons and held ones after the loop (the play rules depend on their order).
+        s.batch.set(e.id, {
+          event: p,
+          held: {
+            id: e.id,
+            receivedAt: p.receivedAt,
+            until: now + holdMs,
+            beacon: b,
+            ivt: ivtFor(p, p.receivedAt) ?? listenerIvt(p, p.receivedAt, b.listenerId),
+            publishedDurationMs: episodes.get(b.episodeId) ?? null,
+          },
+        });
         break;
       }
       default:
         reasons.set(e.id, 'unknown-subject');
     }
+  }
+
+  // Each play session's beacons of this batch with those held for its start, in receive order:
+  // judged, or held while their start has not been judged and their hold lasts.
+  for (const [sessionId, s] of sessions) {
+    const release = releaseHeldPlays(
+      s.session,
+      [...s.held, ...[...s.batch.values()].map((x) => x.held)],
+      now,
+      o.playRules ?? defaultPlayRules,
+    );
+    let session = s.session;
+    for (const { beacon: h, judgement: j } of release.judged) {
+      const mine = s.batch.get(h.id);
+      if (!mine) result.released++;
+      if (j.reason || !mine) reasons.set(h.id, j.reason);
+      // The beacon that opens the session (a start: never held, so one of this batch's) gives
+      // its row the client classes it is reported by.
+      if (j.session && !session && mine) s.row = mine.event;
+      session = j.session;
+      playRows.push([h.id, sessionId, h.beacon.event, j.reason, h.receivedAt]);
+    }
+    for (const h of release.held) {
+      if (!s.batch.has(h.id)) continue;
+      reasons.set(h.id, 'held');
+      result.held++;
+    }
+    s.session = release.state;
+    s.held = release.held;
   }
 
   // Held beacons of every decision this batch touched, judged after its beacons: those whose
@@ -398,20 +427,9 @@ export async function processBatch(
   // Measured delivery for the ad server, in the order it happened, in one statement.
   await enqueueDeliveries(tx, outbox);
   await saveSessions(tx, sessions);
-  if (adRows.length > 0) {
-    await tx.query(
-      `INSERT INTO measure_ad_events (event_id, decision_id, event, reason, received_at, audience_key)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])`,
-      [0, 1, 2, 3, 4, 5].map((i) => adRows.map((r) => r[i])),
-    );
-  }
-  if (playRows.length > 0) {
-    await tx.query(
-      `INSERT INTO measure_play_events (event_id, session_id, event, reason, received_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])`,
-      [0, 1, 2, 3, 4].map((i) => playRows.map((r) => r[i])),
-    );
-  }
+  await saveHeldPlays(tx, sessions);
+  await insertAdEvents(tx, adRows);
+  await insertPlayEvents(tx, playRows);
   await saveRates(tx, rates);
   if (newKeyListeners.length > 0) {
     await tx.query(
@@ -421,6 +439,31 @@ export async function processBatch(
     );
   }
   return result;
+}
+
+/** A judged ad beacon: event id, decision id (null: no valid token), event, reason, receivedAt, key. */
+export type AdEventRow = [string, string | null, string, string | null, number, string];
+/** A judged play beacon: event id, session id, event, reason, receivedAt. */
+export type PlayEventRow = [string, string, string, string | null, number];
+
+/** Judged ad beacons' rows, one statement (by a batch, or by the hold sweep). */
+export async function insertAdEvents(tx: Transaction, rows: readonly AdEventRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `INSERT INTO measure_ad_events (event_id, decision_id, event, reason, received_at, audience_key)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])`,
+    [0, 1, 2, 3, 4, 5].map((i) => rows.map((r) => r[i])),
+  );
+}
+
+/** Judged play beacons' rows, one statement (by a batch, or by the hold sweep). */
+export async function insertPlayEvents(tx: Transaction, rows: readonly PlayEventRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `INSERT INTO measure_play_events (event_id, session_id, event, reason, received_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])`,
+    [0, 1, 2, 3, 4].map((i) => rows.map((r) => r[i])),
+  );
 }
 
 /** Marks the batch's events processed, each with its reason (null: valid); see processBatch. */
@@ -563,18 +606,95 @@ const SESSION_LOCK_CLASS = 0x534d5031;
  * whole, like a decision's: two consumers judging beacons of one session at once both read
  * the same row and the later write dropped the other's (a `complete` lost, listened time
  * going back). Each batch locks the sessions it touches, in id order and after its
- * decisions (every batch takes them in that order, so none deadlock), before reading any.
+ * decisions (every batch takes them in that order, so none deadlock), then reads them and
+ * their held beacons in one statement.
  */
-async function lockPlaySessions(tx: Transaction, events: StreamEvent[]): Promise<void> {
+async function lockPlaySessions(tx: Transaction, events: StreamEvent[]): Promise<Map<string, StoredSession>> {
   const ids = new Set<string>();
   for (const e of events) {
     if (e.subject === subjects.playBeacon) ids.add((e.data as PlayBeaconEvent).beacon.sessionId);
   }
-  if (ids.size === 0) return;
+  if (ids.size === 0) return new Map();
+  const sorted = [...ids].sort();
+  await lockSessionIds(tx, sorted);
+  return readPlaySessions(tx, sorted);
+}
+
+/** Holds the locks of play sessions `sorted` (ids in ascending order) until the transaction ends. */
+export async function lockSessionIds(tx: Transaction, sorted: readonly string[]): Promise<void> {
   await tx.query('SELECT count(pg_advisory_xact_lock($1, hashtext(id))) FROM unnest($2::text[]) AS id', [
     SESSION_LOCK_CLASS,
-    [...ids].sort(),
+    sorted,
   ]);
+}
+
+/** A play session as stored: its state (null before its start) and the beacons held for it. */
+export interface StoredSession {
+  session: PlaySession | null;
+  held: HeldPlayBeacon[];
+}
+
+/**
+ * Play sessions `ids` and the beacons held for them, read under their locks (sessions with
+ * neither are absent). `dueBy`: only those with a hold ended by then (the sweep).
+ */
+export async function readPlaySessions(
+  tx: Transaction,
+  ids: readonly string[],
+  dueBy: number | null = null,
+): Promise<Map<string, StoredSession>> {
+  const r = await tx.query<Record<string, unknown> & { id: string; held: HeldPlayBeacon[] | null }>(
+    `SELECT u.id, s.*, h.held FROM unnest($1::text[]) AS u(id)
+       LEFT JOIN measure_play_sessions s ON s.session_id = u.id
+       LEFT JOIN measure_play_held h ON h.session_id = u.id
+      WHERE ${dueBy === null ? '(s.session_id IS NOT NULL OR h.session_id IS NOT NULL)' : 'h.held_until <= $2'}`,
+    dueBy === null ? [ids] : [ids, dueBy],
+  );
+  const out = new Map<string, StoredSession>();
+  for (const row of r.rows) {
+    out.set(row.id, {
+      session: row.session_id == null ? null : sessionOf(row.id, row),
+      held: row.held ?? [],
+    });
+  }
+  return out;
+}
+
+/** What a batch does with one play session. */
+interface SessionWork extends StoredSession {
+  /** The event its row is written with (for a new session, the start that opened it). */
+  row: PlayBeaconEvent;
+  /** It had held beacons when read (their row is removed once none are left). */
+  hadHeld: boolean;
+  /** The batch's beacons of this session, by event id. */
+  batch: Map<string, { event: PlayBeaconEvent; held: HeldPlayBeacon }>;
+}
+
+/**
+ * The held beacons of sessions `sessions` as they stand now: kept (one statement) and, for
+ * those that had some and have none left, removed (one statement).
+ */
+export async function saveHeldPlays(
+  tx: Transaction,
+  sessions: Map<string, { held: HeldPlayBeacon[]; hadHeld: boolean }>,
+): Promise<void> {
+  const kept = [...sessions].filter(([, s]) => s.held.length > 0);
+  const emptied = [...sessions].filter(([, s]) => s.hadHeld && s.held.length === 0).map(([id]) => id);
+  if (kept.length > 0) {
+    await tx.query(
+      `INSERT INTO measure_play_held (session_id, held, held_until)
+       SELECT id, held::jsonb, hu FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, held, hu)
+       ON CONFLICT (session_id) DO UPDATE SET held = EXCLUDED.held, held_until = EXCLUDED.held_until`,
+      [
+        kept.map(([id]) => id),
+        kept.map(([, s]) => JSON.stringify(s.held)),
+        kept.map(([, s]) => heldUntil(s.held)),
+      ],
+    );
+  }
+  if (emptied.length > 0) {
+    await tx.query('DELETE FROM measure_play_held WHERE session_id = ANY($1::text[])', [emptied]);
+  }
 }
 
 /** Holds decision `id`'s lock until the transaction ends (whoever writes its state row). */
@@ -634,13 +754,7 @@ async function saveDecisions(tx: Transaction, decisions: Map<string, DecisionRow
   );
 }
 
-async function loadSession(tx: Transaction, sessionId: string): Promise<PlaySession | null> {
-  const r = await tx.query<Record<string, unknown>>(
-    'SELECT * FROM measure_play_sessions WHERE session_id = $1',
-    [sessionId],
-  );
-  const row = r.rows[0];
-  if (!row) return null;
+function sessionOf(sessionId: string, row: Record<string, unknown>): PlaySession {
   return {
     sessionId,
     episodeId: String(row.episode_id),

@@ -16,7 +16,7 @@ import type { DecisionClaims, TrackingEvent } from '@swarmcast/ads';
  *    before the start received ahead of it. A beacon whose predecessor has not been judged at
  *    all yet is out of order only so far: the judgement names it in `awaiting`, and the
  *    pipeline holds the beacon and judges it again once that predecessor arrives or its hold
- *    window has passed (see `holdAdBeacon`).
+ *    window has passed (rules/hold.ts).
  * 4. `too-fast`: a quartile, complete or progress offset arriving sooner after `start`
  *    than the media allows (fraction x duration, less `timingTolerance` of it and
  *    `timingSlackMs`). It is fabricated: the whole decision becomes invalid (refund).

@@ -1,4 +1,7 @@
 import type { PlayBeacon } from '../beacon-types.ts';
+import { type Held, type Release, releaseHeld } from './hold.ts';
+
+export type { PlayBeacon };
 
 /**
  * Whether a content-play beacon is possible for its session (rules tested one by one in
@@ -7,11 +10,16 @@ import type { PlayBeacon } from '../beacon-types.ts';
  * 1. `session-invalid`: the session was already judged invalid.
  * 2. `duplicate`: a `seq` already seen (a retried POST is folded earlier by its event id;
  *    this catches a replay under a new id).
- * 3. `out-of-order`: anything before the session's `start`, or a second `start`.
+ * 3. `out-of-order`: anything before the session's `start`, or a second `start`. A beacon
+ *    whose session has no `start` yet is out of order only so far (`awaiting`): several
+ *    consumers share the stream, so the start may be in a batch another one has not
+ *    committed; the pipeline holds it (rules/hold.ts) and judges it once the start is judged
+ *    or its hold has passed.
  * 4. `unknown-episode`: the episode is not published.
  * 5. `contradiction`: position beyond the duration, a duration that disagrees with the
  *    published one by more than 5 %, byte counters or listened time going backwards,
- *    `complete` short of 90 % of the episode.
+ *    `complete` short of 90 % of the episode, a beacon naming another episode than the one
+ *    its session started on (checked first: it is a lie whatever else it says).
  * 6. `too-fast`: more media listened than wall time has passed since `start` allows at
  *    `maxPlaybackRate` (3x) plus slack. Invalidates the session.
  */
@@ -49,6 +57,8 @@ export const defaultPlayRules: PlayRules = { maxPlaybackRate: 3, slackMs: 5_000 
 export interface PlayJudgement {
   reason: PlayRuleReason | string | null;
   session: PlaySession | null;
+  /** `out-of-order` only because the session's `start` has not been judged yet; else null. */
+  awaiting: 'start' | null;
 }
 
 /**
@@ -63,15 +73,22 @@ export function judgePlayBeacon(
   ivt: string | null,
   rules: PlayRules = defaultPlayRules,
 ): PlayJudgement {
-  if (session?.invalid) return { reason: 'session-invalid', session };
-  if (session && b.seq <= session.lastSeq) return { reason: 'duplicate', session };
-  if (publishedDurationMs === null) return { reason: 'unknown-episode', session };
-  if (b.event === 'start' ? session !== null : session === null) return { reason: 'out-of-order', session };
+  const out = (reason: string | null, next: PlaySession | null = session): PlayJudgement => ({
+    reason,
+    session: next,
+    awaiting: null,
+  });
+  if (session && session.episodeId !== b.episodeId) return out('contradiction');
+  if (session?.invalid) return out('session-invalid');
+  if (session && b.seq <= session.lastSeq) return out('duplicate');
+  if (publishedDurationMs === null) return out('unknown-episode');
+  if (b.event === 'start' && session !== null) return out('out-of-order');
+  if (b.event !== 'start' && session === null) return { ...out('out-of-order'), awaiting: 'start' };
   if (ivt) {
     // An invalid-traffic start opens a session that stays invalid, so its later beacons
     // are kept under session-invalid instead of looking like orphans.
     const s = session ?? fresh(b, receivedAt);
-    return { reason: ivt, session: { ...s, lastSeq: b.seq, invalid: ivt } };
+    return out(ivt, { ...s, lastSeq: b.seq, invalid: ivt });
   }
   const contradicts =
     b.positionMs > b.durationMs + rules.slackMs ||
@@ -81,25 +98,59 @@ export function judgePlayBeacon(
       (b.bytesFromPeers < session.bytesFromPeers ||
         b.bytesFromWebSeed < session.bytesFromWebSeed ||
         b.listenedMs < session.listenedMs));
-  if (contradicts) return { reason: 'contradiction', session };
+  if (contradicts) return out('contradiction');
   const base = session ?? fresh(b, receivedAt);
   const elapsed = receivedAt - base.startedAt;
   if (b.listenedMs > elapsed * rules.maxPlaybackRate + rules.slackMs) {
-    return { reason: 'too-fast', session: { ...base, lastSeq: b.seq, invalid: 'too-fast' } };
+    return out('too-fast', { ...base, lastSeq: b.seq, invalid: 'too-fast' });
   }
-  return {
-    reason: null,
-    session: {
-      ...base,
-      lastSeq: b.seq,
-      maxPositionMs: Math.max(base.maxPositionMs, Math.min(b.positionMs, b.durationMs)),
-      listenedMs: b.listenedMs,
-      completed: base.completed || b.event === 'complete',
-      bytesFromPeers: b.bytesFromPeers,
-      bytesFromWebSeed: b.bytesFromWebSeed,
-      peerMode: b.peerMode ?? base.peerMode,
-    },
-  };
+  return out(null, {
+    ...base,
+    lastSeq: b.seq,
+    maxPositionMs: Math.max(base.maxPositionMs, Math.min(b.positionMs, b.durationMs)),
+    listenedMs: b.listenedMs,
+    completed: base.completed || b.event === 'complete',
+    bytesFromPeers: b.bytesFromPeers,
+    bytesFromWebSeed: b.bytesFromWebSeed,
+    peerMode: b.peerMode ?? base.peerMode,
+  });
+}
+
+/**
+ * A play beacon as the pipeline judges it, and holds it for its session's `start`
+ * (rules/hold.ts): with what was found when it was first seen, its invalid-traffic reason
+ * (rates count a beacon once, when it arrives) and its episode's published duration.
+ */
+export interface HeldPlayBeacon extends Held {
+  beacon: PlayBeacon;
+  ivt: string | null;
+  publishedDurationMs: number | null;
+}
+
+/** Receive order; ties by the player's `seq` (its sending order), then as given. */
+const playOrder = (a: HeldPlayBeacon, b: HeldPlayBeacon) =>
+  a.receivedAt - b.receivedAt || a.beacon.seq - b.beacon.seq;
+
+/**
+ * Judges a session's beacons (those held for its start and a batch's new ones) in receive
+ * order; those still awaiting the start stay held (`releaseHeld`). The play rules depend on
+ * the order they are applied in (seq, listened time and byte counters only go forward), so a
+ * batch's own beacons of the session are judged together with the held ones, not before them.
+ */
+export function releaseHeldPlays(
+  prior: PlaySession | null,
+  beacons: readonly HeldPlayBeacon[],
+  now: number,
+  rules: PlayRules = defaultPlayRules,
+): Release<PlaySession | null, HeldPlayBeacon, PlayJudgement> {
+  return releaseHeld(
+    prior,
+    beacons,
+    now,
+    (session, h) => judgePlayBeacon(session, h.beacon, h.receivedAt, h.publishedDurationMs, h.ivt, rules),
+    (j) => j.session,
+    { order: playOrder },
+  );
 }
 
 function fresh(b: PlayBeacon, receivedAt: number): PlaySession {
