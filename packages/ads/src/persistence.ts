@@ -303,28 +303,60 @@ export async function saveLineItem(db: Queryable, li: LineItem): Promise<void> {
   );
 }
 
+type HourDeltas = ReadonlyArray<{ lineItemId: string; hour: number } & HourDelivery>;
+
+/** Adds decision counts to the stored hours (N processes add up), in one statement. */
+async function addHours(db: Queryable, hourly: HourDeltas): Promise<void> {
+  if (hourly.length === 0) return;
+  await db.query(
+    `INSERT INTO ads_delivery_hourly (line_item_id, hour, impressions, spend_milli_micros)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+     ON CONFLICT (line_item_id, hour) DO UPDATE SET impressions = ads_delivery_hourly.impressions + EXCLUDED.impressions,
+       spend_milli_micros = ads_delivery_hourly.spend_milli_micros + EXCLUDED.spend_milli_micros`,
+    [
+      hourly.map((d) => d.lineItemId),
+      hourly.map((d) => d.hour),
+      hourly.map((d) => d.impressions),
+      hourly.map((d) => d.spendMilliMicros),
+    ],
+  );
+}
+
+/**
+ * Adds the decisions this process made since its last flush to the stored hours, and nothing
+ * else: cheap enough to run every few seconds, so another process's report (which reads the
+ * stored hours, shared-report.ts) shows them within that.
+ */
+export function saveDecisionHours(db: Queryable, store: AdsStore): Promise<number> {
+  return store.hourlyTurn(async () => {
+    const hourly = store.takeHourlyDeltas().filter((d) => store.lineItems.has(d.lineItemId));
+    try {
+      await addHours(db, hourly);
+    } catch (err) {
+      store.putBackHourlyDeltas(hourly);
+      throw err;
+    }
+    return hourly.length;
+  });
+}
+
 /**
  * Adds the decision and inventory counts this process made since its last flush to the stored
  * hours (several processes add up; a retried flush after a failed one writes what failed), and
  * writes the cap memory changed since then; drops cap memory that expired by `now`.
  */
-export async function saveDelivery(db: Db, store: AdsStore, now: number): Promise<number> {
-  let rows = 0;
+export function saveDelivery(db: Db, store: AdsStore, now: number): Promise<number> {
+  return store.hourlyTurn(() => saveDeliveryNow(db, store, now));
+}
+
+async function saveDeliveryNow(db: Db, store: AdsStore, now: number): Promise<number> {
   const seen = store.takeChangedSeen();
   const inventory = store.inventory.takeChanged();
   // Deltas since this process's last write, added to the stored rows (N processes add up).
   const hourly = store.takeHourlyDeltas().filter((d) => store.lineItems.has(d.lineItemId));
   try {
     await db.transaction(async (tx) => {
-      for (const d of hourly) {
-        await tx.query(
-          `INSERT INTO ads_delivery_hourly (line_item_id, hour, impressions, spend_milli_micros) VALUES ($1,$2,$3,$4)
-           ON CONFLICT (line_item_id, hour) DO UPDATE SET impressions = ads_delivery_hourly.impressions + EXCLUDED.impressions,
-             spend_milli_micros = ads_delivery_hourly.spend_milli_micros + EXCLUDED.spend_milli_micros`,
-          [d.lineItemId, d.hour, d.impressions, d.spendMilliMicros],
-        );
-        rows++;
-      }
+      await addHours(tx, hourly);
       if (seen.length > 0) {
         await tx.query(
           `INSERT INTO ads_cap_impressions (listener_id, line_item_id, times, expires_at)
@@ -370,7 +402,7 @@ export async function saveDelivery(db: Db, store: AdsStore, now: number): Promis
     store.putBackHourlyDeltas(hourly);
     throw err;
   }
-  return rows;
+  return hourly.length;
 }
 
 /**

@@ -6,9 +6,9 @@
  * shares instead:
  * - measured impressions and spend, per hour and in total, from `ads_measured` (every
  *   consumer records each event there once, in the transaction that applies it);
- * - decisions from `ads_delivery_hourly` (the hours every process flushed, on its delivery
- *   interval) plus this process's own not yet flushed: another process's latest decisions
- *   appear after its next flush (60 s by default);
+ * - decisions from `ads_delivery_hourly` (the hours every process flushed) plus this process's
+ *   own not yet flushed: each process adds its decisions to the stored hours every 2 s
+ *   (`decisionFlushMs` of the ads plugin), so another process's latest show within that;
  * - open reservations from the shared counters in Redis (`SharedDelivery.reserved`); without
  *   them there is one process, whose store has them all.
  * Nothing here runs on a decision's path.
@@ -52,15 +52,18 @@ export async function sharedFigures(
   const measuredHours: Hours = new Map();
   const measured = new Map<string, LineItemDelivery>();
   type Row = { line_item_id: string; hour: string | number; n: string | number; s: string | number };
-  const stored = await db.query<Row>(
-    `SELECT line_item_id, hour, impressions AS n, spend_milli_micros AS s FROM ads_delivery_hourly
-      WHERE line_item_id = ANY($1::text[])`,
-    [ids],
-  );
-  for (const r of stored.rows) add(decisions, r.line_item_id, Number(r.hour), Number(r.n), Number(r.s));
-  const wanted = new Set(ids);
-  for (const d of store.unwrittenHourly())
-    if (wanted.has(d.lineItemId)) add(decisions, d.lineItemId, d.hour, d.impressions, d.spendMilliMicros);
+  // The stored hours and this process's unwritten deltas, read in one turn with its flushes.
+  await store.hourlyTurn(async () => {
+    const stored = await db.query<Row>(
+      `SELECT line_item_id, hour, impressions AS n, spend_milli_micros AS s FROM ads_delivery_hourly
+        WHERE line_item_id = ANY($1::text[])`,
+      [ids],
+    );
+    for (const r of stored.rows) add(decisions, r.line_item_id, Number(r.hour), Number(r.n), Number(r.s));
+    const wanted = new Set(ids);
+    for (const d of store.unwrittenHourly())
+      if (wanted.has(d.lineItemId)) add(decisions, d.lineItemId, d.hour, d.impressions, d.spendMilliMicros);
+  });
   // Spend as the store counts it: charged micros x 1000, a refund taking one back.
   const rows = await db.query<Row>(
     `SELECT line_item_id, time / 3600000 AS hour,

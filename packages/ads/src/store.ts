@@ -511,6 +511,19 @@ export class AdsStore implements PodView {
     return out;
   }
 
+  private turn: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `fn` after every earlier caller's `fn` settled. A flush (which takes the deltas, then
+   * writes them) and the shared report (which reads the stored hours, then the deltas not
+   * taken) take turns, so the report never sees deltas both written and unwritten, or neither.
+   */
+  hourlyTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => {});
+    return run;
+  }
+
   /** The decisions `takeHourlyDeltas` would take now, left in place (for the shared report). */
   unwrittenHourly(): Array<{ lineItemId: string; hour: number } & HourDelivery> {
     const out = [];

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type AdsPluginDeps,
   adsMigrations,
   adsPlugin,
   type CampaignReport,
@@ -46,8 +47,9 @@ describe.skipIf(services.skip)('the ads delivery report with two processes', () 
     await redis?.quit();
   });
 
-  it('every process reports the decisions, measured delivery and reservations of all of them', async () => {
-    const scratch = await scratchPostgres('swarmcast_ads_report');
+  /** Two ad server processes of one network: one PostgreSQL database, one Redis prefix. */
+  async function twoServers(dbName: string, over: Partial<AdsPluginDeps> = {}) {
+    const scratch = await scratchPostgres(dbName);
     const media = await scratchDir('ads-report-');
     const dbs: Db[] = [];
     const apps: FastifyInstance[] = [];
@@ -91,11 +93,18 @@ describe.skipIf(services.skip)('the ads delivery report with two processes', () 
           db,
           store,
           sharedDelivery: shared,
+          ...over,
         });
         return { db, store, shared, app };
       }),
     );
-    const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    return { servers: servers as [(typeof servers)[0], (typeof servers)[0]], clock };
+  }
+
+  it('every process reports the decisions, measured delivery and reservations of all of them', async () => {
+    // Each flushes its decision counts only when told here.
+    const { servers, clock } = await twoServers('swarmcast_ads_report', { decisionFlushMs: 3_600_000 });
+    const [a, b] = servers;
     // Three decisions by A, two by B.
     const decide = async (app: FastifyInstance, listener: string) => {
       const r = await app.inject({ url: `/ads/vast?episode=ep-1&break=pre&lid=${listener}` });
@@ -215,5 +224,36 @@ describe.skipIf(services.skip)('the ads delivery report with two processes', () 
     }
     // A campaign that is not there is still a 404, not a 503 (nothing asked of Redis).
     expect((await app.inject({ url: '/ads/api/campaigns/nope/report', headers })).statusCode).toBe(404);
+  });
+
+  it("another process's decisions show in the report within seconds, not after its minute's flush", async () => {
+    // The plugin's default: each process adds its decision counts to the stored hours every 2 s.
+    const { servers } = await twoServers('swarmcast_ads_report_lag');
+    const [a, b] = servers;
+    const decide = async (app: FastifyInstance, listener: string) => {
+      const r = await app.inject({ url: `/ads/vast?episode=ep-1&break=pre&lid=${listener}` });
+      expect(r.body).toMatch(/<AdServingId>/);
+    };
+    const decisions = async (app: FastifyInstance) => {
+      const r = await app.inject({
+        url: '/ads/api/campaigns/c1/report',
+        headers: { authorization: 'Bearer adm' },
+      });
+      expect(r.statusCode).toBe(200);
+      return (r.json() as CampaignReport).lineItems[0]!.decisions;
+    };
+    for (const l of ['listener-a1xxxx', 'listener-a2xxxx', 'listener-a3xxxx']) await decide(a.app, l);
+    for (const l of ['listener-b1xxxx', 'listener-b2xxxx']) await decide(b.app, l);
+    const since = Date.now();
+    // Each process sees its own at once and the other's within a few seconds (60 s before).
+    await expect.poll(() => decisions(b.app), { timeout: 5000, interval: 100 }).toBe(5);
+    await expect.poll(() => decisions(a.app), { timeout: 5000, interval: 100 }).toBe(5);
+    expect(Date.now() - since).toBeLessThan(5000);
+    // And no decision is counted twice while flushes and reports interleave.
+    for (let i = 0; i < 30; i++) {
+      expect(await decisions(a.app)).toBe(5);
+      expect(await decisions(b.app)).toBe(5);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 });

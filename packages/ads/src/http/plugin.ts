@@ -15,7 +15,7 @@ import { AdsFailure, adsError, adsErrors } from '../errors.ts';
 import { MeasuredFeedback } from '../measured-feedback.ts';
 import { OpportunityPublisher } from '../opportunities.ts';
 import type { PaceSettings } from '../pacing.ts';
-import { saveDelivery } from '../persistence.ts';
+import { saveDecisionHours, saveDelivery } from '../persistence.ts';
 import type { SharedDelivery } from '../shared-delivery.ts';
 import { sharedFigures } from '../shared-report.ts';
 import type { KeyRing } from '../signing-keys.ts';
@@ -102,6 +102,11 @@ export interface AdsPluginDeps {
    * `store`. The node may also call `saveDelivery(db, store, clock.now())` on its own interval.
    */
   db?: Db;
+  /**
+   * With `db` and `sharedDelivery` (N processes): how often this process's decision counts
+   * are added to the stored hours, which every process's report reads (default 2000 ms).
+   */
+  decisionFlushMs?: number;
 }
 
 export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Promise<void> {
@@ -218,7 +223,21 @@ export async function adsPlugin(app: FastifyInstance, deps: AdsPluginDeps): Prom
   }
   if (deps.db) {
     const db = deps.db;
+    // N processes: each one's decisions reach the others' reports within seconds (the
+    // node's full delivery flush, caps and inventory too, runs every minute).
+    let flush: ReturnType<typeof setInterval> | undefined;
+    if (deps.sharedDelivery) {
+      app.addHook('onReady', async () => {
+        flush = setInterval(() => {
+          saveDecisionHours(db, store).catch((err: unknown) =>
+            app.log.error({ err }, 'ads decision counts flush failed'),
+          );
+        }, deps.decisionFlushMs ?? 2000);
+        flush.unref();
+      });
+    }
     app.addHook('onClose', async () => {
+      if (flush) clearInterval(flush);
       await saveDelivery(db, store, deps.clock.now());
     });
   }
