@@ -1,5 +1,9 @@
+import { encodeMacroValue, substituteMacros, vastClock } from '@swarmcast/player/vast-macros';
+
 /**
- * VAST 4 macros: `[NAME]` placeholders a player (or we, server-side) replace in URLs.
+ * VAST 4 macros: `[NAME]` (or `%5BNAME%5D`) placeholders a player (or we, server-side)
+ * replace in URLs. Finding and replacing them has one owner, the player's
+ * `substituteMacros`; this names every IAB macro, so a server fill answers all of them.
  * Rules from the IAB VAST 4.x macro list (data in data/iab-vast/macros-data.json):
  * - the value is URL-encoded where it goes;
  * - `-1` when the value is unknown or not applicable;
@@ -22,13 +26,14 @@ export const vastMacroNames: ReadonlySet<string> = new Set(
 export type MacroValue = string | number | 'withheld' | undefined;
 export const withheld = 'withheld' as const;
 
+/** Fills every IAB macro of `template`, bracketed or percent-encoded, from `values`. */
 export function expandMacros(template: string, values: Readonly<Record<string, MacroValue>>): string {
-  return template.replace(/\[([A-Z][A-Z0-9_]*)\]/g, (whole, name: string) => {
-    if (!vastMacroNames.has(name)) return whole;
-    const v = values[name];
+  return substituteMacros(template, (name) => {
+    if (!vastMacroNames.has(name)) return undefined;
+    const v = Object.hasOwn(values, name) ? values[name] : undefined;
     if (v === undefined) return '-1';
     if (v === withheld) return '-2';
-    return encodeURIComponent(String(v));
+    return encodeMacroValue(v);
   });
 }
 
@@ -48,13 +53,5 @@ export function breakPositionMacro(position: 'pre' | 'mid' | 'post'): number {
   return position === 'pre' ? 1 : position === 'mid' ? 2 : 3;
 }
 
-/** HH:MM:SS.mmm, the format of VAST Duration, offsets and [ADPLAYHEAD]. */
-export function clockTime(ms: number): string {
-  const total = Math.max(0, Math.round(ms));
-  const h = Math.floor(total / 3_600_000);
-  const m = Math.floor((total % 3_600_000) / 60_000);
-  const s = Math.floor((total % 60_000) / 1000);
-  const milli = total % 1000;
-  const p = (n: number, w: number) => String(n).padStart(w, '0');
-  return `${p(h, 2)}:${p(m, 2)}:${p(s, 2)}.${p(milli, 3)}`;
-}
+/** HH:MM:SS.mmm, the format of VAST Duration, offsets and [ADPLAYHEAD] (one owner: the player's). */
+export const clockTime: (ms: number) => string = vastClock;

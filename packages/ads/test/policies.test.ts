@@ -1,7 +1,9 @@
+import { vastClock } from '@swarmcast/player/vast-macros';
 import { describe, expect, it } from 'vitest';
 import {
   AdsStore,
   capsAllow,
+  clockTime,
   expandMacros,
   formatTimeOffset,
   inDayPart,
@@ -153,9 +155,26 @@ describe('macros', () => {
     ['a?ip=[DEVICEIP]', { DEVICEIP: withheld }, 'a?ip=-2'],
     ['a?x=[NOTAMACRO]', {}, 'a?x=[NOTAMACRO]'],
     ['a?c=[ERRORCODE]&p=[BREAKPOSITION]', { ERRORCODE: 303, BREAKPOSITION: 2 }, 'a?c=303&p=2'],
+    // Percent-encoded, as some ad servers write them: filled the same (one substitution,
+    // the player's substituteMacros); an encoded non-macro is left as it came.
+    ['a?ts=%5BTIMESTAMP%5D&ip=%5bDEVICEIP%5d', { TIMESTAMP: 't', DEVICEIP: withheld }, 'a?ts=t&ip=-2'],
+    ['a?x=%5BNOTAMACRO%5D&y=%5BTIMESTAMP]', {}, 'a?x=%5BNOTAMACRO%5D&y=%5BTIMESTAMP]'],
+    // A value is data: encoded, never scanned again, a lone surrogate no URIError.
+    [
+      'a?p=[PAGEURL]',
+      { PAGEURL: 'https://x/?a=[CACHEBUSTING]' },
+      'a?p=https%3A%2F%2Fx%2F%3Fa%3D%5BCACHEBUSTING%5D',
+    ],
+    ['a?p=[PAGEURL]', { PAGEURL: '\uD800x' }, 'a?p=%EF%BF%BDx'],
+    // Inherited names are not values.
+    ['a?c=[CONTENTID]', Object.create({ CONTENTID: 'proto' }) as Record<string, string>, 'a?c=-1'],
   ];
   it.each(cases)('%s', (tpl, values, want) => {
     expect(expandMacros(tpl, values)).toBe(want);
+  });
+  it("one HH:MM:SS.mmm formatter (the player's)", () => {
+    expect(clockTime).toBe(vastClock);
+    expect(clockTime(3_723_004)).toBe('01:02:03.004');
   });
   it('reads -1, -2 and unreplaced macros back', () => {
     expect(macroValue('-1')).toEqual({ kind: 'unknown' });

@@ -8,7 +8,7 @@ import {
   track,
 } from '../src/ad-tracking.ts';
 import { mediaErrorToVast, vastErrors } from '../src/vast-errors.ts';
-import { cacheBuster, fillMacros, vastClock } from '../src/vast-macros.ts';
+import { cacheBuster, fillMacros, substituteMacros, vastClock } from '../src/vast-macros.ts';
 
 const trackers = {
   impression: ['https://a/imp1', 'https://b/imp2'],
@@ -238,6 +238,79 @@ describe('VAST macros', () => {
     ],
   ])('%s', (tpl, want) => {
     expect(fillMacros(tpl, ctx)).toBe(want);
+  });
+
+  // Percent-encoded macros, as some ad servers write them in tracking URLs (IAB VAST 4.x:
+  // the macro is the bracketed name; the brackets may reach us encoded).
+  it.each([
+    ['%5BTIMESTAMP%5D', '2026-11-23T21%3A30%3A05.007Z'],
+    ['%5bCACHEBUSTING%5d', '00123456'],
+    ['%5BADPLAYHEAD%5d', '00%3A00%3A12.345'],
+    [
+      'https://ads.example/t?ts=%5BTIMESTAMP%5D&cb=%5BCACHEBUSTING%5D&ah=[ADPLAYHEAD]&bp=%5BBREAKPOSITION%5D',
+      'https://ads.example/t?ts=2026-11-23T21%3A30%3A05.007Z&cb=00123456&ah=00%3A00%3A12.345&bp=2',
+    ],
+    // Not handled by the player: left encoded as it came, like a bracketed unknown.
+    ['%5BIFA%5D', '%5BIFA%5D'],
+    ['%5Btimestamp%5D', '%5Btimestamp%5D'],
+  ])('encoded %s', (tpl, want) => {
+    expect(fillMacros(tpl, ctx)).toBe(want);
+  });
+
+  it.each([
+    // Malformed or foreign encodings are left exactly as they are, and never throw.
+    ['%5BTIMESTAMP]', '%5BTIMESTAMP]'],
+    ['[TIMESTAMP%5D', '[TIMESTAMP%5D'],
+    ['%255BTIMESTAMP%255D', '%255BTIMESTAMP%255D'],
+    ['%%TIMESTAMP%%', '%%TIMESTAMP%%'],
+    ['%5TIMESTAMP%5', '%5TIMESTAMP%5'],
+    ['%ZZ%5B%5D[]%E0%A4%A', '%ZZ%5B%5D[]%E0%A4%A'],
+    ['[ TIMESTAMP]', '[ TIMESTAMP]'],
+    ['[1TIMESTAMP]', '[1TIMESTAMP]'],
+    ['\uD800[CACHEBUSTING]\uDFFF', '\uD80000123456\uDFFF'],
+    // Nested brackets: the inner macro is filled, the outer brackets stay.
+    ['[[TIMESTAMP]]', '[2026-11-23T21%3A30%3A05.007Z]'],
+    ['%5B%5BCACHEBUSTING%5D%5D', '%5B00123456%5D'],
+    ['[%5BCACHEBUSTING%5D]', '[00123456]'],
+    ['[[[CACHEBUSTING]', '[[00123456'],
+  ])('hostile %s', (tpl, want) => {
+    const raw = JSON.parse(`"${tpl}"`) as string;
+    expect(fillMacros(raw, ctx)).toBe(JSON.parse(`"${want}"`));
+  });
+
+  it('one pass: a value that reads as a macro is not filled again', () => {
+    const seen: string[] = [];
+    const out = substituteMacros('[A]|%5BB%5D', (name) => {
+      seen.push(name);
+      return name === 'A' ? '%5BB%5D' : '[A]';
+    });
+    expect(out).toBe('%5BB%5D|[A]');
+    expect(seen).toEqual(['A', 'B']);
+  });
+
+  it('very long URLs: linear, every macro filled, no catastrophic backtracking', () => {
+    const unit = '&ts=[TIMESTAMP]&cb=%5BCACHEBUSTING%5D&x=[IFA]';
+    const long = `https://ads.example/t?${unit.repeat(20_000)}`; // ~0.9 MB, 60,000 macros
+    const t0 = performance.now();
+    const out = fillMacros(long, ctx);
+    const filled = performance.now() - t0;
+    expect(out.split('00123456')).toHaveLength(20_001);
+    expect(out.split('2026-11-23T21%3A30%3A05.007Z')).toHaveLength(20_001);
+    expect(out.split('[IFA]')).toHaveLength(20_001);
+    // Near-misses everywhere: an unclosed name of 1 MB, runs of brackets and of %5B.
+    for (const hostile of [
+      `[${'A'.repeat(1_000_000)}`,
+      `%5B${'A'.repeat(1_000_000)}%5`,
+      '['.repeat(1_000_000),
+      '%5B'.repeat(300_000),
+      `[${'A'.repeat(64)}]`.repeat(10_000),
+    ]) {
+      const h0 = performance.now();
+      expect(fillMacros(hostile, ctx)).toBe(hostile);
+      // Generous bound for a loaded machine: linear scans of these take a few ms; a
+      // backtracking pattern would take minutes.
+      expect(performance.now() - h0).toBeLessThan(2_000 + 10 * filled);
+    }
   });
 
   it('unknown values are -1, withheld ones -2', () => {
