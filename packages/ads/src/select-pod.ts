@@ -64,8 +64,9 @@ export interface PodView {
   candidates(): readonly Candidate[];
   /**
    * Optional index: the candidates passing `staticallyEligible` for this request (its break
-   * already cut to the episode's ad load by selectPod). When
-   * given, selectPod walks only these and skips the static checks.
+   * already cut to the episode's ad load by selectPod), highest priority class first. When
+   * given, selectPod walks only these, skips the static checks and stops at the first class
+   * that cannot place.
    */
   eligibleFor?(req: PodRequest): readonly Candidate[];
   /** The listener's earlier impression times of a line item. */
@@ -159,8 +160,15 @@ function playable(cr: Creative, req: PodRequest): boolean {
 
 /**
  * Fills one break; an empty array is a valid answer (no ad). This is the hot path (every
- * ad request walks every active line item), so it applies the same rules as `eligibility`
- * inline, cheapest test first, without allocating per candidate.
+ * ad request walks the active line items), so it applies the same rules as `eligibility`
+ * inline, cheapest test first.
+ *
+ * It keeps the best few (`keep`) in order as it walks; a pod rarely needs more. With the
+ * index (`eligibleFor`, highest priority class first), the walk stops at the first class
+ * that cannot enter a full best few (house ads behind enough paid ones are never judged),
+ * and only the few it keeps are allocated. When exclusions or long creatives leave the pod
+ * short with only the best few, and some eligible candidate was passed over, it walks
+ * again and fills from the full order.
  */
 export function selectPod(
   view: PodView,
@@ -169,70 +177,111 @@ export function selectPod(
   topUp?: TopUp,
 ): PodSlot[] {
   req = withAdLoad(req);
-  const now = req.now;
-  const ctx: TargetingContext = {
-    showId: req.episode.showId,
-    categories: req.episode.categories,
-    language: req.episode.language,
-    position: req.adBreak.position,
-    country: req.country,
-    device: req.device,
-    now,
+  const walk: Walk = {
+    req,
+    view,
+    settings,
+    indexed: view.eligibleFor !== undefined,
+    ctx: {
+      showId: req.episode.showId,
+      categories: req.episode.categories,
+      language: req.episode.language,
+      position: req.adBreak.position,
+      country: req.country,
+      device: req.device,
+      now: req.now,
+    },
   };
-  const all: Ranked[] = [];
-  const top: Ranked[] = [];
+  const list = walk.indexed ? view.eligibleFor!(req) : view.candidates();
   const keep = req.adBreak.maxAds * 3 + 2;
-  const indexed = view.eligibleFor !== undefined;
-  for (const c of indexed ? view.eligibleFor!(req) : view.candidates()) {
-    const li = c.lineItem;
-    if (!indexed && (li.paused || c.campaign.paused)) continue;
-    const startsAt = Math.max(c.campaign.startsAt, li.startsAt ?? c.campaign.startsAt);
-    const endsAt = Math.min(c.campaign.endsAt, li.endsAt ?? c.campaign.endsAt);
-    if (now < startsAt || now >= endsAt) continue;
-    if (indexed) {
-      const parts = li.targeting.dayParts;
-      if (parts !== undefined && parts.length > 0 && !parts.some((d) => inDayPart(d, now))) continue;
-    } else if (!matchesTargeting(li.targeting, ctx)) continue;
-    if (li.caps.length > 0) {
-      if (
-        req.listenerId === null ||
-        !capsAllow(li.caps, req.listenerId, view.seen(req.listenerId, li.id), now)
-      )
-        continue;
+  const top: Ranked[] = [];
+  // Some candidate that may be eligible is not in `top` (then `top` may not be enough).
+  let passedOver = false;
+  for (const c of list) {
+    const rank = priorityRank[c.lineItem.priority];
+    if (top.length === keep && rank < top[keep - 1]!.rank) {
+      passedOver = true;
+      // The index lists higher classes first: nothing after this can enter `top` either.
+      if (walk.indexed) break;
+      continue;
     }
-    if (!budgetAllows(c, now)) continue;
-    const urgency = paceUrgency(
-      li.goal,
-      c.delivery,
-      startsAt,
-      endsAt,
-      li.pacing,
-      now,
-      settings,
-      li.targeting.dayParts,
-    );
+    const urgency = urgencyOf(c, walk);
     if (Number.isNaN(urgency)) continue;
-    if (!indexed && !c.creatives.some((cr) => playable(cr, req))) continue;
-    const r = { c, rank: priorityRank[li.priority], urgency };
-    all.push(r);
-    // Keep the best few in order as we go: a pod rarely needs more than these.
-    if (top.length < keep || before(r, top[top.length - 1]!)) {
-      let i = top.length < keep ? top.length : top.length - 1;
-      while (i > 0 && before(r, top[i - 1]!)) {
-        top[i] = top[i - 1]!;
-        i--;
-      }
-      top[i] = r;
+    const last = top.length === keep ? top[keep - 1]! : undefined;
+    if (last !== undefined) {
+      // This candidate, or the last of the best few it displaces, stays out.
+      passedOver = true;
+      if (!beforeParts(rank, urgency, c, last)) continue;
     }
+    const r: Ranked = { c, rank, urgency };
+    let i = last === undefined ? top.length : keep - 1;
+    while (i > 0 && before(r, top[i - 1]!)) {
+      top[i] = top[i - 1]!;
+      i--;
+    }
+    top[i] = r;
   }
   const first = fillPod(top, req, topUp);
-  // Exclusions or long creatives can leave the pod short with only the best few; then use the full order.
-  if (first.length >= req.adBreak.maxAds || all.length <= top.length) return first;
+  if (first.length >= req.adBreak.maxAds || !passedOver) return first;
+  const all: Ranked[] = [];
+  for (const c of list) {
+    const urgency = urgencyOf(c, walk);
+    if (!Number.isNaN(urgency)) all.push({ c, rank: priorityRank[c.lineItem.priority], urgency });
+  }
   return fillPod(
     all.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)),
     req,
     topUp,
   );
+}
+
+/** What judging one candidate of a request needs (built once per request). */
+interface Walk {
+  req: PodRequest;
+  view: PodView;
+  settings: PaceSettings;
+  /** The candidates come from `eligibleFor`: the static checks are done. */
+  indexed: boolean;
+  ctx: TargetingContext;
+}
+
+/**
+ * The candidate's pacing urgency when every rule of `eligibility` lets it serve this
+ * request, else NaN; the same rules inline, cheapest first, with no allocation.
+ */
+function urgencyOf(c: Candidate, w: Walk): number {
+  const li = c.lineItem;
+  const req = w.req;
+  const now = req.now;
+  if (!w.indexed && (li.paused || c.campaign.paused)) return Number.NaN;
+  const startsAt = Math.max(c.campaign.startsAt, li.startsAt ?? c.campaign.startsAt);
+  const endsAt = Math.min(c.campaign.endsAt, li.endsAt ?? c.campaign.endsAt);
+  if (now < startsAt || now >= endsAt) return Number.NaN;
+  if (w.indexed) {
+    const parts = li.targeting.dayParts;
+    if (parts !== undefined && parts.length > 0 && !parts.some((d) => inDayPart(d, now))) return Number.NaN;
+  } else if (!matchesTargeting(li.targeting, w.ctx)) return Number.NaN;
+  if (li.caps.length > 0) {
+    if (
+      req.listenerId === null ||
+      !capsAllow(li.caps, req.listenerId, w.view.seen(req.listenerId, li.id), now)
+    )
+      return Number.NaN;
+  }
+  if (!budgetAllows(c, now)) return Number.NaN;
+  const urgency = paceUrgency(
+    li.goal,
+    c.delivery,
+    startsAt,
+    endsAt,
+    li.pacing,
+    now,
+    w.settings,
+    li.targeting.dayParts,
+  );
+  if (Number.isNaN(urgency)) return urgency;
+  if (!w.indexed && !c.creatives.some((cr) => playable(cr, req))) return Number.NaN;
+  return urgency;
 }
 
 /**
@@ -255,12 +304,17 @@ type Ranked = { c: Candidate; rank: number; urgency: number };
 
 /** Priority class, then urgency, then price, then id. */
 function before(a: Ranked, b: Ranked): boolean {
-  if (a.rank !== b.rank) return a.rank > b.rank;
-  if (a.urgency !== b.urgency) return a.urgency > b.urgency;
-  const pa = a.c.lineItem.cpmMicros;
+  return beforeParts(a.rank, a.urgency, a.c, b);
+}
+
+/** `before` for a candidate not yet made a `Ranked` (most never are). */
+function beforeParts(rank: number, urgency: number, c: Candidate, b: Ranked): boolean {
+  if (rank !== b.rank) return rank > b.rank;
+  if (urgency !== b.urgency) return urgency > b.urgency;
+  const pa = c.lineItem.cpmMicros;
   const pb = b.c.lineItem.cpmMicros;
   if (pa !== pb) return pa > pb;
-  return a.c.lineItem.id < b.c.lineItem.id;
+  return c.lineItem.id < b.c.lineItem.id;
 }
 
 /** Walks ranked candidates, taking what fits (see the rules in this file's header). */

@@ -32,6 +32,7 @@ import {
   hourMs,
   type LineItem,
   type LineItemDelivery,
+  priorityRank,
 } from './model.ts';
 import { type Candidate, type PodRequest, type PodView, staticallyEligible } from './select-pod.ts';
 import type { MeasuredDelivery } from './tracking-contract.ts';
@@ -132,7 +133,8 @@ export class AdsStore implements PodView {
    * shape (not on time, delivery or the listener): not paused, targeting other than
    * day-parts, and a playable creative. Requests of one shape (show, language, categories,
    * media kind, break position and length, country, device) share the list, so a request
-   * with 1,000 line items walks only those that could serve it.
+   * with 1,000 line items walks only those that could serve it. The list is in priority
+   * order, highest class first, so selectPod can stop at a class that cannot place.
    */
   eligibleFor(req: PodRequest): readonly Candidate[] {
     const e = req.episode;
@@ -142,7 +144,9 @@ export class AdsStore implements PodView {
     if (!list) {
       // Bounded: shapes are few in practice; a flood of odd ones only costs rebuilding.
       if (this.byRequestShape.size >= 10_000) this.byRequestShape.clear();
-      list = this.candidates().filter((c) => staticallyEligible(c, req));
+      list = this.candidates()
+        .filter((c) => staticallyEligible(c, req))
+        .sort((a, b) => priorityRank[b.lineItem.priority] - priorityRank[a.lineItem.priority]);
       this.byRequestShape.set(key, list);
     }
     return list;
