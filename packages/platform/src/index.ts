@@ -89,3 +89,4 @@ export type {
   StreamEvent,
 } from './stream/event-stream.ts';
 export { type OpenEventStreamOptions, openEventStream } from './stream/open-event-stream.ts';
+export { encodeRecords as encodeStreamRecords } from './stream/wal-format.ts';

@@ -118,6 +118,33 @@ describe('embedded event stream files', () => {
     await log.close();
   });
 
+  it('publishEncoded writes records laid out elsewhere as they are, and refuses bytes that are not exactly that many', async () => {
+    const s = await openEventStream({ dataDir: dir.path });
+    await s.publish(events(2));
+    await s.publishEncoded!(encodeRecords(events(3, 2)), 3);
+    const torn = encodeRecords(events(2, 5));
+    await expect(s.publishEncoded!(torn.subarray(0, torn.length - 1), 2)).rejects.toMatchObject({
+      code: 'PLT_STREAM_BAD_EVENT',
+    });
+    await expect(s.publishEncoded!(torn, 3)).rejects.toMatchObject({ code: 'PLT_STREAM_BAD_EVENT' });
+    await expect(s.publishEncoded!(Buffer.from([0, 0, 0, 0, 1, 2, 3, 4]), 1)).rejects.toMatchObject({
+      code: 'PLT_STREAM_BAD_EVENT',
+    });
+    await s.publish(events(1, 7));
+    const seen: StreamEvent[] = [];
+    const c = await s.consume('encoded', async (b) => {
+      seen.push(...b);
+    });
+    await waitFor(() => seen.length === 6, 10_000, '6 events');
+    await new Promise((r) => setTimeout(r, 200));
+    // The refused batches left nothing behind: the next event follows the encoded ones.
+    expect(seen.map((e) => [e.id, e.data])).toEqual(
+      [...events(5), ...events(1, 7)].map((e) => [e.id, e.data]),
+    );
+    await c.stop();
+    await s.close();
+  });
+
   it('lets one process own a stream directory at a time', async () => {
     const s = await openEventStream({ dataDir: dir.path });
     const err = await openEventStream({ dataDir: dir.path }).catch((e: unknown) => e);

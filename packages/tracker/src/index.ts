@@ -24,6 +24,12 @@ export {
 } from './core/tracker-core.ts';
 export { isTrackerError, type TrackerError, type TrackerErrorCode, trackerErrors } from './errors.ts';
 export { type AnnounceFactDeps, AnnounceFactPublisher, announceSubject } from './facts/announce-facts.ts';
+export {
+  type AnnounceFactsConfig,
+  type OpenedFacts,
+  openAnnounceFacts,
+  openFactStream,
+} from './facts/open-facts.ts';
 export { type TrackerPluginDeps, trackerPlugin } from './server/fastify-plugin.ts';
 export { answerHttp, type HttpReply } from './server/http-routes.ts';
 export { type HttpTracker, startHttpTracker } from './server/node-http.ts';

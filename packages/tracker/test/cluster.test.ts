@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AnnounceFact } from '@swarmcast/platform';
 import bencode from 'bencode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +23,7 @@ import { udpAnnounceInfoHashOffset } from '../src/codec/udp.ts';
 import { TrackerMetrics } from '../src/core/metrics.ts';
 import { type AnnounceObservation, TrackerCore } from '../src/core/tracker-core.ts';
 import { trackerError } from '../src/errors.ts';
+import { openFactStream } from '../src/facts/open-facts.ts';
 import { MemorySwarmStore } from '../src/store/memory-store.ts';
 import type { StoreAnnounce, StoreAnnounceResult } from '../src/store/swarm-store.ts';
 import type { InfoHash } from '../src/types.ts';
@@ -565,5 +567,79 @@ describe('the tracker on two workers', () => {
     // announce); from now on both partitions serve both workers again.
     await seederSeenAcrossWorkers(Buffer.from(hashOwnedBy(0, 2, 100), 'hex'), 7002, 30_000);
     await seederSeenAcrossWorkers(Buffer.from(hashOwnedBy(1, 2, 100), 'hex'), 7003, 31_000);
+  }, 60_000);
+});
+
+describe('announce facts from two workers', () => {
+  it('each worker publishes the facts of what it answered into the one embedded stream, keyed with the shared salts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'swarmcast-cluster-facts-'));
+    const facts = {
+      stream: {
+        natsUrl: null,
+        dataDir: dir,
+        streamName: 'unused',
+        subjectPrefix: 'unused',
+        consumerPrefix: '',
+      },
+      salts: { redisUrl: null, dataDir: dir, redisPrefix: null },
+      datacenterRanges: null,
+    };
+    const stream = await openFactStream(facts.stream);
+    let cluster: RunningCluster | null = null;
+    try {
+      cluster = await runTrackerCluster({
+        port: 0,
+        host: '127.0.0.1',
+        workers: 2,
+        rateLimit: null,
+        facts,
+        factStream: stream,
+      });
+      const client = await UdpTestClient.open(cluster.port);
+      const announced: InfoHash[] = [];
+      try {
+        const connectionId = (await client.request(udpConnect(1), 5_000))!.subarray(8, 16);
+        // Swarms of both partitions: each worker answers (and makes the facts of) its own.
+        for (let i = 0; i < 20; i++) {
+          const infoHash = hashOwnedBy(i % 2, 2, 400);
+          const answer = await client.request(
+            udpAnnounce({
+              connectionId,
+              transactionId: i,
+              infoHash: Buffer.from(infoHash, 'hex'),
+              peerId: peerId('-TS0005-', 40_000 + i),
+              port: 40_000 + i,
+            }),
+            5_000,
+          );
+          expect(answer?.readUInt32BE(0)).toBe(1);
+          announced.push(infoHash);
+        }
+      } finally {
+        await client.close();
+      }
+      // Closing waits for each worker's last facts to be appended.
+      await cluster.close();
+      cluster = null;
+      const seen: AnnounceFact[] = [];
+      const all = new Promise<void>((resolve) => {
+        void stream.consume('cluster-facts-test', async (events) => {
+          for (const e of events) seen.push(e.data as AnnounceFact);
+          if (seen.length >= announced.length) resolve();
+        });
+      });
+      await Promise.race([all, new Promise((r) => setTimeout(r, 10_000))]);
+      expect(seen.map((f) => f.infoHash).sort()).toEqual([...announced].sort());
+      expect(new Set(seen.map((f) => f.id)).size).toBe(announced.length);
+      // Two publishers (ids are <process nonce>-<sequence>), one audience key for one
+      // address on one day: the workers share the salt files.
+      expect(new Set(seen.map((f) => f.id.split('-')[0])).size).toBe(2);
+      expect(new Set(seen.map((f) => f.audienceKey)).size).toBe(1);
+      expect(seen.every((f) => f.kind === 'announce' && f.transport === 'udp')).toBe(true);
+    } finally {
+      await cluster?.close();
+      await stream.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });

@@ -1,15 +1,13 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultEngineNames, loadConfig } from '@swarmcast/platform';
 import {
-  clientFamilyFromPeerId,
-  createAudienceKeys,
-  defaultEngineNames,
-  loadAddressList,
-  loadConfig,
-  openEventStream,
-  openSaltStore,
-} from '@swarmcast/platform';
-import { AnnounceFactPublisher, runStandaloneTracker, runTrackerCluster } from '@swarmcast/tracker';
+  type AnnounceFactsConfig,
+  openAnnounceFacts,
+  openFactStream,
+  runStandaloneTracker,
+  runTrackerCluster,
+} from '@swarmcast/tracker';
 import { type Command, UsageError } from '../command.ts';
 
 const usage = `
@@ -36,8 +34,8 @@ options (environment variable in brackets; a flag wins over the variable):
                       process). N > 1 puts the announce path on N cores;
                       the swarms are split between them by info-hash (or
                       shared in Redis), an announce reaching the wrong one
-                      is passed to its owner, and this process publishes
-                      the facts
+                      is passed to its owner, and each publishes the
+                      facts of the announces it took
 
 Every announce becomes a fact on the measurement stream: NATS JetStream when NATS_URL is
 set (stream SWARMCAST_NATS_STREAM, default SWARMCAST), else the embedded stream in
@@ -81,35 +79,30 @@ const command: Command = {
     const privateMode =
       values.private ?? ['1', 'true', 'yes'].includes((env.TRACKER_PRIVATE ?? '').toLowerCase());
     const cfg = loadConfig(env);
-    const stream = await openEventStream({
-      natsUrl: cfg.natsUrl ?? undefined,
-      dataDir: join(cfg.dataDir, 'tracker'),
-      streamName: cfg.engines.natsStream,
-      subjectPrefix: cfg.engines.natsSubjects,
-      consumerPrefix: cfg.engines.natsConsumerPrefix,
-    });
-    // The salts the node of this data dir (or every process using the same Redis) uses.
-    const salts = openSaltStore({
-      redisUrl: values.redis ?? env.REDIS_URL ?? null,
-      dataDir: cfg.dataDir,
-      redisPrefix:
-        cfg.engines.redisPrefix === defaultEngineNames.redisPrefix
-          ? undefined
-          : `${cfg.engines.redisPrefix}salt:`,
-    });
-    const keys = createAudienceKeys(salts);
-    const datacenters = await loadAddressList(cfg.datacenterRanges);
-    const facts = new AnnounceFactPublisher({
-      stream,
-      audienceKey: (ip, ua, now) => keys.audienceKey(ip, ua, now),
-      clientFamily: (peerId) => clientFamilyFromPeerId(peerId),
-      isDatacenter: (ip) => datacenters.isDatacenter(ip),
-    });
+    const redisUrl = values.redis ?? env.REDIS_URL ?? null;
+    const factsConfig: AnnounceFactsConfig = {
+      stream: {
+        natsUrl: cfg.natsUrl ?? null,
+        dataDir: join(cfg.dataDir, 'tracker'),
+        streamName: cfg.engines.natsStream,
+        subjectPrefix: cfg.engines.natsSubjects,
+        consumerPrefix: cfg.engines.natsConsumerPrefix,
+      },
+      // The salts the node of this data dir (or every process using the same Redis) uses.
+      salts: {
+        redisUrl,
+        dataDir: cfg.dataDir,
+        redisPrefix:
+          cfg.engines.redisPrefix === defaultEngineNames.redisPrefix
+            ? null
+            : `${cfg.engines.redisPrefix}salt:`,
+      },
+      datacenterRanges: cfg.datacenterRanges,
+    };
     const options = {
-      observer: facts,
       port,
       host: values.host ?? env.TRACKER_HOST ?? '0.0.0.0',
-      redisUrl: values.redis ?? env.REDIS_URL ?? null,
+      redisUrl,
       redisPrefix: cfg.engines.redisPrefix,
       private: privateMode,
       accessFile: values['access-file'] ?? env.TRACKER_ACCESS_FILE ?? null,
@@ -120,14 +113,26 @@ const command: Command = {
           : { interval, minInterval: Math.min(60, interval), peerTtlMs: interval * 2_100 },
     };
     let running: { port: number; close(): Promise<void> };
+    // With workers, each publishes its own facts; this process only keeps the embedded
+    // stream's files (one owner) and appends what they send.
+    let closeFacts: () => Promise<void>;
     if (workers > 1) {
-      running = await runTrackerCluster({ ...options, workers, factCounts: () => facts.counts });
+      const factStream = factsConfig.stream.natsUrl ? undefined : await openFactStream(factsConfig.stream);
+      running = await runTrackerCluster({
+        ...options,
+        workers,
+        facts: factsConfig,
+        ...(factStream ? { factStream } : {}),
+      });
+      closeFacts = async () => factStream?.close();
     } else {
-      const single = await runStandaloneTracker(options);
-      facts.metrics = single.tracker.metrics;
+      const facts = await openAnnounceFacts(factsConfig);
+      const single = await runStandaloneTracker({ ...options, observer: facts.publisher });
+      facts.publisher.metrics = single.tracker.metrics;
+      facts.publisher.start();
       running = single;
+      closeFacts = () => facts.close();
     }
-    facts.start();
     const host = options.host;
     io.stdout.write(
       `tracker listening on ${host}:${running.port} (http, ws, udp)${privateMode ? ', private' : ''}` +
@@ -138,9 +143,7 @@ const command: Command = {
       else io.signal.addEventListener('abort', () => resolve(), { once: true });
     });
     await running.close();
-    await facts.close();
-    await stream.close();
-    await salts.close?.();
+    await closeFacts();
     return 0;
   },
 };

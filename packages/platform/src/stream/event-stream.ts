@@ -42,6 +42,12 @@ export interface Consumer {
 
 export interface EventStream {
   publish(events: StreamEvent[]): Promise<void>;
+  /**
+   * The embedded stream only: publishes `count` events whose records another process laid
+   * out with `encodeStreamRecords` (a tracker worker's facts; the files have one owner),
+   * written as they are. Refused when the bytes are not exactly `count` whole records.
+   */
+  publishEncoded?(records: Buffer, count: number): Promise<void>;
   consume(group: string, handler: BatchHandler, options?: ConsumeOptions): Promise<Consumer>;
   close(): Promise<void>;
 }

@@ -55,6 +55,25 @@ export function encodeRecords(events: readonly StreamEvent[]): Buffer {
   return out;
 }
 
+/**
+ * How many whole records `buf` holds back to back, or null when it is not exactly that
+ * (a length out of range, or a torn last record). Lengths only, no crc or JSON: for records
+ * laid out by encodeRecords in another process of the same program (see EventStream's
+ * publishEncoded), so that a bug there cannot leave a hole in the log.
+ */
+export function countRecords(buf: Buffer): number | null {
+  let pos = 0;
+  let n = 0;
+  while (pos < buf.length) {
+    if (buf.length - pos < HEADER_BYTES) return null;
+    const len = buf.readUInt32BE(pos);
+    if (len === 0 || len > MAX_RECORD_BYTES || buf.length - pos - HEADER_BYTES < len) return null;
+    pos += HEADER_BYTES + len;
+    n++;
+  }
+  return n;
+}
+
 export type DecodeStep =
   | { kind: 'record'; event: StreamEvent; bytes: number }
   /** Not enough bytes yet for the record starting here (needs this many in all). */

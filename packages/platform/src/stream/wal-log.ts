@@ -110,9 +110,14 @@ export class WalLog {
 
   /** Resolves once every event is fsynced; the events get consecutive sequence numbers. */
   append(events: readonly StreamEvent[]): Promise<void> {
+    return this.appendEncoded(events.length > 0 ? encodeRecords(events) : null, events.length);
+  }
+
+  /** `append` of `count` records already laid out by encodeRecords (checked by the caller). */
+  appendEncoded(records: Buffer | null, count: number): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (events.length > 0) this.queue.push(encodeRecords(events));
-    this.queuedCount += events.length;
+    if (records && count > 0) this.queue.push(records);
+    this.queuedCount += count;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.pump();
     return done;

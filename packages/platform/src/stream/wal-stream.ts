@@ -5,6 +5,7 @@ import { PlatformError } from '../errors.ts';
 import type { BatchHandler, ConsumeOptions, Consumer, EventStream, StreamEvent } from './event-stream.ts';
 import { subjectMatcher } from './subjects.ts';
 import { checkEvents, checkGroup } from './validate.ts';
+import { countRecords } from './wal-format.ts';
 import { type Delivery, WalGroup } from './wal-group.ts';
 import { WalLog } from './wal-log.ts';
 
@@ -97,6 +98,15 @@ class EmbeddedStream implements EventStream {
     checkEvents(events);
     if (events.length === 0) return;
     await this.log.append(events);
+  }
+
+  async publishEncoded(records: Buffer, count: number): Promise<void> {
+    if (this.closed) throw new PlatformError('PLT_STREAM_CLOSED', 'publish after close()');
+    if (countRecords(records) !== count) {
+      throw new PlatformError('PLT_STREAM_BAD_EVENT', `encoded records are not ${count} whole records`);
+    }
+    if (count === 0) return;
+    await this.log.appendEncoded(records, count);
   }
 
   private group(name: string): WalGroup {

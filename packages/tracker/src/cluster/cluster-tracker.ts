@@ -2,9 +2,9 @@
  * The tracker on every core: a primary process forks N workers that share the TCP and UDP
  * sockets (cluster with SCHED_NONE: each worker accepts connections and reads datagrams
  * itself, so the primary is not on the request path). Each worker owns one partition of
- * the swarms and asks the owner of another's directly (partitioned-store.ts). The primary
- * owns the announce observer, so facts are published by one process with one stream and
- * one salt store.
+ * the swarms and asks the owner of another's directly (partitioned-store.ts). Each worker
+ * publishes the facts of the announces it accepted (salts shared through the salt store);
+ * the primary only appends them to the embedded stream, whose files it owns (fact-relay.ts).
  * The UDP connection-id key is made here and handed to every worker, so an id issued by
  * one worker is accepted by another. `runStandaloneTracker` stays the single-process mode.
  */
@@ -14,15 +14,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EventStream } from '@swarmcast/platform';
 import type { AnnounceObservation, AnnounceObserver } from '../core/tracker-core.ts';
+import type { AnnounceFactsConfig } from '../facts/open-facts.ts';
 import type { StandaloneOptions } from '../standalone.ts';
 import { readFactBatch } from './batch-codec.ts';
+import { appendRelayed } from './fact-relay.ts';
 import { type PrimaryMessage, type WorkerConfig, type WorkerMessage, workerConfigEnv } from './messages.ts';
 
 export interface ClusterOptions extends Omit<StandaloneOptions, 'clock' | 'store' | 'udpSecret'> {
   workers: number;
-  /** Counters shown in every worker's /metrics (the fact publisher's). */
-  factCounts?: () => { published: number; dropped: number; failedBatches: number };
+  /** Announce facts, published by each worker (see AnnounceFactsConfig). */
+  facts?: AnnounceFactsConfig;
+  /**
+   * The embedded stream `facts.stream` names, opened by the caller (its files have one
+   * owner: this process); the workers' records are appended to it. Unused with JetStream.
+   */
+  factStream?: EventStream;
   /** Told which worker (cluster id) accepted which announces (asks the workers for observations). */
   onObserved?: (workerId: number, observations: AnnounceObservation[]) => void;
   /** Told each time a worker is serving (at start, and a replacement after one died). */
@@ -63,7 +71,8 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
     rateLimit: options.rateLimit,
     intervals: options.intervals,
     udpSecret: randomBytes(16).toString('hex'),
-    facts: observer !== null || options.onObserved !== undefined,
+    observe: observer !== null || options.onObserved !== undefined,
+    facts: options.facts ?? null,
     partitions: options.workers,
     linkDir,
   };
@@ -75,6 +84,19 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
     const worker = cluster.fork({ [workerConfigEnv]: JSON.stringify(config) });
     workers.push(worker);
     worker.on('message', (m: WorkerMessage) => {
+      if (m.t === 'records') {
+        const stream = options.factStream;
+        const done = stream ? appendRelayed(stream, m) : Promise.reject(new Error('no fact stream'));
+        done
+          .then(
+            () => true,
+            () => false,
+          )
+          .then((ok) => {
+            if (worker.isConnected()) worker.send({ t: 'appended', id: m.id, ok } satisfies PrimaryMessage);
+          });
+        return;
+      }
       if (m.t !== 'batch') return;
       const observed = readFactBatch(Buffer.from(m.facts));
       options.onObserved?.(worker.id, observed);
@@ -121,22 +143,12 @@ export async function runTrackerCluster(options: ClusterOptions): Promise<Runnin
     await rm(linkDir, { recursive: true, force: true });
     throw err;
   }
-  const counts = options.factCounts;
-  const timer = counts
-    ? setInterval(() => {
-        const m: PrimaryMessage = { t: 'facts', ...counts() };
-        for (const w of workers) if (w.isConnected()) w.send(m);
-      }, 1000)
-    : null;
-  timer?.unref();
-
   return {
     port,
     workers: options.workers,
     pids: () => workers.filter((w) => !w.isDead()).map((w) => w.process.pid ?? 0),
     close: async () => {
       closing = true;
-      if (timer) clearInterval(timer);
       await Promise.all(
         [...workers].map(
           (w) =>
