@@ -8,12 +8,15 @@
  * - UDP: a C generator (load/udp-load.c, compiled here with gcc), one socket,
  *   TRACKER_BENCH_INFLIGHT (128) announces in flight, connection id reused.
  * - Each (tracker, protocol) runs TRACKER_BENCH_ROUNDS times (3), interleaved, for
- *   TRACKER_BENCH_SECONDS (5) each; medians are printed with ratios. Our tracker runs both
+ *   TRACKER_BENCH_SECONDS (5) each, after TRACKER_BENCH_WARMUP (5) seconds of each protocol
+ *   not counted; medians are printed with ratios. Our tracker runs both
  *   standalone (node:http) and inside Fastify, to show what the framework costs.
  * - `swarmcast tracker` as users run it (the CLI, announce facts published to the embedded
  *   stream, rate limit off) with 1 worker and with TRACKER_BENCH_WORKERS (2) workers.
  * - Each line also gives the CPU the tracker's processes (the primary and its workers) spent
  *   per announce, from /proc, so a slower rate on a busy machine can be told from more work.
+ * - node-udp-floor (load/udp-floor.ts): node:dgram answering each datagram with an answer of
+ *   the usual size and nothing else, for Node's own cost per datagram beside opentracker's.
  * TRACKER_BENCH_ONLY=name,name limits the targets (opentracker is always run).
  * The machine is shared: compare within one run only.
  */
@@ -27,6 +30,7 @@ import { freePort, which } from '@swarmcast/testkit';
 const run = promisify(execFile);
 const env = process.env;
 const seconds = Number(env.TRACKER_BENCH_SECONDS ?? 5);
+const warmup = Number(env.TRACKER_BENCH_WARMUP ?? 5);
 const rounds = Number(env.TRACKER_BENCH_ROUNDS ?? 3);
 const torrents = Number(env.TRACKER_BENCH_TORRENTS ?? 1000);
 const connections = Number(env.TRACKER_BENCH_CONNECTIONS ?? 100);
@@ -66,6 +70,20 @@ async function waitReady(child: ChildProcess, what: string, word = 'ready'): Pro
     });
     child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
   });
+}
+
+/** bench/load/udp-floor.ts: what node:dgram alone costs per datagram (UDP only). */
+async function startFloor(): Promise<Target> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'load', 'udp-floor.ts'), String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await waitReady(child, 'node-udp-floor');
+  return { name: 'node-udp-floor', port, child, http: false, udp: true };
 }
 
 async function startNode(kind: string): Promise<Target> {
@@ -179,7 +197,7 @@ function toMs(text: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-async function wrk(port: number): Promise<Sample> {
+async function wrk(port: number, duration = seconds): Promise<Sample> {
   const { stdout } = await run(
     'wrk',
     [
@@ -188,7 +206,7 @@ async function wrk(port: number): Promise<Sample> {
       '-c',
       String(connections),
       '-d',
-      `${seconds}s`,
+      `${duration}s`,
       '--latency',
       '-s',
       join(here, 'load', 'announce.lua'),
@@ -202,11 +220,11 @@ async function wrk(port: number): Promise<Sample> {
   return { rps, p50Ms: toMs(p50), p99Ms: toMs(p99) };
 }
 
-async function udpLoad(binary: string, port: number): Promise<Sample> {
+async function udpLoad(binary: string, port: number, duration = seconds): Promise<Sample> {
   const { stdout } = await run(binary, [
     '127.0.0.1',
     String(port),
-    String(seconds),
+    String(duration),
     String(inflight),
     String(torrents),
   ]);
@@ -238,8 +256,17 @@ async function main(): Promise<void> {
     if (want(`cli-${workerCount}w`)) targets.push(await startCli(work, workerCount));
     targets.push(await startOpentracker(work));
     if (want('bittorrent-tracker')) targets.push(await startNode('bittorrent-tracker'));
+    if (want('node-udp-floor')) targets.push(await startFloor());
+    // Warm-up, not counted: each process's JIT needs a few thousand announces of each kind
+    // before its code is optimised, and a cluster's workers each see only their share, so
+    // rounds without it measured compilation and baseline code (2 workers' first HTTP
+    // seconds ran at a quarter of their warm rate).
+    for (const t of targets) {
+      if (t.http) await wrk(t.port, warmup);
+      if (t.udp) await udpLoad(udpBinary, t.port, warmup);
+    }
     console.log(
-      `announce bench: ${torrents} torrents, random peers, ${seconds}s x ${rounds} rounds; ` +
+      `announce bench: ${torrents} torrents, random peers, ${warmup}s warm-up, ${seconds}s x ${rounds} rounds; ` +
         `HTTP wrk c=${connections} Connection: close; UDP ${inflight} in flight`,
     );
     const results = new Map<string, Sample[]>();
@@ -247,6 +274,7 @@ async function main(): Promise<void> {
       for (const proto of ['http', 'udp'] as const) {
         for (const t of targets) {
           if (proto === 'udp' && t.name === 'ours-fastify') continue; // same UDP server as ours
+          if (proto === 'http' && !t.http) continue;
           const cpuBefore = await treeCpuSeconds(t.child.pid!);
           const s = proto === 'http' ? await wrk(t.port) : await udpLoad(udpBinary, t.port);
           const cpuAfter = await treeCpuSeconds(t.child.pid!);
@@ -298,6 +326,15 @@ async function main(): Promise<void> {
           `  ${proto} swarmcast tracker ${workerCount} workers / 1 worker: ${(many / one).toFixed(2)}x`,
         );
     }
+    // The floor: a Node UDP server that answers without doing anything. If its CPU per
+    // datagram is above half of opentracker's per announce, no tracker on node:dgram can
+    // reach 0.5x opentracker's announces per CPU second on one core.
+    const floor = summary['udp node-udp-floor']?.cpuUs;
+    const ot = summary['udp opentracker']?.cpuUs;
+    if (floor && ot)
+      console.log(
+        `  udp node:dgram floor ${floor.toFixed(1)} us/datagram vs opentracker ${ot.toFixed(1)} us/announce: ${(floor / ot).toFixed(2)}x`,
+      );
     const fastify = summary['http ours-fastify']?.rps;
     const plain = summary['http ours']?.rps;
     if (fastify && plain)
