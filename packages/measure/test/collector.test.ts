@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { type EventStream, ManualClock, openEventStream, type StreamEvent } from '@swarmcast/platform';
 import { scratchDir } from '@swarmcast/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collectorRoutes } from '../src/collect/collector.ts';
+import { adBeaconEventId, collectorRoutes } from '../src/collect/collector.ts';
 import { testEdge } from './support/edge.ts';
 import { playBeacon, token } from './support/world.ts';
 
@@ -79,6 +80,24 @@ describe('collector (embedded stream)', () => {
     await app.inject(`/beacon/ad/impression?t=${t}&cb=8`);
     const events = await drain(stream, 'ids', 3);
     expect(new Set(events.map((e) => e.id)).size).toBe(2);
+  });
+
+  it('an ad beacon id is the first 32 base64url characters of the SHA-256 of its key, as every collector version makes it', () => {
+    // Processes of two versions behind one proxy must give a retried beacon the same id.
+    const b = {
+      event: 'pause' as const,
+      token: 'tok',
+      ts: null,
+      adPlayheadMs: 2000,
+      offsetMs: null,
+      errorCode: null,
+      cacheBuster: '7',
+    };
+    const expected = createHash('sha256')
+      .update('tok\u0000pause\u0000null\u00007')
+      .digest('base64url')
+      .slice(0, 32);
+    expect(adBeaconEventId(b)).toBe(`ad:${expected}`);
   });
 
   it('a retried request without a cache-buster is one event id too; a different timestamp or playhead is another', async () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Clock, EventStream } from '@swarmcast/platform';
 import { trustedCountry } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -53,7 +53,9 @@ export function adBeaconEventId(b: AdBeaconQuery): string {
     b.cacheBuster !== null
       ? `${b.token}\u0000${b.event}\u0000${b.offsetMs}\u0000${b.cacheBuster}`
       : `${b.token}\u0000${b.event}\u0000${b.offsetMs}\u0000\u0001no-cb\u0000${b.ts}\u0000${b.adPlayheadMs}\u0000${b.errorCode}`;
-  return `ad:${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
+  // One-shot hash: a Hash object with its update and digest calls cost ~0.6-1.2 us more a
+  // beacon (1.6-2.7 -> 1.0-1.5 us for a 700-character key, 3 rounds in one process).
+  return `ad:${hash('sha256', key, 'base64url').slice(0, 32)}`;
 }
 
 /**
