@@ -2,7 +2,7 @@ import { closeSync, openSync, read } from 'node:fs';
 import { hashPiece, pieceRange } from '../create/hash-piece.ts';
 import type { TorrentPlan } from '../create/plan.ts';
 import { slicesOf } from '../metainfo/model.ts';
-import { nodeHasher } from './hasher.ts';
+import { nodeHasher, sha1Into } from './hasher.ts';
 
 /** A run of consecutive pieces, hashed as one unit of work. */
 export interface ChunkJob {
@@ -10,10 +10,18 @@ export interface ChunkJob {
   readonly count: number;
 }
 
-/** Hashes of a chunk: 20 bytes per piece for v1, 32 per piece for v2 (`hasV2[k]` = 1 when set). */
-export interface ChunkHashes {
-  readonly first: number;
-  readonly count: number;
+/** Chunk `c` of a plan cut into chunks of `piecesPerChunk` pieces. */
+export function chunkJob(c: number, piecesPerChunk: number, pieceCount: number): ChunkJob {
+  const first = c * piecesPerChunk;
+  return { first, count: Math.min(piecesPerChunk, pieceCount - first) };
+}
+
+/**
+ * Where every thread writes the hashes of a plan, by piece index: 20 bytes per piece for v1,
+ * 32 for v2 (`hasV2[i]` = 1 when set). Views of SharedArrayBuffers made once per torrent by
+ * the pool, so a worker's hashes reach the pool without a reply to copy or transfer.
+ */
+export interface PlanHashes {
   readonly v1: Uint8Array;
   readonly v2: Uint8Array;
   readonly hasV2: Uint8Array;
@@ -55,6 +63,7 @@ export class ChunkHasher {
   constructor(
     private readonly plan: TorrentPlan,
     private readonly paths: readonly (string | null)[],
+    private readonly out: PlanHashes,
   ) {
     this.piecesPerRead = Math.max(1, Math.floor(READ_BYTES / plan.pieceLength));
     const size = this.piecesPerRead * plan.pieceLength;
@@ -86,12 +95,9 @@ export class ChunkHasher {
     return out;
   }
 
-  /** Reads and hashes every piece of a chunk. */
-  async hashChunk(job: ChunkJob): Promise<ChunkHashes> {
-    const { plan } = this;
-    const v1 = new Uint8Array(plan.version === 'v2' ? 0 : job.count * 20);
-    const v2 = new Uint8Array(plan.version === 'v1' ? 0 : job.count * 32);
-    const hasV2 = new Uint8Array(job.count);
+  /** Reads and hashes every piece of a chunk into the plan's hashes. */
+  async hashChunk(job: ChunkJob): Promise<void> {
+    const { plan, out } = this;
     const readAt = (k: number, b: number) => {
       const n = Math.min(this.piecesPerRead, job.count - k);
       const start = (job.first + k) * plan.pieceLength;
@@ -110,20 +116,20 @@ export class ChunkHasher {
       for (let j = 0; j < n; j++) {
         const index = job.first + k + j;
         const range = pieceRange(plan, index);
-        const h = await hashPiece(
-          plan,
-          index,
-          data.subarray(range.start - start, range.start - start + range.length),
-          nodeHasher,
-        );
-        if (h.v1) v1.set(h.v1, (k + j) * 20);
+        const piece = data.subarray(range.start - start, range.start - start + range.length);
+        // v1, the default: straight into the output, no promise or object per piece
+        if (plan.version === 'v1') {
+          sha1Into(piece, out.v1, index * 20);
+          continue;
+        }
+        const h = await hashPiece(plan, index, piece, nodeHasher);
+        if (h.v1) out.v1.set(h.v1, index * 20);
         if (h.v2) {
-          v2.set(h.v2, (k + j) * 32);
-          hasV2[k + j] = 1;
+          out.v2.set(h.v2, index * 32);
+          out.hasV2[index] = 1;
         }
       }
     }
-    return { first: job.first, count: job.count, v1, v2, hasV2 };
   }
 
   close(): void {

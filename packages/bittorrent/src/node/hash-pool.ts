@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { PieceHashes } from '../create/hash-piece.ts';
 import type { TorrentPlan } from '../create/plan.ts';
-import { ChunkHasher, type ChunkHashes, type ChunkJob } from './hash-chunk.ts';
+import { ChunkHasher, chunkJob, type PlanHashes } from './hash-chunk.ts';
 import type { WorkerReply, WorkerRequest } from './hash-worker.ts';
 
 /** Progress of hashing, reported after each chunk. */
@@ -79,14 +79,13 @@ function startWorker(source: string): Worker {
   return w;
 }
 
-/** Back to the idle list, with its files closed; past `max` idle workers it is ended. */
+/** Back to the idle list (its files are closed once it finds no chunk left); past `max` idle workers it is ended. */
 function release(w: Worker, max: number): void {
   w.removeAllListeners('message');
   if (idle.length >= max) {
     void w.terminate();
     return;
   }
-  w.postMessage({ kind: 'plan', plan: null, paths: [] } satisfies WorkerRequest);
   w.unref();
   idle.push(w);
 }
@@ -94,42 +93,42 @@ function release(w: Worker, max: number): void {
 /**
  * Hashes every piece of a plan on `threads` threads: the calling thread starts at once, and
  * `threads - 1` worker threads join (idle ones from an earlier torrent at once, new ones as
- * soon as they have loaded). Chunks are handed out one at a time, so a slow thread never holds
- * back the rest; hashes land by piece index, so the order of completion does not matter.
+ * soon as they have loaded). Every thread takes the next chunk from one shared counter
+ * (Atomics), so none waits for another to hand it work, and writes the hashes into shared
+ * arrays by piece index, so nothing is copied back and the order of completion does not matter.
  */
 export async function hashPlan(
   plan: TorrentPlan,
   paths: readonly (string | null)[],
   options: HashPoolOptions = {},
 ): Promise<PieceHashes[]> {
-  const perChunk = Math.max(1, Math.floor((options.chunkBytes ?? 16 * 1024 * 1024) / plan.pieceLength));
-  const chunks: ChunkJob[] = [];
-  for (let first = 0; first < plan.pieceCount; first += perChunk) {
-    chunks.push({ first, count: Math.min(perChunk, plan.pieceCount - first) });
-  }
-  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), chunks.length));
-  const hashes: PieceHashes[] = new Array(plan.pieceCount);
+  const piecesPerChunk = Math.max(1, Math.floor((options.chunkBytes ?? 16 * 1024 * 1024) / plan.pieceLength));
+  const chunkCount = Math.ceil(plan.pieceCount / piecesPerChunk);
+  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), chunkCount));
+  const shared = (n: number) => new Uint8Array(new SharedArrayBuffer(n));
+  const out: PlanHashes = {
+    v1: shared(plan.version === 'v2' ? 0 : plan.pieceCount * 20),
+    v2: shared(plan.version === 'v1' ? 0 : plan.pieceCount * 32),
+    hasV2: shared(plan.version === 'v1' ? 0 : plan.pieceCount),
+  };
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const request: WorkerRequest = { plan, paths, out, next, chunkCount, piecesPerChunk };
   const workers: Worker[] = [];
-  let next = 0;
   let doneChunks = 0;
   let hashedBytes = 0;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
-  const take = (): ChunkJob | undefined => (failure ? undefined : chunks[next++]);
-  const record = (reply: ChunkHashes) => {
-    for (let k = 0; k < reply.count; k++) {
-      const v1 = reply.v1.length > 0 ? reply.v1.slice(k * 20, k * 20 + 20) : undefined;
-      const v2 = reply.hasV2[k] ? reply.v2.slice(k * 32, k * 32 + 32) : undefined;
-      hashes[reply.first + k] = { ...(v1 ? { v1 } : {}), ...(v2 ? { v2 } : {}) };
-    }
-    hashedBytes +=
-      Math.min(plan.length, (reply.first + reply.count) * plan.pieceLength) - reply.first * plan.pieceLength;
+  const take = (): number => (failure ? chunkCount : Atomics.add(next, 0, 1));
+  const record = (first: number, count: number) => {
+    hashedBytes += Math.min(plan.length, (first + count) * plan.pieceLength) - first * plan.pieceLength;
     doneChunks++;
     options.onProgress?.({ hashedBytes, totalBytes: plan.length });
     wake?.();
   };
   const fail = (err: unknown) => {
     failure ??= err instanceof Error ? err : new Error(String(err));
+    // no thread takes another chunk
+    Atomics.store(next, 0, chunkCount);
     wake?.();
   };
   const onAbort = () =>
@@ -143,36 +142,32 @@ export async function hashPlan(
     w.ref();
     w.on('error', onError);
     w.on('exit', onExit);
-    w.postMessage({ kind: 'plan', plan, paths } satisfies WorkerRequest);
-    const feed = () => {
-      const job = take();
-      if (job) w.postMessage({ kind: 'chunk', ...job } satisfies WorkerRequest);
-    };
     w.on('message', (reply: WorkerReply) => {
-      if ('error' in reply) return fail(new Error(reply.error));
-      record(reply);
-      feed();
+      if ('error' in reply) fail(new Error(reply.error));
+      else record(reply.first, reply.count);
     });
-    feed();
-    feed();
+    w.postMessage(request);
   };
   const wanted = threads - 1;
+  const left = () => !failure && Atomics.load(next, 0) < chunkCount;
   while (workers.length < wanted && idle.length > 0) use(idle.pop()!);
-  // new workers: the bundle builds in esbuild's service while this thread already hashes
+  // new workers: their code loads while this thread already hashes
   const starting =
     workers.length < wanted
       ? bundleWorker().then((source) => {
-          while (workers.length < wanted && !failure && next < chunks.length) use(startWorker(source));
+          while (workers.length < wanted && left()) use(startWorker(source));
         }, fail)
       : Promise.resolve();
-  const local = new ChunkHasher(plan, paths);
+  const local = new ChunkHasher(plan, paths, out);
   try {
     // the calling thread hashes too, yielding between chunks so workers' replies are handled
-    for (let job = take(); job; job = take()) {
-      record(await local.hashChunk(job));
+    for (let c = take(); c < chunkCount; c = take()) {
+      const job = chunkJob(c, piecesPerChunk, plan.pieceCount);
+      await local.hashChunk(job);
+      record(job.first, job.count);
       await new Promise((r) => setImmediate(r));
     }
-    while (!failure && doneChunks < chunks.length) await new Promise<void>((r) => (wake = r));
+    while (!failure && doneChunks < chunkCount) await new Promise<void>((r) => (wake = r));
   } catch (err) {
     fail(err);
   } finally {
@@ -184,10 +179,16 @@ export async function hashPlan(
       w.off('error', onError);
       w.off('exit', onExit);
     }
-    // after a failure a worker may still hold queued chunks of this torrent: end it
+    // after a failure a worker may still be reading a chunk of this torrent: end it
     if (failure) await Promise.all(workers.map((w) => w.terminate()));
     else for (const w of workers) release(w, Math.max(0, availableParallelism() - 1));
   }
   if (failure) throw failure;
+  const hashes: PieceHashes[] = new Array(plan.pieceCount);
+  for (let i = 0; i < plan.pieceCount; i++) {
+    const v1 = out.v1.length > 0 ? out.v1.slice(i * 20, i * 20 + 20) : undefined;
+    const v2 = out.hasV2[i] ? out.v2.slice(i * 32, i * 32 + 32) : undefined;
+    hashes[i] = { ...(v1 ? { v1 } : {}), ...(v2 ? { v2 } : {}) };
+  }
   return hashes;
 }

@@ -1,48 +1,37 @@
-// Worker thread of the hash pool: hashes the chunks of pieces it is sent, in order. A worker
-// outlives one torrent: each `plan` message starts the next torrent (see hash-pool.ts).
+// Worker thread of the hash pool: takes chunks of a plan from the shared counter until none is
+// left, writing their hashes into the shared arrays. A worker outlives one torrent: each `plan`
+// message is the next torrent (see hash-pool.ts).
 import { parentPort } from 'node:worker_threads';
 import type { TorrentPlan } from '../create/plan.ts';
-import { ChunkHasher, type ChunkHashes, type ChunkJob } from './hash-chunk.ts';
+import { ChunkHasher, type ChunkJob, chunkJob, type PlanHashes } from './hash-chunk.ts';
 
-/** What the pool sends a worker: the torrent whose chunks follow (null: done, close files), or a chunk. */
-export type WorkerRequest =
-  | {
-      readonly kind: 'plan';
-      readonly plan: TorrentPlan | null;
-      /** Absolute path of each plan file (null for pad files). */
-      readonly paths: readonly (string | null)[];
+/** A torrent to help hash: its chunks are numbered 0..chunkCount-1, taken through `next`. */
+export interface WorkerRequest {
+  readonly plan: TorrentPlan;
+  /** Absolute path of each plan file (null for pad files). */
+  readonly paths: readonly (string | null)[];
+  readonly out: PlanHashes;
+  /** `next[0]`: the next chunk to take (Atomics.add), shared by every thread of this torrent. */
+  readonly next: Int32Array;
+  readonly chunkCount: number;
+  readonly piecesPerChunk: number;
+}
+/** After each chunk its pieces (now written in `out`), or what went wrong. */
+export type WorkerReply = ChunkJob | { readonly error: string };
+
+async function help(req: WorkerRequest): Promise<void> {
+  const hasher = new ChunkHasher(req.plan, req.paths, req.out);
+  try {
+    for (let c = Atomics.add(req.next, 0, 1); c < req.chunkCount; c = Atomics.add(req.next, 0, 1)) {
+      const job = chunkJob(c, req.piecesPerChunk, req.plan.pieceCount);
+      await hasher.hashChunk(job);
+      parentPort!.postMessage(job satisfies WorkerReply);
     }
-  | ({ readonly kind: 'chunk' } & ChunkJob);
-export type WorkerReply = ChunkHashes | { readonly error: string };
-
-let hasher: ChunkHasher | null = null;
-
-// messages run one at a time, in order (the hasher reuses its buffers); the pool keeps two
-// chunks queued so this thread never waits for the calling thread to hand out the next one
-const queue: WorkerRequest[] = [];
-let busy = false;
-
-async function drain(): Promise<void> {
-  if (busy) return;
-  busy = true;
-  while (queue.length > 0) {
-    const req = queue.shift()!;
-    if (req.kind === 'plan') {
-      hasher?.close();
-      hasher = req.plan ? new ChunkHasher(req.plan, req.paths) : null;
-      continue;
-    }
-    try {
-      const reply = await hasher!.hashChunk(req);
-      parentPort!.postMessage(reply, [reply.v1.buffer, reply.v2.buffer, reply.hasV2.buffer] as never);
-    } catch (err) {
-      parentPort!.postMessage({ error: (err as Error).message } satisfies WorkerReply);
-    }
+  } catch (err) {
+    parentPort!.postMessage({ error: (err as Error).message } satisfies WorkerReply);
+  } finally {
+    hasher.close();
   }
-  busy = false;
 }
 
-parentPort!.on('message', (req: WorkerRequest) => {
-  queue.push(req);
-  void drain();
-});
+parentPort!.on('message', (req: WorkerRequest) => void help(req));

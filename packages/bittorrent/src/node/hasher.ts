@@ -7,6 +7,11 @@ export function sha1Sync(data: Uint8Array): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
+/** SHA-1 of `data` written at `at` in `out` (a piece hash straight into the torrent's list). */
+export function sha1Into(data: Uint8Array, out: Uint8Array, at: number): void {
+  out.set(createHash('sha1').update(data).digest(), at);
+}
+
 export function sha256Sync(data: Uint8Array): Uint8Array {
   const d = createHash('sha256').update(data).digest();
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);

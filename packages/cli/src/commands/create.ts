@@ -1,8 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatMagnet, type TorrentVersion, toHex } from '@swarmcast/bittorrent';
-import { createTorrent, type HashProgress } from '@swarmcast/bittorrent/node';
+// the narrow entry: '@swarmcast/bittorrent/node' would load the whole engine for this command
+import {
+  createTorrent,
+  formatMagnet,
+  type HashProgress,
+  type TorrentVersion,
+  toHex,
+} from '@swarmcast/bittorrent/create';
 import { type Command, type CommandIo, exitCode, UsageError } from '../command.ts';
 import { progressBars } from '../transfer-output.ts';
 
