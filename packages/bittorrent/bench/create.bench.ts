@@ -1,22 +1,29 @@
 /**
- * Torrent creation: ours (`createTorrent`, every core) against `mktorrent -t 2` on the same
- * file, alternating who goes first, 3 rounds; prints GiB/s and CPU seconds per GiB, medians
- * and ratios, with the load average beside each round. Size: SWARMCAST_BENCH_CREATE_BYTES
+ * Torrent creation: ours against `mktorrent -t 2` on the same file, alternating who goes first,
+ * SWARMCAST_BENCH_ROUNDS rounds (default 3); prints GiB/s and CPU seconds per GiB, medians and
+ * ratios, with the load average beside each round. Size: SWARMCAST_BENCH_CREATE_BYTES
  * (default 1 GiB; 268435456 for a quick run), generated once in a temp dir. A warm-up pass
- * of each puts the file in the page cache, so both read from memory.
+ * of each puts the file in the page cache, so every run reads from memory.
  *
- * The machine is shared, so CPU seconds are the main figure and wall time the second. Ours:
- * this process's CPU over the call (every thread: `process.cpuUsage`) plus whatever our
- * child processes used meanwhile (esbuild bundles the hash worker once per process); the
- * first round of ours pays that bundle and the worker start-up, as a CLI run does.
- * mktorrent: its user + system time as reaped by this process (cutime + cstime of
- * /proc/self/stat), which counts all of its threads.
+ * Ours three ways:
+ * - `swarmcast create --v1` as users run it: the CLI built to JavaScript (dist/swarmcast.mjs,
+ *   built here first, as at install), one process from spawn to exit, so Node's and the hash
+ *   worker's start-up count, as mktorrent's does. This is the figure of issue #17.
+ * - `swarmcast create --hybrid`: v1 and v2 hashes (SHA-1 and a SHA-256 merkle tree per
+ *   piece), so more work than mktorrent's v1: not like with like, printed for what it costs.
+ * - `createTorrent` in this process (v1), its worker threads already started by the warm-up:
+ *   the hashing alone, as a node that publishes episodes pays it.
+ *
+ * The machine is shared, so CPU seconds are the main figure and wall time the second. A
+ * process's CPU is its user + system time as reaped by this process (cutime + cstime of
+ * /proc/self/stat, every thread of it); in-process, `process.cpuUsage` (every thread).
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createTorrent } from '../src/node/index.ts';
 
 const bytes = Number(process.env.SWARMCAST_BENCH_CREATE_BYTES ?? 2 ** 30);
@@ -33,22 +40,6 @@ function times(pid: number | 'self'): number[] {
     .split(' ')
     .slice(11, 15)
     .map((t) => Number(t) / clockTicks);
-}
-
-/** CPU seconds used so far by this process's live children (with their reaped children). */
-function childrenCpu(): number {
-  let sum = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) sum += times(Number(entry)).reduce((a, b) => a + b, 0);
-    } catch {
-      // the process is gone
-    }
-  }
-  return sum;
 }
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
@@ -77,26 +68,43 @@ interface Figure {
   cpu: number;
 }
 
-async function ours(file: string): Promise<Figure> {
-  const kids = childrenCpu();
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const cli = join(root, 'dist', 'swarmcast.mjs');
+
+/** CPU and wall of a child process, from spawn to exit (its reaped user + system time). */
+function timed(command: string, args: string[]): Figure {
+  const [, , cu0, cs0] = times('self');
+  const t = performance.now();
+  const r = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0)
+    throw new Error(`${command} exited ${r.status}: ${r.stderr?.toString() ?? r.error?.message}`);
+  const wall = (performance.now() - t) / 1000;
+  const [, , cu1, cs1] = times('self');
+  return { rate: bytes / GiB / wall, cpu: (cu1! - cu0! + cs1! - cs0!) / (bytes / GiB) };
+}
+
+const mktorrent = (file: string, out: string) => timed('mktorrent', ['-t', '2', '-l', '18', '-o', out, file]);
+const cliCreate = (file: string, out: string, format: '--v1' | '--hybrid') =>
+  timed(process.execPath, [
+    cli,
+    'create',
+    file,
+    '-o',
+    out,
+    '--piece-length',
+    String(pieceLength),
+    format,
+    '--json',
+  ]);
+
+async function inProcess(file: string): Promise<Figure> {
   const c0 = process.cpuUsage();
   const t = performance.now();
   const made = await createTorrent(file, { version: 'v1', pieceLength });
   if (!made.ok) throw new Error(made.error.message);
   const wall = (performance.now() - t) / 1000;
   const c = process.cpuUsage(c0);
-  const cpu = (c.user + c.system) / 1e6 + (childrenCpu() - kids);
-  return { rate: bytes / GiB / wall, cpu: cpu / (bytes / GiB) };
-}
-
-function mktorrent(file: string, out: string): Figure {
-  const [, , cu0, cs0] = times('self');
-  const t = performance.now();
-  const r = spawnSync('mktorrent', ['-t', '2', '-l', '18', '-o', out, file], { stdio: 'ignore' });
-  if (r.status !== 0) throw new Error(`mktorrent exited ${r.status} (${r.error?.message ?? ''})`);
-  const wall = (performance.now() - t) / 1000;
-  const [, , cu1, cs1] = times('self');
-  return { rate: bytes / GiB / wall, cpu: (cu1! - cu0! + cs1! - cs0!) / (bytes / GiB) };
+  return { rate: bytes / GiB / wall, cpu: (c.user + c.system) / 1e6 / (bytes / GiB) };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -106,36 +114,48 @@ const load = () =>
     .join(' ');
 const show = (f: Figure) => `${f.rate.toFixed(2)} GiB/s ${f.cpu.toFixed(2)} s CPU/GiB`;
 
+const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+if (build.status !== 0) throw new Error('scripts/build.mjs failed');
 const dir = await mkdtemp(join(tmpdir(), 'swarmcast-bench-create-'));
 try {
   const file = join(dir, 'payload.bin');
   await writeRandomFile(file, bytes);
-  mktorrent(file, join(dir, 'warm.torrent')); // page cache
+  // page cache, and the in-process pool's worker
+  mktorrent(file, join(dir, 'warm.torrent'));
+  await inProcess(file);
   console.log(
     `payload ${(bytes / GiB).toFixed(2)} GiB, piece length ${pieceLength}, ${rounds} rounds; load ${load()}`,
   );
-  const o: Figure[] = [];
-  const m: Figure[] = [];
+  const runs = {
+    'swarmcast create --v1': (round: number) => cliCreate(file, join(dir, `v1-${round}.torrent`), '--v1'),
+    'mktorrent -t 2': (round: number) => mktorrent(file, join(dir, `mk-${round}.torrent`)),
+    'swarmcast create --hybrid': (round: number) =>
+      cliCreate(file, join(dir, `hybrid-${round}.torrent`), '--hybrid'),
+    'createTorrent in-process v1': () => inProcess(file),
+  };
+  const names = Object.keys(runs) as (keyof typeof runs)[];
+  const figures = new Map<string, Figure[]>(names.map((n) => [n, []]));
   for (let round = 1; round <= rounds; round++) {
-    const mkOut = join(dir, `mk-${round}.torrent`);
-    if (round % 2 === 1) {
-      o.push(await ours(file));
-      m.push(mktorrent(file, mkOut));
-    } else {
-      m.push(mktorrent(file, mkOut));
-      o.push(await ours(file));
+    // who goes first alternates
+    for (const name of round % 2 === 1 ? names : [...names].reverse()) {
+      figures.get(name)!.push(await runs[name](round));
     }
     console.log(
-      `round ${round}: swarmcast ${show(o.at(-1)!)} | mktorrent -t 2 ${show(m.at(-1)!)} | load ${load()}`,
+      `round ${round}: ${names.map((n) => `${n} ${show(figures.get(n)!.at(-1)!)}`).join(' | ')} | load ${load()}`,
     );
   }
-  const rate = [median(o.map((f) => f.rate)), median(m.map((f) => f.rate))] as const;
-  const cpu = [median(o.map((f) => f.cpu)), median(m.map((f) => f.cpu))] as const;
-  console.log(`median swarmcast      ${rate[0].toFixed(2)} GiB/s, ${cpu[0].toFixed(2)} s CPU/GiB`);
-  console.log(`median mktorrent -t 2 ${rate[1].toFixed(2)} GiB/s, ${cpu[1].toFixed(2)} s CPU/GiB`);
-  console.log(
-    `ratio swarmcast/mktorrent: speed ${(rate[0] / rate[1]).toFixed(2)} (goal >= 1.0), CPU ${(cpu[0] / cpu[1]).toFixed(2)} (lower is better); load ${load()}`,
-  );
+  const med = (name: string) => {
+    const fs = figures.get(name)!;
+    return { rate: median(fs.map((f) => f.rate)), cpu: median(fs.map((f) => f.cpu)) };
+  };
+  const mk = med('mktorrent -t 2');
+  for (const name of names) {
+    const m = med(name);
+    console.log(
+      `median ${name.padEnd(28)} ${m.rate.toFixed(2)} GiB/s, ${m.cpu.toFixed(2)} s CPU/GiB; vs mktorrent -t 2: speed ${(m.rate / mk.rate).toFixed(2)}x (goal >= 1.0 for --v1), CPU ${(m.cpu / mk.cpu).toFixed(2)}x`,
+    );
+  }
+  console.log(`load ${load()}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
