@@ -157,6 +157,37 @@ describe('createTorrent (Node, worker threads)', () => {
     }
   });
 
+  it('v2 and hybrid pieces of a large file (merkle levels with an odd node) equal the in-memory creator', async () => {
+    // 128 KiB pieces (8 leaves each); the last piece has 5 blocks, so its levels have 5, 3 and
+    // 2 nodes and the odd ones are paired with all-zero subtrees of two heights
+    const data = randomBytes(prng(7), 9 * 131072 + 4 * 16384 + 7);
+    mkdirSync(join(dir.path, 'levels'));
+    writeFileSync(join(dir.path, 'levels', 'big.bin'), data);
+    writeFileSync(join(dir.path, 'levels', 'small.txt'), data.subarray(0, 40000));
+    for (const version of ['v2', 'hybrid'] as const) {
+      const memory = await createTorrentFromMemory(
+        'levels',
+        [
+          { path: ['big.bin'], data },
+          { path: ['small.txt'], data: data.subarray(0, 40000) },
+        ],
+        { version, pieceLength: 131072 },
+        subtleHasher(),
+      );
+      if (!memory.ok) throw new Error(memory.error.message);
+      for (const threads of [1, 2]) {
+        const made = await createTorrent(join(dir.path, 'levels'), {
+          version,
+          pieceLength: 131072,
+          chunkBytes: 262144,
+          threads,
+        });
+        if (!made.ok) throw new Error(made.error.message);
+        expect(toHex(made.value.torrent)).toBe(toHex(memory.value.torrent));
+      }
+    }
+  });
+
   it('stops when aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('stop'));

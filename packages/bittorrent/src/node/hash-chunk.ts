@@ -1,13 +1,53 @@
 import { closeSync, openSync, read } from 'node:fs';
 import { hashPiece, pieceRange } from '../create/hash-piece.ts';
 import type { TorrentPlan } from '../create/plan.ts';
+import { BLOCK_SIZE } from '../merkle.ts';
 import { slicesOf } from '../metainfo/model.ts';
-import { nodeHasher, sha1Into } from './hasher.ts';
+import { nodeHasher, sha1Into, sha256Into, sha256Sync } from './hasher.ts';
 
 /** A run of consecutive pieces, hashed as one unit of work. */
 export interface ChunkJob {
   readonly first: number;
   readonly count: number;
+}
+
+/** Roots of all-zero subtrees: `zeroRoots[k]` has 2^k zero leaves (BEP 52 padding). */
+const zeroRoots: Uint8Array[] = [new Uint8Array(32)];
+function zeroRoot(k: number): Uint8Array {
+  for (let i = zeroRoots.length; i <= k; i++) {
+    const both = new Uint8Array(64);
+    both.set(zeroRoots[i - 1]!, 0);
+    both.set(zeroRoots[i - 1]!, 32);
+    zeroRoots.push(sha256Sync(both));
+  }
+  return zeroRoots[k]!;
+}
+
+/**
+ * `v2PieceHash` of merkle.ts (the same tree: 16 KiB leaves, zero leaves up to pieceLength /
+ * 16 KiB), synchronous and in one scratch buffer: through the async Hasher a GiB costs
+ * 131,072 awaited hashes (one per block, one per node) and an array per node; here each
+ * level is hashed in place, a pair straight from the level below.
+ */
+function v2PieceHashSync(bytes: Uint8Array, pieceLength: number, level: Uint8Array): Uint8Array {
+  let count = Math.ceil(bytes.length / BLOCK_SIZE);
+  for (let i = 0; i < count; i++)
+    sha256Into(bytes.subarray(i * BLOCK_SIZE, (i + 1) * BLOCK_SIZE), level, i * 32);
+  const pair = new Uint8Array(64);
+  for (let width = pieceLength / BLOCK_SIZE, k = 0; width > 1; width /= 2, k++) {
+    const next = Math.ceil(count / 2);
+    for (let j = 0; j < next; j++) {
+      if (2 * j + 1 < count) sha256Into(level.subarray(64 * j, 64 * j + 64), level, 32 * j);
+      else {
+        // the last node of an odd level: its right side is the all-zero subtree
+        pair.set(level.subarray(64 * j, 64 * j + 32), 0);
+        pair.set(zeroRoot(k), 32);
+        sha256Into(pair, level, 32 * j);
+      }
+    }
+    count = next;
+  }
+  return level.subarray(0, 32);
 }
 
 /** Chunk `c` of a plan cut into chunks of `piecesPerChunk` pieces. */
@@ -59,6 +99,8 @@ export class ChunkHasher {
   private readonly fds = new Map<number, number>();
   private readonly bufs: [Uint8Array, Uint8Array];
   private readonly piecesPerRead: number;
+  /** The merkle levels of one v2 piece (v2PieceHashSync). */
+  private readonly level: Uint8Array;
 
   constructor(
     private readonly plan: TorrentPlan,
@@ -68,6 +110,7 @@ export class ChunkHasher {
     this.piecesPerRead = Math.max(1, Math.floor(READ_BYTES / plan.pieceLength));
     const size = this.piecesPerRead * plan.pieceLength;
     this.bufs = [new Uint8Array(size), new Uint8Array(size)];
+    this.level = new Uint8Array(plan.version === 'v1' ? 0 : (plan.pieceLength / BLOCK_SIZE) * 32);
   }
 
   private fd(i: number): number {
@@ -120,6 +163,16 @@ export class ChunkHasher {
         // v1, the default: straight into the output, no promise or object per piece
         if (plan.version === 'v1') {
           sha1Into(piece, out.v1, index * 20);
+          continue;
+        }
+        // a piece of a file larger than one piece (the bulk of a v2 torrent): synchronously;
+        // small files and pad-only pieces take hashPiece, the general path
+        const s = slicesOf(plan.files, range.start, piece.length).find((x) => !plan.files[x.fileIndex]!.pad);
+        if (s && plan.files[s.fileIndex]!.length > plan.pieceLength) {
+          if (plan.version === 'hybrid') sha1Into(piece, out.v1, index * 20);
+          const bytes = piece.subarray(s.pieceOffset, s.pieceOffset + s.length);
+          out.v2.set(v2PieceHashSync(bytes, plan.pieceLength, this.level), index * 32);
+          out.hasV2[index] = 1;
           continue;
         }
         const h = await hashPiece(plan, index, piece, nodeHasher);

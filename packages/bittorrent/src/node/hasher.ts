@@ -12,6 +12,11 @@ export function sha1Into(data: Uint8Array, out: Uint8Array, at: number): void {
   out.set(createHash('sha1').update(data).digest(), at);
 }
 
+/** SHA-256 of `data` written at `at` in `out`. */
+export function sha256Into(data: Uint8Array, out: Uint8Array, at: number): void {
+  out.set(createHash('sha256').update(data).digest(), at);
+}
+
 export function sha256Sync(data: Uint8Array): Uint8Array {
   const d = createHash('sha256').update(data).digest();
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
