@@ -2,24 +2,33 @@
  * VAST decisions per second and latency with many active line items, beside the ceiling: a
  * minimal static-XML endpoint on Fastify, measured in the same run by the same load
  * generator. The server runs in a child process of its own (this file with `serve`) and
- * autocannon in this process, so the load generator never shares the server's CPU time
+ * the load generator (autocannon; node:http at a fixed rate) in this process, so it never shares the server's CPU time
  * slice or event loop; the server's CPU per request comes from /proc.
  *
  * Two phases per side: (1) saturation with N connections -> requests/s and the ratio
- * ours/ceiling; (2) a fixed rate (default 1,000 req/s) -> p50/p99 latency.
+ * ours/ceiling; (2) a fixed rate (default 1,000 req/s, open loop, `fixedRate`) -> p50/p99
+ * latency.
  * Env: ADS_BENCH_LINE_ITEMS (1000), ADS_BENCH_SECONDS (10), ADS_BENCH_CONNECTIONS (10),
  * ADS_BENCH_RATE (1000), ADS_BENCH_ROUNDS (3: the six phases run this many times, interleaved;
  * medians are printed and saved), ADS_BENCH_PROFILE (a directory: the server writes a CPU
  * profile). The machine is shared: quote the medians, with the load average printed.
+ *
+ * At the fixed rate the server also reports what it saw of the phase (`/bench/stalls`, see
+ * `stallMonitor`): its own p99 time per request (routing to response sent), its event loop's
+ * p99 lateness and its longest GC pause. A client p99 far above these went outside the
+ * server's handling: in the listen queue or socket while the process was not running (the
+ * machine's other load), or in the load generator; the static documents show the same.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHistogram, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import type { EpisodeForAds } from '@swarmcast/catalog';
 import { systemClock } from '@swarmcast/platform';
 import autocannon from 'autocannon';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { AdsStore, adsPlugin, generateSigningKey, keyRing, renderVast } from '../src/index.ts';
 
 const lineItems = Number(process.env.ADS_BENCH_LINE_ITEMS ?? 1000);
@@ -114,22 +123,147 @@ export const requests: autocannon.Request[] = Array.from({ length: 500 }, (_, i)
   path: `/ads/vast?episode=ep-${i % 20}&break=${['pre', 'mid-1', 'post'][i % 3]}&lid=listener-${String(i).padStart(6, '0')}`,
 }));
 
-async function load(url: string, opts: { rate?: number; duration: number; requests?: autocannon.Request[] }) {
+const headers = { 'x-swarmcast-country': 'DE', 'user-agent': 'Mozilla/5.0 (iPhone)' };
+
+/** What a phase's load reports (autocannon's result has these fields too). */
+type LoadResult = {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  non2xx: number;
+  '2xx': number;
+};
+
+async function load(
+  url: string,
+  opts: { rate?: number; duration: number; requests?: autocannon.Request[] },
+): Promise<LoadResult> {
+  if (opts.rate) return fixedRate(url, opts.rate, opts.duration, opts.requests);
   return autocannon({
     url,
-    connections: opts.rate ? Math.max(connections, 20) : connections,
+    connections,
     duration: opts.duration,
-    overallRate: opts.rate,
     requests: opts.requests,
-    headers: { 'x-swarmcast-country': 'DE', 'user-agent': 'Mozilla/5.0 (iPhone)' },
+    headers,
     // This process only generates load (the server is a child process), in one worker thread.
     workers: 1,
   });
 }
 
+/**
+ * An open-loop fixed rate: request n is due at n/rate seconds whatever the answers, and its
+ * latency runs from when it was due, so a stall of the server counts for every request it
+ * delayed (no coordinated omission). Not autocannon's `overallRate`: there each connection
+ * sends its share of a second back to back and then waits for the next second (bursts at
+ * saturation, not a rate), and its correction for the omission assumes 1 ms between
+ * requests (`Math.ceil(1 / rate)`), so a 100 ms answer also recorded 99 made-up ones of
+ * 1-99 ms; at 1,000/s its p99 was 60-400 ms for the static documents too.
+ */
+async function fixedRate(
+  url: string,
+  rate: number,
+  seconds: number,
+  requests?: autocannon.Request[],
+): Promise<LoadResult> {
+  const { hostname, port, pathname } = new URL(url);
+  const paths = requests?.map((r) => r.path!) ?? [pathname];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const latencyUs = createHistogram();
+  const total = Math.round(rate * seconds);
+  let sent = 0;
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const finished = () => {
+      if (ok + non2xx + errors === total) resolve();
+    };
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
+      for (; sent < due; sent++) {
+        const dueAt = start + (sent * 1000) / rate;
+        const path = paths[sent % paths.length]!;
+        http
+          .get({ agent, host: hostname, port, path, headers }, (res) => {
+            res.resume();
+            res.on('end', () => {
+              if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300) ok++;
+              else non2xx++;
+              latencyUs.record(Math.max(1, Math.round((performance.now() - dueAt) * 1000)));
+              finished();
+            });
+          })
+          .on('error', () => {
+            errors++;
+            finished();
+          });
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  agent.destroy();
+  const ms = (us: number) => Math.round(us / 100) / 10;
+  return {
+    requests: { average: total / ((performance.now() - start) / 1000) },
+    latency: { p50: ms(latencyUs.percentile(50)), p99: ms(latencyUs.percentile(99)) },
+    errors,
+    non2xx,
+    '2xx': ok,
+  };
+}
+
+/**
+ * Adds `GET /bench/stalls` to a bench server: since the last call, the p99 and longest time
+ * a request spent in the server (Fastify's elapsed time, routing to response sent), the p99
+ * lateness of a 1 ms timer (the event loop blocked, or the process not running) and the
+ * longest and total GC pause; each call starts a new period.
+ */
+export function stallMonitor(app: FastifyInstance): void {
+  const handling = createHistogram();
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  let gcMaxMs = 0;
+  let gcTotalMs = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMaxMs = Math.max(gcMaxMs, e.duration);
+      gcTotalMs += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  app.addHook('onResponse', async (_req, reply) => {
+    handling.record(Math.max(1, Math.round(reply.elapsedTime * 1000)));
+  });
+  app.get('/bench/stalls', async () => {
+    const ms = (x: number) => Math.round(x * 10) / 10;
+    const out = {
+      handlingP99Ms: ms(handling.count ? handling.percentile(99) / 1e3 : 0),
+      handlingMaxMs: ms(handling.count ? handling.max / 1e3 : 0),
+      loopP99Ms: ms(loop.percentile(99) / 1e6),
+      gcMaxMs: ms(gcMaxMs),
+      gcTotalMs: Math.round(gcTotalMs),
+    };
+    handling.reset();
+    loop.reset();
+    gcMaxMs = 0;
+    gcTotalMs = 0;
+    return out;
+  });
+}
+
+export type Stalls = {
+  handlingP99Ms: number;
+  handlingMaxMs: number;
+  loopP99Ms: number;
+  gcMaxMs: number;
+  gcTotalMs: number;
+};
+
 /** The server side: the ads plugin with the bench store plus the two static ceilings. */
 async function serve() {
   const app = Fastify();
+  stallMonitor(app);
   const ring = keyRing(generateSigningKey('bench'));
   const store = buildStore();
   await app.register(adsPlugin, {
@@ -163,6 +297,10 @@ async function serve() {
   process.stdout.write(
     `${JSON.stringify({ base, info: `line items: ${lineItems}; sample mid-roll pod: ${ads} ads, ${sample.body.length} bytes; average answer ${sameSizeXml.length} bytes; static doc ${staticXml.length} bytes` })}\n`,
   );
+}
+
+function stallText(s: Stalls): string {
+  return `handling p99 ${s.handlingP99Ms} ms, max ${s.handlingMaxMs} ms; event-loop lateness p99 ${s.loopP99Ms} ms; GC pause max ${s.gcMaxMs} ms, total ${s.gcTotalMs} ms`;
 }
 
 /** utime + stime of a process, in seconds. */
@@ -205,17 +343,24 @@ export async function main(
     ? started.paths.map((path): autocannon.Request => ({ method: 'GET', path }))
     : requests;
   console.log(started.info);
+  // The server's own view of a phase (null when the server has no /bench/stalls).
+  const stalls = async (): Promise<Stalls | null> => {
+    const r = await fetch(`${base}/bench/stalls`).catch(() => null);
+    return r?.ok ? ((await r.json()) as Stalls) : null;
+  };
   const measured = async (url: string, opts: Parameters<typeof load>[1]) => {
+    await stalls();
     const before = cpuSeconds(child.pid!);
     const result = await load(url, opts);
     const cpu = cpuSeconds(child.pid!) - before;
     return Object.assign(result, {
       cpuUsPerRequest: (cpu * 1e6) / Math.max(1, result['2xx'] + result.non2xx),
+      server: await stalls(),
     });
   };
   await load(`${base}/static.xml`, { duration: 2 }); // warm-up
   await load(`${base}/ads/vast`, { duration: 2, requests: vast });
-  type Measured = autocannon.Result & { cpuUsPerRequest: number };
+  type Measured = LoadResult & { cpuUsPerRequest: number; server: Stalls | null };
   type Row = ReturnType<typeof row>;
   const row = (name: string, sat: Measured, fixedRate: Measured) => ({
     name,
@@ -227,6 +372,7 @@ export async function main(
     atRateP99Ms: fixedRate.latency.p99,
     errors: sat.errors + sat.non2xx + fixedRate.errors + fixedRate.non2xx,
     serverCpuUsPerRequest: Math.round(sat.cpuUsPerRequest),
+    atRateServer: fixedRate.server,
   });
   const all: Row[][] = [];
   for (let r = 0; r < rounds; r++) {
@@ -248,6 +394,12 @@ export async function main(
         `${((o.saturatedReqPerSec / z.saturatedReqPerSec) * 100).toFixed(1)}% of same size), p99 at ${rate}/s ${o.atRateP99Ms} ms, ` +
         `server CPU ${o.serverCpuUsPerRequest} us vs ${z.serverCpuUsPerRequest} us for the same-size static doc; load ${loadavg()[0]!.toFixed(2)}`,
     );
+    if (o.atRateServer && z.atRateServer) {
+      console.log(
+        `  at ${rate}/s, client p99 and the server's own view: ours ${o.atRateP99Ms} ms (${stallText(o.atRateServer)}), ` +
+          `same-size static ${z.atRateP99Ms} ms (${stallText(z.atRateServer)}), 6 KB static ${c.atRateP99Ms} ms`,
+      );
+    }
   }
   // SIGINT lets the server exit normally, so a requested CPU profile is written.
   child.kill('SIGINT');
@@ -257,7 +409,9 @@ export async function main(
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const medianRow = (i: number): Row => {
     const rs = all.map((rows) => rows[i]!);
-    const m = (k: Exclude<keyof Row, 'name' | 'errors'>) => median(rs.map((x) => x[k]));
+    const m = (k: Exclude<keyof Row, 'name' | 'errors' | 'atRateServer'>) => median(rs.map((x) => x[k]));
+    const stalls = rs.map((x) => x.atRateServer).filter((x): x is Stalls => x !== null);
+    const ms = (k: keyof Stalls) => median(stalls.map((x) => x[k]));
     return {
       name: rs[0]!.name,
       saturatedReqPerSec: m('saturatedReqPerSec'),
@@ -268,13 +422,27 @@ export async function main(
       atRateP99Ms: m('atRateP99Ms'),
       errors: rs.reduce((a, x) => a + x.errors, 0),
       serverCpuUsPerRequest: m('serverCpuUsPerRequest'),
+      atRateServer:
+        stalls.length === 0
+          ? null
+          : {
+              handlingP99Ms: ms('handlingP99Ms'),
+              handlingMaxMs: ms('handlingMaxMs'),
+              loopP99Ms: ms('loopP99Ms'),
+              gcMaxMs: ms('gcMaxMs'),
+              gcTotalMs: ms('gcTotalMs'),
+            },
     };
   };
   const ours = medianRow(0);
   const ceiling = medianRow(1);
   const sameSize = medianRow(2);
   console.log(`medians of ${rounds} round(s):`);
-  console.table([ours, ceiling, sameSize]);
+  console.table([ours, ceiling, sameSize].map(({ atRateServer: _, ...r }) => r));
+  for (const r of [ours, ceiling, sameSize]) {
+    if (r.atRateServer)
+      console.log(`  ${r.name} at ${rate}/s, the server's view: ${stallText(r.atRateServer)}`);
+  }
   // Ratios per round, then their median (a ratio within one round is what survives a shared machine).
   const ratio = median(all.map((r) => r[0]!.saturatedReqPerSec / r[1]!.saturatedReqPerSec));
   const sameSizeRatio = median(all.map((r) => r[0]!.saturatedReqPerSec / r[2]!.saturatedReqPerSec));
