@@ -275,9 +275,19 @@ describe.skipIf(services.skip)('shared ad counters after Redis loses them', () =
     const fb2 = new MeasuredFeedback(a.store, db, a.shared, { now: () => t2 + 60_000 });
     await fb2.apply(burst.map((d, i) => delivered(d, `m-burst-${i}`, t2 + 60_000)));
     const t3 = t1 + 6 * hour + 5 * 60_000;
-    expect(await preRolls('3', t3, 10)).toHaveLength(2);
+    const last = await preRolls('3', t3, 10);
+    expect(last).toHaveLength(2);
     const later = [];
     for (let i = 0; i < 3; i++) later.push(...(await capped(t3 + i, i)));
     expect(later).toHaveLength(2);
+
+    // A measured batch is the first to meet lost counters: it seeds them out of its
+    // transaction (inside, the seed would wait for the lock the transaction holds) and applies.
+    expect(await flushPrefix(prefix)).toBeGreaterThan(0);
+    const fb3 = new MeasuredFeedback(a.store, db, a.shared, { now: () => t3 + 60_000 });
+    await fb3.apply(last.map((d, i) => delivered(d, `m-last-${i}`, t3 + 60_000)));
+    expect(await redis.hget(`${prefix}m:li-b`, 'n')).toBe('8');
+    expect(await redis.zcard(`${prefix}r:li-b`)).toBe(0);
+    expect(await preRolls('4', t3 + 2 * 60_000, 5)).toHaveLength(0);
   });
 });
