@@ -45,6 +45,8 @@ function gathered<T>(write: (items: T[]) => Promise<void>): (items: readonly T[]
   let busy = false;
   const pump = async () => {
     busy = true;
+    // The calls of this event-loop turn go together (a burst of answers read from Redis).
+    await new Promise((resolve) => setImmediate(resolve));
     while (queue.length > 0) {
       const items = queue;
       const done = waiting;

@@ -1,0 +1,155 @@
+/**
+ * What recording each claim in PostgreSQL (`ads_claims`, shared-claims.ts) adds to an ad
+ * decision on the shared counters: decideBreakShared on the real Redis, with and without the
+ * claims log, in interleaved rounds of one run. Prints per decision: this process's CPU, the
+ * PostgreSQL backend's CPU (one pooled connection, read from /proc), and wall time; then the
+ * medians and the ratio. Requests come `--batch=N` at once (default 8), as one event-loop turn
+ * of the HTTP route.
+ * usage: shared-claims.ts [decisions per round (2000)] [round pairs (3)] [--batch=N]
+ * Needs the PostgreSQL and Redis of the tests (testkit's service URLs).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { migrate, openDb } from '@swarmcast/platform';
+import { scratchPostgres, serviceUrl } from '@swarmcast/testkit';
+import { Redis } from 'ioredis';
+import { presentCreative } from '../src/creative-urls.ts';
+import { type DecideDeps, decideBreakShared } from '../src/decide.ts';
+import {
+  type AdsStore,
+  adsMigrations,
+  BatchSigner,
+  type ClaimLog,
+  dbClaimLog,
+  generateSigningKey,
+  redisSharedDelivery,
+} from '../src/index.ts';
+import { buildStore, byId, requests } from './decide.bench.ts';
+
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const batch = Number(process.argv.find((a) => a.startsWith('--batch='))?.slice(8) ?? 8);
+const perRound = Number(args[0] ?? 2000);
+const pairs = Number(args[1] ?? 3);
+
+const scratch = await scratchPostgres('swarmcast_bench_claims');
+const db = await openDb({ databaseUrl: scratch.url, poolSize: 1 });
+await migrate(db, adsMigrations);
+// The pooled connection's backend (asked each round: the pool closes an idle connection).
+const backendPid = async () =>
+  Number((await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+// utime + stime of a backend, in clock ticks (100 a second on Linux).
+// Gone: the pool closed it, idle for 10 s (a round without the claims log asks nothing of it).
+const backendTicks = (pid: number) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return Number.NaN;
+  }
+};
+const redis = new Redis(serviceUrl('redis'));
+const prefix = `sc-bench-claims-${randomBytes(4).toString('hex')}:`;
+const key = generateSigningKey('bench');
+const signer = new BatchSigner();
+const queries = requests.map((r) => new URLSearchParams(r.path!.split('?')[1]));
+let n = 0;
+let statements = 0;
+const log = dbClaimLog({
+  query: (sql, p) => {
+    statements++;
+    return db.query(sql, p);
+  },
+});
+const calls = { record: 0, rows: 0, forget: 0, forgotten: 0 };
+const counted: ClaimLog = {
+  record: (c) => {
+    calls.record++;
+    calls.rows += c.length;
+    return log.record(c);
+  },
+  forget: (ids) => {
+    calls.forget++;
+    calls.forgotten += ids.length;
+    return log.forget(ids);
+  },
+};
+const variant = (claims: boolean): DecideDeps => {
+  const store: AdsStore = buildStore();
+  return {
+    store,
+    signingKey: () => key,
+    collector: 'https://node.example',
+    newId: () => `id${n++}`,
+    tokenTtlMs: 3_600_000,
+    adSystemVersion: 'x',
+    present: (c) => presentCreative(c, 'https://node.example'),
+    shared: redisSharedDelivery(redis, prefix, {
+      capHoldMs: 600_000,
+      ...(claims ? { claims: counted } : {}),
+    }),
+  };
+};
+const variants = { without: variant(false), with: variant(true) };
+await variants.with.shared!.ready(Date.now());
+
+async function round(deps: DecideDeps) {
+  const pid = await backendPid();
+  const cpu0 = process.cpuUsage();
+  const pg0 = backendTicks(pid);
+  const t0 = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < perRound; i++) {
+    const q = queries[i % queries.length]!;
+    pending.push(
+      decideBreakShared(
+        deps,
+        {
+          episode: byId.get(q.get('episode')!)!,
+          breakId: q.get('break')!,
+          listenerId: q.get('lid'),
+          country: 'DE',
+          device: 'phone',
+          now: Date.now(),
+        },
+        signer.sign,
+      ),
+    );
+    if ((i + 1) % batch === 0 || i === perRound - 1) await Promise.all(pending.splice(0));
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    cpu: (cpu.user + cpu.system) / perRound,
+    pg: Number.isNaN(backendTicks(pid) - pg0) ? 0 : ((backendTicks(pid) - pg0) * 10_000) / perRound,
+    wall: ((performance.now() - t0) * 1000) / perRound,
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const seen: Record<'without' | 'with', Array<Awaited<ReturnType<typeof round>>>> = { without: [], with: [] };
+await round(variants.without); // warm-up
+await round(variants.with);
+for (let p = 0; p < pairs; p++) {
+  for (const name of p % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
+    const r = await round(variants[name]);
+    seen[name].push(r);
+    console.log(
+      `${name.padEnd(7)} claims log: ${r.cpu.toFixed(1)} us CPU, ${r.pg.toFixed(1)} us PostgreSQL CPU, ${r.wall.toFixed(1)} us wall per decision (batches of ${batch}), load ${loadavg()[0]!.toFixed(2)}`,
+    );
+  }
+}
+const m = (name: 'without' | 'with', f: 'cpu' | 'pg' | 'wall') => median(seen[name].map((r) => r[f]));
+for (const f of ['cpu', 'pg', 'wall'] as const) {
+  console.log(
+    `median ${f}: without ${m('without', f).toFixed(1)} us, with ${m('with', f).toFixed(1)} us, ratio ${(m('with', f) / m('without', f)).toFixed(2)}`,
+  );
+}
+console.log(`claims log calls: ${JSON.stringify(calls)}, ${statements} statements`);
+console.log(
+  `claims rows: ${(await db.query<{ n: number }>('SELECT count(*)::int AS n FROM ads_claims')).rows[0]!.n}`,
+);
+const keys = await redis.keys(`${prefix}*`);
+if (keys.length > 0) await redis.del(...keys);
+await redis.quit();
+await db.close();
+await scratch.drop();
