@@ -1,7 +1,7 @@
 import type { PickerPeer } from '../picker/view.ts';
 import { getBit, newBits, setBit } from './bits.ts';
 import type { PeerInfo, PeerLink } from './peer-link.ts';
-import { RateMeter } from './rate-meter.ts';
+import { RateMeter } from '../peer/rate-meter.ts';
 
 /** Key of one block: piece index and block number in one safe integer. */
 export function blockKey(piece: number, block: number): number {

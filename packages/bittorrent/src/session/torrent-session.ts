@@ -14,7 +14,7 @@ import { Emitter } from './emitter.ts';
 import type { PeerLink } from './peer-link.ts';
 import { addressKey, defaultPeerSetLimits, isLoopback, PeerSet, type PeerSetLimits } from './peer-set.ts';
 import { PieceVerification, type VerifyPiece } from './piece-verification.ts';
-import { RateMeter } from './rate-meter.ts';
+import { RateMeter } from '../peer/rate-meter.ts';
 import { findVerifiedPieces } from './resume.ts';
 import { SwarmPeer } from './swarm-peer.ts';
 import { Uploader } from './uploader.ts';
