@@ -89,7 +89,7 @@ describe('PeerConnectionLink with BEP 10 extensions', () => {
       choked: () => {},
       interested: () => {},
       block: () => {},
-      rejected: () => {},
+      requestEnded: () => {},
       request: () => {},
       cancel: () => {},
       peers: (list) => found.push(...list.map((p) => `${p.host}:${p.port}`)),

@@ -27,7 +27,7 @@ const noop = (): PeerLinkEvents => ({
   choked() {},
   interested() {},
   block() {},
-  rejected() {},
+  requestEnded() {},
   request() {},
   cancel() {},
   peers() {},

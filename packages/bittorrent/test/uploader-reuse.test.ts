@@ -41,14 +41,15 @@ describe('uploader piece buffers', () => {
     };
     const link = {
       bufferedAmount: 0,
+      amChoking: false,
+      uploadRate: () => 0,
       sendBlock(index: number, begin: number, block: Uint8Array, onWritten?: () => void): boolean {
         held.push({ index, begin, block, ...(onWritten ? { release: onWritten } : {}) });
         return true;
       },
       reject() {},
     } as unknown as PeerLink;
-    const peer = new SwarmPeer('p', link, pieces, 0);
-    peer.amChoking = false;
+    const peer = new SwarmPeer('p', link, 0);
     const uploader = new Uploader(layout, () => storage, {
       have: () => true,
       now: () => 0,

@@ -56,6 +56,19 @@ export class OutgoingRequests {
     return [...this.open.values()];
   }
 
+  /** Open requests sent at or before `at` (those a timeout gives up on). */
+  sentBy(at: number): BlockRequest[] {
+    const out: BlockRequest[] = [];
+    for (const r of this.open.values()) if (r.at <= at) out.push(r);
+    return out;
+  }
+
+  /** True when some open request is for `piece`. */
+  inPiece(piece: number): boolean {
+    for (const r of this.open.values()) if (r.index === piece) return true;
+    return false;
+  }
+
   /** Removes and returns every open request. */
   takeAll(): BlockRequest[] {
     const all = [...this.open.values()];

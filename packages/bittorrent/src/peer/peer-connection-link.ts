@@ -31,17 +31,13 @@ export interface LinkExtensionOptions {
 const MAX_HASH_REQUESTS_IN_FLIGHT = 32;
 
 /**
- * The engine's {@link PeerLink} seam over a {@link PeerConnection}. The session keeps its own
- * request bookkeeping, so every request the connection refuses (choked, pipeline full) or
- * times out comes back as `rejected` (the session's handlers are idempotent per block);
- * choke and close endings are left to the session's own `choked`/`closed` handling.
+ * The engine's {@link PeerLink} seam over a {@link PeerConnection}, which owns the peer's wire
+ * state (requests in flight, remote pieces, flags, rates): the link reads it from there and
+ * passes every request ending (reject, choke, timeout, close) on as `requestEnded`.
  */
 export class PeerConnectionLink implements PeerLink {
   readonly conn: PeerConnection;
   private events: PeerLinkEvents | undefined;
-  private readonly defer: (fn: () => void) => void;
-  private refused: Array<[number, number, number]> = [];
-  private readonly flushRefusedBound = () => this.flushRefused();
   private readonly handlers: PeerEvents;
   /** BEP 10 state of this peer, when extensions are on. */
   readonly extensions: PeerExtensions | undefined;
@@ -57,7 +53,6 @@ export class PeerConnectionLink implements PeerLink {
     ext?: LinkExtensionOptions,
   ) {
     this.conn = new PeerConnection(transport, options);
-    this.defer = options.defer ?? ((fn) => queueMicrotask(fn));
     const ev = () => this.events;
     const x = ext
       ? new PeerExtensions(
@@ -114,9 +109,7 @@ export class PeerConnectionLink implements PeerLink {
       request: (_c, i, b, l) => ev()?.request(i, b, l),
       cancelled: (_c, i, b, l) => ev()?.cancel(i, b, l),
       block: (_c, i, b, data) => ev()?.block(i, b, data),
-      requestEnded: (_c, i, b, l, why) => {
-        if (why === 'rejected' || why === 'timeout') ev()?.rejected(i, b, l);
-      },
+      requestEnded: (_c, i, b, l, why) => ev()?.requestEnded(i, b, l, why),
       extended: (_c, id, payload) => x?.onExtended(id, payload),
       hashMessage: (c, type, payload) => this.onHashMessage(c, type, payload, ext?.hashes),
       drain: () => ev()?.drain(),
@@ -187,17 +180,52 @@ export class PeerConnectionLink implements PeerLink {
     return this.conn.requestSlots;
   }
 
-  request(index: number, begin: number, length: number): void {
-    if (this.conn.request(index, begin, length)) return;
-    // Hand the refusal back later, never re-entering the caller's loop.
-    if (this.refused.length === 0) this.defer(this.flushRefusedBound);
-    this.refused.push([index, begin, length]);
+  get outstandingCount(): number {
+    return this.conn.outstandingCount;
   }
 
-  private flushRefused(): void {
-    const list = this.refused;
-    this.refused = [];
-    for (const [i, b, l] of list) this.events?.rejected(i, b, l);
+  request(index: number, begin: number, length: number): boolean {
+    return this.conn.request(index, begin, length);
+  }
+
+  isRequested(index: number, begin: number): boolean {
+    return this.conn.isRequested(index, begin);
+  }
+
+  requestsIn(piece: number): boolean {
+    return this.conn.hasRequestsIn(piece);
+  }
+
+  has(piece: number): boolean {
+    return this.conn.peerHas(piece);
+  }
+
+  get remotePieceCount(): number {
+    return this.conn.peerPieceCount;
+  }
+
+  get peerChoking(): boolean {
+    return this.conn.peerChoking;
+  }
+
+  get peerInterested(): boolean {
+    return this.conn.peerInterested;
+  }
+
+  get amChoking(): boolean {
+    return this.conn.amChoking;
+  }
+
+  get amInterested(): boolean {
+    return this.conn.amInterested;
+  }
+
+  downloadRate(): number {
+    return this.conn.downloadRate();
+  }
+
+  uploadRate(): number {
+    return this.conn.uploadRate();
   }
 
   cancel(index: number, begin: number, length: number): void {

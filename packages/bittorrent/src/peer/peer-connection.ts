@@ -37,6 +37,10 @@ const LIMIT_UNKNOWN = 100;
  * the remote's pieces, our request pipeline and the peer's request queue, keep-alives,
  * timeouts, rates, and protocol policing (violations close with a coded reason). It emits
  * facts to one {@link PeerEvents} object and never touches storage or the picker.
+ *
+ * It is the one owner of these per-peer facts: the session reads them through its
+ * {@link PeerConnectionLink} and keeps no copy (libtorrent's `peer_connection` likewise owns
+ * its download queue, rates and the remote's bitfield).
  */
 export class PeerConnection {
   private readonly decoder: WireDecoder;
@@ -215,6 +219,11 @@ export class PeerConnection {
   /** True when we have an outstanding request for this block. */
   isRequested(index: number, begin: number): boolean {
     return this.outstanding.has(index, begin);
+  }
+
+  /** True when we have an outstanding request in `piece`. */
+  hasRequestsIn(piece: number): boolean {
+    return this.outstanding.inPiece(piece);
   }
 
   /** True when we may request `piece` now (unchoked, or allowed-fast while choked). */
@@ -601,12 +610,17 @@ export class PeerConnection {
       this.violation(PeerErrorCode.idle, `nothing received for ${now - this.lastReceivedAt} ms`);
       return;
     }
-    if (this.outstanding.size > 0 && now - this.lastPieceAt >= this.opt.requestTimeoutMs) {
-      // Snubbed: hand the blocks back to the picker and cancel them on the wire.
-      const timedOut = this.outstanding.list();
+    if (this.outstanding.size > 0) {
+      // Snubbed (no block at all for the timeout): every request; otherwise those unanswered
+      // for the timeout while others were answered (a peer withholding some blocks). Both are
+      // cancelled on the wire and handed back to the picker.
+      const snubbed = now - this.lastPieceAt >= this.opt.requestTimeoutMs;
+      const timedOut = snubbed
+        ? this.outstanding.list()
+        : this.outstanding.sentBy(now - this.opt.requestTimeoutMs);
       for (const r of timedOut) this.cancel(r.index, r.begin, r.length);
       for (const r of timedOut) this.events?.requestEnded(this, r.index, r.begin, r.length, 'timeout');
-      this.lastPieceAt = now;
+      if (snubbed) this.lastPieceAt = now;
     }
     if (this.remoteHandshake && now - this.lastSentAt >= this.opt.keepAliveMs) this.send(KEEP_ALIVE);
   }

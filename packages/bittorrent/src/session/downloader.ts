@@ -6,13 +6,11 @@ import { BLOCK_SIZE } from '../wire/messages.ts';
 import { getBit } from './bits.ts';
 import { PieceAssembly } from './piece-assembly.ts';
 import { defaultRequestDepth, type RequestDepthSettings, requestDepth } from './request-depth.ts';
-import { blockKey, type SwarmPeer } from './swarm-peer.ts';
+import type { SwarmPeer } from './swarm-peer.ts';
 
 export interface DownloaderOptions {
   readonly random: Random;
   readonly depth?: RequestDepthSettings;
-  /** A request unanswered this long is given back to the pool (the peer is snubbing us). */
-  readonly requestTimeoutMs?: number;
   /**
    * Called with each whole piece, ready to verify. The buffer may be handed back with
    * `recycle` once stored, and must then no longer be used.
@@ -24,14 +22,19 @@ export interface DownloaderOptions {
 
 /**
  * The request side of a torrent: piece availability, which blocks to ask whom for (through
- * wire's pure `pickBlocks`), keeping each peer's pipeline as deep as its rate needs, endgame
- * cancels, and timeouts. Received blocks are assembled in memory; whole pieces go to
- * verification through `onPieceComplete`.
+ * wire's pure `pickBlocks`), keeping each peer's pipeline as deep as its rate needs, and
+ * endgame cancels. Received blocks are assembled in memory; whole pieces go to verification
+ * through `onPieceComplete`.
+ *
+ * It keeps the torrent's side of each request (the block's count in `PieceState`); the peer's
+ * side (which blocks are in flight to whom, since when, the `reqq` cap, timeouts) is the
+ * link's. Every request the link accepted ends exactly once: as a block, a `requestEnded`
+ * (reject, choke, timeout, close), or our own cancel, and each of those gives the block's
+ * count back here.
  */
 export class Downloader {
   readonly state: PieceState;
   private readonly assembly: PieceAssembly;
-  private readonly timeoutMs: number;
   /**
    * Pieces that failed their hash, fetched again from one peer only (smart ban): the peer that
    * claimed the piece, or '' while no peer has. A piece from one sender either verifies (and
@@ -45,7 +48,6 @@ export class Downloader {
   ) {
     this.state = new PieceState(layout.pieceLength, layout.totalLength);
     this.assembly = new PieceAssembly(layout);
-    this.timeoutMs = options.requestTimeoutMs ?? 30_000;
   }
 
   /** Bytes buffered in pieces not yet whole. */
@@ -55,36 +57,36 @@ export class Downloader {
 
   /** True when the peer has a piece we still want. */
   wantsFrom(peer: SwarmPeer): boolean {
-    if (peer.haveCount === 0) return false;
-    for (let p = 0; p < this.state.pieceCount; p++)
-      if (this.state.wants(p) && getBit(peer.bits, p)) return true;
+    if (peer.link.remotePieceCount === 0) return false;
+    for (let p = 0; p < this.state.pieceCount; p++) if (this.state.wants(p) && peer.has(p)) return true;
     return false;
   }
 
-  /** The peer announced a piece (have). */
-  peerHas(peer: SwarmPeer, piece: number): void {
-    if (!peer.has(piece) && peer.markHave(piece)) this.state.addAvailability(piece, 1);
+  /** The peer announced a piece it did not have (the link passes on new haves only). */
+  peerHas(piece: number): void {
+    this.state.addAvailability(piece, 1);
   }
 
-  /** The peer's whole bitfield (or have-all when `bits` is undefined). */
-  peerBitfield(peer: SwarmPeer, bits: Uint8Array | undefined): void {
+  /** The peer's first piece set (have-all when `bits` is undefined); later ones come as haves. */
+  peerBitfield(bits: Uint8Array | undefined): void {
     for (let p = 0; p < this.state.pieceCount; p++) {
-      if (bits === undefined || getBit(bits, p)) this.peerHas(peer, p);
+      if (bits === undefined || getBit(bits, p)) this.state.addAvailability(p, 1);
     }
   }
 
   /** Tops up the peer's request pipeline. */
-  fill(peer: SwarmPeer, now: number): void {
-    if (peer.peerChoking || !peer.amInterested) return;
-    const slots = peer.link.requestSlots ?? Number.POSITIVE_INFINITY;
-    // Never past what the link sends (the peer's reqq): a refused request comes back as a
-    // reject, and asking again for it on every block was most of our CPU (measured).
+  fill(peer: SwarmPeer): void {
+    const link = peer.link;
+    if (link.peerChoking || !link.amInterested) return;
+    const outstanding = link.outstandingCount;
+    // Never past what the link sends (the peer's reqq): asking again for a refused request
+    // on every block was most of our CPU once (measured).
     const depth = Math.min(
-      requestDepth(peer.down.rate(now), this.options.depth ?? defaultRequestDepth),
-      peer.outstanding.size + slots,
+      requestDepth(link.downloadRate(), this.options.depth ?? defaultRequestDepth),
+      outstanding + link.requestSlots,
     );
     // Refill in batches: the picker scans the torrent, so do not call it for every block.
-    if (peer.outstanding.size > (depth * 3) / 4) return;
+    if (outstanding > (depth * 3) / 4) return;
     const view =
       this.soleSource.size === 0
         ? peer
@@ -92,19 +94,20 @@ export class Downloader {
             has: (p: number) => peer.has(p) && this.mayFetch(peer, p),
             requested: (p: number, b: number) => peer.requested(p, b),
           };
-    const picks = pickBlocks(this.state, view, depth - peer.outstanding.size, {
+    const picks = pickBlocks(this.state, view, depth - outstanding, {
       random: this.options.random,
     });
     for (const { piece, block } of picks) {
+      if (!link.request(piece, block * BLOCK_SIZE, this.state.blockLength(piece, block))) continue;
       if (this.soleSource.get(piece) === '') this.soleSource.set(piece, peer.key);
-      const length = this.state.blockLength(piece, block);
-      peer.outstanding.set(blockKey(piece, block), now);
       this.state.requested(piece, block);
-      peer.link.request(piece, block * BLOCK_SIZE, length);
     }
   }
 
-  /** A block arrived. Returns false when it was not worth keeping (unrequested or duplicate). */
+  /**
+   * A block arrived for a request of ours (the link settled it). Kept unless late (the piece
+   * is no longer wanted) or a duplicate (endgame: another peer's copy came first).
+   */
   block(
     peer: SwarmPeer,
     index: number,
@@ -114,8 +117,6 @@ export class Downloader {
     peers: Iterable<SwarmPeer>,
   ): void {
     const block = begin / BLOCK_SIZE;
-    const key = blockKey(index, block);
-    const wasOutstanding = peer.outstanding.delete(key);
     if (!Number.isInteger(block) || index < 0 || index >= this.state.pieceCount) {
       this.options.onViolation(
         peer,
@@ -124,8 +125,7 @@ export class Downloader {
       );
       return;
     }
-    if (wasOutstanding) this.state.requestEnded(index, block);
-    peer.down.add(bytes.length, now);
+    this.state.requestEnded(index, block);
     peer.lastBlockAt = now;
     if (!this.state.wants(index) || this.state.blockState(index, block) === 255) return; // late or duplicate
     if (!this.assembly.store(index, begin, bytes, peer.key)) {
@@ -139,9 +139,9 @@ export class Downloader {
     // Endgame: whoever else was asked for this block need not send it now.
     if (this.state.freeBlockCount() === 0) {
       for (const other of peers) {
-        if (other !== peer && other.outstanding.delete(key)) {
-          this.state.requestEnded(index, block);
+        if (other !== peer && other.link.isRequested(index, begin)) {
           other.link.cancel(index, begin, bytes.length);
+          this.state.requestEnded(index, block);
         }
       }
     }
@@ -151,46 +151,19 @@ export class Downloader {
     }
   }
 
-  /** The peer declined a request (BEP 6 reject). */
-  rejected(peer: SwarmPeer, index: number, begin: number): void {
-    if (peer.outstanding.delete(blockKey(index, begin / BLOCK_SIZE))) {
-      this.state.requestEnded(index, begin / BLOCK_SIZE);
-      this.releaseClaims(peer);
-    }
+  /** A request of ours ended without data (reject, choke, timeout, the link closed). */
+  requestEnded(peer: SwarmPeer, index: number, begin: number): void {
+    this.state.requestEnded(index, begin / BLOCK_SIZE);
+    if (this.soleSource.size > 0) this.releaseClaims(peer);
   }
 
   /**
-   * The peer choked us. Without the fast extension every request is implicitly dropped; with it
-   * the peer rejects what it will not serve, one by one.
+   * The peer is gone (its requests ended first, one `requestEnded` each): its claims on
+   * re-fetched pieces go, and its pieces out of availability.
    */
-  choked(peer: SwarmPeer): void {
-    if (!peer.info?.fast) {
-      this.releaseAll(peer);
-      this.releaseClaims(peer);
-    }
-  }
-
-  /** The peer is gone: its requests go back to the pool, its pieces out of availability. */
   removed(peer: SwarmPeer): void {
-    this.releaseAll(peer);
     this.releaseClaims(peer);
     for (let p = 0; p < this.state.pieceCount; p++) if (peer.has(p)) this.state.addAvailability(p, -1);
-  }
-
-  /** Gives back requests older than the timeout; returns how many. */
-  expire(peer: SwarmPeer, now: number): number {
-    let n = 0;
-    for (const [key, at] of peer.outstanding) {
-      if (now - at < this.timeoutMs) continue;
-      const piece = Math.floor(key / 65536);
-      const block = key % 65536;
-      peer.outstanding.delete(key);
-      this.state.requestEnded(piece, block);
-      peer.link.cancel(piece, block * BLOCK_SIZE, this.state.blockLength(piece, block));
-      n++;
-    }
-    if (n > 0) this.releaseClaims(peer);
-    return n;
   }
 
   /** The piece arrived whole from elsewhere (a web seed): blocks held for it are garbage. */
@@ -234,23 +207,11 @@ export class Downloader {
    */
   private releaseClaims(peer: SwarmPeer): void {
     for (const [piece, owner] of this.soleSource) {
-      if (owner !== peer.key) continue;
-      let pending = false;
-      for (const key of peer.outstanding.keys())
-        if (Math.floor(key / 65536) === piece) {
-          pending = true;
-          break;
-        }
-      if (pending) continue;
+      if (owner !== peer.key || peer.link.requestsIn(piece)) continue;
       this.soleSource.set(piece, '');
       if (this.state.hasPiece(piece)) continue;
       this.assembly.drop(piece);
       this.state.failed(piece);
     }
-  }
-
-  private releaseAll(peer: SwarmPeer): void {
-    for (const key of peer.outstanding.keys()) this.state.requestEnded(Math.floor(key / 65536), key % 65536);
-    peer.outstanding.clear();
   }
 }

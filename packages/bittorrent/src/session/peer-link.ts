@@ -1,23 +1,58 @@
 import type { HolepunchMessage } from '../extensions/ut-holepunch.ts';
+import type { RequestEndReason } from '../peer/peer-events.ts';
 import type { CodedError, RemoteInfo } from '../transport.ts';
 
 /**
  * What the session needs from one connected peer: the seam between the engine and wire's
  * PeerConnection (which owns the handshake, the codec and per-peer protocol checks). The
  * session never sees bytes of the wire protocol, only these events and commands.
+ *
+ * The link is the one owner of the peer's wire state: the remote's pieces, both sides' choke
+ * and interest, our requests in flight (with their timeouts and the peer's `reqq` cap) and the
+ * byte rates both ways. The session reads these here and keeps no copy of them, so a block
+ * is settled once, counted once, and the choker sees the rates the connection measured.
  */
 export interface PeerLink {
   readonly remote: RemoteInfo;
   /** Attaches the session's handler; events start flowing. */
   start(events: PeerLinkEvents): void;
-  request(index: number, begin: number, length: number): void;
+  /**
+   * Sends a request and records it as in flight; false (nothing sent) when the link refuses
+   * it: the pipeline is full, the peer chokes us, or the block is already requested.
+   */
+  request(index: number, begin: number, length: number): boolean;
   /**
    * How many more requests the link would send now (its pipeline cap, e.g. the peer's `reqq`,
-   * minus what is in flight), when it has such a cap. Requests beyond it come back as
-   * `rejected`, so the session asks for no more than this.
+   * minus what is in flight), so the session asks for no more than this.
    */
-  readonly requestSlots?: number;
+  readonly requestSlots: number;
+  /** Our requests in flight (sent, no block, reject or timeout yet). */
+  readonly outstandingCount: number;
+  /** True when our request for the block at `begin` of `index` is in flight. */
+  isRequested(index: number, begin: number): boolean;
+  /** True when some request of ours in `piece` is in flight. */
+  requestsIn(piece: number): boolean;
+  /**
+   * Withdraws a request in flight (endgame, or we gave up on it): a cancel goes out and a late
+   * block for it is dropped quietly. No `requestEnded` follows.
+   */
   cancel(index: number, begin: number, length: number): void;
+  /** True when the remote has `piece` (its bitfield, have-all and haves). */
+  has(piece: number): boolean;
+  /** How many pieces the remote has. */
+  readonly remotePieceCount: number;
+  /** The remote chokes us. */
+  readonly peerChoking: boolean;
+  /** The remote is interested in our pieces. */
+  readonly peerInterested: boolean;
+  /** We choke the remote. */
+  readonly amChoking: boolean;
+  /** We told the remote we are interested. */
+  readonly amInterested: boolean;
+  /** Bytes per second of blocks from the peer (the connection's meter, on the session clock). */
+  downloadRate(): number;
+  /** Bytes per second of blocks to the peer. */
+  uploadRate(): number;
   /**
    * Sends a block we hold. Returns false when the send buffer is full (wait for `drain`).
    * `onWritten`, when the link can tell, is called once `bytes` may be reused (see `Transport.write`).
@@ -49,9 +84,17 @@ export interface PeerLinkEvents {
   choked(choked: boolean): void;
   /** The remote is (or no longer is) interested in our pieces. */
   interested(interested: boolean): void;
-  /** A block we asked for; `bytes` may be valid only during the call (copy what you keep). */
+  /**
+   * A block we asked for, already settled against our request (no longer in flight); `bytes`
+   * may be valid only during the call (copy what you keep).
+   */
   block(index: number, begin: number, bytes: Uint8Array): void;
-  rejected(index: number, begin: number, length: number): void;
+  /**
+   * One of our requests ended without data and is no longer in flight: the peer rejected it
+   * (BEP 6), choked us without BEP 6, it timed out (a cancel was sent), or the link closed
+   * (each one ends before `closed`). Give the block back to the picker.
+   */
+  requestEnded(index: number, begin: number, length: number, reason: RequestEndReason): void;
   request(index: number, begin: number, length: number): void;
   cancel(index: number, begin: number, length: number): void;
   /** Peers learnt from PEX (BEP 11). */

@@ -1,12 +1,6 @@
 import type { PickerPeer } from '../picker/view.ts';
-import { getBit, newBits, setBit } from './bits.ts';
+import { BLOCK_SIZE } from '../wire/messages.ts';
 import type { PeerInfo, PeerLink } from './peer-link.ts';
-import { RateMeter } from '../peer/rate-meter.ts';
-
-/** Key of one block: piece index and block number in one safe integer. */
-export function blockKey(piece: number, block: number): number {
-  return piece * 65536 + block;
-}
 
 /** A pending upload: a block the peer asked for. */
 export interface UploadRequest {
@@ -15,21 +9,14 @@ export interface UploadRequest {
   readonly length: number;
 }
 
-/** The session's record of one connected peer (state the wire layer does not keep). */
+/**
+ * The session's record of one connected peer: only what the wire layer does not know (who
+ * it is to the session, upload queue, choker history, last block time). The peer's wire
+ * state (its pieces, both sides' choke and interest, our requests in flight, rates) has one
+ * owner, the link's connection, and is read through `link`.
+ */
 export class SwarmPeer implements PickerPeer {
   info: PeerInfo | undefined;
-  readonly bits: Uint8Array;
-  haveCount = 0;
-  /** The remote chokes us. */
-  peerChoking = true;
-  peerInterested = false;
-  /** We choke the remote. */
-  amChoking = true;
-  amInterested = false;
-  /** Our requests in flight: block key -> time sent. */
-  readonly outstanding = new Map<number, number>();
-  readonly down = new RateMeter();
-  readonly up = new RateMeter();
   /** When this peer last sent us a block (or was connected, if never). */
   lastBlockAt: number;
   /** Requests from the peer waiting to be served, oldest first. */
@@ -42,32 +29,16 @@ export class SwarmPeer implements PickerPeer {
   constructor(
     readonly key: string,
     readonly link: PeerLink,
-    readonly pieceCount: number,
     readonly connectedAt: number,
   ) {
-    this.bits = newBits(pieceCount);
     this.lastBlockAt = connectedAt;
   }
 
   has(piece: number): boolean {
-    return getBit(this.bits, piece);
+    return this.link.has(piece);
   }
 
   requested(piece: number, block: number): boolean {
-    return this.outstanding.has(blockKey(piece, block));
-  }
-
-  get isSeed(): boolean {
-    return this.haveCount === this.pieceCount;
-  }
-
-  /** Records a piece the peer has; returns false when it is new to us and out of range. */
-  markHave(piece: number): boolean {
-    if (!Number.isInteger(piece) || piece < 0 || piece >= this.pieceCount) return false;
-    if (!getBit(this.bits, piece)) {
-      setBit(this.bits, piece);
-      this.haveCount++;
-    }
-    return true;
+    return this.link.isRequested(piece, block * BLOCK_SIZE);
   }
 }

@@ -4,6 +4,7 @@ import type { PeerSource } from '../discovery/peer-source.ts';
 import type { HashServer } from '../extensions/bep-0052-hashes.ts';
 import { HOLEPUNCH_ERRORS, type HolepunchMessage } from '../extensions/ut-holepunch.ts';
 import { PeerConnectionLink } from '../peer/peer-connection-link.ts';
+import { RateMeter } from '../peer/rate-meter.ts';
 import { pieceSize, requestablePieceSize, type StorageLayout } from '../storage/layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { Clock, Random, TimerHandle, Timers } from '../timers.ts';
@@ -14,7 +15,6 @@ import { Emitter } from './emitter.ts';
 import type { PeerLink } from './peer-link.ts';
 import { addressKey, defaultPeerSetLimits, isLoopback, PeerSet, type PeerSetLimits } from './peer-set.ts';
 import { PieceVerification, type VerifyPiece } from './piece-verification.ts';
-import { RateMeter } from '../peer/rate-meter.ts';
 import { findVerifiedPieces } from './resume.ts';
 import { SwarmPeer } from './swarm-peer.ts';
 import { Uploader } from './uploader.ts';
@@ -305,7 +305,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     const now = this.options.clock.now();
     let victim: SwarmPeer | undefined;
     for (const p of this.peers.values()) {
-      if (p.link.remote.outgoing || !p.info || p.peerInterested || p.amInterested) continue;
+      if (p.link.remote.outgoing || !p.info || p.link.peerInterested || p.link.amInterested) continue;
       if (now - Math.max(p.connectedAt, p.lastBlockAt) < idleEvictMs) continue;
       if (!victim || p.connectedAt < victim.connectedAt) victim = p;
     }
@@ -390,8 +390,8 @@ export class TorrentSession extends Emitter<SessionEvents> {
     let down = this.webRate.rate(now);
     let up = 0;
     for (const p of this.peers.values()) {
-      down += p.down.rate(now);
-      up += p.up.rate(now);
+      down += p.link.downloadRate();
+      up += p.link.uploadRate();
     }
     return {
       pieces: this.haveCount,
@@ -423,9 +423,8 @@ export class TorrentSession extends Emitter<SessionEvents> {
     const now = this.options.clock.now();
     this.ticks++;
     for (const peer of this.peers.values()) {
-      this.downloader.expire(peer, now);
       this.updateInterest(peer);
-      this.downloader.fill(peer, now);
+      this.downloader.fill(peer);
     }
     if (this.ticks % RECHOKE_EVERY === 1) this.rechoke(now);
     this.dialSome();
@@ -559,7 +558,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
         },
       );
     const key = registered ? addressKey(registered) : `peer-${this.nextPeerNo++}`;
-    const peer = new SwarmPeer(key, link, this.options.layout.pieceCount, this.options.clock.now());
+    const peer = new SwarmPeer(key, link, this.options.clock.now());
     const address = registered;
     this.peers.set(key, peer);
     link.start({
@@ -578,35 +577,29 @@ export class TorrentSession extends Emitter<SessionEvents> {
           this.dropPeer(peer, codedError('BT_PEER_BAD_HAVE', `have ${index} out of range`), false);
           return;
         }
-        this.downloader.peerHas(peer, index);
-        if (!peer.amInterested && this.downloader.state.wants(index)) this.setInterested(peer, true);
+        this.downloader.peerHas(index);
+        if (!link.amInterested && this.downloader.state.wants(index)) this.setInterested(peer, true);
       },
       bitfield: (bits) => {
-        this.downloader.peerBitfield(peer, bits);
+        this.downloader.peerBitfield(bits);
         this.updateInterest(peer);
       },
+      // Choked without BEP 6, our requests ended first (`requestEnded`, reason 'choked').
       choked: (choked) => {
-        peer.peerChoking = choked;
-        if (choked) this.downloader.choked(peer);
-        else this.downloader.fill(peer, this.options.clock.now());
+        if (!choked) this.downloader.fill(peer);
       },
+      // The link reports changes only. A newcomer should not wait up to 10 s for a slot while
+      // slots are free, and a slot held by a peer that lost interest is idle upload capacity
+      // until the next round.
       interested: (interested) => {
-        const was = peer.peerInterested;
-        peer.peerInterested = interested;
-        // A newcomer should not wait up to 10 s for a slot while slots are free, and a slot
-        // held by a peer that lost interest is idle upload capacity until the next round.
-        if (interested && !was) this.rechokeSoon();
-        else if (!interested && was && !peer.amChoking) this.rechokeSoon();
+        if (interested || !link.amChoking) this.rechokeSoon();
       },
       block: (index, begin, bytes) => {
-        const now = this.options.clock.now();
         this.downloadedBytes += bytes.length;
-        this.downloader.block(peer, index, begin, bytes, now, this.peers.values());
-        if (!this.closed && this.peers.has(key)) this.downloader.fill(peer, now);
+        this.downloader.block(peer, index, begin, bytes, this.options.clock.now(), this.peers.values());
+        if (!this.closed && this.peers.has(key)) this.downloader.fill(peer);
       },
-      rejected: (index, begin) => {
-        this.downloader.rejected(peer, index, begin);
-      },
+      requestEnded: (index, begin) => this.downloader.requestEnded(peer, index, begin),
       request: (index, begin, length) => this.uploader.request(peer, index, begin, length),
       cancel: (index, begin, length) => this.uploader.cancel(peer, index, begin, length),
       peers: (found) => {
@@ -651,7 +644,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
   private webSeedMode(): WebSeedMode {
     if (this.peers.size === 0 && !this.peersKnown && this.sources.length === 0) return 'any';
     if (this.options.clock.now() - this.startedAt < WEBSEED_GRACE_MS) return 'none';
-    for (const p of this.peers.values()) if (!p.peerChoking && p.amInterested) return 'missing';
+    for (const p of this.peers.values()) if (!p.link.peerChoking && p.link.amInterested) return 'missing';
     return 'any';
   }
 
@@ -676,13 +669,12 @@ export class TorrentSession extends Emitter<SessionEvents> {
 
   private updateInterest(peer: SwarmPeer): void {
     const want = !this.finished && this.downloader.wantsFrom(peer);
-    if (want !== peer.amInterested) this.setInterested(peer, want);
+    if (want !== peer.link.amInterested) this.setInterested(peer, want);
   }
 
   private setInterested(peer: SwarmPeer, interested: boolean): void {
-    peer.amInterested = interested;
     peer.link.interested(interested);
-    if (interested) this.downloader.fill(peer, this.options.clock.now());
+    if (interested) this.downloader.fill(peer);
   }
 
   private rechokePending = false;
@@ -701,9 +693,9 @@ export class TorrentSession extends Emitter<SessionEvents> {
     const decision = unchokeOrder(
       list.map((p) => ({
         id: p.key,
-        interested: p.peerInterested,
-        downloadRate: p.down.rate(now),
-        uploadRate: p.up.rate(now),
+        interested: p.link.peerInterested,
+        downloadRate: p.link.downloadRate(),
+        uploadRate: p.link.uploadRate(),
         connectedAt: p.connectedAt,
         ...(Number.isFinite(p.optimisticAt) ? { lastOptimisticAt: p.optimisticAt } : {}),
       })),
@@ -719,8 +711,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     }
     for (const p of list) {
       const choke = !unchoke.has(p.key);
-      if (choke === p.amChoking) continue;
-      p.amChoking = choke;
+      if (choke === p.link.amChoking) continue;
       p.link.choke(choke);
       if (choke) this.uploader.choked(p);
       else this.uploader.pump(p);
@@ -779,7 +770,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
       p.link.have(index);
       // The piece may have been the last one this peer could give us: tell it now, so it
       // frees the upload slot instead of keeping it for us until our next tick.
-      if (p.amInterested && p.outstanding.size === 0 && p.has(index)) this.updateInterest(p);
+      if (p.link.amInterested && p.link.outstandingCount === 0 && p.has(index)) this.updateInterest(p);
     }
     this.emit('piece', index);
   }
@@ -791,7 +782,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     // BEP 3: "No completed is sent if the file was complete when started." A seeder that
     // starts with the data would otherwise be counted as a download by every tracker.
     if (this.downloadedBytes > 0) for (const source of this.sources) source.completed?.();
-    for (const p of this.peers.values()) if (p.amInterested) this.setInterested(p, false);
+    for (const p of this.peers.values()) if (p.link.amInterested) this.setInterested(p, false);
     void this.options.storage.flush().then(
       () => this.emit('done'),
       (err) =>
@@ -819,7 +810,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
     const redial = !this.noRedial.delete(peer.key) && peer.link.remote.outgoing && !this.closed;
     this.peerSet.disconnected(address, this.options.clock.now(), redial, peer.info !== undefined);
     this.emit('peerClosed', peer.key, reason);
-    if (peer.amChoking === false) this.rechokeSoon();
+    if (!peer.link.amChoking) this.rechokeSoon();
   }
 }
 

@@ -75,7 +75,7 @@ export class Uploader {
       peer.link.reject(index, begin, length);
       return;
     }
-    if (peer.amChoking || !this.options.have(index) || this.rateLimit === 0) {
+    if (peer.link.amChoking || !this.options.have(index) || this.rateLimit === 0) {
       peer.link.reject(index, begin, length);
       return;
     }
@@ -126,7 +126,7 @@ export class Uploader {
       return;
     }
     let accepted = true;
-    while (peer.uploads.length > 0 && !peer.amChoking) {
+    while (peer.uploads.length > 0 && !peer.link.amChoking) {
       if (peer.link.bufferedAmount >= this.target(peer)) {
         // A refused write means the transport will emit `drain`; otherwise nothing would wake
         // us, so look again once the excess should have left.
@@ -151,7 +151,7 @@ export class Uploader {
         const cancelled = peer.serving !== r;
         peer.serving = undefined;
         // The peer may have cancelled or been choked while we read.
-        if (peer.amChoking) return;
+        if (peer.link.amChoking) return;
         if (cancelled) continue;
         handedOver = true;
         accepted = peer.link.sendBlock(r.index, r.begin, blockOf(piece, r.begin, r.length), () =>
@@ -160,7 +160,6 @@ export class Uploader {
       } finally {
         if (!handedOver) this.release(entry);
       }
-      peer.up.add(r.length, this.options.now());
       this.options.onSent?.(r.length);
     }
   }
@@ -168,7 +167,7 @@ export class Uploader {
   /** Bytes to keep queued for `peer`: half a second of its upload rate, bounded. */
   private target(peer: SwarmPeer): number {
     const max = this.options.sendBuffer ?? 1024 * 1024;
-    return Math.min(max, Math.max(MIN_SEND_BUFFER, peer.up.rate(this.options.now()) / 2));
+    return Math.min(max, Math.max(MIN_SEND_BUFFER, peer.link.uploadRate() / 2));
   }
 
   private repumpLater(peer: SwarmPeer): void {
@@ -176,7 +175,7 @@ export class Uploader {
     if (!later || repumping.has(peer)) return;
     repumping.add(peer);
     const excess = peer.link.bufferedAmount - this.target(peer) / 2;
-    const rate = Math.max(peer.up.rate(this.options.now()), 64 * 1024);
+    const rate = Math.max(peer.link.uploadRate(), 64 * 1024);
     const ms = Math.min(250, Math.max(2, Math.ceil((excess * 1000) / rate)));
     later(() => {
       repumping.delete(peer);
