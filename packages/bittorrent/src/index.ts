@@ -82,8 +82,15 @@ export {
   type PieceSource,
   WebSeedDownloads,
   type WebSeedHost,
-  type WebSeedMode,
 } from './session/web-seed-downloads.ts';
+export {
+  type WebSeedAsk,
+  type WebSeedMode,
+  type WebSeedRange,
+  type WebSeedRun,
+  type WebSeedView,
+  webSeedRuns,
+} from './session/web-seed-policy.ts';
 export * from './sim/index.ts';
 export {
   type FileEntry,

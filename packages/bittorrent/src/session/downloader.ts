@@ -1,5 +1,6 @@
 import { pickBlocks } from '../picker/pick-blocks.ts';
 import { PieceState } from '../picker/piece-state.ts';
+import { BLOCK_FREE, BLOCK_RECEIVED } from '../picker/view.ts';
 import type { StorageLayout } from '../storage/layout.ts';
 import type { Random } from '../timers.ts';
 import { BLOCK_SIZE } from '../wire/messages.ts';
@@ -7,6 +8,7 @@ import { getBit } from './bits.ts';
 import { PieceAssembly } from './piece-assembly.ts';
 import { defaultRequestDepth, type RequestDepthSettings, requestDepth } from './request-depth.ts';
 import type { SwarmPeer } from './swarm-peer.ts';
+import type { WebSeedView } from './web-seed-policy.ts';
 
 export interface DownloaderOptions {
   readonly random: Random;
@@ -41,6 +43,10 @@ export class Downloader {
    * the failed copies then convict exactly the liars) or convicts that sender.
    */
   private readonly soleSource = new Map<number, string>();
+  /** Pieces a web seed fetch holds: their blocks count as requested, and no peer is asked for them. */
+  private readonly webSeedHeld = new Set<number>();
+  /** The piece state as the web seed policy reads it (web-seed-policy.ts). */
+  readonly webSeedView: WebSeedView;
 
   constructor(
     readonly layout: StorageLayout,
@@ -48,6 +54,55 @@ export class Downloader {
   ) {
     this.state = new PieceState(layout.pieceLength, layout.totalLength);
     this.assembly = new PieceAssembly(layout);
+    const state = this.state;
+    this.webSeedView = {
+      pieceCount: state.pieceCount,
+      wants: (p) => state.wants(p),
+      availability: (p) => state.availability(p),
+      blocksIn: (p) => state.blocksIn(p),
+      blockState: (p, b) => state.blockState(p, b),
+      deadlinePieces: () => state.deadlinePieces(),
+      reservedForWebSeed: (p) => this.webSeedHeld.has(p),
+    };
+  }
+
+  /**
+   * A web seed fetch takes the whole piece: its blocks count as requested and no peer is asked
+   * for any of it (not even in endgame) until `releaseWebSeed`, so a piece is never fetched
+   * from both at once. When peers have requests out for it: false, or with `preempt` (urgent
+   * playback) those requests are cancelled first. False when not wanted or already held.
+   */
+  reserveForWebSeed(piece: number, preempt: boolean, peers: Iterable<SwarmPeer>): boolean {
+    const state = this.state;
+    if (piece < 0 || piece >= state.pieceCount || !state.wants(piece) || this.webSeedHeld.has(piece))
+      return false;
+    const blocks = state.blocksIn(piece);
+    let requested = false;
+    for (let b = 0; b < blocks && !requested; b++) {
+      const s = state.blockState(piece, b);
+      requested = s !== BLOCK_FREE && s !== BLOCK_RECEIVED;
+    }
+    if (requested) {
+      if (!preempt) return false;
+      for (const peer of peers) {
+        if (!peer.link.requestsIn(piece)) continue;
+        for (let b = 0; b < blocks; b++) {
+          if (!peer.link.isRequested(piece, b * BLOCK_SIZE)) continue;
+          peer.link.cancel(piece, b * BLOCK_SIZE, state.blockLength(piece, b));
+          state.requestEnded(piece, b);
+        }
+      }
+    }
+    this.webSeedHeld.add(piece);
+    for (let b = 0; b < blocks; b++) state.requested(piece, b);
+    return true;
+  }
+
+  /** The web seed fetch of `piece` ended (stored, failed or abandoned). */
+  releaseWebSeed(piece: number): void {
+    if (!this.webSeedHeld.delete(piece)) return;
+    const blocks = this.state.blocksIn(piece);
+    for (let b = 0; b < blocks; b++) this.state.requestEnded(piece, b);
   }
 
   /** Bytes buffered in pieces not yet whole. */
@@ -88,10 +143,10 @@ export class Downloader {
     // Refill in batches: the picker scans the torrent, so do not call it for every block.
     if (outstanding > (depth * 3) / 4) return;
     const view =
-      this.soleSource.size === 0
+      this.soleSource.size === 0 && this.webSeedHeld.size === 0
         ? peer
         : {
-            has: (p: number) => peer.has(p) && this.mayFetch(peer, p),
+            has: (p: number) => peer.has(p) && !this.webSeedHeld.has(p) && this.mayFetch(peer, p),
             requested: (p: number, b: number) => peer.requested(p, b),
           };
     const picks = pickBlocks(this.state, view, depth - outstanding, {

@@ -18,7 +18,8 @@ import { findVerifiedPieces } from './resume.ts';
 import type { SessionEvents, SessionStats, TorrentSessionOptions } from './session-types.ts';
 import type { SwarmPeer } from './swarm-peer.ts';
 import { Uploader } from './uploader.ts';
-import { WebSeedDownloads, type WebSeedMode } from './web-seed-downloads.ts';
+import { WebSeedDownloads } from './web-seed-downloads.ts';
+import type { WebSeedMode, WebSeedView } from './web-seed-policy.ts';
 
 export type { SessionEvents, SessionStats, TorrentSessionOptions } from './session-types.ts';
 
@@ -165,7 +166,9 @@ export class TorrentSession extends Emitter<SessionEvents> {
     });
     this.webSeeds = options.webSeeds?.length
       ? new WebSeedDownloads(options.webSeeds, {
-          state: downloader.state,
+          view: downloader.webSeedView,
+          reserve: (piece) => downloader.reserveForWebSeed(piece, false, peers.values()),
+          release: (piece) => downloader.releaseWebSeed(piece),
           mode: () => this.webSeedMode(),
           complete: (index, data) => {
             this.downloadedBytes += data.length;
@@ -282,6 +285,31 @@ export class TorrentSession extends Emitter<SessionEvents> {
    */
   addPiece(index: number, data: Uint8Array): Promise<boolean> {
     return this.completion.add(index, data);
+  }
+
+  /**
+   * The piece state as the web seed policy (`webSeedRuns`) reads it, for a caller that runs
+   * its own web seed (the player): the same policy and reservations as the session's.
+   */
+  get webSeedView(): WebSeedView {
+    return this.downloader.webSeedView;
+  }
+
+  /**
+   * Holds `piece` for the caller's web seed fetch: no peer is asked for it until
+   * `releaseWebSeed`, so peers and the web seed never fetch it at once. False when it is not
+   * wanted, already held, or peers are fetching it; with `preempt` (playback waits for it)
+   * the peers' requests for it are cancelled instead. Pass what arrives to `addPiece`, then
+   * release it.
+   */
+  reserveForWebSeed(piece: number, options: { preempt?: boolean } = {}): boolean {
+    if (this.closed) return false;
+    return this.downloader.reserveForWebSeed(piece, options.preempt === true, this.lifecycle.peers.values());
+  }
+
+  /** The caller's web seed fetch of `piece` ended (stored, failed or abandoned). */
+  releaseWebSeed(piece: number): void {
+    this.downloader.releaseWebSeed(piece);
   }
 
   /** Changes the upload cap while running (bytes/s over all peers; undefined = none; 0 = no uploads). */

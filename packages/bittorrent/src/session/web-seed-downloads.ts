@@ -1,7 +1,8 @@
 import type { Result } from '../errors.ts';
-import type { PieceState } from '../picker/piece-state.ts';
-import { BLOCK_FREE } from '../picker/view.ts';
 import { type CodedError, codedError } from '../transport.ts';
+import { type WebSeedMode, type WebSeedView, webSeedRuns } from './web-seed-policy.ts';
+
+export type { WebSeedMode } from './web-seed-policy.ts';
 
 /** Whole pieces over HTTP: a BEP 19 web seed (`WebSeed` fits), or anything else with ranges. */
 export interface PieceSource {
@@ -11,7 +12,11 @@ export interface PieceSource {
 
 /** What the web seed downloads need from their session. */
 export interface WebSeedHost {
-  readonly state: PieceState;
+  /** The piece state the policy reads (`Downloader.webSeedView`). */
+  readonly view: WebSeedView;
+  /** Holds the piece for a web seed fetch (no peer is asked for it); false when peers are on it. */
+  reserve(piece: number): boolean;
+  release(piece: number): void;
   /**
    * Which pieces web seeds may take now: `any`, only those no connected peer has (`missing`),
    * or `none` (peers are being tried first).
@@ -24,8 +29,6 @@ export interface WebSeedHost {
   later(fn: () => void, ms: number): void;
   readonly signal: AbortSignal;
 }
-
-export type WebSeedMode = 'any' | 'missing' | 'none';
 
 export interface WebSeedDownloadOptions {
   /** Pieces fetched at once from one web seed (default 4). */
@@ -55,8 +58,9 @@ const MAX_RETRY_MS = 60_000;
  * Fetches pieces from web seeds for the session. A web seed is a certain source but the one we
  * want to offload (an origin server), so the session gives peers a head start and then lets it
  * take only the pieces no connected peer has (or every piece while no peer serves us),
- * deadline pieces first, and only untouched ones: a piece is reserved in the picker (its
- * blocks counted as requested) while its HTTP request runs, so peers do not fetch it twice.
+ * deadline pieces first, and only untouched ones: which pieces is `webSeedRuns`, the policy
+ * the player's web seed uses too. A piece is reserved in the picker while its HTTP request
+ * runs, so no peer is asked for it meanwhile.
  * A web seed whose piece fails its hash is dropped: it sent the whole piece, the blame is
  * certain.
  */
@@ -100,42 +104,28 @@ export class WebSeedDownloads {
       // them) says nothing about the next seed: move on to it, never out of the loop.
       while (s.inFlight < this.perSource) {
         const piece = this.pick(s, now);
-        if (piece === undefined) break;
-        this.fetch(s, piece);
+        if (piece === undefined || !this.fetch(s, piece)) break;
       }
     }
   }
 
   private pick(s: SourceState, now: number): number | undefined {
-    const state = this.host.state;
-    const mode = this.host.mode();
-    if (mode === 'none') return undefined;
-    const anyPiece = mode === 'any';
-    const fits = (p: number) =>
-      state.wants(p) &&
-      untouched(state, p) &&
-      (anyPiece || state.availability(p) === 0) &&
-      !((s.avoid.get(p) ?? 0) > now);
-    for (const p of state.deadlinePieces()) if (fits(p)) return p;
-    // Rotate the start so two web seeds (and restarts after failures) spread over the torrent.
-    const n = state.pieceCount;
-    for (let i = 0; i < n; i++) {
-      const p = (this.cursor + i) % n;
-      if (fits(p)) {
-        this.cursor = (p + 1) % n;
-        return p;
-      }
-    }
-    return undefined;
+    const view = this.host.view;
+    const [run] = webSeedRuns(view, {
+      mode: this.host.mode(),
+      max: 1,
+      // Rotate the start so two web seeds (and restarts after failures) spread over the torrent.
+      start: this.cursor,
+      skip: (p) => (s.avoid.get(p) ?? 0) > now,
+    });
+    if (!run) return undefined;
+    if (!view.deadlinePieces().includes(run.first)) this.cursor = (run.first + 1) % view.pieceCount;
+    return run.first;
   }
 
-  private fetch(s: SourceState, piece: number): void {
-    const state = this.host.state;
-    const blocks = state.blocksIn(piece);
-    for (let b = 0; b < blocks; b++) state.requested(piece, b);
-    const release = () => {
-      for (let b = 0; b < blocks; b++) state.requestEnded(piece, b);
-    };
+  private fetch(s: SourceState, piece: number): boolean {
+    if (!this.host.reserve(piece)) return false;
+    const release = () => this.host.release(piece);
     s.inFlight++;
     void s.source
       .fetchPiece(piece, this.host.signal)
@@ -176,12 +166,6 @@ export class WebSeedDownloads {
         s.inFlight--;
         this.pump();
       });
+    return true;
   }
-}
-
-/** No block of the piece is requested or received. */
-function untouched(state: PieceState, piece: number): boolean {
-  const n = state.blocksIn(piece);
-  for (let b = 0; b < n; b++) if (state.blockState(piece, b) !== BLOCK_FREE) return false;
-  return true;
 }

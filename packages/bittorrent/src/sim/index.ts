@@ -1,4 +1,11 @@
 export { type HostileBehaviour, HostilePeer } from './hostile-peer.ts';
-export { type SimPeerSpec, SimSwarm, type SimSwarmNode, type SimTorrent } from './sim-swarm.ts';
+export {
+  type FetchSpan,
+  type SimPeerSpec,
+  SimSwarm,
+  type SimSwarmNode,
+  type SimTorrent,
+  type SimWebSeedSpec,
+} from './sim-swarm.ts';
 export { type LinkSpec, type SimNode, VirtualNetwork } from './virtual-network.ts';
 export { VirtualTime } from './virtual-time.ts';

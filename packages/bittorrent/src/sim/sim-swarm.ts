@@ -1,6 +1,9 @@
+import type { Result } from '../errors.ts';
 import { PeerConnectionLink } from '../peer/peer-connection-link.ts';
+import type { PeerLinkEvents } from '../session/peer-link.ts';
 import type { VerifyPiece } from '../session/piece-verification.ts';
 import { TorrentSession } from '../session/torrent-session.ts';
+import type { PieceSource } from '../session/web-seed-downloads.ts';
 import { pieceSize, type StorageLayout } from '../storage/layout.ts';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import { seededRandom } from '../timers.ts';
@@ -19,6 +22,21 @@ export interface SimPeerSpec {
   readonly uploadSlots?: number;
   /** Most bytes its uploader keeps queued per peer (the session's default otherwise). */
   readonly sendBuffer?: number;
+  /** A web seed (BEP 19) of the whole content for this node's session, in virtual time. */
+  readonly webSeed?: SimWebSeedSpec;
+}
+
+/** A simulated HTTP web seed: each piece takes `latencyMs` plus its bytes at `bytesPerSecond`. */
+export interface SimWebSeedSpec {
+  readonly latencyMs: number;
+  readonly bytesPerSecond: number;
+}
+
+/** A span of virtual time during which `piece` was being fetched from one source. */
+export interface FetchSpan {
+  readonly piece: number;
+  readonly from: number;
+  readonly to: number;
 }
 
 /** The torrent every node shares. */
@@ -45,6 +63,15 @@ export interface SimSwarmNode {
   readonly pieces: Array<{ index: number; at: number }>;
   readonly banned: Array<{ key: string; reason: CodedError }>;
   readonly closed: Array<{ key: string; reason: CodedError | undefined }>;
+  /**
+   * Each of its block requests to a peer, from sent to settled (block, reject, choke,
+   * timeout, close or our cancel). Open requests are not listed until they end.
+   */
+  readonly peerRequests: FetchSpan[];
+  /** Each fetch from a web seed (its own session's, or a caller's through `webSeedFetch`). */
+  readonly webSeedFetches: FetchSpan[];
+  /** A simulated web seed's fetch of one piece for callers other than the session (a player). */
+  webSeedFetch(piece: number): Promise<Uint8Array>;
 }
 
 /**
@@ -75,6 +102,26 @@ export class SimSwarm {
       const peerId = new Uint8Array(20);
       peerId.set(new TextEncoder().encode(`-SC0001-sim${String(n).padStart(9, '0')}`));
       const layout = this.torrent.layout;
+      const peerRequests: FetchSpan[] = [];
+      const webSeedFetches: FetchSpan[] = [];
+      const webSeedFetch = async (piece: number): Promise<Uint8Array> => {
+        const from = this.time.now();
+        const size = pieceSize(layout, piece);
+        const w = spec.webSeed ?? { latencyMs: 50, bytesPerSecond: 1_000_000 };
+        await new Promise<void>((r) =>
+          this.time.setTimeout(r, w.latencyMs + Math.ceil((size * 1000) / w.bytesPerSecond)),
+        );
+        webSeedFetches.push({ piece, from, to: this.time.now() });
+        const at = piece * layout.pieceLength;
+        return this.torrent.content.slice(at, at + size);
+      };
+      const webSeed: PieceSource = {
+        url: `http://web-seed-${n}.sim/`,
+        fetchPiece: async (piece): Promise<Result<Uint8Array>> => ({
+          ok: true,
+          value: await webSeedFetch(piece),
+        }),
+      };
       const session = new TorrentSession({
         infoHash: this.torrent.infoHash,
         peerId,
@@ -87,8 +134,11 @@ export class SimSwarm {
         dialer: this.net.dialer(net),
         uploadSlots: spec.uploadSlots,
         sendBuffer: spec.sendBuffer,
+        ...(spec.webSeed ? { webSeeds: [webSeed] } : {}),
         linkFactory: (transport: Transport) =>
-          new PeerConnectionLink(
+          new RecordingLink(
+            () => this.time.now(),
+            peerRequests,
             transport,
             {
               infoHash: this.torrent.infoHash,
@@ -112,6 +162,9 @@ export class SimSwarm {
         pieces: [],
         banned: [],
         closed: [],
+        peerRequests,
+        webSeedFetches,
+        webSeedFetch,
       };
       session.on('piece', (index) => node.pieces.push({ index, at: this.time.now() }));
       session.on('done', () => {
@@ -186,5 +239,54 @@ export class SimSwarm {
 
   async close(): Promise<void> {
     for (const n of this.nodes) await n.session.close();
+  }
+}
+
+/**
+ * The codec link, recording each request's span (sent to settled) for tests of who fetched
+ * what when (web seed and peers never on one piece at once).
+ */
+class RecordingLink extends PeerConnectionLink {
+  private readonly open = new Map<number, number>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly spans: FetchSpan[],
+    ...args: ConstructorParameters<typeof PeerConnectionLink>
+  ) {
+    super(...args);
+  }
+
+  override request(index: number, begin: number, length: number): boolean {
+    const sent = super.request(index, begin, length);
+    if (sent) this.open.set(index * 2 ** 32 + begin, this.now());
+    return sent;
+  }
+
+  override cancel(index: number, begin: number, length: number): void {
+    this.settle(index, begin);
+    super.cancel(index, begin, length);
+  }
+
+  override start(events: PeerLinkEvents): void {
+    super.start({
+      ...events,
+      block: (index, begin, bytes) => {
+        this.settle(index, begin);
+        events.block(index, begin, bytes);
+      },
+      requestEnded: (index, begin, length, reason) => {
+        this.settle(index, begin);
+        events.requestEnded(index, begin, length, reason);
+      },
+    });
+  }
+
+  private settle(index: number, begin: number): void {
+    const k = index * 2 ** 32 + begin;
+    const from = this.open.get(k);
+    if (from === undefined) return;
+    this.open.delete(k);
+    this.spans.push({ piece: index, from, to: this.now() });
   }
 }

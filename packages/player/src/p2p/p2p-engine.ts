@@ -12,6 +12,10 @@
  * 3. When no peer can help (no WebRTC, the tracker counts nobody else, or no peer connected
  *    `noPeerGraceMs` after start), the web seed also reads ahead of the playhead, so
  *    playback never depends on peers.
+ * Which pieces of those ranges is the engine's one web seed policy (`webSeedRuns`, the one the
+ * session's own web seeds use), and each piece is reserved in the session while its request
+ * runs (`reserveForWebSeed`; urgent ones are taken from peers that had asked for them), so
+ * the web seed and peers are never fetching one piece at once.
  * Pieces always go through the session (`addPiece`), so web-seeded pieces are verified and
  * offered to other listeners like any other.
  */
@@ -32,8 +36,11 @@ import {
   verifierOf,
   type WebFetch,
   WebSeed,
+  type WebSeedRange,
+  type WebSeedRun,
   type WebSocketFactory,
   WebSocketTrackerClient,
+  webSeedRuns,
   wireInfoHash,
 } from '@swarmcast/bittorrent';
 import { BoundedPieceStore } from './bounded-piece-store.ts';
@@ -286,7 +293,8 @@ export class P2pEngine {
       if (held) return held;
       if (this.#closed || signal?.aborted) return undefined;
       // Held by the session but evicted from memory: only the web seed will give it back.
-      if (this.session.hasPiece(p) && !this.#inflight.has(p)) void this.#fetchFromWebSeed(p, 1);
+      if (this.session.hasPiece(p) && !this.#inflight.has(p) && !this.#store.holds(p))
+        void this.#fetchPieces([p], (data) => this.#restore(p, data));
       await new Promise<void>((resolve) => {
         const set = this.#waiters.get(p) ?? new Set<() => void>();
         this.#waiters.set(p, set);
@@ -318,40 +326,40 @@ export class P2pEngine {
       (this.#o.urgentSeconds ?? 4) * this.#bytesPerSecond,
     );
     const pl = this.layout.pieceLength;
-    // [first, last, pieces per request] runs of pieces the web seed should fetch now. Urgent
-    // runs go in small requests side by side, so the first bytes flow early.
+    // Ranges of pieces the web seed should fetch now, in order. Urgent ranges go in small
+    // requests side by side, so the first bytes flow early; the piece a read is waiting for
+    // goes alone, so its bytes flow before the rest is in.
     const small = Math.max(1, Math.ceil(URGENT_REQUEST_BYTES / pl));
-    const runs: [number, number, number][] = [];
-    for (const from of new Set([this.#seekAt, this.#playhead])) {
-      runs.push([
-        this.#pieceAt(from),
-        this.#pieceAt(Math.min(this.file.length - 1, from + urgentBytes - 1)),
-        small,
-      ]);
-    }
-    const batch = Math.ceil((this.#o.webSeedBatchBytes ?? 1024 * 1024) / pl);
-    if (this.#alone(now)) {
+    const urgent: WebSeedRange[] = [...new Set([this.#seekAt, this.#playhead])].map((from) => ({
+      first: this.#pieceAt(from),
+      last: this.#pieceAt(Math.min(this.file.length - 1, from + urgentBytes - 1)),
+      perRequest: small,
+      urgent: true,
+    }));
+    const alone = this.#alone(now);
+    const waited = [...this.#waiters.keys()]
+      .filter((p) => alone || urgent.some((r) => p >= r.first && p <= r.last))
+      .sort((a, b) => a - b)
+      .map((p): WebSeedRange => ({ first: p, last: p, urgent: true }));
+    const ranges = [...waited, ...urgent];
+    if (alone) {
       // Read ahead from the playhead while the cache has room (memory stays bounded).
       const budget = Math.max(urgentBytes, (this.#o.maxCacheBytes ?? 96 * 1024 * 1024) / 2);
-      runs.push([
-        this.#pieceAt(Math.min(this.#playhead, this.#focus)),
-        this.#pieceAt(Math.min(this.file.length - 1, Math.max(this.#playhead, this.#focus) + budget)),
-        batch,
-      ]);
-      for (const p of this.#waiters.keys()) runs.push([p, p, 1]);
+      ranges.push({
+        first: this.#pieceAt(Math.min(this.#playhead, this.#focus)),
+        last: this.#pieceAt(Math.min(this.file.length - 1, Math.max(this.#playhead, this.#focus) + budget)),
+        perRequest: Math.ceil((this.#o.webSeedBatchBytes ?? 1024 * 1024) / pl),
+      });
     }
     this.#setDeadlines(now);
-    for (const [first, last, size] of runs) {
-      for (let p = first; p <= last; p++) {
-        if (this.#fetches >= MAX_WEBSEED_FETCHES) return;
-        if (this.session.hasPiece(p) || this.#inflight.has(p)) continue;
-        if (now - (this.#failedAt.get(p) ?? -Infinity) < 2000) continue;
-        // One request covers the next `size` pieces of this run, never beyond it; the piece
-        // a read is waiting for first goes alone, so its bytes flow before the rest is in.
-        const count = this.#waiters.has(p) && !this.#inflight.has(p + 1) ? 1 : size;
-        void this.#fetchFromWebSeed(p, Math.min(count, last - p + 1));
-      }
-    }
+    if (this.#webSeeds.length === 0) return;
+    const runs = webSeedRuns(this.session.webSeedView, {
+      mode: 'any',
+      max: MAX_WEBSEED_FETCHES - this.#fetches,
+      ranges,
+      skip: (p) => this.#inflight.has(p) || now - (this.#failedAt.get(p) ?? -Infinity) < 2000,
+    });
+    for (const run of runs) void this.#fetchRun(run);
   }
 
   /**
@@ -379,16 +387,31 @@ export class P2pEngine {
     }
   }
 
-  /** One range request for up to `maxPieces` missing pieces from `first` on. */
-  async #fetchFromWebSeed(first: number, maxPieces: number): Promise<void> {
+  /**
+   * One range request for a run the policy chose: each piece is reserved in the session first
+   * (so no peer is asked for it meanwhile; urgent ones are taken from peers), the run ends at
+   * the first piece that cannot be, and every reservation is released once its piece is in.
+   */
+  async #fetchRun(run: WebSeedRun): Promise<void> {
     const pieces: number[] = [];
-    const lastFilePiece = this.#pieceAt(this.file.length - 1);
-    for (let p = first; p <= lastFilePiece && pieces.length < maxPieces; p++) {
-      if (this.#inflight.has(p) || this.#store.holds(p)) break;
-      if (p !== first && this.session.hasPiece(p)) break;
+    for (let p = run.first; p < run.first + run.count; p++) {
+      if (!this.session.reserveForWebSeed(p, { preempt: run.urgent })) break;
       pieces.push(p);
     }
-    if (pieces.length === 0 || this.#webSeeds.length === 0) return;
+    try {
+      await this.#fetchPieces(pieces, (data, p) => this.session.addPiece(p, data));
+    } finally {
+      for (const p of pieces) this.session.releaseWebSeed(p);
+    }
+  }
+
+  /** One range request for contiguous `pieces`; each piece's bytes go to `keep`. */
+  async #fetchPieces(
+    pieces: readonly number[],
+    keep: (data: Uint8Array, piece: number) => Promise<boolean>,
+  ): Promise<void> {
+    const first = pieces[0];
+    if (first === undefined || this.#webSeeds.length === 0) return;
     for (const p of pieces) this.#inflight.add(p);
     this.#fetches++;
     const pl = this.layout.pieceLength;
@@ -411,10 +434,7 @@ export class P2pEngine {
       this.#fromWebSeed += bytes.length;
       for (const p of pieces) {
         const data = bytes.subarray((p - first) * pl, (p - first) * pl + pieceSize(this.layout, p));
-        const ok = this.session.hasPiece(p)
-          ? await this.#restore(p, data)
-          : await this.session.addPiece(p, data);
-        if (!ok) {
+        if (!(await keep(data, p))) {
           this.#failedAt.set(p, this.#clock.now());
           this.#o.onWarning?.(`web seed piece ${p} failed verification`);
         }
