@@ -11,9 +11,9 @@
  * their source location: those expressions are replaced by the source file's own path.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -86,7 +86,8 @@ await rm(join(root, 'dist', 'chunks'), { recursive: true, force: true });
 // The hash pool's worker thread, bundled here as it would be at run time (hash-pool.ts), so
 // that `swarmcast create` and the node start no esbuild service to hash.
 const hashWorker = join(root, 'dist', 'hash-worker.cjs');
-await build({
+const workerBuild = await build({
+  metafile: true,
   entryPoints: [join(root, 'packages', 'bittorrent', 'src', 'node', 'hash-worker.ts')],
   outfile: hashWorker,
   bundle: true,
@@ -95,7 +96,8 @@ await build({
   target: 'node20',
   logLevel: 'warning',
 });
-await build({
+const cliBuild = await build({
+  metafile: true,
   define: { __SWARMCAST_HASH_WORKER__: JSON.stringify(hashWorker) },
   entryPoints: { swarmcast: entry },
   outdir: join(root, 'dist'),
@@ -117,4 +119,16 @@ await build({
   },
   logLevel: 'warning',
 });
+// Our source files in this build, with when it started: packages/cli/bin/swarmcast.js runs this
+// bundle only while none of them is newer (else the sources, through tsx).
+const sources = new Set();
+for (const r of [workerBuild, cliBuild])
+  for (const input of Object.keys(r.metafile.inputs)) {
+    const path = relative(root, resolve(input));
+    if (path.startsWith('packages/') && !path.includes('node_modules')) sources.add(path);
+  }
+await writeFile(
+  join(root, 'dist', 'sources.json'),
+  `${JSON.stringify({ builtAt: started, sources: [...sources].sort() })}\n`,
+);
 if (process.argv.includes('--verbose')) console.log(`built dist/swarmcast.mjs in ${Date.now() - started} ms`);
