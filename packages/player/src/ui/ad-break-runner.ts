@@ -233,6 +233,7 @@ function playOneAd(
       ui.skipButton.hidden = skip === null;
       ui.skipButton.textContent = skip ?? '';
       ui.skipButton.disabled = !canSkip(view, state);
+      if (state.impressed && !extrasShown) showExtras();
     };
     const on = (type: string, f: () => void) => {
       el.addEventListener(type, f);
@@ -282,17 +283,26 @@ function playOneAd(
     off.push(() => {
       live = false;
     });
+    // "Learn more" and the companion appear with the impression (the ad began to render), not
+    // when the spot is set up: a click before it would be an out-of-order click on an ad the
+    // listener never saw (a listener who paused the spot while it loaded could click it first).
     const link = ui.clickThrough;
-    link.hidden = ad.clickThrough === null;
+    link.hidden = true;
     if (ad.clickThrough) link.href = ad.clickThrough;
     const onClick = () => {
-      if (live) fire(ad.clickTracking, state.playheadMs, null);
+      if (live && state.impressed) fire(ad.clickTracking, state.playheadMs, null);
     };
     link.addEventListener('click', onClick);
     off.push(() => link.removeEventListener('click', onClick));
-    showCompanion(ui, ad.companions[0] ?? null, (c) => {
-      if (live) fire(c.clickTracking, state.playheadMs, null);
-    });
+    showCompanion(ui, null, () => undefined);
+    let extrasShown = false;
+    const showExtras = () => {
+      extrasShown = true;
+      link.hidden = ad.clickThrough === null;
+      showCompanion(ui, ad.companions[0] ?? null, (c) => {
+        if (live && state.impressed) fire(c.clickTracking, state.playheadMs, null);
+      });
+    };
 
     ui.showAd(true);
     render();
