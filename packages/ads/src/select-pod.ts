@@ -76,6 +76,19 @@ export interface PodView {
 /** Why a candidate was not eligible; for the dashboard's "why not serving" and for tests. */
 export type Ineligible = 'paused' | 'flight' | 'targeting' | 'cap' | 'budget' | 'pacing' | 'no-creative';
 
+/** What a line item's targeting is matched against, from the request. */
+function targetingContext(req: PodRequest) {
+  return {
+    showId: req.episode.showId,
+    categories: req.episode.categories,
+    language: req.episode.language,
+    position: req.adBreak.position,
+    country: req.country,
+    device: req.device,
+    now: req.now,
+  };
+}
+
 export function eligibility(
   c: Candidate,
   req: PodRequest,
@@ -88,16 +101,7 @@ export function eligibility(
   if (li.paused || c.campaign.paused) return 'paused';
   const flight = flightOf(c);
   if (now < flight.startsAt || now >= flight.endsAt) return 'flight';
-  const ctx = {
-    showId: req.episode.showId,
-    categories: req.episode.categories,
-    language: req.episode.language,
-    position: req.adBreak.position,
-    country: req.country,
-    device: req.device,
-    now,
-  };
-  if (!matchesTargeting(li.targeting, ctx)) return 'targeting';
+  if (!matchesTargeting(li.targeting, targetingContext(req))) return 'targeting';
   if (!capsAllow(li.caps, req.listenerId, req.listenerId ? view.seen(req.listenerId, li.id) : [], now)) {
     return 'cap';
   }
@@ -182,15 +186,7 @@ export function selectPod(
     view,
     settings,
     indexed: view.eligibleFor !== undefined,
-    ctx: {
-      showId: req.episode.showId,
-      categories: req.episode.categories,
-      language: req.episode.language,
-      position: req.adBreak.position,
-      country: req.country,
-      device: req.device,
-      now: req.now,
-    },
+    ctx: targetingContext(req),
   };
   const list = walk.indexed ? view.eligibleFor!(req) : view.candidates();
   const keep = req.adBreak.maxAds * 3 + 2;
