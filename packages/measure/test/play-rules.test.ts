@@ -99,6 +99,17 @@ describe('judgePlayBeacon: one test per rule', () => {
         [{ seq: 1, event: 'complete', positionMs: 100_000 }, t + 600_000],
       ])[1]?.reason,
     ).toBe('contradiction');
+    // A contradicting start opens an invalid session: what follows is judged at once
+    // (session-invalid), never held for a start that has been judged.
+    const after = run([
+      [{ durationMs: 3_600_000 }, t],
+      [{ seq: 1, event: 'progress', positionMs: 10_000, listenedMs: 10_000 }, t + 10_000],
+    ]);
+    expect(after.map((j) => [j.reason, j.awaiting])).toEqual([
+      ['contradiction', null],
+      ['session-invalid', null],
+    ]);
+    expect(after[0]?.session?.invalid).toBe('contradiction');
     // A session belongs to the episode it started on.
     expect(
       run([

@@ -98,7 +98,14 @@ export function judgePlayBeacon(
       (b.bytesFromPeers < session.bytesFromPeers ||
         b.bytesFromWebSeed < session.bytesFromWebSeed ||
         b.listenedMs < session.listenedMs));
-  if (contradicts) return out('contradiction');
+  if (contradicts) {
+    // A start that contradicts itself or the catalog opens a session that stays invalid,
+    // as an invalid-traffic start does: its later beacons are kept under session-invalid at
+    // once, not held for a start that has been judged (they waited out the whole hold).
+    if (session === null)
+      return out('contradiction', { ...fresh(b, receivedAt), lastSeq: b.seq, invalid: 'contradiction' });
+    return out('contradiction');
+  }
   const base = session ?? fresh(b, receivedAt);
   const elapsed = receivedAt - base.startedAt;
   if (b.listenedMs > elapsed * rules.maxPlaybackRate + rules.slackMs) {
