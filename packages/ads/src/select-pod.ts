@@ -119,16 +119,9 @@ export function eligibility(
 export function staticallyEligible(c: Candidate, req: PodRequest): boolean {
   const li = c.lineItem;
   if (li.paused || c.campaign.paused) return false;
-  const ctx = {
-    showId: req.episode.showId,
-    categories: req.episode.categories,
-    language: req.episode.language,
-    position: req.adBreak.position,
-    country: req.country,
-    device: req.device,
-    now: 0,
-  };
-  if (!matchesTargeting({ ...li.targeting, dayParts: undefined }, ctx)) return false;
+  // Day-parts are left out, so the clock plays no part.
+  if (!matchesTargeting({ ...li.targeting, dayParts: undefined }, { ...targetingContext(req), now: 0 }))
+    return false;
   return c.creatives.some((cr) => playable(cr, req));
 }
 
