@@ -1,7 +1,6 @@
 /**
  * CPU per ad beacon of the collector, embedded: on the embedded stream and on a stream that
- * stores nothing (the HTTP path alone), each through Fastify's route and through the fast
- * path before it (installFastPath), in alternating rounds, wrk (its own process) sending
+ * stores nothing (the HTTP path alone), in alternating rounds, wrk (its own process) sending
  * unique beacons over keep-alive connections as the beacons bench does. Prints the
  * collector's CPU per acknowledged beacon (process.cpuUsage) and beacons/s, medians.
  * Profile with: node --cpu-prof --import tsx packages/measure/bench/collector-path.ts
@@ -17,7 +16,7 @@ import { promisify } from 'node:util';
 import { generateSigningKey, signDecision } from '@swarmcast/ads';
 import { type AudienceKey, type EventStream, openEventStream, systemClock } from '@swarmcast/platform';
 import Fastify from 'fastify';
-import { collectorRoutes, installFastPath } from '../src/collect/collector.ts';
+import { collectorRoutes } from '../src/collect/collector.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 3);
@@ -84,10 +83,9 @@ async function wrk(url: string, duration: number): Promise<{ rps: number; acked:
   return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]), acked: total - non2xx };
 }
 
-async function round(stream: EventStream, fast: boolean): Promise<{ cpuUs: number; rps: number }> {
+async function round(stream: EventStream): Promise<{ cpuUs: number; rps: number }> {
   const app = Fastify();
   const collector = collectorRoutes(app, { stream, edge, clock: systemClock });
-  if (fast) installFastPath(app.server, collector.fast);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -103,22 +101,17 @@ async function round(stream: EventStream, fast: boolean): Promise<{ cpuUs: numbe
 
 const dir = mkdtempSync(join(tmpdir(), 'collector-path-'));
 const stream = await openEventStream({ dataDir: dir });
-const res: Record<'embedded' | 'http' | 'fast' | 'fasthttp', { cpuUs: number; rps: number }[]> = {
-  embedded: [],
-  http: [],
-  fast: [],
-  fasthttp: [],
-};
+const res: Record<'embedded' | 'http', { cpuUs: number; rps: number }[]> = { embedded: [], http: [] };
 try {
   for (let r = 0; r < rounds; r++) {
-    if (!process.env.EMBEDDED_ONLY) res.http.push(await round(nullStream, false));
-    if (!process.env.HTTP_ONLY) res.embedded.push(await round(stream, false));
-    if (!process.env.EMBEDDED_ONLY) res.fasthttp.push(await round(nullStream, true));
-    if (!process.env.HTTP_ONLY) res.fast.push(await round(stream, true));
-    const fmt = (k: keyof typeof res) =>
-      res[k].length ? ` ${k} ${res[k].at(-1)!.cpuUs.toFixed(1)} us ${res[k].at(-1)!.rps.toFixed(0)}/s` : '';
+    if (!process.env.EMBEDDED_ONLY) res.http.push(await round(nullStream));
+    if (!process.env.HTTP_ONLY) res.embedded.push(await round(stream));
     console.log(
-      `round ${r + 1}:${fmt('embedded')}${fmt('fast')}${fmt('http')}${fmt('fasthttp')}, load ${loadavg()[0]!.toFixed(2)}`,
+      `round ${r + 1}: embedded ${res.embedded.at(-1)?.cpuUs.toFixed(1)} us ${res.embedded.at(-1)?.rps.toFixed(0)}/s` +
+        (res.http.length
+          ? `, http alone ${res.http.at(-1)!.cpuUs.toFixed(1)} us ${res.http.at(-1)!.rps.toFixed(0)}/s`
+          : '') +
+        `, load ${loadavg()[0]!.toFixed(2)}`,
     );
   }
 } finally {
@@ -127,13 +120,10 @@ try {
 }
 const med = (xs: number[]) =>
   xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : Number.NaN;
-const line = (k: keyof typeof res, label: string) =>
-  `${label} ${med(res[k].map((x) => x.cpuUs)).toFixed(1)} us (${med(res[k].map((x) => x.rps)).toFixed(0)}/s)`;
 console.log(
-  `collector CPU per beacon, medians of ${rounds}: ${line('embedded', 'embedded via Fastify')}, ${line('fast', 'embedded fast path')}, ` +
-    `${line('http', 'HTTP alone via Fastify')}, ${line('fasthttp', 'HTTP alone fast path')}; ` +
-    `fast/Fastify CPU embedded ${(med(res.fast.map((x) => x.cpuUs)) / med(res.embedded.map((x) => x.cpuUs))).toFixed(2)}x, ` +
-    `load ${loadavg()
+  `collector CPU per beacon, medians of ${rounds}: embedded ${med(res.embedded.map((x) => x.cpuUs)).toFixed(1)} us ` +
+    `(${med(res.embedded.map((x) => x.rps)).toFixed(0)}/s), HTTP path alone ${med(res.http.map((x) => x.cpuUs)).toFixed(1)} us ` +
+    `(${med(res.http.map((x) => x.rps)).toFixed(0)}/s), load ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
 );

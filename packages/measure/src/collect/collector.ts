@@ -1,10 +1,7 @@
 import { hash } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { trackingEvents } from '@swarmcast/ads';
 import type { Clock, EventStream } from '@swarmcast/platform';
 import { trustedCountry } from '@swarmcast/platform';
-import { parse as parseQuery } from 'fast-querystring';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AdBeaconEvent, type EdgeInfo, type PlayBeaconEvent, subjects } from '../beacon-types.ts';
 import { GroupCommit } from './group-commit.ts';
 import { type AdBeaconQuery, parseAdBeacon, parsePlayBeacon } from './parse-beacons.ts';
@@ -38,16 +35,6 @@ const maxPlayBody = 4096;
 const maxUrl = 8192;
 // The classic 43-byte transparent 1x1 GIF.
 const gif = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
-const adPrefix = '/beacon/ad/';
-const eventNames = new Set<string>(trackingEvents);
-// The fast path's headers, in the order Fastify writes the route's (the test compares them).
-const gifHeaders = {
-  'cache-control': 'no-store',
-  'content-type': 'image/gif',
-  'content-length': String(gif.length),
-};
-const noContentHeaders = { 'cache-control': 'no-store' };
-const unavailableHeaders = { 'retry-after': '1', 'content-length': '0' };
 
 /**
  * The stream event id of an ad beacon: the same request gives the same id on any collector
@@ -82,11 +69,7 @@ export function adBeaconEventId(b: AdBeaconQuery): string {
 export function collectorRoutes(
   app: FastifyInstance,
   o: CollectorOptions,
-): {
-  stats: CollectorStats;
-  fast: (req: IncomingMessage, res: ServerResponse) => boolean;
-  close(): Promise<void>;
-} {
+): { stats: CollectorStats; close(): Promise<void> } {
   const stats: CollectorStats = { accepted: 0, rejected: {}, unavailable: 0 };
   const commit = new GroupCommit(o.stream, o.maxBatch ?? 1000, o.maxPending ?? 50_000);
   const reject = (reason: string) => {
@@ -102,25 +85,19 @@ export function collectorRoutes(
     return true;
   }
 
-  /**
-   * One ad beacon, whichever path it came by (the Fastify route or the fast path): what to
-   * answer. `urlLength` is the request target's; `query` is the parsed query object.
-   */
-  async function adBeacon(
-    name: string,
-    urlLength: number,
-    query: unknown,
-    ip: string,
-    userAgent: string | undefined,
-  ): Promise<'answer' | 'unavailable'> {
-    if (urlLength > maxUrl) {
+  app.get<{ Params: { event: string } }>('/beacon/ad/:event', async (req, reply) => {
+    const answer = (r: FastifyReply) => {
+      r.header('cache-control', 'no-store');
+      return req.params.event === 'impression' ? r.code(200).type('image/gif').send(gif) : r.code(204).send();
+    };
+    if (req.url.length > maxUrl) {
       reject('oversized');
-      return 'answer';
+      return answer(reply);
     }
-    const parsed = parseAdBeacon(name, query);
+    const parsed = parseAdBeacon(req.params.event, req.query);
     if (!parsed.ok) {
       reject(parsed.reason);
-      return 'answer';
+      return answer(reply);
     }
     const now = o.clock.now();
     const b = parsed.value;
@@ -134,78 +111,14 @@ export function collectorRoutes(
       adPlayheadMs: b.adPlayheadMs,
       offsetMs: b.offsetMs,
       errorCode: b.errorCode,
-      ...(await o.edge(ip, String(userAgent ?? '').slice(0, 1024), now)),
+      ...(await edgeOf(req, now)),
     };
     if (!(await durable(event, subjects.adBeacon))) {
       stats.unavailable++;
-      return 'unavailable';
+      return reply.code(503).header('retry-after', '1').send();
     }
-    return 'answer';
-  }
-
-  app.get<{ Params: { event: string } }>('/beacon/ad/:event', async (req, reply) => {
-    const outcome = await adBeacon(
-      req.params.event,
-      req.url.length,
-      req.query,
-      req.ip,
-      req.headers['user-agent'],
-    );
-    if (outcome === 'unavailable') return reply.code(503).header('retry-after', '1').send();
-    reply.header('cache-control', 'no-store');
-    return req.params.event === 'impression'
-      ? reply.code(200).type('image/gif').send(gif)
-      : reply.code(204).send();
+    return answer(reply);
   });
-
-  /**
-   * The fast path (install with `installFastPath`): a plain `GET /beacon/ad/<known event>?...`
-   * taken on node:http's request and response, before Fastify's routing, reply object and
-   * hooks, and answered with the same bytes as the route above (beacon-fast-path.test.ts
-   * compares them, good and hostile). Returns false, having done nothing, for any other
-   * request (other methods, unknown or encoded event names, X-Forwarded-For), which then
-   * goes to Fastify. It skips every Fastify hook: only for a server whose hooks change
-   * nothing for these requests (the node's do: its onSend headers and request log).
-   */
-  const fast = (req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = req.url;
-    // With X-Forwarded-For, Fastify's `req.ip` depends on its trustProxy setting: left to it.
-    // Without, it is the socket's address whatever that setting, as here.
-    if (req.method !== 'GET' || url === undefined || !url.startsWith(adPrefix)) return false;
-    if (req.headers['x-forwarded-for'] !== undefined) return false;
-    const q = url.indexOf('?');
-    const name = url.slice(adPrefix.length, q < 0 ? url.length : q);
-    if (!eventNames.has(name)) return false;
-    adBeacon(
-      name,
-      url.length,
-      // As Fastify's router (find-my-way) parses the query for `req.query`.
-      q < 0 || q === url.length - 1 ? {} : parseQuery(url.slice(q + 1)),
-      req.socket.remoteAddress ?? '',
-      req.headers['user-agent'],
-    ).then(
-      (outcome) => {
-        if (outcome === 'unavailable') res.writeHead(503, unavailableHeaders).end();
-        else if (name === 'impression') res.writeHead(200, gifHeaders).end(gif);
-        else res.writeHead(204, noContentHeaders).end();
-      },
-      (err: unknown) => {
-        // What Fastify's default error handler answers for the route's thrown error.
-        const body = JSON.stringify({
-          statusCode: 500,
-          error: 'Internal Server Error',
-          message: err instanceof Error ? err.message : String(err),
-        });
-        res
-          .writeHead(500, {
-            'content-type': 'application/json; charset=utf-8',
-            'content-length': String(Buffer.byteLength(body)),
-          })
-          .end(body);
-      },
-    );
-    return true;
-  };
 
   // Browsers send navigator.sendBeacon bodies as text/plain to avoid a CORS preflight.
   app.addContentTypeParser(
@@ -260,21 +173,5 @@ export function collectorRoutes(
     return reply.code(204).send();
   });
 
-  return { stats, fast, close: () => commit.close() };
-}
-
-/**
- * Puts a fast path in front of the server's other request handlers (Fastify's): a request it
- * takes is answered there, anything else goes on to them unchanged.
- */
-export function installFastPath(
-  server: Server,
-  fast: (req: IncomingMessage, res: ServerResponse) => boolean,
-): void {
-  const others = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (fast(req, res)) return;
-    for (const h of others) h(req, res);
-  });
+  return { stats, close: () => commit.close() };
 }
