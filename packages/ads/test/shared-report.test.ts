@@ -164,7 +164,7 @@ describe.skipIf(services.skip)('the ads delivery report with two processes', () 
     expect(await report(a.app)).toEqual(fromB);
   });
 
-  it('answers 503 ADS_SHARED_STATE_UNAVAILABLE, not 500, when Redis cannot be reached', async () => {
+  it('answers 503 ADS_SHARED_STATE_UNAVAILABLE (the ad request: x-ads-reason), not 500, when Redis cannot be reached', async () => {
     // A port with nothing listening (the shared Redis server stays up for everyone else).
     const port = await new Promise<number>((resolve) => {
       const srv = createServer().listen(0, '127.0.0.1', () => {
@@ -222,6 +222,12 @@ describe.skipIf(services.skip)('the ads delivery report with two processes', () 
       expect(page.body).toContain('start Redis or correct REDIS_URL');
       expect(page.body).not.toMatch(/internal error|maxRetriesPerRequest|node_modules/i);
     }
+    // An ad request gets the empty VAST with 503 and the same code in x-ads-reason.
+    const vast = await app.inject({ url: '/ads/vast?episode=ep-1&break=pre&lid=listener-1' });
+    expect(vast.statusCode, vast.body).toBe(503);
+    expect(vast.headers['x-ads-reason']).toBe('ADS_SHARED_STATE_UNAVAILABLE');
+    expect(vast.body).toContain('<VAST');
+    expect(vast.body).not.toContain('<Ad ');
     // A campaign that is not there is still a 404, not a 503 (nothing asked of Redis).
     expect((await app.inject({ url: '/ads/api/campaigns/nope/report', headers })).statusCode).toBe(404);
   });

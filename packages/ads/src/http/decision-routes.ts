@@ -62,7 +62,7 @@ export function decisionRoutes(app: FastifyInstance, ctx: AdsContext): void {
       // The shared caps and delivery (Redis) did not answer: no ad rather than one past a cap
       // or plan; still a valid VAST for the player.
       req.log.error({ err }, 'ad decision: shared delivery state failed');
-      return reply.code(503).header('x-ads-reason', 'shared-state-unavailable').send(emptyVast);
+      return reply.code(503).header('x-ads-reason', 'ADS_SHARED_STATE_UNAVAILABLE').send(emptyVast);
     }
     if (!episode) reply.header('x-ads-reason', 'unknown-episode');
     if (answer.adBreak && episode) {
