@@ -297,7 +297,8 @@ describe.each(engines)('ad and play beacons judged by two consumers out of order
   const session = async (sessionId: string) =>
     (
       await c.a.query<Record<string, unknown>>(
-        `SELECT last_seq, max_position_ms, listened_ms, completed, invalid FROM measure_play_sessions
+        `SELECT last_seq, max_position_ms, listened_ms, completed, invalid, bytes_from_peers, bytes_from_web_seed
+           FROM measure_play_sessions
           WHERE session_id = $1`,
         [sessionId],
       )
@@ -307,6 +308,7 @@ describe.each(engines)('ad and play beacons judged by two consumers out of order
       listenedMs: Number(r.listened_ms),
       completed: r.completed,
       invalid: r.invalid,
+      bytes: [Number(r.bytes_from_peers), Number(r.bytes_from_web_seed)],
     }))[0];
   /** A 10-minute episode listened through: start, progress at 1 and 5 minutes, complete. */
   const listen = (sessionId: string, over: Partial<PlayBeacon> = {}) => {
@@ -342,6 +344,7 @@ describe.each(engines)('ad and play beacons judged by two consumers out of order
         listenedMs: 600_000,
         completed: true,
         invalid: null,
+        bytes: [0, 0],
       });
       expect(rb).toMatchObject({ processed: 3, held: 3, released: 0 });
       expect(ra).toMatchObject({ processed: 1, held: 0, released: 3 });
@@ -373,6 +376,73 @@ describe.each(engines)('ad and play beacons judged by two consumers out of order
       expect(ra).toMatchObject({ held: 0, released: 1 });
       expect(await reasons([start!, p1!, p2!, complete!])).toEqual([null, null, null, null]);
       expect(await session('late-play-mixed')).toMatchObject({ lastSeq: 3, completed: true });
+    },
+  );
+
+  it.skipIf(engine.skip)(
+    'an earlier beacon judged after a later one is judged as on a single consumer, whichever batch commits first',
+    async () => {
+      /** Beacon `seq` of a session: listened through `ms`, bytes growing with it, received as sent. */
+      const beat = (
+        sessionId: string,
+        seq: number,
+        event: PlayBeacon['event'],
+        ms: number,
+        listenedMs = ms,
+      ) =>
+        playEvent(
+          {
+            sessionId,
+            seq,
+            event,
+            positionMs: ms,
+            listenedMs,
+            bytesFromPeers: ms * 3,
+            bytesFromWebSeed: ms,
+          },
+          t + ms + 500,
+        );
+      const honest = (id: string) => [
+        beat(id, 0, 'start', 0),
+        beat(id, 1, 'progress', 60_000),
+        beat(id, 2, 'progress', 120_000),
+        beat(id, 3, 'progress', 180_000),
+        beat(id, 4, 'complete', 600_000),
+      ];
+      // The third beacon claims the whole episode 2 minutes in: too fast, which invalidates the session.
+      const fabricated = (id: string) => [
+        beat(id, 0, 'start', 0),
+        beat(id, 1, 'progress', 60_000),
+        beat(id, 2, 'progress', 120_000, 600_000),
+      ];
+      // Which beacons (by index) are committed before, in A's batch and in B's (B commits first).
+      const cases: { name: string; beacons: (id: string) => StreamEvent[]; split: number[][] }[] = [
+        { name: 'after-two', beacons: honest, split: [[0], [1], [2, 3, 4]] },
+        { name: 'after-one', beacons: honest, split: [[0, 1], [2], [3, 4]] },
+        { name: 'two-after', beacons: honest, split: [[0], [1, 2], [3, 4]] },
+        { name: 'with-start', beacons: honest, split: [[], [0, 1], [2, 3, 4]] },
+        { name: 'after-too-fast', beacons: fabricated, split: [[0], [1], [2]] },
+      ];
+      for (const k of cases) {
+        const multi = k.beacons(`order-${k.name}`);
+        const [before, a, b] = k.split.map((ix) => ix.map((i) => multi[i]!));
+        if (before!.length > 0) await c.a.transaction((tx) => processBatch(tx, before!, options));
+        await bCommitsFirst(a!, b!);
+        const single = k.beacons(`order-${k.name}-single`);
+        await c.a.transaction((tx) => processBatch(tx, single, options));
+        const judgements = async (events: StreamEvent[]) => ({
+          events: await reasons(events),
+          plays: await plays((events[0]!.data as { beacon: PlayBeacon }).beacon.sessionId),
+          session: await session((events[0]!.data as { beacon: PlayBeacon }).beacon.sessionId),
+        });
+        expect({ case: k.name, ...(await judgements(multi)) }).toEqual({
+          case: k.name,
+          ...(await judgements(single)),
+        });
+      }
+      // The single consumer's judgements themselves: every honest beacon counts.
+      expect(await reasons(honest('order-after-two-single'))).toEqual([null, null, null, null, null]);
+      expect(await reasons(fabricated('order-after-too-fast-single'))).toEqual([null, null, 'too-fast']);
     },
   );
 

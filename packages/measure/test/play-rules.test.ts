@@ -72,6 +72,42 @@ describe('judgePlayBeacon: one test per rule', () => {
       ])[1]?.reason,
     ).toBe('duplicate');
   });
+  it('2 a seq skipped and judged later is judged by the place it claims, not as a duplicate', () => {
+    const p = (seq: number, ms: number, at = t + ms + 500) =>
+      [{ seq, event: 'progress', positionMs: ms, listenedMs: ms, bytesFromPeers: ms }, at] as [
+        Partial<PlayBeacon>,
+        number,
+      ];
+    // Seq 2 judged before seq 1 (another consumer committed it first): both count.
+    const r = run([[{}, t], p(2, 120_000), p(1, 60_000), p(1, 60_000)]);
+    expect(r.map((j) => j.reason)).toEqual([null, null, null, 'duplicate']);
+    expect(r[1]?.session).toMatchObject({ lastSeq: 2, gaps: [[1, 1]], countersSeq: 2 });
+    expect(r[2]?.session).toMatchObject({ lastSeq: 2, gaps: [], countersSeq: 2, listenedMs: 120_000 });
+    // A skipped seq claiming more than a later one has: its counters go backwards in seq order.
+    expect(run([[{}, t], p(2, 120_000), p(1, 180_000, t + 200_000)])[2]?.reason).toBe('contradiction');
+    // Gaps are bounded: the lowest ranges are forgotten, and their seqs count as seen.
+    const skipping = run([[{}, t], ...Array.from({ length: 20 }, (_, i) => p(2 * (i + 1), 1_000 * i))]);
+    const last = skipping.at(-1)!.session!;
+    expect(last.gaps).toHaveLength(16);
+    expect(last.gaps[0]).toEqual([9, 9]);
+    let s: PlaySession | null = last;
+    const late = [1, 9].map((seq) => {
+      const j = judgePlayBeacon(s, b({ seq, event: 'progress' }), t + 30_000, 600_000, null);
+      s = j.session;
+      return j.reason;
+    });
+    expect(late).toEqual(['duplicate', null]);
+  });
+  it('1 a seq skipped before the beacon that invalidated the session is judged as before it', () => {
+    const r = run([
+      [{}, t],
+      [{ seq: 2, event: 'progress', positionMs: 120_000, listenedMs: 600_000 }, t + 120_500],
+      [{ seq: 1, event: 'progress', positionMs: 60_000, listenedMs: 60_000 }, t + 60_500],
+      [{ seq: 3, event: 'progress', positionMs: 180_000, listenedMs: 180_000 }, t + 180_500],
+    ]);
+    expect(r.map((j) => j.reason)).toEqual([null, 'too-fast', null, 'session-invalid']);
+    expect(r[2]?.session).toMatchObject({ invalid: 'too-fast', listenedMs: 60_000, countersSeq: 1 });
+  });
   it('3 out-of-order: progress before start (awaiting it: held by the pipeline), or a second start (final)', () => {
     expect(run([[{ event: 'progress' }, t]])[0]).toMatchObject({ reason: 'out-of-order', awaiting: 'start' });
     expect(

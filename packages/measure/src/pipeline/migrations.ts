@@ -251,4 +251,14 @@ CREATE TABLE measure_play_held (
 CREATE INDEX measure_play_held_until ON measure_play_held (held_until);
 `,
   },
+  {
+    // Play beacons are judged by the seq they claim, not by arrival order (rules/play-sequence.ts):
+    // a session keeps the seqs below its highest not seen yet (null: none) and the seq its
+    // counters are from (null: last_seq, as every session judged before this).
+    id: 'measure/0013-play-seq-gaps',
+    sql: `
+ALTER TABLE measure_play_sessions ADD COLUMN seq_gaps jsonb;
+ALTER TABLE measure_play_sessions ADD COLUMN counters_seq integer;
+`,
+  },
 ];

@@ -760,6 +760,8 @@ function sessionOf(sessionId: string, row: Record<string, unknown>): PlaySession
     episodeId: String(row.episode_id),
     startedAt: Number(row.started_at),
     lastSeq: Number(row.last_seq),
+    gaps: (row.seq_gaps as PlaySession['gaps'] | null) ?? [],
+    countersSeq: Number(row.counters_seq ?? row.last_seq),
     maxPositionMs: Number(row.max_position_ms),
     listenedMs: Number(row.listened_ms),
     durationMs: Number(row.duration_ms),
@@ -780,9 +782,10 @@ async function saveSessions(
     await tx.query(
       `INSERT INTO measure_play_sessions (session_id, episode_id, audience_key, listener_id, started_at, last_seq,
          max_position_ms, listened_ms, duration_ms, completed, bytes_from_peers, bytes_from_web_seed, invalid, peer_mode,
-         client_app, client_device, client_os, client_country)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-       ON CONFLICT (session_id) DO UPDATE SET last_seq = EXCLUDED.last_seq, max_position_ms = EXCLUDED.max_position_ms,
+         client_app, client_device, client_os, client_country, seq_gaps, counters_seq)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20)
+       ON CONFLICT (session_id) DO UPDATE SET last_seq = EXCLUDED.last_seq, seq_gaps = EXCLUDED.seq_gaps,
+         counters_seq = EXCLUDED.counters_seq, max_position_ms = EXCLUDED.max_position_ms,
          listened_ms = EXCLUDED.listened_ms, completed = EXCLUDED.completed, bytes_from_peers = EXCLUDED.bytes_from_peers,
          bytes_from_web_seed = EXCLUDED.bytes_from_web_seed, invalid = EXCLUDED.invalid, peer_mode = EXCLUDED.peer_mode`,
       [
@@ -805,6 +808,8 @@ async function saveSessions(
         row.client.device,
         row.client.os,
         row.country ?? null,
+        s.gaps.length === 0 ? null : JSON.stringify(s.gaps),
+        s.countersSeq,
       ],
     );
   }
