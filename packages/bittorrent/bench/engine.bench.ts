@@ -15,6 +15,20 @@
  * so start-up counts for both (ours includes starting Node and tsx) and shutdown for neither;
  * CPU to exit is printed as well. The machine is shared: quote medians with the load average.
  *
+ * Encryption is the same on both legs and printed (SWARMCAST_BENCH_ENCRYPTION):
+ *   plain (default): both dial with the MSE handshake offering RC4 or plaintext (ours
+ *     `--encryption prefer`, aria2c `--bt-require-crypto=false --bt-min-crypto-level=plain`,
+ *     its defaults) and the aria2c seeder, at its default minimum level, selects plaintext: a
+ *     Diffie-Hellman exchange per connection, then the payload in the clear. (aria2c cannot be
+ *     told to dial with the plain BitTorrent handshake, so ours does not either.)
+ *   rc4: both require RC4 (ours `--encryption require`, aria2c `--bt-require-crypto=true
+ *     --bt-min-crypto-level=arc4`): the whole stream is encrypted.
+ *
+ * Start-up and transfer are split: every round also runs both downloaders on a torrent of
+ * one 16 KiB piece from the same seeder (process start, module load, tracker announce,
+ * connection and handshakes, one piece verified and written). Its CPU is the start-up
+ * figure; transfer CPU is a download's CPU minus the median start-up of the same client.
+ *
  * Ours runs as users run it: the CLI bundled to JavaScript (dist/swarmcast.mjs, built here
  * first, as `npm start` and `npm run swarmcast` do), not under a TypeScript loader (tsx at run
  * time costs ~1.9 s more CPU per start). Its start-up CPU (`swarmcast version`) is printed.
@@ -40,6 +54,19 @@ const rounds = Number(process.env.SWARMCAST_BENCH_ROUNDS ?? 3);
 const seedRounds = Number(process.env.SWARMCAST_BENCH_SEED_ROUNDS ?? rounds);
 const pieceLog2 = Number(process.env.SWARMCAST_BENCH_PIECE_LOG2 ?? 20);
 const outDir = process.env.SWARMCAST_BENCH_OUT_DIR;
+const encryption = process.env.SWARMCAST_BENCH_ENCRYPTION ?? 'plain';
+if (encryption !== 'plain' && encryption !== 'rc4')
+  throw new Error('SWARMCAST_BENCH_ENCRYPTION must be plain or rc4');
+/** The same encryption setting for both downloaders (see the doc comment). */
+const oursCrypto = ['--encryption', encryption === 'rc4' ? 'require' : 'prefer'];
+const ariaCrypto =
+  encryption === 'rc4'
+    ? ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4']
+    : ['--bt-require-crypto=false', '--bt-min-crypto-level=plain'];
+const cryptoText =
+  encryption === 'rc4'
+    ? 'encryption rc4: both require MSE with RC4 on the whole stream'
+    : 'encryption plain: both dial with the MSE handshake offering RC4 or plaintext, the seeder selects plaintext (payload in the clear)';
 const root = join(import.meta.dirname, '..', '..', '..');
 const clockTicks = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
 const quiet = [
@@ -222,6 +249,7 @@ async function main(): Promise<void> {
     const src = join(work, 'src');
     await mkdir(src);
     spawnSync('sh', ['-c', `head -c ${bytes} /dev/urandom > ${src}/payload.bin`]);
+    spawnSync('sh', ['-c', `head -c 16384 /dev/urandom > ${src}/tiny.bin`]);
     const torrents = trackerPorts.map((port, i) => {
       const torrent = join(work, `payload-${i}.torrent`);
       const mk = spawnSync('mktorrent', [
@@ -239,12 +267,32 @@ async function main(): Promise<void> {
       return torrent;
     });
     const [torrent, oursSeederTorrent] = torrents as [string, string];
-    /** Resolves once a seeder on `port` announced itself complete (after its own hash check). */
-    const announcedComplete = (tracker: InstanceType<typeof TrackerServer>, port: number, who: string) =>
+    // the start-up run's torrent: one 16 KiB piece, served by the same aria2c seeder
+    const tinyTorrent = join(work, 'tiny.torrent');
+    const mkTiny = spawnSync('mktorrent', [
+      '-l',
+      '15',
+      '-a',
+      `http://127.0.0.1:${trackerPorts[0]}/announce`,
+      '-o',
+      tinyTorrent,
+      `${src}/tiny.bin`,
+    ]);
+    if (mkTiny.status !== 0) throw new Error(`mktorrent failed: ${mkTiny.stderr}`);
+    /** Resolves once a seeder on `port` announced `torrents` torrents complete (after its own hash check). */
+    const announcedComplete = (
+      tracker: InstanceType<typeof TrackerServer>,
+      port: number,
+      who: string,
+      torrents = 1,
+    ) =>
       new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`the ${who} seeder never announced`)), 300_000);
-        const onAnnounce = (_addr: string, params: { left?: number; port?: number }) => {
+        const complete = new Set<string>();
+        const onAnnounce = (_addr: string, params: { left?: number; port?: number; info_hash?: string }) => {
           if (Number(params.left) === 0 && Number(params.port) === port) {
+            complete.add(String(params.info_hash));
+            if (complete.size < torrents) return;
             clearTimeout(t);
             resolve();
           }
@@ -254,7 +302,7 @@ async function main(): Promise<void> {
     const ariaSeedPort = await freePort();
     const oursSeedPort = await freePort();
     const seeding = [
-      announcedComplete(trackers[0]!, ariaSeedPort, 'aria2c'),
+      announcedComplete(trackers[0]!, ariaSeedPort, 'aria2c', 2),
       announcedComplete(trackers[1]!, oursSeedPort, 'swarmcast'),
     ];
     const ariaSeeder = spawn(
@@ -267,6 +315,7 @@ async function main(): Promise<void> {
         `--listen-port=${ariaSeedPort}`,
         `--dir=${src}`,
         torrent,
+        tinyTorrent,
       ],
       { stdio: 'ignore' },
     );
@@ -302,12 +351,24 @@ async function main(): Promise<void> {
     const theirs: Run[] = [];
     const mb = bytes / 1e6;
     console.log(
-      `payload ${(bytes / 1024 ** 2).toFixed(0)} MiB, pieces of ${2 ** pieceLog2 / 1024} KiB, ${rounds} rounds, downloads to ${downloads}; swarmcast start-up (version) ${median(startup).toFixed(2)} s CPU; load average at start ${load()}`,
+      `payload ${(bytes / 1024 ** 2).toFixed(0)} MiB, pieces of ${2 ** pieceLog2 / 1024} KiB, ${rounds} rounds, downloads to ${downloads}; ${cryptoText}; swarmcast version ${median(startup).toFixed(2)} s CPU; load average at start ${load()}`,
     );
-    const runOurs = async (i: number, nodeArgs: string[] = []): Promise<Run> => {
+    const runOurs = async (i: number, nodeArgs: string[] = [], file = torrent): Promise<Run> => {
       const out = join(downloads, `ours-${i}`);
       const r = await run(
-        [process.execPath, ...nodeArgs, cli, 'get', torrent, '-o', out, '--json', '--timeout', '600'],
+        [
+          process.execPath,
+          ...nodeArgs,
+          cli,
+          'get',
+          file,
+          '-o',
+          out,
+          '--json',
+          '--timeout',
+          '600',
+          ...oursCrypto,
+        ],
         {},
         (c) =>
           new Promise((resolve) =>
@@ -333,6 +394,7 @@ async function main(): Promise<void> {
           '--seed-time=0',
           `--listen-port=${await freePort()}`,
           '--file-allocation=none',
+          ...ariaCrypto,
           `--on-bt-download-complete=${hook}`,
           `--dir=${out}`,
           file,
@@ -351,34 +413,47 @@ async function main(): Promise<void> {
       await rm(out, { recursive: true, force: true });
       return r;
     };
-    console.log('downloaders (seeder: aria2c)');
+    console.log(
+      'downloaders (seeder: aria2c); start-up = the same client fetching a 1-piece (16 KiB) torrent',
+    );
+    const oursStart: Run[] = [];
+    const theirsStart: Run[] = [];
     for (let i = 0; i < rounds; i++) {
       if (i % 2 === 0) {
+        oursStart.push(await runOurs(200 + i, [], tinyTorrent));
         ours.push(await runOurs(i));
+        theirsStart.push(await runAria(200 + i, tinyTorrent));
         theirs.push(await runAria(i));
       } else {
+        theirsStart.push(await runAria(200 + i, tinyTorrent));
         theirs.push(await runAria(i));
+        oursStart.push(await runOurs(200 + i, [], tinyTorrent));
         ours.push(await runOurs(i));
       }
       const o = ours[i]!;
       const a = theirs[i]!;
       console.log(
-        `round ${i + 1}: swarmcast ${(mb / o.complete).toFixed(0)} MB/s ${o.cpu.toFixed(2)} s CPU (${o.sys.toFixed(2)} system; exit ${o.exit.toFixed(1)} s, ${o.cpuExit.toFixed(2)} s CPU) | aria2c ${(mb / a.complete).toFixed(0)} MB/s ${a.cpu.toFixed(2)} s CPU (${a.sys.toFixed(2)} system; exit ${a.exit.toFixed(1)} s, ${a.cpuExit.toFixed(2)} s CPU) | load ${load()}`,
+        `round ${i + 1}: swarmcast ${(mb / o.complete).toFixed(0)} MB/s ${o.cpu.toFixed(2)} s CPU (${o.sys.toFixed(2)} system; start-up ${oursStart[i]!.cpu.toFixed(2)} s; exit ${o.exit.toFixed(1)} s, ${o.cpuExit.toFixed(2)} s CPU) | aria2c ${(mb / a.complete).toFixed(0)} MB/s ${a.cpu.toFixed(2)} s CPU (${a.sys.toFixed(2)} system; start-up ${theirsStart[i]!.cpu.toFixed(2)} s; exit ${a.exit.toFixed(1)} s, ${a.cpuExit.toFixed(2)} s CPU) | load ${load()}`,
       );
     }
     const om = median(ours.map((r) => mb / r.complete));
     const am = median(theirs.map((r) => mb / r.complete));
     const oc = median(ours.map((r) => r.cpu));
     const ac = median(theirs.map((r) => r.cpu));
+    const startOurs = median(oursStart.map((r) => r.cpu));
+    const startAria = median(theirsStart.map((r) => r.cpu));
+    // transfer: each round's download minus the median start-up of the same client
+    const ot = median(ours.map((r) => r.cpu - startOurs));
+    const at = median(theirs.map((r) => r.cpu - startAria));
     const gib = bytes / 1024 ** 3;
     console.log(
-      `median swarmcast get ${om.toFixed(0)} MB/s, ${oc.toFixed(2)} s CPU (${(oc / gib).toFixed(2)} s/GiB)`,
+      `median swarmcast get ${om.toFixed(0)} MB/s, ${oc.toFixed(2)} s CPU = start-up ${startOurs.toFixed(2)} + transfer ${ot.toFixed(2)} (${(ot / gib).toFixed(2)} s/GiB)`,
     );
     console.log(
-      `median aria2c        ${am.toFixed(0)} MB/s, ${ac.toFixed(2)} s CPU (${(ac / gib).toFixed(2)} s/GiB)`,
+      `median aria2c        ${am.toFixed(0)} MB/s, ${ac.toFixed(2)} s CPU = start-up ${startAria.toFixed(2)} + transfer ${at.toFixed(2)} (${(at / gib).toFixed(2)} s/GiB)`,
     );
     console.log(
-      `ratio throughput swarmcast/aria2c ${(om / am).toFixed(2)} (goal >= 1.0); CPU swarmcast/aria2c ${(oc / ac).toFixed(2)} (goal <= 1.0); load average ${load()}`,
+      `ratio throughput swarmcast/aria2c ${(om / am).toFixed(2)} (goal >= 1.0); CPU swarmcast/aria2c ${(oc / ac).toFixed(2)} (goal <= 1.0): start-up ${(startOurs / startAria).toFixed(1)}x (${((startOurs - startAria) * 1000).toFixed(0)} ms more), transfer ${(ot / at).toFixed(2)}x; ${cryptoText}; load average ${load()}`,
     );
 
     console.log(`seeders (downloader: aria2c), ${seedRounds} rounds`);
