@@ -3,13 +3,16 @@ import {
   type AudienceKey,
   clientFamilyFromPeerId,
   type EventStream,
+  encodeStreamRecords,
   openEventStream,
   type StreamEvent,
 } from '@swarmcast/platform';
 import { requireServices, scratchDir, serviceUrl, waitFor } from '@swarmcast/testkit';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnnounceObservation } from '../src/core/tracker-core.ts';
 import { AnnounceFactPublisher } from '../src/facts/announce-facts.ts';
+import { memoClientFamily } from '../src/facts/open-facts.ts';
 import { type RunningTracker, runStandaloneTracker } from '../src/standalone.ts';
 import { announceQuery, peerId, udpAnnounce, udpConnect } from './helpers/announce.ts';
 import { UdpTestClient } from './helpers/udp-client.ts';
@@ -344,5 +347,154 @@ describe('announce fact records', () => {
       new Set(published.map((e) => (e.data as { clientFamily: string }).clientFamily)).size,
     ).toBeGreaterThan(6);
     for (const e of published) expect(e.json).toBe(JSON.stringify({ i: e.id, s: e.subject, d: e.data }));
+  });
+});
+
+describe('announce facts laid out as stream records', () => {
+  // Observations with every kind of value a record holds: numbers of every size (and
+  // non-integers from an odd clock), hex and non-hex strings, every event and transport,
+  // injected strings that JSON must escape or that are beyond ASCII.
+  function observations(count: number): AnnounceObservation[] {
+    const ids = ['-qB4520-', '-UT3550-', 'A2-1-37-0-', 'M7-4-0--', 'xyz'];
+    const events = ['started', 'completed', 'stopped', 'update'] as const;
+    const transports = ['http', 'udp', 'ws'] as const;
+    const numbers = [0, 1, 9, 10, 35, 36, 999, 2 ** 31, 2 ** 53 - 1, 2 ** 53, 1e21, 1.5, -3];
+    return Array.from({ length: count }, (_, i) => {
+      const id = Buffer.alloc(20, 0x41);
+      id.write(ids[i % ids.length]!, 'latin1');
+      return {
+        time: i === 7 ? 1_765_000_000_000.5 : 1_765_000_000_000 + i,
+        uploadedDelta: numbers[i % numbers.length]!,
+        downloadedDelta: numbers[(i * 5) % numbers.length]!,
+        request: {
+          type: 'announce' as const,
+          transport: transports[i % 3]!,
+          infoHash: (i === 3 ? `é${'0'.repeat(39)}` : i.toString(16).padStart(40, '0')) as never,
+          peerId: new Uint8Array(id),
+          ip: `10.0.0.${i % 4}`,
+          port: 1,
+          uploaded: 0,
+          downloaded: 0,
+          left: numbers[(i * 3) % numbers.length]!,
+          event: events[i % 4]!,
+          numwant: 0,
+          compact: true,
+          noPeerId: true,
+          passkey: null,
+          key: null,
+          userAgent: i % 5 === 0 ? 'ua' : null,
+        },
+      };
+    });
+  }
+
+  function publisherDeps() {
+    const families = [null, 'say "hi"\\', 'tab\there', 'é\u2028', '\u{1F600}'];
+    let n = 0;
+    return {
+      audienceKey: (ip: string, ua: string) =>
+        ip === '10.0.0.3' ? ('"quoted" kéy' as AudienceKey) : deps.audienceKey(ip, ua),
+      clientFamily: (id: Uint8Array) => families[n++ % families.length] ?? clientFamilyFromPeerId(id),
+      isDatacenter: (ip: string) => ip === '10.0.0.2',
+    };
+  }
+
+  const eventStream = () => {
+    const published: StreamEvent[] = [];
+    return {
+      published,
+      stream: {
+        async publish(events: StreamEvent[]) {
+          published.push(...events);
+        },
+        consume: async () => ({ pending: async () => 0, stop: async () => undefined }),
+        close: async () => undefined,
+      } as EventStream,
+    };
+  };
+
+  it('writes the bytes encodeStreamRecords writes for the same facts as events', async () => {
+    const { stream: plain, published } = eventStream();
+    const chunks: Array<{ records: Buffer; count: number }> = [];
+    const encoded = {
+      ...eventStream().stream,
+      async publishEncoded(records: Buffer, count: number) {
+        chunks.push({ records: Buffer.from(records), count });
+      },
+    } as EventStream;
+    const a = new AnnounceFactPublisher({ stream: plain, ...publisherDeps(), batchSize: 40 });
+    const b = new AnnounceFactPublisher({ stream: encoded, ...publisherDeps(), batchSize: 40 });
+    for (const o of observations(100)) {
+      a.observe(o);
+      b.observe(o);
+    }
+    await a.flush();
+    await b.flush();
+    expect(published).toHaveLength(100);
+    expect(chunks.map((c) => c.count)).toEqual([40, 40, 20]);
+    // The same facts under the other publisher's nonce (ids are `<nonce>-<seq>`, both from 0).
+    const nonceOf = (id: string) => id.slice(0, id.indexOf('-'));
+    const nonceA = nonceOf(published[0]!.id);
+    const first = chunks[0]!.records;
+    const nonceB = nonceOf(JSON.parse(first.subarray(8, 8 + first.readUInt32BE(0)).toString()).i);
+    const expected = encodeStreamRecords(
+      published.map((e) => ({ ...e, json: e.json!.replaceAll(nonceA, nonceB) })),
+    );
+    expect(Buffer.concat(chunks.map((c) => c.records)).equals(expected)).toBe(true);
+  });
+
+  it('retries a refused batch with the same records', async () => {
+    let fail = true;
+    const chunks: Buffer[] = [];
+    const stream = {
+      ...eventStream().stream,
+      async publishEncoded(records: Buffer) {
+        if (fail) throw new Error('stream down');
+        chunks.push(Buffer.from(records));
+      },
+    } as EventStream;
+    const p = new AnnounceFactPublisher({ stream, ...publisherDeps(), maxBacklog: 3, batchSize: 10 });
+    const os = observations(5);
+    for (const o of os) p.observe(o);
+    expect(p.counts.dropped).toBe(2);
+    await p.flush();
+    expect(p.counts.failedBatches).toBe(1);
+    p.observe(os[0]!); // the refused batch still counts against the bound
+    expect(p.counts.dropped).toBe(3);
+    fail = false;
+    await p.flush();
+    expect(p.counts.published).toBe(3);
+    const ids = chunks.map((c) => JSON.parse(c.subarray(8, 8 + c.readUInt32BE(0)).toString()).i);
+    expect(ids[0]).toMatch(/-0$/);
+  });
+});
+
+describe('client family memo', () => {
+  it('answers as the classifier for every id, asking it once per Azureus prefix', () => {
+    let asked = 0;
+    const family = memoClientFamily((id) => {
+      asked++;
+      return clientFamilyFromPeerId(id);
+    });
+    const ids = [
+      '-qB4520-aaaaaaaaaaaa',
+      '-qB4520-bbbbbbbbbbbb',
+      '-qB4521-aaaaaaaaaaaa',
+      '-TR3000-aaaaaaaaaaaa',
+      '-ZZ9999-aaaaaaaaaaaa',
+      '-q!4520-aaaaaaaaaaaa',
+      '-qB4520xaaaaaaaaaaaa',
+      'A2-1-37-0-aaaaaaaaaa',
+      'M7-4-0--aaaaaaaaaaaa',
+      'S58B-----aaaaaaaaaaa',
+      'xyz',
+      '',
+    ];
+    for (const text of [...ids, ...ids]) {
+      const id = new Uint8Array(Buffer.from(text, 'latin1'));
+      expect(family(id)).toBe(clientFamilyFromPeerId(id));
+    }
+    // Azureus-style ids once per distinct 8-byte prefix (5), the other 6 every time.
+    expect(asked).toBe(5 + 2 * 6);
   });
 });

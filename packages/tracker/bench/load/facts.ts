@@ -15,6 +15,7 @@ import {
 } from '@swarmcast/platform';
 import type { AnnounceObservation } from '../../src/core/tracker-core.ts';
 import { AnnounceFactPublisher } from '../../src/facts/announce-facts.ts';
+import { memoClientFamily } from '../../src/facts/open-facts.ts';
 import type { AnnounceRequest, InfoHash } from '../../src/types.ts';
 
 const n = Number(process.argv[2] ?? 200_000);
@@ -58,7 +59,8 @@ async function round(): Promise<number> {
   const facts = new AnnounceFactPublisher({
     stream,
     audienceKey: (ip, ua, now) => keys.audienceKey(ip, ua, now),
-    clientFamily: (id) => clientFamilyFromPeerId(id),
+    // As `swarmcast tracker` builds it (open-facts.ts).
+    clientFamily: memoClientFamily((id) => clientFamilyFromPeerId(id)),
     isDatacenter: () => false,
   });
   facts.start();

@@ -33,16 +33,18 @@ export class FactRelay implements EventStream {
   publish(events: StreamEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('fact relay closed'));
     if (events.length === 0) return Promise.resolve();
+    return this.publishEncoded(encodeStreamRecords(events), events.length);
+  }
+
+  /** Records already laid out (the publisher's fact-records.ts), handed on as they are. */
+  publishEncoded(records: Buffer, count: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('fact relay closed'));
+    if (count === 0) return Promise.resolve();
     const id = this.nextId++;
-    const records: FactRecords = {
-      t: 'records',
-      id,
-      count: events.length,
-      records: encodeStreamRecords(events),
-    };
+    const message: FactRecords = { t: 'records', id, count, records };
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      if (!this.send(records)) {
+      if (!this.send(message)) {
         this.waiting.delete(id);
         reject(new Error('tracker primary unreachable'));
       }

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { AnnounceFact, AudienceKey, EventStream, StreamEvent } from '@swarmcast/platform';
 import type { TrackerMetrics } from '../core/metrics.ts';
 import type { AnnounceObservation, AnnounceObserver } from '../core/tracker-core.ts';
+import { encodeFactRecords } from './fact-records.ts';
 
 export const announceSubject = 'fact.announce';
 
@@ -48,9 +49,24 @@ export function factRecord(f: AnnounceFact, quote: (text: string) => string): st
   );
 }
 
+/**
+ * A batch ready for the stream: its facts as events, or, for a stream that takes encoded
+ * records (the embedded one), as those records (fact-records.ts).
+ */
+type ReadyBatch = { count: number; events: StreamEvent<AnnounceFact>[] } | { count: number; records: Buffer };
+
+/** The parts of a batch's facts that are looked up once per distinct value (see `prepare`). */
+interface BatchLookups {
+  /** The audience key of fact i. */
+  key(i: number): AudienceKey;
+  datacenter(i: number): boolean;
+}
+
 export class AnnounceFactPublisher implements AnnounceObserver {
   private backlog: AnnounceObservation[] = [];
-  private retry: StreamEvent<AnnounceFact>[] = [];
+  /** Batches the stream refused, published again first (same ids). */
+  private retry: ReadyBatch[] = [];
+  private retrying = 0;
   private readonly nonce = randomBytes(6).toString('hex');
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -69,7 +85,7 @@ export class AnnounceFactPublisher implements AnnounceObserver {
   }
 
   observe(o: AnnounceObservation): void {
-    if (this.backlog.length + this.retry.length >= this.maxBacklog) {
+    if (this.backlog.length + this.retrying >= this.maxBacklog) {
       this.counts.dropped++;
       if (this.metrics) this.metrics.facts.dropped++;
       return;
@@ -86,19 +102,25 @@ export class AnnounceFactPublisher implements AnnounceObserver {
   }
 
   /**
-   * The batch's facts. Per batch, not per announce: each distinct (day, address, user
-   * agent) is keyed once (a client re-announcing, or many behind one NAT, share a key),
-   * each distinct address is looked up in the data-centre ranges once (parsing the address
-   * was ~1 us a fact in the profile of `swarmcast tracker`), and all keys of the batch are
-   * awaited together instead of one promise per fact.
-   * The memos live for this batch only, so nothing outlives it in memory.
+   * What the batch's facts need beyond each observation. Per batch, not per announce: each
+   * distinct (day, address, user agent) is keyed once (a client re-announcing, or many
+   * behind one NAT, share a key), each distinct address is looked up in the data-centre
+   * ranges once (parsing the address was ~1 us a fact in the profile of `swarmcast
+   * tracker`), and all keys of the batch are awaited together instead of one promise per
+   * fact. The memos live for this batch only, so nothing outlives it in memory.
    */
-  private async toEvents(batch: AnnounceObservation[]): Promise<StreamEvent<AnnounceFact>[]> {
+  private async prepare(batch: AnnounceObservation[]): Promise<BatchLookups> {
     const pending = new Map<string, Promise<AudienceKey> | AudienceKey>();
+    // The previous fact's memo key, reused when this one is from the same listener the same
+    // day (announces come in runs from one address): no key string and lookup per fact.
+    let last: { day: number; ip: string; ua: string | null; k: string } | null = null;
     const memo = (o: AnnounceObservation): string => {
       const r = o.request;
-      const k = `${Math.floor(o.time / 86_400_000)}\n${r.ip}\n${r.userAgent ?? ''}`;
+      const day = Math.floor(o.time / 86_400_000);
+      if (last && last.day === day && last.ip === r.ip && last.ua === r.userAgent) return last.k;
+      const k = `${day}\n${r.ip}\n${r.userAgent ?? ''}`;
       if (!pending.has(k)) pending.set(k, this.deps.audienceKey(r.ip, r.userAgent ?? '', o.time));
+      last = { day, ip: r.ip, ua: r.userAgent, k };
       return k;
     };
     const keyOf = batch.map(memo);
@@ -115,6 +137,15 @@ export class AnnounceFactPublisher implements AnnounceObserver {
     };
     const keys = new Map<string, AudienceKey>();
     await Promise.all([...pending].map(async ([k, v]) => keys.set(k, await v)));
+    return {
+      key: (i) => keys.get(keyOf[i]!)!,
+      datacenter: (i) => datacenterOf(batch[i]!.request.ip),
+    };
+  }
+
+  /** The batch's facts as events (for a stream that takes only events: JetStream). */
+  private async toEvents(batch: AnnounceObservation[]): Promise<StreamEvent<AnnounceFact>[]> {
+    const lookups = await this.prepare(batch);
     // Strings from the injected functions are quoted by JSON.stringify, once per distinct value.
     const quoted = new Map<string, string>();
     const quote = (text: string): string => {
@@ -131,8 +162,8 @@ export class AnnounceFactPublisher implements AnnounceObserver {
         kind: 'announce',
         id: `${this.nonce}-${(this.seq++).toString(36)}`,
         time: o.time,
-        audienceKey: keys.get(keyOf[i]!)!,
-        datacenter: datacenterOf(r.ip),
+        audienceKey: lookups.key(i),
+        datacenter: lookups.datacenter(i),
         infoHash: r.infoHash,
         event: r.event,
         left: r.left,
@@ -142,6 +173,35 @@ export class AnnounceFactPublisher implements AnnounceObserver {
         transport: r.transport,
       };
       return { id: fact.id, subject: announceSubject, data: fact, json: factRecord(fact, quote) };
+    });
+  }
+
+  /**
+   * The batch's facts as the embedded stream's records, laid out at once with no fact
+   * object or record string (fact-records.ts); the same bytes as `toEvents` then
+   * encodeStreamRecords. Audience keys and client families are JSON-quoted and encoded
+   * once per distinct value of the batch.
+   */
+  private async toRecords(batch: AnnounceObservation[]): Promise<Buffer> {
+    const lookups = await this.prepare(batch);
+    const encoded = new Map<string, Uint8Array>();
+    const encode = (text: string): Uint8Array => {
+      let b = encoded.get(text);
+      if (b === undefined) {
+        b = Buffer.from(JSON.stringify(text), 'utf8');
+        encoded.set(text, b);
+      }
+      return b;
+    };
+    const families = batch.map((o) => encode(this.deps.clientFamily(o.request.peerId)));
+    const firstSeq = this.seq;
+    this.seq += batch.length;
+    return encodeFactRecords(batch, {
+      nonce: this.nonce,
+      firstSeq,
+      audienceKey: (i) => encode(lookups.key(i)),
+      datacenter: lookups.datacenter,
+      clientFamily: (i) => families[i]!,
     });
   }
 
@@ -158,20 +218,26 @@ export class AnnounceFactPublisher implements AnnounceObserver {
   }
 
   private async drain(): Promise<void> {
+    const stream = this.deps.stream;
     while (this.retry.length > 0 || this.backlog.length > 0) {
-      let events = this.retry.splice(0, this.batchSize);
-      if (events.length === 0) {
+      let ready = this.retry.shift();
+      if (ready) this.retrying -= ready.count;
+      else {
         const batch = this.backlog.splice(0, this.batchSize);
-        events = await this.toEvents(batch);
+        ready = stream.publishEncoded
+          ? { count: batch.length, records: await this.toRecords(batch) }
+          : { count: batch.length, events: await this.toEvents(batch) };
       }
       try {
-        await this.deps.stream.publish(events);
-        this.counts.published += events.length;
-        if (this.metrics) this.metrics.facts.published += events.length;
+        if ('records' in ready) await stream.publishEncoded!(ready.records, ready.count);
+        else await stream.publish(ready.events);
+        this.counts.published += ready.count;
+        if (this.metrics) this.metrics.facts.published += ready.count;
       } catch {
         this.counts.failedBatches++;
         if (this.metrics) this.metrics.facts.failedBatches++;
-        this.retry.unshift(...events);
+        this.retry.unshift(ready);
+        this.retrying += ready.count;
         return;
       }
     }
