@@ -1,9 +1,11 @@
 /**
- * What recording each claim in PostgreSQL (`ads_claims`, shared-claims.ts) adds to an ad
- * decision on the shared counters: decideBreakShared on the real Redis, with and without the
- * claims log, in interleaved rounds of one run. Prints per decision: this process's CPU, the
- * PostgreSQL backend's CPU (one pooled connection, read from /proc), and wall time; then the
- * medians and the ratio. Requests come `--batch=N` at once (default 8), as one event-loop turn
+ * What the shared counters (shared-delivery.ts, REDIS_URL) and recording each claim in
+ * PostgreSQL (`ads_claims`, shared-claims.ts) cost an ad decision: decideBreak in process
+ * (`local`, the reference) and decideBreakShared on the real Redis without (`without`) and with
+ * (`with`) the claims log, in interleaved rounds of one run (`--only=local,with` to pick).
+ * Prints per decision: this process's CPU, the PostgreSQL backend's CPU (one pooled
+ * connection) and Redis's (both read from /proc), and wall time; then the medians and the
+ * ratios to the in-process decision. Requests come `--batch=N` at once (default 8), as one event-loop turn
  * of the HTTP route.
  * usage: shared-claims.ts [decisions per round (2000)] [round pairs (3)] [--batch=N]
  * Needs the PostgreSQL and Redis of the tests (testkit's service URLs).
@@ -49,6 +51,8 @@ const backendTicks = (pid: number) => {
   }
 };
 const redis = new Redis(serviceUrl('redis'));
+// Redis's own CPU (its process on this machine), as the backend's: work moved into a script is not free.
+const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
 const prefix = `sc-bench-claims-${randomBytes(4).toString('hex')}:`;
 const key = generateSigningKey('bench');
 const signer = new BatchSigner();
@@ -74,8 +78,18 @@ const counted: ClaimLog = {
     return log.forget(ids);
   },
 };
-const variant = (claims: boolean): DecideDeps => {
+const variant = (claims: boolean | 'local'): DecideDeps => {
   const store: AdsStore = buildStore();
+  const local: DecideDeps = {
+    store,
+    signingKey: () => key,
+    collector: 'https://node.example',
+    newId: () => `id${n++}`,
+    tokenTtlMs: 3_600_000,
+    adSystemVersion: 'x',
+    present: (c) => presentCreative(c, 'https://node.example'),
+  };
+  if (claims === 'local') return local;
   return {
     store,
     signingKey: () => key,
@@ -90,13 +104,14 @@ const variant = (claims: boolean): DecideDeps => {
     }),
   };
 };
-const variants = { without: variant(false), with: variant(true) };
+const variants = { local: variant('local'), without: variant(false), with: variant(true) };
 await variants.with.shared!.ready(Date.now());
 
 async function round(deps: DecideDeps) {
   const pid = await backendPid();
   const cpu0 = process.cpuUsage();
   const pg0 = backendTicks(pid);
+  const redis0 = backendTicks(redisPid);
   const t0 = performance.now();
   const pending: Promise<unknown>[] = [];
   for (let i = 0; i < perRound; i++) {
@@ -121,27 +136,40 @@ async function round(deps: DecideDeps) {
   return {
     cpu: (cpu.user + cpu.system) / perRound,
     pg: Number.isNaN(backendTicks(pid) - pg0) ? 0 : ((backendTicks(pid) - pg0) * 10_000) / perRound,
+    redis: Number.isNaN(backendTicks(redisPid) - redis0)
+      ? 0
+      : ((backendTicks(redisPid) - redis0) * 10_000) / perRound,
     wall: ((performance.now() - t0) * 1000) / perRound,
   };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const seen: Record<'without' | 'with', Array<Awaited<ReturnType<typeof round>>>> = { without: [], with: [] };
-await round(variants.without); // warm-up
-await round(variants.with);
+type Name = keyof typeof variants;
+const seen: Record<Name, Array<Awaited<ReturnType<typeof round>>>> = { local: [], without: [], with: [] };
+const names = (process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',') ?? ['local', 'without', 'with']) as Name[];
+for (const name of names) await round(variants[name]); // warm-up
 for (let p = 0; p < pairs; p++) {
-  for (const name of p % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
+  for (const name of p % 2 === 0 ? names : [...names].reverse()) {
     const r = await round(variants[name]);
     seen[name].push(r);
     console.log(
-      `${name.padEnd(7)} claims log: ${r.cpu.toFixed(1)} us CPU, ${r.pg.toFixed(1)} us PostgreSQL CPU, ${r.wall.toFixed(1)} us wall per decision (batches of ${batch}), load ${loadavg()[0]!.toFixed(2)}`,
+      `${name.padEnd(7)}${name === 'local' ? ' (in process)' : ' claims log'}: ${r.cpu.toFixed(1)} us CPU, ${r.pg.toFixed(1)} us PostgreSQL CPU, ${r.redis.toFixed(1)} us Redis CPU, ${r.wall.toFixed(1)} us wall per decision (batches of ${batch}), load ${loadavg()[0]!.toFixed(2)}`,
     );
   }
 }
-const m = (name: 'without' | 'with', f: 'cpu' | 'pg' | 'wall') => median(seen[name].map((r) => r[f]));
-for (const f of ['cpu', 'pg', 'wall'] as const) {
+const m = (name: Name, f: 'cpu' | 'pg' | 'redis' | 'wall') => median(seen[name].map((r) => r[f]));
+for (const f of ['cpu', 'pg', 'redis', 'wall'] as const) {
   console.log(
-    `median ${f}: without ${m('without', f).toFixed(1)} us, with ${m('with', f).toFixed(1)} us, ratio ${(m('with', f) / m('without', f)).toFixed(2)}`,
+    `median ${f}: ${names.map((x) => `${x} ${m(x, f).toFixed(1)} us`).join(', ')}` +
+      (names.includes('local') && m('local', f) > 0
+        ? `; shared/in-process ${names
+            .filter((x) => x !== 'local')
+            .map((x) => `${x} ${(m(x, f) / m('local', f)).toFixed(2)}x`)
+            .join(', ')}`
+        : ''),
   );
 }
 console.log(`claims log calls: ${JSON.stringify(calls)}, ${statements} statements`);

@@ -32,7 +32,7 @@
  * the ads tables before any decision reads them (shared-seed.ts), in-flight claims included:
  * each claim is recorded in PostgreSQL before it is made here (shared-claims.ts).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { AdsFailure } from './errors.ts';
 import { capHorizonMs } from './frequency-caps.ts';
 import { epochDay, type LineItem, type LineItemDelivery } from './model.ts';
@@ -43,9 +43,34 @@ import { emptySeed, isUnseeded, type SeedKeys, type SeedSource, seedCounters } f
 import type { AdsStore } from './store.ts';
 import type { MeasuredDelivery } from './tracking-contract.ts';
 
-/** The one Redis command used (ioredis' `Redis` has it); keeps ads free of a client library. */
+/** The Redis commands used (ioredis' `Redis` has them); keeps ads free of a client library. */
 export interface RedisScripts {
   eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  /** Runs a script Redis has cached by its SHA-1 (absent: every call sends the script). */
+  evalsha?(sha1: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+}
+
+/**
+ * Runs `script` by its SHA-1 (EVALSHA), sending its text only when Redis does not have it
+ * (NOSCRIPT: first use, or after a restart or SCRIPT FLUSH). EVAL sent the whole script
+ * (1-4 KB) with every decision and Redis hashed it each time.
+ */
+export function scriptRunner(redis: RedisScripts) {
+  const shas = new Map<string, string>();
+  return async (script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown> => {
+    if (!redis.evalsha) return redis.eval(script, numKeys, ...args);
+    let sha = shas.get(script);
+    if (sha === undefined) {
+      sha = createHash('sha1').update(script).digest('hex');
+      shas.set(script, sha);
+    }
+    try {
+      return await redis.evalsha(sha, numKeys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error && /\bNOSCRIPT\b/.test(err.message))) throw err;
+    }
+    return redis.eval(script, numKeys, ...args);
+  };
 }
 
 export interface ClaimRequest {
@@ -140,29 +165,54 @@ local function sweepCaps(c, h, now, horizon)
 end
 `;
 
-// ARGV[1] now; per item: cpm, capped, horizon. KEYS: the mark, then per item: m, r, dm, dr of
-// today (+ c, h when capped). Returns per item {n, s, {cap times...}, today's spend}.
-const loadScript = `${helpers}
+// Read only (nothing swept: the claim, measured and reserved scripts sweep what they touch, and
+// every key expires when its last entry would), so each line item costs a few reads: a
+// reservation counts while its score is after now, a cap time while it is within the horizon
+// and not of a hold that ended (what `delivered`, `daySpent` and `sweepCaps` leave). A decision
+// reads ~450 line items with 1,000 active: their key names are built here from the prefix and
+// ids (one argument for all, not 4-6 keys and 3 arguments each, which cost ~2.5 ms of the
+// node's CPU a decision to send and decode), so the script declares `no-cluster`: the shared
+// counters need one Redis, not a cluster. KEYS[1] the mark; ARGV[1] now, ARGV[2] the prefix,
+// ARGV[3] the listener ('' for none), ARGV[4] today's epoch day, ARGV[5] the line items, one a
+// line: cpm, daily (1: its campaign has a daily budget: read today's spend), capped (1: read
+// the listener's cap times), the cap horizon, the id (the rest of the line). Returns one string
+// of integers separated by spaces: per line item n, s, today's spend (0 unless daily), the
+// number of cap times and the times.
+const loadScript = `#!lua flags=no-writes,no-cluster
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('UNSEEDED') end
 local now = tonumber(ARGV[1])
+local after = '(' .. ARGV[1]
+local p, listener, day = ARGV[2], ARGV[3], ARGV[4]
 local out = {}
-local k, a = 2, 2
-while a <= #ARGV do
-  local n, s = delivered(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a]))
-  local today = daySpent(KEYS[k + 2], KEYS[k + 3], now, tonumber(ARGV[a]))
-  k = k + 4
-  local times = {}
-  if ARGV[a + 1] == '1' then
-    sweepCaps(KEYS[k], KEYS[k + 1], now, tonumber(ARGV[a + 2]))
-    times = redis.call('ZRANGE', KEYS[k], 0, -1, 'WITHSCORES')
-    local only = {}
-    for i = 2, #times, 2 do only[#only + 1] = times[i] end
-    times = only
-    k = k + 2
+for cpm, daily, capped, horizon, id in string.gmatch(ARGV[5], '(%S+) (%S) (%S) (%S+) ([^\\n]*)') do
+  cpm = tonumber(cpm)
+  local f = redis.call('HMGET', p .. 'm:' .. id, 'n', 's')
+  local open = redis.call('ZCOUNT', p .. 'r:' .. id, after, '+inf')
+  out[#out + 1] = string.format('%.0f %.0f', tonumber(f[1] or '0') + open, tonumber(f[2] or '0') + open * cpm)
+  if daily == '1' then
+    local spent = tonumber(redis.call('GET', p .. 'dm:' .. id .. ':' .. day) or '0')
+    local dayOpen = redis.call('ZCOUNT', p .. 'dr:' .. id .. ':' .. day, after, '+inf')
+    out[#out + 1] = string.format('%.0f', spent + dayOpen * cpm)
+  else
+    out[#out + 1] = '0'
   end
-  out[#out + 1] = {n, s, times, today}
-  a = a + 3
+  if capped == '1' then
+    local c, h = p .. 'c:' .. id .. ':' .. listener, p .. 'h:' .. id .. ':' .. listener
+    local times = redis.call('ZRANGEBYSCORE', c, '(' .. (now - tonumber(horizon)), '+inf', 'WITHSCORES')
+    local ended = redis.call('ZRANGEBYSCORE', h, '-inf', now)
+    local gone = {}
+    for i = 1, #ended do gone[ended[i]] = true end
+    local kept = {}
+    for i = 1, #times, 2 do
+      if not gone[times[i]] then kept[#kept + 1] = times[i + 1] end
+    end
+    out[#out + 1] = tostring(#kept)
+    for i = 1, #kept do out[#out + 1] = kept[i] end
+  else
+    out[#out + 1] = '0'
+  end
 end
-return out
+return table.concat(out, ' ')
 `;
 
 // ARGV[1] now; per claim: id, expiresAt, holdUntil, cpm, spendGoal, lt, le, capped, horizon,
@@ -311,6 +361,51 @@ end
 return out
 `;
 
+/** What the load script reads for one candidate list: the line items, in order, and its text. */
+interface LoadItems {
+  /** The candidates, then the other line items of their campaigns (total budgets). */
+  all: readonly Candidate[];
+  /** Whether the listener's cap times are read, per line item of `all` (candidates only). */
+  capped: readonly boolean[];
+  /** The load script's line items (see `loadScript`). */
+  text: string;
+}
+
+/**
+ * Per candidate list of the store (`eligibleFor` keeps one per request shape and makes new
+ * ones on any model change, so an entry never outlives the model it was built from), with
+ * and without a listener: built once, not per decision.
+ */
+const loadItemsCache = new WeakMap<readonly Candidate[], [LoadItems?, LoadItems?]>();
+
+function loadItems(store: AdsStore, candidates: readonly Candidate[], listener: boolean): LoadItems {
+  let cached = loadItemsCache.get(candidates);
+  if (!cached) {
+    cached = [];
+    loadItemsCache.set(candidates, cached);
+  }
+  const hit = cached[listener ? 1 : 0];
+  if (hit) return hit;
+  const campaigns = new Set(candidates.map((c) => c.campaign.id));
+  const ids = new Set(candidates.map((c) => c.lineItem.id));
+  const all = [
+    ...candidates,
+    ...store.candidates().filter((c) => campaigns.has(c.campaign.id) && !ids.has(c.lineItem.id)),
+  ];
+  const capped = all.map((c, i) => i < candidates.length && listener && c.lineItem.caps.length > 0);
+  const text = all
+    .map((c, i) => {
+      const li = c.lineItem;
+      if (li.id.includes('\n')) throw new Error(`line item id ${JSON.stringify(li.id)} has a line break`);
+      const daily = c.campaign.dailyBudgetMicros > 0 ? 1 : 0;
+      return `${li.cpmMicros} ${daily} ${capped[i] ? 1 : 0} ${capHorizonMs(li.caps)} ${li.id}`;
+    })
+    .join('\n');
+  const items: LoadItems = { all, capped, text };
+  cached[listener ? 1 : 0] = items;
+  return items;
+}
+
 /**
  * Caps and delivery in Redis under `prefix` (the network's SWARMCAST_REDIS_PREFIX plus a
  * name of its own). `capHoldMs`: how long an unmeasured decision holds its cap place (the
@@ -345,6 +440,7 @@ export function redisSharedDelivery(
   const dayTtlAt = (day: number) => (day + 2) * dayMs;
   const seedKeys: SeedKeys = { mark, lock: `${prefix}seeding`, m, r, dm, dr, c, h };
   const token = randomUUID();
+  const evalScript = scriptRunner(redis);
   let seeding: Promise<void> | null = null;
   // Runs a counter script; refused for lost counters (UNSEEDED), seeds them once and runs again
   // (unless `seed` is false: the caller seeds, see `measured`).
@@ -356,12 +452,12 @@ export function redisSharedDelivery(
     seed = true,
   ) => {
     try {
-      return await redis.eval(script, keys.length + 1, mark, ...keys, ...args);
+      return await evalScript(script, keys.length + 1, mark, ...keys, ...args);
     } catch (err) {
       if (!seed || !isUnseeded(err)) throw err;
     }
     await ready(now);
-    return redis.eval(script, keys.length + 1, mark, ...keys, ...args);
+    return evalScript(script, keys.length + 1, mark, ...keys, ...args);
   };
   // Seeds the counters unless they are (one seeding at a time in this process).
   const ready = (now: number): Promise<void> => {
@@ -383,39 +479,29 @@ export function redisSharedDelivery(
 
     async load(store, candidates, listenerId, now) {
       if (candidates.length === 0) return;
-      // The candidates, then the other line items of their campaigns (total budgets), uncapped.
-      const campaigns = new Set(candidates.map((c) => c.campaign.id));
-      const ids = new Set(candidates.map((c) => c.lineItem.id));
-      const all = [
-        ...candidates,
-        ...store.candidates().filter((c) => campaigns.has(c.campaign.id) && !ids.has(c.lineItem.id)),
-      ];
-      const keys: string[] = [];
-      const args: Array<string | number> = [now];
+      const items = loadItems(store, candidates, listenerId !== null);
       const day = epochDay(now);
-      // The listener's cap times are read for the candidates only (not their siblings).
-      const capped = all.map(
-        (cand, i) => i < candidates.length && listenerId !== null && cand.lineItem.caps.length > 0,
-      );
-      for (const [i, cand] of all.entries()) {
-        const li = cand.lineItem;
-        keys.push(m(li.id), r(li.id), dm(li.id, day), dr(li.id, day));
-        if (capped[i]) keys.push(c(li.id, listenerId!), h(li.id, listenerId!));
-        args.push(li.cpmMicros, capped[i] ? 1 : 0, capHorizonMs(li.caps));
-      }
-      const out = (await run(loadScript, keys, args, now)) as Array<[number, number, string[], number]>;
+      const out = String(
+        await run(loadScript, [], [now, prefix, listenerId ?? '', day, items.text], now),
+      ).split(' ');
       const campaignSpend = new Map<string, number>();
       const campaignToday = new Map<string, number>();
-      all.forEach((cand, i) => {
-        const [n, s, times, today] = out[i]!;
-        campaignToday.set(cand.campaign.id, (campaignToday.get(cand.campaign.id) ?? 0) + Number(today));
-        const d: LineItemDelivery = { impressions: Number(n), spendMilliMicros: Number(s) };
+      let at = 0;
+      for (const [i, cand] of items.all.entries()) {
+        const d: LineItemDelivery = { impressions: Number(out[at]), spendMilliMicros: Number(out[at + 1]) };
+        const today = Number(out[at + 2]);
+        const ntimes = Number(out[at + 3]);
+        at += 4;
+        campaignToday.set(cand.campaign.id, (campaignToday.get(cand.campaign.id) ?? 0) + today);
         store.useSharedDelivery(cand.lineItem.id, d);
         campaignSpend.set(cand.campaign.id, (campaignSpend.get(cand.campaign.id) ?? 0) + d.spendMilliMicros);
-        if (capped[i]) {
-          store.useSharedSeen(listenerId!, cand.lineItem.id, times.map(Number));
+        if (items.capped[i]) {
+          const times: number[] = [];
+          for (let t = 0; t < ntimes; t++) times.push(Number(out[at + t]));
+          store.useSharedSeen(listenerId!, cand.lineItem.id, times);
         }
-      });
+        at += ntimes;
+      }
       for (const [campaignId, spend] of campaignSpend) {
         store.useSharedCampaignSpend(campaignId, spend, {
           day,
@@ -546,7 +632,7 @@ export function redisSharedDelivery(
     async reserved(lineItems, now) {
       if (lineItems.length === 0) return [];
       const keys = lineItems.map((li) => r(li.id));
-      const out = (await redis.eval(reservedScript, keys.length, ...keys, now).catch((err: unknown) => {
+      const out = (await evalScript(reservedScript, keys.length, ...keys, now).catch((err: unknown) => {
         // Said as such to the operator (a 503 with a code), not as an internal error.
         throw isRedisUnavailable(err) ? new AdsFailure('ADS_SHARED_STATE_UNAVAILABLE', err) : err;
       })) as number[];

@@ -97,6 +97,45 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect((await ask(b!.deps, 'listener-2', now + 50)).decisions).toHaveLength(1);
   });
 
+  it('runs its scripts by SHA-1, sending one again only when Redis has lost it (restart, SCRIPT FLUSH)', async () => {
+    const sent: string[] = [];
+    let bySha = 0;
+    // The load script's text, each time it is sent.
+    const counting = {
+      eval: (script: string, n: number, ...args: Array<string | number>) => {
+        if (script.includes('local after')) sent.push('load');
+        return redis.eval(script, n, ...args);
+      },
+      evalsha: (sha: string, n: number, ...args: Array<string | number>) => {
+        bySha++;
+        return redis.evalsha(sha, n, ...args);
+      },
+    };
+    const store = new AdsStore();
+    oneLineItem({})(store);
+    const shared = redisSharedDelivery(counting, `sc-ads-test-${randomBytes(4).toString('hex')}:`, {
+      capHoldMs: hour,
+    });
+    await shared.ready(t0);
+    const deps: DecideDeps = {
+      store,
+      signingKey: () => key,
+      collector: 'https://node.example',
+      newId: () => randomBytes(4).toString('hex'),
+      tokenTtlMs: 6 * hour,
+      adSystemVersion: 'test',
+      shared,
+    };
+    await redis.script('FLUSH');
+    for (let i = 0; i < 3; i++) expect((await ask(deps, `l-${i}`, t0 + hour + i)).decisions).toHaveLength(1);
+    expect(sent).toEqual(['load']);
+    await redis.script('FLUSH');
+    for (let i = 3; i < 6; i++) expect((await ask(deps, `l-${i}`, t0 + hour + i)).decisions).toHaveLength(1);
+    expect(sent).toEqual(['load', 'load']);
+    // A load and a claim per decision, each by SHA-1 first.
+    expect(bySha).toBe(12);
+  });
+
   it('a cap place taken by a server whose clock runs ahead counts on the other', async () => {
     const [a, b] = await twoServers(oneLineItem({ caps: [{ max: 1, periodMs: day }] }));
     expect((await ask(a!.deps, 'listener-1', t0 + hour + 50)).decisions).toHaveLength(1);
