@@ -64,6 +64,31 @@ describe('audience keys', () => {
     );
   });
 
+  it('utcDay gives each time its own UTC day, forward and back across midnight', () => {
+    const midnight = Date.parse('2026-03-05T00:00:00Z');
+    const times = [midnight - 1, midnight, midnight - 1, midnight + DAY - 1, midnight + DAY, 0, -1, midnight];
+    for (const t of times) expect(utcDay(t)).toBe(new Date(t).toISOString().slice(0, 10));
+    expect(() => utcDay(Number.NaN)).toThrow(RangeError);
+  });
+
+  it('a kept salt asked at its destroy time is gone at once (memory and file stores)', async () => {
+    let now = t0;
+    const day = utcDay(t0);
+    const dir = await scratchDir('salts-');
+    for (const store of [
+      memorySaltStore(undefined, () => now),
+      fileSaltStore(dir.path, { now: () => now }),
+    ]) {
+      now = t0;
+      const kept = Buffer.from(await store.saltFor(day));
+      expect(Buffer.from(await store.saltFor(day)).equals(kept)).toBe(true);
+      now = saltDestroyAt(day);
+      expect(Buffer.from(await store.saltFor(day)).equals(kept)).toBe(false);
+      await store.close?.();
+    }
+    await dir.remove();
+  });
+
   it('matches an independent HMAC computation', () => {
     const salt = new Uint8Array(32).fill(7);
     const want = createHmac('sha256', salt).update('198.51.100.4\nUA').digest('hex');

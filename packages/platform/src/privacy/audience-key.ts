@@ -3,9 +3,18 @@ import { ipv4ToNumber, ipv6ToBigInt, unmapIPv4 } from '../classify/addresses.ts'
 import type { AudienceKey } from '../facts.ts';
 import type { SaltStore } from './salt-store.ts';
 
+/** The last day utcDay formatted: every beacon and fact is keyed with it (~1 us a call). */
+let lastDayNumber = Number.NaN;
+let lastDay = '';
+
 /** The UTC calendar day of a time, "YYYY-MM-DD": salts rotate at UTC midnight. */
 export function utcDay(timeMs: number): string {
-  return new Date(timeMs).toISOString().slice(0, 10);
+  const dayNumber = Math.floor(timeMs / 86_400_000);
+  if (dayNumber !== lastDayNumber) {
+    lastDay = new Date(timeMs).toISOString().slice(0, 10);
+    lastDayNumber = dayNumber;
+  }
+  return lastDay;
 }
 
 /**

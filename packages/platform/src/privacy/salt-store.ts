@@ -54,22 +54,31 @@ export function memorySaltStore(
   random: RandomBytes = randomBytes,
   now?: () => number,
 ): SaltStore & { days(): string[] } {
-  const salts = new Map<string, Uint8Array>();
+  // Each salt with its destroy time, computed once (see shared-salt-stores.ts' cache).
+  const salts = new Map<string, { salt: Uint8Array; destroyAt: number }>();
   let latest = 0;
   const clock = () => now?.() ?? latest;
   const sweep = () => {
-    for (const d of salts.keys()) if (saltDestroyAt(d) <= clock()) salts.delete(d);
+    const t = clock();
+    for (const [d, s] of salts) if (s.destroyAt <= t) salts.delete(d);
   };
   return {
     async saltFor(day) {
+      // A kept day's start is already in `latest`: only the sweep can change the answer.
+      const kept = salts.get(day);
+      if (kept) {
+        sweep();
+        if (salts.has(day)) return kept.salt;
+      }
       checkDay(day);
       latest = Math.max(latest, Date.parse(`${day}T00:00:00Z`));
       sweep();
-      if (saltDestroyAt(day) <= clock()) return random(32);
-      let salt = salts.get(day);
+      const destroyAt = saltDestroyAt(day);
+      if (destroyAt <= clock()) return random(32);
+      let salt = salts.get(day)?.salt;
       if (!salt) {
         salt = random(32);
-        salts.set(day, salt);
+        salts.set(day, { salt, destroyAt });
       }
       return salt;
     },

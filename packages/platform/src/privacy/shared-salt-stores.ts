@@ -30,19 +30,24 @@ function cached(
 ): (day: string) => Promise<Uint8Array> {
   const now = o.now ?? Date.now;
   const random = o.random ?? randomBytes;
-  const cache = new Map<string, Promise<Uint8Array>>();
+  // Each with its destroy time, computed once: this runs for every beacon and fact, and
+  // checking and parsing the day strings on each call was ~1 us of it.
+  const cache = new Map<string, { salt: Promise<Uint8Array>; destroyAt: number }>();
   return (day) => {
+    const t = now();
+    for (const [d, c] of cache) if (c.destroyAt <= t) cache.delete(d);
+    const hit = cache.get(day);
+    if (hit) return hit.salt;
     checkDay(day);
-    for (const d of cache.keys()) if (saltDestroyAt(d) <= now()) cache.delete(d);
+    const destroyAt = saltDestroyAt(day);
     // A destroyed day's salt is never recreated: a fresh random one, stored nowhere.
-    if (saltDestroyAt(day) <= now()) return Promise.resolve(random(32));
-    let p = cache.get(day);
-    if (!p) {
-      p = load(day);
-      cache.set(day, p);
-      p.catch(() => cache.delete(day));
-    }
-    return p;
+    if (destroyAt <= t) return Promise.resolve(random(32));
+    const salt = load(day);
+    cache.set(day, { salt, destroyAt });
+    salt.catch(() => {
+      if (cache.get(day)?.salt === salt) cache.delete(day);
+    });
+    return salt;
   };
 }
 
