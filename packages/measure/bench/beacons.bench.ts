@@ -38,8 +38,11 @@ import { generateSigningKey, signDecision } from '@swarmcast/ads';
 import { ledgerMigrations } from '@swarmcast/ledger';
 import {
   type AudienceKey,
+  createAudienceKeys,
   type Db,
   type EventStream,
+  loadAddressList,
+  memorySaltStore,
   migrate,
   openDb,
   openEventStream,
@@ -51,6 +54,7 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { connect } from 'nats';
 import { collectorRoutes } from '../src/collect/collector.ts';
+import { edgeClassifier } from '../src/collect/edge.ts';
 import { measureMigrations } from '../src/pipeline/migrations.ts';
 import { processBatch } from '../src/pipeline/process-batch.ts';
 
@@ -89,6 +93,16 @@ const token = signDecision(
   },
   key,
 );
+/**
+ * The collector classifies each sender as the node does (edgeClassifier: the day's audience
+ * key, an HMAC of address and user agent; the client class; the data-centre list), from a
+ * browser's user agent sent with every beacon. A constant stand-in saved ~5-7 us a beacon
+ * the node pays. Salts in memory: per beacon the same cached lookup as the node's file store.
+ */
+const nodeEdge = edgeClassifier(createAudienceKeys(memorySaltStore()), await loadAddressList(null));
+const browserUserAgent =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+/** What the edge learned, in events written to the stream directly (the ceilings). */
 const edge = () => ({
   audienceKey: 'a'.repeat(64) as AudienceKey,
   client: { app: 'Bench', device: 'computer', os: 'Linux', bot: false },
@@ -152,7 +166,7 @@ async function countStored(stream: EventStream, group: string, subjects: string[
 
 async function collectorRun(stream: EventStream) {
   const app = Fastify();
-  const collector = collectorRoutes(app, { stream, edge, clock: systemClock });
+  const collector = collectorRoutes(app, { stream, edge: nodeEdge, clock: systemClock });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -236,6 +250,8 @@ async function wrkLoad(url: string, duration: number): Promise<LoadResult> {
       '-d',
       `${duration}s`,
       '--latency',
+      '-H',
+      `User-Agent: ${browserUserAgent}`,
       '--timeout',
       '10s',
       '-s',
@@ -263,6 +279,7 @@ async function autocannonLoad(url: string, duration: number): Promise<LoadResult
   // [<id>] becomes a fresh id in every request (see uniqueBeaconsScript).
   const options = {
     url: `${url}&cb=[<id>]`,
+    headers: { 'user-agent': browserUserAgent },
     idReplacement: true,
     connections,
     pipelining,
@@ -339,7 +356,7 @@ async function lagRun(): Promise<{
       { subjects: ['beacon.ad'], batchSize: 500 },
     );
     const app = Fastify();
-    const collector = collectorRoutes(app, { stream, edge, clock: systemClock });
+    const collector = collectorRoutes(app, { stream, edge: nodeEdge, clock: systemClock });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
@@ -353,6 +370,7 @@ async function lagRun(): Promise<{
     // (`idReplacement` is an autocannon option the shared type declaration does not list.)
     const options = {
       url: `http://127.0.0.1:${port}/beacon/ad/pause?t=${token}&ah=00:00:12.000&cb=[<id>]`,
+      headers: { 'user-agent': browserUserAgent },
       idReplacement: true,
       connections: lagConnections,
       duration: lagSeconds,

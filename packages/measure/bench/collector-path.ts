@@ -1,6 +1,7 @@
 /**
  * CPU per ad beacon of the collector, embedded: on the embedded stream and on a stream that
- * stores nothing (the HTTP path alone), in alternating rounds, wrk (its own process) sending
+ * stores nothing (the HTTP path alone), in alternating rounds, with the node's edge
+ * classification of each sender (a browser's user agent), wrk (its own process) sending
  * unique beacons over keep-alive connections as the beacons bench does. Prints the
  * collector's CPU per acknowledged beacon (process.cpuUsage) and beacons/s, medians.
  * Profile with: node --cpu-prof --import tsx packages/measure/bench/collector-path.ts
@@ -14,9 +15,17 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateSigningKey, signDecision } from '@swarmcast/ads';
-import { type AudienceKey, type EventStream, openEventStream, systemClock } from '@swarmcast/platform';
+import {
+  createAudienceKeys,
+  type EventStream,
+  loadAddressList,
+  memorySaltStore,
+  openEventStream,
+  systemClock,
+} from '@swarmcast/platform';
 import Fastify from 'fastify';
 import { collectorRoutes } from '../src/collect/collector.ts';
+import { edgeClassifier } from '../src/collect/edge.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 3);
@@ -44,11 +53,10 @@ const token = signDecision(
   },
   key,
 );
-const edge = () => ({
-  audienceKey: 'a'.repeat(64) as AudienceKey,
-  client: { app: 'Bench', device: 'computer', os: 'Linux', bot: false },
-  datacenter: false,
-});
+// The node's edge classification, from a browser's user agent (see beacons.bench.ts).
+const edge = edgeClassifier(createAudienceKeys(memorySaltStore()), await loadAddressList(null));
+const browserUserAgent =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 const nullStream: EventStream = {
   publish: async () => {},
   consume: async () => {
@@ -73,6 +81,8 @@ async function wrk(url: string, duration: number): Promise<{ rps: number; acked:
     `${duration}s`,
     '--timeout',
     '10s',
+    '-H',
+    `User-Agent: ${browserUserAgent}`,
     '-s',
     script,
     url,

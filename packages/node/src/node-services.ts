@@ -31,10 +31,9 @@ import {
   showTitles,
 } from '@swarmcast/catalog';
 import { ledgerMigrations } from '@swarmcast/ledger';
-import { type MeasureHandle, measureMigrations, measurePlugin } from '@swarmcast/measure';
+import { edgeClassifier, type MeasureHandle, measureMigrations, measurePlugin } from '@swarmcast/measure';
 import {
   type Clock,
-  classifyUserAgent,
   clientFamilyFromPeerId,
   createAudienceKeys,
   type Db,
@@ -219,11 +218,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
     db: d.db,
     runPipeline: d.runPipeline ?? true,
     stream: d.stream,
-    edge: async (ip, ua, now) => ({
-      audienceKey: await audience.audienceKey(ip, ua, now),
-      client: classifyUserAgent(ua),
-      datacenter: datacenters.isDatacenter(ip),
-    }),
+    edge: edgeClassifier(audience, datacenters),
     publicKeys: () => publicKeysOf(keys.ring()),
     statementKey: await loadStatementKey(d.dataDir, process.env.SWARMCAST_STATEMENT_KEY, d.clock.now()),
     clock: d.clock,
