@@ -59,6 +59,16 @@ export function adBeaconEventId(b: AdBeaconQuery): string {
 }
 
 /**
+ * The answer to an ad beacon, whatever was decided about it. A function of the module, not
+ * a closure made per request: under tsx (the benches) every closure made also costs a call
+ * to esbuild's name-keeping helper, ~3% of the route's profile.
+ */
+function answerAd(event: string, reply: FastifyReply): FastifyReply {
+  reply.header('cache-control', 'no-store');
+  return event === 'impression' ? reply.code(200).type('image/gif').send(gif) : reply.code(204).send();
+}
+
+/**
  * The beacon collector: ad tracking beacons (`GET /beacon/ad/<event>?t=...`) and content
  * play beacons (`POST /beacon/play`). An ad beacon is always answered 204 (a 1x1 GIF for
  * `impression`) whatever is decided about it, so a player never learns what was filtered;
@@ -86,18 +96,14 @@ export function collectorRoutes(
   }
 
   app.get<{ Params: { event: string } }>('/beacon/ad/:event', async (req, reply) => {
-    const answer = (r: FastifyReply) => {
-      r.header('cache-control', 'no-store');
-      return req.params.event === 'impression' ? r.code(200).type('image/gif').send(gif) : r.code(204).send();
-    };
     if (req.url.length > maxUrl) {
       reject('oversized');
-      return answer(reply);
+      return answerAd(req.params.event, reply);
     }
     const parsed = parseAdBeacon(req.params.event, req.query);
     if (!parsed.ok) {
       reject(parsed.reason);
-      return answer(reply);
+      return answerAd(req.params.event, reply);
     }
     const now = o.clock.now();
     const b = parsed.value;
@@ -117,7 +123,7 @@ export function collectorRoutes(
       stats.unavailable++;
       return reply.code(503).header('retry-after', '1').send();
     }
-    return answer(reply);
+    return answerAd(req.params.event, reply);
   });
 
   // Browsers send navigator.sendBeacon bodies as text/plain to avoid a CORS preflight.
