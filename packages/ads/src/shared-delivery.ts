@@ -18,6 +18,12 @@
  *   next day. Kept per line item, not per campaign, so an open reservation is priced as in
  *   `r:` (count times the line item's price) and the sum stays one ZCARD per line item.
  *
+ * - `changes` (integer) and `changed` (sorted set, member line item id, score the `changes` count
+ *   when its counters last changed): every script that changes a line item's `m`, `r`, `dm` or
+ *   `dr` logs it, so a process keeps the counters it read and reads again only what changed,
+ *   what expired (a reservation past its token) and what it has not read (`load`). The seed
+ *   mark's value is new at each seed: a process's copy from before a loss is dropped.
+ *
  * A decision reads these for its candidates in one round trip (`load`), chooses with the
  * pure policy as before, then `claim`s its pod in one atomic script that checks the cap and
  * the pacing ceiling again and adds the decision only if both still allow it: two processes
@@ -45,9 +51,9 @@ import type { MeasuredDelivery } from './tracking-contract.ts';
 
 /** The Redis commands used (ioredis' `Redis` has them); keeps ads free of a client library. */
 export interface RedisScripts {
-  eval(script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: Array<string | number | Buffer>): Promise<unknown>;
   /** Runs a script Redis has cached by its SHA-1 (absent: every call sends the script). */
-  evalsha?(sha1: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  evalsha?(sha1: string, numKeys: number, ...args: Array<string | number | Buffer>): Promise<unknown>;
 }
 
 /**
@@ -57,7 +63,11 @@ export interface RedisScripts {
  */
 export function scriptRunner(redis: RedisScripts) {
   const shas = new Map<string, string>();
-  return async (script: string, numKeys: number, ...args: Array<string | number>): Promise<unknown> => {
+  return async (
+    script: string,
+    numKeys: number,
+    ...args: Array<string | number | Buffer>
+  ): Promise<unknown> => {
     if (!redis.evalsha) return redis.eval(script, numKeys, ...args);
     let sha = shas.get(script);
     if (sha === undefined) {
@@ -157,6 +167,11 @@ local function daySpent(dm, dr, now, cpm)
   redis.call('ZREMRANGEBYSCORE', dr, '-inf', now)
   return tonumber(redis.call('GET', dm) or '0') + redis.call('ZCARD', dr) * cpm
 end
+-- KEYS[2] the change counter, KEYS[3] each line item's last change (member id, score the
+-- counter): what a process's cache of the counters reads to know what changed (\`load\`).
+local function changed(li)
+  redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[2]), li)
+end
 local function sweepCaps(c, h, now, horizon)
   local gone = redis.call('ZRANGEBYSCORE', h, '-inf', now)
   for i = 1, #gone do redis.call('ZREM', c, gone[i]) end
@@ -166,59 +181,69 @@ end
 `;
 
 // Read only (nothing swept: the claim, measured and reserved scripts sweep what they touch, and
-// every key expires when its last entry would), so each line item costs a few reads: a
-// reservation counts while its score is after now, a cap time while it is within the horizon
-// and not of a hold that ended (what `delivered`, `daySpent` and `sweepCaps` leave). A decision
-// reads ~450 line items with 1,000 active: their key names are built here from the prefix and
-// ids (one argument for all, not 4-6 keys and 3 arguments each, which cost ~2.5 ms of the
-// node's CPU a decision to send and decode), so the script declares `no-cluster`: the shared
-// counters need one Redis, not a cluster. KEYS[1] the mark; ARGV[1] now, ARGV[2] the prefix,
-// ARGV[3] the listener ('' for none), ARGV[4] today's epoch day, ARGV[5] the line items, one a
-// line: cpm, daily (1: its campaign has a daily budget: read today's spend), capped (1: read
-// the listener's cap times), the cap horizon, the id (the rest of the line). Returns one string
-// of integers separated by spaces: per line item n, s, today's spend (0 unless daily), the
-// number of cap times and the times.
+// every key expires when its last entry would). Each process keeps the counters it read
+// (`load`); this script reads only the line items it asks for (not cached, or past their
+// earliest reservation's expiry, or of another day) and those changed since the change count
+// it has seen, so a decision does not read ~450 line items' keys when 1,000 are active (about
+// 2.5 ms of the node's CPU and 2-6 ms of Redis's a decision). A reservation counts while its
+// score is after now; a cap time while within the horizon and not of a hold that ended (what
+// `delivered`, `daySpent` and `sweepCaps` leave). Key names are built here from the prefix and
+// ids (one argument, not a key each), so the script declares `no-cluster`: the shared counters
+// need one Redis, not a cluster. KEYS: the mark, the change counter, the change log. ARGV[1]
+// now, ARGV[2] the prefix, ARGV[3] the listener ('' for none), ARGV[4] today's epoch day,
+// ARGV[5] the mark's value the process has seen, ARGV[6] the change count it has seen, ARGV[7]
+// ids to read, one a line, ARGV[8] the capped candidates to read the listener's cap times of,
+// one a line: horizon, id. Returns lines: the mark's value, the change count, per line item
+// read "n s open daySpent dayOpen firstExpiry id" (s: measured, open: reservations now, the day
+// ones of today, firstExpiry: the earliest open reservation's, or inf), an empty line, then per
+// capped candidate "count times...".
 const loadScript = `#!lua flags=no-writes,no-cluster
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('UNSEEDED') end
-local now = tonumber(ARGV[1])
 local after = '(' .. ARGV[1]
+local now = tonumber(ARGV[1])
 local p, listener, day = ARGV[2], ARGV[3], ARGV[4]
-local out = {}
-for cpm, daily, capped, horizon, id in string.gmatch(ARGV[5], '(%S+) (%S) (%S) (%S+) ([^\\n]*)') do
-  cpm = tonumber(cpm)
+local epoch = redis.call('GET', KEYS[1])
+local out = {epoch, redis.call('GET', KEYS[2]) or '0'}
+local function read(id)
   local f = redis.call('HMGET', p .. 'm:' .. id, 'n', 's')
-  local open = redis.call('ZCOUNT', p .. 'r:' .. id, after, '+inf')
-  out[#out + 1] = string.format('%.0f %.0f', tonumber(f[1] or '0') + open, tonumber(f[2] or '0') + open * cpm)
-  if daily == '1' then
-    local spent = tonumber(redis.call('GET', p .. 'dm:' .. id .. ':' .. day) or '0')
-    local dayOpen = redis.call('ZCOUNT', p .. 'dr:' .. id .. ':' .. day, after, '+inf')
-    out[#out + 1] = string.format('%.0f', spent + dayOpen * cpm)
-  else
-    out[#out + 1] = '0'
-  end
-  if capped == '1' then
-    local c, h = p .. 'c:' .. id .. ':' .. listener, p .. 'h:' .. id .. ':' .. listener
-    local times = redis.call('ZRANGEBYSCORE', c, '(' .. (now - tonumber(horizon)), '+inf', 'WITHSCORES')
-    local ended = redis.call('ZRANGEBYSCORE', h, '-inf', now)
-    local gone = {}
-    for i = 1, #ended do gone[ended[i]] = true end
-    local kept = {}
-    for i = 1, #times, 2 do
-      if not gone[times[i]] then kept[#kept + 1] = times[i + 1] end
-    end
-    out[#out + 1] = tostring(#kept)
-    for i = 1, #kept do out[#out + 1] = kept[i] end
-  else
-    out[#out + 1] = '0'
+  local r = p .. 'r:' .. id
+  local open = redis.call('ZCOUNT', r, after, '+inf')
+  local first = redis.call('ZRANGEBYSCORE', r, after, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  local spent = redis.call('GET', p .. 'dm:' .. id .. ':' .. day) or '0'
+  local dayOpen = redis.call('ZCOUNT', p .. 'dr:' .. id .. ':' .. day, after, '+inf')
+  out[#out + 1] = table.concat({f[1] or '0', f[2] or '0', open, spent, dayOpen, first[2] or 'inf', id}, ' ')
+end
+local asked = {}
+for id in string.gmatch(ARGV[7], '[^\\n]+') do
+  asked[id] = true
+  read(id)
+end
+if epoch == ARGV[5] then
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[6], '+inf')
+  for i = 1, #ids do
+    if not asked[ids[i]] then read(ids[i]) end
   end
 end
-return table.concat(out, ' ')
+out[#out + 1] = ''
+for horizon, id in string.gmatch(ARGV[8], '(%S+) ([^\\n]*)') do
+  local c, h = p .. 'c:' .. id .. ':' .. listener, p .. 'h:' .. id .. ':' .. listener
+  local times = redis.call('ZRANGEBYSCORE', c, '(' .. (now - tonumber(horizon)), '+inf', 'WITHSCORES')
+  local ended = redis.call('ZRANGEBYSCORE', h, '-inf', now)
+  local gone = {}
+  for i = 1, #ended do gone[ended[i]] = true end
+  local kept = {}
+  for i = 1, #times, 2 do
+    if not gone[times[i]] then kept[#kept + 1] = times[i + 1] end
+  end
+  out[#out + 1] = #kept .. (#kept > 0 and ' ' .. table.concat(kept, ' ') or '')
+end
+return table.concat(out, '\\n')
 `;
 
 // ARGV[1] now; per claim: id, expiresAt, holdUntil, cpm, spendGoal, lt, le, capped, horizon,
 // ncaps, then ncaps pairs (period, max), then budget (milli-micros, -1 for none), nsib and the
 // cpm of each of the campaign's other line items, then the daily budget (milli-micros, -1 for
-// none). KEYS: the mark, then m, r
+// none), then the line item's id. KEYS: the mark, the change counter and log, then m, r
 // (+ c, h when capped), m, r of each sibling, dm, dr of this line item today, then (with a daily
 // budget) dm, dr of each sibling today. A claim is taken when delivered units < lt, (le < 0 or
 // spend + cpm <= le), every cap has room, the campaign's spend + cpm <= budget and its spend
@@ -226,7 +251,7 @@ return table.concat(out, ' ')
 const claimScript = `${helpers}
 local now = tonumber(ARGV[1])
 local out = {}
-local k, a = 2, 2
+local k, a = 4, 2
 while a <= #ARGV do
   local id, expiresAt, holdUntil = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local cpm = tonumber(ARGV[a + 3])
@@ -293,20 +318,22 @@ while a <= #ARGV do
   else
     out[#out + 1] = 0
   end
-  a = d + 1
+  changed(ARGV[d + 1])
+  a = d + 2
 end
 return out
 `;
 
 // ARGV[1] now; per delivery: sign, id, charged (milli-micros), issuedAt, capped, horizon,
-// dayTtlAt. KEYS as in load (the mark, then m, r, dm, dr, then c, h), the day keys being those of
+// dayTtlAt, line item id. KEYS: the mark, the change counter and log, then m, r, dm, dr (+ c, h
+// when capped), the day keys being those of
 // the decision's day. A delivery
 // turns its reservation into measured delivery (in the line item's totals and on its decision's
 // day) and keeps its cap place for the whole period (its hold ends); a refund takes the
 // measured one back.
 const measuredScript = `${helpers}
 local now = tonumber(ARGV[1])
-local k, a = 2, 2
+local k, a = 4, 2
 while a <= #ARGV do
   local sign, id, charged, issuedAt = tonumber(ARGV[a]), ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   local m, r = KEYS[k], KEYS[k + 1]
@@ -326,16 +353,17 @@ while a <= #ARGV do
     if not redis.call('ZSCORE', c, id) then redis.call('ZADD', c, issuedAt, id) end
     extend(c, issuedAt + tonumber(ARGV[a + 5]), now)
   end
-  a = a + 7
+  changed(ARGV[a + 7])
+  a = a + 8
 end
 return 0
 `;
 
 // A refused claim's id out of its keys again (a seed may have put it back from its claims-log
-// row, read before the row was deleted). KEYS: the mark, then per claim r, dr (+ c, h when
-// capped); ARGV per claim: id, capped.
+// row, read before the row was deleted). KEYS: the mark, the change counter and log, then per
+// claim r, dr (+ c, h when capped); ARGV per claim: id, capped, line item id.
 const releaseScript = `${helpers}
-local k, a = 2, 1
+local k, a = 4, 1
 while a <= #ARGV do
   local id = ARGV[a]
   redis.call('ZREM', KEYS[k], id)
@@ -346,7 +374,8 @@ while a <= #ARGV do
     redis.call('ZREM', KEYS[k + 1], id)
     k = k + 2
   end
-  a = a + 2
+  changed(ARGV[a + 2])
+  a = a + 3
 end
 return 0
 `;
@@ -361,14 +390,14 @@ end
 return out
 `;
 
-/** What the load script reads for one candidate list: the line items, in order, and its text. */
+/** What the load script reads for one candidate list, with or without a listener. */
 interface LoadItems {
   /** The candidates, then the other line items of their campaigns (total budgets). */
   all: readonly Candidate[];
-  /** Whether the listener's cap times are read, per line item of `all` (candidates only). */
-  capped: readonly boolean[];
-  /** The load script's line items (see `loadScript`). */
-  text: string;
+  /** The candidates whose cap times are read (capped, with a listener), in the script's order. */
+  capped: readonly Candidate[];
+  /** The script's capped candidates (see `loadScript`), encoded once. */
+  cappedText: Buffer;
 }
 
 /**
@@ -392,18 +421,34 @@ function loadItems(store: AdsStore, candidates: readonly Candidate[], listener: 
     ...candidates,
     ...store.candidates().filter((c) => campaigns.has(c.campaign.id) && !ids.has(c.lineItem.id)),
   ];
-  const capped = all.map((c, i) => i < candidates.length && listener && c.lineItem.caps.length > 0);
-  const text = all
-    .map((c, i) => {
-      const li = c.lineItem;
-      if (li.id.includes('\n')) throw new Error(`line item id ${JSON.stringify(li.id)} has a line break`);
-      const daily = c.campaign.dailyBudgetMicros > 0 ? 1 : 0;
-      return `${li.cpmMicros} ${daily} ${capped[i] ? 1 : 0} ${capHorizonMs(li.caps)} ${li.id}`;
-    })
-    .join('\n');
-  const items: LoadItems = { all, capped, text };
+  for (const c of all) {
+    // Ids go one a line to the script (they are the server's own).
+    if (/[\n ]/.test(c.lineItem.id)) throw new Error(`line item id ${JSON.stringify(c.lineItem.id)}`);
+  }
+  const capped = listener ? candidates.filter((c) => c.lineItem.caps.length > 0) : [];
+  const cappedText = Buffer.from(
+    capped.map((c) => `${capHorizonMs(c.lineItem.caps)} ${c.lineItem.id}`).join('\n'),
+  );
+  const items: LoadItems = { all, capped, cappedText };
   cached[listener ? 1 : 0] = items;
   return items;
+}
+
+/** One line item's counters as last read from Redis (`load`). */
+interface Counters {
+  /** Measured impressions and spend (milli-micros). */
+  n: number;
+  s: number;
+  /** Open reservations, and those of `day`, at `readAt`. */
+  open: number;
+  daySpent: number;
+  dayOpen: number;
+  day: number;
+  readAt: number;
+  /** The earliest open reservation's expiry: the counts hold until then. */
+  until: number;
+  /** The change count they were read at. */
+  v: number;
 }
 
 /**
@@ -429,6 +474,11 @@ export function redisSharedDelivery(
   },
 ): SharedDelivery {
   const mark = `${prefix}seeded`;
+  // The change counter and log every counter script writes (`changed` in the scripts).
+  const vKey = `${prefix}changes`;
+  const changedKey = `${prefix}changed`;
+  /** The counters this process read, valid with the mark's value (`epoch`) they were read under. */
+  const cache = { epoch: '', version: 0, items: new Map<string, Counters>() };
   const m = (li: string) => `${prefix}m:${li}`;
   const r = (li: string) => `${prefix}r:${li}`;
   const c = (li: string, listener: string) => `${prefix}c:${li}:${listener}`;
@@ -447,17 +497,17 @@ export function redisSharedDelivery(
   const run = async (
     script: string,
     keys: string[],
-    args: Array<string | number>,
+    args: Array<string | number | Buffer>,
     now: number,
     seed = true,
   ) => {
     try {
-      return await evalScript(script, keys.length + 1, mark, ...keys, ...args);
+      return await evalScript(script, keys.length + 3, mark, vKey, changedKey, ...keys, ...args);
     } catch (err) {
       if (!seed || !isUnseeded(err)) throw err;
     }
     await ready(now);
-    return evalScript(script, keys.length + 1, mark, ...keys, ...args);
+    return evalScript(script, keys.length + 3, mark, vKey, changedKey, ...keys, ...args);
   };
   // Seeds the counters unless they are (one seeding at a time in this process).
   const ready = (now: number): Promise<void> => {
@@ -481,27 +531,84 @@ export function redisSharedDelivery(
       if (candidates.length === 0) return;
       const items = loadItems(store, candidates, listenerId !== null);
       const day = epochDay(now);
-      const out = String(
-        await run(loadScript, [], [now, prefix, listenerId ?? '', day, items.text], now),
-      ).split(' ');
+      // What the cache cannot answer: never read, a reservation expired since, another day or
+      // an earlier clock (a reservation then still open). The rest is as read unless the change
+      // log names it (every script that changes a line item's counters logs it).
+      const fresh = (id: string) => {
+        const x = cache.items.get(id);
+        return x !== undefined && x.day === day && x.readAt <= now && now < x.until;
+      };
+      const ask = async () => {
+        const read = items.all.filter((c) => !fresh(c.lineItem.id)).map((c) => c.lineItem.id);
+        const lines = String(
+          await run(
+            loadScript,
+            [],
+            [
+              now,
+              prefix,
+              listenerId ?? '',
+              day,
+              cache.epoch,
+              cache.version,
+              read.join('\n'),
+              items.cappedText,
+            ],
+            now,
+          ),
+        ).split('\n');
+        const v = Number(lines[1]);
+        if (lines[0] !== cache.epoch) {
+          // Seeded again since (Redis lost its keys): nothing cached holds.
+          cache.items.clear();
+          cache.epoch = lines[0]!;
+          cache.version = 0;
+        }
+        let i = 2;
+        for (; lines[i] !== ''; i++) {
+          const f = lines[i]!.split(' ');
+          const id = f[6]!;
+          const had = cache.items.get(id);
+          if (had !== undefined && had.v > v) continue; // an older answer (a retry) arriving late
+          cache.items.set(id, {
+            n: Number(f[0]),
+            s: Number(f[1]),
+            open: Number(f[2]),
+            daySpent: Number(f[3]),
+            dayOpen: Number(f[4]),
+            until: f[5] === 'inf' ? Number.POSITIVE_INFINITY : Number(f[5]),
+            day,
+            readAt: now,
+            v,
+          });
+        }
+        cache.version = Math.max(cache.version, v);
+        return lines.slice(i + 1);
+      };
+      let caps = await ask();
+      // A new epoch with some line items not asked for (they were cached): ask once more.
+      if (items.all.some((c) => !cache.items.has(c.lineItem.id))) caps = await ask();
       const campaignSpend = new Map<string, number>();
       const campaignToday = new Map<string, number>();
-      let at = 0;
-      for (const [i, cand] of items.all.entries()) {
-        const d: LineItemDelivery = { impressions: Number(out[at]), spendMilliMicros: Number(out[at + 1]) };
-        const today = Number(out[at + 2]);
-        const ntimes = Number(out[at + 3]);
-        at += 4;
-        campaignToday.set(cand.campaign.id, (campaignToday.get(cand.campaign.id) ?? 0) + today);
-        store.useSharedDelivery(cand.lineItem.id, d);
-        campaignSpend.set(cand.campaign.id, (campaignSpend.get(cand.campaign.id) ?? 0) + d.spendMilliMicros);
-        if (items.capped[i]) {
-          const times: number[] = [];
-          for (let t = 0; t < ntimes; t++) times.push(Number(out[at + t]));
-          store.useSharedSeen(listenerId!, cand.lineItem.id, times);
-        }
-        at += ntimes;
+      for (const cand of items.all) {
+        const li = cand.lineItem;
+        const x = cache.items.get(li.id)!;
+        const d: LineItemDelivery = {
+          impressions: x.n + x.open,
+          spendMilliMicros: x.s + x.open * li.cpmMicros,
+        };
+        store.useSharedDelivery(li.id, d);
+        const campaignId = cand.campaign.id;
+        campaignSpend.set(campaignId, (campaignSpend.get(campaignId) ?? 0) + d.spendMilliMicros);
+        campaignToday.set(
+          campaignId,
+          (campaignToday.get(campaignId) ?? 0) + x.daySpent + x.dayOpen * li.cpmMicros,
+        );
       }
+      items.capped.forEach((cand, i) => {
+        const f = caps[i]!.split(' ');
+        store.useSharedSeen(listenerId!, cand.lineItem.id, f.slice(1).map(Number));
+      });
       for (const [campaignId, spend] of campaignSpend) {
         store.useSharedCampaignSpend(campaignId, spend, {
           day,
@@ -570,7 +677,7 @@ export function redisSharedDelivery(
           args.push(sib.lineItem.cpmMicros);
         }
         const daily = cand.campaign.dailyBudgetMicros > 0 ? cand.campaign.dailyBudgetMicros * 1000 : -1;
-        args.push(daily);
+        args.push(daily, li.id);
         keys.push(dm(li.id, day), dr(li.id, day));
         if (daily >= 0)
           for (const sib of siblings) keys.push(dm(sib.lineItem.id, day), dr(sib.lineItem.id, day));
@@ -595,7 +702,7 @@ export function redisSharedDelivery(
         for (const x of refused) {
           rk.push(r(x.lineItemId), dr(x.lineItemId, day));
           if (x.listenerId !== null) rk.push(c(x.lineItemId, x.listenerId), h(x.lineItemId, x.listenerId));
-          ra.push(x.decisionId, x.listenerId !== null ? 1 : 0);
+          ra.push(x.decisionId, x.listenerId !== null ? 1 : 0, x.lineItemId);
         }
         await run(releaseScript, rk, ra, req.now);
       }
@@ -622,6 +729,7 @@ export function redisSharedDelivery(
           capped ? 1 : 0,
           capHorizonMs(li.caps),
           dayTtlAt(day),
+          li.id,
         );
       }
       // Not seeded from here: the caller may hold the seed's lock (shared-claims.ts) in the

@@ -25,6 +25,7 @@
  * A claim is recorded before Redis holds it, so the seed reads every claim Redis could have had;
  * a claim Redis then refuses is taken out again (shared-delivery.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '@swarmcast/platform';
 import { epochDay } from './model.ts';
 import { lockForSeed } from './shared-claims.ts';
@@ -221,7 +222,7 @@ end
 return 0
 `;
 
-// KEYS[1] mark, KEYS[2] lock; ARGV token, now. Sets the mark if the lock is still ours.
+// KEYS[1] mark, KEYS[2] lock; ARGV token, the mark's value (new each seed). Sets the mark if the lock is still ours.
 const finishScript = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
@@ -266,7 +267,9 @@ export async function seedCounters(
     await redis.eval(releaseScript, 1, keys.lock, o.token).catch(() => {});
     throw err;
   }
-  await redis.eval(finishScript, 2, keys.mark, keys.lock, o.token, now);
+  // The mark's value is new at each seed: a process's cache of the counters read before it
+  // (shared-delivery.ts `load`) knows it holds no more.
+  await redis.eval(finishScript, 2, keys.mark, keys.lock, o.token, `${now}:${randomUUID()}`);
 }
 
 async function writeSeed(

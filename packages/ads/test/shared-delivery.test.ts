@@ -174,6 +174,37 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect(answers.reduce((n, x) => n + x.decisions.length, 0)).toBe(70);
   });
 
+  it('each server reads the counters the other changed and the reservations that expired, not a stale copy', async () => {
+    // Two line items of one impression each; tokens last 6 hours, and nothing is measured.
+    const [a, b] = await twoServers((store) => {
+      for (const id of ['li-1', 'li-2']) {
+        store.putCampaign(campaign(`c-${id}`));
+        store.putCreative(creative(`cr-${id}`));
+        store.putLineItem(
+          lineItem(id, `c-${id}`, { pacing: 'asap', goal: { kind: 'impressions', impressions: 1 } }),
+        );
+      }
+    });
+    const now = t0 + hour;
+    const served = async (deps: DecideDeps, at: number) =>
+      (await ask(deps, `l-${at}`, at)).decisions.map((d) => d.lineItemId);
+    const first = await served(b!.deps, now);
+    expect(first).toHaveLength(1);
+    const second = await served(a!.deps, now + 1);
+    expect(second).toHaveLength(1);
+    expect([...first, ...second].sort()).toEqual(['li-1', 'li-2']);
+    // B read both line items before: it must see A's claim (the change log), and its own.
+    expect(await served(b!.deps, now + 2)).toEqual([]);
+    expect([b!.store.deliveryOf('li-1').impressions, b!.store.deliveryOf('li-2').impressions]).toEqual([
+      1, 1,
+    ]);
+    // Both reservations expire unmeasured with their tokens: each server serves again.
+    const later = now + 6 * hour + 10;
+    expect(await served(b!.deps, later)).toHaveLength(1);
+    expect(await served(a!.deps, later + 1)).toHaveLength(1);
+    expect(await served(b!.deps, later + 2)).toEqual([]);
+  });
+
   it("a campaign's total budget is spent once across both servers and its line items", async () => {
     // Two line items of one campaign; a budget for 5 impressions at 20 EUR CPM (0.02 EUR each).
     const servers = await twoServers((store) => {
