@@ -93,6 +93,7 @@ footer.site{color:var(--muted);text-align:center;padding:2rem 1rem;font-size:.85
 table td,table th{overflow-wrap:normal}
 .bars .empty{margin:auto;color:var(--muted);font-size:.9rem;align-self:center}
 @media (max-width:40rem){h1{font-size:1.4rem}header.site form.search{min-width:100%;order:3}main{padding:1rem .75rem 2.5rem}
+.sc-p2p-text{flex:1 1 12rem;min-width:0}
 table.stack-sm thead{position:absolute;left:-9999px}table.stack-sm,table.stack-sm tbody,table.stack-sm tfoot,table.stack-sm tr{display:block}
 table.stack-sm tr{border-bottom:2px solid var(--line);padding:.3rem 0}
 table.stack-sm td,table.stack-sm tfoot th{display:flex;justify-content:space-between;gap:1rem;border:0;padding:.2rem .6rem;text-align:right}
