@@ -491,7 +491,7 @@ async function main() {
 
   const f = (x: number | undefined, d = 0) => (x === undefined ? '-' : x.toFixed(d));
   console.log(
-    `\nmeasure beacons: ${seconds} s per run, ${connections} connections${hasWrk ? ' (wrk)' : ` x ${pipelining} pipelined (autocannon)`}, load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} (shared machine: noisy, quote medians)`,
+    `\nmeasure beacons: ${seconds} s per run, ${connections} connections${hasWrk ? ' (wrk)' : ` x ${pipelining} pipelined (autocannon)`}, load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')} (shared machine: noisy, quote medians); one beacon a request, as the player sends them (beacons/s = requests/s)`,
   );
   console.log(
     'engine                       | beacons/s | p50 ms | p99 ms | acked  | lost | stream ceiling/s | ratio | pipeline/s | db insert/s | ratio',
@@ -519,6 +519,15 @@ async function main() {
         f(r.dbInsertCeilingPerSecond).padStart(11),
         f(r.pipelineToCeiling, 2).padStart(5),
       ].join(' | ') + ` | collector CPU ${us(r.collector?.cpuMicrosPerBeacon)} us/beacon`,
+    );
+  }
+  for (const r of results) {
+    if (!r.collector) continue;
+    const cpu = r.collector.cpuMicrosPerBeacon;
+    const httpCpu = httpOnly.cpuMicrosPerBeacon;
+    console.log(
+      `${r.engine} / HTTP path alone: ${f(r.collector.beaconsPerSecond / httpOnly.beaconsPerSecond, 2)}x beacons/s` +
+        (cpu !== null && httpCpu !== null ? `, ${f(cpu / httpCpu, 2)}x CPU a beacon` : ''),
     );
   }
   const lag = lagSeconds > 0 ? await lagRun() : null;
