@@ -8,11 +8,13 @@
  * ratios to the in-process decision. Requests come `--batch=N` at once (default 8), as one event-loop turn
  * of the HTTP route.
  * usage: shared-claims.ts [decisions per round (2000)] [round pairs (3)] [--batch=N]
+ *   [--only=local,with] [--before=path/to/older/shared-delivery.ts (inside packages/ads/src)]
  * Needs the PostgreSQL and Redis of the tests (testkit's service URLs).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { migrate, openDb } from '@swarmcast/platform';
 import { scratchPostgres, serviceUrl } from '@swarmcast/testkit';
 import { Redis } from 'ioredis';
@@ -78,7 +80,17 @@ const counted: ClaimLog = {
     return log.forget(ids);
   },
 };
-const variant = (claims: boolean | 'local'): DecideDeps => {
+// `--before=<module>`: a `redisSharedDelivery` of another version (e.g. main's file copied into
+// src/), run with the claims log as `before`: before and after in one run.
+const beforeArg = process.argv.find((a) => a.startsWith('--before='))?.slice(9);
+const before = beforeArg
+  ? ((await import(resolve(beforeArg))) as { redisSharedDelivery: typeof redisSharedDelivery })
+  : null;
+const variant = (
+  claims: boolean | 'local',
+  name: string,
+  make: typeof redisSharedDelivery = redisSharedDelivery,
+): DecideDeps => {
   const store: AdsStore = buildStore();
   const local: DecideDeps = {
     store,
@@ -98,14 +110,20 @@ const variant = (claims: boolean | 'local'): DecideDeps => {
     tokenTtlMs: 3_600_000,
     adSystemVersion: 'x',
     present: (c) => presentCreative(c, 'https://node.example'),
-    shared: redisSharedDelivery(redis, prefix, {
+    // Each its own counters: one version's change log is not the other's.
+    shared: make(redis, `${prefix}${name}:`, {
       capHoldMs: 600_000,
       ...(claims ? { claims: counted } : {}),
     }),
   };
 };
-const variants = { local: variant('local'), without: variant(false), with: variant(true) };
-await variants.with.shared!.ready(Date.now());
+const variants = {
+  local: variant('local', 'local'),
+  without: variant(false, 'without'),
+  with: variant(true, 'with'),
+  ...(before ? { before: variant(true, 'before', before.redisSharedDelivery) } : {}),
+} as Record<'local' | 'without' | 'with' | 'before', DecideDeps>;
+for (const v of Object.values(variants)) await v.shared?.ready(Date.now());
 
 async function round(deps: DecideDeps) {
   const pid = await backendPid();
@@ -145,18 +163,23 @@ async function round(deps: DecideDeps) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 type Name = keyof typeof variants;
-const seen: Record<Name, Array<Awaited<ReturnType<typeof round>>>> = { local: [], without: [], with: [] };
+const seen: Record<Name, Array<Awaited<ReturnType<typeof round>>>> = {
+  local: [],
+  without: [],
+  with: [],
+  before: [],
+};
 const names = (process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
-  .split(',') ?? ['local', 'without', 'with']) as Name[];
+  .split(',') ?? ['local', 'without', 'with', ...(before ? ['before'] : [])]) as Name[];
 for (const name of names) await round(variants[name]); // warm-up
 for (let p = 0; p < pairs; p++) {
   for (const name of p % 2 === 0 ? names : [...names].reverse()) {
     const r = await round(variants[name]);
     seen[name].push(r);
     console.log(
-      `${name.padEnd(7)}${name === 'local' ? ' (in process)' : ' claims log'}: ${r.cpu.toFixed(1)} us CPU, ${r.pg.toFixed(1)} us PostgreSQL CPU, ${r.redis.toFixed(1)} us Redis CPU, ${r.wall.toFixed(1)} us wall per decision (batches of ${batch}), load ${loadavg()[0]!.toFixed(2)}`,
+      `${name.padEnd(7)}${name === 'local' ? ' (in process)' : name === 'before' ? ' (--before, claims log)' : ' claims log'}: ${r.cpu.toFixed(1)} us CPU, ${r.pg.toFixed(1)} us PostgreSQL CPU, ${r.redis.toFixed(1)} us Redis CPU, ${r.wall.toFixed(1)} us wall per decision (batches of ${batch}), load ${loadavg()[0]!.toFixed(2)}`,
     );
   }
 }
