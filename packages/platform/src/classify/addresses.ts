@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { PlatformError } from '../errors.ts';
 
 /**
@@ -39,14 +39,45 @@ export function ipv6ToBigInt(ip: string): bigint | null {
   return v;
 }
 
+/**
+ * A dotted-quad IPv4 address as a number, or null: exactly the strings node:net's isIPv4
+ * accepts (four parts 0-255 in decimal, no leading zeros, nothing else). Read character by
+ * character: it runs twice for every beacon (audience key, data-centre lookup), and
+ * isIPv4's regex with a split and four Numbers cost ~0.3 us a call (the test compares the
+ * two on hostile strings).
+ */
 export function ipv4ToNumber(ip: string): number | null {
-  if (!isIPv4(ip)) return null;
-  const p = ip.split('.').map(Number);
-  return ((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!;
+  const n = ip.length;
+  if (n < 7 || n > 15) return null;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  let leadingZero = false;
+  for (let i = 0; i < n; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || dots === 3) return null;
+      value = value * 256 + part;
+      dots++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 0) leadingZero = c === 0x30;
+      else if (leadingZero) return null;
+      part = part * 10 + (c - 0x30);
+      digits++;
+      if (part > 255) return null;
+    } else return null;
+  }
+  if (dots !== 3 || digits === 0) return null;
+  return value * 256 + part;
 }
 
 /** IPv4-mapped IPv6 (::ffff:a.b.c.d, as Node reports IPv4 clients on dual-stack sockets). */
 export function unmapIPv4(ip: string): string {
+  // Most addresses do not start with ':' and cannot match: skip the regex for them.
+  if (ip.charCodeAt(0) !== 0x3a) return ip;
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   return m ? m[1]! : ip;
 }
