@@ -79,6 +79,26 @@ export { mp4HeaderBytes } from './media/mp4-boxes.ts';
 export { type Probe, probeMedia } from './media/probe.ts';
 export { catalogMigrations } from './migrations.ts';
 export {
+  type PageViewRecorder,
+  type PageViewRecorderOptions,
+  type PageViewStats,
+  streamPageViews,
+} from './page-view-recorder.ts';
+export {
+  type CountedViews,
+  consumePageViews,
+  countPageViews,
+  decodePageViews,
+  forgetPageViews,
+  maxEpisodesPerFact,
+  type PageViewConsumer,
+  type PageViewConsumerOptions,
+  type PageViews,
+  pageViewGroup,
+  pageViewKeepMs,
+  pageViewSubject,
+} from './page-views.ts';
+export {
   adoptUpload,
   getUpload,
   type PublishInput,

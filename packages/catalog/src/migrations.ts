@@ -396,4 +396,14 @@ $body$;
   episode_id text primary key references catalog_episodes(id) on delete cascade
 );`,
   },
+  // Issue 19: page views are facts on the event stream, counted into catalog_episodes.views
+  // once per event id (page-views.ts). The ids counted, kept 8 days by the view's time.
+  {
+    id: 'catalog/0024-page-views',
+    sql: `create table catalog_page_views (
+  id text primary key,
+  at bigint not null
+);
+create index catalog_page_views_at on catalog_page_views(at);`,
+  },
 ];
