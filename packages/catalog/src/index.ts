@@ -168,4 +168,3 @@ export {
 } from './transcripts/parse-transcript.ts';
 export { setTranscript, type Transcript } from './transcripts/transcripts.ts';
 export { type V1Companion, v1Companion } from './v1-companion.ts';
-export { ViewTally } from './view-tally.ts';

@@ -32,7 +32,6 @@ import {
   storeUpload,
   takeDownEpisode,
   takenDownEpisodes,
-  ViewTally,
 } from '../src/index.ts';
 import { engines } from './engines.ts';
 
@@ -336,25 +335,6 @@ for (const engine of all) {
         expect(detail?.show.slug).toBe('ada-talks');
         expect(detail?.media?.mime).toBe('audio/mpeg');
         expect((await popularShows(db, 5)).map((s) => s.slug)).toEqual(['ada-talks']);
-      });
-
-      it('tallies page views in memory and adds them to the episode on flush', async () => {
-        const [ep] = await latestEpisodes(db, 1);
-        const before = (await getEpisode(db, ep!.id))!.views;
-        const tally = new ViewTally();
-        for (let i = 0; i < 7; i++) tally.add(ep!.id);
-        expect(tally.pending).toBe(7);
-        expect((await getEpisode(db, ep!.id))!.views).toBe(before);
-        await Promise.all([tally.flush(db), tally.flush(db)]);
-        expect(tally.pending).toBe(0);
-        expect((await getEpisode(db, ep!.id))!.views).toBe(before + 7);
-        // A failed write keeps its counts for the next flush.
-        tally.add(ep!.id);
-        const broken = { query: async () => Promise.reject(new Error('db down')) };
-        await expect(tally.flush(broken)).rejects.toThrow('db down');
-        expect(tally.pending).toBe(1);
-        await tally.flush(db);
-        expect((await getEpisode(db, ep!.id))!.views).toBe(before + 8);
       });
 
       it('an admin takes an episode down: hidden, not seeded, not publishable, the record kept; reinstating lifts it', async () => {

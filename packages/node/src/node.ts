@@ -53,6 +53,7 @@ import { daiChapterRoutes } from './dai-chapters.ts';
 import { mediaPort, type PreparedFrames } from './dai-media.ts';
 import { iceRoute, iceServersOf } from './ice-route.ts';
 import { mountNodeServices, type NodeServices, nodeServiceMigrations } from './node-services.ts';
+import { type NodePageViews, startPageViews } from './page-views.ts';
 import { type NodeRole, nodeRoles, restrictToRoles } from './roles.ts';
 
 export interface NodeOptions {
@@ -169,6 +170,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
   let stream: EventStream | undefined;
   let services: NodeServices | undefined;
   let facts: ReturnType<typeof streamFactSink> | undefined;
+  let views: NodePageViews | undefined;
   const engines = { ...defaultEngineNames, ...o.engines };
   let store: MemorySwarmStore | RedisSwarmStore = new MemorySwarmStore();
   if (o.redisUrl) {
@@ -213,6 +215,14 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       consumerPrefix: engines.natsConsumerPrefix,
     });
     facts = streamFactSink(stream);
+    // Episode page views: a fact on the stream per page served, counted by the web processes.
+    views = await startPageViews({
+      stream,
+      db,
+      clock: o.clock ?? systemClock,
+      count: roles.has('web'),
+      log: (err, message) => app?.log.error({ err, code: 'CAT_VIEWS_FAILED' }, message),
+    });
     const trackerUrls: string[] = [];
     let base = o.publicUrl?.replace(/\/+$/, '') ?? '';
     const urls = siteUrls(() => base);
@@ -255,6 +265,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
       },
       ...(o.trustProxy ? { trustProxy: o.trustProxy } : {}),
       shared,
+      pageViews: views.recorder,
       ...(o.portalCacheMs ? { portalCacheMs: o.portalCacheMs } : {}),
     });
     restrictToRoles(app, roles);
@@ -382,6 +393,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
         await salts.close?.();
         await tracker.close();
         await facts?.close();
+        await views?.close();
         await stream?.close();
         await db.close();
       },
@@ -393,6 +405,7 @@ export async function startNode(o: NodeOptions): Promise<RunningNode> {
     await shared.close();
     await tracker.close();
     await facts?.close();
+    await views?.close();
     await stream?.close();
     await db.close();
     await salts.close?.();

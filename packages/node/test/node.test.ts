@@ -321,8 +321,9 @@ describe('a node', () => {
     expect(pub.status).toBe(201);
     const ep = (await pub.json()) as { id: string; media: { path: string }; torrent: { infoHashV1: string } };
     const file = join(dir.path, 'media', ep.media.path);
-    // Page views are flushed every few seconds, whatever else happens: not part of "nothing
-    // written" (on a loaded machine a flush fell between the two reads).
+    // Page views are counted from the event stream a moment after their pages, whatever else
+    // happens: not part of "nothing written" (on a loaded machine a count fell between the
+    // two reads).
     const showJson = async () =>
       (await (await fetch(url('/api/shows/ada-talks'))).text()).replace(/"views":\d+/g, '"views":0');
     const showBefore = await showJson();

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DhtNode } from '@swarmcast/bittorrent/node';
-import { type CatalogContext, ViewTally } from '@swarmcast/catalog';
+import type { CatalogContext, PageViewRecorder } from '@swarmcast/catalog';
 import { faviconSvg, messagePage, wantsHtml } from '@swarmcast/platform';
 import { buildPlayerBundle, buildServiceWorkerBundle } from '@swarmcast/player/build';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
@@ -50,8 +50,12 @@ export interface NodeServerOptions {
   logLevel?: LogLevel | false;
   /** How long the portal may show a cached read (default 5 s; writes here clear it at once). */
   portalCacheMs?: number;
-  /** How often tallied page views are written (default 5 s; also on close). */
-  viewFlushMs?: number;
+  /**
+   * Where episode page views go (the catalog's `streamPageViews` on the node's event stream);
+   * each page is sent once its view is durable. Absent: views are not counted (a server
+   * without a stream, in tests).
+   */
+  pageViews?: PageViewRecorder;
   /** True when the node serves stitched enclosures at /dai (feeds then point there). */
   daiMounted?: () => boolean;
   /** The stitcher as the creator's dashboard sees it (status per episode, the switch). */
@@ -227,16 +231,11 @@ export async function createNodeServer(opts: NodeServerOptions): Promise<Fastify
   };
   const goLive = startGoLive(ctx);
   app.addHook('onClose', async () => goLive.stop());
-  const views = new ViewTally();
-  const flushViews = () =>
-    views.flush(ctx.db).catch((err: unknown) => app.log.error({ err }, 'writing page views failed'));
-  const viewTimer = setInterval(flushViews, opts.viewFlushMs ?? 5000);
-  viewTimer.unref();
-  app.addHook('onClose', async () => {
-    clearInterval(viewTimer);
-    await flushViews();
+  portalRoutes(app, ctx, urls, {
+    cache,
+    views: opts.pageViews ?? null,
+    daiMounted: opts.daiMounted ?? (() => false),
   });
-  portalRoutes(app, ctx, urls, { cache, views, daiMounted: opts.daiMounted ?? (() => false) });
   embedRoutes(app, ctx, urls);
   accountRoutes(app, ctx, () => ctx.publicUrl().startsWith('https:'), undefined, shared);
   const daiView = opts.daiView ?? { ...noDai, mounted: opts.daiMounted ?? (() => false) };

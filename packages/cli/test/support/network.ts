@@ -97,7 +97,7 @@ export const delivered = async (n: Network, field: keyof Delivery) =>
   (await houseReport(n)).campaigns.reduce((sum, c) => sum + c.delivery[field], 0);
 
 const count = async (n: Network, sql: string) => Number((await n.db.query<{ n: string }>(sql)).rows[0]!.n);
-/** Episode page views written so far (each process tallies its own and writes every 5 s). */
+/** Episode page views counted so far (catalog_episodes.views). */
 export const pageViews = (n: Network) =>
   count(n, 'select coalesce(sum(views), 0) as n from catalog_episodes');
 /** Beacon events measurement stored (each once, by its event id). */
@@ -134,12 +134,17 @@ export async function listen(n: Network, seen: Seen, i: number, answered = () =>
   return false;
 }
 
-/** Listener `i` opens the episode's page, plays two seconds of it and leaves (play beacons). */
-export async function viewAndPlay(n: Network, seen: Seen, i: number): Promise<boolean> {
+/** Listener `i` opens the episode's page: true once the whole page was served. */
+export async function viewPage(n: Network, seen: Seen, i: number): Promise<boolean> {
   const page = await fetch(`${n.base}/episodes/${n.episodeId}`, { headers: listenerHeaders(i) });
   seen.statuses.push(page.status);
-  await page.arrayBuffer();
-  let ok = page.status === 200;
+  const body = await page.text();
+  return page.status === 200 && body.includes('</html>');
+}
+
+/** Listener `i` opens the episode's page, plays two seconds of it and leaves (play beacons). */
+export async function viewAndPlay(n: Network, seen: Seen, i: number): Promise<boolean> {
+  let ok = await viewPage(n, seen, i);
   for (const b of playBeacons(`sess-${i}`, n.episodeId, n.durationMs, 2000)) {
     const init = {
       method: 'POST',

@@ -9,6 +9,7 @@ import {
   isLive,
   latestEpisodes,
   mediaPresent,
+  type PageViewRecorder,
   popularShows,
   renderChapters,
   renderFeed,
@@ -16,7 +17,6 @@ import {
   search,
   showPublicKey,
   torrentFile,
-  type ViewTally,
 } from '@swarmcast/catalog';
 import { html, page, raw as trusted } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -42,17 +42,19 @@ function sendPage(reply: FastifyReply, body: string, status = 200) {
   return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 }
 
-/** What the portal's pages share across requests (see read-cache.ts and view-tally.ts). */
+/** What the portal's pages share across requests (see read-cache.ts). */
 export interface PortalState {
   cache: ReadCache;
-  views: ViewTally;
+  /** Episode page views (the catalog's page-views.ts); null: not counted. */
+  views: PageViewRecorder | null;
   /** The node serves stitched enclosures (dynamic ad insertion) at /dai. */
   daiMounted?: () => boolean;
 }
 
 /**
  * The public portal: home, search, show and episode pages, feeds and torrents. Reads go
- * through `state.cache`; page views are tallied in memory and written in batches.
+ * through `state.cache`; an episode page is sent once its view is on the event stream
+ * (counted into the episode by the catalog's consumer, in batches).
  */
 export function portalRoutes(
   app: FastifyInstance,
@@ -200,7 +202,9 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
       viewer?.id === x.show.ownerId || viewer?.role === 'admin';
     if (!e || (!isLive(e, ctx.clock.now()) && !mayPreview(e)))
       return notFound(reply, viewer, 'There is no episode at this address.');
-    state.views.add(e.id);
+    // Recorded while the page is made; the page leaves once the view is durable, so a
+    // process killed after serving it has not lost the view.
+    const viewed = state.views?.record(e.id);
     const present =
       !!e.media &&
       (await cache.get(`present:${e.media.path}`, () => mediaPresent(ctx.mediaDir, e.media!.path)));
@@ -215,11 +219,9 @@ ${episodes.length ? html`<ul class="grid">${episodes.map((e) => episodeCard(e, f
       ? html`<p class="alert warn">The media file is not available on this server.${e.torrent ? ' The torrent below may still find it among other peers.' : ''}</p>`
       : html`<div class="player" data-swarmcast-player data-src="${src}" data-episode="${e.id}" data-kind="${e.mediaKind}" data-vmap="/ads/vmap?episode=${enc(e.id)}" data-title="${e.title}"${e.transcripts[0] ? html` data-captions="${urls.media(e.transcripts[0].vttPath)}" data-srclang="${e.transcripts[0].language}"` : ''}${e.torrent ? html` data-torrent="/episodes/${enc(e.id)}.torrent" data-duration="${String(e.durationMs)}"` : ''}><noscript>${plain(src)}</noscript></div>
 <script src="/assets/player.js" defer></script>`;
-    return sendPage(
-      reply,
-      page(
-        { title: e.title, viewer },
-        html`<div class="row" style="align-items:flex-start;flex-wrap:nowrap">${episodeArt(e, urls.media, 120)}<div>
+    const body = page(
+      { title: e.title, viewer },
+      html`<div class="row" style="align-items:flex-start;flex-wrap:nowrap">${episodeArt(e, urls.media, 120)}<div>
 <p class="meta"><a href="/shows/${enc(e.show.slug)}">${e.show.title}</a></p>
 <h1>${e.title}</h1>
 <p class="meta">${duration(e.durationMs)} · <time datetime="${e.publishedAt.toISOString()}">${day(e.publishedAt)}</time>${e.media ? ` · ${bytes(e.media.size)} · ${e.media.codecs.join(', ')}` : ''}</p></div></div>
@@ -256,8 +258,9 @@ ${
     : ''
 }
 ${src ? embedSection(e, urls.base()) : ''}`,
-      ),
     );
+    await viewed;
+    return sendPage(reply, body);
   });
 
   app.get<{ Params: { id: string } }>('/episodes/:id/chapters.json', async (req, reply) => {
