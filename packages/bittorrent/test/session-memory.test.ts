@@ -113,4 +113,69 @@ describe('torrent session over memory transports', () => {
     await leech.close();
     await seed.close();
   });
+  it("close waits for the sources to end (a tracker's 'stopped'), and at most 6 s for one that never does", async () => {
+    const t = testTorrent(100_000, 32 * 1024);
+    const calls: string[] = [];
+    // A tracker stand-in whose 'stopped' takes a while, and a source that never ends.
+    const tracker: PeerSource = {
+      name: 'slow stopped',
+      run: (_h, signal) =>
+        new Promise((r) =>
+          signal.addEventListener('abort', () =>
+            setTimeout(() => {
+              calls.push('stopped');
+              r();
+            }, 50),
+          ),
+        ),
+    };
+    const stuck: PeerSource = { name: 'stuck', run: () => new Promise(() => {}) };
+    // System timers, except that the bound on the wait is fired by the test.
+    const bounds: Array<() => void> = [];
+    const timers = {
+      ...systemTimers,
+      setTimeout(fn: () => void, ms: number) {
+        if (ms !== 6_000) return systemTimers.setTimeout(fn, ms);
+        bounds.push(fn);
+        return { cancel: () => bounds.splice(bounds.indexOf(fn), 1) };
+      },
+    };
+    const session = new TorrentSession({
+      infoHash: t.infoHash,
+      peerId: peerId(1),
+      layout: t.layout,
+      storage: await fullStorage(t),
+      verifyPiece: t.verify,
+      clock: systemClock,
+      timers,
+      random: seededRandom(1),
+      dialer: memoryNet().dialerFor(1),
+    });
+    session.addPeerSource(tracker);
+    await session.start();
+    await session.close();
+    expect(calls).toEqual(['stopped']);
+
+    const other = new TorrentSession({
+      infoHash: t.infoHash,
+      peerId: peerId(2),
+      layout: t.layout,
+      storage: await fullStorage(t),
+      verifyPiece: t.verify,
+      clock: systemClock,
+      timers,
+      random: seededRandom(2),
+      dialer: memoryNet().dialerFor(2),
+    });
+    other.addPeerSource(stuck);
+    await other.start();
+    let closed = false;
+    const closing = other.close().then(() => (closed = true));
+    for (let i = 0; i < 20 && bounds.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(closed).toBe(false);
+    expect(bounds).toHaveLength(1);
+    bounds[0]!();
+    await closing;
+    expect(closed).toBe(true);
+  });
 });

@@ -27,6 +27,8 @@ const TICK_MS = 1000;
 const RECHOKE_EVERY = 10;
 /** How long web seeds wait for peers after start when peers are known. */
 const WEBSEED_GRACE_MS = 5_000;
+/** Longest `close` waits for the sources (a tracker's `stopped` is bounded at 5 s by default). */
+const SOURCES_STOP_MS = 6_000;
 
 /**
  * One torrent in a swarm: connects peers, downloads and verifies pieces, uploads to others.
@@ -48,6 +50,8 @@ export class TorrentSession extends Emitter<SessionEvents> {
   private readonly webSeeds: WebSeedDownloads | undefined;
   private readonly webRate = new RateMeter();
   private readonly sources: PeerSource[] = [];
+  /** Sources still running (after `close`: sending their `stopped`), awaited by `close`. */
+  private readonly running = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private readonly wanted: (piece: number) => boolean;
   private wantedCount = 0;
@@ -220,7 +224,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
   }
 
   private runSource(source: PeerSource): void {
-    void source
+    const run = source
       .run(
         {
           peers: (found) => this.addPeers(found),
@@ -230,7 +234,9 @@ export class TorrentSession extends Emitter<SessionEvents> {
       )
       .catch((err) =>
         this.emit('warning', codedError('BT_SESSION_SOURCE', `${source.name} failed: ${String(err)}`, err)),
-      );
+      )
+      .finally(() => this.running.delete(run));
+    this.running.add(run);
   }
 
   /** What trackers are told: bytes moved and bytes still missing. */
@@ -363,6 +369,24 @@ export class TorrentSession extends Emitter<SessionEvents> {
     this.lifecycle.closeAll();
     await this.options.storage.flush().catch(() => {});
     await this.options.storage.close().catch(() => {});
+    await this.sourcesStopped();
+  }
+
+  /**
+   * Waits (at most SOURCES_STOP_MS) for the sources to end: a tracker sends its `stopped` once
+   * the session is aborted, and a caller that exits the process right after `close` (the CLI, a
+   * child process) would otherwise leave this peer in the tracker's swarm until it times out.
+   */
+  private async sourcesStopped(): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: TimerHandle | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise<void>((r) => {
+        timer = this.options.timers.setTimeout(r, SOURCES_STOP_MS);
+      }),
+    ]);
+    timer?.cancel();
   }
 
   private tick(): void {
