@@ -1,7 +1,10 @@
 import { createSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { requireBinaries } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBencode, systemTimers, toHex } from '../src/index.ts';
+import { nodeHttpGet } from '../src/node/http-get.ts';
 import { UdpTracker } from '../src/node/udp-tracker.ts';
 import { encodeCompactPeers } from '../src/tracker-client/compact-peers.ts';
 import { parseAnnounceReply, parseScrapeReply } from '../src/tracker-client/http-response.ts';
@@ -182,12 +185,14 @@ describe.skipIf(p.skip)('tracker clients against opentracker', () => {
   afterAll(async () => ot?.stop());
 
   const base = { uploaded: 0, downloaded: 0, left: 1000 };
-  for (const kind of ['http', 'udp'] as const) {
+  for (const kind of ['http', 'http over node:http', 'udp'] as const) {
     const client = () =>
       kind === 'http'
         ? new HttpTracker(ot.http)
-        : new UdpTracker(ot.udp, { baseTimeoutMs: 1000, maxAttempts: 3 });
-    const h = kind === 'http' ? hash(1) : hash(2);
+        : kind === 'udp'
+          ? new UdpTracker(ot.udp, { baseTimeoutMs: 1000, maxAttempts: 3 })
+          : new HttpTracker(ot.http, nodeHttpGet);
+    const h = kind === 'udp' ? hash(2) : hash(1);
 
     it(`${kind}: a second peer learns the first; scrape counts both`, async () => {
       const c = client();
@@ -306,5 +311,51 @@ describe.skipIf(p.skip)('tracker clients against opentracker', () => {
     } finally {
       liar.close();
     }
+  });
+});
+
+describe('HTTP tracker over node:http (nodeHttpGet)', () => {
+  const params = { infoHash: hash(1), peerId: peerId(1), port: 7001, uploaded: 0, downloaded: 0, left: 1 };
+  const reply = encodeBencode({
+    interval: 900,
+    peers: encodeCompactPeers([{ host: '10.0.0.1', port: 6881 }]),
+  });
+  let server: Server;
+  let url = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const path = req.url ?? '';
+      if (path.startsWith('/moved/announce')) {
+        res.writeHead(302, { location: `/announce${path.slice(path.indexOf('?'))}` });
+        res.end();
+      } else if (path.startsWith('/announce')) res.end(reply);
+      else if (path.startsWith('/huge/announce')) res.end(new Uint8Array(5 * 1024 * 1024));
+      else if (path.startsWith('/gone/announce')) res.writeHead(404).end();
+      // /silent/announce: never answers
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('announces, following a redirect', async () => {
+    for (const path of ['/announce', '/moved/announce']) {
+      const r = await new HttpTracker(`${url}${path}`, nodeHttpGet).announce(params);
+      expect(r.ok && r.value.peers).toEqual([{ host: '10.0.0.1', port: 6881 }]);
+    }
+  });
+
+  it('a status, a body over 4 MiB and a silent tracker are coded failures', async () => {
+    const code = async (path: string, timeoutMs?: number) => {
+      const r = await new HttpTracker(`${url}${path}`, nodeHttpGet, timeoutMs).announce(params);
+      return r.ok ? 'ok' : r.error.code;
+    };
+    expect(await code('/gone/announce')).toBe('BT_TRACKER_HTTP_STATUS');
+    expect(await code('/huge/announce')).toBe('BT_TRACKER_BAD_REPLY');
+    expect(await code('/silent/announce', 300)).toBe('BT_TRACKER_TIMEOUT');
+    expect(await code('/announce')).toBe('ok');
   });
 });
