@@ -394,6 +394,11 @@ return out
 interface LoadItems {
   /** The candidates, then the other line items of their campaigns (total budgets). */
   all: readonly Candidate[];
+  /** Per line item of `all`: its id, price and the index of its campaign in `campaignIds`. */
+  ids: readonly string[];
+  cpm: readonly number[];
+  campaignOf: Int32Array;
+  campaignIds: readonly string[];
   /** The candidates whose cap times are read (capped, with a listener), in the script's order. */
   capped: readonly Candidate[];
   /** The script's capped candidates (see `loadScript`), encoded once. */
@@ -429,7 +434,17 @@ function loadItems(store: AdsStore, candidates: readonly Candidate[], listener: 
   const cappedText = Buffer.from(
     capped.map((c) => `${capHorizonMs(c.lineItem.caps)} ${c.lineItem.id}`).join('\n'),
   );
-  const items: LoadItems = { all, capped, cappedText };
+  const campaignIds = [...new Set(all.map((c) => c.campaign.id))];
+  const campaignIndex = new Map(campaignIds.map((id, i) => [id, i]));
+  const items: LoadItems = {
+    all,
+    ids: all.map((c) => c.lineItem.id),
+    cpm: all.map((c) => c.lineItem.cpmMicros),
+    campaignOf: Int32Array.from(all, (c) => campaignIndex.get(c.campaign.id)!),
+    campaignIds,
+    capped,
+    cappedText,
+  };
   cached[listener ? 1 : 0] = items;
   return items;
 }
@@ -479,6 +494,17 @@ export function redisSharedDelivery(
   const changedKey = `${prefix}changed`;
   /** The counters this process read, valid with the mark's value (`epoch`) they were read under. */
   const cache = { epoch: '', version: 0, items: new Map<string, Counters>() };
+  // A line item's entry is one object for the process's life (updated in place), so each
+  // candidate list keeps its entries in an array: no lookup per line item and decision.
+  const counterOf = (id: string): Counters => {
+    let x = cache.items.get(id);
+    if (!x) {
+      x = { n: 0, s: 0, open: 0, daySpent: 0, dayOpen: 0, day: -1, readAt: Number.NaN, until: 0, v: -1 };
+      cache.items.set(id, x);
+    }
+    return x;
+  };
+  const entries = new WeakMap<LoadItems, Counters[]>();
   const m = (li: string) => `${prefix}m:${li}`;
   const r = (li: string) => `${prefix}r:${li}`;
   const c = (li: string, listener: string) => `${prefix}c:${li}:${listener}`;
@@ -530,16 +556,21 @@ export function redisSharedDelivery(
     async load(store, candidates, listenerId, now) {
       if (candidates.length === 0) return;
       const items = loadItems(store, candidates, listenerId !== null);
+      let refs = entries.get(items);
+      if (!refs) {
+        refs = items.ids.map(counterOf);
+        entries.set(items, refs);
+      }
       const day = epochDay(now);
       // What the cache cannot answer: never read, a reservation expired since, another day or
       // an earlier clock (a reservation then still open). The rest is as read unless the change
       // log names it (every script that changes a line item's counters logs it).
-      const fresh = (id: string) => {
-        const x = cache.items.get(id);
-        return x !== undefined && x.day === day && x.readAt <= now && now < x.until;
-      };
+      const fresh = (x: Counters) => x.day === day && x.readAt <= now && now < x.until;
       const ask = async () => {
-        const read = items.all.filter((c) => !fresh(c.lineItem.id)).map((c) => c.lineItem.id);
+        const read: string[] = [];
+        refs.forEach((x, i) => {
+          if (!fresh(x)) read.push(items.ids[i]!);
+        });
         const lines = String(
           await run(
             loadScript,
@@ -560,61 +591,51 @@ export function redisSharedDelivery(
         const v = Number(lines[1]);
         if (lines[0] !== cache.epoch) {
           // Seeded again since (Redis lost its keys): nothing cached holds.
-          cache.items.clear();
+          for (const x of cache.items.values()) {
+            x.readAt = Number.NaN;
+            x.v = -1;
+          }
           cache.epoch = lines[0]!;
           cache.version = 0;
         }
         let i = 2;
         for (; lines[i] !== ''; i++) {
           const f = lines[i]!.split(' ');
-          const id = f[6]!;
-          const had = cache.items.get(id);
-          if (had !== undefined && had.v > v) continue; // an older answer (a retry) arriving late
-          cache.items.set(id, {
-            n: Number(f[0]),
-            s: Number(f[1]),
-            open: Number(f[2]),
-            daySpent: Number(f[3]),
-            dayOpen: Number(f[4]),
-            until: f[5] === 'inf' ? Number.POSITIVE_INFINITY : Number(f[5]),
-            day,
-            readAt: now,
-            v,
-          });
+          const x = counterOf(f[6]!);
+          if (x.v > v) continue; // an older answer (a retry) arriving late
+          x.n = Number(f[0]);
+          x.s = Number(f[1]);
+          x.open = Number(f[2]);
+          x.daySpent = Number(f[3]);
+          x.dayOpen = Number(f[4]);
+          x.until = f[5] === 'inf' ? Number.POSITIVE_INFINITY : Number(f[5]);
+          x.day = day;
+          x.readAt = now;
+          x.v = v;
         }
         cache.version = Math.max(cache.version, v);
         return lines.slice(i + 1);
       };
       let caps = await ask();
       // A new epoch with some line items not asked for (they were cached): ask once more.
-      if (items.all.some((c) => !cache.items.has(c.lineItem.id))) caps = await ask();
-      const campaignSpend = new Map<string, number>();
-      const campaignToday = new Map<string, number>();
-      for (const cand of items.all) {
-        const li = cand.lineItem;
-        const x = cache.items.get(li.id)!;
-        const d: LineItemDelivery = {
-          impressions: x.n + x.open,
-          spendMilliMicros: x.s + x.open * li.cpmMicros,
-        };
-        store.useSharedDelivery(li.id, d);
-        const campaignId = cand.campaign.id;
-        campaignSpend.set(campaignId, (campaignSpend.get(campaignId) ?? 0) + d.spendMilliMicros);
-        campaignToday.set(
-          campaignId,
-          (campaignToday.get(campaignId) ?? 0) + x.daySpent + x.dayOpen * li.cpmMicros,
-        );
-      }
-      items.capped.forEach((cand, i) => {
-        const f = caps[i]!.split(' ');
-        store.useSharedSeen(listenerId!, cand.lineItem.id, f.slice(1).map(Number));
+      if (refs.some((x) => Number.isNaN(x.readAt))) caps = await ask();
+      const sums = new Float64Array(items.campaignIds.length * 2);
+      refs.forEach((x, i) => {
+        const cpm = items.cpm[i]!;
+        const spend = x.s + x.open * cpm;
+        store.useSharedDelivery(items.ids[i]!, { impressions: x.n + x.open, spendMilliMicros: spend });
+        const k = items.campaignOf[i]! * 2;
+        sums[k]! += spend;
+        sums[k + 1]! += x.daySpent + x.dayOpen * cpm;
       });
-      for (const [campaignId, spend] of campaignSpend) {
-        store.useSharedCampaignSpend(campaignId, spend, {
-          day,
-          spendMilliMicros: campaignToday.get(campaignId)!,
-        });
-      }
+      items.campaignIds.forEach((id, j) => {
+        store.useSharedCampaignSpend(id, sums[2 * j]!, { day, spendMilliMicros: sums[2 * j + 1]! });
+      });
+      items.capped.forEach((cand, i) => {
+        const line = caps[i]!;
+        const times = line === '0' ? [] : line.split(' ').slice(1).map(Number);
+        store.useSharedSeen(listenerId!, cand.lineItem.id, times);
+      });
     },
 
     async claim(slots, req) {
