@@ -427,8 +427,8 @@ function loadItems(store: AdsStore, candidates: readonly Candidate[], listener: 
     ...store.candidates().filter((c) => campaigns.has(c.campaign.id) && !ids.has(c.lineItem.id)),
   ];
   for (const c of all) {
-    // Ids go one a line to the script (they are the server's own).
-    if (/[\n ]/.test(c.lineItem.id)) throw new Error(`line item id ${JSON.stringify(c.lineItem.id)}`);
+    // Ids go one a line to the script (they are the server's own UUIDs; a space is read back too).
+    if (c.lineItem.id.includes('\n')) throw new Error(`line item id ${JSON.stringify(c.lineItem.id)}`);
   }
   const capped = listener ? candidates.filter((c) => c.lineItem.caps.length > 0) : [];
   const cappedText = Buffer.from(
@@ -601,7 +601,7 @@ export function redisSharedDelivery(
         let i = 2;
         for (; lines[i] !== ''; i++) {
           const f = lines[i]!.split(' ');
-          const x = counterOf(f[6]!);
+          const x = counterOf(f.length === 7 ? f[6]! : f.slice(6).join(' '));
           if (x.v > v) continue; // an older answer (a retry) arriving late
           x.n = Number(f[0]);
           x.s = Number(f[1]);

@@ -176,8 +176,9 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
 
   it('each server reads the counters the other changed and the reservations that expired, not a stale copy', async () => {
     // Two line items of one impression each; tokens last 6 hours, and nothing is measured.
+    // (Ids with a space: they go to the read script one a line and come back with the counters.)
     const [a, b] = await twoServers((store) => {
-      for (const id of ['li-1', 'li-2']) {
+      for (const id of ['li 1', 'li 2']) {
         store.putCampaign(campaign(`c-${id}`));
         store.putCreative(creative(`cr-${id}`));
         store.putLineItem(
@@ -192,10 +193,10 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect(first).toHaveLength(1);
     const second = await served(a!.deps, now + 1);
     expect(second).toHaveLength(1);
-    expect([...first, ...second].sort()).toEqual(['li-1', 'li-2']);
+    expect([...first, ...second].sort()).toEqual(['li 1', 'li 2']);
     // B read both line items before: it must see A's claim (the change log), and its own.
     expect(await served(b!.deps, now + 2)).toEqual([]);
-    expect([b!.store.deliveryOf('li-1').impressions, b!.store.deliveryOf('li-2').impressions]).toEqual([
+    expect([b!.store.deliveryOf('li 1').impressions, b!.store.deliveryOf('li 2').impressions]).toEqual([
       1, 1,
     ]);
     // Both reservations expire unmeasured with their tokens: each server serves again.
