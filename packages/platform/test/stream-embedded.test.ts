@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEventStream, type PlatformError, type StreamEvent } from '../src/index.ts';
-import { decodeRecord, encodeRecords } from '../src/stream/wal-format.ts';
+import { validSubject } from '../src/stream/subjects.ts';
+import { decodeRecord, encodeRecords, peekSubject } from '../src/stream/wal-format.ts';
 import { WalLog, WalReader } from '../src/stream/wal-log.ts';
 
 /** What only the embedded engine promises: its files (torn tails, retention, the lock). */
@@ -198,6 +199,107 @@ describe('write-ahead record encoding', () => {
     expect(pos).toBe(all.length);
     expect(back).toEqual(batch);
     expect(encodeRecords([])).toHaveLength(0);
+  });
+});
+
+describe('a group that wants some subjects passes over the others unparsed', () => {
+  /** Ids a publisher may use (checkEvents: any string up to 200), the awkward ones. */
+  const ids = [
+    'a',
+    'q"uote',
+    'back\\slash\\',
+    'ctl\u0001\n',
+    'é🎧',
+    '","s":"fake.subject',
+    '\\"',
+    'u\\u0022x',
+  ];
+
+  it('peekSubject reads the subject of every record encodeRecords lays out', () => {
+    for (const id of ids) {
+      for (const subject of ['beacon.ad', 'fact.x', 'a', 'ads.measured-delivery_2', 'x'.repeat(200)]) {
+        const record = encodeRecords([{ id, subject, data: { id, n: 1 } }]);
+        expect(peekSubject(record.subarray(8)), `${JSON.stringify(id)} ${subject}`).toBe(subject);
+        const step = decodeRecord(record, 0, (s) => s !== subject);
+        expect(step).toEqual({ kind: 'skipped', bytes: record.length });
+        expect(decodeRecord(record, 0, (s) => s === subject).kind).toBe('record');
+      }
+    }
+  });
+
+  it('peekSubject gives null or a valid subject for damaged and hostile payloads, never throws', () => {
+    const seed = Date.now() >>> 0;
+    let x = seed || 1;
+    const rand = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    const hostile = [
+      '',
+      '{',
+      '{"i":"',
+      '{"i":"a"',
+      '{"i":"a","s":"',
+      '{"i":"a","s":""}',
+      '{"i":"a","s":"b c"}',
+      '{"i":"a","s":"b\\"c"}',
+      `{"i":"a","s":"${'x'.repeat(201)}"}`,
+      '{"s":"a","i":"b"}',
+      '{ "i":"a","s":"b"}',
+      '{"i":1,"s":"b"}',
+      '{"i":"a\\","s":"b"}',
+      '{"i":"a","s":"é"}',
+    ];
+    for (const text of hostile) {
+      const got = peekSubject(Buffer.from(text));
+      expect(got === null || validSubject(got), `${text} -> ${got}`).toBe(true);
+    }
+    expect(peekSubject(Buffer.from('{"i":"a\\"b","s":"c.d","d":1}'))).toBe('c.d');
+    for (let round = 0; round < 20_000; round++) {
+      const id = ids[rand(ids.length)]!;
+      const payload = Buffer.from(
+        encodeRecords([{ id, subject: 'beacon.ad', data: { n: round } }]).subarray(8),
+      );
+      const cut = payload.subarray(0, rand(payload.length + 1));
+      for (let k = rand(3); k > 0 && cut.length > 0; k--) cut[rand(cut.length)] = rand(256);
+      const got = peekSubject(cut);
+      if (got !== null && !validSubject(got))
+        throw new Error(`seed ${seed} round ${round}: ${JSON.stringify(got)}`);
+    }
+  });
+
+  it('delivers exactly its subjects in order beside an unfiltered group, on a log of awkward ids', async () => {
+    const dir = await scratchDir('swarmcast-wal-peek-');
+    try {
+      const s = await openEventStream({ dataDir: dir.path });
+      const all: StreamEvent[] = Array.from({ length: 3000 }, (_, i) => ({
+        id: `${ids[i % ids.length]}-${i}`,
+        subject: i % 7 === 0 ? 'ads.measured' : i % 2 ? 'beacon.ad' : 'fact.announce',
+        data: { i },
+      }));
+      for (let i = 0; i < all.length; i += 250) await s.publish(all.slice(i, i + 250));
+      const some: string[] = [];
+      const every: string[] = [];
+      const c1 = await s.consume('some', async (b) => void some.push(...b.map((e) => e.id)), {
+        subjects: ['ads.'],
+        batchSize: 50,
+      });
+      const c2 = await s.consume('every', async (b) => void every.push(...b.map((e) => e.id)), {
+        batchSize: 50,
+      });
+      const want = all.filter((e) => e.subject === 'ads.measured').map((e) => e.id);
+      await waitFor(() => some.length === want.length && every.length === all.length, 20_000, 'both groups');
+      expect(some).toEqual(want);
+      expect(every).toEqual(all.map((e) => e.id));
+      expect(await c1.pending()).toBe(0);
+      await c1.stop();
+      await c2.stop();
+      await s.close();
+    } finally {
+      await dir.remove();
+    }
   });
 });
 

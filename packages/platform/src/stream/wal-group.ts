@@ -23,7 +23,8 @@ export class WalGroup {
   private nextDeliveryId = 1;
   private reading: Promise<unknown> = Promise.resolve();
   private persistedFloor: number;
-  matches: (subject: string) => boolean = () => true;
+  /** The group's subject filter; null: every subject. */
+  matches: ((subject: string) => boolean) | null = null;
 
   constructor(
     readonly name: string,
@@ -78,9 +79,12 @@ export class WalGroup {
       }
       // Events a group does not subscribe to count as acknowledged as soon as read.
       for (let rounds = 0; rounds < 64; rounds++) {
-        const batch = await this.reader.read(max);
-        if (batch.length === 0) return null;
-        const wanted = batch.filter((r) => this.matches(r.event.subject));
+        const before = this.reader.seq;
+        const batch = await this.reader.read(max, undefined, this.matches ?? undefined);
+        if (batch.length === 0 && this.reader.seq === before) return null;
+        // Records the reader could not peek at are parsed and filtered here.
+        const matches = this.matches;
+        const wanted = matches ? batch.filter((r) => matches(r.event.subject)) : batch;
         if (wanted.length === 0) continue;
         const d: Delivery = {
           id: this.nextDeliveryId++,

@@ -301,10 +301,19 @@ export class WalReader {
   /** Sequence number to skip forward to before returning anything. */
   private target: number;
 
-  /** Up to `max` committed events from the cursor (fewer at the end of the log). */
-  async read(max: number, chunkBytes = 1 << 20): Promise<{ seq: number; event: StreamEvent }[]> {
+  /**
+   * Up to `max` committed records from the cursor (fewer at the end of the log); with
+   * `wanted`, those of other subjects are passed over unparsed and not returned (they still
+   * count toward `max`), so a read can return nothing while the cursor moves on.
+   */
+  async read(
+    max: number,
+    chunkBytes = 1 << 20,
+    wanted?: (subject: string) => boolean,
+  ): Promise<{ seq: number; event: StreamEvent }[]> {
     const out: { seq: number; event: StreamEvent }[] = [];
-    while (out.length < max && this.seq < this.log.end) {
+    let scanned = 0;
+    while (scanned < max && this.seq < this.log.end) {
       if (!this.log.segments.includes(this.base)) {
         // Retention drops a segment once every group's floor is past it, and a reader that
         // has just read a segment's last event has its floor at the next segment's first one
@@ -335,10 +344,15 @@ export class WalReader {
         this.bufferAt = 0;
         continue;
       }
-      let step = decodeRecord(this.buffer, this.pos - this.bufferAt);
+      let step = decodeRecord(this.buffer, this.pos - this.bufferAt, wanted);
       if (step.kind === 'short') {
         await this.fill(Math.min(committed - this.pos, Math.max(chunkBytes, step.need)));
-        step = decodeRecord(this.buffer, this.pos - this.bufferAt);
+        step = decodeRecord(this.buffer, this.pos - this.bufferAt, wanted);
+      }
+      if (step.kind === 'skipped') {
+        this.pos += step.bytes;
+        if (this.seq++ >= this.target) scanned++;
+        continue;
       }
       if (step.kind !== 'record') {
         throw new PlatformError(
@@ -348,7 +362,10 @@ export class WalReader {
       }
       this.pos += step.bytes;
       const seq = this.seq++;
-      if (seq >= this.target) out.push({ seq, event: step.event });
+      if (seq >= this.target) {
+        out.push({ seq, event: step.event });
+        scanned++;
+      }
     }
     return out;
   }
