@@ -15,8 +15,13 @@
  *   stream, rate limit off) with 1 worker and with TRACKER_BENCH_WORKERS (2) workers.
  * - Each line also gives the CPU the tracker's processes (the primary and its workers) spent
  *   per announce, from /proc, so a slower rate on a busy machine can be told from more work.
- * - node-udp-floor (load/udp-floor.ts): node:dgram answering each datagram with an answer of
- *   the usual size and nothing else, for Node's own cost per datagram beside opentracker's.
+ * - node-floor (load/udp-floor.ts): node:dgram answering each datagram with an answer of
+ *   the usual size and nothing else, and node:net answering each connection's first read
+ *   with a fixed answer and closing: Node's own cost per datagram and per connection beside
+ *   opentracker's per announce.
+ * - Each line gives the load generator's CPU per announce too (wrk or udp-load, measured by
+ *   /usr/bin/time when installed): on a 2-core machine the generator's share bounds what a
+ *   second tracker worker can add.
  * TRACKER_BENCH_ONLY=name,name limits the targets (opentracker is always run).
  * The machine is shared: compare within one run only.
  */
@@ -48,6 +53,8 @@ interface Sample {
   topCpuUs?: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU microseconds the load generator spent per announce answered. */
+  genCpuUs?: number;
 }
 
 interface Target {
@@ -72,7 +79,7 @@ async function waitReady(child: ChildProcess, what: string, word = 'ready'): Pro
   });
 }
 
-/** bench/load/udp-floor.ts: what node:dgram alone costs per datagram (UDP only). */
+/** bench/load/udp-floor.ts: what node:dgram and node:net alone cost per datagram and connection. */
 async function startFloor(): Promise<Target> {
   const port = await freePort();
   const child = spawn(
@@ -82,8 +89,8 @@ async function startFloor(): Promise<Target> {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  await waitReady(child, 'node-udp-floor');
-  return { name: 'node-udp-floor', port, child, http: false, udp: true };
+  await waitReady(child, 'node-floor');
+  return { name: 'node-floor', port, child, http: true, udp: true };
 }
 
 async function startNode(kind: string): Promise<Target> {
@@ -197,10 +204,20 @@ function toMs(text: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
+/** The generator's command, under /usr/bin/time when installed (its CPU on stderr). */
+const timeBinary = which('/usr/bin/time');
+const timed = (cmd: string, args: string[]): [string, string[]] =>
+  timeBinary ? [timeBinary, ['-f', 'gencpu %U %S', cmd, ...args]] : [cmd, args];
+
+/** CPU microseconds per announce of the generator, from /usr/bin/time's line. */
+function genCpu(stderr: string, answered: number): number | undefined {
+  const m = /gencpu ([\d.]+) ([\d.]+)/.exec(stderr);
+  return m ? ((Number(m[1]) + Number(m[2])) * 1e6) / answered : undefined;
+}
+
 async function wrk(port: number, duration = seconds): Promise<Sample> {
-  const { stdout } = await run(
-    'wrk',
-    [
+  const { stdout, stderr } = await run(
+    ...timed('wrk', [
       '-t',
       '2',
       '-c',
@@ -211,25 +228,27 @@ async function wrk(port: number, duration = seconds): Promise<Sample> {
       '-s',
       join(here, 'load', 'announce.lua'),
       `http://127.0.0.1:${port}/announce`,
-    ],
+    ]),
     { env: { ...env, TORRENTS: String(torrents) }, maxBuffer: 1 << 20 },
   );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const p50 = /\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '';
   const p99 = /\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '';
-  return { rps, p50Ms: toMs(p50), p99Ms: toMs(p99) };
+  const total = Number(/(\d+) requests in/.exec(stdout)?.[1]);
+  return { rps, p50Ms: toMs(p50), p99Ms: toMs(p99), genCpuUs: genCpu(stderr, total) };
 }
 
 async function udpLoad(binary: string, port: number, duration = seconds): Promise<Sample> {
-  const { stdout } = await run(binary, [
-    '127.0.0.1',
-    String(port),
-    String(duration),
-    String(inflight),
-    String(torrents),
-  ]);
+  const { stdout, stderr } = await run(
+    ...timed(binary, ['127.0.0.1', String(port), String(duration), String(inflight), String(torrents)]),
+  );
   const get = (k: string) => Number(new RegExp(`${k}=(\\d+)`).exec(stdout)?.[1]);
-  return { rps: get('rps'), p50Ms: get('p50_us') / 1000, p99Ms: get('p99_us') / 1000 };
+  return {
+    rps: get('rps'),
+    p50Ms: get('p50_us') / 1000,
+    p99Ms: get('p99_us') / 1000,
+    genCpuUs: genCpu(stderr, get('ok')),
+  };
 }
 
 function median(xs: number[]): number {
@@ -256,7 +275,7 @@ async function main(): Promise<void> {
     if (want(`cli-${workerCount}w`)) targets.push(await startCli(work, workerCount));
     targets.push(await startOpentracker(work));
     if (want('bittorrent-tracker')) targets.push(await startNode('bittorrent-tracker'));
-    if (want('node-udp-floor')) targets.push(await startFloor());
+    if (want('node-floor')) targets.push(await startFloor());
     // Warm-up, not counted: each process's JIT needs a few thousand announces of each kind
     // before its code is optimised, and a cluster's workers each see only their share, so
     // rounds without it measured compilation and baseline code (2 workers' first HTTP
@@ -284,12 +303,16 @@ async function main(): Promise<void> {
           results.set(key, [...(results.get(key) ?? []), s]);
           console.log(
             `  round ${r + 1} ${key.padEnd(26)} ${Math.round(s.rps)}/s p50 ${s.p50Ms.toFixed(2)} ms p99 ${s.p99Ms.toFixed(2)} ms ` +
-              `cpu ${s.cpuUs.toFixed(0)} us/announce${t.name.endsWith('w') && t.name !== 'cli-1w' ? ` (primary ${s.topCpuUs.toFixed(0)})` : ''}  load ${loadavg()[0]!.toFixed(2)}`,
+              `cpu ${s.cpuUs.toFixed(0)} us/announce${t.name.endsWith('w') && t.name !== 'cli-1w' ? ` (primary ${s.topCpuUs.toFixed(0)})` : ''}` +
+              `${s.genCpuUs === undefined ? '' : `, generator ${s.genCpuUs.toFixed(0)}`}  load ${loadavg()[0]!.toFixed(2)}`,
           );
         }
       }
     }
-    const summary: Record<string, { rps: number; p50Ms: number; p99Ms: number; cpuUs: number }> = {};
+    const summary: Record<
+      string,
+      { rps: number; p50Ms: number; p99Ms: number; cpuUs: number; genCpuUs: number }
+    > = {};
     console.log('\nmedians:');
     for (const [key, samples] of results) {
       summary[key] = {
@@ -297,10 +320,11 @@ async function main(): Promise<void> {
         p50Ms: median(samples.map((s) => s.p50Ms)),
         p99Ms: median(samples.map((s) => s.p99Ms)),
         cpuUs: median(samples.map((s) => s.cpuUs ?? Number.NaN)),
+        genCpuUs: median(samples.map((s) => s.genCpuUs ?? Number.NaN)),
       };
       const m = summary[key]!;
       console.log(
-        `  ${key.padEnd(26)} ${Math.round(m.rps).toString().padStart(7)}/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  cpu ${m.cpuUs.toFixed(0)} us/announce`,
+        `  ${key.padEnd(26)} ${Math.round(m.rps).toString().padStart(7)}/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  cpu ${m.cpuUs.toFixed(0)} us/announce, generator ${m.genCpuUs.toFixed(0)}`,
       );
     }
     console.log(
@@ -326,15 +350,17 @@ async function main(): Promise<void> {
           `  ${proto} swarmcast tracker ${workerCount} workers / 1 worker: ${(many / one).toFixed(2)}x`,
         );
     }
-    // The floor: a Node UDP server that answers without doing anything. If its CPU per
-    // datagram is above half of opentracker's per announce, no tracker on node:dgram can
-    // reach 0.5x opentracker's announces per CPU second on one core.
-    const floor = summary['udp node-udp-floor']?.cpuUs;
-    const ot = summary['udp opentracker']?.cpuUs;
-    if (floor && ot)
-      console.log(
-        `  udp node:dgram floor ${floor.toFixed(1)} us/datagram vs opentracker ${ot.toFixed(1)} us/announce: ${(floor / ot).toFixed(2)}x`,
-      );
+    // The floor: a Node server that answers without doing anything. If its CPU per datagram
+    // (or connection) is above half of opentracker's per announce, no tracker on node:dgram
+    // (node:net) can reach 0.5x opentracker's announces per CPU second on one core.
+    for (const proto of ['udp', 'http']) {
+      const floor = summary[`${proto} node-floor`]?.cpuUs;
+      const ot = summary[`${proto} opentracker`]?.cpuUs;
+      if (floor && ot)
+        console.log(
+          `  ${proto} node floor ${floor.toFixed(1)} us/${proto === 'udp' ? 'datagram' : 'connection'} vs opentracker ${ot.toFixed(1)} us/announce: ${(floor / ot).toFixed(2)}x`,
+        );
+    }
     const fastify = summary['http ours-fastify']?.rps;
     const plain = summary['http ours']?.rps;
     if (fastify && plain)

@@ -5,9 +5,14 @@
  * transaction id. No decode, no store, no facts: what is left is Node's per-datagram cost
  * (the 'message' event with its Buffer and rinfo, send's request and the two system calls).
  * The destination lookup is the tracker's literal one (udp-server.ts), the cheapest dgram
- * allows. usage: udp-floor.ts PORT; prints "ready" once bound.
+ * allows. The same port over TCP is the HTTP floor: node:net answering the first read of
+ * each connection with a fixed answer of the usual size (headers and a 50-peer compact body)
+ * and closing, as the tracker's fast path does (node-http.ts answerAndClose), with no parse
+ * and no store: Node's own cost of a connection per request.
+ * usage: udp-floor.ts PORT; prints "ready" once bound.
  */
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 
 const port = Number(process.argv[2]);
 const answerBytes = 20 + 50 * 6;
@@ -25,7 +30,30 @@ socket.on('message', (packet, rinfo) => {
   packet.copy(out, 4, 12, 16);
   socket.send(out, 0, packet.readUInt32BE(8) === 0 ? 16 : answerBytes, rinfo.port, rinfo.address);
 });
+const body = Buffer.concat([
+  Buffer.from(
+    'd8:completei25e10:downloadedi0e10:incompletei25e8:intervali600e12:min intervali60e5:peers300:',
+    'latin1',
+  ),
+  Buffer.alloc(300, 1),
+  Buffer.from('e', 'latin1'),
+]);
+const httpAnswer = Buffer.concat([
+  Buffer.from(
+    `HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+    'latin1',
+  ),
+  body,
+]);
+const tcp = createServer((conn) => {
+  conn.on('error', () => conn.destroy());
+  conn.once('data', () => {
+    conn.write(httpAnswer);
+    if (conn.writableLength === 0) conn.destroy();
+    else conn.end();
+  });
+});
 socket.bind(port, '127.0.0.1', () => {
   socket.setRecvBufferSize(4 * 1024 * 1024);
-  process.stdout.write('ready\n');
+  tcp.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
 });
