@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Clock, type EventStream, systemClock } from '@swarmcast/platform';
+import { type BatchShape, type Clock, type EventStream, GroupCommit, systemClock } from '@swarmcast/platform';
 import { maxEpisodesPerFact, type PageViews, pageViewSubject } from './page-views.ts';
 
 export interface PageViewStats {
@@ -41,122 +41,70 @@ export interface PageViewRecorderOptions {
   onError?: (err: unknown) => void;
 }
 
-/** The views of one fact and the one promise every page in it waits on. */
-interface Batch {
-  views: Map<string, number>;
-  count: number;
-  durable: Promise<boolean>;
-  settle: (ok: boolean) => void;
+/**
+ * The views of one moment as one fact: a map episode -> views, full at `maxEpisodesPerFact`
+ * episodes (page-views.ts, rule 1).
+ */
+function summedViews(clock: Clock, newId: () => string): BatchShape<string, Map<string, number>> {
+  return {
+    open: () => new Map(),
+    add(views, episodeId) {
+      const n = views.get(episodeId);
+      if (n !== undefined) views.set(episodeId, n + 1);
+      else if (views.size >= maxEpisodesPerFact) return false;
+      else views.set(episodeId, 1);
+      return true;
+    },
+    events(views) {
+      const data: PageViews = { time: clock.now(), episodes: [...views] };
+      return [{ id: newId(), subject: pageViewSubject, data }];
+    },
+  };
 }
 
 /**
- * Records page views on `stream` by group commit (page-views.ts, rule 1): views queue in one
- * batch while up to `maxInFlight` facts are being stored; the next fact takes them all, so under
- * load a fact carries many views and a page costs a map increment and a shared promise.
+ * Records page views on `stream` by group commit (platform's `GroupCommit`, page-views.ts
+ * rule 1): views queue in one batch while up to `maxInFlight` facts are being stored; the next
+ * fact takes them all, summed by episode, so under load a fact carries many views and a page
+ * costs a map increment and a shared promise. The policy of its own: a page waits at most
+ * `maxWaitMs`, and a view refused for overload is reported to `onError`.
  */
 export function streamPageViews(
   stream: Pick<EventStream, 'publish'>,
   options: PageViewRecorderOptions = {},
 ): PageViewRecorder {
-  const clock = options.clock ?? systemClock;
-  const newId = options.newId ?? randomUUID;
   const maxPending = options.maxPending ?? 50_000;
   const maxWaitMs = options.maxWaitMs ?? 2000;
-  const maxInFlight = Math.max(1, options.maxInFlight ?? 1);
-  const stats: PageViewStats = { recorded: 0, failed: 0, refused: 0, pending: 0, facts: 0 };
-  let next: Batch | null = null;
-  let inFlight = 0;
-  let scheduled = false;
+  const commit = new GroupCommit(stream, {
+    shape: summedViews(options.clock ?? systemClock, options.newId ?? randomUUID),
+    maxPending,
+    maxConcurrentPublishes: options.maxInFlight ?? 1,
+    maxWaitMs,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
   let closed = false;
-  const publishing = new Set<Promise<void>>();
-
-  const newBatch = (): Batch => {
-    let settle!: (ok: boolean) => void;
-    const durable = new Promise<boolean>((resolve) => {
-      settle = resolve;
-    });
-    // The pages stop waiting after maxWaitMs; the fact may still be stored after that.
-    const timer = setTimeout(() => settle(false), maxWaitMs);
-    timer.unref();
-    void durable.then(() => clearTimeout(timer));
-    return { views: new Map(), count: 0, durable, settle };
-  };
-
-  const publish = (batch: Batch) => {
-    inFlight++;
-    const data: PageViews = { time: clock.now(), episodes: [...batch.views] };
-    const done = stream
-      .publish([{ id: newId(), subject: pageViewSubject, data }])
-      .then(
-        () => {
-          stats.recorded += batch.count;
-          stats.facts++;
-          batch.settle(true);
-        },
-        (err: unknown) => {
-          stats.failed += batch.count;
-          options.onError?.(err);
-          batch.settle(false);
-        },
-      )
-      .finally(() => {
-        inFlight--;
-        stats.pending -= batch.count;
-        publishing.delete(done);
-        flush();
-      });
-    publishing.add(done);
-  };
-
-  const flush = () => {
-    scheduled = false;
-    if (next && inFlight < maxInFlight) {
-      const batch = next;
-      next = null;
-      publish(batch);
-    }
-  };
+  const refused = Promise.resolve(false);
 
   return {
     record(episodeId) {
-      if (closed || stats.pending >= maxPending) {
-        stats.refused++;
-        if (!closed) options.onError?.(new Error(`${maxPending} page views already wait for the stream`));
-        return Promise.resolve(false);
-      }
-      if (next && !next.views.has(episodeId) && next.views.size >= maxEpisodesPerFact) {
-        const full = next;
-        next = null;
-        // Over the fact's size: it goes out now, beside those in flight.
-        publish(full);
-      }
-      next ??= newBatch();
-      next.views.set(episodeId, (next.views.get(episodeId) ?? 0) + 1);
-      next.count++;
-      stats.pending++;
-      if (!scheduled) {
-        scheduled = true;
-        // setImmediate lets every request already parsed in this turn join the fact.
-        setImmediate(flush);
-      }
-      return next.durable;
+      const durable = commit.add(episodeId);
+      if (durable !== false) return durable;
+      if (!closed) options.onError?.(new Error(`${maxPending} page views already wait for the stream`));
+      return refused;
     },
-    stats: () => ({ ...stats }),
-    async close() {
+    stats() {
+      const s = commit.stats();
+      return {
+        recorded: s.stored,
+        failed: s.failed,
+        refused: s.refused,
+        pending: s.pending,
+        facts: s.batches,
+      };
+    },
+    close() {
       closed = true;
-      if (next) {
-        const batch = next;
-        next = null;
-        publish(batch);
-      }
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(publishing),
-        new Promise((r) => {
-          timer = setTimeout(r, maxWaitMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      return commit.close(maxWaitMs);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Db, type EventStream, openEventStream, type StreamEvent } from '@swarmcast/platform';
-import { requireServices, scratchDir, serviceUrl, waitFor } from '@swarmcast/testkit';
+import { gatedStream, requireServices, scratchDir, serviceUrl, waitFor } from '@swarmcast/testkit';
 import { connect } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -206,19 +206,6 @@ for (const engine of all) {
       expect(await views(db)).toEqual({ 'ep-a': 2 });
     });
   });
-}
-
-/** A stream whose publish waits until the test settles it. */
-function gatedStream() {
-  const waiting: Array<{ events: StreamEvent[]; done: (err?: Error) => void }> = [];
-  return {
-    waiting,
-    publish(events: StreamEvent[]) {
-      return new Promise<void>((resolve, reject) =>
-        waiting.push({ events, done: (err) => (err ? reject(err) : resolve()) }),
-      );
-    },
-  };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 5));

@@ -16,7 +16,6 @@ export {
   playBeaconPath,
 } from './collect/collector.ts';
 export { edgeClassifier } from './collect/edge.ts';
-export { GroupCommit } from './collect/group-commit.ts';
 export { type AdBeaconQuery, parseAdBeacon, parsePlayBeacon } from './collect/parse-beacons.ts';
 export { type MeasureErrorCode, measureErrors } from './errors.ts';
 export {

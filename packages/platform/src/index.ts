@@ -88,5 +88,12 @@ export type {
   EventStream,
   StreamEvent,
 } from './stream/event-stream.ts';
+export {
+  type BatchShape,
+  eventBatches,
+  GroupCommit,
+  type GroupCommitOptions,
+  type GroupCommitStats,
+} from './stream/group-commit.ts';
 export { type OpenEventStreamOptions, openEventStream } from './stream/open-event-stream.ts';
 export { encodeRecords as encodeStreamRecords } from './stream/wal-format.ts';

@@ -1,6 +1,7 @@
 export { chromiumLaunchOptions } from './chromium.ts';
 export { type Coturn, type CoturnOptions, coturnArgs, startCoturn } from './coturn.ts';
 export { fileServer } from './file-server.ts';
+export { gatedStream } from './gated-stream.ts';
 export {
   createNatLab,
   type HomeSpec,

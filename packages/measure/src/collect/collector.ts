@@ -1,9 +1,8 @@
 import { hash } from 'node:crypto';
 import type { Clock, EventStream } from '@swarmcast/platform';
-import { trustedCountry } from '@swarmcast/platform';
+import { eventBatches, GroupCommit, trustedCountry } from '@swarmcast/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AdBeaconEvent, type EdgeInfo, type PlayBeaconEvent, subjects } from '../beacon-types.ts';
-import { GroupCommit } from './group-commit.ts';
 import { type AdBeaconQuery, parseAdBeacon, parsePlayBeacon } from './parse-beacons.ts';
 
 /** Classifies the sender at the edge; the raw IP and user agent go no further. */
@@ -81,7 +80,10 @@ export function collectorRoutes(
   o: CollectorOptions,
 ): { stats: CollectorStats; close(): Promise<void> } {
   const stats: CollectorStats = { accepted: 0, rejected: {}, unavailable: 0 };
-  const commit = new GroupCommit(o.stream, o.maxBatch ?? 1000, o.maxPending ?? 50_000);
+  const commit = new GroupCommit(o.stream, {
+    shape: eventBatches(o.maxBatch ?? 1000),
+    maxPending: o.maxPending ?? 50_000,
+  });
   const reject = (reason: string) => {
     stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1;
   };
