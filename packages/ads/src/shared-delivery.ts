@@ -18,6 +18,9 @@
  *   next day. Kept per line item, not per campaign, so an open reservation is priced as in
  *   `r:` (count times the line item's price) and the sum stays one ZCARD per line item.
  *
+ * - `cl:<listener>` (set of line item ids): the line items the listener has cap times of, so a
+ *   decision reads the cap keys of those only (most of Redis's work a decision was reading
+ *   the empty cap keys of every capped candidate); kept as long as the longest of them;
  * - `changes` (integer) and `changed` (sorted set, member line item id, score the `changes` count
  *   when its counters last changed): every script that changes a line item's `m`, `r`, `dm` or
  *   `dr` logs it, so a process keeps the counters it read and reads again only what changed,
@@ -225,7 +228,16 @@ if epoch == ARGV[5] then
   end
 end
 out[#out + 1] = ''
+-- The line items the listener has cap times of (claim, measured and the seed add to the set).
+local listed = {}
+if ARGV[8] ~= '' then
+  local ids = redis.call('SMEMBERS', p .. 'cl:' .. listener)
+  for i = 1, #ids do listed[ids[i]] = true end
+end
 for horizon, id in string.gmatch(ARGV[8], '(%S+) ([^\\n]*)') do
+  if not listed[id] then
+    out[#out + 1] = '0'
+  else
   local c, h = p .. 'c:' .. id .. ':' .. listener, p .. 'h:' .. id .. ':' .. listener
   local times = redis.call('ZRANGEBYSCORE', c, '(' .. (now - tonumber(horizon)), '+inf', 'WITHSCORES')
   local ended = redis.call('ZRANGEBYSCORE', h, '-inf', now)
@@ -236,6 +248,7 @@ for horizon, id in string.gmatch(ARGV[8], '(%S+) ([^\\n]*)') do
     if not gone[times[i]] then kept[#kept + 1] = times[i + 1] end
   end
   out[#out + 1] = #kept .. (#kept > 0 and ' ' .. table.concat(kept, ' ') or '')
+  end
 end
 return table.concat(out, '\\n')
 `;
@@ -244,7 +257,7 @@ return table.concat(out, '\\n')
 // ncaps, then ncaps pairs (period, max), then budget (milli-micros, -1 for none), nsib and the
 // cpm of each of the campaign's other line items, then the daily budget (milli-micros, -1 for
 // none), then the line item's id. KEYS: the mark, the change counter and log, then m, r
-// (+ c, h when capped), m, r of each sibling, dm, dr of this line item today, then (with a daily
+// (+ c, h, cl when capped), m, r of each sibling, dm, dr of this line item today, then (with a daily
 // budget) dm, dr of each sibling today. A claim is taken when delivered units < lt, (le < 0 or
 // spend + cpm <= le), every cap has room, the campaign's spend + cpm <= budget and its spend
 // today + cpm <= the daily budget. A taken claim is an open reservation of today's too.
@@ -266,10 +279,10 @@ while a <= #ARGV do
   local lt, le = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
   local ok = units < lt and (le < 0 or s + cpm <= le)
   local capped, horizon, ncaps = ARGV[a + 7] == '1', tonumber(ARGV[a + 8]), tonumber(ARGV[a + 9])
-  local c, h
+  local c, h, cl
   if capped then
-    c, h = KEYS[k], KEYS[k + 1]
-    k = k + 2
+    c, h, cl = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+    k = k + 3
     redis.call('ZREM', c, id)
     redis.call('ZREM', h, id)
     sweepCaps(c, h, now, horizon)
@@ -313,6 +326,8 @@ while a <= #ARGV do
       redis.call('ZADD', h, holdUntil, id)
       extend(c, now + horizon, now)
       extend(h, now + horizon, now)
+      redis.call('SADD', cl, ARGV[d + 1])
+      extend(cl, now + horizon, now)
     end
     out[#out + 1] = 1
   else
@@ -325,7 +340,7 @@ return out
 `;
 
 // ARGV[1] now; per delivery: sign, id, charged (milli-micros), issuedAt, capped, horizon,
-// dayTtlAt, line item id. KEYS: the mark, the change counter and log, then m, r, dm, dr (+ c, h
+// dayTtlAt, line item id. KEYS: the mark, the change counter and log, then m, r, dm, dr (+ c, h, cl
 // when capped), the day keys being those of
 // the decision's day. A delivery
 // turns its reservation into measured delivery (in the line item's totals and on its decision's
@@ -347,11 +362,13 @@ while a <= #ARGV do
   redis.call('INCRBY', dm, sign * charged)
   extend(dm, tonumber(ARGV[a + 6]), now)
   if ARGV[a + 4] == '1' then
-    local c, h = KEYS[k], KEYS[k + 1]
-    k = k + 2
+    local c, h, cl = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+    k = k + 3
     redis.call('ZREM', h, id)
     if not redis.call('ZSCORE', c, id) then redis.call('ZADD', c, issuedAt, id) end
     extend(c, issuedAt + tonumber(ARGV[a + 5]), now)
+    redis.call('SADD', cl, ARGV[a + 7])
+    extend(cl, issuedAt + tonumber(ARGV[a + 5]), now)
   end
   changed(ARGV[a + 7])
   a = a + 8
@@ -509,12 +526,13 @@ export function redisSharedDelivery(
   const r = (li: string) => `${prefix}r:${li}`;
   const c = (li: string, listener: string) => `${prefix}c:${li}:${listener}`;
   const h = (li: string, listener: string) => `${prefix}h:${li}:${listener}`;
+  const cl = (listener: string) => `${prefix}cl:${listener}`;
   const dm = (li: string, day: number) => `${prefix}dm:${li}:${day}`;
   const dr = (li: string, day: number) => `${prefix}dr:${li}:${day}`;
   // A day's counters outlive the day by one more (a reservation made at 23:59 is measured
   // after midnight but still counts on its own day).
   const dayTtlAt = (day: number) => (day + 2) * dayMs;
-  const seedKeys: SeedKeys = { mark, lock: `${prefix}seeding`, m, r, dm, dr, c, h };
+  const seedKeys: SeedKeys = { mark, lock: `${prefix}seeding`, m, r, dm, dr, c, h, cl };
   const token = randomUUID();
   const evalScript = scriptRunner(redis);
   let seeding: Promise<void> | null = null;
@@ -677,7 +695,7 @@ export function redisSharedDelivery(
           li.targeting.dayParts,
         );
         keys.push(m(li.id), r(li.id));
-        if (capped) keys.push(c(li.id, req.listenerId!), h(li.id, req.listenerId!));
+        if (capped) keys.push(c(li.id, req.listenerId!), h(li.id, req.listenerId!), cl(req.listenerId!));
         args.push(
           req.decisionIds[i]!,
           req.expiresAt,
@@ -741,7 +759,7 @@ export function redisSharedDelivery(
         const capped = sign > 0 && d.listenerId !== null && li.caps.length > 0;
         const day = epochDay(d.issuedAt);
         keys.push(m(li.id), r(li.id), dm(li.id, day), dr(li.id, day));
-        if (capped) keys.push(c(li.id, d.listenerId!), h(li.id, d.listenerId!));
+        if (capped) keys.push(c(li.id, d.listenerId!), h(li.id, d.listenerId!), cl(d.listenerId!));
         args.push(
           sign,
           d.decisionId,

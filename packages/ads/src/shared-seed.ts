@@ -174,6 +174,8 @@ export interface SeedKeys {
   dr(lineItemId: string, day: number): string;
   c(lineItemId: string, listenerId: string): string;
   h(lineItemId: string, listenerId: string): string;
+  /** The set of line items the listener has cap times of (shared-delivery.ts). */
+  cl(listenerId: string): string;
 }
 
 interface Eval {
@@ -187,7 +189,8 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'mine' e
 return 'busy'
 `;
 
-// ARGV[1] now, then records: 't' n s (KEYS m) | 'd' spend expiresAt (KEYS dm) | 'z' expiresAt
+// ARGV[1] now, then records: 's' expiresAt member (KEYS cl: a listener's capped line items) |
+// 't' n s (KEYS m) | 'd' spend expiresAt (KEYS dm) | 'z' expiresAt
 // member score (KEYS r, dr, c or h: a claim's id) | 'c' expiresAt count times... (KEYS c).
 // Totals and day spend are set outright (the tables are the truth); a cap time already present
 // (a partial loss) is not added twice.
@@ -201,6 +204,11 @@ while a <= #ARGV do
     local want = math.max(1000, tonumber(ARGV[a + 1]) - now)
     if redis.call('PTTL', KEYS[k]) < want then redis.call('PEXPIRE', KEYS[k], want) end
     a = a + 4
+  elseif kind == 's' then
+    redis.call('SADD', KEYS[k], ARGV[a + 2])
+    local want = math.max(1000, tonumber(ARGV[a + 1]) - now)
+    if redis.call('PTTL', KEYS[k]) < want then redis.call('PEXPIRE', KEYS[k], want) end
+    a = a + 3
   elseif kind == 't' then
     redis.call('HSET', KEYS[k], 'n', ARGV[a + 1], 's', ARGV[a + 2])
     a = a + 3
@@ -294,6 +302,7 @@ async function writeSeed(
       { key: keys.dr(x.lineItemId, x.day), args: ['z', x.expiresAt, x.decisionId, x.expiresAt] },
     ]),
     ...seed.capClaims.flatMap((x) => [
+      { key: keys.cl(x.listenerId), args: ['s', x.keepUntil, x.lineItemId] },
       { key: keys.c(x.lineItemId, x.listenerId), args: ['z', x.keepUntil, x.decisionId, x.issuedAt] },
       ...(x.holdUntil !== null
         ? [{ key: keys.h(x.lineItemId, x.listenerId), args: ['z', x.keepUntil, x.decisionId, x.holdUntil] }]
@@ -301,10 +310,10 @@ async function writeSeed(
     ]),
     ...seed.caps
       .filter((x) => x.times.length > 0)
-      .map((x) => ({
-        key: keys.c(x.lineItemId, x.listenerId),
-        args: ['c', x.expiresAt, x.times.length, ...x.times],
-      })),
+      .flatMap((x) => [
+        { key: keys.cl(x.listenerId), args: ['s', x.expiresAt, x.lineItemId] },
+        { key: keys.c(x.lineItemId, x.listenerId), args: ['c', x.expiresAt, x.times.length, ...x.times] },
+      ]),
   ];
   // In chunks: one script call holds Redis for its whole run.
   for (let i = 0; i < records.length; i += 500) {

@@ -141,6 +141,8 @@ describe.skipIf(services.skip)('two ad servers share caps and pacing through Red
     expect((await ask(a!.deps, 'listener-1', t0 + hour + 50)).decisions).toHaveLength(1);
     // B's clock is 50 ms behind A's: A's decision is "in the future" for B, and still counts.
     expect((await ask(b!.deps, 'listener-1', t0 + hour)).decisions).toHaveLength(0);
+    // B's policy had A's cap time (read through the listener's set of capped line items).
+    expect(b!.store.seen('listener-1', 'li')).toHaveLength(1);
   });
 
   it('an even line item runs to its plan once across both servers, not once per server', async () => {

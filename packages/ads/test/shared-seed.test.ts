@@ -149,6 +149,8 @@ describe.skipIf(services.skip)('shared ad counters after Redis loses them', () =
     expect(await preRolls('1c', day1 + 3 * hour)).toHaveLength(0);
     expect(await capped(day1 + 3 * hour, 1)).toHaveLength(0);
     expect(await capped(day1 + 3 * hour, 0)).toHaveLength(0);
+    // The policy had the listener's cap time from the seed (not only the claim's refusal).
+    expect([a.store.seen('l-cap', 'li-cap').length, b.store.seen('l-cap', 'li-cap').length]).toEqual([1, 1]);
 
     // Day two: the total budget has room for three more (8 - 5 measured), the cap one more.
     const day2 = t0 + day + hour;
