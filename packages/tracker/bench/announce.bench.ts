@@ -324,7 +324,7 @@ async function main(): Promise<void> {
       };
       const m = summary[key]!;
       console.log(
-        `  ${key.padEnd(26)} ${Math.round(m.rps).toString().padStart(7)}/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  cpu ${m.cpuUs.toFixed(0)} us/announce, generator ${m.genCpuUs.toFixed(0)}`,
+        `  ${key.padEnd(26)} ${Math.round(m.rps).toString().padStart(7)}/s  p50 ${m.p50Ms.toFixed(2)} ms  p99 ${m.p99Ms.toFixed(2)} ms  cpu ${m.cpuUs.toFixed(0)} us/announce${Number.isFinite(m.genCpuUs) ? `, generator ${m.genCpuUs.toFixed(0)}` : ''}`,
       );
     }
     console.log(
