@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../src/timers.ts';
+import type { Transport } from '../src/transport.ts';
 import {
   encode,
   encodeHandshake,
   encodeInto,
   encodePieceHeader,
+  MessageWriter,
   type WireDecoded,
   WireDecoder,
   WireErrorCode,
@@ -205,6 +207,32 @@ describe('wire codec', () => {
     const header = new Uint8Array(13);
     encodePieceHeader(4, 32, block.length, header, 0);
     expect(concat([header, block])).toEqual(encode({ type: 'piece', index: 4, begin: 32, block }));
+  });
+
+  it("the writer's request fast path writes what write({ type: 'request' }) writes, in order", () => {
+    const sent: Uint8Array[] = [];
+    const transport = {
+      closed: false,
+      write: (chunk: Uint8Array) => {
+        sent.push(chunk.slice());
+        return true;
+      },
+    } as unknown as Transport;
+    const fast = new MessageWriter(transport, 40);
+    const reference: Uint8Array[] = [];
+    const requests = [
+      [0, 0, 16384],
+      [0x01020304, 0x05060708, 0x090a0b0c],
+      [0xffffffff, 0xfffc000, 1],
+    ] as const;
+    // interleaved with other messages, across slab ends (40 bytes: two requests and a bit)
+    for (const [index, begin, length] of requests) {
+      fast.write({ type: 'have', index });
+      fast.writeRequest(index, begin, length);
+      reference.push(encode({ type: 'have', index }), encode({ type: 'request', index, begin, length }));
+    }
+    fast.flush();
+    expect(concat(sent)).toEqual(concat(reference));
   });
 });
 

@@ -333,9 +333,12 @@ export class PeerConnection {
    */
   request(index: number, begin: number, length: number): boolean {
     if (this.closed || this.requestSlots === 0 || !this.canRequest(index)) return false;
-    if (!this.outstanding.add(index, begin, length, this.opt.clock.now())) return false;
-    if (this.outstanding.size === 1) this.lastPieceAt = this.opt.clock.now();
-    this.send({ type: 'request', index, begin, length });
+    const now = this.opt.clock.now();
+    if (!this.outstanding.add(index, begin, length, now)) return false;
+    if (this.outstanding.size === 1) this.lastPieceAt = now;
+    // One per block: straight into the writer's slab, no message object (see writeRequest).
+    this.writer.writeRequest(index, begin, length);
+    this.scheduleFlush();
     return true;
   }
 

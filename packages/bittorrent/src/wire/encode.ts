@@ -167,3 +167,25 @@ export function encodePieceHeader(
   writeU32(buf, offset + 9, begin);
   return 13;
 }
+
+/**
+ * Writes a request (or cancel, or reject: same body, `id`) of 17 bytes. The per-block path
+ * sends one request per 16 KiB block: written from its numbers, it needs no message object,
+ * and `encodeInto` (which takes every message shape) stays off that path.
+ */
+export function encodeBlockMessage(
+  id: number,
+  index: number,
+  begin: number,
+  length: number,
+  buf: Uint8Array,
+  offset: number,
+): number {
+  if (offset + 17 > buf.length) throw new RangeError('encodeBlockMessage: buffer too small');
+  writeU32(buf, offset, 13);
+  buf[offset + 4] = id;
+  writeU32(buf, offset + 5, index);
+  writeU32(buf, offset + 9, begin);
+  writeU32(buf, offset + 13, length);
+  return 17;
+}

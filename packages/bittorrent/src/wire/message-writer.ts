@@ -1,6 +1,6 @@
 import type { Transport } from '../transport.ts';
-import { encodedLength, encodeInto, encodePieceHeader } from './encode.ts';
-import type { WireMessage } from './messages.ts';
+import { encodeBlockMessage, encodedLength, encodeInto, encodePieceHeader } from './encode.ts';
+import { MessageId, type WireMessage } from './messages.ts';
 
 /** Messages up to this size are batched into the slab; larger ones get their own buffer. */
 const SMALL_MESSAGE = 1024;
@@ -50,6 +50,12 @@ export class MessageWriter {
     }
     this.reserve(n);
     this.pos += encodeInto(msg, this.slab, this.pos);
+  }
+
+  /** Queues a request, as `write({ type: 'request', ... })` would (see `encodeBlockMessage`). */
+  writeRequest(index: number, begin: number, length: number): void {
+    this.reserve(17);
+    this.pos += encodeBlockMessage(MessageId.request, index, begin, length, this.slab, this.pos);
   }
 
   /**
