@@ -1,5 +1,5 @@
 import type { TrackingEvent } from '@swarmcast/ads';
-import type { AudienceKey, ClientClass } from '@swarmcast/platform';
+import { type AudienceKey, type ClientClass, factSubjects } from '@swarmcast/platform';
 import type { PlayBeacon } from '@swarmcast/player/play-beacons';
 
 export {
@@ -63,7 +63,7 @@ export interface AdOpportunityEvent {
 export const subjects = {
   adBeacon: 'beacon.ad',
   playBeacon: 'beacon.play',
-  announce: 'fact.announce',
-  download: 'fact.download',
+  announce: factSubjects.announce,
+  download: factSubjects.download,
   opportunity: 'ads.opportunity',
 } as const;

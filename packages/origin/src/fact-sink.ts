@@ -1,4 +1,4 @@
-import type { DownloadFact, EventStream } from '@swarmcast/platform';
+import { type DownloadFact, type EventStream, factSubjects } from '@swarmcast/platform';
 
 /**
  * Download facts leave the request path through a small batcher: many requests share one
@@ -41,7 +41,7 @@ export function streamFactSink(stream: EventStream, options: StreamFactSinkOptio
       const batch = queue.slice(0, maxBatch);
       try {
         await stream.publish(
-          batch.map(({ fact }) => ({ id: fact.id, subject: 'fact.download', data: fact })),
+          batch.map(({ fact }) => ({ id: fact.id, subject: factSubjects.download, data: fact })),
         );
       } catch (err) {
         options.onError?.(err);

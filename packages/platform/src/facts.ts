@@ -9,6 +9,9 @@
 
 import type { ReferrerClass } from './classify/referrer.ts';
 
+/** The stream subject each kind of fact is published under (producers and measure alike). */
+export const factSubjects = { announce: 'fact.announce', download: 'fact.download' } as const;
+
 /** Hex HMAC of (IP prefix, user agent) under the day's salt; see privacy/audience-key.ts. */
 export type AudienceKey = string & { readonly __brand: 'AudienceKey' };
 

@@ -36,6 +36,7 @@ export type {
   Fact,
   FactBase,
 } from './facts.ts';
+export { factSubjects } from './facts.ts';
 export { faultPoint } from './fault-point.ts';
 export {
   type IceServer,
@@ -96,4 +97,9 @@ export {
   type GroupCommitStats,
 } from './stream/group-commit.ts';
 export { type OpenEventStreamOptions, openEventStream } from './stream/open-event-stream.ts';
-export { encodeRecords as encodeStreamRecords } from './stream/wal-format.ts';
+export {
+  encodeRecords as encodeStreamRecords,
+  HEADER_BYTES as streamRecordHeaderBytes,
+  recordEnvelope as streamRecordEnvelope,
+  sealRecord as sealStreamRecord,
+} from './stream/wal-format.ts';

@@ -4,7 +4,14 @@ import { scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEventStream, type PlatformError, type StreamEvent } from '../src/index.ts';
 import { validSubject } from '../src/stream/subjects.ts';
-import { decodeRecord, encodeRecords, peekSubject } from '../src/stream/wal-format.ts';
+import {
+  decodeRecord,
+  encodeRecords,
+  HEADER_BYTES,
+  peekSubject,
+  recordEnvelope,
+  sealRecord,
+} from '../src/stream/wal-format.ts';
 import { WalLog, WalReader } from '../src/stream/wal-log.ts';
 
 /** What only the embedded engine promises: its files (torn tails, retention, the lock). */
@@ -180,6 +187,18 @@ describe('embedded event stream files', () => {
 });
 
 describe('write-ahead record encoding', () => {
+  it('gives a publisher that lays out its own records the same frame encodeRecords writes', () => {
+    const event: StreamEvent = { id: 'n0nce-1z', subject: 'fact.announce', data: { kind: 'x', t: 'é🎧"' } };
+    const env = recordEnvelope(event.subject);
+    const payload = `${env.beforeId}${event.id}${env.beforeData}${JSON.stringify(event.data)}${env.after}`;
+    const buf = Buffer.alloc(HEADER_BYTES + Buffer.byteLength(payload) + 5, 0xee);
+    const end = HEADER_BYTES + buf.write(payload, HEADER_BYTES, 'utf8');
+    sealRecord(buf, 0, end);
+    expect(buf.subarray(0, end)).toEqual(encodeRecords([event]));
+    // Subjects a record would have to escape (or that the stream refuses) are refused.
+    for (const bad of ['a"b', 'a\\b', 'fact. x', '', 'a..b']) expect(() => recordEnvelope(bad)).toThrow();
+  });
+
   it('encodes a batch as its records one by one, back to back (multi-byte text too)', () => {
     const batch: StreamEvent[] = [
       { id: 'a', subject: 'fact.x', data: { n: 1 } },

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import {
+  type AnnounceFact,
   type AudienceKey,
   clientFamilyFromPeerId,
   type EventStream,
@@ -292,7 +293,7 @@ describe('fact backlog', () => {
 });
 
 describe('announce fact records', () => {
-  it('lays out each record byte for byte as JSON.stringify does, whatever the injected functions return', async () => {
+  it('publishes each fact with what the injected functions return, strings JSON must escape included', async () => {
     const published: StreamEvent[] = [];
     const stream = {
       async publish(events: StreamEvent[]) {
@@ -346,7 +347,27 @@ describe('announce fact records', () => {
     expect(
       new Set(published.map((e) => (e.data as { clientFamily: string }).clientFamily)).size,
     ).toBeGreaterThan(6);
-    for (const e of published) expect(e.json).toBe(JSON.stringify({ i: e.id, s: e.subject, d: e.data }));
+    for (const [i, e] of published.entries()) {
+      const d = e.data as AnnounceFact;
+      expect(d.datacenter).toBe(i % 4 === 2);
+      if (i % 4 === 3) expect(d.audienceKey).toBe('"quoted" key');
+      if (i % 4 === 1) expect(d.clientFamily).toBe('say "hi"\\');
+      // The key order fact-records.ts lays out (its bytes are compared with these events').
+      expect(Object.keys(e.data as object)).toEqual([
+        'kind',
+        'id',
+        'time',
+        'audienceKey',
+        'datacenter',
+        'infoHash',
+        'event',
+        'left',
+        'uploadedDelta',
+        'downloadedDelta',
+        'clientFamily',
+        'transport',
+      ]);
+    }
   });
 });
 
@@ -437,8 +458,13 @@ describe('announce facts laid out as stream records', () => {
     const nonceA = nonceOf(published[0]!.id);
     const first = chunks[0]!.records;
     const nonceB = nonceOf(JSON.parse(first.subarray(8, 8 + first.readUInt32BE(0)).toString()).i);
+    const renamed = (id: string) => id.replace(nonceA, nonceB);
     const expected = encodeStreamRecords(
-      published.map((e) => ({ ...e, json: e.json!.replaceAll(nonceA, nonceB) })),
+      published.map((e) => ({
+        ...e,
+        id: renamed(e.id),
+        data: { ...(e.data as AnnounceFact), id: renamed((e.data as AnnounceFact).id) },
+      })),
     );
     expect(Buffer.concat(chunks.map((c) => c.records)).equals(expected)).toBe(true);
   });

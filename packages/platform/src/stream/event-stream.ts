@@ -14,13 +14,6 @@ export interface StreamEvent<T = unknown> {
   /** Subject, e.g. "fact.announce", "fact.download", "beacon.ad", "beacon.play". */
   subject: string;
   data: T;
-  /**
-   * The embedded stream's record text, `JSON.stringify({ i: id, s: subject, d: data })`, when
-   * the publisher lays it out itself: a hot path with a fixed shape (the tracker's announce
-   * facts) where the generic serializer was most of the publishing cost. Written as given;
-   * it must be exactly that text (the publisher's tests compare). NATS ignores it.
-   */
-  json?: string;
 }
 
 export interface ConsumeOptions {

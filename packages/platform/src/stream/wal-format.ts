@@ -38,8 +38,7 @@ export function encodeRecords(events: readonly StreamEvent[]): Buffer {
   let total = 0;
   for (let k = 0; k < events.length; k++) {
     const e = events[k]!;
-    // A publisher that laid its record out itself gives it as `json` (see StreamEvent).
-    const json = e.json ?? JSON.stringify({ i: e.id, s: e.subject, d: e.data });
+    const json = JSON.stringify({ i: e.id, s: e.subject, d: e.data });
     jsons[k] = json;
     lengths[k] = Buffer.byteLength(json, 'utf8');
     total += HEADER_BYTES + lengths[k]!;
@@ -49,11 +48,34 @@ export function encodeRecords(events: readonly StreamEvent[]): Buffer {
   for (let k = 0; k < jsons.length; k++) {
     const len = lengths[k]!;
     out.write(jsons[k]!, pos + HEADER_BYTES, len, 'utf8');
-    out.writeUInt32BE(len, pos);
-    out.writeUInt32BE(crc32(out.subarray(pos + HEADER_BYTES, pos + HEADER_BYTES + len)), pos + 4);
+    sealRecord(out, pos, pos + HEADER_BYTES + len);
     pos += HEADER_BYTES + len;
   }
   return out;
+}
+
+/**
+ * For a publisher that lays its records out itself as bytes (`publishEncoded`: the tracker's
+ * announce facts, where walking each fact with JSON.stringify was most of publishing it):
+ * the payload is `{"i":"<id>","s":"<subject>","d":<data>}`, byte for byte what encodeRecords
+ * writes for the same event, so its parts around the id and the data are given here, once.
+ * Ids and subjects must need no JSON escaping (a publisher's nonce and sequence; validSubject).
+ */
+export function recordEnvelope(subject: string): { beforeId: string; beforeData: string; after: string } {
+  if (!validSubject(subject) || JSON.stringify(subject) !== `"${subject}"`) {
+    throw new Error(`not a subject a record can carry unescaped: ${subject}`);
+  }
+  return { beforeId: '{"i":"', beforeData: `","s":"${subject}","d":`, after: '}' };
+}
+
+/**
+ * Writes the header of the record laid out in `buf` from `start` (its first header byte) to
+ * `end` (one past its payload): the payload's length and crc32.
+ */
+export function sealRecord(buf: Buffer, start: number, end: number): void {
+  const payload = start + HEADER_BYTES;
+  buf.writeUInt32BE(end - payload, start);
+  buf.writeUInt32BE(crc32(buf.subarray(payload, end)), start + 4);
 }
 
 /**

@@ -10,12 +10,18 @@
  * batch is retried); ids are `<process nonce>-<sequence>`, stable across retries.
  */
 import { randomBytes } from 'node:crypto';
-import type { AnnounceFact, AudienceKey, EventStream, StreamEvent } from '@swarmcast/platform';
+import {
+  type AnnounceFact,
+  type AudienceKey,
+  type EventStream,
+  factSubjects,
+  type StreamEvent,
+} from '@swarmcast/platform';
 import type { TrackerMetrics } from '../core/metrics.ts';
 import type { AnnounceObservation, AnnounceObserver } from '../core/tracker-core.ts';
 import { encodeFactRecords } from './fact-records.ts';
 
-export const announceSubject = 'fact.announce';
+export const announceSubject = factSubjects.announce;
 
 export interface AnnounceFactDeps {
   stream: EventStream;
@@ -29,24 +35,6 @@ export interface AnnounceFactDeps {
   batchSize?: number;
   flushEveryMs?: number;
   maxBacklog?: number;
-}
-
-/**
- * The embedded stream's record of a fact, `{"i":..,"s":..,"d":{..}}`, laid out here rather
- * than by JSON.stringify: the generic serializer walking each fact was the largest part of
- * publishing it (16% of a cluster primary's CPU in the profile, where publishing facts is
- * all it does). Byte for byte what JSON.stringify gives (facts.test.ts compares): the same
- * key order as the object; numbers are finite integers; the id (hex and base-36), the
- * info-hash (hex), the event and the transport need no escaping; the audience key and the
- * client family come from injected functions and go through `quote` (JSON.stringify).
- */
-export function factRecord(f: AnnounceFact, quote: (text: string) => string): string {
-  return (
-    `{"i":"${f.id}","s":"${announceSubject}","d":{"kind":"announce","id":"${f.id}","time":${f.time},` +
-    `"audienceKey":${quote(f.audienceKey)},"datacenter":${f.datacenter},"infoHash":"${f.infoHash}",` +
-    `"event":"${f.event}","left":${f.left},"uploadedDelta":${f.uploadedDelta},` +
-    `"downloadedDelta":${f.downloadedDelta},"clientFamily":${quote(f.clientFamily)},"transport":"${f.transport}"}}`
-  );
 }
 
 /**
@@ -146,16 +134,6 @@ export class AnnounceFactPublisher implements AnnounceObserver {
   /** The batch's facts as events (for a stream that takes only events: JetStream). */
   private async toEvents(batch: AnnounceObservation[]): Promise<StreamEvent<AnnounceFact>[]> {
     const lookups = await this.prepare(batch);
-    // Strings from the injected functions are quoted by JSON.stringify, once per distinct value.
-    const quoted = new Map<string, string>();
-    const quote = (text: string): string => {
-      let q = quoted.get(text);
-      if (q === undefined) {
-        q = JSON.stringify(text);
-        quoted.set(text, q);
-      }
-      return q;
-    };
     return batch.map((o, i) => {
       const r = o.request;
       const fact: AnnounceFact = {
@@ -172,7 +150,7 @@ export class AnnounceFactPublisher implements AnnounceObserver {
         clientFamily: this.deps.clientFamily(r.peerId),
         transport: r.transport,
       };
-      return { id: fact.id, subject: announceSubject, data: fact, json: factRecord(fact, quote) };
+      return { id: fact.id, subject: announceSubject, data: fact };
     });
   }
 

@@ -1,7 +1,8 @@
 /**
- * A batch of announce facts laid out straight as the embedded stream's records
- * (wal-format.ts: u32 BE length, u32 BE crc32, UTF-8 JSON), for a stream that takes encoded
- * records (`publishEncoded`: the embedded stream, a cluster worker's relay to it).
+ * A batch of announce facts laid out straight as the embedded stream's records, for a stream
+ * that takes encoded records (`publishEncoded`: the embedded stream, a cluster worker's relay
+ * to it). The record's frame (header, envelope) is the stream's: `streamRecordEnvelope`,
+ * `sealStreamRecord`; the fact's JSON inside it is laid out here.
  *
  * Why: building each fact as an object, then its record as a string (factRecord: a
  * template of thirteen parts), then measuring and writing that string as UTF-8 was most of
@@ -9,18 +10,23 @@
  * and objects of a batch also lived through scavenges while it waited). Here the constant
  * parts are bytes made once, numbers are written digit by digit, and the per-batch strings
  * (audience keys, client families: a few distinct values) are encoded once a batch. The
- * bytes are those of `encodeStreamRecords` over `factRecord` (facts.test.ts compares them).
+ * bytes are those of `encodeStreamRecords` over the same facts as events (facts.test.ts
+ * compares them).
  */
-import { crc32 } from 'node:zlib';
+import {
+  factSubjects,
+  sealStreamRecord,
+  streamRecordEnvelope,
+  streamRecordHeaderBytes,
+} from '@swarmcast/platform';
 import type { AnnounceObservation } from '../core/tracker-core.ts';
 
-/** Record header: payload length and crc32, both u32 BE (wal-format.ts HEADER_BYTES). */
-const headerBytes = 8;
+const headerBytes = streamRecordHeaderBytes;
+const envelope = streamRecordEnvelope(factSubjects.announce);
 
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
-const subject = 'fact.announce';
-const p0 = bytes('{"i":"');
-const p1 = bytes(`","s":"${subject}","d":{"kind":"announce","id":"`);
+const p0 = bytes(envelope.beforeId);
+const p1 = bytes(`${envelope.beforeData}{"kind":"announce","id":"`);
 const p2 = bytes('","time":');
 const p3 = bytes(',"audienceKey":');
 const p4 = bytes(',"datacenter":');
@@ -33,7 +39,7 @@ const p8 = bytes(',"uploadedDelta":');
 const p9 = bytes(',"downloadedDelta":');
 const p10 = bytes(',"clientFamily":');
 const p11 = bytes(',"transport":"');
-const p12 = bytes('"}}');
+const p12 = bytes(`"}${envelope.after}`);
 /** Bytes of a record besides its strings and numbers. */
 const fixedBytes =
   p0.length +
@@ -195,9 +201,7 @@ export function encodeFactRecords(batch: readonly AnnounceObservation[], parts: 
     w.raw(p11);
     w.text(r.transport);
     w.raw(p12);
-    const length = w.at - start - headerBytes;
-    buf.writeUInt32BE(length, start);
-    buf.writeUInt32BE(crc32(buf.subarray(start + headerBytes, w.at)), start + 4);
+    sealStreamRecord(buf, start, w.at);
   }
   return buf.subarray(0, w.at);
 }
