@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  cappedRtcFactory,
   HttpTracker,
   type RtcIceServer,
   systemTimers,
@@ -84,13 +85,16 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
   >();
   // ICE offers only the node's own address when it listens on one (tests: loopback only).
   const specific = o.host && o.host !== '0.0.0.0' && o.host !== '::' ? o.host : undefined;
-  const signalling = {
-    factory: nodeRtcFactory({
+  // No cap on the seeder's connections (every torrent keeps up to 20 offers pending): the
+  // factory is here to know every connection made, so that close() can close them all.
+  const rtcFactory = cappedRtcFactory(
+    nodeRtcFactory({
       ...(specific ? { bindAddress: specific } : {}),
       ...(o.iceServers ? { iceServers: o.iceServers } : {}),
     }),
-    timers: systemTimers,
-  };
+    Number.POSITIVE_INFINITY,
+  );
+  const signalling = { factory: rtcFactory, timers: systemTimers };
   return {
     get port() {
       return node.port;
@@ -158,6 +162,9 @@ export async function startSeeding(o: SeedingOptions): Promise<Seeding> {
       await Promise.all([...handles.values()].map((h) => h.announcing));
       handles.clear();
       await node.close();
+      // Offers still gathering or waiting to open, answers in flight, transports the session
+      // did not close: every connection the seeder made is closed before the cleanup below.
+      rtcFactory.close();
       // libdatachannel's threads keep the process alive after the last connection closed.
       // It refuses (after a timeout) while another connection of this process is still open.
       if (o.webSocketUrl) {

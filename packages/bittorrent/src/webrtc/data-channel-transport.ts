@@ -101,13 +101,6 @@ export class DataChannelTransport implements Transport {
   }
 
   close(reason?: CodedError): void {
-    if (this.#closed) return;
-    try {
-      this.channel.close();
-      this.connection?.close();
-    } catch {
-      // Closing an already failed connection may throw in some stacks; we are closed either way.
-    }
     this.#finish(reason);
   }
 
@@ -124,6 +117,12 @@ export class DataChannelTransport implements Transport {
     else this.#handler?.data(chunk);
   }
 
+  /**
+   * Ends the transport however it ends (our close, the remote's, an error): the peer
+   * connection is closed too, since this transport is its only owner. One left open when
+   * the remote went away holds its native threads and sockets (libdatachannel frees them
+   * only on close) and stalls libdatachannel's global cleanup at shutdown.
+   */
   #finish(reason?: CodedError): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -132,6 +131,12 @@ export class DataChannelTransport implements Transport {
     this.channel.onbufferedamountlow = null;
     this.channel.onclose = null;
     this.channel.onerror = null;
+    try {
+      this.channel.close();
+      this.connection?.close();
+    } catch {
+      // Closing an already failed connection may throw in some stacks; we are closed either way.
+    }
     this.#handler?.close(reason);
   }
 }

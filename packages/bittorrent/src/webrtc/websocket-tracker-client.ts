@@ -206,6 +206,11 @@ export class WebSocketTrackerClient {
     const offers: { offer: RtcSessionDescription; offer_id: string }[] = [];
     for (const result of made) {
       if (result.status !== 'fulfilled') continue;
+      // Stopped while ICE was gathering: no one will ever answer these.
+      if (this.#stopped) {
+        result.value.cancel();
+        continue;
+      }
       const id = binary(this.o.randomBytes(20));
       const timer = this.o.timers.setTimeout(() => {
         this.#pendingOffers.get(id)?.offer.cancel();
