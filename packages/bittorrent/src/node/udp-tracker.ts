@@ -18,18 +18,18 @@ export interface UdpTrackerOptions {
   readonly baseTimeoutMs?: number;
   /** Attempts before giving up (BEP 15 allows 9: up to 15 * 2^8 s; default 4 keeps it under 4 min). */
   readonly maxAttempts?: number;
-  /** A connection id is good for one minute (BEP 15). */
-  readonly connectionTtlMs?: number;
   readonly random?: () => number;
 }
 
 /**
  * BEP 15 UDP tracker client: connect, announce, scrape, with the 15 * 2^n retransmission
- * schedule (bounded by `maxAttempts`) and connection ids reused for their minute. One
- * socket per request, so replies can never be confused across requests.
+ * schedule (bounded by `maxAttempts`). One socket per request, so replies can never be
+ * confused across requests; and so each request connects first: a tracker may bind the
+ * connection id to the address and port it issued it to (ours does, BEP 15 suggests the
+ * address), and an id kept from another socket's port was dropped unanswered, so every
+ * announce after the first timed out, `stopped` included.
  */
 export class UdpTracker implements Announcer {
-  private connection: { id: bigint; expires: number } | null = null;
   private readonly host: string;
   private readonly port: number;
 
@@ -81,13 +81,11 @@ export class UdpTracker implements Announcer {
       });
       if (reply) {
         if (reply.ok && reply.value.action === 'error') {
-          this.connection = null;
           return fail('BT_TRACKER_FAILURE', `tracker says: ${reply.value.message}`);
         }
         return reply;
       }
     }
-    this.connection = null;
     return fail('BT_TRACKER_TIMEOUT', `no answer from ${this.url} after ${attempts} attempts`);
   }
 
@@ -107,15 +105,11 @@ export class UdpTracker implements Announcer {
     socket.on('error', () => {}); // send errors are reported through the send callback
     try {
       await new Promise<void>((r) => socket.bind(0, r));
-      const now = Date.now();
-      if (!this.connection || this.connection.expires <= now) {
-        const c = await this.exchange(socket, address, ipv6, encodeConnect, signal);
-        if (!c.ok) return c;
-        if (c.value.action !== 'connect')
-          return fail('BT_TRACKER_BAD_REPLY', `expected a connect reply, got ${c.value.action}`);
-        this.connection = { id: c.value.connectionId, expires: now + (this.o.connectionTtlMs ?? 60_000) };
-      }
-      return await work(socket, address, ipv6, this.connection.id);
+      const c = await this.exchange(socket, address, ipv6, encodeConnect, signal);
+      if (!c.ok) return c;
+      if (c.value.action !== 'connect')
+        return fail('BT_TRACKER_BAD_REPLY', `expected a connect reply, got ${c.value.action}`);
+      return await work(socket, address, ipv6, c.value.connectionId);
     } finally {
       socket.close();
     }
