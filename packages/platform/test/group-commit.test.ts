@@ -74,8 +74,11 @@ describe('GroupCommit', () => {
   it('maxWaitMs: callers stop waiting (false) while the publish goes on', async () => {
     const stream = gatedStream();
     const commit = new GroupCommit(stream, { maxWaitMs: 20 });
+    const started = Date.now();
     const a = commit.add(ev('a'));
     expect(await a).toBe(false);
+    // (The suite's timeout is generous: the bound is checked here.)
+    expect(Date.now() - started).toBeLessThan(1000);
     expect(commit.pending).toBe(1);
     stream.waiting[0]!.done();
     await tick();
