@@ -101,16 +101,7 @@ export function lineItem(id: string, campaignId: string, over: Partial<LineItem>
 }
 
 /** A seeded PRNG (mulberry32) so simulations are reproducible; print the seed on failure. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '@swarmcast/testkit';
 
 /** The measurement stream's event for a decision delivered (played) at `time`, at its CPM. */
 export const delivered = (d: DecisionClaims, id: string, time: number) => ({

@@ -61,16 +61,7 @@ export const concat = (...parts: Uint8Array[]) => {
 };
 
 /** A seeded PRNG (mulberry32) so a failing fuzz case can be replayed from its printed seed. */
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '@swarmcast/testkit';
 
 /** An ID3v2.3/2.4 tag with the given frames ([id, body]) and `padding` zero bytes. */
 export function id3WithFrames(major: 3 | 4, frames: Array<[string, Uint8Array]>, padding = 0): Uint8Array {

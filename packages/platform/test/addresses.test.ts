@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { prng } from '@swarmcast/testkit';
 import { describe, expect, it } from 'vitest';
 import { ipv4ToNumber, unmapIPv4 } from '../src/index.ts';
 
@@ -7,18 +8,6 @@ function reference(ip: string): number | null {
   if (!isIPv4(ip)) return null;
   const p = ip.split('.').map(Number);
   return ((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!;
-}
-
-/** A small seeded generator (mulberry32), so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('ipv4ToNumber (addresses of every beacon and announce)', () => {
@@ -52,7 +41,7 @@ describe('ipv4ToNumber (addresses of every beacon and announce)', () => {
 
   it('agrees with isIPv4 on 200,000 hostile and near-valid strings', () => {
     const seed = Date.now() >>> 0;
-    const random = rng(seed);
+    const random = prng(seed);
     const alphabet = '0123456789..:afx \n%/-+e';
     for (let i = 0; i < 200_000; i++) {
       let ip: string;

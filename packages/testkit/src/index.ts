@@ -22,6 +22,7 @@ export {
   serviceUrl,
   which,
 } from './prerequisites.ts';
+export { prng } from './prng.ts';
 export { type QbittorrentPorts, writeQbittorrentProfile } from './qbittorrent.ts';
 export { freePort, scratchDir, waitFor } from './scratch.ts';
 export { type TransmissionDaemon, transmissionDaemon, writeTransmissionSettings } from './transmission.ts';

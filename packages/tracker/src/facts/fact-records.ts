@@ -4,8 +4,8 @@
  * to it). The record's frame (header, envelope) is the stream's: `streamRecordEnvelope`,
  * `sealStreamRecord`; the fact's JSON inside it is laid out here.
  *
- * Why: building each fact as an object, then its record as a string (factRecord: a
- * template of thirteen parts), then measuring and writing that string as UTF-8 was most of
+ * Why: building each fact as an object, then its record as a string (a template of
+ * thirteen parts, since deleted), then measuring and writing that string as UTF-8 was most of
  * the fact path, ~3 us an announce in the perf profile of `swarmcast tracker` (the strings
  * and objects of a batch also lived through scavenges while it waited). Here the constant
  * parts are bytes made once, numbers are written digit by digit, and the per-batch strings
@@ -72,6 +72,8 @@ export interface FactBatchParts {
   clientFamily(i: number): Uint8Array;
 }
 
+const toBase36 = (n: number): string => n.toString(36);
+
 class ByteWriter {
   at = 0;
   constructor(readonly buf: Buffer) {}
@@ -85,8 +87,8 @@ class ByteWriter {
   }
 
   /**
-   * A string that needs no JSON escaping, as UTF-8 (what the template of factRecord writes
-   * unquoted: ids, hex, event and transport names). ASCII byte by byte; anything else
+   * A string that needs no JSON escaping, as UTF-8 (what the record writes unquoted: ids, hex,
+   * event and transport names). ASCII byte by byte; anything else
    * through Buffer#write, so the bytes are the same either way.
    */
   text(s: string): void {
@@ -104,28 +106,20 @@ class ByteWriter {
     this.at = at;
   }
 
-  /** `${n}` for a number, as factRecord's template gives it. */
+  /** `${n}` for a number, as JSON.stringify gives it. */
   number(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) {
-      this.text(String(n));
-      return;
-    }
-    const buf = this.buf;
-    if (n === 0) {
-      buf[this.at++] = 0x30;
-      return;
-    }
-    let digits = 0;
-    for (let m = n; m >= 1; m = Math.floor(m / 10)) digits++;
-    let at = this.at + digits;
-    this.at = at;
-    for (let m = n; m >= 1; m = Math.floor(m / 10)) buf[--at] = 0x30 + (m % 10);
+    this.integer(n, 10, String);
   }
 
-  /** `n.toString(36)` for a non-negative safe integer. */
+  /** `n.toString(36)`, as the fact ids are made. */
   base36(n: number): void {
+    this.integer(n, 36, toBase36);
+  }
+
+  /** A non-negative safe integer's digits in `radix` (else `general(n)`'s text). */
+  private integer(n: number, radix: number, general: (n: number) => string): void {
     if (!Number.isSafeInteger(n) || n < 0) {
-      this.text(n.toString(36));
+      this.text(general(n));
       return;
     }
     const buf = this.buf;
@@ -134,11 +128,11 @@ class ByteWriter {
       return;
     }
     let digits = 0;
-    for (let m = n; m >= 1; m = Math.floor(m / 36)) digits++;
+    for (let m = n; m >= 1; m = Math.floor(m / radix)) digits++;
     let at = this.at + digits;
     this.at = at;
-    for (let m = n; m >= 1; m = Math.floor(m / 36)) {
-      const d = m % 36;
+    for (let m = n; m >= 1; m = Math.floor(m / radix)) {
+      const d = m % radix;
       buf[--at] = d < 10 ? 0x30 + d : 0x57 + d;
     }
   }
