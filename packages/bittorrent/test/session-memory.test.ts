@@ -3,9 +3,9 @@ import type { PeerSource } from '../src/discovery/peer-source.ts';
 import { memoryTransportPair } from '../src/memory-transport.ts';
 import { TorrentSession } from '../src/session/torrent-session.ts';
 import { MemoryStorage } from '../src/storage/memory-storage.ts';
-import { seededRandom, systemClock, systemTimers } from '../src/timers.ts';
+import { seededRandom, systemClock, systemTimers, type Timers } from '../src/timers.ts';
 import type { Dialer, PeerAddress } from '../src/transport.ts';
-import { fullStorage, peerId, testTorrent } from './session-helpers.ts';
+import { fullStorage, peerId, type TestTorrent, testTorrent } from './session-helpers.ts';
 
 /** Sessions reachable by "127.0.0.1:port" over in-memory transports. */
 function memoryNet() {
@@ -25,33 +25,34 @@ function memoryNet() {
   return { nodes, dialerFor };
 }
 
+/** Node `n` of `net` on torrent `t`: peer id and random seed `n`, system clock. */
+function sessionOf(
+  t: TestTorrent,
+  n: number,
+  storage: MemoryStorage,
+  net: ReturnType<typeof memoryNet>,
+  timers: Timers = systemTimers,
+): TorrentSession {
+  return new TorrentSession({
+    infoHash: t.infoHash,
+    peerId: peerId(n),
+    layout: t.layout,
+    storage,
+    verifyPiece: t.verify,
+    clock: systemClock,
+    timers,
+    random: seededRandom(n),
+    dialer: net.dialerFor(n),
+  });
+}
+
 describe('torrent session over memory transports', () => {
   it('a leecher downloads a multi-file torrent from a seed, byte for byte', async () => {
     const t = testTorrent(0, 32 * 1024, [100_000, 1, 300_000, 77_777]);
     const net = memoryNet();
-    const seed = new TorrentSession({
-      infoHash: t.infoHash,
-      peerId: peerId(1),
-      layout: t.layout,
-      storage: await fullStorage(t),
-      verifyPiece: t.verify,
-      clock: systemClock,
-      timers: systemTimers,
-      random: seededRandom(1),
-      dialer: net.dialerFor(1),
-    });
+    const seed = sessionOf(t, 1, await fullStorage(t), net);
     const storage = new MemoryStorage(t.layout);
-    const leech = new TorrentSession({
-      infoHash: t.infoHash,
-      peerId: peerId(2),
-      layout: t.layout,
-      storage,
-      verifyPiece: t.verify,
-      clock: systemClock,
-      timers: systemTimers,
-      random: seededRandom(2),
-      dialer: net.dialerFor(2),
-    });
+    const leech = sessionOf(t, 2, storage, net);
     net.nodes.set(1, seed);
     net.nodes.set(2, leech);
     await seed.start();
@@ -79,18 +80,7 @@ describe('torrent session over memory transports', () => {
       };
       return { calls, source };
     };
-    const session = (n: number, storage: MemoryStorage) =>
-      new TorrentSession({
-        infoHash: t.infoHash,
-        peerId: peerId(n),
-        layout: t.layout,
-        storage,
-        verifyPiece: t.verify,
-        clock: systemClock,
-        timers: systemTimers,
-        random: seededRandom(n),
-        dialer: net.dialerFor(n),
-      });
+    const session = (n: number, storage: MemoryStorage) => sessionOf(t, n, storage, net);
     const seed = session(1, await fullStorage(t));
     const seedTracker = recorder();
     seed.addPeerSource(seedTracker.source);
@@ -140,33 +130,13 @@ describe('torrent session over memory transports', () => {
         return { cancel: () => bounds.splice(bounds.indexOf(fn), 1) };
       },
     };
-    const session = new TorrentSession({
-      infoHash: t.infoHash,
-      peerId: peerId(1),
-      layout: t.layout,
-      storage: await fullStorage(t),
-      verifyPiece: t.verify,
-      clock: systemClock,
-      timers,
-      random: seededRandom(1),
-      dialer: memoryNet().dialerFor(1),
-    });
+    const session = sessionOf(t, 1, await fullStorage(t), memoryNet(), timers);
     session.addPeerSource(tracker);
     await session.start();
     await session.close();
     expect(calls).toEqual(['stopped']);
 
-    const other = new TorrentSession({
-      infoHash: t.infoHash,
-      peerId: peerId(2),
-      layout: t.layout,
-      storage: await fullStorage(t),
-      verifyPiece: t.verify,
-      clock: systemClock,
-      timers,
-      random: seededRandom(2),
-      dialer: memoryNet().dialerFor(2),
-    });
+    const other = sessionOf(t, 2, await fullStorage(t), memoryNet(), timers);
     other.addPeerSource(stuck);
     await other.start();
     let closed = false;
