@@ -244,7 +244,7 @@ export async function mountNodeServices(d: NodeServicesDeps): Promise<NodeServic
   const announceFacts = new AnnounceFactPublisher({
     stream: d.stream,
     audienceKey: (ip, ua, now) => audience.audienceKey(ip, ua, now),
-    clientFamily: (peerId) => clientFamilyFromPeerId(peerId),
+    clientFamily: clientFamilyFromPeerId,
     isDatacenter: (ip) => datacenters.isDatacenter(ip),
   });
   announceFacts.start();

@@ -7,7 +7,7 @@ export {
   unmapIPv4,
 } from './classify/addresses.ts';
 export { defaultCountryHeader, parseCountry, trustedCountry } from './classify/country.ts';
-export { clientFamilyFromPeerId } from './classify/peer-id.ts';
+export { classifyPeerId, clientFamilyFromPeerId, memoizedClientFamily } from './classify/peer-id.ts';
 export { classifyReferrer, parseReferrerExclusions, type ReferrerClass } from './classify/referrer.ts';
 export {
   loadSafeAddresses,

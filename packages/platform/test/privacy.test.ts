@@ -7,11 +7,13 @@ import { describe, expect, it } from 'vitest';
 import {
   addressPrefix,
   audienceKeyWithSalt,
+  classifyPeerId,
   clientFamilyFromPeerId,
   createAudienceKeys,
   type Db,
   fileSaltStore,
   loadAddressList,
+  memoizedClientFamily,
   memorySaltStore,
   migrate,
   openDb,
@@ -337,5 +339,35 @@ describe('clientFamilyFromPeerId', () => {
   it('reads raw bytes as the tracker receives them', () => {
     expect(clientFamilyFromPeerId(new TextEncoder().encode('-qB4520-abcdefghijkl'))).toBe('qBittorrent');
     expect(clientFamilyFromPeerId(new Uint8Array(20).fill(0xff))).toBe('unknown');
+  });
+});
+
+describe('memoizedClientFamily', () => {
+  it('answers as the classifier for every id, asking it once per Azureus prefix', () => {
+    let asked = 0;
+    const family = memoizedClientFamily((id) => {
+      asked++;
+      return classifyPeerId(id);
+    });
+    const ids = [
+      '-qB4520-aaaaaaaaaaaa',
+      '-qB4520-bbbbbbbbbbbb',
+      '-qB4521-aaaaaaaaaaaa',
+      '-TR3000-aaaaaaaaaaaa',
+      '-ZZ9999-aaaaaaaaaaaa',
+      '-q!4520-aaaaaaaaaaaa',
+      '-qB4520xaaaaaaaaaaaa',
+      'A2-1-37-0-aaaaaaaaaa',
+      'M7-4-0--aaaaaaaaaaaa',
+      'S58B-----aaaaaaaaaaa',
+      'xyz',
+      '',
+    ];
+    for (const text of [...ids, ...ids]) {
+      const id = new Uint8Array(Buffer.from(text, 'latin1'));
+      expect(family(id)).toBe(classifyPeerId(id));
+    }
+    // Azureus-style ids once per distinct 8-byte prefix (5), the other 6 every time.
+    expect(asked).toBe(5 + 2 * 6);
   });
 });

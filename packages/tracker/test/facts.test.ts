@@ -13,7 +13,6 @@ import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnnounceObservation } from '../src/core/tracker-core.ts';
 import { AnnounceFactPublisher } from '../src/facts/announce-facts.ts';
-import { memoClientFamily } from '../src/facts/open-facts.ts';
 import { type RunningTracker, runStandaloneTracker } from '../src/standalone.ts';
 import { announceQuery, peerId, udpAnnounce, udpConnect } from './helpers/announce.ts';
 import { UdpTestClient } from './helpers/udp-client.ts';
@@ -492,35 +491,5 @@ describe('announce facts laid out as stream records', () => {
     expect(p.counts.published).toBe(3);
     const ids = chunks.map((c) => JSON.parse(c.subarray(8, 8 + c.readUInt32BE(0)).toString()).i);
     expect(ids[0]).toMatch(/-0$/);
-  });
-});
-
-describe('client family memo', () => {
-  it('answers as the classifier for every id, asking it once per Azureus prefix', () => {
-    let asked = 0;
-    const family = memoClientFamily((id) => {
-      asked++;
-      return clientFamilyFromPeerId(id);
-    });
-    const ids = [
-      '-qB4520-aaaaaaaaaaaa',
-      '-qB4520-bbbbbbbbbbbb',
-      '-qB4521-aaaaaaaaaaaa',
-      '-TR3000-aaaaaaaaaaaa',
-      '-ZZ9999-aaaaaaaaaaaa',
-      '-q!4520-aaaaaaaaaaaa',
-      '-qB4520xaaaaaaaaaaaa',
-      'A2-1-37-0-aaaaaaaaaa',
-      'M7-4-0--aaaaaaaaaaaa',
-      'S58B-----aaaaaaaaaaa',
-      'xyz',
-      '',
-    ];
-    for (const text of [...ids, ...ids]) {
-      const id = new Uint8Array(Buffer.from(text, 'latin1'));
-      expect(family(id)).toBe(clientFamilyFromPeerId(id));
-    }
-    // Azureus-style ids once per distinct 8-byte prefix (5), the other 6 every time.
-    expect(asked).toBe(5 + 2 * 6);
   });
 });

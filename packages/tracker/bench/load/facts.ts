@@ -15,7 +15,6 @@ import {
 } from '@swarmcast/platform';
 import type { AnnounceObservation } from '../../src/core/tracker-core.ts';
 import { AnnounceFactPublisher } from '../../src/facts/announce-facts.ts';
-import { memoClientFamily } from '../../src/facts/open-facts.ts';
 import type { AnnounceRequest, InfoHash } from '../../src/types.ts';
 
 const n = Number(process.argv[2] ?? 200_000);
@@ -60,7 +59,7 @@ async function round(): Promise<number> {
     stream,
     audienceKey: (ip, ua, now) => keys.audienceKey(ip, ua, now),
     // As `swarmcast tracker` builds it (open-facts.ts).
-    clientFamily: memoClientFamily((id) => clientFamilyFromPeerId(id)),
+    clientFamily: clientFamilyFromPeerId,
     isDatacenter: () => false,
   });
   facts.start();

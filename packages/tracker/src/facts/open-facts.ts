@@ -15,33 +15,6 @@ import {
 } from '@swarmcast/platform';
 import { AnnounceFactPublisher } from './announce-facts.ts';
 
-/**
- * clientFamilyFromPeerId with its answers kept for Azureus-style ids (`-XXnnnn-...`, nearly
- * every client): for an id whose first byte is '-' the classifier reads only its first 8
- * bytes (every other pattern starts with a letter), so ids alike there get the same family.
- * Why: the classifier builds a 20-character string and runs a regular expression per fact
- * (~0.6 us a fact in the profile of `swarmcast tracker`). Bounded: cleared when full.
- */
-export function memoClientFamily(
-  classify: (peerId: Uint8Array) => string,
-  maxEntries = 4096,
-): (peerId: Uint8Array) => string {
-  const known = new Map<number, string>();
-  return (id) => {
-    if (id.length < 8 || id[0] !== 0x2d || id[7] !== 0x2d) return classify(id);
-    // Bytes 1-6 as one exact integer (48 bits).
-    const k =
-      ((id[1]! << 16) | (id[2]! << 8) | id[3]!) * 0x1000000 + ((id[4]! << 16) | (id[5]! << 8) | id[6]!);
-    let family = known.get(k);
-    if (family === undefined) {
-      family = classify(id);
-      if (known.size >= maxEntries) known.clear();
-      known.set(k, family);
-    }
-    return family;
-  };
-}
-
 /** Everything needed to publish announce facts, as plain data. */
 export interface AnnounceFactsConfig {
   /** Where the facts go: JetStream with `natsUrl`, else the embedded stream under `dataDir`. */
@@ -89,11 +62,10 @@ export async function openAnnounceFacts(
   });
   const keys = createAudienceKeys(salts);
   const datacenters = await loadAddressList(config.datacenterRanges);
-  const clientFamily = memoClientFamily((peerId) => clientFamilyFromPeerId(peerId));
   const publisher = new AnnounceFactPublisher({
     stream: own,
     audienceKey: (ip, ua, now) => keys.audienceKey(ip, ua, now),
-    clientFamily,
+    clientFamily: clientFamilyFromPeerId,
     isDatacenter: (ip) => datacenters.isDatacenter(ip),
   });
   return {
