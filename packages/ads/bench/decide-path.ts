@@ -9,10 +9,9 @@
  * usage: decide-path.ts [decisions per round (3000)] [rounds (4)] [--encode] [--batch=N]
  */
 import { loadavg } from 'node:os';
-import { presentCreative } from '../src/creative-urls.ts';
 import { type BreakAnswer, type DecideDeps, decideBreak, decideBreakShared } from '../src/decide.ts';
 import { BatchSigner, generateSigningKey } from '../src/index.ts';
-import { buildStore, byId, requests } from './decide.bench.ts';
+import { benchDeps, buildStore, byId, requests } from './decide.bench.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const encode = process.argv.includes('--encode');
@@ -22,16 +21,7 @@ const signer = new BatchSigner();
 const perRound = Number(args[0] ?? 3000);
 const rounds = Number(args[1] ?? 4);
 const key = generateSigningKey('bench');
-let n = 0;
-const deps: DecideDeps = {
-  store: buildStore(),
-  signingKey: () => key,
-  collector: 'https://node.example',
-  newId: () => `id${n++}`,
-  tokenTtlMs: 3_600_000,
-  adSystemVersion: 'x',
-  present: (c) => presentCreative(c, 'https://node.example'),
-};
+const deps: DecideDeps = benchDeps(buildStore(), key);
 const queries = requests.map((r) => new URLSearchParams(r.path!.split('?')[1]));
 for (let round = 0; round < rounds; round++) {
   const before = process.cpuUsage();

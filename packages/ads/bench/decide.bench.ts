@@ -29,7 +29,16 @@ import type { EpisodeForAds } from '@swarmcast/catalog';
 import { systemClock } from '@swarmcast/platform';
 import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { AdsStore, adsPlugin, generateSigningKey, keyRing, renderVast } from '../src/index.ts';
+import { presentCreative } from '../src/creative-urls.ts';
+import type { DecideDeps } from '../src/decide.ts';
+import {
+  AdsStore,
+  adsPlugin,
+  generateSigningKey,
+  keyRing,
+  renderVast,
+  type SigningKey,
+} from '../src/index.ts';
 
 const lineItems = Number(process.env.ADS_BENCH_LINE_ITEMS ?? 1000);
 const seconds = Number(process.env.ADS_BENCH_SECONDS ?? 10);
@@ -122,6 +131,23 @@ export const requests: autocannon.Request[] = Array.from({ length: 500 }, (_, i)
   method: 'GET',
   path: `/ads/vast?episode=ep-${i % 20}&break=${['pre', 'mid-1', 'post'][i % 3]}&lid=listener-${String(i).padStart(6, '0')}`,
 }));
+
+let benchIds = 0;
+/**
+ * The in-process decision's dependencies over `store`, as the benches without HTTP
+ * (decide-path.ts, shared-claims.ts) use them; decision ids are unique across all of them.
+ */
+export function benchDeps(store: AdsStore, key: SigningKey): DecideDeps {
+  return {
+    store,
+    signingKey: () => key,
+    collector: 'https://node.example',
+    newId: () => `id${benchIds++}`,
+    tokenTtlMs: 3_600_000,
+    adSystemVersion: 'x',
+    present: (c) => presentCreative(c, 'https://node.example'),
+  };
+}
 
 const headers = { 'x-swarmcast-country': 'DE', 'user-agent': 'Mozilla/5.0 (iPhone)' };
 

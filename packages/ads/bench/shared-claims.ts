@@ -18,10 +18,8 @@ import { resolve } from 'node:path';
 import { migrate, openDb } from '@swarmcast/platform';
 import { scratchPostgres, serviceUrl } from '@swarmcast/testkit';
 import { Redis } from 'ioredis';
-import { presentCreative } from '../src/creative-urls.ts';
 import { type DecideDeps, decideBreakShared } from '../src/decide.ts';
 import {
-  type AdsStore,
   adsMigrations,
   BatchSigner,
   type ClaimLog,
@@ -29,7 +27,7 @@ import {
   generateSigningKey,
   redisSharedDelivery,
 } from '../src/index.ts';
-import { buildStore, byId, requests } from './decide.bench.ts';
+import { benchDeps, buildStore, byId, requests } from './decide.bench.ts';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const batch = Number(process.argv.find((a) => a.startsWith('--batch='))?.slice(8) ?? 8);
@@ -59,7 +57,6 @@ const prefix = `sc-bench-claims-${randomBytes(4).toString('hex')}:`;
 const key = generateSigningKey('bench');
 const signer = new BatchSigner();
 const queries = requests.map((r) => new URLSearchParams(r.path!.split('?')[1]));
-let n = 0;
 let statements = 0;
 const log = dbClaimLog({
   query: (sql, p) => {
@@ -91,25 +88,10 @@ const variant = (
   name: string,
   make: typeof redisSharedDelivery = redisSharedDelivery,
 ): DecideDeps => {
-  const store: AdsStore = buildStore();
-  const local: DecideDeps = {
-    store,
-    signingKey: () => key,
-    collector: 'https://node.example',
-    newId: () => `id${n++}`,
-    tokenTtlMs: 3_600_000,
-    adSystemVersion: 'x',
-    present: (c) => presentCreative(c, 'https://node.example'),
-  };
+  const local = benchDeps(buildStore(), key);
   if (claims === 'local') return local;
   return {
-    store,
-    signingKey: () => key,
-    collector: 'https://node.example',
-    newId: () => `id${n++}`,
-    tokenTtlMs: 3_600_000,
-    adSystemVersion: 'x',
-    present: (c) => presentCreative(c, 'https://node.example'),
+    ...local,
     // Each its own counters: one version's change log is not the other's.
     shared: make(redis, `${prefix}${name}:`, {
       capHoldMs: 600_000,
