@@ -65,8 +65,12 @@ export function recordEnvelope(subject: string): { beforeId: string; beforeData:
   if (!validSubject(subject) || JSON.stringify(subject) !== `"${subject}"`) {
     throw new Error(`not a subject a record can carry unescaped: ${subject}`);
   }
-  return { beforeId: '{"i":"', beforeData: `","s":"${subject}","d":`, after: '}' };
+  return { beforeId: ID_START, beforeData: `"${SUBJECT_START}${subject}","d":`, after: '}' };
 }
+
+/** How a payload begins, up to its id, and what follows the id's closing quote up to the subject. */
+const ID_START = '{"i":"';
+const SUBJECT_START = ',"s":"';
 
 /**
  * Writes the header of the record laid out in `buf` from `start` (its first header byte) to
@@ -105,8 +109,8 @@ export type DecodeStep =
   | { kind: 'short'; need: number }
   | { kind: 'corrupt'; why: string };
 
-const recordStart = Buffer.from('{"i":"', 'latin1');
-const subjectStart = Buffer.from(',"s":"', 'latin1');
+const recordStart = Buffer.from(ID_START, 'latin1');
+const subjectStart = Buffer.from(SUBJECT_START, 'latin1');
 
 /**
  * The subject of a record payload, read from its first bytes without parsing it, or null
