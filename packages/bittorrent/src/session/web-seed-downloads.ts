@@ -2,8 +2,6 @@ import type { Result } from '../errors.ts';
 import { type CodedError, codedError } from '../transport.ts';
 import { type WebSeedMode, type WebSeedView, webSeedRuns } from './web-seed-policy.ts';
 
-export type { WebSeedMode } from './web-seed-policy.ts';
-
 /** Whole pieces over HTTP: a BEP 19 web seed (`WebSeed` fits), or anything else with ranges. */
 export interface PieceSource {
   readonly url: string;
