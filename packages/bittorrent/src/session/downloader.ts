@@ -182,7 +182,7 @@ export class Downloader {
     }
     this.state.requestEnded(index, block);
     peer.lastBlockAt = now;
-    if (!this.state.wants(index) || this.state.blockState(index, block) === 255) return; // late or duplicate
+    if (!this.state.wants(index) || this.state.blockState(index, block) === BLOCK_RECEIVED) return; // late or duplicate
     if (!this.assembly.store(index, begin, bytes, peer.key)) {
       this.options.onViolation(
         peer,
