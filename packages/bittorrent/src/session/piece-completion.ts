@@ -129,8 +129,7 @@ export class PieceCompletion {
   /** Finishes the download once no wanted piece is missing. */
   checkDone(): void {
     if (this.finished) return;
-    const { downloader, layout } = this.deps;
-    for (let p = 0; p < layout.pieceCount; p++) if (downloader.state.wants(p)) return;
+    if (!this.deps.downloader.state.done) return;
     this.finished = true;
     // BEP 3: "No completed is sent if the file was complete when started." A seeder that
     // starts with the data would otherwise be counted as a download by every tracker.
