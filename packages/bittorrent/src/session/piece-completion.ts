@@ -39,7 +39,6 @@ export interface PieceCompletionDeps {
 export class PieceCompletion {
   /** Our pieces as a bitfield (what new peers are told). */
   readonly haveBits: Uint8Array;
-  haveCount = 0;
   verifiedBytes = 0;
   finished = false;
 
@@ -113,7 +112,6 @@ export class PieceCompletion {
     downloader.state.verified(index);
     downloader.verified(index);
     setBit(this.haveBits, index);
-    this.haveCount++;
     this.verifiedBytes += Math.min(layout.pieceLength, layout.totalLength - index * layout.pieceLength);
     if (!announce) return;
     for (const p of this.deps.peers.values()) {

@@ -348,7 +348,7 @@ export class TorrentSession extends Emitter<SessionEvents> {
       up += p.link.uploadRate();
     }
     return {
-      pieces: this.completion.haveCount,
+      pieces: this.downloader.state.completed,
       wantedPieces: this.wantedCount,
       verifiedBytes: this.completion.verifiedBytes,
       downloaded: this.downloadedBytes,
