@@ -48,7 +48,14 @@ import { epochDay, type LineItem, type LineItemDelivery } from './model.ts';
 import { defaultPaceSettings, goalTotal, type PaceSettings, paceCeiling } from './pacing.ts';
 import { type Candidate, flightOf, type PodSlot } from './select-pod.ts';
 import type { ClaimLog, ClaimRecord } from './shared-claims.ts';
-import { emptySeed, isUnseeded, type SeedKeys, type SeedSource, seedCounters } from './shared-seed.ts';
+import {
+  emptySeed,
+  extendLua,
+  isUnseeded,
+  type SeedKeys,
+  type SeedSource,
+  seedCounters,
+} from './shared-seed.ts';
 import type { AdsStore } from './store.ts';
 import type { MeasuredDelivery } from './tracking-contract.ts';
 
@@ -149,17 +156,13 @@ const unreachableTexts = ['Connection is closed', "Stream isn't writeable", 'max
 
 // Shared by the three scripts: KEYS[1] is the seed mark (shared-seed.ts): without it the
 // counters were lost (Redis restarted or flushed) or never seeded, and the script refuses
-// (UNSEEDED) until they are seeded again. Push a key's expiry out to `at` (never in; relative to
-// the caller's clock, so Redis's own clock does not matter); release expired reservations and
+// (UNSEEDED) until they are seeded again. Push a key's expiry out (`extend`, shared-seed.ts's
+// `extendLua`); release expired reservations and
 // read a line item's delivery (a missing total is none); drop expired cap holds and times no
 // cap needs.
 const helpers = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('UNSEEDED') end
-local function extend(key, at, now)
-  local ttl = redis.call('PTTL', key)
-  local want = math.max(1000, at - now)
-  if ttl < 0 or ttl < want then redis.call('PEXPIRE', key, want) end
-end
+${extendLua}
 local function delivered(m, r, now, cpm)
   redis.call('ZREMRANGEBYSCORE', r, '-inf', now)
   local f = redis.call('HMGET', m, 'n', 's')

@@ -189,25 +189,36 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'mine' e
 return 'busy'
 `;
 
+/**
+ * Lua: push a key's expiry out to `at` (never in; relative to the caller's clock `now`, so
+ * Redis's own clock does not matter), at least a second. The seed's and the counters' scripts
+ * (shared-delivery.ts) share it.
+ */
+export const extendLua = `
+local function extend(key, at, now)
+  local ttl = redis.call('PTTL', key)
+  local want = math.max(1000, at - now)
+  if ttl < 0 or ttl < want then redis.call('PEXPIRE', key, want) end
+end
+`;
+
 // ARGV[1] now, then records: 's' expiresAt member (KEYS cl: a listener's capped line items) |
 // 't' n s (KEYS m) | 'd' spend expiresAt (KEYS dm) | 'z' expiresAt
 // member score (KEYS r, dr, c or h: a claim's id) | 'c' expiresAt count times... (KEYS c).
 // Totals and day spend are set outright (the tables are the truth); a cap time already present
 // (a partial loss) is not added twice.
-const writeScript = `
+const writeScript = `${extendLua}
 local now = tonumber(ARGV[1])
 local k, a = 1, 2
 while a <= #ARGV do
   local kind = ARGV[a]
   if kind == 'z' then
     redis.call('ZADD', KEYS[k], ARGV[a + 3], ARGV[a + 2])
-    local want = math.max(1000, tonumber(ARGV[a + 1]) - now)
-    if redis.call('PTTL', KEYS[k]) < want then redis.call('PEXPIRE', KEYS[k], want) end
+    extend(KEYS[k], tonumber(ARGV[a + 1]), now)
     a = a + 4
   elseif kind == 's' then
     redis.call('SADD', KEYS[k], ARGV[a + 2])
-    local want = math.max(1000, tonumber(ARGV[a + 1]) - now)
-    if redis.call('PTTL', KEYS[k]) < want then redis.call('PEXPIRE', KEYS[k], want) end
+    extend(KEYS[k], tonumber(ARGV[a + 1]), now)
     a = a + 3
   elseif kind == 't' then
     redis.call('HSET', KEYS[k], 'n', ARGV[a + 1], 's', ARGV[a + 2])
@@ -221,8 +232,7 @@ while a <= #ARGV do
       local t = ARGV[a + 2 + i]
       if redis.call('ZCOUNT', KEYS[k], t, t) == 0 then redis.call('ZADD', KEYS[k], t, 'seed:' .. t) end
     end
-    local want = math.max(1000, tonumber(ARGV[a + 1]) - now)
-    if redis.call('PTTL', KEYS[k]) < want then redis.call('PEXPIRE', KEYS[k], want) end
+    extend(KEYS[k], tonumber(ARGV[a + 1]), now)
     a = a + 3 + n
   end
   k = k + 1
