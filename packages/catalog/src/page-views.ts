@@ -83,15 +83,35 @@ export interface CountedViews {
  * concurrent consumers never deadlock.
  */
 export async function countPageViews(db: Db, events: readonly StreamEvent[]): Promise<CountedViews> {
+  return countDecoded(db, decodeBatch(events));
+}
+
+/** A batch's facts decoded once: valid ones by event id, and the newest fact's time (0: none). */
+interface DecodedBatch {
+  byId: Map<string, PageViews>;
+  size: number;
+  invalid: number;
+  newest: number;
+}
+
+function decodeBatch(events: readonly StreamEvent[]): DecodedBatch {
   const byId = new Map<string, PageViews>();
   let invalid = 0;
+  let newest = 0;
   for (const e of events) {
     const v = decodePageViews(e.data);
     if (!v) invalid++;
-    else byId.set(e.id, v);
+    else {
+      byId.set(e.id, v);
+      newest = Math.max(newest, v.time);
+    }
   }
+  return { byId, size: events.length, invalid, newest };
+}
+
+async function countDecoded(db: Db, { byId, size, invalid }: DecodedBatch): Promise<CountedViews> {
   const ids = [...byId.keys()].sort();
-  const repeated = events.length - invalid - ids.length;
+  const repeated = size - invalid - ids.length;
   if (ids.length === 0) return { counted: 0, duplicates: repeated, invalid };
   const { fresh, counted } = await db.transaction(async (tx) => {
     const r = await tx.query<{ id: string }>(
@@ -171,9 +191,10 @@ export async function consumePageViews(
   const inner = await stream.consume(
     pageViewGroup,
     async (events) => {
+      const batch = decodeBatch(events);
       let r: CountedViews;
       try {
-        r = await countPageViews(db, events);
+        r = await countDecoded(db, batch);
       } catch (err) {
         options.onError?.(err);
         throw err;
@@ -182,8 +203,7 @@ export async function consumePageViews(
       totals.counted += r.counted;
       totals.duplicates += r.duplicates;
       totals.invalid += r.invalid;
-      let newest = 0;
-      for (const e of events) newest = Math.max(newest, decodePageViews(e.data)?.time ?? 0);
+      const { newest } = batch;
       const before = Math.min(newest, clock.now()) - keepMs;
       if (newest > 0 && before - forgotUpTo >= 3600_000) {
         forgotUpTo = before;
