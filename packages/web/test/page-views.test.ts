@@ -22,7 +22,7 @@ import {
   privacyMigrations,
   type StreamEvent,
 } from '@swarmcast/platform';
-import { scratchDir, waitFor } from '@swarmcast/testkit';
+import { gatedStream, scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeServer } from '../src/server.ts';
 
@@ -73,10 +73,8 @@ afterAll(async () => {
 
 describe('episode page views', () => {
   it('the page leaves only once its view is durable on the stream', async () => {
-    const waiting: Array<{ events: StreamEvent[]; done: () => void }> = [];
-    const stream = {
-      publish: (events: StreamEvent[]) => new Promise<void>((done) => waiting.push({ events, done })),
-    };
+    const stream = gatedStream<StreamEvent>();
+    const { waiting } = stream;
     const app = await createNodeServer({
       catalog,
       pageViews: streamPageViews(stream, { maxWaitMs: 60_000 }),
