@@ -10,10 +10,9 @@
  * timeouts (errors) include that wait. The machine is shared: compare within one run.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { scratchDir } from '@swarmcast/testkit';
+import { cpuSeconds, scratchDir } from '@swarmcast/testkit';
 import autocannon from 'autocannon';
 import { startNode } from '../src/index.ts';
 
@@ -29,13 +28,6 @@ async function serve() {
   };
   process.once('SIGINT', () => void node.close().then(() => dir.remove().then(() => process.exit(0))));
   process.stdout.write(`${JSON.stringify({ url: node.url, episode: shows.episodes[0]!.id })}\n`);
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 async function main() {

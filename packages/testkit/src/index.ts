@@ -23,6 +23,7 @@ export {
   which,
 } from './prerequisites.ts';
 export { prng } from './prng.ts';
+export { cpuSeconds } from './proc-cpu.ts';
 export { type QbittorrentPorts, writeQbittorrentProfile } from './qbittorrent.ts';
 export { freePort, scratchDir, waitFor } from './scratch.ts';
 export { type TransmissionDaemon, transmissionDaemon, writeTransmissionSettings } from './transmission.ts';

@@ -15,7 +15,7 @@
  * PAGE_BENCH_ROUNDS (3). The machine is shared: compare within one run.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +33,7 @@ import {
   streamPageViews,
 } from '@swarmcast/catalog';
 import { migrate, openDb, openEventStream, privacyMigrations, systemClock } from '@swarmcast/platform';
-import { scratchDir } from '@swarmcast/testkit';
+import { cpuSeconds, scratchDir } from '@swarmcast/testkit';
 import autocannon from 'autocannon';
 import { createNodeServer } from '../src/server.ts';
 
@@ -132,12 +132,6 @@ async function serve() {
   process.stdout.write(
     `${JSON.stringify(Object.fromEntries(Object.entries(targets).map(([k, v]) => [k, v.url])))}\n`,
   );
-}
-
-function cpuSeconds(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 async function main() {
