@@ -15,27 +15,21 @@
  * PAGE_BENCH_ROUNDS (3). The machine is shared: compare within one run.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
-  type CatalogContext,
   catalogMigrations,
   consumePageViews,
-  createAccount,
-  createShow,
-  demoMediaDir,
   getEpisode,
   type PageViewRecorder,
-  publishEpisode,
-  storeUpload,
   streamPageViews,
 } from '@swarmcast/catalog';
 import { migrate, openDb, openEventStream, privacyMigrations, systemClock } from '@swarmcast/platform';
 import { cpuSeconds, scratchDir } from '@swarmcast/testkit';
 import autocannon from 'autocannon';
 import { createNodeServer } from '../src/server.ts';
+import { oneEpisodeCatalog } from '../test/one-episode.ts';
 
 const seconds = Number(process.env.PAGE_BENCH_SECONDS ?? 8);
 const connections = Number(process.env.PAGE_BENCH_CONNECTIONS ?? 50);
@@ -45,28 +39,11 @@ async function serve() {
   const dir = await scratchDir('swarmcast-page-bench-');
   const db = await openDb({ dataDir: join(dir.path, 'db') });
   await migrate(db, [...privacyMigrations, ...catalogMigrations]);
-  const catalog: CatalogContext = {
-    db,
-    clock: systemClock,
-    mediaDir: join(dir.path, 'media'),
-    uploadsDir: join(dir.path, 'uploads'),
-    maxUploadBytes: 10_000_000,
-    mediaUrl: (p) => `http://node.test/media/${p}`,
-    publicUrl: () => 'http://node.test',
-    trackers: () => [],
-    torrents: null,
-  };
-  const ada = await createAccount(db, { email: 'ada@example.org', name: 'Ada', password: 'a long password' });
-  if (!ada.ok) throw new Error(ada.message);
-  await createShow(db, ada.value, { slug: 'bench', title: 'Bench' });
-  const up = await storeUpload(catalog, ada.value, createReadStream(join(demoMediaDir, 'swarm.mp3')), {});
-  if (!up.ok) throw new Error(up.message);
-  const ep = await publishEpisode(catalog, ada.value, {
-    showSlug: 'bench',
-    uploadId: up.value.id,
-    title: 'Bench',
+  const { catalog, episodeId } = await oneEpisodeCatalog(db, dir.path, systemClock, {
+    slug: 'bench',
+    show: 'Bench',
+    episode: 'Bench',
   });
-  if (!ep.ok) throw new Error(ep.message);
 
   let tallied = 0;
   const tally: PageViewRecorder = {
@@ -100,7 +77,7 @@ async function serve() {
     const app = await createNodeServer({ catalog, pageViews });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     targets[name] = {
-      url: `${url}/episodes/${ep.value.id}`,
+      url: `${url}/episodes/${episodeId}`,
       counter: name === 'stream' ? 0 : name === 'nats' ? 1 : null,
     };
   }
@@ -112,7 +89,7 @@ async function serve() {
       const c = counters[t.counter]!;
       for (let i = 0; i < 600 && (await c.pending()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     }
-    const views = (await getEpisode(db, ep.value.id))!.views;
+    const views = (await getEpisode(db, episodeId))!.views;
     const facts = Object.fromEntries(Object.entries(recorders).map(([k, r]) => [k, r.stats().facts]));
     process.stdout.write(`${JSON.stringify({ settled: name, views, tallied, facts })}\n`);
   });

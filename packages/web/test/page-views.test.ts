@@ -1,15 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
 import {
   type CatalogContext,
   catalogMigrations,
   consumePageViews,
-  createAccount,
-  createShow,
-  demoMediaDir,
   getEpisode,
-  publishEpisode,
-  storeUpload,
   streamPageViews,
 } from '@swarmcast/catalog';
 import {
@@ -25,6 +18,7 @@ import {
 import { gatedStream, scratchDir, waitFor } from '@swarmcast/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeServer } from '../src/server.ts';
+import { oneEpisodeCatalog } from './one-episode.ts';
 
 /**
  * An episode page is sent only once its view is on the event stream (issue 19: the views a
@@ -40,30 +34,11 @@ beforeAll(async () => {
   dir = await scratchDir('page-views-');
   db = await openDb({ inMemory: true });
   await migrate(db, [...privacyMigrations, ...catalogMigrations]);
-  catalog = {
-    db,
-    clock: new ManualClock(Date.UTC(2026, 11, 8)),
-    mediaDir: join(dir.path, 'media'),
-    uploadsDir: join(dir.path, 'uploads'),
-    maxUploadBytes: 10_000_000,
-    mediaUrl: (p: string) => `http://node.test/media/${p}`,
-    publicUrl: () => 'http://node.test',
-    trackers: () => [],
-    torrents: null,
-  };
-  const ada = await createAccount(db, { email: 'ada@example.org', name: 'Ada', password: 'a long password' });
-  if (!ada.ok) throw new Error(ada.message);
-  const show = await createShow(db, ada.value, { slug: 'views', title: 'Views' });
-  if (!show.ok) throw new Error(show.message);
-  const up = await storeUpload(catalog, ada.value, createReadStream(join(demoMediaDir, 'swarm.mp3')), {});
-  if (!up.ok) throw new Error(up.message);
-  const ep = await publishEpisode(catalog, ada.value, {
-    showSlug: 'views',
-    uploadId: up.value.id,
-    title: 'Seen',
-  });
-  if (!ep.ok) throw new Error(ep.message);
-  episodeId = ep.value.id;
+  ({ catalog, episodeId } = await oneEpisodeCatalog(db, dir.path, new ManualClock(Date.UTC(2026, 11, 8)), {
+    slug: 'views',
+    show: 'Views',
+    episode: 'Seen',
+  }));
 });
 
 afterAll(async () => {
