@@ -190,9 +190,8 @@ function seen(s: PlaySession, seq: number): SeqRange[] {
  * below it are still judged as they would have been before it.
  */
 function invalidated(s: PlaySession, seq: number, reason: string): PlaySession {
-  const gaps = seen(s, seq)
-    .filter(([from]) => from < seq)
-    .map(([from, to]): SeqRange => [from, Math.min(to, seq - 1)]);
+  // `seq` is in no range once seen, so a range is either below it or above it.
+  const gaps = seen(s, seq).filter(([, to]) => to < seq);
   return { ...s, lastSeq: Math.max(s.lastSeq, seq), gaps, invalid: reason };
 }
 
