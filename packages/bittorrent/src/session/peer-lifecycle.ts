@@ -1,4 +1,4 @@
-import { bytesEqual } from '../bytes.ts';
+import { bytesEqual, toHex } from '../bytes.ts';
 import { PeerConnectionLink } from '../peer/peer-connection-link.ts';
 import { requestablePieceSize } from '../storage/layout.ts';
 import { type CodedError, codedError, type PeerAddress, type Transport } from '../transport.ts';
@@ -220,7 +220,7 @@ export class PeerLifecycle {
    * lower peer id, so they agree without talking. Returns false when `peer` was dropped.
    */
   private keepOneConnection(peer: SwarmPeer, peerId: Uint8Array): boolean {
-    const id = hexId(peerId);
+    const id = toHex(peerId);
     const other = this.byPeerId.get(id);
     if (other && other !== peer && this.peers.get(other.key) === other) {
       const ours = this.deps.options.peerId;
@@ -240,7 +240,7 @@ export class PeerLifecycle {
   private remove(peer: SwarmPeer, address: PeerAddress | undefined, reason?: CodedError): void {
     if (this.peers.get(peer.key) !== peer) return;
     this.peers.delete(peer.key);
-    const id = peer.info && hexId(peer.info.peerId);
+    const id = peer.info && toHex(peer.info.peerId);
     if (id && this.byPeerId.get(id) === peer) this.byPeerId.delete(id);
     this.deps.downloader.removed(peer);
     peer.uploads = [];
@@ -254,10 +254,4 @@ export class PeerLifecycle {
 function compareIds(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
-}
-
-function hexId(id: Uint8Array): string {
-  let s = '';
-  for (const b of id) s += b.toString(16).padStart(2, '0');
-  return s;
 }
