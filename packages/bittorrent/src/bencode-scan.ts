@@ -1,4 +1,4 @@
-import { toHex } from './bytes.ts';
+import { compareBytes, toHex } from './bytes.ts';
 import { type BtError, fail, ok, type Result } from './errors.ts';
 
 /** Bounds on untrusted bencode; the defaults suit .torrent files and tracker replies. */
@@ -41,12 +41,6 @@ const COLON = 0x3a;
 const MINUS = 0x2d;
 
 const keyDecoder = new TextDecoder('utf-8', { fatal: true });
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
 
 interface Frame {
   kind: 'd' | 'l';

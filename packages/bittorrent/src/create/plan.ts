@@ -1,3 +1,4 @@
+import { compareBytes } from '../bytes.ts';
 import { alignFiles } from '../metainfo/align.ts';
 import type { TorrentFile, TorrentVersion } from '../metainfo/model.ts';
 
@@ -25,12 +26,6 @@ export interface TorrentPlan {
 }
 
 const encoder = new TextEncoder();
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
 
 /** mktorrent's order: the whole relative path compared as bytes ("a.txt" before "a/b"). */
 function byFullPath(a: SourceFile, b: SourceFile): number {

@@ -1,4 +1,4 @@
-import { bytesEqual, toHex } from '../bytes.ts';
+import { bytesEqual, compareBytes, toHex } from '../bytes.ts';
 import { PeerConnectionLink } from '../peer/peer-connection-link.ts';
 import { requestablePieceSize } from '../storage/layout.ts';
 import { type CodedError, codedError, type PeerAddress, type Transport } from '../transport.ts';
@@ -225,7 +225,7 @@ export class PeerLifecycle {
     if (other && other !== peer && this.peers.get(other.key) === other) {
       const ours = this.deps.options.peerId;
       const dialer = (p: SwarmPeer) => (p.link.remote.outgoing ? ours : peerId);
-      const keepOther = compareIds(dialer(other), dialer(peer)) < 0;
+      const keepOther = compareBytes(dialer(other), dialer(peer)) < 0;
       const duplicate = codedError('BT_PEER_DUPLICATE', 'already connected to this peer');
       if (keepOther) {
         this.drop(peer, duplicate, false, false);
@@ -249,9 +249,4 @@ export class PeerLifecycle {
     this.deps.peerClosed(peer.key, reason);
     if (!peer.link.amChoking) this.deps.rechoke.soon();
   }
-}
-
-function compareIds(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
