@@ -20,13 +20,14 @@
  * machine's other load), or in the load generator; the static documents show the same.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHistogram, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import type { EpisodeForAds } from '@swarmcast/catalog';
 import { systemClock } from '@swarmcast/platform';
+import { cpuSeconds } from '@swarmcast/testkit';
 import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { presentCreative } from '../src/creative-urls.ts';
@@ -327,13 +328,6 @@ async function serve() {
 
 function stallText(s: Stalls): string {
   return `handling p99 ${s.handlingP99Ms} ms, max ${s.handlingMaxMs} ms; event-loop lateness p99 ${s.loopP99Ms} ms; GC pause max ${s.gcMaxMs} ms, total ${s.gcTotalMs} ms`;
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /**

@@ -21,13 +21,14 @@
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { signDecision } from '@swarmcast/ads';
 import { readSigningKeys, ringAt } from '@swarmcast/node';
 import {
+  cpuSeconds,
   freePort,
   type Nginx,
   requireBinaries,
@@ -59,13 +60,6 @@ interface Sample {
   errors: number;
   /** CPU milliseconds each node process spent per 1000 announces (A, B). */
   cpuPerK: number[];
-}
-
-/** utime + stime in seconds of one process. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function toMs(s: string): number {
