@@ -107,6 +107,12 @@ const variants = {
 } as Record<'local' | 'without' | 'with' | 'before', DecideDeps>;
 for (const v of Object.values(variants)) await v.shared?.ready(Date.now());
 
+// Microseconds of a process's CPU per decision of a round since `ticks0` (0: it is gone).
+const ticksPerDecisionUs = (pid: number, ticks0: number) => {
+  const ticks = backendTicks(pid) - ticks0;
+  return Number.isNaN(ticks) ? 0 : (ticks * 10_000) / perRound;
+};
+
 async function round(deps: DecideDeps) {
   const pid = await backendPid();
   const cpu0 = process.cpuUsage();
@@ -135,10 +141,8 @@ async function round(deps: DecideDeps) {
   const cpu = process.cpuUsage(cpu0);
   return {
     cpu: (cpu.user + cpu.system) / perRound,
-    pg: Number.isNaN(backendTicks(pid) - pg0) ? 0 : ((backendTicks(pid) - pg0) * 10_000) / perRound,
-    redis: Number.isNaN(backendTicks(redisPid) - redis0)
-      ? 0
-      : ((backendTicks(redisPid) - redis0) * 10_000) / perRound,
+    pg: ticksPerDecisionUs(pid, pg0),
+    redis: ticksPerDecisionUs(redisPid, redis0),
     wall: ((performance.now() - t0) * 1000) / perRound,
   };
 }
