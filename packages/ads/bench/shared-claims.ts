@@ -12,11 +12,10 @@
  * Needs the PostgreSQL and Redis of the tests (testkit's service URLs).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { migrate, openDb } from '@swarmcast/platform';
-import { scratchPostgres, serviceUrl } from '@swarmcast/testkit';
+import { cpuSeconds, scratchPostgres, serviceUrl } from '@swarmcast/testkit';
 import { Redis } from 'ioredis';
 import { type DecideDeps, decideBreakShared } from '../src/decide.ts';
 import {
@@ -40,12 +39,11 @@ await migrate(db, adsMigrations);
 // The pooled connection's backend (asked each round: the pool closes an idle connection).
 const backendPid = async () =>
   Number((await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
-// utime + stime of a backend, in clock ticks (100 a second on Linux).
+// utime + stime of a backend, in seconds (the test kit's cpuSeconds).
 // Gone: the pool closed it, idle for 10 s (a round without the claims log asks nothing of it).
-const backendTicks = (pid: number) => {
+const backendCpu = (pid: number) => {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(f[11]) + Number(f[12]);
+    return cpuSeconds(pid);
   } catch {
     return Number.NaN;
   }
@@ -107,17 +105,17 @@ const variants = {
 } as Record<'local' | 'without' | 'with' | 'before', DecideDeps>;
 for (const v of Object.values(variants)) await v.shared?.ready(Date.now());
 
-// Microseconds of a process's CPU per decision of a round since `ticks0` (0: it is gone).
-const ticksPerDecisionUs = (pid: number, ticks0: number) => {
-  const ticks = backendTicks(pid) - ticks0;
-  return Number.isNaN(ticks) ? 0 : (ticks * 10_000) / perRound;
+// Microseconds of a process's CPU per decision of a round since `cpu0` (0: it is gone).
+const cpuPerDecisionUs = (pid: number, cpu0: number) => {
+  const s = backendCpu(pid) - cpu0;
+  return Number.isNaN(s) ? 0 : (s * 1e6) / perRound;
 };
 
 async function round(deps: DecideDeps) {
   const pid = await backendPid();
   const cpu0 = process.cpuUsage();
-  const pg0 = backendTicks(pid);
-  const redis0 = backendTicks(redisPid);
+  const pg0 = backendCpu(pid);
+  const redis0 = backendCpu(redisPid);
   const t0 = performance.now();
   const pending: Promise<unknown>[] = [];
   for (let i = 0; i < perRound; i++) {
@@ -141,8 +139,8 @@ async function round(deps: DecideDeps) {
   const cpu = process.cpuUsage(cpu0);
   return {
     cpu: (cpu.user + cpu.system) / perRound,
-    pg: ticksPerDecisionUs(pid, pg0),
-    redis: ticksPerDecisionUs(redisPid, redis0),
+    pg: cpuPerDecisionUs(pid, pg0),
+    redis: cpuPerDecisionUs(redisPid, redis0),
     wall: ((performance.now() - t0) * 1000) / perRound,
   };
 }
