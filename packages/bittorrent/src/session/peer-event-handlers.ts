@@ -36,7 +36,8 @@ export function peerEventHandlers(
   peer: SwarmPeer,
   deps: PeerEventDeps,
 ): Omit<PeerLinkEvents, 'ready' | 'closed'> {
-  const { downloader, uploader, interest, link } = { ...deps, link: peer.link };
+  const { downloader, uploader, interest } = deps;
+  const link = peer.link;
   return {
     have: (index) => {
       if (index < 0 || index >= deps.pieceCount) {
