@@ -548,13 +548,14 @@ export function redisSharedDelivery(
     now: number,
     seed = true,
   ) => {
+    const call = () => evalScript(script, keys.length + 3, mark, vKey, changedKey, ...keys, ...args);
     try {
-      return await evalScript(script, keys.length + 3, mark, vKey, changedKey, ...keys, ...args);
+      return await call();
     } catch (err) {
       if (!seed || !isUnseeded(err)) throw err;
     }
     await ready(now);
-    return evalScript(script, keys.length + 3, mark, vKey, changedKey, ...keys, ...args);
+    return call();
   };
   // Seeds the counters unless they are (one seeding at a time in this process).
   const ready = (now: number): Promise<void> => {
